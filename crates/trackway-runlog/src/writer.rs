@@ -1,0 +1,91 @@
+//! The append-only run-log writer.
+//!
+//! Every record goes to the kernel with one `write(2)` of the JSON text plus its `\n` on a file
+//! opened with `O_APPEND`, so concurrent appenders never interleave and a crash of the writing
+//! process loses nothing that a call returned for. There is no userspace buffering.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use trackway_types::Record;
+
+use crate::{Result, RunlogError};
+
+/// Appends records to one `run.jsonl`.
+#[derive(Debug)]
+pub struct LogWriter {
+    file: File,
+    path: PathBuf,
+    /// Reused encode buffer: one allocation for the life of the writer, not one per record.
+    buf: Vec<u8>,
+}
+
+impl LogWriter {
+    /// Opens (creating if needed) `path` for appending and repairs a torn tail: if the file is
+    /// not empty and does not end with `\n`, a single `\n` is appended first, which turns the
+    /// torn line into a complete corrupt line that readers skip.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)
+            .map_err(|e| RunlogError::io(path, e))?;
+        let mut w = LogWriter { file, path: path.to_path_buf(), buf: Vec::with_capacity(4096) };
+        w.repair_tail()?;
+        Ok(w)
+    }
+
+    fn repair_tail(&mut self) -> Result<()> {
+        let len = self.file.metadata().map_err(|e| RunlogError::io(&self.path, e))?.len();
+        if len == 0 {
+            return Ok(());
+        }
+        let mut last = [0u8; 1];
+        self.file.read_exact_at(&mut last, len - 1).map_err(|e| RunlogError::io(&self.path, e))?;
+        if last[0] != b'\n' {
+            self.write_line(b"\n")?;
+        }
+        Ok(())
+    }
+
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Encodes `record` and appends it with one write.
+    pub fn append(&mut self, record: &Record) -> Result<()> {
+        self.append_with(|out| record.encode_into(out))
+    }
+
+    /// Appends one record whose JSON text `encode` writes into the (cleared) buffer. The text
+    /// must be one JSON object without a newline; the `\n` is added here.
+    pub fn append_with(&mut self, encode: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        encode(&mut buf);
+        buf.push(b'\n');
+        let res = self.write_line(&buf);
+        self.buf = buf;
+        res
+    }
+
+    /// Appends an already encoded line (without its `\n`), e.g. from a foreign source.
+    pub fn append_raw(&mut self, line: &[u8]) -> Result<()> {
+        self.append_with(|out| out.extend_from_slice(line))
+    }
+
+    /// One `write(2)` for a whole line. `write_all` only loops on a short write, which regular
+    /// files do not produce short of a full disk or a signal.
+    fn write_line(&mut self, line: &[u8]) -> Result<()> {
+        self.file.write_all(line).map_err(|e| RunlogError::io(&self.path, e))
+    }
+
+    /// Flushes the file to stable storage (used at finish when asked; never per record).
+    pub fn sync(&self) -> Result<()> {
+        self.file.sync_data().map_err(|e| RunlogError::io(&self.path, e))
+    }
+}
