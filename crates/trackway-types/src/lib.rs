@@ -1,0 +1,17 @@
+//! Trackway's shared vocabulary, with no I/O: values in Trackway JSON ([`Value`]), run-log
+//! records ([`Record`]) and run ids. Every other crate speaks these types.
+//!
+//! Layout: `value` (the value model and its exact JSON encoding), `record` (one line of a run
+//! log, as specified in docs/run-format.md).
+
+mod record;
+mod value;
+
+pub use record::{
+    validate_run_id, ConfigRecord, FinishRecord, HistoryRecord, IdError, MetaRecord, MetricRecord,
+    Record, RecordError, RunRecord, SummaryRecord, FORMAT_VERSION,
+};
+pub use value::{from_json, to_json, Map, Value};
+
+#[cfg(test)]
+mod tests;
