@@ -1,0 +1,78 @@
+//! Content-addressed blob storage.
+//!
+//! A blob is an immutable byte string named by the lowercase hex SHA-256 of its content
+//! ([`Digest`]). Storing the same content twice stores it once. Backends implement [`BlobStore`];
+//! every backend must pass [`conformance::run_all`], which this crate runs against
+//! [`LocalBlobStore`] and [`MemBlobStore`] (see `tests/conformance.rs`).
+//!
+//! Run files (`files/...` of a run) map a run-relative path to a digest in the metadata store;
+//! the bytes live here. Digests are the only keys, so a path in a request can never reach the
+//! filesystem through this crate.
+use std::io::Read;
+
+mod digest;
+mod local;
+mod mem;
+pub mod conformance;
+
+pub use digest::{Digest, DigestError};
+pub use local::LocalBlobStore;
+pub use mem::MemBlobStore;
+
+/// Errors of every blob backend.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    #[error("blob {0} not found")]
+    NotFound(Digest),
+    #[error("blob store I/O error at {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("reading the blob's source failed: {0}")]
+    Source(#[source] std::io::Error),
+    #[error("blob {expected} is corrupt: its content hashes to {actual}")]
+    Corrupt { expected: Digest, actual: Digest },
+}
+
+/// What `put` reports: the digest and whether the content was new to the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PutOutcome {
+    pub digest: Digest,
+    pub size: u64,
+    /// False when identical content was already stored (nothing was written).
+    pub created: bool,
+}
+
+/// A content-addressed store of immutable blobs. Implementations are safe to share between
+/// threads; concurrent `put`s of the same content are allowed and store it once.
+pub trait BlobStore: Send + Sync {
+    /// Stores everything `reader` yields and returns its digest.
+    fn put_reader(&self, reader: &mut dyn Read) -> Result<PutOutcome, BlobError>;
+
+    /// Stores `bytes` and returns their digest.
+    fn put(&self, bytes: &[u8]) -> Result<PutOutcome, BlobError> {
+        let mut cursor = bytes;
+        self.put_reader(&mut cursor)
+    }
+
+    /// The whole content of a blob.
+    fn get(&self, digest: &Digest) -> Result<Vec<u8>, BlobError>;
+
+    /// A reader over a blob (streams from disk in the local backend).
+    fn open(&self, digest: &Digest) -> Result<Box<dyn Read + Send>, BlobError> {
+        Ok(Box::new(std::io::Cursor::new(self.get(digest)?)))
+    }
+
+    /// Size in bytes, or `None` when the blob is absent.
+    fn size(&self, digest: &Digest) -> Result<Option<u64>, BlobError>;
+
+    fn exists(&self, digest: &Digest) -> Result<bool, BlobError> {
+        Ok(self.size(digest)?.is_some())
+    }
+
+    /// Removes a blob; returns whether it existed. Callers (the metadata store) decide when no
+    /// file references a digest any more.
+    fn delete(&self, digest: &Digest) -> Result<bool, BlobError>;
+}
