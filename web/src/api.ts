@@ -1,0 +1,89 @@
+// Client for docs/api.md. Every response value that may carry Trackway JSON (config, summary,
+// metadata) is decoded here, once, so views only see plain JS values.
+
+import { decode, type Decoded } from "./lib/tjson";
+import { normaliseSeries, type BucketSeries } from "./lib/buckets";
+import type { Filter } from "./lib/filters";
+
+export interface Run {
+  entity: string; project: string; run_id: string; name: string; state: string;
+  created_at: unknown; updated_at: unknown; heartbeat_at: unknown; exit_code: number | null;
+  tags: string[]; notes: string | null; group: string | null; job_type: string | null; host: string | null;
+  config: Record<string, Decoded>; summary: Record<string, Decoded>; metadata: Record<string, Decoded>;
+  last_step: number | null; row_count: number | null; url?: string;
+  /** client-side: created_at in seconds, precomputed for sorting */
+  _created: number;
+}
+
+export interface Keys { config: string[]; summary: string[]; history: string[] }
+export interface Project { entity: string; name: string; run_count: number; last_run_at: unknown }
+export interface RunRef { entity: string; project: string; run_id: string }
+
+export class ApiError extends Error {
+  constructor(public status: number, public code: string, message: string) { super(message); }
+}
+
+const KEY = "trackway.apiKey";
+export const auth = {
+  get: () => localStorage.getItem(KEY) ?? "",
+  set: (k: string) => localStorage.setItem(KEY, k),
+  clear: () => localStorage.removeItem(KEY),
+};
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  const key = auth.get();
+  if (key) headers.Authorization = `Bearer ${key}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let json: any = null;
+  try { json = text ? JSON.parse(text) : null; } catch { /* non-JSON error page */ }
+  if (!res.ok) {
+    const err = json?.error ?? {};
+    throw new ApiError(res.status, err.code ?? String(res.status), err.message ?? (text.slice(0, 200) || res.statusText));
+  }
+  return json as T;
+}
+
+export function decodeRun(raw: any): Run {
+  const obj = (v: unknown) => (v && typeof v === "object" ? (decode(v) as Record<string, Decoded>) : {});
+  const created = typeof raw.created_at === "number" ? raw.created_at : Date.parse(raw.created_at) / 1000;
+  return {
+    ...raw, name: raw.name ?? raw.run_id, tags: Array.isArray(raw.tags) ? raw.tags : [],
+    config: obj(raw.config), summary: obj(raw.summary), metadata: obj(raw.metadata), _created: created,
+  };
+}
+
+const enc = encodeURIComponent;
+const proj = (e: string, p: string) => `${enc(e)}/${enc(p)}`;
+
+export const api = {
+  health: () => call<{ status: string; version: string }>("GET", "/health"),
+  viewer: () => call<{ username: string; entity: string; admin: boolean }>("GET", "/viewer"),
+  entities: () => call<{ name: string }[]>("GET", "/entities"),
+  projects: (entity: string) => call<Project[]>("GET", `/projects?entity=${enc(entity)}`),
+  keys: (e: string, p: string) => call<Keys>("GET", `/projects/${proj(e, p)}/keys`),
+  async runsPage(e: string, p: string, filter: Filter | null, cursor: string | null, limit = 1000) {
+    const q = new URLSearchParams({ order: "-created_at", limit: String(limit) });
+    if (filter) q.set("filters", JSON.stringify(filter));
+    if (cursor) q.set("cursor", cursor);
+    const r = await call<{ runs: any[]; next_cursor: string | null; total: number }>("GET", `/projects/${proj(e, p)}/runs?${q}`);
+    return { runs: r.runs.map(decodeRun), next: r.next_cursor, total: r.total };
+  },
+  run: async (e: string, p: string, id: string) => decodeRun(await call<any>("GET", `/runs/${proj(e, p)}/${enc(id)}`)),
+  patchRun: async (e: string, p: string, id: string, body: { name?: string; notes?: string; tags?: string[] }) =>
+    decodeRun(await call<any>("PATCH", `/runs/${proj(e, p)}/${enc(id)}`, body)),
+  async chart(runs: RunRef[], metric: string, x: string, xMin: number | null, xMax: number | null, buckets: number): Promise<BucketSeries[]> {
+    const r = await call<{ series: any[] }>("POST", "/charts/query", { runs, metric, x, x_min: xMin, x_max: xMax, buckets });
+    return (r.series ?? []).map(normaliseSeries);
+  },
+  /** Optional routes (console, files): null when the server does not have them. */
+  async optional<T>(path: string): Promise<T | null> {
+    try { return await call<T>("GET", path); } catch (e) {
+      if (e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 501)) return null;
+      throw e;
+    }
+  },
+  runPath: (e: string, p: string, id: string) => `/runs/${proj(e, p)}/${enc(id)}`,
+};

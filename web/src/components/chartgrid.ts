@@ -1,0 +1,153 @@
+// The workspace's chart area: a toolbar with the global chart settings, then one section per
+// key prefix (train/, eval/, system/ …) holding one ChartCard per metric. Cards fetch only when
+// scrolled into view, so a workspace with hundreds of metrics opens as fast as one with four.
+
+import type { Run } from "../api";
+import { h, clear } from "../lib/dom";
+import { parseSmoothing, SLIDER_MAX, SMOOTHING_MAX } from "../lib/smoothing";
+import { formatNumber } from "../lib/tjson";
+import { ChartCard, type ChartSettings } from "./chart";
+
+export interface GridOpts {
+  settings: () => ChartSettings;
+  update(patch: Partial<ChartSettings>): void; // persists to the URL, then calls back refresh
+  runs: () => Run[];
+  groups: () => Map<string, Run[]> | null;
+  xChoices: () => string[];
+  search: () => string;
+  onSearch(q: string): void;
+  collapsedByDefault?: (section: string) => boolean;
+}
+
+export function sectionOf(metric: string): string {
+  const i = metric.indexOf("/");
+  return i > 0 ? metric.slice(0, i) : "charts";
+}
+
+export class ChartGrid {
+  readonly el: HTMLDivElement;
+  private body: HTMLDivElement;
+  private toolbar: HTMLDivElement;
+  private cards = new Map<string, ChartCard>();
+  private io: IntersectionObserver;
+  private collapsed = new Set<string>();
+  private metrics: string[] = [];
+  private smoothTimer = 0;
+
+  constructor(private opts: GridOpts, private syncKey = "ws") {
+    this.toolbar = h("div", { class: "toolbar chart-toolbar" });
+    this.body = h("div", { class: "sections" });
+    this.el = h("div", { class: "chartgrid" }, this.toolbar, this.body);
+    this.io = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        const card = this.cards.get((e.target as HTMLElement).dataset.metric ?? "");
+        if (!card) continue;
+        card.visible = e.isIntersecting;
+        if (e.isIntersecting) card.load();
+      }
+    }, { rootMargin: "200px" });
+    this.renderToolbar();
+  }
+
+  destroy() { this.io.disconnect(); this.cards.forEach((c) => c.destroy()); }
+
+  setMetrics(metrics: string[]) {
+    this.metrics = metrics;
+    for (const [m, c] of this.cards) if (!metrics.includes(m)) { c.destroy(); this.cards.delete(m); }
+    this.layout();
+  }
+
+  /** Runs, x-axis or zoom changed: visible cards re-fetch, hidden ones will on scroll. */
+  refetch() { for (const c of this.cards.values()) if (c.visible) c.load(); }
+  /** Smoothing, log or band changed: redraw from cached buckets, no network. */
+  redraw() { for (const c of this.cards.values()) if (c.visible) c.render(); }
+  regroup() { for (const c of this.cards.values()) if (c.visible) c.draw(); }
+  async poll(running: Run[]) { await Promise.all([...this.cards.values()].filter((c) => c.visible).map((c) => c.poll(running).catch(() => {}))); }
+  /** Time one smoothing change across all visible charts (perf script). */
+  timeSmoothing(w: number): { charts: number; ms: number } {
+    this.opts.update({ smoothing: w });
+    const vis = [...this.cards.values()].filter((c) => c.visible);
+    const t0 = performance.now();
+    vis.forEach((c) => c.render());
+    return { charts: vis.length, ms: performance.now() - t0 };
+  }
+
+  private layout() {
+    const q = this.opts.search().toLowerCase();
+    let re: RegExp | null = null;
+    try { re = q ? new RegExp(q, "i") : null; } catch { re = null; }
+    const shown = this.metrics.filter((m) => !q || (re ? re.test(m) : m.toLowerCase().includes(q)));
+    const bySection = new Map<string, string[]>();
+    for (const m of shown) {
+      const s = sectionOf(m);
+      if (!bySection.has(s)) bySection.set(s, []);
+      bySection.get(s)!.push(m);
+    }
+    const order = [...bySection.keys()].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+    clear(this.body, shown.length === 0 ? h("p", { class: "empty" }, this.metrics.length ? "No chart matches the search." : "No metrics logged yet.") : null,
+      order.map((s) => this.section(s, bySection.get(s)!)));
+  }
+
+  private section(name: string, metrics: string[]) {
+    if (!this.collapsed.has(name) && this.opts.collapsedByDefault?.(name) && !this.seen.has(name)) this.collapsed.add(name);
+    this.seen.add(name);
+    const open = !this.collapsed.has(name);
+    const grid = h("div", { class: "chart-cards" });
+    if (open) for (const m of metrics) {
+      let card = this.cards.get(m);
+      if (!card) {
+        card = new ChartCard(m, { settings: this.opts.settings, runs: this.opts.runs, groups: this.opts.groups,
+          onZoom: (z) => this.opts.update({ zoom: z }), syncKey: this.syncKey });
+        this.cards.set(m, card);
+      }
+      grid.append(card.el);
+      this.io.observe(card.el);
+    }
+    const head = h("div", { class: "section-head", onclick: () => {
+      if (open) this.collapsed.add(name); else this.collapsed.delete(name);
+      this.layout();
+    } }, `${open ? "▾" : "▸"} ${name}`, h("span", { class: "muted" }, ` ${metrics.length} chart${metrics.length === 1 ? "" : "s"}`));
+    return h("section", { class: "chart-section", "data-section": name }, head, grid);
+  }
+  private seen = new Set<string>();
+
+  renderToolbar() {
+    const s = this.opts.settings();
+    const slider = h("input", { type: "range", min: "0", max: String(SLIDER_MAX), step: "0.01", value: String(Math.min(s.smoothing, SLIDER_MAX)), id: "smoothing-slider" });
+    const box = h("input", { type: "number", min: "0", max: String(SMOOTHING_MAX), step: "0.001", value: String(s.smoothing), id: "smoothing-input", class: "num-input" });
+    // Redraws are cheap but the slider fires per pixel: coalesce to one redraw per frame.
+    const setSmoothing = (v: number, from: "slider" | "box") => {
+      const w = parseSmoothing(v);
+      if (from === "slider") box.value = String(w); else slider.value = String(Math.min(w, SLIDER_MAX));
+      cancelAnimationFrame(this.smoothTimer);
+      this.smoothTimer = requestAnimationFrame(() => this.opts.update({ smoothing: w }));
+    };
+    slider.addEventListener("input", () => setSmoothing(Number(slider.value), "slider"));
+    box.addEventListener("change", () => setSmoothing(Number(box.value), "box"));
+    const xSel = h("select", { id: "x-axis", onchange: () => this.opts.update({ x: xSel.value, zoom: null }) },
+      [["_step", "Step"], ["_runtime", "Relative time (s)"], ["_timestamp", "Wall time"]].map(([v, l]) => h("option", { value: v, selected: s.x === v }, l)),
+      h("optgroup", { label: "Metric" }, this.opts.xChoices().filter((k) => !k.startsWith("_")).map((k) => h("option", { value: k, selected: s.x === k }, k))));
+    const search = h("input", { type: "search", placeholder: "Search charts (regex)", value: this.opts.search(), id: "chart-search",
+      oninput: () => { this.opts.onSearch(search.value); this.layout(); } });
+    const zoom = s.zoom ? h("span", { class: "zoom" }, `x ∈ [${formatNumber(s.zoom[0])}, ${formatNumber(s.zoom[1])}] `,
+      h("button", { title: "Pan left", onclick: () => this.pan(-0.5) }, "◀"), h("button", { title: "Pan right", onclick: () => this.pan(0.5) }, "▶"),
+      h("button", { onclick: () => this.opts.update({ zoom: null }) }, "Reset zoom")) : h("span", { class: "muted hint" }, "drag to zoom, double-click to reset");
+    clear(this.toolbar, search,
+      h("label", null, "Smoothing ", slider, box),
+      h("label", null, "X ", xSel),
+      h("label", null, h("input", { type: "checkbox", checked: s.log, id: "log-scale", onchange: (e: Event) => this.opts.update({ log: (e.target as HTMLInputElement).checked }) }), " log y"),
+      h("label", null, h("input", { type: "checkbox", checked: s.band, id: "minmax-band", onchange: (e: Event) => this.opts.update({ band: (e.target as HTMLInputElement).checked }) }), " min/max band"),
+      zoom);
+  }
+
+  private pan(frac: number) {
+    const z = this.opts.settings().zoom;
+    if (!z) return;
+    const d = (z[1] - z[0]) * frac;
+    this.opts.update({ zoom: [z[0] + d, z[1] + d] });
+  }
+}
+
+function rank(section: string) {
+  return section === "charts" ? 0 : section === "train" ? 1 : section === "eval" ? 2 : section === "system" ? 9 : 5;
+}

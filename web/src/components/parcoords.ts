@@ -1,0 +1,124 @@
+// Parallel coordinates over config/summary keys. Drag vertically on an axis to brush a range;
+// the runs inside every brush become the selection (and so the charted runs).
+
+import { axisData, brushed, norm, type AxisData } from "../lib/axes";
+import { h, clear } from "../lib/dom";
+import { formatNumber } from "../lib/tjson";
+import { colourOf, keySelect, type CrossRunOpts } from "./scatter";
+
+const PAD = { l: 40, r: 40, t: 28, b: 24 };
+const MAX_LINES = 20000;
+
+export class ParallelCoords {
+  readonly el: HTMLDivElement;
+  private canvas: HTMLCanvasElement;
+  private controls: HTMLDivElement;
+  private brushes = new Map<string, [number, number]>();
+  private axes: AxisData[] = [];
+  private drag: { axis: number; y0: number; y1: number } | null = null;
+
+  constructor(private o: CrossRunOpts) {
+    this.controls = h("div", { class: "toolbar" });
+    this.canvas = h("canvas", { class: "xplot", id: "parallel-canvas" });
+    this.el = h("div", { class: "crossrun" }, this.controls, h("div", { class: "canvas-wrap" }, this.canvas));
+    this.canvas.addEventListener("mousedown", (e) => this.down(e));
+    this.canvas.addEventListener("mousemove", (e) => { if (this.drag) { this.drag.y1 = this.pos(e).y; this.draw(); } });
+    this.canvas.addEventListener("mouseup", () => this.up());
+  }
+
+  private pos(e: MouseEvent) { const r = this.canvas.getBoundingClientRect(); return { x: e.clientX - r.left, y: e.clientY - r.top }; }
+  private size() { return { w: this.canvas.parentElement?.clientWidth || 800, hgt: 420 }; }
+  private axisX(i: number) { const { w } = this.size(); return PAD.l + (this.axes.length < 2 ? 0 : (i * (w - PAD.l - PAD.r)) / (this.axes.length - 1)); }
+
+  render() {
+    const keys = this.o.keys();
+    const s = this.o.state;
+    if (!s.axes.length) s.axes = [...keys.filter((k) => k.startsWith("config.")).slice(0, 4), ...keys.filter((k) => k.startsWith("summary.")).slice(0, 2)];
+    const add = keySelect("parallel-add", keys.filter((k) => !s.axes.includes(k)), "", (v) => { if (v) { s.axes = [...s.axes, v]; this.o.save(); this.render(); } }, true);
+    clear(this.controls,
+      s.axes.map((a) => h("span", { class: "chip" }, a, h("button", { class: "x", onclick: () => { s.axes = s.axes.filter((x) => x !== a); this.brushes.delete(a); this.o.save(); this.render(); } }, "×"))),
+      h("label", null, "Add axis ", add),
+      h("label", null, "Colour ", keySelect("parallel-color", keys, s.color, (v) => { s.color = v; this.o.save(); this.render(); }, true)),
+      this.brushes.size ? h("button", { onclick: () => { this.brushes.clear(); this.o.onSelect([]); this.render(); } }, "Clear brushes") : null,
+      h("span", { class: "muted" }, "drag on an axis to brush"));
+    this.draw();
+  }
+
+  private draw() {
+    const runs = this.o.runs();
+    const s = this.o.state;
+    const recs = runs as unknown as Record<string, unknown>[];
+    this.axes = s.axes.map((k) => axisData(recs, k));
+    const ac = s.color ? axisData(recs, s.color) : null;
+    const { w, hgt } = this.size();
+    const dpr = window.devicePixelRatio || 1;
+    this.canvas.width = w * dpr; this.canvas.height = hgt * dpr;
+    this.canvas.style.width = `${w}px`; this.canvas.style.height = `${hgt}px`;
+    const g = this.canvas.getContext("2d")!;
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, w, hgt);
+    const y = (a: AxisData, v: number) => hgt - PAD.b - norm(a, v) * (hgt - PAD.t - PAD.b);
+    const inside = new Set(this.brushes.size ? brushed(this.axes, this.brushes, runs.length) : []);
+    const n = Math.min(runs.length, MAX_LINES);
+    g.lineWidth = 1;
+    for (const pass of [0, 1]) {
+      for (let i = 0; i < n; i++) {
+        const hit = !this.brushes.size || inside.has(i);
+        if ((pass === 1) !== hit) continue; // draw brushed-out lines first, faint
+        g.strokeStyle = hit ? colourOf(runs[i], i, ac) : "#ddd";
+        g.globalAlpha = hit ? 0.8 : 0.5;
+        g.beginPath();
+        let pen = false;
+        this.axes.forEach((a, k) => {
+          const v = a.vals[i];
+          if (v === null) { pen = false; return; }
+          if (pen) g.lineTo(this.axisX(k), y(a, v)); else g.moveTo(this.axisX(k), y(a, v));
+          pen = true;
+        });
+        g.stroke();
+      }
+    }
+    g.globalAlpha = 1;
+    this.axes.forEach((a, k) => this.drawAxis(g, a, k, hgt));
+    if (this.drag) {
+      g.fillStyle = "rgba(30,100,200,0.2)";
+      g.fillRect(this.axisX(this.drag.axis) - 8, Math.min(this.drag.y0, this.drag.y1), 16, Math.abs(this.drag.y1 - this.drag.y0));
+    }
+    (window as any).__trackway.parallel = { axes: s.axes.slice(), lines: n, brushed: this.brushes.size ? inside.size : null };
+  }
+
+  private drawAxis(g: CanvasRenderingContext2D, a: AxisData, k: number, hgt: number) {
+    const x = this.axisX(k);
+    g.strokeStyle = "#555"; g.fillStyle = "#222"; g.font = "11px sans-serif"; g.textAlign = "center";
+    g.beginPath(); g.moveTo(x, PAD.t); g.lineTo(x, hgt - PAD.b); g.stroke();
+    g.fillText(a.key, x, PAD.t - 12);
+    const lab = (t: number) => (a.cats ? a.cats[Math.round(a.min + t * (a.max - a.min))] ?? "" : formatNumber(a.min + t * (a.max - a.min)));
+    g.fillText(lab(1), x, PAD.t - 1); g.fillText(lab(0), x, hgt - PAD.b + 12);
+    const b = this.brushes.get(a.key);
+    if (b) {
+      const y0 = hgt - PAD.b - norm(a, b[1]) * (hgt - PAD.t - PAD.b), y1 = hgt - PAD.b - norm(a, b[0]) * (hgt - PAD.t - PAD.b);
+      g.fillStyle = "rgba(30,100,200,0.25)"; g.fillRect(x - 8, y0, 16, y1 - y0);
+    }
+  }
+
+  private down(e: MouseEvent) {
+    const p = this.pos(e);
+    let best = -1, bd = 20;
+    this.axes.forEach((_, k) => { const d = Math.abs(this.axisX(k) - p.x); if (d < bd) { bd = d; best = k; } });
+    if (best >= 0) this.drag = { axis: best, y0: p.y, y1: p.y };
+  }
+
+  private up() {
+    const d = this.drag;
+    this.drag = null;
+    if (!d) return;
+    const a = this.axes[d.axis];
+    const { hgt } = this.size();
+    const val = (py: number) => a.min + ((hgt - PAD.b - py) / (hgt - PAD.t - PAD.b)) * (a.max - a.min);
+    if (Math.abs(d.y1 - d.y0) < 3) this.brushes.delete(a.key);
+    else this.brushes.set(a.key, [Math.min(val(d.y0), val(d.y1)), Math.max(val(d.y0), val(d.y1))]);
+    const runs = this.o.runs();
+    this.o.onSelect(this.brushes.size ? brushed(this.axes, this.brushes, runs.length).map((i) => runs[i].run_id) : []);
+    this.render();
+  }
+}

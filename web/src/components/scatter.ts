@@ -1,0 +1,140 @@
+// Scatter plot of runs on two config/summary keys, coloured by a third; drag a rectangle to
+// select the runs inside it. Plain canvas: one point per run, fine for 100k runs.
+
+import type { Run } from "../api";
+import { axisData, norm, type AxisData } from "../lib/axes";
+import { ramp, runColor } from "../lib/colors";
+import { h, clear } from "../lib/dom";
+import { formatNumber } from "../lib/tjson";
+import type { ViewState } from "../lib/urlstate";
+
+export interface CrossRunOpts {
+  runs: () => Run[];
+  keys: () => string[];
+  state: ViewState;
+  save(): void;
+  onSelect(ids: string[]): void;
+}
+
+const PAD = { l: 60, r: 20, t: 16, b: 40 };
+
+export function keySelect(id: string, keys: string[], value: string, onChange: (v: string) => void, blank = false) {
+  const sel = h("select", { id, onchange: () => onChange(sel.value) },
+    blank ? h("option", { value: "" }, "(none)") : null,
+    keys.map((k) => h("option", { value: k, selected: k === value }, k)));
+  return sel;
+}
+
+export function colourOf(run: Run, i: number, colour: AxisData | null) {
+  if (!colour) return runColor(run.run_id);
+  const v = colour.vals[i];
+  return v === null ? "#bbb" : ramp(norm(colour, v));
+}
+
+export class ScatterPlot {
+  readonly el: HTMLDivElement;
+  private canvas: HTMLCanvasElement;
+  private controls: HTMLDivElement;
+  private tip: HTMLDivElement;
+  private pts: { x: number; y: number; i: number }[] = [];
+  private drag: { x0: number; y0: number; x1: number; y1: number } | null = null;
+
+  constructor(private o: CrossRunOpts) {
+    this.controls = h("div", { class: "toolbar" });
+    this.canvas = h("canvas", { class: "xplot", id: "scatter-canvas" });
+    this.tip = h("div", { class: "tip" });
+    this.el = h("div", { class: "crossrun" }, this.controls, h("div", { class: "canvas-wrap" }, this.canvas, this.tip));
+    this.canvas.addEventListener("mousedown", (e) => { const p = this.pos(e); this.drag = { x0: p.x, y0: p.y, x1: p.x, y1: p.y }; });
+    this.canvas.addEventListener("mousemove", (e) => this.move(e));
+    this.canvas.addEventListener("mouseup", () => this.endDrag());
+  }
+
+  private pos(e: MouseEvent) { const r = this.canvas.getBoundingClientRect(); return { x: e.clientX - r.left, y: e.clientY - r.top }; }
+
+  render() {
+    const keys = this.o.keys();
+    const s = this.o.state;
+    if (!s.sx) s.sx = keys.find((k) => k.startsWith("config.")) ?? keys[0] ?? "";
+    if (!s.sy) s.sy = keys.find((k) => k.startsWith("summary.")) ?? keys[1] ?? "";
+    const set = (k: "sx" | "sy" | "color") => (v: string) => { s[k] = v; this.o.save(); this.render(); };
+    clear(this.controls, h("label", null, "X ", keySelect("scatter-x", keys, s.sx, set("sx"))),
+      h("label", null, "Y ", keySelect("scatter-y", keys, s.sy, set("sy"))),
+      h("label", null, "Colour ", keySelect("scatter-color", keys, s.color, set("color"), true)),
+      h("span", { class: "muted" }, "drag a rectangle to select runs"));
+    this.draw();
+  }
+
+  private draw() {
+    const runs = this.o.runs();
+    const s = this.o.state;
+    const w = this.canvas.parentElement?.clientWidth || 600, hgt = 420;
+    const dpr = window.devicePixelRatio || 1;
+    this.canvas.width = w * dpr; this.canvas.height = hgt * dpr;
+    this.canvas.style.width = `${w}px`; this.canvas.style.height = `${hgt}px`;
+    const g = this.canvas.getContext("2d")!;
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, w, hgt);
+    if (!s.sx || !s.sy) { g.fillText("No config or summary keys to plot yet.", 20, 30); return; }
+    const recs = runs as unknown as Record<string, unknown>[];
+    const ax = axisData(recs, s.sx), ay = axisData(recs, s.sy), ac = s.color ? axisData(recs, s.color) : null;
+    const sx = (v: number) => PAD.l + norm(ax, v) * (w - PAD.l - PAD.r);
+    const sy = (v: number) => hgt - PAD.b - norm(ay, v) * (hgt - PAD.t - PAD.b);
+    drawAxes(g, w, hgt, ax, ay);
+    const sel = new Set(s.selected);
+    this.pts = [];
+    runs.forEach((r, i) => {
+      const x = ax.vals[i], y = ay.vals[i];
+      if (x === null || y === null) return;
+      const px = sx(x), py = sy(y);
+      this.pts.push({ x: px, y: py, i });
+      g.fillStyle = colourOf(r, i, ac);
+      g.globalAlpha = sel.size && !sel.has(r.run_id) ? 0.25 : 0.9;
+      g.beginPath(); g.arc(px, py, sel.has(r.run_id) ? 4.5 : 3.5, 0, Math.PI * 2); g.fill();
+    });
+    g.globalAlpha = 1;
+    if (this.drag) {
+      g.strokeStyle = "#333"; g.setLineDash([4, 3]);
+      g.strokeRect(this.drag.x0, this.drag.y0, this.drag.x1 - this.drag.x0, this.drag.y1 - this.drag.y0);
+      g.setLineDash([]);
+    }
+    (window as any).__trackway.scatter = { points: this.pts.length, x: s.sx, y: s.sy };
+  }
+
+  private move(e: MouseEvent) {
+    const p = this.pos(e);
+    if (this.drag) { this.drag.x1 = p.x; this.drag.y1 = p.y; this.draw(); return; }
+    let best = -1, bd = 64;
+    for (const q of this.pts) { const d = (q.x - p.x) ** 2 + (q.y - p.y) ** 2; if (d < bd) { bd = d; best = q.i; } }
+    if (best < 0) { this.tip.style.display = "none"; return; }
+    const r = this.o.runs()[best];
+    const s = this.o.state;
+    const recs = [r] as unknown as Record<string, unknown>[];
+    const fmt = (k: string) => { const a = axisData(recs, k); return a.cats ? a.cats[0] : formatNumber(a.vals[0] ?? NaN); };
+    clear(this.tip, h("b", null, r.name), h("div", null, `${s.sx}: ${fmt(s.sx)}`), h("div", null, `${s.sy}: ${fmt(s.sy)}`),
+      s.color ? h("div", null, `${s.color}: ${fmt(s.color)}`) : null);
+    Object.assign(this.tip.style, { display: "block", left: `${p.x + 12}px`, top: `${p.y + 12}px` });
+  }
+
+  private endDrag() {
+    const d = this.drag;
+    this.drag = null;
+    if (!d || Math.abs(d.x1 - d.x0) < 4 || Math.abs(d.y1 - d.y0) < 4) { this.draw(); return; }
+    const [x0, x1] = [Math.min(d.x0, d.x1), Math.max(d.x0, d.x1)], [y0, y1] = [Math.min(d.y0, d.y1), Math.max(d.y0, d.y1)];
+    const runs = this.o.runs();
+    this.o.onSelect(this.pts.filter((q) => q.x >= x0 && q.x <= x1 && q.y >= y0 && q.y <= y1).map((q) => runs[q.i].run_id));
+    this.draw();
+  }
+}
+
+function drawAxes(g: CanvasRenderingContext2D, w: number, hgt: number, ax: AxisData, ay: AxisData) {
+  g.strokeStyle = "#999"; g.fillStyle = "#444"; g.font = "11px sans-serif"; g.lineWidth = 1;
+  g.beginPath(); g.moveTo(PAD.l, PAD.t); g.lineTo(PAD.l, hgt - PAD.b); g.lineTo(w - PAD.r, hgt - PAD.b); g.stroke();
+  const tick = (a: AxisData, t: number) => (a.cats ? a.cats[Math.round(a.min + t * (a.max - a.min))] ?? "" : formatNumber(a.min + t * (a.max - a.min)));
+  for (let k = 0; k <= 4; k++) {
+    const t = k / 4;
+    g.textAlign = "center"; g.fillText(tick(ax, t), PAD.l + t * (w - PAD.l - PAD.r), hgt - PAD.b + 14);
+    g.textAlign = "right"; g.fillText(tick(ay, t), PAD.l - 4, hgt - PAD.b - t * (hgt - PAD.t - PAD.b) + 4);
+  }
+  g.textAlign = "center"; g.fillText(ax.key, (w + PAD.l) / 2, hgt - 8);
+  g.save(); g.translate(12, (hgt - PAD.b + PAD.t) / 2); g.rotate(-Math.PI / 2); g.fillText(ay.key, 0, 0); g.restore();
+}

@@ -1,0 +1,21 @@
+// Test hook: the end-to-end tests read chart data and table state from window.__trackway
+// instead of judging pixels. Cheap to keep in production (references, no copies).
+
+export interface ChartProbe {
+  metric: string; runs: string[]; x: number[];
+  raw: (number | null)[][]; smooth: (number | null)[][]; drawnAt: number; smoothing: number;
+}
+
+export const hook = {
+  charts: {} as Record<string, ChartProbe>,
+  table: { total: 0, rows: [] as string[], visible: [] as string[], loaded: 0 },
+  firstChartAt: 0,
+  navStart: performance.now(),
+  timings: [] as { metric: string; ms: number }[],
+  reset() {
+    this.charts = {}; this.table = { total: 0, rows: [], visible: [], loaded: 0 };
+    this.firstChartAt = 0; this.navStart = performance.now(); this.timings = [];
+  },
+};
+
+(window as any).__trackway = hook;

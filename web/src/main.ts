@@ -1,0 +1,110 @@
+// App shell: auth check, a history-API router and the header. Each view is a function that
+// renders into the main element and returns a cleanup callback (stops polling, observers).
+
+import "uplot/dist/uPlot.min.css";
+import "./style.css";
+import { api, ApiError, auth } from "./api";
+import { h, clear } from "./lib/dom";
+import { parseRoute, routePath, type Route } from "./lib/urlstate";
+import { signinView } from "./views/signin";
+import { entitiesView, projectsView } from "./views/home";
+import { workspaceView } from "./views/workspace";
+import { runView } from "./views/run";
+import { compareView } from "./views/compare";
+import { hook } from "./hook";
+
+export type Cleanup = () => void;
+let cleanup: Cleanup | null = null;
+let viewer: { username: string; entity: string } | null = null;
+const root = document.getElementById("app")!;
+const header = h("header", { class: "top" });
+const main = h("main");
+root.append(header, main);
+
+/** Navigate within the app. `replace` keeps history clean for state-only changes. */
+export function navigate(url: string, replace = false) {
+  if (replace) history.replaceState(null, "", url);
+  else history.pushState(null, "", url);
+  if (!replace) render();
+}
+
+/** Update only the query string (view state) without re-rendering. */
+export function setQuery(search: string) {
+  const url = location.pathname + search;
+  if (url !== location.pathname + location.search) history.replaceState(null, "", url);
+}
+
+export function link(href: string, text: string | Node, cls?: string) {
+  return h("a", { href, class: cls, onclick: (e: MouseEvent) => {
+    if (e.ctrlKey || e.metaKey || e.button !== 0) return;
+    e.preventDefault(); navigate(href);
+  } }, text);
+}
+
+function renderHeader(route: Route) {
+  const crumbs: Node[] = [link("/", "Trackway", "brand")];
+  if ("entity" in route) crumbs.push(h("span", { class: "sep" }, "/"), link(routePath({ view: "projects", entity: route.entity }), route.entity));
+  if ("project" in route) crumbs.push(h("span", { class: "sep" }, "/"), link(routePath({ view: "workspace", entity: route.entity, project: route.project }), route.project));
+  if (route.view === "run") crumbs.push(h("span", { class: "sep" }, "/"), h("span", null, route.run));
+  if (route.view === "compare") crumbs.push(h("span", { class: "sep" }, "/"), h("span", null, "compare"));
+  const who = viewer ? h("span", { class: "who" }, viewer.username, " · ",
+    h("a", { href: "#", onclick: (e: Event) => { e.preventDefault(); auth.clear(); viewer = null; navigate("/signin"); } }, "sign out")) : null;
+  clear(header, h("nav", null, crumbs), who);
+}
+
+/** A key may arrive in the URL fragment (#key=...) from `trackway server` or the CLI. */
+function takeKeyFromFragment() {
+  const m = /(?:^#|&)key=([^&]+)/.exec(location.hash);
+  if (m) {
+    auth.set(decodeURIComponent(m[1]));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+}
+
+async function ensureViewer(): Promise<boolean> {
+  if (viewer) return true;
+  try {
+    // Without a stored key this also detects a server that allows local auto-login.
+    viewer = await api.viewer();
+    return true;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return false;
+    throw e;
+  }
+}
+
+export async function render() {
+  cleanup?.();
+  cleanup = null;
+  hook.reset();
+  const route = parseRoute(location.pathname);
+  if (route.view !== "signin" && !(await ensureViewer().catch(() => false))) {
+    const next = location.pathname + location.search;
+    history.replaceState(null, "", `/signin?next=${encodeURIComponent(next)}`);
+    return render();
+  }
+  renderHeader(route);
+  clear(main);
+  main.className = `view-${route.view}`;
+  document.title = `Trackway${"project" in route ? ` · ${route.project}` : ""}`;
+  try {
+    switch (route.view) {
+      case "signin": cleanup = signinView(main, async () => { viewer = null; return ensureViewer(); }); break;
+      case "entities": cleanup = entitiesView(main, viewer?.entity); break;
+      case "projects": cleanup = projectsView(main, route.entity); break;
+      case "workspace": cleanup = workspaceView(main, route.entity, route.project); break;
+      case "run": cleanup = runView(main, route.entity, route.project, route.run); break;
+      case "compare": cleanup = compareView(main, route.entity, route.project); break;
+    }
+  } catch (e) {
+    showError(main, e);
+  }
+}
+
+export function showError(el: HTMLElement, e: unknown) {
+  el.append(h("div", { class: "error" }, e instanceof Error ? e.message : String(e)));
+}
+
+window.addEventListener("popstate", () => render());
+takeKeyFromFragment();
+render();

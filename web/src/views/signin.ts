@@ -1,0 +1,24 @@
+import { auth } from "../api";
+import { h } from "../lib/dom";
+import { navigate } from "../main";
+
+/** Paste-an-API-key sign-in. The key lives in localStorage and is sent as a Bearer token. */
+export function signinView(el: HTMLElement, check: () => Promise<boolean>) {
+  const input = h("input", { type: "password", placeholder: "API key", id: "api-key", autocomplete: "off", size: 48 });
+  const msg = h("div", { class: "muted" });
+  const next = new URLSearchParams(location.search).get("next") || "/";
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    auth.set(input.value.trim());
+    msg.textContent = "Checking…";
+    if (await check().catch(() => false)) navigate(next.startsWith("/") && !next.startsWith("//") ? next : "/");
+    else { auth.clear(); msg.textContent = "That key was not accepted by the server."; }
+  };
+  el.append(h("form", { class: "card signin", onsubmit: submit },
+    h("h1", null, "Sign in to Trackway"),
+    h("p", { class: "muted" }, "Paste an API key. `trackway server` stores the admin key in ",
+      h("code", null, "<config dir>/credentials.json"), "; `trackway login` shows it too."),
+    input, " ", h("button", { type: "submit" }, "Sign in"), msg));
+  input.focus();
+  return () => {};
+}

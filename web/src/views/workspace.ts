@@ -1,0 +1,179 @@
+// Project workspace: runs table on the left, charts / scatter / parallel coordinates on the
+// right. All view state lives in the URL (lib/urlstate.ts).
+
+import { api, ApiError, type Keys, type Run } from "../api";
+import { ChartGrid } from "../components/chartgrid";
+import { columnPicker, FilterBar } from "../components/filterbar";
+import { ParallelCoords } from "../components/parcoords";
+import { RunTable } from "../components/runtable";
+import { ScatterPlot } from "../components/scatter";
+import { h, clear, debounce } from "../lib/dom";
+import { buildFilter, matchFilter, type Filter } from "../lib/filters";
+import { groupOf, groupRuns, sortRuns } from "../lib/table";
+import { decodeState, encodeState, routePath, type ViewState } from "../lib/urlstate";
+import { link, navigate, setQuery } from "../main";
+import { hook } from "../hook";
+
+export const MAX_CHART_RUNS = 100;
+const DEFAULT_CHART_RUNS = 10;
+const POLL_MS = 3000;
+
+export function workspaceView(el: HTMLElement, entity: string, project: string) {
+  const st: ViewState = decodeState(location.search);
+  let all: Run[] = [];      // every run matching the server-side filter
+  let rows: Run[] = [];     // after client filter + sort
+  let keys: Keys = { config: [], summary: [], history: [] };
+  const collapsedGroups = new Set<string>();
+  let loadSeq = 0;
+  let dead = false;
+  const save = () => setQuery(encodeState(st));
+  const selected = () => new Set(st.selected);
+  const runHref = (r: Run) => routePath({ view: "run", entity, project, run: r.run_id });
+
+  // ---- runs table -------------------------------------------------------------------------
+  const table = new RunTable({
+    isSelected: (id) => st.selected.includes(id),
+    isPinned: (id) => st.pinned.includes(id),
+    toggleSelect: (id) => { st.selected = toggle(st.selected, id); save(); table.paint(); chartsChanged(); },
+    togglePin: (id) => { st.pinned = toggle(st.pinned, id); save(); refreshRows(); },
+    openRun: (r, e) => { if (!e.ctrlKey && !e.metaKey) { e.preventDefault(); navigate(runHref(r)); } },
+    runHref,
+    sort: () => st.sort,
+    onSort: (k) => { st.sort = st.sort === `-${k}` ? k : `-${k}`; save(); table.renderHead(); refreshRows(); },
+    onRemoveColumn: (k) => { st.cols = st.cols.filter((c) => c !== k); save(); table.setColumns(st.cols); },
+    toggleGroup: (k) => { if (collapsedGroups.has(k)) collapsedGroups.delete(k); else collapsedGroups.add(k); refreshRows(); },
+  });
+  table.setColumns(st.cols);
+
+  const count = h("span", { class: "count", id: "run-count" }, "loading runs…");
+  const nameSearch = h("input", { type: "search", placeholder: "Search names (regex)", value: st.q, id: "name-search",
+    oninput: debounce(() => { st.q = nameSearch.value; save(); reload(); }, 200) });
+  const groupSel = h("select", { id: "group-by", onchange: () => { st.group = groupSel.value; save(); refreshRows(); chartsChanged(); grid.regroup(); } });
+  const fieldList = () => ["name", "state", "tags", "group", "job_type", "host",
+    ...keys.config.map((k) => `config.${k}`), ...keys.summary.map((k) => `summary.${k}`)];
+  const filterBar = new FilterBar(() => st.filters, (f) => { st.filters = f; save(); filterBar.render(); reload(); }, fieldList);
+  const picker = columnPicker(() => fieldList().filter((f) => f.startsWith("config.") || f.startsWith("summary.") || ["job_type", "host"].includes(f)),
+    () => st.cols, (k) => { st.cols = [...st.cols, k]; save(); table.setColumns(st.cols); });
+  const selInfo = h("span", { class: "muted", id: "sel-info" });
+  const tableBar = h("div", { class: "toolbar" }, nameSearch, picker, h("label", null, "Group ", groupSel),
+    h("button", { id: "select-all", title: "Select every run that matches the filters", onclick: () => { st.selected = rows.map((r) => r.run_id); save(); table.paint(); chartsChanged(); } }, "Select all"),
+    h("button", { onclick: () => { st.selected = []; save(); table.paint(); chartsChanged(); } }, "Clear selection"),
+    h("button", { id: "compare-btn", onclick: () => {
+      const ids = st.selected.length >= 2 ? st.selected : rows.slice(0, 2).map((r) => r.run_id);
+      navigate(`${routePath({ view: "compare", entity, project })}?runs=${ids.slice(0, 20).map(encodeURIComponent).join(",")}`);
+    } }, "Compare"), count, selInfo);
+
+  // ---- charts, scatter, parallel coordinates ---------------------------------------------
+  const chartRuns = (): Run[] => {
+    const sel = selected();
+    const base = sel.size ? rows.filter((r) => sel.has(r.run_id)) : rows.slice(0, st.group ? MAX_CHART_RUNS : DEFAULT_CHART_RUNS);
+    return base.slice(0, MAX_CHART_RUNS);
+  };
+  const grid = new ChartGrid({
+    settings: () => st,
+    update: (p) => {
+      const refetch = ("x" in p && p.x !== st.x) || ("zoom" in p && JSON.stringify(p.zoom) !== JSON.stringify(st.zoom));
+      Object.assign(st, p); save();
+      grid.renderToolbar();
+      if (refetch) grid.refetch(); else grid.redraw();
+    },
+    runs: chartRuns,
+    groups: () => (st.group ? groupOf(chartRuns(), st.group) : null),
+    xChoices: () => keys.history,
+    search: () => st.search,
+    onSearch: (q) => { st.search = q; save(); },
+    collapsedByDefault: (s) => s === "system",
+  }, `ws-${entity}-${project}`);
+  const scatter = new ScatterPlot({ runs: () => rows, keys: () => fieldList().filter((f) => f.startsWith("config.") || f.startsWith("summary.")),
+    state: st, save, onSelect: (ids) => { st.selected = ids; save(); table.paint(); chartsChanged(); } });
+  const parallel = new ParallelCoords({ runs: () => rows, keys: () => fieldList().filter((f) => f.startsWith("config.") || f.startsWith("summary.")),
+    state: st, save, onSelect: (ids) => { st.selected = ids; save(); table.paint(); chartsChanged(); } });
+  const pane = h("div", { class: "pane-right" });
+  const tabs = h("div", { class: "tabs" });
+  const showTab = () => {
+    const tab = st.tab || "charts";
+    clear(tabs, ["charts", "scatter", "parallel"].map((t) => h("button", { class: t === tab ? "tab on" : "tab", id: `tab-${t}`,
+      onclick: () => { st.tab = t === "charts" ? "" : t; save(); showTab(); } }, t[0].toUpperCase() + t.slice(1))));
+    clear(pane, tab === "charts" ? grid.el : tab === "scatter" ? scatter.el : parallel.el);
+    if (tab === "scatter") scatter.render(); else if (tab === "parallel") parallel.render(); else grid.refetch();
+  };
+  let chartsKey = "";
+  const chartsChanged = () => {
+    const k = chartRuns().map((r) => r.run_id).join(",");
+    selInfo.textContent = st.selected.length ? `${st.selected.length} selected` : `charts: first ${Math.min(rows.length, st.group ? MAX_CHART_RUNS : DEFAULT_CHART_RUNS)} runs`;
+    if (k === chartsKey) return;
+    chartsKey = k;
+    grid.refetch();
+    if (st.tab === "scatter") scatter.render();
+    if (st.tab === "parallel") parallel.render();
+  };
+
+  // ---- data loading -----------------------------------------------------------------------
+  function refreshRows() {
+    const filter = buildFilter(st.filters, st.q);
+    rows = sortRuns(all.filter((r) => matchFilter(r as unknown as Record<string, unknown>, filter)), st.sort, new Set(st.pinned));
+    table.setRows(groupRuns(rows, st.group, collapsedGroups));
+    count.textContent = `${rows.length.toLocaleString()} runs`;
+    hook.table.total = rows.length;
+  }
+
+  async function reload() {
+    const seq = ++loadSeq;
+    let filter: Filter | null = buildFilter(st.filters, st.q);
+    all = [];
+    let cursor: string | null = null;
+    let first = true;
+    count.textContent = "loading runs…";
+    do {
+      let page;
+      try {
+        page = await api.runsPage(entity, project, filter, cursor);
+      } catch (e) {
+        // A server that cannot evaluate a clause: fetch everything and filter here instead.
+        if (e instanceof ApiError && e.code === "invalid_filter" && filter) { filter = null; cursor = null; all = []; continue; }
+        throw e;
+      }
+      if (seq !== loadSeq || dead) return;
+      all.push(...page.runs);
+      cursor = page.next;
+      hook.table.loaded = all.length;
+      if (first || !cursor) { refreshRows(); chartsChanged(); first = false; }
+      else if (all.length % 10000 < 1000) refreshRows();
+    } while (cursor);
+    table.scrollToTop();
+  }
+
+  async function loadKeys() {
+    keys = await api.keys(entity, project);
+    keys.history = keys.history.filter((k) => !["_step", "_runtime", "_timestamp"].includes(k));
+    clear(groupSel, h("option", { value: "" }, "none"), ["group", "job_type", ...keys.config.map((k) => `config.${k}`)]
+      .map((k) => h("option", { value: k, selected: st.group === k }, k)));
+    grid.setMetrics(keys.history.slice().sort());
+    grid.renderToolbar();
+    filterBar.render();
+  }
+
+  // Live runs: refresh their rows and append new chart points; finished runs are left alone.
+  const poll = setInterval(async () => {
+    const running = chartRuns().filter((r) => r.state === "running");
+    if (!running.length || document.hidden) return;
+    const fresh = await Promise.all(running.map((r) => api.run(entity, project, r.run_id).catch(() => r)));
+    for (const f of fresh) { const i = all.findIndex((r) => r.run_id === f.run_id); if (i >= 0) all[i] = f; }
+    refreshRows();
+    await grid.poll(running);
+    const k = await api.keys(entity, project).catch(() => null);
+    if (k && k.history.length !== keys.history.length + 3 && k.history.length !== keys.history.length) loadKeys();
+  }, POLL_MS);
+
+  const left = h("div", { class: "pane-left" }, tableBar, table.el);
+  el.append(h("div", { class: "ws-top" }, h("h2", null, project), filterBar.el, tabs),
+    h("div", { class: "workspace" }, left, pane));
+  showTab();
+  Promise.all([loadKeys(), reload()]).catch((e) => el.prepend(h("div", { class: "error" }, String(e.message ?? e))));
+  void link;
+  return () => { dead = true; clearInterval(poll); table.destroy(); grid.destroy(); };
+}
+
+function toggle(list: string[], id: string) {
+  return list.includes(id) ? list.filter((x) => x !== id) : [...list, id];
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { axisData, brushed, norm } from "../src/lib/axes";
+
+const runs = [
+  { config: { lr: 0.1, opt: "adam" }, summary: { acc: 0.9 } },
+  { config: { lr: 0.01, opt: "sgd" }, summary: { acc: { $f: "NaN" } } },
+  { config: { lr: 0.001, opt: "adam" }, summary: {} },
+];
+
+describe("axes", () => {
+  it("extracts numeric axes with range and gaps", () => {
+    const a = axisData(runs, "config.lr");
+    expect(a.min).toBe(0.001);
+    expect(a.max).toBe(0.1);
+    expect(norm(a, 0.1)).toBe(1);
+    expect(axisData(runs, "summary.acc").vals).toEqual([0.9, null, null]);
+  });
+  it("turns strings into ordinal categories", () => {
+    const a = axisData(runs, "config.opt");
+    expect(a.cats).toEqual(["adam", "sgd"]);
+    expect(a.vals).toEqual([0, 1, 0]);
+  });
+  it("brushes across axes", () => {
+    const axes = [axisData(runs, "config.lr"), axisData(runs, "config.opt")];
+    expect(brushed(axes, new Map([["config.lr", [0.005, 1]]]), 3)).toEqual([0, 1]);
+    expect(brushed(axes, new Map<string, [number, number]>([["config.lr", [0.005, 1]], ["config.opt", [0, 0.5]]]), 3)).toEqual([0]);
+  });
+});

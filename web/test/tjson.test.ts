@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { decode, flatten, formatValue, getPath, toNumber } from "../src/lib/tjson";
+
+describe("Trackway JSON decoding", () => {
+  it("decodes tagged floats", () => {
+    expect(Number.isNaN(decode({ $f: "NaN" }) as number)).toBe(true);
+    expect(decode({ $f: "Infinity" })).toBe(Infinity);
+    expect(decode({ $f: "-Infinity" })).toBe(-Infinity);
+  });
+  it("decodes big integers exactly and small ones as numbers", () => {
+    expect(decode({ $int: "18446744073709551615" })).toBe(18446744073709551615n);
+    expect(decode({ $int: "-42" })).toBe(-42);
+  });
+  it("unwraps escaped maps without decoding their keys as tags", () => {
+    expect(decode({ $map: { $f: "x" } })).toEqual({ $f: "x" });
+  });
+  it("decodes nested values in config-like objects", () => {
+    expect(decode({ a: [{ $f: "NaN" }, 1], b: { c: { $int: "5" } } })).toEqual({ a: [NaN, 1], b: { c: 5 } });
+  });
+  it("leaves maps with more keys alone", () => {
+    expect(decode({ $f: "NaN", other: 1 })).toEqual({ $f: "NaN", other: 1 });
+  });
+  it("reads dotted paths, exact keys first", () => {
+    const o = { "a.b": 1, a: { b: 2, c: { d: 3 } }, "x.y": { z: 4 } };
+    expect(getPath(o, "a.b")).toBe(1);
+    expect(getPath(o, "a.c.d")).toBe(3);
+    expect(getPath(o, "x.y.z")).toBe(4);
+    expect(getPath(o, "nope")).toBeUndefined();
+  });
+  it("flattens nested maps", () => {
+    expect(flatten({ model: { layers: 4, act: "relu" }, lr: 0.1, tags: [1] })).toEqual({
+      "model.layers": 4, "model.act": "relu", lr: 0.1, tags: [1],
+    });
+  });
+  it("converts values to numbers for charts", () => {
+    expect(toNumber({ $f: "NaN" })).toBeNaN();
+    expect(toNumber(3n)).toBe(3);
+    expect(toNumber("x")).toBeNull();
+    expect(formatValue(0.000012345678)).toBe("1.2346e-5");
+    expect(formatValue(2n ** 70n)).toBe("1180591620717411303424");
+  });
+});

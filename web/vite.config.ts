@@ -1,0 +1,12 @@
+import { defineConfig } from "vite";
+
+// public/.gitkeep is copied so web/dist/.gitkeep survives the emptied outDir.
+// The server embeds web/dist with rust-embed and serves index.html for non-/api paths,
+// so assets use absolute paths from the root. `npm run dev` proxies /api to a running
+// server (TRACKWAY_URL) or the mock (mock/server.mjs, default port 8790).
+export default defineConfig({
+  base: "/",
+  build: { outDir: "dist", emptyOutDir: true, target: "es2022", sourcemap: false },
+  server: { proxy: { "/api": process.env.TRACKWAY_URL ?? "http://127.0.0.1:8790" } },
+  test: { include: ["test/**/*.test.ts"], environment: "node" },
+} as any);
