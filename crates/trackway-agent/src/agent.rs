@@ -1,0 +1,160 @@
+//! The background agent: one blocking loop per root that polls the run directories.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use trackway_runlog::{SYNCED_MARKER, list_runs};
+
+use crate::keys::ClientPool;
+use crate::lock::AgentLock;
+use crate::uploader::{Overrides, RunUploader, StepResult};
+use crate::{DEFAULT_IDLE, IDLE_ENV, Result};
+
+/// How often the loop wakes when there is nothing to send at once.
+const POLL: Duration = Duration::from_millis(100);
+/// How often the root is listed for new run directories.
+const SCAN_EVERY: Duration = Duration::from_millis(500);
+/// A directory whose log still has no `run` record after this long is ignored (an aborted init).
+const EMPTY_RUN_GRACE: Duration = Duration::from_secs(60);
+
+/// Settings of [`run_agent`].
+#[derive(Clone, Debug)]
+pub struct AgentOptions {
+    pub root: PathBuf,
+    /// Exit after this long without unsynced online runs.
+    pub idle_exit: Duration,
+    /// Longest time new rows wait to be batched.
+    pub flush_after: Duration,
+}
+
+impl AgentOptions {
+    /// Defaults, with the idle time from `TRACKWAY_AGENT_IDLE_SECONDS` when set.
+    pub fn for_root(root: &Path) -> Self {
+        let idle = std::env::var(IDLE_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map_or(DEFAULT_IDLE, Duration::from_secs_f64);
+        AgentOptions { root: root.to_path_buf(), idle_exit: idle, flush_after: Duration::from_millis(250) }
+    }
+}
+
+/// Why [`run_agent`] returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgentExit {
+    /// Another agent holds the lock of this root.
+    AlreadyRunning,
+    /// No unsynced online run for the idle period.
+    Idle,
+}
+
+/// Runs the agent for `opts.root` until it has been idle for `opts.idle_exit`.
+pub fn run_agent(opts: &AgentOptions) -> Result<AgentExit> {
+    let Some(mut lock) = AgentLock::try_acquire(&opts.root)? else {
+        return Ok(AgentExit::AlreadyRunning);
+    };
+    tracing::info!(root = %opts.root.display(), pid = std::process::id(), "agent started");
+    let mut state = Loop { runs: BTreeMap::new(), ignored: BTreeSet::new(), first_seen: BTreeMap::new(), pool: ClientPool::default() };
+    loop {
+        state.serve(opts)?;
+        // Release the lock before the last look, so a run started while we were deciding to
+        // exit either sees no agent (and starts one) or is found by this final scan.
+        drop(lock);
+        state.scan(opts)?;
+        if !state.has_pending() {
+            tracing::info!(root = %opts.root.display(), "agent idle; exiting");
+            return Ok(AgentExit::Idle);
+        }
+        match AgentLock::try_acquire(&opts.root)? {
+            Some(l) => lock = l,
+            None => return Ok(AgentExit::AlreadyRunning),
+        }
+    }
+}
+
+struct Loop {
+    runs: BTreeMap<PathBuf, RunUploader>,
+    /// Synced, offline or abandoned directories: never looked at again.
+    ignored: BTreeSet<PathBuf>,
+    first_seen: BTreeMap<PathBuf, Instant>,
+    pool: ClientPool,
+}
+
+impl Loop {
+    /// Serves runs until idle for the idle period.
+    fn serve(&mut self, opts: &AgentOptions) -> Result<()> {
+        let mut idle_since: Option<Instant> = None;
+        let mut last_scan: Option<Instant> = None;
+        loop {
+            let now = Instant::now();
+            if last_scan.is_none_or(|t| now.duration_since(t) >= SCAN_EVERY) {
+                self.scan(opts)?;
+                last_scan = Some(now);
+            }
+            let busy = self.step_all();
+            if self.has_pending() {
+                idle_since = None;
+            } else if now.duration_since(*idle_since.get_or_insert(now)) >= opts.idle_exit {
+                return Ok(());
+            }
+            if !busy {
+                std::thread::sleep(POLL);
+            }
+        }
+    }
+
+    /// Adds new run directories; returns nothing, errors only on an unreadable root.
+    fn scan(&mut self, opts: &AgentOptions) -> Result<()> {
+        for info in list_runs(&opts.root)? {
+            if self.runs.contains_key(&info.path) || self.ignored.contains(&info.path) {
+                continue;
+            }
+            if info.path.join(SYNCED_MARKER).exists() {
+                self.ignored.insert(info.path);
+                continue;
+            }
+            let up = RunUploader::new(&info.path, Overrides::default(), opts.flush_after)?;
+            self.first_seen.insert(info.path.clone(), Instant::now());
+            self.runs.insert(info.path, up);
+        }
+        Ok(())
+    }
+
+    /// One step for every run; true when some run made progress and may have more right away.
+    fn step_all(&mut self) -> bool {
+        let mut busy = false;
+        let mut drop_dirs = Vec::new();
+        for (dir, up) in &mut self.runs {
+            if up.is_offline() {
+                drop_dirs.push(dir.clone());
+                continue;
+            }
+            match up.step(&mut self.pool) {
+                StepResult::Progress => busy = true,
+                StepResult::Synced => drop_dirs.push(dir.clone()),
+                StepResult::NoRunRecord => {
+                    let seen = self.first_seen.get(dir).copied().unwrap_or_else(Instant::now);
+                    if seen.elapsed() >= EMPTY_RUN_GRACE {
+                        tracing::warn!(dir = %dir.display(), "no run record; ignoring this directory");
+                        drop_dirs.push(dir.clone());
+                    }
+                }
+                _ => {}
+            }
+            if up.is_offline() {
+                drop_dirs.push(dir.clone());
+            }
+        }
+        for d in drop_dirs {
+            self.runs.remove(&d);
+            self.first_seen.remove(&d);
+            self.ignored.insert(d);
+        }
+        busy
+    }
+
+    fn has_pending(&self) -> bool {
+        !self.runs.is_empty()
+    }
+}

@@ -1,0 +1,246 @@
+//! A small blocking client of the Trackway HTTP API (`docs/api.md`).
+//!
+//! Blocking on purpose: the agent is a single-threaded loop that talks to one server and must
+//! stay within a few MiB of RSS and a few percent of a core, so an async runtime would only add
+//! weight. Every call has a timeout; every failure is a [`ClientError`] whose variant tells the
+//! caller whether to retry, rewind (offset gap) or give up.
+
+mod error;
+
+use std::io::Read;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub use error::ClientError;
+
+/// Result of a client call.
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+/// zstd level for request bodies: level 1 compresses run-log JSON ~8x at several hundred MB/s,
+/// higher levels cost CPU in the agent for little gain on a LAN.
+const ZSTD_LEVEL: i32 = 1;
+/// Responses are small JSON documents except history pages; cap what we read.
+const MAX_RESPONSE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Timeouts of a [`Client`].
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// Whole-request limit (connect, send, receive).
+    pub timeout: Duration,
+    /// Connection limit, kept short so an unreachable host does not stall the agent loop.
+    pub connect_timeout: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions { timeout: Duration::from_secs(60), connect_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// The key's user, from `GET /api/v1/viewer`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Viewer {
+    pub username: String,
+    #[serde(default)]
+    pub entity: Option<String>,
+    #[serde(default)]
+    pub admin: bool,
+}
+
+/// The address part of a server `Run`; other fields are kept in `raw`.
+#[derive(Clone, Debug)]
+pub struct RunRef {
+    pub entity: String,
+    pub project: String,
+    pub run_id: String,
+    pub raw: serde_json::Value,
+}
+
+/// Answer of `POST /api/v1/runs`.
+#[derive(Clone, Debug)]
+pub struct CreatedRun {
+    pub run: RunRef,
+    pub resumed: bool,
+    pub last_step: Option<u64>,
+}
+
+/// A blocking API client bound to one server and key.
+#[derive(Clone)]
+pub struct Client {
+    base_url: String,
+    api_key: Option<String>,
+    agent: ureq::Agent,
+}
+
+impl std::fmt::Debug for Client {
+    // Never print the key.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.base_url)
+            .field("has_key", &self.api_key.is_some())
+            .finish()
+    }
+}
+
+impl Client {
+    /// A client for `base_url` (e.g. `http://127.0.0.1:8767`; a trailing `/` is ignored).
+    pub fn new(base_url: &str, api_key: Option<&str>, opts: &ClientOptions) -> Result<Client> {
+        let base = base_url.trim().trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ClientError::BadUrl {
+                url: base_url.to_string(),
+                reason: "must start with http:// or https://".into(),
+            });
+        }
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(opts.timeout))
+            .timeout_connect(Some(opts.connect_timeout))
+            .user_agent(concat!("trackway/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Ok(Client {
+            base_url: base,
+            api_key: api_key.filter(|k| !k.is_empty()).map(str::to_string),
+            agent: ureq::Agent::new_with_config(config),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn has_key(&self) -> bool {
+        self.api_key.is_some()
+    }
+
+    /// `GET /api/v1/health` (no auth).
+    pub fn health(&self) -> Result<serde_json::Value> {
+        self.get_json("/api/v1/health")
+    }
+
+    /// `GET /api/v1/viewer`: verifies the key.
+    pub fn viewer(&self) -> Result<Viewer> {
+        let v = self.get_json("/api/v1/viewer")?;
+        serde_json::from_value(v).map_err(|e| self.decode_err("/api/v1/viewer", e))
+    }
+
+    /// `POST /api/v1/runs` with the run record's fields (create or resume).
+    pub fn create_run(&self, body: &serde_json::Value) -> Result<CreatedRun> {
+        let bytes = serde_json::to_vec(body).map_err(|e| self.decode_err("/api/v1/runs", e))?;
+        let v = self.post("/api/v1/runs", &bytes, false)?;
+        let run = v.get("run").cloned().unwrap_or(serde_json::Value::Null);
+        let field = |k: &str| run.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        let (Some(entity), Some(project), Some(run_id)) =
+            (field("entity"), field("project"), field("run_id"))
+        else {
+            return Err(ClientError::Decode {
+                url: self.url("/api/v1/runs"),
+                reason: "response lacks run.entity/project/run_id".into(),
+            });
+        };
+        Ok(CreatedRun {
+            run: RunRef { entity, project, run_id, raw: run },
+            resumed: v.get("resumed").and_then(|x| x.as_bool()).unwrap_or(false),
+            last_step: v.get("last_step").and_then(|x| x.as_u64()),
+        })
+    }
+
+    /// `POST /api/v1/ingest` with an already-encoded JSON body (the agent splices raw log
+    /// lines into it). The body is sent zstd-compressed. Returns the acknowledged position.
+    pub fn ingest_raw(&self, json_body: &[u8]) -> Result<u64> {
+        let v = self.post("/api/v1/ingest", json_body, true)?;
+        v.get("acked").and_then(|x| x.as_u64()).ok_or_else(|| ClientError::Decode {
+            url: self.url("/api/v1/ingest"),
+            reason: "response lacks `acked`".into(),
+        })
+    }
+
+    /// `GET` of any API path (starting with `/api/v1/`), decoded as JSON.
+    pub fn get_json(&self, path: &str) -> Result<serde_json::Value> {
+        let url = self.url(path);
+        let mut req = self.agent.get(&url).header("Accept", "application/json");
+        if let Some(k) = &self.api_key {
+            req = req.header("Authorization", &format!("Bearer {k}"));
+        }
+        let resp = req.call().map_err(|e| self.net_err(e))?;
+        self.finish(path, resp)
+    }
+
+    fn post(&self, path: &str, body: &[u8], compress: bool) -> Result<serde_json::Value> {
+        let url = self.url(path);
+        let mut req = self.agent.post(&url).header("Content-Type", "application/json");
+        if let Some(k) = &self.api_key {
+            req = req.header("Authorization", &format!("Bearer {k}"));
+        }
+        let resp = if compress {
+            let packed = zstd::bulk::compress(body, ZSTD_LEVEL).map_err(|e| ClientError::Decode {
+                url: url.clone(),
+                reason: format!("zstd: {e}"),
+            })?;
+            req.header("Content-Encoding", "zstd").send(&packed[..])
+        } else {
+            req.send(body)
+        };
+        self.finish(path, resp.map_err(|e| self.net_err(e))?)
+    }
+
+    fn finish(
+        &self,
+        path: &str,
+        mut resp: ureq::http::Response<ureq::Body>,
+    ) -> Result<serde_json::Value> {
+        let status = resp.status().as_u16();
+        let mut body = Vec::new();
+        resp.body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BYTES)
+            .reader()
+            .read_to_end(&mut body)
+            .map_err(|e| ClientError::Unreachable { url: self.url(path), reason: e.to_string() })?;
+        if !(200..300).contains(&status) {
+            return Err(ClientError::from_status(status, &body));
+        }
+        serde_json::from_slice(&body).map_err(|e| self.decode_err(path, e))
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    fn net_err(&self, e: ureq::Error) -> ClientError {
+        match e {
+            ureq::Error::BadUri(reason) => ClientError::BadUrl { url: self.base_url.clone(), reason },
+            other => ClientError::Unreachable { url: self.base_url.clone(), reason: other.to_string() },
+        }
+    }
+
+    fn decode_err(&self, path: &str, e: impl std::fmt::Display) -> ClientError {
+        ClientError::Decode { url: self.url(path), reason: e.to_string() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_bad_urls() {
+        let opts = ClientOptions::default();
+        assert!(matches!(Client::new("localhost:8767", None, &opts), Err(ClientError::BadUrl { .. })));
+        let c = Client::new("http://127.0.0.1:1/", Some(""), &opts).expect("valid url");
+        assert_eq!(c.base_url(), "http://127.0.0.1:1");
+        assert!(!c.has_key());
+        assert!(!format!("{c:?}").contains("Bearer"));
+    }
+
+    #[test]
+    fn unreachable_server_is_retryable() {
+        // Port 1 on localhost is closed: the connect is refused at once.
+        let opts = ClientOptions { timeout: Duration::from_secs(2), connect_timeout: Duration::from_secs(1) };
+        let c = Client::new("http://127.0.0.1:1", Some("k"), &opts).expect("valid url");
+        let err = c.health().expect_err("nothing listens on port 1");
+        assert!(matches!(err, ClientError::Unreachable { .. }), "{err:?}");
+        assert!(err.is_retryable());
+    }
+}
