@@ -1,0 +1,115 @@
+"""Trackway: self-hosted experiment tracking with a wandb-compatible API.
+
+    import trackway as wandb
+    run = wandb.init(project="mnist", config={"lr": 1e-3})
+    wandb.log({"loss": 0.25})
+    wandb.finish()
+
+Importing starts no threads and touches no files.
+"""
+from . import errors
+from ._lifecycle import PreInit as _PreInit
+from ._lifecycle import init
+from ._run import Metric, Run
+from ._settings import Settings
+from ._term import termerror, termlog, termwarn
+from .errors import Error
+
+try:
+    from ._native import __version__
+except ImportError:  # an unbuilt source checkout; init() explains
+    __version__ = "0.1.0"
+
+__all__ = [
+    "__version__", "init", "log", "finish", "join", "define_metric", "save", "watch", "unwatch",
+    "login", "setup", "require", "termlog", "termwarn", "termerror", "Settings", "Error",
+    "errors", "Run", "Metric", "run", "config", "summary", "Api",
+]
+
+run = None  # the active Run, or None
+config = _PreInit("config")
+summary = _PreInit("summary")
+
+
+def _preinit_log(data, step=None, commit=None, sync=None):
+    r = run
+    if r is None:
+        raise Error("You must call trackway.init() before trackway.log()")
+    return r.log(data, step, commit)
+
+
+log = _preinit_log  # init() rebinds it to the run's own log(); finish() puts this back
+
+
+def finish(exit_code=None, quiet=None) -> None:
+    """Finish the active run (idempotent; a no-op without one)."""
+    r = run
+    if r is not None:
+        r.finish(exit_code)
+
+
+join = finish
+
+
+def define_metric(name, step_metric=None, step_sync=None, hidden=None, summary=None, goal=None,
+                  overwrite=None, **kwargs):
+    r = run
+    if r is None:
+        from ._lifecycle import preinit_define_metric
+
+        return preinit_define_metric(name, step_metric=step_metric, step_sync=step_sync)
+    return r.define_metric(name, step_metric=step_metric, step_sync=step_sync, hidden=hidden,
+                           summary=summary, goal=goal, overwrite=overwrite)
+
+
+def save(glob_str=None, base_path=None, policy="live"):
+    r = run
+    if r is None:
+        raise Error("You must call trackway.init() before trackway.save()")
+    return r.save(glob_str, base_path=base_path, policy=policy)
+
+
+def watch(models=None, criterion=None, log="gradients", log_freq=1000, idx=None,
+          log_graph=False) -> None:
+    """Accepted for compatibility; gradients and parameters are not recorded."""
+
+
+def unwatch(models=None) -> None:
+    pass
+
+
+def setup(settings=None):
+    """wandb.setup(): nothing to prepare (no service process); returns None."""
+    return None
+
+
+def require(requirement=None, experiment=None) -> None:
+    if requirement not in (None, "service", "core", "require"):
+        termwarn(f"require({requirement!r}) has no effect in trackway", repeat=False)
+
+
+def login(key=None, host=None, relogin=None, anonymous=None, timeout=None, verify=False,
+          force=None, **kwargs) -> bool:
+    """Store an API key for `host` (via the bundled `trackway login`); True when a key is known."""
+    from ._login import login as _login
+
+    return _login(key=key, host=host, timeout=timeout)
+
+
+def _attach(attach_id=None, run_id=None, **kwargs):
+    return run
+
+
+def __getattr__(name):
+    if name == "Api":
+        from .apis import Api
+
+        return Api
+    if name == "apis":
+        import importlib
+
+        return importlib.import_module(f"{__name__}.apis")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+from . import sdk, wandb_run  # noqa: E402  (compat module paths; need the names above)

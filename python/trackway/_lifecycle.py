@@ -1,0 +1,476 @@
+"""init/finish, the module-level bindings (`trackway.run`, `.config`, `.summary`, `.log`),
+exit-code tracking and fork safety.
+
+Nothing here starts a thread. The only import-time side effect is `os.register_at_fork`.
+"""
+import atexit
+import os
+import random
+import sys
+import time
+
+from . import _convert, _term
+from ._config import Config, load_yaml_config, to_dict
+from ._run import DisabledRun, MemoryBackend, Metric, Run
+from ._settings import Settings, settings_args
+from .errors import Error, UsageError
+
+try:
+    from . import _native
+except ImportError as _e:  # a source checkout that was never built
+    _native = None
+    _native_error = _e
+
+_PKG = __package__
+_active: list = []  # unfinished runs started by this process, oldest first
+_hooks_installed = False
+_exit_code = None  # set by the sys.exit / sys.excepthook wrappers
+_orig_exit = None
+_orig_excepthook = None
+
+_INIT_KNOWN_IGNORED = ("force", "anonymous", "tensorboard", "monitor_gym", "magic", "save_code")
+
+
+def _require_native():
+    if _native is None:
+        raise Error(
+            "trackway's native module is not built (trackway._native): install the package "
+            f"with `pip install .` or `maturin develop --release` ({_native_error})"
+        )
+    return _native
+
+
+def _pkg():
+    return sys.modules[_PKG]
+
+
+# ---------------------------------------------------------------------------------------------
+# module-level bindings
+
+class PreInit:
+    """`trackway.config` / `trackway.summary` before init(): any use raises `trackway.Error`."""
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "_name", name)
+
+    def _fail(self, *args, **kwargs):
+        raise PreInitError(f"You must call trackway.init() before trackway.{self._name}")
+
+    def __getattr__(self, key):
+        if key.startswith("__"):
+            raise AttributeError(key)
+        self._fail()
+
+    __setattr__ = __getitem__ = __setitem__ = __delitem__ = __contains__ = _fail
+
+    def __repr__(self) -> str:
+        return f"<trackway.{self._name} (call trackway.init() first)>"
+
+
+class PreInitError(Error, AttributeError):
+    """Raised by the pre-init placeholders (an AttributeError too, so `hasattr` is safe)."""
+
+
+def bind(run: Run) -> None:
+    pkg = _pkg()
+    pkg.run = run
+    pkg.config = run.config
+    pkg.summary = run.summary
+    pkg.log = run.log  # module-level log() becomes the run's bound method: no extra frame
+    _term.silent_override = bool(run._s.get("silent"))
+
+
+def unbind() -> None:
+    pkg = _pkg()
+    pkg.run = None
+    pkg.config = PreInit("config")
+    pkg.summary = PreInit("summary")
+    pkg.log = pkg._preinit_log
+    _term.silent_override = None
+
+
+# ---------------------------------------------------------------------------------------------
+# init
+
+def _reinit_mode(reinit) -> str:
+    if reinit is None or reinit == "default" or reinit is False:
+        return "return_previous"
+    if reinit is True:
+        return "finish_previous"
+    if reinit in ("return_previous", "finish_previous", "create_new"):
+        return reinit
+    raise UsageError(f"reinit must be one of default, return_previous, finish_previous, "
+                     f"create_new (got {reinit!r})")
+
+
+def _resume_arg(resume):
+    if resume is True:
+        return "auto"
+    if resume is False:
+        return None
+    return resume
+
+
+def _initial_config(config, include, exclude) -> dict:
+    if include and exclude:
+        raise UsageError("config_include_keys and config_exclude_keys are mutually exclusive")
+    data = {}
+    defaults = os.path.join(os.getcwd(), "config-defaults.yaml")
+    if os.path.isfile(defaults):
+        data.update(load_yaml_config(defaults))
+    if isinstance(config, (str, os.PathLike)):
+        data.update(load_yaml_config(os.fspath(config)))
+    else:
+        data.update(to_dict(config))
+    if include:
+        data = {k: v for k, v in data.items() if k in include}
+    if exclude:
+        data = {k: v for k, v in data.items() if k not in exclude}
+    return data
+
+
+def init(entity=None, project=None, dir=None, id=None, name=None, notes=None, tags=None,
+         config=None, config_exclude_keys=None, config_include_keys=None, allow_val_change=None,
+         group=None, job_type=None, mode=None, force=None, anonymous=None, reinit=None,
+         resume=None, resume_from=None, fork_from=None, save_code=None, tensorboard=None,
+         sync_tensorboard=None, monitor_gym=None, settings=None, magic=None, **kwargs) -> Run:
+    """Start a run (wandb.init). Never waits on the network."""
+    reinit = _reinit_mode(reinit)
+    if reinit == "return_previous" and _active:
+        return _active[-1]
+    if reinit == "finish_previous":
+        for previous in reversed(list(_active)):
+            previous.finish()
+
+    native = _require_native()
+    args, unknown = settings_args(settings)
+    explicit = {"entity": entity, "project": project, "id": id, "name": name, "notes": notes,
+                "group": group, "job_type": job_type, "mode": mode, "resume": _resume_arg(resume),
+                "save_code": save_code}
+    if dir is not None:
+        explicit["dir"] = os.fspath(dir)
+    if tags is not None:
+        explicit["tags"] = [str(t) for t in tags] if not isinstance(tags, str) else [tags]
+    args.update({k: v for k, v in explicit.items() if v is not None})
+    try:
+        s = dict(native.resolve_settings(args, os.getcwd()))
+    except ValueError as e:
+        raise UsageError(str(e)) from e
+    if s.get("silent"):
+        _term.silent_override = True  # so the warnings below stay quiet too
+    _warn_unsupported(kwargs, unknown, sync_tensorboard, resume_from, fork_from)
+    items = _initial_config(config, config_include_keys, config_exclude_keys)
+    if s["mode"] == "disabled":
+        run = _disabled_run(native, s, items, allow_val_change, settings)
+    else:
+        run = _local_run(native, s, items, allow_val_change, settings)
+    _active.append(run)
+    if reinit != "create_new":
+        bind(run)
+    _install_hooks()
+    return run
+
+
+def _warn_unsupported(kwargs, unknown_settings, sync_tensorboard, resume_from, fork_from):
+    if kwargs:
+        _term.warn_once(f"init(): ignoring unknown arguments: {', '.join(sorted(kwargs))}")
+    if unknown_settings:
+        _term.warn_once(f"Settings: ignoring unknown keys: {', '.join(sorted(unknown_settings))}")
+    if sync_tensorboard:
+        _term.warn_once("init(sync_tensorboard=True) is not supported: TensorBoard events are "
+                        "not recorded")
+    if resume_from or fork_from:
+        _term.warn_once("init(resume_from=/fork_from=) is not supported: starting a new run")
+
+
+def _settings_object(s: dict, user_settings) -> Settings:
+    obj = Settings(**{k: v for k, v in s.items()})
+    if isinstance(user_settings, Settings):
+        for k, v in user_settings.to_dict().items():
+            if k not in s:
+                obj.update({k: v})
+    return obj
+
+
+def _disabled_run(native, s, items, allow_val_change, user_settings) -> Run:
+    run_id = s.get("id") or native.new_run_id()
+    backend = MemoryBackend(run_id, time.time())
+    config = Config(items, allow_val_change=bool(allow_val_change))
+    return DisabledRun(backend, s, config, disabled=True,
+                       settings_obj=_settings_object(s, user_settings))
+
+
+def _resume_state(native, s: dict):
+    """(run id, state of the newest earlier attempt or None) per the resume setting."""
+    root, run_id, resume = s["root"], s.get("id"), s.get("resume")
+    if resume == "auto" and not run_id:
+        run_id = _crashed_latest_run(native, root)
+    if resume == "must" and not run_id:
+        raise UsageError("resume='must' needs a run id (init(id=...) or TRACKWAY_RUN_ID)")
+    attempts = []
+    if run_id and resume:
+        try:
+            attempts = list(native.find_run_dirs(root, run_id))
+        except OSError:
+            attempts = []
+    if resume == "must" and not attempts:
+        raise UsageError(f"resume='must' but run {run_id!r} does not exist under {root}")
+    if resume == "never" and attempts:
+        raise UsageError(f"resume='never' but run {run_id!r} already exists under {root}")
+    state = native.load_run_state(attempts[-1]) if attempts and resume != "never" else None
+    return run_id, state
+
+
+def _crashed_latest_run(native, root: str):
+    latest = os.path.join(root, "latest-run")
+    if not os.path.isdir(latest):
+        return None
+    try:
+        state = native.load_run_state(os.path.realpath(latest))
+    except (OSError, ValueError):
+        return None
+    return None if state.get("finished") else state.get("run_id")
+
+
+def _apply_resume(s: dict, items: dict, state: dict | None) -> dict:
+    if not state:
+        return items
+    for key in ("project", "entity", "name", "notes", "group", "job_type"):
+        if s.get(key) is None and state.get(key) is not None:
+            s[key] = state[key]
+    if not s.get("tags") and state.get("tags"):
+        s["tags"] = list(state["tags"])
+    return {**(state.get("config") or {}), **items}
+
+
+def _public_settings(s: dict) -> dict:
+    hidden = ("api_key", "root")
+    return {k: v for k, v in s.items()
+            if k not in hidden and v is not None and isinstance(v, (str, int, float, bool, list))}
+
+
+def _local_run(native, s, items, allow_val_change, user_settings) -> Run:
+    run_id, state = _resume_state(native, s)
+    items = _apply_resume(s, items, state)
+    s["id"] = run_id = run_id or native.new_run_id()
+    s["name"] = s.get("name") or _generate_name()
+    s["project"] = s.get("project") or "uncategorized"
+    config = Config(items, allow_val_change=bool(allow_val_change))
+    start = {"run_id": run_id, "project": s["project"], "entity": s.get("entity"),
+             "name": s["name"], "tags": list(s.get("tags") or []), "notes": s.get("notes"),
+             "group": s.get("group"), "job_type": s.get("job_type"), "mode": s["mode"],
+             "config": config.as_dict(), "resume": s.get("resume"), "base_url": s.get("base_url"),
+             "settings": _public_settings(s)}
+    try:
+        backend = native.NativeRun(s["root"], start, _convert.fallback, state)
+    except (OSError, ValueError) as e:
+        raise Error(f"could not create a run under {s['root']}: {e}") from e
+    url = _online(native, s, run_id) if s["mode"] == "online" else None
+    run = Run(backend, s, config, resumed=state is not None, url=url,
+              settings_obj=_settings_object(s, user_settings))
+    _start_capture(run)
+    if not s.get("silent"):
+        where = f" — {url}" if url else ""
+        _term.termlog(f"run {s['name']} ({run_id}) logging to {backend.dir}{where}")
+    return run
+
+
+def bundled_exe():
+    """The `trackway` binary shipped inside the package (TRACKWAY_BIN overrides, for dev)."""
+    override = os.environ.get("TRACKWAY_BIN")
+    path = override or os.path.join(os.path.dirname(os.path.abspath(__file__)), "bin", "trackway")
+    return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
+
+
+def _online(native, s: dict, run_id: str):
+    exe = bundled_exe()
+    if exe is None:
+        _term.warn_once("the bundled `trackway` binary is missing, so no agent uploads this run; "
+                        "it stays on disk (upload it later with `trackway sync`)")
+    else:
+        native.ensure_agent(s["root"], exe)
+    base, entity = s.get("base_url"), s.get("entity")
+    if not base or not entity:
+        return None
+    return f"{base.rstrip('/')}/{entity}/{s['project']}/runs/{run_id}"
+
+
+def _start_capture(run: Run) -> None:
+    """Optional capture modules (files/code, console) hook into the run if they are present.
+
+    Protocol: `module.on_init(run)` may return a callable `stop(exit_code)` run at finish.
+    """
+    import importlib
+
+    for name in ("_files", "_console"):
+        try:
+            mod = importlib.import_module(f"{_PKG}.{name}")
+        except ImportError:
+            continue
+        hook = getattr(mod, "on_init", None)
+        if hook is None:
+            continue
+        try:
+            stop = hook(run)
+        except Exception as e:  # capture must never break training
+            _term.warn_once(f"{name} capture failed to start: {e}")
+            continue
+        if callable(stop):
+            run._on_finish.append(stop)
+
+
+_ADJ = ("amber", "bold", "brisk", "calm", "clever", "crisp", "dawn", "deft", "eager", "fair",
+        "fleet", "gentle", "golden", "keen", "lively", "lucid", "merry", "misty", "noble", "quiet",
+        "rapid", "silver", "snowy", "solar", "steady", "swift", "vivid", "warm", "wild", "young")
+_NOUN = ("badger", "brook", "cedar", "comet", "crane", "delta", "dune", "ember", "falcon", "fern",
+         "fjord", "glade", "harbor", "heron", "lake", "lynx", "maple", "meadow", "moon", "otter",
+         "pine", "river", "sparrow", "spruce", "star", "stone", "tide", "valley", "willow", "wolf")
+
+
+def _generate_name() -> str:
+    return f"{random.choice(_ADJ)}-{random.choice(_NOUN)}-{random.randint(1, 999)}"
+
+
+# ---------------------------------------------------------------------------------------------
+# finish, exit code, fork
+
+def finish_run(run: Run, exit_code=None) -> None:
+    if run._finished:
+        return
+    if run._forked or os.getpid() != run._pid:
+        run._mark_forked()
+        _term.warn_once("finish() from a forked child process is ignored")
+        return
+    run._finished = True
+    run._nlog = run._log_finished
+    closed = f"run {run.id} is finished"
+    object.__setattr__(run._config, "_closed", closed + ": config can no longer change")
+    from ._summary import closed_check
+
+    object.__setattr__(run._summary, "_check", closed_check(closed + ": summary is read-only"))
+    code = _int_code(exit_code)
+    try:
+        for stop in run._on_finish:
+            try:
+                stop(code)
+            except Exception as e:
+                _term.warn_once(f"capture failed at finish: {e}")
+        run._backend.finish(code)
+    finally:
+        if run in _active:
+            _active.remove(run)
+        if getattr(_pkg(), "run", None) is run:
+            unbind()
+    if run._s.get("mode") == "online" and not run._disabled:
+        timeout = float(run._s.get("finish_timeout") or 5.0)
+        if not run._backend.wait_uploaded(timeout) and not run._s.get("silent"):
+            _term.termlog(f"run {run.id}: upload continues in the background (`trackway status`)")
+
+
+def _int_code(code) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, bool):
+        return int(code)
+    if isinstance(code, int):
+        return code
+    return 1  # sys.exit("message") exits with 1
+
+
+def _install_hooks() -> None:
+    global _hooks_installed, _orig_exit, _orig_excepthook
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    atexit.register(_atexit)
+    _orig_excepthook = sys.excepthook
+    sys.excepthook = _excepthook
+    _orig_exit = sys.exit
+    sys.exit = _exit
+
+
+def _excepthook(exc_type, exc, tb):
+    global _exit_code
+    _exit_code = 130 if issubclass(exc_type, KeyboardInterrupt) else 1
+    (_orig_excepthook or sys.__excepthook__)(exc_type, exc, tb)
+
+
+def _exit(status=None):
+    global _exit_code
+    _exit_code = _int_code(status)
+    (_orig_exit or sys.__dict__["exit"])(status)
+
+
+def _atexit() -> None:
+    code = 0 if _exit_code is None else _exit_code
+    pid = os.getpid()
+    for run in reversed(list(_active)):
+        if run._forked or run._pid != pid:
+            continue
+        try:
+            finish_run(run, code)
+        except Exception as e:  # the interpreter is exiting: report, never raise
+            _term.termerror(f"could not finish run {run.id}: {e}")
+
+
+def _after_fork_child() -> None:
+    for run in _active:
+        run._mark_forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_child)
+
+
+def restore_detached(settings: dict, run_id: str, config: dict, disabled: bool) -> Run:
+    """Unpickling a Run gives an in-memory copy; only the original process writes the run."""
+    cls = DisabledRun if disabled else Run
+    run = cls(MemoryBackend(run_id, time.time()), dict(settings), Config(config), disabled=True)
+    run._disabled = disabled
+    if not disabled:
+        run._mark_forked()
+    return run
+
+
+# ---------------------------------------------------------------------------------------------
+# files
+
+def save_files(run: Run, glob_str, base_path, policy):
+    try:
+        from . import _files
+    except ImportError:
+        _files = None
+    if _files is not None and hasattr(_files, "save"):
+        return _files.save(run, glob_str, base_path=base_path, policy=policy)
+    return copy_files(run.dir, glob_str, base_path)
+
+
+def copy_files(files_dir: str, glob_str, base_path) -> list:
+    """Copy files matching `glob_str` into `files_dir`, paths kept relative to `base_path`."""
+    import glob
+    import shutil
+
+    if glob_str is None:
+        return []  # old wandb: save() with no arguments was a no-op
+    pattern = os.fspath(glob_str)
+    if "://" in pattern:
+        _term.warn_once(f"save({pattern!r}): remote paths are not supported")
+        return []
+    if base_path is None:
+        base_path = os.path.dirname(pattern.split("*", 1)[0]) or "."
+    saved = []
+    for path in glob.glob(pattern, recursive=True):
+        if not os.path.isfile(path):
+            continue
+        rel = os.path.relpath(path, base_path)
+        if rel.startswith(".."):
+            rel = os.path.basename(path)
+        dest = os.path.join(files_dir, rel)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.copy2(path, dest)
+        saved.append(dest)
+    return saved
+
+
+def preinit_define_metric(name, *args, **kwargs) -> Metric:
+    _term.warn_once("define_metric() before init() is ignored")
+    return Metric(name, kwargs.get("step_metric"), kwargs.get("step_sync"))

@@ -1,0 +1,31 @@
+"""`trackway.login()`: keys are stored by the bundled CLI so there is one credentials writer."""
+import os
+import subprocess
+
+from . import _term
+from ._lifecycle import _require_native, bundled_exe
+from .errors import Error
+
+
+def login(key=None, host=None, timeout=None) -> bool:
+    if key is None:
+        args = {"base_url": host} if host else {}
+        settings = _require_native().resolve_settings(args, os.getcwd())
+        if settings.get("api_key"):
+            return True
+        _term.termwarn("no API key found: call trackway.login(key=...) or run `trackway login`")
+        return False
+    exe = bundled_exe()
+    if exe is None:
+        raise Error("the bundled `trackway` binary is missing; reinstall the trackway package")
+    cmd = [exe, "login"] + (["--host", host] if host else []) + [str(key)]
+    try:
+        done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout or 30)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        _term.termerror(f"login failed: {e}")
+        return False
+    if done.returncode != 0:
+        _term.termerror(f"login failed: {done.stderr.strip() or done.stdout.strip()}")
+        return False
+    return True
