@@ -184,7 +184,7 @@ run.finish()
 def test_resume_allow_must_never(tmp):
     run_script(tmp, """
 import trackway as wandb
-run = wandb.init(id="res1", resume="allow", config={"lr": 0.1}, tags=["t1"])
+run = wandb.init(id="res1", resume="allow", config={"lr": 0.1}, tags=["t1"], project="p1")
 assert not run.resumed
 for i in range(3):
     wandb.log({"loss": float(i)})
@@ -194,7 +194,7 @@ wandb.finish()
 import trackway as wandb
 run = wandb.init(id="res1", resume="allow")
 assert run.resumed and run.starting_step == 3 and run.step == 3, (run.starting_step, run.step)
-assert run.config.lr == 0.1 and run.tags == ("t1",)
+assert run.config.lr == 0.1 and run.tags == ("t1",) and run.project == "p1"
 assert run.summary["loss"] == 2.0
 wandb.log({"loss": 9.0})
 wandb.finish()
@@ -245,3 +245,19 @@ s = wandb.Settings(mode="offline", base_url="http://x")
 assert dict(**s)["base_url"] == "http://x" and s.mode == "offline"
 assert getattr(s, "api_key", None) is None
 """)
+
+
+def test_finish_from_del_at_shutdown_is_quiet(tmp):
+    done = run_script(tmp, """
+import trackway as wandb
+class Logger:                      # torchtune's WandBLogger pattern
+    def __init__(self):
+        self.run = wandb.init()
+    def __del__(self):
+        wandb.finish()
+        self.run.finish()
+LOGGER = Logger()
+wandb.log({"a": 1})
+""")
+    assert "Exception" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert finish_record(only_run(tmp))["exit_code"] == 0

@@ -166,7 +166,7 @@ b = wandb.init(project="argp", id="id3"); print(b.project, b.id); b.finish()
 
 def test_cli_mode_switch_is_picked_up_by_init(tmp):
     exe = trackway_bin()
-    env = clean_env(tmp, TRACKWAY_MODE=None, TRACKWAY_BIN="/nonexistent",
+    env = clean_env(tmp, TRACKWAY_MODE=None, TRACKWAY_EXE="/nonexistent",
                     TRACKWAY_FINISH_TIMEOUT="0.2")
     script = """
 import trackway as wandb

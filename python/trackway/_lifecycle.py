@@ -10,6 +10,7 @@ import sys
 import time
 
 from . import _convert, _term
+from . import _run as _run_module
 from ._config import Config, load_yaml_config, to_dict
 from ._run import DisabledRun, MemoryBackend, Metric, Run
 from ._settings import Settings, settings_args
@@ -163,7 +164,7 @@ def init(entity=None, project=None, dir=None, id=None, name=None, notes=None, ta
     if s["mode"] == "disabled":
         run = _disabled_run(native, s, items, allow_val_change, settings)
     else:
-        run = _local_run(native, s, items, allow_val_change, settings)
+        run = _local_run(native, s, items, allow_val_change, settings, args)
     _active.append(run)
     if reinit != "create_new":
         bind(run)
@@ -232,11 +233,13 @@ def _crashed_latest_run(native, root: str):
     return None if state.get("finished") else state.get("run_id")
 
 
-def _apply_resume(s: dict, items: dict, state: dict | None) -> dict:
+def _apply_resume(s: dict, items: dict, state: dict | None, args: dict) -> dict:
     if not state:
         return items
     for key in ("project", "entity", "name", "notes", "group", "job_type"):
-        if s.get(key) is None and state.get(key) is not None:
+        unset = s.get(key) is None or (key == "project" and "project" not in args
+                                       and s.get(key) == "uncategorized")
+        if unset and state.get(key) is not None:
             s[key] = state[key]
     if not s.get("tags") and state.get("tags"):
         s["tags"] = list(state["tags"])
@@ -249,9 +252,9 @@ def _public_settings(s: dict) -> dict:
             if k not in hidden and v is not None and isinstance(v, (str, int, float, bool, list))}
 
 
-def _local_run(native, s, items, allow_val_change, user_settings) -> Run:
+def _local_run(native, s, items, allow_val_change, user_settings, args) -> Run:
     run_id, state = _resume_state(native, s)
-    items = _apply_resume(s, items, state)
+    items = _apply_resume(s, items, state, args)
     s["id"] = run_id = run_id or native.new_run_id()
     s["name"] = s.get("name") or _generate_name()
     s["project"] = s.get("project") or "uncategorized"
@@ -276,8 +279,9 @@ def _local_run(native, s, items, allow_val_change, user_settings) -> Run:
 
 
 def bundled_exe():
-    """The `trackway` binary shipped inside the package (TRACKWAY_BIN overrides, for dev)."""
-    override = os.environ.get("TRACKWAY_BIN")
+    """The `trackway` binary shipped inside the package (TRACKWAY_EXE overrides it, as in the
+    Rust SDK)."""
+    override = os.environ.get("TRACKWAY_EXE")
     path = override or os.path.join(os.path.dirname(os.path.abspath(__file__)), "bin", "trackway")
     return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
 
@@ -359,7 +363,8 @@ def finish_run(run: Run, exit_code=None) -> None:
     finally:
         if run in _active:
             _active.remove(run)
-        if getattr(_pkg(), "run", None) is run:
+        pkg = sys.modules.get(_PKG)  # None late in interpreter shutdown (finish from __del__)
+        if pkg is not None and getattr(pkg, "run", None) is run:
             unbind()
     if run._s.get("mode") == "online" and not run._disabled:
         timeout = float(run._s.get("finish_timeout") or 5.0)
@@ -419,6 +424,7 @@ def _after_fork_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_child)
+_run_module._hooks["finish"] = finish_run
 
 
 def restore_detached(settings: dict, run_id: str, config: dict, disabled: bool) -> Run:

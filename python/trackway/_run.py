@@ -12,6 +12,9 @@ from ._config import Config, ConfigWriter
 from ._summary import Summary, closed_check
 from .errors import Error, UsageError
 
+# Filled by _lifecycle (which imports this module), so Run.finish needs no import at shutdown.
+_hooks: dict = {}
+
 _DISABLED_DIR = os.path.join(os.environ.get("TMPDIR") or "/tmp", "trackway-disabled")
 
 
@@ -339,9 +342,8 @@ class Run:
 
     # -- lifecycle ------------------------------------------------------------------------------
     def finish(self, exit_code=None, quiet=None) -> None:
-        from . import _lifecycle
-
-        _lifecycle.finish_run(self, exit_code)
+        if not self._finished:  # no import here: this may run from __del__ at shutdown
+            _hooks["finish"](self, exit_code)
 
     join = finish
 
@@ -432,9 +434,8 @@ class DisabledRun(Run):
         return {"finished": self._finished, "step": 0}
 
     def finish(self, exit_code=None, quiet=None) -> None:
-        from . import _lifecycle
-
-        _lifecycle.finish_run(self, exit_code)
+        if not self._finished:
+            _hooks["finish"](self, exit_code)
 
     join = finish
     watch = unwatch = _label = pin_config_keys = _noop
