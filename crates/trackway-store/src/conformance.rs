@@ -1,0 +1,348 @@
+//! The conformance suite every [`MetadataStore`] backend must pass.
+//!
+//! A backend's tests expand [`metadata_store_conformance!`] with an expression that makes a
+//! fresh, empty store; each case becomes its own `#[test]`. Cases panic on failure (they are
+//! test code).
+
+use serde_json::json;
+use trackway_types::Record;
+
+use crate::{
+    CreateRun, Direction, IngestBatch, MetadataStore, ResumeMode, Result, RunKey, RunQuery, StoreError,
+    parse_filter,
+};
+
+/// Expands the whole suite as `#[test]` functions; `$make` builds a fresh store.
+#[macro_export]
+macro_rules! metadata_store_conformance {
+    ($make:expr) => {
+        $crate::metadata_store_conformance!(@cases $make;
+            auth_and_keys, create_resume_semantics, ingest_is_idempotent, ingest_gap_and_bad_positions,
+            history_sink_failure_rolls_back, summary_rules, filters, sort_and_keyset_pagination,
+            groups_and_keys, access_rules);
+    };
+    (@cases $make:expr; $($case:ident),*) => {
+        $(
+            #[test]
+            fn $case() {
+                let store = $make;
+                $crate::conformance::$case(&*store).expect(stringify!($case));
+            }
+        )*
+    };
+}
+
+fn rec(line: &str) -> Record {
+    Record::parse(line.as_bytes()).expect("test record parses")
+}
+
+fn key(run: &str) -> RunKey {
+    RunKey { entity: "alice".into(), project: "proj".into(), run_id: run.into() }
+}
+
+fn setup(s: &dyn MetadataStore) -> Result<()> {
+    s.create_user("alice", true)?;
+    Ok(())
+}
+
+fn create(s: &dyn MetadataStore, run: &str, resume: Option<ResumeMode>) -> Result<crate::CreateOutcome> {
+    s.create_or_resume(&CreateRun { key: Some(key(run)), resume, ..CreateRun::default() })
+}
+
+fn ingest(s: &dyn MetadataStore, run: &str, from: u64, lines: &[&str]) -> Result<crate::IngestOutcome> {
+    let mut pos = from;
+    let mut records = Vec::new();
+    for l in lines {
+        records.push((pos, rec(l)));
+        pos += l.len() as u64 + 1;
+    }
+    let batch = IngestBatch { key: key(run), log_id: "log1".into(), from, to: pos, records };
+    s.apply_ingest(&batch, &mut |_, _, _| Ok(()))
+}
+
+fn page(s: &dyn MetadataStore, filter: serde_json::Value, order: &str) -> Result<Vec<String>> {
+    let (order_by, direction) = RunQuery::parse_order(order);
+    let q = RunQuery {
+        entity: "alice".into(),
+        project: "proj".into(),
+        filter: Some(parse_filter(&filter)?),
+        order_by,
+        direction,
+        limit: 1000,
+        cursor: None,
+        with_total: true,
+    };
+    let p = s.query_runs(&q)?;
+    assert_eq!(p.total, Some(p.runs.len() as u64), "total matches for {filter}");
+    Ok(p.runs.into_iter().map(|r| r.run_id).collect())
+}
+
+pub fn auth_and_keys(s: &dyn MetadataStore) -> Result<()> {
+    assert_eq!(s.user_count()?, 0);
+    setup(s)?;
+    let k = s.create_api_key("alice", Some("test"))?;
+    assert!(k.key.starts_with(&k.prefix));
+    let who = s.authenticate(&k.key)?.expect("key authenticates");
+    assert_eq!((who.username.as_str(), who.entity.as_str(), who.admin), ("alice", "alice", true));
+    assert!(s.authenticate("tw_wrong")?.is_none());
+    assert!(s.authenticate("")?.is_none());
+    assert!(matches!(s.create_user("alice", false), Err(StoreError::AlreadyExists(_))));
+    assert!(s.entity_exists("alice")? && !s.entity_exists("nobody")?);
+    Ok(())
+}
+
+pub fn access_rules(s: &dyn MetadataStore) -> Result<()> {
+    setup(s)?;
+    let bob = s.create_user("bob", false)?;
+    assert!(bob.can_access("bob", true) && !bob.can_access("alice", false));
+    s.create_team("lab", "alice")?;
+    s.add_member("lab", "bob", crate::Role::Viewer)?;
+    let k = s.create_api_key("bob", None)?;
+    let bob = s.authenticate(&k.key)?.expect("bob");
+    assert!(bob.can_access("lab", false) && !bob.can_access("lab", true));
+    assert_eq!(s.list_entities(&bob)?, vec!["bob".to_string(), "lab".to_string()]);
+    Ok(())
+}
+
+pub fn create_resume_semantics(s: &dyn MetadataStore) -> Result<()> {
+    setup(s)?;
+    assert!(matches!(create(s, "r1", Some(ResumeMode::Must)), Err(StoreError::RunNotFound(_))));
+    let first = create(s, "r1", Some(ResumeMode::Never))?;
+    assert!(!first.resumed && first.run.state == "running");
+    assert!(matches!(create(s, "r1", Some(ResumeMode::Never)), Err(StoreError::RunExists(_))));
+    for mode in [None, Some(ResumeMode::Allow), Some(ResumeMode::Auto), Some(ResumeMode::Must)] {
+        assert!(create(s, "r1", mode)?.resumed, "{mode:?} resumes");
+    }
+    assert!(!create(s, "r2", Some(ResumeMode::Allow))?.resumed);
+    assert!(matches!(s.get_run(&key("zz")), Err(StoreError::RunNotFound(_))));
+    assert!(create(s, "bad/id", None).is_err());
+    Ok(())
+}
+
+const LOG: &[&str] = &[
+    r#"{"t":"run","v":1,"log_id":"log1","run_id":"r1","name":"fox","tags":["a"],"config":{"lr":0.1}}"#,
+    r#"{"t":"config","data":{"model":{"layers":4}}}"#,
+    r#"{"t":"history","step":0,"ts":1.0,"rt":0.5,"data":{"loss":1.0}}"#,
+    r#"{"t":"history","step":0,"ts":1.1,"rt":0.6,"data":{"acc":0.5}}"#,
+    r#"{"t":"history","step":1,"ts":2.0,"rt":1.5,"data":{"loss":{"$f":"NaN"}}}"#,
+];
+
+pub fn ingest_is_idempotent(s: &dyn MetadataStore) -> Result<()> {
+    setup(s)?;
+    let out = ingest(s, "r1", 0, LOG)?;
+    assert!(out.created_run, "a run record creates the run");
+    assert_eq!(out.applied, LOG.len());
+    let before = s.get_run(&key("r1"))?;
+    assert_eq!((before.row_count, before.last_step), (2, Some(1)));
+    assert_eq!(before.config, json!({"lr":0.1,"model":{"layers":4}}));
+    assert_eq!(before.summary["loss"], json!({"$f":"NaN"}));
+    assert_eq!(before.summary["acc"], json!(0.5));
+    let again = ingest(s, "r1", 0, LOG)?;
+    assert_eq!(again.applied, 0);
+    let after = s.get_run(&key("r1"))?;
+    assert_eq!((after.config, after.summary, after.row_count), (before.config, before.summary, before.row_count));
+    assert_eq!(s.ingest_mark(&key("r1"), "log1")?, out.acked);
+    // A batch overlapping the mark applies only its new part.
+    let finish = r#"{"t":"finish","exit_code":0,"ts":3.0,"rt":2.0}"#;
+    let last = LOG[LOG.len() - 1];
+    let overlap = ingest(s, "r1", out.acked - last.len() as u64 - 1, &[last, finish])?;
+    assert_eq!(overlap.applied, 1);
+    let done = s.get_run(&key("r1"))?;
+    assert_eq!((done.state.as_str(), done.exit_code, done.row_count), ("finished", Some(0), 2));
+    Ok(())
+}
+
+pub fn ingest_gap_and_bad_positions(s: &dyn MetadataStore) -> Result<()> {
+    setup(s)?;
+    let out = ingest(s, "r1", 0, &LOG[..2])?;
+    let err = ingest(s, "r1", out.acked + 10, &LOG[2..3]).expect_err("gap");
+    assert!(matches!(err, StoreError::OffsetGap { expected, .. } if expected == out.acked));
+    let bad = IngestBatch {
+        key: key("r1"),
+        log_id: "log1".into(),
+        from: out.acked,
+        to: out.acked + 5,
+        records: vec![(out.acked + 9, rec(LOG[2]))],
+    };
+    assert!(matches!(s.apply_ingest(&bad, &mut |_, _, _| Ok(())), Err(StoreError::Invalid(_))));
+    assert_eq!(s.get_run(&key("r1"))?.row_count, 0);
+    assert!(matches!(ingest(s, "nope", 0, &LOG[2..3]), Err(StoreError::RunNotFound(_))));
+    Ok(())
+}
+
+pub fn history_sink_failure_rolls_back(s: &dyn MetadataStore) -> Result<()> {
+    setup(s)?;
+    create(s, "r1", None)?;
+    let records: Vec<(u64, Record)> = LOG.iter().enumerate().map(|(i, l)| (i as u64 * 200, rec(l))).collect();
+    let batch = IngestBatch { key: key("r1"), log_id: "log1".into(), from: 0, to: 1000, records };
+    let mut seen = 0;
+    let err = s.apply_ingest(&batch, &mut |_, _, rows| {
+        seen = rows.len();
+        Err("disk full".into())
+    });
+    assert!(matches!(err, Err(StoreError::History(_))));
+    assert_eq!(seen, 3, "the sink sees the history records");
+    assert_eq!(s.ingest_mark(&key("r1"), "log1")?, 0);
+    let run = s.get_run(&key("r1"))?;
+    assert_eq!((run.row_count, run.config.clone()), (0, json!({})));
+    Ok(())
+}
+
+pub fn summary_rules(s: &dyn MetadataStore) -> Result<()> {
+    setup(s)?;
+    create(s, "r1", None)?;
+    let out = ingest(s, "r1", 0, &[
+        r#"{"t":"history","step":0,"ts":1.0,"rt":0.5,"data":{"loss":1.0}}"#,
+        r#"{"t":"summary","full":{"best":{"a":1,"b":2},"x":1}}"#,
+        r#"{"t":"history","step":1,"ts":2.0,"rt":0.5,"data":{"loss":0.5}}"#,
+        r#"{"t":"summary","set":{"y":2},"del":[["best","a"]]}"#,
+        r#"{"t":"config","data":{"k":1,"j":2},"remove":["j"]}"#,
+        r#"{"t":"meta","name":"renamed","tags":["t1"]}"#,
+    ])?;
+    assert_eq!(out.applied, 6);
+    let run = s.get_run(&key("r1"))?;
+    assert_eq!(run.summary, json!({"best":{"b":2},"x":1,"y":2}), "explicit summary is not overwritten by history");
+    assert_eq!(run.config, json!({"k":1}));
+    assert_eq!((run.name.as_deref(), run.tags.clone()), (Some("renamed"), vec!["t1".to_string()]));
+    let patched = s.patch_run(&key("r1"), &crate::RunPatch { notes: Some("n".into()), ..Default::default() })?;
+    assert_eq!((patched.notes.as_deref(), patched.name.as_deref()), (Some("n"), Some("renamed")));
+    Ok(())
+}
+
+/// Five runs with nested config, missing keys, tags and names for filter cases.
+fn filter_fixture(s: &dyn MetadataStore) -> Result<()> {
+    setup(s)?;
+    let runs = [
+        ("a", r#"{"lr":0.1,"model":{"layers":4,"act":"relu"},"opt":"adam"}"#, r#"["base","x"]"#, "fox-1", 0.9),
+        ("b", r#"{"lr":0.01,"model":{"layers":8},"opt":"sgd"}"#, r#"["x"]"#, "fox-2", 0.7),
+        ("c", r#"{"lr":0.001,"model":{"layers":2,"act":"gelu"}}"#, r#"[]"#, "cat-1", 0.8),
+        ("d", r#"{"opt":"adam","a.b":5}"#, r#"["base"]"#, "dog", -1.0),
+        ("e", r#"{"lr":1}"#, r#"[]"#, "Fox-big", f64::NAN),
+    ];
+    for (i, (id, config, tags, name, acc)) in runs.into_iter().enumerate() {
+        let config: serde_json::Map<String, serde_json::Value> = serde_json::from_str(config)?;
+        let req = CreateRun {
+            key: Some(key(id)),
+            name: Some(name.into()),
+            tags: Some(serde_json::from_str(tags)?),
+            config: Some(config),
+            created_at: Some(1000.0 + i as f64),
+            ..CreateRun::default()
+        };
+        s.create_or_resume(&req)?;
+        if acc.is_finite() {
+            let line = format!(r#"{{"t":"summary","full":{{"acc":{acc:?}}}}}"#);
+            ingest(s, id, 0, &[&line])?;
+        }
+    }
+    Ok(())
+}
+
+pub fn filters(s: &dyn MetadataStore) -> Result<()> {
+    filter_fixture(s)?;
+    let cases: Vec<(serde_json::Value, &[&str])> = vec![
+        (json!({}), &["a", "b", "c", "d", "e"]),
+        (json!({"config.lr": {"$gt": 0.005}}), &["a", "b", "e"]),
+        (json!({"config.lr": 0.01}), &["b"]),
+        (json!({"config.model.layers": {"$gte": 4}}), &["a", "b"]),
+        (json!({"config.model.act": {"$ne": "relu"}}), &["b", "c", "d", "e"]),
+        (json!({"config.model.act": {"$exists": false}}), &["b", "d", "e"]),
+        (json!({"config.lr": {"$exists": true}}), &["a", "b", "c", "e"]),
+        (json!({"config.opt": {"$in": ["adam", "rmsprop"]}}), &["a", "d"]),
+        (json!({"config.opt": {"$nin": ["adam"]}}), &["b", "c", "e"]),
+        (json!({"config.opt": null}), &["c", "e"]),
+        (json!({"config.a.b": 5}), &["d"]),
+        (json!({"config.lr.value": {"$lt": 0.05}}), &["b", "c"]),
+        (json!({"config.missing": {"$gt": 0}}), &[]),
+        (json!({"summary_metrics.acc": {"$gte": 0.8}}), &["a", "c"]),
+        (json!({"summary.acc": {"$lt": 0}}), &["d"]),
+        (json!({"tags": "base"}), &["a", "d"]),
+        (json!({"tags": {"$in": ["x", "zz"]}}), &["a", "b"]),
+        (json!({"tags": {"$nin": ["x"]}}), &["c", "d", "e"]),
+        (json!({"tags": {"$exists": false}}), &["c", "e"]),
+        (json!({"display_name": {"$regex": "^fox"}}), &["a", "b"]),
+        (json!({"name": {"$regex": "^fox", "$options": "i"}}), &["a", "b", "e"]),
+        (json!({"$or": [{"config.lr": 1}, {"tags": "base"}]}), &["a", "d", "e"]),
+        (json!({"$nor": [{"config.lr": 1}, {"tags": "base"}]}), &["b", "c"]),
+        (json!({"$and": [{"config.opt": "adam"}, {"config.lr": {"$exists": true}}]}), &["a"]),
+        (json!({"config.lr": {"$not": {"$gt": 0.005}}}), &["c", "d"]),
+        (json!({"created_at": {"$gte": 1002.0}}), &["c", "d", "e"]),
+        (json!({"created_at": {"$lt": "1970-01-01T00:16:42Z"}}), &["a", "b"]),
+        (json!({"state": "running", "config.lr": {"$lte": 0.01}}), &["b", "c"]),
+    ];
+    for (filter, want) in cases {
+        let mut got = page(s, filter.clone(), "run_id")?;
+        got.sort();
+        assert_eq!(got, want, "filter {filter}");
+    }
+    assert!(matches!(parse_filter(&json!({"config.lr": {"$bogus": 1}})), Err(StoreError::InvalidFilter(_))));
+    Ok(())
+}
+
+pub fn sort_and_keyset_pagination(s: &dyn MetadataStore) -> Result<()> {
+    filter_fixture(s)?;
+    assert_eq!(page(s, json!({}), "config.lr")?, ["c", "b", "a", "e", "d"], "missing keys sort last");
+    assert_eq!(page(s, json!({}), "-config.lr")?, ["e", "a", "b", "c", "d"], "also descending");
+    assert_eq!(page(s, json!({}), "-created_at")?, ["e", "d", "c", "b", "a"]);
+    assert_eq!(page(s, json!({}), "+summary_metrics.acc")?, ["d", "b", "c", "a", "e"]);
+    for order in ["config.lr", "-config.lr", "-created_at", "name", "-summary_metrics.acc", "config.model.act"] {
+        let full = page(s, json!({}), order)?;
+        for limit in 1..=3 {
+            let (order_by, direction) = RunQuery::parse_order(order);
+            let mut q = RunQuery {
+                entity: "alice".into(),
+                project: "proj".into(),
+                filter: None,
+                order_by,
+                direction,
+                limit,
+                cursor: None,
+                with_total: false,
+            };
+            let mut paged = Vec::new();
+            loop {
+                let p = s.query_runs(&q)?;
+                assert!(p.runs.len() <= limit);
+                paged.extend(p.runs.into_iter().map(|r| r.run_id));
+                match p.next_cursor {
+                    Some(c) => q.cursor = Some(c),
+                    None => break,
+                }
+                assert!(paged.len() <= full.len(), "pagination terminates");
+            }
+            assert_eq!(paged, full, "order {order} limit {limit}");
+        }
+    }
+    let q = RunQuery {
+        entity: "alice".into(),
+        project: "proj".into(),
+        filter: None,
+        order_by: "created_at".into(),
+        direction: Direction::Asc,
+        limit: 2,
+        cursor: Some("not-a-cursor".into()),
+        with_total: false,
+    };
+    assert!(matches!(s.query_runs(&q), Err(StoreError::Invalid(_))));
+    let q = RunQuery { project: "nope".into(), cursor: None, ..q };
+    assert!(matches!(s.query_runs(&q), Err(StoreError::ProjectNotFound(_))));
+    Ok(())
+}
+
+pub fn groups_and_keys(s: &dyn MetadataStore) -> Result<()> {
+    filter_fixture(s)?;
+    let groups = s.group_runs("alice", "proj", "config.opt", None)?;
+    let got: Vec<(serde_json::Value, u64)> = groups.into_iter().map(|g| (g.value, g.count)).collect();
+    assert_eq!(got, vec![(json!(null), 2), (json!("adam"), 2), (json!("sgd"), 1)]);
+    let f = parse_filter(&json!({"config.lr": {"$exists": true}}))?;
+    let tags = s.group_runs("alice", "proj", "tags", Some(&f))?;
+    assert_eq!(tags.iter().map(|g| g.count).sum::<u64>(), 3);
+    let keys = s.project_keys("alice", "proj")?;
+    for k in ["lr", "model", "model.layers", "model.act", "opt", "a.b"] {
+        assert!(keys.config.contains(&k.to_string()), "config key {k} in {:?}", keys.config);
+    }
+    assert_eq!(keys.summary, vec!["acc".to_string()]);
+    let projects = s.list_projects("alice")?;
+    assert_eq!((projects.len(), projects[0].run_count), (1, 5));
+    Ok(())
+}

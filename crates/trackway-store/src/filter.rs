@@ -1,0 +1,475 @@
+//! The run-table filter language: MongoDB-style documents as wandb's public API takes them.
+//!
+//! ```json
+//! {"$and": [{"config.model.layers": {"$gte": 4}}, {"tags": {"$in": ["a"]}},
+//!           {"display_name": {"$regex": "^fox"}}, {"summary_metrics.acc": {"$exists": true}}]}
+//! ```
+//! Operators: `$and $or $nor $not $eq $ne $gt $gte $lt $lte $in $nin $exists $regex`
+//! (`$options: "i"` beside `$regex`). Fields: `config.<dotted key>`, `summary_metrics.<key>`
+//! (alias `summary.<key>`), `tags`, `state`, `name`/`display_name`, `run_id`/`id`, `group`,
+//! `job_type`, `host`, `created_at`/`updated_at`/`heartbeat_at` (Unix seconds or ISO-8601
+//! strings), `last_step`, `row_count`, `exit_code`.
+//!
+//! Semantics follow MongoDB: a missing key never equals a value, `$ne`/`$nin` match runs that
+//! lack the key, and on `tags` (an array) `$eq`/`$in` match when any tag does.
+
+use rusqlite::types::Value as SqlValue;
+use serde_json::Value as Json;
+
+use crate::{Result, StoreError};
+
+/// Where a JSON field lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Source {
+    Config,
+    Summary,
+}
+
+impl Source {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Config => "config",
+            Source::Summary => "summary",
+        }
+    }
+}
+
+/// A filterable / sortable field.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Field {
+    /// A plain column of the runs table (SQL column name); `time` columns accept ISO strings.
+    Column { column: &'static str, time: bool },
+    Json { source: Source, key: String },
+    Tags,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    Eq(Json),
+    Ne(Json),
+    Gt(Json),
+    Gte(Json),
+    Lt(Json),
+    Lte(Json),
+    In(Vec<Json>),
+    Nin(Vec<Json>),
+    Exists(bool),
+    Regex(String),
+    Not(Vec<Op>),
+}
+
+/// A parsed filter document.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Filter {
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
+    Nor(Vec<Filter>),
+    Cond(Field, Op),
+}
+
+fn invalid(msg: impl Into<String>) -> StoreError {
+    StoreError::InvalidFilter(msg.into())
+}
+
+/// Parses a filter document.
+///
+/// # Errors
+/// [`StoreError::InvalidFilter`] naming the offending part.
+pub fn parse_filter(doc: &Json) -> Result<Filter> {
+    let Json::Object(map) = doc else {
+        return Err(invalid("a filter must be a JSON object"));
+    };
+    let mut parts = Vec::with_capacity(map.len());
+    for (key, value) in map {
+        parts.push(match key.as_str() {
+            "$and" => Filter::And(parse_list(key, value)?),
+            "$or" => Filter::Or(parse_list(key, value)?),
+            "$nor" => Filter::Nor(parse_list(key, value)?),
+            k if k.starts_with('$') => return Err(invalid(format!("unknown operator {k}"))),
+            k => {
+                let field = parse_field(k)?;
+                let ops = parse_ops(value)?;
+                Filter::And(ops.into_iter().map(|op| Filter::Cond(field.clone(), op)).collect())
+            }
+        });
+    }
+    Ok(if parts.len() == 1 { parts.remove(0) } else { Filter::And(parts) })
+}
+
+fn parse_list(op: &str, value: &Json) -> Result<Vec<Filter>> {
+    let Json::Array(items) = value else {
+        return Err(invalid(format!("{op} takes an array of filters")));
+    };
+    items.iter().map(parse_filter).collect()
+}
+
+/// Parses a field name into a [`Field`].
+///
+/// # Errors
+/// Unknown fields.
+pub fn parse_field(name: &str) -> Result<Field> {
+    let col = |column, time| Ok(Field::Column { column, time });
+    if let Some(key) = name.strip_prefix("config.") {
+        return json_field(Source::Config, key);
+    }
+    if let Some(key) = name.strip_prefix("summary_metrics.").or_else(|| name.strip_prefix("summary.")) {
+        return json_field(Source::Summary, key);
+    }
+    match name {
+        "tags" => Ok(Field::Tags),
+        "state" => col("state", false),
+        "name" | "display_name" | "displayName" => col("name", false),
+        "run_id" | "id" => col("run_id", false),
+        "group" => col("grp", false),
+        "job_type" | "jobType" => col("job_type", false),
+        "host" => col("host", false),
+        "created_at" | "createdAt" => col("created_at", true),
+        "updated_at" | "updatedAt" => col("updated_at", true),
+        "heartbeat_at" | "heartbeatAt" => col("heartbeat_at", true),
+        "last_step" => col("last_step", false),
+        "row_count" => col("row_count", false),
+        "exit_code" => col("exit_code", false),
+        other => Err(invalid(format!(
+            "unknown field {other:?} (use config.<key>, summary_metrics.<key>, tags, state, name, \
+             group, job_type, created_at, ...)"
+        ))),
+    }
+}
+
+fn json_field(source: Source, key: &str) -> Result<Field> {
+    if key.is_empty() || key.contains('"') {
+        return Err(invalid(format!("invalid {} key {key:?}", source.as_str())));
+    }
+    Ok(Field::Json { source, key: key.to_owned() })
+}
+
+/// A field's value: either operators (`{"$gt": 1, "$lt": 5}`) or a literal for `$eq`.
+fn parse_ops(value: &Json) -> Result<Vec<Op>> {
+    let Json::Object(map) = value else {
+        return Ok(vec![Op::Eq(value.clone())]);
+    };
+    if !map.keys().any(|k| k.starts_with('$')) {
+        return Ok(vec![Op::Eq(value.clone())]);
+    }
+    let case_insensitive = match map.get("$options") {
+        None => false,
+        Some(Json::String(o)) => o.contains('i'),
+        Some(_) => return Err(invalid("$options must be a string")),
+    };
+    let mut ops = Vec::with_capacity(map.len());
+    for (op, arg) in map {
+        ops.push(match op.as_str() {
+            "$eq" => Op::Eq(arg.clone()),
+            "$ne" => Op::Ne(arg.clone()),
+            "$gt" => Op::Gt(arg.clone()),
+            "$gte" => Op::Gte(arg.clone()),
+            "$lt" => Op::Lt(arg.clone()),
+            "$lte" => Op::Lte(arg.clone()),
+            "$in" => Op::In(array_arg(op, arg)?),
+            "$nin" => Op::Nin(array_arg(op, arg)?),
+            "$exists" => Op::Exists(arg.as_bool().ok_or_else(|| invalid("$exists takes true or false"))?),
+            "$regex" => Op::Regex(regex_arg(arg, case_insensitive)?),
+            "$not" => Op::Not(parse_ops(arg)?),
+            "$options" => continue,
+            other => return Err(invalid(format!("unknown operator {other}"))),
+        });
+    }
+    Ok(ops)
+}
+
+fn array_arg(op: &str, arg: &Json) -> Result<Vec<Json>> {
+    match arg {
+        Json::Array(items) => Ok(items.clone()),
+        _ => Err(invalid(format!("{op} takes an array"))),
+    }
+}
+
+fn regex_arg(arg: &Json, case_insensitive: bool) -> Result<String> {
+    let Json::String(pattern) = arg else {
+        return Err(invalid("$regex takes a string"));
+    };
+    let pattern = if case_insensitive { format!("(?i){pattern}") } else { pattern.clone() };
+    regex::Regex::new(&pattern).map_err(|e| invalid(format!("bad $regex: {e}")))?;
+    Ok(pattern)
+}
+
+/// Compiles filters and sort keys to SQL over the `runs` table aliased `r`.
+pub(crate) struct SqlBuilder<'a> {
+    pub sql: String,
+    pub params: Vec<SqlValue>,
+    /// JSON expressions referenced, so the store can make sure they are indexed.
+    pub json_exprs: Vec<String>,
+    resolve: &'a dyn Fn(Source, &str) -> String,
+}
+
+impl<'a> SqlBuilder<'a> {
+    pub fn new(resolve: &'a dyn Fn(Source, &str) -> String) -> Self {
+        SqlBuilder { sql: String::new(), params: Vec::new(), json_exprs: Vec::new(), resolve }
+    }
+
+    /// The SQL expression of a scalar field (`None` for tags).
+    pub fn field_expr(&mut self, field: &Field) -> Option<String> {
+        match field {
+            Field::Column { column, .. } => Some(format!("r.{column}")),
+            Field::Json { source, key } => {
+                let path = (self.resolve)(*source, key);
+                let expr = json_expr(*source, &path);
+                if !self.json_exprs.contains(&expr) {
+                    self.json_exprs.push(expr.clone());
+                }
+                Some(expr)
+            }
+            Field::Tags => None,
+        }
+    }
+
+    pub fn push_filter(&mut self, filter: &Filter) -> Result<()> {
+        match filter {
+            Filter::And(parts) => self.push_joined(parts, " AND ", "1"),
+            Filter::Or(parts) => self.push_joined(parts, " OR ", "0"),
+            Filter::Nor(parts) => {
+                self.sql.push_str("NOT ");
+                self.push_joined(parts, " OR ", "0")
+            }
+            Filter::Cond(field, op) => self.push_cond(field, op),
+        }
+    }
+
+    fn push_joined(&mut self, parts: &[Filter], sep: &str, empty: &str) -> Result<()> {
+        if parts.is_empty() {
+            self.sql.push_str(empty);
+            return Ok(());
+        }
+        self.sql.push('(');
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                self.sql.push_str(sep);
+            }
+            self.push_filter(part)?;
+        }
+        self.sql.push(')');
+        Ok(())
+    }
+
+    fn push_cond(&mut self, field: &Field, op: &Op) -> Result<()> {
+        if let Op::Not(ops) = op {
+            self.sql.push_str("NOT (");
+            let parts: Vec<Filter> = ops.iter().map(|o| Filter::Cond(field.clone(), o.clone())).collect();
+            self.push_joined(&parts, " AND ", "1")?;
+            self.sql.push_str(" IS 1)");
+            return Ok(());
+        }
+        match (field, self.field_expr(field)) {
+            (Field::Tags, _) | (_, None) => self.push_tags_cond(op),
+            (Field::Json { source, key }, Some(expr)) => {
+                let path = (self.resolve)(*source, key);
+                let exists = format!("json_type(r.{}, {}) IS NOT NULL", source.as_str(), sql_literal(&path));
+                self.push_scalar_cond(&expr, &exists, false, op)
+            }
+            (Field::Column { time, .. }, Some(expr)) => {
+                let exists = format!("{expr} IS NOT NULL");
+                self.push_scalar_cond(&expr, &exists, *time, op)
+            }
+        }
+    }
+
+    fn push_scalar_cond(&mut self, e: &str, exists: &str, time: bool, op: &Op) -> Result<()> {
+        let cmp = |b: &mut Self, sym: &str, v: &Json| -> Result<()> {
+            let p = b.param(v, time)?;
+            b.sql.push_str(&format!("({e} {sym} {p})"));
+            Ok(())
+        };
+        match op {
+            Op::Eq(Json::Null) => self.sql.push_str(&format!("({e} IS NULL)")),
+            Op::Ne(Json::Null) => self.sql.push_str(&format!("({e} IS NOT NULL)")),
+            Op::Eq(v) => cmp(self, "=", v)?,
+            Op::Ne(v) => cmp(self, "IS NOT", v)?,
+            Op::Gt(v) => cmp(self, ">", v)?,
+            Op::Gte(v) => cmp(self, ">=", v)?,
+            Op::Lt(v) => cmp(self, "<", v)?,
+            Op::Lte(v) => cmp(self, "<=", v)?,
+            Op::In(list) => self.push_in(e, list, time, false)?,
+            Op::Nin(list) => self.push_in(e, list, time, true)?,
+            Op::Exists(true) => self.sql.push_str(&format!("({exists})")),
+            Op::Exists(false) => self.sql.push_str(&format!("(NOT {exists})")),
+            Op::Regex(pattern) => {
+                self.params.push(SqlValue::Text(pattern.clone()));
+                self.sql.push_str(&format!("({e} REGEXP ?{})", self.params.len()));
+            }
+            Op::Not(_) => return Err(invalid("nested $not")),
+        }
+        Ok(())
+    }
+
+    fn push_in(&mut self, e: &str, list: &[Json], time: bool, negate: bool) -> Result<()> {
+        let has_null = list.iter().any(Json::is_null);
+        let mut placeholders = Vec::new();
+        for v in list.iter().filter(|v| !v.is_null()) {
+            placeholders.push(self.param(v, time)?);
+        }
+        let in_list = if placeholders.is_empty() { "0".to_owned() } else { format!("{e} IN ({})", placeholders.join(",")) };
+        let sql = match (negate, has_null) {
+            (false, false) => format!("({in_list} IS 1)"),
+            (false, true) => format!("({e} IS NULL OR {in_list} IS 1)"),
+            (true, false) => format!("({e} IS NULL OR NOT ({in_list}))"),
+            (true, true) => format!("({e} IS NOT NULL AND NOT ({in_list}))"),
+        };
+        self.sql.push_str(&sql);
+        Ok(())
+    }
+
+    fn push_tags_cond(&mut self, op: &Op) -> Result<()> {
+        let any = |cond: &str| format!("EXISTS (SELECT 1 FROM json_each(r.tags) WHERE {cond})");
+        let sql = match op {
+            Op::Eq(v @ Json::Array(_)) | Op::Ne(v @ Json::Array(_)) => {
+                self.params.push(SqlValue::Text(v.to_string()));
+                let same = format!("r.tags = ?{}", self.params.len());
+                if matches!(op, Op::Eq(_)) { format!("({same})") } else { format!("(NOT ({same}))") }
+            }
+            Op::Eq(v) => any(&format!("value = {}", self.param(v, false)?)),
+            Op::Ne(v) => format!("NOT {}", any(&format!("value = {}", self.param(v, false)?))),
+            Op::In(list) | Op::Nin(list) => {
+                let mut ps = Vec::new();
+                for v in list {
+                    ps.push(self.param(v, false)?);
+                }
+                let cond = if ps.is_empty() { "0".to_owned() } else { format!("value IN ({})", ps.join(",")) };
+                if matches!(op, Op::In(_)) { any(&cond) } else { format!("NOT {}", any(&cond)) }
+            }
+            Op::Regex(p) => {
+                self.params.push(SqlValue::Text(p.clone()));
+                any(&format!("value REGEXP ?{}", self.params.len()))
+            }
+            Op::Exists(true) => "(json_array_length(r.tags) > 0)".to_owned(),
+            Op::Exists(false) => "(json_array_length(r.tags) = 0)".to_owned(),
+            _ => return Err(invalid("tags support $eq, $ne, $in, $nin, $regex and $exists")),
+        };
+        self.sql.push_str(&sql);
+        Ok(())
+    }
+
+    /// Binds a filter value; returns its placeholder.
+    fn param(&mut self, v: &Json, time: bool) -> Result<String> {
+        self.params.push(to_sql_value(v, time)?);
+        Ok(format!("?{}", self.params.len()))
+    }
+
+    /// Binds an already-converted value; returns its placeholder.
+    pub fn bind(&mut self, v: SqlValue) -> String {
+        self.params.push(v);
+        format!("?{}", self.params.len())
+    }
+}
+
+/// `json_extract(r.<source>, '<path>')`, spelled identically everywhere so that SQLite can use
+/// an expression index built from the same text.
+pub(crate) fn json_expr(source: Source, path: &str) -> String {
+    format!("json_extract(r.{}, {})", source.as_str(), sql_literal(path))
+}
+
+/// A SQL string literal.
+pub(crate) fn sql_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The SQLite JSON path of a nested key given as segments.
+pub(crate) fn json_path<'s>(segments: impl IntoIterator<Item = &'s str>) -> String {
+    let mut path = String::from("$");
+    for seg in segments {
+        path.push_str(".\"");
+        path.push_str(seg);
+        path.push('"');
+    }
+    path
+}
+
+/// Converts a filter value to the SQL value `json_extract` would return for it.
+pub(crate) fn to_sql_value(v: &Json, time: bool) -> Result<SqlValue> {
+    Ok(match v {
+        Json::Null => SqlValue::Null,
+        Json::Bool(b) => SqlValue::Integer(i64::from(*b)),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => SqlValue::Integer(i),
+            None => SqlValue::Real(n.as_f64().ok_or_else(|| invalid("number out of range"))?),
+        },
+        Json::String(s) if time => match parse_iso8601(s) {
+            Some(t) => SqlValue::Real(t),
+            None => return Err(invalid(format!("{s:?} is not an ISO-8601 time"))),
+        },
+        Json::String(s) => SqlValue::Text(s.clone()),
+        other => SqlValue::Text(other.to_string()),
+    })
+}
+
+/// Parses `YYYY-MM-DD[THH:MM[:SS[.fff]]][Z|±HH:MM]` into Unix seconds (UTC when no offset).
+#[must_use]
+pub fn parse_iso8601(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let (date, rest) = s.split_at(s.find(['T', ' ']).unwrap_or(s.len()));
+    let mut d = date.splitn(3, '-').map(str::parse::<i64>);
+    let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    let rest = rest.get(1..).unwrap_or("");
+    let (time, offset) = split_offset(rest)?;
+    let mut t = time.split(':');
+    let h: f64 = t.next().filter(|x| !x.is_empty()).map_or(Some(0.0), |x| x.parse().ok())?;
+    let mi: f64 = t.next().map_or(Some(0.0), |x| x.parse().ok())?;
+    let sec: f64 = t.next().map_or(Some(0.0), |x| x.parse().ok())?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return None;
+    }
+    Some(days_from_civil(y, m, day) as f64 * 86400.0 + h * 3600.0 + mi * 60.0 + sec - offset)
+}
+
+fn split_offset(time: &str) -> Option<(&str, f64)> {
+    if let Some(t) = time.strip_suffix('Z') {
+        return Some((t, 0.0));
+    }
+    match time.rfind(['+', '-']) {
+        Some(i) => {
+            let (t, off) = time.split_at(i);
+            let sign = if off.starts_with('-') { -1.0 } else { 1.0 };
+            let mut parts = off[1..].split(':');
+            let hh: f64 = parts.next()?.parse().ok()?;
+            let mm: f64 = parts.next().map_or(Some(0.0), |x| x.parse().ok())?;
+            Some((t, sign * (hh * 3600.0 + mm * 60.0)))
+        }
+        None => Some((time, 0.0)),
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parses_nested_documents() -> Result<()> {
+        let f = parse_filter(&json!({"$or":[{"config.a.b":{"$gt":1,"$lt":3}},{"tags":"x"}]}))?;
+        let Filter::Or(parts) = f else { panic!("expected $or") };
+        assert_eq!(parts.len(), 2);
+        assert!(parse_filter(&json!({"bogus": 1})).is_err());
+        assert!(parse_filter(&json!({"config.a": {"$frob": 1}})).is_err());
+        assert!(parse_filter(&json!({"name": {"$regex": "("}})).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn iso_times() {
+        assert_eq!(parse_iso8601("1970-01-02"), Some(86400.0));
+        assert_eq!(parse_iso8601("2000-03-01T00:00:00Z"), Some(951_868_800.0));
+        assert_eq!(parse_iso8601("2000-03-01T01:00:00+01:00"), Some(951_868_800.0));
+        assert_eq!(parse_iso8601("nope"), None);
+    }
+}

@@ -1,0 +1,110 @@
+//! Trackway's metadata store: users, API keys, entities (users and teams), memberships,
+//! projects, runs, ingest high-water marks and run-table queries.
+//!
+//! Layout:
+//! - [`MetadataStore`]: the backend trait (SQLite now, PostgreSQL later), with one conformance
+//!   suite in [`conformance`] that every backend runs.
+//! - `model`: the plain data types the trait speaks.
+//! - `filter`: the MongoDB-style filter language of the run table (as wandb's public API takes
+//!   it), parsed into an AST and compiled to SQL.
+//! - `json`: config/summary edits on Trackway JSON (top-level replace, nested delete).
+//! - `sqlite`: the embedded backend ([`SqliteStore`]).
+//!
+//! The trait is synchronous: every call is a short database transaction. Async callers (the
+//! server) run it on a blocking thread.
+
+pub mod conformance;
+mod filter;
+mod json;
+mod model;
+mod sqlite;
+
+pub use filter::{Filter, parse_filter};
+pub use model::*;
+pub use sqlite::{OpenOptions, SqliteStore};
+
+/// Errors of the metadata store. User errors carry what the API needs; internal ones keep their
+/// source for the log.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("run {0} does not exist")]
+    RunNotFound(String),
+    #[error("run {0} already exists")]
+    RunExists(String),
+    #[error("project {0} does not exist")]
+    ProjectNotFound(String),
+    #[error("{0} does not exist")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error("invalid filter: {0}")]
+    InvalidFilter(String),
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    #[error("batch starts at {from} but the server has everything up to {expected}")]
+    OffsetGap { expected: u64, from: u64 },
+    #[error("history store failed: {0}")]
+    History(String),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("stored JSON is corrupt: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The transaction an ingest batch is applied in. The history sink writes its rows through it,
+/// so history and the high-water mark commit together or not at all.
+pub enum IngestTx<'a> {
+    Sqlite(&'a rusqlite::Connection),
+}
+
+/// Called inside the ingest transaction with the run's key (`Run::pk`) and the history records
+/// that are new (at or above the high-water mark), in log order, as `(position, record)`. An
+/// `Err` rolls the whole batch back.
+pub type HistorySink<'a> =
+    dyn FnMut(IngestTx<'_>, i64, &[(u64, &trackway_types::HistoryRecord)]) -> Result<(), String> + 'a;
+
+/// The metadata store. Implementations are `Send + Sync`; each method is one transaction.
+pub trait MetadataStore: Send + Sync + 'static {
+    // --- users, entities, keys -------------------------------------------------------------
+    /// Number of users (0 on a fresh data dir).
+    fn user_count(&self) -> Result<u64>;
+    /// Creates a user, its personal entity of the same name and an owner membership.
+    fn create_user(&self, username: &str, admin: bool) -> Result<Principal>;
+    /// Creates a team entity owned by `owner`.
+    fn create_team(&self, name: &str, owner: &str) -> Result<()>;
+    /// Adds (or changes) a membership.
+    fn add_member(&self, entity: &str, username: &str, role: Role) -> Result<()>;
+    /// Creates an API key for `username`; the plaintext is returned once and never stored.
+    fn create_api_key(&self, username: &str, label: Option<&str>) -> Result<NewApiKey>;
+    /// The principal a plaintext key belongs to, or `None` for unknown or revoked keys.
+    fn authenticate(&self, api_key: &str) -> Result<Option<Principal>>;
+    /// Entities the principal can see (all for admins).
+    fn list_entities(&self, who: &Principal) -> Result<Vec<String>>;
+    /// Whether the entity exists.
+    fn entity_exists(&self, name: &str) -> Result<bool>;
+
+    // --- projects and runs --------------------------------------------------------------
+    fn list_projects(&self, entity: &str) -> Result<Vec<ProjectInfo>>;
+    /// Create-or-resume with wandb's `resume` semantics (docs/api.md).
+    fn create_or_resume(&self, req: &CreateRun) -> Result<CreateOutcome>;
+    fn get_run(&self, key: &RunKey) -> Result<Run>;
+    fn patch_run(&self, key: &RunKey, patch: &RunPatch) -> Result<Run>;
+    /// One page of the run table.
+    fn query_runs(&self, query: &RunQuery) -> Result<RunPage>;
+    /// Counts of runs per value of one key (`config.x`, `state`, ...), filtered.
+    fn group_runs(&self, entity: &str, project: &str, by: &str, filter: Option<&Filter>)
+    -> Result<Vec<GroupCount>>;
+    /// Distinct config, summary and history keys of a project.
+    fn project_keys(&self, entity: &str, project: &str) -> Result<ProjectKeys>;
+
+    // --- ingest -------------------------------------------------------------------------
+    /// The high-water mark of `(run, log_id)`; 0 when nothing was ingested yet.
+    fn ingest_mark(&self, key: &RunKey, log_id: &str) -> Result<u64>;
+    /// Applies a batch atomically (see [`IngestBatch`]); `history` receives the new history
+    /// records inside the transaction.
+    fn apply_ingest(&self, batch: &IngestBatch, history: &mut HistorySink<'_>) -> Result<IngestOutcome>;
+}

@@ -1,0 +1,247 @@
+//! Plain data types spoken by [`crate::MetadataStore`]. `Run` serialises exactly as the API's
+//! `Run` object (docs/api.md), except `url`, which the server adds.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::filter::Filter;
+
+/// A run's address: `{entity}/{project}/{run_id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RunKey {
+    pub entity: String,
+    pub project: String,
+    pub run_id: String,
+}
+
+impl std::fmt::Display for RunKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}/{}", self.entity, self.project, self.run_id)
+    }
+}
+
+/// A membership role, from most to least powerful.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Owner,
+    Member,
+    Viewer,
+}
+
+impl Role {
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Member => "member",
+            Role::Viewer => "viewer",
+        }
+    }
+
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "owner" => Some(Role::Owner),
+            "member" => Some(Role::Member),
+            "viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
+
+    /// Whether this role may write runs.
+    #[must_use]
+    pub fn can_write(self) -> bool {
+        matches!(self, Role::Owner | Role::Member)
+    }
+}
+
+/// Who an API key belongs to, and what they may touch.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Principal {
+    pub user_id: i64,
+    pub username: String,
+    /// The user's default (personal) entity.
+    pub entity: String,
+    pub admin: bool,
+    pub memberships: Vec<(String, Role)>,
+}
+
+impl Principal {
+    /// Whether the principal may read (`write == false`) or write runs of `entity`.
+    #[must_use]
+    pub fn can_access(&self, entity: &str, write: bool) -> bool {
+        if self.admin {
+            return true;
+        }
+        self.memberships.iter().any(|(name, role)| name == entity && (!write || role.can_write()))
+    }
+}
+
+/// A freshly created API key; `key` is the only copy of the plaintext.
+#[derive(Clone, Debug)]
+pub struct NewApiKey {
+    pub key: String,
+    pub prefix: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ProjectInfo {
+    pub entity: String,
+    pub name: String,
+    pub run_count: u64,
+    pub last_run_at: Option<f64>,
+}
+
+/// One run as stored; serialises as the API's `Run` minus `url`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Run {
+    pub entity: String,
+    pub project: String,
+    pub run_id: String,
+    pub name: Option<String>,
+    pub state: String,
+    pub created_at: f64,
+    pub updated_at: f64,
+    pub heartbeat_at: Option<f64>,
+    pub exit_code: Option<i64>,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub group: Option<String>,
+    pub job_type: Option<String>,
+    pub host: Option<String>,
+    pub config: Json,
+    pub summary: Json,
+    pub metadata: Json,
+    pub last_step: Option<i64>,
+    pub row_count: i64,
+    /// The store's integer key of the run (the history store's run key); not part of the API.
+    #[serde(skip)]
+    pub pk: i64,
+}
+
+impl Run {
+    #[must_use]
+    pub fn key(&self) -> RunKey {
+        RunKey { entity: self.entity.clone(), project: self.project.clone(), run_id: self.run_id.clone() }
+    }
+}
+
+/// `resume` of `POST /api/v1/runs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResumeMode {
+    Allow,
+    Must,
+    Never,
+    Auto,
+}
+
+/// A create-or-resume request: the run record's fields plus `resume`.
+#[derive(Clone, Debug, Default)]
+pub struct CreateRun {
+    pub key: Option<RunKey>,
+    pub resume: Option<ResumeMode>,
+    pub name: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub notes: Option<String>,
+    pub group: Option<String>,
+    pub job_type: Option<String>,
+    pub host: Option<String>,
+    pub created_at: Option<f64>,
+    /// Initial config (Trackway JSON object); merged top-level into an existing run's config.
+    pub config: Option<serde_json::Map<String, Json>>,
+    /// Extra metadata (settings, pid, ...), merged top-level.
+    pub metadata: Option<serde_json::Map<String, Json>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CreateOutcome {
+    pub run: Run,
+    pub resumed: bool,
+    pub last_step: Option<i64>,
+}
+
+/// `PATCH /api/v1/runs/...`: only the present fields change.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct RunPatch {
+    pub name: Option<String>,
+    pub notes: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// Sort direction of the run table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Asc,
+    Desc,
+}
+
+/// One page request of the run table.
+#[derive(Clone, Debug)]
+pub struct RunQuery {
+    pub entity: String,
+    pub project: String,
+    pub filter: Option<Filter>,
+    /// A field as in filters (`created_at`, `config.lr`, `summary_metrics.acc`, ...).
+    pub order_by: String,
+    pub direction: Direction,
+    pub limit: usize,
+    /// Opaque cursor from a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Whether to count all matching runs (one more query).
+    pub with_total: bool,
+}
+
+impl RunQuery {
+    /// Parses `-created_at` / `+config.lr` / `name` into field and direction.
+    #[must_use]
+    pub fn parse_order(order: &str) -> (String, Direction) {
+        if let Some(rest) = order.strip_prefix('-') {
+            (rest.to_owned(), Direction::Desc)
+        } else {
+            (order.strip_prefix('+').unwrap_or(order).to_owned(), Direction::Asc)
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunPage {
+    pub runs: Vec<Run>,
+    pub next_cursor: Option<String>,
+    pub total: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GroupCount {
+    pub value: Json,
+    pub count: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ProjectKeys {
+    pub config: Vec<String>,
+    pub summary: Vec<String>,
+    pub history: Vec<String>,
+}
+
+/// One ingest request (docs/api.md "Ingest"): the complete records in `[from, to)` of one log.
+#[derive(Clone, Debug)]
+pub struct IngestBatch {
+    pub key: RunKey,
+    pub log_id: String,
+    pub from: u64,
+    pub to: u64,
+    /// `(position, record)` in increasing position order, all within `[from, to)`.
+    pub records: Vec<(u64, trackway_types::Record)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IngestOutcome {
+    /// Everything before this position is durable.
+    pub acked: u64,
+    /// How many records were applied (the rest were already below the mark).
+    pub applied: usize,
+    /// Whether the run row was created by this batch (a log replayed without `POST /runs`).
+    pub created_run: bool,
+}

@@ -1,0 +1,297 @@
+//! Ingest: applies a batch of run-log records to a run row in one transaction, guarded by the
+//! `(run, log_id)` high-water mark so that a resent batch changes nothing.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Map, Value as Json};
+use trackway_types::{HistoryRecord, Record, RunRecord};
+
+use super::runs::{catalogue_keys, ensure_project, insert_run, run_pk};
+use super::{SqliteStore, now};
+use crate::json::{apply_config, delete_path, parse_object, to_json_map};
+use crate::{CreateRun, HistorySink, IngestBatch, IngestOutcome, Result, RunKey, StoreError};
+
+impl CreateRun {
+    /// The create request a `run` record stands for.
+    #[must_use]
+    pub fn from_record(key: RunKey, rec: &RunRecord) -> CreateRun {
+        let mut metadata = Map::new();
+        metadata.insert("settings".into(), Json::Object(to_json_map(&rec.settings)));
+        if let Some(pid) = rec.pid {
+            metadata.insert("pid".into(), Json::from(pid));
+        }
+        if let Some(mode) = &rec.mode {
+            metadata.insert("mode".into(), Json::from(mode.clone()));
+        }
+        CreateRun {
+            key: Some(key),
+            resume: None,
+            name: rec.name.clone(),
+            tags: Some(rec.tags.clone()),
+            notes: rec.notes.clone(),
+            group: rec.group.clone(),
+            job_type: rec.job_type.clone(),
+            host: rec.host.clone(),
+            created_at: rec.created_at,
+            config: Some(to_json_map(&rec.config)),
+            metadata: Some(metadata),
+        }
+    }
+}
+
+/// The mutable part of a run row while a batch is applied.
+struct RunState {
+    name: Option<String>,
+    tags: Vec<String>,
+    notes: Option<String>,
+    group: Option<String>,
+    job_type: Option<String>,
+    host: Option<String>,
+    state: String,
+    exit_code: Option<i64>,
+    config: Map<String, Json>,
+    summary: Map<String, Json>,
+    summary_explicit: bool,
+    metadata: Map<String, Json>,
+    last_step: Option<i64>,
+    row_count: i64,
+    history_keys: Map<String, Json>,
+}
+
+impl RunState {
+    fn load(c: &Connection, pk: i64) -> Result<RunState> {
+        let row = c.query_row(
+            "SELECT name, tags, notes, grp, job_type, host, state, exit_code, config, summary, \
+             summary_explicit, metadata, last_step, row_count FROM runs WHERE pk = ?1",
+            [pk],
+            |r| {
+                Ok((
+                    (r.get(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
+                    (r.get(6)?, r.get(7)?, r.get::<_, String>(8)?, r.get::<_, String>(9)?, r.get(10)?),
+                    (r.get::<_, String>(11)?, r.get(12)?, r.get(13)?),
+                ))
+            },
+        )?;
+        let ((name, tags, notes, group, job_type, host), (state, exit_code, config, summary, explicit), (meta, last_step, row_count)) = row;
+        Ok(RunState {
+            name,
+            tags: serde_json::from_str(&tags).unwrap_or_default(),
+            notes,
+            group,
+            job_type,
+            host,
+            state,
+            exit_code,
+            config: parse_object(&config)?,
+            summary: parse_object(&summary)?,
+            summary_explicit: explicit,
+            metadata: parse_object(&meta)?,
+            last_step,
+            row_count,
+            history_keys: Map::new(),
+        })
+    }
+
+    fn apply(&mut self, record: &Record) {
+        match record {
+            Record::Run(r) => self.apply_run(r),
+            Record::Config(r) => apply_config(&mut self.config, to_json_map(&r.data), &r.remove),
+            Record::History(r) => self.apply_history(r),
+            Record::Summary(r) => {
+                if let Some(full) = &r.full {
+                    self.summary = to_json_map(full);
+                }
+                self.summary.extend(to_json_map(&r.set));
+                for path in &r.del {
+                    delete_path(&mut self.summary, path);
+                }
+                self.summary_explicit = true;
+            }
+            Record::Metric(r) => {
+                let metrics = self.metadata.entry("metrics").or_insert_with(|| Json::Object(Map::new()));
+                if let (Json::Object(m), Ok(def)) = (metrics, serde_json::to_value(r)) {
+                    m.insert(r.name.clone(), def);
+                }
+            }
+            Record::Meta(r) => {
+                set_some(&mut self.name, &r.name);
+                set_some(&mut self.notes, &r.notes);
+                set_some(&mut self.group, &r.group);
+                set_some(&mut self.job_type, &r.job_type);
+                if let Some(tags) = &r.tags {
+                    self.tags.clone_from(tags);
+                }
+                self.metadata.extend(to_json_map(&r.metadata));
+            }
+            Record::Finish(r) => {
+                self.exit_code = r.exit_code;
+                self.state = match (r.crashed, r.exit_code) {
+                    (true, _) => "crashed",
+                    (false, Some(code)) if code != 0 => "failed",
+                    _ => "finished",
+                }
+                .to_owned();
+                self.metadata.insert("runtime".into(), serde_json::to_value(r.rt).unwrap_or(Json::Null));
+            }
+            Record::Unknown { .. } => {}
+        }
+    }
+
+    /// A new log's `run` record: a new attempt of the run.
+    fn apply_run(&mut self, r: &RunRecord) {
+        set_some(&mut self.name, &r.name);
+        set_some(&mut self.notes, &r.notes);
+        set_some(&mut self.group, &r.group);
+        set_some(&mut self.job_type, &r.job_type);
+        set_some(&mut self.host, &r.host);
+        if !r.tags.is_empty() {
+            self.tags.clone_from(&r.tags);
+        }
+        self.config.extend(to_json_map(&r.config));
+        self.state = "running".to_owned();
+        self.exit_code = None;
+    }
+
+    fn apply_history(&mut self, r: &HistoryRecord) {
+        let step = i64::try_from(r.step).unwrap_or(i64::MAX);
+        // Consecutive records with the same step are one row (docs/run-format.md 4).
+        if self.last_step != Some(step) {
+            self.row_count += 1;
+        }
+        self.last_step = Some(self.last_step.map_or(step, |s| s.max(step)));
+        let data = to_json_map(&r.data);
+        if !self.summary_explicit {
+            self.summary.extend(data.clone());
+            self.summary.insert("_step".into(), Json::from(r.step));
+            self.summary.insert("_runtime".into(), serde_json::to_value(r.rt).unwrap_or(Json::Null));
+            self.summary.insert("_timestamp".into(), serde_json::to_value(r.ts).unwrap_or(Json::Null));
+        }
+        for k in data.keys() {
+            if !self.history_keys.contains_key(k) {
+                self.history_keys.insert(k.clone(), Json::Null);
+            }
+        }
+    }
+
+    fn save(&self, c: &Connection, pk: i64) -> Result<()> {
+        let t = now();
+        c.execute(
+            "UPDATE runs SET name = ?2, tags = ?3, notes = ?4, grp = ?5, job_type = ?6, host = ?7, \
+             state = ?8, exit_code = ?9, config = ?10, summary = ?11, summary_explicit = ?12, \
+             metadata = ?13, last_step = ?14, row_count = ?15, updated_at = ?16, heartbeat_at = ?16 \
+             WHERE pk = ?1",
+            params![
+                pk,
+                self.name,
+                serde_json::to_string(&self.tags)?,
+                self.notes,
+                self.group,
+                self.job_type,
+                self.host,
+                self.state,
+                self.exit_code,
+                serde_json::to_string(&self.config)?,
+                serde_json::to_string(&self.summary)?,
+                self.summary_explicit,
+                serde_json::to_string(&self.metadata)?,
+                self.last_step,
+                self.row_count,
+                t
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+fn set_some(target: &mut Option<String>, value: &Option<String>) {
+    if value.is_some() {
+        target.clone_from(value);
+    }
+}
+
+/// Positions must be increasing and inside `[from, to)`.
+fn check_positions(batch: &IngestBatch) -> Result<()> {
+    if batch.from > batch.to {
+        return Err(StoreError::Invalid(format!("from {} is after to {}", batch.from, batch.to)));
+    }
+    let mut prev: Option<u64> = None;
+    for (pos, _) in &batch.records {
+        if *pos < batch.from || *pos >= batch.to || prev.is_some_and(|p| p >= *pos) {
+            return Err(StoreError::Invalid(format!(
+                "record position {pos} is not increasing inside [{}, {})",
+                batch.from, batch.to
+            )));
+        }
+        prev = Some(*pos);
+    }
+    Ok(())
+}
+
+fn read_mark(c: &Connection, pk: i64, log_id: &str) -> Result<u64> {
+    let mark: Option<i64> = c
+        .query_row("SELECT high_water FROM ingest_marks WHERE run_pk = ?1 AND log_id = ?2", params![pk, log_id], |r| r.get(0))
+        .optional()?;
+    Ok(mark.map_or(0, |m| u64::try_from(m).unwrap_or(0)))
+}
+
+impl SqliteStore {
+    pub(crate) fn ingest_mark_impl(&self, key: &RunKey, log_id: &str) -> Result<u64> {
+        self.read(|c| match run_pk(c, key)? {
+            Some((pk, _)) => read_mark(c, pk, log_id),
+            None => Ok(0),
+        })
+    }
+
+    pub(crate) fn apply_ingest_impl(&self, batch: &IngestBatch, history: &mut HistorySink<'_>) -> Result<IngestOutcome> {
+        check_positions(batch)?;
+        let to = i64::try_from(batch.to).map_err(|_| StoreError::Invalid("`to` out of range".into()))?;
+        self.write(|tx| {
+            let (pk, project, created_run) = match run_pk(tx, &batch.key)? {
+                Some((pk, project)) => (pk, project, false),
+                None => create_from_batch(tx, batch)?,
+            };
+            let mark = read_mark(tx, pk, &batch.log_id)?;
+            if batch.from > mark {
+                return Err(StoreError::OffsetGap { expected: mark, from: batch.from });
+            }
+            let fresh: Vec<&(u64, Record)> = batch.records.iter().filter(|(pos, _)| *pos >= mark).collect();
+            if batch.to <= mark {
+                return Ok(IngestOutcome { acked: batch.to, applied: 0, created_run });
+            }
+            let mut state = RunState::load(tx, pk)?;
+            for (_, record) in &fresh {
+                state.apply(record);
+            }
+            let rows: Vec<(u64, &HistoryRecord)> = fresh
+                .iter()
+                .filter_map(|(pos, r)| if let Record::History(h) = r { Some((*pos, h)) } else { None })
+                .collect();
+            if !rows.is_empty() {
+                history(crate::IngestTx::Sqlite(tx), pk, &rows).map_err(StoreError::History)?;
+            }
+            state.save(tx, pk)?;
+            catalogue_keys(tx, project, "config", &state.config)?;
+            catalogue_keys(tx, project, "summary", &state.summary)?;
+            catalogue_keys(tx, project, "history", &state.history_keys)?;
+            tx.execute(
+                "INSERT INTO ingest_marks (run_pk, log_id, high_water, updated_at) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT (run_pk, log_id) DO UPDATE SET high_water = max(high_water, excluded.high_water), \
+                 updated_at = excluded.updated_at",
+                params![pk, batch.log_id, to, now()],
+            )?;
+            Ok(IngestOutcome { acked: batch.to, applied: fresh.len(), created_run })
+        })
+    }
+}
+
+/// A log replayed without `POST /runs` (sync of an offline run): its `run` record creates the
+/// run. Without one the run must already exist.
+fn create_from_batch(tx: &Connection, batch: &IngestBatch) -> Result<(i64, i64, bool)> {
+    let run_record = batch.records.iter().find_map(|(_, r)| if let Record::Run(r) = r { Some(r) } else { None });
+    let Some(rec) = run_record else {
+        return Err(StoreError::RunNotFound(batch.key.to_string()));
+    };
+    let req = CreateRun::from_record(batch.key.clone(), rec);
+    let project = ensure_project(tx, &batch.key.entity, &batch.key.project)?;
+    let pk = insert_run(tx, project, &batch.key.run_id, &req)?;
+    Ok((pk, project, true))
+}

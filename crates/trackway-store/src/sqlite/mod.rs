@@ -1,0 +1,238 @@
+//! The embedded SQLite backend.
+//!
+//! Concurrency: one writer connection behind a mutex (SQLite allows one writer at a time
+//! anyway, and a single connection avoids `SQLITE_BUSY` churn) and a small pool of reader
+//! connections, which WAL lets run beside the writer. Durability: `synchronous=FULL`, so a
+//! committed transaction survives a power cut or `kill -9`, which is what lets the server
+//! acknowledge an ingest batch right after commit.
+
+mod auth;
+mod ingest;
+mod query;
+mod runs;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::functions::FunctionFlags;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::{Result, StoreError};
+
+/// Embedded migrations, applied in order; `PRAGMA user_version` records the last one applied.
+const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+
+/// Readers kept open for reuse; more may be opened under load and are then closed.
+const READER_POOL: usize = 4;
+
+/// How a store is opened.
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    /// `synchronous=FULL` (the default). Bulk loaders (benchmarks) may turn it off.
+    pub durable: bool,
+    /// The most expression indexes created on demand for config/summary keys.
+    pub max_key_indexes: usize,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { durable: true, max_key_indexes: 64 }
+    }
+}
+
+/// The SQLite metadata store. Cheap to share behind an `Arc`.
+pub struct SqliteStore {
+    path: PathBuf,
+    options: OpenOptions,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    /// Names of the on-demand key indexes that exist.
+    key_indexes: Mutex<HashSet<String>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating and migrating if needed) the database file at `path`.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or a migration fails.
+    pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, OpenOptions::default())
+    }
+
+    /// [`SqliteStore::open`] with options.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or a migration fails.
+    pub fn open_with(path: &Path, options: OpenOptions) -> Result<Self> {
+        let mut writer = open_connection(path, &options, false)?;
+        migrate(&mut writer)?;
+        let names = {
+            let mut stmt = writer.prepare("SELECT name FROM key_indexes")?;
+            stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<HashSet<_>, _>>()?
+        };
+        Ok(SqliteStore {
+            path: path.to_owned(),
+            options,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            key_indexes: Mutex::new(names),
+        })
+    }
+
+    /// The database file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` in one write transaction, committed when it returns `Ok`.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Runs `f` on a reader connection (a consistent snapshot per statement; wrap in a
+    /// transaction inside `f` when several statements must agree).
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = match lock(&self.readers).pop() {
+            Some(c) => c,
+            None => open_connection(&self.path, &self.options, true)?,
+        };
+        let out = f(&conn);
+        let mut pool = lock(&self.readers);
+        if pool.len() < READER_POOL {
+            pool.push(conn);
+        }
+        out
+    }
+}
+
+/// Locks a mutex, recovering from poisoning: the guarded connections hold no invariants that
+/// a panicking holder could break (transactions roll back on drop).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn open_connection(path: &Path, options: &OpenOptions, read_only: bool) -> Result<Connection> {
+    let flags = if read_only {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    if !read_only {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    conn.pragma_update(None, "synchronous", if options.durable { "FULL" } else { "OFF" })?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -65_536)?; // 64 MiB page cache per connection
+    register_regexp(&conn)?;
+    Ok(conn)
+}
+
+/// `X REGEXP P` (Rust `regex` syntax). Non-text values are matched by their text form; NULL
+/// never matches. The compiled pattern is cached per statement.
+fn register_regexp(conn: &Connection) -> Result<()> {
+    conn.create_scalar_function(
+        "regexp",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let re: Arc<regex::Regex> = ctx.get_or_create_aux(0, |v| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
+                Ok(regex::Regex::new(v.as_str()?)?)
+            })?;
+            Ok(match ctx.get_raw(1) {
+                ValueRef::Text(t) => re.is_match(&String::from_utf8_lossy(t)),
+                ValueRef::Integer(i) => re.is_match(&i.to_string()),
+                ValueRef::Real(f) => re.is_match(&f.to_string()),
+                ValueRef::Null | ValueRef::Blob(_) => false,
+            })
+        },
+    )?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql).map_err(|e| StoreError::Migration(format!("migration {version}: {e}")))?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+        tracing::info!(version, "applied metadata store migration");
+    }
+    Ok(())
+}
+
+/// Current time as Unix seconds.
+pub(crate) fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl crate::MetadataStore for SqliteStore {
+    fn user_count(&self) -> Result<u64> {
+        self.user_count_impl()
+    }
+    fn create_user(&self, username: &str, admin: bool) -> Result<crate::Principal> {
+        self.create_user_impl(username, admin)
+    }
+    fn create_team(&self, name: &str, owner: &str) -> Result<()> {
+        self.create_team_impl(name, owner)
+    }
+    fn add_member(&self, entity: &str, username: &str, role: crate::Role) -> Result<()> {
+        self.add_member_impl(entity, username, role)
+    }
+    fn create_api_key(&self, username: &str, label: Option<&str>) -> Result<crate::NewApiKey> {
+        self.create_api_key_impl(username, label)
+    }
+    fn authenticate(&self, api_key: &str) -> Result<Option<crate::Principal>> {
+        self.authenticate_impl(api_key)
+    }
+    fn list_entities(&self, who: &crate::Principal) -> Result<Vec<String>> {
+        self.list_entities_impl(who)
+    }
+    fn entity_exists(&self, name: &str) -> Result<bool> {
+        self.entity_exists_impl(name)
+    }
+    fn list_projects(&self, entity: &str) -> Result<Vec<crate::ProjectInfo>> {
+        self.list_projects_impl(entity)
+    }
+    fn create_or_resume(&self, req: &crate::CreateRun) -> Result<crate::CreateOutcome> {
+        self.create_or_resume_impl(req)
+    }
+    fn get_run(&self, key: &crate::RunKey) -> Result<crate::Run> {
+        self.get_run_impl(key)
+    }
+    fn patch_run(&self, key: &crate::RunKey, patch: &crate::RunPatch) -> Result<crate::Run> {
+        self.patch_run_impl(key, patch)
+    }
+    fn query_runs(&self, query: &crate::RunQuery) -> Result<crate::RunPage> {
+        self.query_runs_impl(query)
+    }
+    fn group_runs(
+        &self,
+        entity: &str,
+        project: &str,
+        by: &str,
+        filter: Option<&crate::Filter>,
+    ) -> Result<Vec<crate::GroupCount>> {
+        self.group_runs_impl(entity, project, by, filter)
+    }
+    fn project_keys(&self, entity: &str, project: &str) -> Result<crate::ProjectKeys> {
+        self.project_keys_impl(entity, project)
+    }
+    fn ingest_mark(&self, key: &crate::RunKey, log_id: &str) -> Result<u64> {
+        self.ingest_mark_impl(key, log_id)
+    }
+    fn apply_ingest(&self, batch: &crate::IngestBatch, history: &mut crate::HistorySink<'_>) -> Result<crate::IngestOutcome> {
+        self.apply_ingest_impl(batch, history)
+    }
+}

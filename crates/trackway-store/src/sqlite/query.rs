@@ -1,0 +1,296 @@
+//! The run table: filtered, sorted, keyset-paginated pages and group counts.
+//!
+//! Sorting puts runs that lack the sort key last in both directions. A page is read in two
+//! phases (runs with a value, then runs without), so each phase is a plain index range scan and
+//! the cursor records which phase it stopped in.
+//!
+//! Config/summary keys used in a filter or sort get an expression index on
+//! `(project_id, json_extract(...))`, created on first use (bounded by
+//! `OpenOptions::max_key_indexes`): a table of 100k runs is then filtered and sorted through
+//! the index instead of parsing every run's JSON.
+
+use std::collections::HashMap;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+
+use super::runs::{RUN_COLUMNS, RUN_FROM, project_id, run_from_row};
+use super::{SqliteStore, lock, now};
+use crate::filter::{Field, Filter, SqlBuilder, Source, json_path, parse_field};
+use crate::{Direction, GroupCount, Result, Run, RunPage, RunQuery, StoreError};
+
+/// Where a page stopped.
+#[derive(Debug, PartialEq)]
+struct Cursor {
+    /// Stopped among the runs that lack the sort key.
+    null_phase: bool,
+    value: SqlValue,
+    pk: i64,
+}
+
+impl Cursor {
+    fn encode(&self) -> String {
+        let value = sql_to_json(&self.value);
+        hex::encode(serde_json::json!([self.null_phase, value, self.pk]).to_string())
+    }
+
+    fn decode(text: &str) -> Result<Cursor> {
+        let bad = || StoreError::Invalid("invalid cursor".into());
+        let bytes = hex::decode(text).map_err(|_| bad())?;
+        let Ok(Json::Array(parts)) = serde_json::from_slice::<Json>(&bytes) else { return Err(bad()) };
+        let [Json::Bool(null_phase), value, Json::Number(pk)] = parts.as_slice() else { return Err(bad()) };
+        let value = match value {
+            Json::Null => SqlValue::Null,
+            Json::Number(n) if n.is_i64() => SqlValue::Integer(n.as_i64().ok_or_else(bad)?),
+            Json::Number(n) => SqlValue::Real(n.as_f64().ok_or_else(bad)?),
+            Json::String(s) => SqlValue::Text(s.clone()),
+            _ => return Err(bad()),
+        };
+        Ok(Cursor { null_phase: *null_phase, value, pk: pk.as_i64().ok_or_else(bad)? })
+    }
+}
+
+fn sql_to_json(v: &SqlValue) -> Json {
+    match v {
+        SqlValue::Null | SqlValue::Blob(_) => Json::Null,
+        SqlValue::Integer(i) => Json::from(*i),
+        SqlValue::Real(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        SqlValue::Text(s) => Json::String(s.clone()),
+    }
+}
+
+fn collect_json_fields(filter: &Filter, out: &mut Vec<(Source, String)>) {
+    match filter {
+        Filter::And(parts) | Filter::Or(parts) | Filter::Nor(parts) => {
+            parts.iter().for_each(|p| collect_json_fields(p, out));
+        }
+        Filter::Cond(Field::Json { source, key }, _) => out.push((*source, key.clone())),
+        Filter::Cond(..) => {}
+    }
+}
+
+/// The JSON path of a dotted key: the catalogue knows whether `a.b` is nested or literal, and
+/// wandb-style `lr.value` falls back to `lr`.
+fn resolve_path(c: &Connection, project: i64, source: Source, key: &str) -> Result<String> {
+    let mut stmt =
+        c.prepare_cached("SELECT path FROM project_keys WHERE project_id = ?1 AND source = ?2 AND key = ?3")?;
+    let mut lookup = |k: &str| stmt.query_row(rusqlite::params![project, source.as_str(), k], |r| r.get::<_, String>(0)).optional();
+    if let Some(path) = lookup(key)? {
+        return Ok(path);
+    }
+    if let Some(base) = key.strip_suffix(".value") {
+        if let Some(path) = lookup(base)? {
+            return Ok(path);
+        }
+    }
+    Ok(json_path(key.split('.')))
+}
+
+type Paths = HashMap<(Source, String), String>;
+
+impl SqliteStore {
+    /// Resolves the project and the JSON paths of every field used.
+    fn prepare(&self, entity: &str, project: &str, fields: &[(Source, String)]) -> Result<(i64, Paths)> {
+        self.read(|c| {
+            let id = project_id(c, entity, project)?
+                .ok_or_else(|| StoreError::ProjectNotFound(format!("{entity}/{project}")))?;
+            let mut paths = HashMap::new();
+            for (source, key) in fields {
+                paths.insert((*source, key.clone()), resolve_path(c, id, *source, key)?);
+            }
+            Ok((id, paths))
+        })
+    }
+
+    /// Creates the expression indexes the query will want, if allowed and missing.
+    fn ensure_key_indexes(&self, exprs: &[String]) -> Result<()> {
+        let missing: Vec<(String, String)> = {
+            let known = lock(&self.key_indexes);
+            exprs
+                .iter()
+                .map(|e| (format!("kx_{}", &hex::encode(Sha256::digest(e.as_bytes()))[..16]), e.clone()))
+                .filter(|(name, _)| !known.contains(name))
+                .collect()
+        };
+        for (name, expr) in missing {
+            if lock(&self.key_indexes).len() >= self.options.max_key_indexes {
+                return Ok(());
+            }
+            // The index expression must read exactly like the query's (minus the table alias).
+            let column_expr = expr.replacen("r.", "", 1);
+            let started = std::time::Instant::now();
+            self.write(|tx| {
+                tx.execute_batch(&format!("CREATE INDEX IF NOT EXISTS {name} ON runs (project_id, {column_expr})"))?;
+                tx.execute(
+                    "INSERT OR IGNORE INTO key_indexes (name, expr, created_at) VALUES (?1, ?2, ?3)",
+                    rusqlite::params![name, column_expr, now()],
+                )?;
+                Ok(())
+            })?;
+            tracing::info!(index = %name, expr = %column_expr, ms = started.elapsed().as_millis() as u64, "created run-table key index");
+            lock(&self.key_indexes).insert(name);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn query_runs_impl(&self, q: &RunQuery) -> Result<RunPage> {
+        let sort_field = parse_field(&q.order_by)?;
+        if sort_field == Field::Tags {
+            return Err(StoreError::InvalidFilter("cannot sort by tags".into()));
+        }
+        let mut fields = Vec::new();
+        if let Some(f) = &q.filter {
+            collect_json_fields(f, &mut fields);
+        }
+        if let Field::Json { source, key } = &sort_field {
+            fields.push((*source, key.clone()));
+        }
+        let (project, paths) = self.prepare(&q.entity, &q.project, &fields)?;
+        let resolve = |s: Source, k: &str| paths.get(&(s, k.to_owned())).cloned().unwrap_or_else(|| json_path(k.split('.')));
+        let mut b = SqlBuilder::new(&resolve);
+        b.sql.push_str("r.project_id = ");
+        let p = b.bind(SqlValue::Integer(project));
+        b.sql.push_str(&p);
+        if let Some(f) = &q.filter {
+            b.sql.push_str(" AND ");
+            b.push_filter(f)?;
+        }
+        let sort_expr = b.field_expr(&sort_field).unwrap_or_else(|| "r.created_at".into());
+        self.ensure_key_indexes(&b.json_exprs)?;
+        let cursor = q.cursor.as_deref().map(Cursor::decode).transpose()?;
+        let limit = q.limit.clamp(1, 1000);
+        self.read(|c| {
+            let tx = c.unchecked_transaction()?; // one snapshot for the page and the count
+            let page = read_page(&tx, &b.sql, &b.params, &sort_expr, q.direction, cursor.as_ref(), limit)?;
+            let total = if q.with_total {
+                let sql = format!("SELECT count(*) FROM runs r WHERE {}", b.sql);
+                Some(tx.query_row(&sql, params_from_iter(b.params.iter()), |r| r.get::<_, i64>(0))? as u64)
+            } else {
+                None
+            };
+            Ok(RunPage { runs: page.0, next_cursor: page.1.map(|c| c.encode()), total })
+        })
+    }
+
+    pub(crate) fn group_runs_impl(&self, entity: &str, project: &str, by: &str, filter: Option<&Filter>) -> Result<Vec<GroupCount>> {
+        let field = parse_field(by)?;
+        let mut fields = Vec::new();
+        if let Some(f) = filter {
+            collect_json_fields(f, &mut fields);
+        }
+        if let Field::Json { source, key } = &field {
+            fields.push((*source, key.clone()));
+        }
+        let (project, paths) = self.prepare(entity, project, &fields)?;
+        let resolve = |s: Source, k: &str| paths.get(&(s, k.to_owned())).cloned().unwrap_or_else(|| json_path(k.split('.')));
+        let mut b = SqlBuilder::new(&resolve);
+        b.sql.push_str("r.project_id = ");
+        let p = b.bind(SqlValue::Integer(project));
+        b.sql.push_str(&p);
+        if let Some(f) = filter {
+            b.sql.push_str(" AND ");
+            b.push_filter(f)?;
+        }
+        let (value_expr, from) = match b.field_expr(&field) {
+            Some(e) => (e, "runs r".to_owned()),
+            None => ("t.value".to_owned(), "runs r, json_each(r.tags) t".to_owned()),
+        };
+        self.ensure_key_indexes(&b.json_exprs)?;
+        let sql = format!(
+            "SELECT {value_expr} AS v, count(*) AS n FROM {from} WHERE {} GROUP BY v ORDER BY n DESC, v LIMIT 1000",
+            b.sql
+        );
+        self.read(|c| {
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map(params_from_iter(b.params.iter()), |r| {
+                Ok(GroupCount { value: sql_to_json(&r.get::<_, SqlValue>(0)?), count: r.get::<_, i64>(1)? as u64 })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+}
+
+/// Reads up to `limit` runs after `cursor`: first those with a sort value, then those without.
+fn read_page(
+    c: &Connection,
+    base: &str,
+    params: &[SqlValue],
+    e: &str,
+    dir: Direction,
+    cursor: Option<&Cursor>,
+    limit: usize,
+) -> Result<(Vec<Run>, Option<Cursor>)> {
+    let (cmp, seek, ord) = match dir {
+        Direction::Asc => (">", ">=", "ASC"),
+        Direction::Desc => ("<", "<=", "DESC"),
+    };
+    let mut runs = Vec::new();
+    let null_phase_started = cursor.is_some_and(|c| c.null_phase);
+    if !null_phase_started {
+        let mut params = params.to_vec();
+        let mut sql = format!("SELECT {RUN_COLUMNS}, {e} FROM {RUN_FROM} WHERE {base} AND {e} IS NOT NULL");
+        if let Some(cur) = cursor {
+            params.push(cur.value.clone());
+            let v = params.len();
+            params.push(SqlValue::Integer(cur.pk));
+            let pk = params.len();
+            sql.push_str(&format!(" AND {e} {seek} ?{v} AND ({e} {cmp} ?{v} OR r.pk {cmp} ?{pk})"));
+        }
+        sql.push_str(&format!(" ORDER BY {e} {ord}, r.pk {ord} LIMIT {}", limit + 1));
+        let rows = fetch(c, &sql, &params)?;
+        if rows.len() > limit {
+            let mut rows = rows;
+            rows.truncate(limit);
+            let next = rows.last().map(|(run, v, pk)| (run.clone(), v.clone(), *pk));
+            let runs = rows.into_iter().map(|(r, _, _)| r).collect();
+            return Ok((runs, next.map(|(_, value, pk)| Cursor { null_phase: false, value, pk })));
+        }
+        runs.extend(rows.into_iter().map(|(r, _, _)| r));
+    }
+    let remaining = limit - runs.len();
+    let mut params = params.to_vec();
+    let mut sql = format!("SELECT {RUN_COLUMNS}, NULL FROM {RUN_FROM} WHERE {base} AND {e} IS NULL");
+    if let Some(cur) = cursor.filter(|c| c.null_phase) {
+        params.push(SqlValue::Integer(cur.pk));
+        sql.push_str(&format!(" AND r.pk > ?{}", params.len()));
+    }
+    sql.push_str(&format!(" ORDER BY r.pk ASC LIMIT {}", remaining + 1));
+    let mut rows = fetch(c, &sql, &params)?;
+    let next = if rows.len() > remaining {
+        rows.truncate(remaining);
+        match rows.last() {
+            Some((_, _, pk)) => Some(Cursor { null_phase: true, value: SqlValue::Null, pk: *pk }),
+            // The page filled up exactly at the phase boundary.
+            None => runs.last().map(|_| Cursor { null_phase: true, value: SqlValue::Null, pk: i64::MIN }),
+        }
+    } else {
+        None
+    };
+    runs.extend(rows.into_iter().map(|(r, _, _)| r));
+    Ok((runs, next))
+}
+
+fn fetch(c: &Connection, sql: &str, params: &[SqlValue]) -> Result<Vec<(Run, SqlValue, i64)>> {
+    let mut stmt = c.prepare(sql)?;
+    let rows = stmt.query_map(params_from_iter(params.iter()), |row| {
+        Ok((run_from_row(row)?, row.get::<_, SqlValue>(20)?, row.get::<_, i64>(19)?))
+    })?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trip() -> Result<()> {
+        for value in [SqlValue::Integer(3), SqlValue::Real(0.5), SqlValue::Text("x".into()), SqlValue::Null] {
+            let c = Cursor { null_phase: false, value, pk: 7 };
+            assert_eq!(Cursor::decode(&c.encode())?, c);
+        }
+        assert!(Cursor::decode("zz").is_err());
+        Ok(())
+    }
+}
