@@ -25,7 +25,8 @@ assert wandb.summary["b"] == "text"
 s = dict(wandb.summary)
 assert "_step" in s, s
 """)
-    assert user_keys(summary) == {"a": 2, "nested": {"y": 2}, "b": "text"}
+    # nested values are tracked per leaf path (as wandb-core does), so both leaves remain
+    assert user_keys(summary) == {"a": 2, "nested": {"x": 1, "y": 2}, "b": "text"}
     assert summary["_step"] == 2
 
 
