@@ -261,3 +261,24 @@ wandb.log({"a": 1})
 """)
     assert "Exception" not in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert finish_record(only_run(tmp))["exit_code"] == 0
+
+
+def test_online_init_does_not_need_a_server(tmp):
+    # No agent binary and no server: init() must still return, finish() must give up after
+    # finish_timeout, and the run stays on disk for a later `trackway sync`.
+    env = clean_env(tmp, TRACKWAY_MODE="online", TRACKWAY_EXE="/nonexistent",
+                    TRACKWAY_BASE_URL="http://127.0.0.1:9/", TRACKWAY_ENTITY="team",
+                    TRACKWAY_FINISH_TIMEOUT="0.3")
+    done = run_script(tmp, """
+import trackway as wandb
+run = wandb.init(project="proj", id="onl1")
+print(run.url, run.path, run.offline)
+wandb.log({"a": 1})
+wandb.finish()
+""", env=env, timeout=30)
+    assert done.stdout.split() == ["http://127.0.0.1:9/team/proj/runs/onl1", "team/proj/onl1",
+                                   "False"]
+    banner = [line for line in done.stderr.splitlines() if " logging to " in line]
+    assert len(banner) == 1 and banner[0].endswith("http://127.0.0.1:9/team/proj/runs/onl1")
+    start = records_of(only_run(tmp))[0]
+    assert start["mode"] == "online" and start["base_url"] == "http://127.0.0.1:9"

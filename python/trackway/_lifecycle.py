@@ -5,7 +5,6 @@ Nothing here starts a thread. The only import-time side effect is `os.register_a
 """
 import atexit
 import os
-import random
 import sys
 import time
 
@@ -332,7 +331,9 @@ _NOUN = ("badger", "brook", "cedar", "comet", "crane", "delta", "dune", "ember",
 
 
 def _generate_name() -> str:
-    return f"{random.choice(_ADJ)}-{random.choice(_NOUN)}-{random.randint(1, 999)}"
+    # os.urandom, not `random`: keeps `import trackway` light
+    a, n, k = os.urandom(3)
+    return f"{_ADJ[a % len(_ADJ)]}-{_NOUN[n % len(_NOUN)]}-{k + 1}"
 
 
 # ---------------------------------------------------------------------------------------------
