@@ -96,7 +96,8 @@ export class ParallelCoords {
     g.fillText(lab(1), x, PAD.t - 1); g.fillText(lab(0), x, hgt - PAD.b + 12);
     const b = this.brushes.get(a.key);
     if (b) {
-      const y0 = hgt - PAD.b - norm(a, b[1]) * (hgt - PAD.t - PAD.b), y1 = hgt - PAD.b - norm(a, b[0]) * (hgt - PAD.t - PAD.b);
+      const clampN = (v: number) => Math.min(1, Math.max(0, norm(a, v)));
+      const y0 = hgt - PAD.b - clampN(b[1]) * (hgt - PAD.t - PAD.b), y1 = hgt - PAD.b - clampN(b[0]) * (hgt - PAD.t - PAD.b);
       g.fillStyle = "rgba(30,100,200,0.25)"; g.fillRect(x - 8, y0, 16, y1 - y0);
     }
   }
@@ -114,7 +115,9 @@ export class ParallelCoords {
     if (!d) return;
     const a = this.axes[d.axis];
     const { hgt } = this.size();
-    const val = (py: number) => a.min + ((hgt - PAD.b - py) / (hgt - PAD.t - PAD.b)) * (a.max - a.min);
+    // A brush dragged past an axis end is open on that side, so the extreme runs are included.
+    const val = (py: number) => (py <= PAD.t ? Infinity : py >= hgt - PAD.b ? -Infinity
+      : a.min + ((hgt - PAD.b - py) / (hgt - PAD.t - PAD.b)) * (a.max - a.min));
     if (Math.abs(d.y1 - d.y0) < 3) this.brushes.delete(a.key);
     else this.brushes.set(a.key, [Math.min(val(d.y0), val(d.y1)), Math.max(val(d.y0), val(d.y1))]);
     const runs = this.o.runs();

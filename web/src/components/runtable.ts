@@ -28,7 +28,7 @@ export interface TableOpts {
 }
 
 export const BASE_COLUMNS: Column[] = [
-  { key: "_sel", label: "", width: 34, sortable: false },
+  { key: "_sel", label: "", width: 44, sortable: false },
   { key: "_pin", label: "", width: 26, sortable: false },
   { key: "name", label: "Name", width: 200, sortable: true },
   { key: "state", label: "State", width: 130, sortable: true },

@@ -41,7 +41,7 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
     while (cleanups.length) cleanups.pop()!();
     clear(body);
     if (!run) return;
-    if (tab === "overview") body.append(overview(run, (r) => { run = r; renderHead(); show(); }));
+    if (tab === "overview") body.append(overview(run, (r) => { run = r; renderHead(); }));
     if (tab === "charts") body.append(mkGrid((k) => !k.startsWith("system/")).el);
     if (tab === "system") body.append(mkGrid((k) => k.startsWith("system/")).el);
     if (tab === "console") cleanups.push(consoleTab(body, entity, project, runId, () => run?.state === "running"));

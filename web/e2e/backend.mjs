@@ -1,0 +1,128 @@
+// The server under test: the real `trackway server` (port 0, temp data dir) when the binary
+// supports it, else the mock in mock/server.mjs (said loudly). Runs are written through the
+// public API (POST /runs + /ingest, docs/api.md) with a real run-log byte layout, so the same
+// fill works against both.
+
+import { spawn } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { ROOT } from "./lib.mjs";
+import { startMock } from "../mock/server.mjs";
+
+export function serverBinary() {
+  const dirs = [process.env.CARGO_TARGET_DIR, path.join(ROOT, "target"), "/work/target"].filter(Boolean);
+  for (const d of dirs) { const b = path.join(d, "release", "trackway"); if (fs.existsSync(b)) return b; }
+  return null;
+}
+
+async function supportsServer(bin) {
+  return new Promise((resolve) => {
+    const p = spawn(bin, ["server", "--help"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    p.stdout.on("data", (d) => (out += d)); p.stderr.on("data", (d) => (out += d));
+    p.on("close", () => resolve(out.includes("--port") && out.includes("--data-dir")));
+    p.on("error", () => resolve(false));
+  });
+}
+
+export async function startBackend({ mockOpts = { runs: 0 } } = {}) {
+  const want = process.env.TRACKWAY_E2E_BACKEND ?? "auto"; // auto | server | mock
+  const bin = serverBinary();
+  const real = want !== "mock" && bin && (await supportsServer(bin));
+  if (want === "server" && !real) throw new Error(`TRACKWAY_E2E_BACKEND=server but ${bin ?? "no trackway binary"} cannot run \`server --port\``);
+  if (!real) {
+    const m = await startMock(mockOpts);
+    console.log(`# backend: MOCK server (web/mock/server.mjs) at ${m.url}: the trackway binary${bin ? ` ${bin}` : ""} has no \`server --port\` yet`);
+    return { kind: "mock", url: m.url, key: m.key, stop: m.close };
+  }
+  return startReal(bin);
+}
+
+async function startReal(bin) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "trackway-e2e-"));
+  const env = { ...process.env, TRACKWAY_CONFIG_DIR: path.join(tmp, "config"), RUST_LOG: process.env.RUST_LOG ?? "warn" };
+  const proc = spawn(bin, ["server", "--port", "0", "--data-dir", path.join(tmp, "data")], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let log = "";
+  const url = await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${log}`)), 30000);
+    const on = (d) => {
+      log += d;
+      const m = /listening on (http:\/\/[^\s]+)/.exec(log);
+      if (m) { clearTimeout(t); resolve(m[1].replace(/\/$/, "")); }
+    };
+    proc.stdout.on("data", on); proc.stderr.on("data", on);
+    proc.on("exit", (c) => { clearTimeout(t); reject(new Error(`server exited (${c}):\n${log}`)); });
+  });
+  const key = readKey(path.join(tmp, "config", "credentials.json"), url);
+  console.log(`# backend: real trackway server ${bin} at ${url} (data ${tmp})`);
+  return {
+    kind: "server", url, key, tmp,
+    stop: async () => { proc.kill("SIGTERM"); await new Promise((r) => setTimeout(r, 300)); fs.rmSync(tmp, { recursive: true, force: true }); },
+  };
+}
+
+function readKey(file, url) {
+  for (let i = 0; i < 100; i++) {
+    if (fs.existsSync(file)) {
+      const c = JSON.parse(fs.readFileSync(file, "utf8"));
+      const hosts = c.hosts ?? {};
+      const h = hosts[url] ?? hosts[c.default_host] ?? Object.values(hosts)[0];
+      if (h?.api_key) return h.api_key;
+    }
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  }
+  throw new Error(`no api_key in ${file}`);
+}
+
+// ---- writing runs through the API ---------------------------------------------------------
+
+export function client(url, key) {
+  return async (method, p, body) => {
+    const res = await fetch(`${url}/api/v1${p}`, { method, headers: { Authorization: `Bearer ${key}`, "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${p} → ${res.status} ${text.slice(0, 300)}`);
+    return text ? JSON.parse(text) : null;
+  };
+}
+
+// Test data avoids integer-valued floats, so plain JSON.stringify is exact Trackway JSON here.
+const encodeLine = (rec) => JSON.stringify(rec);
+
+/** A run-log writer that talks straight to the ingest API, keeping byte positions. */
+export class RunWriter {
+  constructor(call, { entity = "admin", project, run_id, name, config = {}, tags = [], group = null, job_type = null }) {
+    this.call = call; this.entity = entity; this.project = project; this.run_id = run_id;
+    this.log_id = crypto.randomBytes(8).toString("hex"); this.pos = 0; this.pending = []; this.t0 = Date.now() / 1000;
+    this.runRecord = { t: "run", v: 1, log_id: this.log_id, run_id, project, entity, name, tags, notes: null, group, job_type, mode: "online",
+      resume: null, resumed: false, starting_step: 0, created_at: this.t0, host: "e2e-host", pid: process.pid, config, settings: {} };
+  }
+  async start() {
+    const { t, v, log_id, mode, resumed, starting_step, pid, settings, ...fields } = this.runRecord;
+    void t; void v; void log_id; void mode; void resumed; void starting_step; void pid; void settings;
+    await this.call("POST", "/runs", { ...fields, resume: null });
+    this.add(this.runRecord);
+    return this.flush();
+  }
+  add(rec) {
+    const line = encodeLine(rec);
+    this.pending.push([this.pos, JSON.parse(line)]);
+    this.pos += Buffer.byteLength(line) + 1;
+  }
+  log(step, data) {
+    const now = Date.now() / 1000;
+    const enc = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Number.isNaN(v) ? { $f: "NaN" } : v]));
+    this.add({ t: "history", step, ts: now, rt: now - this.t0, data: enc });
+  }
+  summary(full) { this.add({ t: "summary", full }); }
+  finish(exit_code = 0) { const now = Date.now() / 1000; this.add({ t: "finish", exit_code, ts: now, rt: now - this.t0 }); }
+  async flush() {
+    if (!this.pending.length) return;
+    const records = this.pending;
+    const from = records[0][0];
+    this.pending = [];
+    await this.call("POST", "/ingest", { entity: this.entity, project: this.project, run_id: this.run_id, log_id: this.log_id, from, to: this.pos, records });
+  }
+}

@@ -1,0 +1,231 @@
+// End-to-end tests in headless Chromium against a real `trackway server` (or, until the
+// binary has `server --port`, the mock), filled with runs through the public API.
+//   node e2e/run.mjs          (needs npm run build first; screenshots → test-artifacts/web/)
+
+import { assert, launch, newPage, shot, Suite, until } from "./lib.mjs";
+import { client, RunWriter, startBackend } from "./backend.mjs";
+
+const LRS = [0.1, 0.05, 0.02, 0.01, 0.005, 0.001];
+const STEPS = 200;
+const loss = (i, s) => 1 / (1 + s * LRS[i]) + 0.01 * i + 0.003 * Math.sin(s * 0.7 + i) + 0.0001;
+const acc = (i, s) => 1 - loss(i, s) / 2;
+
+/** TensorBoard's debiased EMA, written out again here so the test does not trust the app's copy. */
+function tbSmooth(ys, w) {
+  if (ys.every((y) => y === ys[0])) return ys.slice();
+  let last = 0, k = 0;
+  return ys.map((y) => { if (y === null || !Number.isFinite(y)) return y; last = last * w + (1 - w) * y; k++; return last / (w === 1 ? 1 : 1 - Math.pow(w, k)); });
+}
+const near = (a, b) => Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b));
+
+async function fill(call) {
+  for (let i = 0; i < LRS.length; i++) {
+    const w = new RunWriter(call, { project: "e2e", run_id: `e2e-${i}`, name: `alpha-${i}`, tags: i % 2 ? ["odd"] : ["even"],
+      group: i < 3 ? "first" : "second", config: { lr: LRS[i], optimizer: i % 2 ? "sgd" : "adam", model: { layers: 2 + i } } });
+    await w.start();
+    for (let s = 0; s < STEPS; s++) {
+      const row = { loss: loss(i, s), acc: acc(i, s), "train/loss": loss(i, s) * 1.1 };
+      if (s % 10 === 0) row["eval/acc"] = acc(i, s) - 0.02;
+      w.log(s, row);
+    }
+    w.finish(0);
+    await w.flush();
+  }
+}
+
+async function main() {
+  const backend = await startBackend();
+  const call = client(backend.url, backend.key);
+  const suite = new Suite();
+  const browser = await launch();
+  let live = null;
+  try {
+    await fill(call);
+    const page = await newPage(browser, backend.url, null);
+    const ws = "/admin/e2e";
+    const tw = (fn, arg, what, timeout) => until(page, fn, arg, timeout, what);
+
+    await suite.test("sign in with an API key and reach the projects page", async () => {
+      await page.goto("/admin/e2e");
+      await page.waitForSelector("#api-key");
+      await shot(page, "01-signin");
+      await page.fill("#api-key", "wrong-key");
+      await page.click("button[type=submit]");
+      await page.waitForSelector("text=not accepted");
+      await page.fill("#api-key", backend.key);
+      await page.click("button[type=submit]");
+      await page.waitForSelector(".runtable");
+      assert(new URL(page.url()).pathname === ws, `returned to ${ws} after sign-in, got ${page.url()}`);
+      await page.goto("/admin");
+      await page.waitForSelector("table.projects >> text=e2e");
+      await shot(page, "02-projects");
+    });
+
+    await suite.test("runs table lists every run and sorts by name", async () => {
+      await page.goto(ws);
+      await tw(() => window.__trackway.table.total === 6, null, "6 runs");
+      const rows = await page.evaluate(() => window.__trackway.table.rows);
+      assert(rows.length === 6 && LRS.every((_, i) => rows.includes(`e2e-${i}`)), `rows ${rows}`);
+      await page.click(".th[data-key=name]");
+      const desc = await page.evaluate(() => window.__trackway.table.rows);
+      assert(desc.join() === "e2e-5,e2e-4,e2e-3,e2e-2,e2e-1,e2e-0", `descending by name: ${desc}`);
+      await page.click(".th[data-key=name]");
+      const asc = await page.evaluate(() => window.__trackway.table.rows);
+      assert(asc.join() === "e2e-0,e2e-1,e2e-2,e2e-3,e2e-4,e2e-5", `ascending by name: ${asc}`);
+      assert(new URL(page.url()).searchParams.get("sort") === "name", "sort is in the URL");
+    });
+
+    await suite.test("a chart shows exactly the logged values", async () => {
+      await tw(() => { const c = window.__trackway.charts.loss; return c && c.runs.length === 6 && c.x.length >= 200; }, null, "loss chart with 6 runs");
+      const c = await page.evaluate(() => { const c = window.__trackway.charts.loss; return { runs: c.runs, x: c.x, raw: c.raw }; });
+      for (let i = 0; i < 6; i++) {
+        const col = c.raw[c.runs.indexOf(`e2e-${i}`)];
+        for (let s = 0; s < STEPS; s++) {
+          const j = c.x.indexOf(s);
+          assert(j >= 0 && near(col[j], loss(i, s)), `run ${i} step ${s}: chart ${col[j]} vs logged ${loss(i, s)}`);
+        }
+      }
+      await page.locator(".chart[data-metric='eval/acc']").scrollIntoViewIfNeeded();
+      await page.waitForSelector(".chart[data-metric='eval/acc'] canvas");
+      await page.locator(".chart[data-metric=loss]").scrollIntoViewIfNeeded();
+      await page.hover(".chart[data-metric=loss] .u-over", { position: { x: 200, y: 60 } });
+      await page.waitForSelector(".chart[data-metric=loss] .tip-row");
+      await shot(page, "03-workspace");
+    });
+
+    await suite.test("smoothing follows TensorBoard's EMA and changes the line", async () => {
+      const check = async (w) => {
+        await tw((w) => window.__trackway.charts.loss?.smoothing === w, w, `smoothing ${w}`);
+        const c = await page.evaluate(() => { const c = window.__trackway.charts.loss; return { runs: c.runs, raw: c.raw, smooth: c.smooth }; });
+        const i = c.runs.indexOf("e2e-2");
+        const want = tbSmooth(c.raw[i], w);
+        assert(want.every((v, j) => v === null ? c.smooth[i][j] === null : near(c.smooth[i][j], v)), `smoothed column matches TB at ${w}`);
+        return c;
+      };
+      const c6 = await check(0.6);
+      await page.fill("#smoothing-input", "0.95");
+      await page.dispatchEvent("#smoothing-input", "change");
+      const c95 = await check(0.95);
+      const i = c95.runs.indexOf("e2e-2");
+      assert(c95.smooth[i][150] !== c6.smooth[i][150], "line changed");
+      await shot(page, "04-smoothing-095");
+      await page.fill("#smoothing-input", "0");
+      await page.dispatchEvent("#smoothing-input", "change");
+      const c0 = await check(0);
+      assert(c0.smooth[i].every((v, j) => v === c0.raw[i][j]), "weight 0 draws the raw line");
+      assert(new URL(page.url()).searchParams.get("s") === "0", "smoothing is in the URL");
+    });
+
+    await suite.test("a filter narrows the table, and the URL restores it", async () => {
+      await page.fill("#filter-field", "config.lr");
+      await page.selectOption("#filter-op", ">");
+      await page.fill("#filter-value", "0.008");
+      await page.click("#filter-add");
+      await tw(() => window.__trackway.table.total === 4, null, "4 runs after config.lr > 0.008");
+      await page.fill("#name-search", "alpha-[01]$");
+      await tw(() => window.__trackway.table.total === 2, null, "2 runs after the name regex");
+      await shot(page, "05-filtered");
+      await page.reload();
+      await tw(() => window.__trackway.table.total === 2, null, "filter restored from the URL");
+      const sm = await page.inputValue("#smoothing-input");
+      assert(sm === "0", `smoothing restored from the URL, got ${sm}`);
+      await page.goto(ws);
+      await tw(() => window.__trackway.table.total === 6, null, "unfiltered again");
+    });
+
+    await suite.test("x-axis, log scale and zoom re-query the server", async () => {
+      await page.goto(`${ws}?runs=e2e-0,e2e-1&x=_runtime&log=1`);
+      await tw(() => window.__trackway.charts.loss?.runs.length === 2, null, "2 selected runs charted");
+      const x = await page.evaluate(() => window.__trackway.charts.loss.x);
+      assert(x[x.length - 1] < 199, `relative time on x (last ${x[x.length - 1]})`);
+      await page.goto(`${ws}?runs=e2e-0&zoom=50,100`);
+      await tw(() => { const c = window.__trackway.charts.loss; return c && c.x.length > 0 && c.x[0] >= 50 && c.x[c.x.length - 1] <= 100; }, null, "zoomed range only");
+      await shot(page, "06-zoomed");
+    });
+
+    await suite.test("grouping draws one mean line per group", async () => {
+      await page.goto(`${ws}?group=config.optimizer`);
+      await tw(() => { const c = window.__trackway.charts.loss; return c && c.runs.length === 2 && c.runs.every((r) => r.startsWith("group:")); }, null, "2 group lines");
+      const c = await page.evaluate(() => window.__trackway.charts.loss);
+      const j = c.x.indexOf(10), gi = c.runs.indexOf("group:adam");
+      const want = (loss(0, 10) + loss(2, 10) + loss(4, 10)) / 3;
+      assert(near(c.raw[gi][j], want), `adam mean at step 10: ${c.raw[gi][j]} vs ${want}`);
+      await shot(page, "07-grouped");
+    });
+
+    await suite.test("scatter and parallel coordinates plot every run; brushing selects", async () => {
+      await page.goto(`${ws}?tab=scatter&sx=config.lr&sy=summary.loss&color=summary.acc`);
+      await tw(() => window.__trackway.scatter?.points === 6, null, "6 scatter points");
+      await shot(page, "08-scatter");
+      await page.goto(`${ws}?tab=parallel&axes=config.lr,config.model.layers,summary.acc`);
+      await tw(() => window.__trackway.parallel?.lines === 6, null, "6 lines");
+      const box = await page.locator("#parallel-canvas").boundingBox();
+      await page.mouse.move(box.x + 40, box.y + 12);
+      await page.mouse.down();
+      await page.mouse.move(box.x + 40, box.y + 200, { steps: 4 });
+      await page.mouse.up();
+      await tw(() => window.__trackway.parallel?.brushed > 0 && new URL(location.href).searchParams.get("runs"), null, "brush selects runs");
+      await shot(page, "09-parallel");
+    });
+
+    await suite.test("run page shows overview, config, summary, console state; notes save", async () => {
+      await page.goto("/admin/e2e/runs/e2e-0");
+      await page.waitForSelector("#config-table >> text=lr");
+      const cfg = await page.textContent("#config-table");
+      assert(cfg.includes("0.1") && cfg.includes("model.layers") && cfg.includes("adam"), `config table: ${cfg}`);
+      const sum = await page.textContent("#summary-table");
+      assert(sum.includes("loss") && sum.includes("acc"), `summary table: ${sum}`);
+      await page.fill("#run-notes", "checked by e2e");
+      await page.click("#save-notes");
+      await page.waitForSelector("text=saved");
+      await shot(page, "10-run-overview");
+      await page.reload();
+      await page.waitForSelector("#run-notes");
+      assert((await page.inputValue("#run-notes")) === "checked by e2e", "notes persisted through PATCH");
+      await page.click("#tab-charts");
+      await tw(() => window.__trackway.charts.loss?.runs.length === 1, null, "run chart");
+      await shot(page, "11-run-charts");
+      await page.click("#tab-console");
+      await page.waitForSelector("#console-log, #console-empty");
+      await shot(page, "12-run-console");
+    });
+
+    await suite.test("compare highlights differing config", async () => {
+      await page.goto("/admin/e2e/compare?runs=e2e-0,e2e-1");
+      await page.waitForSelector("#compare-table tr.diff >> text=config.lr");
+      const same = await page.locator("#compare-table tr:not(.diff) >> text=state").count();
+      assert(same === 1, "state is the same for both runs");
+      await shot(page, "13-compare");
+    });
+
+    await suite.test("a live run's chart grows while it logs", async () => {
+      const w = new RunWriter(call, { project: "e2e", run_id: "live-0", name: "live-run", config: { lr: 0.03 } });
+      await w.start();
+      let step = 0, stop = false;
+      const writer = (async () => {
+        while (!stop) {
+          for (let k = 0; k < 5; k++, step++) w.log(step, { loss: 1 / (1 + step * 0.03) + 0.0001 });
+          await w.flush();
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      })();
+      live = { stop: async () => { stop = true; await writer; } };
+      await page.goto(`${ws}?runs=live-0`);
+      await tw(() => window.__trackway.charts.loss?.x.length > 0, null, "live chart");
+      const n0 = await page.evaluate(() => window.__trackway.charts.loss.x.length);
+      await tw((n0) => window.__trackway.charts.loss.x.length >= n0 + 10, n0, "chart grows", 20000);
+      const n1 = await page.evaluate(() => window.__trackway.charts.loss.x.length);
+      await shot(page, "14-live");
+      await live.stop();
+      w.finish(0); await w.flush();
+      console.log(`# live chart grew from ${n0} to ${n1} points`);
+    });
+  } finally {
+    await live?.stop().catch(() => {});
+    await browser.close();
+    await backend.stop();
+  }
+  process.exit(suite.summary() ? 0 : 1);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
