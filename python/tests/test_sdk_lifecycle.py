@@ -282,3 +282,20 @@ wandb.finish()
     assert len(banner) == 1 and banner[0].endswith("http://127.0.0.1:9/team/proj/runs/onl1")
     start = records_of(only_run(tmp))[0]
     assert start["mode"] == "online" and start["base_url"] == "http://127.0.0.1:9"
+
+
+def test_login_stores_a_key_offline(tmp):
+    from conftest import trackway_bin
+
+    env = clean_env(tmp, TRACKWAY_EXE=trackway_bin())
+    done = run_script(tmp, """
+import trackway as wandb
+assert wandb.login() is False                                  # nothing stored yet
+assert wandb.login(key="tw_test_key_123", host="http://127.0.0.1:9") is True
+assert wandb.login(host="http://127.0.0.1:9") is True          # now known
+from trackway import _native
+import os
+s = _native.resolve_settings({"base_url": "http://127.0.0.1:9"}, os.getcwd())
+assert s["api_key"] == "tw_test_key_123", s
+""", env=env)
+    assert "tw_test_key_123" not in done.stderr + done.stdout

@@ -185,3 +185,19 @@ for fn in (wandb.log, log):
     else:
         raise SystemExit("no error")
 """)
+
+
+def test_step_types(tmp):
+    got = logged_rows(tmp, """
+import numpy as np
+wandb.log({"a": 1}, step=np.int64(2))
+wandb.log({"a": 2}, step=3.0)
+for bad, exc in ((-1, ValueError), (4.5, TypeError), ("5", TypeError)):
+    try:
+        wandb.log({"a": 3}, step=bad)
+    except exc:
+        pass
+    else:
+        raise SystemExit(f"step={bad!r} accepted")
+""")
+    assert got == [{"_step": 2, "a": 1}, {"_step": 3, "a": 2}]

@@ -93,7 +93,7 @@ def login(key=None, host=None, relogin=None, anonymous=None, timeout=None, verif
     """Store an API key for `host` (via the bundled `trackway login`); True when a key is known."""
     from ._login import login as _login
 
-    return _login(key=key, host=host, timeout=timeout)
+    return _login(key=key, host=host, timeout=timeout, verify=bool(verify))
 
 
 def _attach(attach_id=None, run_id=None, **kwargs):

@@ -7,7 +7,7 @@ from ._lifecycle import _require_native, bundled_exe
 from .errors import Error
 
 
-def login(key=None, host=None, timeout=None) -> bool:
+def login(key=None, host=None, timeout=None, verify=False) -> bool:
     if key is None:
         args = {"base_url": host} if host else {}
         settings = _require_native().resolve_settings(args, os.getcwd())
@@ -18,10 +18,11 @@ def login(key=None, host=None, timeout=None) -> bool:
     exe = bundled_exe()
     if exe is None:
         raise Error("the bundled `trackway` binary is missing; reinstall the trackway package")
-    cmd = [exe, "login"] + (["--host", host] if host else []) + [str(key)]
+    cmd = [exe, "login"] + (["--host", host] if host else []) + ([] if verify else ["--no-verify"])
+    env = dict(os.environ, TRACKWAY_API_KEY=str(key))  # not argv: other users can read that
     try:
         done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              timeout=timeout or 30)
+                              env=env, timeout=timeout or 30)
     except (OSError, subprocess.TimeoutExpired) as e:
         _term.termerror(f"login failed: {e}")
         return False

@@ -104,6 +104,24 @@ class MemoryBackend:
         return True
 
 
+def _coerce(data, step):
+    """Make a rejected log() call acceptable if it has an obvious meaning, else re-raise."""
+    if isinstance(data, Mapping) and not isinstance(data, dict):
+        data = dict(data)
+    elif not isinstance(data, dict):
+        raise TypeError(f"log() takes a dict of metrics, not {type(data).__name__}")
+    if isinstance(step, (str, bytes)):
+        raise TypeError(f"step must be an integer, got {step!r}")
+    if step is not None and not isinstance(step, int):
+        as_float = float(step)  # numpy/torch scalars, floats; TypeError for anything else
+        if not as_float.is_integer():
+            raise TypeError(f"step must be an integer, got {step!r}")
+        step = int(as_float)
+    if step is not None and step < 0:
+        raise ValueError(f"step must be >= 0, got {step}")
+    return data, step
+
+
 def _split_summary(summary) -> list | None:
     if summary is None:
         return None
@@ -142,11 +160,11 @@ class Run:
     def log(self, data, step=None, commit=None, sync=None):
         try:
             dropped = self._nlog(data, step, commit)
-        except TypeError:
-            if isinstance(data, Mapping) and not isinstance(data, dict):
-                dropped = self._nlog(dict(data), step, commit)
-            else:
-                raise
+        except (TypeError, OverflowError):
+            # Slow path only on error: other Mappings, float steps like 5.0 (exceptions cost
+            # nothing in 3.11 until raised, so the hot path stays one native call).
+            data, step = _coerce(data, step)
+            dropped = self._nlog(data, step, commit)
         if dropped is not None:
             self._warn_dropped(step, dropped)
 
