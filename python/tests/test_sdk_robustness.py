@@ -227,3 +227,21 @@ wandb.log({"a": 1})
 assert threading.active_count() == 1, threading.enumerate()
 wandb.finish()
 """)
+
+
+def test_write_errors_do_not_stop_training(tmp):
+    done = run_script(tmp, """
+import resource, signal, os, trackway as wandb
+run = wandb.init()
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)      # EFBIG instead of being killed
+size = os.path.getsize(os.path.join(os.path.dirname(run.dir), "run.jsonl"))
+resource.setrlimit(resource.RLIMIT_FSIZE, (size + 3000, size + 3000))
+for i in range(2000):
+    wandb.log({"loss": i * 0.5})
+wandb.finish()
+print("training finished")
+""")
+    assert done.stdout == "training finished\n"
+    assert done.stderr.count("could not write to the run log") == 1
+    records, corrupt = read_log(only_run(tmp))
+    assert corrupt == [] and [r["_step"] for r in rows(records)] == list(range(len(rows(records))))

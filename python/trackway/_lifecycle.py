@@ -135,6 +135,9 @@ def init(entity=None, project=None, dir=None, id=None, name=None, notes=None, ta
          resume=None, resume_from=None, fork_from=None, save_code=None, tensorboard=None,
          sync_tensorboard=None, monitor_gym=None, settings=None, magic=None, **kwargs) -> Run:
     """Start a run (wandb.init). Never waits on the network."""
+    if reinit is None and settings is not None:
+        reinit = getattr(settings, "reinit", None) if not isinstance(settings, dict) \
+            else settings.get("reinit")
     reinit = _reinit_mode(reinit)
     if reinit == "return_previous" and _active:
         return _active[-1]
@@ -361,6 +364,8 @@ def finish_run(run: Run, exit_code=None) -> None:
             except Exception as e:
                 _term.warn_once(f"capture failed at finish: {e}")
         run._backend.finish(code)
+    except OSError as e:  # disk full: report it; the agent marks the run crashed
+        _term.termerror(f"could not write the end of run {run.id}: {e}")
     finally:
         if run in _active:
             _active.remove(run)

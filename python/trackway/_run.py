@@ -165,6 +165,9 @@ class Run:
             # nothing in 3.11 until raised, so the hot path stays one native call).
             data, step = _coerce(data, step)
             dropped = self._nlog(data, step, commit)
+        except OSError as e:  # disk full, file removed: tracking must not stop training
+            self._warn_write_failed(e)
+            return
         if dropped is not None:
             self._warn_dropped(step, dropped)
 
@@ -176,6 +179,11 @@ class Run:
             f"Tried to log to step {step} that is less than the current step {current}. Steps "
             "must be monotonically increasing, so this data will be ignored."
         )
+
+    def _warn_write_failed(self, error) -> None:
+        if not getattr(self, "_warned_io", False):
+            self._warned_io = True
+            _term.termerror(f"could not write to the run log ({error}); this data is lost")
 
     def _log_finished(self, data, step=None, commit=None):
         raise UsageError("run.log() was called on a finished run")
