@@ -299,3 +299,25 @@ s = _native.resolve_settings({"base_url": "http://127.0.0.1:9"}, os.getcwd())
 assert s["api_key"] == "tw_test_key_123", s
 """, env=env)
     assert "tw_test_key_123" not in done.stderr + done.stdout
+
+
+def test_resume_auto_continues_a_crashed_run(tmp):
+    first = run_script(tmp, """
+import os, trackway as wandb
+run = wandb.init(resume="auto")
+wandb.log({"a": 1}); wandb.log({"a": 2})
+print(run.id, flush=True)
+os._exit(9)                       # crash: no finish record
+""", check=False)
+    assert first.returncode == 9
+    crashed_id = first.stdout.strip()
+    done = run_script(tmp, """
+import trackway as wandb
+run = wandb.init(resume="auto")
+print(run.id, run.resumed, run.step)
+wandb.finish()
+again = wandb.init(resume="auto")  # the previous attempt finished: a new run
+print(again.id != run.id)
+again.finish()
+""")
+    assert done.stdout.split() == [crashed_id, "True", "2", "True"]
