@@ -12,9 +12,11 @@ export const hook = {
   firstChartAt: 0,
   navStart: performance.now(),
   timings: [] as { metric: string; ms: number }[],
+  /** perf script: apply a smoothing weight to every visible chart and time the redraws */
+  smoothTest: null as null | ((w: number) => { charts: number; ms: number }),
   reset() {
     this.charts = {}; this.table = { total: 0, rows: [], visible: [], loaded: 0 };
-    this.firstChartAt = 0; this.navStart = performance.now(); this.timings = [];
+    this.firstChartAt = 0; this.navStart = performance.now(); this.timings = []; this.smoothTest = null;
   },
 };
 

@@ -153,7 +153,10 @@ export class ChartCard {
       this.plot?.destroy();
       this.plot = new uPlot(this.options(smooth, band, s), data as uPlot.AlignedData, this.plotBox);
     } else {
-      this.plot.setData(data as uPlot.AlignedData);
+      // batch() commits synchronously instead of on uPlot's microtask, so the redraw is done
+      // (and measurable) when render() returns.
+      const plot = this.plot;
+      plot.batch(() => plot.setData(data as uPlot.AlignedData));
     }
     this.status.textContent = this.lines.length === 0 ? "no data for the selected runs" : "";
     hook.charts[this.metric] = { metric: this.metric, runs: this.lines.map((l) => l.id), x: this.aligned.x,

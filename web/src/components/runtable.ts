@@ -136,33 +136,56 @@ export class RunTable {
     hook.table.visible = visible;
   }
 
+  /**
+   * Fill a recycled row. Cells are built once per row element and column set, then only their
+   * text and attributes change, so a fast scroll touches text nodes instead of rebuilding DOM.
+   */
   private fillRow(el: HTMLDivElement, row: Row, now: number) {
     if (row.kind === "group") {
       el.className = "trow group";
+      el.dataset.layout = "";
+      el.dataset.run = "";
       el.replaceChildren(h("div", { class: "gcell", onclick: () => this.opts.toggleGroup(row.key) }, `${row.label}  (${row.count})`));
       return;
     }
     const run = row.run;
+    if (el.dataset.layout !== this.layoutKey) this.buildCells(el);
     const sel = this.opts.isSelected(run.run_id);
     el.className = `trow${sel ? " sel" : ""}`;
     el.dataset.run = run.run_id;
-    const cells: Node[] = [];
-    for (const c of this.columns) {
+    const cells = el.children;
+    this.columns.forEach((c, i) => {
+      const cell = cells[i] as HTMLElement;
       if (c.key === "_sel") {
-        cells.push(h("div", { class: "td sel" }, h("input", { type: "checkbox", checked: sel, onchange: () => this.opts.toggleSelect(run.run_id) }),
-          h("span", { class: "swatch", style: { background: runColor(run.run_id) } })));
+        (cell.firstChild as HTMLInputElement).checked = sel;
+        (cell.lastChild as HTMLElement).style.background = runColor(run.run_id);
       } else if (c.key === "_pin") {
         const pinned = this.opts.isPinned(run.run_id);
-        cells.push(h("div", { class: `td pin${pinned ? " on" : ""}`, title: pinned ? "Unpin" : "Pin to top", onclick: () => this.opts.togglePin(run.run_id) }, pinned ? "★" : "☆"));
+        cell.className = `td pin${pinned ? " on" : ""}`;
+        cell.textContent = pinned ? "★" : "☆";
       } else if (c.key === "name") {
-        cells.push(h("div", { class: "td name" }, h("a", { href: this.opts.runHref(run), onclick: (e: MouseEvent) => this.opts.openRun(run, e) }, run.name)));
-      } else if (c.key === "state") {
-        cells.push(h("div", { class: `td state ${run.state}` }, cellText(run, "state", now)));
+        const a = cell.firstChild as HTMLAnchorElement;
+        a.href = this.opts.runHref(run);
+        a.textContent = run.name;
       } else {
         const t = cellText(run, c.key, now);
-        cells.push(h("div", { class: "td", title: t }, t));
+        if (c.key === "state") cell.className = `td state ${run.state}`;
+        if (cell.textContent !== t) { cell.textContent = t; cell.title = t; }
       }
-    }
-    el.replaceChildren(...cells);
+    });
+  }
+
+  private get layoutKey() { return this.columns.map((c) => c.key).join("\u0000"); }
+
+  /** Cell skeletons; handlers look the run up from the row's data-run at event time. */
+  private buildCells(el: HTMLDivElement) {
+    el.dataset.layout = this.layoutKey;
+    const runOf = () => this.rows.find((r) => r.kind === "run" && r.run.run_id === el.dataset.run) as { run: Run } | undefined;
+    el.replaceChildren(...this.columns.map((c) => {
+      if (c.key === "_sel") return h("div", { class: "td sel" }, h("input", { type: "checkbox", onchange: () => el.dataset.run && this.opts.toggleSelect(el.dataset.run) }), h("span", { class: "swatch" }));
+      if (c.key === "_pin") return h("div", { class: "td pin", onclick: () => el.dataset.run && this.opts.togglePin(el.dataset.run) });
+      if (c.key === "name") return h("div", { class: "td name" }, h("a", { onclick: (e: MouseEvent) => { const r = runOf(); if (r) this.opts.openRun(r.run, e); } }));
+      return h("div", { class: "td" });
+    }));
   }
 }

@@ -84,6 +84,7 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     onSearch: (q) => { st.search = q; save(); },
     collapsedByDefault: (s) => s === "system",
   }, `ws-${entity}-${project}`);
+  hook.smoothTest = (w) => grid.timeSmoothing(w);
   const scatter = new ScatterPlot({ runs: () => rows, keys: () => fieldList().filter((f) => f.startsWith("config.") || f.startsWith("summary.")),
     state: st, save, onSelect: (ids) => { st.selected = ids; save(); table.paint(); chartsChanged(); } });
   const parallel = new ParallelCoords({ runs: () => rows, keys: () => fieldList().filter((f) => f.startsWith("config.") || f.startsWith("summary.")),

@@ -1,0 +1,125 @@
+// Performance figures measured in headless Chromium. Prints numbers; asserts nothing.
+//   node e2e/perf.mjs            (npm run build first)
+// Env: PERF_RUNS (100), PERF_METRICS (20), PERF_STEPS (100000), PERF_TABLE_RUNS (100000).
+// The chart workspace is served by the mock (procedural history, bucketed per docs/api.md),
+// so the figures measure the UI: fetch → align → smooth → draw. PERF_BACKEND=server fills a
+// real `trackway server` through the ingest API instead (PERF_STEPS then defaults to 1000).
+
+import fs from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
+import { launch, newPage, shot, until, WEB } from "./lib.mjs";
+import { startMock } from "../mock/server.mjs";
+import { client, RunWriter, startBackend } from "./backend.mjs";
+
+const env = (k, d) => Number(process.env[k] ?? d);
+const pct = (a, p) => { const s = a.slice().sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+
+function bundleSize() {
+  const dir = path.join(WEB, "dist", "assets");
+  let raw = 0, gz = 0, js = 0;
+  for (const f of fs.readdirSync(dir)) {
+    const b = fs.readFileSync(path.join(dir, f));
+    raw += b.length;
+    const g = zlib.gzipSync(b, { level: 9 }).length;
+    gz += g;
+    if (f.endsWith(".js")) js += g;
+  }
+  return { raw, gz, js };
+}
+
+async function workspaceBackend() {
+  const runs = env("PERF_RUNS", 100), metrics = env("PERF_METRICS", 20);
+  if (process.env.PERF_BACKEND !== "server") {
+    const steps = env("PERF_STEPS", 100000);
+    const m = await startMock({ runs, metrics, steps, live: 0 });
+    return { ...m, project: "demo", desc: `mock: ${runs} runs × ${metrics} metrics × ${steps} steps`, stop: m.close };
+  }
+  const steps = env("PERF_STEPS", 1000);
+  const b = await startBackend();
+  const call = client(b.url, b.key);
+  const t0 = Date.now();
+  for (let r = 0; r < runs; r++) {
+    const w = new RunWriter(call, { project: "perf", run_id: `p${r}`, name: `perf-${r}`, config: { lr: 0.001 * (r + 1) } });
+    await w.start();
+    for (let s = 0; s < steps; s++) {
+      const row = {};
+      for (let k = 0; k < metrics; k++) row[k < 2 ? ["loss", "acc"][k] : `train/m${k}`] = Math.exp(-s / 300) + 0.01 * r + k * 0.001 + 0.0001;
+      w.log(s, row);
+      if (s % 500 === 499) await w.flush();
+    }
+    w.finish(0); await w.flush();
+  }
+  console.log(`# filled ${b.kind} with ${runs}×${metrics}×${steps} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return { ...b, project: "perf", desc: `${b.kind}: ${runs} runs × ${metrics} metrics × ${steps} steps` };
+}
+
+async function chartsPerf(browser) {
+  const b = await workspaceBackend();
+  try {
+    const page = await newPage(browser, b.url, b.key);
+    const ids = await (await fetch(`${b.url}/api/v1/projects/admin/${b.project}/runs?limit=1000`, { headers: { Authorization: `Bearer ${b.key}` } })).json();
+    const runIds = ids.runs.map((r) => r.run_id);
+    const url = `/admin/${b.project}?runs=${runIds.join(",")}`;
+    await page.goto("/"); // warm: load the bundle once, as a returning user would have it cached
+    const t0 = Date.now();
+    await page.goto(url);
+    const first = await until(page, () => window.__trackway.firstChartAt, null, 60000, "first chart");
+    const nav = await page.evaluate(() => performance.getEntriesByType("navigation")[0]?.startTime ?? 0);
+    await until(page, () => { const c = Object.values(window.__trackway.charts); return c.length >= 2 && document.querySelectorAll(".chart .chart-status").length > 0; }, null, 60000, "charts");
+    await page.waitForTimeout(1500);
+    const st = await page.evaluate(() => ({ charts: Object.keys(window.__trackway.charts).length, timings: window.__trackway.timings, last: Math.max(...Object.values(window.__trackway.charts).map((c) => c.drawnAt)) }));
+    console.log(`charts workspace (${b.desc}), ${runIds.length} runs charted:`);
+    console.log(`  first chart drawn ${(first - nav).toFixed(0)} ms after navigation start (wall ${Date.now() - t0} ms incl. waits)`);
+    console.log(`  ${st.charts} charts in view drawn by ${(st.last - nav).toFixed(0)} ms; per-chart fetch+draw p50 ${pct(st.timings.map((t) => t.ms), 0.5).toFixed(0)} ms, max ${Math.max(...st.timings.map((t) => t.ms)).toFixed(0)} ms`);
+    const samples = [];
+    for (const w of [0.1, 0.3, 0.5, 0.7, 0.9, 0.95, 0.6, 0.8]) samples.push(await page.evaluate((w) => window.__trackway.smoothTest(w), w));
+    const per = samples.map((s) => s.ms / Math.max(1, s.charts));
+    console.log(`  smoothing change: ${samples[0].charts} visible charts, per chart p50 ${pct(per, 0.5).toFixed(1)} ms, max ${Math.max(...per).toFixed(1)} ms (whole redraw p50 ${pct(samples.map((s) => s.ms), 0.5).toFixed(0)} ms)`);
+    await shot(page, "perf-workspace");
+  } finally { await b.stop(); }
+}
+
+async function tablePerf(browser) {
+  const n = env("PERF_TABLE_RUNS", 100000);
+  const m = await startMock({ runs: n, metrics: 4, steps: 100, live: 0 });
+  try {
+    const page = await newPage(browser, m.url, m.key);
+    const t0 = Date.now();
+    await page.goto("/admin/demo?tab=scatter");
+    await until(page, () => window.__trackway.table.total > 0, null, 60000, "first page");
+    const firstRows = Date.now() - t0;
+    await until(page, (n) => window.__trackway.table.loaded >= n && window.__trackway.table.total >= n, n, 180000, "all runs");
+    const all = Date.now() - t0;
+    await page.waitForTimeout(500);
+    const r = await page.evaluate(() => new Promise((resolve) => {
+      const el = document.querySelector(".tbody");
+      const frames = [];
+      let last = performance.now(), i = 0;
+      const step = (t) => {
+        frames.push(t - last); last = t;
+        el.scrollTop += i < 150 ? 900 : -700; // fast fling down, then back up
+        if (++i < 300) requestAnimationFrame(step); else resolve({ frames: frames.slice(1), dom: el.querySelectorAll(".trow").length, top: el.scrollTop });
+      };
+      requestAnimationFrame(step);
+    }));
+    const dropped = r.frames.filter((f) => f > 1000 / 60 * 1.5).length;
+    console.log(`runs table (${n.toLocaleString()} runs, mock API): first rows after ${firstRows} ms, all loaded after ${all} ms`);
+    console.log(`  scroll 300 frames: p50 ${pct(r.frames, 0.5).toFixed(1)} ms, p95 ${pct(r.frames, 0.95).toFixed(1)} ms, max ${Math.max(...r.frames).toFixed(1)} ms, frames > 25 ms: ${dropped}; row elements in DOM: ${r.dom}`);
+    await page.evaluate(() => { document.querySelector(".tbody").scrollTop = 50000 * 28; });
+    await page.waitForTimeout(200);
+    await shot(page, "perf-table-100k");
+  } finally { await m.close(); }
+}
+
+async function main() {
+  const b = bundleSize();
+  console.log(`bundle: ${(b.raw / 1024).toFixed(1)} KB raw, ${(b.gz / 1024).toFixed(1)} KB gzipped (JS ${(b.js / 1024).toFixed(1)} KB gzipped)`);
+  const browser = await launch();
+  try {
+    await chartsPerf(browser);
+    await tablePerf(browser);
+  } finally { await browser.close(); }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
