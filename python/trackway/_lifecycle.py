@@ -3,6 +3,8 @@ exit-code tracking and fork safety.
 
 Nothing here starts a thread. The only import-time side effect is `os.register_at_fork`.
 """
+from __future__ import annotations
+
 import atexit
 import os
 import sys

@@ -4,6 +4,8 @@ All run semantics (step/commit rules, summary, metrics, encoding, the write) liv
 `NativeRun`; this class is the wandb-shaped surface over it. `log` is the hot path: one Python
 frame, one native call.
 """
+from __future__ import annotations
+
 import os
 from collections.abc import Mapping
 

@@ -1,4 +1,5 @@
 """`trackway.Settings`: a lenient settings object (wandb's rejects unknown keys; we warn)."""
+from __future__ import annotations
 
 # Keys `_native.resolve_settings` understands.
 RESOLVED_KEYS = (

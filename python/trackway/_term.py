@@ -1,4 +1,6 @@
 """Terminal output. Everything Trackway prints goes through here, so silent mode is one check."""
+from __future__ import annotations
+
 import os
 import sys
 
