@@ -1,0 +1,572 @@
+//! The conformance suite for [`HistoryStore`] implementations.
+//!
+//! Every check takes a fresh, empty store and panics (like `assert!`) on a violation, so a
+//! backend's test file is one line per check (see `tests/conformance.rs`). Expected results come
+//! from a tiny in-memory model of the documented semantics, not from the implementation.
+
+use std::collections::BTreeMap;
+
+use crate::{ChartQuery, HistoryRow, HistoryStore, Map, RunKey, ScanQuery, Series, Value, XAxis};
+
+/// Every check, by name, for backends that want to loop.
+pub const CHECKS: &[(&str, fn(&dyn HistoryStore))] = &[
+    ("round_trip_every_point", round_trip_every_point),
+    ("long_series_round_trip", long_series_round_trip),
+    ("last_write_wins", last_write_wins),
+    ("out_of_order_after_compaction", out_of_order_after_compaction),
+    ("non_numeric_values", non_numeric_values),
+    ("sparse_rows_and_key_filter", sparse_rows_and_key_filter),
+    ("chart_matches_model", chart_matches_model),
+    ("chart_same_for_any_batching", chart_same_for_any_batching),
+    ("chart_exact_when_small", chart_exact_when_small),
+    ("chart_nan_inf", chart_nan_inf),
+    ("chart_x_axes", chart_x_axes),
+    ("sampled_keeps_first_and_last", sampled_keeps_first_and_last),
+    ("delete_run", delete_run),
+];
+
+/// Deterministic pseudo-random numbers (xorshift), so failures reproduce.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    pub fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// The documented semantics: last write wins per (step, key); ts/rt of the last fragment.
+#[derive(Default, Clone)]
+pub struct Model {
+    pub rows: BTreeMap<u64, HistoryRow>,
+}
+
+impl Model {
+    pub fn apply(&mut self, rows: &[HistoryRow]) {
+        for r in rows {
+            let e = self.rows.entry(r.step).or_insert_with(|| HistoryRow {
+                step: r.step,
+                ts: r.ts,
+                rt: r.rt,
+                data: Map::new(),
+            });
+            e.ts = r.ts;
+            e.rt = r.rt;
+            for (k, v) in &r.data {
+                e.data.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    /// Numeric points of a key, as the chart sees them.
+    pub fn points(&self, key: &str) -> Vec<(u64, f64)> {
+        self.rows
+            .values()
+            .filter_map(|r| r.data.get(key).and_then(chart_value).map(|v| (r.step, v)))
+            .collect()
+    }
+}
+
+/// The chart value of a stored value (floats, and integers exact as f64).
+fn chart_value(v: &Value) -> Option<f64> {
+    match v {
+        Value::Float(f) => Some(*f),
+        Value::Int(i) if i.unsigned_abs() <= 1 << 53 => Some(*i as f64),
+        Value::UInt(u) if *u <= 1 << 53 => Some(*u as f64),
+        _ => None,
+    }
+}
+
+fn row(step: u64, pairs: &[(&str, Value)]) -> HistoryRow {
+    let data: Map = pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    HistoryRow { step, ts: 1_700_000_000.0 + step as f64 * 0.5, rt: step as f64 * 0.5, data }
+}
+
+/// Bit-exact value equality (NaN == NaN, -0.0 != 0.0).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+        (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (Value::Map(x), Value::Map(y)) => x.len() == y.len() && x.iter().zip(y).all(|((k1, v1), (k2, v2))| k1 == k2 && same(v1, v2)),
+        _ => a == b,
+    }
+}
+
+/// Read everything through `scan` with a small page size.
+pub fn scan_all(s: &dyn HistoryStore, run: RunKey, keys: Option<&[String]>, page: usize) -> Vec<HistoryRow> {
+    let mut q = ScanQuery { keys: keys.map(<[String]>::to_vec), limit: page, ..ScanQuery::default() };
+    let mut out = Vec::new();
+    loop {
+        let p = s.scan(run, &q).expect("scan");
+        assert!(p.rows.len() <= page, "page larger than limit");
+        out.extend(p.rows);
+        match p.next_cursor {
+            Some(c) => q.after = Some(c),
+            None => return out,
+        }
+    }
+}
+
+fn assert_rows_eq(got: &[HistoryRow], want: &[HistoryRow], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: row count");
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g.step, w.step, "{what}: step");
+        assert_eq!(g.ts.to_bits(), w.ts.to_bits(), "{what}: ts at step {}", g.step);
+        assert_eq!(g.rt.to_bits(), w.rt.to_bits(), "{what}: rt at step {}", g.step);
+        assert_eq!(g.data.len(), w.data.len(), "{what}: keys at step {}: {:?} vs {:?}", g.step, g.data, w.data);
+        for (k, v) in &w.data {
+            let gv = g.data.get(k).unwrap_or_else(|| panic!("{what}: missing {k} at step {}", g.step));
+            assert!(same(gv, v), "{what}: {k} at step {}: {gv:?} != {v:?}", g.step);
+        }
+    }
+}
+
+fn assert_store_matches(s: &dyn HistoryStore, run: RunKey, m: &Model, what: &str) {
+    let want: Vec<HistoryRow> = m.rows.values().cloned().collect();
+    assert_rows_eq(&scan_all(s, run, None, 7), &want, what);
+    assert_rows_eq(&scan_all(s, run, None, 100_000), &want, what);
+}
+
+fn odd_values(i: u64) -> Value {
+    match i % 12 {
+        0 => Value::Float(f64::NAN),
+        1 => Value::Float(-0.0),
+        2 => Value::Float(f64::INFINITY),
+        3 => Value::Float(f64::NEG_INFINITY),
+        4 => Value::Int(-(i as i64)),
+        5 => Value::UInt(u64::MAX - i),
+        6 => Value::Int(i64::MAX - i as i64),
+        7 => Value::BigInt("-123456789012345678901234567890".into()),
+        8 => Value::Float(1e-300 * i as f64),
+        9 => Value::Float(f64::from(i as f32 / 7.0)),
+        10 => Value::Int(i as i64),
+        _ => Value::Float(i as f64),
+    }
+}
+
+pub fn round_trip_every_point(s: &dyn HistoryStore) {
+    let mut m = Model::default();
+    let mut rng = Rng::new(1);
+    let mut step = 0;
+    let mut batch = Vec::new();
+    for i in 0..3000u64 {
+        let mut pairs = vec![("loss", Value::Float(rng.unit()))];
+        if i % 3 == 0 {
+            pairs.push(("odd", odd_values(i)));
+        }
+        if i % 50 == 0 {
+            pairs.push(("eval/acc", Value::Float(rng.unit())));
+        }
+        batch.push(row(step, &pairs));
+        step += 1 + rng.below(3);
+        if rng.below(40) == 0 {
+            s.append(1, &batch).expect("append");
+            m.apply(&batch);
+            batch.clear();
+        }
+    }
+    s.append(1, &batch).expect("append");
+    m.apply(&batch);
+    assert_store_matches(s, 1, &m, "before compaction");
+    s.compact(1).expect("compact");
+    assert_store_matches(s, 1, &m, "after compaction");
+    let keys = s.keys(1).expect("keys");
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    for k in ["loss", "odd", "eval/acc"] {
+        assert!(keys.iter().any(|x| x == k), "{k} missing from {keys:?}");
+    }
+}
+
+/// Long enough to cross automatic compaction thresholds in typical engines.
+pub fn long_series_round_trip(s: &dyn HistoryStore) {
+    let mut m = Model::default();
+    for b in 0..25u64 {
+        let rows: Vec<HistoryRow> = (b * 1000..(b + 1) * 1000)
+            .map(|i| row(i, &[("loss", Value::Float(f64::from((1.0 / (1.0 + i as f64)) as f32)))]))
+            .collect();
+        s.append(5, &rows).expect("append");
+        m.apply(&rows);
+    }
+    assert_store_matches(s, 5, &m, "long series");
+    let p = s.scan(5, &ScanQuery { min_step: Some(12_345), max_step: Some(12_400), limit: 1000, ..Default::default() }).expect("scan");
+    assert_eq!(p.rows.len(), 56);
+    assert_eq!(p.rows[0].step, 12_345);
+    assert_eq!(p.next_cursor, None);
+}
+
+pub fn last_write_wins(s: &dyn HistoryStore) {
+    let mut m = Model::default();
+    let a = vec![
+        row(0, &[("a", Value::Float(1.0)), ("b", Value::Float(2.0))]),
+        row(0, &[("a", Value::Float(3.0))]), // fragment of the same row: a replaced, b kept
+        row(1, &[("a", Value::Int(5))]),
+        row(1, &[("a", Value::Str("text".into()))]), // numeric replaced by a string
+        row(2, &[("a", Value::Str("x".into()))]),
+        row(2, &[("a", Value::Float(7.0))]), // string replaced by a number
+    ];
+    s.append(2, &a).expect("append");
+    m.apply(&a);
+    assert_store_matches(s, 2, &m, "within one batch");
+    let b = vec![row(0, &[("a", Value::Float(9.0))]), row(1, &[("a", Value::Float(10.0))]), row(2, &[("a", Value::Null)])];
+    s.append(2, &b).expect("append");
+    m.apply(&b);
+    assert_store_matches(s, 2, &m, "across batches");
+    s.compact(2).expect("compact");
+    assert_store_matches(s, 2, &m, "after compaction");
+    let series = chart(s, 2, "a", None, None, 100);
+    assert_eq!(series.x, vec![0.0, 1.0]);
+    assert_eq!(series.last, vec![9.0, 10.0]);
+}
+
+pub fn out_of_order_after_compaction(s: &dyn HistoryStore) {
+    let mut m = Model::default();
+    let first: Vec<HistoryRow> = (100..10_100).map(|i| row(i, &[("v", Value::Float(i as f64))])).collect();
+    s.append(3, &first).expect("append");
+    m.apply(&first);
+    s.compact(3).expect("compact");
+    // A resumed run rewinds: steps before, inside and after the compacted range, duplicates.
+    let mut rng = Rng::new(3);
+    let second: Vec<HistoryRow> = (0..3000)
+        .map(|_| {
+            let st = rng.below(12_000);
+            row(st, &[("v", Value::Float(-(st as f64))), ("w", Value::Float(1.0))])
+        })
+        .collect();
+    s.append(3, &second).expect("append");
+    m.apply(&second);
+    assert_store_matches(s, 3, &m, "rewrite in tail");
+    check_chart_model(s, 3, &m, "v", 64, "rewrite in tail");
+    s.compact(3).expect("compact");
+    assert_store_matches(s, 3, &m, "rewrite compacted");
+    check_chart_model(s, 3, &m, "v", 64, "rewrite compacted");
+}
+
+pub fn non_numeric_values(s: &dyn HistoryStore) {
+    let mut m = Model::default();
+    let mut img = Map::new();
+    img.insert("_type".into(), Value::Str("image-file".into()));
+    img.insert("path".into(), Value::Str("media/images/a.png".into()));
+    let mut hist = Map::new();
+    hist.insert("bins".into(), Value::List(vec![Value::Float(0.0), Value::Float(1.0)]));
+    hist.insert("$f".into(), Value::Int(1));
+    let rows = vec![
+        row(0, &[("img", Value::Map(img)), ("loss", Value::Float(1.0))]),
+        row(1, &[("text", Value::Str("héllo, \"world\"\n".into())), ("flag", Value::Bool(true))]),
+        row(2, &[("hist", Value::Map(hist)), ("none", Value::Null), ("list", Value::List(vec![Value::Int(1)]))]),
+        row(3, &[("big", Value::Int(i64::MIN)), ("loss", Value::Float(0.5))]),
+    ];
+    s.append(4, &rows).expect("append");
+    m.apply(&rows);
+    assert_store_matches(s, 4, &m, "non-numeric");
+    s.compact(4).expect("compact");
+    assert_store_matches(s, 4, &m, "non-numeric compacted");
+    assert_eq!(s.keys(4).expect("keys").len(), 8);
+    let c = chart(s, 4, "loss", None, None, 10);
+    assert_eq!(c.last, vec![1.0, 0.5]);
+    let t = chart(s, 4, "text", None, None, 10);
+    assert!(t.x.is_empty(), "strings are not charted");
+}
+
+pub fn sparse_rows_and_key_filter(s: &dyn HistoryStore) {
+    let mut m = Model::default();
+    let rows: Vec<HistoryRow> = (0..500u64)
+        .map(|i| {
+            let mut p = vec![("train", Value::Float(i as f64))];
+            if i % 10 == 0 {
+                p.push(("eval", Value::Float(i as f64 / 10.0)));
+            }
+            if i % 25 == 0 {
+                p.push(("note", Value::Str(format!("n{i}"))));
+            }
+            row(i * 2, &p)
+        })
+        .collect();
+    s.append(6, &rows).expect("append");
+    m.apply(&rows);
+    for compacted in [false, true] {
+        if compacted {
+            s.compact(6).expect("compact");
+        }
+        assert_store_matches(s, 6, &m, "sparse");
+        let keys = vec!["eval".to_string(), "note".to_string()];
+        let got = scan_all(s, 6, Some(&keys), 3);
+        let want: Vec<HistoryRow> = m
+            .rows
+            .values()
+            .filter(|r| keys.iter().all(|k| r.data.contains_key(k)))
+            .map(|r| {
+                let mut r = r.clone();
+                r.data.retain(|k, _| keys.contains(k));
+                r
+            })
+            .collect();
+        assert_eq!(want.len(), 10);
+        assert_rows_eq(&got, &want, "key filter");
+        let none = scan_all(s, 6, Some(&["eval".to_string(), "never".to_string()]), 10);
+        assert!(none.is_empty());
+    }
+}
+
+fn chart(s: &dyn HistoryStore, run: RunKey, metric: &str, lo: Option<f64>, hi: Option<f64>, buckets: usize) -> Series {
+    let q = ChartQuery { runs: vec![run], metric: metric.into(), x: XAxis::Step, x_min: lo, x_max: hi, buckets };
+    let mut v = s.chart(&q).expect("chart");
+    assert_eq!(v.len(), 1);
+    v.remove(0)
+}
+
+/// Expected step-axis buckets from the model (documented alignment rule).
+fn model_chart(pts: &[(u64, f64)], lo: u64, hi: u64, budget: usize) -> (bool, Vec<(u64, Vec<(u64, f64)>)>) {
+    let inside: Vec<(u64, f64)> = pts.iter().copied().filter(|(s, _)| *s >= lo && *s <= hi).collect();
+    if inside.len() <= budget {
+        return (true, inside.iter().map(|&(s, v)| (s, vec![(s, v)])).collect());
+    }
+    let mut k = 0;
+    while (hi >> k) - (lo >> k) + 1 > budget as u64 {
+        k += 1;
+    }
+    let mut out: Vec<(u64, Vec<(u64, f64)>)> = Vec::new();
+    for (s, v) in inside {
+        match out.last_mut() {
+            Some((b, items)) if *b == s >> k => items.push((s, v)),
+            _ => out.push((s >> k, vec![(s, v)])),
+        }
+    }
+    (false, out)
+}
+
+fn feq(a: f64, b: f64) -> bool {
+    a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+}
+
+fn check_series(got: &Series, pts: &[(u64, f64)], lo: u64, hi: u64, budget: usize, what: &str) {
+    let (exact, buckets) = model_chart(pts, lo, hi, budget);
+    assert_eq!(got.exact, exact, "{what}: exact");
+    assert_eq!(got.x.len(), buckets.len(), "{what}: bucket count");
+    for arr in [&got.min, &got.max, &got.last, &got.mean] {
+        assert_eq!(arr.len(), buckets.len(), "{what}: array lengths");
+    }
+    assert_eq!(got.count.iter().sum::<u64>(), buckets.iter().map(|b| b.1.len() as u64).sum::<u64>(), "{what}: total count");
+    for (i, (_, items)) in buckets.iter().enumerate() {
+        let fin: Vec<f64> = items.iter().map(|p| p.1).filter(|v| v.is_finite()).collect();
+        let (ls, lv) = items[items.len() - 1];
+        assert_eq!(got.count[i], items.len() as u64, "{what}: count of bucket {i}");
+        assert_eq!(got.nonfinite[i], (items.len() - fin.len()) as u64, "{what}: nonfinite of bucket {i}");
+        assert!(feq(got.last[i], lv), "{what}: last of bucket {i}: {} vs {lv}", got.last[i]);
+        assert_eq!(got.x[i], ls as f64, "{what}: x of bucket {i}");
+        if fin.is_empty() {
+            assert!(got.min[i].is_nan() && got.max[i].is_nan() && got.mean[i].is_nan(), "{what}: empty finite bucket {i}");
+            continue;
+        }
+        let mn = fin.iter().copied().fold(f64::INFINITY, f64::min);
+        let mx = fin.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mean = fin.iter().sum::<f64>() / fin.len() as f64;
+        assert!(feq(got.min[i], mn) && feq(got.max[i], mx), "{what}: min/max of bucket {i}");
+        assert!((got.mean[i] - mean).abs() <= 1e-9 * (1.0 + mean.abs()), "{what}: mean of bucket {i}");
+        assert!(got.min[i] <= got.mean[i] + 1e-9 && got.mean[i] <= got.max[i] + 1e-9, "{what}: mean in band");
+        if lv.is_finite() {
+            assert!(got.min[i] <= lv && lv <= got.max[i], "{what}: min <= last <= max");
+        }
+    }
+}
+
+/// Compare charts over several ranges and budgets with the model.
+fn check_chart_model(s: &dyn HistoryStore, run: RunKey, m: &Model, key: &str, budget: usize, what: &str) {
+    let pts = m.points(key);
+    let (Some(first), Some(last)) = (pts.first().map(|p| p.0), pts.last().map(|p| p.0)) else { return };
+    let span = last - first;
+    let ranges = [
+        (None, None),
+        (Some(first + span / 3), Some(first + span / 3 + span / 20)),
+        (Some(first + 129), Some(last - 77)),
+        (Some(first + 5), None),
+        (None, Some(first + span / 2)),
+    ];
+    for (lo, hi) in ranges {
+        for b in [budget, 1, 10, 333, 5000] {
+            let got = chart(s, run, key, lo.map(|v| v as f64), hi.map(|v| v as f64), b);
+            let (l, h) = (lo.unwrap_or(first), hi.unwrap_or(last));
+            check_series(&got, &pts, l, h, b, &format!("{what} range {lo:?}..{hi:?} budget {b}"));
+        }
+    }
+}
+
+fn loss_rows(from: u64, to: u64, rng: &mut Rng) -> Vec<HistoryRow> {
+    (from..to)
+        .map(|i| {
+            let v = if i % 997 == 0 { f64::NAN } else { f64::from((2.0 * (-(i as f64) / 5000.0).exp() + 0.1 * rng.unit()) as f32) };
+            row(i, &[("loss", Value::Float(v))])
+        })
+        .collect()
+}
+
+pub fn chart_matches_model(s: &dyn HistoryStore) {
+    let mut m = Model::default();
+    let mut rng = Rng::new(7);
+    let rows = loss_rows(0, 30_000, &mut rng);
+    for c in rows.chunks(3000) {
+        s.append(7, c).expect("append");
+    }
+    m.apply(&rows);
+    check_chart_model(s, 7, &m, "loss", 1000, "live");
+    s.compact(7).expect("compact");
+    check_chart_model(s, 7, &m, "loss", 1000, "compacted");
+    // More data after compaction: pyramid + tail.
+    let more = loss_rows(30_000, 31_234, &mut rng);
+    s.append(7, &more).expect("append");
+    m.apply(&more);
+    check_chart_model(s, 7, &m, "loss", 1000, "compacted + tail");
+}
+
+pub fn chart_same_for_any_batching(s: &dyn HistoryStore) {
+    let mut rng = Rng::new(8);
+    let rows = loss_rows(0, 20_000, &mut rng);
+    s.append(10, &rows).expect("append");
+    for c in rows.chunks(7) {
+        s.append(11, c).expect("append");
+    }
+    for (i, c) in rows.chunks(4500).enumerate() {
+        s.append(12, c).expect("append");
+        if i % 2 == 0 {
+            s.compact(12).expect("compact");
+        }
+    }
+    s.append(13, &rows).expect("append");
+    s.compact(13).expect("compact");
+    for (lo, hi, b) in [(None, None, 1000), (Some(1000.0), Some(2000.0), 100), (Some(333.0), Some(17_777.0), 500)] {
+        let q = ChartQuery { runs: vec![10, 11, 12, 13, 99], metric: "loss".into(), x: XAxis::Step, x_min: lo, x_max: hi, buckets: b };
+        let got = s.chart(&q).expect("chart");
+        assert_eq!(got.len(), 5);
+        assert!(got[4].x.is_empty(), "unknown run gives an empty series");
+        for other in &got[1..4] {
+            assert_eq!(got[0].x, other.x);
+            assert_eq!(got[0].count, other.count);
+            assert_eq!(got[0].nonfinite, other.nonfinite);
+            for (a, b) in [(&got[0].min, &other.min), (&got[0].max, &other.max), (&got[0].last, &other.last)] {
+                assert!(a.iter().zip(b.iter()).all(|(x, y)| feq(*x, *y)));
+            }
+            for (x, y) in got[0].mean.iter().zip(&other.mean) {
+                assert!(feq(*x, *y) || (x - y).abs() <= 1e-9 * (1.0 + x.abs()));
+            }
+        }
+    }
+}
+
+pub fn chart_exact_when_small(s: &dyn HistoryStore) {
+    let rows: Vec<HistoryRow> = (0..50u64).map(|i| row(i * 10, &[("y", Value::Float(i as f64))])).collect();
+    s.append(20, &rows).expect("append");
+    let c = chart(s, 20, "y", None, None, 50);
+    assert!(c.exact);
+    assert_eq!(c.x.len(), 50);
+    assert_eq!(c.min, c.last);
+    assert_eq!(c.max, c.last);
+    let c = chart(s, 20, "y", None, None, 49);
+    assert!(!c.exact);
+    assert!(c.x.len() <= 49);
+    let c = chart(s, 20, "y", Some(100.0), Some(190.0), 10);
+    assert!(c.exact);
+    assert_eq!(c.x.len(), 10);
+    assert_eq!(c.x[0], 100.0);
+}
+
+pub fn chart_nan_inf(s: &dyn HistoryStore) {
+    let vals = [1.0, f64::NAN, f64::INFINITY, -2.0, f64::NEG_INFINITY, 3.0, f64::NAN];
+    let rows: Vec<HistoryRow> = vals.iter().enumerate().map(|(i, v)| row(i as u64, &[("y", Value::Float(*v))])).collect();
+    s.append(21, &rows).expect("append");
+    for compacted in [false, true] {
+        if compacted {
+            s.compact(21).expect("compact");
+        }
+        let c = chart(s, 21, "y", None, None, 1);
+        assert!(!c.exact);
+        assert_eq!(c.count, vec![7]);
+        assert_eq!(c.nonfinite, vec![4]);
+        assert_eq!((c.min[0], c.max[0]), (-2.0, 3.0));
+        assert!((c.mean[0] - 2.0 / 3.0).abs() < 1e-12);
+        assert!(c.last[0].is_nan(), "last is the real last value");
+        let e = chart(s, 21, "y", None, None, 100);
+        assert!(e.exact);
+        assert_eq!(e.last[2], f64::INFINITY);
+        assert!(e.min[2].is_nan(), "non-finite points have no min/max/mean");
+    }
+}
+
+pub fn chart_x_axes(s: &dyn HistoryStore) {
+    let rows: Vec<HistoryRow> = (0..2000u64)
+        .map(|i| {
+            let mut r = row(i, &[("y", Value::Float(i as f64 * 2.0))]);
+            if i % 4 == 0 {
+                r.data.insert("epoch".into(), Value::Int((i / 4) as i64));
+            }
+            r
+        })
+        .collect();
+    s.append(22, &rows).expect("append");
+    for compacted in [false, true] {
+        if compacted {
+            s.compact(22).expect("compact");
+        }
+        let q = |x: XAxis, lo: Option<f64>, hi: Option<f64>, b: usize| {
+            let q = ChartQuery { runs: vec![22], metric: "y".into(), x, x_min: lo, x_max: hi, buckets: b };
+            s.chart(&q).expect("chart").remove(0)
+        };
+        let rt = q(XAxis::Runtime, None, None, 5000);
+        assert!(rt.exact);
+        assert_eq!(rt.x.len(), 2000);
+        assert_eq!(rt.x[10], 5.0);
+        let ts = q(XAxis::Timestamp, Some(1_700_000_000.0 + 100.0), Some(1_700_000_000.0 + 199.5), 50);
+        assert_eq!(ts.count.iter().sum::<u64>(), 200);
+        assert!(ts.x.len() <= 50);
+        assert!(ts.x.windows(2).all(|w| w[0] < w[1]));
+        let ep = q(XAxis::Metric("epoch".into()), None, None, 100);
+        assert_eq!(ep.count.iter().sum::<u64>(), 500, "rows holding both keys");
+        assert!(ep.x.len() <= 100);
+        for i in 0..ep.x.len() {
+            assert!(ep.min[i] <= ep.last[i] && ep.last[i] <= ep.max[i]);
+            assert_eq!(ep.last[i], ep.x[i] * 8.0, "last pairs with its own x");
+        }
+    }
+}
+
+pub fn sampled_keeps_first_and_last(s: &dyn HistoryStore) {
+    let rows: Vec<HistoryRow> = (0..1001u64)
+        .map(|i| {
+            let mut p = vec![("a", Value::Float(i as f64))];
+            if i % 2 == 1 {
+                p.push(("b", Value::Str("odd".into())));
+            }
+            row(i, &p)
+        })
+        .collect();
+    s.append(23, &rows).expect("append");
+    let r = s.sampled(23, None, 10).expect("sampled");
+    assert_eq!(r.len(), 10);
+    assert_eq!((r[0].step, r[9].step), (0, 1000));
+    assert!(r.windows(2).all(|w| w[0].step < w[1].step));
+    let r = s.sampled(23, Some(&["b".to_string()]), 5).expect("sampled");
+    assert_eq!(r.len(), 5);
+    assert_eq!((r[0].step, r[4].step), (1, 999));
+    assert!(r.iter().all(|x| x.data.len() == 1 && x.data.contains_key("b")));
+    assert_eq!(s.sampled(23, None, 5000).expect("sampled").len(), 1001);
+}
+
+pub fn delete_run(s: &dyn HistoryStore) {
+    let rows: Vec<HistoryRow> = (0..10_000u64).map(|i| row(i, &[("a", Value::Float(1.0)), ("s", Value::Str("x".into()))])).collect();
+    s.append(30, &rows).expect("append");
+    s.append(31, &rows[..10]).expect("append");
+    s.compact(30).expect("compact");
+    s.delete_run(30).expect("delete");
+    assert!(s.keys(30).expect("keys").is_empty());
+    assert!(scan_all(s, 30, None, 100).is_empty());
+    assert!(chart(s, 30, "a", None, None, 10).x.is_empty());
+    assert_eq!(scan_all(s, 31, None, 100).len(), 10, "other runs untouched");
+}

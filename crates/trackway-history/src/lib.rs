@@ -1,0 +1,240 @@
+//! Run history storage: the [`HistoryStore`] trait and its embedded SQLite engine
+//! ([`SqliteHistory`]).
+//!
+//! # Data model
+//!
+//! A run's history is a map `step -> row`; a row maps metric keys to [`Value`]s and carries the
+//! row's `_timestamp` and `_runtime`. Callers hand in [`HistoryRow`]s exactly as run-log
+//! `history` records arrive (fragments are fine: consecutive records with the same step need
+//! not be merged first). Rules:
+//!
+//! * **Last write wins per (run, step, key).** Writing a key at a step that already holds it
+//!   replaces the value; a later position wins (a later `append` call, or a later row in the same
+//!   call). Keys of that step that are not written again keep their values, so fragments of one
+//!   row merge as `docs/run-format.md` says. `_timestamp`/`_runtime` of a step are those of the
+//!   last fragment written for it.
+//! * **Out-of-order steps** (resumed runs, rewinds) are accepted with the same rule; the store
+//!   stays sorted by step. Nothing is ever deleted except by `delete_run` and by overwrites.
+//! * **Numeric values** (`Float`, and `Int`/`UInt` whose magnitude is ≤ 2^53 so that they are
+//!   exact as f64) go into per-(run, metric) numeric series and are charted. Their exact
+//!   variant is kept (`Int(3)` comes back as `Int(3)`, `Float(3.0)` as `Float(3.0)`, `-0.0`, NaN
+//!   and ±Inf bit-exact).
+//! * **Other values** (strings, bools, null, lists, maps, bigger integers, media references,
+//!   histograms) are stored beside, as Trackway JSON, and returned by `scan`/`sampled`/export.
+//!   They are not charted.
+//!
+//! # Chart semantics
+//!
+//! [`HistoryStore::chart`] returns one [`Series`] per requested run (same order). Buckets are
+//! aligned on the x axis; each carries `count` (all points), `nonfinite` (NaN/±Inf points),
+//! `min`/`max`/`mean` over the **finite** points only (NaN when the bucket has none), `last`
+//! (the value of the point with the greatest step, whatever it is, possibly NaN/±Inf) and `x`
+//! (the x of that last point, so the `last` line runs through real points). When the range holds
+//! no more points than the budget, `exact` is true and every array holds the raw points.
+//!
+//! For `x = _step`, buckets have a power-of-two width `w` ≥ range / (budget - 1) and are aligned
+//! to multiples of `w` (the same for all runs of one query, so lines from different runs line up).
+//! For the other axes, `x` is joined to the metric by step (a row must hold both), buckets have
+//! equal width over `[x_min, x_max]` and `last` is the point with the greatest step.
+//!
+//! # Using the SQLite engine inside the server's transaction
+//!
+//! The engine lives in the **same SQLite file** as the metadata store (tables prefixed `hist_`).
+//! The server's ingest applies a batch atomically with its high-water mark like this:
+//!
+//! ```ignore
+//! let tx = conn.transaction()?;                 // the server's writer connection
+//! store.advance_mark(&tx, ...)?;                // its own tables
+//! history.append_tx(&tx, run_key, &rows)?;      // our tables, same transaction
+//! tx.commit()?;                                 // durable together, or not at all
+//! ```
+//!
+//! [`SqliteHistory::append_tx`] keeps no in-memory state that a rollback could invalidate. It may
+//! compact a series (tail -> chunks + pyramid) inside that transaction when the series' tail has
+//! grown past a threshold. Call [`SqliteHistory::init_schema`] once on the server's connection (or
+//! let [`SqliteHistory::open`] do it). Reads ([`HistoryStore`] methods) use the engine's own pool
+//! of read connections (WAL mode), so they see committed data only.
+//!
+//! # Storage layout (SQLite engine)
+//!
+//! * `hist_key(id, name)` — metric names, global.
+//! * `hist_series(run, key, ...)` — one row per (run, key) seen, with tail/chunk statistics.
+//! * `hist_tail` — the live tail: one row per (run, key, append call) holding that call's points
+//!   as raw arrays. Queryable at once; deleted when compacted.
+//! * `hist_chunk` — immutable compacted chunks of ~4096 points per (run, key): steps (stored as
+//!   start + stride when arithmetic), values (pco), value kinds. Disjoint, sorted step ranges.
+//!   A rewrite (overwrite of old steps) writes new chunks and deletes the old rows; a chunk is never
+//!   updated in place.
+//! * `hist_pyr` — per (run, key, level) pages of aggregate buckets (count, nonfinite, min, max,
+//!   sum, last, last step) at bucket widths 128·2^level steps; mergeable, so a chart bucket is the
+//!   merge of whole pyramid buckets plus raw points at the ragged edges and in the tail.
+//! * `hist_obj(run, key, step, json)` — non-numeric values.
+//! * The row's `_timestamp` and `_runtime` are two numeric series under the reserved keys
+//!   `_timestamp` and `_runtime`; their steps define which rows exist.
+
+mod chart;
+mod codec;
+pub mod conformance;
+pub mod export;
+mod sqlite;
+
+use indexmap::IndexMap;
+pub use sqlite::SqliteHistory;
+pub use trackway_types::{Map, Value};
+
+/// The integer key of a run, given by the server (its runs table rowid).
+pub type RunKey = i64;
+
+/// Errors of history stores.
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("sqlite value: {0}")]
+    SqliteValue(#[from] rusqlite::types::FromSqlError),
+    #[error("corrupt stored history: {0}")]
+    Corrupt(String),
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = HistoryError> = std::result::Result<T, E>;
+
+/// One history row or fragment of one (a run-log `history` record).
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryRow {
+    pub step: u64,
+    /// `_timestamp`: Unix seconds.
+    pub ts: f64,
+    /// `_runtime`: seconds since the run started.
+    pub rt: f64,
+    /// Metric values. Never contains `_step`, `_runtime` or `_timestamp`.
+    pub data: Map,
+}
+
+impl HistoryRow {
+    /// The row as one map: `_step`, `_runtime`, `_timestamp` first, then the data keys.
+    #[must_use]
+    pub fn to_map(&self) -> Map {
+        let mut m = IndexMap::with_capacity(self.data.len() + 3);
+        m.insert("_step".to_string(), step_value(self.step));
+        m.insert("_runtime".to_string(), Value::Float(self.rt));
+        m.insert("_timestamp".to_string(), Value::Float(self.ts));
+        for (k, v) in &self.data {
+            m.insert(k.clone(), v.clone());
+        }
+        m
+    }
+}
+
+fn step_value(step: u64) -> Value {
+    i64::try_from(step).map_or(Value::UInt(step), Value::Int)
+}
+
+/// The x axis of a chart.
+#[derive(Clone, Debug, PartialEq)]
+pub enum XAxis {
+    Step,
+    Runtime,
+    Timestamp,
+    /// Another logged metric, joined by step.
+    Metric(String),
+}
+
+impl XAxis {
+    /// `_step`, `_runtime`, `_timestamp`, anything else is a metric name.
+    #[must_use]
+    pub fn parse(s: &str) -> XAxis {
+        match s {
+            "_step" | "" => XAxis::Step,
+            "_runtime" => XAxis::Runtime,
+            "_timestamp" => XAxis::Timestamp,
+            other => XAxis::Metric(other.to_string()),
+        }
+    }
+}
+
+/// A chart request: one metric over many runs.
+#[derive(Clone, Debug)]
+pub struct ChartQuery {
+    pub runs: Vec<RunKey>,
+    pub metric: String,
+    pub x: XAxis,
+    /// Inclusive x range; `None` = from the data.
+    pub x_min: Option<f64>,
+    pub x_max: Option<f64>,
+    /// Maximum number of buckets per run (at least 1; values above 100,000 are clamped).
+    pub buckets: usize,
+}
+
+/// Downsampled points of one run, as columnar arrays of equal length.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Series {
+    pub run: RunKey,
+    pub x: Vec<f64>,
+    pub min: Vec<f64>,
+    pub max: Vec<f64>,
+    pub last: Vec<f64>,
+    pub mean: Vec<f64>,
+    /// Points in the bucket (finite or not).
+    pub count: Vec<u64>,
+    /// NaN/±Inf points in the bucket (excluded from min/max/mean).
+    pub nonfinite: Vec<u64>,
+    /// True when the arrays are the raw points (count = 1 each).
+    pub exact: bool,
+}
+
+/// A page request for [`HistoryStore::scan`].
+#[derive(Clone, Debug, Default)]
+pub struct ScanQuery {
+    /// Only these keys, and only rows holding **all** of them (wandb's `scan_history(keys=)`).
+    /// `None` = every key, every row.
+    pub keys: Option<Vec<String>>,
+    /// Inclusive step bounds.
+    pub min_step: Option<u64>,
+    pub max_step: Option<u64>,
+    /// Resume after this step (the previous page's `next_cursor`).
+    pub after: Option<u64>,
+    /// Page size (0 is treated as 1).
+    pub limit: usize,
+}
+
+/// One page of rows in step order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ScanPage {
+    pub rows: Vec<HistoryRow>,
+    /// Pass as `after` to get the next page; `None` when this page is the last.
+    pub next_cursor: Option<u64>,
+}
+
+/// A history backend. All methods are blocking: call them from a blocking thread.
+pub trait HistoryStore: Send + Sync {
+    /// Append rows (or row fragments) of one run. Last write wins per (step, key), see the crate
+    /// docs. Durable when it returns.
+    fn append(&self, run: RunKey, rows: &[HistoryRow]) -> Result<()>;
+
+    /// Downsampled series of one metric for many runs (see the crate docs for the bucket rules).
+    fn chart(&self, q: &ChartQuery) -> Result<Vec<Series>>;
+
+    /// Full rows in step order, paginated. Nothing is ever dropped or sampled.
+    fn scan(&self, run: RunKey, q: &ScanQuery) -> Result<ScanPage>;
+
+    /// At most `samples` rows, evenly spaced by row index, always keeping the first and the last
+    /// row. With `keys`, only rows holding all of them, restricted to them.
+    fn sampled(&self, run: RunKey, keys: Option<&[String]>, samples: usize)
+    -> Result<Vec<HistoryRow>>;
+
+    /// Distinct metric keys of a run (numeric and not), in first-seen order.
+    fn keys(&self, run: RunKey) -> Result<Vec<String>>;
+
+    /// Remove all history of a run.
+    fn delete_run(&self, run: RunKey) -> Result<()>;
+
+    /// Compact everything of the run that is still in the live tail (e.g. when it finishes).
+    /// Never changes query results.
+    fn compact(&self, run: RunKey) -> Result<()>;
+}

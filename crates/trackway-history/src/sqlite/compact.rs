@@ -1,0 +1,137 @@
+//! Compaction: tail -> immutable chunks + pyramid.
+//!
+//! Common case (tail after all chunks): new chunks are appended; a small last chunk (left by an
+//! on-demand compaction of a live run) is replaced by a new one holding its points plus the new
+//! ones, so chunks stay ~4096 points. Rare case (the tail rewrites old steps: rewind, resume,
+//! out-of-order): the series is rebuilt: new chunk rows are written and the old ones deleted,
+//! and the pyramid is rebuilt. Chunks are never updated in place.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::meta::{self, SeriesMeta, step_to_sql};
+use super::{CHUNK, pyramid, read};
+use crate::codec::{self, Points};
+use crate::{Result, RunKey};
+
+/// The largest step SQLite can hold.
+pub(crate) const MAX_STEP: u64 = i64::MAX as u64;
+
+pub(crate) fn compact_run(conn: &Connection, run: RunKey) -> Result<()> {
+    for (key, _) in meta::run_series(conn, run)? {
+        compact_series(conn, run, key, false)?;
+    }
+    Ok(())
+}
+
+/// Compact one series. With `keep_remainder`, only whole chunks are written and the rest
+/// stays in the tail (used by ingest); otherwise everything is compacted.
+pub(crate) fn compact_series(conn: &Connection, run: RunKey, key: i64, keep_remainder: bool) -> Result<()> {
+    let Some(mut m) = meta::load_series(conn, run, key)? else { return Ok(()) };
+    if m.n_tail == 0 {
+        return Ok(());
+    }
+    let tail = read::last_wins(read::load_tail(conn, &m)?);
+    if !m.tail_after_chunks() {
+        return rebuild(conn, m, tail);
+    }
+    let pts = read::without_tombstones(tail);
+    let small = small_last_chunk(conn, &m)?;
+    let (old_id, mut combined) = small.map_or((None, Points::default()), |(id, p)| (Some(id), p));
+    let old_len = combined.len();
+    combined.extend_from(&pts, 0, pts.len());
+    let end = if keep_remainder { combined.len() / CHUNK * CHUNK } else { combined.len() };
+    if keep_remainder && end <= old_len {
+        return Ok(());
+    }
+    if end > old_len {
+        if let Some(id) = old_id {
+            conn.prepare_cached("DELETE FROM hist_chunk WHERE id = ?1")?.execute([id])?;
+        }
+        write_chunks(conn, &m, &combined, 0, end)?;
+        pyramid::add(conn, &mut m, &combined, old_len, end)?;
+        m.n_chunk += (end - old_len) as i64;
+        m.chunk_min = Some(m.chunk_min.map_or(combined.steps[0], |c| c.min(combined.steps[0])));
+        m.chunk_max = Some(combined.steps[end - 1]);
+    }
+    conn.prepare_cached("DELETE FROM hist_tail WHERE run = ?1 AND key = ?2")?.execute(params![run, key])?;
+    set_tail(conn, &mut m, &combined, end.max(old_len))?;
+    meta::save_series(conn, &m)
+}
+
+/// Put `p[from..]` back as the whole tail.
+fn set_tail(conn: &Connection, m: &mut SeriesMeta, p: &Points, from: usize) -> Result<()> {
+    m.n_tail = 0;
+    m.tail_min = None;
+    m.tail_max = None;
+    if from >= p.len() {
+        return Ok(());
+    }
+    let mut rest = Points::default();
+    rest.extend_from(p, from, p.len());
+    let blob = codec::encode_points(&rest, false)?;
+    conn.prepare_cached("INSERT INTO hist_tail(run, key, n, data) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![m.run, m.key, rest.len() as i64, blob])?;
+    m.n_tail = rest.len() as i64;
+    m.tail_min = rest.steps.first().copied();
+    m.tail_max = rest.steps.last().copied();
+    Ok(())
+}
+
+/// The last chunk when it is less than half full, to be merged with new points.
+fn small_last_chunk(conn: &Connection, m: &SeriesMeta) -> Result<Option<(i64, Points)>> {
+    if m.n_chunk == 0 {
+        return Ok(None);
+    }
+    let sql = "SELECT id, n, data FROM hist_chunk WHERE run = ?1 AND key = ?2
+               ORDER BY start_step DESC LIMIT 1";
+    let row: Option<(i64, i64, Vec<u8>)> = conn
+        .prepare_cached(sql)?
+        .query_row(params![m.run, m.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    match row {
+        Some((id, n, data)) if (n as usize) < CHUNK / 2 => Ok(Some((id, codec::decode_points(&data, true)?))),
+        _ => Ok(None),
+    }
+}
+
+fn write_chunks(conn: &Connection, m: &SeriesMeta, p: &Points, from: usize, to: usize) -> Result<()> {
+    let mut i = from;
+    while i < to {
+        let j = (i + CHUNK).min(to);
+        let mut piece = Points::default();
+        piece.extend_from(p, i, j);
+        let blob = codec::encode_points(&piece, true)?;
+        conn.prepare_cached(
+            "INSERT INTO hist_chunk(run, key, start_step, end_step, n, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            m.run,
+            m.key,
+            step_to_sql(piece.steps[0])?,
+            step_to_sql(piece.steps[piece.len() - 1])?,
+            piece.len() as i64,
+            blob
+        ])?;
+        i = j;
+    }
+    Ok(())
+}
+
+/// Rewrite a whole series from its resolved points (tail overlaps the chunks).
+fn rebuild(conn: &Connection, mut m: SeriesMeta, tail: Points) -> Result<()> {
+    let chunks = read::load_chunks(conn, &m, 0, MAX_STEP, true, None)?;
+    let all = read::merge(chunks, tail);
+    for t in ["hist_chunk", "hist_pyr", "hist_tail"] {
+        conn.execute(&format!("DELETE FROM {t} WHERE run = ?1 AND key = ?2"), params![m.run, m.key])?;
+    }
+    write_chunks(conn, &m, &all, 0, all.len())?;
+    m.min_level = -1;
+    pyramid::add(conn, &mut m, &all, 0, all.len())?;
+    m.n_tail = 0;
+    m.tail_min = None;
+    m.tail_max = None;
+    m.n_chunk = all.len() as i64;
+    m.chunk_min = all.steps.first().copied();
+    m.chunk_max = all.steps.last().copied();
+    meta::save_series(conn, &m)
+}

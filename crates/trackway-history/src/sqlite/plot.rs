@@ -1,0 +1,225 @@
+//! Chart queries: pyramid + ragged edges + tail for the step axis, joined scans otherwise.
+
+use rusqlite::Connection;
+
+use super::compact::MAX_STEP;
+use super::meta::{self, SeriesMeta};
+use super::pyramid::{self, LEVEL0_SHIFT, NLEVELS};
+use super::{KEY_RT, KEY_TS, SqliteHistory, read};
+use crate::chart::{Buckets, exact_series, step_shift};
+use crate::codec::Points;
+use crate::{ChartQuery, HistoryError, Result, RunKey, Series, XAxis};
+
+/// Largest bucket budget honoured per run.
+const MAX_BUCKETS: usize = 100_000;
+
+/// What every run of one query shares.
+struct Plan {
+    metric: i64,
+    x: Option<i64>,
+    budget: usize,
+    /// Step axis: the common inclusive step range and bucket shift.
+    steps: Option<(u64, u64, u32)>,
+    x_min: Option<f64>,
+    x_max: Option<f64>,
+}
+
+pub(crate) fn chart(h: &SqliteHistory, q: &ChartQuery) -> Result<Vec<Series>> {
+    let empty = || q.runs.iter().map(|&run| Series { run, ..Series::default() }).collect();
+    let conn = h.reader()?;
+    let Some(metric) = meta::find_key(&conn, &q.metric)? else { return Ok(empty()) };
+    let x = match &q.x {
+        XAxis::Step => None,
+        XAxis::Runtime => meta::find_key(&conn, KEY_RT)?,
+        XAxis::Timestamp => meta::find_key(&conn, KEY_TS)?,
+        XAxis::Metric(name) => meta::find_key(&conn, name)?,
+    };
+    if q.x != XAxis::Step && x.is_none() {
+        return Ok(empty());
+    }
+    let budget = q.buckets.clamp(1, MAX_BUCKETS);
+    let steps = if q.x == XAxis::Step { step_plan(&conn, q, metric, budget)? } else { None };
+    if q.x == XAxis::Step && steps.is_none() {
+        return Ok(empty());
+    }
+    drop(conn);
+    let plan = Plan { metric, x, budget, steps, x_min: q.x_min, x_max: q.x_max };
+    let threads = if q.runs.len() < 16 { 1 } else { h.threads.min(q.runs.len()) };
+    let per = q.runs.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = q.runs.chunks(per).map(|runs| s.spawn(|| chart_runs(h, &plan, runs))).collect();
+        let mut out = Vec::with_capacity(q.runs.len());
+        for hd in handles {
+            let part = hd.join().map_err(|_| HistoryError::Invalid("chart worker panicked".into()))??;
+            out.extend(part);
+        }
+        Ok(out)
+    })
+}
+
+/// The common step range of the query (from x_min/x_max or the runs' data) and bucket shift.
+fn step_plan(conn: &Connection, q: &ChartQuery, metric: i64, budget: usize) -> Result<Option<(u64, u64, u32)>> {
+    let clamp = |v: f64| v.clamp(0.0, MAX_STEP as f64);
+    let (mut lo, mut hi) = (q.x_min.map(|v| clamp(v.ceil()) as u64), q.x_max.map(|v| clamp(v.floor()) as u64));
+    if lo.is_none() || hi.is_none() {
+        let (mut dlo, mut dhi) = (u64::MAX, 0u64);
+        for &run in &q.runs {
+            if let Some((a, b)) = meta::load_series(conn, run, metric)?.and_then(|m| m.step_range()) {
+                dlo = dlo.min(a);
+                dhi = dhi.max(b);
+            }
+        }
+        if dlo > dhi {
+            return Ok(None);
+        }
+        lo = lo.or(Some(dlo));
+        hi = hi.or(Some(dhi));
+    }
+    let (lo, hi) = (lo.unwrap_or(0), hi.unwrap_or(0));
+    if q.x_min.is_some_and(f64::is_nan) || q.x_max.is_some_and(f64::is_nan) || lo > hi {
+        return Ok(None);
+    }
+    Ok(Some((lo, hi, step_shift(lo, hi, budget))))
+}
+
+fn chart_runs(h: &SqliteHistory, plan: &Plan, runs: &[RunKey]) -> Result<Vec<Series>> {
+    let conn = h.reader()?;
+    let tx = conn.unchecked_transaction()?;
+    let mut out = Vec::with_capacity(runs.len());
+    for &run in runs {
+        let s = match meta::load_series(&tx, run, plan.metric)? {
+            None => Series { run, ..Series::default() },
+            Some(m) => match plan.steps {
+                Some((lo, hi, shift)) => step_series(&tx, &m, lo, hi, shift, plan.budget)?,
+                None => x_series(&tx, &m, plan)?,
+            },
+        };
+        out.push(s);
+    }
+    Ok(out)
+}
+
+fn add_points(b: &mut Buckets, p: &Points, shift: u32) {
+    for i in 0..p.len() {
+        let s = p.steps[i];
+        b.add(s >> shift, s, s as f64, p.vals[i]);
+    }
+}
+
+fn raw_step_series(conn: &Connection, m: &SeriesMeta, lo: u64, hi: u64, shift: u32, budget: usize) -> Result<Series> {
+    let p = read::resolve(conn, m, lo, hi, true, None)?;
+    if p.len() <= budget {
+        let xs: Vec<f64> = p.steps.iter().map(|&s| s as f64).collect();
+        return Ok(exact_series(m.run, &xs, &p.vals));
+    }
+    let mut b = Buckets::default();
+    add_points(&mut b, &p, shift);
+    Ok(b.into_series(m.run))
+}
+
+fn step_series(conn: &Connection, m: &SeriesMeta, lo: u64, hi: u64, shift: u32, budget: usize) -> Result<Series> {
+    let Some((dlo, dhi)) = m.step_range() else { return Ok(Series { run: m.run, ..Series::default() }) };
+    let (lo, hi) = (lo.max(dlo), hi.min(dhi));
+    if lo > hi {
+        return Ok(Series { run: m.run, ..Series::default() });
+    }
+    let level = (i64::from(shift) - i64::from(LEVEL0_SHIFT)).min(NLEVELS - 1);
+    let usable = m.n_chunk > 0 && m.tail_after_chunks() && m.min_level >= 0 && level >= m.min_level;
+    if !usable || (m.n_chunk + m.n_tail) as usize <= budget {
+        return raw_step_series(conn, m, lo, hi, shift, budget);
+    }
+    let (Some(cmin), Some(cmax)) = (m.chunk_min, m.chunk_max) else {
+        return raw_step_series(conn, m, lo, hi, shift, budget);
+    };
+    let mut b = Buckets::default();
+    if lo <= cmax {
+        pyramid_part(conn, m, &mut b, (lo, hi.min(cmax)), (cmin, cmax), level, shift)?;
+    }
+    if m.n_tail > 0 && hi > cmax {
+        let mut tail = read::without_tombstones(read::last_wins(read::load_tail(conn, m)?));
+        tail.clip(lo.max(cmax + 1), hi);
+        add_points(&mut b, &tail, shift);
+    }
+    if b.total() <= budget as u64 {
+        return raw_step_series(conn, m, lo, hi, shift, budget);
+    }
+    Ok(b.into_series(m.run))
+}
+
+/// Compacted points in [lo, hi]: whole pyramid buckets inside the range (a bucket cut by the
+/// range is still whole when the cut part holds no compacted data), raw chunk points at the edges.
+fn pyramid_part(
+    conn: &Connection,
+    m: &SeriesMeta,
+    b: &mut Buckets,
+    (lo, hi): (u64, u64),
+    (cmin, cmax): (u64, u64),
+    level: i64,
+    shift: u32,
+) -> Result<()> {
+    let ls = pyramid::shift_of(level);
+    let j_lo = if lo <= cmin { cmin >> ls } else { lo.div_ceil(1 << ls) };
+    let j_hi = if hi >= cmax { Some(cmax >> ls) } else { ((hi + 1) >> ls).checked_sub(1) };
+    let Some(j_hi) = j_hi.filter(|&j| j >= j_lo) else {
+        let p = read::load_chunks(conn, m, lo, hi, true, None)?;
+        add_points(b, &p, shift);
+        return Ok(());
+    };
+    let left_end = j_lo << ls; // first step of the first whole bucket
+    if lo > cmin && lo < left_end {
+        add_points(b, &read::load_chunks(conn, m, lo, left_end - 1, true, None)?, shift);
+    }
+    let up = shift - ls;
+    pyramid::read_level(conn, m, level, j_lo, j_hi, &mut |idx, a| b.merge(idx >> up, a))?;
+    let right_start = (j_hi + 1) << ls;
+    if hi < cmax && right_start <= hi {
+        add_points(b, &read::load_chunks(conn, m, right_start, hi, true, None)?, shift);
+    }
+    Ok(())
+}
+
+/// Non-step x axes: join the metric with the x series by step, bucket by x over its range.
+fn x_series(conn: &Connection, m: &SeriesMeta, plan: &Plan) -> Result<Series> {
+    let empty = Series { run: m.run, ..Series::default() };
+    let Some(xm) = plan.x.map(|k| meta::load_series(conn, m.run, k)).transpose()?.flatten() else {
+        return Ok(empty);
+    };
+    let y = read::resolve(conn, m, 0, MAX_STEP, true, None)?;
+    let x = read::resolve(conn, &xm, 0, MAX_STEP, true, None)?;
+    let (mut xs, mut ys, mut st) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < y.len() && j < x.len() {
+        match y.steps[i].cmp(&x.steps[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                let xv = x.vals[j];
+                let inside = !xv.is_nan()
+                    && plan.x_min.is_none_or(|a| xv >= a)
+                    && plan.x_max.is_none_or(|z| xv <= z);
+                if inside {
+                    xs.push(xv);
+                    ys.push(y.vals[i]);
+                    st.push(y.steps[i]);
+                }
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    if xs.len() <= plan.budget {
+        return Ok(exact_series(m.run, &xs, &ys));
+    }
+    let finite = xs.iter().copied().filter(|v| v.is_finite());
+    let lo = plan.x_min.unwrap_or_else(|| finite.clone().fold(f64::INFINITY, f64::min));
+    let hi = plan.x_max.unwrap_or_else(|| finite.fold(f64::NEG_INFINITY, f64::max));
+    let width = if hi > lo { (hi - lo) / plan.budget as f64 } else { 1.0 };
+    let top = (plan.budget - 1) as f64;
+    let mut b = Buckets::default();
+    for k in 0..xs.len() {
+        let idx = ((xs[k] - lo) / width).floor();
+        let idx = if idx.is_nan() { 0.0 } else { idx.clamp(0.0, top) };
+        b.add(idx as u64, st[k], xs[k], ys[k]);
+    }
+    Ok(b.into_series(m.run))
+}

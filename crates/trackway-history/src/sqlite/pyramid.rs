@@ -1,0 +1,177 @@
+//! The aggregate pyramid: per (run, key, level), pages of buckets of width 2^(7+level) steps.
+//!
+//! Only compacted points are in the pyramid, and points are added in step order after everything
+//! already in it (a rewrite of old steps rebuilds the series), so adding is a merge at the last
+//! bucket plus appends. The last page of a level stays small and raw (cheap to rewrite); full
+//! pages are pco-compressed.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::meta::SeriesMeta;
+use crate::chart::{Agg, Buckets};
+use crate::codec::{self, Points, Reader};
+use crate::{HistoryError, Result};
+
+/// Level 0 buckets are 2^7 = 128 steps wide.
+pub(crate) const LEVEL0_SHIFT: u32 = 7;
+/// Levels 0..NLEVELS: widths 128 .. 2^22 steps.
+pub(crate) const NLEVELS: i64 = 16;
+const PAGE_CAP: usize = 512;
+
+pub(crate) fn shift_of(level: i64) -> u32 {
+    LEVEL0_SHIFT + level as u32
+}
+
+/// The lowest level worth keeping: buckets should hold ~4+ points on average, otherwise the
+/// pyramid costs more than the raw data it summarises.
+fn choose_level(steps: &[u64]) -> i64 {
+    let n = steps.len();
+    if n < 2 {
+        return 0;
+    }
+    let spacing = steps[n - 1].saturating_sub(steps[0]) as f64 / (n - 1) as f64;
+    let mut l = 0;
+    while l < NLEVELS && ((1u64 << shift_of(l)) as f64) < 4.0 * spacing {
+        l += 1;
+    }
+    l
+}
+
+/// Add points `pts[from..to]` (sorted, after everything already in the pyramid).
+pub(crate) fn add(conn: &Connection, m: &mut SeriesMeta, pts: &Points, from: usize, to: usize) -> Result<()> {
+    if from >= to {
+        return Ok(());
+    }
+    if m.min_level < 0 {
+        m.min_level = choose_level(&pts.steps[from..to]);
+    }
+    if m.min_level >= NLEVELS {
+        return Ok(());
+    }
+    let shift = shift_of(m.min_level);
+    let mut b = Buckets::default();
+    for i in from..to {
+        let s = pts.steps[i];
+        b.add(s >> shift, s, s as f64, pts.vals[i]);
+    }
+    let mut level = m.min_level;
+    loop {
+        write_level(conn, m, level, &b.items)?;
+        level += 1;
+        if level >= NLEVELS {
+            return Ok(());
+        }
+        let mut up = Buckets::default();
+        for (idx, a) in &b.items {
+            up.merge(idx >> 1, a);
+        }
+        b = up;
+    }
+}
+
+fn write_level(conn: &Connection, m: &SeriesMeta, level: i64, new: &[(u64, Agg)]) -> Result<()> {
+    let Some(&(first_new, _)) = new.first() else { return Ok(()) };
+    let shift = shift_of(level);
+    let sql = "SELECT id, n, data FROM hist_pyr WHERE run = ?1 AND key = ?2 AND level = ?3
+               ORDER BY first_bucket DESC LIMIT 1";
+    let last: Option<(i64, i64, Vec<u8>)> = conn
+        .prepare_cached(sql)?
+        .query_row(params![m.run, m.key, level], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let mut items = Buckets::default();
+    if let Some((id, n, data)) = last {
+        let page = decode_page(&data, shift)?;
+        let touches = page.last().is_some_and(|(b, _)| *b >= first_new);
+        if (n as usize) < PAGE_CAP || touches {
+            conn.prepare_cached("DELETE FROM hist_pyr WHERE id = ?1")?.execute([id])?;
+            items.items = page;
+        }
+    }
+    for (idx, a) in new {
+        items.merge(*idx, a);
+    }
+    for page in items.items.chunks(PAGE_CAP) {
+        let blob = encode_page(page, shift, page.len() == PAGE_CAP)?;
+        let (first, last) = (page[0].0 as i64, page[page.len() - 1].0 as i64);
+        conn.prepare_cached(
+            "INSERT INTO hist_pyr(run, key, level, first_bucket, last_bucket, n, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![m.run, m.key, level, first, last, page.len() as i64, blob])?;
+    }
+    Ok(())
+}
+
+fn encode_page(items: &[(u64, Agg)], shift: u32, compress: bool) -> Result<Vec<u8>> {
+    let n = items.len();
+    let mut out = Vec::with_capacity(16 + n * 8);
+    out.extend_from_slice(&(n as u32).to_le_bytes());
+    let ints = |f: &dyn Fn(&(u64, Agg)) -> u64| items.iter().map(f).collect::<Vec<u64>>();
+    let floats = |f: &dyn Fn(&Agg) -> f64| items.iter().map(|(_, a)| f(a)).collect::<Vec<f64>>();
+    codec::put_u64s(&mut out, &ints(&|e| e.0), compress)?;
+    codec::put_u64s(&mut out, &ints(&|e| e.1.count), compress)?;
+    codec::put_u64s(&mut out, &ints(&|e| e.1.nonfinite), compress)?;
+    codec::put_u64s(&mut out, &ints(&|e| e.1.last_step - (e.0 << shift)), compress)?;
+    codec::put_f64s(&mut out, &floats(&|a| a.min), compress)?;
+    codec::put_f64s(&mut out, &floats(&|a| a.max), compress)?;
+    codec::put_f64s(&mut out, &floats(&|a| a.sum), compress)?;
+    codec::put_f64s(&mut out, &floats(&|a| a.last), compress)?;
+    Ok(out)
+}
+
+pub(crate) fn decode_page(blob: &[u8], shift: u32) -> Result<Vec<(u64, Agg)>> {
+    let mut r = Reader::new(blob);
+    let n = r.u32()? as usize;
+    let idx = codec::get_u64s(&mut r, n)?;
+    let count = codec::get_u64s(&mut r, n)?;
+    let nonfinite = codec::get_u64s(&mut r, n)?;
+    let off = codec::get_u64s(&mut r, n)?;
+    let min = codec::get_f64s(&mut r, n)?;
+    let max = codec::get_f64s(&mut r, n)?;
+    let sum = codec::get_f64s(&mut r, n)?;
+    let last = codec::get_f64s(&mut r, n)?;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let last_step = (idx[i] << shift)
+            .checked_add(off[i])
+            .ok_or_else(|| HistoryError::Corrupt("pyramid step overflow".into()))?;
+        out.push((
+            idx[i],
+            Agg {
+                count: count[i],
+                nonfinite: nonfinite[i],
+                min: min[i],
+                max: max[i],
+                sum: sum[i],
+                last: last[i],
+                last_step,
+                last_x: last_step as f64,
+            },
+        ));
+    }
+    Ok(out)
+}
+
+/// Buckets of one level with j_lo <= index <= j_hi, in index order.
+pub(crate) fn read_level(
+    conn: &Connection,
+    m: &SeriesMeta,
+    level: i64,
+    j_lo: u64,
+    j_hi: u64,
+    out: &mut dyn FnMut(u64, &Agg),
+) -> Result<()> {
+    let shift = shift_of(level);
+    let sql = "SELECT data FROM hist_pyr WHERE run = ?1 AND key = ?2 AND level = ?3
+               AND first_bucket <= ?5 AND last_bucket >= ?4 ORDER BY first_bucket";
+    let mut st = conn.prepare_cached(sql)?;
+    let mut rows = st.query(params![m.run, m.key, level, j_lo as i64, j_hi as i64])?;
+    while let Some(r) = rows.next()? {
+        for (idx, a) in decode_page(r.get_ref(0)?.as_blob()?, shift)? {
+            if idx >= j_lo && idx <= j_hi {
+                out(idx, &a);
+            }
+        }
+    }
+    Ok(())
+}

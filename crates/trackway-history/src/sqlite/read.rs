@@ -1,0 +1,155 @@
+//! Reading one numeric series: compacted chunks merged with the live tail (last write wins).
+
+use rusqlite::{Connection, params};
+
+use super::meta::{SeriesMeta, sql_step, step_to_sql};
+use crate::Result;
+use crate::codec::{self, KIND_TOMBSTONE, Points};
+
+/// The tail of a series in write order, tombstones included.
+pub(crate) fn load_tail(conn: &Connection, m: &SeriesMeta) -> Result<Points> {
+    let mut out = Points::default();
+    if m.n_tail == 0 {
+        return Ok(out);
+    }
+    let mut st = conn.prepare_cached("SELECT data FROM hist_tail WHERE run = ?1 AND key = ?2 ORDER BY id")?;
+    let mut rows = st.query(params![m.run, m.key])?;
+    while let Some(r) = rows.next()? {
+        let blob = r.get_ref(0)?.as_blob()?;
+        let p = codec::decode_points(blob, true)?;
+        out.extend_from(&p, 0, p.len());
+    }
+    Ok(out)
+}
+
+/// Sort by step keeping, for each step, the last written point (which may be a tombstone).
+pub(crate) fn last_wins(p: Points) -> Points {
+    let sorted = p.steps.windows(2).all(|w| w[0] < w[1]);
+    if sorted {
+        return p;
+    }
+    let mut idx: Vec<usize> = (0..p.len()).collect();
+    idx.sort_by_key(|&i| p.steps[i]); // stable: write order kept within a step
+    let mut out = Points::default();
+    for (j, &i) in idx.iter().enumerate() {
+        let next_same = idx.get(j + 1).is_some_and(|&n| p.steps[n] == p.steps[i]);
+        if !next_same {
+            out.push(p.steps[i], p.vals[i], p.kinds[i]);
+        }
+    }
+    out
+}
+
+/// Drop tombstones (after `last_wins`, a tombstone means "no numeric value here").
+pub(crate) fn without_tombstones(p: Points) -> Points {
+    if !p.kinds.contains(&KIND_TOMBSTONE) {
+        return p;
+    }
+    let mut out = Points::default();
+    for i in 0..p.len() {
+        if p.kinds[i] != KIND_TOMBSTONE {
+            out.push(p.steps[i], p.vals[i], p.kinds[i]);
+        }
+    }
+    out
+}
+
+/// Chunk points with lo <= step <= hi. With `limit`, stops after the chunk that brings the
+/// count above `limit` (callers use this only when the tail cannot interleave).
+pub(crate) fn load_chunks(
+    conn: &Connection,
+    m: &SeriesMeta,
+    lo: u64,
+    hi: u64,
+    with_values: bool,
+    limit: Option<usize>,
+) -> Result<Points> {
+    let mut out = Points::default();
+    if m.n_chunk == 0 {
+        return Ok(out);
+    }
+    let sql = "SELECT data FROM hist_chunk WHERE run = ?1 AND key = ?2 AND start_step <= ?4
+               AND end_step >= ?3 ORDER BY start_step";
+    let mut st = conn.prepare_cached(sql)?;
+    let mut rows = st.query(params![m.run, m.key, step_to_sql(lo)?, step_to_sql(hi)?])?;
+    while let Some(r) = rows.next()? {
+        let mut p = codec::decode_points(r.get_ref(0)?.as_blob()?, with_values)?;
+        if !with_values {
+            p.vals = vec![0.0; p.len()];
+            p.kinds = vec![0; p.len()];
+        }
+        p.clip(lo, hi);
+        out.extend_from(&p, 0, p.len());
+        if limit.is_some_and(|l| out.len() > l) {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Merge sorted unique chunk points with sorted last-wins tail points; the tail wins ties and
+/// its tombstones delete.
+pub(crate) fn merge(chunks: Points, tail: Points) -> Points {
+    if tail.len() == 0 {
+        return chunks;
+    }
+    if chunks.len() == 0 || chunks.steps.last() < tail.steps.first() {
+        let mut out = chunks;
+        let t = without_tombstones(tail);
+        out.extend_from(&t, 0, t.len());
+        return out;
+    }
+    let mut out = Points::default();
+    let (mut i, mut j) = (0, 0);
+    while i < chunks.len() || j < tail.len() {
+        let take_tail = j < tail.len() && (i >= chunks.len() || tail.steps[j] <= chunks.steps[i]);
+        if take_tail {
+            if i < chunks.len() && chunks.steps[i] == tail.steps[j] {
+                i += 1;
+            }
+            if tail.kinds[j] != KIND_TOMBSTONE {
+                out.push(tail.steps[j], tail.vals[j], tail.kinds[j]);
+            }
+            j += 1;
+        } else {
+            out.push(chunks.steps[i], chunks.vals[i], chunks.kinds[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The resolved points of a series with lo <= step <= hi, sorted by step, one per step.
+/// With `limit`, only the first `limit` points are returned.
+pub(crate) fn resolve(
+    conn: &Connection,
+    m: &SeriesMeta,
+    lo: u64,
+    hi: u64,
+    with_values: bool,
+    limit: Option<usize>,
+) -> Result<Points> {
+    let chunk_limit = if m.tail_after_chunks() { limit } else { None };
+    let chunks = load_chunks(conn, m, lo, hi, with_values, chunk_limit)?;
+    let mut tail = last_wins(load_tail(conn, m)?);
+    tail.clip(lo, hi);
+    let mut out = merge(chunks, tail);
+    if let Some(l) = limit {
+        out.truncate(l);
+    }
+    Ok(out)
+}
+
+/// Non-numeric values of a series with lo <= step <= hi, as (step, json).
+pub(crate) fn load_objs(conn: &Connection, m: &SeriesMeta, lo: u64, hi: u64) -> Result<Vec<(u64, String)>> {
+    if !m.has_obj {
+        return Ok(Vec::new());
+    }
+    let sql = "SELECT step, json FROM hist_obj WHERE run = ?1 AND key = ?2 AND step BETWEEN ?3 AND ?4
+               ORDER BY step";
+    let mut st = conn.prepare_cached(sql)?;
+    let rows = st.query_map(params![m.run, m.key, step_to_sql(lo)?, step_to_sql(hi)?], |r| {
+        Ok((sql_step(r.get(0)?), r.get(1)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,43 @@
+//! The HistoryStore conformance suite against the SQLite engine.
+
+use trackway_history::{SqliteHistory, conformance};
+
+fn store() -> (tempfile::TempDir, SqliteHistory) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = SqliteHistory::open(dir.path().join("t.db")).expect("open");
+    (dir, s)
+}
+
+macro_rules! checks {
+    ($($name:ident),* $(,)?) => {$(
+        #[test]
+        fn $name() {
+            let (_dir, s) = store();
+            conformance::$name(&s);
+        }
+    )*
+        #[test]
+        fn every_check_is_listed() {
+            let listed: Vec<&str> = vec![$(stringify!($name)),*];
+            for (name, _) in conformance::CHECKS {
+                assert!(listed.contains(name), "{name} is not run for SqliteHistory");
+            }
+        }
+    };
+}
+
+checks!(
+    round_trip_every_point,
+    long_series_round_trip,
+    last_write_wins,
+    out_of_order_after_compaction,
+    non_numeric_values,
+    sparse_rows_and_key_filter,
+    chart_matches_model,
+    chart_same_for_any_batching,
+    chart_exact_when_small,
+    chart_nan_inf,
+    chart_x_axes,
+    sampled_keeps_first_and_last,
+    delete_run,
+);
