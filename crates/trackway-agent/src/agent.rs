@@ -26,6 +26,8 @@ pub struct AgentOptions {
     pub idle_exit: Duration,
     /// Longest time new rows wait to be batched.
     pub flush_after: Duration,
+    /// A key that wins over the environment and stored logins (tests).
+    pub api_key: Option<String>,
 }
 
 impl AgentOptions {
@@ -36,7 +38,7 @@ impl AgentOptions {
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map_or(DEFAULT_IDLE, Duration::from_secs_f64);
-        AgentOptions { root: root.to_path_buf(), idle_exit: idle, flush_after: Duration::from_millis(250) }
+        AgentOptions { root: root.to_path_buf(), idle_exit: idle, flush_after: Duration::from_millis(250), api_key: None }
     }
 }
 
@@ -55,7 +57,7 @@ pub fn run_agent(opts: &AgentOptions) -> Result<AgentExit> {
         return Ok(AgentExit::AlreadyRunning);
     };
     tracing::info!(root = %opts.root.display(), pid = std::process::id(), "agent started");
-    let mut state = Loop { runs: BTreeMap::new(), ignored: BTreeSet::new(), first_seen: BTreeMap::new(), pool: ClientPool::default() };
+    let mut state = Loop { runs: BTreeMap::new(), ignored: BTreeSet::new(), first_seen: BTreeMap::new(), pool: ClientPool { key: opts.api_key.clone(), ..ClientPool::default() } };
     loop {
         state.serve(opts)?;
         // Release the lock before the last look, so a run started while we were deciding to
@@ -114,7 +116,8 @@ impl Loop {
                 self.ignored.insert(info.path);
                 continue;
             }
-            let up = RunUploader::new(&info.path, Overrides::default(), opts.flush_after)?;
+            let mut up = RunUploader::new(&info.path, Overrides::default(), opts.flush_after)?;
+            up.skip_offline = true;
             self.first_seen.insert(info.path.clone(), Instant::now());
             self.runs.insert(info.path, up);
         }
@@ -126,13 +129,9 @@ impl Loop {
         let mut busy = false;
         let mut drop_dirs = Vec::new();
         for (dir, up) in &mut self.runs {
-            if up.is_offline() {
-                drop_dirs.push(dir.clone());
-                continue;
-            }
             match up.step(&mut self.pool) {
                 StepResult::Progress => busy = true,
-                StepResult::Synced => drop_dirs.push(dir.clone()),
+                StepResult::Synced | StepResult::Offline => drop_dirs.push(dir.clone()),
                 StepResult::NoRunRecord => {
                     let seen = self.first_seen.get(dir).copied().unwrap_or_else(Instant::now);
                     if seen.elapsed() >= EMPTY_RUN_GRACE {
@@ -141,9 +140,6 @@ impl Loop {
                     }
                 }
                 _ => {}
-            }
-            if up.is_offline() {
-                drop_dirs.push(dir.clone());
             }
         }
         for d in drop_dirs {

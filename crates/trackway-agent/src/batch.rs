@@ -59,9 +59,6 @@ pub(crate) fn read_batch(
     while b.records < limits.max_records && b.body.len() < limits.max_bytes {
         let Some((pos, end, line)) = reader.next_line()? else { break };
         b.to = end;
-        if skip.contains(&pos) {
-            continue;
-        }
         let rec = match Record::parse(line) {
             Ok(r) => r,
             Err(e) => {
@@ -69,7 +66,11 @@ pub(crate) fn read_batch(
                 continue;
             }
         };
+        // A refused `finish` still ends the run: the server acknowledged its position.
         b.has_finish |= matches!(rec, Record::Finish(_));
+        if skip.contains(&pos) {
+            continue;
+        }
         let line = match (pos, run_line, &rec) {
             (0, Some(over), Record::Run(_)) => over,
             _ => line,

@@ -19,11 +19,10 @@ const START_SLACK_S: f64 = 5.0;
 /// because appending `finish` to a live run would end it early.
 pub fn writer_alive(run: &RunRecord) -> bool {
     let Some(pid) = run.pid else { return true };
-    if let Some(host) = &run.host {
-        if !host.is_empty() && Some(host.as_str()) != this_host().as_deref() {
+    if let Some(host) = &run.host
+        && !host.is_empty() && Some(host.as_str()) != this_host().as_deref() {
             return true;
         }
-    }
     if !Path::new("/proc/self/stat").exists() {
         return true; // not Linux: no cheap, safe check
     }

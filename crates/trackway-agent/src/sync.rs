@@ -78,7 +78,7 @@ pub fn sync_run(dir: &Path, opts: &SyncOptions, pool: &mut ClientPool) -> Result
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
-            StepResult::Waiting => std::thread::sleep(Duration::from_millis(50)),
+            StepResult::Waiting | StepResult::Offline => std::thread::sleep(Duration::from_millis(50)),
         }
     }
 }

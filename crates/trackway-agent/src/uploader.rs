@@ -51,6 +51,8 @@ pub enum StepResult {
     Synced,
     /// The log has no `run` record yet.
     NoRunRecord,
+    /// An offline run, and this uploader leaves those to `sync`.
+    Offline,
     /// The last attempt failed; retry after the backoff.
     Failed { message: String, permanent: bool },
 }
@@ -70,6 +72,8 @@ pub struct RunUploader {
     last_size: u64,
     pending_since: Option<Instant>,
     flush_after: Duration,
+    /// Leave offline runs alone (the background agent); sync uploads them.
+    pub skip_offline: bool,
     backoff: Backoff,
     next_try: Instant,
     last_failure: Option<StepResult>,
@@ -104,6 +108,7 @@ impl RunUploader {
             last_size: 0,
             pending_since: None,
             flush_after,
+            skip_offline: false,
             backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(15)),
             next_try: now,
             last_failure: None,
@@ -150,6 +155,9 @@ impl RunUploader {
         if self.run.is_none() && !self.load_run_record()? {
             return Ok(StepResult::NoRunRecord);
         }
+        if self.skip_offline && self.is_offline() {
+            return Ok(StepResult::Offline);
+        }
         let size = std::fs::metadata(&self.log).map_err(|e| AgentError::io(&self.log, e))?.len();
         if self.acked >= size {
             return self.caught_up(now);
@@ -157,11 +165,10 @@ impl RunUploader {
         if !self.ready_to_send(size, now) {
             return Ok(StepResult::Waiting);
         }
-        if self.target.is_none() {
-            if let Some(fail) = self.create_remote(pool)? {
+        if self.target.is_none()
+            && let Some(fail) = self.create_remote(pool)? {
                 return Ok(fail);
             }
-        }
         self.send_batch(pool, size, now)
     }
 
@@ -229,13 +236,12 @@ impl RunUploader {
         let due = self.last_crash_check.is_none_or(|t| now.duration_since(t) >= CRASH_CHECK_EVERY);
         if due {
             self.last_crash_check = Some(now);
-            if let Some(run) = &self.run {
-                if !writer_alive(run) && !log_has_finish(&self.log)? {
+            if let Some(run) = &self.run
+                && !writer_alive(run) && !log_has_finish(&self.log)? {
                     tracing::info!(dir = %self.dir.display(), pid = ?run.pid, "writer died without finish; marking crashed");
                     append_crash_finish(&self.log)?;
                     return Ok(StepResult::Progress);
                 }
-            }
         }
         Ok(StepResult::CaughtUp)
     }

@@ -1,0 +1,102 @@
+"""Where the server is and which key to send (same order as the SDK), and a small JSON GET."""
+import gzip
+import json
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from ..errors import CommError
+
+DEFAULT_PORT = 8767
+
+
+def env(name):
+    """TRACKWAY_<name>, then WANDB_<name>; empty counts as unset (as trackway-config)."""
+    for prefix in ("TRACKWAY_", "WANDB_"):
+        value = os.environ.get(prefix + name)
+        if value is not None and value.strip():
+            return value
+    return None
+
+
+def config_dir():
+    """TRACKWAY_CONFIG_DIR / WANDB_CONFIG_DIR, else $XDG_CONFIG_HOME/trackway, else ~/.config/trackway."""
+    d = env("CONFIG_DIR")
+    if d:
+        return d
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    if xdg:
+        return os.path.join(xdg, "trackway")
+    return os.path.join(os.path.expanduser("~"), ".config", "trackway")
+
+
+def load_credentials():
+    """`<config dir>/credentials.json`: {"default_host": url, "hosts": {url: {api_key, entity}}}."""
+    path = os.path.join(config_dir(), "credentials.json")
+    try:
+        with open(path, "rb") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def normalize(url):
+    return url.strip().rstrip("/")
+
+
+def resolve(base_url=None, api_key=None):
+    """(base_url, api_key, stored entity) the way the SDK resolves them."""
+    creds = load_credentials()
+    base = base_url or env("BASE_URL") or creds.get("default_host") or f"http://127.0.0.1:{DEFAULT_PORT}"
+    base = normalize(base)
+    host = (creds.get("hosts") or {}).get(base) or {}
+    key = api_key or env("API_KEY") or host.get("api_key")
+    return base, key, host.get("entity")
+
+
+class Http:
+    """JSON over HTTP with a bearer key; errors become CommError with the server's message."""
+
+    def __init__(self, base_url, api_key, timeout):
+        self.base_url = base_url
+        self.api_key = api_key
+        self.timeout = timeout
+
+    def get(self, path, params=None):
+        query = ""
+        if params:
+            clean = {k: v for k, v in params.items() if v is not None}
+            query = "?" + urllib.parse.urlencode(clean) if clean else ""
+        req = urllib.request.Request(self.base_url + path + query, method="GET")
+        req.add_header("Accept", "application/json")
+        req.add_header("Accept-Encoding", "gzip")
+        if self.api_key:
+            req.add_header("Authorization", f"Bearer {self.api_key}")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                body = resp.read()
+                if resp.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+        except urllib.error.HTTPError as e:
+            raise CommError(_error_message(e), exc=e) from None
+        except (urllib.error.URLError, OSError) as e:
+            raise CommError(f"cannot reach {self.base_url}: {getattr(e, 'reason', e)}", exc=e) from None
+        try:
+            return json.loads(body)
+        except ValueError as e:
+            raise CommError(f"{path}: the server sent invalid JSON", exc=e) from None
+
+
+def _error_message(e):
+    try:
+        body = e.read()
+        if e.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        err = json.loads(body).get("error") or {}
+        return f"HTTP {e.code} {err.get('code', '')}: {err.get('message', '')}".strip()
+    except Exception:  # a proxy's HTML page, an empty body: the status says enough
+        return f"HTTP {e.code}: {e.reason}"

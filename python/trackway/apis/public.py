@@ -1,0 +1,234 @@
+"""The read API: `Api`, `Runs` (lazy pages) and `Run` (attributes, history)."""
+import json
+import math
+import urllib.parse
+
+from ..errors import CommError, UsageError
+from ._http import Http, env, resolve
+
+_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def decode_value(value):
+    """Trackway JSON -> Python: {"$f": "NaN"} -> nan, {"$int": "..."} -> int, {"$map": m} -> m."""
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (key, inner), = value.items()
+            if key == "$f" and inner in _FLOATS:
+                return _FLOATS[inner]
+            if key == "$int" and isinstance(inner, str):
+                return int(inner)
+            if key == "$map" and isinstance(inner, dict):
+                return {k: decode_value(v) for k, v in inner.items()}
+        return {k: decode_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode_value(v) for v in value]
+    return value
+
+
+def _q(part):
+    return urllib.parse.quote(str(part), safe="")
+
+
+class Api:
+    """A client of one Trackway server.
+
+    base_url / api_key default to TRACKWAY_BASE_URL / TRACKWAY_API_KEY (aliases WANDB_*), then
+    the stored login (`trackway login`). `overrides` may hold "entity", "project", "base_url".
+    """
+
+    def __init__(self, base_url=None, api_key=None, overrides=None, timeout=None):
+        self.overrides = dict(overrides or {})
+        base, key, stored_entity = resolve(base_url or self.overrides.get("base_url"), api_key)
+        self._http = Http(base, key, timeout or 30)
+        self._stored_entity = stored_entity
+        self._viewer = None
+
+    @property
+    def base_url(self):
+        return self._http.base_url
+
+    @property
+    def api_key(self):
+        return self._http.api_key
+
+    def viewer(self):
+        """The key's user: {"username", "entity", "admin"}."""
+        if self._viewer is None:
+            self._viewer = self._http.get("/api/v1/viewer")
+        return self._viewer
+
+    @property
+    def default_entity(self):
+        e = self.overrides.get("entity") or env("ENTITY") or self._stored_entity
+        return e or self.viewer().get("entity") or self.viewer().get("username")
+
+    def _split(self, path, parts):
+        """'e/p[/id]' or 'p[/id]' (default entity) or with `/runs/` as in wandb URLs."""
+        if path is None:
+            path = self.overrides.get("project") or env("PROJECT")
+            if not path:
+                raise UsageError("give a path like 'entity/project'")
+        bits = [b for b in str(path).strip("/").split("/") if b and b != "runs"]
+        if len(bits) == parts - 1:
+            bits = [self.default_entity] + bits
+        if len(bits) != parts:
+            shape = "entity/project" + ("/run_id" if parts == 3 else "")
+            raise UsageError(f"invalid path {path!r}: expected {shape!r}")
+        return bits
+
+    def projects(self, entity=None):
+        return self._http.get("/api/v1/projects", {"entity": entity or self.default_entity})
+
+    def runs(self, path=None, filters=None, order="-created_at", per_page=50):
+        """The runs of a project, newest first by default; MongoDB-style `filters`."""
+        entity, project = self._split(path, 2)
+        return Runs(self, entity, project, filters, order, per_page)
+
+    def run(self, path):
+        """One run by 'entity/project/run_id'."""
+        entity, project, run_id = self._split(path, 3)
+        data = self._http.get(f"/api/v1/runs/{_q(entity)}/{_q(project)}/{_q(run_id)}")
+        return Run(self, data)
+
+
+class Runs:
+    """A lazily paged list of runs: iterate it, index it, take len() (the server's total)."""
+
+    def __init__(self, api, entity, project, filters, order, per_page):
+        self._api, self.entity, self.project = api, entity, project
+        self.filters, self.order, self.per_page = filters, order, max(1, int(per_page))
+        self._runs, self._cursor, self._done, self._total = [], None, False, None
+
+    def _next_page(self):
+        params = {"order": self.order, "limit": self.per_page, "cursor": self._cursor}
+        if self.filters:
+            params["filters"] = json.dumps(self.filters)
+        page = self._api._http.get(
+            f"/api/v1/projects/{_q(self.entity)}/{_q(self.project)}/runs", params)
+        self._runs.extend(Run(self._api, r) for r in page.get("runs") or [])
+        self._total = page.get("total", self._total)
+        self._cursor = page.get("next_cursor")
+        self._done = not self._cursor or not page.get("runs")
+
+    def __iter__(self):
+        i = 0
+        while True:
+            while i < len(self._runs):
+                yield self._runs[i]
+                i += 1
+            if self._done:
+                return
+            self._next_page()
+
+    def __len__(self):
+        if self._total is None and not self._done:
+            self._next_page()
+        return self._total if self._total is not None else len(self._runs)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice) or index < 0:
+            return list(self)[index]
+        while index >= len(self._runs) and not self._done:
+            self._next_page()
+        return self._runs[index]
+
+    def __repr__(self):
+        return f"<Runs {self.entity}/{self.project}>"
+
+
+class Run:
+    """A run as the server has it. Attributes mirror wandb's public Run."""
+
+    def __init__(self, api, data):
+        self._api = api
+        self._attrs = data
+        self.entity = data.get("entity")
+        self.project = data.get("project")
+        self.id = data.get("run_id")
+        self.name = data.get("name")
+        self.state = data.get("state")
+        self.tags = list(data.get("tags") or [])
+        self.group = data.get("group")
+        self.job_type = data.get("job_type")
+        self.notes = data.get("notes")
+        self.created_at = data.get("created_at")
+        self.heartbeat_at = data.get("heartbeat_at")
+        self.exit_code = data.get("exit_code")
+        self.url = data.get("url")
+        self.lastHistoryStep = data.get("last_step")
+        self.config = decode_value(data.get("config") or {})
+        self.summary = decode_value(data.get("summary") or {})
+        self.metadata = decode_value(data.get("metadata") or {})
+
+    @property
+    def path(self):
+        return [self.entity, self.project, self.id]
+
+    @property
+    def summary_metrics(self):
+        return self.summary
+
+    @property
+    def display_name(self):
+        return self.name
+
+    def _hist_url(self):
+        return f"/api/v1/runs/{_q(self.entity)}/{_q(self.project)}/{_q(self.id)}/history"
+
+    def history(self, keys=None, samples=500, x_axis="_step", pandas=True, stream="default"):
+        """At most `samples` evenly spaced rows (first and last kept). With `keys`, only rows
+        holding at least one of them, restricted to those keys plus `x_axis`."""
+        if stream != "default":
+            return [] if not pandas else _frame([])
+        want = None
+        if keys:
+            want = list(dict.fromkeys([x_axis] + list(keys)))
+        params = {"samples": int(samples)}
+        if want:
+            params["keys"] = ",".join(want)
+        page = self._api._http.get(self._hist_url(), params)
+        rows = [decode_value(r) for r in page.get("rows") or []]
+        if keys:
+            rows = [{k: r[k] for k in want if k in r} for r in rows if any(k in r for k in keys)]
+        return _frame(rows) if pandas else rows
+
+    def scan_history(self, keys=None, page_size=1000, min_step=None, max_step=None):
+        """Every history row in step order. With `keys`, only rows containing all of them
+        (as wandb does), each row holding those keys and `_step`."""
+        want = list(dict.fromkeys(["_step"] + list(keys))) if keys else None
+        cursor = None
+        while True:
+            params = {"limit": int(page_size), "cursor": cursor,
+                      "min_step": min_step, "max_step": max_step}
+            if want:
+                params["keys"] = ",".join(want)
+            page = self._api._http.get(self._hist_url(), params)
+            for raw in page.get("rows") or []:
+                row = decode_value(raw)
+                if want is None:
+                    yield row
+                elif all(k in row for k in want):
+                    yield {k: row[k] for k in want}
+            cursor = page.get("next_cursor")
+            if not cursor or not page.get("rows"):
+                return
+
+    def refresh(self):
+        fresh = self._api.run("/".join(self.path))
+        self.__dict__.update(fresh.__dict__)
+        return self
+
+    def __repr__(self):
+        return f"<Run {'/'.join(str(p) for p in self.path)} ({self.state})>"
+
+
+def _frame(rows):
+    try:
+        import pandas
+    except ImportError:
+        return rows
+    return pandas.DataFrame(rows)
+
+
+__all__ = ["Api", "Runs", "Run", "decode_value", "CommError"]
