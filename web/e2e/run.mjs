@@ -73,6 +73,15 @@ async function main() {
       const asc = await page.evaluate(() => window.__trackway.table.rows);
       assert(asc.join() === "e2e-0,e2e-1,e2e-2,e2e-3,e2e-4,e2e-5", `ascending by name: ${asc}`);
       assert(new URL(page.url()).searchParams.get("sort") === "name", "sort is in the URL");
+      await page.check(".trow[data-run=e2e-3] input[type=checkbox]");
+      await page.check(".trow[data-run=e2e-4] input[type=checkbox]");
+      await tw(() => window.__trackway.charts.loss?.runs.join() === "e2e-3,e2e-4", null, "checked runs are charted");
+      await page.click("#select-all");
+      await tw(() => window.__trackway.charts.loss?.runs.length === 6, null, "select all charts every run");
+      await page.click(".trow[data-run=e2e-1] .td.pin");
+      await tw(() => window.__trackway.table.rows[0] === "e2e-1", null, "pinned run first");
+      await page.click(".trow[data-run=e2e-1] .td.pin");
+      await page.goto(ws);
     });
 
     await suite.test("a chart shows exactly the logged values", async () => {
