@@ -251,7 +251,7 @@ def _apply_resume(s: dict, items: dict, state: dict | None, args: dict) -> dict:
 
 
 def _public_settings(s: dict) -> dict:
-    hidden = ("api_key", "root")
+    hidden = ("api_key", "root", "_agent")
     return {k: v for k, v in s.items()
             if k not in hidden and v is not None and isinstance(v, (str, int, float, bool, list))}
 
@@ -295,8 +295,9 @@ def _online(native, s: dict, run_id: str):
     if exe is None:
         _term.warn_once("the bundled `trackway` binary is missing, so no agent uploads this run; "
                         "it stays on disk (upload it later with `trackway sync`)")
+        s["_agent"] = False
     else:
-        native.ensure_agent(s["root"], exe)
+        s["_agent"] = bool(native.ensure_agent(s["root"], exe))
     base, entity = s.get("base_url"), s.get("entity")
     if not base or not entity:
         return None
@@ -375,9 +376,20 @@ def finish_run(run: Run, exit_code=None) -> None:
         if pkg is not None and getattr(pkg, "run", None) is run:
             unbind()
     if run._s.get("mode") == "online" and not run._disabled:
-        timeout = float(run._s.get("finish_timeout") or 5.0)
-        if not run._backend.wait_uploaded(timeout) and not run._s.get("silent"):
-            _term.termlog(f"run {run.id}: upload continues in the background (`trackway status`)")
+        _wait_uploaded(run)
+
+
+def _wait_uploaded(run: Run) -> None:
+    """Give the agent finish_timeout seconds to drain the upload, never longer."""
+    quiet = run._s.get("silent")
+    if not run._s.get("_agent"):  # no agent could be started: waiting cannot help
+        if not quiet:
+            _term.termlog(f"run {run.id} is saved locally; upload it with "
+                          f"`trackway sync {run._backend.dir}`")
+        return
+    timeout = float(run._s.get("finish_timeout") or 5.0)
+    if not run._backend.wait_uploaded(timeout) and not quiet:
+        _term.termlog(f"run {run.id}: upload continues in the background (`trackway status`)")
 
 
 def _int_code(code) -> int:
