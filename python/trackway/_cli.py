@@ -8,7 +8,7 @@ def main() -> None:
     if not os.path.isfile(exe):
         sys.stderr.write(
             f"trackway: the bundled binary is missing ({exe}).\n"
-            "Reinstall the package (`pip install .` or `make dev` from a checkout).\n"
+            "Reinstall the package (`pip install .`, or `make build` in a checkout).\n"
         )
         raise SystemExit(127)
     os.execv(exe, [exe] + sys.argv[1:])
