@@ -385,7 +385,8 @@ class Run:
     def __reduce__(self):
         from ._lifecycle import restore_detached
 
-        return restore_detached, (self._s, self.id, self._config.as_dict(), self._disabled)
+        settings = {k: v for k, v in self._s.items() if k != "api_key"}  # never in a pickle
+        return restore_detached, (settings, self.id, self._config.as_dict(), self._disabled)
 
     # -- files and models -----------------------------------------------------------------------
     def save(self, glob_str=None, base_path=None, policy="live"):
