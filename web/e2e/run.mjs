@@ -81,6 +81,14 @@ async function main() {
       await page.click(".trow[data-run=e2e-1] .td.pin");
       await tw(() => window.__trackway.table.rows[0] === "e2e-1", null, "pinned run first");
       await page.click(".trow[data-run=e2e-1] .td.pin");
+      await page.click("#column-search");
+      await page.fill("#column-search", "config.l");
+      await page.click(".picker-item >> text=config.lr");
+      await page.click(".th[data-key='config.lr']");
+      const byLr = await page.evaluate(() => window.__trackway.table.rows);
+      assert(byLr.join() === "e2e-0,e2e-1,e2e-2,e2e-3,e2e-4,e2e-5", `descending by config.lr: ${byLr}`);
+      const cell = await page.textContent(".trow[data-run=e2e-0] .td:last-child");
+      assert(cell === "0.1", `config.lr column shows 0.1, got ${cell}`);
       await page.goto(ws);
     });
 

@@ -20,7 +20,7 @@ describe("filter building", () => {
     expect(buildFilter([{ field: " ", op: "=", value: "x" }])).toBeNull();
   });
   it("adds the name regex", () => {
-    expect(buildFilter([], "^al")).toEqual({ name: { $regex: "^al" } });
+    expect(buildFilter([], "^al")).toEqual({ name: { $regex: "^al", $options: "i" } });
   });
   it("parses typed values", () => {
     expect(parseValue("1e-3")).toBe(0.001);
@@ -46,6 +46,14 @@ describe("filter evaluation", () => {
   });
   it("treats an invalid regex as matching nothing", () => {
     expect(ids(buildFilter([], "("))).toEqual([]);
+  });
+  it("regex is case-sensitive unless $options has i (as on the server)", () => {
+    expect(ids({ name: { $regex: "^ALPHA" } })).toEqual([]);
+    expect(ids({ name: { $regex: "^ALPHA", $options: "i" } })).toEqual(["a"]);
+  });
+  it("supports $not and $nor", () => {
+    expect(ids({ "config.lr": { $not: { $gt: 0.005 } } })).toEqual(["c"]);
+    expect(ids({ $nor: [{ state: "running" }, { tags: "base" }] })).toEqual(["c"]);
   });
   it("supports $or", () => {
     expect(ids({ $or: [{ state: "crashed" }, { "summary.acc": { $gt: 0.92 } }] })).toEqual(["b", "c"]);

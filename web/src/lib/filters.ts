@@ -30,7 +30,8 @@ export function parseValue(s: string): unknown {
 export function rowToClause(r: FilterRow): Filter | null {
   if (!r.field.trim()) return null;
   let v: unknown;
-  if (r.op === "~") v = r.value;
+  // Regex searches are case-insensitive in the UI; the server needs $options for that.
+  if (r.op === "~") return { [r.field.trim()]: { $regex: r.value, $options: "i" } };
   else if (r.op === "in") v = r.value.split(",").map(parseValue);
   else if (r.op === "exists") v = r.value.trim() !== "false";
   else v = parseValue(r.value);
@@ -44,7 +45,7 @@ export function buildFilter(rows: FilterRow[], nameRegex = ""): Filter | null {
     const c = rowToClause(r);
     if (c) clauses.push(c);
   }
-  if (nameRegex) clauses.push({ name: { $regex: nameRegex } });
+  if (nameRegex) clauses.push({ name: { $regex: nameRegex, $options: "i" } });
   if (clauses.length === 0) return null;
   return clauses.length === 1 ? clauses[0] : { $and: clauses };
 }
@@ -63,6 +64,7 @@ export function matchFilter(run: Record<string, unknown>, f: Filter | null): boo
   for (const [k, cond] of Object.entries(f)) {
     if (k === "$and") { if (!(cond as Filter[]).every((c) => matchFilter(run, c))) return false; continue; }
     if (k === "$or") { if (!(cond as Filter[]).some((c) => matchFilter(run, c))) return false; continue; }
+    if (k === "$nor") { if ((cond as Filter[]).some((c) => matchFilter(run, c))) return false; continue; }
     if (!matchField(fieldValue(run, k), cond)) return false;
   }
   return true;
@@ -74,7 +76,12 @@ function isOpObject(c: unknown): c is Record<string, unknown> {
 
 function matchField(v: unknown, cond: unknown): boolean {
   if (!isOpObject(cond)) return eq(v, cond);
-  for (const [op, arg] of Object.entries(cond)) if (!matchOp(v, op, arg)) return false;
+  for (const [op, arg] of Object.entries(cond)) {
+    if (op === "$options") continue;
+    if (op === "$regex") { if (!regexMatch(v, String(arg), String(cond.$options ?? ""))) return false; continue; }
+    if (op === "$not") { if (matchField(v, arg)) return false; continue; }
+    if (!matchOp(v, op, arg)) return false;
+  }
   return true;
 }
 
@@ -89,7 +96,6 @@ function matchOp(v: unknown, op: string, arg: unknown): boolean {
     case "$in": return Array.isArray(arg) && arg.some((a) => eq(v, a));
     case "$nin": return Array.isArray(arg) && !arg.some((a) => eq(v, a));
     case "$exists": return (v !== undefined && v !== null) === !!arg;
-    case "$regex": return regexMatch(v, String(arg));
     default: return false;
   }
 }
@@ -111,19 +117,20 @@ function cmp(v: unknown, arg: unknown, ok: (c: number) => boolean): boolean {
 }
 
 const regexCache = new Map<string, RegExp | null>();
-export function safeRegex(src: string): RegExp | null {
-  if (!regexCache.has(src)) {
+export function safeRegex(src: string, flags = "i"): RegExp | null {
+  const key = `${flags}/${src}`;
+  if (!regexCache.has(key)) {
     let re: RegExp | null = null;
-    try { re = new RegExp(src, "i"); } catch { re = null; }
-    regexCache.set(src, re);
+    try { re = new RegExp(src, flags.includes("i") ? "i" : ""); } catch { re = null; }
+    regexCache.set(key, re);
   }
-  return regexCache.get(src) ?? null;
+  return regexCache.get(key) ?? null;
 }
 
-function regexMatch(v: unknown, src: string): boolean {
-  const re = safeRegex(src);
+function regexMatch(v: unknown, src: string, flags: string): boolean {
+  const re = safeRegex(src, flags);
   if (!re) return false;
-  if (Array.isArray(v)) return v.some((x) => regexMatch(x, src));
+  if (Array.isArray(v)) return v.some((x) => regexMatch(x, src, flags));
   return v !== undefined && v !== null && re.test(String(v));
 }
 

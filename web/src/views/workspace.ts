@@ -11,7 +11,7 @@ import { h, clear, debounce } from "../lib/dom";
 import { buildFilter, matchFilter, type Filter } from "../lib/filters";
 import { groupOf, groupRuns, sortRuns } from "../lib/table";
 import { decodeState, encodeState, routePath, type ViewState } from "../lib/urlstate";
-import { link, navigate, setQuery } from "../main";
+import { navigate, setQuery } from "../main";
 import { hook } from "../hook";
 
 export const MAX_CHART_RUNS = 100;
@@ -162,8 +162,9 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     for (const f of fresh) { const i = all.findIndex((r) => r.run_id === f.run_id); if (i >= 0) all[i] = f; }
     refreshRows();
     await grid.poll(running);
+    // A live run may start logging a new metric: add its chart.
     const k = await api.keys(entity, project).catch(() => null);
-    if (k && k.history.length !== keys.history.length + 3 && k.history.length !== keys.history.length) loadKeys();
+    if (k && k.history.some((m) => !m.startsWith("_") && !keys.history.includes(m))) loadKeys();
   }, POLL_MS);
 
   const left = h("div", { class: "pane-left" }, tableBar, table.el);
@@ -171,7 +172,6 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     h("div", { class: "workspace" }, left, pane));
   showTab();
   Promise.all([loadKeys(), reload()]).catch((e) => el.prepend(h("div", { class: "error" }, String(e.message ?? e))));
-  void link;
   return () => { dead = true; clearInterval(poll); table.destroy(); grid.destroy(); };
 }
 
