@@ -244,6 +244,14 @@ wandb.termlog("log"); wandb.termwarn("warn", repeat=False); wandb.termerror("err
 s = wandb.Settings(mode="offline", base_url="http://x")
 assert dict(**s)["base_url"] == "http://x" and s.mode == "offline"
 assert getattr(s, "api_key", None) is None
+from trackway.sdk.lib.printer import new_printer
+new_printer().display("printed")
+assert wandb.util.json_dumps_safer({"s": {1}}) == '{"s": [1]}'
+wandb.env.set_project("hp-search")
+assert wandb.init(mode="offline").project == "hp-search"
+wandb.finish()
+wandb.ensure_configured()
+assert wandb.api.api_key is None
 """)
 
 

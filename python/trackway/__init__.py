@@ -100,6 +100,27 @@ def _attach(attach_id=None, run_id=None, **kwargs):
     return run
 
 
+def ensure_configured() -> None:
+    """wandb.ensure_configured() (Ray): nothing to configure."""
+
+
+class _ApiKeyView:
+    """`wandb.api.api_key` (Ray): the key settings resolution finds, or None."""
+
+    @property
+    def api_key(self):
+        import os
+
+        from ._lifecycle import _native
+
+        if _native is None:
+            return None
+        return _native.resolve_settings({}, os.getcwd()).get("api_key")
+
+
+api = _ApiKeyView()
+
+
 def __getattr__(name):
     if name == "Api":
         from .apis import Api
@@ -112,4 +133,5 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-from . import sdk, wandb_run  # noqa: E402  (compat module paths; need the names above)
+from . import env, sdk, util, wandb_run  # noqa: E402  (compat module paths)
+from .sdk.lib import printer as _printer  # noqa: E402,F401  (wandb.sdk.lib.printer)
