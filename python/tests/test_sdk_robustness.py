@@ -245,3 +245,19 @@ print("training finished")
     assert done.stderr.count("could not write to the run log") == 1
     records, corrupt = read_log(only_run(tmp))
     assert corrupt == [] and [r["_step"] for r in rows(records)] == list(range(len(rows(records))))
+
+
+def test_env_resume_and_dir(tmp):
+    env = clean_env(tmp, TRACKWAY_DIR=str(tmp / "tw"), WANDB_RUN_ID="envres",
+                    WANDB_RESUME="allow", WANDB_DIR=str(tmp / "ignored"))
+    script = """
+import trackway as wandb
+run = wandb.init()
+print(run.id, run.resumed, run.step)
+wandb.log({"a": 1})
+wandb.finish()
+"""
+    assert run_script(tmp, script, env=env).stdout.split() == ["envres", "False", "0"]
+    assert run_script(tmp, script, env=env).stdout.split() == ["envres", "True", "1"]
+    assert len(list((tmp / "tw" / "trackway").glob("run-*-envres"))) == 2
+    assert not (tmp / "ignored").exists()
