@@ -199,7 +199,8 @@ export class ChartCard {
   /** Hover legend: exact values at the cursor for every line, nearest point per run, sorted. */
   private tooltip(u: uPlot, smooth: boolean, band: boolean) {
     const idx = u.cursor.idx;
-    if (idx === null || idx === undefined || !this.aligned || u.cursor.left === undefined || u.cursor.left < 0) {
+    // Synced cursors move on every chart; only the chart under the mouse shows the legend.
+    if (idx === null || idx === undefined || !this.aligned || u.cursor.left === undefined || u.cursor.left < 0 || !u.over.matches(":hover")) {
       this.tip.style.display = "none"; return;
     }
     const per = (smooth ? 2 : 1) + (band ? 2 : 0);

@@ -30,8 +30,8 @@ export interface TableOpts {
 export const BASE_COLUMNS: Column[] = [
   { key: "_sel", label: "", width: 44, sortable: false },
   { key: "_pin", label: "", width: 26, sortable: false },
-  { key: "name", label: "Name", width: 200, sortable: true },
-  { key: "state", label: "State", width: 130, sortable: true },
+  { key: "name", label: "Name", width: 180, sortable: true },
+  { key: "state", label: "State", width: 125, sortable: true },
   { key: "tags", label: "Tags", width: 120, sortable: true },
   { key: "group", label: "Group", width: 100, sortable: true },
   { key: "created_at", label: "Created", width: 130, sortable: true },
@@ -63,8 +63,10 @@ export class RunTable {
   constructor(private opts: TableOpts) {
     this.head = h("div", { class: "thead" });
     this.spacer = h("div", { class: "tspacer" });
-    this.body = h("div", { class: "tbody", onscroll: () => this.schedule() }, this.spacer);
-    this.el = h("div", { class: "runtable" }, this.head, this.body);
+    // The body scrolls both ways; the header follows its horizontal offset.
+    const headWrap = h("div", { class: "thead-wrap" }, this.head);
+    this.body = h("div", { class: "tbody", onscroll: () => { headWrap.scrollLeft = this.body.scrollLeft; this.schedule(); } }, this.spacer);
+    this.el = h("div", { class: "runtable" }, headWrap, this.body);
     // Running rows show a live duration: repaint the visible rows once a second.
     this.timer = setInterval(() => { if (this.rows.some((r) => r.kind === "run" && r.run.state === "running")) this.paint(); }, 1000);
     new ResizeObserver(() => this.schedule()).observe(this.body);
