@@ -1,8 +1,74 @@
-//! `trackway server`.
+//! `trackway server [--data-dir D] [--host H] [--port P]`: parses, binds, wires; the server
+//! itself lives in `trackway-server`.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Where the database and files live (default: TRACKWAY_DATA_DIR, else ~/.local/share/trackway).
+    #[arg(long, env = "TRACKWAY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on (0 picks a free one; the chosen port is printed).
+    #[arg(long, default_value_t = trackway_config::DEFAULT_PORT)]
+    pub port: u16,
+}
 
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`trackway server` is not built yet")
+fn default_data_dir() -> PathBuf {
+    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    home.join(".local/share/trackway")
+}
+
+/// The URLs local clients use for this server: loopback names for a loopback or wildcard
+/// bind, else the bound address itself.
+fn local_urls(host: &str, port: u16) -> Vec<String> {
+    let loopback = ["127.0.0.1", "localhost", "0.0.0.0", "::", "::1"].contains(&host)
+        || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if loopback {
+        vec![format!("http://127.0.0.1:{port}"), format!("http://localhost:{port}")]
+    } else {
+        vec![format!("http://{host}:{port}")]
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRACKWAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(serve(data_dir, args.host, args.port))
+}
+
+async fn serve(data_dir: PathBuf, host: String, port: u16) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+        .await
+        .with_context(|| format!("cannot listen on {host}:{port}"))?;
+    let port = listener.local_addr()?.port();
+    let url_host = if host.contains(':') { format!("[{host}]") } else { host.clone() };
+    let url = format!("http://{url_host}:{port}");
+    let mut state = trackway_server::AppState::open(&data_dir)
+        .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
+    let urls = local_urls(&host, port);
+    state.public_url = urls.first().cloned();
+    let boot = trackway_server::bootstrap::ensure_admin(&state, &data_dir, &urls).context("first-start setup failed")?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "trackway server listening on {url}")?;
+    writeln!(out, "data directory: {}", data_dir.display())?;
+    if boot.created {
+        writeln!(out, "created admin user {} and an API key (kept in {})", boot.username.as_deref().unwrap_or("?"), boot.key_file.display())?;
+    }
+    if let Some(creds) = &boot.credentials {
+        writeln!(out, "API key stored as the login for {} in {}", urls.join(" and "), creds.display())?;
+    }
+    out.flush()?;
+    drop(out);
+    trackway_server::run(listener, state, trackway_server::shutdown_signal()).await?;
+    Ok(())
 }

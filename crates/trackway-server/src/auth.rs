@@ -1,0 +1,44 @@
+//! Bearer-key authentication: every `/api/v1` route but `health` runs behind [`require_key`],
+//! which puts the key's [`Principal`] into the request extensions.
+
+use axum::extract::{Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::Next;
+use axum::response::Response;
+use trackway_store::Principal;
+
+use crate::{ApiError, ApiResult, AppState};
+
+/// The key from `Authorization: Bearer <key>`.
+fn bearer(req: &Request) -> ApiResult<String> {
+    let header = req.headers().get(AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthorized(
+            "missing API key: send `Authorization: Bearer <key>` (run `trackway login` to store one)".into(),
+        )
+    })?;
+    let text = header.to_str().map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
+    let (scheme, key) = text.trim().split_once(' ').unwrap_or((text, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") || key.trim().is_empty() {
+        return Err(ApiError::Unauthorized("the Authorization header must be `Bearer <api key>`".into()));
+    }
+    Ok(key.trim().to_owned())
+}
+
+pub(crate) async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
+    let key = bearer(&req)?;
+    let principal = state
+        .blocking(move |s| Ok(s.store.authenticate(&key)?))
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("invalid API key: it is unknown to this server or was revoked".into()))?;
+    req.extensions_mut().insert(principal);
+    Ok(next.run(req).await)
+}
+
+/// Checks that `who` may read or write runs of `entity`.
+pub(crate) fn check_access(who: &Principal, entity: &str, write: bool) -> ApiResult<()> {
+    if who.can_access(entity, write) {
+        return Ok(());
+    }
+    let what = if write { "write to" } else { "read" };
+    Err(ApiError::Forbidden(format!("user {} may not {what} entity {entity}", who.username)))
+}

@@ -1,0 +1,150 @@
+//! The Trackway server: the HTTP API of docs/api.md over the metadata store
+//! ([`trackway_store`]) and the history store ([`trackway_history`]), plus the embedded web UI.
+//!
+//! Layout:
+//! - [`AppState`]: the stores (one SQLite file in the data directory) and settings.
+//! - [`app`]: the axum `Router`; tests drive it with `tower::ServiceExt::oneshot`.
+//! - [`run`]: serves a bound listener until a shutdown future resolves, then lets in-flight
+//!   requests finish.
+//! - [`bootstrap`]: first start of a data directory (admin user, key, stored login).
+//! - `auth`, `error`, `extract`: bearer-key middleware, the error shape, request bodies.
+//! - `routes`: handlers grouped by resource; `ui`: the embedded single-page app.
+
+pub mod bootstrap;
+mod auth;
+mod error;
+mod extract;
+mod routes;
+mod ui;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tower_http::compression::CompressionLayer;
+use tower_http::decompression::RequestDecompressionLayer;
+use trackway_history::SqliteHistory;
+use trackway_store::{MetadataStore, SqliteStore};
+
+pub use error::{ApiError, ApiResult};
+
+/// Largest accepted request body, after decompression.
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024 * 1024;
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "trackway.db";
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("metadata store: {0}")]
+    Store(#[from] trackway_store::StoreError),
+    #[error("history store: {0}")]
+    History(#[from] trackway_history::HistoryError),
+    #[error("stored login: {0}")]
+    Config(#[from] trackway_config::ConfigError),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Everything a request handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn MetadataStore>,
+    /// The history engine; it lives in the metadata store's SQLite file so that ingest commits
+    /// history rows and the high-water mark in one transaction.
+    pub history: Arc<SqliteHistory>,
+    /// Base URL used in `Run.url` (e.g. `http://127.0.0.1:8767`); `None` gives relative URLs.
+    pub public_url: Option<String>,
+    pub body_limit: usize,
+}
+
+impl AppState {
+    /// Opens (creating if needed) the stores in `data_dir`.
+    ///
+    /// # Errors
+    /// When the directory or the database cannot be created or migrated.
+    pub fn open(data_dir: &Path) -> Result<AppState, ServerError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|source| ServerError::DataDir { path: data_dir.to_owned(), source })?;
+        let db = data_dir.join(DB_FILE);
+        let store = SqliteStore::open(&db)?;
+        let history = SqliteHistory::open(&db)?;
+        Ok(AppState {
+            store: Arc::new(store),
+            history: Arc::new(history),
+            public_url: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+        })
+    }
+
+    /// Runs blocking store work on the blocking pool, so the async runtime never waits on SQLite
+    /// or fsync.
+    pub(crate) async fn blocking<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&AppState) -> ApiResult<T> + Send + 'static,
+    {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || f(&state)).await?
+    }
+}
+
+/// The application router.
+pub fn app(state: AppState) -> Router {
+    let limit = state.body_limit;
+    let api = routes::router(state.clone());
+    Router::new()
+        .merge(api)
+        .fallback(ui::serve)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestDecompressionLayer::new().zstd(true))
+        .layer(CompressionLayer::new().gzip(true))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves; requests already in flight are
+/// finished before it returns.
+///
+/// # Errors
+/// When accepting connections fails.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

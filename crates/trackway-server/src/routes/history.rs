@@ -1,0 +1,216 @@
+//! History rows, streamed export and chart queries, delegated to the history engine.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, State};
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{Value as Json_, json};
+use trackway_history::{ChartQuery, HistoryRow, HistoryStore, ScanQuery, Value, XAxis, export};
+use trackway_store::{Principal, RunKey};
+
+use crate::auth::check_access;
+use crate::extract::JsonBody;
+use crate::{ApiError, ApiResult, AppState};
+
+/// Most rows per history page, and most runs per chart query.
+const MAX_PAGE: usize = 10_000;
+const MAX_CHART_RUNS: usize = 5_000;
+
+fn split_keys(keys: Option<&str>) -> Option<Vec<String>> {
+    keys.filter(|k| !k.trim().is_empty())
+        .map(|k| k.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+}
+
+fn row_json(row: &HistoryRow) -> Json_ {
+    serde_json::to_value(Value::Map(row.to_map())).unwrap_or(Json_::Null)
+}
+
+#[derive(Deserialize)]
+pub(crate) struct RowsQuery {
+    keys: Option<String>,
+    min_step: Option<u64>,
+    max_step: Option<u64>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+    samples: Option<usize>,
+}
+
+pub(crate) async fn rows(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((entity, project, run_id)): Path<(String, String, String)>,
+    Query(q): Query<RowsQuery>,
+) -> ApiResult<Json<Json_>> {
+    check_access(&who, &entity, false)?;
+    let key = RunKey { entity, project, run_id };
+    let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+        Some(c) => Some(c.parse::<u64>().map_err(|_| ApiError::BadRequest("invalid cursor".into()))?),
+        None => None,
+    };
+    let keys = split_keys(q.keys.as_deref());
+    state
+        .blocking(move |s| {
+            let run = s.store.get_run(&key)?;
+            if let Some(samples) = q.samples {
+                let rows = s.history.sampled(run.pk, keys.as_deref(), samples.clamp(1, MAX_PAGE))?;
+                return Ok(Json(json!({"rows": rows.iter().map(row_json).collect::<Vec<_>>(), "next_cursor": null})));
+            }
+            let scan = ScanQuery {
+                keys,
+                min_step: q.min_step,
+                max_step: q.max_step,
+                after,
+                limit: q.limit.unwrap_or(1000).clamp(1, MAX_PAGE),
+            };
+            let page = s.history.scan(run.pk, &scan)?;
+            let rows: Vec<Json_> = page.rows.iter().map(row_json).collect();
+            Ok(Json(json!({"rows": rows, "next_cursor": page.next_cursor.map(|c| c.to_string())})))
+        })
+        .await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ExportQuery {
+    format: Option<String>,
+    keys: Option<String>,
+}
+
+/// Sends what the exporter writes to the response body in 64 KiB chunks; a client that went
+/// away turns into a write error, which stops the export.
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    buf: Vec<u8>,
+}
+
+impl ChannelWriter {
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::take(&mut self.buf));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))
+    }
+}
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= 64 * 1024 {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
+}
+
+pub(crate) async fn export(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((entity, project, run_id)): Path<(String, String, String)>,
+    Query(q): Query<ExportQuery>,
+) -> ApiResult<Response> {
+    check_access(&who, &entity, false)?;
+    let format = q.format.unwrap_or_else(|| "csv".into());
+    let content_type = match format.as_str() {
+        "csv" => "text/csv; charset=utf-8",
+        "jsonl" => "application/x-ndjson",
+        "parquet" => return Err(ApiError::BadRequest("parquet export is not available in this build; use csv or jsonl".into())),
+        other => return Err(ApiError::BadRequest(format!("unknown export format {other:?} (csv, jsonl)"))),
+    };
+    let key = RunKey { entity, project, run_id };
+    let lookup = key.clone();
+    let run = state.blocking(move |s| Ok(s.store.get_run(&lookup)?)).await?;
+    let keys = split_keys(q.keys.as_deref());
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let history = state.history.clone();
+    let csv = format == "csv";
+    tokio::task::spawn_blocking(move || {
+        let mut out = ChannelWriter { tx: tx.clone(), buf: Vec::with_capacity(64 * 1024) };
+        let result = if csv {
+            export::write_csv(&*history, run.pk, keys.as_deref(), &mut out)
+        } else {
+            export::write_jsonl(&*history, run.pk, keys.as_deref(), &mut out)
+        };
+        let result = result.map_err(|e| e.to_string()).and_then(|_| std::io::Write::flush(&mut out).map_err(|e| e.to_string()));
+        if let Err(error) = result {
+            tracing::warn!(run = %key, %error, "history export stopped");
+            // Ends the body with an error, so the client sees a truncated transfer, not a
+            // silently short file.
+            let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
+        }
+    });
+    let filename = format!("{}-history.{format}", run.run_id);
+    let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
+    Ok((
+        [(CONTENT_TYPE, content_type.to_owned()), (CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\""))],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ChartRun {
+    entity: Option<String>,
+    project: Option<String>,
+    run_id: String,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ChartBody {
+    runs: Vec<ChartRun>,
+    metric: String,
+    x: Option<String>,
+    x_min: Option<f64>,
+    x_max: Option<f64>,
+    buckets: Option<usize>,
+}
+
+pub(crate) async fn charts(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    JsonBody(body): JsonBody<ChartBody>,
+) -> ApiResult<Json<Json_>> {
+    if body.runs.len() > MAX_CHART_RUNS {
+        return Err(ApiError::BadRequest(format!("at most {MAX_CHART_RUNS} runs per chart query")));
+    }
+    let mut keys = Vec::with_capacity(body.runs.len());
+    for r in body.runs {
+        let entity = r.entity.unwrap_or_else(|| who.entity.clone());
+        check_access(&who, &entity, false)?;
+        let project = r.project.unwrap_or_else(|| super::runs::DEFAULT_PROJECT.into());
+        keys.push(RunKey { entity, project, run_id: r.run_id });
+    }
+    state
+        .blocking(move |s| {
+            let mut pks = Vec::with_capacity(keys.len());
+            for k in &keys {
+                pks.push(s.store.get_run(k)?.pk);
+            }
+            let q = ChartQuery {
+                runs: pks,
+                metric: body.metric,
+                x: XAxis::parse(body.x.as_deref().unwrap_or("_step")),
+                x_min: body.x_min,
+                x_max: body.x_max,
+                buckets: body.buckets.unwrap_or(1000).clamp(1, 100_000),
+            };
+            let series = s.history.chart(&q)?;
+            let out: Vec<Json_> = series
+                .iter()
+                .zip(&keys)
+                .map(|(s, k)| {
+                    json!({"entity": k.entity, "project": k.project, "run_id": k.run_id, "x": s.x, "min": s.min,
+                           "max": s.max, "last": s.last, "mean": s.mean, "count": s.count,
+                           "nonfinite": s.nonfinite, "exact": s.exact})
+                })
+                .collect();
+            Ok(Json(json!({"series": out})))
+        })
+        .await
+}

@@ -1,0 +1,38 @@
+//! The `/api/v1` routes (docs/api.md), grouped by resource.
+
+mod history;
+mod ingest;
+mod meta;
+mod runs;
+
+use axum::Router;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{get, post};
+
+use crate::{ApiError, AppState, auth};
+
+pub(crate) fn router(state: AppState) -> Router<AppState> {
+    let authed = Router::new()
+        .route("/api/v1/openapi.json", get(meta::openapi))
+        .route("/api/v1/viewer", get(meta::viewer))
+        .route("/api/v1/entities", get(meta::entities))
+        .route("/api/v1/projects", get(meta::projects))
+        .route("/api/v1/projects/{entity}/{project}/runs", get(runs::list))
+        .route("/api/v1/projects/{entity}/{project}/keys", get(runs::keys))
+        .route("/api/v1/projects/{entity}/{project}/groups", get(runs::groups))
+        .route("/api/v1/runs", post(runs::create))
+        .route("/api/v1/runs/{entity}/{project}/{run_id}", get(runs::get_one).patch(runs::patch))
+        .route("/api/v1/runs/{entity}/{project}/{run_id}/history", get(history::rows))
+        .route("/api/v1/runs/{entity}/{project}/{run_id}/history/export", get(history::export))
+        .route("/api/v1/charts/query", post(history::charts))
+        .route("/api/v1/ingest", post(ingest::ingest))
+        .route_layer(from_fn_with_state(state, auth::require_key));
+    Router::new()
+        .route("/api/v1/health", get(meta::health))
+        .merge(authed)
+        .route("/api/v1/{*rest}", axum::routing::any(unknown_route))
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::NotFound("no such API route (see GET /api/v1/openapi.json)".into())
+}

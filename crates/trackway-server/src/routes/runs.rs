@@ -1,0 +1,189 @@
+//! Runs: create-or-resume, get, patch, the run table, keys and group counts.
+
+use axum::extract::{Path, Query, State};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{Map, Value as Json_, json};
+use trackway_store::{CreateRun, Principal, ResumeMode, Run, RunKey, RunPatch, RunQuery, parse_filter};
+
+use crate::auth::check_access;
+use crate::extract::JsonBody;
+use crate::{ApiError, ApiResult, AppState};
+
+/// Projects used when a run names none (docs/run-format.md).
+pub(crate) const DEFAULT_PROJECT: &str = "uncategorized";
+
+/// A run as the API returns it: the stored run plus its `url`.
+pub(crate) fn run_json(state: &AppState, run: &Run) -> ApiResult<Json_> {
+    let mut v = serde_json::to_value(run).map_err(ApiError::internal)?;
+    let path = format!("/{}/{}/runs/{}", run.entity, run.project, run.run_id);
+    let url = match &state.public_url {
+        Some(base) => format!("{base}{path}"),
+        None => path,
+    };
+    v["url"] = Json_::String(url);
+    Ok(v)
+}
+
+/// `POST /api/v1/runs` body: the run record's fields plus `resume`.
+#[derive(Deserialize)]
+pub(crate) struct CreateBody {
+    entity: Option<String>,
+    project: Option<String>,
+    run_id: String,
+    name: Option<String>,
+    tags: Option<Vec<String>>,
+    notes: Option<String>,
+    group: Option<String>,
+    job_type: Option<String>,
+    host: Option<String>,
+    created_at: Option<f64>,
+    config: Option<Map<String, Json_>>,
+    settings: Option<Map<String, Json_>>,
+    pid: Option<u32>,
+    mode: Option<String>,
+    #[serde(default)]
+    resume: Json_,
+}
+
+fn resume_mode(v: &Json_) -> ApiResult<Option<ResumeMode>> {
+    Ok(match v {
+        Json_::Null | Json_::Bool(false) => None,
+        Json_::Bool(true) => Some(ResumeMode::Allow),
+        Json_::String(s) => Some(match s.as_str() {
+            "allow" => ResumeMode::Allow,
+            "must" => ResumeMode::Must,
+            "never" => ResumeMode::Never,
+            "auto" => ResumeMode::Auto,
+            other => return Err(ApiError::BadRequest(format!("resume must be allow, must, never or auto, not {other:?}"))),
+        }),
+        _ => return Err(ApiError::BadRequest("resume must be a string or null".into())),
+    })
+}
+
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    JsonBody(body): JsonBody<CreateBody>,
+) -> ApiResult<Json<Json_>> {
+    let entity = body.entity.clone().unwrap_or_else(|| who.entity.clone());
+    check_access(&who, &entity, true)?;
+    trackway_types::validate_run_id(&body.run_id).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let mut metadata = Map::new();
+    if let Some(settings) = body.settings {
+        metadata.insert("settings".into(), Json_::Object(settings));
+    }
+    if let Some(pid) = body.pid {
+        metadata.insert("pid".into(), json!(pid));
+    }
+    if let Some(mode) = body.mode {
+        metadata.insert("mode".into(), json!(mode));
+    }
+    let key = RunKey { entity, project: body.project.unwrap_or_else(|| DEFAULT_PROJECT.into()), run_id: body.run_id };
+    let req = CreateRun {
+        key: Some(key),
+        resume: resume_mode(&body.resume)?,
+        name: body.name,
+        tags: body.tags,
+        notes: body.notes,
+        group: body.group,
+        job_type: body.job_type,
+        host: body.host,
+        created_at: body.created_at,
+        config: body.config,
+        metadata: Some(metadata),
+    };
+    let out = state.blocking(move |s| Ok(s.store.create_or_resume(&req)?)).await?;
+    Ok(Json(json!({"run": run_json(&state, &out.run)?, "resumed": out.resumed, "last_step": out.last_step})))
+}
+
+pub(crate) async fn get_one(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((entity, project, run_id)): Path<(String, String, String)>,
+) -> ApiResult<Json<Json_>> {
+    check_access(&who, &entity, false)?;
+    let key = RunKey { entity, project, run_id };
+    let run = state.blocking(move |s| Ok(s.store.get_run(&key)?)).await?;
+    Ok(Json(run_json(&state, &run)?))
+}
+
+pub(crate) async fn patch(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((entity, project, run_id)): Path<(String, String, String)>,
+    JsonBody(patch): JsonBody<RunPatch>,
+) -> ApiResult<Json<Json_>> {
+    check_access(&who, &entity, true)?;
+    let key = RunKey { entity, project, run_id };
+    let run = state.blocking(move |s| Ok(s.store.patch_run(&key, &patch)?)).await?;
+    Ok(Json(run_json(&state, &run)?))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ListQuery {
+    filters: Option<String>,
+    order: Option<String>,
+    limit: Option<usize>,
+    cursor: Option<String>,
+    total: Option<bool>,
+}
+
+fn parse_filters(text: Option<&str>) -> ApiResult<Option<trackway_store::Filter>> {
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else { return Ok(None) };
+    let doc: Json_ = serde_json::from_str(text).map_err(|e| ApiError::InvalidFilter(format!("filters is not JSON: {e}")))?;
+    Ok(Some(parse_filter(&doc)?))
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((entity, project)): Path<(String, String)>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Json_>> {
+    check_access(&who, &entity, false)?;
+    let (order_by, direction) = RunQuery::parse_order(q.order.as_deref().unwrap_or("-created_at"));
+    let query = RunQuery {
+        entity,
+        project,
+        filter: parse_filters(q.filters.as_deref())?,
+        order_by,
+        direction,
+        limit: q.limit.unwrap_or(50).clamp(1, 1000),
+        cursor: q.cursor,
+        with_total: q.total.unwrap_or(true),
+    };
+    let page = state.blocking(move |s| Ok(s.store.query_runs(&query)?)).await?;
+    let runs = page.runs.iter().map(|r| run_json(&state, r)).collect::<ApiResult<Vec<_>>>()?;
+    Ok(Json(json!({"runs": runs, "next_cursor": page.next_cursor, "total": page.total})))
+}
+
+pub(crate) async fn keys(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((entity, project)): Path<(String, String)>,
+) -> ApiResult<Json<Json_>> {
+    check_access(&who, &entity, false)?;
+    let keys = state.blocking(move |s| Ok(s.store.project_keys(&entity, &project)?)).await?;
+    Ok(Json(serde_json::to_value(keys).map_err(ApiError::internal)?))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct GroupQuery {
+    by: String,
+    filters: Option<String>,
+}
+
+pub(crate) async fn groups(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((entity, project)): Path<(String, String)>,
+    Query(q): Query<GroupQuery>,
+) -> ApiResult<Json<Json_>> {
+    check_access(&who, &entity, false)?;
+    let filter = parse_filters(q.filters.as_deref())?;
+    let groups = state
+        .blocking(move |s| Ok(s.store.group_runs(&entity, &project, &q.by, filter.as_ref())?))
+        .await?;
+    Ok(Json(json!({"groups": groups})))
+}
