@@ -81,8 +81,6 @@ def test_silent_mode_prints_nothing(tmp):
              ({"TRACKWAY_SILENT": "1"}, "wandb.define_metric('x')", "None"),
              ({}, "", "{'silent': True}")]
     for env_extra, preinit, settings in cases:
-        for d in run_dirs(tmp):
-            pass
         done = run_script(tmp, SILENT_BODY.format(preinit=preinit, settings=settings),
                           env=clean_env(tmp, **env_extra))
         assert done.stdout == "" and done.stderr == "", (env_extra, done.stderr)

@@ -133,5 +133,5 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-from . import env, sdk, util, wandb_run  # noqa: E402  (compat module paths)
+from . import env, sdk, util, wandb_run  # noqa: E402,F401  (compat module paths)
 from .sdk.lib import printer as _printer  # noqa: E402,F401  (wandb.sdk.lib.printer)

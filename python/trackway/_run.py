@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from . import _term
 from ._config import Config, ConfigWriter
-from ._summary import Summary, closed_check
+from ._summary import Summary
 from .errors import Error, UsageError
 
 # Filled by _lifecycle (which imports this module), so Run.finish needs no import at shutdown.
