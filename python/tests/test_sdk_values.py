@@ -99,3 +99,33 @@ wandb.finish()
     assert row["thing"] == "a thing" and row["when"] == "2024-01-02" and row["p"] == "/x"
     assert row["set"] == [3] and row["tuple"] == [1, 2] and row["bytes"] == "hi"
     assert row["broken"].startswith("<unprintable")
+
+
+def test_torch_like_tensors_are_converted(tmp):
+    # torch is not a test dependency; a stand-in with torch.Tensor's module name and methods
+    # exercises the same path (detected by type(x).__module__, never by importing torch).
+    run_script(tmp, """
+import trackway as wandb
+class Tensor:
+    __module__ = "torch"
+    def __init__(self, values, dims=1):
+        self.values, self.dims = values, dims
+    def detach(self): return self
+    def cpu(self): return self
+    def double(self): return self
+    def flatten(self): return self
+    def dim(self): return self.dims
+    def numel(self): return len(self.values)
+    def item(self): return self.values[0]
+    def tolist(self): return list(self.values)
+wandb.init()
+wandb.log({"scalar": Tensor([2.5], dims=0), "small": Tensor([1.0, 2.0]),
+           "big": Tensor([float(i) for i in range(64)] + [float("nan")])})
+wandb.finish()
+""")
+    records, _ = read_log(only_run(tmp))
+    (row,) = rows(records)
+    assert same(row["scalar"], 2.5) and row["small"] == [1.0, 2.0]
+    hist = row["big"]
+    assert hist["_type"] == "histogram" and len(hist["values"]) == 32
+    assert sum(hist["values"]) == 64 and hist["bins"][0] == 0.0 and hist["bins"][-1] == 63.0
