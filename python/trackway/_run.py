@@ -274,7 +274,8 @@ class Run:
 
     @property
     def path(self) -> str:
-        return f"{self.entity or ''}/{self.project}/{self.id}"
+        # without a known entity, "project/id" is what Api().run() resolves with its default
+        return f"{self.entity}/{self.project}/{self.id}" if self.entity else f"{self.project}/{self.id}"
 
     @property
     def dir(self) -> str:
