@@ -45,12 +45,18 @@ pub enum RunlogError {
     #[error("{path}: not a run log (first record is not `run`)")]
     NotARunLog { path: std::path::PathBuf },
     #[error("{path}: invalid upload cursor: {reason}")]
-    BadCursor { path: std::path::PathBuf, reason: String },
+    BadCursor {
+        path: std::path::PathBuf,
+        reason: String,
+    },
 }
 
 impl RunlogError {
     pub(crate) fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Self {
-        RunlogError::Io { path: path.into(), source }
+        RunlogError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }
 

@@ -33,18 +33,28 @@ impl LogWriter {
             .read(true)
             .open(path)
             .map_err(|e| RunlogError::io(path, e))?;
-        let mut w = LogWriter { file, path: path.to_path_buf(), buf: Vec::with_capacity(4096) };
+        let mut w = LogWriter {
+            file,
+            path: path.to_path_buf(),
+            buf: Vec::with_capacity(4096),
+        };
         w.repair_tail()?;
         Ok(w)
     }
 
     fn repair_tail(&mut self) -> Result<()> {
-        let len = self.file.metadata().map_err(|e| RunlogError::io(&self.path, e))?.len();
+        let len = self
+            .file
+            .metadata()
+            .map_err(|e| RunlogError::io(&self.path, e))?
+            .len();
         if len == 0 {
             return Ok(());
         }
         let mut last = [0u8; 1];
-        self.file.read_exact_at(&mut last, len - 1).map_err(|e| RunlogError::io(&self.path, e))?;
+        self.file
+            .read_exact_at(&mut last, len - 1)
+            .map_err(|e| RunlogError::io(&self.path, e))?;
         if last[0] != b'\n' {
             self.write_line(b"\n")?;
         }
@@ -81,11 +91,15 @@ impl LogWriter {
     /// One `write(2)` for a whole line. `write_all` only loops on a short write, which regular
     /// files do not produce short of a full disk or a signal.
     fn write_line(&mut self, line: &[u8]) -> Result<()> {
-        self.file.write_all(line).map_err(|e| RunlogError::io(&self.path, e))
+        self.file
+            .write_all(line)
+            .map_err(|e| RunlogError::io(&self.path, e))
     }
 
     /// Flushes the file to stable storage (used at finish when asked; never per record).
     pub fn sync(&self) -> Result<()> {
-        self.file.sync_data().map_err(|e| RunlogError::io(&self.path, e))
+        self.file
+            .sync_data()
+            .map_err(|e| RunlogError::io(&self.path, e))
     }
 }

@@ -1,0 +1,111 @@
+//! `trackway._native`: the native half of the Python package (docs/dev/native-api.md).
+//!
+//! Importing the module does nothing (no threads, no files): it is fork-safe. All the work of
+//! `NativeRun.log` (conversion, step/commit rules, summary, encoding, the `write(2)`) happens
+//! here, in the calling thread.
+
+mod convert;
+mod run;
+
+use std::path::{Path, PathBuf};
+
+use pyo3::exceptions::{PyKeyError, PyOSError, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use trackway_sdk::SdkError;
+use trackway_types::Value;
+
+use crate::convert::{Converter, map_to_py, to_py};
+
+/// Maps SDK errors onto the Python exceptions the public layer expects.
+pub(crate) fn py_err(e: SdkError) -> PyErr {
+    match e {
+        SdkError::Runlog(e) => PyOSError::new_err(e.to_string()),
+        SdkError::MissingKey(k) => PyKeyError::new_err(k),
+        SdkError::Finished => PyRuntimeError::new_err("the run is finished"),
+        e @ (SdkError::InvalidSetting { .. }
+        | SdkError::InvalidMetric(_)
+        | SdkError::EmptyPath
+        | SdkError::Resume(_)) => PyValueError::new_err(e.to_string()),
+    }
+}
+
+/// defaults < `<root>/settings` < env < args; see docs/dev/native-api.md.
+#[pyfunction]
+fn resolve_settings<'py>(
+    py: Python<'py>,
+    args: &Bound<'py, PyDict>,
+    cwd: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let args = Converter { fallback: None }.any_keyed_map(args, 0)?;
+    let settings = trackway_sdk::settings::resolve(&args, Path::new(cwd)).map_err(py_err)?;
+    map_to_py(py, &settings.to_map())
+}
+
+/// A new run id: 8 characters of `[a-z0-9]`.
+#[pyfunction]
+fn new_run_id() -> String {
+    trackway_sdk::new_run_id()
+}
+
+/// Starts `exe agent --root root` detached unless a live agent holds `<root>/agent.lock`.
+/// Never raises; False when no agent could be started.
+#[pyfunction]
+fn ensure_agent(root: &str, exe: &str) -> bool {
+    trackway_sdk::ensure_agent(Path::new(root), Path::new(exe))
+}
+
+/// Existing attempts of a run, oldest first.
+#[pyfunction]
+fn find_run_dirs(root: &str, run_id: &str) -> PyResult<Vec<String>> {
+    let dirs = trackway_runlog::find_run_dirs(Path::new(root), run_id)
+        .map_err(|e| PyOSError::new_err(e.to_string()))?;
+    Ok(dirs
+        .into_iter()
+        .map(|p: PathBuf| p.to_string_lossy().into_owned())
+        .collect())
+}
+
+/// Replays a run directory's log into a dict (see docs/dev/native-api.md).
+#[pyfunction]
+fn load_run_state<'py>(py: Python<'py>, run_dir: &str) -> PyResult<Bound<'py, PyDict>> {
+    let st = trackway_runlog::load_run_state(Path::new(run_dir))
+        .map_err(|e| PyOSError::new_err(e.to_string()))?;
+    let d = PyDict::new(py);
+    let opt = |o: &Option<String>| o.clone().map_or(Value::Null, Value::Str);
+    d.set_item("run_id", &st.run.run_id)?;
+    d.set_item(
+        "project",
+        st.run.project.as_deref().unwrap_or("uncategorized"),
+    )?;
+    d.set_item("entity", to_py(py, &opt(&st.run.entity))?)?;
+    d.set_item("name", to_py(py, &opt(&st.name))?)?;
+    d.set_item("tags", PyList::new(py, &st.tags)?)?;
+    d.set_item("notes", to_py(py, &opt(&st.notes))?)?;
+    d.set_item("group", to_py(py, &opt(&st.group))?)?;
+    d.set_item("job_type", to_py(py, &opt(&st.job_type))?)?;
+    d.set_item("config", map_to_py(py, &st.config)?)?;
+    d.set_item("summary", map_to_py(py, &st.summary)?)?;
+    d.set_item("last_step", st.last_step)?;
+    d.set_item("row_count", st.row_count)?;
+    d.set_item("finished", st.finished)?;
+    d.set_item("exit_code", st.exit_code)?;
+    d.set_item("corrupt_lines", st.corrupt_lines)?;
+    d.set_item("created_at", st.run.created_at)?;
+    d.set_item("mode", st.run.mode.as_deref())?;
+    d.set_item("log_id", &st.run.log_id)?;
+    d.set_item("crashed", st.crashed)?;
+    Ok(d)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(resolve_settings, m)?)?;
+    m.add_function(wrap_pyfunction!(new_run_id, m)?)?;
+    m.add_function(wrap_pyfunction!(ensure_agent, m)?)?;
+    m.add_function(wrap_pyfunction!(find_run_dirs, m)?)?;
+    m.add_function(wrap_pyfunction!(load_run_state, m)?)?;
+    m.add_class::<run::NativeRun>()?;
+    Ok(())
+}
