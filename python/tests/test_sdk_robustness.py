@@ -127,7 +127,8 @@ with wandb.init(mode="disabled") as r2:
     r2.log({{"a": 1}})
 wandb.finish()
 """
-    for mode_arg, env_extra in (('mode="disabled"', {}), ("", {"WANDB_MODE": "disabled", "TRACKWAY_MODE": None}),
+    for mode_arg, env_extra in (('mode="disabled"', {}),
+                                ("", {"WANDB_MODE": "disabled", "TRACKWAY_MODE": None}),
                                 ("", {"TRACKWAY_MODE": "disabled"})):
         (tmp / "script.py").write_text("")
         before = tree(tmp)

@@ -1,4 +1,4 @@
-"""log() step/commit rules (wandb-api-surface.md 3.1), checked on the run log a real script wrote."""
+"""log() step/commit rules (wandb-api-surface.md 3.1), checked on the run log a script wrote."""
 from conftest import only_run, read_log, rows, run_script, strip_meta
 
 

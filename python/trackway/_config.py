@@ -36,7 +36,8 @@ def to_dict(params) -> dict:
         return dict(flag_values())
     if hasattr(params, "__dict__"):
         return dict(vars(params))
-    raise TypeError(f"config must be a dict or an object with attributes, not {type(params).__name__}")
+    raise TypeError("config must be a dict or an object with attributes, "
+                    f"not {type(params).__name__}")
 
 
 class Config:
@@ -130,7 +131,7 @@ class Config:
         try:
             return self._items[key]
         except KeyError:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {key!r}") from None
+            raise AttributeError(f"config has no key {key!r}") from None
 
     def get(self, key, default=None):
         return self._items.get(_key(key), default)

@@ -275,7 +275,9 @@ class Run:
     @property
     def path(self) -> str:
         # without a known entity, "project/id" is what Api().run() resolves with its default
-        return f"{self.entity}/{self.project}/{self.id}" if self.entity else f"{self.project}/{self.id}"
+        if self.entity:
+            return f"{self.entity}/{self.project}/{self.id}"
+        return f"{self.project}/{self.id}"
 
     @property
     def dir(self) -> str:
