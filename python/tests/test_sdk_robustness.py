@@ -260,3 +260,26 @@ wandb.finish()
     assert run_script(tmp, script, env=env).stdout.split() == ["envres", "True", "1"]
     assert len(list((tmp / "tw" / "trackway").glob("run-*-envres"))) == 2
     assert not (tmp / "ignored").exists()
+
+
+def test_settings_precedence_file_env_args(tmp):
+    # defaults < <root>/settings < env < init() arguments
+    (tmp / "trackway").mkdir()
+    (tmp / "trackway" / "settings").write_text(
+        "[default]\nmode = disabled\nproject = from-file\nentity = file-ent\n")
+    env = clean_env(tmp, TRACKWAY_MODE=None)
+    script = """
+import trackway as wandb
+run = wandb.init({args})
+print(run.mode, run.project, run.entity)
+run.finish()
+"""
+    out = run_script(tmp, script.format(args=""), env=env).stdout.split()
+    assert out == ["disabled", "from-file", "file-ent"]
+    env["WANDB_PROJECT"] = "from-env"
+    env["WANDB_MODE"] = "offline"
+    out = run_script(tmp, script.format(args=""), env=env).stdout.split()
+    assert out == ["offline", "from-env", "file-ent"]
+    out = run_script(tmp, script.format(args="project='from-arg', mode='disabled'"),
+                     env=env).stdout.split()
+    assert out == ["disabled", "from-arg", "file-ent"]
