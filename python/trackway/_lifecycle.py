@@ -161,14 +161,18 @@ def init(entity=None, project=None, dir=None, id=None, name=None, notes=None, ta
         s = dict(native.resolve_settings(args, os.getcwd()))
     except ValueError as e:
         raise UsageError(str(e)) from e
+    previous_silent = _term.silent_override
     if s.get("silent"):
         _term.silent_override = True  # so the warnings below stay quiet too
-    _warn_unsupported(kwargs, unknown, sync_tensorboard, resume_from, fork_from)
-    items = _initial_config(config, config_include_keys, config_exclude_keys)
-    if s["mode"] == "disabled":
-        run = _disabled_run(native, s, items, allow_val_change, settings)
-    else:
-        run = _local_run(native, s, items, allow_val_change, settings, args)
+    try:
+        _warn_unsupported(kwargs, unknown, sync_tensorboard, resume_from, fork_from)
+        items = _initial_config(config, config_include_keys, config_exclude_keys)
+        if s["mode"] == "disabled":
+            run = _disabled_run(native, s, items, allow_val_change, settings)
+        else:
+            run = _local_run(native, s, items, allow_val_change, settings, args)
+    finally:
+        _term.silent_override = previous_silent  # bind() sets it for the new active run
     _active.append(run)
     if reinit != "create_new":
         bind(run)
