@@ -174,7 +174,7 @@ class Run:
             self._warn_dropped(step, dropped)
 
     def _warn_dropped(self, step, current) -> None:
-        if self._warned_drop:
+        if self._warned_drop or self._s.get("silent"):
             return
         self._warned_drop = True
         _term.termwarn(
@@ -183,7 +183,7 @@ class Run:
         )
 
     def _warn_write_failed(self, error) -> None:
-        if not getattr(self, "_warned_io", False):
+        if not getattr(self, "_warned_io", False) and not self._s.get("silent"):
             self._warned_io = True
             _term.termerror(f"could not write to the run log ({error}); this data is lost")
 
@@ -191,7 +191,7 @@ class Run:
         raise UsageError("run.log() was called on a finished run")
 
     def _log_forked(self, data, step=None, commit=None):
-        if not self._warned_fork:
+        if not self._warned_fork and not self._s.get("silent"):
             self._warned_fork = True
             _term.termwarn("log() from a forked child process is ignored: only the process that "
                            "called init() writes to the run")
