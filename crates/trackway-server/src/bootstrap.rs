@@ -44,11 +44,17 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     f.sync_all()
 }
 
-/// Creates the admin on first start and stores its key as the login for each of `urls`.
+/// Creates the admin on first start and stores its key as the login for each of `urls` in the
+/// credentials file `credentials` (normally `trackway_config::Credentials::path()`).
 ///
 /// # Errors
 /// When the store or the key/credentials files cannot be written.
-pub fn ensure_admin(state: &AppState, data_dir: &Path, urls: &[String]) -> Result<Bootstrap, ServerError> {
+pub fn ensure_admin(
+    state: &AppState,
+    data_dir: &Path,
+    urls: &[String],
+    credentials: &Path,
+) -> Result<Bootstrap, ServerError> {
     let key_file = data_dir.join(ADMIN_KEY_FILE);
     let mut created = false;
     let mut username = None;
@@ -69,7 +75,7 @@ pub fn ensure_admin(state: &AppState, data_dir: &Path, urls: &[String]) -> Resul
         return Ok(Bootstrap { created, username, key_file, credentials: None });
     };
     username = Some(who.username.clone());
-    let mut creds = Credentials::load()?;
+    let mut creds = Credentials::load_from(credentials)?;
     let login = HostCredentials { api_key: key, entity: Some(who.entity.clone()) };
     let mut changed = false;
     for url in urls {
@@ -83,7 +89,7 @@ pub fn ensure_admin(state: &AppState, data_dir: &Path, urls: &[String]) -> Resul
         changed = true;
     }
     if changed {
-        creds.save()?;
+        creds.save_to(credentials)?;
     }
-    Ok(Bootstrap { created, username, key_file, credentials: Some(Credentials::path()) })
+    Ok(Bootstrap { created, username, key_file, credentials: Some(credentials.to_owned()) })
 }

@@ -57,7 +57,7 @@ async fn serve(data_dir: PathBuf, host: String, port: u16) -> anyhow::Result<()>
         .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
     let urls = local_urls(&host, port);
     state.public_url = urls.first().cloned();
-    let boot = trackway_server::bootstrap::ensure_admin(&state, &data_dir, &urls).context("first-start setup failed")?;
+    let boot = trackway_server::bootstrap::ensure_admin(&state, &data_dir, &urls, &trackway_config::Credentials::path()).context("first-start setup failed")?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "trackway server listening on {url}")?;
     writeln!(out, "data directory: {}", data_dir.display())?;
