@@ -72,7 +72,7 @@ fn bad(name: &str, value: &str, reason: &str) -> SysmonError {
 
 fn seconds(name: &str, v: &str) -> Result<Duration, SysmonError> {
     let secs: f64 = v.trim().parse().map_err(|_| bad(name, v, "expected a number of seconds"))?;
-    if !secs.is_finite() || secs < MIN_SAMPLE_SECONDS || secs > 86_400.0 {
+    if !secs.is_finite() || !(MIN_SAMPLE_SECONDS..=86_400.0).contains(&secs) {
         return Err(bad(name, v, "must be between 0.05 and 86400 seconds"));
     }
     Ok(Duration::from_secs_f64(secs))

@@ -1,0 +1,177 @@
+//! Run files: which files under `<run dir>/files/` the agent uploads, and when.
+//!
+//! A file is uploaded only when something asked for it: a `file` record in the run log
+//! (`{"t":"file","path":"model.pt","policy":"live"}`, written by `save()` and by console
+//! capture for `output.log`) or the agent's own capture ([`crate::capture_run`]). Policies:
+//! `now` once, `end` when the run finishes, `live` whenever it changes (debounced, see
+//! [`FileWatcher`]) and once more at the end. Unchanged content is never uploaded twice, and
+//! files matching the ignore globs are never uploaded at all.
+//!
+//! The agent loop: feed records to [`RunFiles::add`], call [`RunFiles::due`] each tick (with
+//! `finishing = true` once after the run's `finish` record), upload each [`Upload`] (`PUT
+//! /api/v1/runs/{e}/{p}/{id}/files/{path}`), then [`RunFiles::mark_uploaded`]. Upload state is
+//! kept in `<run dir>/files-uploaded.json` so a restarted agent does not upload again.
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::paths::{validate_rel_path, IgnoreGlobs};
+use crate::watcher::FileWatcher;
+use crate::CaptureError;
+
+pub const UPLOAD_STATE_FILE: &str = "files-uploaded.json";
+/// Quiet time before a changed `live` file is uploaded.
+pub const DEFAULT_DEBOUNCE: Duration = Duration::from_secs(2);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Policy {
+    Live,
+    Now,
+    End,
+}
+
+/// `{"t":"file","path":...,"policy":...}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    pub path: String,
+    pub policy: Policy,
+}
+
+impl FileRecord {
+    pub fn new(path: &str, policy: Policy) -> Self {
+        FileRecord { path: path.to_string(), policy }
+    }
+
+    /// Parses a run-log record of type `file`; the path is validated.
+    pub fn from_json(v: &serde_json::Value) -> Result<Self, CaptureError> {
+        if v.get("t").and_then(|t| t.as_str()) != Some("file") {
+            return Err(CaptureError::BadRecord("not a `file` record".into()));
+        }
+        let rec: FileRecord = serde_json::from_value(v.clone()).map_err(|e| CaptureError::BadRecord(e.to_string()))?;
+        Ok(FileRecord { path: validate_rel_path(&rec.path)?, policy: rec.policy })
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"t": "file", "path": self.path, "policy": self.policy})
+    }
+}
+
+/// One file to upload now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Upload {
+    /// Run-relative path (the `{path}` of the files route).
+    pub path: String,
+    /// Where to read it (symlinks already resolved by the OS on open).
+    pub abs_path: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+}
+
+struct Tracked {
+    policy: Policy,
+    changed: bool,
+}
+
+pub struct RunFiles {
+    files_dir: PathBuf,
+    state_path: PathBuf,
+    ignore: IgnoreGlobs,
+    tracked: BTreeMap<String, Tracked>,
+    uploaded: BTreeMap<String, String>,
+    watcher: FileWatcher,
+}
+
+impl RunFiles {
+    pub fn open(run_dir: &Path, ignore: IgnoreGlobs, debounce: Duration) -> Self {
+        let state_path = run_dir.join(UPLOAD_STATE_FILE);
+        let uploaded = fs::read(&state_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        RunFiles {
+            files_dir: run_dir.join("files"),
+            state_path,
+            ignore,
+            tracked: BTreeMap::new(),
+            uploaded,
+            watcher: FileWatcher::new(debounce),
+        }
+    }
+
+    /// Registers a file (a later record for the same path replaces its policy).
+    pub fn add(&mut self, rec: &FileRecord) -> Result<(), CaptureError> {
+        let path = validate_rel_path(&rec.path)?;
+        if rec.policy == Policy::Live {
+            self.watcher.watch(&path, &self.files_dir.join(&path));
+        }
+        self.tracked.insert(path, Tracked { policy: rec.policy, changed: true });
+        Ok(())
+    }
+
+    /// Whether an ignore glob keeps `path` local.
+    pub fn should_upload(&self, path: &str) -> bool {
+        self.ignore.should_upload(path)
+    }
+
+    /// Files to upload now. `finishing`: the run ended, so `end` files and the final state of
+    /// `live` files are due too.
+    pub fn due(&mut self, now: Instant, finishing: bool) -> Vec<Upload> {
+        for rel in self.watcher.poll(now) {
+            if let Some(t) = self.tracked.get_mut(&rel) {
+                t.changed = true;
+            }
+        }
+        let mut out = Vec::new();
+        for (path, t) in &mut self.tracked {
+            let wanted = match t.policy {
+                Policy::Now => !self.uploaded.contains_key(path),
+                Policy::Live => t.changed || finishing,
+                Policy::End => finishing,
+            };
+            if !wanted || !self.ignore.should_upload(path) {
+                continue;
+            }
+            let abs = self.files_dir.join(path);
+            let Ok((sha256, size)) = hash_file(&abs) else { continue }; // not there yet: later
+            t.changed = false;
+            if self.uploaded.get(path) != Some(&sha256) {
+                out.push(Upload { path: path.clone(), abs_path: abs, sha256, size });
+            }
+        }
+        out
+    }
+
+    /// Records a successful upload (persisted atomically).
+    pub fn mark_uploaded(&mut self, path: &str, sha256: &str) -> Result<(), CaptureError> {
+        self.uploaded.insert(path.to_string(), sha256.to_string());
+        let json = serde_json::to_vec(&self.uploaded).map_err(|e| CaptureError::Json(e.to_string()))?;
+        crate::code::write_atomic(&self.state_path, &json)
+    }
+
+    /// True when every registered, uploadable file has its current content uploaded.
+    pub fn all_uploaded(&self) -> bool {
+        self.tracked.keys().filter(|p| self.ignore.should_upload(p)).all(|p| {
+            hash_file(&self.files_dir.join(p)).map_or(true, |(sha, _)| self.uploaded.get(p) == Some(&sha))
+        })
+    }
+}
+
+/// SHA-256 (hex) and size of a file, streamed.
+pub fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut f = fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((hex::encode(h.finalize()), size))
+}

@@ -1,0 +1,58 @@
+//! Everything the agent captures about a run besides its log, and the way back (restore).
+//!
+//! Entry points for the agent (see docs/capture.md, "Wiring"):
+//! - [`capture_run`] once per new run directory: `files/trackway-metadata.json`,
+//!   `files/requirements.txt`, `files/diff.patch`, `files/untracked.txt`, `files/code/...`.
+//! - [`RunFiles`]: which files to upload and when (`file` records, policies, ignore globs,
+//!   live-file watching with [`FileWatcher`]).
+//!
+//! For the CLI: [`restore()`](restore::restore) and [`pull`](restore::pull) over a
+//! [`RunSource`](restore::RunSource): a local run directory or the server's file routes.
+mod code;
+pub mod files;
+pub mod git;
+mod metadata;
+pub mod paths;
+mod requirements;
+pub mod restore;
+mod settings;
+mod watcher;
+
+pub use code::{capture_run, write_code_files, CaptureReport, DIFF_FILE, METADATA_FILE, REQUIREMENTS_FILE, UNTRACKED_FILE};
+pub use files::{hash_file, FileRecord, Policy, RunFiles, Upload, DEFAULT_DEBOUNCE};
+pub use git::{git_state, strip_credentials, GitState};
+pub use metadata::{collect_metadata, GpuMeta, Metadata, ProcessInfo};
+pub use paths::{validate_rel_path, IgnoreGlobs};
+pub use requirements::{installed_distributions, parse_metadata, requirements_txt};
+pub use settings::CaptureSettings;
+pub use watcher::FileWatcher;
+
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("git is not available: {0}")]
+    GitUnavailable(String),
+    #[error("`git {args}` failed: {stderr}")]
+    Git { args: String, stderr: String },
+    #[error("invalid file path {path:?}: {reason}")]
+    BadPath { path: String, reason: String },
+    #[error("invalid record: {0}")]
+    BadRecord(String),
+    #[error("JSON error: {0}")]
+    Json(String),
+    #[error("{0}")]
+    Restore(#[from] restore::RestoreError),
+}
+
+impl CaptureError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        CaptureError::Io { path: path.display().to_string(), source }
+    }
+}

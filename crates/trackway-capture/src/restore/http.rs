@@ -1,0 +1,122 @@
+//! The server as a restore source, over the routes in docs/capture.md:
+//! `GET /api/v1/runs/{e}/{p}/{id}` (config, metadata), `GET .../files` (list) and
+//! `GET .../files/{path}` (download). Blocking (`ureq`); the CLI has nothing else to do.
+use std::io::Read;
+
+use serde_json::{Map, Value};
+
+use super::{read_metadata_bytes, RestoreError, RunFile, RunSource, METADATA};
+use crate::paths::validate_rel_path;
+use crate::CaptureError;
+
+/// Files larger than this are refused rather than buffered (run files above it belong in
+/// artifacts).
+const MAX_FILE_BYTES: u64 = 4 << 30;
+
+pub struct HttpRunSource {
+    base: String,
+    api_key: String,
+    entity: String,
+    project: String,
+    run_id: String,
+    agent: ureq::Agent,
+}
+
+impl HttpRunSource {
+    pub fn new(base_url: &str, api_key: &str, entity: &str, project: &str, run_id: &str) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+        HttpRunSource {
+            base: base_url.trim_end_matches('/').to_string(),
+            api_key: api_key.to_string(),
+            entity: entity.into(),
+            project: project.into(),
+            run_id: run_id.into(),
+            agent,
+        }
+    }
+
+    fn run_url(&self, suffix: &str) -> String {
+        format!("{}/api/v1/runs/{}/{}/{}{suffix}", self.base, encode(&self.entity), encode(&self.project), encode(&self.run_id))
+    }
+
+    fn get(&self, url: &str) -> Result<Vec<u8>, CaptureError> {
+        let resp = self
+            .agent
+            .get(url)
+            .header("Authorization", &format!("Bearer {}", self.api_key))
+            .call()
+            .map_err(|e| RestoreError::Unreachable { url: url.into(), message: e.to_string() })?;
+        let status = resp.status().as_u16();
+        let mut body = Vec::new();
+        resp.into_body()
+            .into_reader()
+            .take(MAX_FILE_BYTES)
+            .read_to_end(&mut body)
+            .map_err(|e| RestoreError::Unreachable { url: url.into(), message: e.to_string() })?;
+        if !(200..300).contains(&status) {
+            let message = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v.pointer("/error/message").and_then(Value::as_str).map(String::from))
+                .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
+            return Err(RestoreError::Http { url: url.into(), status, message }.into());
+        }
+        Ok(body)
+    }
+
+    fn run(&self) -> Result<Value, CaptureError> {
+        let body = self.get(&self.run_url(""))?;
+        serde_json::from_slice(&body).map_err(|e| CaptureError::Json(e.to_string()))
+    }
+}
+
+impl RunSource for HttpRunSource {
+    fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    fn config(&self) -> Result<Map<String, Value>, CaptureError> {
+        Ok(self.run()?.get("config").and_then(Value::as_object).cloned().unwrap_or_default())
+    }
+
+    /// The run's `metadata` when the server derived it, else the uploaded metadata file.
+    fn metadata(&self) -> Result<Value, CaptureError> {
+        let meta = self.run()?.get("metadata").cloned().filter(|m| m.get("git").is_some());
+        match meta {
+            Some(m) => Ok(m),
+            None => match self.read_file(METADATA) {
+                Ok(b) => Ok(read_metadata_bytes(&b)),
+                Err(CaptureError::Restore(RestoreError::Http { status: 404, .. })) => Ok(Value::Object(Map::new())),
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    fn list_files(&self) -> Result<Vec<RunFile>, CaptureError> {
+        let body = self.get(&self.run_url("/files"))?;
+        #[derive(serde::Deserialize)]
+        struct Listing {
+            files: Vec<RunFile>,
+        }
+        let listing: Listing = serde_json::from_slice(&body).map_err(|e| CaptureError::Json(format!("file listing: {e}")))?;
+        Ok(listing.files)
+    }
+
+    fn read_file(&self, path: &str) -> Result<Vec<u8>, CaptureError> {
+        let rel = validate_rel_path(path)?;
+        let enc: Vec<String> = rel.split('/').map(encode).collect();
+        self.get(&self.run_url(&format!("/files/{}", enc.join("/"))))
+    }
+}
+
+/// Percent-encodes one path segment (RFC 3986 unreserved characters stay).
+pub fn encode(seg: &str) -> String {
+    let mut out = String::with_capacity(seg.len());
+    for b in seg.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

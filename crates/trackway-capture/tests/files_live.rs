@@ -1,0 +1,118 @@
+//! `live` files: three edits -> three versions in the blob store, final content correct;
+//! `now`/`end` policies; persisted upload state; path validation of `file` records.
+mod common;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use trackway_blob::{BlobStore, MemBlobStore};
+use trackway_capture::{FileRecord, IgnoreGlobs, Policy, RunFiles, Upload};
+
+/// Polls `due` (bounded) until it returns something; what an agent loop does every tick.
+fn wait_due(files: &mut RunFiles, finishing: bool) -> Vec<Upload> {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(15) {
+        let due = files.due(Instant::now(), finishing);
+        if !due.is_empty() {
+            return due;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Vec::new()
+}
+
+fn upload(files: &mut RunFiles, store: &MemBlobStore, ups: Vec<Upload>) -> Vec<String> {
+    ups.into_iter()
+        .map(|u| {
+            let bytes = fs::read(&u.abs_path).expect("read upload");
+            let put = store.put(&bytes).expect("put");
+            assert_eq!(put.digest.as_str(), u.sha256, "due() reports the digest of what is uploaded");
+            files.mark_uploaded(&u.path, &u.sha256).expect("mark");
+            u.path
+        })
+        .collect()
+}
+
+/// The way `save()` links a file into the run: `files/<name>` -> the user's file.
+fn link_into_run(run: &Path, user_file: &Path, name: &str) {
+    std::os::unix::fs::symlink(user_file, run.join("files").join(name)).expect("symlink");
+}
+
+#[test]
+fn live_file_edited_three_times_gives_three_versions() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = tmp.path().join("run");
+    fs::create_dir_all(run.join("files")).expect("mkdir");
+    let user_file = tmp.path().join("work/model.txt");
+    common::write(&user_file, b"version 0");
+    link_into_run(&run, &user_file, "model.txt");
+    let store = MemBlobStore::new();
+    let mut files = RunFiles::open(&run, IgnoreGlobs::default(), Duration::from_millis(100));
+    files.add(&FileRecord::new("model.txt", Policy::Live)).expect("add");
+    // Registration uploads the current content once ...
+    let first = wait_due(&mut files, false);
+    assert_eq!(upload(&mut files, &store, first), ["model.txt"]);
+    let mut digests = BTreeSet::new();
+    for v in 1..=3 {
+        // ... then every edit (written by rename, as torch.save and editors do) is a new version.
+        let tmp_file = user_file.with_extension("tmp");
+        fs::write(&tmp_file, format!("version {v}")).expect("write");
+        fs::rename(&tmp_file, &user_file).expect("rename");
+        let ups = wait_due(&mut files, false);
+        assert_eq!(ups.len(), 1, "edit {v} must produce exactly one upload");
+        digests.insert(ups[0].sha256.clone());
+        upload(&mut files, &store, ups);
+    }
+    assert_eq!(digests.len(), 3, "three edits, three versions");
+    assert_eq!(store.len(), 4, "initial content plus three versions, each stored once");
+    let last = digests.iter().find(|d| **d == trackway_blob::Digest::of(b"version 3").to_string()).expect("final version stored");
+    assert_eq!(store.get(&last.parse().expect("digest")).expect("get"), b"version 3");
+    // Unchanged content is not uploaded again, even at finish or after a touch.
+    fs::write(&user_file, b"version 3").expect("rewrite same");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(files.due(Instant::now(), true).is_empty(), "identical content must not be re-uploaded");
+}
+
+#[test]
+fn now_end_policies_and_persisted_state() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = tmp.path().join("run");
+    common::write(&run.join("files/summary.csv"), b"a,b\n");
+    common::write(&run.join("files/final.ckpt"), b"weights");
+    let store = MemBlobStore::new();
+    {
+        let mut files = RunFiles::open(&run, IgnoreGlobs::default(), Duration::from_millis(50));
+        files.add(&FileRecord::new("summary.csv", Policy::Now)).expect("add");
+        files.add(&FileRecord::new("final.ckpt", Policy::End)).expect("add");
+        let due = files.due(Instant::now(), false);
+        let now: Vec<String> = upload(&mut files, &store, due);
+        assert_eq!(now, ["summary.csv"], "`end` files wait for the finish");
+        assert!(files.due(Instant::now(), false).is_empty(), "`now` uploads once");
+        assert!(!files.all_uploaded());
+        let due = files.due(Instant::now(), true);
+        let end = upload(&mut files, &store, due);
+        assert_eq!(end, ["final.ckpt"]);
+        assert!(files.all_uploaded());
+    }
+    // A restarted agent reads files-uploaded.json and uploads nothing again.
+    let mut files = RunFiles::open(&run, IgnoreGlobs::default(), Duration::from_millis(50));
+    files.add(&FileRecord::new("summary.csv", Policy::Now)).expect("add");
+    files.add(&FileRecord::new("final.ckpt", Policy::End)).expect("add");
+    assert!(files.due(Instant::now(), true).is_empty());
+}
+
+#[test]
+fn file_records_with_escaping_or_absolute_paths_are_refused() {
+    for bad in ["../outside.txt", "/etc/passwd", "a/../../b", "", "a\\b"] {
+        let rec = serde_json::json!({"t": "file", "path": bad, "policy": "now"});
+        assert!(FileRecord::from_json(&rec).is_err(), "{bad:?} must be refused");
+    }
+    let ok = FileRecord::from_json(&serde_json::json!({"t": "file", "path": "./ckpt/model.pt", "policy": "live"})).expect("valid");
+    assert_eq!(ok, FileRecord::new("ckpt/model.pt", Policy::Live));
+    assert!(FileRecord::from_json(&serde_json::json!({"t": "file", "path": "x", "policy": "sometimes"})).is_err());
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut files = RunFiles::open(tmp.path(), IgnoreGlobs::default(), Duration::from_millis(50));
+    assert!(files.add(&FileRecord::new("../x", Policy::Now)).is_err());
+}
