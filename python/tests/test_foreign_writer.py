@@ -1,0 +1,86 @@
+"""A program in another language (Node.js, standard library only) writes a run log by following
+docs/run-format.md; the `trackway` binary must read exactly the values it wrote.
+
+Fails (never skips) when node or the binary is missing: CI has both.
+"""
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+NODE_EXAMPLE = REPO / "examples" / "node" / "log.mjs"
+
+
+def trackway_binary() -> Path:
+    """The built CLI: the copy bundled into the package, else the cargo target dir."""
+    candidates = [REPO / "python" / "trackway" / "bin" / "trackway"]
+    if os.environ.get("CARGO_TARGET_DIR"):
+        candidates.append(Path(os.environ["CARGO_TARGET_DIR"]) / "release" / "trackway")
+    candidates += [REPO / "target" / "release" / "trackway", Path("/work/target/release/trackway")]
+    for c in candidates:
+        if c.is_file() and os.access(c, os.X_OK):
+            return c
+    pytest.fail(f"trackway binary not found (build it first); looked in {[str(c) for c in candidates]}")
+
+
+def node() -> str:
+    exe = shutil.which("node")
+    if exe is None:
+        pytest.fail("node is required for the foreign-writer test")
+    return exe
+
+
+def test_node_written_run_reads_back_exactly(tmp_path):
+    root = tmp_path / "trackway"
+    out = subprocess.run([node(), str(NODE_EXAMPLE), str(root), "nodeabc"],
+                         capture_output=True, text=True, timeout=60, check=True)
+    run_dir = Path(out.stdout.strip())
+    assert run_dir.parent == root and run_dir.name.endswith("-nodeabc")
+    assert (run_dir / "files").is_dir()
+
+    show = subprocess.run([str(trackway_binary()), "runs", "show", str(run_dir), "--json"],
+                          capture_output=True, text=True, timeout=60, check=True)
+    got = json.loads(show.stdout)
+    assert got["run_id"] == "nodeabc"
+    assert got["project"] == "node-example"
+    assert got["name"] == "from-node"
+    assert got["tags"] == ["node", "stdlib"]
+    assert got["state"] == "finished" and got["exit_code"] == 0
+    assert got["rows"] == 3 and got["last_step"] == 2
+    assert got["corrupt_lines"] == 0
+    # Values are printed in Trackway JSON: tagged NaN and big ints, floats keep their dot.
+    assert got["config"] == {"lr": 0.001, "layers": 4, "optimizer": "adam",
+                             "schedule": {"warmup": 1.0, "steps": [100, 200]}}
+    assert isinstance(got["config"]["schedule"]["warmup"], float)
+    assert got["summary"] == {"loss": 0.125, "acc": 0.5, "eval/loss": 0.75,
+                              "best": {"$f": "NaN"}, "big": {"$int": str(2 ** 70)}}
+    assert '"warmup": 1.0' in show.stdout
+
+    listing = subprocess.run([str(trackway_binary()), "runs", "ls", str(tmp_path), "--json"],
+                             capture_output=True, text=True, timeout=60, check=True)
+    runs = json.loads(listing.stdout)
+    assert [r["run_id"] for r in runs] == ["nodeabc"]
+
+
+def test_node_rows_merge_and_values_round_trip(tmp_path):
+    """The history rows, read with the native reader: fragments of one step merge, NaN, -inf,
+    big ints and tag-looking user maps come back exactly."""
+    import math
+    from trackway import _native
+
+    root = tmp_path / "trackway"
+    out = subprocess.run([node(), str(NODE_EXAMPLE), str(root), "rows"],
+                         capture_output=True, text=True, timeout=60, check=True)
+    run_dir = out.stdout.strip()
+    lines = [json.loads(x) for x in Path(run_dir, "run.jsonl").read_text().splitlines()]
+    hist = [x for x in lines if x["t"] == "history"]
+    assert [h["step"] for h in hist] == [0, 1, 1, 2]
+    assert hist[3]["data"]["tag"] == {"$map": {"$f": "not a float"}}
+    st = _native.load_run_state(run_dir)
+    assert st["row_count"] == 3 and st["finished"] is True
+    assert math.isnan(st["summary"]["best"])
+    assert st["summary"]["big"] == 2 ** 70
