@@ -2,6 +2,7 @@
 //! the process dies (even by kill -9), so a stale lock can never block a new agent.
 
 use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::{AgentError, Result};
@@ -26,7 +27,11 @@ impl AgentLock {
             .open(&path)
             .map_err(|e| AgentError::io(&path, e))?;
         match file.try_lock() {
-            Ok(()) => Ok(Some(AgentLock { _file: file, path })),
+            Ok(()) => {
+                // The holder's pid, for `trackway status` and for tests that must stop it.
+                let _ = file.set_len(0).and_then(|()| (&file).write_all(std::process::id().to_string().as_bytes()));
+                Ok(Some(AgentLock { _file: file, path }))
+            }
             Err(TryLockError::WouldBlock) => Ok(None),
             Err(TryLockError::Error(e)) => Err(AgentError::io(&path, e)),
         }
@@ -50,6 +55,8 @@ mod tests {
         let first = AgentLock::try_acquire(tmp.path()).expect("io").expect("free");
         assert!(AgentLock::try_acquire(tmp.path()).expect("io").is_none());
         assert!(agent_lock_held(tmp.path()));
+        let pid = std::fs::read_to_string(tmp.path().join("agent.lock")).expect("read");
+        assert_eq!(pid, std::process::id().to_string());
         drop(first);
         assert!(!agent_lock_held(tmp.path()));
         assert!(AgentLock::try_acquire(tmp.path()).expect("io").is_some());

@@ -186,7 +186,7 @@ class Run:
             want = list(dict.fromkeys([x_axis] + list(keys)))
         params = {"samples": int(samples)}
         if want:
-            params["keys"] = ",".join(want)
+            params["keys"] = _keys_param(want)
         page = self._api._http.get(self._hist_url(), params)
         rows = [decode_value(r) for r in page.get("rows") or []]
         if keys:
@@ -202,7 +202,7 @@ class Run:
             params = {"limit": int(page_size), "cursor": cursor,
                       "min_step": min_step, "max_step": max_step}
             if want:
-                params["keys"] = ",".join(want)
+                params["keys"] = _keys_param(want)
             page = self._api._http.get(self._hist_url(), params)
             for raw in page.get("rows") or []:
                 row = decode_value(raw)
@@ -221,6 +221,14 @@ class Run:
 
     def __repr__(self):
         return f"<Run {'/'.join(str(p) for p in self.path)} ({self.state})>"
+
+
+_SYSTEM_KEYS = ("_step", "_runtime", "_timestamp")
+
+
+def _keys_param(keys):
+    """The server always returns the system columns; naming them would filter every row out."""
+    return ",".join(k for k in keys if k not in _SYSTEM_KEYS)
 
 
 def _frame(rows):

@@ -1,0 +1,488 @@
+"""End to end: real `trackway server`, real training scripts, real agents, real kills.
+
+Each test starts its own server on port 0 with a temporary data dir and config dir, runs
+training scripts in subprocesses (online mode, so `init()` starts the agent), and reads the
+result back through `trackway.Api`. Agents get a short idle time so they exit on their own;
+teardown stops any that are still alive (pid from `<root>/agent.lock`).
+"""
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PYDIR = REPO / "python"
+if str(PYDIR) not in sys.path:
+    sys.path.insert(0, str(PYDIR))
+
+from trackway.apis import Api  # noqa: E402
+
+
+def find_binary() -> str:
+    candidates = [os.environ.get("TRACKWAY_EXE"),
+                  str(PYDIR / "trackway" / "bin" / "trackway"),
+                  os.path.join(os.environ.get("CARGO_TARGET_DIR", str(REPO / "target")), "release", "trackway")]
+    for c in candidates:
+        if c and os.path.isfile(c) and os.access(c, os.X_OK):
+            return c
+    raise AssertionError("no `trackway` binary: run `make build` (or set TRACKWAY_EXE)")
+
+
+BIN = find_binary()
+
+
+class Server:
+    """`trackway server --port P --data-dir D`, restartable on the same port and data."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.data = tmp / "data"
+        self.config = tmp / "config"
+        self.port = 0
+        self.proc = None
+        self.log = open(tmp / "server.log", "ab")
+
+    def env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKWAY_", "WANDB_"))}
+        env.update(HOME=str(self.tmp / "home"), TRACKWAY_CONFIG_DIR=str(self.config))
+        return env
+
+    def start(self, timeout=30.0):
+        self.proc = subprocess.Popen([BIN, "server", "--port", str(self.port), "--data-dir", str(self.data)],
+                                     stdout=subprocess.PIPE, stderr=self.log, env=self.env())
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            line = self.proc.stdout.readline().decode()
+            if not line:
+                raise AssertionError(f"server exited: {(self.tmp / 'server.log').read_text()[-2000:]}")
+            if "listening on http://" in line:
+                self.port = int(line.strip().rsplit(":", 1)[1].rstrip("/"))
+                break
+        else:
+            raise AssertionError("server did not report its port")
+        # Keep draining stdout so the server never blocks on a full pipe.
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def key(self) -> str:
+        return (self.data / "admin-api-key").read_text().strip()
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+        self.proc = None
+
+    def api(self) -> Api:
+        return Api(base_url=self.url, api_key=self.key, timeout=30)
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = Server(tmp_path).start()
+    yield s
+    s.stop(signal.SIGKILL)
+    for lock in tmp_path.rglob("agent.lock"):
+        stop_agent(lock.parent)
+
+
+def agent_pid(root: Path):
+    try:
+        return int((root / "agent.lock").read_text().strip() or 0) or None
+    except (OSError, ValueError):
+        return None
+
+
+def stop_agent(root: Path, sig=signal.SIGKILL):
+    """Kills the agent of `root` (one we caused to start) if it is still alive."""
+    pid = agent_pid(root)
+    if pid and Path(f"/proc/{pid}").exists() and b"agent" in Path(f"/proc/{pid}/cmdline").read_bytes():
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def script_env(server: Server, **extra) -> dict:
+    env = server.env()
+    env.update(PYTHONPATH=str(PYDIR), TRACKWAY_EXE=BIN, TRACKWAY_BASE_URL=server.url,
+               TRACKWAY_AGENT_IDLE_SECONDS="3", TRACKWAY_MODE="online")
+    for k, v in extra.items():
+        if v is None:
+            env.pop(k, None)
+        else:
+            env[k] = str(v)
+    return env
+
+
+def write_script(tmp: Path, name: str, code: str) -> Path:
+    path = tmp / name
+    path.write_text(code)
+    return path
+
+
+def run_py(tmp: Path, path: Path, env: dict, timeout=120) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, str(path)], cwd=tmp, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    assert done.returncode == 0, f"script failed:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def run_dirs(tmp: Path):
+    return sorted((tmp / "trackway").glob("run-*"))
+
+
+def wait_for(pred, timeout, what):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def wait_synced(dirs, timeout=60):
+    wait_for(lambda: all((d / "synced").exists() for d in dirs), timeout, f"synced markers in {dirs}")
+
+
+def log_steps(run_dir: Path):
+    """The history steps recorded in the run log (complete lines only), in order."""
+    steps = []
+    for line in (run_dir / "run.jsonl").read_bytes().split(b"\n")[:-1]:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if rec.get("t") == "history" and (not steps or steps[-1] != rec["step"]):
+            steps.append(rec["step"])
+    return steps
+
+
+def same(a, b):
+    """Equality that treats NaN as equal to NaN, recursively."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+def server_steps(api: Api, path: str):
+    return [r["_step"] for r in api.run(path).scan_history(page_size=5000)]
+
+
+def http(method, url, body=None, key=None, headers=None):
+    req = urllib.request.Request(url, method=method, data=body)
+    req.add_header("Content-Type", "application/json")
+    if key:
+        req.add_header("Authorization", f"Bearer {key}")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            return e.code, json.loads(raw)
+        except ValueError:
+            return e.code, raw.decode(errors="replace")
+
+
+# ---------------------------------------------------------------------------------------------
+
+ROUNDTRIP = r'''
+import math, trackway
+cfg = {"lr": 0.001, "nan": float("nan"), "inf": float("inf"), "ninf": float("-inf"),
+       "big": 2**80, "neg": -2**70, "one": 1.0, "nested": {"a": [1, 2.5, "x"], "$f": "looks-like-a-tag"},
+       "unicode": "h\u00e9llo / w\u00f6rld"}
+run = trackway.init(project="rt", config=cfg)
+for i in range(300):
+    row = {"loss": 1.0 / (i + 1), "acc": i / 300, "i": i}
+    if i % 50 == 0:
+        row.update({"weird": float("nan"), "up": float("inf"), "down": float("-inf")})
+    trackway.log(row)
+run.summary["best"] = 0.5
+trackway.finish()
+print(run.id)
+'''
+
+
+def test_roundtrip_config_history_summary_exactly(server, tmp_path):
+    done = run_py(tmp_path, write_script(tmp_path, "rt.py", ROUNDTRIP), script_env(server))
+    run_id = done.stdout.strip().splitlines()[-1]
+    wait_synced(run_dirs(tmp_path))
+    run = server.api().run(f"admin/rt/{run_id}")
+    assert run.state == "finished"
+    expect_cfg = {"lr": 0.001, "nan": math.nan, "inf": math.inf, "ninf": -math.inf, "big": 2**80,
+                  "neg": -2**70, "one": 1.0, "nested": {"a": [1, 2.5, "x"], "$f": "looks-like-a-tag"},
+                  "unicode": "h\u00e9llo / w\u00f6rld"}
+    assert same(run.config, expect_cfg), run.config
+    rows = list(run.scan_history(page_size=128))
+    assert [r["_step"] for r in rows] == list(range(300))
+    for i, r in enumerate(rows):
+        want = {"loss": 1.0 / (i + 1), "acc": i / 300, "i": i}
+        if i % 50 == 0:
+            want.update({"weird": math.nan, "up": math.inf, "down": -math.inf})
+        got = {k: v for k, v in r.items() if not k.startswith("_")}
+        assert same(got, want), (i, got, want)
+    assert run.summary["best"] == 0.5
+    assert run.summary["loss"] == 1.0 / 300 and run.summary["i"] == 299
+    assert run.path == ["admin", "rt", run_id] and run.url
+
+
+OFFLINE = r'''
+import trackway
+run = trackway.init(project="off", config={"k": float("nan")})
+for i in range(1000):
+    trackway.log({"x": i * 0.5, "y": float("-inf") if i == 7 else i})
+trackway.finish()
+print(run.id)
+'''
+
+
+def test_offline_then_sync_is_identical_and_idempotent(server, tmp_path):
+    done = run_py(tmp_path, write_script(tmp_path, "off.py", OFFLINE), script_env(server, TRACKWAY_MODE="offline"))
+    run_id = done.stdout.strip().splitlines()[-1]
+    (d,) = run_dirs(tmp_path)
+    assert not (d / "synced").exists() and not (tmp_path / "trackway" / "agent.lock").exists()
+    env = script_env(server)
+    status = subprocess.run([BIN, "status"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert status.returncode == 0 and "1 run(s)" in status.stdout and server.key not in status.stdout
+    sync = subprocess.run([BIN, "sync", str(d)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert sync.returncode == 0, sync.stdout + sync.stderr
+    assert "synced to admin/off/" in sync.stdout and (d / "synced").exists()
+    api = server.api()
+    run = api.run(f"admin/off/{run_id}")
+    rows = list(run.scan_history())
+    assert len(rows) == 1000 and rows[7]["y"] == -math.inf and rows[999]["x"] == 499.5
+    assert math.isnan(run.config["k"]) and run.state == "finished"
+    again = subprocess.run([BIN, "sync", "--all", str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert again.returncode == 0 and "nothing to sync" in again.stdout
+    again = subprocess.run([BIN, "sync", str(d)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert again.returncode == 0 and "already synced" in again.stdout
+    assert len(list(api.run(f"admin/off/{run_id}").scan_history())) == 1000
+    # The same log uploaded under another project and id (overrides) arrives whole, once.
+    (d / "synced").unlink()
+    (d / "upload.json").unlink()
+    other = subprocess.run([BIN, "sync", str(d), "--project", "moved", "--id", "copy1"], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, timeout=60)
+    assert other.returncode == 0, other.stdout + other.stderr
+    assert len(list(api.run("admin/moved/copy1").scan_history())) == 1000
+    # A failing sync says so and exits non-zero.
+    bad = subprocess.run([BIN, "sync", str(tmp_path / "nope")], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert bad.returncode != 0 and "FAILED" in bad.stdout
+
+
+SLOW_LOOP = r'''
+import sys, time, trackway
+run = trackway.init(project="kill", config={"a": 1})
+print(run.id, flush=True)
+i = 0
+while True:
+    trackway.log({"loss": 1.0 / (i + 1), "i": i})
+    if i % 100 == 0:
+        print(i, flush=True)
+    i += 1
+    time.sleep(0.001)
+'''
+
+
+def test_kill9_training_process_every_logged_step_arrives(server, tmp_path):
+    proc = subprocess.Popen([sys.executable, str(write_script(tmp_path, "k.py", SLOW_LOOP))], cwd=tmp_path,
+                            env=script_env(server), stdout=subprocess.PIPE, text=True)
+    run_id = proc.stdout.readline().strip()
+    while int(proc.stdout.readline().strip() or 0) < 1500:
+        pass
+    proc.kill()
+    proc.wait()
+    (d,) = run_dirs(tmp_path)
+    steps = log_steps(d)
+    assert len(steps) >= 1500
+    wait_synced([d], timeout=30)  # the agent sees the dead pid, appends `finish` crashed
+    run = server.api().run(f"admin/kill/{run_id}")
+    assert run.state == "crashed"
+    assert server_steps(server.api(), f"admin/kill/{run_id}") == steps
+
+
+FAST_LOOP = r'''
+import time, trackway
+run = trackway.init(project="ag")
+print(run.id, flush=True)
+for i in range(60000):
+    trackway.log({"a": i, "b": i * 0.5, "c": -i, "d": 1.5, "e": i % 7})
+    if i % 2000 == 0:
+        time.sleep(0.05)
+trackway.finish()
+'''
+
+
+def test_kill9_agent_mid_upload_then_new_agent_no_loss_no_dupes(server, tmp_path):
+    env = script_env(server, TRACKWAY_FINISH_TIMEOUT="0.2")
+    proc = subprocess.Popen([sys.executable, str(write_script(tmp_path, "a.py", FAST_LOOP))], cwd=tmp_path,
+                            env=env, stdout=subprocess.PIPE, text=True)
+    run_id = proc.stdout.readline().strip()
+    root = tmp_path / "trackway"
+    (d,) = run_dirs(tmp_path)
+    # Kill the agent once it has acknowledged something but not everything.
+    wait_for(lambda: (d / "upload.json").exists() and json.loads((d / "upload.json").read_text())["offset"] > 0
+             and agent_pid(root), 30, "first ack")
+    os.kill(agent_pid(root), signal.SIGKILL)
+    time.sleep(0.2)
+    assert not (d / "synced").exists(), "the upload finished before the kill; the test proves nothing"
+    proc.wait(timeout=120)
+    assert proc.returncode == 0
+    subprocess.Popen([BIN, "agent", "--root", str(root), "--idle-seconds", "2"], env=env,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_synced([d], timeout=60)
+    steps = server_steps(server.api(), f"admin/ag/{run_id}")
+    assert steps == list(range(60000))
+    assert server.api().run(f"admin/ag/{run_id}").state == "finished"
+
+
+OUTAGE = r'''
+import json, sys, time, trackway
+duration = float(sys.argv[1])
+run = trackway.init(project="outage")
+print(run.id, flush=True)
+t_end = time.time() + duration
+lat = []
+i = 0
+while time.time() < t_end:
+    t0 = time.perf_counter()
+    trackway.log({"loss": 1.0 / (i + 1), "i": i, "x": i * 0.1})
+    lat.append(time.perf_counter() - t0)
+    i += 1
+    time.sleep(0.005)
+trackway.finish()
+lat.sort()
+print(json.dumps({"rows": i, "p99": lat[int(len(lat) * 0.99)], "max": lat[-1]}), flush=True)
+'''
+
+
+def test_server_down_30s_log_unaffected_and_all_data_arrives(server, tmp_path):
+    script = write_script(tmp_path, "o.py", OUTAGE)
+    env = script_env(server, TRACKWAY_FINISH_TIMEOUT="1")
+    baseline = subprocess.run([sys.executable, str(script), "3"], cwd=tmp_path, env=env, capture_output=True,
+                              text=True, timeout=60)
+    assert baseline.returncode == 0, baseline.stderr
+    base = json.loads(baseline.stdout.strip().splitlines()[-1])
+    proc = subprocess.Popen([sys.executable, str(script), "40"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, text=True)
+    run_id = proc.stdout.readline().strip()
+    time.sleep(4)
+    server.stop()
+    time.sleep(30)
+    server.start()
+    out = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 0
+    stats = json.loads(out.strip().splitlines()[-1])
+    print(f"log() p99 without outage {base['p99'] * 1e6:.0f} us, with outage {stats['p99'] * 1e6:.0f} us, "
+          f"max {stats['max'] * 1e3:.1f} ms")
+    # Loose on purpose: log() never touches the network, so an outage must not show up as
+    # network-sized stalls (the server timeout is seconds).
+    assert stats["p99"] < max(20 * base["p99"], 0.005)
+    assert stats["max"] < 0.5
+    dirs = [d for d in run_dirs(tmp_path) if d.name.endswith(run_id)]
+    wait_synced(dirs, timeout=60)
+    assert server_steps(server.api(), f"admin/outage/{run_id}") == list(range(stats["rows"]))
+
+
+def test_kill9_server_mid_ingest_keeps_every_acknowledged_row(server, tmp_path):
+    env = script_env(server, TRACKWAY_FINISH_TIMEOUT="0.1")
+    proc = subprocess.Popen([sys.executable, str(write_script(tmp_path, "s.py", FAST_LOOP))], cwd=tmp_path,
+                            env=env, stdout=subprocess.PIPE, text=True)
+    run_id = proc.stdout.readline().strip()
+    root = tmp_path / "trackway"
+    (d,) = run_dirs(tmp_path)
+    wait_for(lambda: (d / "upload.json").exists() and json.loads((d / "upload.json").read_text())["offset"] > 200_000,
+             30, "some acknowledged data")
+    server.stop(signal.SIGKILL)
+    stop_agent(root)  # freeze the cursor: what it says was acknowledged must survive
+    time.sleep(0.2)
+    acked = json.loads((d / "upload.json").read_text())["offset"]
+    proc.wait(timeout=120)
+    head = (d / "run.jsonl").read_bytes()[:acked]
+    acked_steps = sorted({json.loads(line)["step"] for line in head.split(b"\n")
+                          if line and json.loads(line).get("t") == "history"})
+    server.start()
+    got = server_steps(server.api(), f"admin/ag/{run_id}")
+    assert got[:len(acked_steps)] == acked_steps, "an acknowledged row was lost"
+    subprocess.Popen([BIN, "agent", "--root", str(root), "--idle-seconds", "2"], env=script_env(server),
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_synced([d], timeout=60)
+    assert server_steps(server.api(), f"admin/ag/{run_id}") == list(range(60000))
+
+
+MANY = r'''
+import sys, trackway
+run = trackway.init(project="many", name=f"p{sys.argv[1]}")
+for i in range(500):
+    trackway.log({"a": i, "b": i * 0.5, "c": 1.0, "d": -i, "e": float(sys.argv[1])})
+trackway.finish()
+'''
+
+
+def test_twenty_processes_one_project(server, tmp_path):
+    script = write_script(tmp_path, "m.py", MANY)
+    env = script_env(server)
+    procs = [subprocess.Popen([sys.executable, str(script), str(n)], cwd=tmp_path, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in range(20)]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        assert "Traceback" not in err
+    dirs = run_dirs(tmp_path)
+    assert len(dirs) == 20
+    wait_synced(dirs, timeout=90)
+    runs = list(server.api().runs("admin/many", per_page=7))
+    assert len(runs) == 20 and len(server.api().runs("admin/many")) == 20
+    for r in runs:
+        assert r.state == "finished"
+        assert [row["_step"] for row in r.scan_history(keys=["a"])] == list(range(500))
+
+
+def test_malformed_requests_get_clear_4xx_and_change_nothing(server):
+    url, key = server.url, server.key
+    assert http("GET", url + "/api/v1/health")[0] == 200
+    assert http("GET", url + "/api/v1/viewer")[0] == 401
+    code, body = http("GET", url + "/api/v1/viewer", key="tw_wrong")
+    assert code == 401 and body["error"]["code"] == "unauthorized"
+    assert http("POST", url + "/api/v1/ingest", b"{}", key="tw_wrong")[0] == 401
+    run = {"t": "run", "v": 1, "log_id": "feedfacefeedface", "run_id": "mal1", "project": "mal"}
+    assert http("POST", url + "/api/v1/runs", json.dumps(run).encode(), key=key)[0] == 200
+    code, body = http("POST", url + "/api/v1/ingest", b"{not json", key=key)
+    assert code == 400 and "error" in body
+    good = [0, run]
+    row = [60, {"t": "history", "step": 0, "ts": 1.0, "rt": 0.1, "data": {"x": 1.0}}]
+    bad = [120, {"t": "history", "step": "zero", "data": {}}]
+    batch = {"entity": "admin", "project": "mal", "run_id": "mal1", "log_id": "feedfacefeedface",
+             "from": 0, "to": 200, "records": [good, row, bad]}
+    code, body = http("POST", url + "/api/v1/ingest", json.dumps(batch).encode(), key=key)
+    assert code == 400 and body["error"]["code"] == "invalid_record", body
+    assert list(server.api().run("admin/mal/mal1").scan_history()) == []  # nothing half-applied
+    gap = dict(batch, **{"from": 500, "to": 600, "records": []})
+    code, body = http("POST", url + "/api/v1/ingest", json.dumps(gap).encode(), key=key)
+    assert code == 409 and body["error"]["code"] == "offset_gap"
+    ok = dict(batch, records=[good, row])
+    code, body = http("POST", url + "/api/v1/ingest", json.dumps(ok).encode(), key=key)
+    assert code == 200 and body["acked"] == 200
+    code, body = http("POST", url + "/api/v1/ingest", json.dumps(ok).encode(), key=key)
+    assert code == 200  # a resent batch changes nothing
+    assert [r["_step"] for r in server.api().run("admin/mal/mal1").scan_history()] == [0]
