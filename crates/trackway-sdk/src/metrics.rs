@@ -118,7 +118,7 @@ impl MetricDef {
             summary: summary
                 .iter()
                 .flat_map(|s| s.split(','))
-                .map(|s| s.trim().to_owned())
+                .map(|s| s.trim().to_ascii_lowercase())
                 .filter(|s| !s.is_empty())
                 .collect(),
             goal: minimize.map(|m| if m { "minimize" } else { "maximize" }.to_owned()),
