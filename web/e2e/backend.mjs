@@ -10,6 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { ROOT } from "./lib.mjs";
 import { startMock } from "../mock/server.mjs";
+import { startFront } from "./front.mjs";
 
 export function serverBinary() {
   const dirs = [process.env.CARGO_TARGET_DIR, path.join(ROOT, "target"), "/work/target"].filter(Boolean);
@@ -35,7 +36,7 @@ export async function startBackend({ mockOpts = { runs: 0 } } = {}) {
   if (!real) {
     const m = await startMock(mockOpts);
     console.log(`# backend: MOCK server (web/mock/server.mjs) at ${m.url}: the trackway binary${bin ? ` ${bin}` : ""} has no \`server --port\` yet`);
-    return { kind: "mock", url: m.url, key: m.key, stop: m.close };
+    return { kind: "mock", url: m.url, pageUrl: m.url, key: m.key, stop: m.close };
   }
   return startReal(bin);
 }
@@ -57,9 +58,12 @@ async function startReal(bin) {
   });
   const key = readKey(path.join(tmp, "config", "credentials.json"), url);
   console.log(`# backend: real trackway server ${bin} at ${url} (data ${tmp})`);
+  // pageUrl: where the browser goes. By default the current web/dist in front of the real API.
+  const front = process.env.TRACKWAY_E2E_EMBEDDED === "1" ? null : await startFront(url);
+  console.log(front ? `# UI: current web/dist served at ${front.url}, /api forwarded to the server` : "# UI: the one embedded in the server binary");
   return {
-    kind: "server", url, key, tmp,
-    stop: async () => { proc.kill("SIGTERM"); await new Promise((r) => setTimeout(r, 300)); fs.rmSync(tmp, { recursive: true, force: true }); },
+    kind: "server", url, pageUrl: front?.url ?? url, key, tmp, bin,
+    stop: async () => { await front?.close(); proc.kill("SIGTERM"); await new Promise((r) => setTimeout(r, 300)); fs.rmSync(tmp, { recursive: true, force: true }); },
   };
 }
 

@@ -51,14 +51,14 @@ async function workspaceBackend() {
     w.finish(0); await w.flush();
   }
   console.log(`# filled ${b.kind} with ${runs}×${metrics}×${steps} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return { ...b, project: "perf", desc: `${b.kind}: ${runs} runs × ${metrics} metrics × ${steps} steps` };
+  return { ...b, url: b.pageUrl, apiUrl: b.url, project: "perf", desc: `${b.kind}: ${runs} runs × ${metrics} metrics × ${steps} steps` };
 }
 
 async function chartsPerf(browser) {
   const b = await workspaceBackend();
   try {
     const page = await newPage(browser, b.url, b.key);
-    const ids = await (await fetch(`${b.url}/api/v1/projects/admin/${b.project}/runs?limit=1000`, { headers: { Authorization: `Bearer ${b.key}` } })).json();
+    const ids = await (await fetch(`${b.apiUrl ?? b.url}/api/v1/projects/admin/${b.project}/runs?limit=1000`, { headers: { Authorization: `Bearer ${b.key}` } })).json();
     const runIds = ids.runs.map((r) => r.run_id);
     const url = `/admin/${b.project}?runs=${runIds.join(",")}`;
     await page.goto("/"); // warm: load the bundle once, as a returning user would have it cached

@@ -2,7 +2,10 @@
 // binary has `server --port`, the mock), filled with runs through the public API.
 //   node e2e/run.mjs          (needs npm run build first; screenshots → test-artifacts/web/)
 
-import { assert, launch, newPage, shot, Suite, until } from "./lib.mjs";
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { assert, launch, newPage, ROOT, shot, Suite, until, WEB } from "./lib.mjs";
 import { client, RunWriter, startBackend } from "./backend.mjs";
 
 const LRS = [0.1, 0.05, 0.02, 0.01, 0.005, 0.001];
@@ -41,7 +44,7 @@ async function main() {
   let live = null;
   try {
     await fill(call);
-    const page = await newPage(browser, backend.url, null);
+    const page = await newPage(browser, backend.pageUrl, null);
     const ws = "/admin/e2e";
     const tw = (fn, arg, what, timeout) => until(page, fn, arg, timeout, what);
 
@@ -237,6 +240,44 @@ async function main() {
       w.finish(0); await w.flush();
       console.log(`# live chart grew from ${n0} to ${n1} points`);
     });
+
+    // Real scripts through the Python SDK, when both the real server and the SDK are here.
+    const py = process.env.TRACKWAY_PYTHON ?? path.join(ROOT, ".venv", "bin", "python");
+    const sdkOk = backend.kind === "server" && fs.existsSync(py) && spawnSync(py, ["-c", "import trackway"]).status === 0;
+    if (!sdkOk) {
+      const why = backend.kind !== "server" ? "the backend is the mock" : `${py} cannot import trackway`;
+      if (process.env.TRACKWAY_E2E_SDK === "1") await suite.test("Python SDK scripts", async () => { throw new Error(why); });
+      else console.log(`# NOT RUN: Python SDK scripts (${why}); set TRACKWAY_E2E_SDK=1 to make this a failure`);
+    } else {
+      // TRACKWAY_EXE: the SDK starts `<exe> agent` to upload; the wheel ships it, a dev tree may not.
+      const sdkEnv = { ...process.env, TRACKWAY_EXE: process.env.TRACKWAY_EXE ?? backend.bin, TRACKWAY_BASE_URL: backend.url, TRACKWAY_API_KEY: backend.key, TRACKWAY_MODE: "online",
+        TRACKWAY_DIR: fs.mkdtempSync(path.join(backend.tmp, "sdk-")), TRACKWAY_CONFIG_DIR: path.join(backend.tmp, "sdk-config") };
+      const script = path.join(WEB, "e2e", "sdk_log.py");
+      await suite.test("a run logged by a Python script shows its values, config and console", async () => {
+        const r = spawnSync(py, [script, "sdk1", "60", "0"], { env: sdkEnv, encoding: "utf8", timeout: 60000 });
+        assert(r.status === 0, `script failed: ${r.stderr}`);
+        await page.goto("/admin/sdk/runs/sdk1?tab=charts");
+        await tw(() => window.__trackway.charts.loss?.x.length === 60, null, "60 logged steps in the run chart", 30000);
+        const c = await page.evaluate(() => window.__trackway.charts.loss);
+        assert(c.x.every((x, j) => x === j && near(c.raw[0][j], 1 / (1 + 0.02 * j) + 0.0001)), "values equal what the script logged");
+        await page.click("#tab-overview");
+        await page.waitForSelector("#config-table >> text=model.layers");
+        await page.click("#tab-console");
+        await page.waitForSelector("#console-log, #console-empty");
+        if (await page.$("#console-log")) await page.waitForSelector("#console-log >> text=step 50");
+        await shot(page, "15-sdk-run");
+      });
+      await suite.test("a live Python script's chart grows while it logs", async () => {
+        const proc = spawn(py, [script, "sdk2", "400", "0.05"], { env: sdkEnv, stdio: "ignore" });
+        try {
+          await page.goto("/admin/sdk?runs=sdk2");
+          await tw(() => window.__trackway.charts.loss?.x.length > 0, null, "live SDK chart", 30000);
+          const n0 = await page.evaluate(() => window.__trackway.charts.loss.x.length);
+          await tw((n0) => window.__trackway.charts.loss.x.length >= n0 + 20, n0, "SDK chart grows", 30000);
+          await shot(page, "16-sdk-live");
+        } finally { proc.kill("SIGTERM"); }
+      });
+    }
   } finally {
     await live?.stop().catch(() => {});
     await browser.close();

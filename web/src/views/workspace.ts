@@ -154,17 +154,36 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     filterBar.render();
   }
 
+  // New runs appear on their own: the newest page is cheap (limit 50) and tells us about them.
+  async function checkNewRuns() {
+    if (hook.table.loaded !== all.length || loadSeq === 0) return;
+    const page = await api.runsPage(entity, project, buildFilter(st.filters, st.q), null, 50).catch(() => null);
+    if (!page) return;
+    const have = new Set(all.map((r) => r.run_id));
+    const fresh = page.runs.filter((r) => !have.has(r.run_id));
+    if (!fresh.length) return;
+    all.push(...fresh);
+    hook.table.loaded = all.length;
+    refreshRows(); chartsChanged();
+  }
+
   // Live runs: refresh their rows and append new chart points; finished runs are left alone.
+  let polling = false;
   const poll = setInterval(async () => {
-    const running = chartRuns().filter((r) => r.state === "running");
-    if (!running.length || document.hidden) return;
-    const fresh = await Promise.all(running.map((r) => api.run(entity, project, r.run_id).catch(() => r)));
-    for (const f of fresh) { const i = all.findIndex((r) => r.run_id === f.run_id); if (i >= 0) all[i] = f; }
-    refreshRows();
-    await grid.poll(running);
-    // A live run may start logging a new metric: add its chart.
-    const k = await api.keys(entity, project).catch(() => null);
-    if (k && k.history.some((m) => !m.startsWith("_") && !keys.history.includes(m))) loadKeys();
+    if (polling || document.hidden || dead) return;
+    polling = true;
+    try {
+      await checkNewRuns();
+      const running = chartRuns().filter((r) => r.state === "running");
+      if (!running.length) return;
+      const fresh = await Promise.all(running.map((r) => api.run(entity, project, r.run_id).catch(() => r)));
+      for (const f of fresh) { const i = all.findIndex((r) => r.run_id === f.run_id); if (i >= 0) all[i] = f; }
+      refreshRows();
+      await grid.poll(running);
+      // A live run may start logging a new metric: add its chart.
+      const k = await api.keys(entity, project).catch(() => null);
+      if (k && k.history.some((m) => !m.startsWith("_") && !keys.history.includes(m))) await loadKeys();
+    } finally { polling = false; }
   }, POLL_MS);
 
   const left = h("div", { class: "pane-left" }, tableBar, table.el);
