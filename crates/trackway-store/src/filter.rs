@@ -11,7 +11,9 @@
 //! strings), `last_step`, `row_count`, `exit_code`.
 //!
 //! Semantics follow MongoDB: a missing key never equals a value, `$ne`/`$nin` match runs that
-//! lack the key, and on `tags` (an array) `$eq`/`$in` match when any tag does.
+//! lack the key, and on `tags` (an array) `$eq`/`$in` match when any tag does. One deliberate
+//! difference: a key whose value is JSON `null` counts as missing (`$exists: false`), so that
+//! every condition can be answered from the key's expression index.
 
 use rusqlite::types::Value as SqlValue;
 use serde_json::Value as Json;
@@ -204,8 +206,9 @@ pub(crate) struct SqlBuilder<'a> {
 }
 
 impl<'a> SqlBuilder<'a> {
-    pub fn new(resolve: &'a dyn Fn(Source, &str) -> String) -> Self {
-        SqlBuilder { sql: String::new(), params: Vec::new(), json_exprs: Vec::new(), resolve }
+    /// A builder whose SQL starts with `r.project_id = ?1`; filters are ANDed after it.
+    pub fn new(project: i64, resolve: &'a dyn Fn(Source, &str) -> String) -> Self {
+        SqlBuilder { sql: "r.project_id = ?1".to_owned(), params: vec![SqlValue::Integer(project)], json_exprs: Vec::new(), resolve }
     }
 
     /// The SQL expression of a scalar field (`None` for tags).
@@ -262,90 +265,122 @@ impl<'a> SqlBuilder<'a> {
         }
         match (field, self.field_expr(field)) {
             (Field::Tags, _) | (_, None) => self.push_tags_cond(op),
-            (Field::Json { source, key }, Some(expr)) => {
-                let path = (self.resolve)(*source, key);
-                let exists = format!("json_type(r.{}, {}) IS NOT NULL", source.as_str(), sql_literal(&path));
-                self.push_scalar_cond(&expr, &exists, false, op)
-            }
-            (Field::Column { time, .. }, Some(expr)) => {
-                let exists = format!("{expr} IS NOT NULL");
-                self.push_scalar_cond(&expr, &exists, *time, op)
-            }
+            (Field::Json { .. }, Some(expr)) => self.push_scalar_cond(&expr, false, op),
+            (Field::Column { time, .. }, Some(expr)) => self.push_scalar_cond(&expr, *time, op),
         }
     }
 
-    fn push_scalar_cond(&mut self, e: &str, exists: &str, time: bool, op: &Op) -> Result<()> {
-        let cmp = |b: &mut Self, sym: &str, v: &Json| -> Result<()> {
-            let p = b.param(v, time)?;
-            b.sql.push_str(&format!("({e} {sym} {p})"));
-            Ok(())
-        };
+    /// `r.pk [NOT] IN (runs of the project where <pred>)`. Every condition is a semi-join on
+    /// one key: SQLite answers it from that key's index alone (no row reads), several of them
+    /// intersect by rowid probes, and the page query can still walk the sort key's index.
+    fn push_semi(&mut self, negate: bool, pred: &str) {
+        let not = if negate { "NOT " } else { "" };
+        self.sql.push_str(&format!("(r.pk {not}IN (SELECT r.pk FROM runs r WHERE r.project_id = ?1 AND {pred}))"));
+    }
+
+    fn push_scalar_cond(&mut self, e: &str, time: bool, op: &Op) -> Result<()> {
+        // Missing keys are looked up as `IS NULL` in the index (usually few), not as the
+        // complement of the present ones (usually many).
+        let missing = format!("{e} IS NULL");
         match op {
-            Op::Eq(Json::Null) => self.sql.push_str(&format!("({e} IS NULL)")),
-            Op::Ne(Json::Null) => self.sql.push_str(&format!("({e} IS NOT NULL)")),
-            Op::Eq(v) => cmp(self, "=", v)?,
-            Op::Ne(v) => cmp(self, "IS NOT", v)?,
-            Op::Gt(v) => cmp(self, ">", v)?,
-            Op::Gte(v) => cmp(self, ">=", v)?,
-            Op::Lt(v) => cmp(self, "<", v)?,
-            Op::Lte(v) => cmp(self, "<=", v)?,
-            Op::In(list) => self.push_in(e, list, time, false)?,
-            Op::Nin(list) => self.push_in(e, list, time, true)?,
-            Op::Exists(true) => self.sql.push_str(&format!("({exists})")),
-            Op::Exists(false) => self.sql.push_str(&format!("(NOT {exists})")),
+            Op::Eq(Json::Null) | Op::Exists(false) => self.push_semi(false, &missing),
+            Op::Ne(Json::Null) | Op::Exists(true) => self.push_semi(true, &missing),
+            Op::Eq(v) | Op::Ne(v) => {
+                let p = self.param(v, time)?;
+                self.push_semi(matches!(op, Op::Ne(_)), &format!("{e} = {p}"));
+            }
+            Op::Gt(v) | Op::Gte(v) | Op::Lt(v) | Op::Lte(v) => {
+                let sym = match op {
+                    Op::Gt(_) => ">",
+                    Op::Gte(_) => ">=",
+                    Op::Lt(_) => "<",
+                    _ => "<=",
+                };
+                let p = self.param(v, time)?;
+                self.push_semi(false, &format!("{e} {sym} {p}"));
+            }
+            Op::In(list) | Op::Nin(list) => self.push_in(e, list, time, matches!(op, Op::Nin(_)))?,
             Op::Regex(pattern) => {
                 self.params.push(SqlValue::Text(pattern.clone()));
-                self.sql.push_str(&format!("({e} REGEXP ?{})", self.params.len()));
+                let pred = format!("{e} REGEXP ?{}", self.params.len());
+                self.push_semi(false, &pred);
             }
             Op::Not(_) => return Err(invalid("nested $not")),
         }
         Ok(())
     }
 
+    /// `$in` matches a listed value (or a missing key when the list holds null); `$nin` is its
+    /// complement.
     fn push_in(&mut self, e: &str, list: &[Json], time: bool, negate: bool) -> Result<()> {
         let has_null = list.iter().any(Json::is_null);
         let mut placeholders = Vec::new();
         for v in list.iter().filter(|v| !v.is_null()) {
             placeholders.push(self.param(v, time)?);
         }
-        let in_list = if placeholders.is_empty() { "0".to_owned() } else { format!("{e} IN ({})", placeholders.join(",")) };
-        let sql = match (negate, has_null) {
-            (false, false) => format!("({in_list} IS 1)"),
-            (false, true) => format!("({e} IS NULL OR {in_list} IS 1)"),
-            (true, false) => format!("({e} IS NULL OR NOT ({in_list}))"),
-            (true, true) => format!("({e} IS NOT NULL AND NOT ({in_list}))"),
-        };
-        self.sql.push_str(&sql);
+        let listed = format!("{e} IN ({})", placeholders.join(","));
+        let missing = format!("{e} IS NULL");
+        let sep = if negate { " AND " } else { " OR " };
+        let mut parts = 0;
+        self.sql.push('(');
+        if !placeholders.is_empty() {
+            self.push_semi(negate, &listed);
+            parts += 1;
+        }
+        if has_null {
+            if parts > 0 {
+                self.sql.push_str(sep);
+            }
+            // In: missing counts as a match; nin: missing is excluded.
+            self.push_semi(negate, &missing);
+            parts += 1;
+        }
+        if parts == 0 {
+            self.sql.push_str(if negate { "1" } else { "0" });
+        }
+        self.sql.push(')');
         Ok(())
     }
 
+    fn push_tag_semi(&mut self, negate: bool, pred: &str) {
+        let not = if negate { "NOT " } else { "" };
+        self.sql.push_str(&format!(
+            "(r.pk {not}IN (SELECT run_pk FROM run_tags WHERE project_id = ?1 AND {pred}))"
+        ));
+    }
+
     fn push_tags_cond(&mut self, op: &Op) -> Result<()> {
-        let any = |cond: &str| format!("EXISTS (SELECT 1 FROM json_each(r.tags) WHERE {cond})");
-        let sql = match op {
+        match op {
             Op::Eq(v @ Json::Array(_)) | Op::Ne(v @ Json::Array(_)) => {
                 self.params.push(SqlValue::Text(v.to_string()));
                 let same = format!("r.tags = ?{}", self.params.len());
-                if matches!(op, Op::Eq(_)) { format!("({same})") } else { format!("(NOT ({same}))") }
+                let sql = if matches!(op, Op::Eq(_)) { format!("({same})") } else { format!("(NOT ({same}))") };
+                self.sql.push_str(&sql);
             }
-            Op::Eq(v) => any(&format!("value = {}", self.param(v, false)?)),
-            Op::Ne(v) => format!("NOT {}", any(&format!("value = {}", self.param(v, false)?))),
+            Op::Eq(v) | Op::Ne(v) => {
+                let p = self.param(v, false)?;
+                self.push_tag_semi(matches!(op, Op::Ne(_)), &format!("tag = {p}"));
+            }
             Op::In(list) | Op::Nin(list) => {
+                let negate = matches!(op, Op::Nin(_));
+                if list.is_empty() {
+                    self.sql.push_str(if negate { "1" } else { "0" });
+                    return Ok(());
+                }
                 let mut ps = Vec::new();
                 for v in list {
                     ps.push(self.param(v, false)?);
                 }
-                let cond = if ps.is_empty() { "0".to_owned() } else { format!("value IN ({})", ps.join(",")) };
-                if matches!(op, Op::In(_)) { any(&cond) } else { format!("NOT {}", any(&cond)) }
+                self.push_tag_semi(negate, &format!("tag IN ({})", ps.join(",")));
             }
             Op::Regex(p) => {
                 self.params.push(SqlValue::Text(p.clone()));
-                any(&format!("value REGEXP ?{}", self.params.len()))
+                let pred = format!("tag REGEXP ?{}", self.params.len());
+                self.push_tag_semi(false, &pred);
             }
-            Op::Exists(true) => "(json_array_length(r.tags) > 0)".to_owned(),
-            Op::Exists(false) => "(json_array_length(r.tags) = 0)".to_owned(),
+            Op::Exists(present) => self.push_tag_semi(!present, "1"),
             _ => return Err(invalid("tags support $eq, $ne, $in, $nin, $regex and $exists")),
-        };
-        self.sql.push_str(&sql);
+        }
         Ok(())
     }
 
@@ -355,11 +390,6 @@ impl<'a> SqlBuilder<'a> {
         Ok(format!("?{}", self.params.len()))
     }
 
-    /// Binds an already-converted value; returns its placeholder.
-    pub fn bind(&mut self, v: SqlValue) -> String {
-        self.params.push(v);
-        format!("?{}", self.params.len())
-    }
 }
 
 /// `json_extract(r.<source>, '<path>')`, spelled identically everywhere so that SQLite can use

@@ -21,7 +21,7 @@ mod sqlite;
 
 pub use filter::{Filter, parse_filter};
 pub use model::*;
-pub use sqlite::{OpenOptions, SqliteStore};
+pub use sqlite::{BulkRun, OpenOptions, SqliteStore};
 
 /// Errors of the metadata store. User errors carry what the API needs; internal ones keep their
 /// source for the log.

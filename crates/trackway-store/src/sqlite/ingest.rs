@@ -198,7 +198,7 @@ impl RunState {
                 t
             ],
         )?;
-        Ok(())
+        super::runs::resync_tags(c, pk)
     }
 }
 

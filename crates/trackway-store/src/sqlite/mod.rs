@@ -11,6 +11,8 @@ mod ingest;
 mod query;
 mod runs;
 
+pub use runs::BulkRun;
+
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,7 +24,10 @@ use rusqlite::{Connection, OpenFlags};
 use crate::{Result, StoreError};
 
 /// Embedded migrations, applied in order; `PRAGMA user_version` records the last one applied.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (2, include_str!("../../migrations/0002_run_table_indexes.sql")),
+];
 
 /// Readers kept open for reuse; more may be opened under load and are then closed.
 const READER_POOL: usize = 4;
@@ -132,6 +137,8 @@ fn open_connection(path: &Path, options: &OpenOptions, read_only: bool) -> Resul
     conn.pragma_update(None, "synchronous", if options.durable { "FULL" } else { "OFF" })?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", -65_536)?; // 64 MiB page cache per connection
+    // Reads through a memory map skip a copy per page; run-table scans are page-bound.
+    conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
     register_regexp(&conn)?;
     Ok(conn)
 }

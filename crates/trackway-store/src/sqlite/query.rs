@@ -149,10 +149,7 @@ impl SqliteStore {
         }
         let (project, paths) = self.prepare(&q.entity, &q.project, &fields)?;
         let resolve = |s: Source, k: &str| paths.get(&(s, k.to_owned())).cloned().unwrap_or_else(|| json_path(k.split('.')));
-        let mut b = SqlBuilder::new(&resolve);
-        b.sql.push_str("r.project_id = ");
-        let p = b.bind(SqlValue::Integer(project));
-        b.sql.push_str(&p);
+        let mut b = SqlBuilder::new(project, &resolve);
         if let Some(f) = &q.filter {
             b.sql.push_str(" AND ");
             b.push_filter(f)?;
@@ -185,10 +182,7 @@ impl SqliteStore {
         }
         let (project, paths) = self.prepare(entity, project, &fields)?;
         let resolve = |s: Source, k: &str| paths.get(&(s, k.to_owned())).cloned().unwrap_or_else(|| json_path(k.split('.')));
-        let mut b = SqlBuilder::new(&resolve);
-        b.sql.push_str("r.project_id = ");
-        let p = b.bind(SqlValue::Integer(project));
-        b.sql.push_str(&p);
+        let mut b = SqlBuilder::new(project, &resolve);
         if let Some(f) = filter {
             b.sql.push_str(" AND ");
             b.push_filter(f)?;

@@ -110,6 +110,17 @@ pub(crate) fn catalogue_keys(c: &Connection, project: i64, source: &str, obj: &M
     Ok(())
 }
 
+/// Rewrites the run's rows in `run_tags` from its `tags` column (call after any tags change).
+pub(crate) fn resync_tags(c: &Connection, pk: i64) -> Result<()> {
+    c.prepare_cached("DELETE FROM run_tags WHERE run_pk = ?1")?.execute([pk])?;
+    c.prepare_cached(
+        "INSERT OR IGNORE INTO run_tags (project_id, tag, run_pk) \
+         SELECT r.project_id, j.value, r.pk FROM runs r, json_each(r.tags) j WHERE r.pk = ?1 AND j.type = 'text'",
+    )?
+    .execute([pk])?;
+    Ok(())
+}
+
 /// Inserts a new run row in state `running`.
 pub(crate) fn insert_run(c: &Connection, project: i64, run_id: &str, req: &CreateRun) -> Result<i64> {
     let t = now();
@@ -134,8 +145,10 @@ pub(crate) fn insert_run(c: &Connection, project: i64, run_id: &str, req: &Creat
             serde_json::to_string(&metadata)?,
         ],
     )?;
+    let pk = c.last_insert_rowid();
     catalogue_keys(c, project, "config", &config)?;
-    Ok(c.last_insert_rowid())
+    resync_tags(c, pk)?;
+    Ok(pk)
 }
 
 /// Marks an existing run as running again and merges the attempt's fields.
@@ -171,7 +184,7 @@ pub(crate) fn resume_run(c: &Connection, pk: i64, project: i64, req: &CreateRun)
             serde_json::to_string(&metadata)?
         ],
     )?;
-    Ok(())
+    resync_tags(c, pk)
 }
 
 impl SqliteStore {
@@ -213,6 +226,7 @@ impl SqliteStore {
                  tags = COALESCE(?4, tags), updated_at = ?5 WHERE pk = ?1",
                 params![pk, patch.name, patch.notes, tags, now()],
             )?;
+            resync_tags(tx, pk)?;
             load_run(tx, pk)
         })
     }
@@ -253,6 +267,56 @@ impl SqliteStore {
                 }
             }
             Ok(keys)
+        })
+    }
+}
+
+/// One run for [`SqliteStore::bulk_insert`].
+#[derive(Clone, Debug)]
+pub struct BulkRun {
+    pub run_id: String,
+    pub name: Option<String>,
+    pub state: String,
+    pub tags: Vec<String>,
+    pub created_at: f64,
+    pub config: Map<String, Json>,
+    pub summary: Map<String, Json>,
+}
+
+impl SqliteStore {
+    /// Inserts many finished runs in one transaction (imports, benchmarks). The project is
+    /// created if needed; the entity must exist.
+    ///
+    /// # Errors
+    /// Duplicate run ids, a missing entity, database errors.
+    pub fn bulk_insert(&self, entity: &str, project: &str, runs: &[BulkRun]) -> Result<()> {
+        self.write(|tx| {
+            let project = ensure_project(tx, entity, project)?;
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO runs (project_id, run_id, name, state, created_at, updated_at, tags, config, \
+                 summary, summary_explicit) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, 1)",
+            )?;
+            let mut seen = std::collections::HashSet::new();
+            for r in runs {
+                stmt.execute(params![
+                    project,
+                    r.run_id,
+                    r.name,
+                    r.state,
+                    r.created_at,
+                    serde_json::to_string(&r.tags)?,
+                    serde_json::to_string(&r.config)?,
+                    serde_json::to_string(&r.summary)?,
+                ])?;
+                resync_tags(tx, tx.last_insert_rowid())?;
+                for (source, obj) in [("config", &r.config), ("summary", &r.summary)] {
+                    if obj.keys().any(|k| !seen.contains(&(source, k.clone()))) {
+                        catalogue_keys(tx, project, source, obj)?;
+                        seen.extend(obj.keys().map(|k| (source, k.clone())));
+                    }
+                }
+            }
+            Ok(())
         })
     }
 }
