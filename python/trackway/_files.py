@@ -1,0 +1,168 @@
+"""Run files: `save()`, and the process facts the agent cannot see from outside.
+
+Entry points (called by `_lifecycle`; everything else here is private):
+
+- ``on_init(run)`` -- right after the run log is created: appends one ``process`` record
+  ``{"t":"process","program","code_path","argv","python","executable","cwd","site_packages"}``
+  so the agent (which does all capture: metadata, git, diff.patch, requirements.txt) knows the
+  program and its Python environment. Returns None (nothing to do at finish).
+- ``save(run, glob_str, base_path=None, policy="live")`` -- puts matching files into the run's
+  ``files/`` directory and appends one ``{"t":"file","path":REL,"policy":POLICY}`` record per file
+  so the agent uploads it: ``now`` once, ``end`` at finish, ``live`` on every change (the agent
+  watches it, see docs/capture.md). Returns the list of paths created under ``files/``.
+- ``append_record(log_path, record)`` -- appends one record to a run log by the rules of
+  docs/run-format.md section 2 (``O_APPEND``, one ``write(2)``, torn-tail repair).
+
+Path rules (as wandb): the glob is expanded once, at call time. Files keep their path relative to
+``base_path`` (default: the current directory; for an absolute glob, the directory *above* the
+file's directory, so one directory level is kept). A path with ``..`` segments, or a file outside
+``base_path``, is refused with ValueError: nothing can land outside ``files/``. ``live`` and
+``end`` files are symlinked (the agent reads the current content); ``now`` files are copied (the
+upload is the content at call time). A literal path that does not exist yet is linked anyway,
+so ``save("model.pt")`` before the first checkpoint works.
+"""
+from __future__ import annotations
+
+import glob as _glob
+import json
+import os
+import shutil
+import sys
+
+POLICIES = ("live", "now", "end")
+_GLOB_CHARS = set("*?[")
+
+
+def _encode(record: dict) -> bytes:
+    return (json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            + "\n").encode("utf-8")
+
+
+def _open_log(log_path: str) -> int:
+    fd = os.open(log_path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
+                 0o644)
+    _repair_tail(fd)
+    return fd
+
+
+def append_record(log_path: str, record: dict) -> None:
+    """Append one JSON record as one line with a single write(2) on an O_APPEND descriptor."""
+    line = _encode(record)
+    fd = _open_log(log_path)
+    try:
+        os.write(fd, line)
+    finally:
+        os.close(fd)
+
+
+class LogAppender:
+    """`append_record` with the descriptor kept open (console capture appends many records)."""
+
+    def __init__(self, log_path: str) -> None:
+        self._fd = _open_log(log_path)
+
+    def __call__(self, record: dict) -> None:
+        if self._fd is not None:
+            os.write(self._fd, _encode(record))
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+def _repair_tail(fd: int) -> None:
+    size = os.fstat(fd).st_size
+    if size and os.pread(fd, 1, size - 1) != b"\n":
+        os.write(fd, b"\n")  # a torn line from a crash becomes a complete, skipped corrupt line
+
+
+def process_info() -> dict:
+    """What only this process knows about itself (see the `process` record above)."""
+    import platform
+
+    argv = [str(a) for a in sys.argv]
+    program = argv[0] if argv and argv[0] else None
+    code_path = os.path.abspath(program) if program and os.path.isfile(program) else None
+    site_dirs = [os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)]
+    return {"t": "process", "program": program, "code_path": code_path, "argv": argv,
+            "python": platform.python_version(), "executable": sys.executable,
+            "cwd": os.getcwd(), "site_packages": site_dirs}
+
+
+def _log_path(run):
+    backend = getattr(run, "_backend", None)
+    return getattr(backend, "log_path", None)  # None for disabled runs: nothing is recorded
+
+
+def on_init(run):
+    path = _log_path(run)
+    if path:
+        append_record(path, process_info())
+    return None
+
+
+def _split_pattern(pattern: str, base_path):
+    if any(part == ".." for part in pattern.replace("\\", "/").split("/")):
+        raise ValueError(f"save({pattern!r}): '..' is not allowed (files must stay inside the "
+                         "run's files area; pass base_path instead)")
+    if base_path is None:
+        if os.path.isabs(pattern):
+            literal = pattern.split("*", 1)[0].split("?", 1)[0].split("[", 1)[0]
+            file_dir = os.path.dirname(literal) if literal != pattern else os.path.dirname(pattern)
+            base_path = os.path.dirname(file_dir.rstrip(os.sep)) or os.sep
+        else:
+            base_path = "."
+    return pattern, os.path.abspath(os.fspath(base_path))
+
+
+def _relative(path: str, base: str) -> str:
+    rel = os.path.relpath(os.path.abspath(path), base)
+    parts = rel.replace(os.sep, "/").split("/")
+    if os.path.isabs(rel) or ".." in parts or rel in (".", ""):
+        raise ValueError(f"save(): {path!r} is not inside base_path {base!r}")
+    return "/".join(parts)
+
+
+def save(run, glob_str=None, base_path=None, policy="live"):
+    if policy not in POLICIES:
+        raise ValueError(f"save(): policy must be one of {', '.join(POLICIES)}, not {policy!r}")
+    if glob_str is None:
+        return []  # wandb compatibility: save() without arguments does nothing
+    pattern = os.fspath(glob_str)
+    if "://" in pattern:
+        raise ValueError(f"save({pattern!r}): remote paths are not supported; save local files")
+    pattern, base = _split_pattern(pattern, base_path)
+    matches = [p for p in _glob.glob(pattern, recursive=True) if os.path.isfile(p)]
+    if not matches and not (_GLOB_CHARS & set(pattern)) and policy != "now":
+        matches = [pattern]  # not written yet: link it now, the agent uploads it once it exists
+    backend = getattr(run, "_backend", None)
+    # wandb semantics: run.dir *is* the files directory
+    files_dir = getattr(backend, "files_dir", None) or getattr(run, "files_dir", None) or run.dir
+    log_path = _log_path(run)
+    saved = []
+    for src in sorted(matches):
+        rel = _relative(src, base)
+        dest = os.path.join(files_dir, *rel.split("/"))
+        _place(os.path.abspath(src), dest, policy)
+        if log_path:
+            append_record(log_path, {"t": "file", "path": rel, "policy": policy})
+        saved.append(dest)
+    return saved
+
+
+def _place(src: str, dest: str, policy: str) -> None:
+    """Symlink (live/end) or copy (now) `src` to `dest`, unless it already is that file."""
+    if os.path.exists(dest) and os.path.exists(src) and os.path.samefile(src, dest):
+        return  # written straight into files/ (e.g. under run.dir): nothing to link
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    if os.path.lexists(dest):
+        os.remove(dest)
+    if policy != "now":
+        try:
+            os.symlink(src, dest)
+            return
+        except OSError:
+            if not os.path.exists(src):
+                return
+    shutil.copy2(src, dest)
