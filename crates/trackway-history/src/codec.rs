@@ -13,8 +13,8 @@ const MODE_RAW: u8 = 2;
 const MODE_CONST8: u8 = 3;
 const MODE_RAW8: u8 = 4;
 
-/// pco compression level: 8 is pco's default; lower levels encode faster for a few % more bytes.
-const PCO_LEVEL: usize = 8;
+/// pco compression level: measured on f32-origin losses: level 4 encodes ~4x faster than the default 8 at the same size for 4096-point chunks.
+const PCO_LEVEL: usize = 4;
 
 /// Value kinds of numeric points (how to turn the stored f64 back into a `Value`).
 pub(crate) const KIND_FLOAT: u8 = 0;
@@ -177,22 +177,6 @@ pub(crate) fn put_f64s(out: &mut Vec<u8>, data: &[f64], compress: bool) -> Resul
 pub(crate) fn get_f64s(r: &mut Reader<'_>, n: usize) -> Result<Vec<f64>> {
     let mode = r.u8()?;
     get_nums(r, mode, n)
-}
-
-/// Skip an array section without decoding it.
-pub(crate) fn skip_array(r: &mut Reader<'_>) -> Result<()> {
-    match r.u8()? {
-        MODE_ARITH => {
-            r.take(16)?;
-        }
-        MODE_CONST8 => {
-            r.take(1)?;
-        }
-        _ => {
-            r.section()?;
-        }
-    }
-    Ok(())
 }
 
 fn put_kinds(out: &mut Vec<u8>, kinds: &[u8]) -> Result<()> {

@@ -98,6 +98,8 @@ pub enum HistoryError {
     Invalid(String),
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("parquet: {0}")]
+    Parquet(#[from] parquet::errors::ParquetError),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
 }

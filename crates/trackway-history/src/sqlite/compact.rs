@@ -48,7 +48,7 @@ pub(crate) fn compact_series(conn: &Connection, run: RunKey, key: i64, keep_rema
             conn.prepare_cached("DELETE FROM hist_chunk WHERE id = ?1")?.execute([id])?;
         }
         write_chunks(conn, &m, &combined, 0, end)?;
-        pyramid::add(conn, &mut m, &combined, old_len, end)?;
+        pyramid::add(conn, &mut m, &combined, (old_len, end), !keep_remainder)?;
         m.n_chunk += (end - old_len) as i64;
         m.chunk_min = Some(m.chunk_min.map_or(combined.steps[0], |c| c.min(combined.steps[0])));
         m.chunk_max = Some(combined.steps[end - 1]);
@@ -125,8 +125,10 @@ fn rebuild(conn: &Connection, mut m: SeriesMeta, tail: Points) -> Result<()> {
         conn.execute(&format!("DELETE FROM {t} WHERE run = ?1 AND key = ?2"), params![m.run, m.key])?;
     }
     write_chunks(conn, &m, &all, 0, all.len())?;
-    m.min_level = -1;
-    pyramid::add(conn, &mut m, &all, 0, all.len())?;
+    if m.min_level < pyramid::NLEVELS {
+        m.min_level = -1; // re-decide the lowest level from the rewritten data
+    }
+    pyramid::add(conn, &mut m, &all, (0, all.len()), true)?;
     m.n_tail = 0;
     m.tail_min = None;
     m.tail_max = None;

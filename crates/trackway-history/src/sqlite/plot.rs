@@ -107,14 +107,56 @@ fn add_points(b: &mut Buckets, p: &Points, shift: u32) {
 }
 
 fn raw_step_series(conn: &Connection, m: &SeriesMeta, lo: u64, hi: u64, shift: u32, budget: usize) -> Result<Series> {
-    let p = read::resolve(conn, m, lo, hi, true, None)?;
-    if p.len() <= budget {
-        let xs: Vec<f64> = p.steps.iter().map(|&s| s as f64).collect();
-        return Ok(exact_series(m.run, &xs, &p.vals));
+    if !m.tail_after_chunks() {
+        // The tail rewrites compacted steps: resolve the whole range first.
+        let p = read::resolve(conn, m, lo, hi, true, None)?;
+        let mut raw = RawOrBuckets::new(budget, shift);
+        raw.add(&p);
+        return Ok(raw.finish(m.run));
     }
-    let mut b = Buckets::default();
-    add_points(&mut b, &p, shift);
-    Ok(b.into_series(m.run))
+    // Stream chunk by chunk: memory stays bounded by one chunk plus the buckets.
+    let mut raw = RawOrBuckets::new(budget, shift);
+    read::for_each_chunk(conn, m, lo, hi, true, &mut |p| {
+        raw.add(p);
+        true
+    })?;
+    if m.n_tail > 0 {
+        raw.add(&read::tail_points(conn, m, lo, hi)?);
+    }
+    Ok(raw.finish(m.run))
+}
+
+/// Buckets points, and keeps them raw while they still fit the budget (then the series is exact).
+struct RawOrBuckets {
+    buckets: Buckets,
+    raw: Option<Points>,
+    budget: usize,
+    shift: u32,
+}
+
+impl RawOrBuckets {
+    fn new(budget: usize, shift: u32) -> Self {
+        RawOrBuckets { buckets: Buckets::default(), raw: Some(Points::default()), budget, shift }
+    }
+    fn add(&mut self, p: &Points) {
+        add_points(&mut self.buckets, p, self.shift);
+        if let Some(r) = &mut self.raw {
+            if r.len() + p.len() <= self.budget {
+                r.extend_from(p, 0, p.len());
+            } else {
+                self.raw = None;
+            }
+        }
+    }
+    fn finish(self, run: RunKey) -> Series {
+        match self.raw {
+            Some(p) => {
+                let xs: Vec<f64> = p.steps.iter().map(|&s| s as f64).collect();
+                exact_series(run, &xs, &p.vals)
+            }
+            None => self.buckets.into_series(run),
+        }
+    }
 }
 
 fn step_series(conn: &Connection, m: &SeriesMeta, lo: u64, hi: u64, shift: u32, budget: usize) -> Result<Series> {
@@ -136,9 +178,7 @@ fn step_series(conn: &Connection, m: &SeriesMeta, lo: u64, hi: u64, shift: u32, 
         pyramid_part(conn, m, &mut b, (lo, hi.min(cmax)), (cmin, cmax), level, shift)?;
     }
     if m.n_tail > 0 && hi > cmax {
-        let mut tail = read::without_tombstones(read::last_wins(read::load_tail(conn, m)?));
-        tail.clip(lo.max(cmax + 1), hi);
-        add_points(&mut b, &tail, shift);
+        add_points(&mut b, &read::tail_points(conn, m, lo.max(cmax + 1), hi)?, shift);
     }
     if b.total() <= budget as u64 {
         return raw_step_series(conn, m, lo, hi, shift, budget);

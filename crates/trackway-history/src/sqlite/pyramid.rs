@@ -37,8 +37,9 @@ fn choose_level(steps: &[u64]) -> i64 {
     l
 }
 
-/// Add points `pts[from..to]` (sorted, after everything already in the pyramid).
-pub(crate) fn add(conn: &Connection, m: &mut SeriesMeta, pts: &Points, from: usize, to: usize) -> Result<()> {
+/// Add points `pts[from..to]` (sorted, after everything already in the pyramid). `seal`
+/// compresses the last page of each level too (when the series is not expected to grow soon).
+pub(crate) fn add(conn: &Connection, m: &mut SeriesMeta, pts: &Points, (from, to): (usize, usize), seal: bool) -> Result<()> {
     if from >= to {
         return Ok(());
     }
@@ -56,7 +57,7 @@ pub(crate) fn add(conn: &Connection, m: &mut SeriesMeta, pts: &Points, from: usi
     }
     let mut level = m.min_level;
     loop {
-        write_level(conn, m, level, &b.items)?;
+        write_level(conn, m, level, &b.items, seal)?;
         level += 1;
         if level >= NLEVELS {
             return Ok(());
@@ -69,7 +70,7 @@ pub(crate) fn add(conn: &Connection, m: &mut SeriesMeta, pts: &Points, from: usi
     }
 }
 
-fn write_level(conn: &Connection, m: &SeriesMeta, level: i64, new: &[(u64, Agg)]) -> Result<()> {
+fn write_level(conn: &Connection, m: &SeriesMeta, level: i64, new: &[(u64, Agg)], seal: bool) -> Result<()> {
     let Some(&(first_new, _)) = new.first() else { return Ok(()) };
     let shift = shift_of(level);
     let sql = "SELECT id, n, data FROM hist_pyr WHERE run = ?1 AND key = ?2 AND level = ?3
@@ -91,7 +92,7 @@ fn write_level(conn: &Connection, m: &SeriesMeta, level: i64, new: &[(u64, Agg)]
         items.merge(*idx, a);
     }
     for page in items.items.chunks(PAGE_CAP) {
-        let blob = encode_page(page, shift, page.len() == PAGE_CAP)?;
+        let blob = encode_page(page, shift, seal || page.len() == PAGE_CAP)?;
         let (first, last) = (page[0].0 as i64, page[page.len() - 1].0 as i64);
         conn.prepare_cached(
             "INSERT INTO hist_pyr(run, key, level, first_bucket, last_bucket, n, data)

@@ -54,19 +54,18 @@ pub(crate) fn without_tombstones(p: Points) -> Points {
     out
 }
 
-/// Chunk points with lo <= step <= hi. With `limit`, stops after the chunk that brings the
-/// count above `limit` (callers use this only when the tail cannot interleave).
-pub(crate) fn load_chunks(
+/// Visit the compacted points with lo <= step <= hi chunk by chunk, in step order, without
+/// collecting them (bounded memory). `f` returns false to stop early.
+pub(crate) fn for_each_chunk(
     conn: &Connection,
     m: &SeriesMeta,
     lo: u64,
     hi: u64,
     with_values: bool,
-    limit: Option<usize>,
-) -> Result<Points> {
-    let mut out = Points::default();
-    if m.n_chunk == 0 {
-        return Ok(out);
+    f: &mut dyn FnMut(&Points) -> bool,
+) -> Result<()> {
+    if m.n_chunk == 0 || lo > hi {
+        return Ok(());
     }
     let sql = "SELECT data FROM hist_chunk WHERE run = ?1 AND key = ?2 AND start_step <= ?4
                AND end_step >= ?3 ORDER BY start_step";
@@ -79,12 +78,36 @@ pub(crate) fn load_chunks(
             p.kinds = vec![0; p.len()];
         }
         p.clip(lo, hi);
-        out.extend_from(&p, 0, p.len());
-        if limit.is_some_and(|l| out.len() > l) {
+        if !f(&p) {
             break;
         }
     }
+    Ok(())
+}
+
+/// Chunk points with lo <= step <= hi. With `limit`, stops after the chunk that brings the
+/// count above `limit` (callers use this only when the tail cannot interleave).
+pub(crate) fn load_chunks(
+    conn: &Connection,
+    m: &SeriesMeta,
+    lo: u64,
+    hi: u64,
+    with_values: bool,
+    limit: Option<usize>,
+) -> Result<Points> {
+    let mut out = Points::default();
+    for_each_chunk(conn, m, lo, hi, with_values, &mut |p| {
+        out.extend_from(p, 0, p.len());
+        limit.is_none_or(|l| out.len() <= l)
+    })?;
     Ok(out)
+}
+
+/// The live tail resolved (sorted, last write wins, no tombstones) and clipped to [lo, hi].
+pub(crate) fn tail_points(conn: &Connection, m: &SeriesMeta, lo: u64, hi: u64) -> Result<Points> {
+    let mut t = without_tombstones(last_wins(load_tail(conn, m)?));
+    t.clip(lo, hi);
+    Ok(t)
 }
 
 /// Merge sorted unique chunk points with sorted last-wins tail points; the tail wins ties and

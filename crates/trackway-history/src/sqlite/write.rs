@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use rusqlite::{Connection, params};
 
 use super::meta::{self, SeriesMeta, step_to_sql};
+use super::pyramid::NLEVELS;
 use super::{COMPACT_TAIL, KEY_RT, KEY_TS, compact};
 use crate::codec::{self, KIND_FLOAT, KIND_INT, KIND_TOMBSTONE, KIND_UINT, Points};
 use crate::{HistoryError, HistoryRow, Result, RunKey, Value};
@@ -68,8 +69,14 @@ fn slot<'a>(
         return Ok(i);
     }
     let key = meta::key_id(conn, name)?;
-    let meta = meta::series_or_new(conn, run, key)?;
-    bufs.push(KeyBuf { meta, points: Points::default(), dirty: false });
+    let mut meta = meta::series_or_new(conn, run, key)?;
+    let mut dirty = false;
+    if meta.min_level < 0 && meta::is_reserved(name) {
+        // _timestamp/_runtime are read as x values, never charted as y: no pyramid.
+        meta.min_level = NLEVELS;
+        dirty = true;
+    }
+    bufs.push(KeyBuf { meta, points: Points::default(), dirty });
     index.insert(name, bufs.len() - 1);
     Ok(bufs.len() - 1)
 }

@@ -2,7 +2,11 @@
 //! [`HistoryStore::scan`], so any backend exports the same way and memory stays bounded by
 //! one page.
 
+mod parquet;
+
 use std::io::Write;
+
+pub use parquet::write_parquet;
 
 use crate::{HistoryStore, Result, RunKey, ScanQuery, Value};
 

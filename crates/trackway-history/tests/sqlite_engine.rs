@@ -1,0 +1,121 @@
+//! SQLite-engine specifics: the server's transaction contract, export formats, storage size.
+
+use rusqlite::Connection;
+use trackway_history::{HistoryRow, HistoryStore, Map, ScanQuery, SqliteHistory, Value, export};
+
+fn rows(from: u64, to: u64) -> Vec<HistoryRow> {
+    (from..to)
+        .map(|i| {
+            let mut data = Map::new();
+            data.insert("loss".into(), Value::Float(1.0 / (1.0 + i as f64)));
+            if i % 2 == 0 {
+                data.insert("note".into(), Value::Str(format!("a,\"b\" {i}")));
+            }
+            HistoryRow { step: i, ts: 1e9 + i as f64, rt: i as f64, data }
+        })
+        .collect()
+}
+
+fn count_rows(h: &SqliteHistory, run: i64) -> usize {
+    let q = ScanQuery { limit: 1_000_000, ..ScanQuery::default() };
+    h.scan(run, &q).expect("scan").rows.len()
+}
+
+#[test]
+fn append_tx_commits_and_rolls_back_with_the_callers_transaction() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("server.db");
+    let h = SqliteHistory::open(&path)?;
+    let mut server = Connection::open(&path)?;
+    server.execute_batch("CREATE TABLE marks(run INTEGER PRIMARY KEY, mark INTEGER)")?;
+    SqliteHistory::init_schema(&server)?;
+
+    // Rolled back: neither the mark nor the history exists, even across a compaction.
+    let tx = server.transaction()?;
+    tx.execute("INSERT INTO marks VALUES (1, 100)", [])?;
+    h.append_tx(&tx, 1, &rows(0, 20_000))?;
+    drop(tx);
+    assert_eq!(count_rows(&h, 1), 0);
+    assert!(h.keys(1)?.is_empty());
+
+    let tx = server.transaction()?;
+    tx.execute("INSERT INTO marks VALUES (1, 100)", [])?;
+    h.append_tx(&tx, 1, &rows(0, 20_000))?;
+    assert_eq!(count_rows(&h, 1), 0, "readers see committed data only");
+    tx.commit()?;
+    assert_eq!(count_rows(&h, 1), 20_000);
+    assert_eq!(h.keys(1)?, vec!["loss".to_string(), "note".to_string()]);
+    Ok(())
+}
+
+#[test]
+fn invalid_input_is_an_error_not_a_panic() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let h = SqliteHistory::open(dir.path().join("t.db"))?;
+    let mut r = rows(0, 1);
+    r[0].step = u64::MAX;
+    assert!(h.append(1, &r).is_err());
+    let mut r = rows(0, 1);
+    r[0].data.insert("_step".into(), Value::Int(1));
+    assert!(h.append(1, &r).is_err());
+    assert_eq!(count_rows(&h, 1), 0, "a rejected batch changes nothing");
+    Ok(())
+}
+
+#[test]
+fn exports_stream_every_row() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let h = SqliteHistory::open(dir.path().join("t.db"))?;
+    h.append(7, &rows(0, 2500))?;
+    let mut csv = Vec::new();
+    assert_eq!(export::write_csv(&h, 7, None, &mut csv)?, 2500);
+    let text = String::from_utf8(csv)?;
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("_step,_runtime,_timestamp,loss,note"));
+    assert_eq!(lines.next(), Some("0,0.0,1000000000.0,1.0,\"a,\"\"b\"\" 0\""));
+    assert_eq!(lines.next(), Some("1,1.0,1000000001.0,0.5,"));
+    assert_eq!(text.lines().count(), 2501);
+
+    let mut jsonl = Vec::new();
+    assert_eq!(export::write_jsonl(&h, 7, Some(&["note".to_string()]), &mut jsonl)?, 1250);
+    let first = String::from_utf8(jsonl)?.lines().next().map(str::to_string);
+    assert_eq!(first.as_deref(), Some(r#"{"_step":0,"_runtime":0.0,"_timestamp":1000000000.0,"note":"a,\"b\" 0"}"#));
+    Ok(())
+}
+
+#[test]
+fn parquet_export_reads_back() -> anyhow::Result<()> {
+    use parquet::file::reader::FileReader;
+    use parquet::file::serialized_reader::SerializedFileReader;
+    use parquet::record::Field;
+
+    let dir = tempfile::tempdir()?;
+    let h = SqliteHistory::open(dir.path().join("t.db"))?;
+    let mut r = rows(0, 70_000); // more than one row group
+    r[3].data.insert("mixed".into(), Value::Int(3));
+    r[5].data.insert("mixed".into(), Value::Str("x".into()));
+    r[4].data.insert("epoch".into(), Value::Int(1));
+    r[8].data.insert("epoch".into(), Value::Int(2));
+    r[9].data.insert("loss".into(), Value::Float(f64::NAN));
+    h.append(3, &r)?;
+    let path = dir.path().join("h.parquet");
+    let n = export::write_parquet(&h, 3, None, std::fs::File::create(&path)?)?;
+    assert_eq!(n, 70_000);
+    let reader = SerializedFileReader::try_from(std::fs::File::open(&path)?)?;
+    assert!(reader.metadata().num_row_groups() > 1);
+    assert_eq!(reader.metadata().file_metadata().num_rows(), 70_000);
+    let rows: Vec<_> = reader.into_iter().take(10).collect::<Result<_, _>>()?;
+    let get = |i: usize, name: &str| -> Field {
+        rows[i].get_column_iter().find(|(n, _)| n.as_str() == name).map(|(_, f)| f.clone()).expect(name)
+    };
+    assert_eq!(get(2, "_step"), Field::Long(2));
+    assert_eq!(get(2, "_timestamp"), Field::Double(1e9 + 2.0));
+    assert_eq!(get(2, "loss"), Field::Double(1.0 / 3.0));
+    assert!(matches!(get(9, "loss"), Field::Double(f) if f.is_nan()));
+    assert_eq!(get(2, "note"), Field::Str("a,\"b\" 2".into()));
+    assert_eq!(get(3, "note"), Field::Null);
+    assert_eq!(get(4, "epoch"), Field::Long(1));
+    assert_eq!(get(3, "mixed"), Field::Str("3".into()), "mixed types are Trackway JSON");
+    assert_eq!(get(5, "mixed"), Field::Str("\"x\"".into()));
+    Ok(())
+}
