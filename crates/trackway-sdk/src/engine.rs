@@ -221,8 +221,14 @@ impl RunCore {
         if !data.is_empty() || (commit_now && self.pending.is_empty()) {
             self.write_fragment(&data)?;
         }
-        for (k, v) in data {
-            self.pending.insert(k, v);
+        if self.pending.is_empty() {
+            // The common case (one log call per row): the data becomes the pending row as is,
+            // saving a hash and insert per key.
+            self.pending = data;
+        } else {
+            for (k, v) in data {
+                self.pending.insert(k, v);
+            }
         }
         if commit_now {
             self.commit_pending();
