@@ -38,8 +38,10 @@ impl CreateRun {
     }
 }
 
-/// The mutable part of a run row while a batch is applied.
-struct RunState {
+/// The mutable part of a run row while a batch is applied. History values are only borrowed
+/// while the batch is applied (`pending`) and converted once per key at the end, which keeps
+/// ingest cost per point low.
+struct RunState<'a> {
     name: Option<String>,
     tags: Vec<String>,
     notes: Option<String>,
@@ -55,10 +57,13 @@ struct RunState {
     last_step: Option<i64>,
     row_count: i64,
     history_keys: Map<String, Json>,
+    /// Last value of each key logged in this batch, for the automatic summary.
+    pending: indexmap::IndexMap<&'a str, &'a trackway_types::Value>,
+    last_row: Option<&'a HistoryRecord>,
 }
 
-impl RunState {
-    fn load(c: &Connection, pk: i64) -> Result<RunState> {
+impl<'a> RunState<'a> {
+    fn load(c: &Connection, pk: i64) -> Result<RunState<'a>> {
         let row = c.query_row(
             "SELECT name, tags, notes, grp, job_type, host, state, exit_code, config, summary, \
              summary_explicit, metadata, last_step, row_count FROM runs WHERE pk = ?1",
@@ -88,15 +93,18 @@ impl RunState {
             last_step,
             row_count,
             history_keys: Map::new(),
+            pending: indexmap::IndexMap::new(),
+            last_row: None,
         })
     }
 
-    fn apply(&mut self, record: &Record) {
+    fn apply(&mut self, record: &'a Record) {
         match record {
             Record::Run(r) => self.apply_run(r),
             Record::Config(r) => apply_config(&mut self.config, to_json_map(&r.data), &r.remove),
             Record::History(r) => self.apply_history(r),
             Record::Summary(r) => {
+                self.flush_auto_summary();
                 if let Some(full) = &r.full {
                     self.summary = to_json_map(full);
                 }
@@ -151,24 +159,34 @@ impl RunState {
         self.exit_code = None;
     }
 
-    fn apply_history(&mut self, r: &HistoryRecord) {
+    fn apply_history(&mut self, r: &'a HistoryRecord) {
         let step = i64::try_from(r.step).unwrap_or(i64::MAX);
         // Consecutive records with the same step are one row (docs/run-format.md 4).
         if self.last_step != Some(step) {
             self.row_count += 1;
         }
         self.last_step = Some(self.last_step.map_or(step, |s| s.max(step)));
-        let data = to_json_map(&r.data);
-        if !self.summary_explicit {
-            self.summary.extend(data.clone());
+        for (k, v) in &r.data {
+            self.pending.insert(k.as_str(), v);
+        }
+        self.last_row = Some(r);
+    }
+
+    /// Moves this batch's last logged values into the summary, unless the writer manages the
+    /// summary itself (it wrote a `summary` record), and records the keys in the catalogue.
+    fn flush_auto_summary(&mut self) {
+        for (k, v) in self.pending.drain(..) {
+            if !self.history_keys.contains_key(k) {
+                self.history_keys.insert(k.to_owned(), Json::Null);
+            }
+            if !self.summary_explicit {
+                self.summary.insert(k.to_owned(), serde_json::to_value(v).unwrap_or(Json::Null));
+            }
+        }
+        if let Some(r) = self.last_row.take().filter(|_| !self.summary_explicit) {
             self.summary.insert("_step".into(), Json::from(r.step));
             self.summary.insert("_runtime".into(), serde_json::to_value(r.rt).unwrap_or(Json::Null));
             self.summary.insert("_timestamp".into(), serde_json::to_value(r.ts).unwrap_or(Json::Null));
-        }
-        for k in data.keys() {
-            if !self.history_keys.contains_key(k) {
-                self.history_keys.insert(k.clone(), Json::Null);
-            }
         }
     }
 
@@ -261,6 +279,7 @@ impl SqliteStore {
             for (_, record) in &fresh {
                 state.apply(record);
             }
+            state.flush_auto_summary();
             let rows: Vec<(u64, &HistoryRecord)> = fresh
                 .iter()
                 .filter_map(|(pos, r)| if let Record::History(h) = r { Some((*pos, h)) } else { None })
