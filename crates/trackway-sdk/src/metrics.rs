@@ -58,10 +58,12 @@ impl MetricDef {
         hidden: Option<bool>,
     ) -> Result<MetricDef, SdkError> {
         let invalid = |m: String| SdkError::InvalidMetric(m);
-        if name.is_empty()
-            || (name.contains('*') && !(name == "*" || name.ends_with("/*")))
-            || name[..name.len().saturating_sub(1)].contains('*')
-        {
+        // Only a trailing `*` is a glob: `*` alone or `prefix/*`.
+        let glob_ok = match name.strip_suffix('*') {
+            Some(prefix) => (prefix.is_empty() || prefix.ends_with('/')) && !prefix.contains('*'),
+            None => !name.contains('*'),
+        };
+        if name.is_empty() || !glob_ok {
             return Err(invalid(format!(
                 "metric name {name:?}: globs must be \"*\" or end with \"/*\" (e.g. \"train/*\")"
             )));
@@ -195,7 +197,11 @@ impl Metrics {
     /// The definition for `key`: an exact name wins, then the longest glob prefix, then the
     /// latest definition.
     pub fn lookup(&mut self, key: &str) -> Option<&MetricDef> {
-        let idx = match self.cache.get(key) {
+        self.lookup_index(key).map(|i| &self.defs[i])
+    }
+
+    fn lookup_index(&mut self, key: &str) -> Option<usize> {
+        match self.cache.get(key) {
             Some(i) => *i,
             None => {
                 let best = self
@@ -208,8 +214,7 @@ impl Metrics {
                 self.cache.insert(key.to_owned(), best);
                 best
             }
-        };
-        idx.map(|i| &self.defs[i])
+        }
     }
 
     /// step_sync: for each key of the fragment whose metric has a synced step metric that the
@@ -255,14 +260,19 @@ impl Metrics {
     /// summary entry `slot` of `parent`. Returns false when the key has no special definition,
     /// so the caller stores the plain value.
     pub fn summarize(&mut self, path: &str, value: &Value, parent: &mut Map, leaf: &str) -> bool {
-        let Some(def) = self.lookup(path).filter(|d| d.affects_summary()).cloned() else {
+        let Some(i) = self.lookup_index(path) else { return false };
+        let def = &self.defs[i];
+        if !def.affects_summary() {
             return false;
-        };
+        }
         if def.no_summary {
             parent.shift_remove(leaf);
             return true;
         }
-        let st = self.aggs.entry(path.to_owned()).or_default();
+        if !self.aggs.contains_key(path) {
+            self.aggs.insert(path.to_owned(), AggState::default());
+        }
+        let Some(st) = self.aggs.get_mut(path) else { return false };
         if st.first.is_none() {
             st.first = Some(value.clone());
         }

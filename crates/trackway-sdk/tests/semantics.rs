@@ -196,6 +196,10 @@ fn define_metric_aggregates_globs_and_none() {
     let eval = s.get("eval").and_then(Value::as_map).expect("eval");
     assert_eq!(eval.get("acc"), Some(&Value::Map(map! {"max" => 3i64})));
     assert!(MetricDef::new("a*b", None, None, &[], None, None).is_err());
+    assert!(MetricDef::new("a*/*", None, None, &[], None, None).is_err());
+    assert!(MetricDef::new("train*", None, None, &[], None, None).is_err());
+    assert!(MetricDef::new("é", None, None, &[], None, None).is_ok(), "non-ASCII names");
+    assert!(MetricDef::new("*", None, None, &[], None, None).is_ok());
     assert!(MetricDef::new("x", None, None, &["median".into()], None, None).is_err());
     assert!(MetricDef::new("x", None, None, &[], Some("up"), None).is_err());
 }
