@@ -29,7 +29,8 @@ pub struct CaptureReport {
     pub reused: bool,
 }
 
-/// Captures a run once. `run_record` is the first line of its `run.jsonl`, parsed. A second
+/// Captures a run once. `run_record` is the first line of its `run.jsonl`, parsed; the
+/// `process` record is looked up in the log (call when [`crate::capture_ready`]). A second
 /// call (agent restart) reuses `files/trackway-metadata.json` and rewrites nothing, so the diff
 /// stays the one taken when the run started.
 pub fn capture_run(run_dir: &Path, run_record: &Value) -> Result<CaptureReport, CaptureError> {
@@ -42,7 +43,7 @@ pub fn capture_run(run_dir: &Path, run_record: &Value) -> Result<CaptureReport, 
         return Ok(CaptureReport { metadata, files, reused: true });
     }
     let settings = CaptureSettings::from_settings(run_record.get("settings").and_then(Value::as_object));
-    let process = ProcessInfo::from_run_record(run_record);
+    let process = ProcessInfo::from_records(run_record, crate::metadata::find_process_record(run_dir).as_ref());
     let metadata = collect_metadata(&process, &settings);
     fs::create_dir_all(&files_dir).map_err(|e| CaptureError::io(&files_dir, e))?;
     let mut files = write_code_files(&files_dir, &settings, &process, metadata.git.as_ref())?;

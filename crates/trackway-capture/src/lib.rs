@@ -21,7 +21,7 @@ mod watcher;
 pub use code::{capture_run, write_code_files, CaptureReport, DIFF_FILE, METADATA_FILE, REQUIREMENTS_FILE, UNTRACKED_FILE};
 pub use files::{hash_file, FileRecord, Policy, RunFiles, Upload, DEFAULT_DEBOUNCE};
 pub use git::{git_state, strip_credentials, GitState};
-pub use metadata::{collect_metadata, GpuMeta, Metadata, ProcessInfo};
+pub use metadata::{capture_ready, collect_metadata, find_process_record, GpuMeta, Metadata, ProcessInfo};
 pub use paths::{validate_rel_path, IgnoreGlobs};
 pub use requirements::{installed_distributions, parse_metadata, requirements_txt};
 pub use settings::CaptureSettings;

@@ -36,16 +36,45 @@ pub struct ProcessInfo {
 }
 
 impl ProcessInfo {
-    /// From the run log's `run` record: its `process` object (or `settings._process`), `pid`,
-    /// `host` and `created_at`.
-    pub fn from_run_record(run: &Value) -> Self {
-        let obj = run.get("process").or_else(|| run.get("settings").and_then(|s| s.get("_process")));
+    /// From the run log's `run` record (`pid`, `host`, `created_at`) and the process facts: the
+    /// `process` record `trackway._files.on_init` appends right after it (`process_record`), else
+    /// a `process` object inside the run record or its `settings._process`.
+    pub fn from_records(run: &Value, process_record: Option<&Value>) -> Self {
+        let obj = process_record
+            .or_else(|| run.get("process"))
+            .or_else(|| run.get("settings").and_then(|s| s.get("_process")));
         let mut info: ProcessInfo = obj.and_then(|o| serde_json::from_value(o.clone()).ok()).unwrap_or_default();
         info.pid = run.get("pid").and_then(Value::as_u64).and_then(|p| u32::try_from(p).ok());
         info.host = run.get("host").and_then(Value::as_str).map(String::from);
         info.started_at = run.get("created_at").and_then(Value::as_f64);
         info
     }
+
+    /// As [`from_records`](Self::from_records) with the run record only.
+    pub fn from_run_record(run: &Value) -> Self {
+        Self::from_records(run, None)
+    }
+}
+
+/// How much of the log start is searched for the `process` record (it is the second line in
+/// practice; bounded so a huge log is never read here).
+const PROCESS_SCAN_BYTES: usize = 1 << 20;
+
+/// The first `process` record of `<run_dir>/run.jsonl`, if any.
+pub fn find_process_record(run_dir: &Path) -> Option<Value> {
+    use std::io::Read;
+    let mut buf = Vec::new();
+    std::fs::File::open(run_dir.join("run.jsonl")).ok()?.take(PROCESS_SCAN_BYTES as u64).read_to_end(&mut buf).ok()?;
+    buf.split(|&b| b == b'\n')
+        .filter(|l| l.windows(7).any(|w| w == b"process")) // skip parsing unrelated lines
+        .find_map(|l| serde_json::from_slice::<Value>(l).ok().filter(|v| v.get("t").and_then(Value::as_str) == Some("process")))
+}
+
+/// Whether the agent should capture the run now: its `process` record is there, or the run is
+/// older than `grace_s` (writers other than the Python SDK never write one).
+pub fn capture_ready(run_dir: &Path, run: &Value, now_unix: f64, grace_s: f64) -> bool {
+    let created = run.get("created_at").and_then(Value::as_f64).unwrap_or(0.0);
+    now_unix - created >= grace_s || find_process_record(run_dir).is_some()
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -54,9 +54,12 @@ pub fn run_dir(root: &Path, run_id: &str, process: serde_json::Value, settings: 
     fs::create_dir_all(dir.join("files")).expect("mkdir run");
     let run = serde_json::json!({"t":"run","v":1,"log_id":"0123456789abcdef","run_id":run_id,"project":"p",
         "pid": std::process::id(), "created_at": 1764331200.5, "host":"testhost",
-        "config": {"lr": 0.1}, "settings": settings, "process": process});
+        "config": {"lr": 0.1}, "settings": settings});
+    // As the Python SDK writes it: a `process` record right after the `run` record.
+    let mut proc_rec = process;
+    proc_rec["t"] = "process".into();
     let cfg = serde_json::json!({"t":"config","data":{"epochs":3,"model":{"layers":4}}});
-    write(&dir.join("run.jsonl"), format!("{run}\n{cfg}\n").as_bytes());
+    write(&dir.join("run.jsonl"), format!("{run}\n{proc_rec}\n{cfg}\n").as_bytes());
     dir
 }
 
