@@ -76,6 +76,8 @@ pub struct RunCore {
     row_open: bool,
     last_ts: f64,
     last_rt: f64,
+    /// Runtime of earlier attempts (a resumed run's `_runtime` continues from there).
+    rt_offset: f64,
 }
 
 fn unix_now() -> f64 {
@@ -107,6 +109,12 @@ impl RunCore {
             .and_then(|r| r.last_step)
             .map_or(0, |s| s + 1);
         let log_id = crate::ids::new_log_id();
+        let rt_offset = resume
+            .as_ref()
+            .and_then(|r| r.summary.get("_runtime"))
+            .and_then(Value::as_f64)
+            .filter(|x| x.is_finite() && *x >= 0.0)
+            .unwrap_or(0.0);
         let record = RunRecord {
             v: trackway_types::FORMAT_VERSION,
             log_id: log_id.clone(),
@@ -150,6 +158,7 @@ impl RunCore {
             row_open: false,
             last_ts: start_time,
             last_rt: 0.0,
+            rt_offset,
         })
     }
 
@@ -187,6 +196,11 @@ impl RunCore {
     }
     pub fn config(&self) -> &Map {
         &self.config
+    }
+
+    /// Seconds since the run started, including earlier attempts.
+    fn runtime(&self) -> f64 {
+        self.rt_offset + self.started.elapsed().as_secs_f64()
     }
 
     fn check_live(&self) -> Result<(), SdkError> {
@@ -240,7 +254,7 @@ impl RunCore {
 
     fn write_fragment(&mut self, data: &Map) -> Result<(), SdkError> {
         let ts = unix_now();
-        let rt = self.started.elapsed().as_secs_f64();
+        let rt = self.runtime();
         let step = self.step;
         self.writer
             .append_with(|out| crate::encode::history(out, step, ts, rt, data))?;
@@ -386,7 +400,7 @@ impl RunCore {
         let rec = FinishRecord {
             exit_code,
             ts: unix_now(),
-            rt: self.started.elapsed().as_secs_f64(),
+            rt: self.runtime(),
             crashed: false,
         };
         self.writer.append(&Record::Finish(rec))?;

@@ -260,7 +260,9 @@ impl Metrics {
     /// summary entry `slot` of `parent`. Returns false when the key has no special definition,
     /// so the caller stores the plain value.
     pub fn summarize(&mut self, path: &str, value: &Value, parent: &mut Map, leaf: &str) -> bool {
-        let Some(i) = self.lookup_index(path) else { return false };
+        let Some(i) = self.lookup_index(path) else {
+            return false;
+        };
         let def = &self.defs[i];
         if !def.affects_summary() {
             return false;
@@ -272,7 +274,9 @@ impl Metrics {
         if !self.aggs.contains_key(path) {
             self.aggs.insert(path.to_owned(), AggState::default());
         }
-        let Some(st) = self.aggs.get_mut(path) else { return false };
+        let Some(st) = self.aggs.get_mut(path) else {
+            return false;
+        };
         if st.first.is_none() {
             st.first = Some(value.clone());
         }

@@ -198,7 +198,10 @@ fn define_metric_aggregates_globs_and_none() {
     assert!(MetricDef::new("a*b", None, None, &[], None, None).is_err());
     assert!(MetricDef::new("a*/*", None, None, &[], None, None).is_err());
     assert!(MetricDef::new("train*", None, None, &[], None, None).is_err());
-    assert!(MetricDef::new("é", None, None, &[], None, None).is_ok(), "non-ASCII names");
+    assert!(
+        MetricDef::new("é", None, None, &[], None, None).is_ok(),
+        "non-ASCII names"
+    );
     assert!(MetricDef::new("*", None, None, &[], None, None).is_ok());
     assert!(MetricDef::new("x", None, None, &["median".into()], None, None).is_err());
     assert!(MetricDef::new("x", None, None, &[], Some("up"), None).is_err());
@@ -268,6 +271,17 @@ fn resume_continues_steps_and_summary() {
     assert_eq!(r2.summary().get("x"), Some(&Value::Int(1)));
     r2.log(map! {"y" => 1i64}, None, None).expect("log");
     assert_eq!(rows(&r2)[0].0, 8);
+    let first_rt = r
+        .summary()
+        .get("_runtime")
+        .and_then(Value::as_f64)
+        .expect("rt");
+    let resumed_rt = r2
+        .summary()
+        .get("_runtime")
+        .and_then(Value::as_f64)
+        .expect("rt");
+    assert!(resumed_rt >= first_rt, "runtime continues across attempts");
     assert!(trackway_sdk::resume_state(tmp.path(), "sem", Some("never")).is_err());
     assert!(trackway_sdk::resume_state(tmp.path(), "nope", Some("must")).is_err());
     assert!(

@@ -91,7 +91,10 @@ fn bad_values_are_errors() {
 fn stored_login_fills_base_url_and_key() {
     let tmp = tempfile::tempdir().expect("tmp");
     let creds = || {
-        let mut c = Credentials { default_host: Some("http://h:1".into()), ..Default::default() };
+        let mut c = Credentials {
+            default_host: Some("http://h:1".into()),
+            ..Default::default()
+        };
         c.set_host(
             "http://h:1",
             HostCredentials {
