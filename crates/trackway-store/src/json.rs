@@ -60,10 +60,11 @@ fn walk<'a>(obj: &'a Map<String, Json>, prefix: &mut Vec<&'a str>, out: &mut Vec
     for (k, v) in obj {
         prefix.push(k);
         out.push((prefix.join("."), json_path(prefix.iter().copied())));
-        if let Json::Object(inner) = v {
-            if !is_tagged(inner) && prefix.len() < MAX_KEY_DEPTH {
-                walk(inner, prefix, out);
-            }
+        if let Json::Object(inner) = v
+            && !is_tagged(inner)
+            && prefix.len() < MAX_KEY_DEPTH
+        {
+            walk(inner, prefix, out);
         }
         prefix.pop();
     }

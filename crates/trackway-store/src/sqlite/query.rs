@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::runs::{RUN_COLUMNS, RUN_FROM, project_id, run_from_row};
 use super::{SqliteStore, lock, now};
-use crate::filter::{Field, Filter, SqlBuilder, Source, json_path, parse_field};
+use crate::filter::{Field, Filter, SqlBuilder, Source, json_expr, json_path, parse_field};
 use crate::{Direction, GroupCount, Result, Run, RunPage, RunQuery, StoreError};
 
 /// Where a page stopped.
@@ -73,22 +73,24 @@ fn collect_json_fields(filter: &Filter, out: &mut Vec<(Source, String)>) {
 
 /// The JSON path of a dotted key: the catalogue knows whether `a.b` is nested or literal, and
 /// wandb-style `lr.value` falls back to `lr`.
-fn resolve_path(c: &Connection, project: i64, source: Source, key: &str) -> Result<String> {
+/// Returns the path and whether the key is known to the catalogue.
+fn resolve_path(c: &Connection, project: i64, source: Source, key: &str) -> Result<(String, bool)> {
     let mut stmt =
         c.prepare_cached("SELECT path FROM project_keys WHERE project_id = ?1 AND source = ?2 AND key = ?3")?;
     let mut lookup = |k: &str| stmt.query_row(rusqlite::params![project, source.as_str(), k], |r| r.get::<_, String>(0)).optional();
     if let Some(path) = lookup(key)? {
-        return Ok(path);
+        return Ok((path, true));
     }
-    if let Some(base) = key.strip_suffix(".value") {
-        if let Some(path) = lookup(base)? {
-            return Ok(path);
-        }
+    if let Some(base) = key.strip_suffix(".value")
+        && let Some(path) = lookup(base)?
+    {
+        return Ok((path, true));
     }
-    Ok(json_path(key.split('.')))
+    Ok((json_path(key.split('.')), false))
 }
 
-type Paths = HashMap<(Source, String), String>;
+/// Resolved JSON paths of the fields a query uses, and whether each key is catalogued.
+type Paths = HashMap<(Source, String), (String, bool)>;
 
 impl SqliteStore {
     /// Resolves the project and the JSON paths of every field used.
@@ -104,12 +106,16 @@ impl SqliteStore {
         })
     }
 
-    /// Creates the expression indexes the query will want, if allowed and missing.
-    fn ensure_key_indexes(&self, exprs: &[String]) -> Result<()> {
+    /// Creates the expression indexes the query will want, if allowed and missing. Keys the
+    /// catalogue does not know (typos, keys no run has) get none: they would only use up slots.
+    fn ensure_key_indexes(&self, exprs: &[String], paths: &Paths) -> Result<()> {
+        let catalogued: Vec<String> =
+            paths.iter().filter(|(_, (_, known))| *known).map(|((source, _), (path, _))| json_expr(*source, path)).collect();
         let missing: Vec<(String, String)> = {
             let known = lock(&self.key_indexes);
             exprs
                 .iter()
+                .filter(|e| catalogued.contains(e))
                 .map(|e| (format!("kx_{}", &hex::encode(Sha256::digest(e.as_bytes()))[..16]), e.clone()))
                 .filter(|(name, _)| !known.contains(name))
                 .collect()
@@ -148,14 +154,14 @@ impl SqliteStore {
             fields.push((*source, key.clone()));
         }
         let (project, paths) = self.prepare(&q.entity, &q.project, &fields)?;
-        let resolve = |s: Source, k: &str| paths.get(&(s, k.to_owned())).cloned().unwrap_or_else(|| json_path(k.split('.')));
+        let resolve = |s: Source, k: &str| paths.get(&(s, k.to_owned())).map_or_else(|| json_path(k.split('.')), |(p, _)| p.clone());
         let mut b = SqlBuilder::new(project, &resolve);
         if let Some(f) = &q.filter {
             b.sql.push_str(" AND ");
             b.push_filter(f)?;
         }
         let sort_expr = b.field_expr(&sort_field).unwrap_or_else(|| "r.created_at".into());
-        self.ensure_key_indexes(&b.json_exprs)?;
+        self.ensure_key_indexes(&b.json_exprs, &paths)?;
         let cursor = q.cursor.as_deref().map(Cursor::decode).transpose()?;
         let limit = q.limit.clamp(1, 1000);
         self.read(|c| {
@@ -181,7 +187,7 @@ impl SqliteStore {
             fields.push((*source, key.clone()));
         }
         let (project, paths) = self.prepare(entity, project, &fields)?;
-        let resolve = |s: Source, k: &str| paths.get(&(s, k.to_owned())).cloned().unwrap_or_else(|| json_path(k.split('.')));
+        let resolve = |s: Source, k: &str| paths.get(&(s, k.to_owned())).map_or_else(|| json_path(k.split('.')), |(p, _)| p.clone());
         let mut b = SqlBuilder::new(project, &resolve);
         if let Some(f) = filter {
             b.sql.push_str(" AND ");
@@ -191,7 +197,7 @@ impl SqliteStore {
             Some(e) => (e, "runs r".to_owned()),
             None => ("t.value".to_owned(), "runs r, json_each(r.tags) t".to_owned()),
         };
-        self.ensure_key_indexes(&b.json_exprs)?;
+        self.ensure_key_indexes(&b.json_exprs, &paths)?;
         let sql = format!(
             "SELECT {value_expr} AS v, count(*) AS n FROM {from} WHERE {} GROUP BY v ORDER BY n DESC, v LIMIT 1000",
             b.sql
