@@ -8,6 +8,7 @@
 //!
 //! For the CLI: [`restore()`](restore::restore) and [`pull`](restore::pull) over a
 //! [`RunSource`](restore::RunSource): a local run directory or the server's file routes.
+pub mod cli;
 mod code;
 pub mod files;
 pub mod git;
@@ -47,7 +48,7 @@ pub enum CaptureError {
     BadRecord(String),
     #[error("JSON error: {0}")]
     Json(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Restore(#[from] restore::RestoreError),
 }
 
