@@ -69,6 +69,7 @@ pub struct RunUploader {
     pub acked: u64,
     cursor: Option<UploadCursor>,
     finish_acked: bool,
+    tail_checked: bool,
     last_size: u64,
     pending_since: Option<Instant>,
     flush_after: Duration,
@@ -105,6 +106,7 @@ impl RunUploader {
             acked: 0,
             cursor,
             finish_acked: false,
+            tail_checked: false,
             last_size: 0,
             pending_since: None,
             flush_after,
@@ -225,10 +227,12 @@ impl RunUploader {
 
     fn caught_up(&mut self, now: Instant) -> Result<StepResult> {
         self.pending_since = None;
-        if !self.finish_acked && self.acked > 0 && log_has_finish(&self.log)? {
+        if !self.finish_acked && !self.tail_checked && self.acked > 0 && log_has_finish(&self.log)? {
             // A restarted agent: the finish record was acknowledged by an earlier process.
             self.finish_acked = self.acked >= std::fs::metadata(&self.log).map_or(u64::MAX, |m| m.len());
         }
+        // Once is enough: from here on, acknowledged batches tell whether `finish` went through.
+        self.tail_checked = true;
         if self.finish_acked {
             self.mark_synced()?;
             return Ok(StepResult::Synced);
