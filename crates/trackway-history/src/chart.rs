@@ -80,6 +80,10 @@ pub(crate) struct Buckets {
 }
 
 impl Buckets {
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Buckets { items: Vec::with_capacity(n) }
+    }
+
     pub(crate) fn merge(&mut self, idx: u64, a: &Agg) {
         match self.items.last_mut() {
             Some((last, agg)) if *last == idx => agg.merge(a),
@@ -98,12 +102,58 @@ impl Buckets {
         }
     }
 
+    /// Add points sorted by step, bucket index = step >> shift. One merge per bucket: the
+    /// inner loop only folds min/max/sum (the hot loop of chart scans and compaction).
+    pub(crate) fn add_sorted(&mut self, steps: &[u64], vals: &[f64], shift: u32) {
+        let n = steps.len().min(vals.len());
+        let mut i = 0;
+        while i < n {
+            let idx = steps[i] >> shift;
+            let (mut mn, mut mx, mut sum, mut nonfinite) = (f64::INFINITY, f64::NEG_INFINITY, 0.0, 0u64);
+            let mut j = i;
+            while j < n && steps[j] >> shift == idx {
+                let v = vals[j];
+                if v.is_finite() {
+                    mn = mn.min(v);
+                    mx = mx.max(v);
+                    sum += v;
+                } else {
+                    nonfinite += 1;
+                }
+                j += 1;
+            }
+            let a = Agg {
+                count: (j - i) as u64,
+                nonfinite,
+                min: mn,
+                max: mx,
+                sum,
+                last: vals[j - 1],
+                last_step: steps[j - 1],
+                last_x: steps[j - 1] as f64,
+            };
+            self.merge(idx, &a);
+            i = j;
+        }
+    }
+
     pub(crate) fn total(&self) -> u64 {
         self.items.iter().map(|(_, a)| a.count).sum()
     }
 
     pub(crate) fn into_series(self, run: i64) -> Series {
-        let mut s = Series { run, ..Series::default() };
+        let n = self.items.len();
+        let mut s = Series {
+            run,
+            x: Vec::with_capacity(n),
+            min: Vec::with_capacity(n),
+            max: Vec::with_capacity(n),
+            last: Vec::with_capacity(n),
+            mean: Vec::with_capacity(n),
+            count: Vec::with_capacity(n),
+            nonfinite: Vec::with_capacity(n),
+            exact: false,
+        };
         for (_, a) in self.items {
             let has = a.finite() > 0;
             s.x.push(a.last_x);
@@ -158,6 +208,26 @@ mod tests {
         assert_eq!((a.count, a.nonfinite, a.min, a.max, a.sum), (5, 2, -1.0, 5.0, 6.0));
         assert_eq!((a.last, a.last_step), (2.0, 5));
         assert_eq!((b.count, b.nonfinite, b.min, b.max, b.sum, b.last), (5, 2, -1.0, 5.0, 6.0, 2.0));
+    }
+
+    #[test]
+    fn add_sorted_equals_point_by_point() {
+        let steps: Vec<u64> = (0..1000).map(|i| i * 3 + (i % 3)).collect();
+        let vals: Vec<f64> = (0..1000).map(|i| if i % 13 == 0 { f64::NAN } else { (i as f64).sin() }).collect();
+        for shift in [0, 3, 6, 20] {
+            let mut a = Buckets::default();
+            let mut b = Buckets::default();
+            a.add_sorted(&steps, &vals, shift);
+            for (s, v) in steps.iter().zip(&vals) {
+                b.add(s >> shift, *s, *s as f64, *v);
+            }
+            assert_eq!(a.items.len(), b.items.len());
+            for ((i, x), (j, y)) in a.items.iter().zip(&b.items) {
+                assert_eq!(i, j);
+                assert_eq!((x.count, x.nonfinite, x.min, x.max, x.last_step), (y.count, y.nonfinite, y.min, y.max, y.last_step));
+                assert!((x.sum - y.sum).abs() < 1e-9 && x.last.to_bits() == y.last.to_bits());
+            }
+        }
     }
 
     #[test]

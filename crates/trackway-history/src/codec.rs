@@ -118,6 +118,22 @@ fn put_nums<T: Num>(out: &mut Vec<u8>, data: &[T], compress: bool) -> Result<()>
     put_section(out, &raw)
 }
 
+fn get_nums_into<T: Num + Default>(r: &mut Reader<'_>, mode: u8, n: usize, out: &mut Vec<T>) -> Result<()> {
+    out.clear();
+    if mode == MODE_PCO {
+        let bytes = r.section()?;
+        out.resize(n, T::default());
+        let progress = pco::standalone::simple_decompress_into(bytes, out)
+            .map_err(|e| HistoryError::Corrupt(format!("pco: {e}")))?;
+        if progress.n_processed != n || !progress.finished {
+            return Err(corrupt("array length mismatch"));
+        }
+        return Ok(());
+    }
+    out.extend(get_nums::<T>(r, mode, n)?);
+    Ok(())
+}
+
 fn get_nums<T: Num>(r: &mut Reader<'_>, mode: u8, n: usize) -> Result<Vec<T>> {
     let bytes = r.section()?;
     match mode {
@@ -152,6 +168,18 @@ pub(crate) fn put_u64s(out: &mut Vec<u8>, data: &[u64], compress: bool) -> Resul
         }
     }
     put_nums(out, data, compress)
+}
+
+fn get_u64s_into(r: &mut Reader<'_>, n: usize, out: &mut Vec<u64>) -> Result<()> {
+    let mode = r.u8()?;
+    if mode == MODE_ARITH {
+        let start = r.u64()?;
+        let stride = r.u64()?;
+        out.clear();
+        out.extend((0..n as u64).map(|i| start.wrapping_add(i.wrapping_mul(stride))));
+        return Ok(());
+    }
+    get_nums_into(r, mode, n, out)
 }
 
 pub(crate) fn get_u64s(r: &mut Reader<'_>, n: usize) -> Result<Vec<u64>> {
@@ -198,20 +226,6 @@ fn put_kinds(out: &mut Vec<u8>, kinds: &[u8]) -> Result<()> {
     }
 }
 
-fn get_kinds(r: &mut Reader<'_>, n: usize) -> Result<Vec<u8>> {
-    match r.u8()? {
-        MODE_CONST8 => Ok(vec![r.u8()?; n]),
-        MODE_RAW8 => {
-            let b = r.section()?;
-            if b.len() != n {
-                return Err(corrupt("kinds length mismatch"));
-            }
-            Ok(b.to_vec())
-        }
-        _ => Err(corrupt("unknown kinds mode")),
-    }
-}
-
 /// Numeric points of one series, sorted by step unless stated otherwise.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Points {
@@ -239,16 +253,22 @@ impl Points {
         self.vals.truncate(n);
         self.kinds.truncate(n);
     }
-    /// Keep only points with lo <= step <= hi (input sorted by step).
+    /// Keep only points with lo <= step <= hi (input sorted by step), in place.
     pub(crate) fn clip(&mut self, lo: u64, hi: u64) {
         let a = self.steps.partition_point(|&s| s < lo);
         let b = self.steps.partition_point(|&s| s <= hi);
         if a == 0 && b == self.len() {
             return;
         }
-        self.steps = self.steps[a..b].to_vec();
-        self.vals = self.vals[a..b].to_vec();
-        self.kinds = self.kinds[a..b].to_vec();
+        fn keep<T: Copy>(v: &mut Vec<T>, a: usize, b: usize) {
+            if b <= v.len() {
+                v.copy_within(a..b, 0);
+                v.truncate(b - a);
+            }
+        }
+        keep(&mut self.steps, a, b);
+        keep(&mut self.vals, a, b);
+        keep(&mut self.kinds, a, b);
     }
 }
 
@@ -265,15 +285,38 @@ pub(crate) fn encode_points(p: &Points, compress: bool) -> Result<Vec<u8>> {
 
 /// Decode points; with `with_values` false only steps are filled (values and kinds left empty).
 pub(crate) fn decode_points(blob: &[u8], with_values: bool) -> Result<Points> {
+    let mut p = Points::default();
+    decode_points_into(blob, with_values, &mut p)?;
+    Ok(p)
+}
+
+/// Like `decode_points`, reusing `out`'s buffers (chart scans decode many chunks in a row).
+pub(crate) fn decode_points_into(blob: &[u8], with_values: bool, out: &mut Points) -> Result<()> {
     let mut r = Reader::new(blob);
     let n = r.u32()? as usize;
-    let steps = get_u64s(&mut r, n)?;
+    get_u64s_into(&mut r, n, &mut out.steps)?;
+    out.vals.clear();
+    out.kinds.clear();
     if !with_values {
-        return Ok(Points { steps, vals: Vec::new(), kinds: Vec::new() });
+        return Ok(());
     }
-    let vals = get_f64s(&mut r, n)?;
-    let kinds = get_kinds(&mut r, n)?;
-    Ok(Points { steps, vals, kinds })
+    let mode = r.u8()?;
+    get_nums_into(&mut r, mode, n, &mut out.vals)?;
+    match r.u8()? {
+        MODE_CONST8 => {
+            let k = r.u8()?;
+            out.kinds.resize(n, k);
+        }
+        MODE_RAW8 => {
+            let b = r.section()?;
+            if b.len() != n {
+                return Err(corrupt("kinds length mismatch"));
+            }
+            out.kinds.extend_from_slice(b);
+        }
+        _ => return Err(corrupt("unknown kinds mode")),
+    }
+    Ok(())
 }
 
 #[cfg(test)]

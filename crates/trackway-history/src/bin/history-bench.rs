@@ -112,24 +112,39 @@ fn sizes(path: &std::path::Path, points: f64) -> Result<()> {
     Ok(())
 }
 
+/// User+system CPU seconds of this process so far (from /proc, 10 ms resolution).
+fn cpu_seconds() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = s.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(f64::NAN);
+    (tick(11) + tick(12)) / 100.0
+}
+
 fn time_chart(h: &SqliteHistory, q: &ChartQuery, label: &str) -> Result<()> {
+    if std::env::var("HISTORY_BENCH_ONLY").is_ok_and(|o| !label.starts_with(&o)) {
+        return Ok(());
+    }
+    let reps = std::env::var("HISTORY_BENCH_REPEAT").ok().and_then(|r| r.parse().ok()).unwrap_or(5usize).max(1);
     let mut times = Vec::new();
     let mut buckets = 0;
     let mut exact = 0;
-    for _ in 0..5 {
+    let cpu0 = cpu_seconds();
+    for _ in 0..reps {
         let t = Instant::now();
         let s = h.chart(q)?;
         times.push(t.elapsed().as_secs_f64() * 1e3);
         buckets = s.iter().map(|x| x.x.len()).sum();
         exact = s.iter().filter(|x| x.exact).count();
     }
+    let cpu_ms = (cpu_seconds() - cpu0) * 1e3 / reps as f64;
     times.sort_by(f64::total_cmp);
     println!(
-        "chart {label}: {} runs, {buckets} buckets total ({exact} exact series): min {:.1} ms, median {:.1} ms, max {:.1} ms",
+        "chart {label}: {} runs, {buckets} buckets total ({exact} exact series): min {:.1} ms, median {:.1} ms, max {:.1} ms wall; {cpu_ms:.0} ms CPU per query",
         q.runs.len(),
         times[0],
-        times[2],
-        times[4]
+        times[reps / 2],
+        times[reps - 1]
     );
     Ok(())
 }

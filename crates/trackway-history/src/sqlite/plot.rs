@@ -15,7 +15,6 @@ const MAX_BUCKETS: usize = 100_000;
 
 /// What every run of one query shares.
 struct Plan {
-    metric: i64,
     x: Option<i64>,
     budget: usize,
     /// Step axis: the common inclusive step range and bucket shift.
@@ -38,16 +37,21 @@ pub(crate) fn chart(h: &SqliteHistory, q: &ChartQuery) -> Result<Vec<Series>> {
         return Ok(empty());
     }
     let budget = q.buckets.clamp(1, MAX_BUCKETS);
-    let steps = if q.x == XAxis::Step { step_plan(&conn, q, metric, budget)? } else { None };
+    // One snapshot for the series statistics; workers read chunks/pages with their own.
+    let metas: Vec<(RunKey, Option<SeriesMeta>)> = {
+        let tx = conn.unchecked_transaction()?;
+        q.runs.iter().map(|&run| Ok((run, meta::load_series(&tx, run, metric)?))).collect::<Result<_>>()?
+    };
+    let steps = if q.x == XAxis::Step { step_plan(q, &metas, budget) } else { None };
     if q.x == XAxis::Step && steps.is_none() {
         return Ok(empty());
     }
     drop(conn);
-    let plan = Plan { metric, x, budget, steps, x_min: q.x_min, x_max: q.x_max };
+    let plan = Plan { x, budget, steps, x_min: q.x_min, x_max: q.x_max };
     let threads = if q.runs.len() < 16 { 1 } else { h.threads.min(q.runs.len()) };
-    let per = q.runs.len().div_ceil(threads.max(1)).max(1);
+    let per = metas.len().div_ceil(threads.max(1)).max(1);
     std::thread::scope(|s| {
-        let handles: Vec<_> = q.runs.chunks(per).map(|runs| s.spawn(|| chart_runs(h, &plan, runs))).collect();
+        let handles: Vec<_> = metas.chunks(per).map(|runs| s.spawn(|| chart_runs(h, &plan, runs))).collect();
         let mut out = Vec::with_capacity(q.runs.len());
         for hd in handles {
             let part = hd.join().map_err(|_| HistoryError::Invalid("chart worker panicked".into()))??;
@@ -58,40 +62,31 @@ pub(crate) fn chart(h: &SqliteHistory, q: &ChartQuery) -> Result<Vec<Series>> {
 }
 
 /// The common step range of the query (from x_min/x_max or the runs' data) and bucket shift.
-fn step_plan(conn: &Connection, q: &ChartQuery, metric: i64, budget: usize) -> Result<Option<(u64, u64, u32)>> {
+fn step_plan(q: &ChartQuery, metas: &[(RunKey, Option<SeriesMeta>)], budget: usize) -> Option<(u64, u64, u32)> {
+    if q.x_min.is_some_and(f64::is_nan) || q.x_max.is_some_and(f64::is_nan) {
+        return None;
+    }
     let clamp = |v: f64| v.clamp(0.0, MAX_STEP as f64);
-    let (mut lo, mut hi) = (q.x_min.map(|v| clamp(v.ceil()) as u64), q.x_max.map(|v| clamp(v.floor()) as u64));
-    if lo.is_none() || hi.is_none() {
-        let (mut dlo, mut dhi) = (u64::MAX, 0u64);
-        for &run in &q.runs {
-            if let Some((a, b)) = meta::load_series(conn, run, metric)?.and_then(|m| m.step_range()) {
-                dlo = dlo.min(a);
-                dhi = dhi.max(b);
-            }
-        }
-        if dlo > dhi {
-            return Ok(None);
-        }
-        lo = lo.or(Some(dlo));
-        hi = hi.or(Some(dhi));
+    let (mut dlo, mut dhi) = (u64::MAX, 0u64);
+    for (a, b) in metas.iter().filter_map(|(_, m)| m.as_ref()?.step_range()) {
+        dlo = dlo.min(a);
+        dhi = dhi.max(b);
     }
-    let (lo, hi) = (lo.unwrap_or(0), hi.unwrap_or(0));
-    if q.x_min.is_some_and(f64::is_nan) || q.x_max.is_some_and(f64::is_nan) || lo > hi {
-        return Ok(None);
-    }
-    Ok(Some((lo, hi, step_shift(lo, hi, budget))))
+    let lo = q.x_min.map_or(dlo, |v| clamp(v.ceil()) as u64);
+    let hi = q.x_max.map_or(dhi, |v| clamp(v.floor()) as u64);
+    (lo <= hi).then(|| (lo, hi, step_shift(lo, hi, budget)))
 }
 
-fn chart_runs(h: &SqliteHistory, plan: &Plan, runs: &[RunKey]) -> Result<Vec<Series>> {
+fn chart_runs(h: &SqliteHistory, plan: &Plan, runs: &[(RunKey, Option<SeriesMeta>)]) -> Result<Vec<Series>> {
     let conn = h.reader()?;
     let tx = conn.unchecked_transaction()?;
     let mut out = Vec::with_capacity(runs.len());
-    for &run in runs {
-        let s = match meta::load_series(&tx, run, plan.metric)? {
-            None => Series { run, ..Series::default() },
+    for (run, m) in runs {
+        let s = match m {
+            None => Series { run: *run, ..Series::default() },
             Some(m) => match plan.steps {
-                Some((lo, hi, shift)) => step_series(&tx, &m, lo, hi, shift, plan.budget)?,
-                None => x_series(&tx, &m, plan)?,
+                Some((lo, hi, shift)) => step_series(&tx, m, lo, hi, shift, plan.budget)?,
+                None => x_series(&tx, m, plan)?,
             },
         };
         out.push(s);
@@ -99,11 +94,9 @@ fn chart_runs(h: &SqliteHistory, plan: &Plan, runs: &[RunKey]) -> Result<Vec<Ser
     Ok(out)
 }
 
+/// `p` is sorted by step (every resolved or chunk point set is).
 fn add_points(b: &mut Buckets, p: &Points, shift: u32) {
-    for i in 0..p.len() {
-        let s = p.steps[i];
-        b.add(s >> shift, s, s as f64, p.vals[i]);
-    }
+    b.add_sorted(&p.steps, &p.vals, shift);
 }
 
 fn raw_step_series(conn: &Connection, m: &SeriesMeta, lo: u64, hi: u64, shift: u32, budget: usize) -> Result<Series> {
@@ -136,7 +129,7 @@ struct RawOrBuckets {
 
 impl RawOrBuckets {
     fn new(budget: usize, shift: u32) -> Self {
-        RawOrBuckets { buckets: Buckets::default(), raw: Some(Points::default()), budget, shift }
+        RawOrBuckets { buckets: Buckets::with_capacity(budget + 1), raw: Some(Points::default()), budget, shift }
     }
     fn add(&mut self, p: &Points) {
         add_points(&mut self.buckets, p, self.shift);
@@ -173,7 +166,7 @@ fn step_series(conn: &Connection, m: &SeriesMeta, lo: u64, hi: u64, shift: u32, 
     let (Some(cmin), Some(cmax)) = (m.chunk_min, m.chunk_max) else {
         return raw_step_series(conn, m, lo, hi, shift, budget);
     };
-    let mut b = Buckets::default();
+    let mut b = Buckets::with_capacity(((hi >> shift) - (lo >> shift) + 1).min(budget as u64 + 1) as usize);
     if lo <= cmax {
         pyramid_part(conn, m, &mut b, (lo, hi.min(cmax)), (cmin, cmax), level, shift)?;
     }

@@ -51,10 +51,7 @@ pub(crate) fn add(conn: &Connection, m: &mut SeriesMeta, pts: &Points, (from, to
     }
     let shift = shift_of(m.min_level);
     let mut b = Buckets::default();
-    for i in from..to {
-        let s = pts.steps[i];
-        b.add(s >> shift, s, s as f64, pts.vals[i]);
-    }
+    b.add_sorted(&pts.steps[from..to], &pts.vals[from..to], shift);
     let mut level = m.min_level;
     loop {
         write_level(conn, m, level, &b.items, seal)?;
@@ -120,37 +117,54 @@ fn encode_page(items: &[(u64, Agg)], shift: u32, compress: bool) -> Result<Vec<u
     Ok(out)
 }
 
-pub(crate) fn decode_page(blob: &[u8], shift: u32) -> Result<Vec<(u64, Agg)>> {
-    let mut r = Reader::new(blob);
-    let n = r.u32()? as usize;
-    let idx = codec::get_u64s(&mut r, n)?;
-    let count = codec::get_u64s(&mut r, n)?;
-    let nonfinite = codec::get_u64s(&mut r, n)?;
-    let off = codec::get_u64s(&mut r, n)?;
-    let min = codec::get_f64s(&mut r, n)?;
-    let max = codec::get_f64s(&mut r, n)?;
-    let sum = codec::get_f64s(&mut r, n)?;
-    let last = codec::get_f64s(&mut r, n)?;
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        let last_step = (idx[i] << shift)
-            .checked_add(off[i])
-            .ok_or_else(|| HistoryError::Corrupt("pyramid step overflow".into()))?;
-        out.push((
-            idx[i],
-            Agg {
-                count: count[i],
-                nonfinite: nonfinite[i],
-                min: min[i],
-                max: max[i],
-                sum: sum[i],
-                last: last[i],
-                last_step,
-                last_x: last_step as f64,
-            },
-        ));
+/// A decoded page, column by column.
+struct Page {
+    idx: Vec<u64>,
+    count: Vec<u64>,
+    nonfinite: Vec<u64>,
+    off: Vec<u64>,
+    min: Vec<f64>,
+    max: Vec<f64>,
+    sum: Vec<f64>,
+    last: Vec<f64>,
+}
+
+impl Page {
+    fn decode(blob: &[u8]) -> Result<Page> {
+        let mut r = Reader::new(blob);
+        let n = r.u32()? as usize;
+        Ok(Page {
+            idx: codec::get_u64s(&mut r, n)?,
+            count: codec::get_u64s(&mut r, n)?,
+            nonfinite: codec::get_u64s(&mut r, n)?,
+            off: codec::get_u64s(&mut r, n)?,
+            min: codec::get_f64s(&mut r, n)?,
+            max: codec::get_f64s(&mut r, n)?,
+            sum: codec::get_f64s(&mut r, n)?,
+            last: codec::get_f64s(&mut r, n)?,
+        })
     }
-    Ok(out)
+
+    fn agg(&self, i: usize, shift: u32) -> Result<Agg> {
+        let last_step = (self.idx[i] << shift)
+            .checked_add(self.off[i])
+            .ok_or_else(|| HistoryError::Corrupt("pyramid step overflow".into()))?;
+        Ok(Agg {
+            count: self.count[i],
+            nonfinite: self.nonfinite[i],
+            min: self.min[i],
+            max: self.max[i],
+            sum: self.sum[i],
+            last: self.last[i],
+            last_step,
+            last_x: last_step as f64,
+        })
+    }
+}
+
+pub(crate) fn decode_page(blob: &[u8], shift: u32) -> Result<Vec<(u64, Agg)>> {
+    let p = Page::decode(blob)?;
+    (0..p.idx.len()).map(|i| Ok((p.idx[i], p.agg(i, shift)?))).collect()
 }
 
 /// Buckets of one level with j_lo <= index <= j_hi, in index order.
@@ -168,10 +182,11 @@ pub(crate) fn read_level(
     let mut st = conn.prepare_cached(sql)?;
     let mut rows = st.query(params![m.run, m.key, level, j_lo as i64, j_hi as i64])?;
     while let Some(r) = rows.next()? {
-        for (idx, a) in decode_page(r.get_ref(0)?.as_blob()?, shift)? {
-            if idx >= j_lo && idx <= j_hi {
-                out(idx, &a);
-            }
+        let page = Page::decode(r.get_ref(0)?.as_blob()?)?;
+        let from = page.idx.partition_point(|&i| i < j_lo);
+        let to = page.idx.partition_point(|&i| i <= j_hi);
+        for i in from..to {
+            out(page.idx[i], &page.agg(i, shift)?);
         }
     }
     Ok(())

@@ -71,11 +71,12 @@ pub(crate) fn for_each_chunk(
                AND end_step >= ?3 ORDER BY start_step";
     let mut st = conn.prepare_cached(sql)?;
     let mut rows = st.query(params![m.run, m.key, step_to_sql(lo)?, step_to_sql(hi)?])?;
+    let mut p = Points::default();
     while let Some(r) = rows.next()? {
-        let mut p = codec::decode_points(r.get_ref(0)?.as_blob()?, with_values)?;
+        codec::decode_points_into(r.get_ref(0)?.as_blob()?, with_values, &mut p)?;
         if !with_values {
-            p.vals = vec![0.0; p.len()];
-            p.kinds = vec![0; p.len()];
+            p.vals.resize(p.len(), 0.0);
+            p.kinds.resize(p.len(), 0);
         }
         p.clip(lo, hi);
         if !f(&p) {
