@@ -114,6 +114,16 @@ pub fn create_resume_semantics(s: &dyn MetadataStore) -> Result<()> {
         assert!(create(s, "r1", mode)?.resumed, "{mode:?} resumes");
     }
     assert!(!create(s, "r2", Some(ResumeMode::Allow))?.resumed);
+    // The same log repeating its `never` create (a retried request) is not a conflict.
+    let with_log = |run: &str, log: &str| CreateRun {
+        key: Some(key(run)),
+        resume: Some(ResumeMode::Never),
+        log_id: Some(log.into()),
+        ..CreateRun::default()
+    };
+    assert!(!s.create_or_resume(&with_log("r3", "logA"))?.resumed);
+    assert!(!s.create_or_resume(&with_log("r3", "logA"))?.resumed);
+    assert!(matches!(s.create_or_resume(&with_log("r3", "logB")), Err(StoreError::RunExists(_))));
     assert!(matches!(s.get_run(&key("zz")), Err(StoreError::RunNotFound(_))));
     assert!(create(s, "bad/id", None).is_err());
     Ok(())

@@ -153,6 +153,9 @@ pub struct CreateRun {
     pub config: Option<serde_json::Map<String, Json>>,
     /// Extra metadata (settings, pid, ...), merged top-level.
     pub metadata: Option<serde_json::Map<String, Json>>,
+    /// The run log this attempt writes. A create with `resume: never` repeated by the same log
+    /// (an uploader retrying after losing the first answer) is not a conflict.
+    pub log_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -42,6 +42,7 @@ pub(crate) struct CreateBody {
     settings: Option<Map<String, Json_>>,
     pid: Option<u32>,
     mode: Option<String>,
+    log_id: Option<String>,
     #[serde(default)]
     resume: Json_,
 }
@@ -92,6 +93,7 @@ pub(crate) async fn create(
         created_at: body.created_at,
         config: body.config,
         metadata: Some(metadata),
+        log_id: body.log_id,
     };
     let out = state.blocking(move |s| Ok(s.store.create_or_resume(&req)?)).await?;
     Ok(Json(json!({"run": run_json(&state, &out.run)?, "resumed": out.resumed, "last_step": out.last_step})))

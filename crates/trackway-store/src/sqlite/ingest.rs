@@ -34,6 +34,7 @@ impl CreateRun {
             created_at: rec.created_at,
             config: Some(to_json_map(&rec.config)),
             metadata: Some(metadata),
+            log_id: Some(rec.log_id.clone()),
         }
     }
 }

@@ -125,7 +125,10 @@ pub(crate) fn resync_tags(c: &Connection, pk: i64) -> Result<()> {
 pub(crate) fn insert_run(c: &Connection, project: i64, run_id: &str, req: &CreateRun) -> Result<i64> {
     let t = now();
     let config = req.config.clone().unwrap_or_default();
-    let metadata = req.metadata.clone().unwrap_or_default();
+    let mut metadata = req.metadata.clone().unwrap_or_default();
+    if let Some(log_id) = &req.log_id {
+        metadata.insert("log_id".into(), Json::String(log_id.clone()));
+    }
     c.execute(
         "INSERT INTO runs (project_id, run_id, name, state, created_at, updated_at, heartbeat_at, tags, \
          notes, grp, job_type, host, config, metadata) \
@@ -164,6 +167,9 @@ pub(crate) fn resume_run(c: &Connection, pk: i64, project: i64, req: &CreateRun)
     if let Some(m) = &req.metadata {
         metadata.extend(m.clone());
     }
+    if let Some(log_id) = &req.log_id {
+        metadata.insert("log_id".into(), Json::String(log_id.clone()));
+    }
     let tags = req.tags.as_ref().filter(|t| !t.is_empty()).map(serde_json::to_string).transpose()?;
     let t = now();
     c.execute(
@@ -187,6 +193,14 @@ pub(crate) fn resume_run(c: &Connection, pk: i64, project: i64, req: &CreateRun)
     resync_tags(c, pk)
 }
 
+/// Whether the run was created or last resumed by the log `log_id`.
+fn same_log(c: &Connection, pk: i64, log_id: Option<&str>) -> Result<bool> {
+    let Some(log_id) = log_id else { return Ok(false) };
+    let stored: Option<String> =
+        c.query_row("SELECT json_extract(metadata, '$.log_id') FROM runs WHERE pk = ?1", [pk], |r| r.get(0))?;
+    Ok(stored.as_deref() == Some(log_id))
+}
+
 impl SqliteStore {
     pub(crate) fn create_or_resume_impl(&self, req: &CreateRun) -> Result<CreateOutcome> {
         let key = req.key.as_ref().ok_or_else(|| StoreError::Invalid("run key missing".into()))?;
@@ -194,6 +208,7 @@ impl SqliteStore {
         self.write(|tx| {
             let existing = run_pk(tx, key)?;
             let (pk, resumed) = match (existing, req.resume) {
+                (Some((pk, _)), Some(ResumeMode::Never)) if same_log(tx, pk, req.log_id.as_deref())? => (pk, false),
                 (Some(_), Some(ResumeMode::Never)) => return Err(StoreError::RunExists(key.to_string())),
                 (None, Some(ResumeMode::Must)) => return Err(StoreError::RunNotFound(key.to_string())),
                 (Some((pk, project)), _) => {
