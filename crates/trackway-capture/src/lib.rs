@@ -1,6 +1,7 @@
 //! Everything the agent captures about a run besides its log, and the way back (restore).
 //!
-//! Entry points for the agent (see docs/capture.md, "Wiring"):
+//! Entry points for the agent (see docs/capture.md, "Wiring"): [`RunCapture`] bundles all of
+//! the following per run; the pieces are public for other callers:
 //! - [`capture_run`] once per new run directory: `files/trackway-metadata.json`,
 //!   `files/requirements.txt`, `files/diff.patch`, `files/untracked.txt`, `files/code/...`.
 //! - [`RunFiles`]: which files to upload and when (`file` records, policies, ignore globs,
@@ -8,6 +9,7 @@
 //!
 //! For the CLI: [`restore()`](restore::restore) and [`pull`](restore::pull) over a
 //! [`RunSource`](restore::RunSource): a local run directory or the server's file routes.
+pub mod agent;
 pub mod cli;
 mod code;
 pub mod files;
@@ -19,6 +21,7 @@ pub mod restore;
 mod settings;
 mod watcher;
 
+pub use agent::RunCapture;
 pub use code::{capture_run, write_code_files, CaptureReport, DIFF_FILE, METADATA_FILE, REQUIREMENTS_FILE, UNTRACKED_FILE};
 pub use files::{hash_file, FileRecord, Policy, RunFiles, Upload, DEFAULT_DEBOUNCE};
 pub use git::{git_state, strip_credentials, GitState};

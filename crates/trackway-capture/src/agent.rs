@@ -1,0 +1,146 @@
+//! One object per live run for the agent loop: capture, system metrics and file uploads.
+//!
+//! ```text
+//! on discovering a run dir:  let mut cap = RunCapture::open(&run_dir, &run_record);
+//! for every record read from run.jsonl (any type):  cap.on_record(&record_json);
+//! every loop iteration:      for up in cap.tick(Instant::now(), unix_now) { PUT up; cap.mark_uploaded(&up.path, &up.sha256) }
+//! when the run ended (finish record seen, or crash detected): cap.tick(..) keeps returning
+//!                            `end` files and final `live` versions; cap.is_done() says when to drop it.
+//! ```
+//! System metrics go to `<run dir>/system.jsonl`, which the agent uploads like `run.jsonl`
+//! (same reader, its own cursor file, the `log_id` of its `stream` header).
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde_json::Value;
+use trackway_sysmon::{Sampler, SamplerConfig, SystemLog};
+
+use crate::files::{FileRecord, RunFiles, Upload, DEFAULT_DEBOUNCE};
+use crate::settings::CaptureSettings;
+use crate::{capture_ready, capture_run, CaptureError};
+
+/// Seconds to wait for the `process` record before capturing without it.
+const PROCESS_GRACE_S: f64 = 5.0;
+
+pub struct RunCapture {
+    run_dir: PathBuf,
+    run_record: Value,
+    captured: bool,
+    sampler: Option<Sampler>,
+    system_log: Option<SystemLog>,
+    files: RunFiles,
+    finished: bool,
+}
+
+impl RunCapture {
+    /// Sets up capture for a run. Metrics are sampled only for a run on this host (the `run`
+    /// record's `pid` and `host`) and unless `disable_stats`; errors opening system.jsonl are
+    /// logged and metrics skipped, never fatal to the upload.
+    pub fn open(run_dir: &Path, run_record: &Value, now: Instant) -> Self {
+        let settings_json = run_record.get("settings").and_then(Value::as_object);
+        let settings = CaptureSettings::from_settings(settings_json);
+        let pid = run_record.get("pid").and_then(Value::as_u64).and_then(|p| u32::try_from(p).ok());
+        // Sample only a live process of this machine (a synced run from elsewhere has none).
+        let same_host = run_record.get("host").and_then(Value::as_str).is_none_or(|h| sysinfo::System::host_name().ok().as_deref() == Some(h));
+        let local = same_host && pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
+        let (sampler, system_log) = match SamplerConfig::from_settings(settings_json, pid) {
+            Ok(Some(cfg)) if local => {
+                let run_id = run_record.get("run_id").and_then(Value::as_str).unwrap_or("");
+                let log_id = run_record.get("log_id").and_then(Value::as_str);
+                match SystemLog::open(run_dir, run_id, log_id) {
+                    Ok(log) => (Some(Sampler::new(cfg, now)), Some(log)),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "system metrics disabled for this run");
+                        (None, None)
+                    }
+                }
+            }
+            Ok(_) => (None, None),
+            Err(e) => {
+                tracing::warn!(error = %e, "invalid stats settings; system metrics disabled");
+                (None, None)
+            }
+        };
+        RunCapture {
+            run_dir: run_dir.to_path_buf(),
+            run_record: run_record.clone(),
+            captured: false,
+            sampler,
+            system_log,
+            files: RunFiles::open(run_dir, settings.ignore_globs, DEFAULT_DEBOUNCE),
+            finished: false,
+        }
+    }
+
+    /// Feeds one record of the run log: `file` records register uploads, `finish` ends
+    /// sampling; everything else is ignored.
+    pub fn on_record(&mut self, record: &Value) -> Result<(), CaptureError> {
+        match record.get("t").and_then(Value::as_str) {
+            Some("file") => self.files.add(&FileRecord::from_json(record)?),
+            Some("finish") => {
+                self.finished = true;
+                self.flush_stats(Instant::now());
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Marks the run ended without a `finish` record (the agent detected a crash).
+    pub fn mark_crashed(&mut self) {
+        self.finished = true;
+        self.flush_stats(Instant::now());
+    }
+
+    /// Does whatever is due: the one-time capture, a metrics sample (appending a record to
+    /// system.jsonl when a window closes), and returns files to upload now.
+    pub fn tick(&mut self, now: Instant, now_unix: f64) -> Vec<Upload> {
+        if !self.captured && (self.finished || capture_ready(&self.run_dir, &self.run_record, now_unix, PROCESS_GRACE_S)) {
+            self.captured = true;
+            match capture_run(&self.run_dir, &self.run_record) {
+                Ok(report) => {
+                    for f in &report.files {
+                        let _ = self.files.add(f);
+                    }
+                }
+                Err(e) => tracing::warn!(run = %self.run_dir.display(), error = %e, "run capture failed"),
+            }
+        }
+        if !self.finished
+            && let (Some(s), Some(log)) = (self.sampler.as_mut(), self.system_log.as_mut())
+            && let Some(rec) = s.tick(now)
+            && let Err(e) = log.append(&rec)
+        {
+            tracing::warn!(error = %e, "writing system.jsonl failed");
+        }
+        self.files.due(now, self.finished)
+    }
+
+    pub fn mark_uploaded(&mut self, path: &str, sha256: &str) -> Result<(), CaptureError> {
+        self.files.mark_uploaded(path, sha256)
+    }
+
+    /// The run ended and every file it asked for is uploaded: the agent may drop this object.
+    pub fn is_done(&self) -> bool {
+        self.finished && self.captured && self.files.all_uploaded()
+    }
+
+    /// When the agent should tick again for metrics (files are polled every loop anyway).
+    pub fn next_sample_due(&self) -> Option<Instant> {
+        self.sampler.as_ref().filter(|_| !self.finished).map(Sampler::next_due)
+    }
+
+    /// Whether an ignore glob keeps `path` from uploading (for uploads the agent finds itself).
+    pub fn should_upload(&self, path: &str) -> bool {
+        self.files.should_upload(path)
+    }
+
+    fn flush_stats(&mut self, now: Instant) {
+        if let (Some(s), Some(log)) = (self.sampler.as_mut(), self.system_log.as_mut())
+            && let Some(rec) = s.flush(now)
+        {
+            let _ = log.append(&rec);
+        }
+        self.sampler = None;
+    }
+}

@@ -1,0 +1,67 @@
+//! RunCapture, the agent's per-run hook: capture once, system.jsonl on cadence, file uploads.
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{run_dir, write};
+use trackway_capture::RunCapture;
+
+#[test]
+fn run_capture_drives_metrics_capture_and_uploads() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let settings = serde_json::json!({"stats_sample_seconds": 0.05, "stats_window_seconds": 0.1});
+    let run = run_dir(tmp.path(), "hook1", serde_json::json!({"argv": ["x.py"], "python": "3.11.7"}), settings);
+    let mut record: serde_json::Value = common::first_record(&run);
+    record["host"] = sysinfo_host().into();
+    let start = Instant::now();
+    let mut cap = RunCapture::open(&run, &record, start);
+    assert!(cap.next_sample_due().is_some(), "a local live pid is sampled");
+    write(&run.join("files/model.txt"), b"m1");
+    cap.on_record(&serde_json::json!({"t": "file", "path": "model.txt", "policy": "end"})).expect("file record");
+    assert!(cap.on_record(&serde_json::json!({"t": "file", "path": "../x", "policy": "now"})).is_err());
+
+    // Synthetic clock for the sampler: 4 ticks of 50 ms close two 100 ms windows.
+    let mut uploads = Vec::new();
+    for i in 1..=4 {
+        uploads.extend(cap.tick(start + Duration::from_millis(50 * i), 0.0));
+    }
+    let paths: Vec<&str> = uploads.iter().map(|u| u.path.as_str()).collect();
+    assert!(paths.contains(&"trackway-metadata.json"), "capture ran (process record present): {paths:?}");
+    assert!(!paths.contains(&"model.txt"), "`end` files wait for the finish");
+    for u in &uploads {
+        cap.mark_uploaded(&u.path, &u.sha256).expect("mark");
+    }
+    let sys = std::fs::read_to_string(run.join("system.jsonl")).expect("system.jsonl");
+    let lines: Vec<serde_json::Value> = sys.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    assert_eq!(lines[0]["t"], "stream");
+    assert_eq!(lines.iter().filter(|l| l["t"] == "stats").count(), 2, "two closed windows: {sys}");
+    assert!(lines[1]["data"]["system/proc.memory.rssMB"].as_f64().is_some_and(|v| v > 0.0));
+
+    cap.on_record(&serde_json::json!({"t": "finish", "exit_code": 0})).expect("finish");
+    assert!(!cap.is_done());
+    let last = cap.tick(start + Duration::from_secs(1), 0.0);
+    assert_eq!(last.iter().map(|u| u.path.as_str()).collect::<Vec<_>>(), ["model.txt"]);
+    for u in &last {
+        cap.mark_uploaded(&u.path, &u.sha256).expect("mark");
+    }
+    assert!(cap.is_done());
+    assert!(cap.next_sample_due().is_none(), "no sampling after finish");
+}
+
+#[test]
+fn disabled_stats_and_foreign_runs_write_no_system_log() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = run_dir(tmp.path(), "off", serde_json::json!({}), serde_json::json!({"disable_stats": true}));
+    let cap = RunCapture::open(&run, &common::first_record(&run), Instant::now());
+    assert!(cap.next_sample_due().is_none());
+    let run2 = run_dir(tmp.path(), "foreign", serde_json::json!({}), serde_json::json!({}));
+    let mut rec = common::first_record(&run2);
+    rec["host"] = "some-other-machine".into();
+    let cap2 = RunCapture::open(&run2, &rec, Instant::now());
+    assert!(cap2.next_sample_due().is_none(), "a run from another host is not sampled here");
+    assert!(!run.join("system.jsonl").exists() && !run2.join("system.jsonl").exists());
+}
+
+fn sysinfo_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
+}
