@@ -336,7 +336,7 @@ mod tests {
             p.push(*s, v, if i == 3 { KIND_INT } else { KIND_FLOAT });
         }
         for compress in [false, true] {
-            let q = decode_points(&encode_points(&p, compress).unwrap(), true).unwrap();
+            let q = decode_points(&encode_points(&p, compress).expect("encode"), true).expect("decode");
             assert_eq!(q.steps, p.steps);
             assert_eq!(q.kinds, p.kinds);
             let a: Vec<u64> = p.vals.iter().map(|v| v.to_bits()).collect();
@@ -352,15 +352,15 @@ mod tests {
             vals: vec![1.0; 2000],
             kinds: vec![KIND_FLOAT; 2000],
         };
-        let blob = encode_points(&p, true).unwrap();
+        let blob = encode_points(&p, true).expect("encode");
         assert!(blob.len() < 200, "{}", blob.len());
-        assert_eq!(decode_points(&blob, true).unwrap(), p);
+        assert_eq!(decode_points(&blob, true).expect("decode"), p);
     }
 
     #[test]
     fn truncated_blobs_are_errors_not_panics() {
         let p = Points { steps: vec![1, 3, 4], vals: vec![1.0, 2.0, 3.0], kinds: vec![0, 1, 0] };
-        let blob = encode_points(&p, false).unwrap();
+        let blob = encode_points(&p, false).expect("encode");
         for cut in 0..blob.len() {
             assert!(decode_points(&blob[..cut], true).is_err());
         }

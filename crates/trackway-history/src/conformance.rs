@@ -8,8 +8,11 @@ use std::collections::BTreeMap;
 
 use crate::{ChartQuery, HistoryRow, HistoryStore, Map, RunKey, ScanQuery, Series, Value, XAxis};
 
+/// One conformance check: panics when the store violates the contract.
+pub type Check = fn(&dyn HistoryStore);
+
 /// Every check, by name, for backends that want to loop.
-pub const CHECKS: &[(&str, fn(&dyn HistoryStore))] = &[
+pub const CHECKS: &[(&str, Check)] = &[
     ("round_trip_every_point", round_trip_every_point),
     ("long_series_round_trip", long_series_round_trip),
     ("last_write_wins", last_write_wins),
@@ -32,17 +35,17 @@ impl Rng {
     pub fn new(seed: u64) -> Self {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
     pub fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
@@ -325,7 +328,10 @@ fn chart(s: &dyn HistoryStore, run: RunKey, metric: &str, lo: Option<f64>, hi: O
 }
 
 /// Expected step-axis buckets from the model (documented alignment rule).
-fn model_chart(pts: &[(u64, f64)], lo: u64, hi: u64, budget: usize) -> (bool, Vec<(u64, Vec<(u64, f64)>)>) {
+/// (exact, buckets as (index, points)).
+type ModelChart = (bool, Vec<(u64, Vec<(u64, f64)>)>);
+
+fn model_chart(pts: &[(u64, f64)], lo: u64, hi: u64, budget: usize) -> ModelChart {
     let inside: Vec<(u64, f64)> = pts.iter().copied().filter(|(s, _)| *s >= lo && *s <= hi).collect();
     if inside.len() <= budget {
         return (true, inside.iter().map(|&(s, v)| (s, vec![(s, v)])).collect());

@@ -201,5 +201,39 @@ fn query(h: &SqliteHistory, runs: i64, steps: u64) -> Result<()> {
     let few = ChartQuery { runs: all[..runs.min(10) as usize].to_vec(), buckets: 2000, ..full.clone() };
     time_chart(h, &few, "10 runs full range, 2000 buckets")?;
     let rt = ChartQuery { runs: all[..runs.min(10) as usize].to_vec(), x: XAxis::Runtime, ..full.clone() };
-    time_chart(h, &rt, "10 runs x=_runtime (scan path), 1000 buckets")
+    time_chart(h, &rt, "10 runs x=_runtime (scan path), 1000 buckets")?;
+    time_export(h)
+}
+
+fn time_export(h: &SqliteHistory) -> Result<()> {
+    let mut sink = CountingSink(0);
+    let t = Instant::now();
+    let rows = trackway_history::export::write_csv(h, 1, None, &mut sink)?;
+    let csv = t.elapsed().as_secs_f64();
+    let mut pq = CountingSink(0);
+    let t = Instant::now();
+    trackway_history::export::write_parquet(h, 1, None, &mut pq)?;
+    let parquet = t.elapsed().as_secs_f64();
+    println!(
+        "export run 1 ({rows} rows): CSV {:.0} ms ({:.1} MB), Parquet {:.0} ms ({:.2} MB, {:.2} B/row)",
+        csv * 1e3,
+        sink.0 as f64 / 1e6,
+        parquet * 1e3,
+        pq.0 as f64 / 1e6,
+        pq.0 as f64 / rows.max(1) as f64
+    );
+    Ok(())
+}
+
+/// Counts bytes written (export throughput without disk I/O).
+struct CountingSink(u64);
+
+impl std::io::Write for CountingSink {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0 += b.len() as u64;
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }

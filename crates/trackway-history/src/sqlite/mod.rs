@@ -146,10 +146,10 @@ impl std::ops::Deref for Reader<'_> {
 
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
-        if let (Some(c), Ok(mut pool)) = (self.conn.take(), self.pool.lock()) {
-            if pool.len() < 8 {
-                pool.push(c);
-            }
+        if let (Some(c), Ok(mut pool)) = (self.conn.take(), self.pool.lock())
+            && pool.len() < 8
+        {
+            pool.push(c);
         }
     }
 }

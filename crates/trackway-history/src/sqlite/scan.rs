@@ -49,11 +49,9 @@ fn run_series(conn: &Connection, run: RunKey, keys: Option<&[String]>) -> Result
             }
         }
         None => {
-            for (id, name) in &all {
-                if !meta::is_reserved(name) {
-                    if let Some(m) = meta::load_series(conn, run, *id)? {
-                        out.push((name.clone(), m));
-                    }
+            for (id, name) in all.iter().filter(|(_, n)| !meta::is_reserved(n)) {
+                if let Some(m) = meta::load_series(conn, run, *id)? {
+                    out.push((name.clone(), m));
                 }
             }
         }
