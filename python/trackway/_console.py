@@ -40,35 +40,30 @@ import time
 OUTPUT_FILE = "output.log"
 MAX_LINE = 64 * 1024
 _SPECIAL = re.compile(r"[\r\b\x1b]")
+_CONTROL = re.compile(r"\r|\x08|\x1b\[[0-9;?]*[@-~]|\x1b[@-Z\\-_]")
 
 
 class _Line:
     """One stream's unfinished line, with a terminal's cursor semantics."""
 
-    __slots__ = ("chars", "col")
+    __slots__ = ("text", "col")
 
     def __init__(self) -> None:
-        self.chars: list = []
+        self.text = ""
         self.col = 0
 
     def put(self, text: str) -> None:
-        chars, col = self.chars, self.col
-        if col == len(chars):
-            chars.extend(text)
-            self.col = len(chars)
-            return
-        for ch in text:
-            if col < len(chars):
-                chars[col] = ch
-            else:
-                chars.append(ch)
-            col += 1
-        self.col = col
+        col = self.col
+        if col == len(self.text):
+            self.text += text
+        else:  # overwrite from the cursor, as a terminal does after \r
+            self.text = self.text[:col] + text + self.text[col + len(text):]
+        self.col = col + len(text)
 
     def control(self, text: str) -> None:
         """Handles a chunk that contains \\r, \\b or escape sequences."""
         pos = 0
-        for m in re.finditer(r"\r|\b|\x1b\[[0-9;?]*[@-~]|\x1b[@-Z\\-_]", text):
+        for m in _CONTROL.finditer(text):
             self.put(text[pos:m.start()])
             tok = m.group(0)
             if tok == "\r":
@@ -78,17 +73,17 @@ class _Line:
             elif tok.endswith("K"):
                 arg = tok[2:-1]
                 if arg in ("", "0"):
-                    del self.chars[self.col:]
+                    self.text = self.text[:self.col]
                 elif arg == "2":
-                    self.chars.clear()
+                    self.text = ""
                 elif arg == "1":
-                    self.chars[:self.col] = [" "] * self.col
+                    self.text = " " * self.col + self.text[self.col:]
             pos = m.end()
         self.put(text[pos:])
 
     def take(self) -> str:
-        s = "".join(self.chars)
-        self.chars = []
+        s = self.text
+        self.text = ""
         self.col = 0
         return s
 
@@ -110,6 +105,7 @@ class Console:
         self._lock = threading.RLock()
         self._lines = {"out": _Line(), "err": _Line()}
         self._next = 0
+        self._flushed = 0.0
         self._pid = os.getpid()
         self._busy = False
         self._active = True
@@ -135,23 +131,29 @@ class Console:
 
     def _feed_locked(self, stream: str, text: str) -> None:
         line = self._lines[stream]
+        if text == "\n":  # print() writes its newline separately: the common case
+            self._emit(stream, line.take())
+            return
         parts = text.split("\n")
+        last = len(parts) - 1
         for i, part in enumerate(parts):
-            if _SPECIAL.search(part):
-                line.control(part)
-            else:
-                line.put(part)
-            if i < len(parts) - 1:
-                self._emit(stream, line.take())
-            elif len(line.chars) > MAX_LINE:
+            if part:
+                if _SPECIAL.search(part):
+                    line.control(part)
+                else:
+                    line.put(part)
+            if i < last or len(line.text) > MAX_LINE:
                 self._emit(stream, line.take())
 
     def _emit(self, stream: str, text: str) -> None:
         n = self._next
         self._next += 1
+        now = time.time()
         self._out.write(text + "\n")
-        self._out.flush()
-        self._append({"t": "output", "stream": stream, "line": n, "ts": time.time(), "text": text})
+        if now - self._flushed >= 0.5:  # output.log is for upload, not a live view: batch writes
+            self._out.flush()
+            self._flushed = now
+        self._append({"t": "output", "stream": stream, "line": n, "ts": now, "text": text})
 
     # -- stopping -------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -163,7 +165,7 @@ class Console:
         with self._lock:
             try:
                 for stream, line in self._lines.items():
-                    if line.chars:
+                    if line.text:
                         self._emit(stream, line.take())
             finally:
                 self._active = False

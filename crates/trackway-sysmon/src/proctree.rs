@@ -59,12 +59,18 @@ pub fn scan_all() -> Vec<ProcStat> {
 
 /// The members of `root`'s tree (root first), from a scan.
 pub fn tree_of(root: u32, all: &[ProcStat]) -> Vec<&ProcStat> {
+    tree_excluding(root, all, None)
+}
+
+/// As [`tree_of`], leaving out the subtree of `exclude`: the agent is started by the training
+/// process, so it is in that tree, and its own cost must not be billed to the run.
+pub fn tree_excluding(root: u32, all: &[ProcStat], exclude: Option<u32>) -> Vec<&ProcStat> {
     let mut children: HashMap<u32, Vec<&ProcStat>> = HashMap::new();
     let mut root_stat = None;
     for p in all {
         if p.pid == root {
             root_stat = Some(p);
-        } else {
+        } else if Some(p.pid) != exclude {
             children.entry(p.ppid).or_default().push(p);
         }
     }
@@ -126,7 +132,7 @@ impl TreeSource {
     pub fn sample(&mut self, now: Instant) -> TreeSample {
         let Some(root) = self.root else { return TreeSample::default() };
         let all = scan_all();
-        let tree = tree_of(root, &all);
+        let tree = tree_excluding(root, &all, Some(std::process::id()));
         let mut t = TreeSample {
             pids: tree.iter().map(|p| p.pid).collect(),
             cpu_ticks: tree.iter().map(|p| p.cpu_ticks).sum(),
@@ -179,5 +185,8 @@ mod tests {
         pids.sort_unstable();
         assert_eq!(pids, vec![10, 11, 12, 13]);
         assert!(tree_of(99, &all).is_empty());
+        let mut without: Vec<u32> = tree_excluding(10, &all, Some(11)).iter().map(|p| p.pid).collect();
+        without.sort_unstable();
+        assert_eq!(without, vec![10, 13], "the excluded pid's whole subtree is left out");
     }
 }
