@@ -175,3 +175,20 @@ trackway.finish()
     assert not (run_dir / "files" / "output.log").exists()
     outs, _ = output_records(run_dir)
     assert outs == []
+
+
+def test_terminal_semantics_of_control_characters():
+    from trackway._console import _Line
+
+    cases = [
+        ("abc\rX", "Xbc"),
+        ("abc\b\bZ", "aZc"),
+        ("abcdef\r\x1b[2Kok", "ok"),
+        ("abcdef\x1b[1Kxy", " " * 6 + "xy"),
+        ("\x1b[1;31mred\x1b[0m", "red"),
+        ("100%\r", "100%"),
+    ]
+    for text, shown in cases:
+        line = _Line()
+        line.control(text)
+        assert line.take() == shown, repr(text)
