@@ -212,6 +212,7 @@ fn pyramid_part(
 }
 
 /// Non-step x axes: join the metric with the x series by step, bucket by x over its range.
+/// Work is proportional to the run's points (no pyramid for these axes); memory to one run.
 fn x_series(conn: &Connection, m: &SeriesMeta, plan: &Plan) -> Result<Series> {
     let empty = Series { run: m.run, ..Series::default() };
     let Some(xm) = plan.x.map(|k| meta::load_series(conn, m.run, k)).transpose()?.flatten() else {
@@ -219,40 +220,57 @@ fn x_series(conn: &Connection, m: &SeriesMeta, plan: &Plan) -> Result<Series> {
     };
     let y = read::resolve(conn, m, 0, MAX_STEP, true, None)?;
     let x = read::resolve(conn, &xm, 0, MAX_STEP, true, None)?;
-    let (mut xs, mut ys, mut st) = (Vec::new(), Vec::new(), Vec::new());
+    let inside = |xv: f64| {
+        !xv.is_nan() && plan.x_min.is_none_or(|a| xv >= a) && plan.x_max.is_none_or(|z| xv <= z)
+    };
+    // Pass 1: how many joined points, and their finite x range.
+    let (mut n, mut lo, mut hi) = (0usize, f64::INFINITY, f64::NEG_INFINITY);
+    join(&y, &x, &mut |_, xv, _| {
+        if inside(xv) {
+            n += 1;
+            if xv.is_finite() {
+                lo = lo.min(xv);
+                hi = hi.max(xv);
+            }
+        }
+    });
+    if n <= plan.budget {
+        let (mut xs, mut ys) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        join(&y, &x, &mut |_, xv, yv| {
+            if inside(xv) {
+                xs.push(xv);
+                ys.push(yv);
+            }
+        });
+        return Ok(exact_series(m.run, &xs, &ys));
+    }
+    let lo = plan.x_min.unwrap_or(lo);
+    let hi = plan.x_max.unwrap_or(hi);
+    let width = if hi > lo { (hi - lo) / plan.budget as f64 } else { 1.0 };
+    let top = (plan.budget - 1) as f64;
+    let mut b = Buckets::with_capacity(plan.budget);
+    join(&y, &x, &mut |step, xv, yv| {
+        if inside(xv) {
+            let idx = ((xv - lo) / width).floor();
+            let idx = if idx.is_nan() { 0.0 } else { idx.clamp(0.0, top) };
+            b.add(idx as u64, step, xv, yv);
+        }
+    });
+    Ok(b.into_series(m.run))
+}
+
+/// Merge-join two step-sorted series: f(step, x, y) for steps present in both.
+fn join(y: &Points, x: &Points, f: &mut dyn FnMut(u64, f64, f64)) {
     let (mut i, mut j) = (0, 0);
     while i < y.len() && j < x.len() {
         match y.steps[i].cmp(&x.steps[j]) {
             std::cmp::Ordering::Less => i += 1,
             std::cmp::Ordering::Greater => j += 1,
             std::cmp::Ordering::Equal => {
-                let xv = x.vals[j];
-                let inside = !xv.is_nan()
-                    && plan.x_min.is_none_or(|a| xv >= a)
-                    && plan.x_max.is_none_or(|z| xv <= z);
-                if inside {
-                    xs.push(xv);
-                    ys.push(y.vals[i]);
-                    st.push(y.steps[i]);
-                }
+                f(y.steps[i], x.vals[j], y.vals[i]);
                 i += 1;
                 j += 1;
             }
         }
     }
-    if xs.len() <= plan.budget {
-        return Ok(exact_series(m.run, &xs, &ys));
-    }
-    let finite = xs.iter().copied().filter(|v| v.is_finite());
-    let lo = plan.x_min.unwrap_or_else(|| finite.clone().fold(f64::INFINITY, f64::min));
-    let hi = plan.x_max.unwrap_or_else(|| finite.fold(f64::NEG_INFINITY, f64::max));
-    let width = if hi > lo { (hi - lo) / plan.budget as f64 } else { 1.0 };
-    let top = (plan.budget - 1) as f64;
-    let mut b = Buckets::default();
-    for k in 0..xs.len() {
-        let idx = ((xs[k] - lo) / width).floor();
-        let idx = if idx.is_nan() { 0.0 } else { idx.clamp(0.0, top) };
-        b.add(idx as u64, st[k], xs[k], ys[k]);
-    }
-    Ok(b.into_series(m.run))
 }

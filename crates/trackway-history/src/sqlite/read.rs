@@ -97,6 +97,13 @@ pub(crate) fn load_chunks(
     limit: Option<usize>,
 ) -> Result<Points> {
     let mut out = Points::default();
+    let whole = m.chunk_min.is_some_and(|c| lo <= c) && m.chunk_max.is_some_and(|c| hi >= c);
+    if whole && limit.is_none() {
+        let n = usize::try_from(m.n_chunk).unwrap_or(0);
+        out.steps.reserve(n);
+        out.vals.reserve(n);
+        out.kinds.reserve(n);
+    }
     for_each_chunk(conn, m, lo, hi, with_values, &mut |p| {
         out.extend_from(p, 0, p.len());
         limit.is_none_or(|l| out.len() <= l)
