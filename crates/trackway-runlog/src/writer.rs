@@ -13,6 +13,10 @@ use trackway_types::Record;
 
 use crate::{Result, RunlogError};
 
+/// How long to watch an unterminated tail before calling it torn (see `repair_tail`).
+const REPAIR_WAIT: std::time::Duration = std::time::Duration::from_millis(2);
+const REPAIR_MAX_CHECKS: u32 = 50;
+
 /// Appends records to one `run.jsonl`.
 #[derive(Debug)]
 pub struct LogWriter {
@@ -42,23 +46,42 @@ impl LogWriter {
         Ok(w)
     }
 
+    /// Appends `\n` when the file ends in a torn line. Another process may be in the middle of
+    /// a write right now (a reader can see part of a write in progress), so a missing `\n` is
+    /// only treated as torn once the file length has stayed the same for a moment; otherwise a
+    /// stray empty line would follow the other writer's record.
     fn repair_tail(&mut self) -> Result<()> {
-        let len = self
-            .file
-            .metadata()
-            .map_err(|e| RunlogError::io(&self.path, e))?
-            .len();
-        if len == 0 {
-            return Ok(());
+        let mut last_len = None;
+        let mut stable_checks = 0;
+        for _ in 0..REPAIR_MAX_CHECKS {
+            let len = self
+                .file
+                .metadata()
+                .map_err(|e| RunlogError::io(&self.path, e))?
+                .len();
+            if len == 0 || self.last_byte(len)? == b'\n' {
+                return Ok(());
+            }
+            if last_len == Some(len) {
+                stable_checks += 1;
+                if stable_checks >= 2 {
+                    break;
+                }
+            } else {
+                stable_checks = 0;
+            }
+            last_len = Some(len);
+            std::thread::sleep(REPAIR_WAIT);
         }
+        self.write_line(b"\n")
+    }
+
+    fn last_byte(&self, len: u64) -> Result<u8> {
         let mut last = [0u8; 1];
         self.file
             .read_exact_at(&mut last, len - 1)
             .map_err(|e| RunlogError::io(&self.path, e))?;
-        if last[0] != b'\n' {
-            self.write_line(b"\n")?;
-        }
-        Ok(())
+        Ok(last[0])
     }
 
     #[must_use]

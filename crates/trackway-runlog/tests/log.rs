@@ -185,7 +185,10 @@ fn a_log_without_run_record_is_refused() {
 fn concurrent_appenders_never_interleave() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = create_run_dir(tmp.path(), "conc").expect("dir");
-    LogWriter::open(&dir.log).expect("open").append(&run_record("conc")).expect("run");
+    LogWriter::open(&dir.log)
+        .expect("open")
+        .append(&run_record("conc"))
+        .expect("run");
     let threads: Vec<_> = (0..4)
         .map(|t| {
             let path = dir.log.clone();
@@ -194,9 +197,17 @@ fn concurrent_appenders_never_interleave() {
                 for i in 0..500u64 {
                     // Lines of very different sizes, some far above a page.
                     let mut data = Map::new();
-                    data.insert(format!("w{t}"), Value::Str("x".repeat((i as usize * 37) % 9000)));
-                    w.append(&Record::History(HistoryRecord { step: i, ts: 1.0, rt: 1.0, data }))
-                        .expect("append");
+                    data.insert(
+                        format!("w{t}"),
+                        Value::Str("x".repeat((i as usize * 37) % 9000)),
+                    );
+                    w.append(&Record::History(HistoryRecord {
+                        step: i,
+                        ts: 1.0,
+                        rt: 1.0,
+                        data,
+                    }))
+                    .expect("append");
                 }
             })
         })
@@ -204,7 +215,13 @@ fn concurrent_appenders_never_interleave() {
     for t in threads {
         t.join().expect("join");
     }
-    let entries = LogReader::open(&dir.log, 0).expect("reader").read_all().expect("read");
+    let entries = LogReader::open(&dir.log, 0)
+        .expect("reader")
+        .read_all()
+        .expect("read");
     assert_eq!(entries.len(), 1 + 4 * 500);
-    assert!(entries.iter().all(|e| e.record.is_ok()), "a line was torn by another writer");
+    assert!(
+        entries.iter().all(|e| e.record.is_ok()),
+        "a line was torn by another writer"
+    );
 }
