@@ -203,12 +203,32 @@ pub(crate) struct SqlBuilder<'a> {
     /// JSON expressions referenced, so the store can make sure they are indexed.
     pub json_exprs: Vec<String>,
     resolve: &'a dyn Fn(Source, &str) -> String,
+    /// How many more top-level positive conditions to write directly instead of as a
+    /// semi-join (see [`SqlBuilder::push_semi`]).
+    direct_left: usize,
+    /// Nesting depth under `$or`/`$nor`/`$not`, where direct conditions cannot drive an index.
+    branch_depth: usize,
 }
 
 impl<'a> SqlBuilder<'a> {
     /// A builder whose SQL starts with `r.project_id = ?1`; filters are ANDed after it.
     pub fn new(project: i64, resolve: &'a dyn Fn(Source, &str) -> String) -> Self {
-        SqlBuilder { sql: "r.project_id = ?1".to_owned(), params: vec![SqlValue::Integer(project)], json_exprs: Vec::new(), resolve }
+        SqlBuilder {
+            sql: "r.project_id = ?1".to_owned(),
+            params: vec![SqlValue::Integer(project)],
+            json_exprs: Vec::new(),
+            resolve,
+            direct_left: 0,
+            branch_depth: 0,
+        }
+    }
+
+    /// Writes the first top-level positive condition directly, so a count can be answered by
+    /// one index range scan (the other conditions stay semi-joins probed by rowid). A page
+    /// query keeps all semi-joins, which lets SQLite walk the sort key's index instead.
+    pub fn for_count(mut self) -> Self {
+        self.direct_left = 1;
+        self
     }
 
     /// The SQL expression of a scalar field (`None` for tags).
@@ -230,13 +250,18 @@ impl<'a> SqlBuilder<'a> {
     pub fn push_filter(&mut self, filter: &Filter) -> Result<()> {
         match filter {
             Filter::And(parts) => self.push_joined(parts, " AND ", "1"),
-            Filter::Or(parts) => self.push_joined(parts, " OR ", "0"),
-            Filter::Nor(parts) => {
-                self.sql.push_str("NOT ");
-                self.push_joined(parts, " OR ", "0")
-            }
+            Filter::Or(parts) => self.push_branch(parts, ""),
+            Filter::Nor(parts) => self.push_branch(parts, "NOT "),
             Filter::Cond(field, op) => self.push_cond(field, op),
         }
+    }
+
+    fn push_branch(&mut self, parts: &[Filter], prefix: &str) -> Result<()> {
+        self.branch_depth += 1;
+        self.sql.push_str(prefix);
+        let out = self.push_joined(parts, " OR ", "0");
+        self.branch_depth -= 1;
+        out
     }
 
     fn push_joined(&mut self, parts: &[Filter], sep: &str, empty: &str) -> Result<()> {
@@ -259,7 +284,10 @@ impl<'a> SqlBuilder<'a> {
         if let Op::Not(ops) = op {
             self.sql.push_str("NOT (");
             let parts: Vec<Filter> = ops.iter().map(|o| Filter::Cond(field.clone(), o.clone())).collect();
-            self.push_joined(&parts, " AND ", "1")?;
+            self.branch_depth += 1;
+            let out = self.push_joined(&parts, " AND ", "1");
+            self.branch_depth -= 1;
+            out?;
             self.sql.push_str(" IS 1)");
             return Ok(());
         }
@@ -273,7 +301,15 @@ impl<'a> SqlBuilder<'a> {
     /// `r.pk [NOT] IN (runs of the project where <pred>)`. Every condition is a semi-join on
     /// one key: SQLite answers it from that key's index alone (no row reads), several of them
     /// intersect by rowid probes, and the page query can still walk the sort key's index.
+    ///
+    /// Both forms mean the same (the outer row is already in the project); they differ only in
+    /// which index SQLite can drive the query from.
     fn push_semi(&mut self, negate: bool, pred: &str) {
+        if !negate && self.branch_depth == 0 && self.direct_left > 0 {
+            self.direct_left -= 1;
+            self.sql.push_str(&format!("({pred})"));
+            return;
+        }
         let not = if negate { "NOT " } else { "" };
         self.sql.push_str(&format!("(r.pk {not}IN (SELECT r.pk FROM runs r WHERE r.project_id = ?1 AND {pred}))"));
     }

@@ -110,7 +110,9 @@ fn time_query(store: &SqliteStore, filter: &Json, order: &str, with_total: bool)
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
-    let dir = std::env::temp_dir().join(format!("trackway-runs-bench-{}", std::process::id()));
+    // RUNS_BENCH_DIR keeps the database for inspection; by default it is a temp dir, removed.
+    let keep = std::env::var_os("RUNS_BENCH_DIR");
+    let dir = keep.clone().map_or_else(|| std::env::temp_dir().join(format!("trackway-runs-bench-{}", std::process::id())), Into::into);
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("bench.db");
     {
@@ -138,6 +140,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{label:<44} {cold:>9.1} {warm:>9.1} {page_only:>9.1} {total:>8}");
     }
     drop(store);
-    std::fs::remove_dir_all(&dir)?;
+    if keep.is_none() {
+        std::fs::remove_dir_all(&dir)?;
+    }
     Ok(())
 }

@@ -156,9 +156,12 @@ impl SqliteStore {
         let (project, paths) = self.prepare(&q.entity, &q.project, &fields)?;
         let resolve = |s: Source, k: &str| paths.get(&(s, k.to_owned())).map_or_else(|| json_path(k.split('.')), |(p, _)| p.clone());
         let mut b = SqlBuilder::new(project, &resolve);
+        let mut count = SqlBuilder::new(project, &resolve).for_count();
         if let Some(f) = &q.filter {
             b.sql.push_str(" AND ");
             b.push_filter(f)?;
+            count.sql.push_str(" AND ");
+            count.push_filter(f)?;
         }
         let sort_expr = b.field_expr(&sort_field).unwrap_or_else(|| "r.created_at".into());
         self.ensure_key_indexes(&b.json_exprs, &paths)?;
@@ -168,8 +171,8 @@ impl SqliteStore {
             let tx = c.unchecked_transaction()?; // one snapshot for the page and the count
             let page = read_page(&tx, &b.sql, &b.params, &sort_expr, q.direction, cursor.as_ref(), limit)?;
             let total = if q.with_total {
-                let sql = format!("SELECT count(*) FROM runs r WHERE {}", b.sql);
-                Some(tx.query_row(&sql, params_from_iter(b.params.iter()), |r| r.get::<_, i64>(0))? as u64)
+                let sql = format!("SELECT count(*) FROM runs r WHERE {}", count.sql);
+                Some(tx.query_row(&sql, params_from_iter(count.params.iter()), |r| r.get::<_, i64>(0))? as u64)
             } else {
                 None
             };
