@@ -144,10 +144,10 @@ def bench_finish():
             while not synced.exists() and time.time() - r["end"] < 120:
                 time.sleep(0.01)
             drained = time.time() - r["end"]
+            state = "synced" if synced.exists() else "NOT synced after 120 s"
         finally:
             stop_agent(tmp / "trackway")
             srv.stop()
-    state = "synced" if synced.exists() else "NOT synced after 120 s"
     print(f"finish() after {n:,} steps x 10 metrics: {r['finish_s'] * 1e3:.0f} ms (target <= 500 ms); "
           f"the log loop took {r['log_s']:.2f} s ({n / r['log_s']:,.0f} rows/s); upload fully drained "
           f"{max(drained, 0) * 1e3:.0f} ms after finish() returned ({state})")
