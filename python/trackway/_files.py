@@ -72,9 +72,23 @@ class LogAppender:
 
 
 def _repair_tail(fd: int) -> None:
-    size = os.fstat(fd).st_size
-    if size and os.pread(fd, 1, size - 1) != b"\n":
-        os.write(fd, b"\n")  # a torn line from a crash becomes a complete, skipped corrupt line
+    """A torn last line (a writer crashed mid-write) gets a `\\n`, so it becomes a complete,
+    skipped corrupt line. Another writer may be mid-write right now (its bytes appear page by
+    page), so the tail only counts as torn once the length stayed the same for two checks;
+    the same rule as the Rust writer."""
+    import time
+
+    last, stable = None, 0
+    for _ in range(50):
+        size = os.fstat(fd).st_size
+        if not size or os.pread(fd, 1, size - 1) == b"\n":
+            return
+        stable = stable + 1 if size == last else 0
+        if stable >= 2:
+            break
+        last = size
+        time.sleep(0.002)
+    os.write(fd, b"\n")
 
 
 def process_info() -> dict:
