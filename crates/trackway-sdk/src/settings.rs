@@ -171,11 +171,11 @@ fn build(
         trackway_types::validate_run_id(id).map_err(|e| bad("id", id, &e.to_string()))?;
     }
     let mode = s("mode")?.map_or(Ok(Mode::Online), |v| Mode::parse(&v))?;
-    let (base_url, api_key) = login(s("base_url")?, s("api_key")?, creds);
+    let (base_url, api_key, login_entity) = login(s("base_url")?, s("api_key")?, creds);
     Ok(Settings {
         mode,
         project: s("project")?.unwrap_or_else(|| "uncategorized".to_owned()),
-        entity: s("entity")?,
+        entity: s("entity")?.or(login_entity),
         name: s("name")?,
         notes: s("notes")?,
         tags: list(m, "tags")?,
@@ -194,31 +194,25 @@ fn build(
         disable_code: flag(m, "disable_code")?,
         ignore_globs: list(m, "ignore_globs")?,
         stats_sample_seconds: number(m, "stats_sample_seconds", 2.0)?,
-        stats_window_seconds: number(m, "stats_window_seconds", 15.0)?,
+        stats_window_seconds: number(m, "stats_window_seconds", 30.0)?,
         disable_stats: flag(m, "disable_stats")?,
     })
 }
 
 /// base_url/api_key from settings, else the stored login (the default host, or the key stored
-/// for the given host).
+/// for the given host); also the entity stored with that login, used when none is set.
 fn login(
     base_url: Option<String>,
     api_key: Option<String>,
     creds: &dyn Fn() -> trackway_config::Credentials,
-) -> (Option<String>, Option<String>) {
+) -> (Option<String>, Option<String>, Option<String>) {
     let base_url = base_url.map(|u| trackway_config::normalize_base_url(&u));
-    if base_url.is_some() && api_key.is_some() {
-        return (base_url, api_key);
-    }
     let creds = creds();
     let base_url = base_url.or_else(|| creds.default_host.clone());
-    let api_key = api_key.or_else(|| {
-        base_url
-            .as_deref()
-            .and_then(|u| creds.for_host(u))
-            .map(|h| h.api_key.clone())
-    });
-    (base_url, api_key)
+    let stored = base_url.as_deref().and_then(|u| creds.for_host(u));
+    let entity = stored.and_then(|h| h.entity.clone());
+    let api_key = api_key.or_else(|| stored.map(|h| h.api_key.clone()));
+    (base_url, api_key, entity)
 }
 
 fn text(key: &str, v: &Value) -> Result<String, SdkError> {

@@ -106,7 +106,7 @@ fn stored_login_fills_base_url_and_key() {
             "http://other:2",
             HostCredentials {
                 api_key: "k2".into(),
-                entity: None,
+                entity: Some("team".into()),
             },
         );
         c
@@ -122,6 +122,10 @@ fn stored_login_fills_base_url_and_key() {
         (s.base_url.as_deref(), s.api_key.as_deref()),
         (Some("http://other:2"), Some("k2"))
     );
+    assert_eq!(s.entity.as_deref(), Some("team"), "the login's entity is the default");
+    let args = map! { "entity" => "mine" };
+    let s = resolve_with(&args, tmp.path(), &env, &creds).expect("resolve");
+    assert_eq!(s.entity.as_deref(), Some("mine"), "an explicit entity wins");
     let env = env_of(&[("API_KEY", "envkey")]);
     let s = resolve_with(&map! {}, tmp.path(), &env, &creds).expect("resolve");
     assert_eq!(s.api_key.as_deref(), Some("envkey"));
