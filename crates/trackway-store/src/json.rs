@@ -13,18 +13,6 @@ fn is_tagged(obj: &Map<String, Json>) -> bool {
     obj.len() == 1 && obj.keys().next().is_some_and(|k| matches!(k.as_str(), "$f" | "$int" | "$map"))
 }
 
-/// The map a `$map`-escaped object stands for.
-fn unescape_mut(obj: &mut Map<String, Json>) -> &mut Map<String, Json> {
-    let escaped = obj.len() == 1 && matches!(obj.get("$map"), Some(Json::Object(_)));
-    if !escaped {
-        return obj;
-    }
-    match obj.get_mut("$map") {
-        Some(Json::Object(inner)) => inner,
-        _ => unreachable!("checked above"),
-    }
-}
-
 /// `config` record: top-level keys of `data` replace, then `remove` deletes.
 pub fn apply_config(config: &mut Map<String, Json>, data: Map<String, Json>, remove: &[String]) {
     for (k, v) in data {
@@ -35,17 +23,24 @@ pub fn apply_config(config: &mut Map<String, Json>, data: Map<String, Json>, rem
     }
 }
 
-/// Deletes a nested key path (`summary` record `del`); missing paths are ignored.
+/// Deletes a nested key path (`summary` record `del`); missing paths are ignored. A nested map
+/// escaped as `{"$map": {...}}` is looked into.
 pub fn delete_path(root: &mut Map<String, Json>, path: &[String]) {
-    let Some((last, parents)) = path.split_last() else { return };
-    let mut cur = root;
-    for seg in parents {
-        match cur.get_mut(seg) {
-            Some(Json::Object(next)) => cur = unescape_mut(next),
-            _ => return,
+    match path {
+        [] => {}
+        [last] => {
+            root.remove(last);
+        }
+        [first, rest @ ..] => {
+            let Some(Json::Object(next)) = root.get_mut(first) else { return };
+            let escaped = next.len() == 1 && matches!(next.get("$map"), Some(Json::Object(_)));
+            if !escaped {
+                delete_path(next, rest);
+            } else if let Some(Json::Object(inner)) = next.get_mut("$map") {
+                delete_path(inner, rest);
+            }
         }
     }
-    cur.remove(last);
 }
 
 /// Dotted keys of an object with their JSON paths; nested objects are walked to
