@@ -131,7 +131,7 @@ impl Loop {
         for (dir, up) in &mut self.runs {
             match up.step(&mut self.pool) {
                 StepResult::Progress => busy = true,
-                StepResult::Synced | StepResult::Offline => drop_dirs.push(dir.clone()),
+                StepResult::Synced | StepResult::Offline | StepResult::Gone => drop_dirs.push(dir.clone()),
                 StepResult::NoRunRecord => {
                     let seen = self.first_seen.get(dir).copied().unwrap_or_else(Instant::now);
                     if seen.elapsed() >= EMPTY_RUN_GRACE {

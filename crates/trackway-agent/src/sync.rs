@@ -68,6 +68,9 @@ pub fn sync_run(dir: &Path, opts: &SyncOptions, pool: &mut ClientPool) -> Result
                 }
                 std::thread::sleep(Duration::from_millis(200));
             }
+            StepResult::Gone => {
+                return Ok(SyncOutcome::Failed { message: "the run directory was deleted".into() });
+            }
             StepResult::NoRunRecord => {
                 return Ok(SyncOutcome::Failed { message: "the log has no run record".into() });
             }

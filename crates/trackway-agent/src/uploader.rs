@@ -53,6 +53,8 @@ pub enum StepResult {
     NoRunRecord,
     /// An offline run, and this uploader leaves those to `sync`.
     Offline,
+    /// The run directory or its log was deleted.
+    Gone,
     /// The last attempt failed; retry after the backoff.
     Failed { message: String, permanent: bool },
 }
@@ -142,6 +144,9 @@ impl RunUploader {
     pub fn step(&mut self, pool: &mut ClientPool) -> StepResult {
         if self.dir.join(SYNCED_MARKER).exists() {
             return StepResult::Synced;
+        }
+        if !self.log.exists() {
+            return StepResult::Gone;
         }
         let now = Instant::now();
         if now < self.next_try {

@@ -126,3 +126,28 @@ fn agent_uploads_online_runs_skips_offline_and_exits_when_idle() {
     assert_once(&mock, &format!("{LOG_ID}e1"), 1002);
     assert!(mock.positions(&format!("{LOG_ID}e2")).is_empty());
 }
+
+#[test]
+fn live_run_keeps_the_agent_until_its_directory_is_deleted() {
+    let mock = mock::Mock::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // Our own pid, created now: a live writer, so the agent must neither finish it nor exit.
+    let live = make_run(tmp.path(), "f1", &mock.url, "online", 5, false, Some(std::process::id()));
+    let log = live.join("run.jsonl");
+    let text = std::fs::read_to_string(&log).expect("log").replace("\"created_at\":1.0", &format!("\"created_at\":{}", now()));
+    std::fs::write(&log, text).expect("write");
+    let opts = AgentOptions { root: tmp.path().to_path_buf(), idle_exit: Duration::from_millis(200), flush_after: Duration::from_millis(50), api_key: Some("secret".into()) };
+    let started = std::time::Instant::now();
+    let remover = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1500));
+        std::fs::remove_dir_all(&live).expect("rm run dir");
+    });
+    assert_eq!(run_agent(&opts).expect("agent"), AgentExit::Idle);
+    assert!(started.elapsed() >= Duration::from_millis(1500), "agent left a live run behind");
+    remover.join().expect("remover");
+    assert_once(&mock, &format!("{LOG_ID}f1"), 6);
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs_f64()
+}
