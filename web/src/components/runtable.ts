@@ -46,7 +46,7 @@ export function cellText(run: Run, key: string, now: number): string {
   if (key === "created_at") return fmtTime(run.created_at);
   if (key === "tags") return run.tags.join(", ");
   const v = fieldValue(run as unknown as Record<string, unknown>, key);
-  return v === undefined ? "" : formatValue(v);
+  return v === undefined || v === null ? "" : formatValue(v);
 }
 
 export class RunTable {
