@@ -1,18 +1,22 @@
 //! One object per live run for the agent loop: capture, system metrics and file uploads.
 //!
 //! ```text
-//! on discovering a run dir:  let mut cap = RunCapture::open(&run_dir, &run_record);
-//! for every record read from run.jsonl (any type):  cap.on_record(&record_json);
+//! on discovering a run dir:  let Some(mut cap) = RunCapture::open_dir(&run_dir, Instant::now())? else { retry later };
 //! every loop iteration:      for up in cap.tick(Instant::now(), unix_now) { PUT up; cap.mark_uploaded(&up.path, &up.sha256) }
-//! when the run ended (finish record seen, or crash detected): cap.tick(..) keeps returning
-//!                            `end` files and final `live` versions; cap.is_done() says when to drop it.
+//! crash detected:            cap.mark_crashed();
+//! drop it when:              cap.is_done()  (finished, captured, every requested file uploaded)
 //! ```
+//! `tick` tails `run.jsonl` itself for `file` and `finish` records (its own reader; it only
+//! parses lines of those types), so the agent's uploader needs no change. An agent that already
+//! parses every record may call [`RunCapture::on_record`] instead and skip the tailing with
+//! [`RunCapture::without_tailing`].
 //! System metrics go to `<run dir>/system.jsonl`, which the agent uploads like `run.jsonl`
 //! (same reader, its own cursor file, the `log_id` of its `stream` header).
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde_json::Value;
+use trackway_runlog::LogReader;
 use trackway_sysmon::{Sampler, SamplerConfig, SystemLog};
 
 use crate::files::{FileRecord, RunFiles, Upload, DEFAULT_DEBOUNCE};
@@ -30,6 +34,7 @@ pub struct RunCapture {
     system_log: Option<SystemLog>,
     files: RunFiles,
     finished: bool,
+    reader: Option<LogReader>,
 }
 
 impl RunCapture {
@@ -69,6 +74,48 @@ impl RunCapture {
             system_log,
             files: RunFiles::open(run_dir, settings.ignore_globs, DEFAULT_DEBOUNCE),
             finished: false,
+            reader: LogReader::open(&run_dir.join("run.jsonl"), 0).ok(),
+        }
+    }
+
+    /// Opens a run directory by reading its `run` record; `Ok(None)` while the log has none yet.
+    pub fn open_dir(run_dir: &Path, now: Instant) -> Result<Option<Self>, CaptureError> {
+        let log = run_dir.join("run.jsonl");
+        let mut reader = match LogReader::open(&log, 0) {
+            Ok(r) => r,
+            Err(_) if !log.exists() => return Ok(None),
+            Err(e) => return Err(CaptureError::BadRecord(e.to_string())),
+        };
+        let Some((_, _, line)) = reader.next_line().map_err(|e| CaptureError::BadRecord(e.to_string()))? else {
+            return Ok(None);
+        };
+        let run: Value = serde_json::from_slice(line).map_err(|e| CaptureError::BadRecord(format!("run record: {e}")))?;
+        if run.get("t").and_then(Value::as_str) != Some("run") {
+            return Err(CaptureError::BadRecord("the first record is not `run`".into()));
+        }
+        Ok(Some(Self::open(run_dir, &run, now)))
+    }
+
+    /// Stops `tick` from reading run.jsonl (the caller feeds [`on_record`](Self::on_record)).
+    pub fn without_tailing(mut self) -> Self {
+        self.reader = None;
+        self
+    }
+
+    /// Feeds new `file`/`finish` records of run.jsonl; other lines are not parsed.
+    fn tail_log(&mut self) {
+        let mut wanted = Vec::new();
+        if let Some(r) = self.reader.as_mut() {
+            while let Ok(Some((_, _, line))) = r.next_line() {
+                if is_file_or_finish(line) {
+                    wanted.extend(serde_json::from_slice::<Value>(line).ok());
+                }
+            }
+        }
+        for rec in wanted {
+            if let Err(e) = self.on_record(&rec) {
+                tracing::warn!(run = %self.run_dir.display(), error = %e, "ignoring a bad record");
+            }
         }
     }
 
@@ -95,6 +142,7 @@ impl RunCapture {
     /// Does whatever is due: the one-time capture, a metrics sample (appending a record to
     /// system.jsonl when a window closes), and returns files to upload now.
     pub fn tick(&mut self, now: Instant, now_unix: f64) -> Vec<Upload> {
+        self.tail_log();
         if !self.captured && (self.finished || capture_ready(&self.run_dir, &self.run_record, now_unix, PROCESS_GRACE_S)) {
             self.captured = true;
             match capture_run(&self.run_dir, &self.run_record) {
@@ -143,4 +191,14 @@ impl RunCapture {
         }
         self.sampler = None;
     }
+}
+
+/// Cheap pre-filter: records start with `{"t":"<type>"` when written by the SDKs; any other
+/// layout falls back to a substring search before parsing.
+fn is_file_or_finish(line: &[u8]) -> bool {
+    if let Some(rest) = line.strip_prefix(br#"{"t":""#) {
+        return rest.starts_with(br#"file""#) || rest.starts_with(br#"finish""#);
+    }
+    let has = |pat: &[u8]| line.windows(pat.len()).any(|w| w == pat);
+    has(b"\"file\"") || has(b"\"finish\"")
 }

@@ -65,3 +65,25 @@ fn disabled_stats_and_foreign_runs_write_no_system_log() {
 fn sysinfo_host() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname").map(|s| s.trim().to_string()).unwrap_or_default()
 }
+
+#[test]
+fn run_capture_tails_file_and_finish_records_itself() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = run_dir(tmp.path(), "tail1", serde_json::json!({"argv": ["x.py"]}), serde_json::json!({"disable_stats": true}));
+    let start = Instant::now();
+    let mut cap = RunCapture::open_dir(&run, start).expect("open").expect("has a run record");
+    assert!(RunCapture::open_dir(&tmp.path().join("nope"), start).expect("missing dir").is_none());
+    write(&run.join("files/a.txt"), b"a");
+    write(&run.join("files/b.txt"), b"b");
+    let mut log = std::fs::OpenOptions::new().append(true).open(run.join("run.jsonl")).expect("log");
+    writeln!(log, r#"{{"t":"file","path":"a.txt","policy":"now"}}"#).expect("w");
+    writeln!(log, r#"{{"policy":"end","t":"file","path":"b.txt"}}"#).expect("w"); // any key order
+    writeln!(log, r#"{{"t":"file","path":"/etc/passwd","policy":"now"}}"#).expect("w"); // refused
+    let due: Vec<String> = cap.tick(start, 0.0).into_iter().map(|u| u.path).collect();
+    assert!(due.contains(&"a.txt".to_string()) && !due.contains(&"b.txt".to_string()), "{due:?}");
+    writeln!(log, r#"{{"t":"finish","exit_code":0,"ts":1.0,"rt":1.0}}"#).expect("w");
+    let due: Vec<String> = cap.tick(start, 0.0).into_iter().map(|u| u.path).collect();
+    assert!(due.contains(&"b.txt".to_string()), "`end` file due after the finish record: {due:?}");
+    assert!(!due.iter().any(|p| p.contains("passwd")));
+}
