@@ -42,3 +42,15 @@ pub(crate) fn check_access(who: &Principal, entity: &str, write: bool) -> ApiRes
     let what = if write { "write to" } else { "read" };
     Err(ApiError::Forbidden(format!("user {} may not {what} entity {entity}", who.username)))
 }
+
+/// Admins may name an entity that does not exist yet (wandb's `entity=` for a new team): it is
+/// created as a team they own. Everyone else needs an existing membership anyway.
+pub(crate) fn ensure_entity(state: &AppState, who: &Principal, entity: &str) -> ApiResult<()> {
+    if who.admin && !state.store.entity_exists(entity)? {
+        match state.store.create_team(entity, &who.username) {
+            Ok(()) | Err(trackway_store::StoreError::AlreadyExists(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}

@@ -57,6 +57,8 @@ async fn create_and_resume_semantics() {
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
     let (status, _) = s.call("POST", "/api/v1/runs", Some(json!({"run_id":"a/b"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = s.call("POST", "/api/v1/runs", Some(json!({"entity":"newteam","project":"p","run_id":"t1"}))).await;
+    assert_eq!((status, body["run"]["entity"].as_str()), (StatusCode::OK, Some("newteam")), "admins create teams on first use");
     let (status, body) = s.call("PATCH", "/api/v1/runs/alice/p/r1", Some(json!({"notes":"hi","tags":["x"]}))).await;
     assert_eq!((status, body["notes"].as_str(), body["name"].as_str()), (StatusCode::OK, Some("hi"), Some("fox")));
 }

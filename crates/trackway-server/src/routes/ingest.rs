@@ -66,6 +66,7 @@ pub(crate) async fn ingest(
     };
     let outcome = state
         .blocking(move |s| {
+            crate::auth::ensure_entity(s, &who, &batch.key.entity)?;
             let history = s.history.clone();
             let mut sink = move |tx: IngestTx<'_>, run: i64, rows: &[(u64, &HistoryRecord)]| match tx {
                 IngestTx::Sqlite(conn) => history.append_tx(conn, run, &to_rows(rows)).map_err(|e| e.to_string()),

@@ -95,7 +95,14 @@ pub(crate) async fn create(
         metadata: Some(metadata),
         log_id: body.log_id,
     };
-    let out = state.blocking(move |s| Ok(s.store.create_or_resume(&req)?)).await?;
+    let out = state
+        .blocking(move |s| {
+            if let Some(key) = &req.key {
+                crate::auth::ensure_entity(s, &who, &key.entity)?;
+            }
+            Ok(s.store.create_or_resume(&req)?)
+        })
+        .await?;
     Ok(Json(json!({"run": run_json(&state, &out.run)?, "resumed": out.resumed, "last_step": out.last_step})))
 }
 
