@@ -178,7 +178,7 @@ class Run:
 
     def history(self, keys=None, samples=500, x_axis="_step", pandas=True, stream="default"):
         """At most `samples` evenly spaced rows (first and last kept). With `keys`, only rows
-        holding at least one of them, restricted to those keys plus `x_axis`."""
+        holding all of them (as wandb), restricted to those keys plus `x_axis`."""
         if stream != "default":
             return [] if not pandas else _frame([])
         want = None
@@ -190,7 +190,7 @@ class Run:
         page = self._api._http.get(self._hist_url(), params)
         rows = [decode_value(r) for r in page.get("rows") or []]
         if keys:
-            rows = [{k: r[k] for k in want if k in r} for r in rows if any(k in r for k in keys)]
+            rows = [{k: r[k] for k in want if k in r} for r in rows if all(k in r for k in keys)]
         return _frame(rows) if pandas else rows
 
     def scan_history(self, keys=None, page_size=1000, min_step=None, max_step=None):
