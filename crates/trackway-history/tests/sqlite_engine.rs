@@ -119,3 +119,28 @@ fn parquet_export_reads_back() -> anyhow::Result<()> {
     assert_eq!(get(5, "mixed"), Field::Str("\"x\"".into()));
     Ok(())
 }
+
+#[test]
+fn tiny_batches_and_repeated_overwrites_keep_the_tail_small() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("t.db");
+    let h = SqliteHistory::open(&path)?;
+    // One row per append (an agent flushing every record) and the same step written again and
+    // again: the tail must neither keep one row per append nor grow without bound.
+    for i in 0..20_000u64 {
+        let step = if i < 10_000 { i } else { 9_999 };
+        let mut data = Map::new();
+        data.insert("v".into(), Value::Float(i as f64));
+        h.append(1, &[HistoryRow { step, ts: i as f64, rt: i as f64, data }])?;
+    }
+    let conn = Connection::open(&path)?;
+    let tail_rows: i64 = conn.query_row("SELECT count(*) FROM hist_tail", [], |r| r.get(0))?;
+    let tail_points: i64 = conn.query_row("SELECT coalesce(max(n_tail), 0) FROM hist_series", [], |r| r.get(0))?;
+    assert!(tail_rows <= 3 * 64, "{tail_rows} tail rows");
+    assert!(tail_points < 2 * 8192 + 64, "{tail_points} tail points");
+    let all = h.scan(1, &ScanQuery { limit: 100_000, ..ScanQuery::default() })?.rows;
+    assert_eq!(all.len(), 10_000);
+    assert_eq!(all[9_999].data.get("v"), Some(&Value::Float(19_999.0)));
+    assert_eq!(all[9_999].ts, 19_999.0);
+    Ok(())
+}

@@ -39,9 +39,11 @@ pub(crate) fn compact_series(conn: &Connection, run: RunKey, key: i64, keep_rema
     let (old_id, mut combined) = small.map_or((None, Points::default()), |(id, p)| (Some(id), p));
     let old_len = combined.len();
     combined.extend_from(&pts, 0, pts.len());
-    let end = if keep_remainder { combined.len() / CHUNK * CHUNK } else { combined.len() };
-    if keep_remainder && end <= old_len {
-        return Ok(());
+    let mut end = if keep_remainder { combined.len() / CHUNK * CHUNK } else { combined.len() };
+    if end <= old_len {
+        // Not even one new whole chunk (a tail of mostly overwrites): compact it all anyway, so
+        // the tail cannot grow without bound.
+        end = combined.len();
     }
     if end > old_len {
         if let Some(id) = old_id {
@@ -58,9 +60,21 @@ pub(crate) fn compact_series(conn: &Connection, run: RunKey, key: i64, keep_rema
     meta::save_series(conn, &m)
 }
 
+/// Merge a series' tail segments into one row, keeping write order (reads resolve it).
+pub(crate) fn coalesce_tail(conn: &Connection, m: &mut SeriesMeta) -> Result<()> {
+    let tail = read::load_tail(conn, m)?;
+    conn.prepare_cached("DELETE FROM hist_tail WHERE run = ?1 AND key = ?2")?.execute(params![m.run, m.key])?;
+    let blob = codec::encode_points(&tail, false)?;
+    conn.prepare_cached("INSERT INTO hist_tail(run, key, n, data) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![m.run, m.key, tail.len() as i64, blob])?;
+    m.tail_rows = 1;
+    meta::save_series(conn, m)
+}
+
 /// Put `p[from..]` back as the whole tail.
 fn set_tail(conn: &Connection, m: &mut SeriesMeta, p: &Points, from: usize) -> Result<()> {
     m.n_tail = 0;
+    m.tail_rows = 0;
     m.tail_min = None;
     m.tail_max = None;
     if from >= p.len() {
@@ -72,6 +86,7 @@ fn set_tail(conn: &Connection, m: &mut SeriesMeta, p: &Points, from: usize) -> R
     conn.prepare_cached("INSERT INTO hist_tail(run, key, n, data) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![m.run, m.key, rest.len() as i64, blob])?;
     m.n_tail = rest.len() as i64;
+    m.tail_rows = 1;
     m.tail_min = rest.steps.first().copied();
     m.tail_max = rest.steps.last().copied();
     Ok(())
@@ -130,6 +145,7 @@ fn rebuild(conn: &Connection, mut m: SeriesMeta, tail: Points) -> Result<()> {
     }
     pyramid::add(conn, &mut m, &all, (0, all.len()), true)?;
     m.n_tail = 0;
+    m.tail_rows = 0;
     m.tail_min = None;
     m.tail_max = None;
     m.n_chunk = all.len() as i64;

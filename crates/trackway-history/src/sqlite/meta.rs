@@ -36,6 +36,8 @@ pub(crate) struct SeriesMeta {
     pub run: RunKey,
     pub key: i64,
     pub n_tail: i64,
+    /// Rows (segments) in hist_tail for this series.
+    pub tail_rows: i64,
     pub tail_min: Option<u64>,
     pub tail_max: Option<u64>,
     pub n_chunk: i64,
@@ -70,8 +72,8 @@ fn opt_step(v: Option<i64>) -> Option<u64> {
 }
 
 pub(crate) fn load_series(conn: &Connection, run: RunKey, key: i64) -> Result<Option<SeriesMeta>> {
-    let sql = "SELECT n_tail, tail_min, tail_max, n_chunk, chunk_min, chunk_max, min_level, has_obj
-               FROM hist_series WHERE run = ?1 AND key = ?2";
+    let sql = "SELECT n_tail, tail_min, tail_max, n_chunk, chunk_min, chunk_max, min_level, has_obj,
+               tail_rows FROM hist_series WHERE run = ?1 AND key = ?2";
     Ok(conn
         .prepare_cached(sql)?
         .query_row(params![run, key], |r| {
@@ -86,6 +88,7 @@ pub(crate) fn load_series(conn: &Connection, run: RunKey, key: i64) -> Result<Op
                 chunk_max: opt_step(r.get(5)?),
                 min_level: r.get(6)?,
                 has_obj: r.get::<_, i64>(7)? != 0,
+                tail_rows: r.get(8)?,
             })
         })
         .optional()?)
@@ -106,7 +109,7 @@ fn opt_sql(v: Option<u64>) -> Result<Option<i64>> {
 
 pub(crate) fn save_series(conn: &Connection, m: &SeriesMeta) -> Result<()> {
     let sql = "UPDATE hist_series SET n_tail = ?3, tail_min = ?4, tail_max = ?5, n_chunk = ?6,
-               chunk_min = ?7, chunk_max = ?8, min_level = ?9, has_obj = ?10
+               chunk_min = ?7, chunk_max = ?8, min_level = ?9, has_obj = ?10, tail_rows = ?11
                WHERE run = ?1 AND key = ?2";
     conn.prepare_cached(sql)?.execute(params![
         m.run,
@@ -119,6 +122,7 @@ pub(crate) fn save_series(conn: &Connection, m: &SeriesMeta) -> Result<()> {
         opt_sql(m.chunk_max)?,
         m.min_level,
         i64::from(m.has_obj),
+        m.tail_rows,
     ])?;
     Ok(())
 }

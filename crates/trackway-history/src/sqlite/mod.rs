@@ -21,6 +21,9 @@ use crate::{
 pub(crate) const CHUNK: usize = 4096;
 /// A series' tail is compacted inside `append` once it holds this many points.
 pub(crate) const COMPACT_TAIL: i64 = 2 * CHUNK as i64;
+/// A series' tail segments are merged into one once there are this many (tiny ingest batches
+/// would otherwise make live-tail reads one row per batch).
+pub(crate) const COALESCE_TAIL_ROWS: i64 = 64;
 /// Reserved series keys for the row's timestamp and runtime.
 pub(crate) const KEY_TS: &str = "_timestamp";
 pub(crate) const KEY_RT: &str = "_runtime";
@@ -29,7 +32,8 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS hist_key(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS hist_series(
   run INTEGER NOT NULL, key INTEGER NOT NULL,
-  n_tail INTEGER NOT NULL DEFAULT 0, tail_min INTEGER, tail_max INTEGER,
+  n_tail INTEGER NOT NULL DEFAULT 0, tail_rows INTEGER NOT NULL DEFAULT 0,
+  tail_min INTEGER, tail_max INTEGER,
   n_chunk INTEGER NOT NULL DEFAULT 0, chunk_min INTEGER, chunk_max INTEGER,
   min_level INTEGER NOT NULL DEFAULT -1,
   has_obj INTEGER NOT NULL DEFAULT 0,

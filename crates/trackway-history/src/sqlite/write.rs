@@ -6,7 +6,7 @@ use rusqlite::{Connection, params};
 
 use super::meta::{self, SeriesMeta, step_to_sql};
 use super::pyramid::NLEVELS;
-use super::{COMPACT_TAIL, KEY_RT, KEY_TS, compact};
+use super::{COALESCE_TAIL_ROWS, COMPACT_TAIL, KEY_RT, KEY_TS, compact};
 use crate::codec::{self, KIND_FLOAT, KIND_INT, KIND_TOMBSTONE, KIND_UINT, Points};
 use crate::{HistoryError, HistoryRow, Result, RunKey, Value};
 
@@ -116,6 +116,7 @@ fn flush(conn: &Connection, b: &mut KeyBuf) -> Result<()> {
         let (lo, hi) = min_max(&b.points.steps);
         let m = &mut b.meta;
         m.n_tail += n as i64;
+        m.tail_rows += 1;
         m.tail_min = Some(m.tail_min.map_or(lo, |t| t.min(lo)));
         m.tail_max = Some(m.tail_max.map_or(hi, |t| t.max(hi)));
         b.dirty = true;
@@ -125,6 +126,8 @@ fn flush(conn: &Connection, b: &mut KeyBuf) -> Result<()> {
     }
     if b.meta.n_tail >= COMPACT_TAIL {
         compact::compact_series(conn, b.meta.run, b.meta.key, true)?;
+    } else if b.meta.tail_rows >= COALESCE_TAIL_ROWS {
+        compact::coalesce_tail(conn, &mut b.meta)?;
     }
     Ok(())
 }
