@@ -87,3 +87,41 @@ fn run_capture_tails_file_and_finish_records_itself() {
     assert!(due.contains(&"b.txt".to_string()), "`end` file due after the finish record: {due:?}");
     assert!(!due.iter().any(|p| p.contains("passwd")));
 }
+
+/// A training process whose busy worker is a child: the run's system metrics show the work.
+#[test]
+fn child_process_cpu_is_attributed_to_the_run() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut trainer = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("sh -c 'while :; do :; done' & wait")
+        .spawn()
+        .expect("spawn");
+    let settings = serde_json::json!({"stats_sample_seconds": 0.1, "stats_window_seconds": 0.3});
+    let run = run_dir(tmp.path(), "child", serde_json::json!({}), settings);
+    let mut rec = common::first_record(&run);
+    rec["pid"] = trainer.id().into();
+    rec["host"] = sysinfo_host().into();
+    let mut cap = RunCapture::open(&run, &rec, Instant::now());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut stats = Vec::new();
+    while stats.len() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+        cap.tick(Instant::now(), 0.0);
+        let text = std::fs::read_to_string(run.join("system.jsonl")).unwrap_or_default();
+        stats = text.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).filter(|v| v["t"] == "stats").collect();
+    }
+    let all = trackway_sysmon::proctree::scan_all();
+    for p in trackway_sysmon::proctree::tree_of(trainer.id(), &all).iter().rev() {
+        let _ = std::process::Command::new("kill").arg("-9").arg(p.pid.to_string()).status();
+    }
+    let _ = trainer.wait();
+    assert_eq!(stats.len(), 3, "three 0.3 s windows");
+    for s in &stats {
+        // exact cadence is checked on a synthetic clock in trackway-sysmon; here only >= 1
+        assert!(s["samples"].as_u64().is_some_and(|n| n >= 1), "{s}");
+        assert!(s["data"]["system/proc.count"].as_f64().is_some_and(|n| n >= 2.0), "root and worker: {s}");
+    }
+    let best = stats.iter().filter_map(|s| s["data"]["system/proc.cpu.percent"].as_f64()).fold(0.0, f64::max);
+    assert!(best > 10.0, "the busy child's CPU is billed to the run (best window {best:.1} % of a core)");
+}
