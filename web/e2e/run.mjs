@@ -180,7 +180,7 @@ async function main() {
       await page.goto(`${ws}?tab=parallel&axes=config.lr,config.model.layers,summary.acc`);
       await tw(() => window.__trackway.parallel?.lines === 6, null, "6 lines");
       const box = await page.locator("#parallel-canvas").boundingBox();
-      await page.mouse.move(box.x + 40, box.y + 12);
+      await page.mouse.move(box.x + 40, box.y + 30);
       await page.mouse.down();
       await page.mouse.move(box.x + 40, box.y + 200, { steps: 4 });
       await page.mouse.up();

@@ -4,9 +4,9 @@
 import { axisData, brushed, norm, type AxisData } from "../lib/axes";
 import { h, clear } from "../lib/dom";
 import { formatNumber } from "../lib/tjson";
-import { colourOf, keySelect, type CrossRunOpts } from "./scatter";
+import { colourOf, drawLegend, keySelect, type CrossRunOpts } from "./scatter";
 
-const PAD = { l: 40, r: 40, t: 28, b: 24 };
+const PAD = { l: 40, r: 40, t: 46, b: 24 };
 const MAX_LINES = 20000;
 
 export class ParallelCoords {
@@ -80,6 +80,7 @@ export class ParallelCoords {
     }
     g.globalAlpha = 1;
     this.axes.forEach((a, k) => this.drawAxis(g, a, k, hgt));
+    if (ac) drawLegend(g, w, ac);
     if (this.drag) {
       g.fillStyle = "rgba(30,100,200,0.2)";
       g.fillRect(this.axisX(this.drag.axis) - 8, Math.min(this.drag.y0, this.drag.y1), 16, Math.abs(this.drag.y1 - this.drag.y0));

@@ -58,6 +58,7 @@ export class RunTable {
   private rows: Row[] = [];
   private columns: Column[] = BASE_COLUMNS;
   private raf = 0;
+  private hasRunning = false;
   private timer: ReturnType<typeof setInterval>;
 
   constructor(private opts: TableOpts) {
@@ -68,7 +69,7 @@ export class RunTable {
     this.body = h("div", { class: "tbody", onscroll: () => { headWrap.scrollLeft = this.body.scrollLeft; this.schedule(); } }, this.spacer);
     this.el = h("div", { class: "runtable" }, headWrap, this.body);
     // Running rows show a live duration: repaint the visible rows once a second.
-    this.timer = setInterval(() => { if (this.rows.some((r) => r.kind === "run" && r.run.state === "running")) this.paint(); }, 1000);
+    this.timer = setInterval(() => { if (this.hasRunning) this.paint(); }, 1000);
     new ResizeObserver(() => this.schedule()).observe(this.body);
   }
 
@@ -87,6 +88,7 @@ export class RunTable {
 
   setRows(rows: Row[]) {
     this.rows = rows;
+    this.hasRunning = rows.some((r) => r.kind === "run" && r.run.state === "running");
     this.spacer.style.height = `${rows.length * ROW_H}px`;
     hook.table.rows = rows.filter((r) => r.kind === "run").map((r) => (r as { run: Run }).run.run_id);
     this.paint();

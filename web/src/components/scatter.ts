@@ -16,7 +16,9 @@ export interface CrossRunOpts {
   onSelect(ids: string[]): void;
 }
 
-const PAD = { l: 60, r: 20, t: 16, b: 40 };
+const PAD = { l: 84, r: 24, t: 28, b: 40 };
+/** Points keep a margin from the axes so extremes are not drawn on top of them. */
+const inset = (t: number) => 0.04 + 0.92 * t;
 
 export function keySelect(id: string, keys: string[], value: string, onChange: (v: string) => void, blank = false) {
   const sel = h("select", { id, onchange: () => onChange(sel.value) },
@@ -77,9 +79,10 @@ export class ScatterPlot {
     if (!s.sx || !s.sy) { g.fillText("No config or summary keys to plot yet.", 20, 30); return; }
     const recs = runs as unknown as Record<string, unknown>[];
     const ax = axisData(recs, s.sx), ay = axisData(recs, s.sy), ac = s.color ? axisData(recs, s.color) : null;
-    const sx = (v: number) => PAD.l + norm(ax, v) * (w - PAD.l - PAD.r);
-    const sy = (v: number) => hgt - PAD.b - norm(ay, v) * (hgt - PAD.t - PAD.b);
+    const sx = (v: number) => PAD.l + inset(norm(ax, v)) * (w - PAD.l - PAD.r);
+    const sy = (v: number) => hgt - PAD.b - inset(norm(ay, v)) * (hgt - PAD.t - PAD.b);
     drawAxes(g, w, hgt, ax, ay);
+    if (ac) drawLegend(g, w, ac);
     const sel = new Set(s.selected);
     this.pts = [];
     runs.forEach((r, i) => {
@@ -132,9 +135,19 @@ function drawAxes(g: CanvasRenderingContext2D, w: number, hgt: number, ax: AxisD
   const tick = (a: AxisData, t: number) => (a.cats ? a.cats[Math.round(a.min + t * (a.max - a.min))] ?? "" : formatNumber(a.min + t * (a.max - a.min)));
   for (let k = 0; k <= 4; k++) {
     const t = k / 4;
-    g.textAlign = "center"; g.fillText(tick(ax, t), PAD.l + t * (w - PAD.l - PAD.r), hgt - PAD.b + 14);
-    g.textAlign = "right"; g.fillText(tick(ay, t), PAD.l - 4, hgt - PAD.b - t * (hgt - PAD.t - PAD.b) + 4);
+    g.textAlign = "center"; g.fillText(tick(ax, t), PAD.l + inset(t) * (w - PAD.l - PAD.r), hgt - PAD.b + 14);
+    g.textAlign = "right"; g.fillText(tick(ay, t), PAD.l - 4, hgt - PAD.b - inset(t) * (hgt - PAD.t - PAD.b) + 4);
   }
   g.textAlign = "center"; g.fillText(ax.key, (w + PAD.l) / 2, hgt - 8);
   g.save(); g.translate(12, (hgt - PAD.b + PAD.t) / 2); g.rotate(-Math.PI / 2); g.fillText(ay.key, 0, 0); g.restore();
+}
+
+/** Colour ramp legend in the top-right corner for "colour by". */
+export function drawLegend(g: CanvasRenderingContext2D, w: number, a: AxisData) {
+  const x0 = w - 24 - 260, y0 = 4;
+  for (let i = 0; i < 100; i++) { g.fillStyle = ramp(i / 99); g.fillRect(x0 + i * 1.2, y0, 1.3, 8); }
+  g.fillStyle = "#444"; g.font = "10px sans-serif"; g.textAlign = "left";
+  const lab = (t: number) => (a.cats ? a.cats[Math.round(a.min + t * (a.max - a.min))] ?? "" : formatNumber(a.min + t * (a.max - a.min)));
+  g.fillText(lab(0), x0, y0 + 18); g.textAlign = "right"; g.fillText(lab(1), x0 + 120, y0 + 18);
+  g.textAlign = "left"; g.fillText(a.key, x0 + 124, y0 + 8);
 }

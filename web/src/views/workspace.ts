@@ -169,12 +169,15 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
 
   // Live runs: refresh their rows and append new chart points; finished runs are left alone.
   let polling = false;
+  let wasRunning = new Set<string>();
   const poll = setInterval(async () => {
     if (polling || document.hidden || dead) return;
     polling = true;
     try {
       await checkNewRuns();
-      const running = chartRuns().filter((r) => r.state === "running");
+      // Runs that just finished get one last incremental fetch for the points logged at the end.
+      const running = chartRuns().filter((r) => r.state === "running" || wasRunning.has(r.run_id));
+      wasRunning = new Set(running.filter((r) => r.state === "running").map((r) => r.run_id));
       if (!running.length) return;
       const fresh = await Promise.all(running.map((r) => api.run(entity, project, r.run_id).catch(() => r)));
       for (const f of fresh) { const i = all.findIndex((r) => r.run_id === f.run_id); if (i >= 0) all[i] = f; }
