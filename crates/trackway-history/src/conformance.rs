@@ -185,6 +185,9 @@ pub fn round_trip_every_point(s: &dyn HistoryStore) {
     assert_store_matches(s, 1, &m, "after compaction");
     let keys = s.keys(1).expect("keys");
     assert_eq!(keys.len(), 3, "{keys:?}");
+    s.append(2, &[row(0, &[("other", Value::Str("x".into())), ("loss", Value::Float(1.0))])]).expect("append");
+    let union = s.keys_of_runs(&[1, 2, 77]).expect("keys_of_runs");
+    assert_eq!(union, vec!["eval/acc", "loss", "odd", "other"]);
     for k in ["loss", "odd", "eval/acc"] {
         assert!(keys.iter().any(|x| x == k), "{k} missing from {keys:?}");
     }

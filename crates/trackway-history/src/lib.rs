@@ -233,6 +233,15 @@ pub trait HistoryStore: Send + Sync {
     /// Distinct metric keys of a run (numeric and not), in first-seen order.
     fn keys(&self, run: RunKey) -> Result<Vec<String>>;
 
+    /// Distinct metric keys over many runs (e.g. a project's runs, for the keys route), sorted.
+    fn keys_of_runs(&self, runs: &[RunKey]) -> Result<Vec<String>> {
+        let mut all = std::collections::BTreeSet::new();
+        for &r in runs {
+            all.extend(self.keys(r)?);
+        }
+        Ok(all.into_iter().collect())
+    }
+
     /// Remove all history of a run.
     fn delete_run(&self, run: RunKey) -> Result<()>;
 

@@ -143,3 +143,23 @@ pub(crate) fn is_reserved(name: &str) -> bool {
 pub(crate) fn run_keys(conn: &Connection, run: RunKey) -> Result<Vec<String>> {
     Ok(run_series(conn, run)?.into_iter().map(|(_, n)| n).filter(|n| !is_reserved(n)).collect())
 }
+
+/// Distinct non-reserved keys over many runs, sorted; one query per 500 runs.
+pub(crate) fn keys_of_runs(conn: &Connection, runs: &[RunKey]) -> Result<Vec<String>> {
+    let mut all = std::collections::BTreeSet::new();
+    for part in runs.chunks(500) {
+        let marks = vec!["?"; part.len()].join(",");
+        let sql = format!(
+            "SELECT DISTINCT k.name FROM hist_series s JOIN hist_key k ON k.id = s.key WHERE s.run IN ({marks})"
+        );
+        let mut st = conn.prepare(&sql)?;
+        let names = st.query_map(rusqlite::params_from_iter(part.iter()), |r| r.get::<_, String>(0))?;
+        for n in names {
+            let n = n?;
+            if !is_reserved(&n) {
+                all.insert(n);
+            }
+        }
+    }
+    Ok(all.into_iter().collect())
+}

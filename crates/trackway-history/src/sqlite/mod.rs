@@ -184,6 +184,11 @@ impl HistoryStore for SqliteHistory {
         meta::run_keys(&conn, run)
     }
 
+    fn keys_of_runs(&self, runs: &[RunKey]) -> Result<Vec<String>> {
+        let conn = self.reader()?;
+        meta::keys_of_runs(&conn, runs)
+    }
+
     fn delete_run(&self, run: RunKey) -> Result<()> {
         self.with_writer(|c| self.delete_run_tx(c, run))
     }
