@@ -62,6 +62,12 @@ async function main() {
       await page.goto("/admin");
       await page.waitForSelector("table.projects >> text=e2e");
       await shot(page, "02-projects");
+      // A one-click link with the key in the fragment signs in and drops the key from the URL.
+      const other = await newPage(browser, backend.pageUrl, null);
+      await other.goto(`/admin/e2e#key=${encodeURIComponent(backend.key)}`);
+      await other.waitForSelector(".runtable");
+      assert(!other.url().includes("key="), "key removed from the address bar");
+      await other.context().close();
     });
 
     await suite.test("runs table lists every run and sorts by name", async () => {
@@ -158,6 +164,10 @@ async function main() {
       await tw(() => window.__trackway.charts.loss?.runs.length === 2, null, "2 selected runs charted");
       const x = await page.evaluate(() => window.__trackway.charts.loss.x);
       assert(x[x.length - 1] < 199, `relative time on x (last ${x[x.length - 1]})`);
+      await page.goto(`${ws}?runs=e2e-0&x=acc`);
+      await tw(() => window.__trackway.charts.loss?.x.length >= 150, null, "loss against acc");
+      const xa = await page.evaluate(() => window.__trackway.charts.loss.x);
+      assert(xa.some((v) => near(v, acc(0, 100))) && xa.every((v, i) => i === 0 || v > xa[i - 1]), "x is the logged acc, ascending");
       await page.goto(`${ws}?runs=e2e-0&zoom=50,100`);
       await tw(() => { const c = window.__trackway.charts.loss; return c && c.x.length > 0 && c.x[0] >= 50 && c.x[c.x.length - 1] <= 100; }, null, "zoomed range only");
       await shot(page, "06-zoomed");
