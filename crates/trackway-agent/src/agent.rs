@@ -12,7 +12,7 @@ use crate::uploader::{Overrides, RunUploader, StepResult};
 use crate::{DEFAULT_IDLE, IDLE_ENV, Result};
 
 /// How often the loop wakes when there is nothing to send at once.
-const POLL: Duration = Duration::from_millis(100);
+const POLL: Duration = Duration::from_millis(50);
 /// How often the root is listed for new run directories.
 const SCAN_EVERY: Duration = Duration::from_millis(500);
 /// A directory whose log still has no `run` record after this long is ignored (an aborted init).
