@@ -35,7 +35,8 @@ export async function startBackend({ mockOpts = { runs: 0 } } = {}) {
   if (want === "server" && !real) throw new Error(`TRACKWAY_E2E_BACKEND=server but ${bin ?? "no trackway binary"} cannot run \`server --port\``);
   if (!real) {
     const m = await startMock(mockOpts);
-    console.log(`# backend: MOCK server (web/mock/server.mjs) at ${m.url}: the trackway binary${bin ? ` ${bin}` : ""} has no \`server --port\` yet`);
+    const why = want === "mock" ? "TRACKWAY_E2E_BACKEND=mock" : `the trackway binary ${bin ?? "(not built)"} has no \`server --port\``;
+    console.log(`# backend: MOCK server (web/mock/server.mjs) at ${m.url}: ${why}`);
     return { kind: "mock", url: m.url, pageUrl: m.url, key: m.key, stop: m.close };
   }
   return startReal(bin);
