@@ -192,3 +192,29 @@ def test_terminal_semantics_of_control_characters():
         line = _Line()
         line.control(text)
         assert line.take() == shown, repr(text)
+
+
+def test_wrap_captures_handlers_created_before_start_and_keeps_identity(tmp):
+    script = tmp / "early.py"
+    script.write_text(textwrap.dedent(r"""
+        import logging, os, sys
+        logging.basicConfig(format="%(levelname)s %(message)s")  # holds sys.stderr from now on
+        from trackway import _console
+        run_dir = sys.argv[1]
+        os.makedirs(run_dir, exist_ok=True)
+        h = _console.start(run_dir, None, {})
+        assert sys.stdout is sys.__stdout__ and sys.stderr is sys.__stderr__
+        logging.warning("disk almost full")
+        print("done")
+        h.stop()
+        assert "write" not in vars(sys.stdout) and "write" not in vars(sys.stderr)
+        logging.warning("after stop")
+    """))
+    run_dir = tmp / "early-run"
+    done = subprocess.run([sys.executable, str(script), str(run_dir)], env=clean_env(tmp),
+                          cwd=tmp, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stderr == b"WARNING disk almost full\nWARNING after stop\n"
+    outs, _ = output_records(run_dir)
+    assert [(r["stream"], r["text"]) for r in outs] == [("err", "WARNING disk almost full"),
+                                                         ("out", "done")]

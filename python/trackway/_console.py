@@ -22,7 +22,9 @@ stop); lines longer than 64 KiB are split.
 
 Why ``wrap`` is the default: it needs no thread and no file-descriptor games, is fork-safe (a
 forked child only passes through), and output reaches the terminal exactly as before because
-every write goes to the original stream first, unchanged. It does not see output written to
+every write goes to the original stream first, unchanged. ``write`` is patched on the stream
+objects themselves (a proxy replaces them only if they refuse), so handlers that kept a reference
+to ``sys.stderr`` before ``init()`` -- ``logging.basicConfig()``, tqdm -- are captured too. It does not see output written to
 the file descriptors directly (C extensions, subprocesses). ``redirect`` does: it replaces fds 1
 and 2 with pipes and starts one reader thread per stream (created at ``start``, never at
 import) that copies bytes to the original terminal and then captures them; subprocess output
@@ -175,16 +177,17 @@ class Console:
 
     def _restore_streams(self) -> None:
         saved, self._saved = self._saved, {}
-        for name, orig in saved.items():
-            if name in ("stdout", "stderr"):
-                if isinstance(getattr(sys, name), _Wrapped) and getattr(sys, name)._console is self:
-                    setattr(sys, name, orig)
+        for name in ("stdout", "stderr"):
+            if name in saved:
+                how, orig = saved[name]
+                _unwrap(self, name, how, orig)
         if "fds" in saved:
             _stop_redirect(saved["fds"])
 
 
 class _Wrapped:
-    """Stands in for sys.stdout/sys.stderr: writes go to the original stream first, unchanged."""
+    """Stands in for sys.stdout/sys.stderr when their `write` cannot be patched in place:
+    writes go to the original stream first, unchanged."""
 
     def __init__(self, orig, console: Console, stream: str) -> None:
         self._orig = orig
@@ -205,13 +208,41 @@ class _Wrapped:
         return getattr(self._orig, name)
 
 
+def _patched_write(orig_write, console: Console, stream: str):
+    def write(s):
+        n = orig_write(s)
+        if isinstance(s, str):
+            console.feed(stream, s)
+        return n
+
+    write._trackway_console = console  # marks our patch, so stop() removes only its own
+    return write
+
+
 def _wrap(console: Console) -> None:
+    """Patches `write` on the stream objects themselves, so code that kept a reference to them
+    before init (logging handlers, tqdm) is captured too and `sys.stdout is sys.__stdout__`
+    still holds; streams that refuse the patch are replaced by a proxy."""
     for name, stream in (("stdout", "out"), ("stderr", "err")):
         orig = getattr(sys, name)
         if orig is None:
             continue
-        console._saved[name] = orig
-        setattr(sys, name, _Wrapped(orig, console, stream))
+        try:
+            orig.write = _patched_write(orig.write, console, stream)
+            console._saved[name] = ("patched", orig)
+        except (AttributeError, TypeError):
+            console._saved[name] = ("proxy", orig)
+            setattr(sys, name, _Wrapped(orig, console, stream))
+
+
+def _unwrap(console: Console, name: str, how: str, orig) -> None:
+    if how == "patched":
+        if getattr(orig.__dict__.get("write"), "_trackway_console", None) is console:
+            del orig.write  # back to the class's write
+    else:
+        current = getattr(sys, name)
+        if isinstance(current, _Wrapped) and current._console is console:
+            setattr(sys, name, orig)
 
 
 # -- redirect mode (file-descriptor level) ------------------------------------------------------
