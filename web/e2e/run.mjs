@@ -87,6 +87,9 @@ async function main() {
       await tw(() => window.__trackway.charts.loss?.runs.join() === "e2e-3,e2e-4", null, "checked runs are charted");
       await page.click("#select-all");
       await tw(() => window.__trackway.charts.loss?.runs.length === 6, null, "select all charts every run");
+      assert(new URL(page.url()).searchParams.get("runs") === "*", "select-all is one token in the URL");
+      await page.uncheck(".trow[data-run=e2e-0] input[type=checkbox]");
+      await tw(() => window.__trackway.charts.loss?.runs.length === 5, null, "unchecking one of all");
       await page.click(".trow[data-run=e2e-1] .td.pin");
       await tw(() => window.__trackway.table.rows[0] === "e2e-1", null, "pinned run first");
       await page.click(".trow[data-run=e2e-1] .td.pin");

@@ -83,7 +83,7 @@ export class ScatterPlot {
     const sy = (v: number) => hgt - PAD.b - inset(norm(ay, v)) * (hgt - PAD.t - PAD.b);
     drawAxes(g, w, hgt, ax, ay);
     if (ac) drawLegend(g, w, ac);
-    const sel = new Set(s.selected);
+    const sel = new Set(s.selected[0] === "*" ? [] : s.selected); // "*": everything, so no highlight
     this.pts = [];
     runs.forEach((r, i) => {
       const x = ax.vals[i], y = ay.vals[i];

@@ -15,6 +15,7 @@ import { navigate, setQuery } from "../main";
 import { hook } from "../hook";
 
 export const MAX_CHART_RUNS = 100;
+const ALL = "*";
 const DEFAULT_CHART_RUNS = 10;
 const POLL_MS = 3000;
 
@@ -27,14 +28,26 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
   let loadSeq = 0;
   let dead = false;
   const save = () => setQuery(encodeState(st));
-  const selected = () => new Set(st.selected);
+  // "Select all" stores the sentinel "*" (all runs matching the filters) rather than 100,000 ids
+  // in the URL. The explicit set is derived and cached per rows/selection change.
+  let selCache: { sel: string[]; rows: Run[]; set: Set<string> } | null = null;
+  const selected = (): Set<string> => {
+    if (!selCache || selCache.sel !== st.selected || selCache.rows !== rows) {
+      const set = st.selected[0] === ALL ? new Set(rows.map((r) => r.run_id)) : new Set(st.selected);
+      selCache = { sel: st.selected, rows, set };
+    }
+    return selCache.set;
+  };
   const runHref = (r: Run) => routePath({ view: "run", entity, project, run: r.run_id });
 
   // ---- runs table -------------------------------------------------------------------------
   const table = new RunTable({
-    isSelected: (id) => st.selected.includes(id),
+    isSelected: (id) => selected().has(id),
     isPinned: (id) => st.pinned.includes(id),
-    toggleSelect: (id) => { st.selected = toggle(st.selected, id); save(); table.paint(); chartsChanged(); },
+    toggleSelect: (id) => {
+      const base = st.selected[0] === ALL ? rows.map((r) => r.run_id) : st.selected;
+      st.selected = toggle(base, id); save(); table.paint(); chartsChanged();
+    },
     togglePin: (id) => { st.pinned = toggle(st.pinned, id); save(); refreshRows(); },
     openRun: (r, e) => { if (!e.ctrlKey && !e.metaKey) { e.preventDefault(); navigate(runHref(r)); } },
     runHref,
@@ -56,10 +69,11 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     () => st.cols, (k) => { st.cols = [...st.cols, k]; save(); table.setColumns(st.cols); });
   const selInfo = h("span", { class: "muted", id: "sel-info" });
   const tableBar = h("div", { class: "toolbar" }, nameSearch, picker, h("label", null, "Group ", groupSel),
-    h("button", { id: "select-all", title: "Select every run that matches the filters", onclick: () => { st.selected = rows.map((r) => r.run_id); save(); table.paint(); chartsChanged(); } }, "Select all"),
+    h("button", { id: "select-all", title: "Select every run that matches the filters", onclick: () => { st.selected = [ALL]; save(); table.paint(); chartsChanged(); } }, "Select all"),
     h("button", { onclick: () => { st.selected = []; save(); table.paint(); chartsChanged(); } }, "Clear selection"),
     h("button", { id: "compare-btn", onclick: () => {
-      const ids = st.selected.length >= 2 ? st.selected : rows.slice(0, 2).map((r) => r.run_id);
+      const sel = selected();
+      const ids = sel.size >= 2 ? rows.filter((r) => sel.has(r.run_id)).map((r) => r.run_id) : rows.slice(0, 2).map((r) => r.run_id);
       navigate(`${routePath({ view: "compare", entity, project })}?runs=${ids.slice(0, 20).map(encodeURIComponent).join(",")}`);
     } }, "Compare"), count, selInfo);
 
@@ -101,7 +115,7 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
   let chartsKey = "";
   const chartsChanged = () => {
     const k = chartRuns().map((r) => r.run_id).join(",");
-    selInfo.textContent = st.selected.length ? `${st.selected.length} selected` : `charts: first ${Math.min(rows.length, st.group ? MAX_CHART_RUNS : DEFAULT_CHART_RUNS)} runs`;
+    selInfo.textContent = st.selected.length ? `${selected().size.toLocaleString()} selected` : `charts: first ${Math.min(rows.length, st.group ? MAX_CHART_RUNS : DEFAULT_CHART_RUNS)} runs`;
     if (k === chartsKey) return;
     chartsKey = k;
     grid.refetch();
