@@ -249,6 +249,10 @@ async function main() {
       await tw((n0) => window.__trackway.charts.loss.x.length >= n0 + 10, n0, "chart grows", 20000);
       const n1 = await page.evaluate(() => window.__trackway.charts.loss.x.length);
       await shot(page, "14-live");
+      await page.goto("/admin/e2e/runs/live-0?tab=charts");
+      await tw(() => window.__trackway.charts.loss?.x.length > 0, null, "live run page chart");
+      const r0 = await page.evaluate(() => window.__trackway.charts.loss.x.length);
+      await tw((r0) => window.__trackway.charts.loss.x.length >= r0 + 10, r0, "run page chart grows", 20000);
       await live.stop();
       w.finish(0); await w.flush();
       console.log(`# live chart grew from ${n0} to ${n1} points`);

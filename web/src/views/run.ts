@@ -22,6 +22,7 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
   el.append(head, tabs, body);
   const cleanups: (() => void)[] = [];
   const runs = () => (run ? [run] : []);
+  let grid: ChartGrid | null = null; // the charts or system tab's grid, polled while the run is live
 
   const mkGrid = (filter: (k: string) => boolean) => {
     const g = new ChartGrid({ settings: () => st, runs, groups: () => null, xChoices: () => keys.history,
@@ -31,7 +32,8 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
     const metrics = keys.history.filter((k) => !k.startsWith("_") && filter(k));
     const mine = metrics.filter((k) => own.has(k));
     g.setMetrics(mine.length ? mine : metrics);
-    cleanups.push(() => g.destroy());
+    cleanups.push(() => { g.destroy(); if (grid === g) grid = null; });
+    grid = g;
     return g;
   };
 
@@ -61,6 +63,8 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
     if (!run || run.state !== "running" || document.hidden) return;
     run = await api.run(entity, project, runId).catch(() => run);
     renderHead();
+    // Poll even on the poll that sees the run finish, to pick up its last points.
+    if (run) await grid?.poll([{ ...run, state: "running" }]);
   }, 3000);
   show();
   return () => { clearInterval(poll); while (cleanups.length) cleanups.pop()!(); };
