@@ -486,3 +486,30 @@ def test_malformed_requests_get_clear_4xx_and_change_nothing(server):
     code, body = http("POST", url + "/api/v1/ingest", json.dumps(ok).encode(), key=key)
     assert code == 200  # a resent batch changes nothing
     assert [r["_step"] for r in server.api().run("admin/mal/mal1").scan_history()] == [0]
+
+
+def test_agent_falls_back_to_stored_login_when_env_key_is_refused(server, tmp_path):
+    script = write_script(tmp_path, "rt.py", "import trackway\nr = trackway.init(project='keys')\n"
+                          "trackway.log({'a': 1})\ntrackway.finish()\nprint(r.id)\n")
+    done = run_py(tmp_path, script, script_env(server, TRACKWAY_API_KEY="tw_not_a_key", TRACKWAY_FINISH_TIMEOUT="0.5"))
+    run_id = done.stdout.strip().splitlines()[-1]
+    wait_synced(run_dirs(tmp_path), timeout=20)
+    assert [r["a"] for r in server.api().run(f"admin/keys/{run_id}").scan_history()] == [1]
+
+
+def test_refused_key_is_reported_and_nothing_is_marked_synced(server, tmp_path):
+    config = tmp_path / "empty-config"  # no stored login to fall back to
+    env = script_env(server, TRACKWAY_API_KEY="tw_not_a_key", TRACKWAY_CONFIG_DIR=config, TRACKWAY_FINISH_TIMEOUT="3")
+    t0 = time.time()
+    run_py(tmp_path, write_script(tmp_path, "bad.py", "import trackway\ntrackway.init(project='nokey')\n"
+                                  "trackway.log({'a': 1})\ntrackway.finish()\n"), env)
+    assert time.time() - t0 < 10  # finish() gives up early once the cursor reports the error
+    (d,) = run_dirs(tmp_path)
+    wait_for(lambda: (d / "upload.json").exists() and json.loads((d / "upload.json").read_text())["error"], 10,
+             "the error in upload.json")
+    assert "unauthorized" in json.loads((d / "upload.json").read_text())["error"]
+    status = subprocess.run([BIN, "status"], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert "unauthorized" in status.stdout and "tw_not_a_key" not in status.stdout
+    sync = subprocess.run([BIN, "sync", str(d)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert sync.returncode != 0 and "unauthorized" in sync.stdout
+    assert not (d / "synced").exists()

@@ -359,7 +359,12 @@ impl RunUploader {
                 self.target = None; // the server lost the run: create it again
                 return StepResult::Progress;
             }
-            (ClientError::Unauthorized { .. }, _) => pool.forget(base),
+            (ClientError::Unauthorized { .. }, _) => {
+                if pool.forget(base) {
+                    tracing::info!(dir = %self.dir.display(), "server refused the key; trying the stored login");
+                    return StepResult::Progress;
+                }
+            }
             _ => {}
         }
         let permanent = !e.is_retryable();
