@@ -38,5 +38,7 @@ describe("Trackway JSON decoding", () => {
     expect(toNumber("x")).toBeNull();
     expect(formatValue(0.000012345678)).toBe("1.2346e-5");
     expect(formatValue(2n ** 70n)).toBe("1180591620717411303424");
+    expect(formatValue(1795899319.8390207)).toBe("1795899319.839");
+    expect(formatValue(0.123456789)).toBe("0.123457");
   });
 });

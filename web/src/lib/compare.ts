@@ -3,7 +3,9 @@
 import { flatten, formatValue } from "./tjson";
 
 export function diffRows(runs: { config: object; summary: object; [k: string]: unknown }[]) {
-  const cols = runs.map((r) => ({ ...prefixed("config", flatten(r.config)), ...prefixed("summary", flatten(r.summary)),
+  // Internal summary keys (_step, _runtime, _timestamp) differ for every pair of runs: noise here.
+  const user = (o: object) => Object.fromEntries(Object.entries(o).filter(([k]) => !k.startsWith("_")));
+  const cols = runs.map((r) => ({ ...prefixed("config", flatten(r.config)), ...prefixed("summary", flatten(user(r.summary))),
     state: r.state, tags: ((r as { tags?: string[] }).tags)?.join(", "), group: r.group, job_type: r.job_type }));
   const keys = [...new Set(cols.flatMap((c) => Object.keys(c)))];
   const order = (k: string) => (k.startsWith("config.") ? 1 : k.startsWith("summary.") ? 2 : 0);

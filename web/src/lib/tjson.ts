@@ -77,7 +77,9 @@ export function formatNumber(n: number): string {
   if (!Number.isFinite(n)) return String(n);
   if (Number.isInteger(n) && Math.abs(n) < 1e15) return String(n);
   const a = Math.abs(n);
-  if (a !== 0 && (a < 1e-4 || a >= 1e9)) return n.toExponential(4);
+  if (a !== 0 && (a < 1e-4 || a >= 1e15)) return n.toExponential(4);
+  // Large non-integers (Unix timestamps, byte counts) keep every integer digit.
+  if (a >= 1e5) return String(Number(n.toFixed(3)));
   return String(Number(n.toPrecision(6)));
 }
 
