@@ -1,6 +1,6 @@
-//! The server as a restore source, over the routes in docs/capture.md:
-//! `GET /api/v1/runs/{e}/{p}/{id}` (config, metadata), `GET .../files` (list) and
-//! `GET .../files/{path}` (download). Blocking (`ureq`); the CLI has nothing else to do.
+//! The server's run-file routes (docs/capture.md section 7): `GET /api/v1/runs/{e}/{p}/{id}`
+//! (config, metadata), `GET .../files` (list), `GET .../files/{path}` (download) and
+//! `PUT .../files/{path}` (upload, for the agent). Blocking (`ureq`).
 use std::io::Read;
 
 use serde_json::{Map, Value};
@@ -54,13 +54,37 @@ impl HttpRunSource {
             .read_to_end(&mut body)
             .map_err(|e| RestoreError::Unreachable { url: url.into(), message: e.to_string() })?;
         if !(200..300).contains(&status) {
-            let message = serde_json::from_slice::<Value>(&body)
-                .ok()
-                .and_then(|v| v.pointer("/error/message").and_then(Value::as_str).map(String::from))
-                .unwrap_or_else(|| String::from_utf8_lossy(&body).chars().take(200).collect());
-            return Err(RestoreError::Http { url: url.into(), status, message }.into());
+            return Err(http_error(url, status, &body).into());
         }
         Ok(body)
+    }
+
+    /// Uploads one run file (`PUT .../files/{path}`, body = the bytes, `X-Content-SHA256` =
+    /// their digest, which the server checks). Returns the server's answer
+    /// (`{"path","sha256","size","version","created"}`).
+    pub fn put_file(&self, path: &str, bytes: &[u8], sha256: &str) -> Result<Value, CaptureError> {
+        let rel = validate_rel_path(path)?;
+        let enc: Vec<String> = rel.split('/').map(encode).collect();
+        let url = self.run_url(&format!("/files/{}", enc.join("/")));
+        let resp = self
+            .agent
+            .put(&url)
+            .header("Authorization", &format!("Bearer {}", self.api_key))
+            .header("X-Content-SHA256", sha256)
+            .header("Content-Type", "application/octet-stream")
+            .send(bytes)
+            .map_err(|e| RestoreError::Unreachable { url: url.clone(), message: e.to_string() })?;
+        let status = resp.status().as_u16();
+        let mut body = Vec::new();
+        resp.into_body()
+            .into_reader()
+            .take(1 << 20)
+            .read_to_end(&mut body)
+            .map_err(|e| RestoreError::Unreachable { url: url.clone(), message: e.to_string() })?;
+        if !(200..300).contains(&status) {
+            return Err(http_error(&url, status, &body).into());
+        }
+        serde_json::from_slice(&body).map_err(|e| CaptureError::Json(e.to_string()))
     }
 
     fn run(&self) -> Result<Value, CaptureError> {
@@ -106,6 +130,15 @@ impl RunSource for HttpRunSource {
         let enc: Vec<String> = rel.split('/').map(encode).collect();
         self.get(&self.run_url(&format!("/files/{}", enc.join("/"))))
     }
+}
+
+/// The API's error shape `{"error":{"code","message"}}`, or the start of the body.
+fn http_error(url: &str, status: u16, body: &[u8]) -> RestoreError {
+    let message = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.pointer("/error/message").and_then(Value::as_str).map(String::from))
+        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(200).collect());
+    RestoreError::Http { url: url.into(), status, message }
 }
 
 /// Percent-encodes one path segment (RFC 3986 unreserved characters stay).
