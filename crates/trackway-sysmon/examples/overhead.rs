@@ -1,6 +1,6 @@
 //! Overhead of the sampler: CPU time per sample, and what that costs at the default cadence.
 //! Run: `cargo run --release -p trackway-sysmon --example overhead [samples]`
-//! (bench/sysmon_overhead.sh wraps it). Target: <= 1 % of one core at a 2 s cadence.
+//! (bench/sysmon_overhead.py wraps it). Target: <= 1 % of one core at a 2 s cadence.
 use std::time::{Duration, Instant};
 
 use trackway_sysmon::{proctree, Sampler, SamplerConfig};
