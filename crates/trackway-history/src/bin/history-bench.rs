@@ -8,7 +8,9 @@
 //! loss curve `f32(2·exp(-step/20000) + 0.3 + 0.05·u·(1 + exp(-step/5000)))` with `u` uniform in
 //! [0,1), stored as f64 (what Python's `float(tensor.item())` logs); `_timestamp` =
 //! 1.7e9 + 0.25·step + uniform jitter in [0, 10 ms) at full f64 precision; `_runtime` =
-//! `_timestamp` - start (full precision too).
+//! `_timestamp` - start (full precision too). `HISTORY_BENCH_METRICS=N` logs N metrics per row
+//! instead of one (`loss` plus `m1`.. with other decays and noise levels, same float32 origin),
+//! to see the per-row `_timestamp`/`_runtime` cost amortised as in real training logs.
 
 use std::time::{Duration, Instant};
 
@@ -36,16 +38,26 @@ fn vm_hwm_mib() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+fn metrics() -> usize {
+    std::env::var("HISTORY_BENCH_METRICS").ok().and_then(|v| v.parse().ok()).unwrap_or(1usize).max(1)
+}
+
+fn metric_name(k: usize) -> String {
+    if k == 0 { "loss".to_string() } else { format!("m{k}") }
+}
+
 fn fill(rows: &mut [HistoryRow], first: u64, g: &mut Gen) {
     for (i, r) in rows.iter_mut().enumerate() {
         let step = first + i as u64;
         let s = step as f64;
-        let loss = 2.0 * (-s / 20_000.0).exp() + 0.3 + 0.05 * g.unit() * (1.0 + (-s / 5000.0).exp());
         r.step = step;
         r.ts = 1.7e9 + 0.25 * s + 0.01 * g.unit();
         r.rt = r.ts - 1.7e9;
-        if let Some(v) = r.data.get_mut("loss") {
-            *v = Value::Float(f64::from(loss as f32));
+        for (k, v) in r.data.values_mut().enumerate() {
+            let kf = k as f64;
+            let tau = 20_000.0 * (1.0 + kf * 0.37);
+            let val = (2.0 + kf) * (-s / tau).exp() + 0.3 / (1.0 + kf) + 0.05 * (1.0 + kf * 0.1) * g.unit() * (1.0 + (-s / 5000.0).exp());
+            *v = Value::Float(f64::from(val as f32));
         }
     }
 }
@@ -54,7 +66,9 @@ fn ingest(h: &SqliteHistory, runs: i64, steps: u64, batch: usize) -> Result<Dura
     let mut rows: Vec<HistoryRow> = (0..batch)
         .map(|_| {
             let mut data = Map::new();
-            data.insert("loss".to_string(), Value::Float(0.0));
+            for k in 0..metrics() {
+                data.insert(metric_name(k), Value::Float(0.0));
+            }
             HistoryRow { step: 0, ts: 0.0, rt: 0.0, data }
         })
         .collect();
@@ -72,8 +86,8 @@ fn ingest(h: &SqliteHistory, runs: i64, steps: u64, batch: usize) -> Result<Dura
             first += n as u64;
         }
         if run % 100 == 0 {
-            let pts = run as f64 * steps as f64;
-            eprintln!("  ingested {run} runs, {:.2} M points/s so far", pts / spent.as_secs_f64() / 1e6);
+            let pts = run as f64 * steps as f64 * metrics() as f64;
+            eprintln!("  ingested {run} runs, {:.2} M metric points/s so far", pts / spent.as_secs_f64() / 1e6);
         }
     }
     eprintln!("  ingest wall time incl. data generation: {:.1} s", t_all.elapsed().as_secs_f64());
@@ -108,6 +122,14 @@ fn sizes(path: &std::path::Path, points: f64) -> Result<()> {
     println!("  row _timestamp (f64, full prec.) {:.3} B/row", ts as f64 / points);
     println!("  row _runtime   (f64, full prec.) {:.3} B/row", rt as f64 / points);
     println!("  tail left uncompacted            {tail} B");
+    let m = metrics() as f64;
+    if m > 1.0 {
+        let all_pts = points * m;
+        let chunks = table_bytes(&conn, "SELECT sum(length(data)) FROM hist_chunk")?;
+        let pyr = table_bytes(&conn, "SELECT sum(length(data)) FROM hist_pyr")?;
+        println!("  all {m} metrics + row ts/rt, per metric point: {:.3} B/pt (chunks {:.3} + pyramid {:.3})", (chunks + pyr) as f64 / all_pts, chunks as f64 / all_pts, pyr as f64 / all_pts);
+        println!("  SQLite file per metric point     {:.3} B/pt", (pages * page) as f64 / all_pts);
+    }
     println!("  SQLite file (all tables, pages)  {:.3} B/pt = {:.1} MiB", file / points, file / 1048576.0);
     Ok(())
 }
@@ -160,7 +182,7 @@ fn main() -> Result<()> {
     if !query_only {
         let _ = std::fs::remove_file(&path);
     }
-    println!("history-bench: {runs} runs x {steps} steps, 1 metric, {batch} rows per append, db {}", path.display());
+    println!("history-bench: {runs} runs x {steps} steps, {} metric(s) per row, {batch} rows per append, db {}", metrics(), path.display());
     let h = SqliteHistory::open(&path).context("open")?;
 
     if !query_only {
@@ -173,12 +195,14 @@ fn main() -> Result<()> {
 
 fn load(h: &SqliteHistory, path: &std::path::Path, runs: i64, steps: u64, batch: usize) -> Result<()> {
     let points = runs as f64 * steps as f64;
+    let m = metrics() as f64;
     let spent = ingest(h, runs, steps, batch)?;
     println!(
-        "ingest (append calls incl. automatic compaction): {:.1} s, {:.2} M points/s ({:.2} M values/s incl. _timestamp/_runtime)",
+        "ingest (append calls incl. automatic compaction): {:.1} s, {:.2} M metric points/s = {:.2} M rows/s of {m} metric(s) ({:.2} M values/s incl. _timestamp/_runtime)",
         spent.as_secs_f64(),
+        m * points / spent.as_secs_f64() / 1e6,
         points / spent.as_secs_f64() / 1e6,
-        3.0 * points / spent.as_secs_f64() / 1e6
+        (m + 2.0) * points / spent.as_secs_f64() / 1e6
     );
     let t = Instant::now();
     for run in 1..=runs {

@@ -11,7 +11,7 @@ pub use parquet::write_parquet;
 use crate::{HistoryStore, Result, RunKey, ScanQuery, Value};
 
 /// Rows fetched per page while exporting.
-pub const EXPORT_PAGE: usize = 1000;
+pub const EXPORT_PAGE: usize = 4096;
 
 /// Call `f` for every row of the run (only rows holding all `keys` when given), in step order.
 pub fn for_each_row(
