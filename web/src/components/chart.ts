@@ -50,9 +50,16 @@ export class ChartCard {
     this.el = h("div", { class: "chart", "data-metric": metric },
       h("div", { class: "chart-title", title: metric }, metric), this.status, this.plotBox, this.tip);
     this.el.style.minHeight = `${HEIGHT + 40}px`;
+    // Follow the card's width (window resizes, grid reflow) without rebuilding the plot.
+    this.resize = new ResizeObserver(() => {
+      const w = Math.max(200, this.plotBox.clientWidth);
+      if (this.plot && Math.abs(this.plot.width - w) > 8) this.plot.setSize({ width: w, height: HEIGHT });
+    });
+    this.resize.observe(this.plotBox);
   }
+  private resize: ResizeObserver;
 
-  destroy() { this.plot?.destroy(); this.plot = null; }
+  destroy() { this.resize.disconnect(); this.plot?.destroy(); this.plot = null; }
 
   private buckets(nRuns: number): number {
     const w = Math.max(200, this.el.clientWidth || 450);
@@ -147,7 +154,7 @@ export class ChartCard {
       data.push(fix(sm));
       if (band) data.push(fix(l.min), fix(l.max));
     }
-    const shape = JSON.stringify([this.lines.map((l) => l.id), smooth, band, s.log, s.x, this.el.clientWidth]);
+    const shape = JSON.stringify([this.lines.map((l) => l.id), smooth, band, s.log, s.x]);
     if (shape !== this.shape || !this.plot) {
       this.shape = shape;
       this.plot?.destroy();
