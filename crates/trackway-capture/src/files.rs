@@ -75,7 +75,14 @@ pub struct Upload {
 
 struct Tracked {
     policy: Policy,
+    /// Changed since the last upload decision (watcher event, or newly registered).
     changed: bool,
+    /// Handed out by `due` and not yet confirmed by `mark_uploaded`: offered again next time,
+    /// so a failed upload is retried.
+    pending: bool,
+    /// The end-of-run check of a `live`/`end` file happened (each file is hashed once at the
+    /// end, not on every tick until the agent lets go of the run).
+    final_done: bool,
 }
 
 pub struct RunFiles {
@@ -107,7 +114,7 @@ impl RunFiles {
         if rec.policy == Policy::Live {
             self.watcher.watch(&path, &self.files_dir.join(&path));
         }
-        self.tracked.insert(path, Tracked { policy: rec.policy, changed: true });
+        self.tracked.insert(path, Tracked { policy: rec.policy, changed: true, pending: false, final_done: false });
         Ok(())
     }
 
@@ -126,18 +133,24 @@ impl RunFiles {
         }
         let mut out = Vec::new();
         for (path, t) in &mut self.tracked {
-            let wanted = match t.policy {
-                Policy::Now => !self.uploaded.contains_key(path),
-                Policy::Live => t.changed || finishing,
-                Policy::End => finishing,
-            };
+            let wanted = t.pending
+                || match t.policy {
+                    Policy::Now => !self.uploaded.contains_key(path),
+                    Policy::Live => t.changed || (finishing && !t.final_done),
+                    Policy::End => finishing && !t.final_done,
+                };
             if !wanted || !self.ignore.should_upload(path) {
                 continue;
             }
             let abs = self.files_dir.join(path);
-            let Ok((sha256, size)) = hash_file(&abs) else { continue }; // not there yet: later
+            let hashed = hash_file(&abs);
+            if finishing {
+                t.final_done = true; // a file still missing at the end has nothing to upload
+            }
+            let Ok((sha256, size)) = hashed else { continue }; // not written yet: retry later
             t.changed = false;
-            if self.uploaded.get(path) != Some(&sha256) {
+            t.pending = self.uploaded.get(path) != Some(&sha256);
+            if t.pending {
                 out.push(Upload { path: path.clone(), abs_path: abs, sha256, size });
             }
         }
@@ -146,15 +159,24 @@ impl RunFiles {
 
     /// Records a successful upload (persisted atomically).
     pub fn mark_uploaded(&mut self, path: &str, sha256: &str) -> Result<(), CaptureError> {
+        if let Some(t) = self.tracked.get_mut(path) {
+            t.pending = false;
+        }
         self.uploaded.insert(path.to_string(), sha256.to_string());
         let json = serde_json::to_vec(&self.uploaded).map_err(|e| CaptureError::Json(e.to_string()))?;
         crate::code::write_atomic(&self.state_path, &json)
     }
 
-    /// True when every registered, uploadable file has its current content uploaded.
+    /// True when nothing is left to upload for a finished run: no upload pending or changed,
+    /// every `now` file uploaded (or absent), and the end-of-run check of every `live`/`end` file
+    /// done (call `due(.., true)` first). Cheap: no file is read.
     pub fn all_uploaded(&self) -> bool {
-        self.tracked.keys().filter(|p| self.ignore.should_upload(p)).all(|p| {
-            hash_file(&self.files_dir.join(p)).map_or(true, |(sha, _)| self.uploaded.get(p) == Some(&sha))
+        self.tracked.iter().filter(|(p, _)| self.ignore.should_upload(p)).all(|(p, t)| {
+            let settled = !t.pending && !t.changed;
+            match t.policy {
+                Policy::Now => settled && (self.uploaded.contains_key(p) || !self.files_dir.join(p).exists()),
+                Policy::Live | Policy::End => settled && t.final_done,
+            }
         })
     }
 }

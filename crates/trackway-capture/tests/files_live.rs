@@ -116,3 +116,25 @@ fn file_records_with_escaping_or_absolute_paths_are_refused() {
     let mut files = RunFiles::open(tmp.path(), IgnoreGlobs::default(), Duration::from_millis(50));
     assert!(files.add(&FileRecord::new("../x", Policy::Now)).is_err());
 }
+
+#[test]
+fn failed_uploads_are_offered_again_and_finished_runs_settle() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = tmp.path().join("run");
+    common::write(&run.join("files/log.txt"), b"v1");
+    let mut files = RunFiles::open(&run, IgnoreGlobs::default(), Duration::from_millis(50));
+    files.add(&FileRecord::new("log.txt", Policy::Live)).expect("add");
+    files.add(&FileRecord::new("never-written.bin", Policy::End)).expect("add");
+    let first = files.due(Instant::now(), false);
+    assert_eq!(first.len(), 1);
+    // The agent's PUT failed: nothing marked. The same upload is offered again.
+    let again = files.due(Instant::now(), false);
+    assert_eq!(again, first, "an unconfirmed upload is retried");
+    assert!(!files.all_uploaded());
+    files.mark_uploaded(&again[0].path, &again[0].sha256).expect("mark");
+    assert!(files.due(Instant::now(), false).is_empty());
+    // At the end: the live file is checked once (unchanged: nothing to send), the missing `end`
+    // file cannot block the run from being done.
+    assert!(files.due(Instant::now(), true).is_empty());
+    assert!(files.all_uploaded(), "a finished run with everything uploaded is done");
+}
