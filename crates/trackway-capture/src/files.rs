@@ -145,9 +145,14 @@ impl RunFiles {
             let abs = self.files_dir.join(path);
             let hashed = hash_file(&abs);
             if finishing {
-                t.final_done = true; // a file still missing at the end has nothing to upload
+                t.final_done = true;
             }
-            let Ok((sha256, size)) = hashed else { continue }; // not written yet: retry later
+            let Ok((sha256, size)) = hashed else {
+                if finishing {
+                    t.changed = false; // still missing at the end: nothing to upload
+                }
+                continue; // not written yet: retry later
+            };
             t.changed = false;
             t.pending = self.uploaded.get(path) != Some(&sha256);
             if t.pending {
