@@ -117,7 +117,7 @@ impl RunUploader {
             next_try: now,
             last_failure: None,
             last_crash_check: None,
-            limits: Limits { max_bytes: MAX_BATCH_BYTES, max_records: usize::MAX },
+            limits: Limits { max_bytes: batch_bytes(), max_records: usize::MAX },
             bisect_until: 0,
             skip: BTreeSet::new(),
             sent_records: 0,
@@ -416,6 +416,14 @@ impl RunUploader {
         tracing::info!(dir = %self.dir.display(), "run synced");
         Ok(())
     }
+}
+
+/// Largest request body: `TRACKWAY_AGENT_BATCH_BYTES` (for tuning), else [`MAX_BATCH_BYTES`].
+fn batch_bytes() -> usize {
+    std::env::var("TRACKWAY_AGENT_BATCH_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .map_or(MAX_BATCH_BYTES, |b| b.clamp(4096, 64 << 20))
 }
 
 /// Whether the log's last line (ending at `size`) is a `finish` record, reading only its tail.
