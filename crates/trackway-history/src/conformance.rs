@@ -26,6 +26,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("chart_x_axes", chart_x_axes),
     ("sampled_keeps_first_and_last", sampled_keeps_first_and_last),
     ("delete_run", delete_run),
+    ("random_operations", random_operations),
 ];
 
 /// Deterministic pseudo-random numbers (xorshift), so failures reproduce.
@@ -135,8 +136,12 @@ fn assert_rows_eq(got: &[HistoryRow], want: &[HistoryRow], what: &str) {
 }
 
 fn assert_store_matches(s: &dyn HistoryStore, run: RunKey, m: &Model, what: &str) {
+    assert_store_matches_paged(s, run, m, what, 7);
+}
+
+fn assert_store_matches_paged(s: &dyn HistoryStore, run: RunKey, m: &Model, what: &str, page: usize) {
     let want: Vec<HistoryRow> = m.rows.values().cloned().collect();
-    assert_rows_eq(&scan_all(s, run, None, 7), &want, what);
+    assert_rows_eq(&scan_all(s, run, None, page), &want, what);
     assert_rows_eq(&scan_all(s, run, None, 100_000), &want, what);
 }
 
@@ -578,4 +583,65 @@ pub fn delete_run(s: &dyn HistoryStore) {
     assert!(scan_all(s, 30, None, 100).is_empty());
     assert!(chart(s, 30, "a", None, None, 10).x.is_empty());
     assert_eq!(scan_all(s, 31, None, 100).len(), 10, "other runs untouched");
+}
+
+fn random_value(rng: &mut Rng) -> Value {
+    match rng.below(20) {
+        0 => Value::Str(format!("s{}", rng.below(100))),
+        1 => Value::Null,
+        2 => Value::Float(f64::NAN),
+        3 => Value::Float(if rng.below(2) == 0 { f64::INFINITY } else { f64::NEG_INFINITY }),
+        4 | 5 => Value::Int(rng.below(1000) as i64 - 500),
+        6 => Value::Bool(true),
+        _ => Value::Float(f64::from((rng.unit() * 10.0) as f32)),
+    }
+}
+
+/// Random appends (mostly increasing steps, sometimes rewinds and duplicates, type changes),
+/// compactions in between; the store must always match the model, and charts must match it.
+pub fn random_operations(s: &dyn HistoryStore) {
+    for seed in 1..=3u64 {
+        let run = 100 + seed as RunKey;
+        let mut rng = Rng::new(seed * 7919);
+        let mut m = Model::default();
+        let mut next = 0u64;
+        for op in 0..60 {
+            if rng.below(8) == 0 {
+                s.compact(run).expect("compact");
+            } else {
+                let big = rng.below(4) == 0;
+                let n = 1 + rng.below(if big { 2000 } else { 150 });
+                let mut rows = Vec::new();
+                for _ in 0..n {
+                    let step = match rng.below(30) {
+                        0 => rng.below(next + 1),  // rewind
+                        1 => next.saturating_sub(1), // duplicate of the last step
+                        _ => {
+                            next += 1 + rng.below(2);
+                            next
+                        }
+                    };
+                    let mut pairs: Vec<(&str, Value)> = Vec::new();
+                    for k in ["a", "b", "c"] {
+                        if rng.below(3) != 0 {
+                            pairs.push((k, random_value(&mut rng)));
+                        }
+                    }
+                    let mut r = row(step, &pairs);
+                    r.ts += rng.unit();
+                    rows.push(r);
+                }
+                s.append(run, &rows).expect("append");
+                m.apply(&rows);
+            }
+            if op % 10 == 9 {
+                assert_store_matches_paged(s, run, &m, &format!("seed {seed} op {op}"), 997);
+            }
+        }
+        assert_store_matches_paged(s, run, &m, &format!("seed {seed} end"), 61);
+        check_chart_model(s, run, &m, "a", 300, &format!("seed {seed} chart"));
+        s.compact(run).expect("compact");
+        assert_store_matches_paged(s, run, &m, &format!("seed {seed} compacted"), 61);
+        check_chart_model(s, run, &m, "a", 300, &format!("seed {seed} chart compacted"));
+    }
 }

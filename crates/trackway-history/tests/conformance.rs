@@ -40,4 +40,5 @@ checks!(
     chart_x_axes,
     sampled_keeps_first_and_last,
     delete_run,
+    random_operations,
 );
