@@ -136,9 +136,11 @@ fn open_connection(path: &Path, options: &OpenOptions, read_only: bool) -> Resul
     }
     conn.pragma_update(None, "synchronous", if options.durable { "FULL" } else { "OFF" })?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    conn.pragma_update(None, "cache_size", -65_536)?; // 64 MiB page cache per connection
-    // Reads through a memory map skip a copy per page; run-table scans are page-bound.
-    conn.pragma_update(None, "mmap_size", 1_i64 << 30)?;
+    // 16 MiB of private page cache per connection (writer + up to 4 readers) keeps the
+    // server's memory bounded; reads go through a shared memory map (file-backed pages the
+    // kernel can reclaim), which also skips a copy per page on run-table queries.
+    conn.pragma_update(None, "cache_size", -16_384)?;
+    conn.pragma_update(None, "mmap_size", 256_i64 << 20)?;
     register_regexp(&conn)?;
     Ok(conn)
 }
