@@ -241,7 +241,10 @@ pub struct ScanPage {
 /// A history backend. All methods are blocking: call them from a blocking thread.
 pub trait HistoryStore: Send + Sync {
     /// Append rows (or row fragments) of one run. Last write wins per (step, key), see the crate
-    /// docs. Durable when it returns.
+    /// docs. Committed when it returns, atomically (a failed call changes nothing). SQLite
+    /// engine: its own connection runs `synchronous=NORMAL` (survives a process crash; a power
+    /// loss may drop the last commits); for power-loss durability append with
+    /// [`SqliteHistory::append_tx`] inside a `synchronous=FULL` transaction, as the server does.
     fn append(&self, run: RunKey, rows: &[HistoryRow]) -> Result<()>;
 
     /// Downsampled series of one metric for many runs (see the crate docs for the bucket rules).
