@@ -35,6 +35,8 @@ pub struct RunCapture {
     files: RunFiles,
     finished: bool,
     reader: Option<LogReader>,
+    /// False for offline runs: nothing is offered for upload (`sync` does it later).
+    uploads: bool,
 }
 
 impl RunCapture {
@@ -75,7 +77,14 @@ impl RunCapture {
             files: RunFiles::open(run_dir, settings.ignore_globs, DEFAULT_DEBOUNCE),
             finished: false,
             reader: LogReader::open(&run_dir.join("run.jsonl"), 0).ok(),
+            uploads: run_record.get("mode").and_then(Value::as_str) != Some("offline"),
         }
+    }
+
+    /// Turns uploads on or off (default: off for runs whose `run` record says
+    /// `"mode":"offline"`). `sync` turns them on for an offline run it uploads.
+    pub fn set_uploads(&mut self, on: bool) {
+        self.uploads = on;
     }
 
     /// Opens a run directory by reading its `run` record; `Ok(None)` while the log has none yet.
@@ -161,6 +170,9 @@ impl RunCapture {
         {
             tracing::warn!(error = %e, "writing system.jsonl failed");
         }
+        if !self.uploads {
+            return Vec::new();
+        }
         self.files.due(now, self.finished)
     }
 
@@ -170,7 +182,7 @@ impl RunCapture {
 
     /// The run ended and every file it asked for is uploaded: the agent may drop this object.
     pub fn is_done(&self) -> bool {
-        self.finished && self.captured && self.files.all_uploaded()
+        self.finished && self.captured && (!self.uploads || self.files.all_uploaded())
     }
 
     /// When the agent should tick again for metrics (files are polled every loop anyway).

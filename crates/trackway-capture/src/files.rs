@@ -92,6 +92,9 @@ pub struct RunFiles {
     tracked: BTreeMap<String, Tracked>,
     uploaded: BTreeMap<String, String>,
     watcher: FileWatcher,
+    /// path -> (len, mtime, sha256): an unchanged file is not read again (a retried upload of a
+    /// large checkpoint would otherwise be re-hashed on every tick).
+    hashes: BTreeMap<String, (u64, std::time::SystemTime, String)>,
 }
 
 impl RunFiles {
@@ -105,6 +108,7 @@ impl RunFiles {
             tracked: BTreeMap::new(),
             uploaded,
             watcher: FileWatcher::new(debounce),
+            hashes: BTreeMap::new(),
         }
     }
 
@@ -132,6 +136,7 @@ impl RunFiles {
             }
         }
         let mut out = Vec::new();
+        let hashes = &mut self.hashes;
         for (path, t) in &mut self.tracked {
             let wanted = t.pending
                 || match t.policy {
@@ -143,7 +148,11 @@ impl RunFiles {
                 continue;
             }
             let abs = self.files_dir.join(path);
-            let hashed = hash_file(&abs);
+            // Only a retry of an unconfirmed upload trusts the (len, mtime) cache: a change
+            // event or the end-of-run check always reads the file (mtimes are coarse).
+            let final_check = finishing && !t.final_done;
+            let retry_only = t.pending && !t.changed && !final_check;
+            let hashed = cached_hash(hashes, path, &abs, retry_only);
             if finishing {
                 t.final_done = true;
             }
@@ -184,6 +193,26 @@ impl RunFiles {
             }
         })
     }
+}
+
+fn cached_hash(
+    cache: &mut BTreeMap<String, (u64, std::time::SystemTime, String)>,
+    path: &str,
+    abs: &Path,
+    trust_cache: bool,
+) -> std::io::Result<(String, u64)> {
+    let meta = fs::metadata(abs)?;
+    let mtime = meta.modified()?;
+    if trust_cache
+        && let Some((len, t, sha)) = cache.get(path)
+        && *len == meta.len()
+        && *t == mtime
+    {
+        return Ok((sha.clone(), *len));
+    }
+    let (sha, size) = hash_file(abs)?;
+    cache.insert(path.to_string(), (size, mtime, sha.clone()));
+    Ok((sha, size))
 }
 
 /// SHA-256 (hex) and size of a file, streamed.

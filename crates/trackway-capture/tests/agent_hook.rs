@@ -125,3 +125,25 @@ fn child_process_cpu_is_attributed_to_the_run() {
     let best = stats.iter().filter_map(|s| s["data"]["system/proc.cpu.percent"].as_f64()).fold(0.0, f64::max);
     assert!(best > 10.0, "the busy child's CPU is billed to the run (best window {best:.1} % of a core)");
 }
+
+#[test]
+fn offline_runs_capture_locally_and_upload_only_when_sync_asks() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = run_dir(tmp.path(), "off1", serde_json::json!({"argv": ["x.py"]}), serde_json::json!({"disable_stats": true}));
+    let mut rec = common::first_record(&run);
+    rec["mode"] = "offline".into();
+    let start = Instant::now();
+    let mut cap = RunCapture::open(&run, &rec, start);
+    assert!(cap.tick(start, 0.0).is_empty(), "offline: nothing offered for upload");
+    assert!(run.join("files/trackway-metadata.json").is_file(), "but captured locally");
+    cap.on_record(&serde_json::json!({"t": "finish", "exit_code": 0})).expect("finish");
+    cap.tick(start, 0.0);
+    assert!(cap.is_done(), "the background agent can let go of a finished offline run");
+    // `sync` later: same hook, uploads on.
+    let mut synced = RunCapture::open(&run, &rec, start);
+    synced.set_uploads(true);
+    synced.on_record(&serde_json::json!({"t": "finish", "exit_code": 0})).expect("finish");
+    let ups: Vec<String> = synced.tick(start, 0.0).into_iter().map(|u| u.path).collect();
+    assert!(ups.contains(&"trackway-metadata.json".to_string()), "{ups:?}");
+    assert!(!synced.is_done());
+}
