@@ -24,8 +24,8 @@ Why ``wrap`` is the default: it needs no thread and no file-descriptor games, is
 forked child only passes through), and output reaches the terminal exactly as before because
 every write goes to the original stream first, unchanged. ``write`` is patched on the stream
 objects themselves (a proxy replaces them only if they refuse), so handlers that kept a reference
-to ``sys.stderr`` before ``init()`` -- ``logging.basicConfig()``, tqdm -- are captured too. It does not see output written to
-the file descriptors directly (C extensions, subprocesses). ``redirect`` does: it replaces fds 1
+to ``sys.stderr`` before ``init()`` -- ``logging.basicConfig()``, tqdm -- are captured too. It
+does not see output written to the file descriptors directly (C extensions, subprocesses). ``redirect`` does: it replaces fds 1
 and 2 with pipes and starts one reader thread per stream (created at ``start``, never at
 import) that copies bytes to the original terminal and then captures them; subprocess output
 is included. Its costs: a thread per stream, and output of children that outlive the run is
