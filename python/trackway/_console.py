@@ -25,10 +25,10 @@ forked child only passes through), and output reaches the terminal exactly as be
 every write goes to the original stream first, unchanged. ``write`` is patched on the stream
 objects themselves (a proxy replaces them only if they refuse), so handlers that kept a reference
 to ``sys.stderr`` before ``init()`` -- ``logging.basicConfig()``, tqdm -- are captured too. It
-does not see output written to the file descriptors directly (C extensions, subprocesses). ``redirect`` does: it replaces fds 1
-and 2 with pipes and starts one reader thread per stream (created at ``start``, never at
-import) that copies bytes to the original terminal and then captures them; subprocess output
-is included. Its costs: a thread per stream, and output of children that outlive the run is
+does not see output written to the file descriptors directly (C extensions, subprocesses).
+``redirect`` does: it replaces fds 1 and 2 with pipes and starts one reader thread per stream
+(created at ``start``, never at import) that copies bytes to the original terminal and then
+captures them; subprocess output is included. Its costs: a thread per stream, and output of children that outlive the run is
 captured until ``stop`` (which waits at most 2 s for them).
 """
 from __future__ import annotations
