@@ -28,8 +28,8 @@ to ``sys.stderr`` before ``init()`` -- ``logging.basicConfig()``, tqdm -- are ca
 does not see output written to the file descriptors directly (C extensions, subprocesses).
 ``redirect`` does: it replaces fds 1 and 2 with pipes and starts one reader thread per stream
 (created at ``start``, never at import) that copies bytes to the original terminal and then
-captures them; subprocess output is included. Its costs: a thread per stream, and output of children that outlive the run is
-captured until ``stop`` (which waits at most 2 s for them).
+captures them; subprocess output is included. Its costs: a thread per stream, and output of
+children that outlive the run is captured until ``stop`` (which waits at most 2 s for them).
 """
 from __future__ import annotations
 
