@@ -38,7 +38,12 @@ impl AgentOptions {
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map_or(DEFAULT_IDLE, Duration::from_secs_f64);
-        AgentOptions { root: root.to_path_buf(), idle_exit: idle, flush_after: Duration::from_millis(250), api_key: None }
+        AgentOptions {
+            root: root.to_path_buf(),
+            idle_exit: idle,
+            flush_after: Duration::from_millis(250),
+            api_key: None,
+        }
     }
 }
 
@@ -57,7 +62,15 @@ pub fn run_agent(opts: &AgentOptions) -> Result<AgentExit> {
         return Ok(AgentExit::AlreadyRunning);
     };
     tracing::info!(root = %opts.root.display(), pid = std::process::id(), "agent started");
-    let mut state = Loop { runs: BTreeMap::new(), ignored: BTreeSet::new(), first_seen: BTreeMap::new(), pool: ClientPool { key: opts.api_key.clone(), ..ClientPool::default() } };
+    let mut state = Loop {
+        runs: BTreeMap::new(),
+        ignored: BTreeSet::new(),
+        first_seen: BTreeMap::new(),
+        pool: ClientPool {
+            key: opts.api_key.clone(),
+            ..ClientPool::default()
+        },
+    };
     loop {
         state.serve(opts)?;
         // Release the lock before the last look, so a run started while we were deciding to
@@ -131,9 +144,15 @@ impl Loop {
         for (dir, up) in &mut self.runs {
             match up.step(&mut self.pool) {
                 StepResult::Progress => busy = true,
-                StepResult::Synced | StepResult::Offline | StepResult::Gone => drop_dirs.push(dir.clone()),
+                StepResult::Synced | StepResult::Offline | StepResult::Gone => {
+                    drop_dirs.push(dir.clone())
+                }
                 StepResult::NoRunRecord => {
-                    let seen = self.first_seen.get(dir).copied().unwrap_or_else(Instant::now);
+                    let seen = self
+                        .first_seen
+                        .get(dir)
+                        .copied()
+                        .unwrap_or_else(Instant::now);
                     if seen.elapsed() >= EMPTY_RUN_GRACE {
                         tracing::warn!(dir = %dir.display(), "no run record; ignoring this directory");
                         drop_dirs.push(dir.clone());

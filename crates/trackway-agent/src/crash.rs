@@ -20,21 +20,33 @@ const START_SLACK_S: f64 = 5.0;
 pub fn writer_alive(run: &RunRecord) -> bool {
     let Some(pid) = run.pid else { return true };
     if let Some(host) = &run.host
-        && !host.is_empty() && Some(host.as_str()) != this_host().as_deref() {
-            return true;
-        }
+        && !host.is_empty()
+        && Some(host.as_str()) != this_host().as_deref()
+    {
+        return true;
+    }
     if !Path::new("/proc/self/stat").exists() {
         return true; // not Linux: no cheap, safe check
     }
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
     // Fields after the command name, which is in parentheses and may contain spaces.
-    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else { return true };
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return true;
+    };
     let fields: Vec<&str> = rest.split_whitespace().collect();
     if matches!(fields.first(), Some(&"Z") | Some(&"X") | Some(&"x")) {
         return false;
     }
-    match (fields.get(19).and_then(|s| s.parse::<f64>().ok()), boot_time(), run.created_at) {
-        (Some(ticks), Some(btime), Some(created)) => btime + ticks / CLOCK_TICKS <= created + START_SLACK_S,
+    match (
+        fields.get(19).and_then(|s| s.parse::<f64>().ok()),
+        boot_time(),
+        run.created_at,
+    ) {
+        (Some(ticks), Some(btime), Some(created)) => {
+            btime + ticks / CLOCK_TICKS <= created + START_SLACK_S
+        }
         _ => true,
     }
 }
@@ -48,7 +60,9 @@ fn this_host() -> Option<String> {
 
 fn boot_time() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    stat.lines().find_map(|l| l.strip_prefix("btime ")).and_then(|v| v.trim().parse().ok())
+    stat.lines()
+        .find_map(|l| l.strip_prefix("btime "))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Whether the last complete line of the log is a `finish` record (it is always the last record
@@ -57,29 +71,42 @@ pub(crate) fn log_has_finish(log: &Path) -> Result<bool> {
     let mut f = std::fs::File::open(log).map_err(|e| AgentError::io(log, e))?;
     let len = f.metadata().map_err(|e| AgentError::io(log, e))?.len();
     let take = len.min(64 * 1024);
-    f.seek(SeekFrom::Start(len - take)).map_err(|e| AgentError::io(log, e))?;
+    f.seek(SeekFrom::Start(len - take))
+        .map_err(|e| AgentError::io(log, e))?;
     let mut buf = Vec::with_capacity(take as usize);
-    f.read_to_end(&mut buf).map_err(|e| AgentError::io(log, e))?;
+    f.read_to_end(&mut buf)
+        .map_err(|e| AgentError::io(log, e))?;
     // Drop an unterminated tail, then look at the last complete line.
-    let Some(end) = buf.iter().rposition(|&b| b == b'\n') else { return Ok(false) };
+    let Some(end) = buf.iter().rposition(|&b| b == b'\n') else {
+        return Ok(false);
+    };
     let body = &buf[..end];
     let start = body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     if start == 0 && len > take {
         return Ok(false); // a last line over 64 KiB is not a finish record
     }
-    Ok(matches!(Record::parse(&body[start..]), Ok(Record::Finish(_))))
+    Ok(matches!(
+        Record::parse(&body[start..]),
+        Ok(Record::Finish(_))
+    ))
 }
 
 /// Appends `{"t":"finish","exit_code":null,"crashed":true,"ts":...}` with the format's rules:
 /// `O_APPEND`, one `write(2)`, and a `\n` first if a torn write left the tail unterminated.
 pub fn append_crash_finish(log: &Path) -> Result<()> {
-    let mut f = OpenOptions::new().append(true).read(true).open(log).map_err(|e| AgentError::io(log, e))?;
+    let mut f = OpenOptions::new()
+        .append(true)
+        .read(true)
+        .open(log)
+        .map_err(|e| AgentError::io(log, e))?;
     let len = f.metadata().map_err(|e| AgentError::io(log, e))?.len();
     let mut line = Vec::with_capacity(96);
     if len > 0 {
         let mut last = [0u8; 1];
-        f.seek(SeekFrom::Start(len - 1)).map_err(|e| AgentError::io(log, e))?;
-        f.read_exact(&mut last).map_err(|e| AgentError::io(log, e))?;
+        f.seek(SeekFrom::Start(len - 1))
+            .map_err(|e| AgentError::io(log, e))?;
+        f.read_exact(&mut last)
+            .map_err(|e| AgentError::io(log, e))?;
         if last[0] != b'\n' {
             f.write_all(b"\n").map_err(|e| AgentError::io(log, e))?;
         }
@@ -111,15 +138,30 @@ mod tests {
 
     #[test]
     fn dead_and_foreign_writers() {
-        let me = RunRecord { pid: Some(std::process::id()), created_at: Some(crate::unix_now()), ..Default::default() };
+        let me = RunRecord {
+            pid: Some(std::process::id()),
+            created_at: Some(crate::unix_now()),
+            ..Default::default()
+        };
         assert!(writer_alive(&me));
         // pid_max is at most 2^22 on Linux, so this pid cannot exist.
-        let gone = RunRecord { pid: Some(4_194_304 + 7), ..Default::default() };
+        let gone = RunRecord {
+            pid: Some(4_194_304 + 7),
+            ..Default::default()
+        };
         assert!(!writer_alive(&gone));
-        let other_host = RunRecord { pid: Some(4_194_311), host: Some("elsewhere-xyz".into()), ..Default::default() };
+        let other_host = RunRecord {
+            pid: Some(4_194_311),
+            host: Some("elsewhere-xyz".into()),
+            ..Default::default()
+        };
         assert!(writer_alive(&other_host));
         // Our own pid but a run created long before this process started: the pid was reused.
-        let reused = RunRecord { pid: Some(std::process::id()), created_at: Some(1000.0), ..Default::default() };
+        let reused = RunRecord {
+            pid: Some(std::process::id()),
+            created_at: Some(1000.0),
+            ..Default::default()
+        };
         assert!(!writer_alive(&reused));
     }
 }

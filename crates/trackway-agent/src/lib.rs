@@ -25,7 +25,7 @@ pub use agent::{AgentExit, AgentOptions, run_agent};
 pub use crash::{append_crash_finish, writer_alive};
 pub use keys::{ClientPool, api_key_for, default_base_url};
 pub use lock::{AgentLock, agent_lock_held};
-pub use sync::{SyncOptions, SyncOutcome, pending_runs, PendingRun, sync_run};
+pub use sync::{PendingRun, SyncOptions, SyncOutcome, pending_runs, sync_run};
 pub use uploader::{Overrides, RunUploader, StepResult};
 
 /// Errors of the agent and sync.
@@ -45,7 +45,10 @@ pub enum AgentError {
 
 impl AgentError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        AgentError::Io { path: path.into(), source }
+        AgentError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }
 

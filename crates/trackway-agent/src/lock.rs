@@ -29,7 +29,9 @@ impl AgentLock {
         match file.try_lock() {
             Ok(()) => {
                 // The holder's pid, for `trackway status` and for tests that must stop it.
-                let _ = file.set_len(0).and_then(|()| (&file).write_all(std::process::id().to_string().as_bytes()));
+                let _ = file
+                    .set_len(0)
+                    .and_then(|()| (&file).write_all(std::process::id().to_string().as_bytes()));
                 Ok(Some(AgentLock { _file: file, path }))
             }
             Err(TryLockError::WouldBlock) => Ok(None),
@@ -41,7 +43,9 @@ impl AgentLock {
 /// Whether a live agent holds the lock of `root` (probes by trying to take it).
 pub fn agent_lock_held(root: &Path) -> bool {
     let path = root.join(trackway_runlog::AGENT_LOCK);
-    let Ok(file) = OpenOptions::new().write(true).open(&path) else { return false };
+    let Ok(file) = OpenOptions::new().write(true).open(&path) else {
+        return false;
+    };
     matches!(file.try_lock(), Err(TryLockError::WouldBlock))
 }
 
@@ -52,7 +56,9 @@ mod tests {
     #[test]
     fn second_lock_is_refused_until_first_drops() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let first = AgentLock::try_acquire(tmp.path()).expect("io").expect("free");
+        let first = AgentLock::try_acquire(tmp.path())
+            .expect("io")
+            .expect("free");
         assert!(AgentLock::try_acquire(tmp.path()).expect("io").is_none());
         assert!(agent_lock_held(tmp.path()));
         let pid = std::fs::read_to_string(tmp.path().join("agent.lock")).expect("read");

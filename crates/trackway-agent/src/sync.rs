@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use trackway_runlog::{LOG_FILE, SYNCED_MARKER, list_runs};
 
+use crate::Result;
 use crate::crash::writer_alive;
 use crate::keys::ClientPool;
 use crate::uploader::{Overrides, RunUploader, StepResult};
-use crate::Result;
 
 /// Settings of [`sync_run`].
 #[derive(Clone, Debug)]
@@ -21,7 +21,10 @@ pub struct SyncOptions {
 
 impl Default for SyncOptions {
     fn default() -> Self {
-        SyncOptions { overrides: Overrides::default(), retry_for: Duration::from_secs(30) }
+        SyncOptions {
+            overrides: Overrides::default(),
+            retry_for: Duration::from_secs(30),
+        }
     }
 }
 
@@ -29,11 +32,19 @@ impl Default for SyncOptions {
 #[derive(Clone, Debug, PartialEq)]
 pub enum SyncOutcome {
     /// Everything is on the server and the run is marked synced.
-    Synced { path: Option<String>, records: u64, bytes: u64 },
+    Synced {
+        path: Option<String>,
+        records: u64,
+        bytes: u64,
+    },
     /// It was already marked synced; nothing was sent.
     AlreadySynced,
     /// Everything written so far is on the server; the writer is still running.
-    StillRunning { path: Option<String>, records: u64, bytes: u64 },
+    StillRunning {
+        path: Option<String>,
+        records: u64,
+        bytes: u64,
+    },
     /// It could not be uploaded.
     Failed { message: String },
 }
@@ -48,7 +59,9 @@ impl SyncOutcome {
 /// Offline runs are included. A run whose writer died without finishing is marked crashed.
 pub fn sync_run(dir: &Path, opts: &SyncOptions, pool: &mut ClientPool) -> Result<SyncOutcome> {
     if !dir.join(LOG_FILE).is_file() {
-        return Ok(SyncOutcome::Failed { message: format!("{} has no {LOG_FILE}", dir.display()) });
+        return Ok(SyncOutcome::Failed {
+            message: format!("{} has no {LOG_FILE}", dir.display()),
+        });
     }
     if dir.join(SYNCED_MARKER).exists() {
         return Ok(SyncOutcome::AlreadySynced);
@@ -58,21 +71,33 @@ pub fn sync_run(dir: &Path, opts: &SyncOptions, pool: &mut ClientPool) -> Result
     loop {
         match up.step(pool) {
             StepResult::Synced => {
-                return Ok(SyncOutcome::Synced { path: up.remote_path(), records: up.sent_records, bytes: up.sent_bytes });
+                return Ok(SyncOutcome::Synced {
+                    path: up.remote_path(),
+                    records: up.sent_records,
+                    bytes: up.sent_bytes,
+                });
             }
             StepResult::Progress => failing_since = None,
             StepResult::CaughtUp => {
                 // The crash check ran inside `step`; a live writer means the run is not over.
                 if up.run.as_ref().is_some_and(writer_alive) {
-                    return Ok(SyncOutcome::StillRunning { path: up.remote_path(), records: up.sent_records, bytes: up.sent_bytes });
+                    return Ok(SyncOutcome::StillRunning {
+                        path: up.remote_path(),
+                        records: up.sent_records,
+                        bytes: up.sent_bytes,
+                    });
                 }
                 std::thread::sleep(Duration::from_millis(200));
             }
             StepResult::Gone => {
-                return Ok(SyncOutcome::Failed { message: "the run directory was deleted".into() });
+                return Ok(SyncOutcome::Failed {
+                    message: "the run directory was deleted".into(),
+                });
             }
             StepResult::NoRunRecord => {
-                return Ok(SyncOutcome::Failed { message: "the log has no run record".into() });
+                return Ok(SyncOutcome::Failed {
+                    message: "the log has no run record".into(),
+                });
             }
             StepResult::Failed { message, permanent } => {
                 let since = *failing_since.get_or_insert_with(Instant::now);
@@ -81,7 +106,9 @@ pub fn sync_run(dir: &Path, opts: &SyncOptions, pool: &mut ClientPool) -> Result
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
-            StepResult::Waiting | StepResult::Offline => std::thread::sleep(Duration::from_millis(50)),
+            StepResult::Waiting | StepResult::Offline => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
         }
     }
 }
@@ -113,7 +140,9 @@ pub fn pending_runs(root: &Path) -> Result<Vec<PendingRun>> {
         out.push(PendingRun {
             dir: info.path,
             run_id: info.run_id,
-            offline: first.as_ref().is_some_and(|(_, m)| m.as_deref() == Some("offline")),
+            offline: first
+                .as_ref()
+                .is_some_and(|(_, m)| m.as_deref() == Some("offline")),
             unsent_bytes: size.saturating_sub(acked),
             error: cursor.and_then(|c| c.error),
         });

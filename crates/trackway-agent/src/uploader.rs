@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use trackway_client::ClientError;
-use trackway_runlog::{LOG_FILE, LogReader, SYNCED_MARKER, UploadCursor, read_cursor, write_cursor};
+use trackway_runlog::{
+    LOG_FILE, LogReader, SYNCED_MARKER, UploadCursor, read_cursor, write_cursor,
+};
 use trackway_types::{Record, RunRecord};
 
 use crate::backoff::Backoff;
-use crate::batch::{Limits, Target, read_batch};
+use crate::batch::{Batch, Limits, Target, read_batch};
 use crate::crash::{append_crash_finish, log_has_finish, writer_alive};
 use crate::keys::{ClientPool, default_base_url};
 use crate::{AgentError, Result};
@@ -84,6 +86,8 @@ pub struct RunUploader {
     limits: Limits,
     bisect_until: u64,
     skip: BTreeSet<u64>,
+    /// The next batch, read while the previous one was in flight.
+    prefetched: Option<Batch>,
     /// Records and bytes acknowledged during this process's life.
     pub sent_records: u64,
     pub sent_bytes: u64,
@@ -117,9 +121,13 @@ impl RunUploader {
             next_try: now,
             last_failure: None,
             last_crash_check: None,
-            limits: Limits { max_bytes: batch_bytes(), max_records: usize::MAX },
+            limits: Limits {
+                max_bytes: batch_bytes(),
+                max_records: usize::MAX,
+            },
             bisect_until: 0,
             skip: BTreeSet::new(),
+            prefetched: None,
             sent_records: 0,
             sent_bytes: 0,
         })
@@ -132,7 +140,9 @@ impl RunUploader {
 
     /// The server address `entity/project/run_id` once the run was created there.
     pub fn remote_path(&self) -> Option<String> {
-        self.target.as_ref().map(|t| format!("{}/{}/{}", t.entity, t.project, t.run_id))
+        self.target
+            .as_ref()
+            .map(|t| format!("{}/{}/{}", t.entity, t.project, t.run_id))
     }
 
     /// Bytes of the log not yet acknowledged (including an unterminated tail).
@@ -165,7 +175,9 @@ impl RunUploader {
         if self.skip_offline && self.is_offline() {
             return Ok(StepResult::Offline);
         }
-        let size = std::fs::metadata(&self.log).map_err(|e| AgentError::io(&self.log, e))?.len();
+        let size = std::fs::metadata(&self.log)
+            .map_err(|e| AgentError::io(&self.log, e))?
+            .len();
         if self.acked >= size {
             return self.caught_up(now);
         }
@@ -173,19 +185,27 @@ impl RunUploader {
             return Ok(StepResult::Waiting);
         }
         if self.target.is_none()
-            && let Some(fail) = self.create_remote(pool)? {
-                return Ok(fail);
-            }
+            && let Some(fail) = self.create_remote(pool)?
+        {
+            return Ok(fail);
+        }
         self.send_batch(pool, size, now)
     }
 
     /// Reads the first record; false while the log is still empty.
     fn load_run_record(&mut self) -> Result<bool> {
         let mut reader = LogReader::open(&self.log, 0)?;
-        let Some(entry) = reader.next_entry()? else { return Ok(false) };
+        let Some(entry) = reader.next_entry()? else {
+            return Ok(false);
+        };
         let mut run = match entry.record {
             Ok(Record::Run(r)) => r,
-            Ok(other) => return Err(AgentError::Invalid(format!("first record is `{}`, not `run`", other.type_tag()))),
+            Ok(other) => {
+                return Err(AgentError::Invalid(format!(
+                    "first record is `{}`, not `run`",
+                    other.type_tag()
+                )));
+            }
             Err(e) => return Err(AgentError::Invalid(format!("first line is corrupt: {e}"))),
         };
         match &self.cursor {
@@ -232,9 +252,11 @@ impl RunUploader {
 
     fn caught_up(&mut self, now: Instant) -> Result<StepResult> {
         self.pending_since = None;
-        if !self.finish_acked && !self.tail_checked && self.acked > 0 && log_has_finish(&self.log)? {
+        if !self.finish_acked && !self.tail_checked && self.acked > 0 && log_has_finish(&self.log)?
+        {
             // A restarted agent: the finish record was acknowledged by an earlier process.
-            self.finish_acked = self.acked >= std::fs::metadata(&self.log).map_or(u64::MAX, |m| m.len());
+            self.finish_acked =
+                self.acked >= std::fs::metadata(&self.log).map_or(u64::MAX, |m| m.len());
         }
         // Once is enough: from here on, acknowledged batches tell whether `finish` went through.
         self.tail_checked = true;
@@ -242,15 +264,19 @@ impl RunUploader {
             self.mark_synced()?;
             return Ok(StepResult::Synced);
         }
-        let due = self.last_crash_check.is_none_or(|t| now.duration_since(t) >= CRASH_CHECK_EVERY);
+        let due = self
+            .last_crash_check
+            .is_none_or(|t| now.duration_since(t) >= CRASH_CHECK_EVERY);
         if due {
             self.last_crash_check = Some(now);
             if let Some(run) = &self.run
-                && !writer_alive(run) && !log_has_finish(&self.log)? {
-                    tracing::info!(dir = %self.dir.display(), pid = ?run.pid, "writer died without finish; marking crashed");
-                    append_crash_finish(&self.log)?;
-                    return Ok(StepResult::Progress);
-                }
+                && !writer_alive(run)
+                && !log_has_finish(&self.log)?
+            {
+                tracing::info!(dir = %self.dir.display(), pid = ?run.pid, "writer died without finish; marking crashed");
+                append_crash_finish(&self.log)?;
+                return Ok(StepResult::Progress);
+            }
         }
         Ok(StepResult::CaughtUp)
     }
@@ -259,14 +285,22 @@ impl RunUploader {
         self.overrides
             .base_url
             .clone()
-            .or_else(|| self.run.as_ref().and_then(|r| r.base_url.clone()).filter(|u| !u.is_empty()))
+            .or_else(|| {
+                self.run
+                    .as_ref()
+                    .and_then(|r| r.base_url.clone())
+                    .filter(|u| !u.is_empty())
+            })
             .unwrap_or_else(default_base_url)
     }
 
     /// `POST /runs` on first contact. Returns a failure result, or None when the run exists now.
     fn create_remote(&mut self, pool: &mut ClientPool) -> Result<Option<StepResult>> {
-        let Some(run) = self.run.clone() else { return Ok(Some(StepResult::NoRunRecord)) };
-        let mut body = serde_json::to_value(&run).map_err(|e| AgentError::Invalid(e.to_string()))?;
+        let Some(run) = self.run.clone() else {
+            return Ok(Some(StepResult::NoRunRecord));
+        };
+        let mut body =
+            serde_json::to_value(&run).map_err(|e| AgentError::Invalid(e.to_string()))?;
         if let Some(map) = body.as_object_mut() {
             map.insert("t".into(), "run".into());
             // A cursor for this log means we created the run before (maybe with resume
@@ -297,8 +331,20 @@ impl RunUploader {
     }
 
     fn send_batch(&mut self, pool: &mut ClientPool, size: u64, now: Instant) -> Result<StepResult> {
-        let Some(target) = self.target.clone() else { return Ok(StepResult::Waiting) };
-        let batch = read_batch(&self.log, self.acked, &target, self.limits, self.run_line.as_deref(), &self.skip)?;
+        let Some(target) = self.target.clone() else {
+            return Ok(StepResult::Waiting);
+        };
+        let batch = match self.prefetched.take() {
+            Some(b) if b.from == self.acked => b,
+            _ => read_batch(
+                &self.log,
+                self.acked,
+                &target,
+                self.limits,
+                self.run_line.as_deref(),
+                &self.skip,
+            )?,
+        };
         for (pos, why) in &batch.corrupt {
             tracing::warn!(dir = %self.dir.display(), position = pos, reason = %why, "skipping corrupt line");
         }
@@ -307,7 +353,7 @@ impl RunUploader {
         }
         let base = self.base_url();
         let result = match pool.get(&base) {
-            Ok(client) => client.ingest_raw(&batch.body),
+            Ok(client) => self.ingest_and_prefetch(client, &batch, &target, size),
             Err(e) => Err(e),
         };
         match result {
@@ -325,23 +371,64 @@ impl RunUploader {
                 self.save_cursor(None)?;
                 Ok(StepResult::Progress)
             }
-            Err(e) => Ok(self.fail_remote(pool, &base, e, Some(&batch))),
+            Err(e) => {
+                self.prefetched = None;
+                Ok(self.fail_remote(pool, &base, e, Some(&batch)))
+            }
         }
     }
 
+    /// Sends `batch`. With a backlog behind it, the next batch is read and framed while this
+    /// one is on the wire (compression runs on the sending thread), so on two cores the agent's
+    /// work overlaps the server's instead of adding to it.
+    fn ingest_and_prefetch(
+        &mut self,
+        client: &trackway_client::Client,
+        batch: &Batch,
+        target: &Target,
+        size: u64,
+    ) -> Result<u64, ClientError> {
+        if size <= batch.to {
+            return client.ingest_raw(&batch.body);
+        }
+        let (log, limits, skip) = (&self.log, self.limits, &self.skip);
+        let (sent, next) = std::thread::scope(|sc| {
+            let sender = sc.spawn(|| client.ingest_raw(&batch.body));
+            let next = read_batch(log, batch.to, target, limits, None, skip).ok();
+            (sender.join(), next)
+        });
+        self.prefetched = next.filter(|n| n.to > n.from);
+        sent.unwrap_or_else(|_| {
+            Err(ClientError::Decode {
+                url: client.base_url().into(),
+                reason: "sender thread panicked".into(),
+            })
+        })
+    }
+
     /// Decides what a failed request means: rewind, shrink, skip, back off or wait long.
-    fn fail_remote(&mut self, pool: &mut ClientPool, base: &str, e: ClientError, batch: Option<&crate::batch::Batch>) -> StepResult {
+    fn fail_remote(
+        &mut self,
+        pool: &mut ClientPool,
+        base: &str,
+        e: ClientError,
+        batch: Option<&Batch>,
+    ) -> StepResult {
         match (&e, batch) {
             (ClientError::OffsetGap { expected }, _) => {
                 tracing::info!(dir = %self.dir.display(), from = self.acked, expected, "server expects another position; rewinding");
                 self.acked = *expected;
                 return StepResult::Progress;
             }
-            (ClientError::Permanent { code, .. }, Some(b)) if code == "payload_too_large" && b.records > 1 => {
+            (ClientError::Permanent { code, .. }, Some(b))
+                if code == "payload_too_large" && b.records > 1 =>
+            {
                 self.limits.max_bytes = (self.limits.max_bytes / 2).max(1024);
                 return StepResult::Progress;
             }
-            (ClientError::Permanent { code, message, .. }, Some(b)) if code == "invalid_record" || code == "bad_request" => {
+            (ClientError::Permanent { code, message, .. }, Some(b))
+                if code == "invalid_record" || code == "bad_request" =>
+            {
                 // Find the record the server refuses by halving the batch; skip it alone so one
                 // bad line cannot block the rest of the run forever.
                 if b.records > 1 {
@@ -359,16 +446,18 @@ impl RunUploader {
                 self.target = None; // the server lost the run: create it again
                 return StepResult::Progress;
             }
-            (ClientError::Unauthorized { .. }, _) => {
-                if pool.forget(base) {
-                    tracing::info!(dir = %self.dir.display(), "server refused the key; trying the stored login");
-                    return StepResult::Progress;
-                }
+            (ClientError::Unauthorized { .. }, _) if pool.forget(base) => {
+                tracing::info!(dir = %self.dir.display(), "server refused the key; trying the stored login");
+                return StepResult::Progress;
             }
             _ => {}
         }
         let permanent = !e.is_retryable();
-        let wait = if permanent { SLOW_RETRY } else { self.backoff.next_delay() };
+        let wait = if permanent {
+            SLOW_RETRY
+        } else {
+            self.backoff.next_delay()
+        };
         let message = e.to_string();
         if self.backoff.failures() <= 1 || permanent {
             tracing::warn!(dir = %self.dir.display(), error = %message, retry_in_ms = wait.as_millis() as u64, "upload failed");
@@ -386,14 +475,19 @@ impl RunUploader {
         let message = e.to_string();
         tracing::warn!(dir = %self.dir.display(), error = %message, "cannot read run");
         self.next_try = Instant::now() + SLOW_RETRY;
-        let r = StepResult::Failed { message, permanent: true };
+        let r = StepResult::Failed {
+            message,
+            permanent: true,
+        };
         self.last_failure = Some(r.clone());
         r
     }
 
     fn save_cursor(&mut self, error: Option<String>) -> Result<()> {
         let Some(run) = &self.run else { return Ok(()) };
-        let same = self.cursor.as_ref().is_some_and(|c| c.offset == self.acked && c.error == error && c.finished == self.finish_acked);
+        let same = self.cursor.as_ref().is_some_and(|c| {
+            c.offset == self.acked && c.error == error && c.finished == self.finish_acked
+        });
         if same {
             return Ok(());
         }
@@ -429,7 +523,9 @@ fn batch_bytes() -> usize {
 /// Whether the log's last line (ending at `size`) is a `finish` record, reading only its tail.
 fn tail_is_finish(log: &Path, size: u64) -> bool {
     use std::io::{Read, Seek, SeekFrom};
-    let Ok(mut f) = std::fs::File::open(log) else { return false };
+    let Ok(mut f) = std::fs::File::open(log) else {
+        return false;
+    };
     let take = size.min(512);
     let mut buf = vec![0u8; take as usize];
     if f.seek(SeekFrom::Start(size - take)).is_err() || f.read_exact(&mut buf).is_err() {

@@ -7,12 +7,22 @@ mod mock;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use trackway_agent::{AgentExit, AgentOptions, ClientPool, Overrides, SyncOptions, SyncOutcome, run_agent, sync_run};
+use trackway_agent::{
+    AgentExit, AgentOptions, ClientPool, Overrides, SyncOptions, SyncOutcome, run_agent, sync_run,
+};
 
 const LOG_ID: &str = "00112233445566778899";
 
 /// A run directory with a `run` record, `rows` history rows and optionally `finish`.
-fn make_run(root: &Path, id: &str, url: &str, mode: &str, rows: u64, finish: bool, pid: Option<u32>) -> PathBuf {
+fn make_run(
+    root: &Path,
+    id: &str,
+    url: &str,
+    mode: &str,
+    rows: u64,
+    finish: bool,
+    pid: Option<u32>,
+) -> PathBuf {
     let dir = root.join(format!("run-20261128_120000-{id}"));
     std::fs::create_dir_all(dir.join("files")).expect("mkdir");
     let pid = pid.map_or("null".to_string(), |p| p.to_string());
@@ -30,7 +40,10 @@ fn make_run(root: &Path, id: &str, url: &str, mode: &str, rows: u64, finish: boo
 }
 
 fn opts() -> SyncOptions {
-    SyncOptions { overrides: Overrides::default(), retry_for: Duration::from_secs(20) }
+    SyncOptions {
+        overrides: Overrides::default(),
+        retry_for: Duration::from_secs(20),
+    }
 }
 
 fn assert_once(mock: &mock::Mock, log_id: &str, expect: usize) {
@@ -49,12 +62,27 @@ fn sync_delivers_once_and_second_sync_adds_nothing() {
     let dir = make_run(tmp.path(), "a1", &mock.url, "offline", 500, true, None);
     let mut pool = ClientPool::with_key("secret");
     let out = sync_run(&dir, &opts(), &mut pool).expect("sync");
-    assert!(matches!(out, SyncOutcome::Synced { records: 502, .. }), "{out:?}");
+    assert!(
+        matches!(out, SyncOutcome::Synced { records: 502, .. }),
+        "{out:?}"
+    );
     assert!(dir.join("synced").exists());
-    let cursor: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("upload.json")).expect("cursor")).expect("json");
-    assert_eq!(cursor["offset"].as_u64(), Some(std::fs::metadata(dir.join("run.jsonl")).expect("meta").len()));
+    let cursor: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("upload.json")).expect("cursor"))
+            .expect("json");
+    assert_eq!(
+        cursor["offset"].as_u64(),
+        Some(
+            std::fs::metadata(dir.join("run.jsonl"))
+                .expect("meta")
+                .len()
+        )
+    );
     assert_once(&mock, &format!("{LOG_ID}a1"), 502);
-    assert_eq!(sync_run(&dir, &opts(), &mut pool).expect("sync"), SyncOutcome::AlreadySynced);
+    assert_eq!(
+        sync_run(&dir, &opts(), &mut pool).expect("sync"),
+        SyncOutcome::AlreadySynced
+    );
     assert_once(&mock, &format!("{LOG_ID}a1"), 502);
 }
 
@@ -62,14 +90,24 @@ fn sync_delivers_once_and_second_sync_adds_nothing() {
 fn retries_server_errors_and_survives_lost_cursor() {
     let mock = mock::Mock::start();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = make_run(tmp.path(), "b1", &mock.url, "offline", 50, false, Some(4_194_304 + 11));
+    let dir = make_run(
+        tmp.path(),
+        "b1",
+        &mock.url,
+        "offline",
+        50,
+        false,
+        Some(4_194_304 + 11),
+    );
     mock.state.lock().expect("lock").fail_next = 3;
     let mut pool = ClientPool::with_key("secret");
     // The writer pid cannot exist, so sync marks the run crashed and completes it.
     let out = sync_run(&dir, &opts(), &mut pool).expect("sync");
     assert!(matches!(out, SyncOutcome::Synced { .. }), "{out:?}");
     let log = std::fs::read_to_string(dir.join("run.jsonl")).expect("log");
-    assert!(log.trim_end().ends_with("\"crashed\":true,\"ts\":") || log.contains("\"crashed\":true"));
+    assert!(
+        log.trim_end().ends_with("\"crashed\":true,\"ts\":") || log.contains("\"crashed\":true")
+    );
     assert_once(&mock, &format!("{LOG_ID}b1"), 52);
     // An agent that lost its cursor resends everything: the server drops what it has.
     std::fs::remove_file(dir.join("synced")).expect("rm marker");
@@ -85,9 +123,19 @@ fn offset_gap_rewinds_and_rejected_record_is_skipped_alone() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = make_run(tmp.path(), "c1", &mock.url, "offline", 20, true, None);
     // A cursor ahead of the server (e.g. the server's data was restored from a backup).
-    let len = std::fs::metadata(dir.join("run.jsonl")).expect("meta").len();
-    let line1 = std::fs::read_to_string(dir.join("run.jsonl")).expect("log").find('\n').expect("nl") as u64 + 1;
-    std::fs::write(dir.join("upload.json"), format!("{{\"log_id\":\"{LOG_ID}c1\",\"offset\":{line1}}}")).expect("cursor");
+    let len = std::fs::metadata(dir.join("run.jsonl"))
+        .expect("meta")
+        .len();
+    let line1 = std::fs::read_to_string(dir.join("run.jsonl"))
+        .expect("log")
+        .find('\n')
+        .expect("nl") as u64
+        + 1;
+    std::fs::write(
+        dir.join("upload.json"),
+        format!("{{\"log_id\":\"{LOG_ID}c1\",\"offset\":{line1}}}"),
+    )
+    .expect("cursor");
     assert!(line1 < len);
     mock.state.lock().expect("lock").reject_type = Some("finish".into());
     let mut pool = ClientPool::with_key("secret");
@@ -96,7 +144,9 @@ fn offset_gap_rewinds_and_rejected_record_is_skipped_alone() {
     // the rest; its position is acknowledged, so the run still completes.
     assert!(matches!(out, SyncOutcome::Synced { .. }), "{out:?}");
     assert_once(&mock, &format!("{LOG_ID}c1"), 21);
-    let cursor: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("upload.json")).expect("cursor")).expect("json");
+    let cursor: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("upload.json")).expect("cursor"))
+            .expect("json");
     assert_eq!(cursor["offset"].as_u64(), Some(len));
 }
 
@@ -107,7 +157,9 @@ fn wrong_key_fails_fast_and_is_recorded_in_the_cursor() {
     let dir = make_run(tmp.path(), "d1", &mock.url, "offline", 3, true, None);
     let mut pool = ClientPool::with_key("wrong");
     let out = sync_run(&dir, &opts(), &mut pool).expect("sync");
-    let SyncOutcome::Failed { message } = out else { panic!("{out:?}") };
+    let SyncOutcome::Failed { message } = out else {
+        panic!("{out:?}")
+    };
     assert!(message.contains("unauthorized"), "{message}");
     assert!(!dir.join("synced").exists());
     assert!(mock.positions(&format!("{LOG_ID}d1")).is_empty());
@@ -119,7 +171,12 @@ fn agent_uploads_online_runs_skips_offline_and_exits_when_idle() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let online = make_run(tmp.path(), "e1", &mock.url, "online", 1000, true, None);
     let offline = make_run(tmp.path(), "e2", &mock.url, "offline", 10, true, None);
-    let opts = AgentOptions { root: tmp.path().to_path_buf(), idle_exit: Duration::from_millis(300), flush_after: Duration::from_millis(50), api_key: Some("secret".into()) };
+    let opts = AgentOptions {
+        root: tmp.path().to_path_buf(),
+        idle_exit: Duration::from_millis(300),
+        flush_after: Duration::from_millis(50),
+        api_key: Some("secret".into()),
+    };
     assert_eq!(run_agent(&opts).expect("agent"), AgentExit::Idle);
     assert!(online.join("synced").exists());
     assert!(!offline.join("synced").exists());
@@ -132,22 +189,43 @@ fn live_run_keeps_the_agent_until_its_directory_is_deleted() {
     let mock = mock::Mock::start();
     let tmp = tempfile::tempdir().expect("tempdir");
     // Our own pid, created now: a live writer, so the agent must neither finish it nor exit.
-    let live = make_run(tmp.path(), "f1", &mock.url, "online", 5, false, Some(std::process::id()));
+    let live = make_run(
+        tmp.path(),
+        "f1",
+        &mock.url,
+        "online",
+        5,
+        false,
+        Some(std::process::id()),
+    );
     let log = live.join("run.jsonl");
-    let text = std::fs::read_to_string(&log).expect("log").replace("\"created_at\":1.0", &format!("\"created_at\":{}", now()));
+    let text = std::fs::read_to_string(&log)
+        .expect("log")
+        .replace("\"created_at\":1.0", &format!("\"created_at\":{}", now()));
     std::fs::write(&log, text).expect("write");
-    let opts = AgentOptions { root: tmp.path().to_path_buf(), idle_exit: Duration::from_millis(200), flush_after: Duration::from_millis(50), api_key: Some("secret".into()) };
+    let opts = AgentOptions {
+        root: tmp.path().to_path_buf(),
+        idle_exit: Duration::from_millis(200),
+        flush_after: Duration::from_millis(50),
+        api_key: Some("secret".into()),
+    };
     let started = std::time::Instant::now();
     let remover = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(1500));
         std::fs::remove_dir_all(&live).expect("rm run dir");
     });
     assert_eq!(run_agent(&opts).expect("agent"), AgentExit::Idle);
-    assert!(started.elapsed() >= Duration::from_millis(1500), "agent left a live run behind");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "agent left a live run behind"
+    );
     remover.join().expect("remover");
     assert_once(&mock, &format!("{LOG_ID}f1"), 6);
 }
 
 fn now() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs_f64()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64()
 }

@@ -15,10 +15,18 @@ pub enum ClientError {
     OffsetGap { expected: u64 },
     /// A 4xx other than 401/408/429 and offset gaps: the request itself is wrong.
     #[error("HTTP {status} {code}: {message}")]
-    Permanent { status: u16, code: String, message: String },
+    Permanent {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// A 5xx, 408 or 429: the server may succeed later.
     #[error("HTTP {status} {code}: {message} (will retry)")]
-    Retryable { status: u16, code: String, message: String },
+    Retryable {
+        status: u16,
+        code: String,
+        message: String,
+    },
     /// The server answered 2xx with a body we could not understand.
     #[error("unexpected response from {url}: {reason}")]
     Decode { url: String, reason: String },
@@ -30,7 +38,10 @@ pub enum ClientError {
 impl ClientError {
     /// Whether the same request may succeed later without any change (network, 5xx, 429).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, ClientError::Unreachable { .. } | ClientError::Retryable { .. })
+        matches!(
+            self,
+            ClientError::Unreachable { .. } | ClientError::Retryable { .. }
+        )
     }
 
     /// The API error code, when the server sent one.
@@ -65,16 +76,27 @@ impl ClientError {
             // `expected` may sit at the top level or inside `error` depending on the server version.
             let expected = parsed
                 .as_ref()
-                .and_then(|v| v.get("expected").or_else(|| err.and_then(|e| e.get("expected"))))
+                .and_then(|v| {
+                    v.get("expected")
+                        .or_else(|| err.and_then(|e| e.get("expected")))
+                })
                 .and_then(|x| x.as_u64());
             if let Some(expected) = expected {
                 return ClientError::OffsetGap { expected };
             }
         }
         if status >= 500 || status == 408 || status == 429 {
-            ClientError::Retryable { status, code, message }
+            ClientError::Retryable {
+                status,
+                code,
+                message,
+            }
         } else {
-            ClientError::Permanent { status, code, message }
+            ClientError::Permanent {
+                status,
+                code,
+                message,
+            }
         }
     }
 }
@@ -86,15 +108,28 @@ mod tests {
     #[test]
     fn classifies_statuses() {
         let gap = br#"{"error":{"code":"offset_gap","message":"gap"},"expected":512}"#;
-        assert!(matches!(ClientError::from_status(409, gap), ClientError::OffsetGap { expected: 512 }));
+        assert!(matches!(
+            ClientError::from_status(409, gap),
+            ClientError::OffsetGap { expected: 512 }
+        ));
         let nested = br#"{"error":{"code":"offset_gap","message":"gap","expected":7}}"#;
-        assert!(matches!(ClientError::from_status(409, nested), ClientError::OffsetGap { expected: 7 }));
+        assert!(matches!(
+            ClientError::from_status(409, nested),
+            ClientError::OffsetGap { expected: 7 }
+        ));
         let exists = br#"{"error":{"code":"run_exists","message":"x"}}"#;
-        assert!(matches!(ClientError::from_status(409, exists), ClientError::Permanent { status: 409, .. }));
-        assert!(matches!(ClientError::from_status(401, b""), ClientError::Unauthorized { .. }));
+        assert!(matches!(
+            ClientError::from_status(409, exists),
+            ClientError::Permanent { status: 409, .. }
+        ));
+        assert!(matches!(
+            ClientError::from_status(401, b""),
+            ClientError::Unauthorized { .. }
+        ));
         assert!(ClientError::from_status(503, b"<html>").is_retryable());
         assert!(ClientError::from_status(429, b"").is_retryable());
-        let bad = ClientError::from_status(400, br#"{"error":{"code":"invalid_record","message":"m"}}"#);
+        let bad =
+            ClientError::from_status(400, br#"{"error":{"code":"invalid_record","message":"m"}}"#);
         assert_eq!(bad.code(), Some("invalid_record"));
         assert!(!bad.is_retryable());
     }

@@ -34,7 +34,10 @@ pub struct ClientOptions {
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        ClientOptions { timeout: Duration::from_secs(60), connect_timeout: Duration::from_secs(5) }
+        ClientOptions {
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -140,7 +143,12 @@ impl Client {
             });
         };
         Ok(CreatedRun {
-            run: RunRef { entity, project, run_id, raw: run },
+            run: RunRef {
+                entity,
+                project,
+                run_id,
+                raw: run,
+            },
             resumed: v.get("resumed").and_then(|x| x.as_bool()).unwrap_or(false),
             last_step: v.get("last_step").and_then(|x| x.as_u64()),
         })
@@ -150,10 +158,12 @@ impl Client {
     /// lines into it). The body is sent zstd-compressed. Returns the acknowledged position.
     pub fn ingest_raw(&self, json_body: &[u8]) -> Result<u64> {
         let v = self.post("/api/v1/ingest", json_body, true)?;
-        v.get("acked").and_then(|x| x.as_u64()).ok_or_else(|| ClientError::Decode {
-            url: self.url("/api/v1/ingest"),
-            reason: "response lacks `acked`".into(),
-        })
+        v.get("acked")
+            .and_then(|x| x.as_u64())
+            .ok_or_else(|| ClientError::Decode {
+                url: self.url("/api/v1/ingest"),
+                reason: "response lacks `acked`".into(),
+            })
     }
 
     /// `GET` of any API path (starting with `/api/v1/`), decoded as JSON.
@@ -169,15 +179,19 @@ impl Client {
 
     fn post(&self, path: &str, body: &[u8], compress: bool) -> Result<serde_json::Value> {
         let url = self.url(path);
-        let mut req = self.agent.post(&url).header("Content-Type", "application/json");
+        let mut req = self
+            .agent
+            .post(&url)
+            .header("Content-Type", "application/json");
         if let Some(k) = &self.api_key {
             req = req.header("Authorization", &format!("Bearer {k}"));
         }
         let resp = if compress {
-            let packed = zstd::bulk::compress(body, ZSTD_LEVEL).map_err(|e| ClientError::Decode {
-                url: url.clone(),
-                reason: format!("zstd: {e}"),
-            })?;
+            let packed =
+                zstd::bulk::compress(body, ZSTD_LEVEL).map_err(|e| ClientError::Decode {
+                    url: url.clone(),
+                    reason: format!("zstd: {e}"),
+                })?;
             req.header("Content-Encoding", "zstd").send(&packed[..])
         } else {
             req.send(body)
@@ -197,7 +211,10 @@ impl Client {
             .limit(MAX_RESPONSE_BYTES)
             .reader()
             .read_to_end(&mut body)
-            .map_err(|e| ClientError::Unreachable { url: self.url(path), reason: e.to_string() })?;
+            .map_err(|e| ClientError::Unreachable {
+                url: self.url(path),
+                reason: e.to_string(),
+            })?;
         if !(200..300).contains(&status) {
             return Err(ClientError::from_status(status, &body));
         }
@@ -210,13 +227,22 @@ impl Client {
 
     fn net_err(&self, e: ureq::Error) -> ClientError {
         match e {
-            ureq::Error::BadUri(reason) => ClientError::BadUrl { url: self.base_url.clone(), reason },
-            other => ClientError::Unreachable { url: self.base_url.clone(), reason: other.to_string() },
+            ureq::Error::BadUri(reason) => ClientError::BadUrl {
+                url: self.base_url.clone(),
+                reason,
+            },
+            other => ClientError::Unreachable {
+                url: self.base_url.clone(),
+                reason: other.to_string(),
+            },
         }
     }
 
     fn decode_err(&self, path: &str, e: impl std::fmt::Display) -> ClientError {
-        ClientError::Decode { url: self.url(path), reason: e.to_string() }
+        ClientError::Decode {
+            url: self.url(path),
+            reason: e.to_string(),
+        }
     }
 }
 
@@ -227,7 +253,10 @@ mod tests {
     #[test]
     fn rejects_bad_urls() {
         let opts = ClientOptions::default();
-        assert!(matches!(Client::new("localhost:8767", None, &opts), Err(ClientError::BadUrl { .. })));
+        assert!(matches!(
+            Client::new("localhost:8767", None, &opts),
+            Err(ClientError::BadUrl { .. })
+        ));
         let c = Client::new("http://127.0.0.1:1/", Some(""), &opts).expect("valid url");
         assert_eq!(c.base_url(), "http://127.0.0.1:1");
         assert!(!c.has_key());
@@ -237,7 +266,10 @@ mod tests {
     #[test]
     fn unreachable_server_is_retryable() {
         // Port 1 on localhost is closed: the connect is refused at once.
-        let opts = ClientOptions { timeout: Duration::from_secs(2), connect_timeout: Duration::from_secs(1) };
+        let opts = ClientOptions {
+            timeout: Duration::from_secs(2),
+            connect_timeout: Duration::from_secs(1),
+        };
         let c = Client::new("http://127.0.0.1:1", Some("k"), &opts).expect("valid url");
         let err = c.health().expect_err("nothing listens on port 1");
         assert!(matches!(err, ClientError::Unreachable { .. }), "{err:?}");

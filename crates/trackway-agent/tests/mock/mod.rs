@@ -42,7 +42,11 @@ impl Mock {
 
     pub fn positions(&self, log_id: &str) -> Vec<u64> {
         let s = self.state.lock().expect("lock");
-        s.records.iter().filter(|r| r.0 == log_id).map(|r| r.1).collect()
+        s.records
+            .iter()
+            .filter(|r| r.0 == log_id)
+            .map(|r| r.1)
+            .collect()
     }
 }
 
@@ -81,8 +85,15 @@ fn serve(conn: TcpStream, st: &Mutex<State>) {
         }
         let (status, reply) = route(st, parts.get(1).map_or("", String::as_str), &body, auth);
         let text = reply.to_string();
-        let head = format!("HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", text.len());
-        if out.write_all(head.as_bytes()).and_then(|()| out.write_all(text.as_bytes())).is_err() {
+        let head = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            text.len()
+        );
+        if out
+            .write_all(head.as_bytes())
+            .and_then(|()| out.write_all(text.as_bytes()))
+            .is_err()
+        {
             return;
         }
     }
@@ -102,13 +113,18 @@ fn route(st: &Mutex<State>, path: &str, body: &[u8], auth: bool) -> (u16, serde_
     if !auth {
         return (401, err("unauthorized"));
     }
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else { return (400, err("bad_request")) };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return (400, err("bad_request"));
+    };
     match path {
         "/api/v1/runs" => {
             s.created.push(v.clone());
             let project = v["project"].as_str().unwrap_or("uncategorized").to_string();
             let run = serde_json::json!({"entity": v["entity"].as_str().unwrap_or("admin"), "project": project, "run_id": v["run_id"]});
-            (200, serde_json::json!({"run": run, "resumed": false, "last_step": null}))
+            (
+                200,
+                serde_json::json!({"run": run, "resumed": false, "last_step": null}),
+            )
         }
         "/api/v1/ingest" => ingest(&mut s, &v),
         _ => (404, err("not_found")),
@@ -117,7 +133,10 @@ fn route(st: &Mutex<State>, path: &str, body: &[u8], auth: bool) -> (u16, serde_
 
 fn ingest(s: &mut State, v: &serde_json::Value) -> (u16, serde_json::Value) {
     let log_id = v["log_id"].as_str().unwrap_or("").to_string();
-    let (from, to) = (v["from"].as_u64().unwrap_or(0), v["to"].as_u64().unwrap_or(0));
+    let (from, to) = (
+        v["from"].as_u64().unwrap_or(0),
+        v["to"].as_u64().unwrap_or(0),
+    );
     let mark = s.marks.get(&log_id).copied().unwrap_or(0);
     if from > mark {
         let mut e = err("offset_gap");
@@ -126,9 +145,10 @@ fn ingest(s: &mut State, v: &serde_json::Value) -> (u16, serde_json::Value) {
     }
     let recs = v["records"].as_array().cloned().unwrap_or_default();
     if let Some(bad) = &s.reject_type
-        && recs.iter().any(|r| r[1]["t"].as_str() == Some(bad)) {
-            return (400, err("invalid_record"));
-        }
+        && recs.iter().any(|r| r[1]["t"].as_str() == Some(bad))
+    {
+        return (400, err("invalid_record"));
+    }
     for r in recs {
         let pos = r[0].as_u64().unwrap_or(0);
         if pos >= mark {
