@@ -17,6 +17,7 @@ export interface GridOpts {
   search: () => string;
   onSearch(q: string): void;
   collapsedByDefault?: (section: string) => boolean;
+  emptyText?: string;
 }
 
 export function sectionOf(metric: string): string {
@@ -84,7 +85,7 @@ export class ChartGrid {
       bySection.get(s)!.push(m);
     }
     const order = [...bySection.keys()].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-    clear(this.body, shown.length === 0 ? h("p", { class: "empty" }, this.metrics.length ? "No chart matches the search." : "No metrics logged yet.") : null,
+    clear(this.body, shown.length === 0 ? h("p", { class: "empty" }, this.metrics.length ? "No chart matches the search." : this.opts.emptyText ?? "No metrics logged yet.") : null,
       order.map((s) => this.section(s, bySection.get(s)!)));
   }
 

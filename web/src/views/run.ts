@@ -24,8 +24,8 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
   const runs = () => (run ? [run] : []);
   let grid: ChartGrid | null = null; // the charts or system tab's grid, polled while the run is live
 
-  const mkGrid = (filter: (k: string) => boolean) => {
-    const g = new ChartGrid({ settings: () => st, runs, groups: () => null, xChoices: () => keys.history,
+  const mkGrid = (filter: (k: string) => boolean, emptyText: string) => {
+    const g = new ChartGrid({ emptyText, settings: () => st, runs, groups: () => null, xChoices: () => keys.history,
       search: () => st.search, onSearch: (q) => { st.search = q; save(); },
       update: (p) => { const re = "x" in p || "zoom" in p; Object.assign(st, p); save(); g.renderToolbar(); if (re) g.refetch(); else g.redraw(); } }, `run-${runId}`);
     const own = new Set(Object.keys(flatten(run?.summary ?? {})));
@@ -44,8 +44,8 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
     clear(body);
     if (!run) return;
     if (tab === "overview") body.append(overview(run, (r) => { run = r; renderHead(); }));
-    if (tab === "charts") body.append(mkGrid((k) => !k.startsWith("system/")).el);
-    if (tab === "system") body.append(mkGrid((k) => k.startsWith("system/")).el);
+    if (tab === "charts") body.append(mkGrid((k) => !k.startsWith("system/"), "This run has no logged metrics yet.").el);
+    if (tab === "system") body.append(mkGrid((k) => k.startsWith("system/"), "No system metrics (keys starting with system/) for this run.").el);
     if (tab === "console") cleanups.push(consoleTab(body, entity, project, runId, () => run?.state === "running"));
     if (tab === "files") filesTab(body, entity, project, runId);
   };
