@@ -117,3 +117,15 @@ def test_api_finds_server_and_key_like_the_sdk(filled):
     base, count, name = json.loads(done.stdout)
     assert (base, count, name) == (filled.url, 5, "fox-4")
     assert str(PYDIR) in env["PYTHONPATH"]
+
+
+def test_run_update_edits_name_notes_tags(filled):
+    api = filled.api()
+    run = next(r for r in api.runs("admin/api") if r.name == "owl-3")
+    run.name, run.notes, run.tags = "owl-renamed", "edited", ["odd", "edited"]
+    run.update()
+    again = api.run("/".join(run.path))
+    assert (again.name, again.notes, again.tags) == ("owl-renamed", "edited", ["odd", "edited"])
+    again.name = "owl-3"
+    again.update()  # leave the module fixture as the other tests expect it
+    assert api.run("/".join(run.path)).name == "owl-3"

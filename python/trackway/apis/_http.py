@@ -67,11 +67,20 @@ class Http:
         self.timeout = timeout
 
     def get(self, path, params=None):
+        return self.request("GET", path, params)
+
+    def patch(self, path, body):
+        return self.request("PATCH", path, None, body)
+
+    def request(self, method, path, params=None, body=None):
         query = ""
         if params:
             clean = {k: v for k, v in params.items() if v is not None}
             query = "?" + urllib.parse.urlencode(clean) if clean else ""
-        req = urllib.request.Request(self.base_url + path + query, method="GET")
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base_url + path + query, data=data, method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
         req.add_header("Accept", "application/json")
         req.add_header("Accept-Encoding", "gzip")
         if self.api_key:

@@ -80,8 +80,15 @@ class Api:
     def projects(self, entity=None):
         return self._http.get("/api/v1/projects", {"entity": entity or self.default_entity})
 
-    def runs(self, path=None, filters=None, order="-created_at", per_page=50):
-        """The runs of a project, newest first by default; MongoDB-style `filters`."""
+    def flush(self):
+        """wandb clears its caches here; this client caches only the viewer."""
+        self._viewer = None
+
+    def runs(self, path=None, filters=None, order="-created_at", per_page=50, include_sweeps=True,
+             lazy=True):
+        """The runs of a project, newest first by default; MongoDB-style `filters`
+        (`config.<key>`, `summary_metrics.<key>`, `tags`, `state`, `display_name`, ...).
+        `include_sweeps` and `lazy` are accepted for wandb compatibility."""
         entity, project = self._split(path, 2)
         return Runs(self, entity, project, filters, order, per_page)
 
@@ -213,6 +220,15 @@ class Run:
             cursor = page.get("next_cursor")
             if not cursor or not page.get("rows"):
                 return
+
+    def update(self):
+        """Saves edits of `name`, `notes` and `tags` (as wandb's `Run.update()`)."""
+        body = {"name": self.name, "notes": self.notes, "tags": list(self.tags)}
+        path = f"/api/v1/runs/{_q(self.entity)}/{_q(self.project)}/{_q(self.id)}"
+        data = self._api._http.patch(path, body)
+        if isinstance(data, dict) and data.get("run_id"):
+            self.__init__(self._api, data)
+        return self
 
     def refresh(self):
         fresh = self._api.run("/".join(self.path))
