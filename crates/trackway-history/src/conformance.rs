@@ -17,6 +17,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("long_series_round_trip", long_series_round_trip),
     ("last_write_wins", last_write_wins),
     ("out_of_order_after_compaction", out_of_order_after_compaction),
+    ("rewind_into_the_middle", rewind_into_the_middle),
     ("non_numeric_values", non_numeric_values),
     ("sparse_rows_and_key_filter", sparse_rows_and_key_filter),
     ("chart_matches_model", chart_matches_model),
@@ -260,6 +261,25 @@ pub fn out_of_order_after_compaction(s: &dyn HistoryStore) {
     s.compact(3).expect("compact");
     assert_store_matches(s, 3, &m, "rewrite compacted");
     check_chart_model(s, 3, &m, "v", 64, "rewrite compacted");
+}
+
+/// A resumed run rewinds into the middle of compacted data, twice, with compactions between.
+pub fn rewind_into_the_middle(s: &dyn HistoryStore) {
+    let mut m = Model::default();
+    let mut rng = Rng::new(9);
+    let first = loss_rows(0, 40_000, &mut rng);
+    s.append(8, &first).expect("append");
+    m.apply(&first);
+    s.compact(8).expect("compact");
+    for (from, to) in [(15_000u64, 16_500u64), (33_333, 41_000)] {
+        let again: Vec<HistoryRow> = (from..to).map(|i| row(i, &[("loss", Value::Float(-(i as f64)))])).collect();
+        s.append(8, &again).expect("append");
+        m.apply(&again);
+        check_chart_model(s, 8, &m, "loss", 1000, &format!("rewind to {from}, live"));
+        s.compact(8).expect("compact");
+        check_chart_model(s, 8, &m, "loss", 1000, &format!("rewind to {from}, compacted"));
+        assert_store_matches_paged(s, 8, &m, &format!("rewind to {from}"), 4999);
+    }
 }
 
 pub fn non_numeric_values(s: &dyn HistoryStore) {

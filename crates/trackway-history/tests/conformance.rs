@@ -31,6 +31,7 @@ checks!(
     long_series_round_trip,
     last_write_wins,
     out_of_order_after_compaction,
+    rewind_into_the_middle,
     non_numeric_values,
     sparse_rows_and_key_filter,
     chart_matches_model,

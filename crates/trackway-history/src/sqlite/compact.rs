@@ -3,8 +3,9 @@
 //! Common case (tail after all chunks): new chunks are appended; a small last chunk (left by an
 //! on-demand compaction of a live run) is replaced by a new one holding its points plus the new
 //! ones, so chunks stay ~4096 points. Rare case (the tail rewrites old steps: rewind, resume,
-//! out-of-order): the series is rebuilt: new chunk rows are written and the old ones deleted,
-//! and the pyramid is rebuilt. Chunks are never updated in place.
+//! out-of-order): the chunks from the first touched one on are replaced (new rows written, old
+//! rows deleted; older chunks untouched) and the pyramid is recomputed from that step on. Chunks
+//! are never updated in place.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -32,7 +33,7 @@ pub(crate) fn compact_series(conn: &Connection, run: RunKey, key: i64, keep_rema
     }
     let tail = read::last_wins(read::load_tail(conn, &m)?);
     if !m.tail_after_chunks() {
-        return rebuild(conn, m, tail);
+        return rewrite(conn, m, tail);
     }
     let pts = read::without_tombstones(tail);
     let small = small_last_chunk(conn, &m)?;
@@ -132,7 +133,43 @@ fn write_chunks(conn: &Connection, m: &SeriesMeta, p: &Points, from: usize, to: 
     Ok(())
 }
 
-/// Rewrite a whole series from its resolved points (tail overlaps the chunks).
+/// The tail rewrites compacted steps: replace the chunks from the first one it touches on (new
+/// rows; older chunks are untouched) and recompute the pyramid from there on.
+fn rewrite(conn: &Connection, mut m: SeriesMeta, tail: Points) -> Result<()> {
+    let Some(&from) = tail.steps.first() else { return rebuild(conn, m, tail) };
+    if m.min_level < 0 {
+        return rebuild(conn, m, tail);
+    }
+    let sql = "SELECT id, start_step FROM hist_chunk WHERE run = ?1 AND key = ?2 AND end_step >= ?3
+               ORDER BY start_step";
+    let affected: Vec<(i64, i64)> = conn
+        .prepare_cached(sql)?
+        .query_map(params![m.run, m.key, step_to_sql(from)?], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let start = affected.first().map_or(from, |&(_, s)| meta::sql_step(s).min(from));
+    let old = read::load_chunks(conn, &m, start, MAX_STEP, true, None)?;
+    for (id, _) in &affected {
+        conn.prepare_cached("DELETE FROM hist_chunk WHERE id = ?1")?.execute([id])?;
+    }
+    let merged = read::merge(old, tail);
+    write_chunks(conn, &m, &merged, 0, merged.len())?;
+    pyramid::rewrite_from(conn, &m, start, &merged)?;
+    conn.prepare_cached("DELETE FROM hist_tail WHERE run = ?1 AND key = ?2")?.execute(params![m.run, m.key])?;
+    m.n_tail = 0;
+    m.tail_rows = 0;
+    m.tail_min = None;
+    m.tail_max = None;
+    let stats = "SELECT min(start_step), max(end_step), coalesce(sum(n), 0) FROM hist_chunk
+                 WHERE run = ?1 AND key = ?2";
+    let (lo, hi, n): (Option<i64>, Option<i64>, i64) =
+        conn.prepare_cached(stats)?.query_row(params![m.run, m.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    m.chunk_min = lo.map(meta::sql_step);
+    m.chunk_max = hi.map(meta::sql_step);
+    m.n_chunk = n;
+    meta::save_series(conn, &m)
+}
+
+/// Rewrite a whole series from its resolved points.
 fn rebuild(conn: &Connection, mut m: SeriesMeta, tail: Points) -> Result<()> {
     let chunks = read::load_chunks(conn, &m, 0, MAX_STEP, true, None)?;
     let all = read::merge(chunks, tail);

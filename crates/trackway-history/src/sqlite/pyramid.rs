@@ -89,13 +89,67 @@ fn write_level(conn: &Connection, m: &SeriesMeta, level: i64, new: &[(u64, Agg)]
         items.merge(*idx, a);
     }
     for page in items.items.chunks(PAGE_CAP) {
-        let blob = encode_page(page, shift, seal || page.len() == PAGE_CAP)?;
-        let (first, last) = (page[0].0 as i64, page[page.len() - 1].0 as i64);
-        conn.prepare_cached(
-            "INSERT INTO hist_pyr(run, key, level, first_bucket, last_bucket, n, data)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![m.run, m.key, level, first, last, page.len() as i64, blob])?;
+        insert_page(conn, m, level, page, seal || page.len() == PAGE_CAP)?;
+    }
+    Ok(())
+}
+
+fn insert_page(conn: &Connection, m: &SeriesMeta, level: i64, page: &[(u64, Agg)], compress: bool) -> Result<()> {
+    let blob = encode_page(page, shift_of(level), compress)?;
+    let (first, last) = (page[0].0 as i64, page[page.len() - 1].0 as i64);
+    conn.prepare_cached(
+        "INSERT INTO hist_pyr(run, key, level, first_bucket, last_bucket, n, data)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute(params![m.run, m.key, level, first, last, page.len() as i64, blob])?;
+    Ok(())
+}
+
+/// Drop the buckets with index >= `b` of one level (their pages are deleted, a page that
+/// straddles `b` is replaced by its first part).
+fn truncate_level(conn: &Connection, m: &SeriesMeta, level: i64, b: u64) -> Result<()> {
+    let sql = "SELECT id, data FROM hist_pyr WHERE run = ?1 AND key = ?2 AND level = ?3
+               AND first_bucket < ?4 AND last_bucket >= ?4";
+    let straddling: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached(sql)?
+        .query_row(params![m.run, m.key, level, b as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    conn.prepare_cached("DELETE FROM hist_pyr WHERE run = ?1 AND key = ?2 AND level = ?3 AND first_bucket >= ?4")?
+        .execute(params![m.run, m.key, level, b as i64])?;
+    if let Some((id, data)) = straddling {
+        let mut items = decode_page(&data, shift_of(level))?;
+        items.retain(|(i, _)| *i < b);
+        conn.prepare_cached("DELETE FROM hist_pyr WHERE id = ?1")?.execute([id])?;
+        if !items.is_empty() {
+            insert_page(conn, m, level, &items, true)?;
+        }
+    }
+    Ok(())
+}
+
+/// Recompute every level from step `start` on, after the compacted points from `start` on were
+/// replaced by `rewritten` (sorted). Older buckets are kept; a bucket that straddles `start` is
+/// recomputed from the older chunk points it also holds (decoded, not rewritten).
+pub(crate) fn rewrite_from(conn: &Connection, m: &SeriesMeta, start: u64, rewritten: &Points) -> Result<()> {
+    if m.min_level < 0 || m.min_level >= NLEVELS {
+        return Ok(());
+    }
+    let top = shift_of(NLEVELS - 1);
+    let prefix_start = (start >> top) << top;
+    let mut all = if prefix_start < start {
+        super::read::load_chunks(conn, m, prefix_start, start - 1, true, None)?
+    } else {
+        Points::default()
+    };
+    all.extend_from(rewritten, 0, rewritten.len());
+    for level in m.min_level..NLEVELS {
+        let shift = shift_of(level);
+        let b = start >> shift;
+        truncate_level(conn, m, level, b)?;
+        let from = all.steps.partition_point(|&s| s < (b << shift));
+        let mut bk = Buckets::default();
+        bk.add_sorted(&all.steps[from..], &all.vals[from..], shift);
+        write_level(conn, m, level, &bk.items, true)?;
     }
     Ok(())
 }
