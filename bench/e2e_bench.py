@@ -43,7 +43,7 @@ class Server:
     def __init__(self, tmp: Path):
         self.tmp = tmp
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKWAY_", "WANDB_"))}
-        env.update(HOME=str(tmp / "home"), TRACKWAY_CONFIG_DIR=str(tmp / "config"))
+        env.update(HOME=str(tmp / "home"), TRACKWAY_CONFIG_DIR=str(tmp / "config"), USER="admin")
         self.env = env
         self.proc = subprocess.Popen([BIN, "server", "--port", "0", "--data-dir", str(tmp / "data")],
                                      stdout=subprocess.PIPE, stderr=open(tmp / "server.log", "ab"), env=env)

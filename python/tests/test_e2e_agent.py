@@ -53,7 +53,8 @@ class Server:
 
     def env(self) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKWAY_", "WANDB_"))}
-        env.update(HOME=str(self.tmp / "home"), TRACKWAY_CONFIG_DIR=str(self.config))
+        # The first start names the admin entity after $USER; pin it so paths are "admin/...".
+        env.update(HOME=str(self.tmp / "home"), TRACKWAY_CONFIG_DIR=str(self.config), USER="admin")
         return env
 
     def start(self, timeout=30.0):
