@@ -145,12 +145,16 @@ def bench_finish():
                 time.sleep(0.01)
             drained = time.time() - r["end"]
             state = "synced" if synced.exists() else "NOT synced after 120 s"
+            try:
+                hwm = proc_mem(int((tmp / "trackway" / "agent.lock").read_text().strip())).get("VmHWM", 0)
+            except (OSError, ValueError):
+                hwm = float("nan")
         finally:
             stop_agent(tmp / "trackway")
             srv.stop()
     print(f"finish() after {n:,} steps x 10 metrics: {r['finish_s'] * 1e3:.0f} ms (target <= 500 ms); "
           f"the log loop took {r['log_s']:.2f} s ({n / r['log_s']:,.0f} rows/s); upload fully drained "
-          f"{max(drained, 0) * 1e3:.0f} ms after finish() returned ({state})")
+          f"{max(drained, 0) * 1e3:.0f} ms after finish() returned ({state}); agent peak RSS {hwm:.1f} MiB")
 
 
 def write_log(path: Path, rows: int, metrics: int):
