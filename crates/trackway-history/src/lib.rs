@@ -101,9 +101,11 @@ mod chart;
 mod codec;
 pub mod conformance;
 pub mod export;
+mod memory;
 mod sqlite;
 
 use indexmap::IndexMap;
+pub use memory::MemoryHistory;
 pub use sqlite::SqliteHistory;
 pub use trackway_types::{Map, Value};
 

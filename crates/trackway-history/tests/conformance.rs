@@ -1,26 +1,38 @@
-//! The HistoryStore conformance suite against the SQLite engine.
+//! The HistoryStore conformance suite against every backend: the SQLite engine and the
+//! in-memory reference store.
 
 use trackway_history::{SqliteHistory, conformance};
 
-fn store() -> (tempfile::TempDir, SqliteHistory) {
+fn sqlite() -> (tempfile::TempDir, SqliteHistory) {
     let dir = tempfile::tempdir().expect("tempdir");
     let s = SqliteHistory::open(dir.path().join("t.db")).expect("open");
     (dir, s)
 }
 
 macro_rules! checks {
-    ($($name:ident),* $(,)?) => {$(
-        #[test]
-        fn $name() {
-            let (_dir, s) = store();
-            conformance::$name(&s);
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_engine {
+            $(
+                #[test]
+                fn $name() {
+                    let (_dir, s) = super::sqlite();
+                    trackway_history::conformance::$name(&s);
+                }
+            )*
         }
-    )*
+        mod memory_store {
+            $(
+                #[test]
+                fn $name() {
+                    trackway_history::conformance::$name(&trackway_history::MemoryHistory::new());
+                }
+            )*
+        }
         #[test]
         fn every_check_is_listed() {
             let listed: Vec<&str> = vec![$(stringify!($name)),*];
             for (name, _) in conformance::CHECKS {
-                assert!(listed.contains(name), "{name} is not run for SqliteHistory");
+                assert!(listed.contains(name), "{name} is not run");
             }
         }
     };

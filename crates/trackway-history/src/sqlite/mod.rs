@@ -5,8 +5,8 @@ mod meta;
 mod plot;
 mod pyramid;
 mod read;
-mod scan;
-mod write;
+pub(crate) mod scan;
+pub(crate) mod write;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
