@@ -144,3 +144,23 @@ fn tiny_batches_and_repeated_overwrites_keep_the_tail_small() -> anyhow::Result<
     assert_eq!(all[9_999].ts, 19_999.0);
     Ok(())
 }
+
+#[test]
+fn opens_a_database_made_by_the_first_schema_version() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("old.db");
+    {
+        let c = Connection::open(&path)?;
+        c.execute_batch(
+            "CREATE TABLE hist_series(run INTEGER NOT NULL, key INTEGER NOT NULL,
+               n_tail INTEGER NOT NULL DEFAULT 0, tail_min INTEGER, tail_max INTEGER,
+               n_chunk INTEGER NOT NULL DEFAULT 0, chunk_min INTEGER, chunk_max INTEGER,
+               min_level INTEGER NOT NULL DEFAULT -1, has_obj INTEGER NOT NULL DEFAULT 0,
+               PRIMARY KEY(run, key)) WITHOUT ROWID;",
+        )?;
+    }
+    let h = SqliteHistory::open(&path)?;
+    h.append(1, &rows(0, 100))?;
+    assert_eq!(count_rows(&h, 1), 100);
+    Ok(())
+}

@@ -62,6 +62,15 @@ pub struct SqliteHistory {
     threads: usize,
 }
 
+fn add_column_if_missing(conn: &Connection, table: &str, column: &str, decl: &str) -> Result<()> {
+    let mut st = conn.prepare(&format!("PRAGMA table_info({table})"))?;
+    let names = st.query_map([], |r| r.get::<_, String>(1))?.collect::<Result<Vec<_>, _>>()?;
+    if !names.iter().any(|n| n == column) {
+        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
+    }
+    Ok(())
+}
+
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -83,6 +92,8 @@ impl SqliteHistory {
     /// Create the `hist_*` tables if missing. Idempotent; safe inside the server's migrations.
     pub fn init_schema(conn: &Connection) -> Result<()> {
         conn.execute_batch(SCHEMA)?;
+        // Columns added after the first version of the schema (databases created by then).
+        add_column_if_missing(conn, "hist_series", "tail_rows", "INTEGER NOT NULL DEFAULT 0")?;
         Ok(())
     }
 
