@@ -26,6 +26,9 @@ pub enum ApiError {
     InvalidRecord(String),
     #[error("{0}")]
     InvalidFilter(String),
+    /// A run-file path that fails `validate_rel_path` (absolute, `..`, `\\`, NUL, ...).
+    #[error("{0}")]
+    InvalidPath(String),
     #[error("{0}")]
     RunExists(String),
     #[error("batch starts at {from} but the server expects {expected}")]
@@ -50,6 +53,7 @@ impl ApiError {
             ApiError::BadRequest(_) => ("bad_request", StatusCode::BAD_REQUEST),
             ApiError::InvalidRecord(_) => ("invalid_record", StatusCode::BAD_REQUEST),
             ApiError::InvalidFilter(_) => ("invalid_filter", StatusCode::BAD_REQUEST),
+            ApiError::InvalidPath(_) => ("invalid_path", StatusCode::BAD_REQUEST),
             ApiError::RunExists(_) => ("run_exists", StatusCode::CONFLICT),
             ApiError::OffsetGap { .. } => ("offset_gap", StatusCode::CONFLICT),
             ApiError::PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),

@@ -25,6 +25,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
+use trackway_blob::{BlobStore, LocalBlobStore};
 use trackway_history::SqliteHistory;
 use trackway_store::{MetadataStore, SqliteStore};
 
@@ -34,6 +35,8 @@ pub use error::{ApiError, ApiResult};
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "trackway.db";
+/// The blob store of run files inside the data directory.
+pub const BLOB_DIR: &str = "blobs";
 
 /// Errors starting the server.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +51,8 @@ pub enum ServerError {
     Config(#[from] trackway_config::ConfigError),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    #[error("blob store: {0}")]
+    Blob(#[from] trackway_blob::BlobError),
 }
 
 /// Everything a request handler needs. Cheap to clone.
@@ -57,6 +62,9 @@ pub struct AppState {
     /// The history engine; it lives in the metadata store's SQLite file so that ingest commits
     /// history rows and the high-water mark in one transaction.
     pub history: Arc<SqliteHistory>,
+    /// Run files' bytes, content-addressed (`<data dir>/blobs`); `run_files` in the metadata
+    /// store maps (run, path, version) to a digest here.
+    pub blobs: Arc<dyn BlobStore>,
     /// Base URL used in `Run.url` (e.g. `http://127.0.0.1:8767`); `None` gives relative URLs.
     pub public_url: Option<String>,
     pub body_limit: usize,
@@ -73,9 +81,11 @@ impl AppState {
         let db = data_dir.join(DB_FILE);
         let store = SqliteStore::open(&db)?;
         let history = SqliteHistory::open(&db)?;
+        let blobs = LocalBlobStore::open_dir(data_dir.join(BLOB_DIR))?;
         Ok(AppState {
             store: Arc::new(store),
             history: Arc::new(history),
+            blobs: Arc::new(blobs),
             public_url: None,
             body_limit: DEFAULT_BODY_LIMIT,
         })

@@ -13,6 +13,7 @@
 //! The trait is synchronous: every call is a short database transaction. Async callers (the
 //! server) run it on a blocking thread.
 
+pub mod capture;
 pub mod conformance;
 mod filter;
 mod json;
@@ -63,7 +64,9 @@ pub enum IngestTx<'a> {
 
 /// Called inside the ingest transaction with the run's key (`Run::pk`) and the history records
 /// that are new (at or above the high-water mark), in log order, as `(position, record)`. An
-/// `Err` rolls the whole batch back.
+/// `Err` rolls the whole batch back. A batch holding `stats` records (the agent's
+/// `system.jsonl`) calls it a second time with the system series' owner key
+/// ([`capture::system_owner`], `-pk`) and one row per `stats` record.
 pub type HistorySink<'a> =
     dyn FnMut(IngestTx<'_>, i64, &[(u64, &trackway_types::HistoryRecord)]) -> Result<(), String> + 'a;
 
@@ -107,4 +110,19 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Applies a batch atomically (see [`IngestBatch`]); `history` receives the new history
     /// records inside the transaction.
     fn apply_ingest(&self, batch: &IngestBatch, history: &mut HistorySink<'_>) -> Result<IngestOutcome>;
+
+    // --- run files, metadata, console -----------------------------------------------------
+    /// Records an upload of `path` (already validated; bytes already in the blob store). Content
+    /// equal to the latest version records nothing (`created: false`).
+    fn put_run_file(&self, key: &RunKey, path: &str, sha256: &str, size: u64) -> Result<PutFileOutcome>;
+    /// The latest version of every path of a run, sorted by path.
+    fn list_run_files(&self, key: &RunKey) -> Result<Vec<RunFileEntry>>;
+    /// Every version of every path, sorted by path and version.
+    fn list_run_file_versions(&self, key: &RunKey) -> Result<Vec<RunFileVersion>>;
+    /// One version (`None`: the latest) of a path; `NotFound` when absent.
+    fn get_run_file(&self, key: &RunKey, path: &str, version: Option<u64>) -> Result<RunFileVersion>;
+    /// Sets top-level keys of the run's metadata (e.g. from `trackway-metadata.json`).
+    fn merge_metadata(&self, key: &RunKey, patch: &serde_json::Map<String, serde_json::Value>) -> Result<Run>;
+    /// A page of the run's console lines.
+    fn run_output(&self, key: &RunKey, query: &OutputQuery) -> Result<Vec<OutputLine>>;
 }

@@ -248,3 +248,52 @@ pub struct IngestOutcome {
     /// Whether the run row was created by this batch (a log replayed without `POST /runs`).
     pub created_run: bool,
 }
+
+/// One stored version of a run file (docs/capture.md section 7).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunFileVersion {
+    pub path: String,
+    /// 1 for the first upload of a path, +1 for every upload of different content.
+    pub version: u64,
+    /// Lowercase hex SHA-256 of the content: its name in the blob store.
+    pub sha256: String,
+    pub size: u64,
+    pub created_at: f64,
+}
+
+/// What recording an upload did.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PutFileOutcome {
+    pub file: RunFileVersion,
+    /// False when the content equals the latest version (nothing was recorded).
+    pub created: bool,
+}
+
+/// The latest version of a path, with how many versions it has.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunFileEntry {
+    #[serde(flatten)]
+    pub latest: RunFileVersion,
+    pub versions: u64,
+}
+
+/// One console line of a run (`output` records, docs/capture.md section 1).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OutputLine {
+    /// Run-wide line number (a resumed attempt continues after the previous attempt's lines).
+    pub line: u64,
+    /// `out` or `err`.
+    pub stream: String,
+    pub text: String,
+    pub ts: Option<f64>,
+}
+
+/// A page request of console lines.
+#[derive(Clone, Debug, Default)]
+pub struct OutputQuery {
+    /// Only lines after this one (the last line the client already has).
+    pub after_line: Option<u64>,
+    pub limit: usize,
+    /// Only lines containing this substring (case-sensitive).
+    pub contains: Option<String>,
+}

@@ -23,6 +23,16 @@ fn split_keys(keys: Option<&str>) -> Option<Vec<String>> {
         .map(|k| k.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
 }
 
+/// The history series a request reads: the run's own rows, or (`stream=system`) its system
+/// metrics, stored under the owner key `-pk` (trackway_store::capture).
+fn series_owner(stream: Option<&str>, pk: i64) -> ApiResult<i64> {
+    match stream.unwrap_or("history") {
+        "" | "history" => Ok(pk),
+        "system" => Ok(trackway_store::capture::system_owner(pk)),
+        other => Err(ApiError::BadRequest(format!("unknown stream {other:?} (history, system)"))),
+    }
+}
+
 fn row_json(row: &HistoryRow) -> Json_ {
     serde_json::to_value(Value::Map(row.to_map())).unwrap_or(Json_::Null)
 }
@@ -35,6 +45,7 @@ pub(crate) struct RowsQuery {
     limit: Option<usize>,
     cursor: Option<String>,
     samples: Option<usize>,
+    stream: Option<String>,
 }
 
 pub(crate) async fn rows(
@@ -50,11 +61,12 @@ pub(crate) async fn rows(
         None => None,
     };
     let keys = split_keys(q.keys.as_deref());
+    series_owner(q.stream.as_deref(), 0)?;
     state
         .blocking(move |s| {
-            let run = s.store.get_run(&key)?;
+            let owner = series_owner(q.stream.as_deref(), s.store.get_run(&key)?.pk)?;
             if let Some(samples) = q.samples {
-                let rows = s.history.sampled(run.pk, keys.as_deref(), samples.clamp(1, MAX_PAGE))?;
+                let rows = s.history.sampled(owner, keys.as_deref(), samples.clamp(1, MAX_PAGE))?;
                 return Ok(Json(json!({"rows": rows.iter().map(row_json).collect::<Vec<_>>(), "next_cursor": null})));
             }
             let scan = ScanQuery {
@@ -64,7 +76,7 @@ pub(crate) async fn rows(
                 after,
                 limit: q.limit.unwrap_or(1000).clamp(1, MAX_PAGE),
             };
-            let page = s.history.scan(run.pk, &scan)?;
+            let page = s.history.scan(owner, &scan)?;
             let rows: Vec<Json_> = page.rows.iter().map(row_json).collect();
             Ok(Json(json!({"rows": rows, "next_cursor": page.next_cursor.map(|c| c.to_string())})))
         })
@@ -75,6 +87,7 @@ pub(crate) async fn rows(
 pub(crate) struct ExportQuery {
     format: Option<String>,
     keys: Option<String>,
+    stream: Option<String>,
 }
 
 /// Sends what the exporter writes to the response body in 64 KiB chunks; a client that went
@@ -120,22 +133,24 @@ pub(crate) async fn export(
     let content_type = match format.as_str() {
         "csv" => "text/csv; charset=utf-8",
         "jsonl" => "application/x-ndjson",
-        "parquet" => return Err(ApiError::BadRequest("parquet export is not available in this build; use csv or jsonl".into())),
-        other => return Err(ApiError::BadRequest(format!("unknown export format {other:?} (csv, jsonl)"))),
+        "parquet" => "application/vnd.apache.parquet",
+        other => return Err(ApiError::BadRequest(format!("unknown export format {other:?} (csv, jsonl, parquet)"))),
     };
+    series_owner(q.stream.as_deref(), 0)?;
     let key = RunKey { entity, project, run_id };
     let lookup = key.clone();
     let run = state.blocking(move |s| Ok(s.store.get_run(&lookup)?)).await?;
+    let owner = series_owner(q.stream.as_deref(), run.pk)?;
     let keys = split_keys(q.keys.as_deref());
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     let history = state.history.clone();
-    let csv = format == "csv";
+    let kind = format.clone();
     tokio::task::spawn_blocking(move || {
         let mut out = ChannelWriter { tx: tx.clone(), buf: Vec::with_capacity(64 * 1024) };
-        let result = if csv {
-            export::write_csv(&*history, run.pk, keys.as_deref(), &mut out)
-        } else {
-            export::write_jsonl(&*history, run.pk, keys.as_deref(), &mut out)
+        let result = match kind.as_str() {
+            "csv" => export::write_csv(&*history, owner, keys.as_deref(), &mut out),
+            "parquet" => export::write_parquet(&*history, owner, keys.as_deref(), &mut out),
+            _ => export::write_jsonl(&*history, owner, keys.as_deref(), &mut out),
         };
         let result = result.map_err(|e| e.to_string()).and_then(|_| std::io::Write::flush(&mut out).map_err(|e| e.to_string()));
         if let Err(error) = result {
@@ -145,7 +160,8 @@ pub(crate) async fn export(
             let _ = tx.blocking_send(Err(std::io::Error::other("export failed")));
         }
     });
-    let filename = format!("{}-history.{format}", run.run_id);
+    let what = if owner == run.pk { "history" } else { "system" };
+    let filename = format!("{}-{what}.{format}", run.run_id);
     let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     Ok((
         [(CONTENT_TYPE, content_type.to_owned()), (CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\""))],
@@ -169,6 +185,8 @@ pub(crate) struct ChartBody {
     x_min: Option<f64>,
     x_max: Option<f64>,
     buckets: Option<usize>,
+    /// `history` (default) or `system` (the agent's system metrics).
+    stream: Option<String>,
 }
 
 pub(crate) async fn charts(
@@ -186,11 +204,12 @@ pub(crate) async fn charts(
         let project = r.project.unwrap_or_else(|| super::runs::DEFAULT_PROJECT.into());
         keys.push(RunKey { entity, project, run_id: r.run_id });
     }
+    series_owner(body.stream.as_deref(), 0)?;
     state
         .blocking(move |s| {
             let mut pks = Vec::with_capacity(keys.len());
             for k in &keys {
-                pks.push(s.store.get_run(k)?.pk);
+                pks.push(series_owner(body.stream.as_deref(), s.store.get_run(k)?.pk)?);
             }
             let q = ChartQuery {
                 runs: pks,

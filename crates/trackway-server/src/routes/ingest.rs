@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value as Json_, json};
 use trackway_history::HistoryRow;
-use trackway_store::{IngestBatch, IngestTx, Principal, RunKey};
+use trackway_store::{IngestBatch, IngestTx, Principal, RunKey, capture};
 use trackway_types::{HistoryRecord, Record};
 
 use super::runs::DEFAULT_PROJECT;
@@ -31,14 +31,28 @@ pub(crate) struct IngestBody {
     records: Vec<(u64, Box<RawValue>)>,
 }
 
-fn parse_records(raw: &[(u64, Box<RawValue>)]) -> ApiResult<Vec<(u64, Record)>> {
+fn parse_records(raw: &[(u64, Box<RawValue>)], run_id: &str, log_id: &str) -> ApiResult<Vec<(u64, Record)>> {
     raw.iter()
         .map(|(pos, text)| {
-            Record::parse(text.get().as_bytes())
-                .map(|r| (*pos, r))
+            let record = Record::parse(text.get().as_bytes()).map_err(|e| e.to_string());
+            record
+                .and_then(|r| check_capture_record(&r, run_id, log_id).map(|()| (*pos, r)))
                 .map_err(|e| ApiError::InvalidRecord(format!("record at position {pos}: {e}")))
         })
         .collect()
+}
+
+/// The capture records (docs/capture.md section 1) the store keeps: `output` lines, and the
+/// `stream` header and `stats` windows of a `system.jsonl` log. Other unknown types pass.
+fn check_capture_record(record: &Record, run_id: &str, log_id: &str) -> Result<(), String> {
+    let Record::Unknown { t, raw } = record else { return Ok(()) };
+    let checked = match t.as_str() {
+        "output" => capture::parse_output(raw).map(|_| ()),
+        "stats" => capture::parse_stats(raw).map(|_| ()),
+        "stream" => capture::check_stream_header(raw, run_id, log_id),
+        _ => Ok(()),
+    };
+    checked.map_err(|e| format!("invalid `{t}` record: {e}"))
 }
 
 fn to_rows(records: &[(u64, &HistoryRecord)]) -> Vec<HistoryRow> {
@@ -55,7 +69,7 @@ pub(crate) async fn ingest(
     if body.log_id.is_empty() || body.log_id.len() > 128 {
         return Err(ApiError::BadRequest("log_id must be 1-128 characters".into()));
     }
-    let records = parse_records(&body.records)?;
+    let records = parse_records(&body.records, &body.run_id, &body.log_id)?;
     let finished = records.iter().any(|(_, r)| matches!(r, Record::Finish(_)));
     let batch = IngestBatch {
         key: RunKey { entity, project: body.project.unwrap_or_else(|| DEFAULT_PROJECT.into()), run_id: body.run_id },
@@ -90,7 +104,13 @@ fn compact_in_background(state: &AppState, key: RunKey) {
             .store
             .get_run(&key)
             .map_err(|e| e.to_string())
-            .and_then(|run| trackway_history::HistoryStore::compact(&*state.history, run.pk).map_err(|e| e.to_string()));
+            .and_then(|run| {
+                // The run's own series and its system metrics (owner -pk) both end here.
+                for owner in [run.pk, capture::system_owner(run.pk)] {
+                    trackway_history::HistoryStore::compact(&*state.history, owner).map_err(|e| e.to_string())?;
+                }
+                Ok(())
+            });
         if let Err(error) = result {
             tracing::warn!(run = %key, %error, "compacting a finished run's history failed");
         }

@@ -1,8 +1,10 @@
 //! The `/api/v1` routes (docs/api.md), grouped by resource.
 
+mod files;
 mod history;
 mod ingest;
 mod meta;
+mod output;
 mod runs;
 
 use axum::Router;
@@ -24,6 +26,9 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .route("/api/v1/runs/{entity}/{project}/{run_id}", get(runs::get_one).patch(runs::patch))
         .route("/api/v1/runs/{entity}/{project}/{run_id}/history", get(history::rows))
         .route("/api/v1/runs/{entity}/{project}/{run_id}/history/export", get(history::export))
+        .route("/api/v1/runs/{entity}/{project}/{run_id}/files", get(files::list))
+        .route("/api/v1/runs/{entity}/{project}/{run_id}/files/{*path}", get(files::download).put(files::upload))
+        .route("/api/v1/runs/{entity}/{project}/{run_id}/output", get(output::lines))
         .route("/api/v1/charts/query", post(history::charts))
         .route("/api/v1/ingest", post(ingest::ingest))
         .route_layer(from_fn_with_state(state, auth::require_key));

@@ -6,6 +6,7 @@ use serde_json::{Map, Value as Json};
 use trackway_types::{HistoryRecord, Record, RunRecord};
 
 use super::runs::{catalogue_keys, ensure_project, insert_run, run_pk};
+use super::files::store_output;
 use super::{SqliteStore, now};
 use crate::json::{apply_config, delete_path, parse_object, to_json_map};
 use crate::{CreateRun, HistorySink, IngestBatch, IngestOutcome, Result, RunKey, StoreError};
@@ -288,6 +289,7 @@ impl SqliteStore {
             if !rows.is_empty() {
                 history(crate::IngestTx::Sqlite(tx), pk, &rows).map_err(StoreError::History)?;
             }
+            apply_capture_records(tx, pk, &batch.log_id, &fresh, history)?;
             state.save(tx, pk)?;
             catalogue_keys(tx, project, "config", &state.config)?;
             catalogue_keys(tx, project, "summary", &state.summary)?;
@@ -314,4 +316,39 @@ fn create_from_batch(tx: &Connection, batch: &IngestBatch) -> Result<(i64, i64, 
     let project = ensure_project(tx, &batch.key.entity, &batch.key.project)?;
     let pk = insert_run(tx, project, &batch.key.run_id, &req)?;
     Ok((pk, project, true))
+}
+
+/// The capture records of a batch (docs/capture.md): `output` lines go to `run_output`, and
+/// `stats` windows to the run's system series (owner `-pk`, see [`crate::capture`]), through
+/// the same history sink and transaction as the run's history. Malformed ones were refused by
+/// the server already; here they are skipped.
+fn apply_capture_records(
+    tx: &Connection,
+    pk: i64,
+    log_id: &str,
+    fresh: &[&(u64, Record)],
+    history: &mut HistorySink<'_>,
+) -> Result<()> {
+    let mut lines = Vec::new();
+    let mut stats = Vec::new();
+    for (pos, record) in fresh {
+        let Record::Unknown { t, raw } = record else { continue };
+        match t.as_str() {
+            "output" => lines.extend(crate::capture::parse_output(raw).ok()),
+            "stats" => stats.extend(crate::capture::parse_stats(raw).ok().map(|s| (*pos, s))),
+            _ => {}
+        }
+    }
+    let refs: Vec<(u64, &str, &str, Option<f64>)> =
+        lines.iter().map(|l| (l.line, l.stream.as_str(), l.text.as_str(), l.ts)).collect();
+    store_output(tx, pk, log_id, &refs)?;
+    if stats.is_empty() {
+        return Ok(());
+    }
+    let created_at: f64 = tx.query_row("SELECT created_at FROM runs WHERE pk = ?1", [pk], |r| r.get(0))?;
+    let rows: Vec<(u64, HistoryRecord)> =
+        stats.iter().map(|(pos, (ts, data))| (*pos, crate::capture::stats_row(*ts, data, created_at))).collect();
+    let refs: Vec<(u64, &HistoryRecord)> = rows.iter().map(|(p, r)| (*p, r)).collect();
+    let owner = crate::capture::system_owner(pk);
+    history(crate::IngestTx::Sqlite(tx), owner, &refs).map_err(StoreError::History)
 }

@@ -7,6 +7,7 @@
 //! acknowledge an ingest batch right after commit.
 
 mod auth;
+mod files;
 mod ingest;
 mod query;
 mod runs;
@@ -27,6 +28,7 @@ use crate::{Result, StoreError};
 const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_run_table_indexes.sql")),
+    (3, include_str!("../../migrations/0003_run_files_output.sql")),
 ];
 
 /// Readers kept open for reuse; more may be opened under load and are then closed.
@@ -243,5 +245,23 @@ impl crate::MetadataStore for SqliteStore {
     }
     fn apply_ingest(&self, batch: &crate::IngestBatch, history: &mut crate::HistorySink<'_>) -> Result<crate::IngestOutcome> {
         self.apply_ingest_impl(batch, history)
+    }
+    fn put_run_file(&self, key: &crate::RunKey, path: &str, sha256: &str, size: u64) -> Result<crate::PutFileOutcome> {
+        self.put_run_file_impl(key, path, sha256, size)
+    }
+    fn list_run_files(&self, key: &crate::RunKey) -> Result<Vec<crate::RunFileEntry>> {
+        self.list_run_files_impl(key)
+    }
+    fn list_run_file_versions(&self, key: &crate::RunKey) -> Result<Vec<crate::RunFileVersion>> {
+        self.list_run_file_versions_impl(key)
+    }
+    fn get_run_file(&self, key: &crate::RunKey, path: &str, version: Option<u64>) -> Result<crate::RunFileVersion> {
+        self.get_run_file_impl(key, path, version)
+    }
+    fn merge_metadata(&self, key: &crate::RunKey, patch: &serde_json::Map<String, serde_json::Value>) -> Result<crate::Run> {
+        self.merge_metadata_impl(key, patch)
+    }
+    fn run_output(&self, key: &crate::RunKey, query: &crate::OutputQuery) -> Result<Vec<crate::OutputLine>> {
+        self.run_output_impl(key, query)
     }
 }

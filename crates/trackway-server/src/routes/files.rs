@@ -1,0 +1,250 @@
+//! Run files (docs/capture.md section 7): `PUT`/`GET .../files/{*path}` and `GET .../files`.
+//!
+//! Bytes stream into and out of the blob store (never whole files in memory); the metadata
+//! store keeps `(run, path, version) -> sha256`. Every path goes through
+//! `trackway_capture::validate_rel_path`, the check the agent applies to `file` records, so the
+//! two sides accept exactly the same paths.
+
+use std::io::Read;
+
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use serde_json::{Map, Value as Json_, json};
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt;
+use trackway_blob::{BlobError, Digest};
+use trackway_store::{Principal, RunKey};
+
+use crate::auth::check_access;
+use crate::{ApiError, ApiResult, AppState};
+
+/// The largest run file accepted (bigger files belong in artifacts).
+const MAX_FILE_BYTES: u64 = 16 << 30;
+/// The file whose upload sets `Run.metadata` (written by the agent's capture).
+const METADATA_FILE: &str = "trackway-metadata.json";
+/// Largest metadata document that is merged into the run row.
+const MAX_METADATA_BYTES: u64 = 1 << 20;
+
+type FilePath = Result<Path<(String, String, String, String)>, PathRejection>;
+
+/// The run key and the validated run-relative path of a file route.
+fn file_target(path: FilePath) -> ApiResult<(RunKey, String)> {
+    let Path((entity, project, run_id, raw)) =
+        path.map_err(|e| ApiError::InvalidPath(format!("invalid file path in the URL: {e}")))?;
+    let rel = trackway_capture::validate_rel_path(&raw).map_err(|e| ApiError::InvalidPath(e.to_string()))?;
+    Ok((RunKey { entity, project, run_id }, rel))
+}
+
+/// Feeds a request body, chunk by chunk, to blocking code that reads it.
+struct ChannelReader {
+    rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
+    current: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current.split_to(n));
+        Ok(n)
+    }
+}
+
+/// Forwards the body to `tx`; returns false when it was larger than [`MAX_FILE_BYTES`].
+async fn pump(body: Body, tx: mpsc::Sender<Result<Bytes, std::io::Error>>) -> bool {
+    let mut stream = body.into_data_stream();
+    let mut total = 0u64;
+    while let Some(chunk) = stream.next().await {
+        let item = match chunk {
+            Ok(bytes) => {
+                total += bytes.len() as u64;
+                if total > MAX_FILE_BYTES {
+                    let _ = tx.send(Err(std::io::Error::other("file too large"))).await;
+                    return false;
+                }
+                Ok(bytes)
+            }
+            Err(e) => Err(std::io::Error::other(format!("request body: {e}"))),
+        };
+        let stop = item.is_err();
+        if tx.send(item).await.is_err() || stop {
+            break;
+        }
+    }
+    true
+}
+
+/// `X-Content-SHA256`, when sent: 64 hex characters (compared in lowercase).
+fn expected_digest(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(v) = headers.get("x-content-sha256") else { return Ok(None) };
+    let text = v.to_str().unwrap_or("").trim().to_ascii_lowercase();
+    text.parse::<Digest>()
+        .map(|_| Some(text))
+        .map_err(|_| ApiError::BadRequest("X-Content-SHA256 must be 64 hexadecimal characters".into()))
+}
+
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    path: FilePath,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Json<Json_>> {
+    let (key, rel) = file_target(path)?;
+    check_access(&who, &key.entity, true)?;
+    let expected = expected_digest(&headers)?;
+    let lookup = key.clone();
+    // The run must exist before any byte is stored.
+    state.blocking(move |s| Ok(s.store.get_run(&lookup)?)).await?;
+    let (tx, rx) = mpsc::channel(8);
+    let store_bytes = state.blocking(move |s| {
+        let mut reader = ChannelReader { rx, current: Bytes::new() };
+        s.blobs.put_reader(&mut reader).map_err(|e| match e {
+            BlobError::Source(e) => ApiError::BadRequest(format!("upload interrupted: {e}")),
+            other => ApiError::internal(other),
+        })
+    });
+    let (within_limit, stored) = tokio::join!(pump(body, tx), store_bytes);
+    if !within_limit {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let put = stored?;
+    let sha = put.digest.as_str().to_owned();
+    if let Some(want) = expected.filter(|w| *w != sha) {
+        return Err(ApiError::BadRequest(format!("content hashes to {sha}, not the X-Content-SHA256 {want}")));
+    }
+    let out = state
+        .blocking(move |s| {
+            let out = s.store.put_run_file(&key, &rel, &sha, put.size)?;
+            if out.created && rel == METADATA_FILE {
+                merge_metadata_file(s, &key, &put.digest, put.size);
+            }
+            Ok(out)
+        })
+        .await?;
+    let f = &out.file;
+    Ok(Json(json!({"path": f.path, "sha256": f.sha256, "size": f.size, "version": f.version,
+                   "created": out.created, "created_at": f.created_at})))
+}
+
+/// Sets `Run.metadata` from an uploaded `trackway-metadata.json` (top-level keys). A document
+/// that is not a JSON object is kept as a file only; that is logged, not refused, because the
+/// upload itself succeeded.
+fn merge_metadata_file(s: &AppState, key: &RunKey, digest: &Digest, size: u64) {
+    if size > MAX_METADATA_BYTES {
+        tracing::warn!(run = %key, size, "trackway-metadata.json is too large to merge into the run");
+        return;
+    }
+    let parsed = s
+        .blobs
+        .get(digest)
+        .map_err(|e| e.to_string())
+        .and_then(|b| serde_json::from_slice::<Map<String, Json_>>(&b).map_err(|e| e.to_string()));
+    let result = parsed.and_then(|doc| s.store.merge_metadata(key, &doc).map(|_| ()).map_err(|e| e.to_string()));
+    if let Err(error) = result {
+        tracing::warn!(run = %key, %error, "cannot merge trackway-metadata.json into the run's metadata");
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct ListQuery {
+    all: Option<bool>,
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((entity, project, run_id)): Path<(String, String, String)>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<Json_>> {
+    check_access(&who, &entity, false)?;
+    let key = RunKey { entity, project, run_id };
+    let all = q.all.unwrap_or(false);
+    state
+        .blocking(move |s| {
+            let files: Vec<Json_> = if all {
+                s.store.list_run_file_versions(&key)?.iter().map(|f| json!(f)).collect()
+            } else {
+                s.store
+                    .list_run_files(&key)?
+                    .iter()
+                    .map(|e| {
+                        let f = &e.latest;
+                        json!({"path": f.path, "size": f.size, "sha256": f.sha256, "version": f.version,
+                               "versions": e.versions, "updated_at": f.created_at})
+                    })
+                    .collect()
+            };
+            Ok(Json(json!({"files": files})))
+        })
+        .await
+}
+
+#[derive(Deserialize)]
+pub(crate) struct DownloadQuery {
+    version: Option<String>,
+}
+
+pub(crate) async fn download(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    path: FilePath,
+    Query(q): Query<DownloadQuery>,
+) -> ApiResult<Response> {
+    let (key, rel) = file_target(path)?;
+    check_access(&who, &key.entity, false)?;
+    let version = match q.version.as_deref().filter(|v| !v.is_empty()) {
+        Some(v) => Some(v.parse::<u64>().map_err(|_| ApiError::BadRequest("version must be a positive integer".into()))?),
+        None => None,
+    };
+    let (file, reader) = state
+        .blocking(move |s| {
+            let file = s.store.get_run_file(&key, &rel, version)?;
+            let digest: Digest = file.sha256.parse().map_err(ApiError::internal)?;
+            let reader = s.blobs.open(&digest).map_err(ApiError::internal)?;
+            Ok((file, reader))
+        })
+        .await?;
+    let mime = mime_guess::from_path(&file.path).first_or_octet_stream();
+    let headers = [
+        (CONTENT_TYPE, mime.essence_str().to_owned()),
+        (CONTENT_LENGTH, file.size.to_string()),
+        (ETAG, format!("\"{}\"", file.sha256)),
+    ];
+    Ok((headers, stream_reader(reader)).into_response())
+}
+
+/// A response body read from a blocking reader in 64 KiB chunks.
+fn stream_reader(mut reader: Box<dyn Read + Send>) -> Body {
+    let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::task::spawn_blocking(move || {
+        loop {
+            let mut buf = vec![0u8; 64 * 1024];
+            let item = match reader.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Ok(Bytes::from(buf))
+                }
+                Err(e) => Err(e),
+            };
+            let failed = item.is_err();
+            if tx.blocking_send(item).is_err() || failed {
+                return;
+            }
+        }
+    });
+    Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx))
+}
