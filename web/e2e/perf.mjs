@@ -92,6 +92,7 @@ async function tablePerf(browser) {
     await until(page, (n) => window.__trackway.table.loaded >= n && window.__trackway.table.total >= n, n, 180000, "all runs");
     const all = Date.now() - t0;
     await page.waitForTimeout(500);
+    await page.evaluate(() => { window.__trackway.table.paintMs.length = 0; });
     const r = await page.evaluate(() => new Promise((resolve) => {
       const el = document.querySelector(".tbody");
       const frames = [];
@@ -99,13 +100,15 @@ async function tablePerf(browser) {
       const step = (t) => {
         frames.push(t - last); last = t;
         el.scrollTop += i < 150 ? 900 : -700; // fast fling down, then back up
-        if (++i < 300) requestAnimationFrame(step); else resolve({ frames: frames.slice(1), dom: el.querySelectorAll(".trow").length, top: el.scrollTop });
+        if (++i < 300) requestAnimationFrame(step);
+        else resolve({ frames: frames.slice(1), dom: el.querySelectorAll(".trow").length, top: el.scrollTop, paint: window.__trackway.table.paintMs.slice(-300) });
       };
       requestAnimationFrame(step);
     }));
     const dropped = r.frames.filter((f) => f > 1000 / 60 * 1.5).length;
     console.log(`runs table (${n.toLocaleString()} runs, mock API): first rows after ${firstRows} ms, all loaded after ${all} ms`);
     console.log(`  scroll 300 frames: p50 ${pct(r.frames, 0.5).toFixed(1)} ms, p95 ${pct(r.frames, 0.95).toFixed(1)} ms, max ${Math.max(...r.frames).toFixed(1)} ms, frames > 25 ms: ${dropped}; row elements in DOM: ${r.dom}`);
+    console.log(`  table paint (our JS per frame): p50 ${pct(r.paint, 0.5).toFixed(2)} ms, p95 ${pct(r.paint, 0.95).toFixed(2)} ms, max ${Math.max(...r.paint).toFixed(2)} ms; machine load average ${(await import("node:os")).loadavg()[0].toFixed(1)} on ${(await import("node:os")).cpus().length} cores`);
     await page.evaluate(() => { document.querySelector(".tbody").scrollTop = 50000 * 28; });
     await page.waitForTimeout(200);
     await shot(page, "perf-table-100k");

@@ -8,14 +8,14 @@ export interface ChartProbe {
 
 export const hook = {
   charts: {} as Record<string, ChartProbe>,
-  table: { total: 0, rows: [] as string[], visible: [] as string[], loaded: 0 },
+  table: { total: 0, rows: [] as string[], visible: [] as string[], loaded: 0, paintMs: [] as number[] },
   firstChartAt: 0,
   navStart: performance.now(),
   timings: [] as { metric: string; ms: number }[],
   /** perf script: apply a smoothing weight to every visible chart and time the redraws */
   smoothTest: null as null | ((w: number) => { charts: number; ms: number }),
   reset() {
-    this.charts = {}; this.table = { total: 0, rows: [], visible: [], loaded: 0 };
+    this.charts = {}; this.table = { total: 0, rows: [], visible: [], loaded: 0, paintMs: [] };
     this.firstChartAt = 0; this.navStart = performance.now(); this.timings = []; this.smoothTest = null;
   },
 };

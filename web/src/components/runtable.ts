@@ -115,6 +115,7 @@ export class RunTable {
 
   /** Render the rows that intersect the viewport into recycled row elements. */
   paint() {
+    const t0 = performance.now();
     const top = this.body.scrollTop;
     const height = this.body.clientHeight || 600;
     const first = Math.max(0, Math.floor(top / ROW_H) - 5);
@@ -138,6 +139,9 @@ export class RunTable {
       this.fillRow(el, row, now);
     }
     hook.table.visible = visible;
+    const ms = hook.table.paintMs;
+    if (ms.length >= 1000) ms.shift();
+    ms.push(performance.now() - t0);
   }
 
   /**
