@@ -309,8 +309,11 @@ def test_kill9_training_process_every_logged_step_arrives(server, tmp_path):
     proc = subprocess.Popen([sys.executable, str(write_script(tmp_path, "k.py", SLOW_LOOP))], cwd=tmp_path,
                             env=script_env(server), stdout=subprocess.PIPE, text=True)
     run_id = proc.stdout.readline().strip()
-    while int(proc.stdout.readline().strip() or 0) < 1500:
-        pass
+    while True:
+        line = proc.stdout.readline()
+        assert line, f"the training script exited early (code {proc.wait()})"
+        if int(line) >= 1500:
+            break
     proc.kill()
     proc.wait()
     (d,) = run_dirs(tmp_path)
