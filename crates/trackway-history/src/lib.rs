@@ -96,8 +96,8 @@
 //!   backend and hold one page in memory (Parquet: one row group).
 //!
 //! Measured with `bench/history_bench.py` on the 2-core dev VM (1,000 runs × 100,000 steps):
-//! 1.9-3.2 M points/s ingest with 1,000-row appends, 2.87 B per float32-origin loss point (chunks
-//! + pyramid) plus 4.1 B per row for full-precision `_timestamp`/`_runtime`, 33-76 ms for a
+//! 1.9-3.2 M points/s ingest with 1,000-row appends, 2.87 B per float32-origin loss point
+//! (chunks and pyramid) plus 4.1 B per row for full-precision `_timestamp`/`_runtime`, 33-76 ms for a
 //! 1,000-run × 1,000-bucket chart and 51-82 ms for a 5 % zoom (the spread is other processes'
 //! load), peak RSS 57 MiB.
 
