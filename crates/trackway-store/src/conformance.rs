@@ -19,7 +19,8 @@ macro_rules! metadata_store_conformance {
         $crate::metadata_store_conformance!(@cases $make;
             auth_and_keys, create_resume_semantics, ingest_is_idempotent, ingest_gap_and_bad_positions,
             history_sink_failure_rolls_back, summary_rules, filters, sort_and_keyset_pagination,
-            groups_and_keys, access_rules);
+            groups_and_keys, access_rules, run_file_versions, metadata_merge, console_output,
+            system_stats_go_to_their_own_series);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -354,5 +355,93 @@ pub fn groups_and_keys(s: &dyn MetadataStore) -> Result<()> {
     assert_eq!(keys.summary, vec!["acc".to_string()]);
     let projects = s.list_projects("alice")?;
     assert_eq!((projects.len(), projects[0].run_count), (1, 5));
+    Ok(())
+}
+
+pub fn run_file_versions(s: &dyn MetadataStore) -> Result<()> {
+    setup(s)?;
+    assert!(matches!(s.put_run_file(&key("r1"), "a.txt", "aa", 1), Err(StoreError::RunNotFound(_))));
+    create(s, "r1", None)?;
+    let first = s.put_run_file(&key("r1"), "m/model.pt", "s1", 10)?;
+    assert_eq!((first.file.version, first.created), (1, true));
+    let again = s.put_run_file(&key("r1"), "m/model.pt", "s1", 10)?;
+    assert_eq!((again.file.version, again.created), (1, false), "same content as the latest: nothing recorded");
+    assert_eq!(s.put_run_file(&key("r1"), "m/model.pt", "s2", 20)?.file.version, 2);
+    assert_eq!(s.put_run_file(&key("r1"), "m/model.pt", "s1", 10)?.file.version, 3, "older content again is new");
+    s.put_run_file(&key("r1"), "a.txt", "s3", 3)?;
+    let latest = s.list_run_files(&key("r1"))?;
+    let summary: Vec<(&str, u64, &str, u64)> =
+        latest.iter().map(|e| (e.latest.path.as_str(), e.latest.version, e.latest.sha256.as_str(), e.versions)).collect();
+    assert_eq!(summary, [("a.txt", 1, "s3", 1), ("m/model.pt", 3, "s1", 3)]);
+    assert_eq!(s.list_run_file_versions(&key("r1"))?.len(), 4);
+    assert_eq!(s.get_run_file(&key("r1"), "m/model.pt", Some(2))?.sha256, "s2");
+    assert_eq!(s.get_run_file(&key("r1"), "m/model.pt", None)?.version, 3);
+    assert!(matches!(s.get_run_file(&key("r1"), "m/model.pt", Some(4)), Err(StoreError::NotFound(_))));
+    assert!(matches!(s.get_run_file(&key("r1"), "nope", None), Err(StoreError::NotFound(_))));
+    Ok(())
+}
+
+pub fn metadata_merge(s: &dyn MetadataStore) -> Result<()> {
+    setup(s)?;
+    ingest(s, "r1", 0, &[r#"{"t":"run","v":1,"log_id":"log1","run_id":"r1","pid":7,"settings":{"a":1}}"#])?;
+    let doc = json!({"host": "box", "git": {"commit": "abc"}, "pid": 8});
+    let run = s.merge_metadata(&key("r1"), doc.as_object().expect("object"))?;
+    assert_eq!(run.metadata["git"]["commit"], "abc");
+    assert_eq!(run.metadata["pid"], 8, "top-level keys are replaced");
+    assert_eq!(run.metadata["settings"]["a"], 1, "other keys stay");
+    Ok(())
+}
+
+pub fn console_output(s: &dyn MetadataStore) -> Result<()> {
+    setup(s)?;
+    let run = r#"{"t":"run","v":1,"log_id":"log1","run_id":"r1"}"#;
+    let out = |n: u64, text: &str| format!(r#"{{"t":"output","stream":"out","line":{n},"ts":5.0,"text":"{text}"}}"#);
+    let (l0, l1) = (out(0, "Epoch 1"), out(1, "warn"));
+    ingest(s, "r1", 0, &[run, &l0, &l1])?;
+    ingest(s, "r1", 0, &[run, &l0, &l1])?; // resent: below the mark, nothing happens
+    let q = |after: Option<u64>, contains: Option<&str>| crate::OutputQuery {
+        after_line: after,
+        limit: 100,
+        contains: contains.map(String::from),
+    };
+    let lines = s.run_output(&key("r1"), &q(None, None))?;
+    assert_eq!(lines.iter().map(|l| (l.line, l.text.as_str())).collect::<Vec<_>>(), [(0, "Epoch 1"), (1, "warn")]);
+    assert_eq!(s.run_output(&key("r1"), &q(Some(0), None))?.len(), 1);
+    assert_eq!(s.run_output(&key("r1"), &q(None, Some("epoch")))?.len(), 1);
+    // A second log (a resumed attempt) numbers its lines from 0; they follow the first log's.
+    let resumed = crate::IngestBatch {
+        key: key("r1"),
+        log_id: "log2".into(),
+        from: 0,
+        to: 200,
+        records: vec![(0, rec(&out(0, "again")))],
+    };
+    s.apply_ingest(&resumed, &mut |_, _, _| Ok(()))?;
+    let tail = s.run_output(&key("r1"), &q(Some(1), None))?;
+    assert_eq!(tail.iter().map(|l| (l.line, l.text.as_str())).collect::<Vec<_>>(), [(2, "again")]);
+    Ok(())
+}
+
+pub fn system_stats_go_to_their_own_series(s: &dyn MetadataStore) -> Result<()> {
+    setup(s)?;
+    ingest(s, "r1", 0, &[r#"{"t":"run","v":1,"log_id":"log1","run_id":"r1","created_at":100.0}"#])?;
+    let pk = s.get_run(&key("r1"))?.pk;
+    let header = r#"{"t":"stream","v":1,"kind":"system","log_id":"sys","run_id":"r1"}"#;
+    let stats = r#"{"t":"stats","ts":130.5,"data":{"system/cpu":12.5}}"#;
+    let batch = crate::IngestBatch {
+        key: key("r1"),
+        log_id: "sys".into(),
+        from: 0,
+        to: 500,
+        records: vec![(0, rec(header)), (100, rec(stats))],
+    };
+    let mut seen = Vec::new();
+    s.apply_ingest(&batch, &mut |_, owner, rows| {
+        seen.extend(rows.iter().map(|(_, r)| (owner, r.step, r.ts, r.rt, r.data.len())));
+        Ok(())
+    })?;
+    assert_eq!(seen, [(crate::capture::system_owner(pk), 130_500, 130.5, 30.5, 1)]);
+    let run = s.get_run(&key("r1"))?;
+    assert_eq!((run.row_count, run.summary.get("system/cpu")), (0, None), "system rows are not history rows");
     Ok(())
 }
