@@ -151,8 +151,13 @@ async function main() {
       await page.fill("#filter-value", "0.008");
       await page.click("#filter-add");
       await tw(() => window.__trackway.table.total === 4, null, "4 runs after config.lr > 0.008");
-      await page.fill("#name-search", "alpha-[01]$");
+      const req = page.waitForRequest((r) => r.url().includes("/runs?") && r.url().includes("filters=") && r.url().includes("regex"));
+      await page.fill("#name-search", "ALPHA-[01]$");
       await tw(() => window.__trackway.table.total === 2, null, "2 runs after the name regex");
+      // The server must evaluate the UI's filter itself (the UI's own check is only a safety net).
+      const sent = new URL((await req).url()).searchParams.get("filters");
+      const direct = await call("GET", `/projects/admin/e2e/runs?limit=50&filters=${encodeURIComponent(sent)}`);
+      if (backend.kind === "server") assert(direct.runs.length === 2 && direct.runs.every((r) => ["e2e-0", "e2e-1"].includes(r.run_id)), `server applied ${sent}: ${direct.runs.map((r) => r.run_id)}`);
       await shot(page, "05-filtered");
       await page.reload();
       await tw(() => window.__trackway.table.total === 2, null, "filter restored from the URL");
@@ -160,6 +165,7 @@ async function main() {
       assert(sm === "0", `smoothing restored from the URL, got ${sm}`);
       await page.goto(ws);
       await tw(() => window.__trackway.table.total === 6, null, "unfiltered again");
+      if (backend.kind === "server") assert((await call("GET", `/projects/admin/e2e/runs?filters=${encodeURIComponent(JSON.stringify({ "config.lr": { $gt: 0.008 } }))}`)).runs.length === 4, "server filter on config.lr");
     });
 
     await suite.test("x-axis, log scale and zoom re-query the server", async () => {
