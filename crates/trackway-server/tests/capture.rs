@@ -260,3 +260,15 @@ async fn openapi_documents_the_capture_routes() {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} documented");
     }
 }
+
+#[tokio::test]
+async fn files_larger_than_the_json_body_limit_stream_through() {
+    let s = started().await;
+    let big: Vec<u8> = (0..trackway_server::DEFAULT_BODY_LIMIT + 4096).map(|i| (i % 251) as u8).collect();
+    let (status, out) = put(&s, "big.bin", &big, Some(&sha(&big))).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    assert_eq!(out["size"].as_u64(), Some(big.len() as u64));
+    let (_, headers, body) = get_bytes(&s, &format!("{RUN}/files/big.bin")).await;
+    assert_eq!(headers["content-type"].to_str().ok(), Some("application/octet-stream"));
+    assert!(body == big, "download equals the upload");
+}
