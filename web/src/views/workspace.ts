@@ -181,6 +181,14 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     refreshRows(); chartsChanged();
   }
 
+  /** One runs query for all live runs ({"run_id":{"$in":[…]}}), singles for any it missed. */
+  async function refreshRuns(list: Run[]): Promise<Run[]> {
+    const ids = list.map((r) => r.run_id);
+    const page = await api.runsPage(entity, project, { run_id: { $in: ids } }, null, ids.length).catch(() => null);
+    const got = new Map((page?.runs ?? []).map((r) => [r.run_id, r]));
+    return Promise.all(list.map((r) => got.get(r.run_id) ?? api.run(entity, project, r.run_id).catch(() => r)));
+  }
+
   // Live runs: refresh their rows and append new chart points; finished runs are left alone.
   let polling = false;
   let wasRunning = new Set<string>();
@@ -193,7 +201,7 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
       const running = chartRuns().filter((r) => r.state === "running" || wasRunning.has(r.run_id));
       wasRunning = new Set(running.filter((r) => r.state === "running").map((r) => r.run_id));
       if (!running.length) return;
-      const fresh = await Promise.all(running.map((r) => api.run(entity, project, r.run_id).catch(() => r)));
+      const fresh = await refreshRuns(running);
       for (const f of fresh) { const i = all.findIndex((r) => r.run_id === f.run_id); if (i >= 0) all[i] = f; }
       refreshRows();
       await grid.poll(running);
