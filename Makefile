@@ -65,11 +65,13 @@ test-python: ## Python tests (real scripts, real server processes)
 	$(PY) -m pytest -q python/tests
 
 test-web: ## Web unit tests and end-to-end tests in headless Chromium
-	@if [ -f web/package.json ]; then cd web && npm test --silent; else echo "no web tests yet"; fi
+	cd web && npm test --silent
+	cd web && TRACKWAY_E2E_BACKEND=server TRACKWAY_E2E_SDK=1 npm run --silent e2e
 
 bench: setup ## Print the performance figures quoted in the closing notes
 	$(PY) bench/log_bench.py
 	@for b in bench/*.py; do [ "$$b" = bench/log_bench.py ] || $(PY) $$b; done
+	cd web && npm run --silent perf
 
 clean-data: ## Delete the local server data dir used by `make run`
 	rm -rf $(DATA_DIR)
