@@ -167,6 +167,10 @@ async fn system_stream_is_a_separate_series() {
         let want = if x == "_runtime" { json!([30.0, 60.0, 90.0]) } else { json!([1030.0, 1060.0, 1090.0]) };
         assert_eq!(out["series"][0]["x"], want);
     }
+    let (_, keys) = s.call("GET", &format!("{RUN}/history/keys?stream=system"), None).await;
+    assert_eq!(keys["keys"], json!(["system/cpu", "system/memory_percent"]), "{keys}");
+    let (_, keys) = s.call("GET", &format!("{RUN}/history/keys"), None).await;
+    assert_eq!(keys["keys"], json!(["loss"]));
     let (status, _) = s.call("GET", &format!("{RUN}/history?stream=gpu"), None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
@@ -256,6 +260,7 @@ async fn openapi_documents_the_capture_routes() {
         ("/api/v1/runs/{entity}/{project}/{run_id}/files/{path}", "get"),
         ("/api/v1/runs/{entity}/{project}/{run_id}/files/{path}", "put"),
         ("/api/v1/runs/{entity}/{project}/{run_id}/output", "get"),
+        ("/api/v1/runs/{entity}/{project}/{run_id}/history/keys", "get"),
     ] {
         assert!(doc["paths"][path][method].is_object(), "{method} {path} documented");
     }

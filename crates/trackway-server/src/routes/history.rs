@@ -84,6 +84,30 @@ pub(crate) async fn rows(
 }
 
 #[derive(Deserialize)]
+pub(crate) struct KeysQuery {
+    stream: Option<String>,
+}
+
+/// `GET .../history/keys?stream=`: the metric keys of one run's history or system series, in
+/// first-seen order (what the UI offers to chart, e.g. the `system/...` keys).
+pub(crate) async fn keys(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((entity, project, run_id)): Path<(String, String, String)>,
+    Query(q): Query<KeysQuery>,
+) -> ApiResult<Json<Json_>> {
+    check_access(&who, &entity, false)?;
+    series_owner(q.stream.as_deref(), 0)?;
+    let key = RunKey { entity, project, run_id };
+    state
+        .blocking(move |s| {
+            let owner = series_owner(q.stream.as_deref(), s.store.get_run(&key)?.pk)?;
+            Ok(Json(json!({"keys": s.history.keys(owner)?})))
+        })
+        .await
+}
+
+#[derive(Deserialize)]
 pub(crate) struct ExportQuery {
     format: Option<String>,
     keys: Option<String>,

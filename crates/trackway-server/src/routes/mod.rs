@@ -26,6 +26,7 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .route("/api/v1/runs/{entity}/{project}/{run_id}", get(runs::get_one).patch(runs::patch))
         .route("/api/v1/runs/{entity}/{project}/{run_id}/history", get(history::rows))
         .route("/api/v1/runs/{entity}/{project}/{run_id}/history/export", get(history::export))
+        .route("/api/v1/runs/{entity}/{project}/{run_id}/history/keys", get(history::keys))
         .route("/api/v1/runs/{entity}/{project}/{run_id}/files", get(files::list))
         .route("/api/v1/runs/{entity}/{project}/{run_id}/files/{*path}", get(files::download).put(files::upload))
         .route("/api/v1/runs/{entity}/{project}/{run_id}/output", get(output::lines))
