@@ -517,3 +517,27 @@ def test_refused_key_is_reported_and_nothing_is_marked_synced(server, tmp_path):
     sync = subprocess.run([BIN, "sync", str(d)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert sync.returncode != 0 and "unauthorized" in sync.stdout
     assert not (d / "synced").exists()
+
+
+def test_agent_runs_capture_and_uploads_run_files(server, tmp_path):
+    code = ("import time, trackway\nr = trackway.init(project='cap')\nopen(r.dir + '/notes.txt', 'w').write('hi')\n"
+            "trackway.save(r.dir + '/notes.txt', policy='now')\nfor i in range(50):\n    trackway.log({'a': i})\n"
+            "print('out line', flush=True)\ntrackway.finish()\nprint(r.id)\n")
+    done = run_py(tmp_path, write_script(tmp_path, "cap.py", code), script_env(server))
+    run_id = done.stdout.strip().splitlines()[-1]
+    wait_synced(run_dirs(tmp_path))
+    names = set()
+
+    def have_files():
+        names.clear()
+        status, body = http("GET", f"{server.url}/api/v1/runs/admin/cap/{run_id}/files", key=server.key)
+        names.update(f["path"] for f in (body or {}).get("files", []) if status == 200)
+        return ({"trackway-metadata.json", "requirements.txt", "output.log"} <= names
+                and any(n.endswith("notes.txt") for n in names))
+
+    wait_for(have_files, 30, "the run's files on the server")
+    (d,) = run_dirs(tmp_path)
+    if (d / "system.jsonl").exists():  # the stream the agent samples is uploaded like run.jsonl
+        wait_for(lambda: (d / "upload-system.json").exists() and json.loads(
+            (d / "upload-system.json").read_text())["offset"] == (d / "system.jsonl").stat().st_size,
+            30, "system.jsonl acknowledged")

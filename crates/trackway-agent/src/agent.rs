@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use trackway_runlog::{SYNCED_MARKER, list_runs};
 
+use crate::capture::CaptureSet;
 use crate::keys::ClientPool;
 use crate::lock::AgentLock;
 use crate::uploader::{Overrides, RunUploader, StepResult};
@@ -28,6 +29,8 @@ pub struct AgentOptions {
     pub flush_after: Duration,
     /// A key that wins over the environment and stored logins (tests).
     pub api_key: Option<String>,
+    /// Run `trackway-capture` (metadata, code, system metrics, file uploads) for each run.
+    pub capture: bool,
 }
 
 impl AgentOptions {
@@ -43,6 +46,7 @@ impl AgentOptions {
             idle_exit: idle,
             flush_after: Duration::from_millis(250),
             api_key: None,
+            capture: true,
         }
     }
 }
@@ -65,7 +69,9 @@ pub fn run_agent(opts: &AgentOptions) -> Result<AgentExit> {
     let mut state = Loop {
         runs: BTreeMap::new(),
         ignored: BTreeSet::new(),
+        synced: BTreeSet::new(),
         first_seen: BTreeMap::new(),
+        captures: CaptureSet::default(),
         pool: ClientPool {
             key: opts.api_key.clone(),
             ..ClientPool::default()
@@ -90,8 +96,11 @@ pub fn run_agent(opts: &AgentOptions) -> Result<AgentExit> {
 
 struct Loop {
     runs: BTreeMap<PathBuf, RunUploader>,
-    /// Synced, offline or abandoned directories: never looked at again.
+    /// Synced, offline or abandoned directories: no uploader is started for them again.
     ignored: BTreeSet<PathBuf>,
+    /// Directories already marked synced when found: no capture either.
+    synced: BTreeSet<PathBuf>,
+    captures: CaptureSet,
     first_seen: BTreeMap<PathBuf, Instant>,
     pool: ClientPool,
 }
@@ -108,6 +117,7 @@ impl Loop {
                 last_scan = Some(now);
             }
             let busy = self.step_all();
+            self.captures.tick(&mut self.pool);
             if self.has_pending() {
                 idle_since = None;
             } else if now.duration_since(*idle_since.get_or_insert(now)) >= opts.idle_exit {
@@ -122,17 +132,23 @@ impl Loop {
     /// Adds new run directories; returns nothing, errors only on an unreadable root.
     fn scan(&mut self, opts: &AgentOptions) -> Result<()> {
         for info in list_runs(&opts.root)? {
-            if self.runs.contains_key(&info.path) || self.ignored.contains(&info.path) {
+            if self.synced.contains(&info.path) {
                 continue;
             }
-            if info.path.join(SYNCED_MARKER).exists() {
-                self.ignored.insert(info.path);
-                continue;
+            if !self.runs.contains_key(&info.path) && !self.ignored.contains(&info.path) {
+                if info.path.join(SYNCED_MARKER).exists() {
+                    self.synced.insert(info.path);
+                    continue;
+                }
+                let mut up = RunUploader::new(&info.path, Overrides::default(), opts.flush_after)?;
+                up.skip_offline = true;
+                self.first_seen.insert(info.path.clone(), Instant::now());
+                self.runs.insert(info.path.clone(), up);
             }
-            let mut up = RunUploader::new(&info.path, Overrides::default(), opts.flush_after)?;
-            up.skip_offline = true;
-            self.first_seen.insert(info.path.clone(), Instant::now());
-            self.runs.insert(info.path, up);
+            // Capture runs for offline runs too (they are written locally, `sync` uploads them).
+            if opts.capture {
+                self.captures.ensure(&info.path, None);
+            }
         }
         Ok(())
     }
@@ -142,7 +158,12 @@ impl Loop {
         let mut busy = false;
         let mut drop_dirs = Vec::new();
         for (dir, up) in &mut self.runs {
-            match up.step(&mut self.pool) {
+            let result = up.step(&mut self.pool);
+            if !self.captures.remotes.contains_key(dir)
+                && let Some(remote) = up.remote() {
+                    self.captures.remotes.insert(dir.clone(), remote);
+                }
+            match result {
                 StepResult::Progress => busy = true,
                 StepResult::Synced | StepResult::Offline | StepResult::Gone => {
                     drop_dirs.push(dir.clone())
@@ -170,6 +191,6 @@ impl Loop {
     }
 
     fn has_pending(&self) -> bool {
-        !self.runs.is_empty()
+        !self.runs.is_empty() || self.captures.pending()
     }
 }

@@ -12,9 +12,11 @@
 mod agent;
 mod backoff;
 mod batch;
+mod capture;
 mod crash;
 mod keys;
 mod lock;
+mod stream;
 mod sync;
 mod uploader;
 

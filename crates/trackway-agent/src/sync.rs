@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use trackway_runlog::{LOG_FILE, SYNCED_MARKER, list_runs};
 
 use crate::Result;
+use crate::capture::CaptureSet;
 use crate::crash::writer_alive;
 use crate::keys::ClientPool;
 use crate::uploader::{Overrides, RunUploader, StepResult};
@@ -17,6 +18,8 @@ pub struct SyncOptions {
     pub overrides: Overrides,
     /// Give up on a run whose server stays unreachable (or keeps failing) this long.
     pub retry_for: Duration,
+    /// Also upload the run's files and system metrics (`trackway-capture`).
+    pub capture: bool,
 }
 
 impl Default for SyncOptions {
@@ -24,6 +27,7 @@ impl Default for SyncOptions {
         SyncOptions {
             overrides: Overrides::default(),
             retry_for: Duration::from_secs(30),
+            capture: true,
         }
     }
 }
@@ -71,6 +75,9 @@ pub fn sync_run(dir: &Path, opts: &SyncOptions, pool: &mut ClientPool) -> Result
     loop {
         match up.step(pool) {
             StepResult::Synced => {
+                if let Err(message) = sync_capture(dir, &up, opts, pool) {
+                    return Ok(SyncOutcome::Failed { message });
+                }
                 return Ok(SyncOutcome::Synced {
                     path: up.remote_path(),
                     records: up.sent_records,
@@ -111,6 +118,35 @@ pub fn sync_run(dir: &Path, opts: &SyncOptions, pool: &mut ClientPool) -> Result
             }
         }
     }
+}
+
+/// Uploads the run's files and system metrics once its log is on the server (capture runs here
+/// if no agent did it). Bounded by `retry_for`.
+fn sync_capture(
+    dir: &Path,
+    up: &RunUploader,
+    opts: &SyncOptions,
+    pool: &mut ClientPool,
+) -> Result<(), String> {
+    if !opts.capture {
+        return Ok(());
+    }
+    let Some(remote) = up.remote() else {
+        return Ok(());
+    };
+    let mut set = CaptureSet::default();
+    set.quiet = Duration::from_millis(500);
+    set.ensure(dir, Some(true));
+    set.remotes.insert(dir.to_path_buf(), remote);
+    let deadline = Instant::now() + opts.retry_for;
+    while set.pending() {
+        if Instant::now() >= deadline {
+            return Err("the run log is on the server, but some files or system metrics are not (see the messages above); run `trackway sync` again after removing the `synced` marker".into());
+        }
+        set.tick(pool);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
 }
 
 /// A run directory with data the server has not acknowledged.

@@ -145,6 +145,16 @@ impl RunUploader {
             .map(|t| format!("{}/{}/{}", t.entity, t.project, t.run_id))
     }
 
+    /// Where the run lives on the server, once created there.
+    pub(crate) fn remote(&self) -> Option<crate::stream::Remote> {
+        self.target.as_ref().map(|t| crate::stream::Remote {
+            base_url: self.base_url(),
+            entity: t.entity.clone(),
+            project: t.project.clone(),
+            run_id: t.run_id.clone(),
+        })
+    }
+
     /// Bytes of the log not yet acknowledged (including an unterminated tail).
     pub fn unsent_bytes(&self) -> u64 {
         std::fs::metadata(&self.log).map_or(0, |m| m.len().saturating_sub(self.acked))

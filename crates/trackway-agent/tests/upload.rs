@@ -43,6 +43,7 @@ fn opts() -> SyncOptions {
     SyncOptions {
         overrides: Overrides::default(),
         retry_for: Duration::from_secs(20),
+        capture: false,
     }
 }
 
@@ -176,6 +177,7 @@ fn agent_uploads_online_runs_skips_offline_and_exits_when_idle() {
         idle_exit: Duration::from_millis(300),
         flush_after: Duration::from_millis(50),
         api_key: Some("secret".into()),
+        capture: false,
     };
     assert_eq!(run_agent(&opts).expect("agent"), AgentExit::Idle);
     assert!(online.join("synced").exists());
@@ -208,6 +210,7 @@ fn live_run_keeps_the_agent_until_its_directory_is_deleted() {
         idle_exit: Duration::from_millis(200),
         flush_after: Duration::from_millis(50),
         api_key: Some("secret".into()),
+        capture: false,
     };
     let started = std::time::Instant::now();
     let remover = std::thread::spawn(move || {

@@ -166,6 +166,37 @@ impl Client {
             })
     }
 
+    /// `PUT /api/v1/runs/{e}/{p}/{id}/files/{path}`: one run file, checked by its SHA-256.
+    pub fn put_file(
+        &self,
+        run: (&str, &str, &str),
+        path: &str,
+        bytes: &[u8],
+        sha256: &str,
+    ) -> Result<serde_json::Value> {
+        let (entity, project, run_id) = run;
+        let rel = format!(
+            "/api/v1/runs/{}/{}/{}/files/{}",
+            encode_segment(entity),
+            encode_segment(project),
+            encode_segment(run_id),
+            path.split('/')
+                .map(encode_segment)
+                .collect::<Vec<_>>()
+                .join("/")
+        );
+        let mut req = self
+            .agent
+            .put(&self.url(&rel))
+            .header("Content-Type", "application/octet-stream")
+            .header("X-Content-SHA256", sha256);
+        if let Some(k) = &self.api_key {
+            req = req.header("Authorization", &format!("Bearer {k}"));
+        }
+        let resp = req.send(bytes).map_err(|e| self.net_err(e))?;
+        self.finish(&rel, resp)
+    }
+
     /// `GET` of any API path (starting with `/api/v1/`), decoded as JSON.
     pub fn get_json(&self, path: &str) -> Result<serde_json::Value> {
         let url = self.url(path);
@@ -246,9 +277,28 @@ impl Client {
     }
 }
 
+/// Percent-encodes one path segment (RFC 3986 unreserved characters stay as they are).
+fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encodes_path_segments() {
+        assert_eq!(encode_segment("a b/ü%.txt"), "a%20b%2F%C3%BC%25.txt");
+        assert_eq!(encode_segment("code-1_x~"), "code-1_x~");
+    }
 
     #[test]
     fn rejects_bad_urls() {

@@ -25,12 +25,22 @@ pub struct Args {
     /// Server to upload to (default: TRACKWAY_BASE_URL, else the run's, else the stored login).
     #[arg(long)]
     pub host: Option<String>,
+    /// Upload only the run log, not the run's files and system metrics.
+    #[arg(long)]
+    pub no_files: bool,
     /// Give up on a run after its server kept failing this many seconds.
     #[arg(long, default_value_t = 30.0)]
     pub retry_seconds: f64,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    // Upload problems (a refused file, a retry) are logged as warnings; show them.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRACKWAY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     let dirs = target_dirs(&args)?;
     if dirs.is_empty() {
         println!("nothing to sync");
@@ -50,6 +60,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 .or_else(|| trackway_config::env("BASE_URL")),
         },
         retry_for: std::time::Duration::from_secs_f64(args.retry_seconds.max(0.0)),
+        capture: !args.no_files,
     };
     let mut pool = ClientPool::default();
     let mut failed = 0usize;

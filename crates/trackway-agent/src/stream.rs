@@ -1,0 +1,155 @@
+//! Upload of `system.jsonl`, the metrics stream the agent itself writes for a run: the same
+//! ingest route as `run.jsonl`, with the `log_id` of its `stream` header and its own cursor file
+//! `upload-system.json` (same shape as `upload.json`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use trackway_client::{Client, ClientError};
+use trackway_runlog::{LogReader, UploadCursor};
+
+use crate::backoff::Backoff;
+use crate::batch::{Limits, Target, read_batch};
+
+pub(crate) const SYSTEM_LOG: &str = "system.jsonl";
+pub(crate) const SYSTEM_CURSOR: &str = "upload-system.json";
+/// Metrics arrive every few seconds; one request a second at most is plenty.
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The run a stream belongs to on the server.
+#[derive(Clone, Debug)]
+pub(crate) struct Remote {
+    pub base_url: String,
+    pub entity: String,
+    pub project: String,
+    pub run_id: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct StreamUploader {
+    dir: PathBuf,
+    log: PathBuf,
+    log_id: Option<String>,
+    acked: u64,
+    backoff: Backoff,
+    next_try: Instant,
+}
+
+impl StreamUploader {
+    pub(crate) fn new(dir: &Path) -> Self {
+        let cursor: Option<UploadCursor> = std::fs::read(dir.join(SYSTEM_CURSOR))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        StreamUploader {
+            dir: dir.to_path_buf(),
+            log: dir.join(SYSTEM_LOG),
+            log_id: cursor.as_ref().map(|c| c.log_id.clone()),
+            acked: cursor.map_or(0, |c| c.offset),
+            backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(30)),
+            next_try: Instant::now(),
+        }
+    }
+
+    /// Bytes of the stream not yet acknowledged.
+    pub(crate) fn unsent(&self) -> u64 {
+        std::fs::metadata(&self.log).map_or(0, |m| m.len().saturating_sub(self.acked))
+    }
+
+    /// Sends what is new (at most one request). Errors only delay the next try: the metrics
+    /// stay on disk and `trackway sync` can send them later.
+    pub(crate) fn step(&mut self, client: &Client, remote: &Remote) {
+        let now = Instant::now();
+        if now < self.next_try || self.unsent() == 0 {
+            return;
+        }
+        self.next_try = now + MIN_INTERVAL;
+        if let Err(e) = self.send(client, remote) {
+            let wait = if e.is_retryable() {
+                self.backoff.next_delay()
+            } else {
+                Duration::from_secs(30)
+            };
+            if self.backoff.failures() <= 1 {
+                tracing::warn!(dir = %self.dir.display(), error = %e, "system metrics upload failed");
+            }
+            self.next_try = now + wait;
+        }
+    }
+
+    fn send(&mut self, client: &Client, remote: &Remote) -> Result<(), ClientError> {
+        let local = |e: crate::AgentError| ClientError::Decode {
+            url: self.log.display().to_string(),
+            reason: e.to_string(),
+        };
+        let log_id = match &self.log_id {
+            Some(id) => id.clone(),
+            None => match stream_log_id(&self.log) {
+                Some(id) => id,
+                None => return Ok(()), // no header yet
+            },
+        };
+        self.log_id = Some(log_id.clone());
+        let target = Target {
+            entity: remote.entity.clone(),
+            project: remote.project.clone(),
+            run_id: remote.run_id.clone(),
+            log_id,
+        };
+        let limits = Limits {
+            max_bytes: 1 << 20,
+            max_records: usize::MAX,
+        };
+        let batch = read_batch(
+            &self.log,
+            self.acked,
+            &target,
+            limits,
+            None,
+            &Default::default(),
+        )
+        .map_err(local)?;
+        if batch.to == batch.from {
+            return Ok(());
+        }
+        match client.ingest_raw(&batch.body) {
+            Ok(acked) => {
+                self.acked = acked.max(self.acked);
+                self.backoff.reset();
+                self.save()
+                    .map_err(|e| local(crate::AgentError::io(self.dir.join(SYSTEM_CURSOR), e)))
+            }
+            Err(ClientError::OffsetGap { expected }) => {
+                self.acked = expected;
+                self.next_try = Instant::now();
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn save(&self) -> std::io::Result<()> {
+        let c = UploadCursor {
+            log_id: self.log_id.clone().unwrap_or_default(),
+            offset: self.acked,
+            acked_at: Some(crate::unix_now()),
+            error: None,
+            finished: false,
+        };
+        let path = self.dir.join(SYSTEM_CURSOR);
+        let tmp = self
+            .dir
+            .join(format!(".{SYSTEM_CURSOR}.{}.tmp", std::process::id()));
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&serde_json::to_vec(&c).unwrap_or_default())?;
+        std::fs::rename(&tmp, &path)
+    }
+}
+
+/// The `log_id` of the stream's `stream` header line.
+fn stream_log_id(log: &Path) -> Option<String> {
+    let mut reader = LogReader::open(log, 0).ok()?;
+    let (_, _, line) = reader.next_line().ok()??;
+    let v: serde_json::Value = serde_json::from_slice(line).ok()?;
+    (v.get("t")?.as_str()? == "stream").then(|| v.get("log_id")?.as_str().map(str::to_string))?
+}
