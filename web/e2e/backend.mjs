@@ -122,6 +122,8 @@ export class RunWriter {
     this.add({ t: "history", step, ts: now, rt: now - this.t0, data: enc });
   }
   summary(full) { this.add({ t: "summary", full }); }
+  /** A console line, as the SDK's capture writes it (`line` counts both streams from 0). */
+  output(line, stream, text) { this.add({ t: "output", stream, line, ts: Date.now() / 1000, text }); }
   finish(exit_code = 0) { const now = Date.now() / 1000; this.add({ t: "finish", exit_code, ts: now, rt: now - this.t0 }); }
   async flush() {
     if (!this.pending.length) return;
@@ -130,4 +132,22 @@ export class RunWriter {
     this.pending = [];
     await this.call("POST", "/ingest", { entity: this.entity, project: this.project, run_id: this.run_id, log_id: this.log_id, from, to: this.pos, records });
   }
+}
+
+/** The run's second log, `system.jsonl` (docs/capture.md): a stream header, then `stats` rows. */
+export class SystemWriter extends RunWriter {
+  constructor(run) {
+    super(run.call, { entity: run.entity, project: run.project, run_id: run.run_id, name: run.runRecord.name });
+    this.add({ t: "stream", v: 1, kind: "system", log_id: this.log_id, run_id: run.run_id, run_log_id: run.log_id });
+  }
+  stats(ts, data) { this.add({ t: "stats", ts, samples: 1, window: 10.5, data }); }
+}
+
+/** Upload a run file through `PUT .../files/{path}`. */
+export async function putFile(url, key, { entity = "admin", project, run_id }, filePath, bytes) {
+  const p = filePath.split("/").map(encodeURIComponent).join("/");
+  const res = await fetch(`${url}/api/v1/runs/${entity}/${project}/${run_id}/files/${p}`, { method: "PUT", headers: { Authorization: `Bearer ${key}` }, body: bytes });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`PUT ${filePath} → ${res.status} ${text.slice(0, 300)}`);
+  return JSON.parse(text);
 }

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { assert, launch, newPage, ROOT, shot, Suite, until, WEB } from "./lib.mjs";
-import { client, RunWriter, startBackend } from "./backend.mjs";
+import { client, putFile, RunWriter, startBackend, SystemWriter } from "./backend.mjs";
 
 const LRS = [0.1, 0.05, 0.02, 0.01, 0.005, 0.001];
 const STEPS = 200;
@@ -235,6 +235,96 @@ async function main() {
       const same = await page.locator("#compare-table tr:not(.diff) >> text=state").count();
       assert(same === 1, "state is the same for both runs");
       await shot(page, "13-compare");
+    });
+
+    await suite.test("console tab: live lines after the last one held, stderr marked, search highlights", async () => {
+      const w = new RunWriter(call, { project: "e2e-run", run_id: "console-0", name: "console-run" });
+      await w.start();
+      const text = (n) => (n % 7 === 3 ? `Warning: slow batch ${n}` : `epoch ${n} loss ${(1 / (n + 1)).toFixed(4)}`);
+      for (let n = 0; n < 30; n++) w.output(n, n % 7 === 3 ? "err" : "out", text(n));
+      await w.flush();
+      const asked = [];
+      const onReq = (r) => { if (r.url().includes("/output")) asked.push(new URL(r.url()).searchParams.get("after_line")); };
+      page.on("request", onReq);
+      try {
+        await page.goto("/admin/e2e-run/runs/console-0?tab=console");
+        await tw(() => document.querySelectorAll("#console-log .cl").length === 30, null, "30 console lines");
+        const errs = await page.$$eval("#console-log .cl.err", (els) => els.map((e) => e.querySelector(".tx").textContent));
+        assert(errs.join("|") === [3, 10, 17, 24].map(text).join("|"), `stderr lines marked: ${errs}`);
+        const first = await page.$eval("#console-log .cl", (e) => [e.querySelector(".ln").textContent, e.querySelector(".tx").textContent]);
+        assert(first[0] === "1" && first[1] === text(0), `first line numbered 1: ${first}`);
+        const color = await page.$eval("#console-log .cl.err .tx", (e) => getComputedStyle(e).color);
+        const plain = await page.$eval("#console-log .cl:not(.err) .tx", (e) => getComputedStyle(e).color);
+        assert(color !== plain, `stderr drawn differently (${color} vs ${plain})`);
+        for (let n = 30; n < 40; n++) w.output(n, n % 7 === 3 ? "err" : "out", text(n));
+        await w.flush();
+        await tw(() => document.querySelectorAll("#console-log .cl").length === 40, null, "live lines arrive", 15000);
+        assert(asked.includes("29"), `a poll asked only for lines after 29: ${asked}`);
+        await shot(page, "17-run-console-live");
+        await page.fill("#console-search", "warning");
+        await tw(() => { const l = document.querySelectorAll("#console-log .cl"); return l.length === 6 && [...l].every((e) => e.querySelector("mark")?.textContent === "Warning"); }, null, "6 lines contain warning, highlighted");
+        await shot(page, "18-run-console-search");
+      } finally { page.off("request", onReq); }
+      w.finish(0); await w.flush();
+    });
+
+    await suite.test("files tab lists files with size and versions, previews text and images, downloads", async () => {
+      const w = new RunWriter(call, { project: "e2e-run", run_id: "files-0", name: "files-run" });
+      await w.start(); w.finish(0); await w.flush();
+      const ref = { project: "e2e-run", run_id: "files-0" };
+      const put = (p, b) => putFile(backend.url, backend.key, ref, p, b);
+      await put("notes/readme.txt", "first version\n");
+      const v2 = await put("notes/readme.txt", "second version\nwith two lines\n");
+      assert(v2.version === 2, `second upload is version 2: ${JSON.stringify(v2)}`);
+      const svg = '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="80"><rect width="120" height="80" fill="#2f6fde"/><circle cx="60" cy="40" r="25" fill="#facc15"/></svg>';
+      await put("media/plot.svg", svg);
+      const big = Array.from({ length: 12000 }, (_, i) => `line ${String(i).padStart(6, "0")} of a long log\n`).join("");
+      await put("big.log", big);
+      await page.goto("/admin/e2e-run/runs/files-0?tab=files");
+      await page.waitForSelector("#files-table");
+      const rows = await page.$$eval("#files-table tbody tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+      assert(rows.map((r) => r[0]).join() === "big.log,media/plot.svg,notes/readme.txt", `listed paths: ${rows.map((r) => r[0])}`);
+      assert(rows[2][1] === "30 B" && rows[2][2].includes("v2 (latest)"), `size and version of readme: ${rows[2]}`);
+      await page.click("#files-table tr[data-path='notes/readme.txt'] td.path");
+      await page.waitForSelector("#file-text >> text=second version");
+      await page.selectOption("#files-table tr[data-path='notes/readme.txt'] select", "1");
+      await tw(() => document.querySelector("#file-text")?.textContent === "first version\n", null, "version 1 previewed");
+      const dl = page.waitForEvent("download");
+      await page.click("#file-download");
+      const got = fs.readFileSync(await (await dl).path(), "utf8");
+      assert(got === "first version\n", `downloaded version 1: ${JSON.stringify(got)}`);
+      await page.click("#files-table tr[data-path='media/plot.svg'] td.path");
+      await tw(() => { const i = document.querySelector("#file-image"); return i && i.complete && i.naturalWidth === 120; }, null, "image preview drawn");
+      await shot(page, "19-run-files-image");
+      await page.click("#files-table tr[data-path='big.log'] td.path");
+      await page.waitForSelector("#file-preview >> text=The first 256 KB");
+      const shownLen = await page.$eval("#file-text", (e) => e.textContent.length);
+      assert(shownLen === 256 * 1024 && big.startsWith(await page.$eval("#file-text", (e) => e.textContent)), `text preview is the first 256 KB (${shownLen})`);
+      await page.click("#files-table tr[data-path='notes/readme.txt'] td.path");
+      await page.selectOption("#files-table tr[data-path='notes/readme.txt'] select", "");
+      await page.waitForSelector("#file-text >> text=with two lines");
+      await shot(page, "20-run-files-text");
+    });
+
+    await suite.test("system tab charts the run's system stream against relative time", async () => {
+      const w = new RunWriter(call, { project: "e2e-run", run_id: "system-0", name: "system-run" });
+      await w.start();
+      for (let s = 0; s < 5; s++) w.log(s, { loss: 0.5 / (s + 1) + 0.0001 });
+      w.finish(0); await w.flush();
+      const sys = new SystemWriter(w);
+      const cpu = (k) => 20 + 30 * Math.abs(Math.sin(k / 4)) + 0.5;
+      for (let k = 0; k < 20; k++) sys.stats(w.t0 + 5 + 10 * k, { "system/cpu": cpu(k), "system/memory_percent": 40.25 + k / 8 });
+      await sys.flush();
+      await page.goto("/admin/e2e-run/runs/system-0?tab=system");
+      await tw(() => window.__trackway.charts["system/cpu"]?.x.length === 20, null, "system/cpu chart with 20 points");
+      const c = await page.evaluate(() => window.__trackway.charts["system/cpu"]);
+      assert(c.x.every((x, k) => Math.abs(x - (5 + 10 * k)) < 1e-3), `x is seconds since the run started: ${c.x.slice(0, 4)}`);
+      assert(c.raw[0].every((v, k) => near(v, cpu(k))), "values are the sampled ones");
+      await page.waitForSelector(".chart[data-metric='system/memory_percent'] canvas");
+      assert((await page.inputValue("#x-axis")) === "_runtime", "relative time is the default x");
+      await shot(page, "21-run-system");
+      await page.selectOption("#x-axis", "_timestamp");
+      await tw((t0) => { const x = window.__trackway.charts["system/cpu"]?.x; return x && Math.abs(x[0] - (t0 + 5)) < 1e-3; }, w.t0, "wall time on x");
     });
 
     await suite.test("a live run's chart grows while it logs", async () => {

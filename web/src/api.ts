@@ -4,6 +4,8 @@
 import { decode, type Decoded } from "./lib/tjson";
 import { normaliseSeries, type BucketSeries } from "./lib/buckets";
 import type { Filter } from "./lib/filters";
+import { parsePage, type OutputPage } from "./lib/console";
+import { encodeFilePath, type RunFile } from "./lib/files";
 
 export interface Run {
   entity: string; project: string; run_id: string; name: string; state: string;
@@ -30,10 +32,13 @@ export const auth = {
   clear: () => localStorage.removeItem(KEY),
 };
 
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = {};
+function authHeaders(): Record<string, string> {
   const key = auth.get();
-  if (key) headers.Authorization = `Bearer ${key}`;
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers = authHeaders();
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const res = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
@@ -74,8 +79,10 @@ export const api = {
   run: async (e: string, p: string, id: string) => decodeRun(await call<any>("GET", `/runs/${proj(e, p)}/${enc(id)}`)),
   patchRun: async (e: string, p: string, id: string, body: { name?: string; notes?: string; tags?: string[] }) =>
     decodeRun(await call<any>("PATCH", `/runs/${proj(e, p)}/${enc(id)}`, body)),
-  async chart(runs: RunRef[], metric: string, x: string, xMin: number | null, xMax: number | null, buckets: number): Promise<BucketSeries[]> {
-    const r = await call<{ series: any[] }>("POST", "/charts/query", { runs, metric, x, x_min: xMin, x_max: xMax, buckets });
+  async chart(runs: RunRef[], metric: string, x: string, xMin: number | null, xMax: number | null, buckets: number, stream?: string): Promise<BucketSeries[]> {
+    const body: Record<string, unknown> = { runs, metric, x, x_min: xMin, x_max: xMax, buckets };
+    if (stream) body.stream = stream;
+    const r = await call<{ series: any[] }>("POST", "/charts/query", body);
     return (r.series ?? []).map(normaliseSeries);
   },
   /** Optional routes (console, files): null when the server does not have them. */
@@ -86,4 +93,30 @@ export const api = {
     }
   },
   runPath: (e: string, p: string, id: string) => `/runs/${proj(e, p)}/${enc(id)}`,
+  /** A run's metric keys of its history or its system series (`history/keys?stream=`). */
+  runKeys: async (e: string, p: string, id: string, stream: "history" | "system") =>
+    (await call<{ keys?: string[] }>("GET", `${api.runPath(e, p, id)}/history/keys?stream=${stream}`)).keys ?? [],
+  /** Console lines after `after` (null: from the first), optionally only those containing q. */
+  async output(e: string, p: string, id: string, after: number | null, q: string, limit = 5000): Promise<OutputPage> {
+    const qs = new URLSearchParams({ limit: String(limit) });
+    if (after !== null) qs.set("after_line", String(after));
+    if (q) qs.set("q", q);
+    return parsePage(await call<unknown>("GET", `${api.runPath(e, p, id)}/output?${qs}`));
+  },
+  files: async (e: string, p: string, id: string) => (await call<{ files?: RunFile[] }>("GET", `${api.runPath(e, p, id)}/files`)).files ?? [],
+  /**
+   * A run file's bytes as a streaming Response. The API needs the Bearer key, so images and
+   * downloads go through fetch + blob URLs rather than plain links.
+   */
+  async file(e: string, p: string, id: string, path: string, version: number | null): Promise<Response> {
+    const v = version === null ? "" : `?version=${version}`;
+    const res = await fetch(`/api/v1${api.runPath(e, p, id)}/files/${encodeFilePath(path)}${v}`, { headers: authHeaders() });
+    if (!res.ok) {
+      const text = await res.text().catch(() => "");
+      let err: any = {};
+      try { err = JSON.parse(text).error ?? {}; } catch { /* not JSON */ }
+      throw new ApiError(res.status, err.code ?? String(res.status), err.message ?? (text.slice(0, 200) || res.statusText));
+    }
+    return res;
+  },
 };

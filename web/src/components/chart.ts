@@ -23,6 +23,7 @@ export interface ChartContext {
   groups: () => Map<string, Run[]> | null; // when grouping, members per group label
   onZoom(z: [number, number] | null): void;
   syncKey: string;
+  stream?: string;                         // "system": chart the runs' system series
 }
 
 interface Line { id: string; label: string; color: string; raw: Col; min: Col; max: Col }
@@ -78,7 +79,7 @@ export class ChartCard {
     if (refs.length === 0) { this.series.clear(); this.draw(); return Promise.resolve(); }
     const t0 = performance.now();
     this.status.textContent = "loading…";
-    const p = api.chart(refs, this.metric, s.x, s.zoom?.[0] ?? null, s.zoom?.[1] ?? null, this.buckets(refs.length))
+    const p = api.chart(refs, this.metric, s.x, s.zoom?.[0] ?? null, s.zoom?.[1] ?? null, this.buckets(refs.length), this.ctx.stream)
       .then((list) => {
         if (this.fetchedFor !== key) return; // a newer request superseded this one
         this.series = new Map(list.map((ser) => [ser.run_id, ser]));
@@ -106,7 +107,7 @@ export class ChartCard {
     }
     const xMin = Number.isFinite(from) ? from : null;
     const refs = running.map((r) => ({ entity: r.entity, project: r.project, run_id: r.run_id }));
-    const inc = await api.chart(refs, this.metric, s.x, xMin, null, this.buckets(refs.length));
+    const inc = await api.chart(refs, this.metric, s.x, xMin, null, this.buckets(refs.length), this.ctx.stream);
     for (const ser of inc) {
       const cached = this.series.get(ser.run_id);
       this.series.set(ser.run_id, cached && xMin !== null ? mergeIncrement(cached, ser, xMin) : ser);

@@ -18,6 +18,8 @@ export interface GridOpts {
   onSearch(q: string): void;
   collapsedByDefault?: (section: string) => boolean;
   emptyText?: string;
+  stream?: string;                 // "system": the cards chart the system series
+  xOptions?: [string, string][];   // the x-axis choices (value, label); default step/time/wall
 }
 
 export function sectionOf(metric: string): string {
@@ -98,7 +100,7 @@ export class ChartGrid {
       let card = this.cards.get(m);
       if (!card) {
         card = new ChartCard(m, { settings: this.opts.settings, runs: this.opts.runs, groups: this.opts.groups,
-          onZoom: (z) => this.opts.update({ zoom: z }), syncKey: this.syncKey });
+          onZoom: (z) => this.opts.update({ zoom: z }), syncKey: this.syncKey, stream: this.opts.stream });
         this.cards.set(m, card);
       }
       grid.append(card.el);
@@ -126,7 +128,7 @@ export class ChartGrid {
     slider.addEventListener("input", () => setSmoothing(Number(slider.value), "slider"));
     box.addEventListener("change", () => setSmoothing(Number(box.value), "box"));
     const xSel = h("select", { id: "x-axis", onchange: () => this.opts.update({ x: xSel.value, zoom: null }) },
-      [["_step", "Step"], ["_runtime", "Relative time (s)"], ["_timestamp", "Wall time"]].map(([v, l]) => h("option", { value: v, selected: s.x === v }, l)),
+      (this.opts.xOptions ?? [["_step", "Step"], ["_runtime", "Relative time (s)"], ["_timestamp", "Wall time"]]).map(([v, l]) => h("option", { value: v, selected: s.x === v }, l)),
       h("optgroup", { label: "Metric" }, this.opts.xChoices().filter((k) => !k.startsWith("_")).map((k) => h("option", { value: k, selected: s.x === k }, k))));
     const search = h("input", { type: "search", placeholder: "Search charts (regex)", value: this.opts.search(), id: "chart-search",
       oninput: () => { this.opts.onSearch(search.value); this.layout(); } });

@@ -8,6 +8,11 @@ import { h, clear, fmtDuration, fmtTime, toSeconds } from "../lib/dom";
 import { flatten, formatValue, type Decoded } from "../lib/tjson";
 import { decodeState, encodeState, type ViewState } from "../lib/urlstate";
 import { setQuery } from "../main";
+import { consoleTab } from "./runconsole";
+import { filesTab } from "./runfiles";
+
+/** The system tab's x-axis: relative time unless wall time was picked (system rows have no steps). */
+const SYSTEM_X: [string, string][] = [["_runtime", "Relative time (s)"], ["_timestamp", "Wall time"]];
 
 const TABS = ["overview", "charts", "system", "console", "files"];
 
@@ -24,30 +29,49 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
   const runs = () => (run ? [run] : []);
   let grid: ChartGrid | null = null; // the charts or system tab's grid, polled while the run is live
 
-  const mkGrid = (filter: (k: string) => boolean, emptyText: string) => {
-    const g = new ChartGrid({ emptyText, settings: () => st, runs, groups: () => null, xChoices: () => keys.history,
+  const mkGrid = (metrics: string[], emptyText: string, stream?: "system") => {
+    const settings = () => (stream ? { ...st, x: st.x === "_timestamp" ? "_timestamp" : "_runtime" } : st);
+    const g = new ChartGrid({ emptyText, settings, runs, groups: () => null, xChoices: () => (stream ? [] : keys.history),
+      stream, xOptions: stream ? SYSTEM_X : undefined,
       search: () => st.search, onSearch: (q) => { st.search = q; save(); },
       update: (p) => { const re = "x" in p || "zoom" in p; Object.assign(st, p); save(); g.renderToolbar(); if (re) g.refetch(); else g.redraw(); } }, `run-${runId}`);
-    const own = new Set(Object.keys(flatten(run?.summary ?? {})));
-    const metrics = keys.history.filter((k) => !k.startsWith("_") && filter(k));
-    const mine = metrics.filter((k) => own.has(k));
-    g.setMetrics(mine.length ? mine : metrics);
+    g.setMetrics(metrics);
     cleanups.push(() => { g.destroy(); if (grid === g) grid = null; });
     grid = g;
     return g;
   };
+  const historyMetrics = () => {
+    const own = new Set(Object.keys(flatten(run?.summary ?? {})));
+    const metrics = keys.history.filter((k) => !k.startsWith("_") && !k.startsWith("system/"));
+    const mine = metrics.filter((k) => own.has(k));
+    return mine.length ? mine : metrics;
+  };
+  let systemKeys = "";
+  /** (Re)load the system tab's metric list; a live run may gain keys after the tab opened. */
+  const loadSystemKeys = async (g: ChartGrid) => {
+    const k = (await api.runKeys(entity, project, runId, "system")).filter((m) => !m.startsWith("_"));
+    if (grid !== g || k.join() === systemKeys) return;
+    systemKeys = k.join();
+    g.setMetrics(k);
+  };
+  const systemTab = () => {
+    const g = mkGrid([], "No system metrics for this run (the agent samples CPU, memory, disk and GPU while a run streams to the server).", "system");
+    systemKeys = "";
+    body.append(g.el);
+    loadSystemKeys(g).catch((err) => body.append(h("div", { class: "error" }, err.message)));
+  };
 
   const show = () => {
     const tab = TABS.includes(st.tab) ? st.tab : "overview";
-    clear(tabs, TABS.map((t) => h("button", { class: t === tab ? "tab on" : "tab", id: `tab-${t}`, onclick: () => { st.tab = t === "overview" ? "" : t; save(); show(); } }, t[0].toUpperCase() + t.slice(1))));
+    clear(tabs, TABS.map((t) => h("button", { class: t === tab ? "tab on" : "tab", id: `tab-${t}`, onclick: () => { if ((st.tab || "overview") !== t) st.zoom = null; st.tab = t === "overview" ? "" : t; save(); show(); } }, t[0].toUpperCase() + t.slice(1))));
     while (cleanups.length) cleanups.pop()!();
     clear(body);
     if (!run) return;
     if (tab === "overview") body.append(overview(run, (r) => { run = r; renderHead(); }));
-    if (tab === "charts") body.append(mkGrid((k) => !k.startsWith("system/"), "This run has no logged metrics yet.").el);
-    if (tab === "system") body.append(mkGrid((k) => k.startsWith("system/"), "No system metrics (keys starting with system/) for this run.").el);
+    if (tab === "charts") body.append(mkGrid(historyMetrics(), "This run has no logged metrics yet.").el);
+    if (tab === "system") systemTab();
     if (tab === "console") cleanups.push(consoleTab(body, entity, project, runId, () => run?.state === "running"));
-    if (tab === "files") filesTab(body, entity, project, runId);
+    if (tab === "files") cleanups.push(filesTab(body, entity, project, runId));
   };
   const renderHead = () => {
     if (!run) return;
@@ -65,6 +89,7 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
     renderHead();
     // Poll even on the poll that sees the run finish, to pick up its last points.
     if (run) await grid?.poll([{ ...run, state: "running" }]);
+    if (grid && st.tab === "system") await loadSystemKeys(grid).catch(() => {});
   }, 3000);
   show();
   return () => { clearInterval(poll); while (cleanups.length) cleanups.pop()!(); };
@@ -117,32 +142,4 @@ export function kvTable(title: string, obj: Record<string, Decoded>, id: string)
   fill("");
   return h("div", { class: "card kv-card", id }, h("h3", null, title, h("span", { class: "muted" }, ` ${flat.length} keys`)), search,
     flat.length ? h("table", { class: "grid" }, tbody) : h("p", { class: "empty" }, "empty"));
-}
-
-function consoleTab(el: HTMLElement, e: string, p: string, id: string, live: () => boolean) {
-  const out = h("pre", { class: "console", id: "console-log" });
-  const search = h("input", { type: "search", placeholder: "Search console", oninput: () => paint() });
-  let lines: string[] = [];
-  const paint = () => { const q = search.value.toLowerCase(); out.textContent = lines.filter((l) => !q || l.toLowerCase().includes(q)).join("\n"); };
-  const load = async () => {
-    const res = await api.optional<{ lines?: (string | { text: string })[] } | string>(`${api.runPath(e, p, id)}/console`);
-    if (res === null) { clear(el, h("p", { class: "empty", id: "console-empty" }, "This server does not expose console output for runs (no console route in docs/api.md yet).")); return false; }
-    const raw = typeof res === "string" ? res.split("\n") : (res.lines ?? []);
-    lines = raw.map((l) => (typeof l === "string" ? l : l.text));
-    if (!out.isConnected) clear(el, search, out);
-    paint();
-    return true;
-  };
-  load().catch((err) => el.append(h("div", { class: "error" }, err.message)));
-  const t = setInterval(() => { if (live()) load().catch(() => {}); }, 3000);
-  return () => clearInterval(t);
-}
-
-function filesTab(el: HTMLElement, e: string, p: string, id: string) {
-  api.optional<{ files?: { path: string; size?: number; url?: string }[] }>(`${api.runPath(e, p, id)}/files`).then((res) => {
-    if (res === null) { el.append(h("p", { class: "empty", id: "files-empty" }, "This server does not expose run files yet (no files route in docs/api.md).")); return; }
-    const files = res.files ?? [];
-    el.append(files.length ? h("table", { class: "grid" }, files.map((f) => h("tr", null, h("td", null, f.url ? h("a", { href: f.url, download: "" }, f.path) : f.path), h("td", { class: "num" }, String(f.size ?? "")))))
-      : h("p", { class: "empty" }, "No files saved for this run."));
-  }).catch((err) => el.append(h("div", { class: "error" }, err.message)));
 }
