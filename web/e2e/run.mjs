@@ -375,9 +375,15 @@ async function main() {
         assert(c.x.every((x, j) => x === j && near(c.raw[0][j], 1 / (1 + 0.02 * j) + 0.0001)), "values equal what the script logged");
         await page.click("#tab-overview");
         await page.waitForSelector("#config-table >> text=model.layers");
+        // The SDK captures stdout/stderr into `output` records of run.jsonl; the agent uploads them.
         await page.click("#tab-console");
-        await page.waitForSelector("#console-log, #console-empty");
-        if (await page.$("#console-log")) await page.waitForSelector("#console-log >> text=step 50");
+        await page.waitForSelector("#console-log .cl >> text=step 50", { timeout: 20000 });
+        const lines = await page.$$eval("#console-log .cl", (els) => els.map((e) => [e.classList.contains("err"), e.querySelector(".tx").textContent]));
+        const outs = lines.filter(([err]) => !err).map(([, t]) => t), errs = lines.filter(([err]) => err).map(([, t]) => t);
+        assert(outs[0] === "starting training" && outs.includes("step 50 loss 0.5001"), `stdout lines: ${outs.slice(0, 8)}`);
+        // (The SDK's own "trackway: run … logging to …" notice goes to stderr too, and is captured.)
+        assert(errs.filter((t) => t.startsWith("warning:")).join("|") === "warning: step 5 was slow|warning: step 30 was slow|warning: step 55 was slow", `stderr lines: ${errs}`);
+        assert(!outs.some((t) => t.startsWith("warning:")), "no stderr line shown as stdout");
         await shot(page, "15-sdk-run");
       });
       await suite.test("a live Python script's chart grows while it logs", async () => {
@@ -388,6 +394,11 @@ async function main() {
           const n0 = await page.evaluate(() => window.__trackway.charts.loss.x.length);
           await tw((n0) => window.__trackway.charts.loss.x.length >= n0 + 20, n0, "SDK chart grows", 30000);
           await shot(page, "16-sdk-live");
+          await page.goto("/admin/sdk/runs/sdk2?tab=console");
+          await tw(() => document.querySelectorAll("#console-log .cl").length > 0, null, "live SDK console", 20000);
+          const c0 = await page.$$eval("#console-log .cl", (e) => e.length);
+          await tw((c0) => document.querySelectorAll("#console-log .cl").length >= c0 + 3, c0, "SDK console grows while the script prints", 30000);
+          await shot(page, "22-sdk-live-console");
         } finally { proc.kill("SIGTERM"); }
       });
     }

@@ -18,6 +18,8 @@ def main() -> None:
         trackway.log({"loss": loss, "acc": 1.0 - loss / 2})
         if step % 10 == 0:
             print(f"step {step} loss {loss:.4f}", flush=True)
+        if step % 25 == 5:
+            print(f"warning: step {step} was slow", file=sys.stderr, flush=True)
         time.sleep(delay)
     run.finish()
 
