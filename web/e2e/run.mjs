@@ -373,8 +373,25 @@ async function main() {
         await tw(() => window.__trackway.charts.loss?.x.length === 60, null, "60 logged steps in the run chart", 30000);
         const c = await page.evaluate(() => window.__trackway.charts.loss);
         assert(c.x.every((x, j) => x === j && near(c.raw[0][j], 1 / (1 + 0.02 * j) + 0.0001)), "values equal what the script logged");
-        await page.click("#tab-overview");
+        // The agent may upload trackway-metadata.json after the script has exited: wait for it.
+        let meta = {};
+        for (let i = 0; i < 100 && !meta.program; i++) {
+          meta = (await call("GET", "/runs/admin/sdk/sdk1")).metadata ?? {};
+          if (!meta.program) await new Promise((r) => setTimeout(r, 200));
+        }
+        assert(meta.program, `the agent's metadata reached the run within 20 s: ${JSON.stringify(meta).slice(0, 300)}`);
+        await page.goto("/admin/sdk/runs/sdk1");
         await page.waitForSelector("#config-table >> text=model.layers");
+        const overviewText = await page.textContent("#run-overview");
+        assert(overviewText.includes("sdk_log.py sdk1 60 0"), `the command line from the agent's metadata: ${overviewText}`);
+        if (meta.git?.commit) assert((await page.textContent("#run-git")).includes(meta.git.commit.slice(0, 12)), "git commit shown");
+        await shot(page, "25-sdk-overview");
+        if (meta.git?.dirty) {
+          await page.click("#run-diff");
+          await page.waitForSelector("#file-text >> text=diff --git");
+          await shot(page, "24-sdk-diff");
+          await page.click("#tab-overview");
+        } else console.log(`# SDK run sdk1: git ${JSON.stringify(meta.git ?? null)} (no uncommitted changes, so no diff link to follow)`);
         // The SDK captures stdout/stderr into `output` records of run.jsonl; the agent uploads them.
         await page.click("#tab-console");
         await page.waitForSelector("#console-log .cl >> text=step 50", { timeout: 20000 });
@@ -385,6 +402,18 @@ async function main() {
         assert(errs.filter((t) => t.startsWith("warning:")).join("|") === "warning: step 5 was slow|warning: step 30 was slow|warning: step 55 was slow", `stderr lines: ${errs}`);
         assert(!outs.some((t) => t.startsWith("warning:")), "no stderr line shown as stdout");
         await shot(page, "15-sdk-run");
+        // What the agent uploaded besides run.jsonl (files, system.jsonl) is its business, not the
+        // UI's; say what arrived so the screenshots below can be read against it.
+        const files = (await call("GET", "/runs/admin/sdk/sdk1/files")).files.map((f) => f.path);
+        const sysKeys = (await call("GET", "/runs/admin/sdk/sdk1/history/keys?stream=system")).keys;
+        console.log(`# SDK run sdk1: files [${files}], system keys [${sysKeys}]`);
+        await page.click("#tab-files");
+        await page.waitForSelector(files.length ? "#files-table" : "#files-empty");
+        if (files.includes("output.log")) {
+          await page.click("#files-table tr[data-path='output.log'] td.path");
+          await page.waitForSelector("#file-text >> text=step 50 loss");
+        }
+        await shot(page, "23-sdk-files");
       });
       await suite.test("a live Python script's chart grows while it logs", async () => {
         const proc = spawn(py, [script, "sdk2", "400", "0.05"], { env: sdkEnv, stdio: "ignore" });

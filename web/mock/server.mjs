@@ -5,6 +5,7 @@
 //
 //   node mock/server.mjs [--port 8790] [--runs 40] [--metrics 12] [--steps 2000] [--live 1]
 
+import crypto from "node:crypto";
 import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
@@ -110,7 +111,7 @@ function createRun(state, body) {
       created_at: new Date((body.created_at ?? now) * 1000).toISOString(), updated_at: new Date(now * 1000).toISOString(),
       heartbeat_at: new Date(now * 1000).toISOString(), exit_code: null, tags: body.tags ?? [], notes: body.notes ?? null,
       group: body.group ?? null, job_type: body.job_type ?? null, host: body.host ?? null, config: body.config ?? {}, summary: {},
-      metadata: {}, last_step: null, row_count: 0, _created: body.created_at ?? now, _stored: true, _rows: [], _marks: {}, _explicitSummary: false };
+      metadata: {}, last_step: null, row_count: 0, _created: body.created_at ?? now, _stored: true, _rows: [], _marks: {}, _explicitSummary: false, _output: [], _sys: [], _files: new Map() };
     state.list.push(r); state.byId.set(id, r); state.sorted = null;
     return { run: r, resumed: false };
   }
@@ -134,6 +135,8 @@ function applyRecord(r, rec) {
     }
     case "summary": r._explicitSummary = true; if (rec.full) r.summary = rec.full; Object.assign(r.summary, rec.set ?? {}); break;
     case "meta": for (const k of ["name", "tags", "notes"]) if (k in rec) r[k] = rec[k]; break;
+    case "output": r._output.push({ line: r._output.length, stream: rec.stream, text: rec.text, ts: rec.ts ?? null }); break;
+    case "stats": r._sys.push({ _step: Math.round(rec.ts * 1000), _timestamp: rec.ts, _runtime: rec.ts - r._created, ...rec.data }); break;
     case "finish": r.state = rec.crashed ? "crashed" : rec.exit_code === 0 || rec.exit_code == null ? "finished" : "failed"; r.exit_code = rec.exit_code ?? null; break;
   }
 }
@@ -166,6 +169,42 @@ function queryStored(r, metric, x, xMin, xMax, buckets) {
   return out;
 }
 
+/** Console lines, run files and system keys of a stored run (docs/api.md shapes). */
+function runExtras(r, what, filePath, req, url, rawBody, res, json, err) {
+  if (what === "output") {
+    const after = url.searchParams.has("after_line") ? Number(url.searchParams.get("after_line")) : -1;
+    const limit = Math.min(10000, Number(url.searchParams.get("limit") ?? 1000));
+    const q = (url.searchParams.get("q") ?? "").toLowerCase();
+    const lines = r._output.filter((l) => l.line > after && (!q || l.text.toLowerCase().includes(q))).slice(0, limit);
+    return json(res, 200, { lines, after_line: lines.length ? lines.at(-1).line : after >= 0 ? after : null, more: lines.length === limit });
+  }
+  if (what === "history/keys") {
+    const rows = url.searchParams.get("stream") === "system" ? r._sys : r._rows;
+    return json(res, 200, { keys: [...new Set(rows.flatMap((row) => Object.keys(row)))].filter((k) => !k.startsWith("_")) });
+  }
+  if (!filePath) {
+    const files = [...r._files.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([path, vs]) => {
+      const f = vs.at(-1);
+      return { path, size: f.bytes.length, sha256: f.sha256, version: vs.length, versions: vs.length, updated_at: f.created_at };
+    });
+    return json(res, 200, { files });
+  }
+  const versions = r._files.get(filePath) ?? [];
+  if (req.method === "PUT") {
+    const sha256 = crypto.createHash("sha256").update(rawBody).digest("hex");
+    const last = versions.at(-1);
+    if (last?.sha256 !== sha256) versions.push({ bytes: rawBody, sha256, created_at: new Date().toISOString() });
+    r._files.set(filePath, versions);
+    return json(res, 200, { path: filePath, sha256, size: rawBody.length, version: versions.length, created: last?.sha256 !== sha256, created_at: versions.at(-1).created_at });
+  }
+  const v = url.searchParams.get("version");
+  const f = v ? versions[Number(v) - 1] : versions.at(-1);
+  if (!f) return err(res, 404, "not_found", "no such file");
+  res.writeHead(200, { "content-type": FILE_TYPES[path.extname(filePath).toLowerCase()] ?? "application/octet-stream", "content-length": f.bytes.length, etag: `"${f.sha256}"` });
+  res.end(f.bytes);
+}
+const FILE_TYPES = { ".txt": "text/plain", ".log": "text/plain", ".json": "application/json", ".png": "image/png", ".jpg": "image/jpeg", ".svg": "image/svg+xml" };
+
 const publicRun = (r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("_")));
 
 export function startMock(opts = {}) {
@@ -180,8 +219,10 @@ export function startMock(opts = {}) {
     if (!p.startsWith("/api/")) return serveStatic(dist, p, res);
     if (p === "/api/v1/health") return json(res, 200, { status: "ok", version: "mock" });
     if (req.headers.authorization !== `Bearer ${MOCK_KEY}`) return err(res, 401, "unauthorized", "missing or wrong API key");
-    let body = "";
-    for await (const chunk of req) body += chunk;
+    const chunks = [];
+    for await (const chunk of req) chunks.push(chunk);
+    const rawBody = Buffer.concat(chunks);
+    const body = rawBody.toString("utf8");
     const m = (re) => re.exec(p);
     let mm;
     if (p === "/api/v1/viewer") return json(res, 200, { username: "admin", entity: "admin", admin: true });
@@ -235,8 +276,13 @@ export function startMock(opts = {}) {
     if (p === "/api/v1/charts/query" && req.method === "POST") {
       const q = JSON.parse(body);
       const series = (q.runs ?? []).map((ref) => byId.get(ref.run_id)).filter(Boolean)
-        .map((r) => r._stored ? queryStored(r, q.metric, q.x ?? "_step", q.x_min, q.x_max, Math.max(1, q.buckets ?? 1000)) : query(r, q.metric, q.x ?? "_step", q.x_min, q.x_max, Math.max(1, q.buckets ?? 1000), state));
+        .map((r) => r._stored ? queryStored(q.stream === "system" ? { ...r, _rows: r._sys } : r, q.metric, q.x ?? "_step", q.x_min, q.x_max, Math.max(1, q.buckets ?? 1000)) : query(r, q.metric, q.x ?? "_step", q.x_min, q.x_max, Math.max(1, q.buckets ?? 1000), state));
       return json(res, 200, { series });
+    }
+    if ((mm = m(/^\/api\/v1\/runs\/([^/]+)\/([^/]+)\/([^/]+)\/(output|files|history\/keys)(?:\/(.+))?$/))) {
+      const r = byId.get(decodeURIComponent(mm[3]));
+      if (!r || !r._stored) return err(res, 404, "run_not_found", "no such run");
+      return runExtras(r, mm[4], mm[5] ? decodeURIComponent(mm[5]) : null, req, url, rawBody, res, json, err);
     }
     return err(res, 404, "not_found", `no route ${req.method} ${p}`);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { basename, decodePrefix, encodeFilePath, extension, fmtBytes, joinChunks, looksLikeText, previewKind } from "../src/lib/files";
+import { basename, decodePrefix, diffLineClass, encodeFilePath, extension, fmtBytes, joinChunks, looksLikeText, previewKind } from "../src/lib/files";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -52,5 +52,8 @@ describe("run files", () => {
     expect(decodePrefix(bytes, true)).toBe("ab€");
     expect(decodePrefix(enc("plain"), true)).toBe("plain");
     expect(decodePrefix(enc("ab€"), false)).toBe("ab€");
+  });
+  it("classes unified-diff lines", () => {
+    expect(["+++ b/x", "--- a/x", "+new", "-old", "@@ -1 +1 @@", " same", ""].map(diffLineClass)).toEqual(["", "", "add", "del", "hunk", "", ""]);
   });
 });

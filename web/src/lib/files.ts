@@ -88,3 +88,12 @@ export function decodePrefix(bytes: Uint8Array, truncated: boolean): string {
   }
   return new TextDecoder("utf-8").decode(bytes.subarray(0, end));
 }
+
+/** The class of a unified-diff line: added, deleted, hunk header, or plain. */
+export function diffLineClass(line: string): string {
+  if (line.startsWith("+++") || line.startsWith("---")) return "";
+  if (line.startsWith("+")) return "add";
+  if (line.startsWith("-")) return "del";
+  if (line.startsWith("@@")) return "hunk";
+  return "";
+}

@@ -10,6 +10,7 @@ import { decodeState, encodeState, type ViewState } from "../lib/urlstate";
 import { setQuery } from "../main";
 import { consoleTab } from "./runconsole";
 import { filesTab } from "./runfiles";
+import { commandLine, gitInfo } from "../lib/runmeta";
 
 /** The system tab's x-axis: relative time unless wall time was picked (system rows have no steps). */
 const SYSTEM_X: [string, string][] = [["_runtime", "Relative time (s)"], ["_timestamp", "Wall time"]];
@@ -61,17 +62,17 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
     loadSystemKeys(g).catch((err) => body.append(h("div", { class: "error" }, err.message)));
   };
 
-  const show = () => {
+  const show = (openFile?: string) => {
     const tab = TABS.includes(st.tab) ? st.tab : "overview";
     clear(tabs, TABS.map((t) => h("button", { class: t === tab ? "tab on" : "tab", id: `tab-${t}`, onclick: () => { if ((st.tab || "overview") !== t) st.zoom = null; st.tab = t === "overview" ? "" : t; save(); show(); } }, t[0].toUpperCase() + t.slice(1))));
     while (cleanups.length) cleanups.pop()!();
     clear(body);
     if (!run) return;
-    if (tab === "overview") body.append(overview(run, (r) => { run = r; renderHead(); }));
+    if (tab === "overview") body.append(overview(run, (r) => { run = r; renderHead(); }, (path) => { st.tab = "files"; save(); show(path); }));
     if (tab === "charts") body.append(mkGrid(historyMetrics(), "This run has no logged metrics yet.").el);
     if (tab === "system") systemTab();
     if (tab === "console") cleanups.push(consoleTab(body, entity, project, runId, () => run?.state === "running"));
-    if (tab === "files") cleanups.push(filesTab(body, entity, project, runId));
+    if (tab === "files") cleanups.push(filesTab(body, entity, project, runId, openFile));
   };
   const renderHead = () => {
     if (!run) return;
@@ -105,7 +106,7 @@ function meta(run: Run, ...paths: string[]): string {
   return "";
 }
 
-function overview(run: Run, onUpdate: (r: Run) => void) {
+function overview(run: Run, onUpdate: (r: Run) => void, openFile: (path: string) => void) {
   const end = run.state === "running" ? Date.now() / 1000 : toSeconds(run.heartbeat_at ?? run.updated_at);
   const notes = h("textarea", { id: "run-notes", rows: 3, cols: 60 }, run.notes ?? "");
   const tags = h("input", { id: "run-tags", value: run.tags.join(", "), size: 40 });
@@ -117,14 +118,16 @@ function overview(run: Run, onUpdate: (r: Run) => void) {
       status.textContent = "saved"; onUpdate(r);
     } catch (e) { status.textContent = `error: ${(e as Error).message}`; }
   };
-  const command = meta(run, "command", "program", "args", "executable");
-  const gitCommit = meta(run, "git.commit", "git_commit", "commit");
-  const gitRemote = meta(run, "git.remote", "git.url", "git_remote", "remote");
+  const command = commandLine(run.metadata);
+  const git = gitInfo(run.metadata);
+  const gitCell = git ? h("span", { id: "run-git" }, h("code", null, git.commit.slice(0, 12)), git.branch ? ` (${git.branch})` : "", " ",
+    git.remote ? h("code", null, git.remote) : "", git.dirty ? h("span", null, " · uncommitted changes: ",
+      h("a", { href: "#", id: "run-diff", onclick: (e: Event) => { e.preventDefault(); openFile("diff.patch"); } }, "diff.patch")) : "") : "";
   const info = h("table", { class: "kv", id: "run-overview" },
     kv("State", `${run.state}${run.exit_code !== null && run.exit_code !== undefined ? ` (exit ${run.exit_code})` : ""}`),
     kv("Duration", fmtDuration(end - run._created)), kv("Created", fmtTime(run.created_at)),
     kv("Host", run.host ?? meta(run, "host", "hostname")), kv("Command", h("code", null, command)),
-    kv("Python", meta(run, "python", "python_version")), kv("Git", gitCommit || gitRemote ? h("code", null, `${gitCommit} ${gitRemote}`) : ""),
+    kv("Python", meta(run, "python", "python_version")), kv("Git", gitCell),
     kv("Group", run.group ?? ""), kv("Job type", run.job_type ?? ""), kv("Last step", String(run.last_step ?? "")),
     kv("Tags", tags), kv("Notes", notes), kv("", h("span", null, h("button", { id: "save-notes", onclick: saveEdits }, "Save"), " ", status)));
   return h("div", { class: "overview" }, info,

@@ -4,14 +4,14 @@
 // page as blob URLs (a plain <img src> or <a href> would go out without it).
 
 import { api } from "../api";
-import { basename, decodePrefix, fmtBytes, joinChunks, looksLikeText, previewKind, type RunFile } from "../lib/files";
+import { basename, decodePrefix, diffLineClass, extension, fmtBytes, joinChunks, looksLikeText, previewKind, type RunFile } from "../lib/files";
 import { clear, fmtTime, h } from "../lib/dom";
 
 const TEXT_PREVIEW_BYTES = 256 * 1024;
 /** Larger images are offered for download instead of being decoded in the page. */
 const IMAGE_PREVIEW_BYTES = 32 * 1024 * 1024;
 
-export function filesTab(el: HTMLElement, e: string, p: string, id: string): () => void {
+export function filesTab(el: HTMLElement, e: string, p: string, id: string, open?: string): () => void {
   const urls = new Set<string>();
   const version = new Map<string, number | null>(); // path -> picked version (null = latest)
   let shown = "";   // the previewed path
@@ -62,7 +62,7 @@ export function filesTab(el: HTMLElement, e: string, p: string, id: string): () 
       if (my !== token) return;
       if (kind === "other" && !looksLikeText(bytes)) { clear(body, h("p", { class: "empty" }, `Binary file (${fmtBytes(size)}): no preview, download it.`)); return; }
       clear(body, truncated ? h("p", { class: "muted" }, `The first ${fmtBytes(bytes.length)} of ${fmtBytes(size)}; download the file for all of it.`) : null,
-        h("pre", { class: "file-text", id: "file-text" }, decodePrefix(bytes, truncated)));
+        h("pre", { class: "file-text", id: "file-text" }, textBody(f.path, decodePrefix(bytes, truncated))));
     } catch (err) {
       if (my === token) clear(body, h("div", { class: "error" }, (err as Error).message));
     }
@@ -88,9 +88,18 @@ export function filesTab(el: HTMLElement, e: string, p: string, id: string): () 
     clear(list, h("table", { class: "grid", id: "files-table" },
       h("thead", null, h("tr", null, ["File", "Size", "Version", "Updated", ""].map((t) => h("th", null, t)))),
       h("tbody", null, files.map(row))));
+    const first = files.find((f) => f.path === open);
+    if (first) void show(first);
   }).catch((err) => clear(list, h("div", { class: "error" }, (err as Error).message)));
 
   return () => { token++; urls.forEach((u) => URL.revokeObjectURL(u)); urls.clear(); };
+}
+
+/** Plain text, or for a diff one span per line coloured by diffLineClass. */
+function textBody(path: string, text: string): string | HTMLElement[] {
+  const ext = extension(path);
+  if (ext !== "diff" && ext !== "patch") return text;
+  return text.split("\n").map((l, i, all) => h("span", { class: diffLineClass(l) }, i < all.length - 1 ? `${l}\n` : l));
 }
 
 /** Read at most `limit` bytes of a response body, then stop the download. */
