@@ -47,11 +47,11 @@ run: setup ## Start the server with the embedded store on http://127.0.0.1:$(POR
 	@mkdir -p $(DATA_DIR)
 	@( for i in $$(seq 1 100); do \
 		curl -fs http://127.0.0.1:$(PORT)/api/v1/health >/dev/null 2>&1 && break; sleep 0.2; done; \
-		cd examples && $(PY) demo.py --base-url http://127.0.0.1:$(PORT) ) &
+		TRACKWAY_DIR=$(DATA_DIR)/client $(PY) examples/demo.py --base-url http://127.0.0.1:$(PORT) ) &
 	$(BIN) server --data-dir $(DATA_DIR) --port $(PORT)
 
 demo: ## Log a demo run to a server that is already running
-	cd examples && $(PY) demo.py --base-url http://127.0.0.1:$(PORT)
+	TRACKWAY_DIR=$(DATA_DIR)/client $(PY) examples/demo.py --base-url http://127.0.0.1:$(PORT)
 
 chromium: ## Install Debian's chromium for the browser tests (needs root)
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
