@@ -383,7 +383,7 @@ async function main() {
         await page.goto("/admin/sdk/runs/sdk1");
         await page.waitForSelector("#config-table >> text=model.layers");
         const overviewText = await page.textContent("#run-overview");
-        assert(overviewText.includes("sdk_log.py sdk1 60 0"), `the command line from the agent's metadata: ${overviewText}`);
+        assert(overviewText.includes("sdk_log.py sdk1 60 0") && overviewText.split("sdk_log.py").length === 2, `the command line from the agent's metadata: ${overviewText}`);
         if (meta.git?.commit) assert((await page.textContent("#run-git")).includes(meta.git.commit.slice(0, 12)), "git commit shown");
         await shot(page, "25-sdk-overview");
         if (meta.git?.dirty) {
@@ -428,6 +428,13 @@ async function main() {
           const c0 = await page.$$eval("#console-log .cl", (e) => e.length);
           await tw((c0) => document.querySelectorAll("#console-log .cl").length >= c0 + 3, c0, "SDK console grows while the script prints", 30000);
           await shot(page, "22-sdk-live-console");
+          const sysKeys = (await call("GET", "/runs/admin/sdk/sdk2/history/keys?stream=system")).keys;
+          console.log(`# SDK run sdk2 (live): system keys [${sysKeys}]`);
+          if (sysKeys.length) {
+            await page.goto("/admin/sdk/runs/sdk2?tab=system");
+            await tw((k) => window.__trackway.charts[k]?.x.length > 0, sysKeys[0], `${sysKeys[0]} charted`, 20000);
+            await shot(page, "26-sdk-system");
+          }
         } finally { proc.kill("SIGTERM"); }
       });
     }

@@ -7,6 +7,8 @@ describe("run metadata", () => {
     expect(commandLine({ program: "/usr/bin/trainer", args: [] })).toBe("/usr/bin/trainer");
     expect(commandLine({ command: "make train" , program: "x.py" })).toBe("make train");
     expect(commandLine({})).toBe("");
+    expect(commandLine({ program: "/w/train.py", args: ["/w/train.py", "--lr", "0.1"] })).toBe("python /w/train.py --lr 0.1");
+    expect(commandLine({ program: "/w/train.py", args: ["train.py", "x"] })).toBe("python /w/train.py x");
   });
   it("quotes for a shell", () => {
     expect(shellQuote("it's")).toBe("'it'\\''s'");

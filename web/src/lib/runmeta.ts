@@ -15,7 +15,10 @@ export function shellQuote(a: string): string {
 export function commandLine(meta: Record<string, Decoded>): string {
   if (str(meta.command)) return str(meta.command);
   const prog = str(meta.program) || str(meta.code_path);
-  const args = Array.isArray(meta.args) ? meta.args.map((a) => str(a as Decoded)) : str(meta.args) ? [str(meta.args)] : [];
+  let args = Array.isArray(meta.args) ? meta.args.map((a) => str(a as Decoded)) : str(meta.args) ? [str(meta.args)] : [];
+  // The agent's `args` is the whole argv (program first); older captures left the program out.
+  const base = (s: string) => s.slice(s.lastIndexOf("/") + 1);
+  if (prog && args.length && (args[0] === prog || base(args[0]) === base(prog))) args = args.slice(1);
   if (!prog && !args.length) return "";
   const head = prog.endsWith(".py") ? ["python", prog] : prog ? [prog] : [];
   return [...head.map(shellQuote), ...args.map(shellQuote)].join(" ");
