@@ -180,7 +180,14 @@ impl RunCapture {
         self.files.mark_uploaded(path, sha256)
     }
 
-    /// The run ended and every file it asked for is uploaded: the agent may drop this object.
+    /// The server target uploads go to (see [`RunFiles::set_target`]); set it before the first
+    /// upload, once the run exists on that server.
+    pub fn set_target(&mut self, target: &str) {
+        self.files.set_target(target);
+    }
+
+    /// The run ended and every file it asked for is uploaded (to the current target, including
+    /// uploads an earlier process made): the agent may drop this object.
     pub fn is_done(&self) -> bool {
         self.finished && self.captured && (!self.uploads || self.files.all_uploaded())
     }

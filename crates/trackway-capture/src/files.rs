@@ -10,7 +10,11 @@
 //! The agent loop: feed records to [`RunFiles::add`], call [`RunFiles::due`] each tick (with
 //! `finishing = true` once after the run's `finish` record), upload each [`Upload`] (`PUT
 //! /api/v1/runs/{e}/{p}/{id}/files/{path}`), then [`RunFiles::mark_uploaded`]. Upload state is
-//! kept in `<run dir>/files-uploaded.json` so a restarted agent does not upload again.
+//! kept in `<run dir>/files-uploaded.json` so a restarted agent does not upload again. It is kept
+//! per server target ([`RunFiles::set_target`]: base URL and `entity/project/run_id`), because
+//! what one server has says nothing about another: `trackway sync --id NEW` uploads everything.
+//! Shape: `{"v":2,"targets":{"<target>":{"<path>":"<sha256>"}}}`; the flat `{"<path>":"<sha256>"}`
+//! of older agents is read as the unnamed target `""`.
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
@@ -85,11 +89,40 @@ struct Tracked {
     final_done: bool,
 }
 
+/// `files-uploaded.json`: per target, path -> sha256 of the content that target acknowledged.
+#[derive(Default, Serialize, Deserialize)]
+struct UploadState {
+    v: u32,
+    targets: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl UploadState {
+    fn load(path: &Path) -> Self {
+        let Ok(bytes) = fs::read(path) else { return UploadState::default() };
+        if let Ok(state) = serde_json::from_slice::<UploadState>(&bytes) {
+            return state;
+        }
+        match serde_json::from_slice::<BTreeMap<String, String>>(&bytes) {
+            Ok(flat) => UploadState { v: 2, targets: BTreeMap::from([(String::new(), flat)]) },
+            Err(e) => {
+                // Losing the state only costs bandwidth: the server ignores a PUT of the content
+                // it already has.
+                tracing::warn!(path = %path.display(), error = %e, "unreadable upload state; uploading again");
+                UploadState::default()
+            }
+        }
+    }
+}
+
 pub struct RunFiles {
     files_dir: PathBuf,
     state_path: PathBuf,
     ignore: IgnoreGlobs,
     tracked: BTreeMap<String, Tracked>,
+    state: UploadState,
+    /// The server target uploads go to (`""` until [`RunFiles::set_target`]).
+    target: String,
+    /// What `target` acknowledged: path -> sha256 (a copy of `state.targets[target]`).
     uploaded: BTreeMap<String, String>,
     watcher: FileWatcher,
     /// path -> (len, mtime, sha256): an unchanged file is not read again (a retried upload of a
@@ -100,12 +133,15 @@ pub struct RunFiles {
 impl RunFiles {
     pub fn open(run_dir: &Path, ignore: IgnoreGlobs, debounce: Duration) -> Self {
         let state_path = run_dir.join(UPLOAD_STATE_FILE);
-        let uploaded = fs::read(&state_path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+        let state = UploadState::load(&state_path);
+        let uploaded = state.targets.get("").cloned().unwrap_or_default();
         RunFiles {
             files_dir: run_dir.join("files"),
             state_path,
             ignore,
             tracked: BTreeMap::new(),
+            state,
+            target: String::new(),
             uploaded,
             watcher: FileWatcher::new(debounce),
             hashes: BTreeMap::new(),
@@ -122,6 +158,25 @@ impl RunFiles {
         Ok(())
     }
 
+    /// Chooses the server target (for example `http://host:8080 entity/project/run_id`) whose
+    /// acknowledged uploads count. Switching targets makes every file due again, as if newly
+    /// registered, and compares it with what the new target has.
+    pub fn set_target(&mut self, target: &str) {
+        if self.target == target {
+            return;
+        }
+        self.target = target.to_string();
+        self.uploaded = self.state.targets.get(target).cloned().unwrap_or_default();
+        for t in self.tracked.values_mut() {
+            *t = Tracked { policy: t.policy, changed: true, pending: false, final_done: false };
+        }
+    }
+
+    /// The current target (`""` until [`RunFiles::set_target`]).
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
     /// Whether an ignore glob keeps `path` local.
     pub fn should_upload(&self, path: &str) -> bool {
         self.ignore.should_upload(path)
@@ -131,7 +186,9 @@ impl RunFiles {
     /// `live` files are due too.
     pub fn due(&mut self, now: Instant, finishing: bool) -> Vec<Upload> {
         for rel in self.watcher.poll(now) {
-            if let Some(t) = self.tracked.get_mut(&rel) {
+            // After the end-of-run upload a file is settled: a writer that keeps touching it
+            // (another program) must not keep the run from ever finishing.
+            if let Some(t) = self.tracked.get_mut(&rel).filter(|t| !t.final_done) {
                 t.changed = true;
             }
         }
@@ -145,6 +202,11 @@ impl RunFiles {
                     Policy::End => finishing && !t.final_done,
                 };
             if !wanted || !self.ignore.should_upload(path) {
+                if t.policy == Policy::Now && !t.pending {
+                    // A `now` file this target already has (an earlier process uploaded it) or
+                    // that stays local: nothing will ever be due, so it is settled.
+                    t.changed = false;
+                }
                 continue;
             }
             let abs = self.files_dir.join(path);
@@ -177,7 +239,9 @@ impl RunFiles {
             t.pending = false;
         }
         self.uploaded.insert(path.to_string(), sha256.to_string());
-        let json = serde_json::to_vec(&self.uploaded).map_err(|e| CaptureError::Json(e.to_string()))?;
+        self.state.v = 2;
+        self.state.targets.insert(self.target.clone(), self.uploaded.clone());
+        let json = serde_json::to_vec(&self.state).map_err(|e| CaptureError::Json(e.to_string()))?;
         crate::code::write_atomic(&self.state_path, &json)
     }
 

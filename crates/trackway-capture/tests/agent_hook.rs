@@ -147,3 +147,38 @@ fn offline_runs_capture_locally_and_upload_only_when_sync_asks() {
     assert!(ups.contains(&"trackway-metadata.json".to_string()), "{ups:?}");
     assert!(!synced.is_done());
 }
+
+/// A restarted agent (or a second `sync`) opens a finished run whose files an earlier process
+/// uploaded: nothing is offered and the capture is done at once, with no timeout involved.
+#[test]
+fn restarted_capture_of_an_uploaded_run_is_done() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = run_dir(tmp.path(), "again1", serde_json::json!({"argv": ["x.py"]}), serde_json::json!({"disable_stats": true}));
+    write(&run.join("files/a.txt"), b"a");
+    write(&run.join("files/b.txt"), b"b");
+    let mut log = std::fs::OpenOptions::new().append(true).open(run.join("run.jsonl")).expect("log");
+    writeln!(log, r#"{{"t":"file","path":"a.txt","policy":"now"}}"#).expect("w");
+    writeln!(log, r#"{{"t":"file","path":"b.txt","policy":"live"}}"#).expect("w");
+    writeln!(log, r#"{{"t":"finish","exit_code":0,"ts":1.0,"rt":1.0}}"#).expect("w");
+    let start = Instant::now();
+    let mut first = RunCapture::open_dir(&run, start).expect("open").expect("run record");
+    first.set_target("http://s e/p/again1");
+    let ups = first.tick(start, 0.0);
+    assert!(ups.len() >= 3, "a.txt, b.txt and the captured metadata: {ups:?}");
+    for up in ups {
+        first.mark_uploaded(&up.path, &up.sha256).expect("mark");
+    }
+    assert!(first.tick(start, 0.0).is_empty());
+    assert!(first.is_done());
+    drop(first);
+    let mut second = RunCapture::open_dir(&run, start).expect("open").expect("run record");
+    second.set_target("http://s e/p/again1");
+    assert!(second.tick(start, 0.0).is_empty(), "nothing is uploaded twice");
+    assert!(second.is_done(), "the earlier uploads count, so the agent can let go");
+    // The same run for a new target is not done until that target has the files.
+    let mut third = RunCapture::open_dir(&run, start).expect("open").expect("run record");
+    third.set_target("http://s e/p/copy");
+    assert!(third.tick(start, 0.0).len() >= 3);
+    assert!(!third.is_done());
+}

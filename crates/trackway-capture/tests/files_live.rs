@@ -138,3 +138,72 @@ fn failed_uploads_are_offered_again_and_finished_runs_settle() {
     assert!(files.due(Instant::now(), true).is_empty());
     assert!(files.all_uploaded(), "a finished run with everything uploaded is done");
 }
+
+/// A second process (restarted agent, second `sync`) registers a `now` file the first one
+/// already uploaded: nothing is due, and the run settles without any upload.
+#[test]
+fn now_file_uploaded_by_an_earlier_process_is_settled() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = tmp.path().join("run");
+    common::write(&run.join("files/meta.json"), b"{}");
+    let store = MemBlobStore::new();
+    let mut first = RunFiles::open(&run, IgnoreGlobs::default(), Duration::from_millis(50));
+    first.set_target("http://a e/p/r1");
+    first.add(&FileRecord::new("meta.json", Policy::Now)).expect("add");
+    let due = first.due(Instant::now(), false);
+    assert_eq!(upload(&mut first, &store, due), ["meta.json"]);
+    drop(first);
+    let mut again = RunFiles::open(&run, IgnoreGlobs::default(), Duration::from_millis(50));
+    again.set_target("http://a e/p/r1");
+    again.add(&FileRecord::new("meta.json", Policy::Now)).expect("add");
+    assert!(again.due(Instant::now(), true).is_empty(), "already on that server");
+    assert!(again.all_uploaded(), "an upload by an earlier process counts");
+}
+
+/// Upload state is per server target: a new target gets every file, the old one keeps its state.
+#[test]
+fn upload_state_is_kept_per_target() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = tmp.path().join("run");
+    common::write(&run.join("files/a.txt"), b"a");
+    common::write(&run.join("files/b.txt"), b"b");
+    let store = MemBlobStore::new();
+    let mut files = RunFiles::open(&run, IgnoreGlobs::default(), Duration::from_millis(50));
+    files.add(&FileRecord::new("a.txt", Policy::Now)).expect("add");
+    files.add(&FileRecord::new("b.txt", Policy::End)).expect("add");
+    files.set_target("http://a e/p/r1");
+    let due = files.due(Instant::now(), true);
+    let mut got = upload(&mut files, &store, due);
+    got.sort();
+    assert_eq!(got, ["a.txt", "b.txt"]);
+    assert!(files.all_uploaded());
+    // The same run synced to another target (`sync --id copy`): everything is due again.
+    let mut other = RunFiles::open(&run, IgnoreGlobs::default(), Duration::from_millis(50));
+    other.add(&FileRecord::new("a.txt", Policy::Now)).expect("add");
+    other.add(&FileRecord::new("b.txt", Policy::End)).expect("add");
+    other.set_target("http://a e/p/copy");
+    assert!(!other.all_uploaded());
+    let due = other.due(Instant::now(), true);
+    let mut got = upload(&mut other, &store, due);
+    got.sort();
+    assert_eq!(got, ["a.txt", "b.txt"], "a new target gets every file");
+    assert!(other.all_uploaded());
+    // Back on the first target, both are known to be there (state of both targets persisted).
+    other.set_target("http://a e/p/r1");
+    assert!(other.due(Instant::now(), true).is_empty());
+    assert!(other.all_uploaded());
+}
+
+/// State written by older agents (a flat path -> sha256 map) still counts for the unnamed target.
+#[test]
+fn legacy_flat_upload_state_is_read() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let run = tmp.path().join("run");
+    common::write(&run.join("files/a.txt"), b"a");
+    let (sha, _) = trackway_capture::hash_file(&run.join("files/a.txt")).expect("hash");
+    fs::write(run.join("files-uploaded.json"), serde_json::json!({"a.txt": sha}).to_string()).expect("state");
+    let mut files = RunFiles::open(&run, IgnoreGlobs::default(), Duration::from_millis(50));
+    files.add(&FileRecord::new("a.txt", Policy::Now)).expect("add");
+    assert!(files.due(Instant::now(), true).is_empty());
+    assert!(files.all_uploaded());
+}
