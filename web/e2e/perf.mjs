@@ -1,6 +1,7 @@
 // Performance figures measured in headless Chromium. Prints numbers; asserts nothing.
 //   node e2e/perf.mjs            (npm run build first)
-// Env: PERF_RUNS (100), PERF_METRICS (20), PERF_STEPS (100000), PERF_TABLE_RUNS (100000).
+// Env: PERF_RUNS (100), PERF_METRICS (20), PERF_STEPS (100000), PERF_TABLE_RUNS (100000),
+// PERF_CONSOLE_LINES (50000), PERF_ONLY (charts | table | console).
 // The chart workspace is served by the mock (procedural history, bucketed per docs/api.md),
 // so the figures measure the UI: fetch → align → smooth → draw. PERF_BACKEND=server fills a
 // real `trackway server` through the ingest API instead (PERF_STEPS then defaults to 1000).
@@ -115,13 +116,46 @@ async function tablePerf(browser) {
   } finally { await m.close(); }
 }
 
+/** A console of PERF_CONSOLE_LINES lines (real server when built, else the mock): load and search. */
+async function consolePerf(browser) {
+  const n = env("PERF_CONSOLE_LINES", 50000);
+  const b = await startBackend({ mockOpts: { runs: 0 } });
+  try {
+    const call = client(b.url, b.key);
+    const w = new RunWriter(call, { project: "perf-console", run_id: "c0", name: "console" });
+    await w.start();
+    for (let i = 0; i < n; i++) {
+      w.output(i, i % 50 === 7 ? "err" : "out", `${i % 50 === 7 ? "WARNING" : "info"} step ${i} loss ${(1 / (i + 1)).toFixed(6)} ${"x".repeat(i % 60)}`);
+      if (i % 5000 === 4999) await w.flush();
+    }
+    w.finish(0); await w.flush();
+    const page = await newPage(browser, b.pageUrl, b.key);
+    await page.goto("/");
+    const t0 = Date.now();
+    await page.goto("/admin/perf-console/runs/c0?tab=console");
+    await until(page, () => document.querySelector("#console-log .cl"), null, 60000, "first console line");
+    const first = Date.now() - t0;
+    await until(page, (n) => document.querySelector("#console-info")?.textContent.startsWith(`${n} lines`), n, 120000, "all console lines");
+    const all = Date.now() - t0;
+    const dom = await page.$$eval("#console-log .cl", (e) => e.length);
+    const t1 = Date.now();
+    await page.fill("#console-search", "warning");
+    const hits = Math.ceil((n - 7) / 50);
+    await until(page, (h) => document.querySelector("#console-info")?.textContent.startsWith(`${h} lines containing`), hits, 60000, "search answered");
+    console.log(`console (${b.kind}, ${n.toLocaleString()} lines): first lines after ${first} ms, all ${n.toLocaleString()} after ${all} ms (${dom.toLocaleString()} kept in the DOM); search → ${hits.toLocaleString()} highlighted hits after ${Date.now() - t1} ms (incl. 250 ms debounce)`);
+    await shot(page, "perf-console");
+  } finally { await b.stop(); }
+}
+
 async function main() {
   const b = bundleSize();
   console.log(`bundle: ${(b.raw / 1024).toFixed(1)} KB raw, ${(b.gz / 1024).toFixed(1)} KB gzipped (JS ${(b.js / 1024).toFixed(1)} KB gzipped)`);
   const browser = await launch();
   try {
-    await chartsPerf(browser);
-    await tablePerf(browser);
+    const only = process.env.PERF_ONLY; // charts | table | console
+    if (!only || only === "charts") await chartsPerf(browser);
+    if (!only || only === "table") await tablePerf(browser);
+    if (!only || only === "console") await consolePerf(browser);
   } finally { await browser.close(); }
 }
 

@@ -48,6 +48,8 @@ export function consoleTab(el: HTMLElement, e: string, p: string, id: string, li
       const frag = document.createDocumentFragment();
       for (const l of fresh) frag.append(row(l));
       log.append(frag);
+      // The number column is as wide as the largest number held, so the text stays aligned.
+      log.style.setProperty("--ln", `${Math.max(4, String(fresh[fresh.length - 1].line + 1).length)}ch`);
       const drop = trimFront(held, MAX_SHOWN);
       dropped += drop;
       for (let i = 0; i < drop; i++) log.querySelector(".cl")?.remove();
