@@ -304,6 +304,10 @@ async function main() {
       await page.selectOption("#files-table tr[data-path='notes/readme.txt'] select", "");
       await page.waitForSelector("#file-text >> text=with two lines");
       await shot(page, "20-run-files-text");
+      await put("late/added.txt", "uploaded after the page opened\n");
+      await page.click("#files-refresh");
+      await page.waitForSelector("#files-table tr[data-path='late/added.txt']");
+      assert((await page.$$("#files-table tr.on")).length === 1, "the previewed file stays selected after a refresh");
     });
 
     await suite.test("system tab charts the run's system stream against relative time", async () => {

@@ -85,13 +85,6 @@ export const api = {
     const r = await call<{ series: any[] }>("POST", "/charts/query", body);
     return (r.series ?? []).map(normaliseSeries);
   },
-  /** Optional routes (console, files): null when the server does not have them. */
-  async optional<T>(path: string): Promise<T | null> {
-    try { return await call<T>("GET", path); } catch (e) {
-      if (e instanceof ApiError && (e.status === 404 || e.status === 405 || e.status === 501)) return null;
-      throw e;
-    }
-  },
   runPath: (e: string, p: string, id: string) => `/runs/${proj(e, p)}/${enc(id)}`,
   /** A run's metric keys of its history or its system series (`history/keys?stream=`). */
   runKeys: async (e: string, p: string, id: string, stream: "history" | "system") =>

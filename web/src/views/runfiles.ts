@@ -72,8 +72,8 @@ export function filesTab(el: HTMLElement, e: string, p: string, id: string, open
     const pick = f.versions > 1 ? h("select", { class: "file-version", title: "version", onchange: () => {
       version.set(f.path, pick!.value ? Number(pick!.value) : null);
       void show(f);
-    } }, h("option", { value: "" }, `v${f.version} (latest)`),
-      Array.from({ length: f.version - 1 }, (_, i) => f.version - 1 - i).map((n) => h("option", { value: String(n) }, `v${n}`))) : null;
+    } }, h("option", { value: "", selected: !version.get(f.path) }, `v${f.version} (latest)`),
+      Array.from({ length: f.version - 1 }, (_, i) => f.version - 1 - i).map((n) => h("option", { value: String(n), selected: version.get(f.path) === n }, `v${n}`))) : null;
     const dl = h("button", { class: "link", title: "download", onclick: (ev: Event) => { ev.stopPropagation(); void download(f, dl); } }, "⤓");
     return h("tr", { "data-path": f.path, class: shown === f.path ? "on" : "", onclick: (ev: Event) => { if ((ev.target as HTMLElement).tagName !== "SELECT") void show(f); } },
       h("td", { class: "path" }, h("a", { href: "#", onclick: (ev: Event) => ev.preventDefault() }, f.path)),
@@ -83,14 +83,17 @@ export function filesTab(el: HTMLElement, e: string, p: string, id: string, open
       h("td", null, dl));
   };
 
-  api.files(e, p, id).then((files) => {
-    if (!files.length) { clear(list, h("p", { class: "empty", id: "files-empty" }, "No files saved for this run.")); return; }
+  // A live run keeps uploading (output.log, new versions): the list can be re-read by hand.
+  const refresh = h("button", { class: "link", id: "files-refresh", title: "reload the list", onclick: () => load() }, "↻");
+  const load = () => api.files(e, p, id).then((files) => {
+    if (!files.length) { clear(list, h("p", { class: "empty", id: "files-empty" }, "No files saved for this run. ", refresh)); return; }
     clear(list, h("table", { class: "grid", id: "files-table" },
-      h("thead", null, h("tr", null, ["File", "Size", "Version", "Updated", ""].map((t) => h("th", null, t)))),
+      h("thead", null, h("tr", null, ["File", "Size", "Version", "Updated"].map((t) => h("th", null, t)), h("th", null, refresh))),
       h("tbody", null, files.map(row))));
-    const first = files.find((f) => f.path === open);
+    const first = shown ? undefined : files.find((f) => f.path === open);
     if (first) void show(first);
   }).catch((err) => clear(list, h("div", { class: "error" }, (err as Error).message)));
+  void load();
 
   return () => { token++; urls.forEach((u) => URL.revokeObjectURL(u)); urls.clear(); };
 }
