@@ -27,7 +27,8 @@ export function consoleTab(el: HTMLElement, e: string, p: string, id: string, li
   const log = h("div", { class: "console", id: "console-log", role: "log" });
   el.append(h("div", { class: "toolbar console-toolbar" }, search, h("label", null, follow, " follow"), info), log);
 
-  const row = (l: OutputLine) => h("div", { class: l.stream === "err" ? "cl err" : "cl", "data-line": l.line },
+  const row = (l: OutputLine) => h("div", { class: l.stream === "err" ? "cl err" : "cl", "data-line": l.line,
+    title: l.ts ? `${l.stream === "err" ? "stderr" : "stdout"} · ${new Date(l.ts * 1000).toLocaleString()}` : undefined },
     h("span", { class: "ln" }, String(l.line + 1)),
     h("span", { class: "tx" }, highlight(l.text, q).map((part) => (part.hit ? h("mark", null, part.text) : part.text))));
 
