@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use trackway_runlog::{SYNCED_MARKER, list_runs};
 
-use crate::capture::CaptureSet;
+use crate::capture::{CaptureSet, Outcome};
 use crate::keys::ClientPool;
 use crate::lock::AgentLock;
 use crate::uploader::{Overrides, RunUploader, StepResult};
@@ -72,6 +72,7 @@ pub fn run_agent(opts: &AgentOptions) -> Result<AgentExit> {
         synced: BTreeSet::new(),
         first_seen: BTreeMap::new(),
         captures: CaptureSet::default(),
+        log_done: BTreeMap::new(),
         pool: ClientPool {
             key: opts.api_key.clone(),
             ..ClientPool::default()
@@ -101,6 +102,9 @@ struct Loop {
     /// Directories already marked synced when found: no capture either.
     synced: BTreeSet<PathBuf>,
     captures: CaptureSet,
+    /// Runs whose log is fully acknowledged, with their target, waiting for their capture to
+    /// finish before `synced` is written (it means files and system metrics too).
+    log_done: BTreeMap<PathBuf, String>,
     first_seen: BTreeMap<PathBuf, Instant>,
     pool: ClientPool,
 }
@@ -118,6 +122,7 @@ impl Loop {
             }
             let busy = self.step_all();
             self.captures.tick(&mut self.pool);
+            self.write_markers();
             if self.has_pending() {
                 idle_since = None;
             } else if now.duration_since(*idle_since.get_or_insert(now)) >= opts.idle_exit {
@@ -142,6 +147,7 @@ impl Loop {
                 }
                 let mut up = RunUploader::new(&info.path, Overrides::default(), opts.flush_after)?;
                 up.skip_offline = true;
+                up.defer_marker = opts.capture;
                 self.first_seen.insert(info.path.clone(), Instant::now());
                 self.runs.insert(info.path.clone(), up);
             }
@@ -165,9 +171,13 @@ impl Loop {
                 }
             match result {
                 StepResult::Progress => busy = true,
-                StepResult::Synced | StepResult::Offline | StepResult::Gone => {
+                StepResult::Synced => {
+                    if let (true, Some(key)) = (up.defer_marker, up.target_key()) {
+                        self.log_done.insert(dir.clone(), key.to_string());
+                    }
                     drop_dirs.push(dir.clone())
                 }
+                StepResult::Offline | StepResult::Gone => drop_dirs.push(dir.clone()),
                 StepResult::NoRunRecord => {
                     let seen = self
                         .first_seen
@@ -188,6 +198,22 @@ impl Loop {
             self.ignored.insert(d);
         }
         busy
+    }
+
+    /// `synced` for runs whose log and capture are both acknowledged. A capture that failed
+    /// (a refused file) leaves the run unmarked, so `trackway sync` can retry it.
+    fn write_markers(&mut self) {
+        let captures = &self.captures;
+        self.log_done.retain(|dir, key| match captures.outcome(dir) {
+            Outcome::Open => true,
+            Outcome::Failed => false,
+            Outcome::Done => {
+                if let Err(e) = crate::marker::mark_synced(dir, key, true) {
+                    tracing::warn!(dir = %dir.display(), error = %e, "cannot write the synced marker");
+                }
+                false
+            }
+        });
     }
 
     fn has_pending(&self) -> bool {

@@ -3,10 +3,15 @@
 //! system metrics into `system.jsonl` while the writer lives, and for online runs uploads the
 //! run's files (`PUT .../files/{path}`) and `system.jsonl` once the run exists on the server.
 //!
-//! Capture never touches `run.jsonl` uploading: its failures are logged and retried slowly, and
-//! the `synced` marker keeps meaning "the run log is on the server".
+//! Capture never touches `run.jsonl` uploading: its failures are logged and retried with their
+//! own backoff. A capture ends when [`RunCapture::is_done`] (uploads made by earlier processes
+//! count, per target) and `system.jsonl` is acknowledged; the caller writes the `synced` marker
+//! only then ([`CaptureSet::outcome`]). Transient failures are retried for as long as the agent
+//! runs, like the log itself. A file the server refuses for good (a 4xx) ends the capture as
+//! failed instead, so one unacceptable file cannot keep the agent alive forever; the run is then
+//! not marked synced, and `trackway sync` tries again.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -21,44 +26,44 @@ use crate::stream::{Remote, StreamUploader};
 struct Captured {
     cap: RunCapture,
     run: Option<RunRecord>,
-    system: StreamUploader,
+    /// Uploader of `system.jsonl`, once the run's server target is known.
+    system: Option<StreamUploader>,
     files_backoff: Backoff,
     next_files_try: Instant,
     last_crash_check: Instant,
-    /// When the run was seen to have ended (its log ends with `finish`, or the writer died).
-    ended_at: Option<Instant>,
-    /// The last time a file was due or an upload was tried.
-    last_activity: Instant,
+    /// The run was seen to have ended (its log ends with `finish`, or the writer died).
+    ended: bool,
+    /// The server refused a file for good: this process gives up on the run's files.
+    refused: bool,
+}
+
+/// How a capture ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Still running (or never started).
+    Open,
+    /// Everything it had to upload is acknowledged (or it could not start: nothing to upload).
+    Done,
+    /// It stopped with something unacknowledged (refused file, deleted directory).
+    Failed,
 }
 
 /// Capture state of every run directory the agent (or sync) looks after.
+#[derive(Default)]
 pub(crate) struct CaptureSet {
-    /// After the run ended, a capture with nothing due for this long is finished even if
-    /// `RunCapture::is_done` disagrees (it must never keep the agent alive forever).
-    pub(crate) quiet: Duration,
     runs: BTreeMap<PathBuf, Captured>,
-    /// Directories whose capture ended or could not start: never reopened.
-    closed: BTreeSet<PathBuf>,
+    /// Directories whose capture ended or could not start, with whether everything was
+    /// acknowledged: never reopened.
+    closed: BTreeMap<PathBuf, bool>,
     /// Where each run lives on the server, once its uploader created it.
     pub(crate) remotes: BTreeMap<PathBuf, Remote>,
-}
-
-impl Default for CaptureSet {
-    fn default() -> Self {
-        CaptureSet {
-            quiet: Duration::from_secs(3),
-            runs: BTreeMap::new(),
-            closed: BTreeSet::new(),
-            remotes: BTreeMap::new(),
-        }
-    }
 }
 
 impl CaptureSet {
     /// Starts capture for `dir` unless it runs already; `uploads` forces file uploads on (sync
     /// of an offline run). Quietly waits while the log has no `run` record yet.
     pub(crate) fn ensure(&mut self, dir: &Path, uploads: Option<bool>) {
-        if self.runs.contains_key(dir) || self.closed.contains(dir) {
+        if self.runs.contains_key(dir) || self.closed.contains_key(dir) {
             return;
         }
         match RunCapture::open_dir(dir, Instant::now()) {
@@ -72,7 +77,7 @@ impl CaptureSet {
                     Captured {
                         cap,
                         run: first_run_record(dir),
-                        system: StreamUploader::new(dir),
+                        system: None,
                         files_backoff: Backoff::new(
                             Duration::from_secs(1),
                             Duration::from_secs(30),
@@ -80,15 +85,15 @@ impl CaptureSet {
                         next_files_try: now,
                         // Check at the first tick: a finished run need not wait a second.
                         last_crash_check: now.checked_sub(Duration::from_secs(1)).unwrap_or(now),
-                        ended_at: None,
-                        last_activity: now,
+                        ended: false,
+                        refused: false,
                     },
                 );
             }
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(dir = %dir.display(), error = %e, "capture disabled for this run");
-                self.closed.insert(dir.to_path_buf());
+                self.closed.insert(dir.to_path_buf(), true);
             }
         }
     }
@@ -97,49 +102,67 @@ impl CaptureSet {
         !self.runs.is_empty()
     }
 
-    /// One tick for every run: capture, sampling, uploads; drops finished ones.
+    /// How the capture of `dir` stands.
+    pub(crate) fn outcome(&self, dir: &Path) -> Outcome {
+        match self.closed.get(dir) {
+            Some(true) => Outcome::Done,
+            Some(false) => Outcome::Failed,
+            None => Outcome::Open,
+        }
+    }
+
+    /// One tick for every run: capture, sampling, uploads; closes finished ones.
     pub(crate) fn tick(&mut self, pool: &mut ClientPool) {
         let now = Instant::now();
         let unix = crate::unix_now();
         let mut done = Vec::new();
         for (dir, c) in &mut self.runs {
             if !dir.exists() {
-                done.push(dir.clone());
+                done.push((dir.clone(), false));
                 continue;
             }
             check_ended(dir, c, now);
-            let uploads = c.cap.tick(now, unix);
-            if !uploads.is_empty() {
-                c.last_activity = now;
-            }
             let remote = self.remotes.get(dir);
             if let Some(remote) = remote {
+                c.cap.set_target(&remote.key());
+                c.system.get_or_insert_with(|| StreamUploader::new(dir, remote));
+            }
+            let uploads = c.cap.tick(now, unix);
+            if let Some(remote) = remote {
                 upload_files(dir, c, pool, remote, uploads, now);
-                if let Ok(client) = pool.get(&remote.base_url) {
-                    c.system.step(client, remote);
+                if let (Ok(client), Some(system)) = (pool.get(&remote.base_url), c.system.as_mut()) {
+                    system.step(client, remote);
                 }
             }
-            // Without a remote (an offline run in the agent) system.jsonl waits for `sync`.
-            let system_done = remote.is_none() || c.system.unsent() == 0;
-            let quiet = c
-                .ended_at
-                .is_some_and(|t| now.duration_since(t.max(c.last_activity)) >= self.quiet);
-            if system_done && (c.cap.is_done() || quiet) {
-                done.push(dir.clone());
+            if c.refused || c.system.as_ref().is_some_and(|s| s.refused) {
+                done.push((dir.clone(), false));
+            } else if capture_done(c, remote.is_some()) {
+                done.push((dir.clone(), true));
             }
         }
-        for d in done {
+        for (d, ok) in done {
             self.runs.remove(&d);
-            self.closed.insert(d);
+            self.closed.insert(d, ok);
         }
     }
+}
+
+/// Everything captured is acknowledged. An offline run in the agent uploads nothing (`sync`
+/// does it later); an online one needs its server target first, or the files it has were
+/// uploaded nowhere.
+fn capture_done(c: &Captured, has_remote: bool) -> bool {
+    if !has_remote {
+        let offline = c.run.as_ref().is_some_and(|r| r.mode.as_deref() == Some("offline"));
+        return offline && c.cap.is_done();
+    }
+    c.cap.is_done() && c.system.as_ref().is_some_and(StreamUploader::caught_up)
 }
 
 /// Once a second: has the run ended? The agent appends a crashed `finish` only for online runs
 /// (sync does it for offline ones), so the capture of an offline run whose writer died is ended
 /// here, or the agent would never go idle.
 fn check_ended(dir: &Path, c: &mut Captured, now: Instant) {
-    if c.ended_at.is_some() || now.duration_since(c.last_crash_check) < Duration::from_secs(1) {
+    if c.ended || now.duration_since(c.last_crash_check) < Duration::from_secs(1) {
         return;
     }
     c.last_crash_check = now;
@@ -148,9 +171,7 @@ fn check_ended(dir: &Path, c: &mut Captured, now: Instant) {
     if dead && !finished {
         c.cap.mark_crashed();
     }
-    if finished || dead {
-        c.ended_at = Some(now);
-    }
+    c.ended = finished || dead;
 }
 
 fn upload_files(
@@ -167,26 +188,23 @@ fn upload_files(
     let Ok(client) = pool.get(&remote.base_url) else {
         return;
     };
-    c.last_activity = now;
     for up in uploads {
-        let result = std::fs::read(&up.abs_path)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| {
-                client
-                    .put_file(
-                        (&remote.entity, &remote.project, &remote.run_id),
-                        &up.path,
-                        &bytes,
-                        &up.sha256,
-                    )
-                    .map_err(|e| e.to_string())
-            });
-        match result {
+        // A file that vanished since `due` is not offered again; nothing to report.
+        let Ok(bytes) = std::fs::read(&up.abs_path) else {
+            continue;
+        };
+        let run = (remote.entity.as_str(), remote.project.as_str(), remote.run_id.as_str());
+        match client.put_file(run, &up.path, &bytes, &up.sha256) {
             Ok(_) => {
                 if let Err(e) = c.cap.mark_uploaded(&up.path, &up.sha256) {
                     tracing::warn!(dir = %dir.display(), error = %e, "cannot record an uploaded file");
                 }
                 c.files_backoff.reset();
+            }
+            Err(e) if !e.is_retryable() => {
+                tracing::warn!(dir = %dir.display(), file = %up.path, error = %e, "the server refused a file; the run is not marked synced (`trackway sync` retries)");
+                c.refused = true;
+                return;
             }
             Err(e) => {
                 let wait = c.files_backoff.next_delay();

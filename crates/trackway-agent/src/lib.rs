@@ -6,7 +6,9 @@
 //!
 //! Invariant: the cursor in `upload.json` only ever moves to a position the server acknowledged
 //! as durable, and the `synced` marker is written only when the acknowledged position covers a
-//! log that ends with a `finish` record. Any process may die at any moment; the next agent
+//! log that ends with a `finish` record and, when capture is on, the run's `system.jsonl` and
+//! every due run file are acknowledged too. Marker, cursors and file state name the server
+//! target they are for, so the same run can be synced to another target. Any process may die at any moment; the next agent
 //! resends from the cursor and the server's per-log high-water mark drops what it already has.
 
 mod agent;
@@ -16,6 +18,7 @@ mod capture;
 mod crash;
 mod keys;
 mod lock;
+mod marker;
 mod stream;
 mod sync;
 mod uploader;
@@ -27,6 +30,7 @@ pub use agent::{AgentExit, AgentOptions, run_agent};
 pub use crash::{append_crash_finish, writer_alive};
 pub use keys::{ClientPool, api_key_for, default_base_url};
 pub use lock::{AgentLock, agent_lock_held};
+pub use marker::{mark_synced, synced_to, target_key};
 pub use sync::{PendingRun, SyncOptions, SyncOutcome, pending_runs, sync_run};
 pub use uploader::{Overrides, RunUploader, StepResult};
 

@@ -26,26 +26,44 @@ pub(crate) struct Remote {
     pub run_id: String,
 }
 
+impl Remote {
+    /// Names this run on this server, for state that is kept per target (uploaded files, the
+    /// system stream's cursor).
+    pub(crate) fn key(&self) -> String {
+        crate::marker::target_key(&self.base_url, Some(&self.entity), Some(&self.project), &self.run_id)
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct StreamUploader {
     dir: PathBuf,
     log: PathBuf,
     log_id: Option<String>,
     acked: u64,
+    /// [`Remote::key`] of the server run `acked` counts for.
+    target: String,
+    /// The server refused the stream for good (a 4xx): stop, `trackway sync` retries later.
+    pub(crate) refused: bool,
     backoff: Backoff,
     next_try: Instant,
 }
 
 impl StreamUploader {
-    pub(crate) fn new(dir: &Path) -> Self {
+    /// The uploader of `dir`'s stream to `remote`. A cursor written for another target is not
+    /// used: that server's progress says nothing about this one.
+    pub(crate) fn new(dir: &Path, remote: &Remote) -> Self {
+        let target = remote.key();
         let cursor: Option<UploadCursor> = std::fs::read(dir.join(SYSTEM_CURSOR))
             .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
+            .and_then(|b| serde_json::from_slice::<UploadCursor>(&b).ok())
+            .filter(|c| c.target.as_ref().is_none_or(|t| *t == target));
         StreamUploader {
             dir: dir.to_path_buf(),
             log: dir.join(SYSTEM_LOG),
             log_id: cursor.as_ref().map(|c| c.log_id.clone()),
             acked: cursor.map_or(0, |c| c.offset),
+            target,
+            refused: false,
             backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(30)),
             next_try: Instant::now(),
         }
@@ -54,6 +72,19 @@ impl StreamUploader {
     /// Bytes of the stream not yet acknowledged.
     pub(crate) fn unsent(&self) -> u64 {
         std::fs::metadata(&self.log).map_or(0, |m| m.len().saturating_sub(self.acked))
+    }
+
+    /// Every complete line is acknowledged. An unterminated tail (an agent killed in the
+    /// middle of an append) is never sent, so it does not count.
+    pub(crate) fn caught_up(&self) -> bool {
+        if self.unsent() == 0 {
+            return true;
+        }
+        let Ok(bytes) = std::fs::read(&self.log) else {
+            return true; // deleted: nothing left to send
+        };
+        let rest = usize::try_from(self.acked).map_or(&[][..], |a| bytes.get(a..).unwrap_or(&[]));
+        !rest.contains(&b'\n')
     }
 
     /// Sends what is new (at most one request). Errors only delay the next try: the metrics
@@ -65,11 +96,12 @@ impl StreamUploader {
         }
         self.next_try = now + MIN_INTERVAL;
         if let Err(e) = self.send(client, remote) {
-            let wait = if e.is_retryable() {
-                self.backoff.next_delay()
-            } else {
-                Duration::from_secs(30)
-            };
+            if !e.is_retryable() {
+                tracing::warn!(dir = %self.dir.display(), error = %e, "the server refused the system metrics; the run is not marked synced (`trackway sync` retries)");
+                self.refused = true;
+                return;
+            }
+            let wait = self.backoff.next_delay();
             if self.backoff.failures() <= 1 {
                 tracing::warn!(dir = %self.dir.display(), error = %e, "system metrics upload failed");
             }
@@ -135,6 +167,8 @@ impl StreamUploader {
             acked_at: Some(crate::unix_now()),
             error: None,
             finished: false,
+            target: Some(self.target.clone()),
+            remote: None,
         };
         let path = self.dir.join(SYSTEM_CURSOR);
         let tmp = self

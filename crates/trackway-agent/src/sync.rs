@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use trackway_runlog::{LOG_FILE, SYNCED_MARKER, list_runs};
 
 use crate::Result;
-use crate::capture::CaptureSet;
+use crate::capture::{CaptureSet, Outcome};
 use crate::crash::writer_alive;
 use crate::keys::ClientPool;
 use crate::uploader::{Overrides, RunUploader, StepResult};
@@ -41,7 +41,7 @@ pub enum SyncOutcome {
         records: u64,
         bytes: u64,
     },
-    /// It was already marked synced; nothing was sent.
+    /// It was already marked synced to this target; nothing was sent.
     AlreadySynced,
     /// Everything written so far is on the server; the writer is still running.
     StillRunning {
@@ -67,16 +67,21 @@ pub fn sync_run(dir: &Path, opts: &SyncOptions, pool: &mut ClientPool) -> Result
             message: format!("{} has no {LOG_FILE}", dir.display()),
         });
     }
-    if dir.join(SYNCED_MARKER).exists() {
+    let mut up = RunUploader::new(dir, opts.overrides.clone(), Duration::ZERO)?;
+    // `synced` is written here, after the files: it means the log *and* the files are there.
+    up.defer_marker = opts.capture;
+    if up.marked_synced() {
         return Ok(SyncOutcome::AlreadySynced);
     }
-    let mut up = RunUploader::new(dir, opts.overrides.clone(), Duration::ZERO)?;
     let mut failing_since: Option<Instant> = None;
     loop {
         match up.step(pool) {
             StepResult::Synced => {
                 if let Err(message) = sync_capture(dir, &up, opts, pool) {
                     return Ok(SyncOutcome::Failed { message });
+                }
+                if let (true, Some(key)) = (opts.capture, up.target_key()) {
+                    crate::marker::mark_synced(dir, key, true)?;
                 }
                 return Ok(SyncOutcome::Synced {
                     path: up.remote_path(),
@@ -132,21 +137,24 @@ fn sync_capture(
         return Ok(());
     }
     let Some(remote) = up.remote() else {
-        return Ok(());
+        return Err("the run log is on the server, but its cursor does not say which run it is there (written by an older agent): delete upload.json and sync again".into());
     };
     let mut set = CaptureSet::default();
-    set.quiet = Duration::from_millis(500);
     set.ensure(dir, Some(true));
     set.remotes.insert(dir.to_path_buf(), remote);
     let deadline = Instant::now() + opts.retry_for;
+    let unfinished = "the run log is on the server, but some files or system metrics are not (see the messages above); run `trackway sync` again";
     while set.pending() {
         if Instant::now() >= deadline {
-            return Err("the run log is on the server, but some files or system metrics are not (see the messages above); run `trackway sync` again after removing the `synced` marker".into());
+            return Err(unfinished.into());
         }
         set.tick(pool);
         std::thread::sleep(Duration::from_millis(20));
     }
-    Ok(())
+    match set.outcome(dir) {
+        Outcome::Failed => Err(unfinished.into()),
+        Outcome::Done | Outcome::Open => Ok(()),
+    }
 }
 
 /// A run directory with data the server has not acknowledged.

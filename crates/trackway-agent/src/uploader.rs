@@ -7,15 +7,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use trackway_client::ClientError;
-use trackway_runlog::{
-    LOG_FILE, LogReader, SYNCED_MARKER, UploadCursor, read_cursor, write_cursor,
-};
+use trackway_runlog::{LOG_FILE, LogReader, UploadCursor, read_cursor, write_cursor};
 use trackway_types::{Record, RunRecord};
 
 use crate::backoff::Backoff;
 use crate::batch::{Batch, Limits, Target, read_batch};
 use crate::crash::{append_crash_finish, log_has_finish, writer_alive};
 use crate::keys::{ClientPool, default_base_url};
+use crate::marker;
 use crate::{AgentError, Result};
 
 /// Default largest request body (raw JSON, before zstd).
@@ -49,7 +48,8 @@ pub enum StepResult {
     Progress,
     /// Everything complete in the log is acknowledged, the run has not finished.
     CaughtUp,
-    /// The log ended with `finish` and the server acknowledged all of it; `synced` is written.
+    /// The log ended with `finish` and the server acknowledged all of it (or the run is marked
+    /// synced to this target already). `synced` is written unless [`RunUploader::defer_marker`].
     Synced,
     /// The log has no `run` record yet.
     NoRunRecord,
@@ -79,6 +79,15 @@ pub struct RunUploader {
     flush_after: Duration,
     /// Leave offline runs alone (the background agent); sync uploads them.
     pub skip_offline: bool,
+    /// The caller uploads the run's files too and writes the `synced` marker itself once they
+    /// are acknowledged (`synced` means everything is on the server); the uploader then never
+    /// writes it, and only a marker that includes files counts as synced.
+    pub defer_marker: bool,
+    /// [`marker::target_key`] of where this log goes, once the run record is read.
+    target_key: Option<String>,
+    /// The run on the server as an earlier process recorded it in the cursor: known without a
+    /// request, so a restarted agent can upload files of a run whose log is complete.
+    known_remote: Option<Target>,
     backoff: Backoff,
     next_try: Instant,
     last_failure: Option<StepResult>,
@@ -117,6 +126,9 @@ impl RunUploader {
             pending_since: None,
             flush_after,
             skip_offline: false,
+            defer_marker: false,
+            target_key: None,
+            known_remote: None,
             backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(15)),
             next_try: now,
             last_failure: None,
@@ -147,7 +159,7 @@ impl RunUploader {
 
     /// Where the run lives on the server, once created there.
     pub(crate) fn remote(&self) -> Option<crate::stream::Remote> {
-        self.target.as_ref().map(|t| crate::stream::Remote {
+        self.target.as_ref().or(self.known_remote.as_ref()).map(|t| crate::stream::Remote {
             base_url: self.base_url(),
             entity: t.entity.clone(),
             project: t.project.clone(),
@@ -162,9 +174,6 @@ impl RunUploader {
 
     /// Does at most one request. Never sleeps.
     pub fn step(&mut self, pool: &mut ClientPool) -> StepResult {
-        if self.dir.join(SYNCED_MARKER).exists() {
-            return StepResult::Synced;
-        }
         if !self.log.exists() {
             return StepResult::Gone;
         }
@@ -181,6 +190,9 @@ impl RunUploader {
     fn try_step(&mut self, pool: &mut ClientPool, now: Instant) -> Result<StepResult> {
         if self.run.is_none() && !self.load_run_record()? {
             return Ok(StepResult::NoRunRecord);
+        }
+        if self.marked_synced() {
+            return Ok(StepResult::Synced);
         }
         if self.skip_offline && self.is_offline() {
             return Ok(StepResult::Offline);
@@ -218,14 +230,6 @@ impl RunUploader {
             }
             Err(e) => return Err(AgentError::Invalid(format!("first line is corrupt: {e}"))),
         };
-        match &self.cursor {
-            Some(c) if c.log_id == run.log_id => self.acked = c.offset,
-            Some(_) => {
-                tracing::warn!(dir = %self.dir.display(), "cursor belongs to another log; starting over");
-                self.cursor = None;
-            }
-            None => {}
-        }
         if self.overrides.any_target() {
             if let Some(p) = &self.overrides.project {
                 run.project = Some(p.clone());
@@ -240,8 +244,58 @@ impl RunUploader {
             line.pop();
             self.run_line = Some(line);
         }
+        let key = marker::target_key(
+            &self.base_url_for(&run),
+            run.entity.as_deref(),
+            run.project.as_deref(),
+            &run.run_id,
+        );
+        self.adopt_cursor(&run, &key);
+        self.target_key = Some(key);
         self.run = Some(run);
         Ok(true)
+    }
+
+    /// Uses the cursor only if it is for this log and this target; a cursor for another target
+    /// (`sync --id NEW` of an uploaded run) says nothing about what the new one has.
+    fn adopt_cursor(&mut self, run: &RunRecord, key: &str) {
+        let Some(c) = &self.cursor else { return };
+        // Cursors of older agents name no target: they are for the run's own target.
+        let same_target = c
+            .target
+            .as_deref()
+            .map_or(!self.overrides.any_target(), |t| t == key);
+        if c.log_id != run.log_id || !same_target {
+            tracing::warn!(dir = %self.dir.display(), "cursor belongs to another log or target; starting over");
+            self.cursor = None;
+            return;
+        }
+        self.acked = c.offset;
+        let mut parts = c.remote.as_deref().unwrap_or("").splitn(3, '/');
+        if let (Some(e), Some(p), Some(id)) = (parts.next(), parts.next(), parts.next()) {
+            self.known_remote = Some(Target {
+                entity: e.to_string(),
+                project: p.to_string(),
+                run_id: id.to_string(),
+                log_id: run.log_id.clone(),
+            });
+        }
+    }
+
+    /// Where this log goes, as named in the `synced` marker.
+    pub fn target_key(&self) -> Option<&str> {
+        self.target_key.as_deref()
+    }
+
+    /// Whether the marker says this target has the run already (reads the run record first).
+    pub fn marked_synced(&mut self) -> bool {
+        if self.run.is_none() && !self.load_run_record().unwrap_or(false) {
+            return false;
+        }
+        let legacy_ok = !self.overrides.any_target();
+        self.target_key
+            .as_deref()
+            .is_some_and(|k| marker::synced_to(&self.dir, k, self.defer_marker, legacy_ok))
     }
 
     /// Batching: a growing log waits up to `flush_after` (or until a batch is full) so a fast
@@ -292,15 +346,17 @@ impl RunUploader {
     }
 
     fn base_url(&self) -> String {
+        match &self.run {
+            Some(run) => self.base_url_for(run),
+            None => self.overrides.base_url.clone().unwrap_or_else(default_base_url),
+        }
+    }
+
+    fn base_url_for(&self, run: &RunRecord) -> String {
         self.overrides
             .base_url
             .clone()
-            .or_else(|| {
-                self.run
-                    .as_ref()
-                    .and_then(|r| r.base_url.clone())
-                    .filter(|u| !u.is_empty())
-            })
+            .or_else(|| run.base_url.clone().filter(|u| !u.is_empty()))
             .unwrap_or_else(default_base_url)
     }
 
@@ -495,8 +551,17 @@ impl RunUploader {
 
     fn save_cursor(&mut self, error: Option<String>) -> Result<()> {
         let Some(run) = &self.run else { return Ok(()) };
+        let remote = self
+            .target
+            .as_ref()
+            .or(self.known_remote.as_ref())
+            .map(|t| format!("{}/{}/{}", t.entity, t.project, t.run_id));
         let same = self.cursor.as_ref().is_some_and(|c| {
-            c.offset == self.acked && c.error == error && c.finished == self.finish_acked
+            c.offset == self.acked
+                && c.error == error
+                && c.finished == self.finish_acked
+                && c.remote == remote
+                && c.target == self.target_key
         });
         if same {
             return Ok(());
@@ -507,6 +572,8 @@ impl RunUploader {
             acked_at: Some(crate::unix_now()),
             error,
             finished: self.finish_acked,
+            target: self.target_key.clone(),
+            remote,
         };
         write_cursor(&self.dir, &c)?;
         self.cursor = Some(c);
@@ -515,10 +582,10 @@ impl RunUploader {
 
     fn mark_synced(&mut self) -> Result<()> {
         self.save_cursor(None)?;
-        let marker = self.dir.join(SYNCED_MARKER);
-        std::fs::write(&marker, b"").map_err(|e| AgentError::io(&marker, e))?;
-        tracing::info!(dir = %self.dir.display(), "run synced");
-        Ok(())
+        match (&self.target_key, self.defer_marker) {
+            (Some(key), false) => marker::mark_synced(&self.dir, key, false),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -232,3 +232,110 @@ fn now() -> f64 {
         .expect("clock")
         .as_secs_f64()
 }
+
+/// An offline run with a saved file (`now`) and the agent's own metadata capture.
+fn run_with_file(root: &Path, id: &str, url: &str) -> PathBuf {
+    let dir = make_run(root, id, url, "offline", 5, false, None);
+    std::fs::write(dir.join("files/model.txt"), b"weights").expect("file");
+    let mut log = std::fs::read_to_string(dir.join("run.jsonl")).expect("log");
+    log.push_str("{\"t\":\"file\",\"path\":\"model.txt\",\"policy\":\"now\"}\n");
+    log.push_str("{\"t\":\"finish\",\"exit_code\":0,\"ts\":2.0,\"rt\":1.0}\n");
+    std::fs::write(dir.join("run.jsonl"), log).expect("log");
+    dir
+}
+
+fn opts_log_only() -> SyncOptions {
+    opts()
+}
+
+fn with_files() -> SyncOptions {
+    SyncOptions {
+        capture: true,
+        ..opts()
+    }
+}
+
+fn uploaded_files(mock: &mock::Mock, run_id: &str) -> Vec<String> {
+    let s = mock.state.lock().expect("lock");
+    let prefix = format!("/{run_id}/files/");
+    let mut out: Vec<String> = s
+        .files
+        .iter()
+        .filter_map(|p| p.split_once(&prefix).map(|(_, f)| f.to_string()))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn sync_to_a_new_target_uploads_the_log_and_files_again() {
+    let mock = mock::Mock::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = run_with_file(tmp.path(), "g1", &mock.url);
+    let mut pool = ClientPool::with_key("secret");
+    let out = sync_run(&dir, &with_files(), &mut pool).expect("sync");
+    assert!(matches!(out, SyncOutcome::Synced { .. }), "{out:?}");
+    assert_eq!(uploaded_files(&mock, "g1"), ["model.txt", "trackway-metadata.json"]);
+    let out = sync_run(&dir, &with_files(), &mut pool).expect("sync");
+    assert_eq!(out, SyncOutcome::AlreadySynced);
+    // Another run id on the same server: the log and every file go there too, the marker and
+    // cursors untouched (no deleting of `synced` or upload.json).
+    let mut copy = with_files();
+    copy.overrides.run_id = Some("copy1".into());
+    let out = sync_run(&dir, &copy, &mut pool).expect("sync");
+    assert!(matches!(out, SyncOutcome::Synced { records: 8, .. }), "{out:?}");
+    assert_eq!(uploaded_files(&mock, "copy1"), ["model.txt", "trackway-metadata.json"]);
+    assert_eq!(sync_run(&dir, &copy, &mut pool).expect("sync"), SyncOutcome::AlreadySynced);
+    assert_eq!(sync_run(&dir, &with_files(), &mut pool).expect("sync"), SyncOutcome::AlreadySynced);
+    assert_eq!(uploaded_files(&mock, "g1").len(), 2, "nothing uploaded twice");
+}
+
+#[test]
+fn a_refused_file_leaves_the_run_unsynced_and_the_next_sync_retries_it() {
+    let mock = mock::Mock::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = run_with_file(tmp.path(), "h1", &mock.url);
+    mock.state.lock().expect("lock").refuse_files = 1;
+    let mut pool = ClientPool::with_key("secret");
+    let out = sync_run(&dir, &with_files(), &mut pool).expect("sync");
+    assert!(matches!(out, SyncOutcome::Failed { .. }), "{out:?}");
+    assert!(!dir.join("synced").exists(), "synced means the files too");
+    let out = sync_run(&dir, &with_files(), &mut pool).expect("sync");
+    assert!(matches!(out, SyncOutcome::Synced { records: 0, .. }), "{out:?}");
+    assert_eq!(uploaded_files(&mock, "h1"), ["model.txt", "trackway-metadata.json"]);
+    assert!(dir.join("synced").exists());
+}
+
+/// An agent restarted on a run whose log and files an earlier agent uploaded (it died before
+/// writing `synced`) finishes at once: no upload is repeated, and the idle exit is not delayed
+/// by a timeout.
+#[test]
+fn restarted_agent_finishes_a_run_whose_files_are_uploaded() {
+    let mock = mock::Mock::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = run_with_file(tmp.path(), "i1", &mock.url);
+    let log = std::fs::read_to_string(dir.join("run.jsonl")).expect("log");
+    std::fs::write(dir.join("run.jsonl"), log.replace("\"offline\"", "\"online\"")).expect("log");
+    let opts = AgentOptions {
+        root: tmp.path().to_path_buf(),
+        idle_exit: Duration::from_millis(200),
+        flush_after: Duration::from_millis(50),
+        api_key: Some("secret".into()),
+        capture: true,
+    };
+    // The first agent died after the log was acknowledged, before any file went up.
+    let mut pool = ClientPool::with_key("secret");
+    let out = sync_run(&dir, &opts_log_only(), &mut pool).expect("sync");
+    assert!(matches!(out, SyncOutcome::Synced { .. }), "{out:?}");
+    std::fs::remove_file(dir.join("synced")).expect("rm marker");
+    assert!(uploaded_files(&mock, "i1").is_empty());
+    // The next agent knows the run's server target from the cursor and uploads the files.
+    assert_eq!(run_agent(&opts).expect("agent"), AgentExit::Idle);
+    assert!(dir.join("synced").exists());
+    assert_eq!(uploaded_files(&mock, "i1"), ["model.txt", "trackway-metadata.json"]);
+    let requests = mock.state.lock().expect("lock").requests;
+    std::fs::remove_file(dir.join("synced")).expect("rm marker");
+    assert_eq!(run_agent(&opts).expect("agent"), AgentExit::Idle);
+    assert!(dir.join("synced").exists(), "the second agent marks it synced");
+    assert_eq!(mock.state.lock().expect("lock").requests, requests, "and sends nothing");
+}

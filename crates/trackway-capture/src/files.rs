@@ -218,11 +218,17 @@ impl RunFiles {
             if finishing {
                 t.final_done = true;
             }
-            let Ok((sha256, size)) = hashed else {
-                if finishing {
-                    t.changed = false; // still missing at the end: nothing to upload
+            let (sha256, size) = match hashed {
+                Ok(h) => h,
+                Err(e) => {
+                    if finishing {
+                        t.changed = false; // still missing at the end: nothing to upload
+                    }
+                    if e.kind() == std::io::ErrorKind::NotFound {
+                        t.pending = false; // deleted after a failed upload: nothing to retry
+                    }
+                    continue; // not written yet: retry later
                 }
-                continue; // not written yet: retry later
             };
             t.changed = false;
             t.pending = self.uploaded.get(path) != Some(&sha256);

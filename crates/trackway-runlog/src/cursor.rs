@@ -19,6 +19,14 @@ pub struct UploadCursor {
     pub error: Option<String>,
     #[serde(default)]
     pub finished: bool,
+    /// The server target `offset` counts for (trackway-agent's `target_key`: base URL and the
+    /// `entity/project/run_id` asked for). Absent in cursors of older agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// `entity/project/run_id` of the run the server created for `target`, so a restarted
+    /// agent can upload the run's files after the log is complete without contacting it first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
 }
 
 /// Reads `<run_dir>/upload.json`; `None` when there is none yet.

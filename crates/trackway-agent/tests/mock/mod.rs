@@ -18,6 +18,10 @@ pub struct State {
     /// Reject (400 invalid_record) any batch holding a record with this `t`.
     pub reject_type: Option<String>,
     pub requests: usize,
+    /// Paths of accepted run-file uploads (`PUT .../files/...`), in order.
+    pub files: Vec<String>,
+    /// Refuse (400 bad_request) the next N run-file uploads.
+    pub refuse_files: usize,
 }
 
 pub struct Mock {
@@ -112,6 +116,14 @@ fn route(st: &Mutex<State>, path: &str, body: &[u8], auth: bool) -> (u16, serde_
     }
     if !auth {
         return (401, err("unauthorized"));
+    }
+    if path.contains("/files/") {
+        if s.refuse_files > 0 {
+            s.refuse_files -= 1;
+            return (400, err("bad_request"));
+        }
+        s.files.push(path.to_string());
+        return (200, serde_json::json!({"created": true, "size": body.len()}));
     }
     let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
         return (400, err("bad_request"));
