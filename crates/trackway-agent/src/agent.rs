@@ -172,8 +172,15 @@ impl Loop {
             match result {
                 StepResult::Progress => busy = true,
                 StepResult::Synced => {
-                    if let (true, Some(key)) = (up.defer_marker, up.target_key()) {
-                        self.log_done.insert(dir.clone(), key.to_string());
+                    match (up.defer_marker, up.target_key(), up.remote()) {
+                        (true, Some(key), Some(_)) => {
+                            self.log_done.insert(dir.clone(), key.to_string());
+                        }
+                        // A log completed by an older agent whose cursor does not name the run
+                        // on the server: its files cannot be placed, so capture stops here
+                        // (no `synced`; `trackway sync` explains what to do).
+                        (true, _, None) => self.captures.abandon(dir),
+                        _ => {}
                     }
                     drop_dirs.push(dir.clone())
                 }

@@ -102,6 +102,14 @@ impl CaptureSet {
         !self.runs.is_empty()
     }
 
+    /// Stops the capture of `dir` as failed (nothing more will be uploaded by this process).
+    pub(crate) fn abandon(&mut self, dir: &Path) {
+        if self.runs.remove(dir).is_some() {
+            tracing::warn!(dir = %dir.display(), "the run's server target is unknown; its files are left to `trackway sync`");
+            self.closed.insert(dir.to_path_buf(), false);
+        }
+    }
+
     /// How the capture of `dir` stands.
     pub(crate) fn outcome(&self, dir: &Path) -> Outcome {
         match self.closed.get(dir) {

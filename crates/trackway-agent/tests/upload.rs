@@ -339,3 +339,39 @@ fn restarted_agent_finishes_a_run_whose_files_are_uploaded() {
     assert!(dir.join("synced").exists(), "the second agent marks it synced");
     assert_eq!(mock.state.lock().expect("lock").requests, requests, "and sends nothing");
 }
+
+/// A log completed under a cursor of an older agent (no `remote`): the agent cannot place the
+/// files, so it must let go of the run (unmarked) instead of waiting forever.
+#[test]
+fn agent_lets_go_of_a_run_whose_remote_is_unknown() {
+    let mock = mock::Mock::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = run_with_file(tmp.path(), "j1", &mock.url);
+    let log = std::fs::read_to_string(dir.join("run.jsonl")).expect("log");
+    std::fs::write(dir.join("run.jsonl"), log.replace("\"offline\"", "\"online\"")).expect("log");
+    let mut pool = ClientPool::with_key("secret");
+    let out = sync_run(&dir, &opts_log_only(), &mut pool).expect("sync");
+    assert!(matches!(out, SyncOutcome::Synced { .. }), "{out:?}");
+    std::fs::remove_file(dir.join("synced")).expect("rm marker");
+    let mut cursor: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("upload.json")).expect("cursor")).expect("json");
+    let obj = cursor.as_object_mut().expect("object");
+    obj.remove("target");
+    obj.remove("remote");
+    std::fs::write(dir.join("upload.json"), cursor.to_string()).expect("cursor");
+    let opts = AgentOptions {
+        root: tmp.path().to_path_buf(),
+        idle_exit: Duration::from_millis(200),
+        flush_after: Duration::from_millis(50),
+        api_key: Some("secret".into()),
+        capture: true,
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(run_agent(&opts).map_err(|e| e.to_string())));
+    let exit = rx.recv_timeout(Duration::from_secs(30)).expect("the agent must not wait forever");
+    assert_eq!(exit, Ok(AgentExit::Idle));
+    assert!(!dir.join("synced").exists(), "the files are not on the server");
+    let out = sync_run(&dir, &with_files(), &mut pool).expect("sync");
+    let SyncOutcome::Failed { message } = out else { panic!("{out:?}") };
+    assert!(message.contains("upload.json"), "sync says what to do: {message}");
+}
