@@ -154,6 +154,7 @@ impl RunUploader {
     pub fn remote_path(&self) -> Option<String> {
         self.target
             .as_ref()
+            .or(self.known_remote.as_ref())
             .map(|t| format!("{}/{}/{}", t.entity, t.project, t.run_id))
     }
 
