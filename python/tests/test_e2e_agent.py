@@ -541,3 +541,88 @@ def test_agent_runs_capture_and_uploads_run_files(server, tmp_path):
         wait_for(lambda: (d / "upload-system.json").exists() and json.loads(
             (d / "upload-system.json").read_text())["offset"] == (d / "system.jsonl").stat().st_size,
             30, "system.jsonl acknowledged")
+
+
+SAVES = r'''
+import trackway
+run = trackway.init(project="tgt")
+open("model.txt", "w").write("weights v1")
+trackway.save("model.txt", policy="now")
+for i in range(20):
+    trackway.log({"a": i})
+trackway.finish()
+print(run.id)
+'''
+
+
+def server_files(server: Server, path: str) -> dict:
+    status, body = http("GET", f"{server.url}/api/v1/runs/{path}/files", key=server.key)
+    return {f["path"]: f for f in body["files"]} if status == 200 else {}
+
+
+def sync(tmp_path: Path, env: dict, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([BIN, "sync", *map(str, args)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=90)
+
+
+def test_sync_to_a_new_target_uploads_files_and_a_failed_file_is_retried(server, tmp_path):
+    done = run_py(tmp_path, write_script(tmp_path, "t.py", SAVES), script_env(server, TRACKWAY_MODE="offline"))
+    run_id = done.stdout.strip().splitlines()[-1]
+    (d,) = run_dirs(tmp_path)
+    model, rel = d / "files" / "model.txt", "model.txt"
+    assert model.is_file() and not model.is_symlink()
+    env = script_env(server)
+    # A file that cannot be uploaded yet (here: a directory where the file should be) keeps the
+    # run from being marked synced, and the next `sync` retries it; no marker to delete.
+    model.unlink()
+    model.mkdir()
+    first = sync(tmp_path, env, d, "--retry-seconds", "2")
+    assert first.returncode != 0 and "FAILED" in first.stdout, first.stdout + first.stderr
+    assert not (d / "synced").exists(), "synced must mean the files too"
+    assert rel not in server_files(server, f"admin/tgt/{run_id}")
+    model.rmdir()
+    model.write_text("weights v1")
+    again = sync(tmp_path, env, d)
+    assert again.returncode == 0 and "synced to admin/tgt/" in again.stdout, again.stdout + again.stderr
+    own = server_files(server, f"admin/tgt/{run_id}")
+    assert rel in own and "trackway-metadata.json" in own
+    assert "already synced" in sync(tmp_path, env, d).stdout
+    # The same run to a new target: without deleting `synced` or any cursor, the log and every
+    # file arrive there; the first target is not touched again.
+    other = sync(tmp_path, env, d, "--project", "moved", "--id", "copy2")
+    assert other.returncode == 0 and "synced to admin/moved/copy2" in other.stdout, other.stdout + other.stderr
+    copied = server_files(server, "admin/moved/copy2")
+    assert set(own) <= set(copied), (own.keys(), copied.keys())
+    assert copied[rel]["sha256"] == own[rel]["sha256"]
+    assert [r["a"] for r in server.api().run("admin/moved/copy2").scan_history()] == list(range(20))
+    assert "already synced" in sync(tmp_path, env, d, "--project", "moved", "--id", "copy2").stdout
+    assert "already synced" in sync(tmp_path, env, d).stdout
+    assert all(f["versions"] == 1 for f in server_files(server, f"admin/tgt/{run_id}").values())
+
+
+def test_restarted_agent_uploads_the_files_and_finishes(server, tmp_path):
+    # No agent during the run (the binary it would start does not exist): the log stays local.
+    env = script_env(server, TRACKWAY_EXE=tmp_path / "no-such-binary", TRACKWAY_FINISH_TIMEOUT="0.2")
+    done = run_py(tmp_path, write_script(tmp_path, "t.py", SAVES), env)
+    run_id = done.stdout.strip().splitlines()[-1]
+    (d,) = run_dirs(tmp_path)
+    # An agent that got the log to the server and died before the files and the marker.
+    log_only = sync(tmp_path, script_env(server), d, "--no-files")
+    assert log_only.returncode == 0, log_only.stdout + log_only.stderr
+    (d / "synced").unlink()
+    assert "model.txt" not in server_files(server, f"admin/tgt/{run_id}")
+    # The next agent knows where the run lives from the cursor, uploads the files, marks the
+    # run synced and exits on its own.
+    root = tmp_path / "trackway"
+    agent = subprocess.run([BIN, "agent", "--root", str(root), "--idle-seconds", "1"], env=script_env(server),
+                           capture_output=True, text=True, timeout=60)
+    assert agent.returncode == 0, agent.stderr
+    assert (d / "synced").exists()
+    files = server_files(server, f"admin/tgt/{run_id}")
+    assert "model.txt" in files and "trackway-metadata.json" in files
+    # Once more, with everything uploaded: nothing is sent again and the agent still finishes.
+    (d / "synced").unlink()
+    agent = subprocess.run([BIN, "agent", "--root", str(root), "--idle-seconds", "1"], env=script_env(server),
+                           capture_output=True, text=True, timeout=60)
+    assert agent.returncode == 0 and (d / "synced").exists(), agent.stderr
+    assert all(f["versions"] == 1 for f in server_files(server, f"admin/tgt/{run_id}").values())
