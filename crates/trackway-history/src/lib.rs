@@ -149,6 +149,22 @@ pub struct HistoryRow {
     pub data: Map,
 }
 
+/// A history row whose values are borrowed (the server's parsed batch), so ingest does not
+/// copy every key and value before appending.
+#[derive(Clone, Copy, Debug)]
+pub struct HistoryRowRef<'a> {
+    pub step: u64,
+    pub ts: f64,
+    pub rt: f64,
+    pub data: &'a Map,
+}
+
+impl<'a> From<&'a HistoryRow> for HistoryRowRef<'a> {
+    fn from(r: &'a HistoryRow) -> Self {
+        HistoryRowRef { step: r.step, ts: r.ts, rt: r.rt, data: &r.data }
+    }
+}
+
 impl HistoryRow {
     /// The row as one map: `_step`, `_runtime`, `_timestamp` first, then the data keys.
     #[must_use]

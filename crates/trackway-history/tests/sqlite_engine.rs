@@ -164,3 +164,51 @@ fn opens_a_database_made_by_the_first_schema_version() -> anyhow::Result<()> {
     assert_eq!(count_rows(&h, 1), 100);
     Ok(())
 }
+
+fn row(step: u64, pairs: &[(&str, Value)]) -> HistoryRow {
+    let data: Map = pairs.iter().map(|(k, v)| ((*k).to_string(), v.clone())).collect();
+    HistoryRow { step, ts: step as f64, rt: step as f64, data }
+}
+
+#[test]
+fn rows_whose_keys_repeat_reorder_or_change_keep_every_value() -> anyhow::Result<()> {
+    // Append reuses the previous row's key slots when the keys repeat in order; a reordered or
+    // changed key set must not put a value under the wrong key.
+    let dir = tempfile::tempdir()?;
+    let h = SqliteHistory::open(dir.path().join("t.db"))?;
+    let f = Value::Float;
+    let written = vec![
+        row(0, &[("a", f(0.5)), ("b", f(1.5))]),
+        row(1, &[("a", f(2.5)), ("b", f(3.5))]),
+        row(2, &[("b", f(4.5)), ("a", f(5.5))]),
+        row(3, &[("b", f(6.5)), ("c", Value::Str("x".into()))]),
+        row(4, &[("b", f(7.5)), ("c", Value::Int(8))]),
+        row(5, &[("a", f(9.5))]),
+    ];
+    h.append(1, &written)?;
+    let got = h.scan(1, &ScanQuery { limit: 100, ..ScanQuery::default() })?.rows;
+    assert_eq!(got.len(), written.len());
+    for (w, g) in written.iter().zip(&got) {
+        assert_eq!(g.step, w.step);
+        for (k, v) in &w.data {
+            assert_eq!(g.data.get(k), Some(v), "step {} key {k}", w.step);
+        }
+        assert_eq!(g.data.len(), w.data.len(), "step {}", w.step);
+    }
+    Ok(())
+}
+
+#[test]
+fn a_reserved_key_after_repeated_rows_is_refused() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let h = SqliteHistory::open(dir.path().join("t.db"))?;
+    let f = Value::Float;
+    let bad = vec![
+        row(0, &[("a", f(1.0))]),
+        row(1, &[("a", f(2.0))]),
+        row(2, &[("a", f(3.0)), ("_runtime", f(4.0))]),
+    ];
+    assert!(h.append(1, &bad).is_err());
+    assert_eq!(count_rows(&h, 1), 0);
+    Ok(())
+}

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::{
-    ChartQuery, HistoryError, HistoryRow, HistoryStore, Result, RunKey, ScanPage, ScanQuery, Series,
+    ChartQuery, HistoryError, HistoryRow, HistoryRowRef, HistoryStore, Result, RunKey, ScanPage, ScanQuery, Series,
 };
 
 /// Points per compacted chunk.
@@ -107,6 +107,11 @@ impl SqliteHistory {
     /// Keeps no in-memory state, so rolling the transaction back is always safe.
     pub fn append_tx(&self, conn: &Connection, run: RunKey, rows: &[HistoryRow]) -> Result<()> {
         write::append(conn, run, rows)
+    }
+
+    /// [`Self::append_tx`] for borrowed rows (no copy of the values).
+    pub fn append_tx_refs(&self, conn: &Connection, run: RunKey, rows: &[HistoryRowRef<'_>]) -> Result<()> {
+        write::append_refs(conn, run, rows)
     }
 
     /// Compact the live tail of every series of `run` using the caller's transaction.

@@ -8,7 +8,7 @@ use super::meta::{self, SeriesMeta, step_to_sql};
 use super::pyramid::NLEVELS;
 use super::{COALESCE_TAIL_ROWS, COMPACT_TAIL, KEY_RT, KEY_TS, compact};
 use crate::codec::{self, KIND_FLOAT, KIND_INT, KIND_TOMBSTONE, KIND_UINT, Points};
-use crate::{HistoryError, HistoryRow, Result, RunKey, Value};
+use crate::{HistoryError, HistoryRow, HistoryRowRef, Map, Result, RunKey, Value};
 
 /// Largest integer magnitude that is exact as f64.
 const EXACT_INT: u64 = 1 << 53;
@@ -31,6 +31,11 @@ struct KeyBuf {
 }
 
 pub(crate) fn append(conn: &Connection, run: RunKey, rows: &[HistoryRow]) -> Result<()> {
+    let refs: Vec<HistoryRowRef<'_>> = rows.iter().map(HistoryRowRef::from).collect();
+    append_refs(conn, run, &refs)
+}
+
+pub(crate) fn append_refs(conn: &Connection, run: RunKey, rows: &[HistoryRowRef<'_>]) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -38,17 +43,25 @@ pub(crate) fn append(conn: &Connection, run: RunKey, rows: &[HistoryRow]) -> Res
     let mut index: HashMap<&str, usize> = HashMap::new();
     let ts = slot(conn, run, KEY_TS, &mut bufs, &mut index)?;
     let rt = slot(conn, run, KEY_RT, &mut bufs, &mut index)?;
+    // Slots of the previous row's keys: rows of one loop nearly always repeat the same keys in
+    // the same order, and comparing a few short strings is cheaper than hashing each of them.
+    let mut prev: Option<&Map> = None;
+    let mut prev_slots: Vec<usize> = Vec::new();
     for row in rows {
         step_to_sql(row.step)?;
-        for k in row.data.keys() {
-            if meta::is_reserved(k) || k == "_step" {
-                return Err(HistoryError::Invalid(format!("history data may not contain {k}")));
-            }
-        }
         bufs[ts].points.push(row.step, row.ts, KIND_FLOAT);
         bufs[rt].points.push(row.step, row.rt, KIND_FLOAT);
-        for (k, v) in &row.data {
-            let i = slot(conn, run, k, &mut bufs, &mut index)?;
+        if !prev.is_some_and(|p| same_keys(p, row.data)) {
+            prev_slots.clear();
+            for k in row.data.keys() {
+                if meta::is_reserved(k) || k == "_step" {
+                    return Err(HistoryError::Invalid(format!("history data may not contain {k}")));
+                }
+                prev_slots.push(slot(conn, run, k, &mut bufs, &mut index)?);
+            }
+            prev = Some(row.data);
+        }
+        for (&i, v) in prev_slots.iter().zip(row.data.values()) {
             put_value(conn, &mut bufs[i], row.step, v)?;
         }
     }
@@ -56,6 +69,10 @@ pub(crate) fn append(conn: &Connection, run: RunKey, rows: &[HistoryRow]) -> Res
         flush(conn, b)?;
     }
     Ok(())
+}
+
+fn same_keys(a: &Map, b: &Map) -> bool {
+    a.len() == b.len() && a.keys().zip(b.keys()).all(|(x, y)| x == y)
 }
 
 fn slot<'a>(
