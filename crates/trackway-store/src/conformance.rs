@@ -20,7 +20,7 @@ macro_rules! metadata_store_conformance {
             auth_and_keys, create_resume_semantics, ingest_is_idempotent, ingest_gap_and_bad_positions,
             history_sink_failure_rolls_back, summary_rules, filters, sort_and_keyset_pagination,
             groups_and_keys, access_rules, run_file_versions, metadata_merge, console_output,
-            system_stats_go_to_their_own_series);
+            system_stats_go_to_their_own_series, auto_summary_takes_each_keys_last_value);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -217,6 +217,28 @@ pub fn summary_rules(s: &dyn MetadataStore) -> Result<()> {
     assert_eq!((run.name.as_deref(), run.tags.clone()), (Some("renamed"), vec!["t1".to_string()]));
     let patched = s.patch_run(&key("r1"), &crate::RunPatch { notes: Some("n".into()), ..Default::default() })?;
     assert_eq!((patched.notes.as_deref(), patched.name.as_deref()), (Some("n"), Some("renamed")));
+    Ok(())
+}
+
+/// The automatic summary holds each key's last logged value, whether rows repeat their keys,
+/// reorder them or change them (ingest updates repeated keys by position).
+pub fn auto_summary_takes_each_keys_last_value(s: &dyn MetadataStore) -> Result<()> {
+    setup(s)?;
+    create(s, "r1", None)?;
+    ingest(s, "r1", 0, &[
+        r#"{"t":"history","step":0,"ts":1.0,"rt":0.5,"data":{"a":1,"b":2}}"#,
+        r#"{"t":"history","step":1,"ts":2.0,"rt":1.5,"data":{"a":3,"b":4}}"#,
+        r#"{"t":"history","step":2,"ts":3.0,"rt":2.5,"data":{"b":5,"c":6}}"#,
+        r#"{"t":"history","step":3,"ts":4.0,"rt":3.5,"data":{"a":7,"b":8}}"#,
+        r#"{"t":"history","step":4,"ts":5.0,"rt":4.5,"data":{"a":9,"b":10}}"#,
+        r#"{"t":"history","step":5,"ts":6.0,"rt":5.5,"data":{"b":11,"a":12}}"#,
+    ])?;
+    let run = s.get_run(&key("r1"))?;
+    let keys: Vec<&String> = run.summary.as_object().map(|m| m.keys().collect()).unwrap_or_default();
+    assert_eq!(keys[..3], ["a", "b", "c"], "keys keep the order they were first logged in");
+    assert_eq!((&run.summary["a"], &run.summary["b"], &run.summary["c"]), (&json!(12), &json!(11), &json!(6)));
+    assert_eq!((&run.summary["_step"], &run.summary["_runtime"]), (&json!(5), &json!(5.5)));
+    assert_eq!(run.row_count, 6);
     Ok(())
 }
 

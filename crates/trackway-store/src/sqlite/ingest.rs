@@ -61,6 +61,10 @@ struct RunState<'a> {
     history_keys: Map<String, Json>,
     /// Last value of each key logged in this batch, for the automatic summary.
     pending: indexmap::IndexMap<&'a str, &'a trackway_types::Value>,
+    /// The previous history row's data and the `pending` index of each of its keys: a row
+    /// with the same keys in the same order updates `pending` by position, without hashing.
+    prev_keys: Option<&'a trackway_types::Map>,
+    prev_slots: Vec<usize>,
     last_row: Option<&'a HistoryRecord>,
 }
 
@@ -96,6 +100,8 @@ impl<'a> RunState<'a> {
             row_count,
             history_keys: Map::new(),
             pending: indexmap::IndexMap::new(),
+            prev_keys: None,
+            prev_slots: Vec::new(),
             last_row: None,
         })
     }
@@ -168,8 +174,21 @@ impl<'a> RunState<'a> {
             self.row_count += 1;
         }
         self.last_step = Some(self.last_step.map_or(step, |s| s.max(step)));
-        for (k, v) in &r.data {
-            self.pending.insert(k.as_str(), v);
+        let same = |p: &trackway_types::Map| p.len() == r.data.len() && p.keys().zip(r.data.keys()).all(|(a, b)| a == b);
+        if self.prev_keys.is_some_and(same) {
+            for (&i, v) in self.prev_slots.iter().zip(r.data.values()) {
+                if let Some((_, slot)) = self.pending.get_index_mut(i) {
+                    *slot = v;
+                }
+            }
+        } else {
+            self.prev_slots.clear();
+            for (k, v) in &r.data {
+                // Re-inserting keeps the key's first position, as the summary's order expects.
+                let (i, _) = self.pending.insert_full(k.as_str(), v);
+                self.prev_slots.push(i);
+            }
+            self.prev_keys = Some(&r.data);
         }
         self.last_row = Some(r);
     }
@@ -177,6 +196,7 @@ impl<'a> RunState<'a> {
     /// Moves this batch's last logged values into the summary, unless the writer manages the
     /// summary itself (it wrote a `summary` record), and records the keys in the catalogue.
     fn flush_auto_summary(&mut self) {
+        self.prev_keys = None;
         for (k, v) in self.pending.drain(..) {
             if !self.history_keys.contains_key(k) {
                 self.history_keys.insert(k.to_owned(), Json::Null);
