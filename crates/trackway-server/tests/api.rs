@@ -142,6 +142,31 @@ async fn malformed_batches_change_nothing() {
     assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("run_not_found")));
 }
 
+#[tokio::test]
+async fn large_batches_parse_in_pieces_and_stay_all_or_nothing() {
+    // Batches of thousands of records are parsed on several threads: a bad record late in the
+    // batch still rejects all of it and is reported with its own position, and a good batch
+    // keeps its rows in order.
+    let s = TestServer::new();
+    let mut recs = vec![run_record("r1")];
+    recs.extend((0..5000).map(|i| history(i, json!({"a": i, "b": i as f64 * 0.5}))));
+    let (mut bad, _) = ingest_body("r1", "log-a", 0, &recs);
+    let bad_pos = bad["records"][4000][0].as_u64().unwrap_or_default();
+    bad["records"][4000][1] = json!({"t":"history","step":-1,"ts":1.0,"rt":0.0,"data":{}});
+    let (status, err) = s.call("POST", "/api/v1/ingest", Some(bad)).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_record")));
+    let message = err["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&format!("position {bad_pos}")), "{message}");
+    let (body, to) = ingest_body("r1", "log-a", 0, &recs);
+    let (status, ack) = s.call("POST", "/api/v1/ingest", Some(body)).await;
+    assert_eq!((status, ack["acked"].as_u64()), (StatusCode::OK, Some(to)), "{ack}");
+    let rows = history_rows(&s, "r1", "limit=10000").await;
+    assert_eq!(rows.len(), 5000);
+    assert!(rows.iter().enumerate().all(|(i, r)| r["_step"] == json!(i) && r["a"] == json!(i)));
+    let (_, run) = s.call("GET", "/api/v1/runs/alice/p/r1", None).await;
+    assert_eq!((&run["summary"]["a"], &run["summary"]["b"]), (&json!(4999), &json!(2499.5)));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_ingest_loses_and_duplicates_nothing() {
     let s = std::sync::Arc::new(TestServer::new());

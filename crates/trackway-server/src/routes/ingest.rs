@@ -11,27 +11,58 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value as Json_, json};
-use trackway_history::HistoryRow;
-use trackway_store::{IngestBatch, IngestTx, Principal, RunKey, capture};
+use trackway_history::HistoryRowRef;
+use trackway_store::{IngestBatch, IngestOutcome, IngestTx, Principal, RunKey, capture};
 use trackway_types::{HistoryRecord, Record};
 
 use super::runs::DEFAULT_PROJECT;
 use crate::auth::check_access;
-use crate::extract::JsonBody;
+use crate::extract::{RawBody, parse_json};
 use crate::{ApiError, ApiResult, AppState};
 
+/// Parser threads for one large batch, and the fewest records worth a thread of their own.
+const PARSE_THREADS: usize = 4;
+const PARSE_CHUNK_MIN: usize = 1024;
+
+/// The request; records stay unparsed text borrowed from the body until [`parse_records`].
 #[derive(Deserialize)]
-pub(crate) struct IngestBody {
+pub(crate) struct IngestBody<'a> {
     entity: Option<String>,
     project: Option<String>,
     run_id: String,
     log_id: String,
     from: u64,
     to: u64,
-    records: Vec<(u64, Box<RawValue>)>,
+    #[serde(borrow)]
+    records: Vec<(u64, &'a RawValue)>,
 }
 
-fn parse_records(raw: &[(u64, Box<RawValue>)], run_id: &str, log_id: &str) -> ApiResult<Vec<(u64, Record)>> {
+fn parse_records(raw: &[(u64, &RawValue)], run_id: &str, log_id: &str) -> ApiResult<Vec<(u64, Record)>> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get).min(PARSE_THREADS);
+    if threads < 2 || raw.len() < 2 * PARSE_CHUNK_MIN {
+        return parse_slice(raw, run_id, log_id);
+    }
+    // Parsing (float_roundtrip decoding of every value) is a large share of a big batch's CPU
+    // and needs no lock: split it over the cores, keeping the records in position order.
+    let chunk = raw.len().div_ceil(threads).max(PARSE_CHUNK_MIN);
+    let parts: Vec<ApiResult<Vec<(u64, Record)>>> = std::thread::scope(|sc| {
+        let mut pieces = raw.chunks(chunk);
+        let first = pieces.next().unwrap_or_default();
+        let handles: Vec<_> = pieces.map(|p| sc.spawn(move || parse_slice(p, run_id, log_id))).collect();
+        let mut out = vec![parse_slice(first, run_id, log_id)];
+        out.extend(handles.into_iter().map(|h| {
+            h.join().unwrap_or_else(|_| Err(ApiError::InvalidRecord("record parser panicked".into())))
+        }));
+        out
+    });
+    let mut records = Vec::with_capacity(raw.len());
+    for part in parts {
+        records.extend(part?);
+    }
+    Ok(records)
+}
+
+fn parse_slice(raw: &[(u64, &RawValue)], run_id: &str, log_id: &str) -> ApiResult<Vec<(u64, Record)>> {
     raw.iter()
         .map(|(pos, text)| {
             let record = Record::parse(text.get().as_bytes()).map_err(|e| e.to_string());
@@ -55,17 +86,30 @@ fn check_capture_record(record: &Record, run_id: &str, log_id: &str) -> Result<(
     checked.map_err(|e| format!("invalid `{t}` record: {e}"))
 }
 
-fn to_rows(records: &[(u64, &HistoryRecord)]) -> Vec<HistoryRow> {
-    records.iter().map(|(_, r)| HistoryRow { step: r.step, ts: r.ts, rt: r.rt, data: r.data.clone() }).collect()
+fn to_rows<'a>(records: &[(u64, &'a HistoryRecord)]) -> Vec<HistoryRowRef<'a>> {
+    records.iter().map(|(_, r)| HistoryRowRef { step: r.step, ts: r.ts, rt: r.rt, data: &r.data }).collect()
 }
 
 pub(crate) async fn ingest(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    JsonBody(body): JsonBody<IngestBody>,
+    RawBody(bytes): RawBody,
 ) -> ApiResult<Json<Json_>> {
+    // Parsing a large batch takes milliseconds of CPU: it runs on the blocking pool with the
+    // store work, not on the async runtime.
+    let (outcome, key, finished) = state.blocking(move |s| apply(s, &who, &bytes)).await?;
+    if finished && outcome.applied > 0 {
+        compact_in_background(&state, key);
+    }
+    Ok(Json(json!({"acked": outcome.acked, "applied": outcome.applied})))
+}
+
+/// Checks, parses and applies one request body; returns the outcome, the run and whether the
+/// batch held the run's `finish`.
+fn apply(s: &AppState, who: &Principal, bytes: &[u8]) -> ApiResult<(IngestOutcome, RunKey, bool)> {
+    let body: IngestBody<'_> = parse_json(bytes)?;
     let entity = body.entity.clone().unwrap_or_else(|| who.entity.clone());
-    check_access(&who, &entity, true)?;
+    check_access(who, &entity, true)?;
     if body.log_id.is_empty() || body.log_id.len() > 128 {
         return Err(ApiError::BadRequest("log_id must be 1-128 characters".into()));
     }
@@ -78,22 +122,19 @@ pub(crate) async fn ingest(
         to: body.to,
         records,
     };
-    let outcome = state
-        .blocking(move |s| {
-            crate::auth::ensure_entity(s, &who, &batch.key.entity)?;
-            let history = s.history.clone();
-            let mut sink = move |tx: IngestTx<'_>, run: i64, rows: &[(u64, &HistoryRecord)]| match tx {
-                IngestTx::Sqlite(conn) => history.append_tx(conn, run, &to_rows(rows)).map_err(|e| e.to_string()),
-            };
-            let outcome = s.store.apply_ingest(&batch, &mut sink)?;
-            Ok((outcome, batch.key))
-        })
-        .await?;
-    let (outcome, key) = outcome;
-    if finished && outcome.applied > 0 {
-        compact_in_background(&state, key);
+    crate::auth::ensure_entity(s, who, &batch.key.entity)?;
+    let history = s.history.clone();
+    let mut sink = move |tx: IngestTx<'_>, run: i64, rows: &[(u64, &HistoryRecord)]| match tx {
+        IngestTx::Sqlite(conn) => history.append_tx_refs(conn, run, &to_rows(rows)).map_err(|e| e.to_string()),
+    };
+    let outcome = s.store.apply_ingest(&batch, &mut sink)?;
+    let IngestBatch { key, records, .. } = batch;
+    // Freeing a large batch's values takes a few milliseconds; the answer need not wait.
+    if records.len() >= 2 * PARSE_CHUNK_MIN {
+        // If no thread can be started, the records are simply freed here.
+        let _ = std::thread::Builder::new().name("ingest-free".into()).spawn(move || drop(records));
     }
-    Ok(Json(json!({"acked": outcome.acked, "applied": outcome.applied})))
+    Ok((outcome, key, finished))
 }
 
 /// A finished run's live tail is compacted into chunks; best effort, off the request path.
