@@ -32,6 +32,8 @@ pub(crate) struct Batch {
     pub from: u64,
     pub to: u64,
     pub body: Vec<u8>,
+    /// `body` compressed for the wire, when it was packed ahead of sending.
+    pub packed: Option<Vec<u8>>,
     pub records: usize,
     /// Position and end of the first record (to skip it when the server rejects it alone).
     pub first: Option<(u64, u64)>,

@@ -455,16 +455,27 @@ impl RunUploader {
         target: &Target,
         size: u64,
     ) -> Result<u64, ClientError> {
+        let send = || match &batch.packed {
+            Some(packed) => client.ingest_packed(packed),
+            None => client.ingest_raw(&batch.body),
+        };
         if size <= batch.to {
-            return client.ingest_raw(&batch.body);
+            return send();
         }
         let (log, limits, skip) = (&self.log, self.limits, &self.skip);
         let (sent, next) = std::thread::scope(|sc| {
-            let sender = sc.spawn(|| client.ingest_raw(&batch.body));
-            let next = read_batch(log, batch.to, target, limits, None, skip).ok();
+            let sender = sc.spawn(send);
+            let next = read_batch(log, batch.to, target, limits, None, skip)
+                .ok()
+                .filter(|n| n.to > n.from)
+                .map(|mut n| {
+                    // Compressing here too keeps it off the path between two requests.
+                    n.packed = client.pack(&n.body).ok();
+                    n
+                });
             (sender.join(), next)
         });
-        self.prefetched = next.filter(|n| n.to > n.from);
+        self.prefetched = next;
         sent.unwrap_or_else(|_| {
             Err(ClientError::Decode {
                 url: client.base_url().into(),

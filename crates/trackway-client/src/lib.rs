@@ -131,7 +131,7 @@ impl Client {
     /// `POST /api/v1/runs` with the run record's fields (create or resume).
     pub fn create_run(&self, body: &serde_json::Value) -> Result<CreatedRun> {
         let bytes = serde_json::to_vec(body).map_err(|e| self.decode_err("/api/v1/runs", e))?;
-        let v = self.post("/api/v1/runs", &bytes, false)?;
+        let v = self.post("/api/v1/runs", &bytes)?;
         let run = v.get("run").cloned().unwrap_or(serde_json::Value::Null);
         let field = |k: &str| run.get(k).and_then(|x| x.as_str()).map(str::to_string);
         let (Some(entity), Some(project), Some(run_id)) =
@@ -157,7 +157,21 @@ impl Client {
     /// `POST /api/v1/ingest` with an already-encoded JSON body (the agent splices raw log
     /// lines into it). The body is sent zstd-compressed. Returns the acknowledged position.
     pub fn ingest_raw(&self, json_body: &[u8]) -> Result<u64> {
-        let v = self.post("/api/v1/ingest", json_body, true)?;
+        self.ingest_packed(&self.pack(json_body)?)
+    }
+
+    /// Compresses a request body as [`Self::ingest_packed`] sends it, so a caller can do it
+    /// ahead of time (the agent packs the next batch while the current one is in flight).
+    pub fn pack(&self, json_body: &[u8]) -> Result<Vec<u8>> {
+        zstd::bulk::compress(json_body, ZSTD_LEVEL).map_err(|e| ClientError::Decode {
+            url: self.url("/api/v1/ingest"),
+            reason: format!("zstd: {e}"),
+        })
+    }
+
+    /// `POST /api/v1/ingest` with a body already compressed by [`Self::pack`].
+    pub fn ingest_packed(&self, packed: &[u8]) -> Result<u64> {
+        let v = self.send_packed("/api/v1/ingest", packed)?;
         v.get("acked")
             .and_then(|x| x.as_u64())
             .ok_or_else(|| ClientError::Decode {
@@ -208,7 +222,21 @@ impl Client {
         self.finish(path, resp)
     }
 
-    fn post(&self, path: &str, body: &[u8], compress: bool) -> Result<serde_json::Value> {
+    fn send_packed(&self, path: &str, packed: &[u8]) -> Result<serde_json::Value> {
+        let url = self.url(path);
+        let mut req = self
+            .agent
+            .post(&url)
+            .header("Content-Type", "application/json")
+            .header("Content-Encoding", "zstd");
+        if let Some(k) = &self.api_key {
+            req = req.header("Authorization", &format!("Bearer {k}"));
+        }
+        let resp = req.send(packed).map_err(|e| self.net_err(e))?;
+        self.finish(path, resp)
+    }
+
+    fn post(&self, path: &str, body: &[u8]) -> Result<serde_json::Value> {
         let url = self.url(path);
         let mut req = self
             .agent
@@ -217,17 +245,8 @@ impl Client {
         if let Some(k) = &self.api_key {
             req = req.header("Authorization", &format!("Bearer {k}"));
         }
-        let resp = if compress {
-            let packed =
-                zstd::bulk::compress(body, ZSTD_LEVEL).map_err(|e| ClientError::Decode {
-                    url: url.clone(),
-                    reason: format!("zstd: {e}"),
-                })?;
-            req.header("Content-Encoding", "zstd").send(&packed[..])
-        } else {
-            req.send(body)
-        };
-        self.finish(path, resp.map_err(|e| self.net_err(e))?)
+        let resp = req.send(body).map_err(|e| self.net_err(e))?;
+        self.finish(path, resp)
     }
 
     fn finish(
