@@ -14,6 +14,9 @@ use crate::{DEFAULT_IDLE, IDLE_ENV, Result};
 
 /// How often the loop wakes when there is nothing to send at once.
 const POLL: Duration = Duration::from_millis(50);
+/// How often it wakes while a run holds unsent rows that wait to be batched: the wait ends early
+/// when the log stops growing or gets its `finish`, and `finish()` is waiting for exactly that.
+const PENDING_POLL: Duration = Duration::from_millis(10);
 /// How often the root is listed for new run directories.
 const SCAN_EVERY: Duration = Duration::from_millis(500);
 /// A directory whose log still has no `run` record after this long is ignored (an aborted init).
@@ -120,7 +123,7 @@ impl Loop {
                 self.scan(opts)?;
                 last_scan = Some(now);
             }
-            let busy = self.step_all();
+            let (busy, pending) = self.step_all();
             self.captures.tick(&mut self.pool);
             self.write_markers();
             if self.has_pending() {
@@ -129,7 +132,7 @@ impl Loop {
                 return Ok(());
             }
             if !busy {
-                std::thread::sleep(POLL);
+                std::thread::sleep(if pending { PENDING_POLL } else { POLL });
             }
         }
     }
@@ -159,9 +162,11 @@ impl Loop {
         Ok(())
     }
 
-    /// One step for every run; true when some run made progress and may have more right away.
-    fn step_all(&mut self) -> bool {
+    /// One step for every run: whether some run made progress and may have more right away,
+    /// and whether some run holds rows waiting to be batched.
+    fn step_all(&mut self) -> (bool, bool) {
         let mut busy = false;
+        let mut pending = false;
         let mut drop_dirs = Vec::new();
         for (dir, up) in &mut self.runs {
             let result = up.step(&mut self.pool);
@@ -171,6 +176,7 @@ impl Loop {
                 }
             match result {
                 StepResult::Progress => busy = true,
+                StepResult::Waiting => pending = true,
                 StepResult::Synced => {
                     match (up.defer_marker, up.target_key(), up.remote()) {
                         (true, Some(key), Some(_)) => {
@@ -204,7 +210,7 @@ impl Loop {
             self.first_seen.remove(&d);
             self.ignored.insert(d);
         }
-        busy
+        (busy, pending)
     }
 
     /// `synced` for runs whose log and capture are both acknowledged. A capture that failed
