@@ -6,9 +6,12 @@ the tests check the on-disk contract, not the SDK against itself.
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -172,16 +175,63 @@ def same(a, b) -> bool:
 
 
 def trackway_bin() -> str:
-    """The `trackway` binary: the packaged one, else the cargo build output."""
-    candidates = [PYDIR / "trackway" / "bin" / "trackway"]
-    target = os.environ.get("CARGO_TARGET_DIR")
-    if target:
-        candidates.append(Path(target) / "release" / "trackway")
-    candidates += [REPO / "target" / "release" / "trackway", Path("/work/target/release/trackway")]
+    """The `trackway` binary: TRACKWAY_EXE, the packaged one, else the cargo build output."""
+    candidates = [os.environ.get("TRACKWAY_EXE"), str(PYDIR / "trackway" / "bin" / "trackway"),
+                  os.path.join(os.environ.get("CARGO_TARGET_DIR", str(REPO / "target")), "release", "trackway")]
     for c in candidates:
-        if c.is_file() and os.access(c, os.X_OK):
-            return str(c)
-    pytest.fail("the `trackway` binary is not built (run `make build`)")
+        if c and os.path.isfile(c) and os.access(c, os.X_OK):
+            return c
+    raise AssertionError("no `trackway` binary: run `make build` (or set TRACKWAY_EXE)")
+
+
+class Server:
+    """`trackway server --port P --data-dir D` for end-to-end tests, restartable on the same
+    port and data. The admin entity is pinned to `admin` so run paths are `admin/...`."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.data = tmp / "data"
+        self.config = tmp / "config"
+        self.port = 0
+        self.proc = None
+        self.log = open(tmp / "server.log", "ab")
+
+    def env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKWAY_", "WANDB_"))}
+        # The first start names the admin entity after $USER; pin it so paths are "admin/...".
+        env.update(HOME=str(self.tmp / "home"), TRACKWAY_CONFIG_DIR=str(self.config), USER="admin")
+        return env
+
+    def start(self, timeout=30.0):
+        self.proc = subprocess.Popen([trackway_bin(), "server", "--port", str(self.port), "--data-dir", str(self.data)],
+                                     stdout=subprocess.PIPE, stderr=self.log, env=self.env())
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            line = self.proc.stdout.readline().decode()
+            if not line:
+                raise AssertionError(f"server exited: {(self.tmp / 'server.log').read_text()[-2000:]}")
+            if "listening on http://" in line:
+                self.port = int(line.strip().rsplit(":", 1)[1].rstrip("/"))
+                break
+        else:
+            raise AssertionError("server did not report its port")
+        # Keep draining stdout so the server never blocks on a full pipe.
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def key(self) -> str:
+        return (self.data / "admin-api-key").read_text().strip()
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+        self.proc = None
 
 
 @pytest.fixture

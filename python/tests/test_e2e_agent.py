@@ -25,69 +25,13 @@ if str(PYDIR) not in sys.path:
     sys.path.insert(0, str(PYDIR))
 
 from trackway.apis import Api  # noqa: E402
+from conftest import Server as BaseServer, trackway_bin  # noqa: E402
 
 
-def find_binary() -> str:
-    candidates = [os.environ.get("TRACKWAY_EXE"),
-                  str(PYDIR / "trackway" / "bin" / "trackway"),
-                  os.path.join(os.environ.get("CARGO_TARGET_DIR", str(REPO / "target")), "release", "trackway")]
-    for c in candidates:
-        if c and os.path.isfile(c) and os.access(c, os.X_OK):
-            return c
-    raise AssertionError("no `trackway` binary: run `make build` (or set TRACKWAY_EXE)")
+BIN = trackway_bin()
 
 
-BIN = find_binary()
-
-
-class Server:
-    """`trackway server --port P --data-dir D`, restartable on the same port and data."""
-
-    def __init__(self, tmp: Path):
-        self.tmp = tmp
-        self.data = tmp / "data"
-        self.config = tmp / "config"
-        self.port = 0
-        self.proc = None
-        self.log = open(tmp / "server.log", "ab")
-
-    def env(self) -> dict:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKWAY_", "WANDB_"))}
-        # The first start names the admin entity after $USER; pin it so paths are "admin/...".
-        env.update(HOME=str(self.tmp / "home"), TRACKWAY_CONFIG_DIR=str(self.config), USER="admin")
-        return env
-
-    def start(self, timeout=30.0):
-        self.proc = subprocess.Popen([BIN, "server", "--port", str(self.port), "--data-dir", str(self.data)],
-                                     stdout=subprocess.PIPE, stderr=self.log, env=self.env())
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            line = self.proc.stdout.readline().decode()
-            if not line:
-                raise AssertionError(f"server exited: {(self.tmp / 'server.log').read_text()[-2000:]}")
-            if "listening on http://" in line:
-                self.port = int(line.strip().rsplit(":", 1)[1].rstrip("/"))
-                break
-        else:
-            raise AssertionError("server did not report its port")
-        # Keep draining stdout so the server never blocks on a full pipe.
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-        return self
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def key(self) -> str:
-        return (self.data / "admin-api-key").read_text().strip()
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(timeout=30)
-        self.proc = None
-
+class Server(BaseServer):
     def api(self) -> Api:
         return Api(base_url=self.url, api_key=self.key, timeout=30)
 

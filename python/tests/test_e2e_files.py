@@ -27,49 +27,23 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PYDIR, clean_env, only_run, run_script
+from conftest import PYDIR, Server as BaseServer, clean_env, only_run, run_script, trackway_bin
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def find_binary() -> str:
-    for c in (os.environ.get("TRACKWAY_EXE"), str(PYDIR / "trackway" / "bin" / "trackway"),
-              os.path.join(os.environ.get("CARGO_TARGET_DIR", str(REPO / "target")), "release", "trackway")):
-        if c and os.path.isfile(c) and os.access(c, os.X_OK):
-            return c
-    raise AssertionError("no `trackway` binary: run `make build` (or set TRACKWAY_EXE)")
+BIN = trackway_bin()
 
 
-BIN = find_binary()
-
-
-class Server:
-    """`trackway server --port 0 --data-dir D`; the admin entity is pinned to `admin`."""
+class Server(BaseServer):
+    """The shared test server, started at once, with small HTTP helpers for the file routes."""
 
     def __init__(self, tmp: Path):
-        self.tmp, self.data = tmp, tmp / "data"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKWAY_", "WANDB_"))}
-        env.update(HOME=str(tmp / "home"), TRACKWAY_CONFIG_DIR=str(tmp / "config"), USER="admin")
-        log = open(tmp / "server.log", "ab")
-        self.proc = subprocess.Popen([BIN, "server", "--port", "0", "--data-dir", str(self.data)],
-                                     stdout=subprocess.PIPE, stderr=log, env=env)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            line = self.proc.stdout.readline().decode()
-            if not line:
-                raise AssertionError(f"server exited: {(tmp / 'server.log').read_text()[-2000:]}")
-            if "listening on http://" in line:
-                self.url = line.strip().rsplit(" ", 1)[1].rstrip("/")
-                break
-        else:
-            raise AssertionError("server did not report its address")
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
-        self.key = (self.data / "admin-api-key").read_text().strip()
+        super().__init__(tmp)
+        self.start()
 
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=30)
+    def stop(self, sig=signal.SIGKILL):
+        super().stop(sig)
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
         """(status, headers, body bytes); HTTP errors are answers, not exceptions."""

@@ -11,20 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import trackway_bin
+
 REPO = Path(__file__).resolve().parents[2]
 NODE_EXAMPLE = REPO / "examples" / "node" / "log.mjs"
-
-
-def trackway_binary() -> Path:
-    """The built CLI: the copy bundled into the package, else the cargo target dir."""
-    candidates = [REPO / "python" / "trackway" / "bin" / "trackway"]
-    if os.environ.get("CARGO_TARGET_DIR"):
-        candidates.append(Path(os.environ["CARGO_TARGET_DIR"]) / "release" / "trackway")
-    candidates += [REPO / "target" / "release" / "trackway", Path("/work/target/release/trackway")]
-    for c in candidates:
-        if c.is_file() and os.access(c, os.X_OK):
-            return c
-    pytest.fail(f"trackway binary not found (build it first); looked in {[str(c) for c in candidates]}")
 
 
 def node() -> str:
@@ -42,7 +32,7 @@ def test_node_written_run_reads_back_exactly(tmp_path):
     assert run_dir.parent == root and run_dir.name.endswith("-nodeabc")
     assert (run_dir / "files").is_dir()
 
-    show = subprocess.run([str(trackway_binary()), "runs", "show", str(run_dir), "--json"],
+    show = subprocess.run([trackway_bin(), "runs", "show", str(run_dir), "--json"],
                           capture_output=True, text=True, timeout=60, check=True)
     got = json.loads(show.stdout)
     assert got["run_id"] == "nodeabc"
@@ -60,7 +50,7 @@ def test_node_written_run_reads_back_exactly(tmp_path):
                               "best": {"$f": "NaN"}, "big": {"$int": str(2 ** 70)}}
     assert '"warmup": 1.0' in show.stdout
 
-    listing = subprocess.run([str(trackway_binary()), "runs", "ls", str(tmp_path), "--json"],
+    listing = subprocess.run([trackway_bin(), "runs", "ls", str(tmp_path), "--json"],
                              capture_output=True, text=True, timeout=60, check=True)
     runs = json.loads(listing.stdout)
     assert [r["run_id"] for r in runs] == ["nodeabc"]
