@@ -260,6 +260,21 @@ pub struct ScanPage {
     pub next_cursor: Option<u64>,
 }
 
+impl ScanPage {
+    /// A page from rows fetched with one extra beyond `limit`: the extra row only tells that
+    /// another page follows, and the cursor is the last returned step.
+    #[must_use]
+    pub fn from_overfetched(mut rows: Vec<HistoryRow>, limit: usize) -> Self {
+        let next_cursor = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|r| r.step)
+        } else {
+            None
+        };
+        ScanPage { rows, next_cursor }
+    }
+}
+
 /// A history backend. All methods are blocking: call them from a blocking thread.
 pub trait HistoryStore: Send + Sync {
     /// Append rows (or row fragments) of one run. Last write wins per (step, key), see the crate

@@ -150,15 +150,9 @@ impl HistoryStore for MemoryHistory {
         if lo > hi {
             return Ok(ScanPage::default());
         }
-        let mut out: Vec<HistoryRow> =
+        let out: Vec<HistoryRow> =
             rows.range(lo..=hi).filter_map(|(_, r)| restrict(r, q.keys.as_deref())).take(limit + 1).collect();
-        let next_cursor = if out.len() > limit {
-            out.truncate(limit);
-            out.last().map(|r| r.step)
-        } else {
-            None
-        };
-        Ok(ScanPage { rows: out, next_cursor })
+        Ok(ScanPage::from_overfetched(out, limit))
     }
 
     fn sampled(&self, run: RunKey, keys: Option<&[String]>, samples: usize) -> Result<Vec<HistoryRow>> {

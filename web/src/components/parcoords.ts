@@ -4,7 +4,7 @@
 import { axisData, brushed, norm, type AxisData } from "../lib/axes";
 import { h, clear } from "../lib/dom";
 import { formatNumber } from "../lib/tjson";
-import { colourOf, drawLegend, keySelect, type CrossRunOpts } from "./scatter";
+import { colourOf, drawLegend, keySelect, prepareCanvas, type CrossRunOpts } from "./scatter";
 
 const PAD = { l: 40, r: 40, t: 46, b: 24 };
 const MAX_LINES = 20000;
@@ -51,12 +51,7 @@ export class ParallelCoords {
     this.axes = s.axes.map((k) => axisData(recs, k));
     const ac = s.color ? axisData(recs, s.color) : null;
     const { w, hgt } = this.size();
-    const dpr = window.devicePixelRatio || 1;
-    this.canvas.width = w * dpr; this.canvas.height = hgt * dpr;
-    this.canvas.style.width = `${w}px`; this.canvas.style.height = `${hgt}px`;
-    const g = this.canvas.getContext("2d")!;
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, w, hgt);
+    const g = prepareCanvas(this.canvas, w, hgt);
     const y = (a: AxisData, v: number) => hgt - PAD.b - norm(a, v) * (hgt - PAD.t - PAD.b);
     const inside = new Set(this.brushes.size ? brushed(this.axes, this.brushes, runs.length) : []);
     const n = Math.min(runs.length, MAX_LINES);

@@ -8,6 +8,17 @@ import { h, clear } from "../lib/dom";
 import { formatNumber } from "../lib/tjson";
 import type { ViewState } from "../lib/urlstate";
 
+/** Sizes a canvas for the screen's pixel density and returns a cleared context in CSS pixels. */
+export function prepareCanvas(canvas: HTMLCanvasElement, w: number, hgt: number): CanvasRenderingContext2D {
+  const dpr = window.devicePixelRatio || 1;
+  canvas.width = w * dpr; canvas.height = hgt * dpr;
+  canvas.style.width = `${w}px`; canvas.style.height = `${hgt}px`;
+  const g = canvas.getContext("2d")!;
+  g.setTransform(dpr, 0, 0, dpr, 0, 0);
+  g.clearRect(0, 0, w, hgt);
+  return g;
+}
+
 export interface CrossRunOpts {
   runs: () => Run[];
   keys: () => string[];
@@ -70,12 +81,7 @@ export class ScatterPlot {
     const runs = this.o.runs();
     const s = this.o.state;
     const w = this.canvas.parentElement?.clientWidth || 600, hgt = 420;
-    const dpr = window.devicePixelRatio || 1;
-    this.canvas.width = w * dpr; this.canvas.height = hgt * dpr;
-    this.canvas.style.width = `${w}px`; this.canvas.style.height = `${hgt}px`;
-    const g = this.canvas.getContext("2d")!;
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, w, hgt);
+    const g = prepareCanvas(this.canvas, w, hgt);
     if (!s.sx || !s.sy) { g.fillText("No config or summary keys to plot yet.", 20, 30); return; }
     const recs = runs as unknown as Record<string, unknown>[];
     const ax = axisData(recs, s.sx), ay = axisData(recs, s.sy), ac = s.color ? axisData(recs, s.color) : null;

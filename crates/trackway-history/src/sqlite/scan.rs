@@ -119,13 +119,7 @@ pub(crate) fn scan(conn: &Connection, run: RunKey, q: &ScanQuery) -> Result<Scan
         }
         lo = last + 1;
     }
-    let next_cursor = if out.len() > limit {
-        out.truncate(limit);
-        out.last().map(|r| r.step)
-    } else {
-        None
-    };
-    Ok(ScanPage { rows: out, next_cursor })
+    Ok(ScanPage::from_overfetched(out, limit))
 }
 
 /// Indices of `samples` evenly spaced items out of `n`, first and last included.
