@@ -15,7 +15,7 @@ PKG_BIN   := python/trackway/bin/trackway
 PORT      ?= 8767
 DATA_DIR  ?= $(CURDIR)/.trackway-data
 PYTHON    ?= python3
-PY_DEPS   := maturin==1.* pytest pyyaml numpy pandas jsonschema
+PY_DEPS   := maturin==1.* pytest pyyaml numpy pandas jsonschema pillow matplotlib plotly scikit-learn
 
 .PHONY: help setup venv web build run demo test test-rust test-python test-web chromium bench clean-data
 

@@ -8,6 +8,8 @@
 Importing starts no threads and touches no files.
 """
 from . import errors
+from .data_types import (Audio, BoundingBoxes2D, Classes, Histogram, Html, Image, ImageMask,
+                         Molecule, Object3D, Plotly, Table, Video)
 from ._lifecycle import PreInit as _PreInit
 from ._lifecycle import init
 from ._run import Metric, Run
@@ -24,6 +26,9 @@ __all__ = [
     "__version__", "init", "log", "finish", "join", "define_metric", "save", "watch", "unwatch",
     "login", "setup", "require", "termlog", "termwarn", "termerror", "Settings", "Error",
     "errors", "Run", "Metric", "run", "config", "summary", "Api",
+    "Image", "Histogram", "Table", "Audio", "Video", "Html", "Plotly", "Object3D", "Molecule",
+    "Classes", "BoundingBoxes2D", "ImageMask", "plot", "plot_table", "visualize", "sklearn",
+    "data_types",
 ]
 
 run = None  # the active Run, or None
@@ -134,4 +139,6 @@ def __getattr__(name):
 
 
 from . import env, sdk, util, wandb_run  # noqa: E402,F401  (compat module paths)
+from . import data_types, plot, sklearn  # noqa: E402,F401  (rich values, charts)
+from .plot import plot_table, visualize  # noqa: E402,F401
 from .sdk.lib import printer as _printer  # noqa: E402,F401  (wandb.sdk.lib.printer)

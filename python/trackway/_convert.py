@@ -5,11 +5,12 @@
 dicts) never enters Python. Array libraries are recognised by `type(x).__module__`, never
 imported here: a script that does not use numpy does not pay for it.
 """
-import math
 from collections.abc import Mapping
 
-HISTOGRAM_THRESHOLD = 32  # arrays with more elements are logged as a 32-bin histogram
-HISTOGRAM_BINS = 32
+from .data_types import _figures
+from .data_types.histogram import ARRAY_THRESHOLD as HISTOGRAM_THRESHOLD
+from .data_types.histogram import array_histogram
+
 _ARRAY_ROOTS = ("numpy", "torch", "tensorflow", "jax", "jaxlib", "cupy")
 
 
@@ -41,6 +42,11 @@ def _convert(obj, histograms: bool):
     to_json = getattr(type(obj), "_trackway_json", None)  # media objects (Image, Table, ...)
     if to_json is not None:
         return to_json(obj)
+    if isinstance(obj, list):  # a list the native writer hands over whole (it starts with an object)
+        return _list(obj, histograms)
+    rich = _figures.rich_value(obj, root)  # figures, DataFrames, custom charts
+    if rich is not None:
+        return rich._trackway_json()
     iso = getattr(obj, "isoformat", None)  # datetime, date, time
     if callable(iso):
         return iso()
@@ -55,7 +61,7 @@ def _array_like(obj, root: str, histograms: bool):
         if obj.dim() == 0:
             return obj.item()
         if histograms and obj.numel() > HISTOGRAM_THRESHOLD:
-            return _histogram(obj.flatten().double().cpu().tolist())
+            return array_histogram(obj)
         return obj.cpu().tolist()
     if root == "tensorflow" and hasattr(obj, "numpy"):
         obj = obj.numpy()
@@ -69,35 +75,28 @@ def _array_like(obj, root: str, histograms: bool):
     if shape == () and hasattr(obj, "item"):
         return obj.item()  # numpy scalar or 0-d array
     if histograms and size is not None and size > HISTOGRAM_THRESHOLD:
-        return _numpy_histogram(obj)
+        return array_histogram(obj)
     return obj.tolist()
 
 
-def _numpy_histogram(arr):
-    import numpy  # already imported by whoever built `arr`
+def _list(items: list, histograms: bool):
+    """A list whose first element is an object: media of one class under one key become one
+    value (`images/separated` for images); anything else is converted element by element."""
+    cls = type(items[0])
+    list_json = getattr(cls, "_trackway_list_json", None)
+    if list_json is not None and all(type(i) is cls for i in items):
+        return list_json(items)
+    return [_deep(i, histograms) for i in items]
 
-    flat = numpy.asarray(arr, dtype=numpy.float64).ravel()
-    flat = flat[numpy.isfinite(flat)]
-    if flat.size == 0:
-        return {"_type": "histogram", "bins": [], "values": []}
-    values, bins = numpy.histogram(flat, bins=HISTOGRAM_BINS)
-    return {"_type": "histogram", "bins": bins.tolist(), "values": values.tolist()}
 
-
-def _histogram(values: list):
-    """32 equal-width bins over the finite values (pure Python, for torch without numpy)."""
-    finite = [v for v in values if math.isfinite(v)]
-    if not finite:
-        return {"_type": "histogram", "bins": [], "values": []}
-    lo, hi = min(finite), max(finite)
-    if lo == hi:
-        lo, hi = lo - 0.5, hi + 0.5
-    width = (hi - lo) / HISTOGRAM_BINS
-    counts = [0] * HISTOGRAM_BINS
-    for v in finite:
-        counts[min(int((v - lo) / width), HISTOGRAM_BINS - 1)] += 1
-    bins = [lo + i * width for i in range(HISTOGRAM_BINS)] + [hi]
-    return {"_type": "histogram", "bins": bins, "values": counts}
+def _deep(obj, histograms: bool):
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, dict):
+        return {k: _deep(v, histograms) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_deep(v, histograms) for v in obj]
+    return _deep(_convert(obj, histograms), histograms)
 
 
 def friendly(value, depth: int = 0):

@@ -12,6 +12,7 @@ import time
 
 from . import _convert, _term
 from . import _run as _run_module
+from .data_types import _base as _media
 from ._config import Config, load_yaml_config, to_dict
 from ._run import DisabledRun, MemoryBackend, Metric, Run
 from ._settings import Settings, settings_args
@@ -276,6 +277,7 @@ def _local_run(native, s, items, allow_val_change, user_settings, args) -> Run:
         backend = native.NativeRun(s["root"], start, _convert.fallback, state)
     except (OSError, ValueError) as e:
         raise Error(f"could not create a run under {s['root']}: {e}") from e
+    _media.register_run(backend)
     url = _online(native, s, run_id) if s["mode"] == "online" else None
     run = Run(backend, s, config, resumed=state is not None, url=url,
               settings_obj=_settings_object(s, user_settings))

@@ -19,7 +19,7 @@ use serde_json::Value;
 use trackway_runlog::LogReader;
 use trackway_sysmon::{Sampler, SamplerConfig, SystemLog};
 
-use crate::files::{FileRecord, RunFiles, Upload, DEFAULT_DEBOUNCE};
+use crate::files::{FileRecord, Policy, RunFiles, Upload, DEFAULT_DEBOUNCE};
 use crate::settings::CaptureSettings;
 use crate::{capture_ready, capture_run, CaptureError};
 
@@ -111,7 +111,7 @@ impl RunCapture {
         self
     }
 
-    /// Feeds new `file`/`finish` records of run.jsonl; other lines are not parsed.
+    /// Feeds new `file`/`media`/`finish` records of run.jsonl; other lines are not parsed.
     fn tail_log(&mut self) {
         let mut wanted = Vec::new();
         if let Some(r) = self.reader.as_mut() {
@@ -128,11 +128,16 @@ impl RunCapture {
         }
     }
 
-    /// Feeds one record of the run log: `file` records register uploads, `finish` ends
-    /// sampling; everything else is ignored.
+    /// Feeds one record of the run log: `file` and `media` records register uploads (a `media`
+    /// record may first have its image encoded, see [`crate::media`]), `finish` ends sampling;
+    /// everything else is ignored.
     pub fn on_record(&mut self, record: &Value) -> Result<(), CaptureError> {
         match record.get("t").and_then(Value::as_str) {
             Some("file") => self.files.add(&FileRecord::from_json(record)?),
+            Some("media") => {
+                let path = crate::media::prepare(&self.run_dir.join("files"), record)?;
+                self.files.add(&FileRecord::new(&path, Policy::Now))
+            }
             Some("finish") => {
                 self.finished = true;
                 self.flush_stats(Instant::now());
@@ -216,8 +221,8 @@ impl RunCapture {
 /// layout falls back to a substring search before parsing.
 fn is_file_or_finish(line: &[u8]) -> bool {
     if let Some(rest) = line.strip_prefix(br#"{"t":""#) {
-        return rest.starts_with(br#"file""#) || rest.starts_with(br#"finish""#);
+        return rest.starts_with(br#"file""#) || rest.starts_with(br#"finish""#) || rest.starts_with(br#"media""#);
     }
     let has = |pat: &[u8]| line.windows(pat.len()).any(|w| w == pat);
-    has(b"\"file\"") || has(b"\"finish\"")
+    has(b"\"file\"") || has(b"\"finish\"") || has(b"\"media\"")
 }

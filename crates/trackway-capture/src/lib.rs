@@ -14,6 +14,7 @@ pub mod cli;
 mod code;
 pub mod files;
 pub mod git;
+pub mod media;
 mod metadata;
 pub mod paths;
 mod requirements;

@@ -35,7 +35,12 @@ impl<'py> Converter<'_, 'py> {
                         repr(&k)
                     ))
                 })?;
-            map.insert(key.to_cow()?.into_owned(), self.value(&v, 0)?);
+            let key = key.to_cow()?.into_owned();
+            let mut value = self.value(&v, 0)?;
+            if let Some(table) = split_chart_table(&key, &mut value) {
+                map.insert(format!("{key}_table"), table);
+            }
+            map.insert(key, value);
         }
         Ok(map)
     }
@@ -81,6 +86,11 @@ impl<'py> Converter<'_, 'py> {
             return Ok(Value::Map(self.any_keyed_map(d, depth)?));
         }
         if let Ok(l) = obj.cast::<PyList>() {
+            if self.fallback.is_some() && l.len() > 0 && is_other(&l.get_item(0)?) {
+                // A list of media (`[Image, Image]` is one `images/separated` value) or of
+                // numpy scalars: the Python converter sees the whole list.
+                return self.other(obj, depth);
+            }
             return l
                 .iter()
                 .map(|x| self.value(&x, depth + 1))
@@ -109,6 +119,29 @@ impl<'py> Converter<'_, 'py> {
         }
         Ok(Value::Str(obj.str()?.to_cow()?.into_owned()))
     }
+}
+
+/// Not a builtin JSON-like type (what only the fallback converts).
+fn is_other(obj: &Bound<'_, PyAny>) -> bool {
+    !(obj.is_none()
+        || obj.is_instance_of::<PyFloat>()
+        || obj.is_instance_of::<PyInt>()
+        || obj.is_instance_of::<PyString>()
+        || obj.is_instance_of::<PyDict>()
+        || obj.is_instance_of::<PyList>()
+        || obj.is_instance_of::<PyTuple>())
+}
+
+/// A custom chart logged under `key` (docs/media-api.md): its data table moves to the sibling
+/// key `<key>_table`, as wandb stores it, and the chart keeps the name of that key.
+fn split_chart_table(key: &str, value: &mut Value) -> Option<Value> {
+    let Value::Map(m) = value else { return None };
+    if !matches!(m.get("_type"), Some(Value::Str(t)) if t == "custom-chart") {
+        return None;
+    }
+    let table = m.shift_remove("table")?;
+    m.insert("table_key".into(), Value::Str(format!("{key}_table")));
+    Some(table)
 }
 
 fn int_value(i: &Bound<'_, PyInt>) -> PyResult<Value> {

@@ -1,5 +1,5 @@
 """Compat package mirroring `wandb.sdk` paths that integrations import."""
-from . import lib, wandb_run
+from . import data_types, lib, wandb_run
 from .wandb_run import Run
 
-__all__ = ["Run", "lib", "wandb_run"]
+__all__ = ["Run", "data_types", "lib", "wandb_run"]

@@ -1,0 +1,2 @@
+"""`wandb.sdk.data_types.audio`."""
+from ...data_types.audio import Audio  # noqa: F401
