@@ -243,7 +243,7 @@ class Image(Media):
                 raise ValueError(f"Image(mode={mode!r}) needs {want} channel(s); the array has "
                                  f"shape {tuple(arr.shape)}")
         self._height, self._width = int(arr.shape[0]), int(arr.shape[1])
-        self._raw = (arr.data, int(arr.shape[2]))
+        self._raw = (arr.reshape(-1).data, int(arr.shape[2]))  # 1-D: len() is the byte count
         self._array = arr  # keeps the buffer alive
 
     def _encode_now(self) -> None:

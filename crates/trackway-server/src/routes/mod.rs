@@ -3,9 +3,11 @@
 mod files;
 mod history;
 mod ingest;
+mod media;
 mod meta;
 mod output;
 mod runs;
+mod tables;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -30,6 +32,11 @@ pub(crate) fn router(state: AppState) -> Router<AppState> {
         .route("/api/v1/runs/{entity}/{project}/{run_id}/files", get(files::list))
         .route("/api/v1/runs/{entity}/{project}/{run_id}/files/{*path}", get(files::download).put(files::upload))
         .route("/api/v1/runs/{entity}/{project}/{run_id}/output", get(output::lines))
+        .route("/api/v1/runs/{entity}/{project}/{run_id}/media", get(media::values))
+        .route("/api/v1/runs/{entity}/{project}/{run_id}/media/keys", get(media::keys))
+        .route("/api/v1/runs/{entity}/{project}/{run_id}/tables", get(tables::table))
+        .route("/api/v1/runs/{entity}/{project}/{run_id}/histograms", get(tables::histograms))
+        .route("/api/v1/media/query", post(media::query))
         .route("/api/v1/charts/query", post(history::charts))
         .route("/api/v1/ingest", post(ingest::ingest))
         .route_layer(from_fn_with_state(state, auth::require_key));
