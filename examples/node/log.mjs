@@ -84,6 +84,15 @@ export class RunLog {
     this.append(`{"t":"history","step":${step},"ts":${encode(ts)},"rt":${encode(rt)},"data":${data(obj)}}`);
   }
   summary(obj) { this.append(`{"t":"summary","full":${data(obj)}}`); }
+  // An image as raw 8-bit pixels (row-major, channels interleaved): the agent encodes the PNG
+  // and uploads it (docs/run-format.md, `media`). Returns the reference to log in a history row.
+  image(pixels, width, height, channels) {
+    const rel = `media/images/${crypto.createHash("sha256").update(pixels).digest("hex").slice(0, 32)}.png`;
+    fs.mkdirSync(path.join(this.dir, "files", "media", "images"), { recursive: true });
+    fs.writeFileSync(path.join(this.dir, "files", rel + ".raw"), pixels);
+    this.append(record({ t: "media", path: rel, encode: { format: "png", width, height, channels, src: rel + ".raw" } }));
+    return { _type: "image-file", path: rel, format: "png", width, height };
+  }
   finish(exitCode) {
     const { ts, rt } = this.now();
     this.append(record({ t: "finish", exit_code: exitCode, ts, rt }));
@@ -104,7 +113,9 @@ function main() {
   run.history(0, { loss: float(1), acc: float(0.25) });
   run.history(1, { loss: float(NaN), acc: float(0.5) });
   run.history(1, { "eval/loss": float(0.75) }); // same step: part of row 1
-  run.history(2, { loss: float(0.125), big: 2n ** 70n, inf: float(-Infinity), tag: { $f: "not a float" } });
+  const pixels = Buffer.from([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30]); // 2x2 RGB
+  run.history(2, { loss: float(0.125), big: 2n ** 70n, inf: float(-Infinity), tag: { $f: "not a float" },
+                   sample: run.image(pixels, 2, 2, 3) });
   run.summary({ loss: float(0.125), acc: float(0.5), "eval/loss": float(0.75), best: float(NaN), big: 2n ** 70n });
   run.finish(0);
   console.log(run.dir);
