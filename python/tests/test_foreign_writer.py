@@ -74,3 +74,37 @@ def test_node_rows_merge_and_values_round_trip(tmp_path):
     assert st["row_count"] == 3 and st["finished"] is True
     assert math.isnan(st["summary"]["best"])
     assert st["summary"]["big"] == 2 ** 70
+
+
+def test_node_image_is_encoded_by_sync_and_served_pixel_exact(tmp_path):
+    """The node example logs a 2x2 image as raw pixels plus a `media` record; `trackway sync`
+    encodes the PNG, uploads it, and the server returns exactly those pixels."""
+    import io
+    import signal
+    import urllib.request
+
+    from PIL import Image as PILImage
+
+    from conftest import Server
+
+    root = tmp_path / "trackway"
+    out = subprocess.run([node(), str(NODE_EXAMPLE), str(root), "nodeimg"],
+                         capture_output=True, text=True, timeout=60, check=True)
+    run_dir = Path(out.stdout.strip())
+    server = Server(tmp_path).start()
+    try:
+        env = dict(server.env(), TRACKWAY_BASE_URL=server.url)
+        done = subprocess.run([trackway_bin(), "sync", str(run_dir)], env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        hist = [json.loads(x) for x in (run_dir / "run.jsonl").read_text().splitlines()]
+        ref = [h for h in hist if h["t"] == "history" and "sample" in h["data"]][0]["data"]["sample"]
+        url = f"{server.url}/api/v1/runs/admin/node-example/nodeimg/files/{ref['path']}"
+        req = urllib.request.Request(url, headers={"Authorization": f"Bearer {server.key}"})
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            png = resp.read()
+        pixels = PILImage.open(io.BytesIO(png)).convert("RGB").tobytes()
+        assert pixels == bytes([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 20, 30])
+        assert not (run_dir / "files" / (ref["path"] + ".raw")).exists()
+    finally:
+        server.stop(signal.SIGKILL)

@@ -370,3 +370,24 @@ def test_module_paths_are_wandbs():
     assert Image is trackway.Image is trackway.data_types.Image and Video is trackway.Video
     assert issubclass(trackway.Table, WBValue) and trackway.plot_table is trackway.plot.plot_table
     assert callable(trackway.sklearn.plot_roc)
+
+
+def test_media_records_follow_the_run_format_schema(tmp):
+    import jsonschema
+
+    from conftest import REPO
+
+    validator = jsonschema.Draft202012Validator(json.loads((REPO / "docs" / "run-format.schema.json").read_text()))
+    run_script(tmp, PRELUDE + """
+wandb.log({"img": wandb.Image(np.zeros((3, 3), dtype=np.uint8)), "t": wandb.Table(columns=["a"], data=[[1]])})
+run.finish()
+""")
+    records, _ = read_log(only_run(tmp))
+    assert {r["t"] for r in records} >= {"media", "history"}
+    for rec in records:
+        validator.validate(rec)
+    for bad in ({"t": "media"}, {"t": "media", "path": "x.png", "encode": {"format": "jpeg", "width": 1,
+                                                                          "height": 1, "channels": 3, "src": "y"}},
+                {"t": "media", "path": "x.png", "encode": {"format": "png", "width": 0, "height": 1,
+                                                          "channels": 3, "src": "y"}}):
+        assert not validator.is_valid(bad), bad
