@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from e2e_bench import PYDIR, Server, run_script, stop_agent  # noqa: E402
+from e2e_bench import PYDIR, Server, run_script, stop_agent
 
 sys.path.insert(0, str(PYDIR))
 
@@ -95,7 +95,7 @@ def bench_online(tmp: Path, images: int, work_ms: float) -> dict:
         key = (tmp / "data" / "admin-api-key").read_text().strip()
         files = subprocess.run(["curl", "-fsS", "-H", f"Authorization: Bearer {key}",
                                 f"{server.url}/api/v1/runs/admin/bench-media/{out['run_id']}/files"],
-                               capture_output=True, text=True, timeout=60)
+                               capture_output=True, text=True, timeout=60, check=False)
         pngs = sum(1 for f in json.loads(files.stdout)["files"] if f["path"].endswith(".png"))
         out.update(pngs=pngs, after_loop=synced_at - out["loop_end"], synced=(run_dir / "synced").exists())
         stop_agent(tmp / "trackway")

@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-
 from conftest import only_run, read_log, rows, run_script
 
 PRELUDE = """
@@ -78,7 +77,7 @@ run.finish()
     raw = (files_of(d) / (u8["path"] + ".raw")).read_bytes()
     expected = (np.arange(60) * 7 % 256).astype(np.uint8).tobytes()
     assert raw == expected
-    enc = [r for r in media_records(records) if r["path"] == u8["path"]][0]["encode"]
+    enc = next(r for r in media_records(records) if r["path"] == u8["path"])["encode"]
     assert enc == {"format": "png", "width": 5, "height": 4, "channels": 3, "src": u8["path"] + ".raw"}
     sizes = {k: (row[k]["width"], row[k]["height"]) for k in ("gray", "gray1", "rgba", "chw", "float", "pil", "path")}
     assert sizes == {"gray": (2, 3), "gray1": (2, 3), "rgba": (2, 2), "chw": (7, 6), "float": (2, 2),
@@ -374,7 +373,6 @@ def test_module_paths_are_wandbs():
 
 def test_media_records_follow_the_run_format_schema(tmp):
     import jsonschema
-
     from conftest import REPO
 
     validator = jsonschema.Draft202012Validator(json.loads((REPO / "docs" / "run-format.schema.json").read_text()))

@@ -8,13 +8,25 @@
 Importing starts no threads and touches no files.
 """
 from . import errors
-from .data_types import (Audio, BoundingBoxes2D, Classes, Histogram, Html, Image, ImageMask,
-                         Molecule, Object3D, Plotly, Table, Video)
 from ._lifecycle import PreInit as _PreInit
 from ._lifecycle import init
 from ._run import Metric, Run
 from ._settings import Settings
 from ._term import termerror, termlog, termwarn
+from .data_types import (
+    Audio,
+    BoundingBoxes2D,
+    Classes,
+    Histogram,
+    Html,
+    Image,
+    ImageMask,
+    Molecule,
+    Object3D,
+    Plotly,
+    Table,
+    Video,
+)
 from .errors import Error
 
 try:
@@ -23,12 +35,47 @@ except ImportError:  # an unbuilt source checkout; init() explains
     __version__ = "0.1.0"
 
 __all__ = [
-    "__version__", "init", "log", "finish", "join", "define_metric", "save", "watch", "unwatch",
-    "login", "setup", "require", "termlog", "termwarn", "termerror", "Settings", "Error",
-    "errors", "Run", "Metric", "run", "config", "summary", "Api",
-    "Image", "Histogram", "Table", "Audio", "Video", "Html", "Plotly", "Object3D", "Molecule",
-    "Classes", "BoundingBoxes2D", "ImageMask", "plot", "plot_table", "visualize", "sklearn",
+    "Api",
+    "Audio",
+    "BoundingBoxes2D",
+    "Classes",
+    "Error",
+    "Histogram",
+    "Html",
+    "Image",
+    "ImageMask",
+    "Metric",
+    "Molecule",
+    "Object3D",
+    "Plotly",
+    "Run",
+    "Settings",
+    "Table",
+    "Video",
+    "__version__",
+    "config",
     "data_types",
+    "define_metric",
+    "errors",
+    "finish",
+    "init",
+    "join",
+    "log",
+    "login",
+    "plot",
+    "plot_table",
+    "require",
+    "run",
+    "save",
+    "setup",
+    "sklearn",
+    "summary",
+    "termerror",
+    "termlog",
+    "termwarn",
+    "unwatch",
+    "visualize",
+    "watch",
 ]
 
 run = None  # the active Run, or None
@@ -85,7 +132,7 @@ def unwatch(models=None) -> None:
 
 def setup(settings=None):
     """wandb.setup(): nothing to prepare (no service process); returns None."""
-    return None
+    return
 
 
 def require(requirement=None, experiment=None) -> None:
@@ -138,7 +185,6 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-from . import env, sdk, util, wandb_run  # noqa: E402,F401  (compat module paths)
-from . import data_types, plot, sklearn  # noqa: E402,F401  (rich values, charts)
-from .plot import plot_table, visualize  # noqa: E402,F401
-from .sdk.lib import printer as _printer  # noqa: E402,F401  (wandb.sdk.lib.printer)
+from . import data_types, env, plot, sdk, sklearn, util, wandb_run  # noqa: F401  (compat module paths)  # noqa: E402,F401  (rich values, charts)
+from .plot import plot_table, visualize
+from .sdk.lib import printer as _printer  # noqa: F401  (wandb.sdk.lib.printer)

@@ -15,5 +15,19 @@ from .plotly import Plotly
 from .table import Table
 from .video import Video
 
-__all__ = ["WBValue", "Media", "Image", "Classes", "BoundingBoxes2D", "ImageMask", "Histogram",
-           "Table", "Audio", "Video", "Html", "Plotly", "Object3D", "Molecule"]
+__all__ = [
+           "Audio",
+           "BoundingBoxes2D",
+           "Classes",
+           "Histogram",
+           "Html",
+           "Image",
+           "ImageMask",
+           "Media",
+           "Molecule",
+           "Object3D",
+           "Plotly",
+           "Table",
+           "Video",
+           "WBValue",
+]

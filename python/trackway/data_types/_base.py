@@ -23,6 +23,11 @@ MAX_MEDIA_BYTES = 256 << 20  # one media file; larger values are dropped with a 
 _TAGS = ("$int", "$f", "$map")
 
 
+class InvalidValue(ValueError, TypeError):
+    """A value of the wrong type given to a media constructor: a ValueError (what the API
+    promises) that is also a TypeError."""
+
+
 class WBValue:
     """Base of every loggable rich value (wandb's `WBValue`)."""
 
@@ -178,7 +183,7 @@ def plain(value, depth: int = 0):
     if isinstance(value, int):
         return value if -(1 << 63) <= value < (1 << 64) else {"$int": str(value)}
     if isinstance(value, float):
-        return value if math.isfinite(value) else {"$f": "NaN" if value != value else
+        return value if math.isfinite(value) else {"$f": "NaN" if math.isnan(value) else
                                                    ("Infinity" if value > 0 else "-Infinity")}
     if depth > 64:
         return str(value)

@@ -24,7 +24,7 @@ def bins_of(sequence, num_bins: int):
         try:
             sequence = sequence.numpy()
             root = "numpy"
-        except Exception:  # torch built without numpy
+        except (AttributeError, RuntimeError, TypeError):  # torch built without numpy
             sequence = sequence.tolist()
     if root in ("numpy", "tensorflow", "jax", "jaxlib", "cupy"):
         import numpy

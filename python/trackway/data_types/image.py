@@ -10,8 +10,19 @@ import io
 import os
 
 from .. import _term
-from ._base import DIGEST_HEX, Media, WBValue, active_sink, content_name, module_root
-from ._base import over_limit, read_path, store_file, to_numpy
+from ._base import (
+    DIGEST_HEX,
+    InvalidValue,
+    Media,
+    WBValue,
+    active_sink,
+    content_name,
+    module_root,
+    over_limit,
+    read_path,
+    store_file,
+    to_numpy,
+)
 
 MAX_ITEMS = 108  # images per key per step (wandb's limit)
 _SHAPES = "HxW, HxWx1, HxWx3 or HxWx4 (or CxHxW with C in 1, 3, 4)"
@@ -70,7 +81,7 @@ def _sniff_size(data: bytes, fmt: str):
 
         with PILImage.open(io.BytesIO(data)) as im:
             return im.size
-    except Exception:
+    except (ImportError, OSError, ValueError):  # no Pillow, or a format it cannot read
         return None, None
 
 
@@ -100,7 +111,7 @@ def _labels(group: str, labels, what: str) -> dict:
     if labels is None:
         return {}
     if not isinstance(labels, dict):
-        raise ValueError(f"{what}: class_labels of {group!r} must be a dict {{id: name}}")
+        raise InvalidValue(f"{what}: class_labels of {group!r} must be a dict {{id: name}}")
     return {str(int(k)): str(v) for k, v in labels.items()}
 
 
@@ -108,14 +119,14 @@ def _check_boxes(boxes, what: str) -> dict:
     if boxes is None:
         return {}
     if not isinstance(boxes, dict):
-        raise ValueError(f"{what}: boxes must be a dict {{group: {{'box_data': [...], "
+        raise InvalidValue(f"{what}: boxes must be a dict {{group: {{'box_data': [...], "
                          "'class_labels': {...}}}}")
     out = {}
     for group, spec in boxes.items():
         if isinstance(spec, BoundingBoxes2D):
             spec = spec._spec
         if not isinstance(spec, dict) or not isinstance(spec.get("box_data"), (list, tuple)):
-            raise ValueError(f"{what}: boxes[{group!r}] needs a 'box_data' list")
+            raise InvalidValue(f"{what}: boxes[{group!r}] needs a 'box_data' list")
         data = []
         for i, box in enumerate(spec["box_data"]):
             pos = box.get("position") if isinstance(box, dict) else None

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 
-from ._base import Media, over_limit, read_path, store_file
+from ._base import InvalidValue, Media, over_limit, read_path, store_file
 
 FORMATS = ("pdb", "pqr", "mmcif", "mcif", "cif", "sdf", "sd", "gro", "mol2", "mmtf")
 
 
 class Molecule(Media):
     _log_type = "molecule-file"
-    SUPPORTED_TYPES = set(FORMATS)
+    SUPPORTED_TYPES = frozenset(FORMATS)
 
     def __init__(self, data_or_path, caption=None, **kwargs) -> None:
         super().__init__(caption)
@@ -25,7 +25,7 @@ class Molecule(Media):
             self._format = fmt
             return
         if not isinstance(data_or_path, (str, os.PathLike)):
-            raise ValueError(f"Molecule: expected a molecule file path, got "
+            raise InvalidValue(f"Molecule: expected a molecule file path, got "
                              f"{type(data_or_path).__name__}")
         fmt = os.path.splitext(os.fspath(data_or_path))[1].lstrip(".").lower()
         if fmt not in FORMATS:

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import os
 
-from ._base import Media, dumps, module_root, over_limit, read_path, store_file, to_numpy
+from ._base import (
+    Media,
+    dumps,
+    module_root,
+    over_limit,
+    read_path,
+    store_file,
+    to_numpy,
+)
 
 FORMATS = ("obj", "gltf", "glb", "babylon", "stl", "pts.json")
 
 
 class Object3D(Media):
     _log_type = "object3D-file"
-    SUPPORTED_TYPES = set(FORMATS)
+    SUPPORTED_TYPES = frozenset(FORMATS)
 
     def __init__(self, data_or_path, caption=None, **kwargs) -> None:
         super().__init__(caption)

@@ -3,13 +3,25 @@
 and a `custom-chart` descriptor under `k` (docs/media-api.md "Custom charts")."""
 from __future__ import annotations
 
-from ..data_types._base import WBValue
+from ..data_types._base import InvalidValue, WBValue
 from ..data_types.table import Table
 from ._curves import confusion_matrix, pr_curve, roc_curve
 
-__all__ = ["CustomChart", "Visualize", "plot_table", "custom_chart", "visualize", "line",
-           "scatter", "bar", "histogram", "line_series", "roc_curve", "pr_curve",
-           "confusion_matrix"]
+__all__ = [
+    "CustomChart",
+    "Visualize",
+    "bar",
+    "confusion_matrix",
+    "custom_chart",
+    "histogram",
+    "line",
+    "line_series",
+    "plot_table",
+    "pr_curve",
+    "roc_curve",
+    "scatter",
+    "visualize",
+]
 
 
 class CustomChart(WBValue):
@@ -21,7 +33,7 @@ class CustomChart(WBValue):
     def __init__(self, spec: str, table: Table, fields=None, string_fields=None,
                  split_table: bool = False) -> None:
         if not isinstance(table, Table):
-            raise ValueError(f"a custom chart needs a trackway.Table, got {type(table).__name__}")
+            raise InvalidValue(f"a custom chart needs a trackway.Table, got {type(table).__name__}")
         fields = {str(k): str(v) for k, v in (fields or {}).items() if v is not None}
         missing = [v for v in fields.values() if v not in table.columns]
         if missing:
@@ -52,7 +64,7 @@ def plot_table(vega_spec_name, data_table, fields, string_fields=None, split_tab
 custom_chart = plot_table
 
 
-def visualize(id, value):  # noqa: A002 - wandb's argument name
+def visualize(id, value):
     return CustomChart(id, value)
 
 

@@ -108,7 +108,7 @@ def plot_class_proportions(y_train=None, y_test=None, labels=None):
                                      rows))
 
 
-def plot_calibration_curve(clf=None, X=None, y=None, clf_name="Classifier"):  # noqa: N803
+def plot_calibration_curve(clf=None, X=None, y=None, clf_name="Classifier"):
     import numpy as np
     from sklearn.base import clone
     from sklearn.calibration import CalibratedClassifierCV, calibration_curve
@@ -136,7 +136,7 @@ def plot_calibration_curve(clf=None, X=None, y=None, clf_name="Classifier"):  # 
         "model", "fraction_of_positives", "mean_predicted_value", "hist_dict", "edge_dict"], rows))
 
 
-def plot_summary_metrics(model=None, X=None, y=None, X_test=None, y_test=None):  # noqa: N803
+def plot_summary_metrics(model=None, X=None, y=None, X_test=None, y_test=None):
     from sklearn import base, metrics
 
     y_pred = model.predict(X_test)
@@ -154,7 +154,7 @@ def plot_summary_metrics(model=None, X=None, y=None, X_test=None, y_test=None): 
                                    ["metric_name", "metric_value", "model_name"], rows))
 
 
-def plot_learning_curve(model=None, X=None, y=None, cv=None, shuffle=False,  # noqa: N803
+def plot_learning_curve(model=None, X=None, y=None, cv=None, shuffle=False,
                         random_state=None, train_sizes=None, n_jobs=1, scoring=None):
     import numpy as np
     from sklearn.model_selection import learning_curve
@@ -171,7 +171,7 @@ def plot_learning_curve(model=None, X=None, y=None, cv=None, shuffle=False,  # n
                                   rows))
 
 
-def plot_residuals(regressor=None, X=None, y=None):  # noqa: N803
+def plot_residuals(regressor=None, X=None, y=None):
     from sklearn.model_selection import train_test_split
 
     x_train, x_test, y_train, y_test = train_test_split(X, _np(y), test_size=0.2, random_state=0)
@@ -186,10 +186,10 @@ def plot_residuals(regressor=None, X=None, y=None):  # noqa: N803
                              ["dataset", "y_pred", "residuals", "train_score", "test_score"], rows))
 
 
-def plot_outlier_candidates(regressor=None, X=None, y=None):  # noqa: N803
+def plot_outlier_candidates(regressor=None, X=None, y=None):
     import numpy as np
 
-    X, y = np.asarray(X, dtype=float), _np(y)  # noqa: N806
+    X, y = np.asarray(X, dtype=float), _np(y)
     regressor.fit(X, y)
     leverage = (X * np.linalg.pinv(X).T).sum(1)
     dof = max(X.shape[0] - np.linalg.matrix_rank(X), 1)
@@ -205,7 +205,7 @@ def plot_outlier_candidates(regressor=None, X=None, y=None):  # noqa: N803
         "distance", "instance_indicies", "outlier_percentage", "influence_threshold"], rows))
 
 
-def plot_elbow_curve(clusterer=None, X=None, cluster_ranges=None, n_jobs=1,  # noqa: N803
+def plot_elbow_curve(clusterer=None, X=None, cluster_ranges=None, n_jobs=1,
                      show_cluster_time=True):
     import time
 
@@ -225,12 +225,12 @@ def plot_elbow_curve(clusterer=None, X=None, cluster_ranges=None, n_jobs=1,  # n
                                rows))
 
 
-def plot_silhouette(clusterer=None, X=None, cluster_labels=None, labels=None,  # noqa: N803
+def plot_silhouette(clusterer=None, X=None, cluster_labels=None, labels=None,
                     metric="euclidean", kmeans=True):
     import numpy as np
     from sklearn.metrics import silhouette_samples, silhouette_score
 
-    X = np.asarray(getattr(X, "values", X), dtype=float)  # noqa: N806
+    X = np.asarray(getattr(X, "values", X), dtype=float)
     cluster_labels = np.asarray(cluster_labels)
     avg = float(silhouette_score(X, cluster_labels, metric=metric))
     samples = silhouette_samples(X, cluster_labels, metric=metric)
@@ -251,7 +251,7 @@ def plot_silhouette(clusterer=None, X=None, cluster_labels=None, labels=None,  #
         "silhouette_avg"], rows))
 
 
-def plot_classifier(model, X_train, X_test, y_train, y_test, y_pred, y_probas,  # noqa: N803
+def plot_classifier(model, X_train, X_test, y_train, y_test, y_pred, y_probas,
                     labels, is_binary=False, model_name="Classifier", feature_names=None,
                     log_learning_curve=False):
     _term.termlog(f"Plotting {model_name}.")
@@ -267,7 +267,7 @@ def plot_classifier(model, X_train, X_test, y_train, y_test, y_pred, y_probas,  
     plot_precision_recall(y_test, y_probas, labels)
 
 
-def plot_regressor(model, X_train, X_test, y_train, y_test, model_name="Regressor"):  # noqa: N803
+def plot_regressor(model, X_train, X_test, y_train, y_test, model_name="Regressor"):
     _term.termlog(f"Plotting {model_name}.")
     plot_summary_metrics(model, X_train, y_train, X_test, y_test)
     plot_learning_curve(model, X_train, y_train)
@@ -275,7 +275,7 @@ def plot_regressor(model, X_train, X_test, y_train, y_test, model_name="Regresso
     plot_residuals(model, X_train, y_train)
 
 
-def plot_clusterer(model, X_train, cluster_labels, labels=None,  # noqa: N803
+def plot_clusterer(model, X_train, cluster_labels, labels=None,
                    model_name="Clusterer"):
     _term.termlog(f"Plotting {model_name}.")
     if hasattr(model, "n_clusters") and hasattr(model, "cluster_centers_"):

@@ -1,2 +1,2 @@
 """`wandb.sdk.data_types.image`."""
-from ...data_types.image import Image, Classes, BoundingBoxes2D, ImageMask  # noqa: F401
+from ...data_types.image import BoundingBoxes2D, Classes, Image, ImageMask  # noqa: F401
