@@ -35,47 +35,12 @@ except ImportError:  # an unbuilt source checkout; init() explains
     __version__ = "0.1.0"
 
 __all__ = [
-    "Api",
-    "Audio",
-    "BoundingBoxes2D",
-    "Classes",
-    "Error",
-    "Histogram",
-    "Html",
-    "Image",
-    "ImageMask",
-    "Metric",
-    "Molecule",
-    "Object3D",
-    "Plotly",
-    "Run",
-    "Settings",
-    "Table",
-    "Video",
-    "__version__",
-    "config",
+    "__version__", "init", "log", "finish", "join", "define_metric", "save", "watch", "unwatch",
+    "login", "setup", "require", "termlog", "termwarn", "termerror", "Settings", "Error",
+    "errors", "Run", "Metric", "run", "config", "summary", "Api",
+    "Image", "Histogram", "Table", "Audio", "Video", "Html", "Plotly", "Object3D", "Molecule",
+    "Classes", "BoundingBoxes2D", "ImageMask", "plot", "plot_table", "visualize", "sklearn",
     "data_types",
-    "define_metric",
-    "errors",
-    "finish",
-    "init",
-    "join",
-    "log",
-    "login",
-    "plot",
-    "plot_table",
-    "require",
-    "run",
-    "save",
-    "setup",
-    "sklearn",
-    "summary",
-    "termerror",
-    "termlog",
-    "termwarn",
-    "unwatch",
-    "visualize",
-    "watch",
 ]
 
 run = None  # the active Run, or None
@@ -132,7 +97,7 @@ def unwatch(models=None) -> None:
 
 def setup(settings=None):
     """wandb.setup(): nothing to prepare (no service process); returns None."""
-    return
+    return None
 
 
 def require(requirement=None, experiment=None) -> None:
@@ -178,6 +143,14 @@ def __getattr__(name):
         from .apis import Api
 
         return Api
+    if name in ("plot", "sklearn"):  # loaded on first use: `import trackway` stays cheap
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in ("plot_table", "visualize"):
+        from . import plot
+
+        return getattr(plot, name)
     if name == "apis":
         import importlib
 
@@ -185,6 +158,5 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-from . import data_types, env, plot, sdk, sklearn, util, wandb_run  # noqa: F401  (compat module paths)  # noqa: E402,F401  (rich values, charts)
-from .plot import plot_table, visualize
-from .sdk.lib import printer as _printer  # noqa: F401  (wandb.sdk.lib.printer)
+from . import data_types, env, sdk, util, wandb_run  # noqa: E402,F401  (compat module paths)
+from .sdk.lib import printer as _printer  # noqa: E402,F401  (wandb.sdk.lib.printer)

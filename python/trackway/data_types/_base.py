@@ -10,8 +10,6 @@ uploaded once), then appends a `media` record to run.jsonl so the agent uploads 
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import sys
@@ -121,6 +119,8 @@ def active_sink() -> Sink | None:
 
 
 def content_name(data) -> str:
+    import hashlib  # imported on first use: `import trackway` stays cheap
+
     return hashlib.sha256(data).hexdigest()
 
 
@@ -203,4 +203,6 @@ def plain(value, depth: int = 0):
 
 
 def dumps(obj) -> bytes:
+    import json
+
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
