@@ -55,6 +55,14 @@ fn ensure_agent(root: &str, exe: &str) -> bool {
     trackway_sdk::ensure_agent(Path::new(root), Path::new(exe))
 }
 
+/// The name of a media file: the first 128 bits of the BLAKE3 hash of its content, in hex
+/// (docs/media-api.md). BLAKE3 because the training process hashes every logged image, and it
+/// is several times faster than SHA-256 there.
+#[pyfunction]
+fn content_digest(data: &[u8]) -> String {
+    blake3::hash(data).to_hex().as_str()[..32].to_owned()
+}
+
 /// Existing attempts of a run, oldest first.
 #[pyfunction]
 fn find_run_dirs(root: &str, run_id: &str) -> PyResult<Vec<String>> {
@@ -105,6 +113,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(new_run_id, m)?)?;
     m.add_function(wrap_pyfunction!(ensure_agent, m)?)?;
     m.add_function(wrap_pyfunction!(find_run_dirs, m)?)?;
+    m.add_function(wrap_pyfunction!(content_digest, m)?)?;
     m.add_function(wrap_pyfunction!(load_run_state, m)?)?;
     m.add_class::<run::NativeRun>()?;
     Ok(())

@@ -4,7 +4,7 @@ and the run directory a value is written to when it is logged.
 A media value becomes a typed reference (docs/media-api.md) only when it is logged: the native
 writer calls `_convert.fallback`, which calls the value's `_trackway_json`. That looks up the
 active run (`trackway.run`) and writes the value's file into the run's `files/media/...`
-(content addressed: the name is the sha256 of the content, so identical content is written and
+(content addressed: the name is a hash of the content, so identical content is written and
 uploaded once), then appends a `media` record to run.jsonl so the agent uploads it
 (docs/run-format.md). Nothing is written for a disabled run or with no run.
 """
@@ -16,7 +16,7 @@ import sys
 
 from .. import _term
 
-DIGEST_HEX = 32  # characters of the sha256 used in media file names
+DIGEST_HEX = 32  # hex characters of the content hash in media file names
 MAX_MEDIA_BYTES = 256 << 20  # one media file; larger values are dropped with a warning
 _TAGS = ("$int", "$f", "$map")
 
@@ -119,19 +119,28 @@ def active_sink() -> Sink | None:
 
 
 def content_name(data) -> str:
-    import hashlib  # imported on first use: `import trackway` stays cheap
+    """A media file's name: 32 hex characters of the BLAKE3 hash of its content (native; the
+    training process hashes every logged image). Without the native module no run can be
+    written; names are then computed with SHA-256 only to build a reference."""
+    try:
+        from .._native import content_digest
+    except ImportError:
+        import hashlib
 
-    return hashlib.sha256(data).hexdigest()
+        return hashlib.sha256(data).hexdigest()[:DIGEST_HEX]
+    return content_digest(data)
 
 
 def store_file(type_: str, subdir: str, ext: str, data: bytes) -> dict:
     """Writes `data` as a media file of the active run; the reference's common fields."""
-    sha = content_name(data)
-    rel = f"media/{subdir}/{sha[:DIGEST_HEX]}.{ext}"
+    import hashlib  # imported on first use: `import trackway` stays cheap
+
+    rel = f"media/{subdir}/{content_name(data)}.{ext}"
     sink = active_sink()
     if sink is not None:
         sink.write_file(rel, data)
-    return {"_type": type_, "path": rel, "sha256": sha, "size": len(data)}
+    return {"_type": type_, "path": rel, "sha256": hashlib.sha256(data).hexdigest(),
+            "size": len(data)}
 
 
 def read_path(path, what: str) -> bytes:

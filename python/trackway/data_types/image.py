@@ -11,7 +11,6 @@ import os
 
 from .. import _term
 from ._base import (
-    DIGEST_HEX,
     InvalidValue,
     Media,
     WBValue,
@@ -41,7 +40,7 @@ def _pixels(arr, what: str, normalize: bool = True):
     if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4) or 0 in arr.shape:
         raise ValueError(f"{what}: unsupported image shape {tuple(arr.shape)}; accepted: {_SHAPES}")
     if arr.dtype == np.uint8:
-        return np.array(arr, order="C", copy=True)
+        return arr  # the caller copies it (tobytes)
     if arr.dtype == np.bool_:
         return np.ascontiguousarray(arr, dtype=np.uint8) * 255
     if arr.dtype.kind not in "fiu":
@@ -254,8 +253,7 @@ class Image(Media):
                 raise ValueError(f"Image(mode={mode!r}) needs {want} channel(s); the array has "
                                  f"shape {tuple(arr.shape)}")
         self._height, self._width = int(arr.shape[0]), int(arr.shape[1])
-        self._raw = (arr.reshape(-1).data, int(arr.shape[2]))  # 1-D: len() is the byte count
-        self._array = arr  # keeps the buffer alive
+        self._raw = (arr.tobytes(), int(arr.shape[2]))  # the copy: later changes to data don't count
 
     def _encode_now(self) -> None:
         """Non-PNG `file_type`: encode with Pillow at construction."""
@@ -287,8 +285,7 @@ class Image(Media):
             pixels, channels = self._raw
             if over_limit("an image", len(pixels)):
                 return None
-            digest = content_name(pixels)
-            rel = f"media/{subdir}/{digest[:DIGEST_HEX]}.png"
+            rel = f"media/{subdir}/{content_name(pixels)}.png"
             sink = active_sink()
             if sink is not None:
                 sink.write_raw(rel, pixels, {"format": "png", "width": self._width,
