@@ -7,6 +7,8 @@
 2. 1,000 such images over an online run against a real server: a training loop of fixed work
    per step, first without logging, then logging one image per step; the slowdown of the loop
    (target <= 5 %) and the time until the last image is on the server after the loop ends.
+3. Server side, for the UI panels: one media query for 16 runs x 100 steps of images, and one
+   sorted, filtered page of a 10,000-row table (median of 20 requests each, on a local server).
 
 Usage: python bench/media_bench.py [--calls N] [--images N] [--work-ms MS]
 """
@@ -103,6 +105,66 @@ def bench_online(tmp: Path, images: int, work_ms: float) -> dict:
         server.stop()
 
 
+def _call(url: str, key: str, method: str = "GET", doc=None, body=None):
+    import urllib.request
+
+    data = body if body is not None else (None if doc is None else json.dumps(doc).encode())
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return json.loads(resp.read())
+
+
+def _ingest(url: str, key: str, run_id: str, records: list) -> None:
+    pos, batch = 0, []
+    for r in records:
+        batch.append([pos, r])
+        pos += len(json.dumps(r)) + 1
+    _call(f"{url}/api/v1/ingest", key, "POST", {"project": "panels", "run_id": run_id, "log_id": run_id + "-log",
+                                                "from": 0, "to": pos, "records": batch})
+
+
+def bench_panels(tmp: Path) -> tuple[float, float]:
+    import urllib.parse
+
+    server = Server(tmp)
+    try:
+        key = (tmp / "data" / "admin-api-key").read_text().strip()
+        runs = [f"r{i}" for i in range(16)]
+        for r in runs:  # 100 steps of image references per run (the panel reads references only)
+            recs = [{"t": "run", "v": 1, "log_id": r + "-log", "run_id": r, "project": "panels"}]
+            recs += [{"t": "history", "step": s, "ts": 1.0 + s, "rt": float(s), "data": {"img": {
+                "_type": "image-file", "path": f"media/images/{r}-{s}.png", "format": "png", "width": 64,
+                "height": 64, "caption": f"step {s}"}, "loss": 1.0 / (s + 1)}} for s in range(100)]
+            _ingest(server.url, key, r, recs)
+        rng = np.random.default_rng(2)
+        rows = [[i, f"label{rng.integers(0, 50)}", float(rng.random()), None] for i in range(10_000)]
+        table = json.dumps({"_type": "table", "columns": ["id", "label", "score", "img"], "nrows": len(rows),
+                            "data": rows}).encode()
+        ref = {"_type": "table-file", "path": "media/table/t.table.json", "ncols": 4, "nrows": 10_000}
+        _ingest(server.url, key, "t0", [{"t": "run", "v": 1, "log_id": "t0-log", "run_id": "t0", "project": "panels"},
+                                        {"t": "history", "step": 0, "ts": 1.0, "rt": 0.0, "data": {"preds": ref}}])
+        _call(f"{server.url}/api/v1/runs/admin/panels/t0/files/media/table/t.table.json", key, "PUT", body=table)
+        query = {"runs": [{"entity": "admin", "project": "panels", "run_id": r} for r in runs], "key": "img",
+                 "steps": 100}
+        filt = urllib.parse.quote(json.dumps({"score": {"$gt": 0.1}}))
+        table_url = (f"{server.url}/api/v1/runs/admin/panels/t0/tables?key=preds&sort=score&order=desc"
+                     f"&limit=100&filter={filt}")
+        times_q, times_t = [], []
+        for _ in range(20):
+            t0 = time.perf_counter()
+            out = _call(f"{server.url}/api/v1/media/query", key, "POST", query)
+            times_q.append(time.perf_counter() - t0)
+            assert sum(len(r["items"]) for r in out["runs"]) == 1600
+            t0 = time.perf_counter()
+            page = _call(table_url, key)
+            times_t.append(time.perf_counter() - t0)
+            assert page["nrows"] == 10_000 and len(page["rows"]) == 100
+        return statistics.median(times_q) * 1000, statistics.median(times_t) * 1000
+    finally:
+        server.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--calls", type=int, default=300)
@@ -120,6 +182,10 @@ def main() -> None:
           f"without images, {r['logged']:.2f} s with -> slowdown {slowdown:.1f} % (target <= 5 %); "
           f"{r['pngs']} PNGs on the server {r['after_loop']:.1f} s after the loop ended"
           f"{'' if r['synced'] else ' (NOT all synced)'}")
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as t:
+        query_ms, table_ms = bench_panels(Path(t))
+    print(f"media: server: media query 16 runs x 100 steps {query_ms:.0f} ms; 10,000-row table sorted + "
+          f"filtered page {table_ms:.0f} ms (median of 20)")
 
 
 if __name__ == "__main__":
