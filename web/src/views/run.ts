@@ -11,17 +11,22 @@ import { setQuery } from "../main";
 import { consoleTab } from "./runconsole";
 import { filesTab } from "./runfiles";
 import { commandLine, gitInfo } from "../lib/runmeta";
+import { mediaKeysOf, panelKeys } from "../lib/media";
+import { mediaApi } from "../mediaapi";
+import { MediaGrid } from "./mediagrid";
 
 /** The system tab's x-axis: relative time unless wall time was picked (system rows have no steps). */
 const SYSTEM_X: [string, string][] = [["_runtime", "Relative time (s)"], ["_timestamp", "Wall time"]];
 
-const TABS = ["overview", "charts", "system", "console", "files"];
+const TABS = ["overview", "charts", "media", "system", "console", "files"];
 
 export function runView(el: HTMLElement, entity: string, project: string, runId: string) {
   const st: ViewState = decodeState(location.search);
   const save = () => setQuery(encodeState(st));
   let run: Run | null = null;
   let keys: Keys = { config: [], summary: [], history: [] };
+  // Keys holding typed references (GET .../media/keys) or text: they get panels, not line charts.
+  let media = new Map<string, string>();
   const head = h("div", { class: "run-head" }, h("h2", null, runId));
   const tabs = h("div", { class: "tabs" });
   const body = h("div", { class: "run-body" });
@@ -43,7 +48,7 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
   };
   const historyMetrics = () => {
     const own = new Set(Object.keys(flatten(run?.summary ?? {})));
-    const metrics = keys.history.filter((k) => !k.startsWith("_") && !k.startsWith("system/"));
+    const metrics = keys.history.filter((k) => !k.startsWith("_") && !k.startsWith("system/") && !media.has(k));
     const mine = metrics.filter((k) => own.has(k));
     return mine.length ? mine : metrics;
   };
@@ -62,6 +67,16 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
     loadSystemKeys(g).catch((err) => body.append(h("div", { class: "error" }, err.message)));
   };
 
+  const mediaTab = () => {
+    const g = new MediaGrid(runs, "This run has logged no images, tables, histograms or other media.");
+    cleanups.push(() => g.destroy());
+    const summary = run?.summary ?? {};
+    g.setKeys(panelKeys(media, (k) => {
+      const d = summary[k] as Record<string, unknown> | undefined;
+      return d && typeof d.table_key === "string" ? d.table_key : null;
+    }));
+    body.append(g.el);
+  };
   const show = (openFile?: string) => {
     const tab = TABS.includes(st.tab) ? st.tab : "overview";
     clear(tabs, TABS.map((t) => h("button", { class: t === tab ? "tab on" : "tab", id: `tab-${t}`, onclick: () => { if ((st.tab || "overview") !== t) st.zoom = null; st.tab = t === "overview" ? "" : t; save(); show(); } }, t[0].toUpperCase() + t.slice(1))));
@@ -70,6 +85,7 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
     if (!run) return;
     if (tab === "overview") body.append(overview(run, (r) => { run = r; renderHead(); }, (path) => { st.tab = "files"; save(); show(path); }));
     if (tab === "charts") body.append(mkGrid(historyMetrics(), "This run has no logged metrics yet.").el);
+    if (tab === "media") mediaTab();
     if (tab === "system") systemTab();
     if (tab === "console") cleanups.push(consoleTab(body, entity, project, runId, () => run?.state === "running"));
     if (tab === "files") cleanups.push(filesTab(body, entity, project, runId, openFile));
@@ -80,8 +96,12 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
       h("span", { class: `badge ${run.state}`, id: "run-state" }, run.state)), h("div", { class: "muted" }, `${run.entity}/${run.project}/${run.run_id}`));
   };
 
-  Promise.all([api.run(entity, project, runId), api.keys(entity, project)]).then(([r, k]) => {
-    run = r; keys = k; renderHead(); show();
+  // A server without the media routes answers 404: the summary alone then names the media keys.
+  Promise.all([api.run(entity, project, runId), api.keys(entity, project),
+    mediaApi.keys({ entity, project, run_id: runId }).catch(() => [])]).then(([r, k, mk]) => {
+    run = r; keys = k;
+    media = new Map([...mk.map((m): [string, string] => [m.key, m.type]), ...mediaKeysOf([r.summary])]);
+    renderHead(); show();
   }).catch((e) => body.append(h("div", { class: "error" }, e.message)));
   // A live run's header and charts keep up with it.
   const poll = setInterval(async () => {
