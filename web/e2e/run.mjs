@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { assert, launch, newPage, ROOT, shot, Suite, until, WEB } from "./lib.mjs";
 import { client, putFile, RunWriter, startBackend, SystemWriter } from "./backend.mjs";
+import { fillMedia, mediaTests } from "./media.mjs";
 
 const LRS = [0.1, 0.05, 0.02, 0.01, 0.005, 0.001];
 const STEPS = 200;
@@ -357,6 +358,10 @@ async function main() {
       w.finish(0); await w.flush();
       console.log(`# live chart grew from ${n0} to ${n1} points`);
     });
+
+    // Media panels (docs/media-api.md), filled through the API like the agent uploads them.
+    await fillMedia(backend, call);
+    await mediaTests(suite, page);
 
     // Real scripts through the Python SDK, when both the real server and the SDK are here.
     const py = process.env.TRACKWAY_PYTHON ?? path.join(ROOT, ".venv", "bin", "python");

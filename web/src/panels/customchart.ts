@@ -54,7 +54,8 @@ function draw(s: ChartShape, strings: Record<string, string>): HTMLElement {
     if (s.series.length > 1 || s.series[0]?.name !== s.y) wrap.append(legend(s.series.map((x) => x.name)));
   } else if (s.kind === "bar") {
     const vals = s.series.flatMap((x) => x.values.filter((v): v is number => v !== null));
-    const [lo, hi] = extent([0, ...vals]);
+    const [lo, hi0] = extent([0, ...vals]);
+    const hi = hi0 * 1.05;
     const n = s.categories.length, k = s.series.length;
     const f = axes(g, W, H, [0, n], [lo, hi], { x: xl ?? s.label, y: yl ?? s.value },
       n <= 24 ? s.categories.map((c, i) => ({ at: i + 0.5, label: c.length > 10 ? `${c.slice(0, 9)}…` : c })) : []);
@@ -67,7 +68,7 @@ function draw(s: ChartShape, strings: Record<string, string>): HTMLElement {
     }));
     if (k > 1) wrap.append(legend(s.series.map((x) => x.name)));
   } else if (s.kind === "histogram") {
-    const f = axes(g, W, H, extent(s.edges), extent([0, ...s.counts]), { x: xl ?? s.value, y: yl ?? "count" });
+    const f = axes(g, W, H, extent(s.edges), [0, Math.max(1, ...s.counts) * 1.05], { x: xl ?? s.value, y: yl ?? "count" });
     s.counts.forEach((c, i) => {
       g.fillStyle = color(0);
       g.fillRect(f.sx(s.edges[i]), f.sy(c), Math.max(1, f.sx(s.edges[i + 1]) - f.sx(s.edges[i]) - 1), f.sy(0) - f.sy(c));
@@ -75,7 +76,9 @@ function draw(s: ChartShape, strings: Record<string, string>): HTMLElement {
   } else {
     const n = s.rows.length, m = s.cols.length;
     const lab = (c: string) => (c.length > 8 ? `${c.slice(0, 7)}…` : c);
-    const f = axes(g, W, H, [0, m], [0, n], { x: s.colsLabel, y: s.rowsLabel }, s.cols.map((c, j) => ({ at: j + 0.5, label: lab(c) })));
+    // Top row = first class, as confusion matrices are read.
+    const f = axes(g, W, H, [0, m], [0, n], { x: s.colsLabel, y: s.rowsLabel }, s.cols.map((c, j) => ({ at: j + 0.5, label: lab(c) })),
+      s.rows.map((r, i) => ({ at: n - i - 0.5, label: lab(r) })));
     const max = Math.max(0, ...s.cells.flat());
     g.textAlign = "center"; g.textBaseline = "middle";
     s.cells.forEach((row, i) => row.forEach((v, j) => {
@@ -83,10 +86,6 @@ function draw(s: ChartShape, strings: Record<string, string>): HTMLElement {
       g.fillStyle = heat(v, max); g.fillRect(x, y, w, hh);
       if (w > 18 && hh > 12) { g.fillStyle = v / max > 0.5 ? "#fff" : "#111"; g.fillText(formatNumber(v), x + w / 2, y + hh / 2); }
     }));
-    // Row labels replace the numeric y ticks: top row = first class.
-    g.fillStyle = "#fff"; g.fillRect(0, f.y0 - 2, f.x0 - 1, f.h + 4);
-    g.fillStyle = "#555"; g.textAlign = "right";
-    s.rows.forEach((r, i) => g.fillText(lab(r), f.x0 - 4, f.sy(n - i - 0.5)));
   }
   return wrap;
 }

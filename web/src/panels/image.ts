@@ -9,6 +9,7 @@ import { boxLabel, boxRect, classCss, colorizeMask, imageRefs, maskClasses, type
 import { card, clear, errorBox, h, itemAt, refOf, runLabel, StepSlider, type Panel, type PanelCtx } from "./common";
 
 const THUMB = 220; // px: the longer side of an image as drawn
+const SMALL = 110; // … when a step holds several images, or many runs share the panel
 const MAX_STEPS = 100;
 
 interface Shown { run: string; step: number | null; images: { url: string; caption: string; loaded: boolean; width: number; height: number; boxes: number; masks: number[] }[] }
@@ -57,9 +58,10 @@ export function imagePanel(ctx: PanelCtx): Panel {
       const entry: Shown = { run: run.run_id, step: it?.step ?? null, images: [] };
       shown.push(entry);
       for (const r of refs) for (const [id, n] of Object.entries(r.classes)) { names.set(Number(id), n); }
-      const figs = refs.map((r) => figure(r, entry, waits, () => my === seq));
+      const thumb = refs.length > 1 || ctx.runs.length > 4 ? SMALL : THUMB;
+      const figs = h("div", { class: "figs" }, refs.map((r) => figure(r, entry, waits, () => my === seq, thumb)));
       cols.push(h("div", { class: "image-run" }, runLabel(run), it && it.step !== step ? h("div", { class: "muted" }, `step ${it.step}`) : null,
-        d?.error ? h("div", { class: "muted" }, d.error.message) : !refs.length ? h("div", { class: "muted" }, "no image at this step") : null, ...figs));
+        d?.error ? h("div", { class: "muted" }, d.error.message) : !refs.length ? h("div", { class: "muted" }, "no image at this step") : null, figs));
     }
     clear(grid, cols);
     renderClassBar();
@@ -68,10 +70,10 @@ export function imagePanel(ctx: PanelCtx): Panel {
     if (my === seq) probe();
   }
 
-  function figure(r: ImageRef, entry: Shown, waits: Promise<void>[], current: () => boolean) {
+  function figure(r: ImageRef, entry: Shown, waits: Promise<void>[], current: () => boolean, thumb: number) {
     // Small images (MNIST) are scaled up with crisp pixels, large ones down, to one size.
-    const scale = THUMB / Math.max(1, r.width, r.height);
-    const w = Math.max(1, Math.round((r.width || THUMB) * scale)), hgt = Math.max(1, Math.round((r.height || THUMB) * scale));
+    const scale = thumb / Math.max(1, r.width, r.height);
+    const w = Math.max(1, Math.round((r.width || thumb) * scale)), hgt = Math.max(1, Math.round((r.height || thumb) * scale));
     const img = h("img", { class: "media-img", width: w, height: hgt, alt: r.caption });
     const overlay = h("canvas", { class: "overlay", width: w, height: hgt });
     const info = { url: r.url, caption: r.caption, loaded: false, width: 0, height: 0, boxes: 0, masks: [] as number[] };

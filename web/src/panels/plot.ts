@@ -33,14 +33,14 @@ export function canvas(width: number, height: number): { cv: HTMLCanvasElement; 
 
 /** Draw axes for numeric x/y ranges and return the data → pixel mapping. */
 export function axes(g: CanvasRenderingContext2D, width: number, height: number, xr: [number, number], yr: [number, number],
-  labels: { x?: string; y?: string } = {}, xTicks?: { at: number; label: string }[]): Frame {
+  labels: { x?: string; y?: string } = {}, xTicks?: { at: number; label: string }[], yTicks?: { at: number; label: string }[]): Frame {
   const x0 = 56, y0 = 10, w = width - x0 - 12, h = height - y0 - (labels.x ? 40 : 26);
   const pad = (r: [number, number]): [number, number] => (r[0] === r[1] ? [r[0] - 0.5, r[1] + 0.5] : r);
   const [xl, xh] = pad(xr), [yl, yh] = pad(yr);
   const sx = (v: number) => x0 + ((v - xl) / (xh - xl)) * w, sy = (v: number) => y0 + h - ((v - yl) / (yh - yl)) * h;
   g.strokeStyle = "#e5e7eb"; g.fillStyle = "#555"; g.lineWidth = 1;
   g.textAlign = "right"; g.textBaseline = "middle";
-  for (const t of niceTicks(yl, yh)) { const y = sy(t); g.beginPath(); g.moveTo(x0, y); g.lineTo(x0 + w, y); g.stroke(); g.fillText(formatNumber(t), x0 - 4, y); }
+  for (const t of yTicks ?? niceTicks(yl, yh).map((at) => ({ at, label: formatNumber(at) }))) { const y = sy(t.at); g.beginPath(); g.moveTo(x0, y); g.lineTo(x0 + w, y); g.stroke(); g.fillText(t.label, x0 - 4, y); }
   g.textAlign = "center"; g.textBaseline = "top";
   for (const t of xTicks ?? niceTicks(xl, xh).map((at) => ({ at, label: formatNumber(at) }))) {
     const x = sx(t.at); g.beginPath(); g.moveTo(x, y0); g.lineTo(x, y0 + h); g.stroke(); g.fillText(t.label, x, y0 + h + 4);
