@@ -221,3 +221,74 @@ export async function mediaTests(suite, page) {
     await shot(page, "43-workspace-media-histograms");
   });
 }
+
+/** Wait until the agent has uploaded what the SDK script logged (references and their files). */
+async function waitUploaded(call, run, keys) {
+  for (let i = 0; i < 150; i++) {
+    const have = new Set(((await call("GET", `/runs/admin/sdkmedia/${run}/media/keys`).catch(() => null))?.keys ?? []).map((k) => k.key));
+    if (keys.every((k) => have.has(k))) {
+      const ex = await call("GET", `/runs/admin/sdkmedia/${run}/media?key=examples`);
+      const files = new Set((await call("GET", `/runs/admin/sdkmedia/${run}/files`)).files.map((f) => f.path));
+      if (ex.items.length && ex.items.every((it) => it.value.uploaded !== false && files.has(it.value.path))) return;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the agent did not deliver ${keys} within 30 s`);
+}
+
+/** A real script (e2e/sdk_media.py) through the SDK and agent, checked panel by panel. */
+export async function sdkMediaTests(suite, page, call, run) {
+  await suite.test("a Python script's images, histograms, table, audio, video, HTML, Plotly and charts show in their panels", async () => {
+    run("sm1");
+    await waitUploaded(call, "sm1", ["examples", "weights", "preds", "tone", "clip", "report", "fig", "roc", "cm", "curve", "bars", "confusion_matrix", "feature_importances"]);
+    await page.goto("/admin/sdkmedia/runs/sm1?tab=media");
+    const im = await openPanel(page, "examples", "image:examples", "p.runs[0]?.images[0]?.loaded", "SDK image panel");
+    assert(im.steps.length === 6 && im.runs[0].images[0].caption === "step 5" && im.runs[0].images[0].width === 16, `SDK image: ${JSON.stringify(im.runs[0])}`);
+    assert(im.runs[0].images[0].boxes === 2 && im.runs[0].images[0].masks.join() === "1,2", `SDK boxes and mask: ${JSON.stringify(im.runs[0].images[0])}`);
+    assert(im.classes.map((c) => c.name).join() === "cat,dog", `class toggles: ${JSON.stringify(im.classes)}`);
+    const px = await page.evaluate(() => { const img = document.querySelector(".media-slot[data-key=examples] .media-img"); const c = document.createElement("canvas"); c.width = 16; c.height = 12; const g = c.getContext("2d"); g.drawImage(img, 0, 0); return [...g.getImageData(3, 3, 1, 1).data.slice(0, 3)]; });
+    assert(px.join() === "50,100,200", `the PNG the agent encoded holds the logged pixels: ${px}`);
+    await shot(page, "50-sdk-media-image");
+    const hw = (await openPanel(page, "weights", "histogram:weights", "p.runs.length === 1", "SDK histogram")).runs[0];
+    assert(hw.steps.length === 6 && hw.totals.every((t, s) => t === 55 * (s + 1)) && hw.bins.every((b) => b === 10), `SDK histogram: ${JSON.stringify(hw)}`);
+    const ha = (await openPanel(page, "acts", "histogram:acts", "p.runs.length === 1", "array → histogram")).runs[0];
+    assert(ha.bins.every((b) => b === 32) && ha.totals.every((t) => t === 200), `a 200-element array became a 32-bin histogram: ${JSON.stringify(ha.bins)} ${ha.totals}`);
+    await shot(page, "51-sdk-media-histograms");
+    const t = (await openPanel(page, "preds", "table:preds", "p.runs[0]?.total === 40", "SDK table")).runs[0];
+    assert(t.columns.join() === "id,image,label,score" && t.rows[1].cells[2] === "dog", `SDK table: ${JSON.stringify(t).slice(0, 400)}`);
+    await page.waitForSelector(".media-slot[data-key=preds] .mt-img[src^='blob:']");
+    await page.click(".media-slot[data-key=preds] .mt-th[data-col=score]");
+    await page.click(".media-slot[data-key=preds] .mt-th[data-col=score]");
+    await until(page, () => window.__trackway.media["table:preds"].runs[0].rows[0]?.cells[3] === "0.975", null, 10000, "SDK table sorted by score desc");
+    await shot(page, "52-sdk-media-table");
+    const a = (await openPanel(page, "tone", "audio:tone", "p.runs.length === 1", "SDK audio")).runs[0];
+    assert(Math.abs(a.duration - 1) < 0.01, `SDK audio: ${JSON.stringify(a)}`);
+    const v = (await openPanel(page, "clip", "video:clip", "p.runs.length === 1", "SDK video")).runs[0];
+    assert(v.player === "img" && v.width === 16 && v.height === 12, `SDK gif: ${JSON.stringify(v)}`);
+    const hh = (await openPanel(page, "report", "html:report", "p.runs.length === 1", "SDK html")).runs[0];
+    assert(hh.sandbox === "allow-scripts", `SDK html sandbox: ${JSON.stringify(hh)}`);
+    const pl = (await openPanel(page, "fig", "plotly:fig", "p.runs.length === 1", "SDK plotly")).runs[0];
+    assert(pl.traces === 2 && pl.drawn === 2, `SDK plotly: ${JSON.stringify(pl)}`);
+    await shot(page, "53-sdk-media-players");
+    const roc = (await openPanel(page, "roc", "chart:roc", "p.runs.length === 1", "SDK roc")).runs[0];
+    assert(roc.kind === "line" && roc.series.length === 2, `SDK roc: ${JSON.stringify(roc).slice(0, 300)}`);
+    const cm = (await openPanel(page, "cm", "chart:cm", "p.runs.length === 1", "SDK confusion")).runs[0];
+    assert(cm.kind === "heatmap" && cm.cells.flat().reduce((x, y) => x + y, 0) === 8, `SDK confusion matrix: ${JSON.stringify(cm)}`);
+    const line = (await openPanel(page, "curve", "chart:curve", "p.runs.length === 1", "SDK line")).runs[0];
+    assert(line.kind === "line" && line.series[0].points === 10 && line.series[0].y[9] === 81, `SDK line: ${JSON.stringify(line).slice(0, 300)}`);
+    const bars = (await openPanel(page, "bars", "chart:bars", "p.runs.length === 1", "SDK bars")).runs[0];
+    assert(bars.kind === "bar" && bars.series[0].values.join() === "1.5,2.5", `SDK bars: ${JSON.stringify(bars)}`);
+    const skc = (await openPanel(page, "confusion_matrix", "chart:confusion_matrix", "p.runs.length === 1", "sklearn confusion")).runs[0];
+    assert(skc.kind === "heatmap" && skc.cells.flat().reduce((x, y) => x + y, 0) === 20, `sklearn confusion matrix over 20 test rows: ${JSON.stringify(skc)}`);
+    const fi = (await openPanel(page, "feature_importances", "chart:feature_importances", "p.runs.length === 1", "sklearn importances")).runs[0];
+    assert(fi.kind === "bar" && fi.categories.length === 4, `sklearn feature importances: ${JSON.stringify(fi)}`);
+    await page.locator(".media-slot[data-key=feature_importances]").scrollIntoViewIfNeeded();
+    await shot(page, "54-sdk-media-charts");
+    const tx = (await openPanel(page, "phase", "text:phase", "p.runs.length === 1", "SDK text")).runs[0];
+    assert(tx.values.map((x) => x.text).join() === "train,eval,train,eval,train,eval", `SDK text values: ${JSON.stringify(tx.values)}`);
+    await page.goto("/admin/sdkmedia/runs/sm1?tab=charts");
+    await until(page, () => window.__trackway.charts.loss?.x.length === 6, null, 15000, "SDK loss chart");
+    const cards = await page.$$eval(".chart[data-metric]", (els) => els.map((e) => e.dataset.metric));
+    assert(cards.join() === "loss", `only loss gets a line chart: ${cards}`);
+  });
+}

@@ -111,10 +111,22 @@ describe("custom charts", () => {
     expect(chartShape({ panelDefId: "wandb/bar/v0", fields: { label: "l", value: "v" } }, { columns: ["l", "v"], data: [["a", 1], ["b", 2]] }))
       .toMatchObject({ kind: "bar", categories: ["a", "b"], series: [{ values: [1, 2] }] });
     const h = chartShape({ panelDefId: "wandb/histogram/v0", fields: { value: "v" } }, { columns: ["v"], data: [[0], [1], [1], [2]] });
-    expect(h.kind === "histogram" && h.counts.reduce((a, b) => a + b, 0)).toBe(4);
+    expect("kind" in h && h.kind === "histogram" && h.counts.reduce((a: number, b: number) => a + b, 0)).toBe(4);
     const e = chartShape({ panelDefId: "wandb/confusion_matrix/v1", fields: {} }, { columns: ["a"], data: [] });
     expect("error" in e && e.error).toContain("Actual");
     expect(binValues([])).toEqual({ edges: [], counts: [] });
+  });
+  it("draws sklearn presets, which name no fields, from their known columns", () => {
+    expect(chartShape({ panelDefId: "wandb/residuals_plot/v1", fields: {} }, { columns: ["dataset", "y_pred", "residuals", "train_score", "test_score"],
+      data: [["train", 1, 0.5, 0.9, 0.8], ["test", 2, -0.5, 0.9, 0.8]] })).toMatchObject({ kind: "scatter", x: "y_pred", y: "residuals", series: [{ name: "train" }, { name: "test" }] });
+    expect(chartShape({ panelDefId: "wandb/elbow/v1", fields: {} }, { columns: ["cluster_ranges", "errors", "clustering_time"], data: [[2, 10, 0.1], [1, 20, 0.1]] }))
+      .toMatchObject({ kind: "line", x: "cluster_ranges", y: "errors", series: [{ x: [1, 2], y: [20, 10] }] });
+    expect(chartShape({ panelDefId: "wandb/learning_curve/v1", fields: {} }, { columns: ["dataset", "score", "train_size"], data: [["train", 0.9, 10], ["test", 0.8, 10]] }))
+      .toMatchObject({ kind: "line", series: [{ name: "train" }, { name: "test" }] });
+    expect(chartShape({ panelDefId: "wandb/confusion_matrix/v1", fields: {} }, { columns: ["Predicted", "Actual", "Count"], data: [["a", "b", 2]] }))
+      .toMatchObject({ kind: "heatmap", cells: [[0, 2], [0, 0]] });
+    expect(chartShape({ panelDefId: "wandb/class_proportions/v1", fields: {} }, { columns: ["class", "dataset", "count"], data: [["a", "train", 3], ["a", "test", 1]] }))
+      .toMatchObject({ kind: "bar", categories: ["a"], series: [{ name: "train", values: [3] }, { name: "test", values: [1] }] });
   });
   it("reads wandb's _wandb.visualize config entries", () => {
     const specs = vizSpecs({ _wandb: { visualize: { roc: { panel_type: "Vega2", panel_config: { panelDefId: "wandb/roc/v1", fieldSettings: { x: "fpr" },

@@ -93,22 +93,23 @@ export function chartShape(spec: Pick<VizSpec, "panelDefId" | "fields">, t: Tabl
     case "heatmap": {
       const a = col(t, f, ["Actual", "actual", "y"], ["Actual", "actual", "y_true"]);
       const p = col(t, f, ["Predicted", "predicted", "x"], ["Predicted", "predicted", "y_pred"]);
-      const n = col(t, f, ["nPredictions", "count", "value", "z"], ["nPredictions", "Count", "count", "z"]);
+      const n = col(t, f, ["nPredictions", "Count", "count", "value", "z"], ["nPredictions", "Count", "count", "z"]);
       if (!a || !p || !n) return need("Actual/Predicted/nPredictions");
       return confusion(t, a, p, n);
     }
     case "curve": {
-      const x = col(t, f, ["x", "step", "train_size", "fpr", "recall"], ["fpr", "recall", "train_size", "step", "x", "k", "mean_predicted_value"]);
-      const y = col(t, f, ["y", "lineVal", "score", "tpr", "precision"], ["tpr", "precision", "score", "lineVal", "y", "fraction_of_positives"]);
+      const x = col(t, f, ["x", "step", "train_size", "fpr", "recall"], ["fpr", "recall", "train_size", "step", "x", "k", "mean_predicted_value", "cluster_ranges"]);
+      const y = col(t, f, ["y", "lineVal", "score", "tpr", "precision"], ["tpr", "precision", "score", "lineVal", "y", "fraction_of_positives", "errors"]);
       const by = col(t, f, ["class", "lineKey", "dataset", "model", "stroke", "color"], ["class", "lineKey", "dataset", "model", "name"]);
       if (!x || !y) return need("x/y");
       const series = seriesOf(t, x, y, by).map((s) => sortByX(s));
       return { kind: "line", x, y, series, area: /area-under-curve|roc|pr/.test(spec.panelDefId) };
     }
     case "line": case "scatter": {
-      const x = col(t, f, ["x"], [t.columns[0]]), y = col(t, f, ["y"], [t.columns[1]]);
+      // sklearn's presets name no fields: their columns are known (residuals, outliers, silhouette).
+      const x = col(t, f, ["x"], ["y_pred", "instance_indicies", "x", t.columns[0]]), y = col(t, f, ["y"], ["residuals", "distance", "y", t.columns[1]]);
       if (!x || !y) return need("x/y");
-      const by = col(t, f, ["stroke", "color", "groupKeys", "class"], []);
+      const by = col(t, f, ["stroke", "color", "groupKeys", "class"], Object.keys(f).length ? [] : ["dataset", "colors"]);
       const series = seriesOf(t, x, y, by);
       return fam === "line" ? { kind: "line", x, y, series: series.map(sortByX) } : { kind: "scatter", x, y, series };
     }

@@ -22,6 +22,7 @@ export function imagePanel(ctx: PanelCtx): Panel {
   let shown: Shown[] = [];
   let seq = 0;
   let openMs = 0; // first load: query → every image of the shown step decoded
+  let openedAt = 0; // … and when that was, in ms since the page's navigation started
   const slider = new StepSlider(() => draw());
   const classBar = h("div", { class: "class-toggles" });
   c.tools.append(slider.el, classBar);
@@ -29,7 +30,7 @@ export function imagePanel(ctx: PanelCtx): Panel {
   c.body.append(grid);
 
   const probe = () => c.probe({ runs: shown, step: slider.value(), steps: slider.steps,
-    classes: [...names].map(([id, name]) => ({ id, name, on: enabled.get(id) !== false })), openMs });
+    classes: [...names].map(([id, name]) => ({ id, name, on: enabled.get(id) !== false })), openMs, openedAt, drawnAt: performance.now() });
 
   async function load() {
     const t0 = performance.now();
@@ -38,7 +39,8 @@ export function imagePanel(ctx: PanelCtx): Panel {
       slider.setSteps(data.map((d) => d.items.map((i) => i.step)));
       c.setStatus("");
       await draw();
-      openMs = performance.now() - t0;
+      openedAt = performance.now();
+      openMs = openedAt - t0;
       probe();
     } catch (e) { c.setStatus(""); clear(grid, errorBox(e)); }
   }
