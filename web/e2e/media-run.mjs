@@ -7,8 +7,9 @@ const backend = await startBackend();
 const browser = await launch();
 const suite = new Suite();
 try {
-  await fillMedia(backend, client(backend.url, backend.key));
+  const call = client(backend.url, backend.key);
+  await fillMedia(backend, call);
   const page = await newPage(browser, backend.pageUrl, backend.key);
-  await mediaTests(suite, page);
+  await mediaTests(suite, page, backend, call);
 } finally { await browser.close(); await backend.stop(); }
 process.exit(suite.summary() ? 0 : 1);

@@ -83,7 +83,7 @@ async function openPanel(page, key, id, ready, what) {
   return until(page, ({ id, ready }) => { const p = window.__trackway.media[id]; return p && new Function("p", `return ${ready}`)(p) ? p : null; }, { id, ready }, 20000, what);
 }
 
-export async function mediaTests(suite, page) {
+export async function mediaTests(suite, page, backend, call) {
   const runPage = `/admin/${MEDIA_PROJECT}/runs/med-0?tab=media`;
 
   await suite.test("media tab: image panel shows each step's image with caption, boxes and masks toggled per class", async () => {
@@ -203,7 +203,26 @@ export async function mediaTests(suite, page) {
     assert(ws.join() === "loss", `only numeric keys get line charts in the workspace: ${ws}`);
   });
 
+  await suite.test("a live run's image panel follows new steps", async () => {
+    const ref = { project: MEDIA_PROJECT, run_id: "med-live" };
+    const w = new RunWriter(call, { project: MEDIA_PROJECT, run_id: ref.run_id, name: "media-live" });
+    await w.start();
+    const log = async (s) => {
+      const f = await upload(backend, ref, "images", "png", png(8, 8, () => imageColor(3, s)));
+      w.log(s, { live_img: { _type: "image-file", format: "png", width: 8, height: 8, caption: `live ${s}`, ...f } });
+      await w.flush();
+    };
+    for (let s = 0; s < 3; s++) await log(s);
+    await page.goto(`/admin/${MEDIA_PROJECT}/runs/med-live?tab=media`);
+    await openPanel(page, "live_img", "image:live_img", "p.steps.length === 3 && p.runs[0].images[0]?.loaded", "live image panel");
+    for (let s = 3; s < 6; s++) await log(s);
+    const p = await until(page, () => { const p = window.__trackway.media["image:live_img"]; return p.steps.length === 6 && p.step === 5 && p.runs[0].images[0]?.loaded ? p : null; }, null, 20000, "the panel gains the new steps");
+    assert(p.runs[0].images[0].caption === "live 5", `the newest image is shown: ${p.runs[0].images[0].caption}`);
+    w.finish(0); await w.flush();
+  });
+
   await suite.test("workspace: media panels compare runs (images side by side, the same table across runs)", async () => {
+    await page.goto(`/admin/${MEDIA_PROJECT}?runs=med-0,med-1`);
     const p = await openPanel(page, "examples", "image:examples", "p.runs.length === 2 && p.runs.every((r) => r.images[0]?.loaded)", "workspace image panel");
     const caps = Object.fromEntries(p.runs.map((r) => [r.run, r.images[0].caption]));
     assert(caps["med-0"] === "run 0 step 9" && caps["med-1"] === "run 1 step 9", `captions per run: ${JSON.stringify(caps)}`);

@@ -366,16 +366,17 @@ async function main() {
     const mediaRoutes = backend.kind === "mock" || (await fetch(`${backend.url}/api/v1/runs/admin/e2e/e2e-0/media/keys`, { headers: { Authorization: `Bearer ${backend.key}` } })).ok;
     if (mediaRoutes) {
       await fillMedia(backend, call);
-      await mediaTests(suite, page);
+      await mediaTests(suite, page, backend, call);
     } else if (process.env.TRACKWAY_E2E_MEDIA === "server") {
       await suite.test("media routes on the server", async () => { throw new Error("the server answers 404 to GET .../media/keys (docs/media-api.md)"); });
     } else {
       console.log("# media panels: the server has no media routes (docs/media-api.md): testing the panels against the MOCK; set TRACKWAY_E2E_MEDIA=server to make this a failure");
       const m = await startMock();
       try {
-        await fillMedia({ url: m.url, key: m.key }, client(m.url, m.key));
+        const mb = { url: m.url, key: m.key }, mcall = client(m.url, m.key);
+        await fillMedia(mb, mcall);
         const mp = await newPage(browser, m.url, m.key);
-        await mediaTests(suite, mp);
+        await mediaTests(suite, mp, mb, mcall);
         await mp.context().close();
       } finally { await m.close(); }
     }

@@ -51,11 +51,13 @@ export class StepSlider {
     this.input.addEventListener("input", () => this.fire());
     this.el = h("label", { class: "step" }, "Step ", this.input, this.label);
   }
+  /** New steps (first load, or a live run logged more): stay on the step shown, or on the newest. */
   setSteps(lists: number[][]) {
     const keep = this.value();
+    const atLast = keep === null || Number(this.input.value) >= this.steps.length - 1;
     this.steps = unionSteps(lists);
     this.input.max = String(Math.max(0, this.steps.length - 1));
-    const i = keep === null ? this.steps.length - 1 : Math.max(0, this.steps.indexOf(stepAt(this.steps, keep) ?? 0));
+    const i = atLast ? this.steps.length - 1 : Math.max(0, this.steps.indexOf(stepAt(this.steps, keep) ?? 0));
     this.input.value = String(Math.max(0, i));
     this.el.style.display = this.steps.length > 1 ? "" : "none";
     this.paint();

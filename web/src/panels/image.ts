@@ -11,10 +11,12 @@ import { card, clear, errorBox, h, itemAt, refOf, runLabel, StepSlider, type Pan
 const THUMB = 220; // px: the longer side of an image as drawn
 const SMALL = 110; // … when a step holds several images, or many runs share the panel
 const MAX_STEPS = 100;
+const MAX_RUNS = 32; // images of more runs would not fit one card
 
 interface Shown { run: string; step: number | null; images: { url: string; caption: string; loaded: boolean; width: number; height: number; boxes: number; masks: number[] }[] }
 
-export function imagePanel(ctx: PanelCtx): Panel {
+export function imagePanel(all: PanelCtx): Panel {
+  const ctx = { ...all, runs: all.runs.slice(0, MAX_RUNS) };
   const c = card("image", ctx.key);
   let data: RunItems[] = [];
   const enabled = new Map<number, boolean>(); // class id → shown
@@ -37,10 +39,9 @@ export function imagePanel(ctx: PanelCtx): Panel {
     try {
       data = await mediaApi.query(ctx.runs.map(refOf), ctx.key, MAX_STEPS);
       slider.setSteps(data.map((d) => d.items.map((i) => i.step)));
-      c.setStatus("");
+      c.setStatus(all.runs.length > MAX_RUNS ? `first ${MAX_RUNS} of ${all.runs.length} runs` : "");
       await draw();
-      openedAt = performance.now();
-      openMs = openedAt - t0;
+      if (!openMs) { openedAt = performance.now(); openMs = openedAt - t0; }
       probe();
     } catch (e) { c.setStatus(""); clear(grid, errorBox(e)); }
   }

@@ -52,6 +52,7 @@ class TableView {
   private total = 0;
   private nrows = 0;
   private step: number | null = null;
+  private latest: number | null | undefined = undefined; // the newest step seen (undefined: not loaded)
   private gen = 0;
   private head: HTMLElement;
   private scroller: HTMLElement;
@@ -75,14 +76,25 @@ class TableView {
       h("div", { class: "mt-scroll" }, this.head, this.scroller));
   }
 
+  /** Load the steps the table was logged at and show the newest; a live poll re-calls this. */
   async init() {
     const items = await mediaApi.items(refOf(this.run), this.key).catch(() => []);
     const steps = items.map((i) => i.step);
+    const latest = steps.at(-1) ?? null;
+    const following = this.step === null || this.step === this.latest;
+    if (this.latest !== undefined && (latest === this.latest || !following)) { this.setSteps(steps); return; }
+    this.latest = latest;
+    this.setSteps(steps);
+    this.step = latest;
+    if (this.step !== null) this.stepSel.value = String(this.step);
+    await this.reload();
+  }
+
+  private setSteps(steps: number[]) {
+    if (steps.join() === [...this.stepSel.options].map((o) => o.value).join()) return;
     clear(this.stepSel, steps.map((s) => h("option", { value: String(s) }, `step ${s}`)));
-    this.step = steps.at(-1) ?? null;
     if (this.step !== null) this.stepSel.value = String(this.step);
     this.stepSel.style.display = steps.length > 1 ? "" : "none";
-    await this.reload();
   }
 
   /** Sort, filter, search or step changed: drop the cached pages and fetch the first. */

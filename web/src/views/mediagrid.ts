@@ -47,6 +47,9 @@ export class MediaGrid {
     for (const [key, s] of this.slots) if (s.panel) { s.panel.destroy(); s.panel = null; this.open(key); }
   }
 
+  /** Live runs: open panels fetch again (a slider on the newest step follows new steps). */
+  poll() { for (const s of this.slots.values()) s.panel?.load(); }
+
   private open(key: string) {
     const s = this.slots.get(key);
     if (!s || s.panel) return;

@@ -67,14 +67,22 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
     loadSystemKeys(g).catch((err) => body.append(h("div", { class: "error" }, err.message)));
   };
 
-  const mediaTab = () => {
-    const g = new MediaGrid(runs, "This run has logged no images, tables, histograms or other media.");
-    cleanups.push(() => g.destroy());
+  let mediaGrid: MediaGrid | null = null;
+  const mediaPanelKeys = () => {
     const summary = run?.summary ?? {};
-    g.setKeys(panelKeys(media, (k) => {
+    return panelKeys(media, (k) => {
       const d = summary[k] as Record<string, unknown> | undefined;
       return d && typeof d.table_key === "string" ? d.table_key : null;
-    }));
+    });
+  };
+  const loadMediaKeys = async () => {
+    const mk = await mediaApi.keys({ entity, project, run_id: runId }).catch(() => []);
+    media = new Map([...mk.map((m): [string, string] => [m.key, m.type]), ...mediaKeysOf([run?.summary ?? {}])]);
+  };
+  const mediaTab = () => {
+    const g = (mediaGrid = new MediaGrid(runs, "This run has logged no images, tables, histograms or other media."));
+    cleanups.push(() => { g.destroy(); if (mediaGrid === g) mediaGrid = null; });
+    g.setKeys(mediaPanelKeys());
     body.append(g.el);
   };
   const show = (openFile?: string) => {
@@ -97,10 +105,9 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
   };
 
   // A server without the media routes answers 404: the summary alone then names the media keys.
-  Promise.all([api.run(entity, project, runId), api.keys(entity, project),
-    mediaApi.keys({ entity, project, run_id: runId }).catch(() => [])]).then(([r, k, mk]) => {
+  Promise.all([api.run(entity, project, runId), api.keys(entity, project)]).then(async ([r, k]) => {
     run = r; keys = k;
-    media = new Map([...mk.map((m): [string, string] => [m.key, m.type]), ...mediaKeysOf([r.summary])]);
+    await loadMediaKeys();
     renderHead(); show();
   }).catch((e) => body.append(h("div", { class: "error" }, e.message)));
   // A live run's header and charts keep up with it.
@@ -111,6 +118,7 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
     // Poll even on the poll that sees the run finish, to pick up its last points.
     if (run) await grid?.poll([{ ...run, state: "running" }]);
     if (grid && st.tab === "system") await loadSystemKeys(grid).catch(() => {});
+    if (mediaGrid) { await loadMediaKeys(); mediaGrid.setKeys(mediaPanelKeys()); mediaGrid.poll(); }
   }, 3000);
   show();
   return () => { clearInterval(poll); while (cleanups.length) cleanups.pop()!(); };

@@ -225,6 +225,7 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
       const fresh = await refreshRuns(running);
       for (const f of fresh) { const i = all.findIndex((r) => r.run_id === f.run_id); if (i >= 0) all[i] = f; }
       refreshRows();
+      mediaGrid.poll();
       await grid.poll(running);
       // A live run may start logging a new metric: add its chart.
       const k = await api.keys(entity, project).catch(() => null);
