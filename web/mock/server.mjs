@@ -251,7 +251,7 @@ export function startMock(opts = {}) {
     }
     if ((mm = m(/^\/api\/v1\/projects\/([^/]+)\/([^/]+)\/keys$/)) && state.list.some((r) => r._stored)) {
       const keys = { config: new Set(), summary: new Set(), history: new Set() };
-      for (const r of state.list) {
+      for (const r of state.list.filter((x) => x.project === decodeURIComponent(mm[2]))) {
         Object.keys(r.config).forEach((k) => keys.config.add(k)); Object.keys(r.summary).forEach((k) => keys.summary.add(k));
         for (const row of r._rows ?? []) Object.keys(row).forEach((k) => keys.history.add(k));
       }

@@ -83,10 +83,11 @@ export function imagePanel(all: PanelCtx): Panel {
     entry.images.push(info);
     waits.push(mediaUrl(r.url).then((src) => new Promise<void>((resolve) => {
       if (!current()) return resolve();
-      img.onload = () => { info.loaded = true; info.width = img.naturalWidth; info.height = img.naturalHeight; resolve(); };
+      img.onload = () => { info.width = img.naturalWidth; info.height = img.naturalHeight; resolve(); };
       img.onerror = () => resolve();
       img.src = src;
-    })).then(() => paintOverlay(overlay, r, info)).catch(() => { img.alt = r.uploaded ? "could not load" : "not uploaded yet"; }));
+    })).then(() => paintOverlay(overlay, r, info)).then(() => { info.loaded = info.width > 0; }) // decoded, boxes and masks drawn
+      .catch(() => { img.alt = r.uploaded ? "could not load" : "not uploaded yet"; }));
     return h("figure", { class: "media-fig" }, h("div", { class: "img-wrap", style: { width: `${w}px`, height: `${hgt}px` } }, img, overlay),
       r.caption ? h("figcaption", null, r.caption) : null);
   }
