@@ -25,8 +25,6 @@ export function withUrls(r, v) {
   return out;
 }
 
-const num = (v) => (typeof v === "number" ? v : v && typeof v === "object" && "$f" in v ? NaN : null);
-
 function itemsOf(r, key, minStep, maxStep) {
   const out = [];
   for (const row of r._rows) {
@@ -177,5 +175,3 @@ export function mediaQuery(byId, body, json) {
   });
   return json(200, { runs });
 }
-
-export { num };

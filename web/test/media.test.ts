@@ -1,31 +1,21 @@
 import { describe, expect, it } from "vitest";
 import {
-  boxLabel, boxRect, classMap, colorizeMask, histogramGrid, imageRefs, isLineChartKind, kindOfType, kindOfValue,
-  maskClasses, mediaKeysOf, panelKeys, parseHistogram, stepAt, unionSteps,
+  boxLabel, boxRect, classMap, colorizeMask, histogramGrid, imageRefs, kindOfType, maskClasses, mediaKeysOf, panelKeys, stepAt, unionSteps,
 } from "../src/lib/media";
-import { binValues, chartShape, familyOf, vizSpecs } from "../src/lib/customchart";
+import { binValues, chartShape, familyOf } from "../src/lib/customchart";
 import { cellText, nextSort, pagesFor, parseTableFilter } from "../src/lib/mediatable";
 
 describe("panel kinds", () => {
   it("maps wandb _type names to panels", () => {
-    expect(kindOfValue({ _type: "image-file", path: "a.png" })).toBe("image");
-    expect(kindOfValue({ _type: "images/separated" })).toBe("image");
-    expect(kindOfValue({ _type: "table-file" })).toBe("table");
-    expect(kindOfValue({ _type: "histogram" })).toBe("histogram");
-    expect(kindOfValue({ _type: "custom-chart" })).toBe("chart");
-    expect(kindOfValue({ _type: "video-file" })).toBe("video");
-    expect(kindOfValue("hello")).toBe("text");
-    expect(kindOfValue(0.5)).toBe("number");
-    expect(kindOfValue([{ _type: "audio-file" }])).toBe("audio");
-    expect(kindOfValue({ a: 1 })).toBeNull();
+    expect(kindOfType("image-file")).toBe("image");
+    expect(kindOfType("images/separated")).toBe("image");
+    expect(kindOfType("table-file")).toBe("table");
+    expect(kindOfType("histogram")).toBe("histogram");
+    expect(kindOfType("custom-chart")).toBe("chart");
+    expect(kindOfType("video-file")).toBe("video");
     expect(kindOfType("string")).toBe("text");
     expect(kindOfType("plotly-file")).toBe("plotly");
     expect(kindOfType("nonsense")).toBeNull();
-  });
-  it("gives line charts to numbers only", () => {
-    expect(isLineChartKind("number")).toBe(true);
-    expect(isLineChartKind("text")).toBe(false);
-    expect(isLineChartKind("image")).toBe(false);
   });
   it("finds media and text keys in summaries, typed values as leaves", () => {
     const m = mediaKeysOf([
@@ -86,8 +76,6 @@ describe("histograms over steps", () => {
     expect([...g.cols[0]]).toEqual([4, 2, 0]);
     expect([...g.cols[1]].map((v) => Math.round(v * 1e9) / 1e9)).toEqual([0, 5, 5]);
     expect(g.max).toBe(5);
-    expect(parseHistogram({ _type: "histogram", bins: [0, 1], values: [3] })).toEqual({ bins: [0, 1], values: [3] });
-    expect(parseHistogram({ _type: "histogram", packedBins: { min: 0, size: 0.5, count: 2 }, values: [1, 2] })?.bins).toEqual([0, 0.5, 1]);
   });
 });
 
@@ -127,11 +115,6 @@ describe("custom charts", () => {
       .toMatchObject({ kind: "heatmap", cells: [[0, 2], [0, 0]] });
     expect(chartShape({ panelDefId: "wandb/class_proportions/v1", fields: {} }, { columns: ["class", "dataset", "count"], data: [["a", "train", 3], ["a", "test", 1]] }))
       .toMatchObject({ kind: "bar", categories: ["a"], series: [{ name: "train", values: [3] }, { name: "test", values: [1] }] });
-  });
-  it("reads wandb's _wandb.visualize config entries", () => {
-    const specs = vizSpecs({ _wandb: { visualize: { roc: { panel_type: "Vega2", panel_config: { panelDefId: "wandb/roc/v1", fieldSettings: { x: "fpr" },
-      stringSettings: { title: "ROC" }, userQuery: { queryFields: [{ fields: [{ args: [{ name: "tableKey", value: "roc_table" }] }] }] } } } } } });
-    expect(specs).toEqual([{ key: "roc", panelDefId: "wandb/roc/v1", fields: { x: "fpr" }, strings: { title: "ROC" }, tableKey: "roc_table" }]);
   });
 });
 

@@ -1,7 +1,7 @@
-// Custom charts (`plot.*`, `plot_table`, `sklearn.plot_*`): wandb stores the data as a table
-// under `<key>_table` and a `_wandb.visualize.<key>` config entry naming a Vega preset
-// (`panelDefId`) and which table columns fill its fields. We draw the presets ourselves, so
-// this module turns (preset, fields, table) into one of five drawable shapes. Pure; unit-tested.
+// Custom charts (`plot.*`, `plot_table`, `sklearn.plot_*`): the data is a table under
+// `<key>_table` and a `custom-chart` descriptor under `<key>` names a wandb Vega preset (`spec`)
+// and which table columns fill its fields (docs/media-api.md). We draw the presets ourselves,
+// so this module turns (preset, fields, table) into one of five drawable shapes. Pure; tested.
 
 export type ChartShape =
   | { kind: "line"; x: string; y: string; series: { name: string; x: number[]; y: number[] }[]; area?: boolean }
@@ -10,38 +10,7 @@ export type ChartShape =
   | { kind: "histogram"; value: string; edges: number[]; counts: number[] }
   | { kind: "heatmap"; rowsLabel: string; colsLabel: string; rows: string[]; cols: string[]; cells: number[][] };
 
-export interface VizSpec { key: string; panelDefId: string; fields: Record<string, string>; strings: Record<string, string>; tableKey: string }
 export interface TableData { columns: string[]; data: unknown[][] }
-
-/** Read the `_wandb.visualize` config map into one spec per chart key. */
-export function vizSpecs(config: Record<string, unknown>): VizSpec[] {
-  const w = (config._wandb ?? {}) as Record<string, unknown>;
-  const viz = (w.visualize ?? (config as Record<string, unknown>)["_wandb.visualize"] ?? {}) as Record<string, unknown>;
-  const out: VizSpec[] = [];
-  for (const [key, raw] of Object.entries(viz)) {
-    const pc = ((raw as Record<string, unknown>)?.panel_config ?? raw) as Record<string, unknown>;
-    if (!pc || typeof pc.panelDefId !== "string") continue;
-    out.push({ key, panelDefId: pc.panelDefId, fields: strMap(pc.fieldSettings), strings: strMap(pc.stringSettings),
-      tableKey: tableKeyOf(pc.userQuery) ?? `${key}_table` });
-  }
-  return out.sort((a, b) => a.key.localeCompare(b.key));
-}
-
-function strMap(v: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (v && typeof v === "object") for (const [k, s] of Object.entries(v)) if (typeof s === "string") out[k] = s;
-  return out;
-}
-
-/** The `tableKey` argument buried in wandb's userQuery (summaryTable(tableKey: …)). */
-function tableKeyOf(q: unknown): string | null {
-  if (!q || typeof q !== "object") return null;
-  if (Array.isArray(q)) { for (const x of q) { const k = tableKeyOf(x); if (k) return k; } return null; }
-  const o = q as Record<string, unknown>;
-  if (o.name === "tableKey" && typeof o.value === "string") return o.value;
-  for (const v of Object.values(o)) { const k = tableKeyOf(v); if (k) return k; }
-  return null;
-}
 
 /** Presets by family: which shape draws them and the default column of each role. */
 type Family = "line" | "scatter" | "bar" | "histogram" | "heatmap" | "curve";
@@ -85,7 +54,7 @@ function seriesOf(t: TableData, x: string, y: string, by: string | null) {
 }
 
 /** Turn a preset + its table into a drawable shape, or an error that names what is missing. */
-export function chartShape(spec: Pick<VizSpec, "panelDefId" | "fields">, t: TableData): ChartShape | { error: string } {
+export function chartShape(spec: { panelDefId: string; fields: Record<string, string> }, t: TableData): ChartShape | { error: string } {
   const fam = familyOf(spec.panelDefId);
   const f = spec.fields;
   const need = (what: string) => ({ error: `${spec.panelDefId}: the table has no ${what} column (columns: ${t.columns.join(", ")})` });

@@ -32,22 +32,6 @@ export function typeOf(v: unknown): string {
     ? (v as { _type: string })._type : "";
 }
 
-/** The panel kind for one logged value; null when nothing can show it (nested maps, nulls). */
-export function kindOfValue(v: unknown): MediaKind | null {
-  if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") return "number";
-  if (typeof v === "string") return "text";
-  const t = typeOf(v);
-  if (t) return TYPE_KIND[t] ?? null;
-  // A list of media under one key (images of one step) is one panel of that kind.
-  if (Array.isArray(v) && v.length) { const k = kindOfValue(v[0]); return k === "number" || k === "text" ? null : k; }
-  return null;
-}
-
-/** Only keys whose values are all numbers get line charts. */
-export function isLineChartKind(kind: MediaKind | null | undefined): boolean {
-  return kind === "number" || kind === null || kind === undefined;
-}
-
 /** The logged step to show for a slider position: the last step at or below `want`. */
 export function stepAt(steps: number[], want: number): number | null {
   if (!steps.length) return null;
@@ -179,26 +163,6 @@ export function histogramGrid(steps: HistStep[], rows = 64): { lo: number; hi: n
     return col;
   });
   return { lo, hi, rows, cols, max };
-}
-
-/** wandb's histogram value: `{"_type":"histogram","bins":[n+1 edges],"values":[n counts]}`. */
-export function parseHistogram(v: unknown): { bins: number[]; values: number[] } | null {
-  if (typeOf(v) !== "histogram") return null;
-  const o = v as { bins?: unknown; values?: unknown; packedBins?: { min: number; size: number; count: number } };
-  let bins = Array.isArray(o.bins) ? o.bins.map(Number) : null;
-  if (!bins && o.packedBins) bins = Array.from({ length: o.packedBins.count + 1 }, (_, i) => o.packedBins!.min + i * o.packedBins!.size);
-  const values = Array.isArray(o.values) ? o.values.map(Number) : null;
-  return bins && values ? { bins, values } : null;
-}
-
-// ---- small helpers ----------------------------------------------------------------------------
-
-/** Split a lower-case filter query into words; a row matches when every word is in some cell. */
-export function matchesQuery(cells: string[], q: string): boolean {
-  const words = q.toLowerCase().split(/\s+/).filter(Boolean);
-  if (!words.length) return true;
-  const text = cells.join("\u0001").toLowerCase();
-  return words.every((w) => text.includes(w));
 }
 
 // ---- image references -------------------------------------------------------------------------
