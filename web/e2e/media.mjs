@@ -224,6 +224,8 @@ export async function mediaTests(suite, page, backend, call) {
   await suite.test("workspace: media panels compare runs (images side by side, the same table across runs)", async () => {
     await page.goto(`/admin/${MEDIA_PROJECT}?runs=med-0,med-1`);
     const p = await openPanel(page, "examples", "image:examples", "p.runs.length === 2 && p.runs.every((r) => r.images[0]?.loaded)", "workspace image panel");
+    const slots = await page.$$eval(".media-slot", (els) => els.map((e) => e.dataset.key));
+    assert(!slots.includes("live_img") && slots.includes("preds"), `panels for the charted runs' keys only: ${slots}`);
     const caps = Object.fromEntries(p.runs.map((r) => [r.run, r.images[0].caption]));
     assert(caps["med-0"] === "run 0 step 9" && caps["med-1"] === "run 1 step 9", `captions per run: ${JSON.stringify(caps)}`);
     await shot(page, "41-workspace-media-images");

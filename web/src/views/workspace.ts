@@ -106,13 +106,15 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
   const mediaGrid = new MediaGrid(chartRuns, "", "Media");
   let mediaKeys = new Map<string, string>();
   let mediaSig = "";
+  // Keys held by any loaded run (first 1,000) get no line chart; panels are for the charted runs' keys.
   const updateMedia = () => {
     const m = mediaKeysOf([...all.slice(0, 1000), ...chartRuns()].map((r) => r.summary));
-    const sig = [...m].join(";");
+    const shown = new Map([...mediaKeysOf(chartRuns().map((r) => r.summary))].sort(([a], [b]) => a.localeCompare(b)));
+    const sig = `${[...m].join(";")}|${[...shown.keys()].join(";")}`;
     if (sig !== mediaSig) {
       mediaSig = sig; mediaKeys = m;
       const tableKey = (k: string) => { for (const r of chartRuns()) { const d = r.summary[k] as Record<string, unknown> | undefined; if (d && typeof d.table_key === "string") return d.table_key; } return null; };
-      mediaGrid.setKeys(panelKeys(m, tableKey));
+      mediaGrid.setKeys(panelKeys(shown, tableKey));
       grid.setMetrics(numericMetrics());
     }
     mediaGrid.refresh();
