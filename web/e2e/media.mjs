@@ -261,7 +261,7 @@ async function waitUploaded(call, run, keys) {
 export async function sdkMediaTests(suite, page, call, run) {
   await suite.test("a Python script's images, histograms, table, audio, video, HTML, Plotly and charts show in their panels", async () => {
     run("sm1");
-    await waitUploaded(call, "sm1", ["examples", "weights", "preds", "tone", "clip", "report", "fig", "roc", "cm", "curve", "bars", "confusion_matrix", "feature_importances"]);
+    await waitUploaded(call, "sm1", ["examples", "weights", "preds", "tone", "clip", "report", "fig", "roc", "cm", "curve", "bars", "pr", "pts", "spread", "series", "confusion_matrix", "feature_importances", "class_proportions", "summary_metrics", "precision_recall"]);
     await page.goto("/admin/sdkmedia/runs/sm1?tab=media");
     const im = await openPanel(page, "examples", "image:examples", "p.runs[0]?.images[0]?.loaded", "SDK image panel");
     assert(im.steps.length === 6 && im.runs[0].images[0].caption === "step 5" && im.runs[0].images[0].width === 16, `SDK image: ${JSON.stringify(im.runs[0])}`);
@@ -299,6 +299,20 @@ export async function sdkMediaTests(suite, page, call, run) {
     assert(line.kind === "line" && line.series[0].points === 10 && line.series[0].y[9] === 81, `SDK line: ${JSON.stringify(line).slice(0, 300)}`);
     const bars = (await openPanel(page, "bars", "chart:bars", "p.runs.length === 1", "SDK bars")).runs[0];
     assert(bars.kind === "bar" && bars.series[0].values.join() === "1.5,2.5", `SDK bars: ${JSON.stringify(bars)}`);
+    const pr = (await openPanel(page, "pr", "chart:pr", "p.runs.length === 1", "SDK pr")).runs[0];
+    assert(pr.kind === "line" && pr.x === "recall" && pr.series.map((s) => s.name).join() === "neg,pos" && pr.series[0].points === 21, `SDK pr: ${JSON.stringify(pr).slice(0, 300)}`);
+    const pts = (await openPanel(page, "pts", "chart:pts", "p.runs.length === 1", "SDK scatter")).runs[0];
+    assert(pts.kind === "scatter" && pts.series[0].points === 10, `SDK scatter: ${JSON.stringify(pts).slice(0, 200)}`);
+    const sp = (await openPanel(page, "spread", "chart:spread", "p.runs.length === 1", "SDK histogram chart")).runs[0];
+    assert(sp.kind === "histogram" && sp.counts.reduce((x, y) => x + y, 0) === 50, `SDK histogram chart: ${JSON.stringify(sp).slice(0, 200)}`);
+    const ser = (await openPanel(page, "series", "chart:series", "p.runs.length === 1", "SDK line series")).runs[0];
+    assert(ser.kind === "line" && ser.series.map((s) => s.name).join() === "a,b" && ser.series[1].y.join() === "2,4,6", `SDK line series: ${JSON.stringify(ser).slice(0, 300)}`);
+    const cp = (await openPanel(page, "class_proportions", "chart:class_proportions", "p.runs.length === 1", "sklearn class proportions")).runs[0];
+    assert(cp.kind === "bar" && cp.series.length === 2, `sklearn class proportions: ${JSON.stringify(cp)}`);
+    const sm = (await openPanel(page, "summary_metrics", "chart:summary_metrics", "p.runs.length === 1", "sklearn summary metrics")).runs[0];
+    assert(sm.kind === "bar" && sm.categories.length >= 3, `sklearn summary metrics: ${JSON.stringify(sm)}`);
+    const skpr = (await openPanel(page, "precision_recall", "chart:precision_recall", "p.runs.length === 1", "sklearn precision-recall")).runs[0];
+    assert(skpr.kind === "line" && skpr.x === "recall" && skpr.series.length === 2, `sklearn precision-recall: ${JSON.stringify(skpr).slice(0, 300)}`);
     const skc = (await openPanel(page, "confusion_matrix", "chart:confusion_matrix", "p.runs.length === 1", "sklearn confusion")).runs[0];
     assert(skc.kind === "heatmap" && skc.cells.flat().reduce((x, y) => x + y, 0) === 20, `sklearn confusion matrix over 20 test rows: ${JSON.stringify(skc)}`);
     const fi = (await openPanel(page, "feature_importances", "chart:feature_importances", "p.runs.length === 1", "sklearn importances")).runs[0];

@@ -1,7 +1,7 @@
 """A real script logging rich data through the Python SDK, for the browser tests of the media
 panels (e2e/media.mjs, "a Python script's media ..."): images with boxes and masks, histograms,
-text, a table with image cells, audio, a GIF video, HTML, a Plotly figure, plot.* charts and
-sklearn charts on a small model.
+text, a table with image cells, audio, a GIF video, HTML, a Plotly figure, every plot.* chart
+and sklearn charts on a small model.
 
 usage: sdk_media.py RUN_ID   (server and key come from TRACKWAY_BASE_URL/_API_KEY)
 """
@@ -59,6 +59,10 @@ def main() -> None:
         "cm": trackway.plot.confusion_matrix(y_true=y_true, preds=list(probs.argmax(axis=1)), class_names=["neg", "pos"]),
         "curve": trackway.plot.line(pts, "x", "y", title="y = x²"),
         "bars": trackway.plot.bar(trackway.Table(columns=["label", "value"], data=[["a", 1.5], ["b", 2.5]]), "label", "value", title="bars"),
+        "pr": trackway.plot.pr_curve(y_true, probs, labels=["neg", "pos"]),
+        "pts": trackway.plot.scatter(pts, "x", "y", title="points"),
+        "spread": trackway.plot.histogram(trackway.Table(columns=["v"], data=[[float(v)] for v in rng.normal(size=50)]), "v", title="spread"),
+        "series": trackway.plot.line_series(xs=[0, 1, 2], ys=[[1, 2, 3], [2, 4, 6]], keys=["a", "b"], title="series"),
     })
     from sklearn.datasets import make_classification
     from sklearn.linear_model import LogisticRegression
@@ -66,6 +70,9 @@ def main() -> None:
     model = LogisticRegression().fit(X[:60], y[:60])
     trackway.sklearn.plot_confusion_matrix(y[60:], model.predict(X[60:]), labels=["a", "b"])
     trackway.sklearn.plot_feature_importances(model, ["f0", "f1", "f2", "f3"])
+    trackway.sklearn.plot_class_proportions(y[:60], y[60:], ["a", "b"])
+    trackway.sklearn.plot_summary_metrics(model, X[:60], y[:60], X[60:], y[60:])
+    trackway.sklearn.plot_precision_recall(y[60:], model.predict_proba(X[60:]), ["a", "b"])
     run.finish()
 
 
