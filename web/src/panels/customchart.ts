@@ -49,7 +49,9 @@ function draw(s: ChartShape, strings: Record<string, string>): HTMLElement {
   const xl = strings["x-axis-title"], yl = strings["y-axis-title"];
   const wrap = h("div", null, cv);
   if (s.kind === "line" || s.kind === "scatter") {
-    const f = axes(g, W, H, extent(s.series.flatMap((x) => x.x)), extent(s.series.flatMap((x) => x.y)), { x: xl ?? s.x, y: yl ?? s.y });
+    // ROC and PR curves live in the unit square: show all of it, even for a perfect classifier.
+    const unit = s.kind === "line" && s.area ? [0, 1] : [];
+    const f = axes(g, W, H, extent([...unit, ...s.series.flatMap((x) => x.x)]), extent([...unit, ...s.series.flatMap((x) => x.y)]), { x: xl ?? s.x, y: yl ?? s.y });
     s.series.forEach((ser, i) => (s.kind === "line" ? polyline(f, ser.x, ser.y, color(i), s.area) : points(f, ser.x, ser.y, color(i))));
     if (s.series.length > 1 || s.series[0]?.name !== s.y) wrap.append(legend(s.series.map((x) => x.name)));
   } else if (s.kind === "bar") {
