@@ -136,8 +136,10 @@ class TableView {
     this.el.style.setProperty("--mt-row", `${this.rowH}px`);
     clear(this.head, h("div", { class: "mt-th muted" }, "#"), cols.map((col) => {
       const on = this.st.sort === col;
+      const sort = () => { Object.assign(this.st, nextSort(this.st, col)); this.resort(); };
       return h("div", { class: `mt-th sortable${on ? " on" : ""}`, "data-col": col, title: `${col} (${this.types[col] ?? "?"}): click to sort`,
-        onclick: () => { Object.assign(this.st, nextSort(this.st, col)); this.resort(); } }, col, on ? (this.st.order === "asc" ? " ▲" : " ▼") : "");
+        tabindex: "0", role: "button", onclick: sort, onkeydown: (e: KeyboardEvent) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); sort(); } } },
+      col, on ? (this.st.order === "asc" ? " ▲" : " ▼") : "");
     }));
   }
 

@@ -37,7 +37,7 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
 
   const mkGrid = (metrics: string[], emptyText: string, stream?: "system") => {
     const settings = () => (stream ? { ...st, x: st.x === "_timestamp" ? "_timestamp" : "_runtime" } : st);
-    const g = new ChartGrid({ emptyText, settings, runs, groups: () => null, xChoices: () => (stream ? [] : keys.history),
+    const g = new ChartGrid({ emptyText, settings, runs, groups: () => null, xChoices: () => (stream ? [] : keys.history.filter((k) => !media.has(k))),
       stream, xOptions: stream ? SYSTEM_X : undefined,
       search: () => st.search, onSearch: (q) => { st.search = q; save(); },
       update: (p) => { const re = "x" in p || "zoom" in p; Object.assign(st, p); save(); g.renderToolbar(); if (re) g.refetch(); else g.redraw(); } }, `run-${runId}`);

@@ -26,6 +26,7 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
   let all: Run[] = [];      // every run matching the server-side filter
   let rows: Run[] = [];     // after client filter + sort
   let keys: Keys = { config: [], summary: [], history: [] };
+  let mediaKeys = new Map<string, string>(); // keys holding media or text: panels, not line charts
   const collapsedGroups = new Set<string>();
   let loadSeq = 0;
   let dead = false;
@@ -95,7 +96,7 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     },
     runs: chartRuns,
     groups: () => (st.group ? groupOf(chartRuns(), st.group) : null),
-    xChoices: () => keys.history,
+    xChoices: () => keys.history.filter((k) => !mediaKeys.has(k)),
     search: () => st.search,
     onSearch: (q) => { st.search = q; save(); },
     collapsedByDefault: (s) => s === "system",
@@ -104,7 +105,6 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
   // Keys holding images, tables, histograms, text…: panels in a Media section, never line charts.
   // The runs' summaries hold each key's latest value, so they name these keys without a request.
   const mediaGrid = new MediaGrid(chartRuns, "", "Media");
-  let mediaKeys = new Map<string, string>();
   let mediaSig = "";
   // Keys held by any loaded run (first 1,000) get no line chart; panels are for the charted runs' keys.
   const updateMedia = () => {
