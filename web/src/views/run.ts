@@ -77,7 +77,9 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
   };
   const loadMediaKeys = async () => {
     const mk = await mediaApi.keys({ entity, project, run_id: runId }).catch(() => []);
-    media = new Map([...mk.map((m): [string, string] => [m.key, m.type]), ...mediaKeysOf([run?.summary ?? {}])]);
+    // Text keys come from the summary; summary-only values (never logged) stay in the overview.
+    const text = [...mediaKeysOf([run?.summary ?? {}])].filter(([k]) => keys.history.includes(k));
+    media = new Map([...mk.map((m): [string, string] => [m.key, m.type]), ...text]);
   };
   const mediaTab = () => {
     const g = (mediaGrid = new MediaGrid(runs, "This run has logged no images, tables, histograms or other media."));

@@ -109,7 +109,9 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
   // Keys held by any loaded run (first 1,000) get no line chart; panels are for the charted runs' keys.
   const updateMedia = () => {
     const m = mediaKeysOf([...all.slice(0, 1000), ...chartRuns()].map((r) => r.summary));
-    const shown = new Map([...mediaKeysOf(chartRuns().map((r) => r.summary))].sort(([a], [b]) => a.localeCompare(b)));
+    // Summary-only values (set on run.summary, never logged) stay in the runs table.
+    const logged = new Set(keys.history);
+    const shown = new Map([...mediaKeysOf(chartRuns().map((r) => r.summary))].filter(([k]) => logged.has(k)).sort(([a], [b]) => a.localeCompare(b)));
     const sig = `${[...m].join(";")}|${[...shown.keys()].join(";")}`;
     if (sig !== mediaSig) {
       mediaSig = sig; mediaKeys = m;
@@ -187,6 +189,7 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     clear(groupSel, h("option", { value: "" }, "none"), ["group", "job_type", ...keys.config.map((k) => `config.${k}`)]
       .map((k) => h("option", { value: k, selected: st.group === k }, k)));
     grid.setMetrics(numericMetrics());
+    updateMedia();
     grid.renderToolbar();
     filterBar.render();
   }
