@@ -7,8 +7,9 @@ import { h, steppedPanel } from "./stepped";
 import type { Panel, PanelCtx } from "./common";
 
 const SUPPORTED = new Set(["scatter", "bar", "pie"]);
-let lib: Promise<any> | null = null;
-const plotly = () => (lib ??= import("plotly.js-basic-dist-min").then((m) => m.default ?? m));
+interface PlotlyLib { newPlot(el: HTMLElement, data: unknown[], layout: Record<string, unknown>, config: Record<string, unknown>): Promise<unknown> }
+let lib: Promise<PlotlyLib> | null = null;
+const plotly = () => (lib ??= import("plotly.js-basic-dist-min").then((m) => (m.default ?? m) as PlotlyLib));
 
 export function plotlyPanel(ctx: PanelCtx): Panel {
   return steppedPanel("plotly", ctx, (_run, item) => {
