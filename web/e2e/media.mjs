@@ -261,7 +261,7 @@ async function waitUploaded(call, run, keys) {
 export async function sdkMediaTests(suite, page, call, run) {
   await suite.test("a Python script's images, histograms, table, audio, video, HTML, Plotly and charts show in their panels", async () => {
     run("sm1");
-    await waitUploaded(call, "sm1", ["examples", "weights", "preds", "tone", "clip", "report", "fig", "roc", "cm", "curve", "bars", "pr", "pts", "spread", "series", "confusion_matrix", "feature_importances", "class_proportions", "summary_metrics", "precision_recall"]);
+    await waitUploaded(call, "sm1", ["examples", "grid", "weights", "preds", "tone", "clip", "report", "fig", "roc", "cm", "curve", "bars", "pr", "pts", "spread", "series", "confusion_matrix", "feature_importances", "class_proportions", "summary_metrics", "precision_recall"]);
     await page.goto("/admin/sdkmedia/runs/sm1?tab=media");
     const im = await openPanel(page, "examples", "image:examples", "p.runs[0]?.images[0]?.loaded", "SDK image panel");
     assert(im.steps.length === 6 && im.runs[0].images[0].caption === "step 5" && im.runs[0].images[0].width === 16, `SDK image: ${JSON.stringify(im.runs[0])}`);
@@ -269,6 +269,8 @@ export async function sdkMediaTests(suite, page, call, run) {
     assert(im.classes.map((c) => c.name).join() === "cat,dog", `class toggles: ${JSON.stringify(im.classes)}`);
     const px = await page.evaluate(() => { const img = document.querySelector(".media-slot[data-key=examples] .media-img"); const c = document.createElement("canvas"); c.width = 16; c.height = 12; const g = c.getContext("2d"); g.drawImage(img, 0, 0); return [...g.getImageData(3, 3, 1, 1).data.slice(0, 3)]; });
     assert(px.join() === "50,100,200", `the PNG the agent encoded holds the logged pixels: ${px}`);
+    const grid = (await openPanel(page, "grid", "image:grid", "p.runs[0]?.images.length === 2 && p.runs[0].images.every((i) => i.loaded)", "SDK image list")).runs[0];
+    assert(grid.images.map((i) => i.caption).join() === "grid 0,grid 1", `a list of images under one key: ${JSON.stringify(grid.images)}`);
     await shot(page, "50-sdk-media-image");
     const hw = (await openPanel(page, "weights", "histogram:weights", "p.runs.length === 1", "SDK histogram")).runs[0];
     assert(hw.steps.length === 6 && hw.totals.every((t, s) => t === 55 * (s + 1)) && hw.bins.every((b) => b === 10), `SDK histogram: ${JSON.stringify(hw)}`);

@@ -38,6 +38,7 @@ def main() -> None:
                              masks={"ground_truth": {"mask_data": mask, "class_labels": classes}})
         trackway.log({"loss": 1.0 / (step + 1) + 0.0001, "phase": "train" if step % 2 == 0 else "eval",
                       "examples": img,
+                      "grid": [trackway.Image(image(step + k), caption=f"grid {k}") for k in range(2)],
                       "weights": trackway.Histogram(np_histogram=(np.arange(1, 11) * (step + 1), np.linspace(-1, 1, 11))),
                       "acts": rng.normal(size=200) + step})
     table = trackway.Table(columns=["id", "image", "label", "score"])
