@@ -21,7 +21,7 @@ const runPath = (r: RunRef) => `/runs/${enc(r.entity)}/${enc(r.project)}/${enc(r
 
 export const mediaApi = {
   keys: async (r: RunRef) => (await call<{ keys?: MediaKeyInfo[] }>("GET", `${runPath(r)}/media/keys`)).keys ?? [],
-  async items(r: RunRef, key: string, minStep: number | null = null, maxStep: number | null = null, limit = 500): Promise<MediaItem[]> {
+  async items(r: RunRef, key: string, minStep: number | null = null, maxStep: number | null = null, limit = 10000): Promise<MediaItem[]> {
     const out: MediaItem[] = [];
     let cursor: string | null = null;
     do {
