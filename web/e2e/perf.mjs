@@ -1,7 +1,8 @@
 // Performance figures measured in headless Chromium. Prints numbers; asserts nothing.
 //   node e2e/perf.mjs            (npm run build first)
 // Env: PERF_RUNS (100), PERF_METRICS (20), PERF_STEPS (100000), PERF_TABLE_RUNS (100000),
-// PERF_CONSOLE_LINES (50000), PERF_ONLY (charts | table | console).
+// PERF_CONSOLE_LINES (50000), PERF_IMAGE_RUNS (16), PERF_IMAGE_STEPS (100), PERF_TABLE_ROWS (10000),
+// PERF_ONLY (charts | table | console | media).
 // The chart workspace is served by the mock (procedural history, bucketed per docs/api.md),
 // so the figures measure the UI: fetch → align → smooth → draw. PERF_BACKEND=server fills a
 // real `trackway server` through the ingest API instead (PERF_STEPS then defaults to 1000).
@@ -12,21 +13,23 @@ import zlib from "node:zlib";
 import { launch, newPage, shot, until, WEB } from "./lib.mjs";
 import { startMock } from "../mock/server.mjs";
 import { client, RunWriter, startBackend } from "./backend.mjs";
+import { mediaPerf } from "./mediaperf.mjs";
 
 const env = (k, d) => Number(process.env[k] ?? d);
 const pct = (a, p) => { const s = a.slice().sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
 
 function bundleSize() {
   const dir = path.join(WEB, "dist", "assets");
-  let raw = 0, gz = 0, js = 0;
+  let raw = 0, gz = 0, js = 0, lazy = 0;
   for (const f of fs.readdirSync(dir)) {
     const b = fs.readFileSync(path.join(dir, f));
     raw += b.length;
     const g = zlib.gzipSync(b, { level: 9 }).length;
     gz += g;
     if (f.endsWith(".js")) js += g;
+    if (f.startsWith("plotly")) lazy += g; // loaded only when a Plotly panel opens
   }
-  return { raw, gz, js };
+  return { raw, gz, js, lazy };
 }
 
 async function workspaceBackend() {
@@ -149,13 +152,14 @@ async function consolePerf(browser) {
 
 async function main() {
   const b = bundleSize();
-  console.log(`bundle: ${(b.raw / 1024).toFixed(1)} KB raw, ${(b.gz / 1024).toFixed(1)} KB gzipped (JS ${(b.js / 1024).toFixed(1)} KB gzipped)`);
+  console.log(`bundle: ${(b.raw / 1024).toFixed(1)} KB raw, ${(b.gz / 1024).toFixed(1)} KB gzipped in total (JS ${(b.js / 1024).toFixed(1)} KB gzipped, of which ${(b.lazy / 1024).toFixed(1)} KB is plotly.js, loaded on first use; ${((b.gz - b.lazy) / 1024).toFixed(1)} KB loaded up front)`);
   const browser = await launch();
   try {
-    const only = process.env.PERF_ONLY; // charts | table | console
+    const only = process.env.PERF_ONLY; // charts | table | console | media
     if (!only || only === "charts") await chartsPerf(browser);
     if (!only || only === "table") await tablePerf(browser);
     if (!only || only === "console") await consolePerf(browser);
+    if (!only || only === "media") await mediaPerf(browser);
   } finally { await browser.close(); }
 }
 

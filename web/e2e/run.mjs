@@ -7,6 +7,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { assert, launch, newPage, ROOT, shot, Suite, until, WEB } from "./lib.mjs";
 import { client, putFile, RunWriter, startBackend, SystemWriter } from "./backend.mjs";
+import { fillMedia, mediaTests, sdkMediaTests } from "./media.mjs";
+import { startMock } from "../mock/server.mjs";
 
 const LRS = [0.1, 0.05, 0.02, 0.01, 0.005, 0.001];
 const STEPS = 200;
@@ -358,6 +360,27 @@ async function main() {
       console.log(`# live chart grew from ${n0} to ${n1} points`);
     });
 
+    // Media panels (docs/media-api.md), filled through the API like the agent uploads them. A
+    // server built without the media routes (before they are merged) gets them from the mock,
+    // said loudly; TRACKWAY_E2E_MEDIA=server makes that a failure.
+    const mediaRoutes = backend.kind === "mock" || (await fetch(`${backend.url}/api/v1/runs/admin/e2e/e2e-0/media/keys`, { headers: { Authorization: `Bearer ${backend.key}` } })).ok;
+    if (mediaRoutes) {
+      await fillMedia(backend, call);
+      await mediaTests(suite, page, backend, call);
+    } else if (process.env.TRACKWAY_E2E_MEDIA === "server") {
+      await suite.test("media routes on the server", async () => { throw new Error("the server answers 404 to GET .../media/keys (docs/media-api.md)"); });
+    } else {
+      console.log("# media panels: the server has no media routes (docs/media-api.md): testing the panels against the MOCK; set TRACKWAY_E2E_MEDIA=server to make this a failure");
+      const m = await startMock();
+      try {
+        const mb = { url: m.url, key: m.key }, mcall = client(m.url, m.key);
+        await fillMedia(mb, mcall);
+        const mp = await newPage(browser, m.url, m.key);
+        await mediaTests(suite, mp, mb, mcall);
+        await mp.context().close();
+      } finally { await m.close(); }
+    }
+
     // Real scripts through the Python SDK, when both the real server and the SDK are here.
     const py = process.env.TRACKWAY_PYTHON ?? path.join(ROOT, ".venv", "bin", "python");
     const sdkOk = backend.kind === "server" && fs.existsSync(py) && spawnSync(py, ["-c", "import trackway"]).status === 0;
@@ -419,6 +442,17 @@ async function main() {
         }
         await shot(page, "23-sdk-files");
       });
+      const hasMediaSdk = spawnSync(py, ["-c", "import trackway, sys; sys.exit(0 if hasattr(trackway, 'Image') and hasattr(trackway, 'plot') else 1)"]).status === 0;
+      if (mediaRoutes && hasMediaSdk) {
+        await sdkMediaTests(suite, page, call, (id) => {
+          const r = spawnSync(py, [path.join(WEB, "e2e", "sdk_media.py"), id], { env: sdkEnv, encoding: "utf8", timeout: 120000 });
+          assert(r.status === 0, `sdk_media.py failed: ${r.stderr}`);
+        });
+      } else {
+        const why = !mediaRoutes ? "the server has no media routes" : "the SDK has no trackway.Image / trackway.plot";
+        if (process.env.TRACKWAY_E2E_MEDIA === "server") await suite.test("Python SDK media script", async () => { throw new Error(why); });
+        else console.log(`# NOT RUN: Python SDK media script (${why}); set TRACKWAY_E2E_MEDIA=server to make this a failure`);
+      }
       await suite.test("a live Python script's chart grows while it logs", async () => {
         const proc = spawn(py, [script, "sdk2", "400", "0.05"], { env: sdkEnv, stdio: "ignore" });
         try {

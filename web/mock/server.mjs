@@ -10,6 +10,7 @@ import http from "node:http";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { mediaQuery, mediaRoute } from "./media.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const MOCK_KEY = "mock-key-0123456789";
@@ -203,7 +204,8 @@ function runExtras(r, what, filePath, req, url, rawBody, res, json, err) {
   res.writeHead(200, { "content-type": FILE_TYPES[path.extname(filePath).toLowerCase()] ?? "application/octet-stream", "content-length": f.bytes.length, etag: `"${f.sha256}"` });
   res.end(f.bytes);
 }
-const FILE_TYPES = { ".txt": "text/plain", ".log": "text/plain", ".json": "application/json", ".png": "image/png", ".jpg": "image/jpeg", ".svg": "image/svg+xml" };
+const FILE_TYPES = { ".txt": "text/plain", ".log": "text/plain", ".json": "application/json", ".png": "image/png", ".jpg": "image/jpeg", ".svg": "image/svg+xml",
+  ".gif": "image/gif", ".wav": "audio/wav", ".mp4": "video/mp4", ".html": "text/html" };
 
 const publicRun = (r) => Object.fromEntries(Object.entries(r).filter(([k]) => !k.startsWith("_")));
 
@@ -249,7 +251,7 @@ export function startMock(opts = {}) {
     }
     if ((mm = m(/^\/api\/v1\/projects\/([^/]+)\/([^/]+)\/keys$/)) && state.list.some((r) => r._stored)) {
       const keys = { config: new Set(), summary: new Set(), history: new Set() };
-      for (const r of state.list) {
+      for (const r of state.list.filter((x) => x.project === decodeURIComponent(mm[2]))) {
         Object.keys(r.config).forEach((k) => keys.config.add(k)); Object.keys(r.summary).forEach((k) => keys.summary.add(k));
         for (const row of r._rows ?? []) Object.keys(row).forEach((k) => keys.history.add(k));
       }
@@ -278,6 +280,12 @@ export function startMock(opts = {}) {
       const series = (q.runs ?? []).map((ref) => byId.get(ref.run_id)).filter(Boolean)
         .map((r) => r._stored ? queryStored(q.stream === "system" ? { ...r, _rows: r._sys } : r, q.metric, q.x ?? "_step", q.x_min, q.x_max, Math.max(1, q.buckets ?? 1000)) : query(r, q.metric, q.x ?? "_step", q.x_min, q.x_max, Math.max(1, q.buckets ?? 1000), state));
       return json(res, 200, { series });
+    }
+    if (p === "/api/v1/media/query" && req.method === "POST") return mediaQuery(byId, JSON.parse(body), (c, b) => json(res, c, b));
+    if ((mm = m(/^\/api\/v1\/runs\/([^/]+)\/([^/]+)\/([^/]+)\/(media\/keys|media|tables|histograms|history)$/))) {
+      const r = byId.get(decodeURIComponent(mm[3]));
+      if (!r || !r._stored) return err(res, 404, "run_not_found", "no such run");
+      return mediaRoute(r, mm[4], url, (c, b) => json(res, c, b), (c, code, msg) => err(res, c, code, msg));
     }
     if ((mm = m(/^\/api\/v1\/runs\/([^/]+)\/([^/]+)\/([^/]+)\/(output|files|history\/keys)(?:\/(.+))?$/))) {
       const r = byId.get(decodeURIComponent(mm[3]));

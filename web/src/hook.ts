@@ -14,7 +14,10 @@ export const hook = {
   timings: [] as { metric: string; ms: number }[],
   /** perf script: apply a smoothing weight to every visible chart and time the redraws */
   smoothTest: null as null | ((w: number) => { charts: number; ms: number }),
+  /** media panels by panel id (`<kind>:<key>`): what each one shows (src/panels/*) */
+  media: {} as Record<string, Record<string, unknown>>,
   reset() {
+    this.media = {};
     this.charts = {}; this.table = { total: 0, rows: [], visible: [], loaded: 0, paintMs: [] };
     this.firstChartAt = 0; this.navStart = performance.now(); this.timings = []; this.smoothTest = null;
   },

@@ -167,6 +167,10 @@ export class ChartCard {
       plot.batch(() => plot.setData(data as uPlot.AlignedData));
     }
     this.status.textContent = this.lines.length === 0 ? "no data for the selected runs" : "";
+    // A key whose values are not numbers (text, media) has no points: say so, draw no empty chart.
+    const empty = this.lines.every((l) => l.raw.every((v) => v === null || v === undefined));
+    this.plotBox.style.visibility = empty ? "hidden" : "";
+    if (empty && this.lines.length) this.status.textContent = "no numeric values under this key";
     hook.charts[this.metric] = { metric: this.metric, runs: this.lines.map((l) => l.id), x: this.aligned.x,
       raw: this.lines.map((l) => l.raw), smooth: smoothed, drawnAt: performance.now(), smoothing: s.smoothing };
     if (!hook.firstChartAt && this.lines.length) hook.firstChartAt = performance.now();

@@ -11,17 +11,22 @@ import { setQuery } from "../main";
 import { consoleTab } from "./runconsole";
 import { filesTab } from "./runfiles";
 import { commandLine, gitInfo } from "../lib/runmeta";
+import { mediaKeysOf, panelKeys } from "../lib/media";
+import { mediaApi } from "../mediaapi";
+import { MediaGrid } from "./mediagrid";
 
 /** The system tab's x-axis: relative time unless wall time was picked (system rows have no steps). */
 const SYSTEM_X: [string, string][] = [["_runtime", "Relative time (s)"], ["_timestamp", "Wall time"]];
 
-const TABS = ["overview", "charts", "system", "console", "files"];
+const TABS = ["overview", "charts", "media", "system", "console", "files"];
 
 export function runView(el: HTMLElement, entity: string, project: string, runId: string) {
   const st: ViewState = decodeState(location.search);
   const save = () => setQuery(encodeState(st));
   let run: Run | null = null;
   let keys: Keys = { config: [], summary: [], history: [] };
+  // Keys holding typed references (GET .../media/keys) or text: they get panels, not line charts.
+  let media = new Map<string, string>();
   const head = h("div", { class: "run-head" }, h("h2", null, runId));
   const tabs = h("div", { class: "tabs" });
   const body = h("div", { class: "run-body" });
@@ -32,7 +37,7 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
 
   const mkGrid = (metrics: string[], emptyText: string, stream?: "system") => {
     const settings = () => (stream ? { ...st, x: st.x === "_timestamp" ? "_timestamp" : "_runtime" } : st);
-    const g = new ChartGrid({ emptyText, settings, runs, groups: () => null, xChoices: () => (stream ? [] : keys.history),
+    const g = new ChartGrid({ emptyText, settings, runs, groups: () => null, xChoices: () => (stream ? [] : keys.history.filter((k) => !media.has(k))),
       stream, xOptions: stream ? SYSTEM_X : undefined,
       search: () => st.search, onSearch: (q) => { st.search = q; save(); },
       update: (p) => { const re = "x" in p || "zoom" in p; Object.assign(st, p); save(); g.renderToolbar(); if (re) g.refetch(); else g.redraw(); } }, `run-${runId}`);
@@ -43,7 +48,7 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
   };
   const historyMetrics = () => {
     const own = new Set(Object.keys(flatten(run?.summary ?? {})));
-    const metrics = keys.history.filter((k) => !k.startsWith("_") && !k.startsWith("system/"));
+    const metrics = keys.history.filter((k) => !k.startsWith("_") && !k.startsWith("system/") && !media.has(k));
     const mine = metrics.filter((k) => own.has(k));
     return mine.length ? mine : metrics;
   };
@@ -62,6 +67,26 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
     loadSystemKeys(g).catch((err) => body.append(h("div", { class: "error" }, err.message)));
   };
 
+  let mediaGrid: MediaGrid | null = null;
+  const mediaPanelKeys = () => {
+    const summary = run?.summary ?? {};
+    return panelKeys(media, (k) => {
+      const d = summary[k] as Record<string, unknown> | undefined;
+      return d && typeof d.table_key === "string" ? d.table_key : null;
+    });
+  };
+  const loadMediaKeys = async () => {
+    const mk = await mediaApi.keys({ entity, project, run_id: runId }).catch(() => []);
+    // Text keys come from the summary; summary-only values (never logged) stay in the overview.
+    const text = [...mediaKeysOf([run?.summary ?? {}])].filter(([k]) => keys.history.includes(k));
+    media = new Map([...mk.map((m): [string, string] => [m.key, m.type]), ...text]);
+  };
+  const mediaTab = () => {
+    const g = (mediaGrid = new MediaGrid(runs, "This run has logged no images, tables, histograms or other media."));
+    cleanups.push(() => { g.destroy(); if (mediaGrid === g) mediaGrid = null; });
+    g.setKeys(mediaPanelKeys());
+    body.append(g.el);
+  };
   const show = (openFile?: string) => {
     const tab = TABS.includes(st.tab) ? st.tab : "overview";
     clear(tabs, TABS.map((t) => h("button", { class: t === tab ? "tab on" : "tab", id: `tab-${t}`, onclick: () => { if ((st.tab || "overview") !== t) st.zoom = null; st.tab = t === "overview" ? "" : t; save(); show(); } }, t[0].toUpperCase() + t.slice(1))));
@@ -70,6 +95,7 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
     if (!run) return;
     if (tab === "overview") body.append(overview(run, (r) => { run = r; renderHead(); }, (path) => { st.tab = "files"; save(); show(path); }));
     if (tab === "charts") body.append(mkGrid(historyMetrics(), "This run has no logged metrics yet.").el);
+    if (tab === "media") mediaTab();
     if (tab === "system") systemTab();
     if (tab === "console") cleanups.push(consoleTab(body, entity, project, runId, () => run?.state === "running"));
     if (tab === "files") cleanups.push(filesTab(body, entity, project, runId, openFile));
@@ -80,8 +106,11 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
       h("span", { class: `badge ${run.state}`, id: "run-state" }, run.state)), h("div", { class: "muted" }, `${run.entity}/${run.project}/${run.run_id}`));
   };
 
-  Promise.all([api.run(entity, project, runId), api.keys(entity, project)]).then(([r, k]) => {
-    run = r; keys = k; renderHead(); show();
+  // A server without the media routes answers 404: the summary alone then names the media keys.
+  Promise.all([api.run(entity, project, runId), api.keys(entity, project)]).then(async ([r, k]) => {
+    run = r; keys = k;
+    await loadMediaKeys();
+    renderHead(); show();
   }).catch((e) => body.append(h("div", { class: "error" }, e.message)));
   // A live run's header and charts keep up with it.
   const poll = setInterval(async () => {
@@ -91,6 +120,7 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
     // Poll even on the poll that sees the run finish, to pick up its last points.
     if (run) await grid?.poll([{ ...run, state: "running" }]);
     if (grid && st.tab === "system") await loadSystemKeys(grid).catch(() => {});
+    if (mediaGrid) { await loadMediaKeys(); mediaGrid.setKeys(mediaPanelKeys()); mediaGrid.poll(); }
   }, 3000);
   show();
   return () => { clearInterval(poll); while (cleanups.length) cleanups.pop()!(); };

@@ -13,6 +13,8 @@ import { groupOf, groupRuns, sortRuns } from "../lib/table";
 import { decodeState, encodeState, routePath, type ViewState } from "../lib/urlstate";
 import { navigate, setQuery } from "../main";
 import { hook } from "../hook";
+import { mediaKeysOf, panelKeys } from "../lib/media";
+import { MediaGrid } from "./mediagrid";
 
 export const MAX_CHART_RUNS = 100;
 const ALL = "*";
@@ -24,6 +26,7 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
   let all: Run[] = [];      // every run matching the server-side filter
   let rows: Run[] = [];     // after client filter + sort
   let keys: Keys = { config: [], summary: [], history: [] };
+  let mediaKeys = new Map<string, string>(); // keys holding media or text: panels, not line charts
   const collapsedGroups = new Set<string>();
   let loadSeq = 0;
   let dead = false;
@@ -93,12 +96,32 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     },
     runs: chartRuns,
     groups: () => (st.group ? groupOf(chartRuns(), st.group) : null),
-    xChoices: () => keys.history,
+    xChoices: () => keys.history.filter((k) => !mediaKeys.has(k)),
     search: () => st.search,
     onSearch: (q) => { st.search = q; save(); },
     collapsedByDefault: (s) => s === "system",
   }, `ws-${entity}-${project}`);
   hook.smoothTest = (w) => grid.timeSmoothing(w);
+  // Keys holding images, tables, histograms, text…: panels in a Media section, never line charts.
+  // The runs' summaries hold each key's latest value, so they name these keys without a request.
+  const mediaGrid = new MediaGrid(chartRuns, "", "Media");
+  let mediaSig = "";
+  // Keys held by any loaded run (first 1,000) get no line chart; panels are for the charted runs' keys.
+  const updateMedia = () => {
+    const m = mediaKeysOf([...all.slice(0, 1000), ...chartRuns()].map((r) => r.summary));
+    // Summary-only values (set on run.summary, never logged) stay in the runs table.
+    const logged = new Set(keys.history);
+    const shown = new Map([...mediaKeysOf(chartRuns().map((r) => r.summary))].filter(([k]) => logged.has(k)).sort(([a], [b]) => a.localeCompare(b)));
+    const sig = `${[...m].join(";")}|${[...shown.keys()].join(";")}`;
+    if (sig !== mediaSig) {
+      mediaSig = sig; mediaKeys = m;
+      const tableKey = (k: string) => { for (const r of chartRuns()) { const d = r.summary[k] as Record<string, unknown> | undefined; if (d && typeof d.table_key === "string") return d.table_key; } return null; };
+      mediaGrid.setKeys(panelKeys(shown, tableKey));
+      grid.setMetrics(numericMetrics());
+    }
+    mediaGrid.refresh();
+  };
+  const numericMetrics = () => keys.history.filter((k) => !mediaKeys.has(k)).sort();
   const scatter = new ScatterPlot({ runs: () => rows, keys: () => fieldList().filter((f) => f.startsWith("config.") || f.startsWith("summary.")),
     state: st, save, onSelect: (ids) => { st.selected = ids; save(); table.paint(); chartsChanged(); } });
   const parallel = new ParallelCoords({ runs: () => rows, keys: () => fieldList().filter((f) => f.startsWith("config.") || f.startsWith("summary.")),
@@ -109,7 +132,7 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     const tab = st.tab || "charts";
     clear(tabs, ["charts", "scatter", "parallel"].map((t) => h("button", { class: t === tab ? "tab on" : "tab", id: `tab-${t}`,
       onclick: () => { st.tab = t === "charts" ? "" : t; save(); showTab(); } }, t[0].toUpperCase() + t.slice(1))));
-    clear(pane, tab === "charts" ? grid.el : tab === "scatter" ? scatter.el : parallel.el);
+    if (tab === "charts") clear(pane, grid.el, mediaGrid.el); else clear(pane, tab === "scatter" ? scatter.el : parallel.el);
     if (tab === "scatter") scatter.render(); else if (tab === "parallel") parallel.render(); else grid.refetch();
   };
   let chartsKey = "";
@@ -118,6 +141,7 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     selInfo.textContent = st.selected.length ? `${selected().size.toLocaleString()} selected` : `charts: first ${Math.min(rows.length, st.group ? MAX_CHART_RUNS : DEFAULT_CHART_RUNS)} runs`;
     if (k === chartsKey) return;
     chartsKey = k;
+    updateMedia();
     grid.refetch();
     if (st.tab === "scatter") scatter.render();
     if (st.tab === "parallel") parallel.render();
@@ -130,6 +154,7 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     table.setRows(groupRuns(rows, st.group, collapsedGroups));
     count.textContent = `${rows.length.toLocaleString()} runs`;
     hook.table.total = rows.length;
+    updateMedia();
   }
 
   async function reload() {
@@ -163,7 +188,8 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     keys.history = keys.history.filter((k) => !["_step", "_runtime", "_timestamp"].includes(k));
     clear(groupSel, h("option", { value: "" }, "none"), ["group", "job_type", ...keys.config.map((k) => `config.${k}`)]
       .map((k) => h("option", { value: k, selected: st.group === k }, k)));
-    grid.setMetrics(keys.history.slice().sort());
+    grid.setMetrics(numericMetrics());
+    updateMedia();
     grid.renderToolbar();
     filterBar.render();
   }
@@ -204,6 +230,7 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
       const fresh = await refreshRuns(running);
       for (const f of fresh) { const i = all.findIndex((r) => r.run_id === f.run_id); if (i >= 0) all[i] = f; }
       refreshRows();
+      mediaGrid.poll();
       await grid.poll(running);
       // A live run may start logging a new metric: add its chart.
       const k = await api.keys(entity, project).catch(() => null);
@@ -216,7 +243,7 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     h("div", { class: "workspace" }, left, pane));
   showTab();
   Promise.all([loadKeys(), reload()]).catch((e) => el.prepend(h("div", { class: "error" }, String(e.message ?? e))));
-  return () => { dead = true; clearInterval(poll); table.destroy(); grid.destroy(); };
+  return () => { dead = true; clearInterval(poll); table.destroy(); grid.destroy(); mediaGrid.destroy(); };
 }
 
 function toggle(list: string[], id: string) {
