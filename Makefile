@@ -66,7 +66,7 @@ test-python: ## Python tests (real scripts, real server processes)
 
 test-web: ## Web unit tests and end-to-end tests in headless Chromium
 	cd web && npm test --silent
-	cd web && TRACKWAY_E2E_BACKEND=server TRACKWAY_E2E_SDK=1 npm run --silent e2e
+	cd web && TRACKWAY_E2E_BACKEND=server TRACKWAY_E2E_SDK=1 TRACKWAY_E2E_MEDIA=server npm run --silent e2e
 
 bench: setup ## Print the performance figures quoted in the closing notes
 	$(PY) bench/log_bench.py
