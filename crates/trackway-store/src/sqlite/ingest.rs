@@ -9,7 +9,8 @@ use super::runs::{catalogue_keys, ensure_project, insert_run, run_pk};
 use super::files::store_output;
 use super::{SqliteStore, now};
 use crate::json::{apply_config, delete_path, parse_object, to_json_map};
-use crate::{CreateRun, HistorySink, IngestBatch, IngestOutcome, Result, RunKey, StoreError};
+use crate::{CreateRun, IngestBatch, IngestOutcome, Result, RunKey, StoreError};
+use trackway_history::{HistoryRowRef, HistoryTx, SqliteHistoryTx};
 
 impl CreateRun {
     /// The create request a `run` record stands for.
@@ -281,7 +282,9 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn apply_ingest_impl(&self, batch: &IngestBatch, history: &mut HistorySink<'_>) -> Result<IngestOutcome> {
+    /// Applies a batch; `make_history` gives the history writer over the ingest transaction
+    /// ([`sqlite_history`]; tests substitute one that fails).
+    pub(crate) fn apply_ingest_impl(&self, batch: &IngestBatch, make_history: MakeHistory) -> Result<IngestOutcome> {
         check_positions(batch)?;
         let to = i64::try_from(batch.to).map_err(|_| StoreError::Invalid("`to` out of range".into()))?;
         self.write(|tx| {
@@ -302,14 +305,15 @@ impl SqliteStore {
                 state.apply(record);
             }
             state.flush_auto_summary();
-            let rows: Vec<(u64, &HistoryRecord)> = fresh
+            let rows: Vec<HistoryRowRef<'_>> = fresh
                 .iter()
-                .filter_map(|(pos, r)| if let Record::History(h) = r { Some((*pos, h)) } else { None })
+                .filter_map(|(_, r)| if let Record::History(h) = r { Some(row_ref(h)) } else { None })
                 .collect();
+            let mut history = make_history(tx);
             if !rows.is_empty() {
-                history(crate::IngestTx::Sqlite(tx), pk, &rows).map_err(StoreError::History)?;
+                history.append(pk, &rows)?;
             }
-            apply_capture_records(tx, pk, &batch.log_id, &fresh, history)?;
+            apply_capture_records(tx, pk, &batch.log_id, &fresh, &mut *history)?;
             state.save(tx, pk)?;
             catalogue_keys(tx, project, "config", &state.config)?;
             catalogue_keys(tx, project, "summary", &state.summary)?;
@@ -323,6 +327,18 @@ impl SqliteStore {
             Ok(IngestOutcome { acked: batch.to, applied: fresh.len(), created_run })
         })
     }
+}
+
+/// Makes the history writer of one ingest transaction.
+pub(crate) type MakeHistory = for<'c> fn(&'c Connection) -> Box<dyn HistoryTx + 'c>;
+
+/// The SQLite history engine writing in the store's transaction (same database, same writer).
+pub(crate) fn sqlite_history(tx: &Connection) -> Box<dyn HistoryTx + '_> {
+    Box::new(SqliteHistoryTx::new(tx))
+}
+
+fn row_ref(r: &HistoryRecord) -> HistoryRowRef<'_> {
+    HistoryRowRef { step: r.step, ts: r.ts, rt: r.rt, data: &r.data }
 }
 
 /// A log replayed without `POST /runs` (sync of an offline run): its `run` record creates the
@@ -340,22 +356,22 @@ fn create_from_batch(tx: &Connection, batch: &IngestBatch) -> Result<(i64, i64, 
 
 /// The capture records of a batch (docs/capture.md): `output` lines go to `run_output`, and
 /// `stats` windows to the run's system series (owner `-pk`, see [`crate::capture`]), through
-/// the same history sink and transaction as the run's history. Malformed ones were refused by
+/// the same history writer and transaction as the run's history. Malformed ones were refused by
 /// the server already; here they are skipped.
 fn apply_capture_records(
     tx: &Connection,
     pk: i64,
     log_id: &str,
     fresh: &[&(u64, Record)],
-    history: &mut HistorySink<'_>,
+    history: &mut dyn HistoryTx,
 ) -> Result<()> {
     let mut lines = Vec::new();
     let mut stats = Vec::new();
-    for (pos, record) in fresh {
+    for (_, record) in fresh {
         let Record::Unknown { t, raw } = record else { continue };
         match t.as_str() {
             "output" => lines.extend(crate::capture::parse_output(raw).ok()),
-            "stats" => stats.extend(crate::capture::parse_stats(raw).ok().map(|s| (*pos, s))),
+            "stats" => stats.extend(crate::capture::parse_stats(raw).ok()),
             _ => {}
         }
     }
@@ -366,9 +382,8 @@ fn apply_capture_records(
         return Ok(());
     }
     let created_at: f64 = tx.query_row("SELECT created_at FROM runs WHERE pk = ?1", [pk], |r| r.get(0))?;
-    let rows: Vec<(u64, HistoryRecord)> =
-        stats.iter().map(|(pos, (ts, data))| (*pos, crate::capture::stats_row(*ts, data, created_at))).collect();
-    let refs: Vec<(u64, &HistoryRecord)> = rows.iter().map(|(p, r)| (*p, r)).collect();
-    let owner = crate::capture::system_owner(pk);
-    history(crate::IngestTx::Sqlite(tx), owner, &refs).map_err(StoreError::History)
+    let rows: Vec<HistoryRecord> =
+        stats.iter().map(|(ts, data)| crate::capture::stats_row(*ts, data, created_at)).collect();
+    let refs: Vec<HistoryRowRef<'_>> = rows.iter().map(row_ref).collect();
+    Ok(history.append(crate::capture::system_owner(pk), &refs)?)
 }
