@@ -42,6 +42,16 @@ fn resolve_settings<'py>(
     map_to_py(py, &settings.to_map())
 }
 
+/// Trackway JSON text -> Python objects, by the one Rust decoder (`trackway_types::from_json`):
+/// `{"$f":"NaN"}` -> nan, `{"$int":"..."}` -> int, `{"$map":{...}}` -> dict. Malformed tags
+/// raise ValueError, as everywhere else.
+#[pyfunction]
+fn decode_tjson<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    let value = trackway_types::from_json(text)
+        .map_err(|e| PyValueError::new_err(format!("invalid Trackway JSON: {e}")))?;
+    to_py(py, &value)
+}
+
 /// A new run id: 8 characters of `[a-z0-9]`.
 #[pyfunction]
 fn new_run_id() -> String {
@@ -103,6 +113,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(resolve_settings, m)?)?;
     m.add_function(wrap_pyfunction!(new_run_id, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_tjson, m)?)?;
     m.add_function(wrap_pyfunction!(ensure_agent, m)?)?;
     m.add_function(wrap_pyfunction!(find_run_dirs, m)?)?;
     m.add_function(wrap_pyfunction!(load_run_state, m)?)?;
