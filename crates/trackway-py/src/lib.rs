@@ -52,6 +52,12 @@ fn decode_tjson<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>>
     to_py(py, &value)
 }
 
+/// The setting keys `resolve_settings` understands, from the one list in trackway-sdk.
+#[pyfunction]
+fn setting_keys() -> Vec<&'static str> {
+    trackway_sdk::settings::keys().collect()
+}
+
 /// A new run id: 8 characters of `[a-z0-9]`.
 #[pyfunction]
 fn new_run_id() -> String {
@@ -114,6 +120,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(resolve_settings, m)?)?;
     m.add_function(wrap_pyfunction!(new_run_id, m)?)?;
     m.add_function(wrap_pyfunction!(decode_tjson, m)?)?;
+    m.add_function(wrap_pyfunction!(setting_keys, m)?)?;
     m.add_function(wrap_pyfunction!(ensure_agent, m)?)?;
     m.add_function(wrap_pyfunction!(find_run_dirs, m)?)?;
     m.add_function(wrap_pyfunction!(load_run_state, m)?)?;

@@ -1,4 +1,5 @@
-"""Where the server is and which key to send (same order as the SDK), and a small JSON GET."""
+"""Where the server is and which key to send (the SDK's rule, through the native module), and a
+small JSON client."""
 import gzip
 import json
 import os
@@ -6,7 +7,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from ..errors import CommError
+from .. import _native
+from ..errors import CommError, UsageError
 
 DEFAULT_PORT = 8767
 
@@ -20,42 +22,21 @@ def env(name):
     return None
 
 
-def config_dir():
-    """TRACKWAY_CONFIG_DIR / WANDB_CONFIG_DIR, else $XDG_CONFIG_HOME/trackway, else ~/.config/trackway."""
-    d = env("CONFIG_DIR")
-    if d:
-        return d
-    xdg = os.environ.get("XDG_CONFIG_HOME")
-    if xdg:
-        return os.path.join(xdg, "trackway")
-    return os.path.join(os.path.expanduser("~"), ".config", "trackway")
-
-
-def load_credentials():
-    """`<config dir>/credentials.json`: {"default_host": url, "hosts": {url: {api_key, entity}}}."""
-    path = os.path.join(config_dir(), "credentials.json")
-    try:
-        with open(path, "rb") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def normalize(url):
-    return url.strip().rstrip("/")
-
-
 def resolve(base_url=None, api_key=None):
-    """(base_url, api_key, stored entity) the way the SDK resolves them."""
-    creds = load_credentials()
-    base = base_url or env("BASE_URL") or creds.get("default_host") or f"http://127.0.0.1:{DEFAULT_PORT}"
-    base = normalize(base)
-    host = (creds.get("hosts") or {}).get(base) or {}
-    key = api_key or env("API_KEY") or host.get("api_key")
-    return base, key, host.get("entity")
+    """(base_url, api_key, entity) by the SDK's one rule, `trackway._native.resolve_settings`
+    (arguments, then TRACKWAY_*/WANDB_* env, then the workspace settings file, then the stored
+    login for that host), so `Api()` and `trackway.init()` always talk to the same server."""
+    args = {k: v for k, v in (("base_url", base_url), ("api_key", api_key)) if v is not None}
+    try:
+        cwd = os.getcwd()
+    except OSError:  # the working directory was deleted: no workspace settings to read
+        cwd = "/"
+    try:
+        settings = _native.resolve_settings(args, cwd)
+    except ValueError as e:
+        raise UsageError(f"invalid Trackway setting: {e}") from None
+    base = settings.get("base_url") or f"http://127.0.0.1:{DEFAULT_PORT}"
+    return base, settings.get("api_key"), settings.get("entity")
 
 
 class Http:
