@@ -6,7 +6,6 @@ import math
 import pathlib
 
 import pytest
-
 from trackway import _native
 from trackway.apis import decode_value
 from trackway.errors import CommError
