@@ -233,7 +233,12 @@ pub fn summary_rules(st: &Storage) -> Result<()> {
     ])?;
     assert_eq!(out.applied, 6);
     let run = s.get_run(&key("r1"))?;
-    assert_eq!(run.summary, json!({"best":{"b":2},"x":1,"y":2}), "explicit summary is not overwritten by history");
+    // Records apply in log order: `full` replaces, later history keeps updating its keys.
+    assert_eq!(
+        run.summary,
+        json!({"best":{"b":2},"x":1,"loss":0.5,"_step":1,"_runtime":0.5,"_timestamp":2.0,"y":2}),
+        "history after a summary record keeps updating the summary"
+    );
     assert_eq!(run.config, json!({"k":1}));
     assert_eq!((run.name.as_deref(), run.tags.clone()), (Some("renamed"), vec!["t1".to_string()]));
     let patched = s.patch_run(&key("r1"), &crate::RunPatch { notes: Some("n".into()), ..Default::default() })?;

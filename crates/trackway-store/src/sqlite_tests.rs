@@ -224,3 +224,40 @@ fn filtered_keys_get_expression_indexes() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+/// One summary rule: the server's summary of a run equals the run log's replay
+/// (`trackway_runlog::load_run_state`, what `trackway runs show` and resume use) for a writer that
+/// writes a `summary` record and keeps logging. The server used to freeze its summary at the
+/// first `summary` record.
+#[test]
+fn the_server_summary_is_the_run_log_replay() -> anyhow::Result<()> {
+    let lines = [
+        r#"{"t":"run","v":1,"log_id":"log1","run_id":"r1"}"#,
+        r#"{"t":"history","step":0,"ts":1.0,"rt":0.5,"data":{"loss":1.0,"acc":0.1}}"#,
+        r#"{"t":"summary","set":{"best":0.9}}"#,
+        r#"{"t":"history","step":1,"ts":2.0,"rt":1.5,"data":{"loss":0.5}}"#,
+        r#"{"t":"summary","full":{"best":{"a":1,"b":2}}}"#,
+        r#"{"t":"history","step":2,"ts":3.0,"rt":2.5,"data":{"loss":{"$f":"NaN"},"nested":{"x":1}}}"#,
+        r#"{"t":"summary","set":{"y":2},"del":[["best","a"]]}"#,
+        r#"{"t":"history","step":3,"ts":4.0,"rt":3.5,"data":{"loss":0.25}}"#,
+    ];
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("run.jsonl"), lines.join("\n") + "\n")?;
+    let replayed = trackway_runlog::load_run_state(dir.path())?;
+    let want: serde_json::Value =
+        serde_json::from_str(&trackway_types::to_json(&trackway_types::Value::Map(replayed.summary)))?;
+
+    let s = fresh();
+    s.store.create_user("alice", true)?;
+    // Split over two batches as an agent may send it: the rule must not depend on batching.
+    let all = batch(&lines);
+    let cut = all.records[4].0;
+    let (first, second) = all.records.split_at(4);
+    let part = |records: &[(u64, Record)], from, to| IngestBatch { records: records.to_vec(), from, to, ..batch(&[]) };
+    s.store.apply_ingest(&part(first, 0, cut))?;
+    s.store.apply_ingest(&part(second, cut, all.to))?;
+    let got = s.store.get_run(&key())?.summary;
+    assert_eq!(got, want, "server summary vs run-log replay");
+    assert_eq!(got["loss"], json!(0.25), "history after summary records keeps updating the summary");
+    Ok(())
+}

@@ -55,7 +55,6 @@ struct RunState<'a> {
     exit_code: Option<i64>,
     config: Map<String, Json>,
     summary: Map<String, Json>,
-    summary_explicit: bool,
     metadata: Map<String, Json>,
     last_step: Option<i64>,
     row_count: i64,
@@ -73,17 +72,17 @@ impl<'a> RunState<'a> {
     fn load(c: &Connection, pk: i64) -> Result<RunState<'a>> {
         let row = c.query_row(
             "SELECT name, tags, notes, grp, job_type, host, state, exit_code, config, summary, \
-             summary_explicit, metadata, last_step, row_count FROM runs WHERE pk = ?1",
+             metadata, last_step, row_count FROM runs WHERE pk = ?1",
             [pk],
             |r| {
                 Ok((
                     (r.get(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
-                    (r.get(6)?, r.get(7)?, r.get::<_, String>(8)?, r.get::<_, String>(9)?, r.get(10)?),
-                    (r.get::<_, String>(11)?, r.get(12)?, r.get(13)?),
+                    (r.get(6)?, r.get(7)?, r.get::<_, String>(8)?, r.get::<_, String>(9)?),
+                    (r.get::<_, String>(10)?, r.get(11)?, r.get(12)?),
                 ))
             },
         )?;
-        let ((name, tags, notes, group, job_type, host), (state, exit_code, config, summary, explicit), (meta, last_step, row_count)) = row;
+        let ((name, tags, notes, group, job_type, host), (state, exit_code, config, summary), (meta, last_step, row_count)) = row;
         Ok(RunState {
             name,
             tags: serde_json::from_str(&tags).unwrap_or_default(),
@@ -95,7 +94,6 @@ impl<'a> RunState<'a> {
             exit_code,
             config: parse_object(&config)?,
             summary: parse_object(&summary)?,
-            summary_explicit: explicit,
             metadata: parse_object(&meta)?,
             last_step,
             row_count,
@@ -121,7 +119,6 @@ impl<'a> RunState<'a> {
                 for path in &r.del {
                     delete_path(&mut self.summary, path);
                 }
-                self.summary_explicit = true;
             }
             Record::Metric(r) => {
                 let metrics = self.metadata.entry("metrics").or_insert_with(|| Json::Object(Map::new()));
@@ -194,19 +191,21 @@ impl<'a> RunState<'a> {
         self.last_row = Some(r);
     }
 
-    /// Moves this batch's last logged values into the summary, unless the writer manages the
-    /// summary itself (it wrote a `summary` record), and records the keys in the catalogue.
+    /// Moves the last logged values (since the previous `summary` record or the batch start)
+    /// into the summary and records the keys in the catalogue. The summary rule is the run
+    /// log's (`trackway_runlog::RunState`, which `trackway runs show` and resume use): records
+    /// apply in log order, a history row sets its top-level keys and `_step`/`_runtime`/
+    /// `_timestamp`, a `summary` record sets/replaces/deletes; history logged after a `summary`
+    /// record keeps updating the summary (a test compares the two on one log).
     fn flush_auto_summary(&mut self) {
         self.prev_keys = None;
         for (k, v) in self.pending.drain(..) {
             if !self.history_keys.contains_key(k) {
                 self.history_keys.insert(k.to_owned(), Json::Null);
             }
-            if !self.summary_explicit {
-                self.summary.insert(k.to_owned(), serde_json::to_value(v).unwrap_or(Json::Null));
-            }
+            self.summary.insert(k.to_owned(), serde_json::to_value(v).unwrap_or(Json::Null));
         }
-        if let Some(r) = self.last_row.take().filter(|_| !self.summary_explicit) {
+        if let Some(r) = self.last_row.take() {
             self.summary.insert("_step".into(), Json::from(r.step));
             self.summary.insert("_runtime".into(), serde_json::to_value(r.rt).unwrap_or(Json::Null));
             self.summary.insert("_timestamp".into(), serde_json::to_value(r.ts).unwrap_or(Json::Null));
@@ -217,8 +216,8 @@ impl<'a> RunState<'a> {
         let t = now();
         c.execute(
             "UPDATE runs SET name = ?2, tags = ?3, notes = ?4, grp = ?5, job_type = ?6, host = ?7, \
-             state = ?8, exit_code = ?9, config = ?10, summary = ?11, summary_explicit = ?12, \
-             metadata = ?13, last_step = ?14, row_count = ?15, updated_at = ?16, heartbeat_at = ?16 \
+             state = ?8, exit_code = ?9, config = ?10, summary = ?11, \
+             metadata = ?12, last_step = ?13, row_count = ?14, updated_at = ?15, heartbeat_at = ?15 \
              WHERE pk = ?1",
             params![
                 pk,
@@ -232,7 +231,6 @@ impl<'a> RunState<'a> {
                 self.exit_code,
                 serde_json::to_string(&self.config)?,
                 serde_json::to_string(&self.summary)?,
-                self.summary_explicit,
                 serde_json::to_string(&self.metadata)?,
                 self.last_step,
                 self.row_count,
