@@ -164,3 +164,25 @@ def script_env_base():
     env = dict(os.environ)
     env["PYTHONPATH"] = str(PYDIR) + os.pathsep + env.get("PYTHONPATH", "")
     return env
+
+
+def test_api_goes_through_the_one_http_client_with_its_timeouts():
+    # A server that accepts the connection and never answers: the read API gives up after its
+    # timeout (trackway-client's), with the client's message, instead of hanging.
+    import socket
+
+    with socket.socket() as stalled:
+        stalled.bind(("127.0.0.1", 0))
+        stalled.listen(1)
+        url = f"http://127.0.0.1:{stalled.getsockname()[1]}"
+        code = (
+            "import sys, trackway\n"
+            "from trackway.errors import CommError\n"
+            f"api = trackway.Api(base_url={url!r}, api_key='k', timeout=1)\n"
+            "try:\n    api.run('a/b/c')\nexcept CommError as e:\n    print(e)\n    sys.exit(0)\n"
+            "sys.exit(1)\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code], env=script_env_base(), capture_output=True, text=True,
+                              timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "cannot reach" in done.stdout

@@ -5,6 +5,7 @@
 //! here, in the calling thread.
 
 mod convert;
+mod http;
 mod log;
 mod run;
 
@@ -126,6 +127,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(find_run_dirs, m)?)?;
     m.add_function(wrap_pyfunction!(load_run_state, m)?)?;
     m.add_function(wrap_pyfunction!(log::append_record, m)?)?;
+    m.add_function(wrap_pyfunction!(http::api_request, m)?)?;
     m.add_class::<log::LogAppender>()?;
     m.add_class::<run::NativeRun>()?;
     Ok(())

@@ -1,11 +1,8 @@
 """Where the server is and which key to send (the SDK's rule, through the native module), and a
 small JSON client."""
-import gzip
 import json
 import os
-import urllib.error
 import urllib.parse
-import urllib.request
 
 from .. import _native
 from ..errors import CommError, UsageError
@@ -40,7 +37,8 @@ def resolve(base_url=None, api_key=None):
 
 
 class Http:
-    """JSON over HTTP with a bearer key; errors become CommError with the server's message."""
+    """JSON over HTTP with a bearer key, through the one HTTP client (trackway-client, via
+    `trackway._native.api_request`); errors become CommError with the server's message."""
 
     def __init__(self, base_url, api_key, timeout):
         self.base_url = base_url
@@ -58,35 +56,12 @@ class Http:
         if params:
             clean = {k: v for k, v in params.items() if v is not None}
             query = "?" + urllib.parse.urlencode(clean) if clean else ""
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base_url + path + query, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        req.add_header("Accept", "application/json")
-        req.add_header("Accept-Encoding", "gzip")
-        if self.api_key:
-            req.add_header("Authorization", f"Bearer {self.api_key}")
+        data = None if body is None else json.dumps(body)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                body = resp.read()
-                if resp.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-        except urllib.error.HTTPError as e:
-            raise CommError(_error_message(e), exc=e) from None
-        except (urllib.error.URLError, OSError) as e:
-            raise CommError(f"cannot reach {self.base_url}: {getattr(e, 'reason', e)}", exc=e) from None
+            text = _native.api_request(self.base_url, self.api_key, method, path + query, data, float(self.timeout))
+        except (OSError, ValueError) as e:
+            raise CommError(str(e), exc=e) from None
         try:
-            return json.loads(body)
+            return json.loads(text)
         except ValueError as e:
             raise CommError(f"{path}: the server sent invalid JSON", exc=e) from None
-
-
-def _error_message(e):
-    try:
-        body = e.read()
-        if e.headers.get("Content-Encoding") == "gzip":
-            body = gzip.decompress(body)
-        err = json.loads(body).get("error") or {}
-        return f"HTTP {e.code} {err.get('code', '')}: {err.get('message', '')}".strip()
-    except Exception:  # a proxy's HTML page, an empty body: the status says enough
-        return f"HTTP {e.code}: {e.reason}"
