@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("../../migrations/0003_run_files_output.sql")),
     HISTORY[0],
     HISTORY[1],
+    Migration::Sql(include_str!("../../migrations/0004_drop_summary_explicit.sql")),
 ];
 
 /// How a store is opened.
