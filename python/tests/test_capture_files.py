@@ -124,30 +124,6 @@ def test_torn_tail_is_repaired_before_appending(tmp):
     assert lines[1] == b'{"t":"hist' and lines[2] == b'{"t":"file","path":"a","policy":"now"}'
 
 
-def test_a_write_in_progress_is_not_taken_for_a_torn_tail(tmp, monkeypatch):
-    """Another writer is mid-write (its line has no `\n` yet) when append_record opens the log:
-    no `\n` may be added, or the other record would be followed by an empty line. The other
-    writer completes its line during the first wait (deterministic: it happens inside sleep)."""
-    import time
-
-    log = tmp / "run.jsonl"
-    head = b'{"t":"run","v":1,"log_id":"0123456789abcdef","run_id":"x"}\n'
-    log.write_bytes(head + b'{"t":"hist')
-    real_sleep, waits = time.sleep, []
-
-    def other_writer_finishes(s):
-        if not waits:
-            with open(log, "ab") as f:
-                f.write(b'ory","step":0}\n')
-        waits.append(s)
-        real_sleep(s)
-
-    monkeypatch.setattr(time, "sleep", other_writer_finishes)
-    _files.append_record(str(log), {"t": "file", "path": "a", "policy": "now"})
-    assert waits, "the tail was not watched before deciding it is torn"
-    assert log.read_bytes() == head + b'{"t":"history","step":0}\n{"t":"file","path":"a","policy":"now"}\n'
-
-
 def test_init_writes_process_record_and_run_save_works(tmp):
     run_script(tmp, """
 import trackway

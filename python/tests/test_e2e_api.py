@@ -129,3 +129,60 @@ def test_run_update_edits_name_notes_tags(filled):
     again.name = "owl-3"
     again.update()  # leave the module fixture as the other tests expect it
     assert api.run("/".join(run.path)).name == "owl-3"
+
+
+def test_api_resolves_settings_by_the_sdk_rule(tmp_path):
+    # One rule for Api() and init(): the workspace settings file (<cwd>/trackway/settings) names
+    # the server, and the stored login for that host gives key and entity. The former Python copy
+    # ignored the settings file and used the stored default host instead.
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    (cfg / "credentials.json").write_text(json.dumps({
+        "default_host": "http://127.0.0.1:1",
+        "hosts": {"http://127.0.0.1:1": {"api_key": "k-default", "entity": "e-default"},
+                  "http://127.0.0.1:2": {"api_key": "k-two", "entity": "e-two"}},
+    }))
+    (tmp_path / "trackway").mkdir()
+    (tmp_path / "trackway" / "settings").write_text("[default]\nbase_url = http://127.0.0.1:2/\n")
+    code = (
+        "import json, os, trackway\n"
+        "from trackway import _native\n"
+        "api = trackway.Api()\n"
+        "s = _native.resolve_settings({}, os.getcwd())\n"
+        "print(json.dumps([[api.base_url, api.api_key, api._stored_entity], [s['base_url'], s['api_key'], s['entity']]]))\n"
+    )
+    env = {k: v for k, v in script_env_base().items() if not k.startswith(("TRACKWAY_", "WANDB_"))}
+    env["TRACKWAY_CONFIG_DIR"] = str(cfg)
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    api, sdk = json.loads(done.stdout)
+    assert api == sdk == ["http://127.0.0.1:2", "k-two", "e-two"]
+
+
+def script_env_base():
+    import os
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(PYDIR) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def test_api_goes_through_the_one_http_client_with_its_timeouts():
+    # A server that accepts the connection and never answers: the read API gives up after its
+    # timeout (trackway-client's), with the client's message, instead of hanging.
+    import socket
+
+    with socket.socket() as stalled:
+        stalled.bind(("127.0.0.1", 0))
+        stalled.listen(1)
+        url = f"http://127.0.0.1:{stalled.getsockname()[1]}"
+        code = (
+            "import sys, trackway\n"
+            "from trackway.errors import CommError\n"
+            f"api = trackway.Api(base_url={url!r}, api_key='k', timeout=1)\n"
+            "try:\n    api.run('a/b/c')\nexcept CommError as e:\n    print(e)\n    sys.exit(0)\n"
+            "sys.exit(1)\n"
+        )
+        done = subprocess.run([sys.executable, "-c", code], env=script_env_base(), capture_output=True, text=True,
+                              timeout=60, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "cannot reach" in done.stdout

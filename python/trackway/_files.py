@@ -24,71 +24,20 @@ so ``save("model.pt")`` before the first checkpoint works.
 from __future__ import annotations
 
 import glob as _glob
-import json
 import os
 import shutil
 import sys
+
+from . import _native
 
 POLICIES = ("live", "now", "end")
 _GLOB_CHARS = set("*?[")
 
 
-def _encode(record: dict) -> bytes:
-    return (json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-            + "\n").encode("utf-8")
-
-
-def _open_log(log_path: str) -> int:
-    fd = os.open(log_path, os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
-                 0o644)
-    _repair_tail(fd)
-    return fd
-
-
-def append_record(log_path: str, record: dict) -> None:
-    """Append one JSON record as one line with a single write(2) on an O_APPEND descriptor."""
-    line = _encode(record)
-    fd = _open_log(log_path)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
-
-
-class LogAppender:
-    """`append_record` with the descriptor kept open (console capture appends many records)."""
-
-    def __init__(self, log_path: str) -> None:
-        self._fd = _open_log(log_path)
-
-    def __call__(self, record: dict) -> None:
-        if self._fd is not None:
-            os.write(self._fd, _encode(record))
-
-    def close(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
-
-
-def _repair_tail(fd: int) -> None:
-    """A torn last line (a writer crashed mid-write) gets a `\\n`, so it becomes a complete,
-    skipped corrupt line. Another writer may be mid-write right now (its bytes appear page by
-    page), so the tail only counts as torn once the length stayed the same for two checks;
-    the same rule as the Rust writer."""
-    import time
-
-    last, stable = None, 0
-    for _ in range(50):
-        size = os.fstat(fd).st_size
-        if not size or os.pread(fd, 1, size - 1) == b"\n":
-            return
-        stable = stable + 1 if size == last else 0
-        if stable >= 2:
-            break
-        last = size
-        time.sleep(0.002)
-    os.write(fd, b"\n")
+# The one run-log writer and encoder (trackway-runlog, through the native module): O_APPEND,
+# one write(2) per record, torn-tail repair, Trackway JSON (NaN -> {"$f":"NaN"}).
+append_record = _native.append_record
+LogAppender = _native.LogAppender
 
 
 def process_info() -> dict:

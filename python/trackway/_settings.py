@@ -1,13 +1,10 @@
 """`trackway.Settings`: a lenient settings object (wandb's rejects unknown keys; we warn)."""
 from __future__ import annotations
 
-# Keys `_native.resolve_settings` understands.
-RESOLVED_KEYS = (
-    "mode", "project", "entity", "name", "notes", "tags", "group", "job_type", "id", "dir",
-    "resume", "silent", "base_url", "api_key", "finish_timeout", "console", "save_code",
-    "disable_code", "ignore_globs", "stats_sample_seconds", "stats_window_seconds",
-    "disable_stats",
-)
+from . import _native
+
+# Keys `_native.resolve_settings` understands: its own list (trackway-sdk), not a copy.
+RESOLVED_KEYS = frozenset(_native.setting_keys())
 
 # wandb setting names that mean one of ours.
 ALIASES = {

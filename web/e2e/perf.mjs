@@ -93,7 +93,9 @@ async function tablePerf(browser) {
     await page.goto("/admin/demo?tab=scatter");
     await until(page, () => window.__trackway.table.total > 0, null, 60000, "first page");
     const firstRows = Date.now() - t0;
-    await until(page, (n) => window.__trackway.table.loaded >= n && window.__trackway.table.total >= n, n, 180000, "all runs");
+    // The table holds the server's pages (500 runs each), loading the next one when scrolled
+    // to the end; it never downloads every run.
+    await until(page, (n) => window.__trackway.table.total >= n, n, 60000, "the server's total");
     const all = Date.now() - t0;
     await page.waitForTimeout(500);
     await page.evaluate(() => { window.__trackway.table.paintMs.length = 0; });
@@ -110,7 +112,8 @@ async function tablePerf(browser) {
       requestAnimationFrame(step);
     }));
     const dropped = r.frames.filter((f) => f > 1000 / 60 * 1.5).length;
-    console.log(`runs table (${n.toLocaleString()} runs, mock API): first rows after ${firstRows} ms, all loaded after ${all} ms`);
+    const loaded = await page.evaluate(() => window.__trackway.table.loaded);
+    console.log(`runs table (${n.toLocaleString()} runs, mock API): first rows after ${firstRows} ms, total known after ${all} ms; ${loaded.toLocaleString()} rows loaded after scrolling (server pages)`);
     console.log(`  scroll 300 frames: p50 ${pct(r.frames, 0.5).toFixed(1)} ms, p95 ${pct(r.frames, 0.95).toFixed(1)} ms, max ${Math.max(...r.frames).toFixed(1)} ms, frames > 25 ms: ${dropped}; row elements in DOM: ${r.dom}`);
     console.log(`  table paint (our JS per frame): p50 ${pct(r.paint, 0.5).toFixed(2)} ms, p95 ${pct(r.paint, 0.95).toFixed(2)} ms, max ${Math.max(...r.paint).toFixed(2)} ms; machine load average ${(await import("node:os")).loadavg()[0].toFixed(1)} on ${(await import("node:os")).cpus().length} cores`);
     await page.evaluate(() => { document.querySelector(".tbody").scrollTop = 50000 * 28; });

@@ -77,12 +77,11 @@ async function main() {
       await tw(() => window.__trackway.table.total === 6, null, "6 runs");
       const rows = await page.evaluate(() => window.__trackway.table.rows);
       assert(rows.length === 6 && LRS.every((_, i) => rows.includes(`e2e-${i}`)), `rows ${rows}`);
+      // Sorting is the server's: each click asks for the first page in the new order.
       await page.click(".th[data-key=name]");
-      const desc = await page.evaluate(() => window.__trackway.table.rows);
-      assert(desc.join() === "e2e-5,e2e-4,e2e-3,e2e-2,e2e-1,e2e-0", `descending by name: ${desc}`);
+      await tw(() => window.__trackway.table.rows.join() === "e2e-5,e2e-4,e2e-3,e2e-2,e2e-1,e2e-0", null, "descending by name");
       await page.click(".th[data-key=name]");
-      const asc = await page.evaluate(() => window.__trackway.table.rows);
-      assert(asc.join() === "e2e-0,e2e-1,e2e-2,e2e-3,e2e-4,e2e-5", `ascending by name: ${asc}`);
+      await tw(() => window.__trackway.table.rows.join() === "e2e-0,e2e-1,e2e-2,e2e-3,e2e-4,e2e-5", null, "ascending by name");
       assert(new URL(page.url()).searchParams.get("sort") === "name", "sort is in the URL");
       await page.check(".trow[data-run=e2e-3] input[type=checkbox]");
       await page.check(".trow[data-run=e2e-4] input[type=checkbox]");
@@ -99,8 +98,7 @@ async function main() {
       await page.fill("#column-search", "config.l");
       await page.click(".picker-item >> text=config.lr");
       await page.click(".th[data-key='config.lr']");
-      const byLr = await page.evaluate(() => window.__trackway.table.rows);
-      assert(byLr.join() === "e2e-0,e2e-1,e2e-2,e2e-3,e2e-4,e2e-5", `descending by config.lr: ${byLr}`);
+      await tw(() => window.__trackway.table.rows.join() === "e2e-0,e2e-1,e2e-2,e2e-3,e2e-4,e2e-5", null, "descending by config.lr");
       const cell = await page.textContent(".trow[data-run=e2e-0] .td:last-child");
       assert(cell === "0.1", `config.lr column shows 0.1, got ${cell}`);
       await page.goto(ws);
@@ -148,6 +146,8 @@ async function main() {
     });
 
     await suite.test("a filter narrows the table, and the URL restores it", async () => {
+      // The server is the only evaluator of filters; the mock backend does not implement them.
+      if (backend.kind !== "server") { console.log("    (needs TRACKWAY_E2E_BACKEND=server: only the server evaluates filters)"); return; }
       await page.fill("#filter-field", "config.lr");
       await page.selectOption("#filter-op", ">");
       await page.fill("#filter-value", "0.008");
@@ -168,6 +168,35 @@ async function main() {
       await page.goto(ws);
       await tw(() => window.__trackway.table.total === 6, null, "unfiltered again");
       if (backend.kind === "server") assert((await call("GET", `/projects/admin/e2e/runs?filters=${encodeURIComponent(JSON.stringify({ "config.lr": { $gt: 0.008 } }))}`)).runs.length === 4, "server filter on config.lr");
+    });
+
+    await suite.test("time filters and refused regexes are the server's verdict, not the UI's", async () => {
+      if (backend.kind !== "server") { console.log("    (needs TRACKWAY_E2E_BACKEND=server: only the server evaluates filters)"); return; }
+      await page.goto(ws);
+      await tw(() => window.__trackway.table.total === 6, null, "6 runs");
+      // created_at against an ISO date: the server compares times (the old TypeScript copy
+      // compared a number with a string and showed no runs at all).
+      await page.fill("#filter-field", "created_at");
+      await page.selectOption("#filter-op", ">");
+      await page.fill("#filter-value", "2024-01-01");
+      await page.click("#filter-add");
+      await tw(() => window.__trackway.table.total === 6 && window.__trackway.table.rows.length === 6, null, "6 runs created after 2024-01-01");
+      await page.goto(`${ws}?sort=name`);
+      await tw(() => window.__trackway.table.rows.length === 6, null, "unfiltered, sorted by name");
+      const byName = await page.evaluate(() => window.__trackway.table.rows);
+      assert(byName.join() === [...byName].sort().join(), `the server's name order is shown: ${byName}`);
+      // A regex the server's dialect refuses (look-behind) is an error on screen, and the UI does
+      // not fall back to downloading the project unfiltered.
+      const unfiltered = [];
+      page.on("request", (r) => { if (r.url().includes("/runs?") && !r.url().includes("filters=")) unfiltered.push(r.url()); });
+      await page.fill("#name-search", "(?<=a)lpha");
+      await tw(() => !document.querySelector("#filter-error").hidden, null, "the refusal is shown");
+      const msg = await page.textContent("#filter-error");
+      assert(/regex|filter/i.test(msg), `the error says why: ${msg}`);
+      assert(await page.evaluate(() => window.__trackway.table.total) === 0, "no runs listed for a refused filter");
+      assert(unfiltered.length === 0, `no unfiltered download: ${unfiltered}`);
+      await page.goto(ws);
+      await tw(() => window.__trackway.table.total === 6, null, "unfiltered again");
     });
 
     await suite.test("x-axis, log scale and zoom re-query the server", async () => {

@@ -69,8 +69,10 @@ export const api = {
   entities: () => call<{ name: string }[]>("GET", "/entities"),
   projects: (entity: string) => call<Project[]>("GET", `/projects?entity=${enc(entity)}`),
   keys: (e: string, p: string) => call<Keys>("GET", `/projects/${proj(e, p)}/keys`),
-  async runsPage(e: string, p: string, filter: Filter | null, cursor: string | null, limit = 1000) {
-    const q = new URLSearchParams({ order: "-created_at", limit: String(limit) });
+  /** One page of the run table, filtered and sorted by the server (the only evaluator of the
+   *  filter language); `order` is a column key, "-" prefixed for descending. */
+  async runsPage(e: string, p: string, filter: Filter | null, cursor: string | null, limit = 1000, order = "-created_at") {
+    const q = new URLSearchParams({ order, limit: String(limit) });
     if (filter) q.set("filters", JSON.stringify(filter));
     if (cursor) q.set("cursor", cursor);
     const r = await call<{ runs: any[]; next_cursor: string | null; total: number }>("GET", `/projects/${proj(e, p)}/runs?${q}`);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { decode, flatten, formatValue, getPath, toNumber } from "../src/lib/tjson";
+import golden from "../../crates/trackway-types/testdata/tjson_golden.json";
+import { num } from "../src/lib/buckets";
+import { decode, flatten, formatValue, getPath, TjsonError, toNumber } from "../src/lib/tjson";
 
 describe("Trackway JSON decoding", () => {
   it("decodes tagged floats", () => {
@@ -40,5 +42,23 @@ describe("Trackway JSON decoding", () => {
     expect(formatValue(2n ** 70n)).toBe("1180591620717411303424");
     expect(formatValue(1795899319.8390207)).toBe("1795899319.839");
     expect(formatValue(0.123456789)).toBe("0.123457");
+  });
+});
+
+describe("golden cases shared with the Rust and Python decoders", () => {
+  for (const c of golden.valid) {
+    it(`decodes ${c.json}`, () => {
+      const v = decode(JSON.parse(c.json));
+      if (c.number !== undefined) expect(String(v)).toBe(c.number);
+      else if (c.int !== undefined) expect(String(v)).toBe(c.int);
+      else expect(v).toEqual(c.value);
+    });
+  }
+  for (const bad of golden.invalid) {
+    it(`refuses ${bad}`, () => { expect(() => decode(JSON.parse(bad))).toThrow(TjsonError); });
+  }
+  it("chart cells use the same decoder", () => {
+    expect(num({ $f: "-Infinity" })).toBe(-Infinity);
+    expect(() => num({ $f: "garbage" })).toThrow(TjsonError);
   });
 });

@@ -2,8 +2,9 @@
 //!
 //! A blob is an immutable byte string named by the lowercase hex SHA-256 of its content
 //! ([`Digest`]). Storing the same content twice stores it once. Backends implement [`BlobStore`];
-//! every backend must pass [`conformance::run_all`], which this crate runs against
-//! [`LocalBlobStore`] and [`MemBlobStore`] (see `tests/conformance.rs`).
+//! every backend must pass `conformance::run_all`, which this crate's unit tests run against
+//! [`LocalBlobStore`] and [`MemBlobStore`]. The suite is compiled for tests and behind the
+//! `testsuite` feature (for other backends' crates), never into release binaries.
 //!
 //! Run files (`files/...` of a run) map a run-relative path to a digest in the metadata store;
 //! the bytes live here. Digests are the only keys, so a path in a request can never reach the
@@ -13,6 +14,7 @@ use std::io::Read;
 mod digest;
 mod local;
 mod mem;
+#[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
 
 pub use digest::{Digest, DigestError};
@@ -75,4 +77,22 @@ pub trait BlobStore: Send + Sync {
     /// Removes a blob; returns whether it existed. Callers (the metadata store) decide when no
     /// file references a digest any more.
     fn delete(&self, digest: &Digest) -> Result<bool, BlobError>;
+}
+
+#[cfg(test)]
+mod conformance_tests {
+    use std::sync::Arc;
+
+    use crate::{LocalBlobStore, MemBlobStore, conformance};
+
+    #[test]
+    fn mem_store_conforms() {
+        conformance::run_all(Arc::new(MemBlobStore::new()));
+    }
+
+    #[test]
+    fn local_store_conforms() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        conformance::run_all(Arc::new(LocalBlobStore::open_dir(dir.path().join("blobs")).expect("open")));
+    }
 }

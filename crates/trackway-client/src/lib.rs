@@ -211,6 +211,43 @@ impl Client {
         self.finish(&rel, resp)
     }
 
+    /// Any JSON call of the API (`GET`, `POST`, `PATCH`, `PUT`, `DELETE`; `path` starts with
+    /// `/api/v1/` and carries its query string), decoded as JSON: the one HTTP client that the
+    /// Python read API uses too (through `trackway._native.api_request`).
+    pub fn request_json(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<serde_json::Value> {
+        let url = self.url(path);
+        let auth = self.api_key.as_ref().map(|k| format!("Bearer {k}"));
+        let with_auth = |r: ureq::RequestBuilder<ureq::typestate::WithBody>| match &auth {
+            Some(a) => r.header("Authorization", a),
+            None => r,
+        };
+        let resp = match method {
+            "GET" | "DELETE" => {
+                let r = if method == "GET" { self.agent.get(&url) } else { self.agent.delete(&url) };
+                let r = r.header("Accept", "application/json");
+                let r = match &auth {
+                    Some(a) => r.header("Authorization", a),
+                    None => r,
+                };
+                r.call()
+            }
+            "POST" | "PATCH" | "PUT" => {
+                let r = match method {
+                    "POST" => self.agent.post(&url),
+                    "PATCH" => self.agent.patch(&url),
+                    _ => self.agent.put(&url),
+                };
+                with_auth(r.header("Content-Type", "application/json").header("Accept", "application/json"))
+                    .send(body.unwrap_or(b"{}"))
+            }
+            other => {
+                return Err(ClientError::BadUrl { url, reason: format!("unsupported method {other}") });
+            }
+        };
+        let resp = resp.map_err(|e| self.net_err(e))?;
+        self.finish(path, resp)
+    }
+
     /// `GET` of any API path (starting with `/api/v1/`), decoded as JSON.
     pub fn get_json(&self, path: &str) -> Result<serde_json::Value> {
         let url = self.url(path);

@@ -1,6 +1,7 @@
 //! Run history storage: the [`HistoryStore`] trait, its embedded SQLite engine
 //! ([`SqliteHistory`]), an in-memory reference store ([`MemoryHistory`], for tests) and the
-//! conformance suite every backend must pass ([`conformance`]).
+//! conformance suite every backend must pass (`conformance`, compiled for this crate's tests and
+//! behind the `testsuite` feature for other backends' crates, never into release binaries).
 //!
 //! # Data model
 //!
@@ -38,23 +39,29 @@
 //! For the other axes, `x` is joined to the metric by step (a row must hold both), buckets have
 //! equal width over `[x_min, x_max]` and `last` is the point with the greatest step.
 //!
-//! # Using the SQLite engine inside the server's transaction
+//! # Writing inside the storage backend's transaction
 //!
-//! The engine lives in the **same SQLite file** as the metadata store (tables prefixed `hist_`).
-//! The server's ingest applies a batch atomically with its high-water mark like this:
+//! The server's ingest applies a batch atomically with its high-water mark: the metadata store
+//! opens its write transaction and appends the history rows through a [`HistoryTx`] of the same
+//! backend, so rows, run row and mark commit together or not at all. The SQLite engine lives in
+//! the **same database** as the metadata store (tables prefixed `hist_`), a
+//! `trackway_sqlite::Database` that owns the file's only writer connection and its reader pool;
+//! its tables are created by steps of that database's one migration list ([`SQLITE_MIGRATIONS`],
+//! appended to the store's). [`SqliteHistoryTx`] is the SQLite [`HistoryTx`]:
 //!
 //! ```ignore
-//! let tx = conn.transaction()?;                 // the server's writer connection
-//! store.advance_mark(&tx, ...)?;                // its own tables
-//! history.append_tx(&tx, run_key, &rows)?;      // our tables, same transaction
-//! tx.commit()?;                                 // durable together, or not at all
+//! store.write(|tx| {                                 // the database's one writer
+//!     advance_mark(tx, ...)?;                        // the store's tables
+//!     SqliteHistoryTx::new(tx).append(run, &rows)?;  // ours, same transaction
+//!     Ok(())
+//! })?;                                               // durable together, or not at all
 //! ```
 //!
-//! [`SqliteHistory::append_tx`] keeps no in-memory state that a rollback could invalidate. It may
-//! compact a series (tail -> chunks + pyramid) inside that transaction when the series' tail has
-//! grown past a threshold. Call [`SqliteHistory::init_schema`] once on the server's connection (or
-//! let [`SqliteHistory::open`] do it). Reads ([`HistoryStore`] methods) use the engine's own pool
-//! of read connections (WAL mode), so they see committed data only.
+//! [`SqliteHistoryTx`] keeps no in-memory state that a rollback could invalidate. It may compact a
+//! series (tail -> chunks + pyramid) inside that transaction when the series' tail has grown past
+//! a threshold. Reads ([`HistoryStore`] methods) use the database's reader pool (WAL mode), so
+//! they see committed data only; [`HistoryStore::compact`] and [`HistoryStore::delete_run`]
+//! queue on the same single writer as ingest.
 //!
 //! # Storage layout (SQLite engine)
 //!
@@ -103,14 +110,17 @@
 
 mod chart;
 mod codec;
+#[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
 pub mod export;
 mod memory;
 mod sqlite;
+#[cfg(test)]
+mod conformance_tests;
 
 use indexmap::IndexMap;
 pub use memory::MemoryHistory;
-pub use sqlite::SqliteHistory;
+pub use sqlite::{MIGRATIONS as SQLITE_MIGRATIONS, SqliteHistory, SqliteHistoryTx};
 pub use trackway_types::{Map, Value};
 
 /// The integer key of a run, given by the server (its runs table rowid).
@@ -133,6 +143,8 @@ pub enum HistoryError {
     Parquet(#[from] parquet::errors::ParquetError),
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    #[error("database: {0}")]
+    Db(#[from] trackway_sqlite::DbError),
 }
 
 pub type Result<T, E = HistoryError> = std::result::Result<T, E>;
@@ -275,13 +287,23 @@ impl ScanPage {
     }
 }
 
+/// History writes inside a transaction owned by the storage backend (the metadata store's
+/// ingest transaction), so history rows commit together with the store's own writes. Each
+/// backend provides one over its own transaction type ([`SqliteHistoryTx`] for SQLite); the
+/// store's backend-neutral ingest code sees only this trait.
+pub trait HistoryTx {
+    /// [`HistoryStore::append`] inside the caller's transaction (rows borrowed, not copied).
+    fn append(&mut self, run: RunKey, rows: &[HistoryRowRef<'_>]) -> Result<()>;
+    /// [`HistoryStore::delete_run`] inside the caller's transaction.
+    fn delete_run(&mut self, run: RunKey) -> Result<()>;
+}
+
 /// A history backend. All methods are blocking: call them from a blocking thread.
 pub trait HistoryStore: Send + Sync {
     /// Append rows (or row fragments) of one run. Last write wins per (step, key), see the crate
-    /// docs. Committed when it returns, atomically (a failed call changes nothing). SQLite
-    /// engine: its own connection runs `synchronous=NORMAL` (survives a process crash; a power
-    /// loss may drop the last commits); for power-loss durability append with
-    /// [`SqliteHistory::append_tx`] inside a `synchronous=FULL` transaction, as the server does.
+    /// docs. Committed when it returns, atomically (a failed call changes nothing), with the
+    /// durability the database was opened with. The server does not call this: its ingest
+    /// appends through the backend's [`HistoryTx`] inside the metadata store's transaction.
     fn append(&self, run: RunKey, rows: &[HistoryRow]) -> Result<()>;
 
     /// Downsampled series of one metric for many runs (see the crate docs for the bucket rules).

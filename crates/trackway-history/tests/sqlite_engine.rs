@@ -1,7 +1,13 @@
-//! SQLite-engine specifics: the server's transaction contract, export formats, storage size.
+//! SQLite-engine specifics: the caller's-transaction contract, export formats, storage size.
+
+use std::sync::Arc;
 
 use rusqlite::Connection;
-use trackway_history::{HistoryRow, HistoryStore, Map, ScanQuery, SqliteHistory, Value, export};
+use trackway_history::{
+    HistoryRow, HistoryRowRef, HistoryStore, HistoryTx, Map, SQLITE_MIGRATIONS, ScanQuery, SqliteHistory, SqliteHistoryTx,
+    Value, export,
+};
+use trackway_sqlite::{Database, Migration, Synchronous};
 
 fn rows(from: u64, to: u64) -> Vec<HistoryRow> {
     (from..to)
@@ -21,28 +27,37 @@ fn count_rows(h: &SqliteHistory, run: i64) -> usize {
     h.scan(run, &q).expect("scan").rows.len()
 }
 
+fn borrowed(rows: &[HistoryRow]) -> Vec<HistoryRowRef<'_>> {
+    rows.iter().map(HistoryRowRef::from).collect()
+}
+
 #[test]
-fn append_tx_commits_and_rolls_back_with_the_callers_transaction() -> anyhow::Result<()> {
+fn history_tx_commits_and_rolls_back_with_the_callers_transaction() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let path = dir.path().join("server.db");
-    let h = SqliteHistory::open(&path)?;
-    let mut server = Connection::open(&path)?;
-    server.execute_batch("CREATE TABLE marks(run INTEGER PRIMARY KEY, mark INTEGER)")?;
-    SqliteHistory::init_schema(&server)?;
+    let db = Arc::new(Database::open(&dir.path().join("server.db"), Synchronous::Full, None)?);
+    // The caller's own table first, then the history steps: one list, one version counter.
+    let mut steps = vec![Migration::Sql("CREATE TABLE marks(run INTEGER PRIMARY KEY, mark INTEGER)")];
+    steps.extend_from_slice(SQLITE_MIGRATIONS);
+    db.migrate(&steps)?;
+    let h = SqliteHistory::over(db.clone());
+    let batch = rows(0, 20_000);
 
     // Rolled back: neither the mark nor the history exists, even across a compaction.
-    let tx = server.transaction()?;
-    tx.execute("INSERT INTO marks VALUES (1, 100)", [])?;
-    h.append_tx(&tx, 1, &rows(0, 20_000))?;
-    drop(tx);
+    let failed: anyhow::Result<()> = db.write(|tx| {
+        tx.execute("INSERT INTO marks VALUES (1, 100)", [])?;
+        SqliteHistoryTx::new(tx).append(1, &borrowed(&batch))?;
+        anyhow::bail!("the caller's next write fails")
+    });
+    assert!(failed.is_err());
     assert_eq!(count_rows(&h, 1), 0);
     assert!(h.keys(1)?.is_empty());
 
-    let tx = server.transaction()?;
-    tx.execute("INSERT INTO marks VALUES (1, 100)", [])?;
-    h.append_tx(&tx, 1, &rows(0, 20_000))?;
-    assert_eq!(count_rows(&h, 1), 0, "readers see committed data only");
-    tx.commit()?;
+    db.write(|tx| -> anyhow::Result<()> {
+        tx.execute("INSERT INTO marks VALUES (1, 100)", [])?;
+        SqliteHistoryTx::new(tx).append(1, &borrowed(&batch))?;
+        assert_eq!(count_rows(&h, 1), 0, "readers see committed data only");
+        Ok(())
+    })?;
     assert_eq!(count_rows(&h, 1), 20_000);
     assert_eq!(h.keys(1)?, vec!["loss".to_string(), "note".to_string()]);
     Ok(())

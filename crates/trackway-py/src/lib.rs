@@ -5,6 +5,8 @@
 //! here, in the calling thread.
 
 mod convert;
+mod http;
+mod log;
 mod run;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +42,22 @@ fn resolve_settings<'py>(
     let args = Converter { fallback: None }.any_keyed_map(args, 0)?;
     let settings = trackway_sdk::settings::resolve(&args, Path::new(cwd)).map_err(py_err)?;
     map_to_py(py, &settings.to_map())
+}
+
+/// Trackway JSON text -> Python objects, by the one Rust decoder (`trackway_types::from_json`):
+/// `{"$f":"NaN"}` -> nan, `{"$int":"..."}` -> int, `{"$map":{...}}` -> dict. Malformed tags
+/// raise ValueError, as everywhere else.
+#[pyfunction]
+fn decode_tjson<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    let value = trackway_types::from_json(text)
+        .map_err(|e| PyValueError::new_err(format!("invalid Trackway JSON: {e}")))?;
+    to_py(py, &value)
+}
+
+/// The setting keys `resolve_settings` understands, from the one list in trackway-sdk.
+#[pyfunction]
+fn setting_keys() -> Vec<&'static str> {
+    trackway_sdk::settings::keys().collect()
 }
 
 /// A new run id: 8 characters of `[a-z0-9]`.
@@ -111,10 +129,15 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(resolve_settings, m)?)?;
     m.add_function(wrap_pyfunction!(new_run_id, m)?)?;
+    m.add_function(wrap_pyfunction!(decode_tjson, m)?)?;
+    m.add_function(wrap_pyfunction!(setting_keys, m)?)?;
     m.add_function(wrap_pyfunction!(ensure_agent, m)?)?;
     m.add_function(wrap_pyfunction!(find_run_dirs, m)?)?;
     m.add_function(wrap_pyfunction!(content_digest, m)?)?;
     m.add_function(wrap_pyfunction!(load_run_state, m)?)?;
+    m.add_function(wrap_pyfunction!(log::append_record, m)?)?;
+    m.add_function(wrap_pyfunction!(http::api_request, m)?)?;
+    m.add_class::<log::LogAppender>()?;
     m.add_class::<run::NativeRun>()?;
     Ok(())
 }

@@ -42,7 +42,7 @@ impl LogWriter {
             path: path.to_path_buf(),
             buf: Vec::with_capacity(4096),
         };
-        w.repair_tail()?;
+        w.repair_tail(&mut || std::thread::sleep(REPAIR_WAIT))?;
         Ok(w)
     }
 
@@ -50,7 +50,8 @@ impl LogWriter {
     /// a write right now (a reader can see part of a write in progress), so a missing `\n` is
     /// only treated as torn once the file length has stayed the same for a moment; otherwise a
     /// stray empty line would follow the other writer's record.
-    fn repair_tail(&mut self) -> Result<()> {
+    /// `wait` pauses between checks (a sleep; tests substitute another writer's progress).
+    fn repair_tail(&mut self, wait: &mut dyn FnMut()) -> Result<()> {
         let mut last_len = None;
         let mut stable_checks = 0;
         for _ in 0..REPAIR_MAX_CHECKS {
@@ -71,7 +72,7 @@ impl LogWriter {
                 stable_checks = 0;
             }
             last_len = Some(len);
-            std::thread::sleep(REPAIR_WAIT);
+            wait();
         }
         self.write_line(b"\n")
     }
@@ -124,5 +125,38 @@ impl LogWriter {
         self.file
             .sync_data()
             .map_err(|e| RunlogError::io(&self.path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Another writer is mid-write (its line has no `\n` yet) when a writer opens the log: no
+    /// `\n` may be added, or the other record would be followed by an empty line. The other
+    /// writer completes its line during the first wait (deterministic: it happens inside `wait`).
+    /// (The Python layer appends through this writer, so this covers it too.)
+    #[test]
+    fn a_write_in_progress_is_not_taken_for_a_torn_tail() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| RunlogError::io(Path::new("tmp"), e))?;
+        let path = dir.path().join("run.jsonl");
+        let head = b"{\"t\":\"run\",\"v\":1}\n";
+        std::fs::write(&path, [&head[..], b"{\"t\":\"hist"].concat()).map_err(|e| RunlogError::io(&path, e))?;
+        let file = OpenOptions::new().append(true).read(true).open(&path).map_err(|e| RunlogError::io(&path, e))?;
+        let mut w = LogWriter { file, path: path.clone(), buf: Vec::new() };
+        let mut waits = 0;
+        let other = path.clone();
+        w.repair_tail(&mut || {
+            if waits == 0 {
+                let mut f = OpenOptions::new().append(true).open(&other).expect("open for the other writer");
+                f.write_all(b"ory\",\"step\":0}\n").expect("the other writer finishes its line");
+            }
+            waits += 1;
+        })?;
+        assert!(waits > 0, "the tail was watched before deciding it is torn");
+        w.append_raw(b"{\"t\":\"file\"}")?;
+        let text = std::fs::read(&path).map_err(|e| RunlogError::io(&path, e))?;
+        assert_eq!(text, [&head[..], b"{\"t\":\"history\",\"step\":0}\n{\"t\":\"file\"}\n"].concat());
+        Ok(())
     }
 }

@@ -94,6 +94,12 @@ const ENV_NAMES: &[(&str, &str)] = &[
     ("disable_stats", "DISABLE_STATS"),
 ];
 
+/// Every key [`resolve`] understands (the Python `Settings` object checks keys against this
+/// list through the native module rather than keeping its own copy).
+pub fn keys() -> impl Iterator<Item = &'static str> {
+    ENV_NAMES.iter().map(|(k, _)| *k).chain(std::iter::once("dir"))
+}
+
 fn bad(key: &str, value: &str, why: &str) -> SdkError {
     SdkError::InvalidSetting {
         key: key.to_owned(),

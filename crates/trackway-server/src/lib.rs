@@ -26,8 +26,8 @@ use axum::extract::DefaultBodyLimit;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use trackway_blob::{BlobStore, LocalBlobStore};
-use trackway_history::SqliteHistory;
-use trackway_store::{MetadataStore, SqliteStore};
+use trackway_history::HistoryStore;
+use trackway_store::{MetadataStore, OpenOptions, Storage};
 
 pub use error::{ApiError, ApiResult};
 
@@ -58,10 +58,11 @@ pub enum ServerError {
 /// Everything a request handler needs. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
+    /// The metadata store. Its `apply_ingest` writes a batch's history rows into `history`
+    /// inside the same transaction (one backend, one database: see `trackway_store::Storage`).
     pub store: Arc<dyn MetadataStore>,
-    /// The history engine; it lives in the metadata store's SQLite file so that ingest commits
-    /// history rows and the high-water mark in one transaction.
-    pub history: Arc<SqliteHistory>,
+    /// The history store of the same backend, for reads, compaction and exports.
+    pub history: Arc<dyn HistoryStore>,
     /// Run files' bytes, content-addressed (`<data dir>/blobs`); `run_files` in the metadata
     /// store maps (run, path, version) to a digest here.
     pub blobs: Arc<dyn BlobStore>,
@@ -79,12 +80,11 @@ impl AppState {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| ServerError::DataDir { path: data_dir.to_owned(), source })?;
         let db = data_dir.join(DB_FILE);
-        let store = SqliteStore::open(&db)?;
-        let history = SqliteHistory::open(&db)?;
+        let Storage { metadata, history } = Storage::open_sqlite(&db, OpenOptions::default())?;
         let blobs = LocalBlobStore::open_dir(data_dir.join(BLOB_DIR))?;
         Ok(AppState {
-            store: Arc::new(store),
-            history: Arc::new(history),
+            store: metadata,
+            history,
             blobs: Arc::new(blobs),
             public_url: None,
             body_limit: DEFAULT_BODY_LIMIT,

@@ -1,24 +1,28 @@
 //! The conformance suite every [`MetadataStore`] backend must pass.
 //!
 //! A backend's tests expand [`metadata_store_conformance!`] with an expression that makes a
-//! fresh, empty store; each case becomes its own `#[test]`. Cases panic on failure (they are
-//! test code).
+//! fresh, empty [`Storage`] (or something that derefs to one); each case becomes its own
+//! `#[test]`. Cases read history back through the storage's history store, which is how they
+//! check that ingest writes history in the batch's transaction. Cases panic on failure (they are
+//! test code). Compiled only for tests and behind the `testsuite` feature.
 
 use serde_json::json;
 use trackway_types::Record;
 
+use trackway_history::{HistoryRow, ScanQuery};
+
 use crate::{
-    CreateRun, Direction, IngestBatch, MetadataStore, ResumeMode, Result, RunKey, RunQuery, StoreError,
+    CreateRun, Direction, IngestBatch, MetadataStore, ResumeMode, Result, RunKey, RunQuery, Storage, StoreError,
     parse_filter,
 };
 
-/// Expands the whole suite as `#[test]` functions; `$make` builds a fresh store.
+/// Expands the whole suite as `#[test]` functions; `$make` builds a fresh storage.
 #[macro_export]
 macro_rules! metadata_store_conformance {
     ($make:expr) => {
         $crate::metadata_store_conformance!(@cases $make;
             auth_and_keys, create_resume_semantics, ingest_is_idempotent, ingest_gap_and_bad_positions,
-            history_sink_failure_rolls_back, summary_rules, filters, sort_and_keyset_pagination,
+            history_commits_with_the_batch, summary_rules, filters, sort_and_keyset_pagination,
             groups_and_keys, access_rules, run_file_versions, metadata_merge, console_output,
             system_stats_go_to_their_own_series, auto_summary_takes_each_keys_last_value);
     };
@@ -58,7 +62,7 @@ fn ingest(s: &dyn MetadataStore, run: &str, from: u64, lines: &[&str]) -> Result
         pos += l.len() as u64 + 1;
     }
     let batch = IngestBatch { key: key(run), log_id: "log1".into(), from, to: pos, records };
-    s.apply_ingest(&batch, &mut |_, _, _| Ok(()))
+    s.apply_ingest(&batch)
 }
 
 fn page(s: &dyn MetadataStore, filter: serde_json::Value, order: &str) -> Result<Vec<String>> {
@@ -78,7 +82,8 @@ fn page(s: &dyn MetadataStore, filter: serde_json::Value, order: &str) -> Result
     Ok(p.runs.into_iter().map(|r| r.run_id).collect())
 }
 
-pub fn auth_and_keys(s: &dyn MetadataStore) -> Result<()> {
+pub fn auth_and_keys(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
     assert_eq!(s.user_count()?, 0);
     setup(s)?;
     let k = s.create_api_key("alice", Some("test"))?;
@@ -92,7 +97,8 @@ pub fn auth_and_keys(s: &dyn MetadataStore) -> Result<()> {
     Ok(())
 }
 
-pub fn access_rules(s: &dyn MetadataStore) -> Result<()> {
+pub fn access_rules(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
     setup(s)?;
     let bob = s.create_user("bob", false)?;
     assert!(bob.can_access("bob", true) && !bob.can_access("alice", false));
@@ -105,7 +111,8 @@ pub fn access_rules(s: &dyn MetadataStore) -> Result<()> {
     Ok(())
 }
 
-pub fn create_resume_semantics(s: &dyn MetadataStore) -> Result<()> {
+pub fn create_resume_semantics(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
     setup(s)?;
     assert!(matches!(create(s, "r1", Some(ResumeMode::Must)), Err(StoreError::RunNotFound(_))));
     let first = create(s, "r1", Some(ResumeMode::Never))?;
@@ -138,7 +145,8 @@ const LOG: &[&str] = &[
     r#"{"t":"history","step":1,"ts":2.0,"rt":1.5,"data":{"loss":{"$f":"NaN"}}}"#,
 ];
 
-pub fn ingest_is_idempotent(s: &dyn MetadataStore) -> Result<()> {
+pub fn ingest_is_idempotent(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
     setup(s)?;
     let out = ingest(s, "r1", 0, LOG)?;
     assert!(out.created_run, "a run record creates the run");
@@ -163,7 +171,8 @@ pub fn ingest_is_idempotent(s: &dyn MetadataStore) -> Result<()> {
     Ok(())
 }
 
-pub fn ingest_gap_and_bad_positions(s: &dyn MetadataStore) -> Result<()> {
+pub fn ingest_gap_and_bad_positions(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
     setup(s)?;
     let out = ingest(s, "r1", 0, &LOG[..2])?;
     let err = ingest(s, "r1", out.acked + 10, &LOG[2..3]).expect_err("gap");
@@ -175,31 +184,43 @@ pub fn ingest_gap_and_bad_positions(s: &dyn MetadataStore) -> Result<()> {
         to: out.acked + 5,
         records: vec![(out.acked + 9, rec(LOG[2]))],
     };
-    assert!(matches!(s.apply_ingest(&bad, &mut |_, _, _| Ok(())), Err(StoreError::Invalid(_))));
+    assert!(matches!(s.apply_ingest(&bad), Err(StoreError::Invalid(_))));
     assert_eq!(s.get_run(&key("r1"))?.row_count, 0);
     assert!(matches!(ingest(s, "nope", 0, &LOG[2..3]), Err(StoreError::RunNotFound(_))));
     Ok(())
 }
 
-pub fn history_sink_failure_rolls_back(s: &dyn MetadataStore) -> Result<()> {
+fn all_rows(st: &Storage, owner: i64) -> Vec<HistoryRow> {
+    let q = ScanQuery { limit: 10_000, ..ScanQuery::default() };
+    st.history.scan(owner, &q).expect("history scan").rows
+}
+
+/// History rows reach the history store with the batch, and a batch that fails leaves none.
+pub fn history_commits_with_the_batch(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
     setup(s)?;
     create(s, "r1", None)?;
-    let records: Vec<(u64, Record)> = LOG.iter().enumerate().map(|(i, l)| (i as u64 * 200, rec(l))).collect();
-    let batch = IngestBatch { key: key("r1"), log_id: "log1".into(), from: 0, to: 1000, records };
-    let mut seen = 0;
-    let err = s.apply_ingest(&batch, &mut |_, _, rows| {
-        seen = rows.len();
-        Err("disk full".into())
-    });
-    assert!(matches!(err, Err(StoreError::History(_))));
-    assert_eq!(seen, 3, "the sink sees the history records");
+    let pk = s.get_run(&key("r1"))?.pk;
+    // The history store refuses the last row (a step it cannot hold) after the batch's config
+    // and first rows went in: the whole batch rolls back, history included.
+    let too_far = r#"{"t":"history","step":18446744073709551615,"ts":3.0,"rt":2.0,"data":{"loss":0.1}}"#;
+    assert!(ingest(s, "r1", 0, &[LOG[1], LOG[2], LOG[3], too_far]).is_err());
+    assert!(all_rows(st, pk).is_empty(), "a failed batch leaves no history");
     assert_eq!(s.ingest_mark(&key("r1"), "log1")?, 0);
-    let run = s.get_run(&key("r1"))?;
-    assert_eq!((run.row_count, run.config.clone()), (0, json!({})));
+    assert_eq!(s.get_run(&key("r1"))?.config, json!({}), "nor any metadata change");
+    let out = ingest(s, "r1", 0, LOG)?;
+    let rows = all_rows(st, pk);
+    assert_eq!(rows.iter().map(|r| r.step).collect::<Vec<_>>(), [0, 1], "fragments of step 0 merge");
+    assert_eq!(s.get_run(&key("r1"))?.row_count, rows.len() as i64);
+    // Re-sent (an agent retrying after a lost answer): nothing is written twice.
+    ingest(s, "r1", 0, LOG)?;
+    assert_eq!(format!("{:?}", all_rows(st, pk)), format!("{rows:?}"), "same rows (Debug: NaN equals itself)");
+    assert_eq!(s.ingest_mark(&key("r1"), "log1")?, out.acked);
     Ok(())
 }
 
-pub fn summary_rules(s: &dyn MetadataStore) -> Result<()> {
+pub fn summary_rules(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
     setup(s)?;
     create(s, "r1", None)?;
     let out = ingest(s, "r1", 0, &[
@@ -212,7 +233,12 @@ pub fn summary_rules(s: &dyn MetadataStore) -> Result<()> {
     ])?;
     assert_eq!(out.applied, 6);
     let run = s.get_run(&key("r1"))?;
-    assert_eq!(run.summary, json!({"best":{"b":2},"x":1,"y":2}), "explicit summary is not overwritten by history");
+    // Records apply in log order: `full` replaces, later history keeps updating its keys.
+    assert_eq!(
+        run.summary,
+        json!({"best":{"b":2},"x":1,"loss":0.5,"_step":1,"_runtime":0.5,"_timestamp":2.0,"y":2}),
+        "history after a summary record keeps updating the summary"
+    );
     assert_eq!(run.config, json!({"k":1}));
     assert_eq!((run.name.as_deref(), run.tags.clone()), (Some("renamed"), vec!["t1".to_string()]));
     let patched = s.patch_run(&key("r1"), &crate::RunPatch { notes: Some("n".into()), ..Default::default() })?;
@@ -222,7 +248,8 @@ pub fn summary_rules(s: &dyn MetadataStore) -> Result<()> {
 
 /// The automatic summary holds each key's last logged value, whether rows repeat their keys,
 /// reorder them or change them (ingest updates repeated keys by position).
-pub fn auto_summary_takes_each_keys_last_value(s: &dyn MetadataStore) -> Result<()> {
+pub fn auto_summary_takes_each_keys_last_value(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
     setup(s)?;
     create(s, "r1", None)?;
     ingest(s, "r1", 0, &[
@@ -271,7 +298,8 @@ fn filter_fixture(s: &dyn MetadataStore) -> Result<()> {
     Ok(())
 }
 
-pub fn filters(s: &dyn MetadataStore) -> Result<()> {
+pub fn filters(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
     filter_fixture(s)?;
     let cases: Vec<(serde_json::Value, &[&str])> = vec![
         (json!({}), &["a", "b", "c", "d", "e"]),
@@ -312,7 +340,8 @@ pub fn filters(s: &dyn MetadataStore) -> Result<()> {
     Ok(())
 }
 
-pub fn sort_and_keyset_pagination(s: &dyn MetadataStore) -> Result<()> {
+pub fn sort_and_keyset_pagination(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
     filter_fixture(s)?;
     assert_eq!(page(s, json!({}), "config.lr")?, ["c", "b", "a", "e", "d"], "missing keys sort last");
     assert_eq!(page(s, json!({}), "-config.lr")?, ["e", "a", "b", "c", "d"], "also descending");
@@ -362,7 +391,8 @@ pub fn sort_and_keyset_pagination(s: &dyn MetadataStore) -> Result<()> {
     Ok(())
 }
 
-pub fn groups_and_keys(s: &dyn MetadataStore) -> Result<()> {
+pub fn groups_and_keys(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
     filter_fixture(s)?;
     let groups = s.group_runs("alice", "proj", "config.opt", None)?;
     let got: Vec<(serde_json::Value, u64)> = groups.into_iter().map(|g| (g.value, g.count)).collect();
@@ -380,7 +410,8 @@ pub fn groups_and_keys(s: &dyn MetadataStore) -> Result<()> {
     Ok(())
 }
 
-pub fn run_file_versions(s: &dyn MetadataStore) -> Result<()> {
+pub fn run_file_versions(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
     setup(s)?;
     assert!(matches!(s.put_run_file(&key("r1"), "a.txt", "aa", 1), Err(StoreError::RunNotFound(_))));
     create(s, "r1", None)?;
@@ -403,7 +434,8 @@ pub fn run_file_versions(s: &dyn MetadataStore) -> Result<()> {
     Ok(())
 }
 
-pub fn metadata_merge(s: &dyn MetadataStore) -> Result<()> {
+pub fn metadata_merge(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
     setup(s)?;
     ingest(s, "r1", 0, &[r#"{"t":"run","v":1,"log_id":"log1","run_id":"r1","pid":7,"settings":{"a":1}}"#])?;
     let doc = json!({"host": "box", "git": {"commit": "abc"}, "pid": 8});
@@ -414,7 +446,8 @@ pub fn metadata_merge(s: &dyn MetadataStore) -> Result<()> {
     Ok(())
 }
 
-pub fn console_output(s: &dyn MetadataStore) -> Result<()> {
+pub fn console_output(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
     setup(s)?;
     let run = r#"{"t":"run","v":1,"log_id":"log1","run_id":"r1"}"#;
     let out = |n: u64, text: &str| format!(r#"{{"t":"output","stream":"out","line":{n},"ts":5.0,"text":"{text}"}}"#);
@@ -438,13 +471,14 @@ pub fn console_output(s: &dyn MetadataStore) -> Result<()> {
         to: 200,
         records: vec![(0, rec(&out(0, "again")))],
     };
-    s.apply_ingest(&resumed, &mut |_, _, _| Ok(()))?;
+    s.apply_ingest(&resumed)?;
     let tail = s.run_output(&key("r1"), &q(Some(1), None))?;
     assert_eq!(tail.iter().map(|l| (l.line, l.text.as_str())).collect::<Vec<_>>(), [(2, "again")]);
     Ok(())
 }
 
-pub fn system_stats_go_to_their_own_series(s: &dyn MetadataStore) -> Result<()> {
+pub fn system_stats_go_to_their_own_series(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
     setup(s)?;
     ingest(s, "r1", 0, &[r#"{"t":"run","v":1,"log_id":"log1","run_id":"r1","created_at":100.0}"#])?;
     let pk = s.get_run(&key("r1"))?.pk;
@@ -457,12 +491,11 @@ pub fn system_stats_go_to_their_own_series(s: &dyn MetadataStore) -> Result<()> 
         to: 500,
         records: vec![(0, rec(header)), (100, rec(stats))],
     };
-    let mut seen = Vec::new();
-    s.apply_ingest(&batch, &mut |_, owner, rows| {
-        seen.extend(rows.iter().map(|(_, r)| (owner, r.step, r.ts, r.rt, r.data.len())));
-        Ok(())
-    })?;
-    assert_eq!(seen, [(crate::capture::system_owner(pk), 130_500, 130.5, 30.5, 1)]);
+    s.apply_ingest(&batch)?;
+    let system = all_rows(st, crate::capture::system_owner(pk));
+    let seen: Vec<_> = system.iter().map(|r| (r.step, r.ts, r.rt, r.data.len())).collect();
+    assert_eq!(seen, [(130_500, 130.5, 30.5, 1)]);
+    assert!(all_rows(st, pk).is_empty(), "stats rows are not the run's history");
     let run = s.get_run(&key("r1"))?;
     assert_eq!((run.row_count, run.summary.get("system/cpu")), (0, None), "system rows are not history rows");
     Ok(())

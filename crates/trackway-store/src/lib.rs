@@ -3,26 +3,41 @@
 //!
 //! Layout:
 //! - [`MetadataStore`]: the backend trait (SQLite now, PostgreSQL later), with one conformance
-//!   suite in [`conformance`] that every backend runs.
+//!   suite in `conformance` that every backend runs (compiled for this crate's tests and behind
+//!   the `testsuite` feature for other backends' crates, never into release binaries).
+//! - [`Storage`]: what the server holds, a metadata store and the history store of the same
+//!   backend as trait objects. Ingest is one transaction across both: the backend's
+//!   [`MetadataStore::apply_ingest`] appends the batch's history rows through its own
+//!   [`trackway_history::HistoryTx`] inside the transaction that advances the high-water mark.
 //! - `model`: the plain data types the trait speaks.
 //! - `filter`: the MongoDB-style filter language of the run table (as wandb's public API takes
 //!   it), parsed into an AST and compiled to SQL.
 //! - `json`: config/summary edits on Trackway JSON (top-level replace, nested delete).
-//! - `sqlite`: the embedded backend ([`SqliteStore`]).
+//! - `sqlite`: the embedded backend ([`SqliteStore`]): one `trackway_sqlite::Database` (one
+//!   writer connection, one reader pool, one migration list) holding the metadata tables and
+//!   the history engine's.
 //!
 //! The trait is synchronous: every call is a short database transaction. Async callers (the
 //! server) run it on a blocking thread.
 
 pub mod capture;
+#[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
 mod filter;
 mod json;
 mod model;
 mod sqlite;
+#[cfg(test)]
+mod sqlite_tests;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use trackway_history::HistoryStore;
 
 pub use filter::{Filter, parse_filter};
 pub use model::*;
-pub use sqlite::{BulkRun, OpenOptions, SqliteStore};
+pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, SqliteStore};
 
 /// Errors of the metadata store. User errors carry what the API needs; internal ones keep their
 /// source for the log.
@@ -45,9 +60,11 @@ pub enum StoreError {
     #[error("batch starts at {from} but the server has everything up to {expected}")]
     OffsetGap { expected: u64, from: u64 },
     #[error("history store failed: {0}")]
-    History(String),
+    History(#[from] trackway_history::HistoryError),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("database: {0}")]
+    Db(#[from] trackway_sqlite::DbError),
     #[error("stored JSON is corrupt: {0}")]
     Json(#[from] serde_json::Error),
     #[error("migration failed: {0}")]
@@ -56,19 +73,28 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The transaction an ingest batch is applied in. The history sink writes its rows through it,
-/// so history and the high-water mark commit together or not at all.
-pub enum IngestTx<'a> {
-    Sqlite(&'a rusqlite::Connection),
+/// A storage backend as the server uses it: its metadata store and its history store, which
+/// share one database (SQLite: one file, one writer connection), so that
+/// [`MetadataStore::apply_ingest`] commits a batch's history rows together with its run row and
+/// high-water mark. Cheap to clone.
+#[derive(Clone)]
+pub struct Storage {
+    pub metadata: Arc<dyn MetadataStore>,
+    pub history: Arc<dyn HistoryStore>,
 }
 
-/// Called inside the ingest transaction with the run's key (`Run::pk`) and the history records
-/// that are new (at or above the high-water mark), in log order, as `(position, record)`. An
-/// `Err` rolls the whole batch back. A batch holding `stats` records (the agent's
-/// `system.jsonl`) calls it a second time with the system series' owner key
-/// ([`capture::system_owner`], `-pk`) and one row per `stats` record.
-pub type HistorySink<'a> =
-    dyn FnMut(IngestTx<'_>, i64, &[(u64, &trackway_types::HistoryRecord)]) -> Result<(), String> + 'a;
+impl Storage {
+    /// The embedded backend: metadata and history in the SQLite file at `path`, created and
+    /// migrated (one migration list for both) if needed.
+    ///
+    /// # Errors
+    /// When the file cannot be opened or a migration fails.
+    pub fn open_sqlite(path: &Path, options: OpenOptions) -> Result<Storage> {
+        let store = SqliteStore::open_with(path, options)?;
+        let history = Arc::new(store.history());
+        Ok(Storage { metadata: Arc::new(store), history })
+    }
+}
 
 /// The metadata store. Implementations are `Send + Sync`; each method is one transaction.
 pub trait MetadataStore: Send + Sync + 'static {
@@ -107,9 +133,12 @@ pub trait MetadataStore: Send + Sync + 'static {
     // --- ingest -------------------------------------------------------------------------
     /// The high-water mark of `(run, log_id)`; 0 when nothing was ingested yet.
     fn ingest_mark(&self, key: &RunKey, log_id: &str) -> Result<u64>;
-    /// Applies a batch atomically (see [`IngestBatch`]); `history` receives the new history
-    /// records inside the transaction.
-    fn apply_ingest(&self, batch: &IngestBatch, history: &mut HistorySink<'_>) -> Result<IngestOutcome>;
+    /// Applies a batch atomically (see [`IngestBatch`]). The new history records (at or above
+    /// the high-water mark, in log order) go to the backend's history store inside the same
+    /// transaction: the run's rows under its key (`Run::pk`), and one row per `stats` record of
+    /// a `system.jsonl` log under the system series' owner ([`capture::system_owner`]). A
+    /// history failure rolls the whole batch back.
+    fn apply_ingest(&self, batch: &IngestBatch) -> Result<IngestOutcome>;
 
     // --- run files, metadata, console -----------------------------------------------------
     /// Records an upload of `path` (already validated; bytes already in the blob store). Content

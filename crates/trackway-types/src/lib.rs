@@ -2,8 +2,10 @@
 //! records ([`Record`]) and run ids. Every other crate speaks these types.
 //!
 //! Layout: `value` (the value model and its exact JSON encoding), `record` (one line of a run
-//! log, as specified in docs/run-format.md).
+//! log, as specified in docs/run-format.md), `paths` (the run-relative file path rule shared by
+//! client and server).
 
+mod paths;
 mod record;
 mod value;
 
@@ -11,6 +13,7 @@ pub use record::{
     validate_run_id, ConfigRecord, FinishRecord, HistoryRecord, IdError, MetaRecord, MetricRecord,
     Record, RecordError, RunRecord, SummaryRecord, FORMAT_VERSION,
 };
+pub use paths::{PathError, validate_rel_path};
 pub use value::{from_json, to_json, Map, Value};
 
 #[cfg(test)]

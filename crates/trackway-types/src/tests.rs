@@ -141,3 +141,31 @@ fn run_ids_are_validated() {
     }
     assert!(validate_run_id(&"x".repeat(65)).is_err());
 }
+
+/// The decoding cases every language's decoder shares (`testdata/tjson_golden.json`; the web UI's
+/// `test/tjson.test.ts` and the Python `test_tjson_golden.py` read the same file).
+#[test]
+fn golden_decoding_cases_shared_with_typescript_and_python() {
+    let golden: serde_json::Value =
+        serde_json::from_str(include_str!("../testdata/tjson_golden.json")).expect("golden file is JSON");
+    for case in golden["valid"].as_array().expect("valid cases") {
+        let text = case["json"].as_str().expect("json text");
+        let v = from_json(text).unwrap_or_else(|e| panic!("{text} must decode: {e}"));
+        if let Some(n) = case["number"].as_str() {
+            let Value::Float(f) = v else { panic!("{text}: expected a float, got {v:?}") };
+            assert_eq!(format!("{f}").replace("inf", "Infinity"), n, "{text}");
+        } else if let Some(i) = case["int"].as_str() {
+            assert_eq!(to_json(&v), format!("{{\"$int\":\"{i}\"}}"), "{text}");
+        } else {
+            let plain: serde_json::Value = serde_json::from_str(&to_json(&v)).expect("re-encoded");
+            let want = &case["value"];
+            // An escaped user map re-encodes with its escape; compare what it stands for.
+            let got = plain.get("$map").filter(|_| plain.as_object().is_some_and(|o| o.len() == 1)).unwrap_or(&plain);
+            assert_eq!(got, want, "{text}");
+        }
+    }
+    for bad in golden["invalid"].as_array().expect("invalid cases") {
+        let text = bad.as_str().expect("text");
+        assert!(from_json(text).is_err(), "{text} must be refused");
+    }
+}

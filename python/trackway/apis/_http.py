@@ -1,12 +1,11 @@
-"""Where the server is and which key to send (same order as the SDK), and a small JSON GET."""
-import gzip
+"""Where the server is and which key to send (the SDK's rule, through the native module), and a
+small JSON client."""
 import json
 import os
-import urllib.error
 import urllib.parse
-import urllib.request
 
-from ..errors import CommError
+from .. import _native
+from ..errors import CommError, UsageError
 
 DEFAULT_PORT = 8767
 
@@ -20,46 +19,26 @@ def env(name):
     return None
 
 
-def config_dir():
-    """TRACKWAY_CONFIG_DIR / WANDB_CONFIG_DIR, else $XDG_CONFIG_HOME/trackway, else ~/.config/trackway."""
-    d = env("CONFIG_DIR")
-    if d:
-        return d
-    xdg = os.environ.get("XDG_CONFIG_HOME")
-    if xdg:
-        return os.path.join(xdg, "trackway")
-    return os.path.join(os.path.expanduser("~"), ".config", "trackway")
-
-
-def load_credentials():
-    """`<config dir>/credentials.json`: {"default_host": url, "hosts": {url: {api_key, entity}}}."""
-    path = os.path.join(config_dir(), "credentials.json")
-    try:
-        with open(path, "rb") as f:
-            data = json.load(f)
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def normalize(url):
-    return url.strip().rstrip("/")
-
-
 def resolve(base_url=None, api_key=None):
-    """(base_url, api_key, stored entity) the way the SDK resolves them."""
-    creds = load_credentials()
-    base = base_url or env("BASE_URL") or creds.get("default_host") or f"http://127.0.0.1:{DEFAULT_PORT}"
-    base = normalize(base)
-    host = (creds.get("hosts") or {}).get(base) or {}
-    key = api_key or env("API_KEY") or host.get("api_key")
-    return base, key, host.get("entity")
+    """(base_url, api_key, entity) by the SDK's one rule, `trackway._native.resolve_settings`
+    (arguments, then TRACKWAY_*/WANDB_* env, then the workspace settings file, then the stored
+    login for that host), so `Api()` and `trackway.init()` always talk to the same server."""
+    args = {k: v for k, v in (("base_url", base_url), ("api_key", api_key)) if v is not None}
+    try:
+        cwd = os.getcwd()
+    except OSError:  # the working directory was deleted: no workspace settings to read
+        cwd = "/"
+    try:
+        settings = _native.resolve_settings(args, cwd)
+    except ValueError as e:
+        raise UsageError(f"invalid Trackway setting: {e}") from None
+    base = settings.get("base_url") or f"http://127.0.0.1:{DEFAULT_PORT}"
+    return base, settings.get("api_key"), settings.get("entity")
 
 
 class Http:
-    """JSON over HTTP with a bearer key; errors become CommError with the server's message."""
+    """JSON over HTTP with a bearer key, through the one HTTP client (trackway-client, via
+    `trackway._native.api_request`); errors become CommError with the server's message."""
 
     def __init__(self, base_url, api_key, timeout):
         self.base_url = base_url
@@ -77,35 +56,12 @@ class Http:
         if params:
             clean = {k: v for k, v in params.items() if v is not None}
             query = "?" + urllib.parse.urlencode(clean) if clean else ""
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base_url + path + query, data=data, method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        req.add_header("Accept", "application/json")
-        req.add_header("Accept-Encoding", "gzip")
-        if self.api_key:
-            req.add_header("Authorization", f"Bearer {self.api_key}")
+        data = None if body is None else json.dumps(body)
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                body = resp.read()
-                if resp.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-        except urllib.error.HTTPError as e:
-            raise CommError(_error_message(e), exc=e) from None
-        except (urllib.error.URLError, OSError) as e:
-            raise CommError(f"cannot reach {self.base_url}: {getattr(e, 'reason', e)}", exc=e) from None
+            text = _native.api_request(self.base_url, self.api_key, method, path + query, data, float(self.timeout))
+        except (OSError, ValueError) as e:
+            raise CommError(str(e), exc=e) from None
         try:
-            return json.loads(body)
+            return json.loads(text)
         except ValueError as e:
             raise CommError(f"{path}: the server sent invalid JSON", exc=e) from None
-
-
-def _error_message(e):
-    try:
-        body = e.read()
-        if e.headers.get("Content-Encoding") == "gzip":
-            body = gzip.decompress(body)
-        err = json.loads(body).get("error") or {}
-        return f"HTTP {e.code} {err.get('code', '')}: {err.get('message', '')}".strip()
-    except Exception:  # a proxy's HTML page, an empty body: the status says enough
-        return f"HTTP {e.code}: {e.reason}"

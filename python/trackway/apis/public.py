@@ -1,29 +1,22 @@
 """The read API: `Api`, `Runs` (lazy pages) and `Run` (attributes, history)."""
 import json
-import math
 import urllib.parse
 
+from .. import _native
 from ..errors import CommError, UsageError
 from ._http import Http, env, resolve
 
-_FLOATS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
 
 def decode_value(value):
-    """Trackway JSON -> Python: {"$f": "NaN"} -> nan, {"$int": "..."} -> int, {"$map": m} -> m."""
-    if isinstance(value, dict):
-        if len(value) == 1:
-            (key, inner), = value.items()
-            if key == "$f" and inner in _FLOATS:
-                return _FLOATS[inner]
-            if key == "$int" and isinstance(inner, str):
-                return int(inner)
-            if key == "$map" and isinstance(inner, dict):
-                return {k: decode_value(v) for k, v in inner.items()}
-        return {k: decode_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [decode_value(v) for v in value]
-    return value
+    """Trackway JSON -> Python: {"$f": "NaN"} -> nan, {"$int": "..."} -> int, {"$map": m} -> m.
+
+    Decoded by the one Rust decoder (`trackway._native.decode_tjson`), so Python, the server and
+    the web UI agree on every value; a malformed tag raises CommError (the server never sends one).
+    """
+    try:
+        return _native.decode_tjson(json.dumps(value, allow_nan=False))
+    except ValueError as e:
+        raise CommError(f"the server sent {e}") from None
 
 
 def _q(part):
@@ -195,7 +188,7 @@ class Run:
         if want:
             params["keys"] = _keys_param(want)
         page = self._api._http.get(self._hist_url(), params)
-        rows = [decode_value(r) for r in page.get("rows") or []]
+        rows = decode_value(page.get("rows") or [])
         if keys:
             rows = [{k: r[k] for k in want if k in r} for r in rows if all(k in r for k in keys)]
         return _frame(rows) if pandas else rows
@@ -211,8 +204,7 @@ class Run:
             if want:
                 params["keys"] = _keys_param(want)
             page = self._api._http.get(self._hist_url(), params)
-            for raw in page.get("rows") or []:
-                row = decode_value(raw)
+            for row in decode_value(page.get("rows") or []):
                 if want is None:
                     yield row
                 elif all(k in row for k in want):

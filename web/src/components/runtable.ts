@@ -10,6 +10,8 @@ import { formatValue } from "../lib/tjson";
 import { hook } from "../hook";
 
 export const ROW_H = 28;
+/** Rows before the end of the loaded ones at which the next page is asked for. */
+const NEAR_END_ROWS = 100;
 export type Row = { kind: "run"; run: Run } | { kind: "group"; label: string; count: number; key: string };
 
 export interface Column { key: string; label: string; width: number; sortable: boolean }
@@ -25,6 +27,8 @@ export interface TableOpts {
   onSort(key: string): void;
   onRemoveColumn(key: string): void;
   toggleGroup(key: string): void;
+  /** The viewport reached the last loaded rows: load the next server page. */
+  onNearEnd?(): void;
 }
 
 export const BASE_COLUMNS: Column[] = [
@@ -32,7 +36,7 @@ export const BASE_COLUMNS: Column[] = [
   { key: "_pin", label: "", width: 26, sortable: false },
   { key: "name", label: "Name", width: 180, sortable: true },
   { key: "state", label: "State", width: 125, sortable: true },
-  { key: "tags", label: "Tags", width: 120, sortable: true },
+  { key: "tags", label: "Tags", width: 120, sortable: false },
   { key: "group", label: "Group", width: 100, sortable: true },
   { key: "created_at", label: "Created", width: 130, sortable: true },
 ];
@@ -139,6 +143,7 @@ export class RunTable {
       this.fillRow(el, row, now);
     }
     hook.table.visible = visible;
+    if (this.opts.onNearEnd && last >= this.rows.length - NEAR_END_ROWS) this.opts.onNearEnd();
     const ms = hook.table.paintMs;
     if (ms.length >= 1000) ms.shift();
     ms.push(performance.now() - t0);

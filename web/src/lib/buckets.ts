@@ -1,6 +1,8 @@
 // Turning the server's per-run bucket columns (POST /api/v1/charts/query) into uPlot's one
 // shared-x columnar table, merging incremental (live) fetches, and aggregating groups.
 
+import { decode, toNumber } from "./tjson";
+
 export interface BucketSeries {
   run_id: string;
   x: number[];
@@ -22,16 +24,11 @@ export interface Aligned {
   max: Col[];
 }
 
-/** Decode numeric cells that may be Trackway-JSON tagged ({"$f":"NaN"}) into numbers. */
+/** A numeric cell of the server's columns, which may be Trackway-JSON tagged ({"$f":"NaN"}):
+ *  decoded by the one decoder (lib/tjson.ts); null when absent or not a number. */
 export function num(v: unknown): number | null {
-  if (typeof v === "number") return v;
   if (v === null || v === undefined) return null;
-  if (typeof v === "object" && "$f" in (v as object)) {
-    const f = (v as { $f: string }).$f;
-    return f === "NaN" ? NaN : f.startsWith("-") ? -Infinity : Infinity;
-  }
-  const n = Number(v);
-  return Number.isNaN(n) ? null : n;
+  return toNumber(decode(v));
 }
 
 export function normaliseSeries(raw: any): BucketSeries {

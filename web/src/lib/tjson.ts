@@ -1,5 +1,7 @@
 // Trackway JSON (docs/run-format.md section 3): plain JSON plus three tagged forms that
-// make every value round-trip. The UI decodes them once, right after fetching.
+// make every value round-trip. The UI's one decoder (run fields, chart columns alike), with the
+// rules of the Rust one in trackway-types: malformed tags are refused, never guessed at. The
+// cases in crates/trackway-types/testdata/tjson_golden.json are checked in every language.
 
 export type Decoded =
   | null
@@ -12,7 +14,11 @@ export type Decoded =
 
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** Decode one Trackway JSON value: $f → NaN/±Infinity, $int → number or bigint, $map → map. */
+/** A tagged value that is not valid Trackway JSON (the server never stores one). */
+export class TjsonError extends Error {}
+
+/** Decode one Trackway JSON value: $f → NaN/±Infinity, $int → number or bigint, $map → map.
+ *  Throws TjsonError for a malformed tag, as the Rust decoder refuses it. */
 export function decode(v: unknown): Decoded {
   if (v === null || typeof v !== "object") return v as Decoded;
   if (Array.isArray(v)) return v.map(decode);
@@ -20,9 +26,9 @@ export function decode(v: unknown): Decoded {
   const keys = Object.keys(o);
   if (keys.length === 1) {
     const k = keys[0];
-    if (k === "$f" && typeof o.$f === "string") return decodeFloat(o.$f);
-    if (k === "$int" && typeof o.$int === "string") return decodeInt(o.$int);
-    if (k === "$map" && o.$map && typeof o.$map === "object") return decodeMap(o.$map as object);
+    if (k === "$f") return decodeFloat(o.$f);
+    if (k === "$int") return decodeInt(o.$int);
+    if (k === "$map" && o.$map && typeof o.$map === "object" && !Array.isArray(o.$map)) return decodeMap(o.$map as object);
   }
   return decodeMap(o);
 }
@@ -33,21 +39,18 @@ function decodeMap(o: object): { [k: string]: Decoded } {
   return out;
 }
 
-function decodeFloat(s: string): number {
+function decodeFloat(s: unknown): number {
   if (s === "NaN") return NaN;
-  if (s === "Infinity" || s === "+Infinity") return Infinity;
+  if (s === "Infinity") return Infinity;
   if (s === "-Infinity") return -Infinity;
-  return Number(s);
+  throw new TjsonError(`unknown $f value ${JSON.stringify(s)} (expected NaN, Infinity or -Infinity)`);
 }
 
-function decodeInt(s: string): number | bigint {
-  try {
-    const b = BigInt(s);
-    // Small enough to be exact as a double: keep it a number so arithmetic stays simple.
-    return b <= SAFE && b >= -SAFE ? Number(b) : b;
-  } catch {
-    return NaN;
-  }
+function decodeInt(s: unknown): number | bigint {
+  if (typeof s !== "string" || !/^-?\d+$/.test(s)) throw new TjsonError(`$int value ${JSON.stringify(s)} is not an integer`);
+  const b = BigInt(s);
+  // Small enough to be exact as a double: keep it a number so arithmetic stays simple.
+  return b <= SAFE && b >= -SAFE ? Number(b) : b;
 }
 
 /** A value as a chartable number, or null when it is not numeric. */

@@ -8,8 +8,8 @@ import { ParallelCoords } from "../components/parcoords";
 import { RunTable } from "../components/runtable";
 import { ScatterPlot } from "../components/scatter";
 import { h, clear, debounce } from "../lib/dom";
-import { buildFilter, matchFilter, type Filter } from "../lib/filters";
-import { groupOf, groupRuns, sortRuns } from "../lib/table";
+import { buildFilter, type Filter } from "../lib/filters";
+import { groupOf, groupRuns } from "../lib/table";
 import { decodeState, encodeState, routePath, type ViewState } from "../lib/urlstate";
 import { navigate, setQuery } from "../main";
 import { hook } from "../hook";
@@ -20,11 +20,21 @@ export const MAX_CHART_RUNS = 100;
 const ALL = "*";
 const DEFAULT_CHART_RUNS = 10;
 const POLL_MS = 3000;
+/** Runs per server page; more pages load as the table is scrolled to their end. */
+export const PAGE = 500;
+/** The most runs the server returns in one page. */
+const MAX_PAGE = 1000;
 
 export function workspaceView(el: HTMLElement, entity: string, project: string) {
   const st: ViewState = decodeState(location.search);
-  let all: Run[] = [];      // every run matching the server-side filter
-  let rows: Run[] = [];     // after client filter + sort
+  // The server is the only evaluator of filters and sorts: `all` holds the pages it returned so
+  // far, in its order; pinned runs (that match the filter) are fetched apart and shown first.
+  let all: Run[] = [];
+  let pinnedRuns: Run[] = [];
+  let total = 0;
+  let next: string | null = null;
+  let loadingMore = false;
+  let rows: Run[] = [];     // pinned runs, then the loaded pages
   let keys: Keys = { config: [], summary: [], history: [] };
   let mediaKeys = new Map<string, string>(); // keys holding media or text: panels, not line charts
   const collapsedGroups = new Set<string>();
@@ -51,17 +61,20 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
       const base = st.selected[0] === ALL ? rows.map((r) => r.run_id) : st.selected;
       st.selected = toggle(base, id); save(); table.paint(); chartsChanged();
     },
-    togglePin: (id) => { st.pinned = toggle(st.pinned, id); save(); refreshRows(); },
+    togglePin: (id) => { st.pinned = toggle(st.pinned, id); save(); void reloadPinned(); },
     openRun: (r, e) => { if (!e.ctrlKey && !e.metaKey) { e.preventDefault(); navigate(runHref(r)); } },
     runHref,
     sort: () => st.sort,
-    onSort: (k) => { st.sort = st.sort === `-${k}` ? k : `-${k}`; save(); table.renderHead(); refreshRows(); },
+    onSort: (k) => { st.sort = st.sort === `-${k}` ? k : `-${k}`; save(); table.renderHead(); reload(); },
     onRemoveColumn: (k) => { st.cols = st.cols.filter((c) => c !== k); save(); table.setColumns(st.cols); },
     toggleGroup: (k) => { if (collapsedGroups.has(k)) collapsedGroups.delete(k); else collapsedGroups.add(k); refreshRows(); },
+    onNearEnd: () => { void loadMore(); },
   });
   table.setColumns(st.cols);
 
   const count = h("span", { class: "count", id: "run-count" }, "loading runs…");
+  // A filter the server refuses (e.g. a regex its dialect rejects) is shown, never worked around.
+  const filterError = h("div", { class: "error", id: "filter-error", hidden: true });
   const nameSearch = h("input", { type: "search", placeholder: "Search names (regex)", value: st.q, id: "name-search",
     oninput: debounce(() => { st.q = nameSearch.value; save(); reload(); }, 200) });
   const groupSel = h("select", { id: "group-by", onchange: () => { st.group = groupSel.value; save(); refreshRows(); chartsChanged(); grid.regroup(); } });
@@ -148,39 +161,83 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
   };
 
   // ---- data loading -----------------------------------------------------------------------
+  const order = () => st.sort || "-created_at";
+  const currentFilter = () => buildFilter(st.filters, st.q);
+
   function refreshRows() {
-    const filter = buildFilter(st.filters, st.q);
-    rows = sortRuns(all.filter((r) => matchFilter(r as unknown as Record<string, unknown>, filter)), st.sort, new Set(st.pinned));
+    const pins = new Set(st.pinned);
+    const pinned = pinnedRuns.filter((r) => pins.has(r.run_id));
+    rows = [...pinned, ...all.filter((r) => !pins.has(r.run_id))];
     table.setRows(groupRuns(rows, st.group, collapsedGroups));
-    count.textContent = `${rows.length.toLocaleString()} runs`;
-    hook.table.total = rows.length;
+    count.textContent = all.length < total
+      ? `${total.toLocaleString()} runs (${all.length.toLocaleString()} loaded)` : `${total.toLocaleString()} runs`;
+    hook.table.total = total;
+    hook.table.loaded = all.length;
     updateMedia();
   }
 
-  async function reload() {
+  function showFilterError(e: unknown): boolean {
+    if (!(e instanceof ApiError && e.code === "invalid_filter")) return false;
+    all = []; pinnedRuns = []; total = 0; next = null;
+    filterError.textContent = e.message;
+    filterError.hidden = false;
+    refreshRows();
+    count.textContent = "filter refused";
+    chartsChanged();
+    return true;
+  }
+
+  /** Pinned runs that match the filter, in one query. */
+  async function fetchPinned(filter: Filter | null): Promise<Run[]> {
+    if (!st.pinned.length) return [];
+    const ids: Filter = { run_id: { $in: st.pinned } };
+    const page = await api.runsPage(entity, project, filter ? { $and: [filter, ids] } : ids, null, Math.min(st.pinned.length, MAX_PAGE), order());
+    return page.runs;
+  }
+
+  async function reloadPinned() {
+    const seq = loadSeq;
+    const pins = await fetchPinned(currentFilter()).catch(() => pinnedRuns);
+    if (seq !== loadSeq || dead) return;
+    pinnedRuns = pins;
+    refreshRows();
+    chartsChanged();
+  }
+
+  /** The first page of the table as the server filters and sorts it. */
+  async function reload(limit = PAGE) {
     const seq = ++loadSeq;
-    let filter: Filter | null = buildFilter(st.filters, st.q);
-    all = [];
-    let cursor: string | null = null;
-    let first = true;
+    const filter = currentFilter();
     count.textContent = "loading runs…";
-    do {
-      let page;
-      try {
-        page = await api.runsPage(entity, project, filter, cursor);
-      } catch (e) {
-        // A server that cannot evaluate a clause: fetch everything and filter here instead.
-        if (e instanceof ApiError && e.code === "invalid_filter" && filter) { filter = null; cursor = null; all = []; continue; }
-        throw e;
-      }
+    try {
+      const [page, pins] = await Promise.all([
+        api.runsPage(entity, project, filter, null, limit, order()), fetchPinned(filter)]);
       if (seq !== loadSeq || dead) return;
-      all.push(...page.runs);
-      cursor = page.next;
-      hook.table.loaded = all.length;
-      if (first || !cursor) { refreshRows(); chartsChanged(); first = false; }
-      else if (all.length % 10000 < 1000) refreshRows();
-    } while (cursor);
-    table.scrollToTop();
+      filterError.hidden = true;
+      all = page.runs; next = page.next; total = page.total; pinnedRuns = pins;
+      refreshRows(); chartsChanged();
+      if (limit === PAGE) table.scrollToTop();
+    } catch (e) {
+      if (seq !== loadSeq || dead) return;
+      if (!showFilterError(e)) throw e;
+    }
+  }
+
+  /** The next server page, when the table is scrolled to the end of the loaded ones. */
+  async function loadMore() {
+    if (!next || loadingMore) return;
+    loadingMore = true;
+    const seq = loadSeq;
+    try {
+      const page = await api.runsPage(entity, project, currentFilter(), next, PAGE, order());
+      if (seq !== loadSeq || dead) return;
+      const have = new Set(all.map((r) => r.run_id));
+      all.push(...page.runs.filter((r) => !have.has(r.run_id)));
+      next = page.next; total = page.total;
+      refreshRows();
+    } catch (e) {
+      if (seq === loadSeq && !dead && !showFilterError(e)) throw e;
+    } finally { loadingMore = false; }
   }
 
   async function loadKeys() {
@@ -194,17 +251,16 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     filterBar.render();
   }
 
-  // New runs appear on their own: the newest page is cheap (limit 50) and tells us about them.
+  // New runs appear on their own: a cheap first-page query tells whether the answer changed;
+  // if so, the rows loaded so far are asked for again (in the server's order).
   async function checkNewRuns() {
-    if (hook.table.loaded !== all.length || loadSeq === 0) return;
-    const page = await api.runsPage(entity, project, buildFilter(st.filters, st.q), null, 50).catch(() => null);
-    if (!page) return;
+    if (loadSeq === 0 || loadingMore || !filterError.hidden) return;
+    const seq = loadSeq;
+    const page = await api.runsPage(entity, project, currentFilter(), null, 50, order()).catch(() => null);
+    if (!page || seq !== loadSeq || dead) return;
     const have = new Set(all.map((r) => r.run_id));
-    const fresh = page.runs.filter((r) => !have.has(r.run_id));
-    if (!fresh.length) return;
-    all.push(...fresh);
-    hook.table.loaded = all.length;
-    refreshRows(); chartsChanged();
+    if (page.total === total && page.runs.every((r) => have.has(r.run_id))) return;
+    await reload(Math.min(Math.max(all.length, PAGE), MAX_PAGE));
   }
 
   /** One runs query for all live runs ({"run_id":{"$in":[…]}}), singles for any it missed. */
@@ -228,7 +284,10 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
       wasRunning = new Set(running.filter((r) => r.state === "running").map((r) => r.run_id));
       if (!running.length) return;
       const fresh = await refreshRuns(running);
-      for (const f of fresh) { const i = all.findIndex((r) => r.run_id === f.run_id); if (i >= 0) all[i] = f; }
+      for (const f of fresh) {
+        const i = all.findIndex((r) => r.run_id === f.run_id); if (i >= 0) all[i] = f;
+        const j = pinnedRuns.findIndex((r) => r.run_id === f.run_id); if (j >= 0) pinnedRuns[j] = f;
+      }
       refreshRows();
       mediaGrid.poll();
       await grid.poll(running);
@@ -238,7 +297,7 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     } finally { polling = false; }
   }, POLL_MS);
 
-  const left = h("div", { class: "pane-left" }, tableBar, table.el);
+  const left = h("div", { class: "pane-left" }, tableBar, filterError, table.el);
   el.append(h("div", { class: "ws-top" }, h("h2", null, project), filterBar.el, tabs),
     h("div", { class: "workspace" }, left, pane));
   showTab();

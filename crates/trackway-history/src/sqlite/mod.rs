@@ -8,13 +8,14 @@ mod read;
 pub(crate) mod scan;
 pub(crate) mod write;
 
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::path::Path;
+use std::sync::Arc;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, Transaction};
+use trackway_sqlite::{Database, Migration, Synchronous};
 
 use crate::{
-    ChartQuery, HistoryError, HistoryRow, HistoryRowRef, HistoryStore, Result, RunKey, ScanPage, ScanQuery, Series,
+    ChartQuery, HistoryRow, HistoryRowRef, HistoryStore, HistoryTx, Result, RunKey, ScanPage, ScanQuery, Series,
 };
 
 /// Points per compacted chunk.
@@ -28,7 +29,9 @@ pub(crate) const COALESCE_TAIL_ROWS: i64 = 64;
 pub(crate) const KEY_TS: &str = "_timestamp";
 pub(crate) const KEY_RT: &str = "_runtime";
 
-const SCHEMA: &str = "
+/// The `hist_*` tables. `IF NOT EXISTS`: databases from before the single migration list made
+/// these tables outside it, and this step adopts them.
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS hist_key(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS hist_series(
   run INTEGER NOT NULL, key INTEGER NOT NULL,
@@ -54,124 +57,86 @@ CREATE TABLE IF NOT EXISTS hist_obj(run INTEGER NOT NULL, key INTEGER NOT NULL,
   step INTEGER NOT NULL, json TEXT NOT NULL, PRIMARY KEY(run, key, step)) WITHOUT ROWID;
 ";
 
-/// History in SQLite: chunks + pyramid + live tail, in the server's database file.
+/// The history engine's migration steps, in order. They are part of the one migration list of
+/// the server's database (`trackway-store` appends them to its own steps, append-only, so the
+/// numbering never changes); [`SqliteHistory::open`] applies them alone to a history-only file.
+pub const MIGRATIONS: &[Migration] = &[Migration::Sql(SCHEMA_V1), Migration::Code(add_tail_rows)];
+
+/// `hist_series.tail_rows` came after the first release of the schema; databases created by
+/// then lack it (fresh ones get it from [`SCHEMA_V1`]).
+fn add_tail_rows(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let mut st = tx.prepare("PRAGMA table_info(hist_series)")?;
+    let names = st.query_map([], |r| r.get::<_, String>(1))?.collect::<Result<Vec<_>, _>>()?;
+    if !names.iter().any(|n| n == "tail_rows") {
+        tx.execute_batch("ALTER TABLE hist_series ADD COLUMN tail_rows INTEGER NOT NULL DEFAULT 0")?;
+    }
+    Ok(())
+}
+
+/// History in SQLite: chunks + pyramid + live tail, in the tables of a [`Database`] it shares
+/// with the metadata store (the same writer connection, the same reader pool).
 pub struct SqliteHistory {
-    path: PathBuf,
-    writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    db: Arc<Database>,
     threads: usize,
 }
 
-fn add_column_if_missing(conn: &Connection, table: &str, column: &str, decl: &str) -> Result<()> {
-    let mut st = conn.prepare(&format!("PRAGMA table_info({table})"))?;
-    let names = st.query_map([], |r| r.get::<_, String>(1))?.collect::<Result<Vec<_>, _>>()?;
-    if !names.iter().any(|n| n == column) {
-        conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))?;
-    }
-    Ok(())
-}
-
-fn configure(conn: &Connection) -> Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    Ok(())
-}
-
 impl SqliteHistory {
-    /// Open (or create) the history tables in the SQLite file at `path` (WAL mode).
-    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref().to_path_buf();
-        let writer = Connection::open(&path)?;
-        configure(&writer)?;
-        Self::init_schema(&writer)?;
+    /// The engine over a database whose migrations (including [`MIGRATIONS`]) are applied:
+    /// the server's, opened by `trackway-store`.
+    #[must_use]
+    pub fn over(db: Arc<Database>) -> Self {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4);
-        Ok(SqliteHistory { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), threads })
+        SqliteHistory { db, threads }
     }
 
-    /// Create the `hist_*` tables if missing. Idempotent; safe inside the server's migrations.
-    pub fn init_schema(conn: &Connection) -> Result<()> {
-        conn.execute_batch(SCHEMA)?;
-        // Columns added after the first version of the schema (databases created by then).
-        add_column_if_missing(conn, "hist_series", "tail_rows", "INTEGER NOT NULL DEFAULT 0")?;
-        Ok(())
-    }
-
-    /// Worker threads used by `chart` (default: available cores, at most 4).
-    pub fn set_threads(&mut self, n: usize) {
-        self.threads = n.max(1);
-    }
-
-    /// Append rows using the caller's connection, which must be inside a transaction (the
-    /// server's ingest transaction, so history and its high-water mark commit together).
-    /// Keeps no in-memory state, so rolling the transaction back is always safe.
-    pub fn append_tx(&self, conn: &Connection, run: RunKey, rows: &[HistoryRow]) -> Result<()> {
-        write::append(conn, run, rows)
-    }
-
-    /// [`Self::append_tx`] for borrowed rows (no copy of the values).
-    pub fn append_tx_refs(&self, conn: &Connection, run: RunKey, rows: &[HistoryRowRef<'_>]) -> Result<()> {
-        write::append_refs(conn, run, rows)
-    }
-
-    /// Compact the live tail of every series of `run` using the caller's transaction.
-    pub fn compact_tx(&self, conn: &Connection, run: RunKey) -> Result<()> {
-        compact::compact_run(conn, run)
-    }
-
-    /// Delete a run's history using the caller's transaction.
-    pub fn delete_run_tx(&self, conn: &Connection, run: RunKey) -> Result<()> {
-        for t in ["hist_series", "hist_tail", "hist_chunk", "hist_pyr", "hist_obj"] {
-            conn.execute(&format!("DELETE FROM {t} WHERE run = ?1"), [run])?;
-        }
-        Ok(())
+    /// A history-only database file at `path` (benchmarks, tests): opened with
+    /// `synchronous=NORMAL` and migrated with [`MIGRATIONS`] alone.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let db = Database::open(path.as_ref(), Synchronous::Normal, None)?;
+        db.migrate(MIGRATIONS)?;
+        Ok(Self::over(Arc::new(db)))
     }
 
     fn with_writer<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let mut conn = self.writer.lock().map_err(|_| HistoryError::Invalid("writer poisoned".into()))?;
-        let tx = conn.transaction()?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        self.db.write(|tx| f(tx))
     }
 
-    pub(crate) fn reader(&self) -> Result<Reader<'_>> {
-        let pooled = self.readers.lock().ok().and_then(|mut p| p.pop());
-        let conn = match pooled {
-            Some(c) => c,
-            None => {
-                let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-                let c = Connection::open_with_flags(&self.path, flags)?;
-                c.busy_timeout(std::time::Duration::from_secs(10))?;
-                c
-            }
-        };
-        Ok(Reader { conn: Some(conn), pool: &self.readers })
+    pub(crate) fn reader(&self) -> Result<trackway_sqlite::Reader<'_>> {
+        Ok(self.db.reader()?)
     }
 }
 
-/// A pooled read connection; returned to the pool on drop.
-pub(crate) struct Reader<'a> {
-    conn: Option<Connection>,
-    pool: &'a Mutex<Vec<Connection>>,
+/// History writes inside a SQLite transaction the caller owns (the metadata store's ingest
+/// transaction): the rows commit with the caller's own writes or not at all. It keeps no
+/// in-memory state, so rolling the transaction back is always safe. An append may compact a
+/// series' tail inside the transaction (tail -> chunks + pyramid).
+pub struct SqliteHistoryTx<'a> {
+    conn: &'a Connection,
 }
 
-impl std::ops::Deref for Reader<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        // Only `drop` takes the connection out.
-        self.conn.as_ref().unwrap_or_else(|| unreachable!("reader used after drop"))
+impl<'a> SqliteHistoryTx<'a> {
+    /// `conn` must be inside a write transaction on a database migrated with [`MIGRATIONS`].
+    #[must_use]
+    pub fn new(conn: &'a Connection) -> Self {
+        SqliteHistoryTx { conn }
     }
 }
 
-impl Drop for Reader<'_> {
-    fn drop(&mut self) {
-        if let (Some(c), Ok(mut pool)) = (self.conn.take(), self.pool.lock())
-            && pool.len() < 8
-        {
-            pool.push(c);
-        }
+impl HistoryTx for SqliteHistoryTx<'_> {
+    fn append(&mut self, run: RunKey, rows: &[HistoryRowRef<'_>]) -> Result<()> {
+        write::append_refs(self.conn, run, rows)
     }
+
+    fn delete_run(&mut self, run: RunKey) -> Result<()> {
+        delete_run(self.conn, run)
+    }
+}
+
+fn delete_run(conn: &Connection, run: RunKey) -> Result<()> {
+    for t in ["hist_series", "hist_tail", "hist_chunk", "hist_pyr", "hist_obj"] {
+        conn.execute(&format!("DELETE FROM {t} WHERE run = ?1"), [run])?;
+    }
+    Ok(())
 }
 
 impl HistoryStore for SqliteHistory {
@@ -206,7 +171,7 @@ impl HistoryStore for SqliteHistory {
     }
 
     fn delete_run(&self, run: RunKey) -> Result<()> {
-        self.with_writer(|c| self.delete_run_tx(c, run))
+        self.with_writer(|c| delete_run(c, run))
     }
 
     fn compact(&self, run: RunKey) -> Result<()> {

@@ -2,7 +2,7 @@
 //!
 //! Bytes stream into and out of the blob store (never whole files in memory); the metadata
 //! store keeps `(run, path, version) -> sha256`. Every path goes through
-//! `trackway_capture::validate_rel_path`, the check the agent applies to `file` records, so the
+//! `trackway_types::validate_rel_path`, the check the agent applies to `file` records, so the
 //! two sides accept exactly the same paths.
 
 use std::io::Read;
@@ -37,7 +37,7 @@ type FilePath = Result<Path<(String, String, String, String)>, PathRejection>;
 fn file_target(path: FilePath) -> ApiResult<(RunKey, String)> {
     let Path((entity, project, run_id, raw)) =
         path.map_err(|e| ApiError::InvalidPath(format!("invalid file path in the URL: {e}")))?;
-    let rel = trackway_capture::validate_rel_path(&raw).map_err(|e| ApiError::InvalidPath(e.to_string()))?;
+    let rel = trackway_types::validate_rel_path(&raw).map_err(|e| ApiError::InvalidPath(e.to_string()))?;
     Ok((RunKey { entity, project, run_id }, rel))
 }
 

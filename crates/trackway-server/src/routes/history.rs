@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value as Json_, json};
-use trackway_history::{ChartQuery, HistoryRow, HistoryStore, ScanQuery, Value, XAxis, export};
+use trackway_history::{ChartQuery, HistoryRow, ScanQuery, Value, XAxis, export};
 use trackway_store::{Principal, RunKey};
 
 use crate::auth::check_access;

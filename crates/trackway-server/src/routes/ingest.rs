@@ -1,9 +1,9 @@
 //! `POST /api/v1/ingest`: run-log records in, acknowledged only once durable.
 //!
 //! Every record is parsed before anything is written, so a malformed one rejects the whole
-//! batch. The metadata store then applies the batch in one SQLite transaction; inside it the
-//! history rows go to the history engine through the same connection, so rows, run row and
-//! high-water mark commit together (`synchronous=FULL`: the commit is on disk when it returns),
+//! batch. The metadata store then applies the batch in one transaction; inside it the history
+//! rows go to the same backend's history store, so rows, run row and high-water mark commit
+//! together (`synchronous=FULL`: the commit is on disk when it returns),
 //! and only then is `{"acked": to}` sent.
 
 use axum::extract::State;
@@ -11,9 +11,8 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value as Json_, json};
-use trackway_history::HistoryRowRef;
-use trackway_store::{IngestBatch, IngestOutcome, IngestTx, Principal, RunKey, capture};
-use trackway_types::{HistoryRecord, Record};
+use trackway_store::{IngestBatch, IngestOutcome, Principal, RunKey, capture};
+use trackway_types::Record;
 
 use super::runs::DEFAULT_PROJECT;
 use crate::auth::check_access;
@@ -86,10 +85,6 @@ fn check_capture_record(record: &Record, run_id: &str, log_id: &str) -> Result<(
     checked.map_err(|e| format!("invalid `{t}` record: {e}"))
 }
 
-fn to_rows<'a>(records: &[(u64, &'a HistoryRecord)]) -> Vec<HistoryRowRef<'a>> {
-    records.iter().map(|(_, r)| HistoryRowRef { step: r.step, ts: r.ts, rt: r.rt, data: &r.data }).collect()
-}
-
 pub(crate) async fn ingest(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -123,11 +118,7 @@ fn apply(s: &AppState, who: &Principal, bytes: &[u8]) -> ApiResult<(IngestOutcom
         records,
     };
     crate::auth::ensure_entity(s, who, &batch.key.entity)?;
-    let history = s.history.clone();
-    let mut sink = move |tx: IngestTx<'_>, run: i64, rows: &[(u64, &HistoryRecord)]| match tx {
-        IngestTx::Sqlite(conn) => history.append_tx_refs(conn, run, &to_rows(rows)).map_err(|e| e.to_string()),
-    };
-    let outcome = s.store.apply_ingest(&batch, &mut sink)?;
+    let outcome = s.store.apply_ingest(&batch)?;
     let IngestBatch { key, records, .. } = batch;
     // Freeing a large batch's values takes a few milliseconds; the answer need not wait.
     if records.len() >= 2 * PARSE_CHUNK_MIN {
@@ -148,7 +139,7 @@ fn compact_in_background(state: &AppState, key: RunKey) {
             .and_then(|run| {
                 // The run's own series and its system metrics (owner -pk) both end here.
                 for owner in [run.pk, capture::system_owner(run.pk)] {
-                    trackway_history::HistoryStore::compact(&*state.history, owner).map_err(|e| e.to_string())?;
+                    state.history.compact(owner).map_err(|e| e.to_string())?;
                 }
                 Ok(())
             });

@@ -9,7 +9,8 @@ use super::runs::{catalogue_keys, ensure_project, insert_run, run_pk};
 use super::files::store_output;
 use super::{SqliteStore, now};
 use crate::json::{apply_config, delete_path, parse_object, to_json_map};
-use crate::{CreateRun, HistorySink, IngestBatch, IngestOutcome, Result, RunKey, StoreError};
+use crate::{CreateRun, IngestBatch, IngestOutcome, Result, RunKey, StoreError};
+use trackway_history::{HistoryRowRef, HistoryTx, SqliteHistoryTx};
 
 impl CreateRun {
     /// The create request a `run` record stands for.
@@ -54,7 +55,6 @@ struct RunState<'a> {
     exit_code: Option<i64>,
     config: Map<String, Json>,
     summary: Map<String, Json>,
-    summary_explicit: bool,
     metadata: Map<String, Json>,
     last_step: Option<i64>,
     row_count: i64,
@@ -72,17 +72,17 @@ impl<'a> RunState<'a> {
     fn load(c: &Connection, pk: i64) -> Result<RunState<'a>> {
         let row = c.query_row(
             "SELECT name, tags, notes, grp, job_type, host, state, exit_code, config, summary, \
-             summary_explicit, metadata, last_step, row_count FROM runs WHERE pk = ?1",
+             metadata, last_step, row_count FROM runs WHERE pk = ?1",
             [pk],
             |r| {
                 Ok((
                     (r.get(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
-                    (r.get(6)?, r.get(7)?, r.get::<_, String>(8)?, r.get::<_, String>(9)?, r.get(10)?),
-                    (r.get::<_, String>(11)?, r.get(12)?, r.get(13)?),
+                    (r.get(6)?, r.get(7)?, r.get::<_, String>(8)?, r.get::<_, String>(9)?),
+                    (r.get::<_, String>(10)?, r.get(11)?, r.get(12)?),
                 ))
             },
         )?;
-        let ((name, tags, notes, group, job_type, host), (state, exit_code, config, summary, explicit), (meta, last_step, row_count)) = row;
+        let ((name, tags, notes, group, job_type, host), (state, exit_code, config, summary), (meta, last_step, row_count)) = row;
         Ok(RunState {
             name,
             tags: serde_json::from_str(&tags).unwrap_or_default(),
@@ -94,7 +94,6 @@ impl<'a> RunState<'a> {
             exit_code,
             config: parse_object(&config)?,
             summary: parse_object(&summary)?,
-            summary_explicit: explicit,
             metadata: parse_object(&meta)?,
             last_step,
             row_count,
@@ -120,7 +119,6 @@ impl<'a> RunState<'a> {
                 for path in &r.del {
                     delete_path(&mut self.summary, path);
                 }
-                self.summary_explicit = true;
             }
             Record::Metric(r) => {
                 let metrics = self.metadata.entry("metrics").or_insert_with(|| Json::Object(Map::new()));
@@ -193,19 +191,21 @@ impl<'a> RunState<'a> {
         self.last_row = Some(r);
     }
 
-    /// Moves this batch's last logged values into the summary, unless the writer manages the
-    /// summary itself (it wrote a `summary` record), and records the keys in the catalogue.
+    /// Moves the last logged values (since the previous `summary` record or the batch start)
+    /// into the summary and records the keys in the catalogue. The summary rule is the run
+    /// log's (`trackway_runlog::RunState`, which `trackway runs show` and resume use): records
+    /// apply in log order, a history row sets its top-level keys and `_step`/`_runtime`/
+    /// `_timestamp`, a `summary` record sets/replaces/deletes; history logged after a `summary`
+    /// record keeps updating the summary (a test compares the two on one log).
     fn flush_auto_summary(&mut self) {
         self.prev_keys = None;
         for (k, v) in self.pending.drain(..) {
             if !self.history_keys.contains_key(k) {
                 self.history_keys.insert(k.to_owned(), Json::Null);
             }
-            if !self.summary_explicit {
-                self.summary.insert(k.to_owned(), serde_json::to_value(v).unwrap_or(Json::Null));
-            }
+            self.summary.insert(k.to_owned(), serde_json::to_value(v).unwrap_or(Json::Null));
         }
-        if let Some(r) = self.last_row.take().filter(|_| !self.summary_explicit) {
+        if let Some(r) = self.last_row.take() {
             self.summary.insert("_step".into(), Json::from(r.step));
             self.summary.insert("_runtime".into(), serde_json::to_value(r.rt).unwrap_or(Json::Null));
             self.summary.insert("_timestamp".into(), serde_json::to_value(r.ts).unwrap_or(Json::Null));
@@ -216,8 +216,8 @@ impl<'a> RunState<'a> {
         let t = now();
         c.execute(
             "UPDATE runs SET name = ?2, tags = ?3, notes = ?4, grp = ?5, job_type = ?6, host = ?7, \
-             state = ?8, exit_code = ?9, config = ?10, summary = ?11, summary_explicit = ?12, \
-             metadata = ?13, last_step = ?14, row_count = ?15, updated_at = ?16, heartbeat_at = ?16 \
+             state = ?8, exit_code = ?9, config = ?10, summary = ?11, \
+             metadata = ?12, last_step = ?13, row_count = ?14, updated_at = ?15, heartbeat_at = ?15 \
              WHERE pk = ?1",
             params![
                 pk,
@@ -231,7 +231,6 @@ impl<'a> RunState<'a> {
                 self.exit_code,
                 serde_json::to_string(&self.config)?,
                 serde_json::to_string(&self.summary)?,
-                self.summary_explicit,
                 serde_json::to_string(&self.metadata)?,
                 self.last_step,
                 self.row_count,
@@ -281,7 +280,9 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn apply_ingest_impl(&self, batch: &IngestBatch, history: &mut HistorySink<'_>) -> Result<IngestOutcome> {
+    /// Applies a batch; `make_history` gives the history writer over the ingest transaction
+    /// ([`sqlite_history`]; tests substitute one that fails).
+    pub(crate) fn apply_ingest_impl(&self, batch: &IngestBatch, make_history: MakeHistory) -> Result<IngestOutcome> {
         check_positions(batch)?;
         let to = i64::try_from(batch.to).map_err(|_| StoreError::Invalid("`to` out of range".into()))?;
         self.write(|tx| {
@@ -302,14 +303,15 @@ impl SqliteStore {
                 state.apply(record);
             }
             state.flush_auto_summary();
-            let rows: Vec<(u64, &HistoryRecord)> = fresh
+            let rows: Vec<HistoryRowRef<'_>> = fresh
                 .iter()
-                .filter_map(|(pos, r)| if let Record::History(h) = r { Some((*pos, h)) } else { None })
+                .filter_map(|(_, r)| if let Record::History(h) = r { Some(row_ref(h)) } else { None })
                 .collect();
+            let mut history = make_history(tx);
             if !rows.is_empty() {
-                history(crate::IngestTx::Sqlite(tx), pk, &rows).map_err(StoreError::History)?;
+                history.append(pk, &rows)?;
             }
-            apply_capture_records(tx, pk, &batch.log_id, &fresh, history)?;
+            apply_capture_records(tx, pk, &batch.log_id, &fresh, &mut *history)?;
             state.save(tx, pk)?;
             catalogue_keys(tx, project, "config", &state.config)?;
             catalogue_keys(tx, project, "summary", &state.summary)?;
@@ -323,6 +325,18 @@ impl SqliteStore {
             Ok(IngestOutcome { acked: batch.to, applied: fresh.len(), created_run })
         })
     }
+}
+
+/// Makes the history writer of one ingest transaction.
+pub(crate) type MakeHistory = for<'c> fn(&'c Connection) -> Box<dyn HistoryTx + 'c>;
+
+/// The SQLite history engine writing in the store's transaction (same database, same writer).
+pub(crate) fn sqlite_history(tx: &Connection) -> Box<dyn HistoryTx + '_> {
+    Box::new(SqliteHistoryTx::new(tx))
+}
+
+fn row_ref(r: &HistoryRecord) -> HistoryRowRef<'_> {
+    HistoryRowRef { step: r.step, ts: r.ts, rt: r.rt, data: &r.data }
 }
 
 /// A log replayed without `POST /runs` (sync of an offline run): its `run` record creates the
@@ -340,22 +354,22 @@ fn create_from_batch(tx: &Connection, batch: &IngestBatch) -> Result<(i64, i64, 
 
 /// The capture records of a batch (docs/capture.md): `output` lines go to `run_output`, and
 /// `stats` windows to the run's system series (owner `-pk`, see [`crate::capture`]), through
-/// the same history sink and transaction as the run's history. Malformed ones were refused by
+/// the same history writer and transaction as the run's history. Malformed ones were refused by
 /// the server already; here they are skipped.
 fn apply_capture_records(
     tx: &Connection,
     pk: i64,
     log_id: &str,
     fresh: &[&(u64, Record)],
-    history: &mut HistorySink<'_>,
+    history: &mut dyn HistoryTx,
 ) -> Result<()> {
     let mut lines = Vec::new();
     let mut stats = Vec::new();
-    for (pos, record) in fresh {
+    for (_, record) in fresh {
         let Record::Unknown { t, raw } = record else { continue };
         match t.as_str() {
             "output" => lines.extend(crate::capture::parse_output(raw).ok()),
-            "stats" => stats.extend(crate::capture::parse_stats(raw).ok().map(|s| (*pos, s))),
+            "stats" => stats.extend(crate::capture::parse_stats(raw).ok()),
             _ => {}
         }
     }
@@ -366,9 +380,8 @@ fn apply_capture_records(
         return Ok(());
     }
     let created_at: f64 = tx.query_row("SELECT created_at FROM runs WHERE pk = ?1", [pk], |r| r.get(0))?;
-    let rows: Vec<(u64, HistoryRecord)> =
-        stats.iter().map(|(pos, (ts, data))| (*pos, crate::capture::stats_row(*ts, data, created_at))).collect();
-    let refs: Vec<(u64, &HistoryRecord)> = rows.iter().map(|(p, r)| (*p, r)).collect();
-    let owner = crate::capture::system_owner(pk);
-    history(crate::IngestTx::Sqlite(tx), owner, &refs).map_err(StoreError::History)
+    let rows: Vec<HistoryRecord> =
+        stats.iter().map(|(ts, data)| crate::capture::stats_row(*ts, data, created_at)).collect();
+    let refs: Vec<HistoryRowRef<'_>> = rows.iter().map(row_ref).collect();
+    Ok(history.append(crate::capture::system_owner(pk), &refs)?)
 }

@@ -1,8 +1,11 @@
 //! The embedded SQLite backend.
 //!
-//! Concurrency: one writer connection behind a mutex (SQLite allows one writer at a time
-//! anyway, and a single connection avoids `SQLITE_BUSY` churn) and a small pool of reader
-//! connections, which WAL lets run beside the writer. Durability: `synchronous=FULL`, so a
+//! One `trackway_sqlite::Database` owns the file: one writer connection behind a mutex (SQLite
+//! allows one writer at a time anyway, and a single connection avoids `SQLITE_BUSY` churn) and
+//! one pool of reader connections, which WAL lets run beside the writer. The history engine
+//! ([`SqliteStore::history`]) works on the same `Database`: its writes (ingest, compaction,
+//! deletes) queue on the same writer, its reads use the same pool, and its tables are created by
+//! steps of the same migration list ([`MIGRATIONS`]). Durability: `synchronous=FULL`, so a
 //! committed transaction survives a power cut or `kill -9`, which is what lets the server
 //! acknowledge an ingest batch right after commit.
 
@@ -15,24 +18,29 @@ mod runs;
 pub use runs::BulkRun;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OpenFlags};
+use trackway_history::{SQLITE_MIGRATIONS as HISTORY, SqliteHistory};
+use trackway_sqlite::{Database, Migration, Synchronous};
 
-use crate::{Result, StoreError};
+use crate::Result;
 
-/// Embedded migrations, applied in order; `PRAGMA user_version` records the last one applied.
-const MIGRATIONS: &[(u32, &str)] = &[
-    (1, include_str!("../../migrations/0001_init.sql")),
-    (2, include_str!("../../migrations/0002_run_table_indexes.sql")),
-    (3, include_str!("../../migrations/0003_run_files_output.sql")),
+/// The one migration list of the server's database, for the metadata tables and the history
+/// engine's alike, applied in order; `PRAGMA user_version` records the last one applied. Append
+/// only: a step's number is its position. Steps 4-5 are the history engine's schema (a
+/// database from before this list made those tables itself; step 4 adopts them).
+pub const MIGRATIONS: &[Migration] = &[
+    Migration::Sql(include_str!("../../migrations/0001_init.sql")),
+    Migration::Sql(include_str!("../../migrations/0002_run_table_indexes.sql")),
+    Migration::Sql(include_str!("../../migrations/0003_run_files_output.sql")),
+    HISTORY[0],
+    HISTORY[1],
+    Migration::Sql(include_str!("../../migrations/0004_drop_summary_explicit.sql")),
 ];
-
-/// Readers kept open for reuse; more may be opened under load and are then closed.
-const READER_POOL: usize = 4;
 
 /// How a store is opened.
 #[derive(Clone, Debug)]
@@ -51,10 +59,8 @@ impl Default for OpenOptions {
 
 /// The SQLite metadata store. Cheap to share behind an `Arc`.
 pub struct SqliteStore {
-    path: PathBuf,
+    db: Arc<Database>,
     options: OpenOptions,
-    writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
     /// Names of the on-demand key indexes that exist.
     key_indexes: Mutex<HashSet<String>>,
 }
@@ -73,83 +79,51 @@ impl SqliteStore {
     /// # Errors
     /// When the file cannot be opened or a migration fails.
     pub fn open_with(path: &Path, options: OpenOptions) -> Result<Self> {
-        let mut writer = open_connection(path, &options, false)?;
-        migrate(&mut writer)?;
-        let names = {
-            let mut stmt = writer.prepare("SELECT name FROM key_indexes")?;
-            stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<HashSet<_>, _>>()?
-        };
-        Ok(SqliteStore {
-            path: path.to_owned(),
-            options,
-            writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
-            key_indexes: Mutex::new(names),
-        })
+        let sync = if options.durable { Synchronous::Full } else { Synchronous::Off };
+        let db = Database::open(path, sync, Some(register_regexp))?;
+        db.migrate(MIGRATIONS)?;
+        let names = db.read(|c| -> Result<HashSet<String>> {
+            let mut stmt = c.prepare("SELECT name FROM key_indexes")?;
+            Ok(stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<HashSet<_>, _>>()?)
+        })?;
+        Ok(SqliteStore { db: Arc::new(db), options, key_indexes: Mutex::new(names) })
     }
 
     /// The database file.
     #[must_use]
     pub fn path(&self) -> &Path {
-        &self.path
+        self.db.path()
     }
 
-    /// Runs `f` in one write transaction, committed when it returns `Ok`.
+    /// The history engine over this store's database (same writer, same readers), the one
+    /// [`crate::Storage::open_sqlite`] pairs with the store.
+    #[must_use]
+    pub fn history(&self) -> SqliteHistory {
+        SqliteHistory::over(self.db.clone())
+    }
+
+    /// Runs `f` in one write transaction on the database's single writer, committed when it
+    /// returns `Ok`.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        self.db.write(f)
     }
 
-    /// Runs `f` on a reader connection (a consistent snapshot per statement; wrap in a
+    /// Runs `f` on a pooled reader connection (a consistent snapshot per statement; wrap in a
     /// transaction inside `f` when several statements must agree).
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = match lock(&self.readers).pop() {
-            Some(c) => c,
-            None => open_connection(&self.path, &self.options, true)?,
-        };
-        let out = f(&conn);
-        let mut pool = lock(&self.readers);
-        if pool.len() < READER_POOL {
-            pool.push(conn);
-        }
-        out
+        self.db.read(f)
     }
 }
 
-/// Locks a mutex, recovering from poisoning: the guarded connections hold no invariants that
-/// a panicking holder could break (transactions roll back on drop).
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks a mutex, recovering from poisoning: the guarded sets hold no invariants that a
+/// panicking holder could break.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-fn open_connection(path: &Path, options: &OpenOptions, read_only: bool) -> Result<Connection> {
-    let flags = if read_only {
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
-    } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
-    };
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    if !read_only {
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-    }
-    conn.pragma_update(None, "synchronous", if options.durable { "FULL" } else { "OFF" })?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    // 16 MiB of private page cache per connection (writer + up to 4 readers) keeps the
-    // server's memory bounded; reads go through a shared memory map (file-backed pages the
-    // kernel can reclaim), which also skips a copy per page on run-table queries.
-    conn.pragma_update(None, "cache_size", -16_384)?;
-    conn.pragma_update(None, "mmap_size", 256_i64 << 20)?;
-    register_regexp(&conn)?;
-    Ok(conn)
 }
 
 /// `X REGEXP P` (Rust `regex` syntax). Non-text values are matched by their text form; NULL
 /// never matches. The compiled pattern is cached per statement.
-fn register_regexp(conn: &Connection) -> Result<()> {
+fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
     conn.create_scalar_function(
         "regexp",
         2,
@@ -166,18 +140,6 @@ fn register_regexp(conn: &Connection) -> Result<()> {
             })
         },
     )?;
-    Ok(())
-}
-
-fn migrate(conn: &mut Connection) -> Result<()> {
-    let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql).map_err(|e| StoreError::Migration(format!("migration {version}: {e}")))?;
-        tx.pragma_update(None, "user_version", version)?;
-        tx.commit()?;
-        tracing::info!(version, "applied metadata store migration");
-    }
     Ok(())
 }
 
@@ -243,8 +205,8 @@ impl crate::MetadataStore for SqliteStore {
     fn ingest_mark(&self, key: &crate::RunKey, log_id: &str) -> Result<u64> {
         self.ingest_mark_impl(key, log_id)
     }
-    fn apply_ingest(&self, batch: &crate::IngestBatch, history: &mut crate::HistorySink<'_>) -> Result<crate::IngestOutcome> {
-        self.apply_ingest_impl(batch, history)
+    fn apply_ingest(&self, batch: &crate::IngestBatch) -> Result<crate::IngestOutcome> {
+        self.apply_ingest_impl(batch, ingest::sqlite_history)
     }
     fn put_run_file(&self, key: &crate::RunKey, path: &str, sha256: &str, size: u64) -> Result<crate::PutFileOutcome> {
         self.put_run_file_impl(key, path, sha256, size)

@@ -309,7 +309,7 @@ impl SqliteStore {
             let project = ensure_project(tx, entity, project)?;
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO runs (project_id, run_id, name, state, created_at, updated_at, tags, config, \
-                 summary, summary_explicit) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8, 1)",
+                 summary) VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6, ?7, ?8)",
             )?;
             let mut seen = std::collections::HashSet::new();
             for r in runs {

@@ -1,7 +1,7 @@
 //! The HistoryStore conformance suite against every backend: the SQLite engine and the
 //! in-memory reference store.
 
-use trackway_history::{SqliteHistory, conformance};
+use crate::{SqliteHistory, conformance};
 
 fn sqlite() -> (tempfile::TempDir, SqliteHistory) {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -16,7 +16,7 @@ macro_rules! checks {
                 #[test]
                 fn $name() {
                     let (_dir, s) = super::sqlite();
-                    trackway_history::conformance::$name(&s);
+                    crate::conformance::$name(&s);
                 }
             )*
         }
@@ -24,7 +24,7 @@ macro_rules! checks {
             $(
                 #[test]
                 fn $name() {
-                    trackway_history::conformance::$name(&trackway_history::MemoryHistory::new());
+                    crate::conformance::$name(&crate::MemoryHistory::new());
                 }
             )*
         }

@@ -1,18 +1,6 @@
-//! Runs the shared conformance suite against both backends, plus local-only checks.
-use std::sync::Arc;
+//! Local-directory specifics (the shared conformance suite runs in the crate's unit tests).
 
-use trackway_blob::{conformance, BlobError, BlobStore, LocalBlobStore, MemBlobStore};
-
-#[test]
-fn mem_store_conforms() {
-    conformance::run_all(Arc::new(MemBlobStore::new()));
-}
-
-#[test]
-fn local_store_conforms() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    conformance::run_all(Arc::new(LocalBlobStore::open_dir(dir.path().join("blobs")).expect("open")));
-}
+use trackway_blob::{BlobError, BlobStore, LocalBlobStore};
 
 #[test]
 fn local_layout_is_two_level_hex_and_leaves_no_temp_files() {
