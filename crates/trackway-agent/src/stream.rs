@@ -169,6 +169,7 @@ impl StreamUploader {
             finished: false,
             target: Some(self.target.clone()),
             remote: None,
+            dropped: 0,
         };
         let path = self.dir.join(SYSTEM_CURSOR);
         let tmp = self

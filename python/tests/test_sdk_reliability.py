@@ -1,0 +1,32 @@
+"""Client-side reliability (issue 9): torn writes, resume races, agent restarts, saved files.
+
+Each test runs a real script in a subprocess and checks what reached the disk or the server.
+"""
+import os
+import textwrap
+
+from conftest import clean_env, only_run, read_log, rows, run_dirs, run_script
+
+
+def test_failed_write_is_repaired_before_the_next_record(tmp):
+    # A write cut short by a full disk (simulated with RLIMIT_FSIZE: the kernel writes what fits
+    # and then fails with EFBIG, as it does with ENOSPC) leaves a torn line. The next record must
+    # start on a fresh line, or it is glued to the torn bytes and lost (docs/run-format.md 2).
+    done = run_script(tmp, """
+import glob, os, resource, signal
+import trackway as wandb
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+wandb.init()
+wandb.log({"a": 1})
+log = glob.glob("trackway/run-*/run.jsonl")[0]
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (os.path.getsize(log) + 20, hard))
+wandb.log({"big": "x" * 500})
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+wandb.log({"marker": "after-recovery"})
+wandb.finish()
+""")
+    records, corrupt = read_log(only_run(tmp))
+    assert len(corrupt) == 1, done.stderr  # the torn record, on a line of its own
+    assert [r.get("marker") for r in rows(records) if "marker" in r] == ["after-recovery"]
+    assert any(r["t"] == "finish" for r in records)
