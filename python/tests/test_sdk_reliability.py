@@ -30,3 +30,31 @@ wandb.finish()
     assert len(corrupt) == 1, done.stderr  # the torn record, on a line of its own
     assert [r.get("marker") for r in rows(records) if "marker" in r] == ["after-recovery"]
     assert any(r["t"] == "finish" for r in records)
+
+
+def test_resume_skips_attempts_being_created_or_left_empty(tmp):
+    # Another process creating an attempt (a directory with no log yet, or an empty log) or a
+    # crash between mkdir and the first write must not make init(resume="allow") raise.
+    run_script(tmp, """
+import trackway as wandb
+wandb.init(project="p", id="r", config={"lr": 0.5})
+for i in range(3):
+    wandb.log({"a": i})
+wandb.finish()
+""")
+    root = tmp / "trackway"
+    (root / "run-20991231_235958-r").mkdir()
+    (root / "run-20991231_235959-r" / "files").mkdir(parents=True)
+    (root / "run-20991231_235959-r" / "run.jsonl").write_bytes(b"")
+    done = run_script(tmp, """
+import trackway as wandb
+run = wandb.init(project="p", id="r", resume="allow")
+print(run.step, run.config["lr"], run.resumed)
+wandb.log({"a": 3})
+wandb.finish()
+""")
+    assert done.stdout.split() == ["3", "0.5", "True"], done.stderr
+    logs = [read_log(d)[0] for d in run_dirs(tmp)
+            if (d / "run.jsonl").exists() and (d / "run.jsonl").stat().st_size]
+    (resumed,) = [recs for recs in logs if recs[0].get("resumed")]
+    assert [r["_step"] for r in rows(resumed)] == [3]
