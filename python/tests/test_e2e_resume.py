@@ -9,7 +9,7 @@ import sys
 import time
 
 from test_e2e_agent import (BIN, agent_pid, run_dirs, run_py, script_env, server,  # noqa: F401
-                            wait_for, wait_synced, write_script)
+                            server_files, wait_for, wait_synced, write_script)
 
 WRITER = r'''
 import sys, trackway
@@ -111,3 +111,31 @@ def test_a_killed_agent_is_restarted_and_every_row_arrives(server, tmp_path):
     rows = list(server.api().run("admin/kill/kagent").scan_history(page_size=5000))
     assert [r["i"] for r in rows] == list(range(20000))
     assert "upload continues" not in err
+
+
+SAVED_THEN_DELETED = r'''
+import os, shutil, tempfile, trackway
+src = tempfile.mkdtemp(dir=".")
+for name in ("model.txt", "gone.txt"):
+    with open(os.path.join(src, name), "w") as f:
+        f.write(name)
+run = trackway.init(project="files", id="saved1")
+trackway.save(os.path.join(src, "*.txt"), base_path=src, policy="end")
+os.remove(os.path.join(src, "gone.txt"))
+trackway.finish()
+shutil.rmtree(src)
+'''
+
+
+def test_offline_saved_file_survives_its_source_and_sync_reports_the_lost_one(server, tmp_path):
+    script = write_script(tmp_path, "s.py", SAVED_THEN_DELETED)
+    env = script_env(server, TRACKWAY_MODE="offline")
+    done = run_py(tmp_path, script, env)
+    assert "gone.txt could not be kept" in done.stderr
+    (d,) = run_dirs(tmp_path)
+    sync = subprocess.run([BIN, "sync", str(d)], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert sync.returncode == 0, sync.stderr
+    assert "gone.txt" in sync.stderr and "cannot be uploaded" in sync.stderr
+    files = server_files(server, "admin/files/saved1")
+    assert "model.txt" in files and "gone.txt" not in files

@@ -58,3 +58,28 @@ wandb.finish()
             if (d / "run.jsonl").exists() and (d / "run.jsonl").stat().st_size]
     (resumed,) = [recs for recs in logs if recs[0].get("resumed")]
     assert [r["_step"] for r in rows(resumed)] == [3]
+
+
+def test_saved_files_are_secured_before_finish_returns(tmp):
+    # Files saved from a temporary directory the script deletes right after finish() must
+    # stay with the run (the agent, or a later `trackway sync`, uploads them afterwards).
+    done = run_script(tmp, """
+import os, shutil, tempfile
+import trackway as wandb
+src = tempfile.mkdtemp(dir=".")
+for name in ("live.txt", "end.txt", "gone.txt"):
+    with open(os.path.join(src, name), "w") as f:
+        f.write(name + " content")
+run = wandb.init()
+wandb.save(os.path.join(src, "live.txt"), base_path=src, policy="live")
+wandb.save(os.path.join(src, "end.txt"), base_path=src, policy="end")
+wandb.save(os.path.join(src, "gone.txt"), base_path=src, policy="end")
+os.remove(os.path.join(src, "gone.txt"))
+wandb.finish()
+shutil.rmtree(src)
+""")
+    files = only_run(tmp) / "files"
+    for name in ("live.txt", "end.txt"):
+        assert not os.path.islink(files / name)
+        assert (files / name).read_text() == f"{name} content"
+    assert "gone.txt could not be kept" in done.stderr  # reported, not lost silently
