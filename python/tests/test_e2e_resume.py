@@ -139,3 +139,33 @@ def test_offline_saved_file_survives_its_source_and_sync_reports_the_lost_one(se
     assert "gone.txt" in sync.stderr and "cannot be uploaded" in sync.stderr
     files = server_files(server, "admin/files/saved1")
     assert "model.txt" in files and "gone.txt" not in files
+
+
+LIVE = r'''
+import sys, time, trackway
+run = trackway.init(project="race", id="live1")
+print(run.id, flush=True)
+for i in range(200):
+    trackway.log({"i": i})
+sys.stdin.readline()
+trackway.finish()
+'''
+
+
+def test_sync_does_not_race_the_live_agent_for_the_upload(server, tmp_path):
+    env = script_env(server, TRACKWAY_FINISH_TIMEOUT="30")
+    proc = subprocess.Popen([sys.executable, str(write_script(tmp_path, "l.py", LIVE))],
+                            cwd=tmp_path, env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.readline()
+    (d,) = run_dirs(tmp_path)
+    wait_for(lambda: (d / "upload.json").exists(), 30, "the agent's first upload")
+    sync = subprocess.run([BIN, "sync", str(d), "--retry-seconds", "1"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert sync.returncode != 0 and "agent is uploading" in sync.stdout, sync.stdout + sync.stderr
+    proc.communicate("\n", timeout=120)
+    wait_synced([d])
+    again = subprocess.run([BIN, "sync", str(d)], env=env, capture_output=True, text=True,
+                           timeout=60)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert [r["i"] for r in server.api().run("admin/race/live1").scan_history()] == list(range(200))

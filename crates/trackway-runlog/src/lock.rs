@@ -74,10 +74,10 @@ pub struct UploadLock {
 }
 
 impl UploadLock {
-    /// Takes `<run_dir>/upload.lock` without waiting for a live holder: `Ok(None)` when another
-    /// uploader (the agent, or `trackway sync`) is working on this run directory.
-    pub fn try_acquire(run_dir: &Path) -> Result<Option<UploadLock>> {
-        let file = try_lock_file(&run_dir.join(UPLOAD_LOCK), LOCK_RETRY)?;
+    /// Takes `<run_dir>/upload.lock`, trying for `wait`: `Ok(None)` when another uploader (the
+    /// agent, or `trackway sync`) is still working on this run directory after that.
+    pub fn try_acquire(run_dir: &Path, wait: Duration) -> Result<Option<UploadLock>> {
+        let file = try_lock_file(&run_dir.join(UPLOAD_LOCK), wait)?;
         Ok(file.map(|f| UploadLock { _file: f }))
     }
 }
@@ -106,5 +106,15 @@ mod tests {
         assert!(held.is_some());
         assert!(lock_held(&path));
         assert!(try_lock_file(&path, Duration::ZERO).expect("io").is_none());
+    }
+
+    #[test]
+    fn one_uploader_per_run_directory() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let first = UploadLock::try_acquire(tmp.path(), Duration::ZERO).expect("io");
+        assert!(first.is_some());
+        assert!(UploadLock::try_acquire(tmp.path(), Duration::from_millis(20)).expect("io").is_none());
+        drop(first);
+        assert!(UploadLock::try_acquire(tmp.path(), Duration::ZERO).expect("io").is_some());
     }
 }
