@@ -169,3 +169,37 @@ def test_sync_does_not_race_the_live_agent_for_the_upload(server, tmp_path):
                            timeout=60)
     assert again.returncode == 0, again.stdout + again.stderr
     assert [r["i"] for r in server.api().run("admin/race/live1").scan_history()] == list(range(200))
+
+
+OFFLINE_CAPTURED = r'''
+import time, trackway
+run = trackway.init(project="offcap", id="offcap1")
+for i in range(20):
+    trackway.log({"i": i})
+    time.sleep(0.05)
+trackway.finish()
+'''
+
+
+def test_offline_runs_are_captured_and_sync_uploads_the_capture(server, tmp_path):
+    env = script_env(server, TRACKWAY_MODE="offline", TRACKWAY_STATS_SAMPLE_SECONDS="0.05",
+                     TRACKWAY_STATS_WINDOW_SECONDS="0.2")
+    run_py(tmp_path, write_script(tmp_path, "off.py", OFFLINE_CAPTURED), env)
+    (d,) = run_dirs(tmp_path)
+
+    def stats_lines():
+        path = d / "system.jsonl"
+        lines = path.read_text().splitlines() if path.exists() else []
+        return [ln for ln in lines if '"t":"stats"' in ln]
+
+    # Captured locally, with no server involved: the agent of the offline run did it.
+    wait_for(lambda: (d / "files" / "trackway-metadata.json").exists() and stats_lines(), 30,
+             "the offline run's metadata and system metrics")
+    assert not (d / "upload.json").exists()  # nothing was uploaded
+    sync = subprocess.run([BIN, "sync", str(d)], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert sync.returncode == 0, sync.stdout + sync.stderr
+    assert "trackway-metadata.json" in server_files(server, "admin/offcap/offcap1")
+    wait_for(lambda: (d / "upload-system.json").exists() and json.loads(
+        (d / "upload-system.json").read_text())["offset"] == (d / "system.jsonl").stat().st_size,
+        30, "system.jsonl acknowledged")

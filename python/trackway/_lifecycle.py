@@ -303,7 +303,7 @@ def _local_run(native, s, items, allow_val_change, user_settings, args) -> Run:
         backend = native.NativeRun(s["root"], start, _convert.fallback, state)
     except (OSError, ValueError) as e:
         raise Error(f"could not create a run under {s['root']}: {e}") from e
-    url = _online(native, s, run_id, backend) if s["mode"] == "online" else None
+    url = _online(native, s, run_id, backend) if s["mode"] == "online" else _offline(native, s, backend)
     run = Run(backend, s, config, resumed=state is not None, url=url,
               settings_obj=_settings_object(s, user_settings))
     _start_capture(run)
@@ -334,6 +334,17 @@ def _online(native, s: dict, run_id: str, backend):
     if not base or not entity:
         return None
     return f"{base.rstrip('/')}/{entity}/{s['project']}/runs/{run_id}"
+
+
+def _offline(native, s: dict, backend) -> None:
+    """Offline runs are captured too (system metrics, metadata, requirements, diff; see
+    docs/capture.md): the agent writes them into the run directory and uploads nothing, and
+    `trackway sync` uploads them later. Without the bundled binary the run is only logged."""
+    exe = bundled_exe()
+    if exe is not None:
+        native.ensure_agent(s["root"], exe)
+        backend.watch_agent(s["root"], exe)
+    return None
 
 
 def _start_capture(run: Run) -> None:

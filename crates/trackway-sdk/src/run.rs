@@ -113,7 +113,8 @@ pub fn init(opts: InitOptions) -> Result<Run, SdkError> {
         settings: Map::new(),
     };
     let core = RunCore::start(&settings.root, info, resume)?;
-    let watch = if settings.mode == Mode::Online {
+    // Offline runs get the agent too: it captures into the run directory and uploads nothing.
+    let watch = if matches!(settings.mode, Mode::Online | Mode::Offline) {
         let exe = opts
             .agent_exe
             .clone()
