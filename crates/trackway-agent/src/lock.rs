@@ -57,4 +57,24 @@ mod tests {
         assert!(!agent_lock_held(tmp.path()));
         assert!(AgentLock::try_acquire(tmp.path()).expect("io").is_some());
     }
+
+    #[test]
+    fn a_starting_agent_waits_out_a_probe_instead_of_exiting() {
+        // `init()` or `trackway status` probing at the moment the agent starts holds the lock
+        // (shared) for an instant; the agent must not take that for another agent.
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let path = tmp.path().join(trackway_runlog::AGENT_LOCK);
+        std::fs::write(&path, b"").expect("create");
+        let probe = File::open(&path).expect("open");
+        probe.try_lock_shared().expect("shared");
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            drop(probe);
+        });
+        let lock = AgentLock::try_acquire(tmp.path()).expect("io");
+        release.join().expect("join");
+        assert!(lock.is_some(), "the agent gave up because of a probe");
+        // And the status probe is a shared one: it never holds the lock against an agent.
+        assert!(agent_lock_held(tmp.path()));
+    }
 }

@@ -8,25 +8,39 @@
 use std::path::{Component, Path, PathBuf};
 
 use super::RestoreError;
-use crate::git::git;
 use crate::CaptureError;
+use crate::git::git;
 
 /// Refuses `patch` if it creates or retargets a symlink that is unsafe for a restore into
 /// `root`; `protected` are directories (relative to `root`) restore writes into.
-pub(crate) fn check_patch_symlinks(root: &Path, git_dir: &Path, patch: &Path, protected: &[PathBuf]) -> Result<(), CaptureError> {
+pub(crate) fn check_patch_symlinks(
+    root: &Path,
+    git_dir: &Path,
+    patch: &Path,
+    protected: &[PathBuf],
+) -> Result<(), CaptureError> {
     let index = git_dir.join("trackway-restore-check.index");
     let result = symlinks_in_patch(root, &index, patch);
     let _ = std::fs::remove_file(&index);
     for (link, target) in result? {
         if let Some(reason) = unsafe_link(&link, &target, protected) {
-            return Err(RestoreError::UnsafePatch { link: link.display().to_string(), target, reason: reason.into() }.into());
+            return Err(RestoreError::UnsafePatch {
+                link: link.display().to_string(),
+                target,
+                reason: reason.into(),
+            }
+            .into());
         }
     }
     Ok(())
 }
 
 /// (link path, target) of every symlink the patch adds or changes.
-fn symlinks_in_patch(root: &Path, index: &Path, patch: &Path) -> Result<Vec<(PathBuf, String)>, CaptureError> {
+fn symlinks_in_patch(
+    root: &Path,
+    index: &Path,
+    patch: &Path,
+) -> Result<Vec<(PathBuf, String)>, CaptureError> {
     let idx = index.to_string_lossy().to_string();
     let p = patch.to_string_lossy().to_string();
     let with_index = |args: &[&str]| -> Result<std::process::Output, CaptureError> {
@@ -42,10 +56,16 @@ fn symlinks_in_patch(root: &Path, index: &Path, patch: &Path) -> Result<Vec<(Pat
             .output()
             .map_err(|e| CaptureError::GitUnavailable(e.to_string()))
     };
-    for args in [&["read-tree", "HEAD"][..], &["apply", "--cached", "--binary", &p][..]] {
+    for args in [
+        &["read-tree", "HEAD"][..],
+        &["apply", "--cached", "--binary", &p][..],
+    ] {
         let out = with_index(args)?;
         if !out.status.success() {
-            return Err(CaptureError::Git { args: args.join(" "), stderr: String::from_utf8_lossy(&out.stderr).trim().into() });
+            return Err(CaptureError::Git {
+                args: args.join(" "),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().into(),
+            });
         }
     }
     let out = with_index(&["diff-index", "--cached", "--no-renames", "-z", "HEAD"])?;
@@ -57,7 +77,10 @@ fn symlinks_in_patch(root: &Path, index: &Path, patch: &Path) -> Result<Vec<(Pat
         let fields: Vec<&str> = meta.trim_start_matches(':').split(' ').collect();
         if let [_, "120000", _, sha, _] = fields.as_slice() {
             let blob = git(root, &["cat-file", "blob", sha])?;
-            links.push((PathBuf::from(path), String::from_utf8_lossy(&blob.stdout).to_string()));
+            links.push((
+                PathBuf::from(path),
+                String::from_utf8_lossy(&blob.stdout).to_string(),
+            ));
         }
     }
     Ok(links)
@@ -66,7 +89,10 @@ fn symlinks_in_patch(root: &Path, index: &Path, patch: &Path) -> Result<Vec<(Pat
 /// Why a symlink at `link` (relative to the repository root) pointing at `target` is unsafe.
 fn unsafe_link(link: &Path, target: &str, protected: &[PathBuf]) -> Option<&'static str> {
     // The link may not be, or be a parent of, a directory restore writes to.
-    if protected.iter().any(|d| link.starts_with(d) || d.starts_with(link)) {
+    if protected
+        .iter()
+        .any(|d| link.starts_with(d) || d.starts_with(link))
+    {
         return Some("the link lies in the directory restore writes to");
     }
     if Path::new(target).is_absolute() {
@@ -74,7 +100,12 @@ fn unsafe_link(link: &Path, target: &str, protected: &[PathBuf]) -> Option<&'sta
     }
     // Resolved lexically from the link's directory; `..` may not climb above the root.
     let mut resolved = PathBuf::new();
-    for comp in link.parent().unwrap_or(Path::new("")).join(target).components() {
+    for comp in link
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join(target)
+        .components()
+    {
         match comp {
             Component::Normal(c) => resolved.push(c),
             Component::CurDir => {}
@@ -83,7 +114,9 @@ fn unsafe_link(link: &Path, target: &str, protected: &[PathBuf]) -> Option<&'sta
                     return Some("the link points outside the repository");
                 }
             }
-            Component::RootDir | Component::Prefix(_) => return Some("the link points to an absolute path"),
+            Component::RootDir | Component::Prefix(_) => {
+                return Some("the link points to an absolute path");
+            }
         }
     }
     if resolved.starts_with(".git") {
