@@ -3,9 +3,8 @@
 Each test runs a real script in a subprocess and checks what reached the disk or the server.
 """
 import os
-import textwrap
 
-from conftest import clean_env, only_run, read_log, rows, run_dirs, run_script
+from conftest import only_run, read_log, rows, run_dirs, run_script
 
 
 def test_failed_write_is_repaired_before_the_next_record(tmp):

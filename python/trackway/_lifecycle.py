@@ -344,7 +344,6 @@ def _offline(native, s: dict, backend) -> None:
     if exe is not None:
         native.ensure_agent(s["root"], exe)
         backend.watch_agent(s["root"], exe)
-    return None
 
 
 def _start_capture(run: Run) -> None:
