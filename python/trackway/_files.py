@@ -57,14 +57,23 @@ def append_record(log_path: str, record: dict) -> None:
 
 
 class LogAppender:
-    """`append_record` with the descriptor kept open (console capture appends many records)."""
+    """`append_record` with the descriptor kept open (console capture appends many records).
+    After a failed or short write (a full disk) the tail is repaired before the next record, as
+    at open (docs/run-format.md section 2)."""
 
     def __init__(self, log_path: str) -> None:
         self._fd = _open_log(log_path)
+        self._dirty = False
 
     def __call__(self, record: dict) -> None:
-        if self._fd is not None:
-            os.write(self._fd, _encode(record))
+        if self._fd is None:
+            return
+        if self._dirty:
+            _repair_tail(self._fd)
+        line = _encode(record)
+        self._dirty = True
+        if os.write(self._fd, line) == len(line):
+            self._dirty = False
 
     def close(self) -> None:
         fd, self._fd = self._fd, None
