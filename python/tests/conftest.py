@@ -30,6 +30,8 @@ def clean_env(tmp: Path, **extra) -> dict:
     env["HOME"] = str(tmp / "home")  # no stored login, no ~/.config writes outside tmp
     env["TRACKWAY_CONFIG_DIR"] = str(tmp / "home" / "config")
     env["TRACKWAY_MODE"] = "offline"  # tests that want another mode override or drop it
+    # Offline runs start an agent too (it captures them); let it exit soon after the test.
+    env["TRACKWAY_AGENT_IDLE_SECONDS"] = "2"
     env.pop("PYTHONSTARTUP", None)
     for k, v in extra.items():
         if v is None:

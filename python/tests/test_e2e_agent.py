@@ -206,7 +206,8 @@ def test_offline_then_sync_is_identical_and_idempotent(server, tmp_path):
     done = run_py(tmp_path, write_script(tmp_path, "off.py", OFFLINE), script_env(server, TRACKWAY_MODE="offline"))
     run_id = done.stdout.strip().splitlines()[-1]
     (d,) = run_dirs(tmp_path)
-    assert not (d / "synced").exists() and not (tmp_path / "trackway" / "agent.lock").exists()
+    # The agent of an offline run captures it locally and uploads nothing.
+    assert not (d / "synced").exists() and not (d / "upload.json").exists()
     env = script_env(server)
     status = subprocess.run([BIN, "status"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert status.returncode == 0 and "1 run(s)" in status.stdout and server.key not in status.stdout

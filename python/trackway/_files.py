@@ -5,7 +5,8 @@ Entry points (called by `_lifecycle`; everything else here is private):
 - ``on_init(run)`` -- right after the run log is created: appends one ``process`` record
   ``{"t":"process","program","code_path","argv","python","executable","cwd","site_packages"}``
   so the agent (which does all capture: metadata, git, diff.patch, requirements.txt) knows the
-  program and its Python environment. Returns None (nothing to do at finish).
+  program and its Python environment. Returns the finish hook, which secures saved files
+  (``secure_saved_files``: every link becomes the file's content before ``finish()`` returns).
 - ``save(run, glob_str, base_path=None, policy="live")`` -- puts matching files into the run's
   ``files/`` directory and appends one ``{"t":"file","path":REL,"policy":POLICY}`` record per file
   so the agent uploads it: ``now`` once, ``end`` at finish, ``live`` on every change (the agent
@@ -62,7 +63,42 @@ def on_init(run):
     path = _log_path(run)
     if path:
         append_record(path, process_info())
-    return None
+    backend = getattr(run, "_backend", None)
+    files_dir = getattr(backend, "files_dir", None)
+    if not files_dir:
+        return None
+    return lambda _code: secure_saved_files(files_dir)
+
+
+def secure_saved_files(files_dir: str) -> list:
+    """At finish, replace every link that save() put in `files_dir` by the file's content (a
+    hard link where the file system allows, else a copy), so files saved from a temporary
+    directory still upload after the script deletes it. Returns the paths that could not be
+    secured (source gone or unreadable), after reporting them."""
+    from . import _term
+
+    lost = []
+    for dirpath, _dirs, names in os.walk(files_dir):
+        for name in names:
+            dest = os.path.join(dirpath, name)
+            if not os.path.islink(dest):
+                continue
+            src = os.path.realpath(dest)
+            tmp = os.path.join(dirpath, f".{name}.secure-{os.getpid()}")
+            try:
+                try:
+                    os.link(src, tmp)
+                except OSError:
+                    shutil.copy2(src, tmp)
+                os.replace(tmp, dest)
+            except OSError as e:
+                if os.path.lexists(tmp):
+                    os.remove(tmp)
+                rel = os.path.relpath(dest, files_dir)
+                lost.append(rel)
+                _term.termwarn(f"save(): {rel} could not be kept with the run ({src}: "
+                               f"{e.strerror or e}); it will not be uploaded")
+    return lost
 
 
 def _split_pattern(pattern: str, base_path):

@@ -211,7 +211,9 @@ def _disabled_run(native, s, items, allow_val_change, user_settings) -> Run:
 
 
 def _resume_state(native, s: dict):
-    """(run id, state of the newest earlier attempt or None) per the resume setting."""
+    """(run id, state to resume from or None) per the resume setting: the newest readable local
+    attempt, or for an online `allow`/`must` resume the server's state when it is further along
+    (the run was logged from another directory or machine)."""
     root, run_id, resume = s["root"], s.get("id"), s.get("resume")
     if resume == "auto" and not run_id:
         run_id = _crashed_latest_run(native, root)
@@ -223,12 +225,37 @@ def _resume_state(native, s: dict):
             attempts = list(native.find_run_dirs(root, run_id))
         except OSError:
             attempts = []
-    if resume == "must" and not attempts:
-        raise UsageError(f"resume='must' but run {run_id!r} does not exist under {root}")
     if resume == "never" and attempts:
         raise UsageError(f"resume='never' but run {run_id!r} already exists under {root}")
-    state = native.load_run_state(attempts[-1]) if attempts and resume != "never" else None
+    # Skips attempts another process is creating right now, or that a crash left empty.
+    state = native.latest_run_state(attempts) if attempts and resume != "never" else None
+    if s.get("mode") == "online" and resume in ("allow", "must"):
+        state, found = _server_state(native, s, run_id, state)
+        if resume == "must" and not attempts and not found:
+            raise UsageError(f"resume='must' but run {run_id!r} exists neither under {root} "
+                             "nor on the server")
+    elif resume == "must" and not attempts:
+        raise UsageError(f"resume='must' but run {run_id!r} does not exist under {root}")
     return run_id, state
+
+
+def _server_state(native, s: dict, run_id: str, local):
+    """(state to resume from, whether the server has the run). The server's state wins when its
+    last step is past the local one, so steps continue after every acknowledged row."""
+    try:
+        remote = native.remote_run_state(s.get("base_url"), s.get("api_key"), s.get("entity"),
+                                         s.get("project") or "uncategorized", run_id)
+    except OSError as e:
+        _term.warn_once(f"could not ask the server about run {run_id} ({e}); resuming from the "
+                        "local state, and the server drops steps it already has")
+        return local, False
+    if remote is None:
+        return local, False
+    last = (local or {}).get("last_step")
+    if local is None or (remote.get("last_step") is not None
+                         and (last is None or remote["last_step"] > last)):
+        return remote, True
+    return local, True
 
 
 def _crashed_latest_run(native, root: str):
@@ -278,7 +305,7 @@ def _local_run(native, s, items, allow_val_change, user_settings, args) -> Run:
     except (OSError, ValueError) as e:
         raise Error(f"could not create a run under {s['root']}: {e}") from e
     _media.register_run(backend)
-    url = _online(native, s, run_id) if s["mode"] == "online" else None
+    url = _online(native, s, run_id, backend) if s["mode"] == "online" else _offline(native, s, backend)
     run = Run(backend, s, config, resumed=state is not None, url=url,
               settings_obj=_settings_object(s, user_settings))
     _start_capture(run)
@@ -296,7 +323,7 @@ def bundled_exe():
     return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
 
 
-def _online(native, s: dict, run_id: str):
+def _online(native, s: dict, run_id: str, backend):
     exe = bundled_exe()
     if exe is None:
         _term.warn_once("the bundled `trackway` binary is missing, so no agent uploads this run; "
@@ -304,10 +331,21 @@ def _online(native, s: dict, run_id: str):
         s["_agent"] = False
     else:
         s["_agent"] = bool(native.ensure_agent(s["root"], exe))
+        backend.watch_agent(s["root"], exe)  # log() and finish() restart an agent that died
     base, entity = s.get("base_url"), s.get("entity")
     if not base or not entity:
         return None
     return f"{base.rstrip('/')}/{entity}/{s['project']}/runs/{run_id}"
+
+
+def _offline(native, s: dict, backend) -> None:
+    """Offline runs are captured too (system metrics, metadata, requirements, diff; see
+    docs/capture.md): the agent writes them into the run directory and uploads nothing, and
+    `trackway sync` uploads them later. Without the bundled binary the run is only logged."""
+    exe = bundled_exe()
+    if exe is not None:
+        native.ensure_agent(s["root"], exe)
+        backend.watch_agent(s["root"], exe)
 
 
 def _start_capture(run: Run) -> None:
@@ -386,16 +424,33 @@ def finish_run(run: Run, exit_code=None) -> None:
 
 
 def _wait_uploaded(run: Run) -> None:
-    """Give the agent finish_timeout seconds to drain the upload, never longer."""
+    """Give the agent finish_timeout seconds to drain the upload, never longer, then say what
+    is true: uploaded, still uploading (an agent is alive), or saved locally only."""
     quiet = run._s.get("silent")
+    backend = run._backend
+    if run._s.get("_agent") is not False:
+        run._s["_agent"] = bool(backend.ensure_agent())  # restarts an agent killed meanwhile
     if not run._s.get("_agent"):  # no agent could be started: waiting cannot help
         if not quiet:
             _term.termlog(f"run {run.id} is saved locally; upload it with "
-                          f"`trackway sync {run._backend.dir}`")
+                          f"`trackway sync {backend.dir}`")
         return
     timeout = float(run._s.get("finish_timeout") or 5.0)
-    if not run._backend.wait_uploaded(timeout) and not quiet:
-        _term.termlog(f"run {run.id}: upload continues in the background (`trackway status`)")
+    done = backend.wait_uploaded(timeout)
+    state = backend.upload_state()
+    if state["dropped"]:
+        _term.termwarn(f"run {run.id}: the server dropped {state['dropped']} history record(s) at "
+                       "steps another attempt of this run had already logged (history never "
+                       "goes back; resume with resume='allow' to continue after its last step)")
+    if done or quiet:
+        return
+    unsent = state["unsent_bytes"]
+    if state["agent_alive"]:
+        _term.termlog(f"run {run.id}: {unsent} bytes still uploading in the background "
+                      "(`trackway status`)")
+    else:
+        _term.termwarn(f"run {run.id}: {unsent} bytes not uploaded and no agent is running; "
+                       f"upload them with `trackway sync {backend.dir}`")
 
 
 def _int_code(code) -> int:

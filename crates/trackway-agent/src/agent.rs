@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use trackway_runlog::{SYNCED_MARKER, list_runs};
+use trackway_runlog::{SYNCED_MARKER, UploadLock, list_runs};
 
 use crate::capture::{CaptureSet, Outcome};
 use crate::keys::ClientPool;
@@ -74,6 +74,7 @@ pub fn run_agent(opts: &AgentOptions) -> Result<AgentExit> {
         ignored: BTreeSet::new(),
         synced: BTreeSet::new(),
         first_seen: BTreeMap::new(),
+        upload_locks: BTreeMap::new(),
         captures: CaptureSet::default(),
         log_done: BTreeMap::new(),
         pool: ClientPool {
@@ -109,6 +110,8 @@ struct Loop {
     /// finish before `synced` is written (it means files and system metrics too).
     log_done: BTreeMap<PathBuf, String>,
     first_seen: BTreeMap<PathBuf, Instant>,
+    /// The upload lock of every run directory this agent uploads (see `trackway_runlog::lock`).
+    upload_locks: BTreeMap<PathBuf, UploadLock>,
     pool: ClientPool,
 }
 
@@ -169,7 +172,20 @@ impl Loop {
         let mut pending = false;
         let mut drop_dirs = Vec::new();
         for (dir, up) in &mut self.runs {
+            // One uploader per run directory: while `trackway sync` holds its lock, wait.
+            if !self.upload_locks.contains_key(dir) {
+                match UploadLock::try_acquire(dir, Duration::ZERO) {
+                    Ok(Some(lock)) => {
+                        self.upload_locks.insert(dir.clone(), lock);
+                    }
+                    _ => continue,
+                }
+            }
             let result = up.step(&mut self.pool);
+            if matches!(result, StepResult::Failed { permanent: true, .. }) {
+                // Waiting out a refusal (a bad key): let `trackway sync` try meanwhile.
+                self.upload_locks.remove(dir);
+            }
             if !self.captures.remotes.contains_key(dir)
                 && let Some(remote) = up.remote() {
                     self.captures.remotes.insert(dir.clone(), remote);
@@ -208,6 +224,9 @@ impl Loop {
         for d in drop_dirs {
             self.runs.remove(&d);
             self.first_seen.remove(&d);
+            if !self.log_done.contains_key(&d) {
+                self.upload_locks.remove(&d);
+            }
             self.ignored.insert(d);
         }
         (busy, pending)
@@ -217,15 +236,22 @@ impl Loop {
     /// (a refused file) leaves the run unmarked, so `trackway sync` can retry it.
     fn write_markers(&mut self) {
         let captures = &self.captures;
-        self.log_done.retain(|dir, key| match captures.outcome(dir) {
-            Outcome::Open => true,
-            Outcome::Failed => false,
-            Outcome::Done => {
-                if let Err(e) = crate::marker::mark_synced(dir, key, true) {
-                    tracing::warn!(dir = %dir.display(), error = %e, "cannot write the synced marker");
+        let locks = &mut self.upload_locks;
+        self.log_done.retain(|dir, key| {
+            let keep = match captures.outcome(dir) {
+                Outcome::Open => true,
+                Outcome::Failed => false,
+                Outcome::Done => {
+                    if let Err(e) = crate::marker::mark_synced(dir, key, true) {
+                        tracing::warn!(dir = %dir.display(), error = %e, "cannot write the synced marker");
+                    }
+                    false
                 }
-                false
+            };
+            if !keep {
+                locks.remove(dir); // uploaded (or given up): `trackway sync` may take over
             }
+            keep
         });
     }
 

@@ -43,7 +43,8 @@ pub(crate) struct Batch {
 }
 
 /// Reads complete lines from `from` until `limits` are reached and encodes the request.
-/// `run_line` replaces the `run` record at position 0 (sync with overrides); `skip` holds
+/// `run_line` replaces the `run` record (or a stream's `stream` header) at position 0 (sync
+/// with overrides); `skip` holds
 /// positions the server rejected, which are left out but still covered by `[from, to)`.
 pub(crate) fn read_batch(
     log: &Path,
@@ -79,7 +80,7 @@ pub(crate) fn read_batch(
             continue;
         }
         let line = match (pos, run_line) {
-            (0, Some(over)) if tag == "run" => over,
+            (0, Some(over)) if tag == "run" || tag == "stream" => over,
             _ => line,
         };
         if b.records > 0 {

@@ -132,12 +132,14 @@ impl StreamUploader {
             max_bytes: 1 << 20,
             max_records: usize::MAX,
         };
+        // Synced under another run id (`sync --id`): the header names the run it is sent to.
+        let header = (self.acked == 0).then(|| stream_header_for(&self.log, &remote.run_id)).flatten();
         let batch = read_batch(
             &self.log,
             self.acked,
             &target,
             limits,
-            None,
+            header.as_deref(),
             &Default::default(),
         )
         .map_err(local)?;
@@ -169,6 +171,7 @@ impl StreamUploader {
             finished: false,
             target: Some(self.target.clone()),
             remote: None,
+            dropped: 0,
         };
         let path = self.dir.join(SYSTEM_CURSOR);
         let tmp = self
@@ -181,6 +184,18 @@ impl StreamUploader {
 }
 
 /// The `log_id` of the stream's `stream` header line.
+/// The stream's header with `run_id` set to `run_id`, when it names another run.
+fn stream_header_for(log: &Path, run_id: &str) -> Option<Vec<u8>> {
+    let mut reader = LogReader::open(log, 0).ok()?;
+    let (_, _, line) = reader.next_line().ok()??;
+    let mut v: serde_json::Value = serde_json::from_slice(line).ok()?;
+    if v.get("run_id")?.as_str()? == run_id {
+        return None;
+    }
+    v["run_id"] = run_id.into();
+    serde_json::to_vec(&v).ok()
+}
+
 fn stream_log_id(log: &Path) -> Option<String> {
     let mut reader = LogReader::open(log, 0).ok()?;
     let (_, _, line) = reader.next_line().ok()??;

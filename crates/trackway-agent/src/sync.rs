@@ -67,6 +67,13 @@ pub fn sync_run(dir: &Path, opts: &SyncOptions, pool: &mut ClientPool) -> Result
             message: format!("{} has no {LOG_FILE}", dir.display()),
         });
     }
+    // One uploader per run directory: a live agent uploading this run keeps its lock until the
+    // run is synced; two uploaders would write the same cursor.
+    let Some(_lock) = trackway_runlog::UploadLock::try_acquire(dir, opts.retry_for)? else {
+        return Ok(SyncOutcome::Failed {
+            message: "the background agent is uploading this run (see `trackway status`); sync it again once the agent is done".into(),
+        });
+    };
     let mut up = RunUploader::new(dir, opts.overrides.clone(), Duration::ZERO)?;
     // `synced` is written here, after the files: it means the log *and* the files are there.
     up.defer_marker = opts.capture;

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use trackway_client::ClientError;
+use trackway_client::{ClientError, IngestAck};
 use trackway_runlog::{LOG_FILE, LogReader, UploadCursor, read_cursor, write_cursor};
 use trackway_types::{Record, RunRecord};
 
@@ -97,6 +97,8 @@ pub struct RunUploader {
     skip: BTreeSet<u64>,
     /// The next batch, read while the previous one was in flight.
     prefetched: Option<Batch>,
+    /// History records of this log the server dropped (kept in the cursor for `finish()`).
+    dropped: u64,
     /// Records and bytes acknowledged during this process's life.
     pub sent_records: u64,
     pub sent_bytes: u64,
@@ -140,6 +142,7 @@ impl RunUploader {
             bisect_until: 0,
             skip: BTreeSet::new(),
             prefetched: None,
+            dropped: 0,
             sent_records: 0,
             sent_bytes: 0,
         })
@@ -272,6 +275,7 @@ impl RunUploader {
             return;
         }
         self.acked = c.offset;
+        self.dropped = c.dropped;
         let mut parts = c.remote.as_deref().unwrap_or("").splitn(3, '/');
         if let (Some(e), Some(p), Some(id)) = (parts.next(), parts.next(), parts.next()) {
             self.known_remote = Some(Target {
@@ -424,7 +428,12 @@ impl RunUploader {
             Err(e) => Err(e),
         };
         match result {
-            Ok(acked) => {
+            Ok(ack) => {
+                let acked = ack.acked;
+                if ack.dropped > 0 {
+                    tracing::warn!(dir = %self.dir.display(), dropped = ack.dropped, "the server dropped history at steps another attempt of the run had written");
+                }
+                self.dropped += ack.dropped;
                 self.acked = acked.max(self.acked);
                 self.finish_acked |= batch.has_finish && acked >= batch.to;
                 self.sent_records += batch.records as u64;
@@ -454,10 +463,10 @@ impl RunUploader {
         batch: &Batch,
         target: &Target,
         size: u64,
-    ) -> Result<u64, ClientError> {
+    ) -> Result<IngestAck, ClientError> {
         let send = || match &batch.packed {
-            Some(packed) => client.ingest_packed(packed),
-            None => client.ingest_raw(&batch.body),
+            Some(packed) => client.ingest_packed_ack(packed),
+            None => client.pack(&batch.body).and_then(|p| client.ingest_packed_ack(&p)),
         };
         if size <= batch.to {
             return send();
@@ -574,6 +583,7 @@ impl RunUploader {
                 && c.finished == self.finish_acked
                 && c.remote == remote
                 && c.target == self.target_key
+                && c.dropped == self.dropped
         });
         if same {
             return Ok(());
@@ -586,6 +596,7 @@ impl RunUploader {
             finished: self.finish_acked,
             target: self.target_key.clone(),
             remote,
+            dropped: self.dropped,
         };
         write_cursor(&self.dir, &c)?;
         self.cursor = Some(c);

@@ -223,6 +223,10 @@ impl RunFiles {
                 Err(e) => {
                     if finishing {
                         t.changed = false; // still missing at the end: nothing to upload
+                        if let Ok(link) = fs::read_link(&abs) {
+                            // save()d from a place that is gone: say so, never skip it silently
+                            tracing::warn!(path = %path, source = %link.display(), "saved file cannot be uploaded: its source no longer exists");
+                        }
                     }
                     if e.kind() == std::io::ErrorKind::NotFound {
                         t.pending = false; // deleted after a failed upload: nothing to retry

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use crate::code::{write_atomic, DIFF_FILE, METADATA_FILE};
-use crate::files::hash_file;
 use crate::git::{git, git_ok};
 use crate::paths::validate_rel_path;
 use crate::CaptureError;
@@ -37,6 +36,12 @@ pub enum RestoreError {
     Unreachable { url: String, message: String },
     #[error("{0}")]
     Source(String),
+    #[error("refusing to write {path}: it {reason}")]
+    UnsafePath { path: PathBuf, reason: String },
+    #[error("the run's diff.patch creates a symlink {link} -> {target}: {reason}; nothing was applied")]
+    UnsafePatch { link: String, target: String, reason: String },
+    #[error("run file {path} does not match the listing (expected {expected}, got {got}); it was not written")]
+    Checksum { path: String, expected: String, got: String },
 }
 
 /// One run file as listed by a source.
@@ -55,11 +60,16 @@ pub trait RunSource {
     /// The run's metadata document (`trackway-metadata.json`), empty object when there is none.
     fn metadata(&self) -> Result<Value, CaptureError>;
     fn list_files(&self) -> Result<Vec<RunFile>, CaptureError>;
+    /// A small file (the patch, the metadata), whole; larger ones are an error, never cut.
     fn read_file(&self, path: &str) -> Result<Vec<u8>, CaptureError>;
+    /// Streams a run file of any size into `out`.
+    fn download(&self, path: &str, out: &mut dyn std::io::Write) -> Result<u64, CaptureError>;
 }
 
 mod http;
 mod local;
+mod patch_check;
+mod safe;
 pub use http::HttpRunSource;
 pub use local::LocalRunSource;
 
@@ -104,21 +114,40 @@ pub fn restore(src: &dyn RunSource, repo_dir: &Path, opts: &RestoreOptions) -> R
         let root = checkout(src.run_id(), repo_dir, commit, opts.branch, report.remote_url.as_deref())?;
         report.branch = opts.branch.then(|| format!("trackway/{}", src.run_id()));
         report.commit = Some(commit.to_string());
-        report.patch_applied = apply_patch(src, &root, commit, report.branch.as_deref())?;
+        report.patch_applied = apply_patch(src, &root, commit, report.branch.as_deref(), &write_areas(&root, opts))?;
         root
     } else {
         git_ok(repo_dir, &["rev-parse", "--show-toplevel"]).map(PathBuf::from).unwrap_or_else(|_| repo_dir.to_path_buf())
     };
     let config_path = opts.config_out.clone().unwrap_or_else(|| root.join("trackway").join("config.yaml"));
     if let Some(dir) = config_path.parent() {
-        fs::create_dir_all(dir).map_err(|e| CaptureError::io(dir, e))?;
+        safe_create(&root, dir)?;
     }
     write_atomic(&config_path, config_yaml(src.run_id(), &src.config()?).as_bytes())?;
     report.config_path = config_path;
     if let Some(dest) = &opts.files_out {
+        safe_create(&root, dest)?;
         report.pulled = Some(pull(src, dest)?);
     }
     Ok(report)
+}
+
+/// Creates `dir`; below the repository root (where the patch may have put symlinks) one level
+/// at a time, never through a symlink.
+fn safe_create(root: &Path, dir: &Path) -> Result<(), CaptureError> {
+    match dir.strip_prefix(root) {
+        Ok(rel) => safe::ensure_dir_under(root, rel).map(drop),
+        Err(_) => fs::create_dir_all(dir).map_err(|e| CaptureError::io(dir, e)),
+    }
+}
+
+/// Directories under the repository root that restore writes to (relative to it).
+fn write_areas(root: &Path, opts: &RestoreOptions) -> Vec<PathBuf> {
+    let mut areas = vec![PathBuf::from("trackway")];
+    let outs = [opts.files_out.as_deref(), opts.config_out.as_deref().and_then(Path::parent)];
+    areas.extend(outs.into_iter().flatten().filter_map(|p| p.strip_prefix(root).ok()).map(Path::to_path_buf));
+    areas.retain(|a| !a.as_os_str().is_empty());
+    areas
 }
 
 /// Validates the repository and checks out `commit`; returns the repository root.
@@ -147,7 +176,7 @@ fn checkout(run_id: &str, repo_dir: &Path, commit: &str, branch: bool, remote: O
 }
 
 /// Applies the run's diff.patch, if it has one: checked first, so it applies fully or not at all.
-fn apply_patch(src: &dyn RunSource, root: &Path, commit: &str, branch: Option<&str>) -> Result<bool, CaptureError> {
+fn apply_patch(src: &dyn RunSource, root: &Path, commit: &str, branch: Option<&str>, protected: &[PathBuf]) -> Result<bool, CaptureError> {
     let listed = src.list_files()?.into_iter().any(|f| f.path == DIFF_FILE);
     if !listed {
         return Ok(false);
@@ -170,6 +199,7 @@ fn apply_patch(src: &dyn RunSource, root: &Path, commit: &str, branch: Option<&s
         }
         .into());
     }
+    patch_check::check_patch_symlinks(root, &git_dir, &patch_path, protected)?;
     git_ok(root, &["apply", "--binary", "--whitespace=nowarn", &p])?;
     let _ = fs::remove_file(&patch_path);
     Ok(true)
@@ -194,20 +224,23 @@ pub struct PullReport {
 }
 
 /// Downloads every run file into `dest/<path>`, skipping files whose content already matches.
+/// Nothing is written outside `dest`: no symlink below it is followed, and each file is
+/// verified against the listed size and sha256 before it replaces the old one.
 pub fn pull(src: &dyn RunSource, dest: &Path) -> Result<PullReport, CaptureError> {
+    fs::create_dir_all(dest).map_err(|e| CaptureError::io(dest, e))?;
     let mut report = PullReport::default();
     for f in src.list_files()? {
-        let rel = validate_rel_path(&f.path)?; // a hostile listing cannot write outside dest
-        let target = dest.join(&rel);
-        if hash_file(&target).is_ok_and(|(sha, _)| sha == f.sha256) {
+        let rel = validate_rel_path(&f.path)?; // a hostile listing cannot name `..` or `/abs`
+        let (parent, name) = match rel.rsplit_once('/') {
+            Some((p, n)) => (p, n),
+            None => ("", rel.as_str()),
+        };
+        let dir = safe::ensure_dir_under(dest, Path::new(parent))?;
+        if safe::is_current(&dir.join(name), &f) {
             report.unchanged.push(rel);
             continue;
         }
-        let bytes = src.read_file(&rel)?;
-        if let Some(dir) = target.parent() {
-            fs::create_dir_all(dir).map_err(|e| CaptureError::io(dir, e))?;
-        }
-        write_atomic(&target, &bytes)?;
+        safe::download_verified(src, &f, &rel, &dir, name)?;
         report.downloaded.push(rel);
     }
     Ok(report)

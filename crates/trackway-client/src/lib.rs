@@ -41,6 +41,15 @@ impl Default for ClientOptions {
     }
 }
 
+/// The answer to one ingest request.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IngestAck {
+    /// Every position below this is durable on the server.
+    pub acked: u64,
+    /// History records refused because their steps were already written by another attempt.
+    pub dropped: u64,
+}
+
 /// The key's user, from `GET /api/v1/viewer`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Viewer {
@@ -171,13 +180,22 @@ impl Client {
 
     /// `POST /api/v1/ingest` with a body already compressed by [`Self::pack`].
     pub fn ingest_packed(&self, packed: &[u8]) -> Result<u64> {
+        self.ingest_packed_ack(packed).map(|a| a.acked)
+    }
+
+    /// [`Self::ingest_packed`], with the history records the server dropped (steps another
+    /// attempt of the run had already written).
+    pub fn ingest_packed_ack(&self, packed: &[u8]) -> Result<IngestAck> {
         let v = self.send_packed("/api/v1/ingest", packed)?;
-        v.get("acked")
+        let acked = v
+            .get("acked")
             .and_then(|x| x.as_u64())
             .ok_or_else(|| ClientError::Decode {
                 url: self.url("/api/v1/ingest"),
                 reason: "response lacks `acked`".into(),
-            })
+            })?;
+        let dropped = v.get("dropped").and_then(serde_json::Value::as_u64).unwrap_or(0);
+        Ok(IngestAck { acked, dropped })
     }
 
     /// `PUT /api/v1/runs/{e}/{p}/{id}/files/{path}`: one run file, checked by its SHA-256.
@@ -334,7 +352,7 @@ impl Client {
 }
 
 /// Percent-encodes one path segment (RFC 3986 unreserved characters stay as they are).
-fn encode_segment(s: &str) -> String {
+pub fn encode_segment(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

@@ -23,6 +23,7 @@ use crate::convert::{Converter, map_to_py, to_py};
 pub(crate) fn py_err(e: SdkError) -> PyErr {
     match e {
         SdkError::Runlog(e) => PyOSError::new_err(e.to_string()),
+        e @ SdkError::Remote(_) => PyOSError::new_err(e.to_string()),
         SdkError::MissingKey(k) => PyKeyError::new_err(k),
         SdkError::Finished => PyRuntimeError::new_err("the run is finished"),
         e @ (SdkError::InvalidSetting { .. }
@@ -97,6 +98,58 @@ fn find_run_dirs(root: &str, run_id: &str) -> PyResult<Vec<String>> {
 fn load_run_state<'py>(py: Python<'py>, run_dir: &str) -> PyResult<Bound<'py, PyDict>> {
     let st = trackway_runlog::load_run_state(Path::new(run_dir))
         .map_err(|e| PyOSError::new_err(e.to_string()))?;
+    state_dict(py, &st)
+}
+
+/// The state of the newest readable attempt among `attempts` (oldest first), or None: attempts
+/// being created by another process, or left empty by a crash, are skipped.
+#[pyfunction]
+fn latest_run_state<'py>(py: Python<'py>, attempts: Vec<String>) -> PyResult<Option<Bound<'py, PyDict>>> {
+    let dirs: Vec<PathBuf> = attempts.into_iter().map(PathBuf::from).collect();
+    trackway_runlog::latest_state(&dirs)
+        .map(|(_, st)| state_dict(py, &st))
+        .transpose()
+}
+
+/// What the server has of a run (`GET /api/v1/runs/{e}/{p}/{id}`, bounded wait, GIL released),
+/// as a dict with the keys of `load_run_state`; None when the server has no such run. Raises
+/// OSError when the server cannot be asked.
+#[pyfunction]
+#[pyo3(signature = (base_url, api_key, entity, project, run_id))]
+fn remote_run_state<'py>(
+    py: Python<'py>,
+    base_url: Option<&str>,
+    api_key: Option<&str>,
+    entity: Option<&str>,
+    project: &str,
+    run_id: &str,
+) -> PyResult<Option<Bound<'py, PyDict>>> {
+    let timeout = trackway_sdk::remote::REMOTE_RESUME_TIMEOUT;
+    let base = trackway_sdk::remote::base_url_or_default(base_url);
+    let remote = py
+        .detach(|| trackway_sdk::fetch_remote_run(&base, api_key, entity, project, run_id, timeout))
+        .map_err(py_err)?;
+    let Some(r) = remote else { return Ok(None) };
+    let d = PyDict::new(py);
+    let opt = |o: &Option<String>| o.clone().map_or(Value::Null, Value::Str);
+    d.set_item("run_id", &r.run_id)?;
+    d.set_item("project", &r.project)?;
+    d.set_item("entity", &r.entity)?;
+    d.set_item("name", to_py(py, &opt(&r.name))?)?;
+    d.set_item("tags", PyList::new(py, &r.tags)?)?;
+    d.set_item("notes", to_py(py, &opt(&r.notes))?)?;
+    d.set_item("group", to_py(py, &opt(&r.group))?)?;
+    d.set_item("job_type", to_py(py, &opt(&r.job_type))?)?;
+    d.set_item("config", map_to_py(py, &r.config)?)?;
+    d.set_item("summary", map_to_py(py, &r.summary)?)?;
+    d.set_item("last_step", r.last_step)?;
+    d.set_item("row_count", r.row_count)?;
+    d.set_item("finished", r.state != "running")?;
+    d.set_item("remote", true)?;
+    Ok(Some(d))
+}
+
+fn state_dict<'py>(py: Python<'py>, st: &trackway_runlog::RunState) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     let opt = |o: &Option<String>| o.clone().map_or(Value::Null, Value::Str);
     d.set_item("run_id", &st.run.run_id)?;
@@ -138,6 +191,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(log::append_record, m)?)?;
     m.add_function(wrap_pyfunction!(http::api_request, m)?)?;
     m.add_class::<log::LogAppender>()?;
+    m.add_function(wrap_pyfunction!(latest_run_state, m)?)?;
+    m.add_function(wrap_pyfunction!(remote_run_state, m)?)?;
     m.add_class::<run::NativeRun>()?;
     Ok(())
 }

@@ -27,6 +27,8 @@ pub struct NativeRun {
     run_id: String,
     #[pyo3(get)]
     start_time: f64,
+    /// Online runs: restarts a dead agent from `log()` (rate-limited).
+    watch: Option<trackway_sdk::agent::AgentWatch>,
 }
 
 fn take_str(m: &mut Map, key: &str) -> PyResult<Option<String>> {
@@ -137,6 +139,7 @@ impl NativeRun {
             start_time: core.start_time(),
             fallback: fallback.map(Bound::unbind),
             core,
+            watch: None,
         })
     }
 
@@ -172,6 +175,9 @@ impl NativeRun {
     ) -> PyResult<Option<u64>> {
         let fallback = self.fallback.as_ref().map(|f| f.bind(py));
         let map = Converter { fallback }.str_keyed_map(data)?;
+        if let Some(w) = &mut self.watch {
+            w.poke();
+        }
         match self.core.log(map, step, commit).map_err(py_err)? {
             Logged::Written => Ok(None),
             Logged::Dropped(s) => Ok(Some(s)),
@@ -259,6 +265,29 @@ impl NativeRun {
             self.core.log_id().to_owned(),
         );
         py.detach(move || trackway_sdk::agent::wait_uploaded(&dir, &log, &log_id, timeout))
+    }
+
+    /// From now on `log()` restarts the agent `exe agent --root root` when it died.
+    fn watch_agent(&mut self, root: &str, exe: &str) {
+        self.watch = Some(trackway_sdk::agent::AgentWatch::new(Path::new(root), Path::new(exe)));
+    }
+
+    /// Restarts a dead agent now (`finish()`); True when one is running. False when the run is
+    /// not watched (offline, or no agent executable).
+    fn ensure_agent(&mut self) -> bool {
+        self.watch.as_mut().is_some_and(trackway_sdk::agent::AgentWatch::ensure_now)
+    }
+
+    /// `{"unsent_bytes", "dropped", "error", "agent_alive"}` from upload.json and the lock.
+    fn upload_state<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let st = trackway_sdk::agent::upload_state(self.core.dir(), self.core.log_path(), self.core.log_id());
+        let d = PyDict::new(py);
+        d.set_item("unsent_bytes", st.unsent_bytes)?;
+        d.set_item("dropped", st.dropped)?;
+        d.set_item("error", st.error)?;
+        let root = self.core.dir().parent().unwrap_or(self.core.dir());
+        d.set_item("agent_alive", trackway_sdk::agent_alive(root))?;
+        Ok(d)
     }
 
     fn __repr__(&self) -> String {

@@ -27,6 +27,15 @@ pub struct UploadCursor {
     /// agent can upload the run's files after the log is complete without contacting it first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<String>,
+    /// History records of this log the server dropped because another attempt of the run had
+    /// already written those steps (history never goes back); `finish()` warns about them.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Reads `<run_dir>/upload.json`; `None` when there is none yet.

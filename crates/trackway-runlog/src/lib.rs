@@ -6,9 +6,11 @@
 //!   reported and skipped, an unterminated last line left for later).
 //! - [`cursor`]: the agent's upload cursor `upload.json`.
 //! - [`state`]: [`load_run_state`], replaying a log into config, summary and row counts.
+//! - [`lock`]: the agent and upload locks, and the probe that asks whether they are held.
 
 pub mod cursor;
 pub mod dirs;
+pub mod lock;
 pub mod reader;
 pub mod state;
 pub mod writer;
@@ -18,8 +20,9 @@ pub use dirs::{
     RunDir, RunDirInfo, create_run_dir, find_run_dirs, list_runs, parse_run_dir_name,
     update_latest_run,
 };
+pub use lock::{UPLOAD_LOCK, UploadLock, agent_alive, lock_held, try_lock_file};
 pub use reader::{Entry, LogReader};
-pub use state::{RunState, load_run_state};
+pub use state::{RunState, latest_state, load_run_state};
 pub use writer::LogWriter;
 
 /// File names inside a run directory.

@@ -1,6 +1,6 @@
 //! Replaying a run log into the run's state (for resume, `trackway runs show`, the agent).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use trackway_types::{Map, Record, RunRecord, SummaryRecord, Value};
 
@@ -57,6 +57,21 @@ pub fn load_run_state(run_dir: &Path) -> Result<RunState> {
     }
     st.end_offset = reader.offset();
     Ok(st)
+}
+
+/// The newest of `attempts` (oldest first, as [`crate::find_run_dirs`] lists them) whose log
+/// can be replayed, with its state. An attempt another process is creating right now (no log
+/// yet, or no `run` record yet) or one left empty by a crash holds nothing to resume from, so
+/// it is skipped rather than failing the resume.
+#[must_use]
+pub fn latest_state(attempts: &[PathBuf]) -> Option<(PathBuf, RunState)> {
+    attempts.iter().rev().find_map(|dir| match load_run_state(dir) {
+        Ok(st) => Some((dir.clone(), st)),
+        Err(e) => {
+            tracing::debug!("skipping attempt {}: {e}", dir.display());
+            None
+        }
+    })
 }
 
 impl RunState {

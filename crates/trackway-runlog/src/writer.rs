@@ -24,6 +24,9 @@ pub struct LogWriter {
     path: PathBuf,
     /// Reused encode buffer: one allocation for the life of the writer, not one per record.
     buf: Vec<u8>,
+    /// A write failed or was short (e.g. ENOSPC), so the file may end in a torn line: the tail
+    /// is repaired before the next record (docs/run-format.md section 2), not only at `open`.
+    dirty: bool,
 }
 
 impl LogWriter {
@@ -41,6 +44,7 @@ impl LogWriter {
             file,
             path: path.to_path_buf(),
             buf: Vec::with_capacity(4096),
+            dirty: false,
         };
         w.repair_tail(&mut || std::thread::sleep(REPAIR_WAIT))?;
         Ok(w)
@@ -74,7 +78,7 @@ impl LogWriter {
             last_len = Some(len);
             wait();
         }
-        self.write_line(b"\n")
+        self.write_raw(b"\n")
     }
 
     fn last_byte(&self, len: u64) -> Result<u8> {
@@ -113,11 +117,23 @@ impl LogWriter {
     }
 
     /// One `write(2)` for a whole line. `write_all` only loops on a short write, which regular
-    /// files do not produce short of a full disk or a signal.
+    /// files do not produce short of a full disk or a signal. After a failed write the torn tail
+    /// is repaired first; if that repair fails too, the writer stays dirty and tries again.
     fn write_line(&mut self, line: &[u8]) -> Result<()> {
+        if self.dirty {
+            self.repair_tail()?;
+        }
+        self.write_raw(line)
+    }
+
+    /// Writes `bytes`, marking the writer dirty unless they all reached the file.
+    fn write_raw(&mut self, bytes: &[u8]) -> Result<()> {
+        self.dirty = true;
         self.file
-            .write_all(line)
-            .map_err(|e| RunlogError::io(&self.path, e))
+            .write_all(bytes)
+            .map_err(|e| RunlogError::io(&self.path, e))?;
+        self.dirty = false;
+        Ok(())
     }
 
     /// Flushes the file to stable storage (used at finish when asked; never per record).

@@ -1,41 +1,19 @@
 //! Starting the background agent, and waiting for it to drain a run's log.
 
-use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use trackway_runlog::AGENT_LOCK;
 
 /// Agents this process started, reaped on later calls so a quickly exiting agent does not stay a
 /// zombie (no thread is started to reap them: the training process stays fork-safe).
 static CHILDREN: Mutex<Vec<Child>> = Mutex::new(Vec::new());
 
-/// Whether a live agent holds `<root>/agent.lock`.
-///
-/// The probe takes a *shared* lock for an instant: probes never block each other, and the agent
-/// holds an exclusive lock for its whole life, so a conflict means it is alive. (An agent that
-/// starts during a probe must retry its lock briefly rather than exit at once.)
-#[must_use]
-pub fn agent_alive(root: &Path) -> bool {
-    let Ok(file) = OpenOptions::new().read(true).open(root.join(AGENT_LOCK)) else {
-        return false;
-    };
-    probe(&file)
-}
-
-fn probe(file: &File) -> bool {
-    match file.try_lock_shared() {
-        Ok(()) => {
-            let _ = file.unlock();
-            false
-        }
-        Err(TryLockError::WouldBlock) => true,
-        Err(TryLockError::Error(_)) => false,
-    }
-}
+/// Whether a live agent holds `<root>/agent.lock` (the one probe, shared with `trackway
+/// status`: it takes a shared lock for an instant, and a starting agent retries its lock).
+pub use trackway_runlog::agent_alive;
 
 /// Starts `exe agent --root <root>` detached (own process group, stdio to /dev/null) unless a
 /// live agent holds `<root>/agent.lock`. Returns true when an agent is (now) running; never
@@ -68,6 +46,70 @@ pub fn ensure_agent(root: &Path, exe: &Path) -> bool {
             tracing::debug!("could not start the agent {}: {e}", exe.display());
             false
         }
+    }
+}
+
+/// How often the logging path checks that the agent is still alive.
+const AGENT_CHECK_EVERY: Duration = Duration::from_secs(2);
+
+/// Restarts a dead agent (killed, crashed, OOM) from the logging path, so a run never stays
+/// unuploaded while its process lives: at most one lock probe per [`AGENT_CHECK_EVERY`], and a
+/// start only when the probe finds the lock free.
+#[derive(Debug)]
+pub struct AgentWatch {
+    root: PathBuf,
+    exe: PathBuf,
+    next_check: Instant,
+}
+
+impl AgentWatch {
+    #[must_use]
+    pub fn new(root: &Path, exe: &Path) -> Self {
+        AgentWatch {
+            root: root.to_path_buf(),
+            exe: exe.to_path_buf(),
+            next_check: Instant::now() + AGENT_CHECK_EVERY,
+        }
+    }
+
+    /// Cheap when called often: a clock read, and a probe when the period has passed.
+    pub fn poke(&mut self) {
+        let now = Instant::now();
+        if now >= self.next_check {
+            self.next_check = now + AGENT_CHECK_EVERY;
+            ensure_agent(&self.root, &self.exe);
+        }
+    }
+
+    /// Probes now, restarting the agent if needed (`finish()`); true when one is running.
+    pub fn ensure_now(&mut self) -> bool {
+        self.next_check = Instant::now() + AGENT_CHECK_EVERY;
+        ensure_agent(&self.root, &self.exe)
+    }
+}
+
+/// Where the upload of one log stands, for `finish()`'s message.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UploadState {
+    /// Bytes of the log the server has not acknowledged yet.
+    pub unsent_bytes: u64,
+    /// History records the server dropped (steps another attempt had written).
+    pub dropped: u64,
+    /// The agent's last error, if its last attempt failed.
+    pub error: Option<String>,
+}
+
+/// Reads `<run_dir>/upload.json` against the log's current length.
+#[must_use]
+pub fn upload_state(run_dir: &Path, log_path: &Path, log_id: &str) -> UploadState {
+    let len = std::fs::metadata(log_path).map_or(0, |m| m.len());
+    match trackway_runlog::read_cursor(run_dir) {
+        Ok(Some(c)) if c.log_id == log_id => UploadState {
+            unsent_bytes: len.saturating_sub(c.offset),
+            dropped: c.dropped,
+            error: c.error,
+        },
+        _ => UploadState { unsent_bytes: len, ..UploadState::default() },
     }
 }
 

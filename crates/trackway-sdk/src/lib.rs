@@ -25,6 +25,7 @@ mod encode;
 pub mod engine;
 mod ids;
 pub mod metrics;
+pub mod remote;
 mod run;
 pub mod settings;
 
@@ -32,6 +33,7 @@ pub use agent::{agent_alive, ensure_agent};
 pub use engine::{Logged, ResumeState, RunCore, StartInfo};
 pub use ids::{new_log_id, new_run_id};
 pub use metrics::MetricDef;
+pub use remote::{RemoteRun, fetch_remote_run};
 pub use run::{InitOptions, Run, init, resume_state};
 pub use settings::{Mode, Settings};
 pub use trackway_types::{Map, Value};
@@ -57,6 +59,9 @@ pub enum SdkError {
     EmptyPath,
     #[error("resume: {0}")]
     Resume(String),
+    /// The server could not be asked about a run (unreachable, no key, refused).
+    #[error("server: {0}")]
+    Remote(String),
 }
 
 /// Builds a [`Map`] from `key => value` pairs; values go through `Value::from`.

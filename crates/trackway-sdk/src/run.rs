@@ -73,6 +73,8 @@ pub struct Run {
     core: Option<RunCore>,
     settings: Settings,
     run_id: String,
+    /// Online runs: restarts a dead agent from `log` and `finish` (rate-limited).
+    watch: Option<crate::agent::AgentWatch>,
 }
 
 /// Starts a run: resolves settings, creates its directory and `run` record, and (online) makes
@@ -89,9 +91,12 @@ pub fn init(opts: InitOptions) -> Result<Run, SdkError> {
             core: None,
             settings,
             run_id,
+            watch: None,
         });
     }
-    let resume = resume_state(&settings.root, &run_id, settings.resume.as_deref())?;
+    let (resume, remote_config) = resume_with_server(&settings, &run_id)?;
+    let mut config = remote_config;
+    config.extend(opts.config);
     let info = StartInfo {
         run_id: run_id.clone(),
         project: Some(settings.project.clone()),
@@ -104,22 +109,28 @@ pub fn init(opts: InitOptions) -> Result<Run, SdkError> {
         mode: Some(settings.mode.as_str().to_owned()),
         resume: settings.resume.clone(),
         base_url: settings.base_url.clone(),
-        config: opts.config,
+        config,
         settings: Map::new(),
     };
     let core = RunCore::start(&settings.root, info, resume)?;
-    if settings.mode == Mode::Online {
+    // Offline runs get the agent too: it captures into the run directory and uploads nothing.
+    let watch = if matches!(settings.mode, Mode::Online | Mode::Offline) {
         let exe = opts
             .agent_exe
             .clone()
             .or_else(|| std::env::var_os("TRACKWAY_EXE").map(PathBuf::from))
             .unwrap_or_else(|| PathBuf::from("trackway"));
-        crate::ensure_agent(&settings.root, &exe);
-    }
+        let mut watch = crate::agent::AgentWatch::new(&settings.root, &exe);
+        watch.ensure_now();
+        Some(watch)
+    } else {
+        None
+    };
     Ok(Run {
         core: Some(core),
         settings,
         run_id,
+        watch,
     })
 }
 
@@ -144,12 +155,48 @@ pub fn resume_state(
             "run {run_id} not found and resume=must"
         ))),
         (_, None) => Ok(None),
-        (_, Some(last)) => {
-            let st = trackway_runlog::load_run_state(last)?;
-            Ok(Some(ResumeState {
-                last_step: st.last_step,
-                summary: st.summary,
-            }))
+        // The newest attempt that can be read: one being created by another process, or left
+        // empty by a crash, is skipped instead of failing init().
+        (_, Some(_)) => Ok(trackway_runlog::latest_state(&attempts).map(|(_, st)| ResumeState {
+            last_step: st.last_step,
+            summary: st.summary,
+        })),
+    }
+}
+
+/// The local resume state, and for an online `allow`/`must` resume the server's when it is
+/// further along (another directory or machine logged the run): steps continue after the
+/// server's last step, its config is restored under the new one, its summary carried on.
+/// Returns the state and the config to start from.
+fn resume_with_server(settings: &Settings, run_id: &str) -> Result<(Option<ResumeState>, Map), SdkError> {
+    let policy = settings.resume.as_deref();
+    let online = settings.mode == Mode::Online && matches!(policy, Some("allow" | "must"));
+    let local = match resume_state(&settings.root, run_id, policy) {
+        Err(SdkError::Resume(_)) if online => None, // `must`: the server decides
+        other => other?,
+    };
+    if !online {
+        return Ok((local, Map::new()));
+    }
+    let remote = crate::fetch_remote_run(
+        &crate::remote::base_url_or_default(settings.base_url.as_deref()),
+        settings.api_key.as_deref(),
+        settings.entity.as_deref(),
+        &settings.project,
+        run_id,
+        crate::remote::REMOTE_RESUME_TIMEOUT,
+    );
+    match remote {
+        Ok(Some(r)) if r.last_step > local.as_ref().and_then(|l| l.last_step) || local.is_none() => {
+            Ok((Some(ResumeState { last_step: r.last_step, summary: r.summary }), r.config))
+        }
+        Ok(None) if local.is_none() && policy == Some("must") => Err(SdkError::Resume(format!(
+            "run {run_id} not found and resume=must"
+        ))),
+        Ok(_) => Ok((local, Map::new())),
+        Err(e) => {
+            tracing::warn!(run_id, error = %e, "could not ask the server about the resumed run; continuing from local state");
+            Ok((local, Map::new()))
         }
     }
 }
@@ -175,6 +222,9 @@ impl Run {
         step: Option<u64>,
         commit: Option<bool>,
     ) -> Result<Logged, SdkError> {
+        if let Some(w) = &mut self.watch {
+            w.poke();
+        }
         match &mut self.core {
             Some(c) => c.log(data, step, commit),
             None => Ok(Logged::Written),
@@ -240,6 +290,9 @@ impl Run {
             return Ok(());
         }
         core.finish(exit_code, true)?;
+        if let Some(w) = &mut self.watch {
+            w.ensure_now(); // an agent killed meanwhile is restarted, or nothing would upload
+        }
         if self.settings.mode == Mode::Online {
             let _ = core.wait_uploaded(Duration::from_secs_f64(self.settings.finish_timeout));
         }

@@ -247,6 +247,9 @@ pub struct IngestOutcome {
     pub applied: usize,
     /// Whether the run row was created by this batch (a log replayed without `POST /runs`).
     pub created_run: bool,
+    /// History records dropped because their step was not above the run's last step, written
+    /// by another attempt (history never goes back; the writer is warned).
+    pub dropped_rows: usize,
 }
 
 /// One stored version of a run file (docs/capture.md section 7).

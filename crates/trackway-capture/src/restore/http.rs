@@ -9,9 +9,9 @@ use super::{read_metadata_bytes, RestoreError, RunFile, RunSource, METADATA};
 use crate::paths::validate_rel_path;
 use crate::CaptureError;
 
-/// Files larger than this are refused rather than buffered (run files above it belong in
-/// artifacts).
-const MAX_FILE_BYTES: u64 = 4 << 30;
+/// Bodies read whole (the run, listings, `diff.patch`, metadata) above this are refused, never
+/// cut short; run files of any size are streamed by [`RunSource::download`].
+const MAX_WHOLE_BYTES: u64 = 1 << 30;
 
 pub struct HttpRunSource {
     base: String,
@@ -39,7 +39,8 @@ impl HttpRunSource {
         format!("{}/api/v1/runs/{}/{}/{}{suffix}", self.base, encode(&self.entity), encode(&self.project), encode(&self.run_id))
     }
 
-    fn get(&self, url: &str) -> Result<Vec<u8>, CaptureError> {
+    /// A GET whose status is 2xx; other answers become [`RestoreError::Http`].
+    fn get_ok(&self, url: &str) -> Result<ureq::http::Response<ureq::Body>, CaptureError> {
         let resp = self
             .agent
             .get(url)
@@ -47,16 +48,32 @@ impl HttpRunSource {
             .call()
             .map_err(|e| RestoreError::Unreachable { url: url.into(), message: e.to_string() })?;
         let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(resp);
+        }
         let mut body = Vec::new();
-        resp.into_body()
+        let _ = resp.into_body().into_reader().take(1 << 20).read_to_end(&mut body);
+        Err(http_error(url, status, &body).into())
+    }
+
+    fn get(&self, url: &str) -> Result<Vec<u8>, CaptureError> {
+        let mut body = Vec::new();
+        self.get_ok(url)?
+            .into_body()
             .into_reader()
-            .take(MAX_FILE_BYTES)
+            .take(MAX_WHOLE_BYTES + 1)
             .read_to_end(&mut body)
             .map_err(|e| RestoreError::Unreachable { url: url.into(), message: e.to_string() })?;
-        if !(200..300).contains(&status) {
-            return Err(http_error(url, status, &body).into());
+        if body.len() as u64 > MAX_WHOLE_BYTES {
+            return Err(RestoreError::Source(format!("{url}: the answer is larger than {MAX_WHOLE_BYTES} bytes")).into());
         }
         Ok(body)
+    }
+
+    fn file_url(&self, path: &str) -> Result<String, CaptureError> {
+        let rel = validate_rel_path(path)?;
+        let enc: Vec<String> = rel.split('/').map(encode).collect();
+        Ok(self.run_url(&format!("/files/{}", enc.join("/"))))
     }
 
     /// Uploads one run file (`PUT .../files/{path}`, body = the bytes, `X-Content-SHA256` =
@@ -126,9 +143,13 @@ impl RunSource for HttpRunSource {
     }
 
     fn read_file(&self, path: &str) -> Result<Vec<u8>, CaptureError> {
-        let rel = validate_rel_path(path)?;
-        let enc: Vec<String> = rel.split('/').map(encode).collect();
-        self.get(&self.run_url(&format!("/files/{}", enc.join("/"))))
+        self.get(&self.file_url(path)?)
+    }
+
+    fn download(&self, path: &str, out: &mut dyn std::io::Write) -> Result<u64, CaptureError> {
+        let url = self.file_url(path)?;
+        let mut reader = self.get_ok(&url)?.into_body().into_reader();
+        std::io::copy(&mut reader, out).map_err(|e| RestoreError::Unreachable { url, message: e.to_string() }.into())
     }
 }
 

@@ -52,6 +52,12 @@ impl RunSource for LocalRunSource {
         let p = self.files_dir().join(validate_rel_path(path)?);
         fs::read(&p).map_err(|e| CaptureError::io(&p, e))
     }
+
+    fn download(&self, path: &str, out: &mut dyn std::io::Write) -> Result<u64, CaptureError> {
+        let p = self.files_dir().join(validate_rel_path(path)?);
+        let mut f = fs::File::open(&p).map_err(|e| CaptureError::io(&p, e))?;
+        std::io::copy(&mut f, out).map_err(|e| CaptureError::io(&p, e))
+    }
 }
 
 /// Regular files under `dir` (symlinks followed: `save()` links files into `files/`).

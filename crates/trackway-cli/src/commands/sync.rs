@@ -22,7 +22,7 @@ pub struct Args {
     /// Upload under this run id instead of the run's.
     #[arg(long)]
     pub id: Option<String>,
-    /// Server to upload to (default: TRACKWAY_BASE_URL, else the run's, else the stored login).
+    /// Server to upload to (default: the run's, else TRACKWAY_BASE_URL, else the stored login).
     #[arg(long)]
     pub host: Option<String>,
     /// Upload only the run log, not the run's files and system metrics.
@@ -54,10 +54,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             project: args.project.clone(),
             entity: args.entity.clone(),
             run_id: args.id.clone(),
-            base_url: args
-                .host
-                .clone()
-                .or_else(|| trackway_config::env("BASE_URL")),
+            // Only an explicit --host overrides: otherwise the agent's one rule applies (the
+            // run's recorded server, else TRACKWAY_BASE_URL, else the stored login).
+            base_url: args.host.clone(),
         },
         retry_for: std::time::Duration::from_secs_f64(args.retry_seconds.max(0.0)),
         capture: !args.no_files,

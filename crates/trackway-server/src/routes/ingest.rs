@@ -96,7 +96,8 @@ pub(crate) async fn ingest(
     if finished && outcome.applied > 0 {
         compact_in_background(&state, key);
     }
-    Ok(Json(json!({"acked": outcome.acked, "applied": outcome.applied})))
+    // `dropped`: history records refused because another attempt already wrote those steps.
+    Ok(Json(json!({"acked": outcome.acked, "applied": outcome.applied, "dropped": outcome.dropped_rows})))
 }
 
 /// Checks, parses and applies one request body; returns the outcome, the run and whether the

@@ -7,6 +7,7 @@ use trackway_types::{HistoryRecord, Record, RunRecord};
 
 use super::runs::{catalogue_keys, ensure_project, insert_run, run_pk};
 use super::files::store_output;
+use super::step_guard::StepGuard;
 use super::{SqliteStore, now};
 use crate::json::{apply_config, delete_path, parse_object, to_json_map};
 use crate::{CreateRun, IngestBatch, IngestOutcome, Result, RunKey, StoreError};
@@ -294,9 +295,22 @@ impl SqliteStore {
             if batch.from > mark {
                 return Err(StoreError::OffsetGap { expected: mark, from: batch.from });
             }
-            let fresh: Vec<&(u64, Record)> = batch.records.iter().filter(|(pos, _)| *pos >= mark).collect();
             if batch.to <= mark {
-                return Ok(IngestOutcome { acked: batch.to, applied: 0, created_run });
+                return Ok(IngestOutcome { acked: batch.to, applied: 0, created_run, dropped_rows: 0 });
+            }
+            let mut guard = StepGuard::load(tx, pk)?;
+            let fresh: Vec<&(u64, Record)> = batch
+                .records
+                .iter()
+                .filter(|(pos, _)| *pos >= mark)
+                .filter(|(_, r)| match r {
+                    Record::History(h) => guard.admit(&batch.log_id, i64::try_from(h.step).unwrap_or(i64::MAX)),
+                    _ => true,
+                })
+                .collect();
+            if guard.dropped > 0 {
+                tracing::warn!(run = %batch.key, log_id = %batch.log_id, dropped = guard.dropped,
+                    "history at or below the run's last step from another attempt was dropped");
             }
             let mut state = RunState::load(tx, pk)?;
             for (_, record) in &fresh {
@@ -313,6 +327,7 @@ impl SqliteStore {
             }
             apply_capture_records(tx, pk, &batch.log_id, &fresh, &mut *history)?;
             state.save(tx, pk)?;
+            guard.save(tx, pk)?;
             catalogue_keys(tx, project, "config", &state.config)?;
             catalogue_keys(tx, project, "summary", &state.summary)?;
             catalogue_keys(tx, project, "history", &state.history_keys)?;
@@ -322,7 +337,7 @@ impl SqliteStore {
                  updated_at = excluded.updated_at",
                 params![pk, batch.log_id, to, now()],
             )?;
-            Ok(IngestOutcome { acked: batch.to, applied: fresh.len(), created_run })
+            Ok(IngestOutcome { acked: batch.to, applied: fresh.len(), created_run, dropped_rows: guard.dropped })
         })
     }
 }

@@ -14,6 +14,7 @@ mod files;
 mod ingest;
 mod query;
 mod runs;
+mod step_guard;
 
 pub use runs::BulkRun;
 
@@ -40,6 +41,7 @@ pub const MIGRATIONS: &[Migration] = &[
     HISTORY[0],
     HISTORY[1],
     Migration::Sql(include_str!("../../migrations/0004_drop_summary_explicit.sql")),
+    Migration::Sql(include_str!("../../migrations/0005_last_step_log.sql")),
 ];
 
 /// How a store is opened.
