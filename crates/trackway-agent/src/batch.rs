@@ -19,6 +19,11 @@ pub(crate) struct Target {
     pub log_id: String,
 }
 
+/// Bytes of left-out lines (corrupt, or refused before) one batch may cover: the server takes
+/// at most 64 MiB beyond the records it is sent (`trackway_server::MAX_SKIPPED_BYTES`), and one
+/// more line of any size may follow this much.
+const MAX_SKIPPED: u64 = 16 << 20;
+
 /// Limits of one batch.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Limits {
@@ -62,11 +67,14 @@ pub(crate) fn read_batch(
     };
     b.body.reserve(limits.max_bytes.min(1 << 20) + 256);
     write_header(&mut b.body, target, from);
-    while b.records < limits.max_records && b.body.len() < limits.max_bytes {
+    let mut skipped = 0u64;
+    while b.records < limits.max_records && b.body.len() < limits.max_bytes && skipped < MAX_SKIPPED {
         let Some((pos, end, line)) = reader.next_line()? else {
             break;
         };
         b.to = end;
+        // Counted as left out until it is spliced into the body below.
+        skipped += end - pos;
         let tag = match frame_tag(line) {
             Ok(t) => t,
             Err(e) => {
@@ -91,6 +99,7 @@ pub(crate) fn read_batch(
         b.body.push(b',');
         b.body.extend_from_slice(line);
         b.body.push(b']');
+        skipped -= end - pos;
         b.first.get_or_insert((pos, end));
         b.records += 1;
     }

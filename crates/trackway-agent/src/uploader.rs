@@ -513,11 +513,25 @@ impl RunUploader {
                 self.limits.max_bytes = (self.limits.max_bytes / 2).max(1024);
                 return StepResult::Progress;
             }
-            (ClientError::Permanent { code, message, .. }, Some(b))
-                if code == "invalid_record" || code == "bad_request" =>
-            {
-                // Find the record the server refuses by halving the batch; skip it alone so one
-                // bad line cannot block the rest of the run forever.
+            (
+                ClientError::Permanent {
+                    code,
+                    message,
+                    position: Some(pos),
+                    ..
+                },
+                Some(b),
+            ) if code == "invalid_record" && (b.from..b.to).contains(pos) => {
+                // The server named the record it refuses: skip exactly that one and resend the
+                // rest, so one bad line cannot block the run and no good one is dropped.
+                tracing::error!(dir = %self.dir.display(), position = pos, error = %message, "server rejected record; skipping it");
+                self.skip.insert(*pos);
+                return StepResult::Progress;
+            }
+            (ClientError::Permanent { code, message, .. }, Some(b)) if code == "invalid_record" => {
+                // A server that does not name the position: find the record by halving the
+                // batch. Other 4xx codes (`bad_request`, ...) say nothing about one record and
+                // never skip anything: they are retried slowly below.
                 if b.records > 1 {
                     self.limits.max_records = (b.records / 2).max(1);
                     self.bisect_until = self.bisect_until.max(b.to);
@@ -543,7 +557,9 @@ impl RunUploader {
         let wait = if permanent {
             SLOW_RETRY
         } else {
-            self.backoff.next_delay()
+            // A busy server's `Retry-After` is a floor: never come back sooner than it asked.
+            let delay = self.backoff.next_delay();
+            e.retry_after().map_or(delay, |floor| delay.max(floor))
         };
         let message = e.to_string();
         if self.backoff.failures() <= 1 || permanent {
@@ -637,4 +653,62 @@ fn tail_is_finish(log: &Path, size: u64) -> bool {
     let body = &buf[..buf.len() - 1];
     let start = body.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     matches!(Record::parse(&body[start..]), Ok(Record::Finish(_)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uploader() -> (tempfile::TempDir, RunUploader) {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let up = RunUploader::new(tmp.path(), Overrides::default(), Duration::ZERO).expect("uploader");
+        (tmp, up)
+    }
+
+    fn batch() -> Batch {
+        Batch { from: 100, to: 900, records: 8, first: Some((100, 200)), ..Batch::default() }
+    }
+
+    fn refused(code: &str, position: Option<u64>) -> ClientError {
+        ClientError::Permanent { status: 400, code: code.into(), message: "m".into(), position }
+    }
+
+    #[test]
+    fn a_named_record_is_skipped_alone() {
+        let (_tmp, mut up) = uploader();
+        let mut pool = ClientPool::with_key("k");
+        let r = up.fail_remote(&mut pool, "http://127.0.0.1:1", refused("invalid_record", Some(500)), Some(&batch()));
+        assert_eq!(r, StepResult::Progress);
+        assert_eq!(up.skip.iter().copied().collect::<Vec<_>>(), vec![500]);
+        assert_eq!(up.limits.max_records, usize::MAX, "no bisection when the position is named");
+    }
+
+    #[test]
+    fn errors_about_the_request_never_skip_records() {
+        let mut pool = ClientPool::with_key("k");
+        let one = Batch { records: 1, ..batch() };
+        for code in ["bad_request", "limit_exceeded", "invalid_name"] {
+            let (_tmp, mut up) = uploader();
+            let r = up.fail_remote(&mut pool, "http://127.0.0.1:1", refused(code, None), Some(&one));
+            assert!(matches!(r, StepResult::Failed { permanent: true, .. }), "{code}: {r:?}");
+            assert!(up.skip.is_empty(), "{code} skipped a record");
+        }
+    }
+
+    #[test]
+    fn retry_after_is_a_floor_for_the_next_try() {
+        let (_tmp, mut up) = uploader();
+        let mut pool = ClientPool::with_key("k");
+        let busy = ClientError::Retryable {
+            status: 503,
+            code: "server_busy".into(),
+            message: "busy".into(),
+            retry_after: Some(Duration::from_secs(120)),
+        };
+        let before = Instant::now();
+        let r = up.fail_remote(&mut pool, "http://127.0.0.1:1", busy, Some(&batch()));
+        assert!(matches!(r, StepResult::Failed { permanent: false, .. }), "{r:?}");
+        assert!(up.next_try >= before + Duration::from_secs(120));
+        assert!(up.skip.is_empty());
+    }
 }

@@ -152,6 +152,34 @@ fn offset_gap_rewinds_and_rejected_record_is_skipped_alone() {
 }
 
 #[test]
+fn a_record_the_server_names_is_skipped_alone_and_nothing_else() {
+    let mock = mock::Mock::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = make_run(tmp.path(), "n1", &mock.url, "offline", 200, true, None);
+    let text = std::fs::read_to_string(dir.join("run.jsonl")).expect("log");
+    // The position of the 100th history row.
+    let bad = text.match_indices('\n').nth(99).map(|(i, _)| i as u64 + 1).expect("line");
+    {
+        let mut st = mock.state.lock().expect("lock");
+        st.reject_position = Some(bad);
+        st.bad_request_next = 1;
+    }
+    let mut pool = ClientPool::with_key("secret");
+    // `bad_request` is about the request, not a record: nothing is skipped, the sync stops.
+    let out = sync_run(&dir, &opts(), &mut pool).expect("sync");
+    assert!(matches!(out, SyncOutcome::Failed { .. }), "{out:?}");
+    assert_once(&mock, &format!("{LOG_ID}n1"), 0);
+    let before = mock.state.lock().expect("lock").requests;
+    let out = sync_run(&dir, &opts(), &mut pool).expect("sync");
+    assert!(matches!(out, SyncOutcome::Synced { .. }), "{out:?}");
+    // Every record but the named one, with no bisection: refused batch, resend, done.
+    assert_once(&mock, &format!("{LOG_ID}n1"), 201);
+    assert!(!mock.positions(&format!("{LOG_ID}n1")).contains(&bad));
+    let requests = mock.state.lock().expect("lock").requests - before;
+    assert!(requests <= 4, "{requests} requests: the agent bisected instead of skipping the named record");
+}
+
+#[test]
 fn wrong_key_fails_fast_and_is_recorded_in_the_cursor() {
     let mock = mock::Mock::start();
     let tmp = tempfile::tempdir().expect("tempdir");

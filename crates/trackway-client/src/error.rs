@@ -14,18 +14,23 @@ pub enum ClientError {
     #[error("offset gap: server expects position {expected}")]
     OffsetGap { expected: u64 },
     /// A 4xx other than 401/408/429 and offset gaps: the request itself is wrong.
+    /// `position` is set when the server refused one record of an ingest batch
+    /// (`invalid_record`): that record alone is at fault.
     #[error("HTTP {status} {code}: {message}")]
     Permanent {
         status: u16,
         code: String,
         message: String,
+        position: Option<u64>,
     },
-    /// A 5xx, 408 or 429: the server may succeed later.
+    /// A 5xx, 408 or 429: the server may succeed later, and not before `retry_after` when it
+    /// said so (`Retry-After`, e.g. `503 server_busy` from a full ingest queue).
     #[error("HTTP {status} {code}: {message} (will retry)")]
     Retryable {
         status: u16,
         code: String,
         message: String,
+        retry_after: Option<std::time::Duration>,
     },
     /// The server answered 2xx with a body we could not understand.
     #[error("unexpected response from {url}: {reason}")]
@@ -52,6 +57,26 @@ impl ClientError {
             ClientError::Permanent { code, .. } | ClientError::Retryable { code, .. } => Some(code),
             _ => None,
         }
+    }
+
+    /// The wait the server asked for before a retry, if any.
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            ClientError::Retryable { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Like [`Self::from_status`], with the response's `Retry-After` header (delay-seconds;
+    /// an HTTP date is not used by Trackway servers and is ignored).
+    pub fn from_response(status: u16, retry_after: Option<&str>, body: &[u8]) -> ClientError {
+        let mut e = ClientError::from_status(status, body);
+        if let ClientError::Retryable { retry_after: slot, .. } = &mut e {
+            *slot = retry_after
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(|s| std::time::Duration::from_secs(s.min(3600)));
+        }
+        e
     }
 
     /// Maps a non-2xx answer to its variant. `body` is the raw response body, which is
@@ -90,12 +115,18 @@ impl ClientError {
                 status,
                 code,
                 message,
+                retry_after: None,
             }
         } else {
+            let position = err
+                .and_then(|e| e.get("position"))
+                .and_then(serde_json::Value::as_u64)
+                .filter(|_| code == "invalid_record");
             ClientError::Permanent {
                 status,
                 code,
                 message,
+                position,
             }
         }
     }
@@ -132,5 +163,26 @@ mod tests {
             ClientError::from_status(400, br#"{"error":{"code":"invalid_record","message":"m"}}"#);
         assert_eq!(bad.code(), Some("invalid_record"));
         assert!(!bad.is_retryable());
+        assert!(matches!(bad, ClientError::Permanent { position: None, .. }));
+    }
+
+    #[test]
+    fn reads_the_refused_position_and_retry_after() {
+        let body = br#"{"error":{"code":"invalid_record","message":"m","position":4096}}"#;
+        assert!(matches!(
+            ClientError::from_response(400, None, body),
+            ClientError::Permanent { position: Some(4096), .. }
+        ));
+        // Only `invalid_record` names a record; another code with a position is not one.
+        let other = br#"{"error":{"code":"bad_request","message":"m","position":1}}"#;
+        assert!(matches!(
+            ClientError::from_response(400, None, other),
+            ClientError::Permanent { position: None, .. }
+        ));
+        let busy = br#"{"error":{"code":"server_busy","message":"m"}}"#;
+        let e = ClientError::from_response(503, Some("7"), busy);
+        assert!(e.is_retryable());
+        assert_eq!(e.retry_after(), Some(std::time::Duration::from_secs(7)));
+        assert_eq!(ClientError::from_response(503, Some("soon"), busy).retry_after(), None);
     }
 }

@@ -310,6 +310,11 @@ impl Client {
         mut resp: ureq::http::Response<ureq::Body>,
     ) -> Result<serde_json::Value> {
         let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let mut body = Vec::new();
         resp.body_mut()
             .with_config()
@@ -321,7 +326,7 @@ impl Client {
                 reason: e.to_string(),
             })?;
         if !(200..300).contains(&status) {
-            return Err(ClientError::from_status(status, &body));
+            return Err(ClientError::from_response(status, retry_after.as_deref(), &body));
         }
         serde_json::from_slice(&body).map_err(|e| self.decode_err(path, e))
     }

@@ -93,7 +93,7 @@ fn put_u32(out: &mut Vec<u8>, v: u32) {
 }
 
 fn put_section(out: &mut Vec<u8>, bytes: &[u8]) -> Result<()> {
-    let n = u32::try_from(bytes.len()).map_err(|_| HistoryError::Invalid("blob too large".into()))?;
+    let n = u32::try_from(bytes.len()).map_err(|_| HistoryError::Internal("blob too large".into()))?;
     put_u32(out, n);
     out.extend_from_slice(bytes);
     Ok(())
@@ -106,7 +106,7 @@ fn pco_config() -> pco::ChunkConfig {
 fn put_nums<T: Num>(out: &mut Vec<u8>, data: &[T], compress: bool) -> Result<()> {
     if compress && !data.is_empty() {
         let bytes = pco::standalone::simple_compress(data, &pco_config())
-            .map_err(|e| HistoryError::Invalid(format!("pco: {e}")))?;
+            .map_err(|e| HistoryError::Internal(format!("pco: {e}")))?;
         out.push(MODE_PCO);
         return put_section(out, &bytes);
     }
@@ -274,7 +274,7 @@ impl Points {
 
 /// `[u32 n][steps][values][kinds]`.
 pub(crate) fn encode_points(p: &Points, compress: bool) -> Result<Vec<u8>> {
-    let n = u32::try_from(p.len()).map_err(|_| HistoryError::Invalid("too many points".into()))?;
+    let n = u32::try_from(p.len()).map_err(|_| HistoryError::Internal("too many points".into()))?;
     let mut out = Vec::with_capacity(16 + p.len() * if compress { 4 } else { 17 });
     put_u32(&mut out, n);
     put_u64s(&mut out, &p.steps, compress)?;

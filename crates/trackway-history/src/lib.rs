@@ -135,8 +135,12 @@ pub enum HistoryError {
     SqliteValue(#[from] rusqlite::types::FromSqlError),
     #[error("corrupt stored history: {0}")]
     Corrupt(String),
+    /// The caller's input is wrong (a step out of range, a reserved key): a 4xx.
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// A failure inside the engine (poisoned lock, codec, worker panic): never the caller's fault.
+    #[error("internal: {0}")]
+    Internal(String),
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
     #[error("parquet: {0}")]

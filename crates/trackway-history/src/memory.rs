@@ -27,7 +27,7 @@ impl MemoryHistory {
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, HashMap<RunKey, Rows>>> {
-        self.runs.lock().map_err(|_| HistoryError::Invalid("memory store poisoned".into()))
+        self.runs.lock().map_err(|_| HistoryError::Internal("memory store poisoned".into()))
     }
 }
 

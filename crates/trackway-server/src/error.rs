@@ -22,19 +22,39 @@ pub enum ApiError {
     ProjectNotFound(String),
     #[error("{0}")]
     BadRequest(String),
-    #[error("{0}")]
-    InvalidRecord(String),
+    /// One record of an ingest batch is refused; `position` is its log position, so the agent
+    /// can skip exactly that record and resend the rest.
+    #[error("record at position {position}: {message}")]
+    InvalidRecord { position: u64, message: String },
     #[error("{0}")]
     InvalidFilter(String),
     /// A run-file path that fails `validate_rel_path` (absolute, `..`, `\\`, NUL, ...).
     #[error("{0}")]
     InvalidPath(String),
+    /// A run id, project or entity name that breaks the naming rule (`trackway_types::limits`).
+    #[error("{0}")]
+    InvalidName(String),
+    /// A value over one of the size limits of `trackway_types::limits` (docs/api.md "Limits").
+    #[error("{0}")]
+    LimitExceeded(String),
     #[error("{0}")]
     RunExists(String),
     #[error("batch starts at {from} but the server expects {expected}")]
     OffsetGap { expected: u64, from: u64 },
     #[error("request body is larger than the server's limit")]
     PayloadTooLarge,
+    /// The request body stalled for longer than the body-read timeout.
+    #[error("the request body stopped arriving; the connection is closed")]
+    RequestTimeout,
+    /// A run file over the per-file limit, its declared size, or the project's quota.
+    #[error("{0}")]
+    FileTooLarge(String),
+    /// Too many requests of this kind are in flight; retry after `retry_after` seconds.
+    #[error("the server is busy ({what}); retry in {retry_after} s")]
+    Busy { what: &'static str, retry_after: u64 },
+    /// The data directory's disk is full: nothing was stored.
+    #[error("the server's disk is full; nothing was stored (free space on the server and retry)")]
+    InsufficientStorage,
     /// Anything the client cannot act on; the message is only logged.
     #[error("internal error")]
     Internal(String),
@@ -51,12 +71,18 @@ impl ApiError {
             ApiError::RunNotFound(_) => ("run_not_found", StatusCode::NOT_FOUND),
             ApiError::ProjectNotFound(_) => ("project_not_found", StatusCode::NOT_FOUND),
             ApiError::BadRequest(_) => ("bad_request", StatusCode::BAD_REQUEST),
-            ApiError::InvalidRecord(_) => ("invalid_record", StatusCode::BAD_REQUEST),
+            ApiError::InvalidRecord { .. } => ("invalid_record", StatusCode::BAD_REQUEST),
             ApiError::InvalidFilter(_) => ("invalid_filter", StatusCode::BAD_REQUEST),
             ApiError::InvalidPath(_) => ("invalid_path", StatusCode::BAD_REQUEST),
+            ApiError::InvalidName(_) => ("invalid_name", StatusCode::BAD_REQUEST),
+            ApiError::LimitExceeded(_) => ("limit_exceeded", StatusCode::BAD_REQUEST),
             ApiError::RunExists(_) => ("run_exists", StatusCode::CONFLICT),
             ApiError::OffsetGap { .. } => ("offset_gap", StatusCode::CONFLICT),
             ApiError::PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
+            ApiError::RequestTimeout => ("request_timeout", StatusCode::REQUEST_TIMEOUT),
+            ApiError::FileTooLarge(_) => ("file_too_large", StatusCode::PAYLOAD_TOO_LARGE),
+            ApiError::Busy { .. } => ("server_busy", StatusCode::SERVICE_UNAVAILABLE),
+            ApiError::InsufficientStorage => ("insufficient_storage", StatusCode::INSUFFICIENT_STORAGE),
             ApiError::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -64,6 +90,22 @@ impl ApiError {
     pub fn internal(what: impl std::fmt::Display) -> ApiError {
         ApiError::Internal(what.to_string())
     }
+
+    /// A refused id or name, or a value over a size limit.
+    #[must_use]
+    pub fn limit(e: &trackway_types::limits::LimitError) -> ApiError {
+        if e.is_name() { ApiError::InvalidName(e.to_string()) } else { ApiError::LimitExceeded(e.to_string()) }
+    }
+}
+
+/// SQLite's "database or disk is full" (`SQLITE_FULL`), however deep it is wrapped.
+fn is_disk_full(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DiskFull))
+}
+
+/// `ENOSPC` (or a quota) from the file system.
+pub(crate) fn io_is_disk_full(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded)
 }
 
 impl IntoResponse for ApiError {
@@ -73,9 +115,19 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %detail, "internal error");
         }
         let mut body = json!({"error": {"code": code, "message": self.to_string()}});
-        if let ApiError::OffsetGap { expected, .. } = &self {
-            body["expected"] = json!(expected);
-            body["error"]["expected"] = json!(expected);
+        match &self {
+            ApiError::OffsetGap { expected, .. } => {
+                body["expected"] = json!(expected);
+                body["error"]["expected"] = json!(expected);
+            }
+            ApiError::InvalidRecord { position, .. } => body["error"]["position"] = json!(position),
+            ApiError::Busy { retry_after, .. } => {
+                body["error"]["retry_after"] = json!(retry_after);
+                let mut resp = (status, Json(body)).into_response();
+                resp.headers_mut().insert(axum::http::header::RETRY_AFTER, (*retry_after).into());
+                return resp;
+            }
+            _ => {}
         }
         (status, Json(body)).into_response()
     }
@@ -91,7 +143,10 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyExists(what) => ApiError::BadRequest(format!("{what} already exists")),
             StoreError::InvalidFilter(m) => ApiError::InvalidFilter(format!("invalid filter: {m}")),
             StoreError::Invalid(m) => ApiError::BadRequest(m),
+            StoreError::Limit(m) => ApiError::LimitExceeded(m),
             StoreError::OffsetGap { expected, from } => ApiError::OffsetGap { expected, from },
+            StoreError::Sqlite(e) if is_disk_full(&e) => ApiError::InsufficientStorage,
+            StoreError::History(m) if m.contains("database or disk is full") => ApiError::InsufficientStorage,
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -101,6 +156,8 @@ impl From<trackway_history::HistoryError> for ApiError {
     fn from(e: trackway_history::HistoryError) -> ApiError {
         match e {
             trackway_history::HistoryError::Invalid(m) => ApiError::BadRequest(m),
+            trackway_history::HistoryError::Sqlite(e) if is_disk_full(&e) => ApiError::InsufficientStorage,
+            trackway_history::HistoryError::Io(e) if io_is_disk_full(&e) => ApiError::InsufficientStorage,
             other => ApiError::Internal(format!("history store: {other}")),
         }
     }
@@ -114,3 +171,39 @@ impl From<tokio::task::JoinError> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trackway_history::HistoryError;
+
+    fn status(e: impl Into<ApiError>) -> (&'static str, StatusCode) {
+        e.into().code_and_status()
+    }
+
+    #[test]
+    fn a_full_disk_is_507_not_a_bare_500() {
+        let full = || {
+            rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                Some("database or disk is full".into()),
+            )
+        };
+        let want = ("insufficient_storage", StatusCode::INSUFFICIENT_STORAGE);
+        assert_eq!(status(StoreError::Sqlite(full())), want);
+        assert_eq!(status(StoreError::History("sqlite: database or disk is full".into())), want);
+        assert_eq!(status(HistoryError::Sqlite(full())), want);
+        assert_eq!(status(HistoryError::Io(std::io::Error::from_raw_os_error(28))), want);
+        let body = ApiError::InsufficientStorage.to_string();
+        assert!(body.contains("disk is full"), "{body}");
+    }
+
+    #[test]
+    fn only_caller_mistakes_are_4xx() {
+        assert_eq!(status(HistoryError::Invalid("step 1 is above 2^63-1".into())).1, StatusCode::BAD_REQUEST);
+        assert_eq!(status(HistoryError::Internal("writer poisoned".into())).1, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(status(StoreError::Limit("a run holds at most 10000 file paths".into())).0, "limit_exceeded");
+        let other = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT), None);
+        assert_eq!(status(StoreError::Sqlite(other)).1, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

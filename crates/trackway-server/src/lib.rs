@@ -5,7 +5,8 @@
 //! - [`AppState`]: the stores (one SQLite file in the data directory) and settings.
 //! - [`app`]: the axum `Router`; tests drive it with `tower::ServiceExt::oneshot`.
 //! - [`run`]: serves a bound listener until a shutdown future resolves, then lets in-flight
-//!   requests finish.
+//!   requests finish; the accept loop (`serve`) applies the connection timeouts and cap.
+//! - [`Limits`]: the server-wide resource limits (ingest slots, timeouts, file quotas).
 //! - [`bootstrap`]: first start of a data directory (admin user, key, stored login).
 //! - `auth`, `error`, `extract`: bearer-key middleware, the error shape, request bodies.
 //! - `routes`: handlers grouped by resource; `ui`: the embedded single-page app.
@@ -14,10 +15,11 @@ pub mod bootstrap;
 mod auth;
 mod error;
 mod extract;
+mod limits;
 mod routes;
+mod serve;
 mod ui;
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,11 +27,15 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use trackway_blob::{BlobStore, LocalBlobStore};
 use trackway_history::HistoryStore;
 use trackway_store::{MetadataStore, OpenOptions, Storage};
 
 pub use error::{ApiError, ApiResult};
+pub use limits::{IngestSlots, Limits};
+pub use routes::MAX_SKIPPED_BYTES;
+pub use serve::run;
 
 /// Largest accepted request body, after decompression.
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024 * 1024;
@@ -69,6 +75,10 @@ pub struct AppState {
     /// Base URL used in `Run.url` (e.g. `http://127.0.0.1:8767`); `None` gives relative URLs.
     pub public_url: Option<String>,
     pub body_limit: usize,
+    /// Server-wide resource limits; change them with [`AppState::with_limits`].
+    pub limits: Limits,
+    /// Ingest requests in flight, at most `limits.ingest_concurrency`.
+    pub ingest_slots: IngestSlots,
 }
 
 impl AppState {
@@ -88,7 +98,17 @@ impl AppState {
             blobs: Arc::new(blobs),
             public_url: None,
             body_limit: DEFAULT_BODY_LIMIT,
+            ingest_slots: IngestSlots::new(Limits::default().ingest_concurrency),
+            limits: Limits::default(),
         })
+    }
+
+    /// The same state with other limits (and ingest slots sized for them).
+    #[must_use]
+    pub fn with_limits(mut self, limits: Limits) -> AppState {
+        self.ingest_slots = IngestSlots::new(limits.ingest_concurrency);
+        self.limits = limits;
+        self
     }
 
     /// Runs blocking store work on the blocking pool, so the async runtime never waits on SQLite
@@ -112,22 +132,11 @@ pub fn app(state: AppState) -> Router {
         .fallback(ui::serve)
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestDecompressionLayer::new().zstd(true))
+        .layer(axum::middleware::from_fn(routes::note_wire_encoding))
+        .layer(RequestBodyTimeoutLayer::new(state.limits.body_read_timeout))
         .layer(CompressionLayer::new().gzip(true))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
-}
-
-/// Serves `state` on `listener` until `shutdown` resolves; requests already in flight are
-/// finished before it returns.
-///
-/// # Errors
-/// When accepting connections fails.
-pub async fn run(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

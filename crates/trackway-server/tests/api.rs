@@ -143,10 +143,11 @@ async fn malformed_batches_change_nothing() {
 }
 
 #[tokio::test]
-async fn large_batches_parse_in_pieces_and_stay_all_or_nothing() {
-    // Batches of thousands of records are parsed on several threads: a bad record late in the
-    // batch still rejects all of it and is reported with its own position, and a good batch
-    // keeps its rows in order.
+async fn large_batches_apply_in_slices_and_name_the_bad_record() {
+    // Batches of thousands of records are parsed and applied in slices (each parsed on several
+    // threads): a bad record late in the batch is reported with its own position (slices before
+    // it may be stored, as if sent as a smaller batch), and a resent good batch keeps its rows
+    // in order, each once.
     let s = TestServer::new();
     let mut recs = vec![run_record("r1")];
     recs.extend((0..5000).map(|i| history(i, json!({"a": i, "b": i as f64 * 0.5}))));
@@ -157,6 +158,7 @@ async fn large_batches_parse_in_pieces_and_stay_all_or_nothing() {
     assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_record")));
     let message = err["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains(&format!("position {bad_pos}")), "{message}");
+    assert_eq!(err["error"]["position"].as_u64(), Some(bad_pos));
     let (body, to) = ingest_body("r1", "log-a", 0, &recs);
     let (status, ack) = s.call("POST", "/api/v1/ingest", Some(body)).await;
     assert_eq!((status, ack["acked"].as_u64()), (StatusCode::OK, Some(to)), "{ack}");

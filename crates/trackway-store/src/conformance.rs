@@ -24,7 +24,8 @@ macro_rules! metadata_store_conformance {
             auth_and_keys, create_resume_semantics, ingest_is_idempotent, ingest_gap_and_bad_positions,
             history_commits_with_the_batch, summary_rules, filters, sort_and_keyset_pagination,
             groups_and_keys, access_rules, run_file_versions, metadata_merge, console_output,
-            system_stats_go_to_their_own_series, auto_summary_takes_each_keys_last_value);
+            system_stats_go_to_their_own_series, auto_summary_takes_each_keys_last_value,
+            filters_compare_within_type_brackets);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -337,6 +338,51 @@ pub fn filters(st: &Storage) -> Result<()> {
         assert_eq!(got, want, "filter {filter}");
     }
     assert!(matches!(parse_filter(&json!({"config.lr": {"$bogus": 1}})), Err(StoreError::InvalidFilter(_))));
+    Ok(())
+}
+
+/// MongoDB's type brackets: NaN never compares, ±Inf and big integers compare by value,
+/// strings and booleans only within their own type.
+pub fn filters_compare_within_type_brackets(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
+    setup(s)?;
+    let values = [
+        ("nan", r#"{"$f":"NaN"}"#),
+        ("inf", r#"{"$f":"Infinity"}"#),
+        ("ninf", r#"{"$f":"-Infinity"}"#),
+        ("big", r#"{"$int":"1000000000000000000000000000000"}"#),
+        ("nbig", r#"{"$int":"-1000000000000000000000000000000"}"#),
+        ("hi", "0.95"),
+        ("lo", "0.5"),
+        ("str", r#""high""#),
+        ("yes", "true"),
+        ("one", "1"),
+    ];
+    for (id, v) in values {
+        create(s, id, None)?;
+        ingest(s, id, 0, &[&format!(r#"{{"t":"summary","full":{{"acc":{v}}}}}"#)])?;
+    }
+    create(s, "none", None)?;
+    let cases: Vec<(serde_json::Value, &[&str])> = vec![
+        (json!({"summary.acc": {"$gt": 0.9}}), &["big", "hi", "inf", "one"]),
+        (json!({"summary.acc": {"$lt": 0.9}}), &["lo", "nbig", "ninf"]),
+        (json!({"summary.acc": {"$gt": 1e29}}), &["big", "inf"]),
+        (json!({"summary.acc": {"$lt": -1e300}}), &["ninf"]),
+        (json!({"summary.acc": {"$gte": 1, "$lte": 1}}), &["one"]),
+        (json!({"summary.acc": 1}), &["one"]),
+        (json!({"summary.acc": true}), &["yes"]),
+        (json!({"summary.acc": {"$gt": false}}), &["yes"]),
+        (json!({"summary.acc": {"$gt": "a"}}), &["str"]),
+        (json!({"summary.acc": {"$in": [0.95, "high"]}}), &["hi", "str"]),
+        (json!({"summary.acc": {"$ne": 0.95}}), &["big", "inf", "lo", "nan", "nbig", "ninf", "none", "one", "str", "yes"]),
+        (json!({"summary.acc": {"$not": {"$gt": 0.9}}}), &["lo", "nan", "nbig", "ninf", "none", "str", "yes"]),
+        (json!({"summary.acc": {"$regex": "^\\{"}}), &[]),
+    ];
+    for (filter, want) in cases {
+        let mut got = page(s, filter.clone(), "run_id")?;
+        got.sort();
+        assert_eq!(got, want, "filter {filter}");
+    }
     Ok(())
 }
 

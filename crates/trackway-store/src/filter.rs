@@ -74,11 +74,51 @@ fn invalid(msg: impl Into<String>) -> StoreError {
     StoreError::InvalidFilter(msg.into())
 }
 
+/// Most conditions, list operators and `$in` values in one filter, and its deepest nesting: a
+/// bigger filter would exceed SQLite's expression-depth or parameter limits (a 500), so it is
+/// refused up front as `invalid_filter`.
+pub const MAX_FILTER_TERMS: usize = 500;
+pub const MAX_FILTER_DEPTH: usize = 32;
+
 /// Parses a filter document.
 ///
 /// # Errors
-/// [`StoreError::InvalidFilter`] naming the offending part.
+/// [`StoreError::InvalidFilter`] naming the offending part, or when the filter is larger than
+/// [`MAX_FILTER_TERMS`] or deeper than [`MAX_FILTER_DEPTH`].
 pub fn parse_filter(doc: &Json) -> Result<Filter> {
+    let filter = parse_doc(doc)?;
+    let (terms, depth) = filter.size();
+    if terms > MAX_FILTER_TERMS || depth > MAX_FILTER_DEPTH {
+        return Err(invalid(format!(
+            "the filter is too large ({terms} terms, nesting {depth}); at most {MAX_FILTER_TERMS} terms and {MAX_FILTER_DEPTH} levels"
+        )));
+    }
+    Ok(filter)
+}
+
+impl Filter {
+    /// Terms (conditions, lists and listed values) and nesting depth.
+    fn size(&self) -> (usize, usize) {
+        match self {
+            Filter::And(parts) | Filter::Or(parts) | Filter::Nor(parts) => {
+                parts.iter().map(Filter::size).fold((1, 1), |(t, d), (pt, pd)| (t + pt, d.max(pd + 1)))
+            }
+            Filter::Cond(_, op) => op.size(),
+        }
+    }
+}
+
+impl Op {
+    fn size(&self) -> (usize, usize) {
+        match self {
+            Op::In(list) | Op::Nin(list) => (1 + list.len(), 1),
+            Op::Not(ops) => ops.iter().map(Op::size).fold((1, 1), |(t, d), (pt, pd)| (t + pt, d.max(pd + 1))),
+            _ => (1, 1),
+        }
+    }
+}
+
+fn parse_doc(doc: &Json) -> Result<Filter> {
     let Json::Object(map) = doc else {
         return Err(invalid("a filter must be a JSON object"));
     };
@@ -103,7 +143,10 @@ fn parse_list(op: &str, value: &Json) -> Result<Vec<Filter>> {
     let Json::Array(items) = value else {
         return Err(invalid(format!("{op} takes an array of filters")));
     };
-    items.iter().map(parse_filter).collect()
+    if items.len() > MAX_FILTER_TERMS {
+        return Err(invalid(format!("{op} takes at most {MAX_FILTER_TERMS} filters")));
+    }
+    items.iter().map(parse_doc).collect()
 }
 
 /// Parses a field name into a [`Field`].
@@ -140,8 +183,13 @@ pub fn parse_field(name: &str) -> Result<Field> {
 }
 
 fn json_field(source: Source, key: &str) -> Result<Field> {
-    if key.is_empty() || key.contains('"') {
-        return Err(invalid(format!("invalid {} key {key:?}", source.as_str())));
+    // `"` and `\` would end or escape the quoted JSON path label, and NUL would cut the SQL
+    // text short: such keys are refused, never passed to SQLite.
+    if key.is_empty() || key.chars().any(|c| c == '"' || c == '\\' || c.is_control()) {
+        return Err(invalid(format!(
+            "invalid {} key {key:?}: keys cannot be empty or contain \", \\ or control characters",
+            source.as_str()
+        )));
     }
     Ok(Field::Json { source, key: key.to_owned() })
 }
@@ -293,7 +341,7 @@ impl<'a> SqlBuilder<'a> {
         }
         match (field, self.field_expr(field)) {
             (Field::Tags, _) | (_, None) => self.push_tags_cond(op),
-            (Field::Json { .. }, Some(expr)) => self.push_scalar_cond(&expr, false, op),
+            (Field::Json { .. }, Some(expr)) => self.push_json_cond(&expr, op),
             (Field::Column { time, .. }, Some(expr)) => self.push_scalar_cond(&expr, *time, op),
         }
     }
@@ -343,6 +391,68 @@ impl<'a> SqlBuilder<'a> {
             }
             Op::Not(_) => return Err(invalid("nested $not")),
         }
+        Ok(())
+    }
+
+    /// A condition on a config or summary key, with MongoDB's type brackets: numbers compare
+    /// only with numbers (NaN with nothing; tagged infinities and big integers by value),
+    /// strings with strings, booleans with booleans. `e` is the key's `json_extract`.
+    fn push_json_cond(&mut self, e: &str, op: &Op) -> Result<()> {
+        let (sym, v) = match op {
+            Op::Eq(v) | Op::Ne(v) if !v.is_null() => ("=", v),
+            Op::Gt(v) => (">", v),
+            Op::Gte(v) => (">=", v),
+            Op::Lt(v) => ("<", v),
+            Op::Lte(v) => ("<=", v),
+            Op::In(list) | Op::Nin(list) => return self.push_json_in(e, list, matches!(op, Op::Nin(_))),
+            Op::Regex(pattern) => {
+                self.params.push(SqlValue::Text(pattern.clone()));
+                let pred = format!("({e} REGEXP ?{} AND {} = 'text')", self.params.len(), json_type_of(e));
+                self.push_semi(false, &pred);
+                return Ok(());
+            }
+            _ => return self.push_scalar_cond(e, false, op),
+        };
+        let pred = self.bracketed(e, sym, v)?;
+        self.push_semi(matches!(op, Op::Ne(_)), &pred);
+        Ok(())
+    }
+
+    /// `e <sym> v` within `v`'s type bracket.
+    fn bracketed(&mut self, e: &str, sym: &str, v: &Json) -> Result<String> {
+        let p = self.param(v, false)?;
+        let jt = json_type_of(e);
+        Ok(match v {
+            // `e < ''` keeps the scan inside the index's numeric range (SQLite sorts every number
+            // before every text); the type test then drops booleans (stored as 0/1). Tagged
+            // values (`{"$f":"Infinity"}`, `{"$int":"..."}`) are JSON objects, whose text starts
+            // with `{`: a second index range, compared by their numeric value; NaN has none.
+            Json::Number(_) => format!(
+                "(({e} {sym} {p} AND {e} < '' AND {jt} IN ('integer','real')) OR \
+                 ({e} >= '{{' AND {e} < '|' AND {jt} = 'object' AND {} {sym} {p}))",
+                tagged_number(e)
+            ),
+            Json::Bool(_) => format!("({e} {sym} {p} AND {jt} IN ('true','false'))"),
+            Json::String(_) => format!("({e} {sym} {p} AND {jt} = 'text')"),
+            _ => format!("({e} {sym} {p} AND {jt} IN ('array','object'))"),
+        })
+    }
+
+    /// `$in` / `$nin` on a config or summary key: each listed value within its type bracket.
+    fn push_json_in(&mut self, e: &str, list: &[Json], negate: bool) -> Result<()> {
+        let mut preds = Vec::new();
+        for v in list.iter().filter(|v| !v.is_null()) {
+            preds.push(self.bracketed(e, "=", v)?);
+        }
+        let has_null = list.iter().any(Json::is_null);
+        if has_null {
+            preds.push(format!("{e} IS NULL"));
+        }
+        if preds.is_empty() {
+            self.sql.push_str(if negate { "1" } else { "0" });
+            return Ok(());
+        }
+        self.push_semi(negate, &format!("({})", preds.join(" OR ")));
         Ok(())
     }
 
@@ -432,6 +542,20 @@ impl<'a> SqlBuilder<'a> {
 /// an expression index built from the same text.
 pub(crate) fn json_expr(source: Source, path: &str) -> String {
     format!("json_extract(r.{}, {})", source.as_str(), sql_literal(path))
+}
+
+/// `json_type(...)` of the same key as a `json_extract(...)` expression from [`json_expr`].
+fn json_type_of(extract: &str) -> String {
+    extract.replacen("json_extract(", "json_type(", 1)
+}
+
+/// The numeric value of a tagged Trackway JSON number held in `e` (its JSON text):
+/// ±Infinity, or a big integer as a float; NULL for NaN and anything else.
+fn tagged_number(e: &str) -> String {
+    format!(
+        "(CASE json_extract({e}, '$.\"$f\"') WHEN 'Infinity' THEN 9e999 WHEN '-Infinity' THEN -9e999 \
+         ELSE CAST(json_extract({e}, '$.\"$int\"') AS REAL) END)"
+    )
 }
 
 /// A SQL string literal.
@@ -529,6 +653,28 @@ mod tests {
         assert!(parse_filter(&json!({"config.a": {"$frob": 1}})).is_err());
         assert!(parse_filter(&json!({"name": {"$regex": "("}})).is_err());
         Ok(())
+    }
+
+    #[test]
+    fn keys_that_would_break_the_sql_are_refused() {
+        for key in ["config.a\\", "config.a\u{0}b", "summary.a\"b", "config."] {
+            let doc = serde_json::Value::Object([(key.to_owned(), json!(1))].into_iter().collect());
+            assert!(matches!(parse_filter(&doc), Err(StoreError::InvalidFilter(_))), "{key:?}");
+        }
+    }
+
+    #[test]
+    fn oversized_filters_are_refused() {
+        let branches: Vec<_> = (0..1001).map(|i| json!({"config.a": i})).collect();
+        assert!(matches!(parse_filter(&json!({"$or": branches})), Err(StoreError::InvalidFilter(_))));
+        let mut deep = json!({"config.a": 1});
+        for _ in 0..40 {
+            deep = json!({"$and": [deep]});
+        }
+        assert!(matches!(parse_filter(&deep), Err(StoreError::InvalidFilter(_))));
+        let values: Vec<_> = (0..600).collect();
+        assert!(parse_filter(&json!({"config.a": {"$in": values}})).is_err());
+        assert!(parse_filter(&json!({"$or": (0..240).map(|i| json!({"config.a": i})).collect::<Vec<_>>()})).is_ok());
     }
 
     #[test]

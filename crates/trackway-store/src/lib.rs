@@ -57,6 +57,9 @@ pub enum StoreError {
     InvalidFilter(String),
     #[error("invalid request: {0}")]
     Invalid(String),
+    /// A size limit of `trackway_types::limits` (files per run, ...).
+    #[error("{0}")]
+    Limit(String),
     #[error("batch starts at {from} but the server has everything up to {expected}")]
     OffsetGap { expected: u64, from: u64 },
     #[error("history store failed: {0}")]
@@ -144,6 +147,8 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Records an upload of `path` (already validated; bytes already in the blob store). Content
     /// equal to the latest version records nothing (`created: false`).
     fn put_run_file(&self, key: &RunKey, path: &str, sha256: &str, size: u64) -> Result<PutFileOutcome>;
+    /// Bytes of every stored version of every run file in the project of `key` (the quota).
+    fn project_file_bytes(&self, key: &RunKey) -> Result<u64>;
     /// The latest version of every path of a run, sorted by path.
     fn list_run_files(&self, key: &RunKey) -> Result<Vec<RunFileEntry>>;
     /// Every version of every path, sorted by path and version.

@@ -3,8 +3,9 @@
 //!
 //! Layout: `value` (the value model and its exact JSON encoding), `record` (one line of a run
 //! log, as specified in docs/run-format.md), `paths` (the run-relative file path rule shared by
-//! client and server).
+//! client and server), `limits` (size and name rules of stored input).
 
+pub mod limits;
 mod paths;
 mod record;
 mod value;

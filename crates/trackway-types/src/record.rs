@@ -262,9 +262,12 @@ pub enum IdError {
     Length(usize),
     #[error("run id {id:?} contains {ch:?}; run ids cannot contain / \\ # ? % : or control characters")]
     BadChar { id: String, ch: char },
+    #[error("run id {0:?} is reserved (it names a directory in paths and URLs)")]
+    Reserved(String),
 }
 
-/// Checks a run id: 1-64 characters, none of `/ \ # ? % :`, no control characters.
+/// Checks a run id: 1-64 characters, none of `/ \ # ? % :`, no control characters, not `.` or
+/// `..`.
 ///
 /// # Errors
 /// When the id is empty, too long, or holds a forbidden character.
@@ -275,6 +278,7 @@ pub fn validate_run_id(id: &str) -> Result<(), IdError> {
     }
     match id.chars().find(|c| "/\\#?%:".contains(*c) || c.is_control()) {
         Some(ch) => Err(IdError::BadChar { id: id.to_owned(), ch }),
+        None if id == "." || id == ".." => Err(IdError::Reserved(id.to_owned())),
         None => Ok(()),
     }
 }

@@ -17,6 +17,10 @@ pub struct State {
     pub fail_next: usize,
     /// Reject (400 invalid_record) any batch holding a record with this `t`.
     pub reject_type: Option<String>,
+    /// Reject (400 invalid_record, naming the position) any batch holding this position.
+    pub reject_position: Option<u64>,
+    /// Answer the next N ingests with 400 bad_request (an error about the request, not a record).
+    pub bad_request_next: usize,
     pub requests: usize,
     /// Paths of accepted run-file uploads (`PUT .../files/...`), in order.
     pub files: Vec<String>,
@@ -156,6 +160,17 @@ fn ingest(s: &mut State, v: &serde_json::Value) -> (u16, serde_json::Value) {
         return (409, e);
     }
     let recs = v["records"].as_array().cloned().unwrap_or_default();
+    if s.bad_request_next > 0 {
+        s.bad_request_next -= 1;
+        return (400, err("bad_request"));
+    }
+    if let Some(bad) = s.reject_position
+        && recs.iter().any(|r| r[0].as_u64() == Some(bad))
+    {
+        let mut e = err("invalid_record");
+        e["error"]["position"] = bad.into();
+        return (400, e);
+    }
     if let Some(bad) = &s.reject_type
         && recs.iter().any(|r| r[1]["t"].as_str() == Some(bad))
     {

@@ -18,6 +18,48 @@ pub struct Args {
     /// Port to listen on (0 picks a free one; the chosen port is printed).
     #[arg(long, default_value_t = trackway_config::DEFAULT_PORT)]
     pub port: u16,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Resource limits (docs/api.md "Limits"). Ingest memory is bounded by about
+/// `ingest-concurrency x 3 x 64 MiB` (each ingest holds its body and one parsed slice).
+#[derive(Debug, clap::Args)]
+pub struct LimitArgs {
+    /// Ingest requests processed at once; more wait up to 30 s (their bodies unread), then get 503 + Retry-After
+    /// [default: the number of cores, 2 to 8].
+    #[arg(long, env = "TRACKWAY_INGEST_CONCURRENCY")]
+    pub ingest_concurrency: Option<usize>,
+    /// Open connections at most; more wait in the listen backlog.
+    #[arg(long, env = "TRACKWAY_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (also the keep-alive idle timeout).
+    #[arg(long, env = "TRACKWAY_HEADER_TIMEOUT", default_value_t = 30)]
+    pub header_timeout: u64,
+    /// Seconds a request body may stall before the request is answered 408 and closed.
+    #[arg(long, env = "TRACKWAY_BODY_TIMEOUT", default_value_t = 60)]
+    pub body_timeout: u64,
+    /// Largest run file in MiB, after decompression.
+    #[arg(long, env = "TRACKWAY_MAX_FILE_MIB", default_value_t = 16 * 1024)]
+    pub max_file_mib: u64,
+    /// Most MiB of run files (all versions) per project.
+    #[arg(long, env = "TRACKWAY_PROJECT_QUOTA_MIB", default_value_t = 1024 * 1024)]
+    pub project_quota_mib: u64,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> trackway_server::Limits {
+        let d = trackway_server::Limits::default();
+        trackway_server::Limits {
+            ingest_concurrency: self.ingest_concurrency.unwrap_or(d.ingest_concurrency).max(1),
+            max_connections: self.max_connections.max(1),
+            header_read_timeout: std::time::Duration::from_secs(self.header_timeout.max(1)),
+            body_read_timeout: std::time::Duration::from_secs(self.body_timeout.max(1)),
+            max_file_bytes: self.max_file_mib.saturating_mul(1 << 20),
+            project_quota_bytes: self.project_quota_mib.saturating_mul(1 << 20),
+            ..d
+        }
+    }
 }
 
 fn default_data_dir() -> PathBuf {
@@ -43,10 +85,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
     let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    runtime.block_on(serve(data_dir, args.host, args.port))
+    let limits = args.limits.limits();
+    runtime.block_on(serve(data_dir, args.host, args.port, limits))
 }
 
-async fn serve(data_dir: PathBuf, host: String, port: u16) -> anyhow::Result<()> {
+async fn serve(data_dir: PathBuf, host: String, port: u16, limits: trackway_server::Limits) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
         .with_context(|| format!("cannot listen on {host}:{port}"))?;
@@ -54,7 +97,8 @@ async fn serve(data_dir: PathBuf, host: String, port: u16) -> anyhow::Result<()>
     let url_host = if host.contains(':') { format!("[{host}]") } else { host.clone() };
     let url = format!("http://{url_host}:{port}");
     let mut state = trackway_server::AppState::open(&data_dir)
-        .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
+        .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?
+        .with_limits(limits);
     let urls = local_urls(&host, port);
     state.public_url = urls.first().cloned();
     let boot = trackway_server::bootstrap::ensure_admin(&state, &data_dir, &urls, &trackway_config::Credentials::path()).context("first-start setup failed")?;

@@ -113,7 +113,7 @@ impl Column {
             (ColumnWriter::DoubleColumnWriter(w), Buf::F(b)) => w.write_batch(b, defs, None)?,
             (ColumnWriter::BoolColumnWriter(w), Buf::B(b)) => w.write_batch(b, defs, None)?,
             (ColumnWriter::ByteArrayColumnWriter(w), Buf::S(b)) => w.write_batch(b, defs, None)?,
-            _ => return Err(crate::HistoryError::Invalid("parquet column type mismatch".into())),
+            _ => return Err(crate::HistoryError::Internal("parquet column type mismatch".into())),
         };
         self.defs.clear();
         match &mut self.buf {
@@ -231,7 +231,7 @@ fn flush<W: Write + Send>(writer: &mut SerializedFileWriter<W>, columns: &mut [C
             match (w, &mut c.buf) {
                 (ColumnWriter::Int64ColumnWriter(w), Buf::I(b)) => w.write_batch(b, None, None)?,
                 (ColumnWriter::DoubleColumnWriter(w), Buf::F(b)) => w.write_batch(b, None, None)?,
-                _ => return Err(crate::HistoryError::Invalid("parquet column type mismatch".into())),
+                _ => return Err(crate::HistoryError::Internal("parquet column type mismatch".into())),
             };
             if let Buf::I(b) = &mut c.buf {
                 b.clear();

@@ -54,7 +54,7 @@ pub(crate) fn chart(h: &SqliteHistory, q: &ChartQuery) -> Result<Vec<Series>> {
         let handles: Vec<_> = metas.chunks(per).map(|runs| s.spawn(|| chart_runs(h, &plan, runs))).collect();
         let mut out = Vec::with_capacity(q.runs.len());
         for hd in handles {
-            let part = hd.join().map_err(|_| HistoryError::Invalid("chart worker panicked".into()))??;
+            let part = hd.join().map_err(|_| HistoryError::Internal("chart worker panicked".into()))??;
             out.extend(part);
         }
         Ok(out)

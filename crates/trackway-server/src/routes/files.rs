@@ -9,7 +9,8 @@ use std::io::Read;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+use crate::extract::Query;
 use axum::http::HeaderMap;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use axum::response::{IntoResponse, Response};
@@ -21,11 +22,10 @@ use tokio_stream::StreamExt;
 use trackway_blob::{BlobError, Digest};
 use trackway_store::{Principal, RunKey};
 
+use super::WireEncoded;
 use crate::auth::check_access;
 use crate::{ApiError, ApiResult, AppState};
 
-/// The largest run file accepted (bigger files belong in artifacts).
-const MAX_FILE_BYTES: u64 = 16 << 30;
 /// The file whose upload sets `Run.metadata` (written by the agent's capture).
 const METADATA_FILE: &str = "trackway-metadata.json";
 /// Largest metadata document that is merged into the run row.
@@ -62,20 +62,23 @@ impl Read for ChannelReader {
     }
 }
 
-/// Forwards the body to `tx`; returns false when it was larger than [`MAX_FILE_BYTES`].
-async fn pump(body: Body, tx: mpsc::Sender<Result<Bytes, std::io::Error>>) -> bool {
+/// Forwards the body to `tx`; returns false when it was larger than `limit` (counted after
+/// decompression, so a small compressed body cannot expand past it).
+async fn pump(body: Body, tx: mpsc::Sender<Result<Bytes, std::io::Error>>, limit: u64) -> bool {
     let mut stream = body.into_data_stream();
     let mut total = 0u64;
     while let Some(chunk) = stream.next().await {
         let item = match chunk {
             Ok(bytes) => {
                 total += bytes.len() as u64;
-                if total > MAX_FILE_BYTES {
+                if total > limit {
                     let _ = tx.send(Err(std::io::Error::other("file too large"))).await;
                     return false;
                 }
                 Ok(bytes)
             }
+            // A stalled body (the body-read timeout) is told apart: it answers 408.
+            Err(e) if crate::extract::is_body_timeout(&e) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, e)),
             Err(e) => Err(std::io::Error::other(format!("request body: {e}"))),
         };
         let stop = item.is_err();
@@ -95,32 +98,89 @@ fn expected_digest(headers: &HeaderMap) -> ApiResult<Option<String>> {
         .map_err(|_| ApiError::BadRequest("X-Content-SHA256 must be 64 hexadecimal characters".into()))
 }
 
+/// The decoded size the client declares: `X-Content-Length`, else `Content-Length` of a body
+/// sent as it is. A compressed body must declare it, so that it cannot expand past it.
+fn declared_size(headers: &HeaderMap, encoded: bool) -> ApiResult<Option<u64>> {
+    let parse = |name: &str| -> ApiResult<Option<u64>> {
+        headers
+            .get(name)
+            .map(|v| v.to_str().ok().and_then(|t| t.trim().parse::<u64>().ok()))
+            .map(|n| n.ok_or_else(|| ApiError::BadRequest(format!("{name} must be a byte count"))))
+            .transpose()
+    };
+    match (parse("x-content-length")?, encoded) {
+        (Some(n), _) => Ok(Some(n)),
+        (None, false) => parse(CONTENT_LENGTH.as_str()),
+        (None, true) => Err(ApiError::BadRequest(
+            "a compressed upload must declare its decompressed size in X-Content-Length".into(),
+        )),
+    }
+}
+
+/// How many decoded bytes this upload may store: its declared size, the per-file limit and
+/// what is left of the project's quota, whichever is least. Refuses at once (413) when the
+/// declared size is already over.
+async fn upload_allowance(state: &AppState, key: &RunKey, declared: Option<u64>) -> ApiResult<u64> {
+    let lookup = key.clone();
+    // The run must exist before any byte is stored.
+    let used = state
+        .blocking(move |s| {
+            s.store.get_run(&lookup)?;
+            Ok(s.store.project_file_bytes(&lookup)?)
+        })
+        .await?;
+    let limits = &state.limits;
+    let left = limits.project_quota_bytes.saturating_sub(used);
+    let allowed = limits.max_file_bytes.min(left);
+    match declared {
+        Some(n) if n > limits.max_file_bytes => {
+            Err(ApiError::FileTooLarge(format!("the file is {n} bytes; the server takes files of at most {} bytes", limits.max_file_bytes)))
+        }
+        Some(n) if n > left => Err(quota_error(limits.project_quota_bytes, used)),
+        Some(n) => Ok(n),
+        None => Ok(allowed),
+    }
+}
+
+fn quota_error(quota: u64, used: u64) -> ApiError {
+    ApiError::FileTooLarge(format!("the project's files would exceed its quota of {quota} bytes ({used} used)"))
+}
+
+fn blob_error(e: BlobError) -> ApiError {
+    match e {
+        BlobError::Source(e) if e.kind() == std::io::ErrorKind::TimedOut => ApiError::RequestTimeout,
+        BlobError::Source(e) => ApiError::BadRequest(format!("upload interrupted: {e}")),
+        BlobError::Io { source, .. } if crate::error::io_is_disk_full(&source) => ApiError::InsufficientStorage,
+        other => ApiError::internal(other),
+    }
+}
+
 pub(crate) async fn upload(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     path: FilePath,
     headers: HeaderMap,
+    encoded: Option<Extension<WireEncoded>>,
     body: Body,
 ) -> ApiResult<Json<Json_>> {
     let (key, rel) = file_target(path)?;
     check_access(&who, &key.entity, true)?;
     let expected = expected_digest(&headers)?;
-    let lookup = key.clone();
-    // The run must exist before any byte is stored.
-    state.blocking(move |s| Ok(s.store.get_run(&lookup)?)).await?;
+    let declared = declared_size(&headers, encoded.is_some_and(|Extension(WireEncoded(e))| e))?;
+    let allowed = upload_allowance(&state, &key, declared).await?;
     let (tx, rx) = mpsc::channel(8);
     let store_bytes = state.blocking(move |s| {
         let mut reader = ChannelReader { rx, current: Bytes::new() };
-        s.blobs.put_reader(&mut reader).map_err(|e| match e {
-            BlobError::Source(e) => ApiError::BadRequest(format!("upload interrupted: {e}")),
-            other => ApiError::internal(other),
-        })
+        s.blobs.put_reader(&mut reader).map_err(blob_error)
     });
-    let (within_limit, stored) = tokio::join!(pump(body, tx), store_bytes);
+    let (within_limit, stored) = tokio::join!(pump(body, tx, allowed), store_bytes);
     if !within_limit {
-        return Err(ApiError::PayloadTooLarge);
+        return Err(ApiError::FileTooLarge(format!("the upload is larger than the {allowed} bytes it may store")));
     }
     let put = stored?;
+    if declared.is_some_and(|n| n != put.size) {
+        return Err(ApiError::BadRequest(format!("the upload holds {} bytes, not the {} declared", put.size, declared.unwrap_or(0))));
+    }
     let sha = put.digest.as_str().to_owned();
     if let Some(want) = expected.filter(|w| *w != sha) {
         return Err(ApiError::BadRequest(format!("content hashes to {sha}, not the X-Content-SHA256 {want}")));

@@ -1,6 +1,7 @@
 //! Health, viewer, entities, projects and the OpenAPI document.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
+use crate::extract::Query;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};

@@ -15,6 +15,22 @@ use axum::routing::{get, post};
 
 use crate::{ApiError, AppState, auth};
 
+pub use ingest::MAX_SKIPPED_BYTES;
+
+/// Whether the request body arrived compressed (`Content-Encoding`), noted before the
+/// decompression layer removes the header: a compressed run-file upload must declare its size.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WireEncoded(pub bool);
+
+pub(crate) async fn note_wire_encoding(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    let encoded = req
+        .headers()
+        .get(axum::http::header::CONTENT_ENCODING)
+        .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
+    req.extensions_mut().insert(WireEncoded(encoded));
+    next.run(req).await
+}
+
 pub(crate) fn router(state: AppState) -> Router<AppState> {
     let authed = Router::new()
         .route("/api/v1/openapi.json", get(meta::openapi))

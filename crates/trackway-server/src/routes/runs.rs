@@ -1,10 +1,13 @@
 //! Runs: create-or-resume, get, patch, the run table, keys and group counts.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::extract::{Path, Query};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json_, json};
 use trackway_store::{CreateRun, Principal, ResumeMode, Run, RunKey, RunPatch, RunQuery, parse_filter};
+
+use trackway_types::limits::{self, LimitError};
 
 use crate::auth::check_access;
 use crate::extract::JsonBody;
@@ -62,6 +65,24 @@ fn resume_mode(v: &Json_) -> ApiResult<Option<ResumeMode>> {
     })
 }
 
+/// The rules of `trackway_types::limits`, as ingest applies them to `run` records.
+fn check_create(body: &CreateBody, entity: &str) -> Result<(), LimitError> {
+    limits::check_run_id(&body.run_id)?;
+    limits::check_name("entity", entity)?;
+    limits::check_name("project", body.project.as_deref().unwrap_or(DEFAULT_PROJECT))?;
+    limits::RunFields {
+        name: body.name.as_deref(),
+        notes: body.notes.as_deref(),
+        tags: body.tags.as_deref(),
+        group: body.group.as_deref(),
+        job_type: body.job_type.as_deref(),
+        host: body.host.as_deref(),
+    }
+    .check()?;
+    body.config.as_ref().map_or(Ok(()), |c| limits::check_json_map("config", c))?;
+    body.settings.as_ref().map_or(Ok(()), |c| limits::check_json_map("settings", c))
+}
+
 pub(crate) async fn create(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -69,7 +90,7 @@ pub(crate) async fn create(
 ) -> ApiResult<Json<Json_>> {
     let entity = body.entity.clone().unwrap_or_else(|| who.entity.clone());
     check_access(&who, &entity, true)?;
-    trackway_types::validate_run_id(&body.run_id).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    check_create(&body, &entity).map_err(|e| ApiError::limit(&e))?;
     let mut metadata = Map::new();
     if let Some(settings) = body.settings {
         metadata.insert("settings".into(), Json_::Object(settings));
@@ -124,6 +145,13 @@ pub(crate) async fn patch(
     JsonBody(patch): JsonBody<RunPatch>,
 ) -> ApiResult<Json<Json_>> {
     check_access(&who, &entity, true)?;
+    let fields = limits::RunFields {
+        name: patch.name.as_deref(),
+        notes: patch.notes.as_deref(),
+        tags: patch.tags.as_deref(),
+        ..limits::RunFields::default()
+    };
+    fields.check().map_err(|e| ApiError::limit(&e))?;
     let key = RunKey { entity, project, run_id };
     let run = state.blocking(move |s| Ok(s.store.patch_run(&key, &patch)?)).await?;
     Ok(Json(run_json(&state, &run)?))

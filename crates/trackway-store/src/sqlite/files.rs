@@ -34,7 +34,31 @@ fn latest(c: &Connection, pk: i64, path: &str) -> Result<Option<RunFileVersion>>
     .optional()?)
 }
 
+/// A new path may not take a run past [`trackway_types::limits::MAX_FILES_PER_RUN`] paths.
+fn check_file_count(c: &Connection, pk: i64) -> Result<()> {
+    let paths: i64 = c.query_row("SELECT count(DISTINCT path) FROM run_files WHERE run_pk = ?1", [pk], |r| r.get(0))?;
+    let max = trackway_types::limits::MAX_FILES_PER_RUN;
+    if u64::try_from(paths).unwrap_or(0) >= max {
+        return Err(StoreError::Limit(format!("a run holds at most {max} file paths")));
+    }
+    Ok(())
+}
+
 impl SqliteStore {
+    /// Bytes of every stored version of every file of the runs of `key`'s project.
+    pub(crate) fn project_file_bytes_impl(&self, key: &RunKey) -> Result<u64> {
+        self.read(|c| {
+            let total: i64 = c.query_row(
+                "SELECT coalesce(sum(f.size), 0) FROM run_files f JOIN runs r ON r.pk = f.run_pk \
+                 JOIN projects p ON p.id = r.project_id JOIN entities e ON e.id = p.entity_id \
+                 WHERE e.name = ?1 AND p.name = ?2",
+                params![key.entity, key.project],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(total).unwrap_or(0))
+        })
+    }
+
     pub(crate) fn put_run_file_impl(&self, key: &RunKey, path: &str, sha256: &str, size: u64) -> Result<PutFileOutcome> {
         let size_i = i64::try_from(size).map_err(|_| StoreError::Invalid("file size out of range".into()))?;
         self.write(|tx| {
@@ -43,6 +67,9 @@ impl SqliteStore {
             // Re-sending the latest content (a retried upload) changes nothing.
             if let Some(cur) = current.as_ref().filter(|c| c.sha256 == sha256) {
                 return Ok(PutFileOutcome { file: cur.clone(), created: false });
+            }
+            if current.is_none() {
+                check_file_count(tx, pk)?;
             }
             let file = RunFileVersion {
                 path: path.to_owned(),

@@ -213,6 +213,9 @@ impl crate::MetadataStore for SqliteStore {
     fn put_run_file(&self, key: &crate::RunKey, path: &str, sha256: &str, size: u64) -> Result<crate::PutFileOutcome> {
         self.put_run_file_impl(key, path, sha256, size)
     }
+    fn project_file_bytes(&self, key: &crate::RunKey) -> Result<u64> {
+        self.project_file_bytes_impl(key)
+    }
     fn list_run_files(&self, key: &crate::RunKey) -> Result<Vec<crate::RunFileEntry>> {
         self.list_run_files_impl(key)
     }
