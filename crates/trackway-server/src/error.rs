@@ -146,7 +146,8 @@ impl From<StoreError> for ApiError {
             StoreError::Limit(m) => ApiError::LimitExceeded(m),
             StoreError::OffsetGap { expected, from } => ApiError::OffsetGap { expected, from },
             StoreError::Sqlite(e) if is_disk_full(&e) => ApiError::InsufficientStorage,
-            StoreError::History(m) if m.contains("database or disk is full") => ApiError::InsufficientStorage,
+            // The history rows of an ingest: the history engine's own rule decides.
+            StoreError::History(h) => ApiError::from(h),
             other => ApiError::Internal(other.to_string()),
         }
     }
@@ -191,7 +192,7 @@ mod tests {
         };
         let want = ("insufficient_storage", StatusCode::INSUFFICIENT_STORAGE);
         assert_eq!(status(StoreError::Sqlite(full())), want);
-        assert_eq!(status(StoreError::History("sqlite: database or disk is full".into())), want);
+        assert_eq!(status(StoreError::History(HistoryError::Sqlite(full()))), want);
         assert_eq!(status(HistoryError::Sqlite(full())), want);
         assert_eq!(status(HistoryError::Io(std::io::Error::from_raw_os_error(28))), want);
         let body = ApiError::InsufficientStorage.to_string();
