@@ -14,6 +14,7 @@ pub mod bootstrap;
 mod auth;
 mod error;
 mod extract;
+mod openapi;
 mod routes;
 mod ui;
 

@@ -85,6 +85,8 @@ fn check_capture_record(record: &Record, run_id: &str, log_id: &str) -> Result<(
     checked.map_err(|e| format!("invalid `{t}` record: {e}"))
 }
 
+#[utoipa::path(post, path = "/api/v1/ingest", operation_id = "ingest", tag = "ingest", request_body = crate::openapi::IngestRequest,
+    responses((status = 200, description = "The batch is durable", body = crate::openapi::IngestAck)))]
 pub(crate) async fn ingest(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
