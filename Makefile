@@ -15,7 +15,8 @@ PKG_BIN   := python/trackway/bin/trackway
 PORT      ?= 8767
 DATA_DIR  ?= $(CURDIR)/.trackway-data
 PYTHON    ?= python3
-PY_DEPS   := maturin==1.* pytest pyyaml numpy pandas jsonschema pillow matplotlib plotly scikit-learn
+PY_DEPS   := maturin==1.* pytest pyyaml numpy pandas jsonschema pillow matplotlib plotly scikit-learn \
+             schemathesis==4.* ruff mypy
 
 .PHONY: help setup venv web build run demo test test-rust test-python test-web chromium bench clean-data
 
