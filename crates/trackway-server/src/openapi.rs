@@ -48,7 +48,7 @@ impl Modify for Conventions {
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("API key")).build()),
         );
-        components.schemas.insert("Error".into(), error_schema().into());
+        components.schemas.insert("Error".into(), error_schema());
         let paths = std::mem::take(&mut doc.paths.paths);
         for (path, mut item) in paths {
             for op in [&mut item.get, &mut item.put, &mut item.post, &mut item.patch, &mut item.delete] {
