@@ -8,7 +8,7 @@ use axum::extract::{Path, Query, State};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json_, json};
-use trackway_history::{HistoryRow, HistoryStore, ScanQuery};
+use trackway_history::{HistoryRow, ScanQuery};
 use trackway_store::{Principal, Run, RunKey};
 
 use crate::auth::check_access;

@@ -8,7 +8,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json_, json};
 use trackway_blob::Digest;
-use trackway_history::{HistoryRow, HistoryStore};
+use trackway_history::HistoryRow;
 use trackway_store::{Principal, RunKey, StoreError};
 
 use super::media::{MAX_PAGE, annotate, get_run, row_value, run_files, scan_key, thin, typed};
