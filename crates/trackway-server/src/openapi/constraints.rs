@@ -114,8 +114,9 @@ fn constrain_parameter(param: &mut Value) {
             schema.insert("type".into(), only);
         }
     }
+    // A pattern the parameter's own attribute gives wins over the one its name suggests.
     if let (Some(p), Some("string")) = (pattern, schema.get("type").and_then(Value::as_str)) {
-        schema.insert("pattern".into(), Value::String(p));
+        schema.entry("pattern").or_insert(Value::String(p));
     }
 }
 

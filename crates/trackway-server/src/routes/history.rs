@@ -47,6 +47,7 @@ pub(crate) struct RowsQuery {
     /// Rows per page (1 to 10000, default 1000).
     limit: Option<usize>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]{0,19}$")]
     cursor: Option<String>,
     /// Instead of a page: this many rows sampled over the whole run.
     samples: Option<usize>,

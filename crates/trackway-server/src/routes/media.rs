@@ -224,6 +224,8 @@ pub(crate) struct ValuesQuery {
     min_step: Option<u64>,
     max_step: Option<u64>,
     limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]{0,19}$")]
     cursor: Option<String>,
 }
 

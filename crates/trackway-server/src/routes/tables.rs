@@ -38,6 +38,8 @@ pub(crate) struct TableQuery {
     offset: Option<usize>,
     limit: Option<usize>,
     sort: Option<String>,
+    /// `asc` (default) or `desc`.
+    #[param(pattern = "^(?:asc|desc)$")]
     order: Option<String>,
     filter: Option<String>,
     q: Option<String>,
