@@ -15,9 +15,17 @@ PKG_BIN   := python/trackway/bin/trackway
 PORT      ?= 8767
 DATA_DIR  ?= $(CURDIR)/.trackway-data
 PYTHON    ?= python3
-PY_DEPS   := maturin==1.* pytest pyyaml numpy pandas jsonschema pillow matplotlib plotly scikit-learn
+PY_DEPS   := maturin==1.* pytest pyyaml numpy pandas jsonschema pillow matplotlib plotly scikit-learn \
+             schemathesis==4.* ruff mypy
 
-.PHONY: help setup venv web build run demo test test-rust test-python test-web chromium bench clean-data
+FUZZ_TARGETS      := tjson runlog ingest
+FUZZ_SECONDS      ?= 20
+FUZZ_LONG_SECONDS ?= 600
+# cargo-fuzz needs nightly's -Z flags; the stable toolchain accepts them with RUSTC_BOOTSTRAP=1
+# (docs/dev/fuzzing.md). Its own build dir: the instrumented build shares nothing with ours.
+CARGO_FUZZ := cd fuzz && env -u CARGO_BUILD_BUILD_DIR RUSTC_BOOTSTRAP=1 cargo fuzz
+
+.PHONY: help setup venv web build run demo test test-rust test-python test-web chromium bench clean-data lint fuzz fuzz-tools test-fuzz
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,7 +64,7 @@ demo: ## Log a demo run to a server that is already running
 chromium: ## Install Debian's chromium for the browser tests (needs root)
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: setup chromium test-rust test-python test-web ## Run the whole test suite
+test: setup chromium lint test-rust test-python test-web test-fuzz ## Run the whole test suite
 
 test-rust: ## Rust unit and integration tests
 	cargo test --release --workspace
@@ -67,6 +75,38 @@ test-python: ## Python tests (real scripts, real server processes)
 test-web: ## Web unit tests and end-to-end tests in headless Chromium
 	cd web && npm test --silent
 	cd web && TRACKWAY_E2E_BACKEND=server TRACKWAY_E2E_SDK=1 TRACKWAY_E2E_MEDIA=server npm run --silent e2e
+
+lint: build ## The written style, enforced: clippy, rustfmt, ruff, tsc + eslint, stubtest of the .pyi
+	cargo clippy --release --workspace --all-targets -- -D warnings
+	cargo fmt --all --check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check python
+	cd web && { [ -x node_modules/.bin/eslint ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent lint
+	cd python && $(PY) -m mypy.stubtest trackway._native
+
+fuzz-tools:
+	@command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+
+# Each target starts from the seed corpus in fuzz/corpus/<target> (read-only here: new inputs go
+# to a scratch corpus) and writes any crash to fuzz/artifacts/<target>/.
+define run_fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		scratch=$$(mktemp -d); \
+		echo "fuzz $$t for $(1) s"; \
+		( $(CARGO_FUZZ) run -s none --target-dir target $$t $$scratch corpus/$$t -- \
+			-max_total_time=$(1) -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 2>&1 | tail -n 25 ) \
+			|| { rm -rf $$scratch; exit 1; }; \
+		rm -rf $$scratch; \
+	done
+endef
+
+test-fuzz: fuzz-tools ## Each fuzz target for FUZZ_SECONDS (20 s)
+	$(CARGO_FUZZ) build -s none --target-dir target
+	$(call run_fuzz,$(FUZZ_SECONDS))
+
+fuzz: fuzz-tools ## Each fuzz target for FUZZ_LONG_SECONDS (10 min)
+	$(CARGO_FUZZ) build -s none --target-dir target
+	$(call run_fuzz,$(FUZZ_LONG_SECONDS))
 
 bench: setup ## Print the performance figures quoted in the closing notes
 	$(PY) bench/log_bench.py

@@ -8,7 +8,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-from trackway import _console  # noqa: E402
+from trackway import _console
 
 
 def bench(n: int, mode: str) -> float:

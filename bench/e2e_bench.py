@@ -13,7 +13,6 @@ Each part starts its own `trackway server --port 0` on a temporary data dir.
 import json
 import os
 import random
-import shutil
 import signal
 import statistics
 import subprocess

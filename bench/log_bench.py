@@ -138,7 +138,7 @@ def main() -> None:
           f"{max(init_ms):>10.2f}ms (max)")
     print(f"{'    import trackway + init()':<46}{statistics.median(init_import_ms):>10.2f}ms"
           f"{max(init_import_ms):>10.2f}ms (max)")
-    print(f"{'(d) finish() after %d steps' % args.steps:<46}{finish_ms:>10.2f}ms"
+    print(f"{f'(d) finish() after {args.steps} steps':<46}{finish_ms:>10.2f}ms"
           f"   (loop: {loop_s / args.steps * 1e6:.2f}us/step)")
     print(f"{'(e) bytes on disk per logged float':<46}{size / floats:>10.2f} B"
           f"   ({size} B / {floats} floats)")

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
-from trackway import _native  # noqa: E402
+from trackway import _native
 
 KEYS = ("train/loss", "train/acc", "lr", "grad_norm", "val/loss", "val/acc", "epoch",
         "throughput", "mem_gb", "step_time")

@@ -1,4 +1,4 @@
-import { defineConfig } from "vite";
+import { defineConfig } from "vitest/config";
 
 // public/.gitkeep is copied so web/dist/.gitkeep survives the emptied outDir.
 // The server embeds web/dist with rust-embed and serves index.html for non-/api paths,
@@ -10,4 +10,4 @@ export default defineConfig({
   build: { outDir: "dist", emptyOutDir: true, target: "es2022", sourcemap: false, chunkSizeWarningLimit: 1200 },
   server: { proxy: { "/api": process.env.TRACKWAY_URL ?? "http://127.0.0.1:8790" } },
   test: { include: ["test/**/*.test.ts"], environment: "node" },
-} as any);
+});

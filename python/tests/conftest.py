@@ -3,6 +3,9 @@
 The reader here is deliberately independent of the SDK (plain `json` + docs/run-format.md), so
 the tests check the on-disk contract, not the SDK against itself.
 """
+
+from __future__ import annotations
+
 import json
 import math
 import os

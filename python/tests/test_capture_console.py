@@ -1,12 +1,10 @@
 """Console capture (trackway._console): pass-through, \\r collapse, stream order, modes."""
-import json
-import os
-import sys
 import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
-from conftest import PYDIR, clean_env, only_run, read_log, run_script
+from conftest import clean_env, only_run, read_log, run_script
 
 SCRIPT = r"""
 import os, sys

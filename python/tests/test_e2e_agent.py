@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -24,9 +23,9 @@ PYDIR = REPO / "python"
 if str(PYDIR) not in sys.path:
     sys.path.insert(0, str(PYDIR))
 
+from conftest import Server as BaseServer  # noqa: E402
+from conftest import trackway_bin  # noqa: E402
 from trackway.apis import Api  # noqa: E402
-from conftest import Server as BaseServer, trackway_bin  # noqa: E402
-
 
 BIN = trackway_bin()
 

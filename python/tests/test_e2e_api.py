@@ -7,7 +7,16 @@ import sys
 
 import pytest
 
-from test_e2e_agent import PYDIR, Server, run_dirs, run_py, script_env, stop_agent, wait_synced, write_script
+from test_e2e_agent import (
+    PYDIR,
+    Server,
+    run_dirs,
+    run_py,
+    script_env,
+    stop_agent,
+    wait_synced,
+    write_script,
+)
 from trackway.apis import Api
 from trackway.errors import CommError
 

@@ -11,6 +11,9 @@ itself, the test writes the two files the capture writes (`diff.patch` = `git di
 HEAD` with the capture's flags, and `trackway-metadata.json` with the git commit);
 crates/trackway-capture/tests check that the capture writes exactly those.
 """
+
+from __future__ import annotations
+
 import hashlib
 import json
 import os
@@ -18,8 +21,6 @@ import signal
 import stat
 import subprocess
 import sys
-import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PYDIR, Server as BaseServer, clean_env, only_run, run_script, trackway_bin
+from conftest import Server as BaseServer
+from conftest import clean_env, only_run, trackway_bin
 
 REPO = Path(__file__).resolve().parents[2]
 

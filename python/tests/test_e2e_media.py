@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import PYDIR, Server, trackway_bin
 from PIL import Image as PILImage
+
+from conftest import PYDIR, Server, trackway_bin
 from trackway.apis import Api
 
 BIN = trackway_bin()

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+
 from test_e2e_agent import (
     BIN,
     Server,

@@ -4,7 +4,6 @@ docs/run-format.md; the `trackway` binary must read exactly the values it wrote.
 Fails (never skips) when node or the binary is missing: CI has both.
 """
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -60,6 +59,7 @@ def test_node_rows_merge_and_values_round_trip(tmp_path):
     """The history rows, read with the native reader: fragments of one step merge, NaN, -inf,
     big ints and tag-looking user maps come back exactly."""
     import math
+
     from trackway import _native
 
     root = tmp_path / "trackway"

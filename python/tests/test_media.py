@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+
 from conftest import only_run, read_log, rows, run_script
 
 PRELUDE = """
@@ -373,6 +374,7 @@ def test_module_paths_are_wandbs():
 
 def test_media_records_follow_the_run_format_schema(tmp):
     import jsonschema
+
     from conftest import REPO
 
     validator = jsonschema.Draft202012Validator(json.loads((REPO / "docs" / "run-format.schema.json").read_text()))

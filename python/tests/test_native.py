@@ -6,6 +6,7 @@ import math
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -205,27 +206,35 @@ def test_wait_uploaded(tmp_path):
     run = new_run(tmp_path)
     run.log({"x": 1})
     run.finish(0)
-    t = time.monotonic()
-    assert run.wait_uploaded(0.2) is False
-    assert time.monotonic() - t >= 0.2
+    assert run.wait_uploaded(0.2) is False, "nothing acknowledged yet"
     write_cursor(run, os.path.getsize(run.log_path))
     assert run.wait_uploaded(5) is True
+    # An error without progress ends the wait early: told apart from waiting out the timeout by
+    # a cursor that completes the upload a few seconds later, which only a wait that did not
+    # end early would see (and then return True).
     write_cursor(run, 10, error="server said no")
-    t = time.monotonic()
-    assert run.wait_uploaded(30) is False
-    assert time.monotonic() - t < 5, "an error without progress ends the wait early"
+    completer = threading.Timer(5.0, write_cursor, args=(run, os.path.getsize(run.log_path)))
+    completer.start()
+    try:
+        assert run.wait_uploaded(60) is False, "an error without progress ends the wait early"
+    finally:
+        completer.cancel()
 
 
 def test_ensure_agent_never_raises(tmp_path):
     fake = tmp_path / "fake-trackway"
     marker = tmp_path / "args"
-    fake.write_text(f"#!/bin/sh\necho \"$@\" > {marker}\n")
+    go = tmp_path / "go"
+    # The fake agent records its arguments only once `go` exists, which the test creates after
+    # ensure_agent returned: an ensure_agent that waited for the agent would leave it to give
+    # up and record "blocked" instead.
+    fake.write_text(f"#!/bin/sh\nfor i in $(seq 300); do [ -e {go} ] && break; sleep 0.1; done\n"
+                    f"[ -e {go} ] && echo \"$@\" > {marker} || echo blocked > {marker}\n")
     fake.chmod(0o755)
     root = tmp_path / "trackway"
-    t = time.monotonic()
     assert _native.ensure_agent(str(root), str(fake)) is True
-    assert time.monotonic() - t < 1.0
-    for _ in range(200):
+    go.touch()
+    for _ in range(3000):
         if marker.exists() and marker.read_text():
             break
         time.sleep(0.01)

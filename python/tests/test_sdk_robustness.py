@@ -5,8 +5,16 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import (clean_env, only_run, read_log, rows, run_dirs, run_script, strip_meta,
-                      trackway_bin)
+from conftest import (
+    clean_env,
+    only_run,
+    read_log,
+    rows,
+    run_dirs,
+    run_script,
+    strip_meta,
+    trackway_bin,
+)
 
 
 def test_kill_9_mid_loop_keeps_every_logged_step(tmp):

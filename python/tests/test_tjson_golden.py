@@ -6,6 +6,7 @@ import math
 import pathlib
 
 import pytest
+
 from trackway import _native
 from trackway.apis import decode_value
 from trackway.errors import CommError

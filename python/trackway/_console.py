@@ -288,14 +288,14 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _stop_redirect(fds) -> None:
-    for fd, saved, thread, pystream in fds:
+    for fd, saved, _thread, pystream in fds:
         if pystream is not None:
             try:
                 pystream.flush()
             except Exception:
                 pass
         os.dup2(saved, fd)  # closes our pipe's write end on fd; the reader sees EOF
-    for fd, saved, thread, _ in fds:
+    for _fd, saved, thread, _ in fds:
         thread.join(timeout=2.0)
         os.close(saved)
 

@@ -12,10 +12,10 @@ import time
 
 from . import _convert, _term
 from . import _run as _run_module
-from .data_types import _base as _media
 from ._config import Config, load_yaml_config, to_dict
 from ._run import DisabledRun, MemoryBackend, Metric, Run
 from ._settings import Settings, settings_args
+from .data_types import _base as _media
 from .errors import Error, UsageError
 
 try:

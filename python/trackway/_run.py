@@ -52,7 +52,7 @@ class MemoryBackend:
         self._summary: dict = {}
 
     @classmethod
-    def detached_copy(cls, native) -> "MemoryBackend":
+    def detached_copy(cls, native) -> MemoryBackend:
         """An in-memory stand-in with the identity of `native` (used in forked children)."""
         copy = cls(native.run_id, native.start_time)
         copy.dir, copy.files_dir = native.dir, native.files_dir
@@ -378,7 +378,7 @@ class Run:
 
     join = finish
 
-    def __enter__(self) -> "Run":
+    def __enter__(self) -> Run:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:

@@ -8,6 +8,7 @@ usage: sdk_media.py RUN_ID   (server and key come from TRACKWAY_BASE_URL/_API_KE
 import sys
 
 import numpy as np
+
 import trackway
 
 STEPS = 6

@@ -37,12 +37,16 @@ export function authHeaders(): Record<string, string> {
   return key ? { Authorization: `Bearer ${key}` } : {};
 }
 
+/** A JSON document as the server sent it, before a decoder gives it a type. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the decoders below check each field
+export type RawJson = any;
+
 export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers = authHeaders();
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const res = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();
-  let json: any = null;
+  let json: RawJson = null;
   try { json = text ? JSON.parse(text) : null; } catch { /* non-JSON error page */ }
   if (!res.ok) {
     const err = json?.error ?? {};
@@ -51,7 +55,7 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   return json as T;
 }
 
-export function decodeRun(raw: any): Run {
+export function decodeRun(raw: RawJson): Run {
   const obj = (v: unknown) => (v && typeof v === "object" ? (decode(v) as Record<string, Decoded>) : {});
   const created = typeof raw.created_at === "number" ? raw.created_at : Date.parse(raw.created_at) / 1000;
   return {
@@ -75,16 +79,16 @@ export const api = {
     const q = new URLSearchParams({ order, limit: String(limit) });
     if (filter) q.set("filters", JSON.stringify(filter));
     if (cursor) q.set("cursor", cursor);
-    const r = await call<{ runs: any[]; next_cursor: string | null; total: number }>("GET", `/projects/${proj(e, p)}/runs?${q}`);
+    const r = await call<{ runs: RawJson[]; next_cursor: string | null; total: number }>("GET", `/projects/${proj(e, p)}/runs?${q}`);
     return { runs: r.runs.map(decodeRun), next: r.next_cursor, total: r.total };
   },
-  run: async (e: string, p: string, id: string) => decodeRun(await call<any>("GET", `/runs/${proj(e, p)}/${enc(id)}`)),
+  run: async (e: string, p: string, id: string) => decodeRun(await call<RawJson>("GET", `/runs/${proj(e, p)}/${enc(id)}`)),
   patchRun: async (e: string, p: string, id: string, body: { name?: string; notes?: string; tags?: string[] }) =>
-    decodeRun(await call<any>("PATCH", `/runs/${proj(e, p)}/${enc(id)}`, body)),
+    decodeRun(await call<RawJson>("PATCH", `/runs/${proj(e, p)}/${enc(id)}`, body)),
   async chart(runs: RunRef[], metric: string, x: string, xMin: number | null, xMax: number | null, buckets: number, stream?: string): Promise<BucketSeries[]> {
     const body: Record<string, unknown> = { runs, metric, x, x_min: xMin, x_max: xMax, buckets };
     if (stream) body.stream = stream;
-    const r = await call<{ series: any[] }>("POST", "/charts/query", body);
+    const r = await call<{ series: RawJson[] }>("POST", "/charts/query", body);
     return (r.series ?? []).map(normaliseSeries);
   },
   runPath: (e: string, p: string, id: string) => `/runs/${proj(e, p)}/${enc(id)}`,
@@ -108,7 +112,7 @@ export const api = {
     const res = await fetch(`/api/v1${api.runPath(e, p, id)}/files/${encodeFilePath(path)}${v}`, { headers: authHeaders() });
     if (!res.ok) {
       const text = await res.text().catch(() => "");
-      let err: any = {};
+      let err: RawJson = {};
       try { err = JSON.parse(text).error ?? {}; } catch { /* not JSON */ }
       throw new ApiError(res.status, err.code ?? String(res.status), err.message ?? (text.slice(0, 200) || res.statusText));
     }

@@ -23,4 +23,14 @@ export const hook = {
   },
 };
 
-(window as any).__trackway = hook;
+/** Probes that chart components add to the hook (read by the e2e tests). */
+export interface ChartHooks {
+  parallel?: { axes: string[]; lines: number; brushed: number | null };
+  scatter?: { points: number; x: string; y: string };
+}
+
+declare global {
+  interface Window { __trackway: typeof hook & ChartHooks }
+}
+
+window.__trackway = hook;

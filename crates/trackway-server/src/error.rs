@@ -87,6 +87,59 @@ impl ApiError {
         }
     }
 
+    /// One error of every kind: the registry the OpenAPI document takes its codes and statuses
+    /// from (crate::openapi).
+    #[must_use]
+    pub fn registry() -> Vec<ApiError> {
+        let none = String::new;
+        let all = vec![
+            ApiError::Unauthorized(none()),
+            ApiError::Forbidden(none()),
+            ApiError::NotFound(none()),
+            ApiError::RunNotFound(none()),
+            ApiError::ProjectNotFound(none()),
+            ApiError::BadRequest(none()),
+            ApiError::InvalidRecord { position: 0, message: none() },
+            ApiError::InvalidFilter(none()),
+            ApiError::InvalidPath(none()),
+            ApiError::InvalidName(none()),
+            ApiError::LimitExceeded(none()),
+            ApiError::RunExists(none()),
+            ApiError::OffsetGap { expected: 0, from: 0 },
+            ApiError::PayloadTooLarge,
+            ApiError::RequestTimeout,
+            ApiError::FileTooLarge(none()),
+            ApiError::Busy { what: "", retry_after: 0 },
+            ApiError::InsufficientStorage,
+            ApiError::Internal(none()),
+        ];
+        // No wildcard: a new kind does not compile until it is listed above as well.
+        for e in &all {
+            match e {
+                ApiError::Unauthorized(_)
+                | ApiError::Forbidden(_)
+                | ApiError::NotFound(_)
+                | ApiError::RunNotFound(_)
+                | ApiError::ProjectNotFound(_)
+                | ApiError::BadRequest(_)
+                | ApiError::InvalidRecord { .. }
+                | ApiError::InvalidFilter(_)
+                | ApiError::InvalidPath(_)
+                | ApiError::InvalidName(_)
+                | ApiError::LimitExceeded(_)
+                | ApiError::RunExists(_)
+                | ApiError::OffsetGap { .. }
+                | ApiError::PayloadTooLarge
+                | ApiError::RequestTimeout
+                | ApiError::FileTooLarge(_)
+                | ApiError::Busy { .. }
+                | ApiError::InsufficientStorage
+                | ApiError::Internal(_) => {}
+            }
+        }
+        all
+    }
+
     pub fn internal(what: impl std::fmt::Display) -> ApiError {
         ApiError::Internal(what.to_string())
     }

@@ -16,6 +16,7 @@ mod auth;
 mod error;
 mod extract;
 mod limits;
+mod openapi;
 mod routes;
 mod serve;
 mod ui;

@@ -373,29 +373,16 @@ async fn zstd_bodies_gzip_responses_and_size_limit() {
 }
 
 #[tokio::test]
-async fn openapi_documents_every_route() {
+async fn openapi_is_served_and_needs_a_key() {
+    // Coverage of the routes is checked against the router itself (src/openapi/tests.rs).
     let s = TestServer::new();
     let (status, doc) = s.call("GET", "/api/v1/openapi.json", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(doc["openapi"], "3.1.0");
-    for (path, method) in [
-        ("/api/v1/health", "get"),
-        ("/api/v1/viewer", "get"),
-        ("/api/v1/entities", "get"),
-        ("/api/v1/projects", "get"),
-        ("/api/v1/projects/{entity}/{project}/runs", "get"),
-        ("/api/v1/projects/{entity}/{project}/keys", "get"),
-        ("/api/v1/projects/{entity}/{project}/groups", "get"),
-        ("/api/v1/runs", "post"),
-        ("/api/v1/runs/{entity}/{project}/{run_id}", "get"),
-        ("/api/v1/runs/{entity}/{project}/{run_id}", "patch"),
-        ("/api/v1/runs/{entity}/{project}/{run_id}/history", "get"),
-        ("/api/v1/runs/{entity}/{project}/{run_id}/history/export", "get"),
-        ("/api/v1/charts/query", "post"),
-        ("/api/v1/ingest", "post"),
-    ] {
-        assert!(doc["paths"][path][method].is_object(), "{method} {path} documented");
-    }
+    assert!(doc["paths"]["/api/v1/ingest"]["post"].is_object());
+    let req = Request::get("/api/v1/openapi.json").body(Body::empty()).expect("req");
+    let (status, _, _) = s.raw(req).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

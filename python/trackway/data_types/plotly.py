@@ -28,7 +28,7 @@ def from_matplotlib(fig):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return mpl_to_plotly(fig)
-    except Exception:  # noqa: BLE001 - mpl_to_plotly fails in many ways on newer artists
+    except Exception:
         return None
 
 

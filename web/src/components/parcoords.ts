@@ -80,7 +80,7 @@ export class ParallelCoords {
       g.fillStyle = "rgba(30,100,200,0.2)";
       g.fillRect(this.axisX(this.drag.axis) - 8, Math.min(this.drag.y0, this.drag.y1), 16, Math.abs(this.drag.y1 - this.drag.y0));
     }
-    (window as any).__trackway.parallel = { axes: s.axes.slice(), lines: n, brushed: this.brushes.size ? inside.size : null };
+    window.__trackway.parallel = { axes: s.axes.slice(), lines: n, brushed: this.brushes.size ? inside.size : null };
   }
 
   private drawAxis(g: CanvasRenderingContext2D, a: AxisData, k: number, hgt: number) {

@@ -106,7 +106,7 @@ export class ScatterPlot {
       g.strokeRect(this.drag.x0, this.drag.y0, this.drag.x1 - this.drag.x0, this.drag.y1 - this.drag.y0);
       g.setLineDash([]);
     }
-    (window as any).__trackway.scatter = { points: this.pts.length, x: s.sx, y: s.sy };
+    window.__trackway.scatter = { points: this.pts.length, x: s.sx, y: s.sy };
   }
 
   private move(e: MouseEvent) {

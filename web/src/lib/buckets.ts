@@ -1,5 +1,6 @@
 // Turning the server's per-run bucket columns (POST /api/v1/charts/query) into uPlot's one
 // shared-x columnar table, merging incremental (live) fetches, and aggregating groups.
+import type { RawJson } from "../api";
 
 import { decode, toNumber } from "./tjson";
 
@@ -31,7 +32,7 @@ export function num(v: unknown): number | null {
   return toNumber(decode(v));
 }
 
-export function normaliseSeries(raw: any): BucketSeries {
+export function normaliseSeries(raw: RawJson): BucketSeries {
   const x = (raw.x ?? []).map((v: unknown) => num(v) ?? NaN);
   const col = (k: string): Col => (raw[k] ?? raw.last ?? []).map(num);
   return {

@@ -14,7 +14,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
       if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2).toLowerCase(), v as EventListener);
       else if (k === "style" && typeof v === "object") Object.assign(el.style, v);
       else if (k === "class") el.className = String(v);
-      else if (k in el && k !== "list" && typeof v !== "string") (el as any)[k] = v;
+      else if (k in el && k !== "list" && typeof v !== "string") (el as unknown as Record<string, unknown>)[k] = v;
       else el.setAttribute(k, v === true ? "" : String(v));
     }
   }

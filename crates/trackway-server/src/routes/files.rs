@@ -155,6 +155,11 @@ fn blob_error(e: BlobError) -> ApiError {
     }
 }
 
+#[utoipa::path(put, path = "/api/v1/runs/{entity}/{project}/{run_id}/files/{*path}", operation_id = "uploadRunFile", tag = "files",
+    params(crate::openapi::FilePath,
+        ("X-Content-SHA256" = Option<String>, Header, description = "SHA-256 of the content (64 hex characters), checked before it is recorded")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, description = "The stored version", body = crate::openapi::FileUpload)))]
 pub(crate) async fn upload(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -218,11 +223,16 @@ fn merge_metadata_file(s: &AppState, key: &RunKey, digest: &Digest, size: u64) {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
+    /// Every version of every path instead of the latest of each.
     all: Option<bool>,
 }
 
+#[utoipa::path(get, path = "/api/v1/runs/{entity}/{project}/{run_id}/files", operation_id = "listRunFiles", tag = "files",
+    params(crate::openapi::RunPath, ListQuery),
+    responses((status = 200, description = "The run's files", body = crate::openapi::FileList)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -252,11 +262,16 @@ pub(crate) async fn list(
         .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct DownloadQuery {
+    /// A version number (default: the latest).
     version: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/runs/{entity}/{project}/{run_id}/files/{*path}", operation_id = "downloadRunFile", tag = "files",
+    params(crate::openapi::FilePath, DownloadQuery),
+    responses((status = 200, description = "The file's bytes (ETag: its SHA-256)", content_type = "application/octet-stream", body = Vec<u8>)))]
 pub(crate) async fn download(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

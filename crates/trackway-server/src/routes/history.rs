@@ -38,17 +38,27 @@ fn row_json(row: &HistoryRow) -> Json_ {
     serde_json::to_value(Value::Map(row.to_map())).unwrap_or(Json_::Null)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct RowsQuery {
+    /// Comma-separated keys (default: all).
     keys: Option<String>,
     min_step: Option<u64>,
     max_step: Option<u64>,
+    /// Rows per page (1 to 10000, default 1000).
     limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]{0,19}$")]
     cursor: Option<String>,
+    /// Instead of a page: this many rows sampled over the whole run.
     samples: Option<usize>,
+    /// `history` (default) or `system`.
     stream: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/runs/{entity}/{project}/{run_id}/history", operation_id = "historyRows", tag = "history",
+    params(crate::openapi::RunPath, RowsQuery),
+    responses((status = 200, description = "One page of history rows", body = crate::openapi::HistoryPage)))]
 pub(crate) async fn rows(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -84,13 +94,18 @@ pub(crate) async fn rows(
         .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct KeysQuery {
+    /// `history` (default) or `system`.
     stream: Option<String>,
 }
 
 /// `GET .../history/keys?stream=`: the metric keys of one run's history or system series, in
 /// first-seen order (what the UI offers to chart, e.g. the `system/...` keys).
+#[utoipa::path(get, path = "/api/v1/runs/{entity}/{project}/{run_id}/history/keys", operation_id = "historyKeys", tag = "history",
+    params(crate::openapi::RunPath, KeysQuery),
+    responses((status = 200, description = "The series' keys in first-seen order", body = crate::openapi::HistoryKeys)))]
 pub(crate) async fn keys(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -108,10 +123,14 @@ pub(crate) async fn keys(
         .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ExportQuery {
+    /// `csv` (default), `jsonl` or `parquet`.
     format: Option<String>,
+    /// Comma-separated keys (default: all).
     keys: Option<String>,
+    /// `history` (default) or `system`.
     stream: Option<String>,
 }
 
@@ -147,6 +166,10 @@ impl std::io::Write for ChannelWriter {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/runs/{entity}/{project}/{run_id}/history/export", operation_id = "exportHistory", tag = "history",
+    params(crate::openapi::RunPath, ExportQuery),
+    responses((status = 200, description = "Every row, streamed as a file download", content(
+        (String = "text/csv"), (String = "application/x-ndjson"), (Vec<u8> = "application/vnd.apache.parquet")))))]
 pub(crate) async fn export(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -195,14 +218,15 @@ pub(crate) async fn export(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct ChartRun {
     entity: Option<String>,
     project: Option<String>,
     run_id: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = ChartQuery)]
 pub(crate) struct ChartBody {
     runs: Vec<ChartRun>,
     metric: String,
@@ -214,6 +238,8 @@ pub(crate) struct ChartBody {
     stream: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/v1/charts/query", operation_id = "chartQuery", tag = "history", request_body = ChartBody,
+    responses((status = 200, description = "One bucketed series per run", body = crate::openapi::ChartResponse)))]
 pub(crate) async fn charts(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

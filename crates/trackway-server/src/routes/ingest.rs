@@ -143,6 +143,8 @@ pub(crate) fn check_positions(from: u64, to: u64, records: &[Raw<'_>]) -> ApiRes
     Ok(())
 }
 
+#[utoipa::path(post, path = "/api/v1/ingest", operation_id = "ingest", tag = "ingest", request_body = crate::openapi::IngestRequest,
+    responses((status = 200, description = "The batch is durable", body = crate::openapi::IngestAck)))]
 pub(crate) async fn ingest(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

@@ -4,11 +4,12 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::extract::{Path, Query};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json_, json};
-use trackway_history::{HistoryRow, HistoryStore, ScanQuery};
+use trackway_history::{HistoryRow, ScanQuery};
 use trackway_store::{Principal, Run, RunKey};
 
 use crate::auth::check_access;
@@ -171,6 +172,9 @@ fn parse_cursor(c: Option<&str>) -> ApiResult<Option<u64>> {
 }
 
 /// `GET .../media/keys`: keys whose latest value (the summary) is a typed reference.
+#[utoipa::path(get, path = "/api/v1/runs/{entity}/{project}/{run_id}/media/keys", operation_id = "mediaKeys", tag = "media",
+    params(crate::openapi::RunPath),
+    responses((status = 200, description = "Keys holding media, with their type and step range (docs/media-api.md)", body = Object)))]
 pub(crate) async fn keys(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -214,16 +218,22 @@ fn key_extent(s: &AppState, pk: i64, key: &str) -> ApiResult<(usize, Option<u64>
     Ok((count, first, last))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ValuesQuery {
     key: String,
     min_step: Option<u64>,
     max_step: Option<u64>,
     limit: Option<usize>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^[0-9]{0,19}$")]
     cursor: Option<String>,
 }
 
 /// `GET .../media?key=`: the values of one key over steps, oldest first.
+#[utoipa::path(get, path = "/api/v1/runs/{entity}/{project}/{run_id}/media", operation_id = "mediaValues", tag = "media",
+    params(crate::openapi::RunPath, ValuesQuery),
+    responses((status = 200, description = "One key's values over steps (docs/media-api.md)", body = Object)))]
 pub(crate) async fn values(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -258,14 +268,14 @@ fn items_of(rows: &[HistoryRow], name: &str, key: &RunKey, files: &RunFiles) -> 
         .collect()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct QueryRun {
     entity: String,
     project: String,
     run_id: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct MediaQuery {
     runs: Vec<QueryRun>,
     key: String,
@@ -275,6 +285,8 @@ pub(crate) struct MediaQuery {
 }
 
 /// `POST /api/v1/media/query`: one key's values for many runs (an image panel in one request).
+#[utoipa::path(post, path = "/api/v1/media/query", operation_id = "mediaQuery", tag = "media", request_body = MediaQuery,
+    responses((status = 200, description = "One key's values for many runs (docs/media-api.md)", body = Object)))]
 pub(crate) async fn query(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

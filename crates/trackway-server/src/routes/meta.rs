@@ -12,32 +12,41 @@ use trackway_store::Principal;
 use crate::auth::check_access;
 use crate::{ApiResult, AppState};
 
-/// The OpenAPI 3.1 description of these routes (hand-written; a test checks it lists them all).
-pub(crate) const OPENAPI: &str = include_str!("../openapi.json");
-
+#[utoipa::path(get, path = "/api/v1/health", operation_id = "health", tag = "meta", security(()),
+    responses((status = 200, description = "The server is up", body = crate::openapi::Health)))]
 pub(crate) async fn health() -> Json<Json_> {
     Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
 }
 
+#[utoipa::path(get, path = "/api/v1/openapi.json", operation_id = "openapi", tag = "meta",
+    responses((status = 200, description = "This document (OpenAPI 3.1)", content_type = "application/json", body = Object)))]
 pub(crate) async fn openapi() -> impl IntoResponse {
-    ([(CONTENT_TYPE, "application/json")], OPENAPI)
+    ([(CONTENT_TYPE, "application/json")], crate::openapi::json())
 }
 
+#[utoipa::path(get, path = "/api/v1/viewer", operation_id = "viewer", tag = "meta",
+    responses((status = 200, description = "The key's user", body = crate::openapi::Viewer)))]
 pub(crate) async fn viewer(Extension(who): Extension<Principal>) -> Json<Json_> {
     let teams: Vec<Json_> = who.memberships.iter().map(|(e, r)| json!({"entity": e, "role": r})).collect();
     Json(json!({"username": who.username, "entity": who.entity, "admin": who.admin, "memberships": teams}))
 }
 
+#[utoipa::path(get, path = "/api/v1/entities", operation_id = "listEntities", tag = "meta",
+    responses((status = 200, description = "Entities the key can read", body = Vec<crate::openapi::Entity>)))]
 pub(crate) async fn entities(State(state): State<AppState>, Extension(who): Extension<Principal>) -> ApiResult<Json<Json_>> {
     let names = state.blocking(move |s| Ok(s.store.list_entities(&who)?)).await?;
     Ok(Json(Json_::Array(names.into_iter().map(|name| json!({"name": name})).collect())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ProjectsQuery {
+    /// Defaults to the key's own entity.
     entity: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/projects", operation_id = "listProjects", tag = "meta", params(ProjectsQuery),
+    responses((status = 200, description = "The entity's projects", body = Vec<crate::openapi::Project>)))]
 pub(crate) async fn projects(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

@@ -1,4 +1,8 @@
 //! The `/api/v1` routes (docs/api.md), grouped by resource.
+//!
+//! Every API route is registered through `routes!` from its handler's `#[utoipa::path]`
+//! attribute, which is also what the OpenAPI document is generated from (crate::openapi); its
+//! test fails on a route registered any other way.
 
 mod files;
 mod history;
@@ -11,7 +15,8 @@ mod tables;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::{ApiError, AppState, auth};
 
@@ -31,33 +36,46 @@ pub(crate) async fn note_wire_encoding(mut req: axum::extract::Request, next: ax
     next.run(req).await
 }
 
+/// The routes that need an API key, each with its description.
+fn authed() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(meta::openapi))
+        .routes(routes!(meta::viewer))
+        .routes(routes!(meta::entities))
+        .routes(routes!(meta::projects))
+        .routes(routes!(runs::list))
+        .routes(routes!(runs::keys))
+        .routes(routes!(runs::groups))
+        .routes(routes!(runs::create))
+        .routes(routes!(runs::get_one, runs::patch))
+        .routes(routes!(history::rows))
+        .routes(routes!(history::export))
+        .routes(routes!(history::keys))
+        .routes(routes!(files::list))
+        .routes(routes!(files::download, files::upload))
+        .routes(routes!(output::lines))
+        .routes(routes!(media::values))
+        .routes(routes!(media::keys))
+        .routes(routes!(tables::table))
+        .routes(routes!(tables::histograms))
+        .routes(routes!(media::query))
+        .routes(routes!(history::charts))
+        .routes(routes!(ingest::ingest))
+}
+
+/// The routes open to anyone.
+fn public() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(meta::health))
+}
+
+/// Every documented route, for the OpenAPI document.
+pub(crate) fn documented_all() -> OpenApiRouter<AppState> {
+    public().merge(authed())
+}
+
 pub(crate) fn router(state: AppState) -> Router<AppState> {
-    let authed = Router::new()
-        .route("/api/v1/openapi.json", get(meta::openapi))
-        .route("/api/v1/viewer", get(meta::viewer))
-        .route("/api/v1/entities", get(meta::entities))
-        .route("/api/v1/projects", get(meta::projects))
-        .route("/api/v1/projects/{entity}/{project}/runs", get(runs::list))
-        .route("/api/v1/projects/{entity}/{project}/keys", get(runs::keys))
-        .route("/api/v1/projects/{entity}/{project}/groups", get(runs::groups))
-        .route("/api/v1/runs", post(runs::create))
-        .route("/api/v1/runs/{entity}/{project}/{run_id}", get(runs::get_one).patch(runs::patch))
-        .route("/api/v1/runs/{entity}/{project}/{run_id}/history", get(history::rows))
-        .route("/api/v1/runs/{entity}/{project}/{run_id}/history/export", get(history::export))
-        .route("/api/v1/runs/{entity}/{project}/{run_id}/history/keys", get(history::keys))
-        .route("/api/v1/runs/{entity}/{project}/{run_id}/files", get(files::list))
-        .route("/api/v1/runs/{entity}/{project}/{run_id}/files/{*path}", get(files::download).put(files::upload))
-        .route("/api/v1/runs/{entity}/{project}/{run_id}/output", get(output::lines))
-        .route("/api/v1/runs/{entity}/{project}/{run_id}/media", get(media::values))
-        .route("/api/v1/runs/{entity}/{project}/{run_id}/media/keys", get(media::keys))
-        .route("/api/v1/runs/{entity}/{project}/{run_id}/tables", get(tables::table))
-        .route("/api/v1/runs/{entity}/{project}/{run_id}/histograms", get(tables::histograms))
-        .route("/api/v1/media/query", post(media::query))
-        .route("/api/v1/charts/query", post(history::charts))
-        .route("/api/v1/ingest", post(ingest::ingest))
-        .route_layer(from_fn_with_state(state, auth::require_key));
-    Router::new()
-        .route("/api/v1/health", get(meta::health))
+    let authed = Router::from(authed()).route_layer(from_fn_with_state(state, auth::require_key));
+    Router::from(public())
         .merge(authed)
         .route("/api/v1/{*rest}", axum::routing::any(unknown_route))
 }

@@ -14,13 +14,20 @@ use crate::{ApiResult, AppState};
 const DEFAULT_LINES: usize = 1000;
 const MAX_LINES: usize = 10_000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct OutputParams {
+    /// Only lines after this one (the last line already shown).
     after_line: Option<u64>,
+    /// Lines per page (1 to 10000, default 1000).
     limit: Option<usize>,
+    /// Only lines containing this text.
     q: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/runs/{entity}/{project}/{run_id}/output", operation_id = "runOutput", tag = "files",
+    params(crate::openapi::RunPath, OutputParams),
+    responses((status = 200, description = "Console lines", body = crate::openapi::OutputPage)))]
 pub(crate) async fn lines(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

@@ -29,7 +29,8 @@ pub(crate) fn run_json(state: &AppState, run: &Run) -> ApiResult<Json_> {
 }
 
 /// `POST /api/v1/runs` body: the run record's fields plus `resume`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = CreateRunRequest)]
 pub(crate) struct CreateBody {
     entity: Option<String>,
     project: Option<String>,
@@ -47,6 +48,7 @@ pub(crate) struct CreateBody {
     mode: Option<String>,
     log_id: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = crate::openapi::resume_schema)]
     resume: Json_,
 }
 
@@ -83,6 +85,8 @@ fn check_create(body: &CreateBody, entity: &str) -> Result<(), LimitError> {
     body.settings.as_ref().map_or(Ok(()), |c| limits::check_json_map("settings", c))
 }
 
+#[utoipa::path(post, path = "/api/v1/runs", operation_id = "createRun", tag = "runs", request_body = CreateBody,
+    responses((status = 200, description = "The run, created or resumed", body = crate::openapi::CreatedRun)))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -127,6 +131,8 @@ pub(crate) async fn create(
     Ok(Json(json!({"run": run_json(&state, &out.run)?, "resumed": out.resumed, "last_step": out.last_step})))
 }
 
+#[utoipa::path(get, path = "/api/v1/runs/{entity}/{project}/{run_id}", operation_id = "getRun", tag = "runs",
+    params(crate::openapi::RunPath), responses((status = 200, description = "The run", body = crate::openapi::Run)))]
 pub(crate) async fn get_one(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -138,6 +144,9 @@ pub(crate) async fn get_one(
     Ok(Json(run_json(&state, &run)?))
 }
 
+#[utoipa::path(patch, path = "/api/v1/runs/{entity}/{project}/{run_id}", operation_id = "patchRun", tag = "runs",
+    params(crate::openapi::RunPath), request_body = crate::openapi::RunPatch,
+    responses((status = 200, description = "The changed run", body = crate::openapi::Run)))]
 pub(crate) async fn patch(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -157,12 +166,18 @@ pub(crate) async fn patch(
     Ok(Json(run_json(&state, &run)?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
+    /// A MongoDB-style filter document (JSON), e.g. `{"config.lr": {"$gt": 0.01}}`.
     filters: Option<String>,
+    /// A field as in filters, `-` first for descending; default `-created_at`.
     order: Option<String>,
+    /// Runs per page (1 to 1000, default 50).
     limit: Option<usize>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Count the matching runs (default true).
     total: Option<bool>,
 }
 
@@ -172,6 +187,9 @@ fn parse_filters(text: Option<&str>) -> ApiResult<Option<trackway_store::Filter>
     Ok(Some(parse_filter(&doc)?))
 }
 
+#[utoipa::path(get, path = "/api/v1/projects/{entity}/{project}/runs", operation_id = "listRuns", tag = "runs",
+    params(crate::openapi::ProjectPath, ListQuery),
+    responses((status = 200, description = "One page of the run table", body = crate::openapi::RunPage)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -195,6 +213,9 @@ pub(crate) async fn list(
     Ok(Json(json!({"runs": runs, "next_cursor": page.next_cursor, "total": page.total})))
 }
 
+#[utoipa::path(get, path = "/api/v1/projects/{entity}/{project}/keys", operation_id = "projectKeys", tag = "runs",
+    params(crate::openapi::ProjectPath),
+    responses((status = 200, description = "Config, summary and history keys of the project's runs", body = crate::openapi::ProjectKeys)))]
 pub(crate) async fn keys(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -205,12 +226,18 @@ pub(crate) async fn keys(
     Ok(Json(serde_json::to_value(keys).map_err(ApiError::internal)?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct GroupQuery {
+    /// The key to group by (`config.x`, `state`, ...).
     by: String,
+    /// A filter document as in the run table.
     filters: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/projects/{entity}/{project}/groups", operation_id = "groupRuns", tag = "runs",
+    params(crate::openapi::ProjectPath, GroupQuery),
+    responses((status = 200, description = "Run counts per value of the key", body = crate::openapi::Groups)))]
 pub(crate) async fn groups(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

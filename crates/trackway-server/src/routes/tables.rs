@@ -3,12 +3,13 @@
 
 use std::cmp::Ordering;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+use crate::extract::{Path, Query};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json_, json};
 use trackway_blob::Digest;
-use trackway_history::{HistoryRow, HistoryStore};
+use trackway_history::HistoryRow;
 use trackway_store::{Principal, RunKey, StoreError};
 
 use super::media::{MAX_PAGE, annotate, get_run, row_value, run_files, scan_key, thin, typed};
@@ -30,13 +31,16 @@ const OPS: [&str; 8] = [
     "$in",
 ];
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct TableQuery {
     key: String,
     step: Option<u64>,
     offset: Option<usize>,
     limit: Option<usize>,
     sort: Option<String>,
+    /// `asc` (default) or `desc`.
+    #[param(pattern = "^(?:asc|desc)$")]
     order: Option<String>,
     filter: Option<String>,
     q: Option<String>,
@@ -49,6 +53,9 @@ struct Table {
 }
 
 /// `GET .../tables?key=`: one page of a logged table.
+#[utoipa::path(get, path = "/api/v1/runs/{entity}/{project}/{run_id}/tables", operation_id = "runTable", tag = "media",
+    params(crate::openapi::RunPath, TableQuery),
+    responses((status = 200, description = "One page of a logged table (docs/media-api.md)", body = Object)))]
 pub(crate) async fn table(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -341,7 +348,8 @@ fn media_key(v: &Json_) -> String {
         .map_or_else(|| v.to_string(), str::to_owned)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct HistogramsQuery {
     key: String,
     min_step: Option<u64>,
@@ -350,6 +358,9 @@ pub(crate) struct HistogramsQuery {
 }
 
 /// `GET .../histograms?key=`: every histogram of one key over steps, for a heatmap.
+#[utoipa::path(get, path = "/api/v1/runs/{entity}/{project}/{run_id}/histograms", operation_id = "runHistograms", tag = "media",
+    params(crate::openapi::RunPath, HistogramsQuery),
+    responses((status = 200, description = "Every histogram of one key over steps (docs/media-api.md)", body = Object)))]
 pub(crate) async fn histograms(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,

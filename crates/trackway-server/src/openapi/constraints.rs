@@ -1,0 +1,137 @@
+//! What the server checks that Rust types do not say, written into the document so that a
+//! request the document allows is one the server accepts:
+//! - integers: the range of their Rust type (from the `format` utoipa writes); tuples: their
+//!   length;
+//! - strings named like the server's identifiers: the pattern of the rule that checks them
+//!   (`trackway_types::validate_run_id`, `validate_rel_path`, the run table's fields, ...).
+
+use serde_json::{Value, json};
+
+/// `trackway_types::validate_run_id`: 1 to 64 characters, none of `/\#?%:` or controls.
+const RUN_ID: &str = r"^[^/\\#?%:\u0000-\u001f\u007f-\u009f]{1,64}$";
+/// `validate_rel_path`, narrowed to what a pattern can say simply: `/`-separated segments, none
+/// empty, `.` or `..`, no `\` or NUL, and no `:` in the first segment (drive letters).
+const REL_PATH: &str = r"^(?:[^/\\\u0000:.][^/\\\u0000:]*|\.{1,2}[^/\\\u0000:.][^/\\\u0000:]*)(?:/(?:[^/\\\u0000.][^/\\\u0000]*|\.{1,2}[^/\\\u0000.][^/\\\u0000]*))*$";
+/// A field of the run table (`trackway_store::parse_field`).
+pub(crate) const FIELD: &str = "(?:(?:config|summary|summary_metrics)\\.[^\"\\\\\\u0000]+|tags|state|name|display_name|\
+    displayName|run_id|id|group|job_type|jobType|host|created_at|createdAt|updated_at|updatedAt|heartbeat_at|\
+    heartbeatAt|last_step|row_count|exit_code)";
+
+/// Patterns of string parameters (`in` path, query or header), by name.
+fn param_pattern(name: &str) -> Option<String> {
+    Some(match name {
+        "run_id" => RUN_ID.to_owned(),
+        "path" => REL_PATH.to_owned(),
+        "order" => format!("^[-+]?{FIELD}$"),
+        "by" => format!("^{FIELD}$"),
+        "stream" => "^(?:history|system)?$".to_owned(),
+        "format" => "^(?:csv|jsonl|parquet)$".to_owned(),
+        // A file version: digits that fit a u64 (empty: the latest).
+        "version" => "^[0-9]{0,19}$".to_owned(),
+        "X-Content-SHA256" => "^[0-9a-fA-F]{64}$".to_owned(),
+        _ => return None,
+    })
+}
+
+/// Patterns of request-body properties, by schema and property.
+fn property_pattern(schema: &str, name: &str) -> Option<String> {
+    Some(match (schema, name) {
+        ("CreateRunRequest" | "IngestRequest", "run_id") => RUN_ID.to_owned(),
+        // An entity that does not exist yet is created as a team: the store's `valid_name`.
+        ("CreateRunRequest" | "IngestRequest", "entity") => "^[A-Za-z0-9._-]{1,64}$".to_owned(),
+        ("IngestRequest", "log_id") => "^[\\u0020-\\u007e]{1,128}$".to_owned(),
+        _ => return None,
+    })
+}
+
+/// The range of an integer `format`.
+fn range(format: &str) -> Option<(Value, Value)> {
+    Some(match format {
+        "int8" => (json!(i8::MIN), json!(i8::MAX)),
+        "int16" => (json!(i16::MIN), json!(i16::MAX)),
+        "int32" => (json!(i32::MIN), json!(i32::MAX)),
+        "int64" => (json!(i64::MIN), json!(i64::MAX)),
+        "uint8" => (json!(0), json!(u8::MAX)),
+        "uint16" => (json!(0), json!(u16::MAX)),
+        "uint32" => (json!(0), json!(u32::MAX)),
+        "uint64" => (json!(0), json!(u64::MAX)),
+        _ => return None,
+    })
+}
+
+pub(crate) fn apply(doc: &mut Value) {
+    walk(doc);
+    if let Some(Value::Object(schemas)) = doc.pointer_mut("/components/schemas") {
+        for (schema, body) in schemas.iter_mut() {
+            if let Some(Value::Object(props)) = body.get_mut("properties") {
+                for (prop, value) in props.iter_mut() {
+                    if let Some(p) = property_pattern(schema, prop) {
+                        value["pattern"] = Value::String(p);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Integer ranges and tuple lengths everywhere; patterns and no `null` on parameters.
+fn walk(node: &mut Value) {
+    match node {
+        Value::Object(map) => {
+            // A tuple (`prefixItems`) has exactly its items.
+            if let Some(n) = map.get("prefixItems").and_then(Value::as_array).map(Vec::len) {
+                map.entry("minItems").or_insert(json!(n));
+                map.entry("maxItems").or_insert(json!(n));
+            }
+            if let Some((lo, hi)) = map.get("format").and_then(Value::as_str).and_then(range) {
+                map.entry("minimum").or_insert(lo);
+                map.entry("maximum").or_insert(hi);
+            } else if map.get("type").is_some_and(|t| t == "integer") {
+                // usize has no format: every count the API takes fits an i64.
+                map.entry("maximum").or_insert(json!(i64::MAX));
+            }
+            if let Some(Value::Array(params)) = map.get_mut("parameters") {
+                // axum_extras adds path parameters from `Path<(..)>` that the attribute also names.
+                let mut seen = std::collections::HashSet::new();
+                params.retain(|p| seen.insert((p["name"].to_string(), p["in"].to_string())));
+                params.iter_mut().for_each(constrain_parameter);
+            }
+            map.values_mut().for_each(walk);
+        }
+        Value::Array(items) => items.iter_mut().for_each(walk),
+        _ => {}
+    }
+}
+
+/// A query string or header cannot carry JSON's null (absent says "none"); named patterns.
+fn constrain_parameter(param: &mut Value) {
+    let pattern = param["name"].as_str().and_then(param_pattern);
+    let Some(Value::Object(schema)) = param.get_mut("schema") else { return };
+    if let Some(Value::Array(types)) = schema.get_mut("type") {
+        types.retain(|t| t != "null");
+        if let [only] = types.as_slice() {
+            let only = only.clone();
+            schema.insert("type".into(), only);
+        }
+    }
+    // A pattern the parameter's own attribute gives wins over the one its name suggests.
+    if let (Some(p), Some("string")) = (pattern, schema.get("type").and_then(Value::as_str)) {
+        schema.entry("pattern").or_insert(Value::String(p));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_of_the_pattern_is_one_the_store_accepts() {
+        let (_, columns) = FIELD.trim_end_matches(')').split_once("]+|").expect("json keys, then columns");
+        let mut names: Vec<&str> = columns.split('|').collect();
+        assert!(names.len() > 10);
+        names.extend(["config.a", "summary.a", "summary_metrics.a"]);
+        for name in names {
+            trackway_store::parse_filter(&json!({name: "x"})).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+}
