@@ -11,13 +11,18 @@ export CARGO_TARGET_DIR ?= $(CURDIR)/target
 VENV      := $(CURDIR)/.venv
 PY        := $(VENV)/bin/python
 BIN       := $(CARGO_TARGET_DIR)/release/trackway
-PKG_BIN   := python/trackway/bin/trackway
+WHEELHOUSE := $(VENV)/wheelhouse
+DIST      := $(CURDIR)/dist
 PORT      ?= 8767
 DATA_DIR  ?= $(CURDIR)/.trackway-data
 PYTHON    ?= python3
-PY_DEPS   := maturin==1.* pytest pyyaml numpy pandas jsonschema pillow matplotlib plotly scikit-learn
+PY_DEPS   := maturin==1.* pytest pyyaml numpy pandas jsonschema pillow matplotlib plotly scikit-learn \
+             ipykernel nbclient nbformat
+# Wheels the clean-venv install tests install from, offline: the build backend and the runtime
+# dependency (python/tests/test_install.py).
+WHEELHOUSE_DEPS := maturin==1.* pyyaml
 
-.PHONY: help setup venv web build run demo test test-rust test-python test-web chromium bench clean-data
+.PHONY: help setup venv web build wheel compat-wheel run demo test test-rust test-python test-web chromium bench clean-data
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -28,6 +33,7 @@ $(VENV)/.deps: Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet $(PY_DEPS)
+	$(VENV)/bin/pip download --quiet --only-binary :all: -d $(WHEELHOUSE) $(WHEELHOUSE_DEPS)
 	touch $@
 
 venv: $(VENV)/.deps ## Create the Python virtualenv with build and test tools
@@ -39,9 +45,14 @@ web: ## Build the web UI into web/dist (embedded into the server binary)
 
 build: venv ## Build the `trackway` binary and install the Python package (editable)
 	cargo build --release -p trackway-cli
-	mkdir -p $(dir $(PKG_BIN))
-	cp $(BIN) $(PKG_BIN)
 	VIRTUAL_ENV=$(VENV) PATH=$(VENV)/bin:$$PATH $(VENV)/bin/maturin develop --release --quiet
+
+wheel: venv web ## Build the abi3 wheel (CLI inside the extension) into dist/
+	$(VENV)/bin/maturin build --release --quiet -i $(PY) --out $(DIST)
+	@ls -1 $(DIST)/trackway-*.whl
+
+compat-wheel: venv ## Build the `wandb` compatibility wheel into dist/ (refuses if real wandb is in .venv)
+	$(VENV)/bin/pip wheel --quiet --no-deps --no-build-isolation -w $(DIST) ./compat/wandb
 
 run: setup ## Start the server with the embedded store on http://127.0.0.1:$(PORT) and log a demo run
 	@mkdir -p $(DATA_DIR)

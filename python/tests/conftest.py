@@ -190,7 +190,8 @@ class Server:
     """`trackway server --port P --data-dir D` for end-to-end tests, restartable on the same
     port and data. The admin entity is pinned to `admin` so run paths are `admin/...`."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, command: list | None = None):
+        self.command = command  # how to run `trackway` (default: trackway_bin())
         self.tmp = tmp
         self.data = tmp / "data"
         self.config = tmp / "config"
@@ -205,7 +206,7 @@ class Server:
         return env
 
     def start(self, timeout=30.0):
-        self.proc = subprocess.Popen([trackway_bin(), "server", "--port", str(self.port), "--data-dir", str(self.data)],
+        self.proc = subprocess.Popen([*(self.command or [trackway_bin()]), "server", "--port", str(self.port), "--data-dir", str(self.data)],
                                      stdout=subprocess.PIPE, stderr=self.log, env=self.env())
         deadline = time.time() + timeout
         while time.time() < deadline:
