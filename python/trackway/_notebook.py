@@ -18,15 +18,20 @@ import sys
 MAX_SUMMARY_ROWS = 12
 
 
-def kernel_shell():
-    """The IPython shell when this process is a notebook kernel (HTML can be shown), else None."""
+def ipython_shell():
+    """The running IPython shell (terminal or kernel), else None. Never imports IPython."""
     ipython = sys.modules.get("IPython")
     if ipython is None:
         return None
     try:
-        shell = ipython.get_ipython()
-    except Exception:  # noqa: BLE001  (a half-initialised IPython: no panel)
+        return ipython.get_ipython()
+    except Exception:  # noqa: BLE001  (a half-initialised IPython: treat as plain Python)
         return None
+
+
+def kernel_shell():
+    """The IPython shell when this process is a notebook kernel (HTML can be shown), else None."""
+    shell = ipython_shell()
     if shell is None or getattr(shell, "kernel", None) is None:
         return None  # terminal IPython: the printed link is all it can show
     return shell
