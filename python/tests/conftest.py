@@ -177,8 +177,8 @@ def same(a, b) -> bool:
 
 
 def trackway_bin() -> str:
-    """The `trackway` binary: TRACKWAY_EXE, the packaged one, else the cargo build output."""
-    candidates = [os.environ.get("TRACKWAY_EXE"), str(PYDIR / "trackway" / "bin" / "trackway"),
+    """The `trackway` binary: TRACKWAY_EXE, else the cargo build output."""
+    candidates = [os.environ.get("TRACKWAY_EXE"),
                   os.path.join(os.environ.get("CARGO_TARGET_DIR", str(REPO / "target")), "release", "trackway")]
     for c in candidates:
         if c and os.path.isfile(c) and os.access(c, os.X_OK):
