@@ -328,6 +328,11 @@ def agent_command():
         return (override, []) if os.path.isfile(override) and os.access(override, os.X_OK) else None
     if _native is None or not sys.executable:
         return None
+    if getattr(sys, "frozen", False):  # sys.executable is the frozen app, not a Python
+        import shutil
+
+        exe = shutil.which("trackway")
+        return (exe, []) if exe else None
     parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     code = f"import sys; sys.path.insert(0, {parent!r}); from {_PKG}._cli import main; main()"
     return (sys.executable, ["-c", code])
