@@ -11,13 +11,16 @@ normal finders, which find nothing, so `import wandb.nothing` fails as usual.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
+import importlib.machinery
 import importlib.util
 import sys
 import types
 
+# The finder and loader are duck-typed (the import protocol needs only these methods): deriving
+# from importlib.abc would import importlib.resources, which costs more than all of trackway.
 
-class _AliasLoader(importlib.abc.Loader):
+
+class _AliasLoader:
     """Loads `alias.x` by returning the module `real` (importing it if needed)."""
 
     def __init__(self, real: str):
@@ -36,7 +39,7 @@ class _AliasLoader(importlib.abc.Loader):
             module.__spec__ = self.spec
 
 
-class _AliasFinder(importlib.abc.MetaPathFinder):
+class _AliasFinder:
     def __init__(self, alias: str, target: str):
         self.prefix = alias + "."
         self.target = target
@@ -47,7 +50,7 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
         real = self.target + fullname[len(self.prefix) - 1:]
         if real not in sys.modules and importlib.util.find_spec(real) is None:
             return None
-        return importlib.util.spec_from_loader(fullname, _AliasLoader(real))
+        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(real))
 
 
 def _facade_class(target: types.ModuleType) -> type:
