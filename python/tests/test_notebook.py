@@ -4,16 +4,25 @@
   through ipykernel's streams, `run` as a cell's last expression renders `_repr_html_`, and
   finish() in a cell redraws the first panel as finished with the summary; the server has it.
 - offline and silent (`%env TRACKWAY_SILENT true`): no panel and no trackway text, console still
-  captured, and a run never finished in the notebook is finished when the kernel shuts down.
+  captured; running the init() cell again finishes the run and starts a new one (wandb's
+  notebook default), and a run never finished in the notebook is finished at kernel shutdown.
 """
 import json
 import signal
 
 import nbformat
 import pytest
+from conftest import (
+    PYDIR,
+    Server,
+    clean_env,
+    final_summary,
+    only_run,
+    read_log,
+    rows,
+    run_dirs,
+)
 from nbclient import NotebookClient
-
-from conftest import PYDIR, Server, clean_env, final_summary, only_run, read_log, rows
 from trackway.apis import Api
 
 
@@ -72,19 +81,25 @@ def test_online_panel_capture_and_finish_in_a_cell(server, tmp):
     assert [r["loss"] for r in api.run(f"admin/nb/{run_id}").scan_history()] == [0, 1, 2]
 
 
-def test_silent_offline_notebook_is_finished_at_kernel_shutdown(tmp):
+def test_silent_offline_notebook_reinit_and_kernel_shutdown(tmp):
     env = clean_env(tmp)  # offline
+    init = "import trackway\nrun = trackway.init(project='nb2')\nprint('captured line')"
     outs = execute(tmp, [
         "%env TRACKWAY_SILENT true",
-        "import trackway\nrun = trackway.init(project='nb2')\nprint('captured line')",
+        init,
         "trackway.log({'a': 1})\ntrackway.summary['b'] = 2",
+        init,  # the init() cell run again: a new run, the first one finished (wandb's default)
+        "trackway.log({'a': 2})",
     ], env)
     everything = json.dumps(outs)
     assert "trackway-run" not in everything and "trackway:" not in everything
     assert "captured line" in text_of(outs[1])
-    run_dir = only_run(tmp)
-    records, corrupt = read_log(run_dir)
-    assert corrupt == []
-    assert records[-1]["t"] == "finish" and records[-1]["exit_code"] == 0
-    assert final_summary(records)["b"] == 2
-    assert "captured line" in (run_dir / "files" / "output.log").read_text()
+    first, second = run_dirs(tmp)
+    for run_dir, a in ((first, 1), (second, 2)):
+        records, corrupt = read_log(run_dir)
+        assert corrupt == []
+        # The second run was never finished in the notebook: kernel shutdown finished it.
+        assert records[-1]["t"] == "finish" and records[-1]["exit_code"] == 0
+        assert [r["a"] for r in rows(records)] == [a]
+        assert "captured line" in (run_dir / "files" / "output.log").read_text()
+    assert final_summary(read_log(first)[0])["b"] == 2

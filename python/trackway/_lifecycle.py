@@ -96,7 +96,12 @@ def unbind() -> None:
 # init
 
 def _reinit_mode(reinit) -> str:
-    if reinit is None or reinit == "default" or reinit is False:
+    if reinit is None or reinit == "default":
+        # As wandb: in a notebook, running the init() cell again starts a new run.
+        from ._notebook import kernel_shell
+
+        return "finish_previous" if kernel_shell() is not None else "return_previous"
+    if reinit is False:
         return "return_previous"
     if reinit is True:
         return "finish_previous"
