@@ -22,7 +22,7 @@ PY_DEPS   := maturin==1.* pytest pyyaml numpy pandas jsonschema pillow matplotli
 # dependency (python/tests/test_install.py).
 WHEELHOUSE_DEPS := maturin==1.* pyyaml
 
-.PHONY: help setup venv web build wheel compat-wheel run demo test test-rust test-python test-web chromium bench clean-data
+.PHONY: help setup venv web build wheel run demo test test-rust test-python test-web chromium bench clean-data
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,9 +50,6 @@ build: venv ## Build the `trackway` binary and install the Python package (edita
 wheel: venv web ## Build the abi3 wheel (CLI inside the extension) into dist/
 	$(VENV)/bin/maturin build --release --quiet -i $(PY) --out $(DIST)
 	@ls -1 $(DIST)/trackway-*.whl
-
-compat-wheel: venv ## Build the `wandb` compatibility wheel into dist/ (refuses if real wandb is in .venv)
-	$(VENV)/bin/pip wheel --quiet --no-deps --no-build-isolation -w $(DIST) ./compat/wandb
 
 run: setup ## Start the server with the embedded store on http://127.0.0.1:$(PORT) and log a demo run
 	@mkdir -p $(DATA_DIR)
