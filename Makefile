@@ -11,12 +11,16 @@ export CARGO_TARGET_DIR ?= $(CURDIR)/target
 VENV      := $(CURDIR)/.venv
 PY        := $(VENV)/bin/python
 BIN       := $(CARGO_TARGET_DIR)/release/trackway
-PKG_BIN   := python/trackway/bin/trackway
+WHEELHOUSE := $(VENV)/wheelhouse
+DIST      := $(CURDIR)/dist
 PORT      ?= 8767
 DATA_DIR  ?= $(CURDIR)/.trackway-data
 PYTHON    ?= python3
 PY_DEPS   := maturin==1.* pytest pyyaml numpy pandas jsonschema pillow matplotlib plotly scikit-learn \
-             schemathesis==4.* ruff mypy
+             schemathesis==4.* ruff mypy ipykernel nbclient nbformat
+# Wheels the clean-venv install tests install from, offline: the build backend and the runtime
+# dependency (python/tests/test_install.py).
+WHEELHOUSE_DEPS := maturin==1.* pyyaml
 
 FUZZ_TARGETS      := tjson runlog ingest
 FUZZ_SECONDS      ?= 20
@@ -25,7 +29,7 @@ FUZZ_LONG_SECONDS ?= 600
 # (docs/dev/fuzzing.md). Its own build dir: the instrumented build shares nothing with ours.
 CARGO_FUZZ := cd fuzz && env -u CARGO_BUILD_BUILD_DIR RUSTC_BOOTSTRAP=1 cargo fuzz
 
-.PHONY: help setup venv web build run demo test test-rust test-python test-web chromium bench clean-data lint fuzz fuzz-tools test-fuzz
+.PHONY: help setup venv web build wheel run demo test test-rust test-python test-web chromium bench clean-data lint fuzz fuzz-tools test-fuzz
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,6 +40,7 @@ $(VENV)/.deps: Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet $(PY_DEPS)
+	$(VENV)/bin/pip download --quiet --only-binary :all: -d $(WHEELHOUSE) $(WHEELHOUSE_DEPS)
 	touch $@
 
 venv: $(VENV)/.deps ## Create the Python virtualenv with build and test tools
@@ -47,9 +52,11 @@ web: ## Build the web UI into web/dist (embedded into the server binary)
 
 build: venv ## Build the `trackway` binary and install the Python package (editable)
 	cargo build --release -p trackway-cli
-	mkdir -p $(dir $(PKG_BIN))
-	cp $(BIN) $(PKG_BIN)
 	VIRTUAL_ENV=$(VENV) PATH=$(VENV)/bin:$$PATH $(VENV)/bin/maturin develop --release --quiet
+
+wheel: venv web ## Build the abi3 wheel (CLI inside the extension) into dist/
+	$(VENV)/bin/maturin build --release --quiet -i $(PY) --out $(DIST)
+	@ls -1 $(DIST)/trackway-*.whl
 
 run: setup ## Start the server with the embedded store on http://127.0.0.1:$(PORT) and log a demo run
 	@mkdir -p $(DATA_DIR)

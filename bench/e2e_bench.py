@@ -28,7 +28,7 @@ QUICK = "--quick" in sys.argv
 
 
 def binary() -> str:
-    for c in (os.environ.get("TRACKWAY_EXE"), str(PYDIR / "trackway" / "bin" / "trackway"),
+    for c in (os.environ.get("TRACKWAY_EXE"),
               os.path.join(os.environ.get("CARGO_TARGET_DIR", str(REPO / "target")), "release", "trackway")):
         if c and os.path.isfile(c) and os.access(c, os.X_OK):
             return c

@@ -180,8 +180,8 @@ def same(a, b) -> bool:
 
 
 def trackway_bin() -> str:
-    """The `trackway` binary: TRACKWAY_EXE, the packaged one, else the cargo build output."""
-    candidates = [os.environ.get("TRACKWAY_EXE"), str(PYDIR / "trackway" / "bin" / "trackway"),
+    """The `trackway` binary: TRACKWAY_EXE, else the cargo build output."""
+    candidates = [os.environ.get("TRACKWAY_EXE"),
                   os.path.join(os.environ.get("CARGO_TARGET_DIR", str(REPO / "target")), "release", "trackway")]
     for c in candidates:
         if c and os.path.isfile(c) and os.access(c, os.X_OK):
@@ -193,7 +193,8 @@ class Server:
     """`trackway server --port P --data-dir D` for end-to-end tests, restartable on the same
     port and data. The admin entity is pinned to `admin` so run paths are `admin/...`."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, command: list | None = None):
+        self.command = command  # how to run `trackway` (default: trackway_bin())
         self.tmp = tmp
         self.data = tmp / "data"
         self.config = tmp / "config"
@@ -208,7 +209,7 @@ class Server:
         return env
 
     def start(self, timeout=30.0):
-        self.proc = subprocess.Popen([trackway_bin(), "server", "--port", str(self.port), "--data-dir", str(self.data)],
+        self.proc = subprocess.Popen([*(self.command or [trackway_bin()]), "server", "--port", str(self.port), "--data-dir", str(self.data)],
                                      stdout=subprocess.PIPE, stderr=self.log, env=self.env())
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -29,10 +29,10 @@ from .data_types import (
 )
 from .errors import Error
 
-try:
+try:  # the one version: Cargo's workspace version, also `trackway --version` and the wheel's
     from ._native import __version__
 except ImportError:  # an unbuilt source checkout; init() explains
-    __version__ = "0.1.0"
+    __version__ = "0+unbuilt"
 
 __all__ = [
     "__version__", "init", "log", "finish", "join", "define_metric", "save", "watch", "unwatch",

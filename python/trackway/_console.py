@@ -208,7 +208,9 @@ class _Wrapped:
         return getattr(self._orig, name)
 
 
-def _patched_write(orig_write, console: Console, stream: str):
+def _patched_write(target, console: Console, stream: str):
+    orig_write = target.write
+
     def write(s):
         n = orig_write(s)
         if isinstance(s, str):
@@ -216,6 +218,9 @@ def _patched_write(orig_write, console: Console, stream: str):
         return n
 
     write._trackway_console = console  # marks our patch, so stop() removes only its own
+    # What stop() puts back: an instance-level write someone else patched in (IPython's per-cell
+    # tee), or None for the class's own write.
+    write._trackway_inner = getattr(target, "__dict__", {}).get("write")
     return write
 
 
@@ -228,7 +233,7 @@ def _wrap(console: Console) -> None:
         if orig is None:
             continue
         try:
-            orig.write = _patched_write(orig.write, console, stream)
+            orig.write = _patched_write(orig, console, stream)
             console._saved[name] = ("patched", orig)
         except (AttributeError, TypeError):
             console._saved[name] = ("proxy", orig)
@@ -237,8 +242,12 @@ def _wrap(console: Console) -> None:
 
 def _unwrap(console: Console, name: str, how: str, orig) -> None:
     if how == "patched":
-        if getattr(orig.__dict__.get("write"), "_trackway_console", None) is console:
-            del orig.write  # back to the class's write
+        current = orig.__dict__.get("write")
+        if getattr(current, "_trackway_console", None) is console:
+            if current._trackway_inner is None:
+                del orig.write  # back to the class's write
+            else:
+                orig.write = current._trackway_inner
     else:
         current = getattr(sys, name)
         if isinstance(current, _Wrapped) and current._console is console:
@@ -328,6 +337,34 @@ def start(run_dir: str, log_append_fn=None, settings=None):
     return console
 
 
+def _follow_ipython(console: Console):
+    """IPython (9+) puts its own `write` on sys.stdout/sys.stderr for each cell and, when the
+    cell ends, puts back the one it found at the start, dropping a patch made during the cell.
+    So in IPython the patch is made again as every cell starts. Returns the undo, or None."""
+    from ._notebook import ipython_shell
+
+    shell = ipython_shell()
+    if shell is None or console.mode != "wrap":
+        return None
+
+    def rewrap(*_args) -> None:
+        for name, stream in (("stdout", "out"), ("stderr", "err")):
+            how, orig = console._saved.get(name, (None, None))
+            if how == "patched" and getattr(orig.__dict__.get("write"), "_trackway_console",
+                                            None) is not console:
+                orig.write = _patched_write(orig, console, stream)
+
+    shell.events.register("pre_run_cell", rewrap)
+
+    def undo() -> None:
+        try:
+            shell.events.unregister("pre_run_cell", rewrap)
+        except ValueError:
+            pass
+
+    return undo
+
+
 def on_init(run):
     backend = getattr(run, "_backend", None)
     if getattr(backend, "log_path", None) is None:
@@ -336,4 +373,11 @@ def on_init(run):
     console = start(run._run_dir, None, settings)
     if console is None:
         return None
-    return lambda exit_code=None: console.stop()
+    undo = _follow_ipython(console)
+
+    def stop(exit_code=None) -> None:
+        if undo is not None:
+            undo()
+        console.stop()
+
+    return stop

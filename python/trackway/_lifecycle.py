@@ -96,7 +96,12 @@ def unbind() -> None:
 # init
 
 def _reinit_mode(reinit) -> str:
-    if reinit is None or reinit == "default" or reinit is False:
+    if reinit is None or reinit == "default":
+        # As wandb: in a notebook, running the init() cell again starts a new run.
+        from ._notebook import kernel_shell
+
+        return "finish_previous" if kernel_shell() is not None else "return_previous"
+    if reinit is False:
         return "return_previous"
     if reinit is True:
         return "finish_previous"
@@ -315,23 +320,39 @@ def _local_run(native, s, items, allow_val_change, user_settings, args) -> Run:
     return run
 
 
-def bundled_exe():
-    """The `trackway` binary shipped inside the package (TRACKWAY_EXE overrides it, as in the
-    Rust SDK)."""
+def agent_command():
+    """How this package starts its CLI: `(program, leading args)`, or None.
+
+    TRACKWAY_EXE (a `trackway` binary, as in the Rust SDK) wins; else this interpreter runs the
+    command line compiled into `trackway._native` (ARCHITECTURE.md, "Packaging"). The package's
+    own directory goes first on the child's path, so the child imports this very package even
+    when the script put it on `sys.path` by hand or the working directory holds a `trackway/`.
+    """
     override = os.environ.get("TRACKWAY_EXE")
-    path = override or os.path.join(os.path.dirname(os.path.abspath(__file__)), "bin", "trackway")
-    return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
+    if override:
+        return (override, []) if os.path.isfile(override) and os.access(override, os.X_OK) else None
+    if _native is None or not sys.executable:
+        return None
+    if getattr(sys, "frozen", False):  # sys.executable is the frozen app, not a Python
+        import shutil
+
+        exe = shutil.which("trackway")
+        return (exe, []) if exe else None
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = f"import sys; sys.path.insert(0, {parent!r}); from {_PKG}._cli import main; main()"
+    return (sys.executable, ["-c", code])
 
 
 def _online(native, s: dict, run_id: str, backend):
-    exe = bundled_exe()
-    if exe is None:
-        _term.warn_once("the bundled `trackway` binary is missing, so no agent uploads this run; "
-                        "it stays on disk (upload it later with `trackway sync`)")
+    cmd = agent_command()
+    if cmd is None:
+        _term.warn_once("no `trackway` command to start the agent (TRACKWAY_EXE is not an "
+                        "executable), so no agent uploads this run; it stays on disk (upload it "
+                        "later with `trackway sync`)")
         s["_agent"] = False
     else:
-        s["_agent"] = bool(native.ensure_agent(s["root"], exe))
-        backend.watch_agent(s["root"], exe)  # log() and finish() restart an agent that died
+        s["_agent"] = bool(native.ensure_agent(s["root"], cmd[0], cmd[1]))
+        backend.watch_agent(s["root"], cmd[0], cmd[1])  # log() and finish() restart a dead agent
     base, entity = s.get("base_url"), s.get("entity")
     if not base or not entity:
         return None
@@ -341,21 +362,22 @@ def _online(native, s: dict, run_id: str, backend):
 def _offline(native, s: dict, backend) -> None:
     """Offline runs are captured too (system metrics, metadata, requirements, diff; see
     docs/capture.md): the agent writes them into the run directory and uploads nothing, and
-    `trackway sync` uploads them later. Without the bundled binary the run is only logged."""
-    exe = bundled_exe()
-    if exe is not None:
-        native.ensure_agent(s["root"], exe)
-        backend.watch_agent(s["root"], exe)
+    `trackway sync` uploads them later. Without a command to start the agent the run is only
+    logged."""
+    cmd = agent_command()
+    if cmd is not None:
+        native.ensure_agent(s["root"], cmd[0], cmd[1])
+        backend.watch_agent(s["root"], cmd[0], cmd[1])
 
 
 def _start_capture(run: Run) -> None:
-    """Optional capture modules (files/code, console) hook into the run if they are present.
+    """Optional capture modules (files/code, console, notebook panel) hook into the run if they are present.
 
     Protocol: `module.on_init(run)` may return a callable `stop(exit_code)` run at finish.
     """
     import importlib
 
-    for name in ("_files", "_console"):
+    for name in ("_files", "_console", "_notebook"):
         try:
             mod = importlib.import_module(f"{_PKG}.{name}")
         except ImportError:

@@ -1,9 +1,9 @@
-"""`trackway.login()`: keys are stored by the bundled CLI so there is one credentials writer."""
+"""`trackway.login()`: keys are stored by the CLI so there is one credentials writer."""
 import os
 import subprocess
 
 from . import _term
-from ._lifecycle import _require_native, bundled_exe
+from ._lifecycle import _require_native, agent_command
 from .errors import Error
 
 
@@ -15,10 +15,11 @@ def login(key=None, host=None, timeout=None, verify=False) -> bool:
             return True
         _term.termwarn("no API key found: call trackway.login(key=...) or run `trackway login`")
         return False
-    exe = bundled_exe()
-    if exe is None:
-        raise Error("the bundled `trackway` binary is missing; reinstall the trackway package")
-    cmd = [exe, "login"] + (["--host", host] if host else []) + ([] if verify else ["--no-verify"])
+    launcher = agent_command()
+    if launcher is None:
+        raise Error("no `trackway` command: TRACKWAY_EXE is not an executable, or the native "
+                    "module is not built")
+    cmd = [launcher[0], *launcher[1], "login"] + (["--host", host] if host else []) + ([] if verify else ["--no-verify"])
     env = dict(os.environ, TRACKWAY_API_KEY=str(key))  # not argv: other users can read that
     try:
         done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,

@@ -425,11 +425,19 @@ class Run:
         self._check("status()")
         return {"finished": self._finished, "step": self.step}
 
-    def display(self, *args, **kwargs) -> bool:
-        return False
+    def display(self, height=420, hidden=False) -> bool:
+        """Shows the run's panel inline in a notebook; False elsewhere."""
+        from . import _notebook
 
-    def to_html(self, *args, **kwargs) -> str:
-        return ""
+        return _notebook.display(self, height, hidden)
+
+    def to_html(self, height=420, hidden=False) -> str:
+        from . import _notebook
+
+        return _notebook.to_html(self, height, hidden)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
 
     def pin_config_keys(self, keys) -> None:
         pass

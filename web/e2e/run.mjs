@@ -418,7 +418,7 @@ async function main() {
       if (process.env.TRACKWAY_E2E_SDK === "1") await suite.test("Python SDK scripts", async () => { throw new Error(why); });
       else console.log(`# NOT RUN: Python SDK scripts (${why}); set TRACKWAY_E2E_SDK=1 to make this a failure`);
     } else {
-      // TRACKWAY_EXE: the SDK starts `<exe> agent` to upload; the wheel ships it, a dev tree may not.
+      // TRACKWAY_EXE: the SDK starts `<exe> agent` to upload (without it, the agent runs through the extension).
       const sdkEnv = { ...process.env, TRACKWAY_EXE: process.env.TRACKWAY_EXE ?? backend.bin, TRACKWAY_BASE_URL: backend.url, TRACKWAY_API_KEY: backend.key, TRACKWAY_MODE: "online",
         TRACKWAY_DIR: fs.mkdtempSync(path.join(backend.tmp, "sdk-")), TRACKWAY_CONFIG_DIR: path.join(backend.tmp, "sdk-config") };
       const script = path.join(WEB, "e2e", "sdk_log.py");

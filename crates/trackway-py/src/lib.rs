@@ -67,11 +67,19 @@ fn new_run_id() -> String {
     trackway_sdk::new_run_id()
 }
 
-/// Starts `exe agent --root root` detached unless a live agent holds `<root>/agent.lock`.
-/// Never raises; False when no agent could be started.
+/// Starts `exe [*args] agent --root root` detached unless a live agent holds
+/// `<root>/agent.lock`. Never raises; False when no agent could be started.
 #[pyfunction]
-fn ensure_agent(root: &str, exe: &str) -> bool {
-    trackway_sdk::ensure_agent(Path::new(root), Path::new(exe))
+#[pyo3(signature = (root, exe, args = Vec::new()))]
+fn ensure_agent(root: &str, exe: &str, args: Vec<String>) -> bool {
+    trackway_sdk::agent::ensure_agent_with(Path::new(root), Path::new(exe), &args)
+}
+
+/// Runs the `trackway` command line (`argv[0]` is the program name) in this process with the
+/// GIL released, and returns its exit status. `trackway._cli.main` is the only caller.
+#[pyfunction]
+fn cli_main(py: Python<'_>, argv: Vec<std::ffi::OsString>) -> i32 {
+    py.detach(move || trackway_cli::run(argv))
 }
 
 /// The name of a media file: the first 128 bits of the BLAKE3 hash of its content, in hex
@@ -185,6 +193,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode_tjson, m)?)?;
     m.add_function(wrap_pyfunction!(setting_keys, m)?)?;
     m.add_function(wrap_pyfunction!(ensure_agent, m)?)?;
+    m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(find_run_dirs, m)?)?;
     m.add_function(wrap_pyfunction!(content_digest, m)?)?;
     m.add_function(wrap_pyfunction!(load_run_state, m)?)?;

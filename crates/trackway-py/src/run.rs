@@ -267,9 +267,15 @@ impl NativeRun {
         py.detach(move || trackway_sdk::agent::wait_uploaded(&dir, &log, &log_id, timeout))
     }
 
-    /// From now on `log()` restarts the agent `exe agent --root root` when it died.
-    fn watch_agent(&mut self, root: &str, exe: &str) {
-        self.watch = Some(trackway_sdk::agent::AgentWatch::new(Path::new(root), Path::new(exe)));
+    /// From now on `log()` restarts the agent `exe *args agent --root root` when it died.
+    #[pyo3(signature = (root, exe, args = Vec::new()))]
+    fn watch_agent(&mut self, root: &str, exe: &str, args: Vec<String>) {
+        let args = args.into_iter().map(std::ffi::OsString::from).collect();
+        self.watch = Some(trackway_sdk::agent::AgentWatch::with_args(
+            Path::new(root),
+            Path::new(exe),
+            args,
+        ));
     }
 
     /// Restarts a dead agent now (`finish()`); True when one is running. False when the run is

@@ -1,11 +1,11 @@
 //! Starting the background agent, and waiting for it to drain a run's log.
 
+use std::ffi::{OsStr, OsString};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
 
 /// Agents this process started, reaped on later calls so a quickly exiting agent does not stay a
 /// zombie (no thread is started to reap them: the training process stays fork-safe).
@@ -19,12 +19,20 @@ pub use trackway_runlog::agent_alive;
 /// live agent holds `<root>/agent.lock`. Returns true when an agent is (now) running; never
 /// fails the caller and never waits for the agent.
 pub fn ensure_agent(root: &Path, exe: &Path) -> bool {
+    ensure_agent_with(root, exe, &[] as &[&OsStr])
+}
+
+/// [`ensure_agent`] for a launcher that needs leading arguments before `agent`, e.g. the
+/// Python package's `python -c <run trackway._cli> agent --root <root>` (its CLI lives in the
+/// extension).
+pub fn ensure_agent_with<S: AsRef<OsStr>>(root: &Path, exe: &Path, args: &[S]) -> bool {
     reap();
     if agent_alive(root) {
         return true;
     }
     let _ = std::fs::create_dir_all(root);
     let spawned = Command::new(exe)
+        .args(args)
         .arg("agent")
         .arg("--root")
         .arg(root)
@@ -59,15 +67,23 @@ const AGENT_CHECK_EVERY: Duration = Duration::from_secs(2);
 pub struct AgentWatch {
     root: PathBuf,
     exe: PathBuf,
+    args: Vec<OsString>,
     next_check: Instant,
 }
 
 impl AgentWatch {
     #[must_use]
     pub fn new(root: &Path, exe: &Path) -> Self {
+        Self::with_args(root, exe, Vec::new())
+    }
+
+    /// A watch whose restarts run `exe *args agent --root <root>` (see [`ensure_agent_with`]).
+    #[must_use]
+    pub fn with_args(root: &Path, exe: &Path, args: Vec<OsString>) -> Self {
         AgentWatch {
             root: root.to_path_buf(),
             exe: exe.to_path_buf(),
+            args,
             next_check: Instant::now() + AGENT_CHECK_EVERY,
         }
     }
@@ -77,14 +93,14 @@ impl AgentWatch {
         let now = Instant::now();
         if now >= self.next_check {
             self.next_check = now + AGENT_CHECK_EVERY;
-            ensure_agent(&self.root, &self.exe);
+            ensure_agent_with(&self.root, &self.exe, &self.args);
         }
     }
 
     /// Probes now, restarting the agent if needed (`finish()`); true when one is running.
     pub fn ensure_now(&mut self) -> bool {
         self.next_check = Instant::now() + AGENT_CHECK_EVERY;
-        ensure_agent(&self.root, &self.exe)
+        ensure_agent_with(&self.root, &self.exe, &self.args)
     }
 }
 
