@@ -166,7 +166,8 @@ def init(entity=None, project=None, dir=None, id=None, name=None, notes=None, ta
     if s.get("silent"):
         _term.silent_override = True  # so the warnings below stay quiet too
     try:
-        _warn_unsupported(kwargs, unknown, sync_tensorboard, resume_from, fork_from)
+        _warn_unsupported(kwargs, unknown, sync_tensorboard or tensorboard, resume_from,
+                          fork_from)
         items = _initial_config(config, config_include_keys, config_exclude_keys)
         if s["mode"] == "disabled":
             run = _disabled_run(native, s, items, allow_val_change, settings)
@@ -187,8 +188,9 @@ def _warn_unsupported(kwargs, unknown_settings, sync_tensorboard, resume_from, f
     if unknown_settings:
         _term.warn_once(f"Settings: ignoring unknown keys: {', '.join(sorted(unknown_settings))}")
     if sync_tensorboard:
-        _term.warn_once("init(sync_tensorboard=True) is not supported: TensorBoard events are "
-                        "not recorded")
+        from . import tensorboard
+
+        tensorboard.patch()
     if resume_from or fork_from:
         _term.warn_once("init(resume_from=/fork_from=) is not supported: starting a new run")
 

@@ -39,6 +39,8 @@ enum Command {
     Restore(commands::restore::RestoreArgs),
     /// Download a run's files.
     Pull(commands::restore::PullArgs),
+    /// Import TensorBoard logs or MLflow runs as Trackway runs.
+    Import(commands::import::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -56,6 +58,7 @@ fn main() -> std::process::ExitCode {
         Command::Runs(a) => commands::runs::run(a),
         Command::Restore(a) => commands::restore::restore(a),
         Command::Pull(a) => commands::restore::pull(a),
+        Command::Import(a) => commands::import::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
