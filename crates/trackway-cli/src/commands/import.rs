@@ -105,6 +105,9 @@ fn tb_pass(
     let mut dirs = Vec::new();
     let mut points = 0;
     for logdir in &a.logdirs {
+        if a.follow && !logdir.exists() {
+            continue; // the training has not created it yet
+        }
         for run in tensorboard::discover(logdir)? {
             let (path, written) = tensorboard::import_run(&run, target, finished)
                 .with_context(|| format!("import {}", run.source.display()))?;
