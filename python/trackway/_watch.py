@@ -1,7 +1,7 @@
 """run.watch(): gradient and parameter histograms of torch modules, recorded through hooks.
 
-As in wandb: parameters are histogrammed every ``log_freq`` forward calls of the watched module
-(a forward hook), gradients every ``log_freq`` backward passes (a hook on each parameter
+As in wandb: parameters are histogrammed every ``log_freq`` forward calls (a forward hook on
+each submodule that owns parameters), gradients every ``log_freq`` backward passes (a hook on each parameter
 tensor). Histograms go into the current row with ``commit=False`` (keys
 ``parameters/<name>`` and ``gradients/<name>``), so they land with the user's next ``log()``.
 The value is the histogram shape ``log()`` already uses for large arrays
@@ -40,13 +40,19 @@ class _Watch:
         self.prefix = prefix
         self.log_params, self.log_grads = _MODES.get(log, (False, True))
         self.log_freq = max(1, int(log_freq or 1))
-        self.forward_calls = 0
+        self.forward_calls = {}
         self.backward_calls = {}
         self.handles = []
 
     def attach(self) -> None:
         if self.log_params:
-            self.handles.append(self.module.register_forward_hook(self._on_forward))
+            # A hook on each submodule that owns parameters, not only on the root: frameworks
+            # (Lightning's training_step) often call the submodules and never the root's forward.
+            for name, sub in self.module.named_modules():
+                own = [p for p, _ in sub.named_parameters(recurse=False)]
+                if own:
+                    hook = self._forward_hook(f"{name}." if name else "")
+                    self.handles.append(sub.register_forward_hook(hook))
         if self.log_grads:
             for name, p in self.module.named_parameters():
                 if p.requires_grad:
@@ -63,14 +69,18 @@ class _Watch:
         except Exception:  # a finished run, a failed write: training must go on
             self.detach()
 
-    def _on_forward(self, module, inputs, output) -> None:
-        if not module.training:
-            return
-        self.forward_calls += 1
-        if self.forward_calls % self.log_freq:
-            return
-        self._emit({f"parameters/{self.prefix}{name}": histogram(p)
-                    for name, p in module.named_parameters()})
+    def _forward_hook(self, sub_name: str):
+        def hook(module, inputs, output) -> None:
+            if not module.training:
+                return
+            n = self.forward_calls.get(sub_name, 0) + 1
+            self.forward_calls[sub_name] = n
+            if n % self.log_freq:
+                return
+            self._emit({f"parameters/{self.prefix}{sub_name}{name}": histogram(p)
+                        for name, p in module.named_parameters(recurse=False)})
+
+        return hook
 
     def _grad_hook(self, name: str):
         def hook(grad):

@@ -50,4 +50,4 @@ def test_optuna_callback(tmp, online_env, api):
     rows = history(api, "/".join(run.path), keys=["x", "score"])
     assert [(r["_step"], r["x"], r["score"]) for r in rows] == \
         [(n, pytest.approx(x), pytest.approx(v)) for n, x, v in result["trials"]]
-    assert run.config["direction"] == "MINIMIZE"
+    assert run.config["direction"] == ["MINIMIZE"]
