@@ -1,8 +1,9 @@
 //! Importers that turn other trackers' data into ordinary Trackway run directories
 //! (`docs/run-format.md`), which `trackway sync` / the agent then upload idempotently:
-//! TensorBoard event files ([`tensorboard`]) and MLflow tracking directories ([`mlflow`]).
+//! TensorBoard event files ([`tensorboard`]) and MLflow tracking stores ([`mlflow`]).
 
 pub mod mlflow;
+mod mlflow_db;
 pub mod proto;
 pub mod sink;
 pub mod tensorboard;

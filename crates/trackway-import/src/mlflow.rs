@@ -1,6 +1,8 @@
-//! MLflow tracking directories (the file store: `mlruns/<experiment>/<run>/` with `meta.yaml`,
-//! `params/`, `metrics/`, `tags/`, `artifacts/`). Each MLflow run becomes one Trackway run with
-//! the same id; the experiment name is the project unless one is given.
+//! MLflow tracking stores: the file store (`mlruns/<experiment>/<run>/` with `meta.yaml`,
+//! `params/`, `metrics/`, `tags/`, `artifacts/`) and the SQLite store (`sqlite:///mlflow.db`,
+//! MLflow 3's default; tables `experiments`, `runs`, `params`, `tags`, `metrics`, read with
+//! `rusqlite`, artifacts from each run's local `artifact_uri`). Each MLflow run becomes one
+//! Trackway run with the same id; the experiment name is the project unless one is given.
 //!
 //! Params become config (numbers and booleans parsed, as MLflow stores every param as text),
 //! metrics become history rows by MLflow step, tags become config `mlflow.tags` plus run tags
@@ -45,29 +47,66 @@ struct RunMeta {
     lifecycle_stage: Option<String>,
 }
 
-/// One MLflow run found on disk.
+/// Where a run's data lives.
 #[derive(Debug)]
-pub struct MlflowRun {
-    pub dir: PathBuf,
-    pub run_id: String,
-    pub experiment: String,
-    meta: RunMeta,
+enum Source {
+    Dir(PathBuf),
+    Db {
+        db: PathBuf,
+        artifacts: Option<PathBuf>,
+    },
 }
 
-/// The directory of a tracking URI: a path or a `file:` URI. Server URIs are refused with advice.
-pub fn store_dir(uri: &str) -> Result<PathBuf> {
+/// One MLflow run found in a store.
+#[derive(Debug)]
+pub struct MlflowRun {
+    pub run_id: String,
+    pub experiment: String,
+    name: Option<String>,
+    start_ms: Option<i64>,
+    end_ms: Option<i64>,
+    finished: bool,
+    source: Source,
+}
+
+impl MlflowRun {
+    /// The run's directory (file store) or database file, for messages.
+    #[must_use]
+    pub fn location(&self) -> &Path {
+        match &self.source {
+            Source::Dir(d) => d,
+            Source::Db { db, .. } => db,
+        }
+    }
+}
+
+/// A tracking store named by a URI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Store {
+    Dir(PathBuf),
+    Sqlite(PathBuf),
+}
+
+/// The store of a tracking URI: a path or `file:` URI (file store), or `sqlite:///PATH`
+/// (SQLAlchemy's form: three slashes then a relative path, four for an absolute one). Server
+/// URIs are refused with advice.
+pub fn store(uri: &str) -> Result<Store> {
+    if let Some(rest) = uri.strip_prefix("sqlite:///") {
+        return Ok(Store::Sqlite(PathBuf::from(rest)));
+    }
     if let Some(rest) = uri.strip_prefix("file://") {
-        return Ok(PathBuf::from(rest));
+        return Ok(Store::Dir(PathBuf::from(rest)));
     }
     if let Some(rest) = uri.strip_prefix("file:") {
-        return Ok(PathBuf::from(rest));
+        return Ok(Store::Dir(PathBuf::from(rest)));
     }
     if uri.contains("://") {
         return Err(ImportError::Invalid(format!(
-            "{uri}: only MLflow file stores (an mlruns/ directory or a file: URI) can be imported"
+            "{uri}: only MLflow file stores (mlruns/, file:) and SQLite stores (sqlite:///) \
+             can be imported"
         )));
     }
-    Ok(PathBuf::from(uri))
+    Ok(Store::Dir(PathBuf::from(uri)))
 }
 
 fn read_yaml<T: for<'de> Deserialize<'de> + Default>(path: &Path) -> Result<T> {
@@ -83,7 +122,14 @@ fn read_yaml<T: for<'de> Deserialize<'de> + Default>(path: &Path) -> Result<T> {
 }
 
 /// Every active run of every active experiment in the store.
-pub fn discover(store: &Path) -> Result<Vec<MlflowRun>> {
+pub fn discover(store: &Store) -> Result<Vec<MlflowRun>> {
+    match store {
+        Store::Dir(dir) => discover_dir(dir),
+        Store::Sqlite(db) => crate::mlflow_db::discover(db),
+    }
+}
+
+fn discover_dir(store: &Path) -> Result<Vec<MlflowRun>> {
     let mut runs = Vec::new();
     for exp_dir in sorted_dirs(store)? {
         let meta_path = exp_dir.join("meta.yaml");
@@ -108,14 +154,42 @@ pub fn discover(store: &Path) -> Result<Vec<MlflowRun>> {
                 continue;
             };
             runs.push(MlflowRun {
-                dir: run_dir,
                 run_id,
                 experiment: experiment.clone(),
-                meta,
+                name: meta.run_name,
+                start_ms: meta.start_time,
+                end_ms: meta.end_time,
+                // RunStatus: 3 FINISHED, 4 FAILED, 5 KILLED.
+                finished: matches!(meta.status, Some(3..=5)),
+                source: Source::Dir(run_dir),
             });
         }
     }
     Ok(runs)
+}
+
+/// A run of a SQLite store (built by `mlflow_db`).
+pub(crate) fn db_run(
+    db: &Path,
+    run_id: String,
+    experiment: String,
+    name: Option<String>,
+    times: (Option<i64>, Option<i64>),
+    finished: bool,
+    artifacts: Option<PathBuf>,
+) -> MlflowRun {
+    MlflowRun {
+        run_id,
+        experiment,
+        name,
+        start_ms: times.0,
+        end_ms: times.1,
+        finished,
+        source: Source::Db {
+            db: db.to_path_buf(),
+            artifacts,
+        },
+    }
 }
 
 fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -181,20 +255,25 @@ pub fn import_run(
     project: Option<&str>,
     entity: Option<&str>,
 ) -> Result<(PathBuf, Written)> {
-    let tags = read_texts(&run.dir.join("tags"));
+    let (params, tags) = match &run.source {
+        Source::Dir(dir) => (
+            read_texts(&dir.join("params")),
+            read_texts(&dir.join("tags")),
+        ),
+        Source::Db { db, .. } => crate::mlflow_db::params_and_tags(db, &run.run_id)?,
+    };
     let user_tags = tags
         .iter()
         .filter(|(k, _)| !k.starts_with("mlflow."))
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
-    let start = run.meta.start_time.map_or(0.0, ms_to_s);
+    let start = run.start_ms.map_or(0.0, ms_to_s);
     let spec = RunSpec {
         run_id: run.run_id.clone(),
         project: project.map_or_else(|| run.experiment.clone(), str::to_owned),
         entity: entity.map(str::to_owned),
         name: run
-            .meta
-            .run_name
+            .name
             .clone()
             .or_else(|| tags.get("mlflow.runName").cloned()),
         tags: user_tags,
@@ -203,34 +282,70 @@ pub fn import_run(
     };
     let mut sink = RunSink::open(root, &spec)?;
     sink.state.start_time.get_or_insert(start);
-    let mut config = Map::new();
-    for (k, v) in read_texts(&run.dir.join("params")) {
-        if sink.state.seen.get(&format!("param:{k}")) != Some(&v) {
-            sink.state.seen.insert(format!("param:{k}"), v.clone());
-            config.insert(k, param_value(&v));
+    write_config(&mut sink, params, &tags)?;
+    match &run.source {
+        Source::Dir(dir) => {
+            import_metrics(&dir.join("metrics"), &mut sink)?;
+            import_artifacts(&dir.join("artifacts"), &mut sink)?;
+        }
+        Source::Db { db, artifacts } => {
+            let rows = crate::mlflow_db::new_metrics(db, &run.run_id, &mut sink.state)?;
+            write_rows(&mut sink, rows)?;
+            if let Some(dir) = artifacts {
+                import_artifacts(dir, &mut sink)?;
+            }
         }
     }
-    let tag_map: Map = tags
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::Str(v.clone())))
-        .collect();
-    let tags_text = serde_json::to_string(&tags).unwrap_or_default();
-    if sink.state.seen.get("tags") != Some(&tags_text) {
-        sink.state.seen.insert("tags".to_owned(), tags_text);
-        config.insert("mlflow.tags".to_owned(), Value::Map(tag_map));
-    }
-    sink.config(config)?;
-    import_metrics(&run.dir.join("metrics"), &mut sink)?;
-    import_artifacts(&run.dir.join("artifacts"), &mut sink)?;
-    let finished = matches!(run.meta.status, Some(3..=5));
-    let end = run.meta.end_time.map_or(start, ms_to_s);
+    let end = run.end_ms.map_or(start, ms_to_s);
     let path = sink.path();
-    let written = sink.close(finished, end)?;
+    let written = sink.close(run.finished, end)?;
     Ok((path, written))
 }
 
+/// Params and tags that changed since the last import, as config.
+fn write_config(
+    sink: &mut RunSink,
+    params: BTreeMap<String, String>,
+    tags: &BTreeMap<String, String>,
+) -> Result<()> {
+    let mut config = Map::new();
+    for (k, v) in params {
+        let key = format!("param:{k}");
+        if sink.state.seen.get(&key) != Some(&v) {
+            config.insert(k, param_value(&v));
+            sink.state.seen.insert(key, v);
+        }
+    }
+    let tags_text = serde_json::to_string(tags).unwrap_or_default();
+    if sink.state.seen.get("tags") != Some(&tags_text) {
+        sink.state.seen.insert("tags".to_owned(), tags_text);
+        let tag_map: Map = tags
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::Str(v.clone())))
+            .collect();
+        config.insert("mlflow.tags".to_owned(), Value::Map(tag_map));
+    }
+    sink.config(config)
+}
+
+/// Rows by step: (latest timestamp in seconds, values).
+pub(crate) type Rows = BTreeMap<u64, (f64, Map)>;
+
+pub(crate) fn add_point(rows: &mut Rows, key: &str, ts_ms: i64, value: f64, step: u64) {
+    let entry = rows.entry(step).or_insert_with(|| (0.0, Map::new()));
+    entry.0 = entry.0.max(ms_to_s(ts_ms));
+    entry.1.insert(key.to_owned(), Value::Float(value));
+}
+
+fn write_rows(sink: &mut RunSink, rows: Rows) -> Result<()> {
+    for (step, (ts, data)) in rows {
+        sink.row(step, ts, data)?;
+    }
+    Ok(())
+}
+
 #[allow(clippy::cast_precision_loss)]
-fn ms_to_s(ms: i64) -> f64 {
+pub(crate) fn ms_to_s(ms: i64) -> f64 {
     ms as f64 / 1000.0
 }
 
@@ -245,7 +360,7 @@ fn read_texts(dir: &Path) -> BTreeMap<String, String> {
 /// Metric files hold `timestamp_ms value step` lines; new lines since the last import are
 /// grouped into rows by step.
 fn import_metrics(dir: &Path, sink: &mut RunSink) -> Result<()> {
-    let mut rows: BTreeMap<u64, (f64, Map)> = BTreeMap::new();
+    let mut rows = Rows::new();
     for (key, path) in files_under(dir) {
         let state_key = format!("metric:{key}");
         let offset = sink.state.offsets.get(&state_key).copied().unwrap_or(0);
@@ -275,16 +390,11 @@ fn import_metrics(dir: &Path, sink: &mut RunSink) -> Result<()> {
             let (Ok(ts), Ok(val)) = (ts.parse::<i64>(), val.parse::<f64>()) else {
                 continue;
             };
-            let entry = rows.entry(step).or_insert_with(|| (0.0, Map::new()));
-            entry.0 = entry.0.max(ms_to_s(ts));
-            entry.1.insert(key.clone(), Value::Float(val));
+            add_point(&mut rows, &key, ts, val, step);
         }
         sink.state.offsets.insert(state_key, consumed);
     }
-    for (step, (ts, data)) in rows {
-        sink.row(step, ts, data)?;
-    }
-    Ok(())
+    write_rows(sink, rows)
 }
 
 fn import_artifacts(dir: &Path, sink: &mut RunSink) -> Result<()> {

@@ -254,11 +254,13 @@ fn mlflow_params_parse_numbers_and_keep_text() {
     assert_eq!(mlflow::param_value("True"), Value::Bool(true));
     assert_eq!(mlflow::param_value("adam"), Value::Str("adam".into()));
     assert_eq!(mlflow::param_value("1.2.3"), Value::Str("1.2.3".into()));
-    assert!(mlflow::store_dir("http://host:5000").is_err());
-    assert_eq!(
-        mlflow::store_dir("file:///x/mlruns").unwrap(),
-        Path::new("/x/mlruns")
-    );
+    assert!(mlflow::store("http://host:5000").is_err());
+    let dir = |p: &str| mlflow::Store::Dir(p.into());
+    let db = |p: &str| mlflow::Store::Sqlite(p.into());
+    assert_eq!(mlflow::store("file:///x/mlruns").unwrap(), dir("/x/mlruns"));
+    assert_eq!(mlflow::store("mlruns").unwrap(), dir("mlruns"));
+    assert_eq!(mlflow::store("sqlite:///a.db").unwrap(), db("a.db"));
+    assert_eq!(mlflow::store("sqlite:////x/a.db").unwrap(), db("/x/a.db"));
 }
 
 #[test]
@@ -280,7 +282,7 @@ fn mlflow_file_store_import_is_incremental() {
     std::fs::write(run.join("metrics/loss"), "1000 0.5 0\n2000 0.25 1\n").unwrap();
     std::fs::write(run.join("artifacts/d/f.txt"), "body").unwrap();
     let root = dir.path().join("trackway");
-    let runs = mlflow::discover(&store).unwrap();
+    let runs = mlflow::discover(&mlflow::Store::Dir(store.clone())).unwrap();
     assert_eq!(runs.len(), 1);
     let (run_dir, w) = mlflow::import_run(&runs[0], &root, None, None).unwrap();
     assert_eq!((w.rows, w.points, w.files), (2, 2, 1));
@@ -301,4 +303,56 @@ fn mlflow_file_store_import_is_incremental() {
         ),
         other => panic!("first record {other:?}"),
     }
+}
+
+#[test]
+fn mlflow_sqlite_store_import_is_incremental() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mlflow.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE experiments (experiment_id INTEGER, name TEXT, lifecycle_stage TEXT);
+         CREATE TABLE runs (run_uuid TEXT, name TEXT, status TEXT, start_time INTEGER,
+            end_time INTEGER, lifecycle_stage TEXT, artifact_uri TEXT, experiment_id INTEGER);
+         CREATE TABLE params (key TEXT, value TEXT, run_uuid TEXT);
+         CREATE TABLE tags (key TEXT, value TEXT, run_uuid TEXT);
+         CREATE TABLE metrics (key TEXT, value REAL, timestamp INTEGER, run_uuid TEXT,
+            step INTEGER, is_nan BOOLEAN);
+         INSERT INTO experiments VALUES (1, 'exp', 'active'), (2, 'gone', 'deleted');
+         INSERT INTO runs VALUES ('r1', 'one', 'FINISHED', 1000, 9000, 'active', 'art', 1),
+                                 ('r2', 'two', 'FINISHED', 1000, 9000, 'active', NULL, 2);
+         INSERT INTO params VALUES ('lr', '0.5', 'r1');
+         INSERT INTO tags VALUES ('team', 'x', 'r1'), ('mlflow.user', 'me', 'r1');
+         INSERT INTO metrics VALUES ('loss', 1.0, 1000, 'r1', 0, 0), ('loss', 0, 2000, 'r1', 1, 1),
+                                    ('acc', 0.1, 1000, 'r1', 0, 0);",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("art/sub")).unwrap();
+    std::fs::write(dir.path().join("art/sub/a.txt"), "A").unwrap();
+    let store = mlflow::store(&format!("sqlite:///{}", db.display())).unwrap();
+    let runs = mlflow::discover(&store).unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(),
+        vec!["r1"]
+    );
+    let root = dir.path().join("trackway");
+    let (run_dir, w) = mlflow::import_run(&runs[0], &root, None, None).unwrap();
+    assert_eq!((w.rows, w.points, w.files), (2, 3, 1));
+    let rows = history(&run_dir);
+    assert_eq!(rows[0].1["loss"], Value::Float(1.0));
+    assert!(matches!(rows[1].1["loss"], Value::Float(f) if f.is_nan()));
+    let (_, w) = mlflow::import_run(&runs[0], &root, None, None).unwrap();
+    assert_eq!((w.rows, w.points, w.files), (0, 0, 0));
+    conn.execute(
+        "INSERT INTO metrics VALUES ('loss', 0.25, 3000, 'r1', 2, 0)",
+        [],
+    )
+    .unwrap();
+    let (_, w) = mlflow::import_run(&runs[0], &root, None, None).unwrap();
+    assert_eq!((w.rows, w.points), (1, 1));
+    let config = records(&run_dir).into_iter().find_map(|r| match r {
+        Record::Config(c) => Some(c.data),
+        _ => None,
+    });
+    assert_eq!(config.unwrap()["lr"], Value::Float(0.5));
 }

@@ -20,7 +20,7 @@ pub struct Args {
 pub enum Source {
     /// TensorBoard log directories (each directory with event files is one run).
     Tensorboard(TbArgs),
-    /// An MLflow tracking directory (`mlruns/`) or `file:` tracking URI.
+    /// An MLflow tracking store: `mlruns/` directory, `file:` or `sqlite:///` URI.
     Mlflow(MlflowArgs),
 }
 
@@ -64,7 +64,8 @@ pub struct TbArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct MlflowArgs {
-    /// Tracking directory or `file:` URI (default: MLFLOW_TRACKING_URI, else ./mlruns).
+    /// Tracking directory, `file:` or `sqlite:///` URI (default: MLFLOW_TRACKING_URI, else
+    /// ./mlruns).
     pub uri: Option<String>,
     #[command(flatten)]
     pub common: Common,
@@ -155,17 +156,17 @@ fn run_mlflow(a: &MlflowArgs) -> anyhow::Result<()> {
         .clone()
         .or_else(|| std::env::var("MLFLOW_TRACKING_URI").ok())
         .unwrap_or_else(|| "mlruns".to_owned());
-    let store = mlflow::store_dir(&uri)?;
+    let store = mlflow::store(&uri)?;
     let root = root(&a.common)?;
     let mut dirs = Vec::new();
-    for run in mlflow::discover(&store).with_context(|| format!("read {}", store.display()))? {
+    for run in mlflow::discover(&store).with_context(|| format!("read {uri}"))? {
         let (path, written) = mlflow::import_run(
             &run,
             &root,
             a.common.project.as_deref(),
             a.common.entity.as_deref(),
         )
-        .with_context(|| format!("import {}", run.dir.display()))?;
+        .with_context(|| format!("import {}", run.location().display()))?;
         report(&path, written);
         dirs.push(path);
     }
