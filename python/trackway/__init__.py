@@ -90,8 +90,10 @@ def watch(models=None, criterion=None, log="gradients", log_freq=1000, idx=None,
           log_graph=False) -> None:
     """Record gradient/parameter histograms of torch modules in the active run."""
     r = run
-    if r is None:
-        raise Error("You must call trackway.init() before trackway.watch()")
+    if r is None:  # lenient, like define_metric before init: nothing to record into
+        if models is not None:
+            termwarn("watch() before init(): nothing is recorded", repeat=False)
+        return
     r.watch(models, criterion=criterion, log=log, log_freq=log_freq, idx=idx,
             log_graph=log_graph)
 
