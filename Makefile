@@ -77,7 +77,7 @@ $(FW_STAMP): $(FW_REQS)
 	$(FW_VENV)/bin/pip install --quiet -r $(FW_REQS)
 	touch $@
 
-frameworks-venv: $(FW_STAMP) ## Create (or reuse) the framework test venv (~7 GB, ~2-3 min)
+frameworks-venv: $(FW_STAMP) ## Create (or reuse) the framework test venv (~7 GB, ~3 min cold)
 
 test-frameworks: build frameworks-venv ## Real frameworks (HF, Lightning, Keras, SB3, Ray, ...) log via `wandb`; TensorBoard/MLflow import
 	$(FW_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/frameworks

@@ -57,7 +57,8 @@ pub struct TbArgs {
     /// Seconds between two passes of --follow.
     #[arg(long, default_value_t = 2.0)]
     pub interval: f64,
-    /// With --follow: stop (and mark the runs finished) after this many seconds without new data.
+    /// With --follow: stop (and mark the runs finished) once no new data came for this many
+    /// seconds (counted from the first data).
     #[arg(long)]
     pub idle_exit: Option<f64>,
 }
@@ -134,15 +135,19 @@ fn run_tensorboard(a: &TbArgs) -> anyhow::Result<()> {
         let (dirs, _) = tb_pass(a, &target, true)?;
         return upload(&a.common, dirs);
     }
-    let mut last_new = Instant::now();
+    // The idle clock starts with the first data: a training may take a while to create its
+    // log directory.
+    let mut last_new: Option<Instant> = None;
     loop {
         let (dirs, points) = tb_pass(a, &target, false)?;
         if points > 0 {
-            last_new = Instant::now();
+            last_new = Some(Instant::now());
             upload(&a.common, dirs)?;
         }
-        let idle = last_new.elapsed().as_secs_f64();
-        if a.idle_exit.is_some_and(|limit| idle >= limit) {
+        let idle = last_new.map(|t| t.elapsed().as_secs_f64());
+        if let (Some(limit), Some(idle)) = (a.idle_exit, idle)
+            && idle >= limit
+        {
             let (dirs, _) = tb_pass(a, &target, true)?;
             return upload(&a.common, dirs);
         }
