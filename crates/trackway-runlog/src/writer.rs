@@ -121,7 +121,7 @@ impl LogWriter {
     /// is repaired first; if that repair fails too, the writer stays dirty and tries again.
     fn write_line(&mut self, line: &[u8]) -> Result<()> {
         if self.dirty {
-            self.repair_tail()?;
+            self.repair_tail(&mut || std::thread::sleep(REPAIR_WAIT))?;
         }
         self.write_raw(line)
     }
