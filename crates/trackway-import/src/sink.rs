@@ -144,13 +144,30 @@ impl RunSink {
 
     /// Stores `bytes` as `files/<rel>` and names it in the log so the agent uploads it.
     pub fn file(&mut self, rel: &str, bytes: &[u8]) -> Result<()> {
+        self.store(rel, bytes, "file")
+    }
+
+    /// A media file (`media/...`, named after its content): written and announced with a
+    /// `media` record once; later references to the same content reuse it.
+    pub fn media(&mut self, rel: &str, bytes: &[u8]) -> Result<()> {
+        if self.dir.files.join(rel).is_file() {
+            return Ok(());
+        }
+        self.store(rel, bytes, "media")
+    }
+
+    fn store(&mut self, rel: &str, bytes: &[u8], t: &str) -> Result<()> {
         let path = self.dir.files.join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| ImportError::io(parent, e))?;
         }
         std::fs::write(&path, bytes).map_err(|e| ImportError::io(&path, e))?;
-        let line = serde_json::json!({"t": "file", "path": rel, "policy": "now"}).to_string();
-        self.writer.append_raw(line.as_bytes())?;
+        let line = if t == "media" {
+            serde_json::json!({"t": "media", "path": rel})
+        } else {
+            serde_json::json!({"t": "file", "path": rel, "policy": "now"})
+        };
+        self.writer.append_raw(line.to_string().as_bytes())?;
         self.written.files += 1;
         Ok(())
     }

@@ -132,7 +132,7 @@ pub fn import_run(run: &TbRun, target: &Target, finished: bool) -> Result<(PathB
         *ts = ts.max(ev.wall_time);
         if let Some(What::Summary(summary)) = ev.what {
             for value in summary.value {
-                convert(value, step, data, &mut sink)?;
+                convert(value, data, &mut sink)?;
             }
         }
         streams[i].advance()?;
@@ -198,7 +198,7 @@ fn plugin(v: &SummaryValue) -> &str {
 }
 
 /// Adds one summary value to the row (`data`), or to config/files.
-fn convert(v: SummaryValue, step: u64, data: &mut Map, sink: &mut RunSink) -> Result<()> {
+fn convert(v: SummaryValue, data: &mut Map, sink: &mut RunSink) -> Result<()> {
     if plugin(&v) == "hparams" {
         let content = v
             .metadata
@@ -211,8 +211,8 @@ fn convert(v: SummaryValue, step: u64, data: &mut Map, sink: &mut RunSink) -> Re
     let value = match v.value {
         Some(Kind::SimpleValue(f)) => Some(Value::Float(f64::from(f))),
         Some(Kind::Histo(h)) => Some(histogram(h.min, h.max, &h.bucket_limit, &h.bucket)),
-        Some(Kind::Image(img)) => Some(image(&v.tag, step, &img.encoded_image_string, sink)?),
-        Some(Kind::Tensor(t)) => tensor(&v.tag, step, &plugin_name, t, sink)?,
+        Some(Kind::Image(img)) => Some(image(&img.encoded_image_string, sink)?),
+        Some(Kind::Tensor(t)) => tensor(&plugin_name, t, sink)?,
         None => None,
     };
     if let Some(value) = value {
@@ -221,17 +221,11 @@ fn convert(v: SummaryValue, step: u64, data: &mut Map, sink: &mut RunSink) -> Re
     Ok(())
 }
 
-fn tensor(
-    tag: &str,
-    step: u64,
-    plugin: &str,
-    t: TensorProto,
-    sink: &mut RunSink,
-) -> Result<Option<Value>> {
+fn tensor(plugin: &str, t: TensorProto, sink: &mut RunSink) -> Result<Option<Value>> {
     Ok(match plugin {
         "text" => text(&t),
         "images" => match t.string_val.get(2) {
-            Some(bytes) => Some(image(tag, step, bytes, sink)?),
+            Some(bytes) => Some(image(bytes, sink)?),
             None => None,
         },
         "histograms" => tensor_histogram(&t),
@@ -330,7 +324,20 @@ pub fn histogram(min: f64, max: f64, limits: &[f64], counts: &[f64]) -> Value {
     histogram_value(bins, counts)
 }
 
-fn histogram_value(bins: Vec<f64>, counts: &[f64]) -> Value {
+/// Trackway histograms hold at most this many bins (docs/media-api.md).
+pub const MAX_BINS: usize = 512;
+
+fn histogram_value(mut bins: Vec<f64>, counts: &[f64]) -> Value {
+    let mut counts = counts.to_vec();
+    if counts.len() > MAX_BINS && bins.len() == counts.len() + 1 {
+        // Merge runs of `k` adjacent buckets: counts add up exactly, edges are a subset.
+        let k = counts.len().div_ceil(MAX_BINS);
+        counts = counts.chunks(k).map(|c| c.iter().sum()).collect();
+        let last = bins[bins.len() - 1];
+        bins = bins.iter().copied().step_by(k).collect();
+        bins.truncate(counts.len());
+        bins.push(last);
+    }
     let mut m = Map::new();
     m.insert("_type".to_owned(), Value::Str("histogram".to_owned()));
     m.insert(
@@ -354,21 +361,12 @@ fn count(c: f64) -> Value {
     }
 }
 
-fn image(tag: &str, step: u64, bytes: &[u8], sink: &mut RunSink) -> Result<Value> {
+fn image(bytes: &[u8], sink: &mut RunSink) -> Result<Value> {
     let (format, width, height) = image_info(bytes);
     let sha = hex::encode(Sha256::digest(bytes));
-    let safe: String = tag
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let rel = format!("media/images/{safe}_{step}_{}.{format}", &sha[..8]);
-    sink.file(&rel, bytes)?;
+    // Named after the content (docs/run-format.md, `media`): the same image is stored once.
+    let rel = format!("media/images/{}.{format}", &sha[..32]);
+    sink.media(&rel, bytes)?;
     let mut m = Map::new();
     m.insert("_type".to_owned(), Value::Str("image-file".to_owned()));
     m.insert("path".to_owned(), Value::Str(rel));

@@ -356,3 +356,25 @@ fn mlflow_sqlite_store_import_is_incremental() {
     });
     assert_eq!(config.unwrap()["lr"], Value::Float(0.5));
 }
+
+#[test]
+fn histograms_over_512_buckets_are_merged_exactly() {
+    let limits: Vec<f64> = (1..=1000).map(f64::from).collect();
+    let counts: Vec<f64> = vec![1.0; 1000];
+    let h = crate::tensorboard::histogram(0.0, 1000.0, &limits, &counts);
+    let m = h.as_map().unwrap();
+    let (Value::List(bins), Value::List(values)) = (&m["bins"], &m["values"]) else {
+        panic!("not lists")
+    };
+    assert_eq!(values.len(), 500);
+    assert_eq!(bins.len(), 501);
+    assert_eq!(
+        values.iter().map(|v| v.as_f64().unwrap()).sum::<f64>(),
+        1000.0
+    );
+    assert_eq!(
+        (bins[0].clone(), bins[500].clone()),
+        (Value::Float(0.0), Value::Float(1000.0))
+    );
+    assert_eq!(bins[1], Value::Float(2.0));
+}

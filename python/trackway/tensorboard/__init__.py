@@ -19,6 +19,7 @@ _WRITERS = (
     ("tensorboard.summary.writer.event_file_writer", "EventFileWriter"),
     ("tensorboardX.event_file_writer", "EventFileWriter"),
 )
+MAX_BINS = 512  # Trackway histograms hold at most this many bins (docs/media-api.md)
 _patched: dict = {}  # (module, class) -> original add_event
 _state = {"step": None, "run": None}
 
@@ -109,6 +110,10 @@ def histogram(min_, max_, limits, counts) -> dict:
         bins.append(float(max_) if last and (not math.isfinite(limit) or limit > max_)
                     else float(limit))
     values = [int(c) if float(c).is_integer() else float(c) for c in counts]
+    if len(values) > MAX_BINS and len(bins) == len(values) + 1:
+        k = -(-len(values) // MAX_BINS)  # merge runs of k buckets: exact counts, subset of edges
+        values = [sum(values[i:i + k]) for i in range(0, len(values), k)]
+        bins = bins[::k][:len(values)] + [bins[-1]]
     return {"_type": "histogram", "bins": bins, "values": values}
 
 
