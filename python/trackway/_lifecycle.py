@@ -231,7 +231,8 @@ def _resume_state(native, s: dict):
         raise UsageError(f"resume='never' but run {run_id!r} already exists under {root}")
     # Skips attempts another process is creating right now, or that a crash left empty.
     state = native.latest_run_state(attempts) if attempts and resume != "never" else None
-    if s.get("mode") == "online" and resume in ("allow", "must"):
+    # Without an id (Lightning passes id=None, resume="allow") there is no run to ask about.
+    if s.get("mode") == "online" and resume in ("allow", "must") and run_id:
         state, found = _server_state(native, s, run_id, state)
         if resume == "must" and not attempts and not found:
             raise UsageError(f"resume='must' but run {run_id!r} exists neither under {root} "

@@ -1,18 +1,7 @@
 """Ray Tune's `WandbLoggerCallback` (one run per trial, logged from Ray's logging actor)."""
-import importlib.util
-import sys
-
-import pytest
-from conftest import REPO, run_script
-
-sys.path.insert(0, str(REPO / "python"))
-HAS_DATA_TYPES = importlib.util.find_spec("trackway.sdk.data_types") is not None
+from conftest import run_script
 
 
-# Ray imports wandb.sdk.data_types.{base_types.wb_value,image,video} at module top and reports
-# "Wandb was not found" without them; those paths come with Trackway's media types (issue 10).
-@pytest.mark.xfail(not HAS_DATA_TYPES, strict=True,
-                   reason="needs trackway.sdk.data_types (the media types, issue 10)")
 def test_ray_tune_logger_callback(tmp, online_env, api):
     run_script(tmp, f"""
         import ray
