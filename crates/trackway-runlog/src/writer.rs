@@ -159,7 +159,7 @@ mod tests {
         let head = b"{\"t\":\"run\",\"v\":1}\n";
         std::fs::write(&path, [&head[..], b"{\"t\":\"hist"].concat()).map_err(|e| RunlogError::io(&path, e))?;
         let file = OpenOptions::new().append(true).read(true).open(&path).map_err(|e| RunlogError::io(&path, e))?;
-        let mut w = LogWriter { file, path: path.clone(), buf: Vec::new() };
+        let mut w = LogWriter { file, path: path.clone(), buf: Vec::new(), dirty: false };
         let mut waits = 0;
         let other = path.clone();
         w.repair_tail(&mut || {
