@@ -6,10 +6,7 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     let cwd = std::env::current_dir()?;
     let r = trackway_capture::cli::run_restore(&args, &cwd)?;
     if let Some(commit) = &r.commit {
-        println!(
-            "checked out {commit} on {}",
-            r.branch.as_deref().unwrap_or("a detached HEAD")
-        );
+        println!("checked out {commit} on {}", r.branch.as_deref().unwrap_or("a detached HEAD"));
         if let Some(url) = &r.remote_url {
             println!("  the run's remote: {url}");
         }
@@ -19,11 +16,7 @@ pub fn restore(args: RestoreArgs) -> anyhow::Result<()> {
     }
     println!("wrote the run's config to {}", r.config_path.display());
     if let Some(p) = &r.pulled {
-        println!(
-            "downloaded {} run files ({} already up to date)",
-            p.downloaded.len(),
-            p.unchanged.len()
-        );
+        println!("downloaded {} run files ({} already up to date)", p.downloaded.len(), p.unchanged.len());
     }
     Ok(())
 }

@@ -31,10 +31,7 @@ fn local_urls(host: &str, port: u16) -> Vec<String> {
     let loopback = ["127.0.0.1", "localhost", "0.0.0.0", "::", "::1"].contains(&host)
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
     if loopback {
-        vec![
-            format!("http://127.0.0.1:{port}"),
-            format!("http://localhost:{port}"),
-        ]
+        vec![format!("http://127.0.0.1:{port}"), format!("http://localhost:{port}")]
     } else {
         vec![format!("http://{host}:{port}")]
     }
@@ -43,10 +40,7 @@ fn local_urls(host: &str, port: u16) -> Vec<String> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRACKWAY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
     let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(serve(data_dir, args.host, args.port))
@@ -57,41 +51,21 @@ async fn serve(data_dir: PathBuf, host: String, port: u16) -> anyhow::Result<()>
         .await
         .with_context(|| format!("cannot listen on {host}:{port}"))?;
     let port = listener.local_addr()?.port();
-    let url_host = if host.contains(':') {
-        format!("[{host}]")
-    } else {
-        host.clone()
-    };
+    let url_host = if host.contains(':') { format!("[{host}]") } else { host.clone() };
     let url = format!("http://{url_host}:{port}");
     let mut state = trackway_server::AppState::open(&data_dir)
         .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
     let urls = local_urls(&host, port);
     state.public_url = urls.first().cloned();
-    let boot = trackway_server::bootstrap::ensure_admin(
-        &state,
-        &data_dir,
-        &urls,
-        &trackway_config::Credentials::path(),
-    )
-    .context("first-start setup failed")?;
+    let boot = trackway_server::bootstrap::ensure_admin(&state, &data_dir, &urls, &trackway_config::Credentials::path()).context("first-start setup failed")?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "trackway server listening on {url}")?;
     writeln!(out, "data directory: {}", data_dir.display())?;
     if boot.created {
-        writeln!(
-            out,
-            "created admin user {} and an API key (kept in {})",
-            boot.username.as_deref().unwrap_or("?"),
-            boot.key_file.display()
-        )?;
+        writeln!(out, "created admin user {} and an API key (kept in {})", boot.username.as_deref().unwrap_or("?"), boot.key_file.display())?;
     }
     if let Some(creds) = &boot.credentials {
-        writeln!(
-            out,
-            "API key stored as the login for {} in {}",
-            urls.join(" and "),
-            creds.display()
-        )?;
+        writeln!(out, "API key stored as the login for {} in {}", urls.join(" and "), creds.display())?;
     }
     out.flush()?;
     drop(out);
