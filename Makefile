@@ -29,7 +29,14 @@ FUZZ_LONG_SECONDS ?= 600
 # (docs/dev/fuzzing.md). Its own build dir: the instrumented build shares nothing with ours.
 CARGO_FUZZ := cd fuzz && env -u CARGO_BUILD_BUILD_DIR RUSTC_BOOTSTRAP=1 cargo fuzz
 
+# The framework tests' own venv (torch, transformers, lightning, ...): separate from .venv so the
+# main suite stays light; rebuilt only when its requirements file changes (the stamp holds its hash).
+FW_VENV   := $(CURDIR)/.venv-frameworks
+FW_REQS   := tests/frameworks/requirements.txt
+FW_STAMP  := $(FW_VENV)/.reqs-$(shell sha256sum $(FW_REQS) 2>/dev/null | cut -c1-16)
+
 .PHONY: help setup venv web build wheel run demo test test-rust test-python test-web chromium bench clean-data lint fuzz fuzz-tools test-fuzz
+.PHONY: frameworks-venv test-frameworks
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -71,13 +78,25 @@ demo: ## Log a demo run to a server that is already running
 chromium: ## Install Debian's chromium for the browser tests (needs root)
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: setup chromium lint test-rust test-python test-web test-fuzz ## Run the whole test suite
+test: setup chromium lint test-rust test-python test-web test-frameworks test-fuzz ## Run the whole test suite
 
 test-rust: ## Rust unit and integration tests
 	cargo test --release --workspace
 
 test-python: ## Python tests (real scripts, real server processes)
 	$(PY) -m pytest -q python/tests
+
+$(FW_STAMP): $(FW_REQS)
+	rm -rf $(FW_VENV)
+	$(PYTHON) -m venv $(FW_VENV)
+	$(FW_VENV)/bin/pip install --quiet --upgrade pip
+	$(FW_VENV)/bin/pip install --quiet -r $(FW_REQS)
+	touch $@
+
+frameworks-venv: $(FW_STAMP) ## Create (or reuse) the framework test venv (~7 GB, ~3 min cold)
+
+test-frameworks: build frameworks-venv ## Real frameworks (HF, Lightning, Keras, SB3, Ray, ...) log via `wandb`; TensorBoard/MLflow import
+	$(FW_VENV)/bin/python -m pytest -q -p no:cacheprovider tests/frameworks
 
 test-web: ## Web unit tests and end-to-end tests in headless Chromium
 	cd web && npm test --silent
@@ -119,6 +138,7 @@ bench: setup ## Print the performance figures quoted in the closing notes
 	$(PY) bench/log_bench.py
 	@for b in bench/*.py; do [ "$$b" = bench/log_bench.py ] || $(PY) $$b; done
 	cd web && npm run --silent perf
+	cargo run --release --quiet -p trackway-import --example tb_import_bench
 
 clean-data: ## Delete the local server data dir used by `make run`
 	rm -rf $(DATA_DIR)

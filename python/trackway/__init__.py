@@ -88,11 +88,20 @@ def save(glob_str=None, base_path=None, policy="live"):
 
 def watch(models=None, criterion=None, log="gradients", log_freq=1000, idx=None,
           log_graph=False) -> None:
-    """Accepted for compatibility; gradients and parameters are not recorded."""
+    """Record gradient/parameter histograms of torch modules in the active run."""
+    r = run
+    if r is None:  # lenient, like define_metric before init: nothing to record into
+        if models is not None:
+            termwarn("watch() before init(): nothing is recorded", repeat=False)
+        return
+    r.watch(models, criterion=criterion, log=log, log_freq=log_freq, idx=idx,
+            log_graph=log_graph)
 
 
 def unwatch(models=None) -> None:
-    pass
+    r = run
+    if r is not None:
+        r.unwatch(models)
 
 
 def setup(settings=None):

@@ -171,7 +171,8 @@ def init(entity=None, project=None, dir=None, id=None, name=None, notes=None, ta
     if s.get("silent"):
         _term.silent_override = True  # so the warnings below stay quiet too
     try:
-        _warn_unsupported(kwargs, unknown, sync_tensorboard, resume_from, fork_from)
+        _warn_unsupported(kwargs, unknown, sync_tensorboard or tensorboard, resume_from,
+                          fork_from)
         items = _initial_config(config, config_include_keys, config_exclude_keys)
         if s["mode"] == "disabled":
             run = _disabled_run(native, s, items, allow_val_change, settings)
@@ -192,8 +193,9 @@ def _warn_unsupported(kwargs, unknown_settings, sync_tensorboard, resume_from, f
     if unknown_settings:
         _term.warn_once(f"Settings: ignoring unknown keys: {', '.join(sorted(unknown_settings))}")
     if sync_tensorboard:
-        _term.warn_once("init(sync_tensorboard=True) is not supported: TensorBoard events are "
-                        "not recorded")
+        from . import tensorboard
+
+        tensorboard.patch()
     if resume_from or fork_from:
         _term.warn_once("init(resume_from=/fork_from=) is not supported: starting a new run")
 
@@ -234,7 +236,8 @@ def _resume_state(native, s: dict):
         raise UsageError(f"resume='never' but run {run_id!r} already exists under {root}")
     # Skips attempts another process is creating right now, or that a crash left empty.
     state = native.latest_run_state(attempts) if attempts and resume != "never" else None
-    if s.get("mode") == "online" and resume in ("allow", "must"):
+    # Without an id (Lightning passes id=None, resume="allow") there is no run to ask about.
+    if s.get("mode") == "online" and resume in ("allow", "must") and run_id:
         state, found = _server_state(native, s, run_id, state)
         if resume == "must" and not attempts and not found:
             raise UsageError(f"resume='must' but run {run_id!r} exists neither under {root} "

@@ -402,10 +402,18 @@ class Run:
 
     def watch(self, models=None, criterion=None, log="gradients", log_freq=1000, idx=None,
               log_graph=False) -> None:
-        """Accepted for compatibility; gradients and parameters are not recorded."""
+        """Record gradient and/or parameter histograms of torch modules (``_watch``)."""
+        self._check("watch()")
+        if self._disabled:
+            return
+        from . import _watch
+
+        _watch.watch(self, models, criterion, log, log_freq, idx, log_graph)
 
     def unwatch(self, models=None) -> None:
-        pass
+        from . import _watch
+
+        _watch.unwatch(self, models)
 
     def _label(self, *args, **kwargs) -> None:
         """wandb telemetry label (transformers, torchtune); nothing to record."""

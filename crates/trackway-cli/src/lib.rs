@@ -43,6 +43,8 @@ enum Command {
     Restore(commands::restore::RestoreArgs),
     /// Download a run's files.
     Pull(commands::restore::PullArgs),
+    /// Import TensorBoard logs or MLflow runs as Trackway runs.
+    Import(commands::import::Args),
 }
 
 /// Runs the command line `args` (the first item is the program name) and returns the process
@@ -83,5 +85,6 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Runs(a) => commands::runs::run(a),
         Command::Restore(a) => commands::restore::restore(a),
         Command::Pull(a) => commands::restore::pull(a),
+        Command::Import(a) => commands::import::run(a),
     }
 }
