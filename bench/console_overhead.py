@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python bench/console_overhead.py [lines]   (stdout goes to /dev/null)
 """
+
 import os
 import sys
 import tempfile
@@ -39,8 +40,10 @@ def main() -> None:
     wrap = bench(n, "wrap")
     print(f"console capture: {n} lines + {n // 10} \\r updates")
     print(f"  off : {off * 1e6 / n:.2f} us/line")
-    print(f"  wrap: {wrap * 1e6 / n:.2f} us/line (+{(wrap - off) * 1e6 / n:.2f} us/line: "
-          "output.log write + one run-log record)")
+    print(
+        f"  wrap: {wrap * 1e6 / n:.2f} us/line (+{(wrap - off) * 1e6 / n:.2f} us/line: "
+        "output.log write + one run-log record)"
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
 
 Each part starts its own `trackway server --port 0` on a temporary data dir.
 """
+
 import json
 import os
 import random
@@ -28,8 +29,12 @@ QUICK = "--quick" in sys.argv
 
 
 def binary() -> str:
-    for c in (os.environ.get("TRACKWAY_EXE"),
-              os.path.join(os.environ.get("CARGO_TARGET_DIR", str(REPO / "target")), "release", "trackway")):
+    for c in (
+        os.environ.get("TRACKWAY_EXE"),
+        os.path.join(
+            os.environ.get("CARGO_TARGET_DIR", str(REPO / "target")), "release", "trackway"
+        ),
+    ):
         if c and os.path.isfile(c) and os.access(c, os.X_OK):
             return c
     sys.exit("no `trackway` binary: run `make build` or set TRACKWAY_EXE")
@@ -44,8 +49,12 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKWAY_", "WANDB_"))}
         env.update(HOME=str(tmp / "home"), TRACKWAY_CONFIG_DIR=str(tmp / "config"), USER="admin")
         self.env = env
-        self.proc = subprocess.Popen([BIN, "server", "--port", "0", "--data-dir", str(tmp / "data")],
-                                     stdout=subprocess.PIPE, stderr=open(tmp / "server.log", "ab"), env=env)
+        self.proc = subprocess.Popen(
+            [BIN, "server", "--port", "0", "--data-dir", str(tmp / "data")],
+            stdout=subprocess.PIPE,
+            stderr=open(tmp / "server.log", "ab"),
+            env=env,
+        )
         for _ in range(50):
             line = self.proc.stdout.readline().decode()
             if "listening on http://" in line:
@@ -56,8 +65,14 @@ class Server:
         threading.Thread(target=self.proc.stdout.read, daemon=True).start()
 
     def script_env(self, **extra):
-        env = dict(self.env, PYTHONPATH=str(PYDIR), TRACKWAY_EXE=BIN, TRACKWAY_BASE_URL=self.url,
-                   TRACKWAY_MODE="online", TRACKWAY_AGENT_IDLE_SECONDS="2")
+        env = dict(
+            self.env,
+            PYTHONPATH=str(PYDIR),
+            TRACKWAY_EXE=BIN,
+            TRACKWAY_BASE_URL=self.url,
+            TRACKWAY_MODE="online",
+            TRACKWAY_AGENT_IDLE_SECONDS="2",
+        )
         env.update({k: str(v) for k, v in extra.items()})
         return env
 
@@ -69,8 +84,14 @@ class Server:
 def run_script(tmp: Path, code: str, env: dict, *args) -> dict:
     path = tmp / "bench_script.py"
     path.write_text(code)
-    done = subprocess.run([sys.executable, str(path), *map(str, args)], cwd=tmp, env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(path), *map(str, args)],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode != 0:
         sys.exit(f"script failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -81,11 +102,14 @@ def stop_agent(root: Path):
         pid = int((root / "agent.lock").read_text().strip())
     except (OSError, ValueError):
         return
-    if Path(f"/proc/{pid}/cmdline").exists() and b"agent" in Path(f"/proc/{pid}/cmdline").read_bytes():
+    if (
+        Path(f"/proc/{pid}/cmdline").exists()
+        and b"agent" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ):
         os.kill(pid, signal.SIGKILL)
 
 
-INIT = r'''
+INIT = r"""
 import json, time
 t0 = time.perf_counter()
 import trackway
@@ -96,7 +120,7 @@ trackway.log({"x": 1.0})
 trackway.finish()
 t3 = time.perf_counter()
 print(json.dumps({"import": t1 - t0, "init": t2 - t1, "finish": t3 - t2}))
-'''
+"""
 
 
 def bench_init():
@@ -109,12 +133,14 @@ def bench_init():
             stop_agent(tmp / "trackway")
             srv.stop()
     inits = [r["init"] * 1e3 for r in res]
-    print(f"init() online, server up: first {inits[0]:.1f} ms (starts the agent), "
-          f"median {statistics.median(inits):.1f} ms, max {max(inits):.1f} ms over {len(inits)} runs "
-          f"(target <= 150 ms); import {statistics.median(r['import'] for r in res) * 1e3:.0f} ms")
+    print(
+        f"init() online, server up: first {inits[0]:.1f} ms (starts the agent), "
+        f"median {statistics.median(inits):.1f} ms, max {max(inits):.1f} ms over {len(inits)} runs "
+        f"(target <= 150 ms); import {statistics.median(r['import'] for r in res) * 1e3:.0f} ms"
+    )
 
 
-FINISH = r'''
+FINISH = r"""
 import json, sys, time, trackway
 n = int(sys.argv[1])
 run = trackway.init(project="bench-finish")
@@ -126,7 +152,7 @@ t1 = time.perf_counter()
 trackway.finish()
 t2 = time.perf_counter()
 print(json.dumps({"log_s": t1 - t0, "finish_s": t2 - t1, "end": time.time(), "dir": run.dir}))
-'''
+"""
 
 
 def bench_finish():
@@ -136,7 +162,9 @@ def bench_finish():
         srv = Server(tmp)
         try:
             r = run_script(tmp, FINISH, srv.script_env(), n)
-            run_dir = Path(r["dir"])  # run.dir is the files/ dir (as wandb's); the marker is beside run.jsonl
+            run_dir = Path(
+                r["dir"]
+            )  # run.dir is the files/ dir (as wandb's); the marker is beside run.jsonl
             while not (run_dir / "run.jsonl").exists() and run_dir != run_dir.parent:
                 run_dir = run_dir.parent
             synced = run_dir / "synced"
@@ -145,26 +173,44 @@ def bench_finish():
             drained = time.time() - r["end"]
             state = "synced" if synced.exists() else "NOT synced after 120 s"
             try:
-                hwm = proc_mem(int((tmp / "trackway" / "agent.lock").read_text().strip())).get("VmHWM", 0)
+                hwm = proc_mem(int((tmp / "trackway" / "agent.lock").read_text().strip())).get(
+                    "VmHWM", 0
+                )
             except (OSError, ValueError):
                 hwm = float("nan")
         finally:
             stop_agent(tmp / "trackway")
             srv.stop()
-    print(f"finish() after {n:,} steps x 10 metrics: {r['finish_s'] * 1e3:.0f} ms (target <= 500 ms); "
-          f"the log loop took {r['log_s']:.2f} s ({n / r['log_s']:,.0f} rows/s); upload fully drained "
-          f"{max(drained, 0) * 1e3:.0f} ms after finish() returned ({state}); agent peak RSS {hwm:.1f} MiB")
+    print(
+        f"finish() after {n:,} steps x 10 metrics: {r['finish_s'] * 1e3:.0f} ms (target <= 500 ms); "
+        f"the log loop took {r['log_s']:.2f} s ({n / r['log_s']:,.0f} rows/s); upload fully drained "
+        f"{max(drained, 0) * 1e3:.0f} ms after finish() returned ({state}); agent peak RSS {hwm:.1f} MiB"
+    )
 
 
 def write_log(path: Path, rows: int, metrics: int):
     """A run log as an SDK would write it (docs/run-format.md), produced quickly in Python."""
     rng = random.Random(0)
     with open(path, "w") as f:
-        f.write(json.dumps({"t": "run", "v": 1, "log_id": "b" * 16, "run_id": "ingest1", "project": "bench-ingest",
-                            "mode": "offline", "created_at": time.time()}) + "\n")
+        f.write(
+            json.dumps(
+                {
+                    "t": "run",
+                    "v": 1,
+                    "log_id": "b" * 16,
+                    "run_id": "ingest1",
+                    "project": "bench-ingest",
+                    "mode": "offline",
+                    "created_at": time.time(),
+                }
+            )
+            + "\n"
+        )
         for s in range(rows):
             data = ",".join(f'"m{k}":{rng.random()!r}' for k in range(metrics))
-            f.write(f'{{"t":"history","step":{s},"ts":{1.7e9 + s * 0.01!r},"rt":{s * 0.01!r},"data":{{{data}}}}}\n')
+            f.write(
+                f'{{"t":"history","step":{s},"ts":{1.7e9 + s * 0.01!r},"rt":{s * 0.01!r},"data":{{{data}}}}}\n'
+            )
         f.write('{"t":"finish","exit_code":0,"ts":1.0,"rt":1.0}\n')
 
 
@@ -179,18 +225,22 @@ def bench_ingest():
         srv = Server(tmp)
         try:
             t0 = time.perf_counter()
-            done = subprocess.run([BIN, "sync", str(run)], env=srv.script_env(), capture_output=True, text=True)
+            done = subprocess.run(
+                [BIN, "sync", str(run)], env=srv.script_env(), capture_output=True, text=True
+            )
             dt = time.perf_counter() - t0
         finally:
             srv.stop()
     if done.returncode != 0:
         sys.exit(f"sync failed: {done.stdout}{done.stderr}")
     pts = rows * metrics
-    print(f"end-to-end ingest (run log -> sync -> durable on server): {pts:,} points ({size / 2**20:.0f} MiB) "
-          f"in {dt:.2f} s = {pts / dt:,.0f} points/s, {rows / dt:,.0f} rows/s (target >= 500,000 points/s)")
+    print(
+        f"end-to-end ingest (run log -> sync -> durable on server): {pts:,} points ({size / 2**20:.0f} MiB) "
+        f"in {dt:.2f} s = {pts / dt:,.0f} points/s, {rows / dt:,.0f} rows/s (target >= 500,000 points/s)"
+    )
 
 
-STEADY = r'''
+STEADY = r"""
 import json, sys, time, trackway
 seconds = float(sys.argv[1])
 run = trackway.init(project="bench-agent")
@@ -205,7 +255,7 @@ while time.perf_counter() - t0 < seconds:
         time.sleep(delay)
 trackway.finish()
 print(json.dumps({"rows": i}), flush=True)
-'''
+"""
 
 
 def proc_cpu_s(pid):
@@ -229,8 +279,13 @@ def bench_agent_steady():
         try:
             path = tmp / "steady.py"
             path.write_text(STEADY)
-            proc = subprocess.Popen([sys.executable, str(path), str(seconds)], cwd=tmp, env=srv.script_env(),
-                                    stdout=subprocess.PIPE, text=True)
+            proc = subprocess.Popen(
+                [sys.executable, str(path), str(seconds)],
+                cwd=tmp,
+                env=srv.script_env(),
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             proc.stdout.readline()
             time.sleep(1.0)  # let the agent start
             pid = int((tmp / "trackway" / "agent.lock").read_text().strip())
@@ -249,8 +304,10 @@ def bench_agent_steady():
             stop_agent(tmp / "trackway")
             srv.stop()
     cpu = (c1 - c0) / (t1 - t0) * 100
-    print(f"agent while logging 1,000 rows/s x 10 metrics for {seconds} s ({rows:,} rows): CPU {cpu:.1f} % of one core "
-          f"(target <= 5 %), RSS {peak:.1f} MiB (peak {mem.get('VmHWM', 0):.1f} MiB; target <= 50 MiB)")
+    print(
+        f"agent while logging 1,000 rows/s x 10 metrics for {seconds} s ({rows:,} rows): CPU {cpu:.1f} % of one core "
+        f"(target <= 5 %), RSS {peak:.1f} MiB (peak {mem.get('VmHWM', 0):.1f} MiB; target <= 50 MiB)"
+    )
 
 
 if __name__ == "__main__":

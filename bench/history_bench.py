@@ -7,6 +7,7 @@ prints its output; the generator is described there. Targets: chart <= 100 ms, z
 ingest >= 1,000,000 points/s, <= 4 B per float32-origin loss point, peak RSS <= 512 MiB.
 Usage: python bench/history_bench.py [RUNS] [STEPS] [ROWS_PER_APPEND]   (defaults 1000 100000 1000)
 """
+
 import os
 import subprocess
 import sys
@@ -19,8 +20,12 @@ def main() -> int:
     args = sys.argv[1:] or ["1000", "100000", "1000"]
     env = dict(os.environ)
     target = env.setdefault("CARGO_TARGET_DIR", str(REPO / "target"))
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "trackway-history", "--bin", "history-bench"],
-                   cwd=REPO, env=env, check=True)
+    subprocess.run(
+        ["cargo", "build", "--release", "-q", "-p", "trackway-history", "--bin", "history-bench"],
+        cwd=REPO,
+        env=env,
+        check=True,
+    )
     exe = Path(target) / "release" / "history-bench"
     return subprocess.run([str(exe), *args], cwd=REPO, env=env).returncode
 

@@ -10,6 +10,7 @@ For each it prints the peak RSS (`VmHWM`) above the idle server's RSS, divided b
 the bodies being processed at once (one body for 1; `min(8, slots)` bodies for 2): the target is
 at most 3x. Requests refused with 503 + Retry-After are counted and retried, as the agent does.
 """
+
 import json
 import os
 import subprocess
@@ -29,8 +30,13 @@ CONCURRENT = 8
 
 
 def binary() -> str:
-    for c in (os.environ.get("TRACKWAY_EXE"), str(REPO / "python" / "trackway" / "bin" / "trackway"),
-              os.path.join(os.environ.get("CARGO_TARGET_DIR", str(REPO / "target")), "release", "trackway")):
+    for c in (
+        os.environ.get("TRACKWAY_EXE"),
+        str(REPO / "python" / "trackway" / "bin" / "trackway"),
+        os.path.join(
+            os.environ.get("CARGO_TARGET_DIR", str(REPO / "target")), "release", "trackway"
+        ),
+    ):
         if c and os.path.isfile(c) and os.access(c, os.X_OK):
             return c
     sys.exit("no `trackway` binary: run `make build` or set TRACKWAY_EXE")
@@ -45,13 +51,19 @@ def status_kib(pid: int, field: str) -> int:
 
 def body(run_id: str, mib: int) -> bytes:
     """A batch of ~`mib` MiB: a run record, then history rows of 3 metrics, exact positions."""
-    lines = [json.dumps({"t": "run", "v": 1, "log_id": "m" * 16, "run_id": run_id, "project": "mem"},
-                        separators=(",", ":"))]
+    lines = [
+        json.dumps(
+            {"t": "run", "v": 1, "log_id": "m" * 16, "run_id": run_id, "project": "mem"},
+            separators=(",", ":"),
+        )
+    ]
     step = 0
     size = len(lines[0])
     while size < mib << 20:
-        line = ('{"t":"history","step":%d,"ts":1700000000.%03d,"rt":%d.5,"data":{"loss":0.%06d,"acc":0.%04d,"lr":0.001}}'
-                % (step, step % 1000, step, step % 999983, step % 9973))
+        line = (
+            f'{{"t":"history","step":{step},"ts":1700000000.{step % 1000:03d},"rt":{step}.5,'
+            f'"data":{{"loss":0.{step % 999983:06d},"acc":0.{step % 9973:04d},"lr":0.001}}}}'
+        )
         lines.append(line)
         size += len(line) + 1
         step += 1
@@ -59,7 +71,9 @@ def body(run_id: str, mib: int) -> bytes:
     for line in lines:
         parts.append(f"[{pos},{line}]")
         pos += len(line) + 1
-    head = json.dumps({"project": "mem", "run_id": run_id, "log_id": "m" * 16, "from": 0, "to": pos})[:-1]
+    head = json.dumps(
+        {"project": "mem", "run_id": run_id, "log_id": "m" * 16, "from": 0, "to": pos}
+    )[:-1]
     return (head + ',"records":[' + ",".join(parts) + "]}").encode()
 
 
@@ -68,9 +82,21 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKWAY_", "WANDB_"))}
         env.update(HOME=str(tmp / "home"), TRACKWAY_CONFIG_DIR=str(tmp / "config"), USER="admin")
         data = tmp / "data"
-        self.proc = subprocess.Popen([binary(), "server", "--port", "0", "--data-dir", str(data),
-                                      "--ingest-concurrency", str(SLOTS)],
-                                     stdout=subprocess.PIPE, stderr=open(tmp / "server.log", "ab"), env=env)
+        self.proc = subprocess.Popen(
+            [
+                binary(),
+                "server",
+                "--port",
+                "0",
+                "--data-dir",
+                str(data),
+                "--ingest-concurrency",
+                str(SLOTS),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=open(tmp / "server.log", "ab"),
+            env=env,
+        )
         for _ in range(50):
             line = self.proc.stdout.readline().decode()
             if "listening on http://" in line:
@@ -83,8 +109,12 @@ class Server:
 
     def ingest(self, data: bytes, busy: list) -> None:
         while True:
-            req = urllib.request.Request(self.url + "/api/v1/ingest", data=data, method="POST", headers={
-                "Authorization": f"Bearer {self.key}", "Content-Type": "application/json"})
+            req = urllib.request.Request(
+                self.url + "/api/v1/ingest",
+                data=data,
+                method="POST",
+                headers={"Authorization": f"Bearer {self.key}", "Content-Type": "application/json"},
+            )
             try:
                 with urllib.request.urlopen(req, timeout=600) as r:
                     r.read()
@@ -121,17 +151,23 @@ def measure(label: str, bodies: list, in_flight: int) -> None:
         srv.stop()
     per = len(bodies[0]) / 2**20
     ratio = (peak - base) * 1024 / (in_flight * len(bodies[0]))
-    print(f"{label}: {len(bodies)} x {per:.0f} MiB bodies, {in_flight} in flight at most: "
-          f"idle RSS {base / 1024:.0f} MiB, peak {peak / 1024:.0f} MiB, after {after / 1024:.0f} MiB; "
-          f"peak above idle = {ratio:.2f}x the bodies in flight (target <= 3x); "
-          f"{len(busy)} x 503 busy; {wall:.1f} s")
+    print(
+        f"{label}: {len(bodies)} x {per:.0f} MiB bodies, {in_flight} in flight at most: "
+        f"idle RSS {base / 1024:.0f} MiB, peak {peak / 1024:.0f} MiB, after {after / 1024:.0f} MiB; "
+        f"peak above idle = {ratio:.2f}x the bodies in flight (target <= 3x); "
+        f"{len(busy)} x 503 busy; {wall:.1f} s"
+    )
 
 
 def main() -> None:
     one = body("single", BODY_MIB)
     measure("ingest memory, one request", [one], 1)
     many = [body(f"c{i}", BODY_MIB) for i in range(CONCURRENT)]
-    measure(f"ingest memory, {CONCURRENT} concurrent requests, {SLOTS} ingest slots", many, min(CONCURRENT, SLOTS))
+    measure(
+        f"ingest memory, {CONCURRENT} concurrent requests, {SLOTS} ingest slots",
+        many,
+        min(CONCURRENT, SLOTS),
+    )
 
 
 if __name__ == "__main__":

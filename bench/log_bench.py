@@ -10,6 +10,7 @@ Measured in ONE run so the floor and the figures share the machine's state:
 Targets (issue 2): (b) median <= (a) median, p99 <= 10x median; (c) <= 100 ms; (d) <= 200 ms;
 (e) <= 40 bytes.  Usage: python bench/log_bench.py [--calls N] [--steps N]
 """
+
 import argparse
 import json
 import os
@@ -24,8 +25,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "python"))
 
-KEYS = ("train/loss", "train/acc", "lr", "grad_norm", "val/loss", "val/acc", "epoch",
-        "throughput", "mem_gb", "step_time")
+KEYS = (
+    "train/loss",
+    "train/acc",
+    "lr",
+    "grad_norm",
+    "val/loss",
+    "val/acc",
+    "epoch",
+    "throughput",
+    "mem_gb",
+    "step_time",
+)
 
 
 def metrics(rng: random.Random) -> dict:
@@ -53,8 +64,12 @@ def bench_floor(tmp: Path, calls: int, dicts: list) -> list:
 def bench_log(tmp: Path, calls: int, dicts: list) -> list:
     import trackway
 
-    run = trackway.init(mode="offline", dir=str(tmp), project="bench",
-                        settings={"silent": True, "console": "off", "disable_stats": True})
+    run = trackway.init(
+        mode="offline",
+        dir=str(tmp),
+        project="bench",
+        settings={"silent": True, "console": "off", "disable_stats": True},
+    )
     log, clock = trackway.log, time.perf_counter_ns
     out = []
     for i in range(calls):
@@ -83,8 +98,13 @@ def bench_init(tmp: Path, n: int) -> tuple[list, list]:
     env.pop("TRACKWAY_MODE", None)
     init_ms, with_import_ms = [], []
     for i in range(n):
-        out = subprocess.run([sys.executable, "-c", INIT_CHILD, str(tmp / f"init{i}")], env=env,
-                             capture_output=True, text=True, check=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", INIT_CHILD, str(tmp / f"init{i}")],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
         init_ms.append(float(out[0]))
         with_import_ms.append(float(out[1]))
     return init_ms, with_import_ms
@@ -93,9 +113,13 @@ def bench_init(tmp: Path, n: int) -> tuple[list, list]:
 def bench_finish(tmp: Path, steps: int, dicts: list) -> tuple[float, float, int]:
     import trackway
 
-    run = trackway.init(mode="offline", dir=str(tmp / "finish"), project="bench",
-                        settings={"silent": True, "console": "off", "disable_stats": True},
-                        reinit="finish_previous")
+    run = trackway.init(
+        mode="offline",
+        dir=str(tmp / "finish"),
+        project="bench",
+        settings={"silent": True, "console": "off", "disable_stats": True},
+        reinit="finish_previous",
+    )
     t_loop = time.perf_counter()
     for i in range(steps):
         trackway.log(dicts[i % len(dicts)])
@@ -134,14 +158,22 @@ def main() -> None:
     print(f"{'(b) trackway.log(), 10 floats, offline':<46}{l_med:>10.2f}us{l_p99:>10.2f}us")
     print(f"{'    ratio log/floor':<46}{l_med / f_med:>11.2f}x{l_p99 / f_p99:>11.2f}x")
     print(f"{'    p99/median of log':<46}{l_p99 / l_med:>11.2f}x")
-    print(f"{'(c) init() offline, fresh process':<46}{statistics.median(init_ms):>10.2f}ms"
-          f"{max(init_ms):>10.2f}ms (max)")
-    print(f"{'    import trackway + init()':<46}{statistics.median(init_import_ms):>10.2f}ms"
-          f"{max(init_import_ms):>10.2f}ms (max)")
-    print(f"{f'(d) finish() after {args.steps} steps':<46}{finish_ms:>10.2f}ms"
-          f"   (loop: {loop_s / args.steps * 1e6:.2f}us/step)")
-    print(f"{'(e) bytes on disk per logged float':<46}{size / floats:>10.2f} B"
-          f"   ({size} B / {floats} floats)")
+    print(
+        f"{'(c) init() offline, fresh process':<46}{statistics.median(init_ms):>10.2f}ms"
+        f"{max(init_ms):>10.2f}ms (max)"
+    )
+    print(
+        f"{'    import trackway + init()':<46}{statistics.median(init_import_ms):>10.2f}ms"
+        f"{max(init_import_ms):>10.2f}ms (max)"
+    )
+    print(
+        f"{f'(d) finish() after {args.steps} steps':<46}{finish_ms:>10.2f}ms"
+        f"   (loop: {loop_s / args.steps * 1e6:.2f}us/step)"
+    )
+    print(
+        f"{'(e) bytes on disk per logged float':<46}{size / floats:>10.2f} B"
+        f"   ({size} B / {floats} floats)"
+    )
 
 
 if __name__ == "__main__":

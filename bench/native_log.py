@@ -4,6 +4,7 @@ floor of one os.write of a pre-encoded line. Prints numbers; asserts nothing.
 
 Usage: python bench/native_log.py [--calls N]
 """
+
 import argparse
 import os
 import statistics
@@ -15,8 +16,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
 from trackway import _native
 
-KEYS = ("train/loss", "train/acc", "lr", "grad_norm", "val/loss", "val/acc", "epoch",
-        "throughput", "mem_gb", "step_time")
+KEYS = (
+    "train/loss",
+    "train/acc",
+    "lr",
+    "grad_norm",
+    "val/loss",
+    "val/acc",
+    "epoch",
+    "throughput",
+    "mem_gb",
+    "step_time",
+)
 
 
 def per_call(fn, calls, batch=1000):
@@ -28,7 +39,9 @@ def per_call(fn, calls, batch=1000):
             fn()
         samples.append((time.perf_counter() - t) / batch * 1e6)
     samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.99) - 1 if len(samples) > 1 else 0]
+    return statistics.median(samples), samples[
+        int(len(samples) * 0.99) - 1 if len(samples) > 1 else 0
+    ]
 
 
 def main():
@@ -51,11 +64,15 @@ def main():
     run2.finish(0)
     size = os.path.getsize(run.log_path)
 
-    print(f"native log benchmark (python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.calls} calls)")
+    print(
+        f"native log benchmark (python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.calls} calls)"
+    )
     print(f"{'measure':<52}{'median':>10}{'p99':>10}")
     print(f"{'floor: os.write of a pre-encoded line':<52}{floor[0]:>8.2f}us{floor[1]:>8.2f}us")
     print(f"{'NativeRun.log, 10 floats':<52}{log[0]:>8.2f}us{log[1]:>8.2f}us")
-    print(f"{'NativeRun.log, 10 floats, define_metric glob+aggs':<52}{with_metrics[0]:>8.2f}us{with_metrics[1]:>8.2f}us")
+    print(
+        f"{'NativeRun.log, 10 floats, define_metric glob+aggs':<52}{with_metrics[0]:>8.2f}us{with_metrics[1]:>8.2f}us"
+    )
     print(f"{'bytes on disk per logged float':<52}{size / (args.calls * len(KEYS)):>8.2f} B")
 
 

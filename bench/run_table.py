@@ -4,6 +4,7 @@ filter + sort + first page of 50 (with the total count) for several query shapes
 
 Run: python bench/run_table.py [runs]   (builds and runs trackway-store's runs-bench)
 """
+
 import os
 import subprocess
 import sys
@@ -13,7 +14,18 @@ REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 def main() -> None:
     runs = sys.argv[1] if len(sys.argv) > 1 else "100000"
-    cmd = ["cargo", "run", "--quiet", "--release", "-p", "trackway-store", "--bin", "runs-bench", "--", runs]
+    cmd = [
+        "cargo",
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "trackway-store",
+        "--bin",
+        "runs-bench",
+        "--",
+        runs,
+    ]
     sys.exit(subprocess.run(cmd, cwd=REPO).returncode)
 
 

@@ -2,6 +2,7 @@
 
 Run: python bench/sysmon_overhead.py [samples]   (builds and runs the trackway-sysmon example)
 """
+
 import os
 import subprocess
 import sys
@@ -11,8 +12,18 @@ REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 def main() -> None:
     samples = sys.argv[1] if len(sys.argv) > 1 else "300"
-    cmd = ["cargo", "run", "--quiet", "--release", "-p", "trackway-sysmon", "--example",
-           "overhead", "--", samples]
+    cmd = [
+        "cargo",
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "trackway-sysmon",
+        "--example",
+        "overhead",
+        "--",
+        samples,
+    ]
     sys.exit(subprocess.run(cmd, cwd=REPO).returncode)
 
 

@@ -4,6 +4,7 @@
 
 Uses the wandb-style API exactly as a training script would.
 """
+
 import argparse
 import math
 import os
@@ -21,8 +22,12 @@ def main() -> None:
     if args.base_url:
         os.environ.setdefault("TRACKWAY_BASE_URL", args.base_url)
 
-    run = wandb.init(project="demo", config={"lr": args.lr, "model": {"layers": 4, "width": 256}},
-                     tags=["demo"], notes="Logged by examples/demo.py")
+    run = wandb.init(
+        project="demo",
+        config={"lr": args.lr, "model": {"layers": 4, "width": 256}},
+        tags=["demo"],
+        notes="Logged by examples/demo.py",
+    )
     wandb.define_metric("eval/*", step_metric="epoch")
     rng = random.Random(0)
     for step in range(args.steps):

@@ -27,8 +27,7 @@ if str(PYDIR) not in sys.path:
 
 def clean_env(tmp: Path, **extra) -> dict:
     """An environment with no TRACKWAY_*/WANDB_* settings leaking in from the caller."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TRACKWAY_", "WANDB_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKWAY_", "WANDB_"))}
     env["PYTHONPATH"] = str(PYDIR)
     env["HOME"] = str(tmp / "home")  # no stored login, no ~/.config writes outside tmp
     env["TRACKWAY_CONFIG_DIR"] = str(tmp / "home" / "config")
@@ -44,27 +43,42 @@ def clean_env(tmp: Path, **extra) -> dict:
     return env
 
 
-def run_script(tmp: Path, code: str, *, env: dict | None = None, check: bool = True,
-               timeout: float = 60, name: str = "script.py") -> subprocess.CompletedProcess:
+def run_script(
+    tmp: Path,
+    code: str,
+    *,
+    env: dict | None = None,
+    check: bool = True,
+    timeout: float = 60,
+    name: str = "script.py",
+) -> subprocess.CompletedProcess:
     """Write `code` to tmp/<name> and run it with the test interpreter in cwd=tmp."""
     path = tmp / name
     path.write_text(textwrap.dedent(code))
-    done = subprocess.run([sys.executable, str(path)], cwd=tmp, env=env or clean_env(tmp),
-                          capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, str(path)],
+        cwd=tmp,
+        env=env or clean_env(tmp),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if check and done.returncode != 0:
-        raise AssertionError(f"script failed ({done.returncode}):\nstdout:\n{done.stdout}\n"
-                             f"stderr:\n{done.stderr}")
+        raise AssertionError(
+            f"script failed ({done.returncode}):\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+        )
     return done
 
 
 # ---------------------------------------------------------------------------------------------
 # reading the run log (docs/run-format.md)
 
+
 def decode(value):
     """Trackway JSON -> Python ($f, $int, $map tags)."""
     if isinstance(value, dict):
         if len(value) == 1:
-            (key, inner), = value.items()
+            ((key, inner),) = value.items()
             if key == "$f":
                 return float(inner)
             if key == "$int":
@@ -181,8 +195,12 @@ def same(a, b) -> bool:
 
 def trackway_bin() -> str:
     """The `trackway` binary: TRACKWAY_EXE, else the cargo build output."""
-    candidates = [os.environ.get("TRACKWAY_EXE"),
-                  os.path.join(os.environ.get("CARGO_TARGET_DIR", str(REPO / "target")), "release", "trackway")]
+    candidates = [
+        os.environ.get("TRACKWAY_EXE"),
+        os.path.join(
+            os.environ.get("CARGO_TARGET_DIR", str(REPO / "target")), "release", "trackway"
+        ),
+    ]
     for c in candidates:
         if c and os.path.isfile(c) and os.access(c, os.X_OK):
             return c
@@ -209,13 +227,26 @@ class Server:
         return env
 
     def start(self, timeout=30.0):
-        self.proc = subprocess.Popen([*(self.command or [trackway_bin()]), "server", "--port", str(self.port), "--data-dir", str(self.data)],
-                                     stdout=subprocess.PIPE, stderr=self.log, env=self.env())
+        self.proc = subprocess.Popen(
+            [
+                *(self.command or [trackway_bin()]),
+                "server",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            env=self.env(),
+        )
         deadline = time.time() + timeout
         while time.time() < deadline:
             line = self.proc.stdout.readline().decode()
             if not line:
-                raise AssertionError(f"server exited: {(self.tmp / 'server.log').read_text()[-2000:]}")
+                raise AssertionError(
+                    f"server exited: {(self.tmp / 'server.log').read_text()[-2000:]}"
+                )
             if "listening on http://" in line:
                 self.port = int(line.strip().rsplit(":", 1)[1].rstrip("/"))
                 break

@@ -24,9 +24,12 @@ BUDGET = os.environ.get("TRACKWAY_SCHEMATHESIS_SECONDS", "60")
 def seed(server: Server) -> None:
     """One run with history, so that lookups by the document's examples reach real rows."""
     body = {"project": "p", "run_id": "r1", "config": {"lr": 0.1}}
-    req = urllib.request.Request(f"{server.url}/api/v1/runs", data=json.dumps(body).encode(), method="POST",
-                                 headers={"Authorization": f"Bearer {server.key}",
-                                          "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        f"{server.url}/api/v1/runs",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"Bearer {server.key}", "Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         assert resp.status == 200
 
@@ -37,14 +40,34 @@ def test_server_conforms_to_its_openapi_document(tmp: Path):
     server = Server(tmp).start()
     try:
         seed(server)
-        cmd = [str(st), "run", f"{server.url}/api/v1/openapi.json",
-               "-H", f"Authorization: Bearer {server.key}",
-               "--checks", "all", "--max-time", BUDGET,
-               # One worker: hypothesis describes its lambdas with ast.parse, which is not
-               # thread-safe on Python 3.11 ("AST constructor recursion depth mismatch").
-               "--workers", "1",
-               "--seed", "1", "--request-timeout", "10", "--no-color", "--generation-database", "none",
-               "--report", "junit", "--report-dir", str(tmp / "report"), "--baseline", str(BASELINE)]
+        cmd = [
+            str(st),
+            "run",
+            f"{server.url}/api/v1/openapi.json",
+            "-H",
+            f"Authorization: Bearer {server.key}",
+            "--checks",
+            "all",
+            "--max-time",
+            BUDGET,
+            # One worker: hypothesis describes its lambdas with ast.parse, which is not
+            # thread-safe on Python 3.11 ("AST constructor recursion depth mismatch").
+            "--workers",
+            "1",
+            "--seed",
+            "1",
+            "--request-timeout",
+            "10",
+            "--no-color",
+            "--generation-database",
+            "none",
+            "--report",
+            "junit",
+            "--report-dir",
+            str(tmp / "report"),
+            "--baseline",
+            str(BASELINE),
+        ]
         if os.environ.get("TRACKWAY_SCHEMATHESIS_UPDATE_BASELINE"):
             cmd += ["--baseline-update"]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=int(BUDGET) + 240)

@@ -1,4 +1,5 @@
 """Console capture (trackway._console): pass-through, \\r collapse, stream order, modes."""
+
 import subprocess
 import sys
 import textwrap
@@ -46,8 +47,13 @@ def run(tmp: Path, mode: str, name: str):
     script.write_text(SCRIPT)
     run_dir = tmp / name
     env = clean_env(tmp, MODE=mode, PYTHONIOENCODING="utf-8")
-    done = subprocess.run([sys.executable, str(script), str(run_dir)], env=env, cwd=tmp,
-                          capture_output=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(script), str(run_dir)],
+        env=env,
+        cwd=tmp,
+        capture_output=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr.decode()
     return done, run_dir
 
@@ -83,7 +89,8 @@ def test_console_off_captures_nothing(tmp):
 
 def test_redirect_mode_captures_subprocess_and_raw_fd_output(tmp):
     script = tmp / "redirect.py"
-    script.write_text(textwrap.dedent(r"""
+    script.write_text(
+        textwrap.dedent(r"""
         import os, subprocess, sys
         from trackway import _console
         run_dir = sys.argv[1]
@@ -95,10 +102,16 @@ def test_redirect_mode_captures_subprocess_and_raw_fd_output(tmp):
         os.write(2, b"\rstep 1\rstep 2\n")
         h.stop()
         print("after stop", flush=True)
-    """))
+    """)
+    )
     run_dir = tmp / "redirect-run"
-    done = subprocess.run([sys.executable, str(script), str(run_dir)], env=clean_env(tmp),
-                          cwd=tmp, capture_output=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(script), str(run_dir)],
+        env=clean_env(tmp),
+        cwd=tmp,
+        capture_output=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout == b"from python\nraw fd write\nfrom child\nafter stop\n"
     assert done.stderr == b"child err\n\rstep 1\rstep 2\n"
@@ -111,7 +124,8 @@ def test_redirect_mode_captures_subprocess_and_raw_fd_output(tmp):
 
 def test_forked_child_passes_through_without_writing_the_run(tmp):
     script = tmp / "fork.py"
-    script.write_text(textwrap.dedent(r"""
+    script.write_text(
+        textwrap.dedent(r"""
         import os, sys
         from trackway import _console
         run_dir = sys.argv[1]
@@ -125,10 +139,16 @@ def test_forked_child_passes_through_without_writing_the_run(tmp):
         os.waitpid(pid, 0)
         print("parent after", flush=True)
         h.stop()
-    """))
+    """)
+    )
     run_dir = tmp / "fork-run"
-    done = subprocess.run([sys.executable, str(script), str(run_dir)], env=clean_env(tmp),
-                          cwd=tmp, capture_output=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(script), str(run_dir)],
+        env=clean_env(tmp),
+        cwd=tmp,
+        capture_output=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr.decode()
     assert b"child line" in done.stdout, "the child's output still reaches the terminal"
     outs, _ = output_records(run_dir)
@@ -136,7 +156,9 @@ def test_forked_child_passes_through_without_writing_the_run(tmp):
 
 
 def test_init_captures_console_of_a_real_run(tmp):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
 import sys
 import trackway
 run = trackway.init(project="p")
@@ -147,7 +169,8 @@ for i in range(3):
 print()
 trackway.finish()
 print("not captured")
-""")
+""",
+    )
     # run_script reads text mode, which turns each \r into \n: the bar updates all arrived
     assert done.stdout == "epoch 1\n\n0/3\n1/3\n2/3\nnot captured\n"
     run_dir = only_run(tmp)
@@ -159,16 +182,23 @@ print("not captured")
     assert all(records.index(r) < finish_at for r in outs), "output records precede finish"
     log = (run_dir / "files" / "output.log").read_text()
     assert [ln for ln in log.splitlines() if not ln.startswith("trackway: ")] == [
-        "epoch 1", "oops", "2/3"]
+        "epoch 1",
+        "oops",
+        "2/3",
+    ]
 
 
 def test_console_off_setting_in_init(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import trackway
 trackway.init(project="p")  # console off through TRACKWAY_CONSOLE
 print("x")
 trackway.finish()
-""", env=clean_env(tmp, TRACKWAY_CONSOLE="off"))
+""",
+        env=clean_env(tmp, TRACKWAY_CONSOLE="off"),
+    )
     run_dir = only_run(tmp)
     assert not (run_dir / "files" / "output.log").exists()
     outs, _ = output_records(run_dir)
@@ -194,7 +224,8 @@ def test_terminal_semantics_of_control_characters():
 
 def test_wrap_captures_handlers_created_before_start_and_keeps_identity(tmp):
     script = tmp / "early.py"
-    script.write_text(textwrap.dedent(r"""
+    script.write_text(
+        textwrap.dedent(r"""
         import logging, os, sys
         logging.basicConfig(format="%(levelname)s %(message)s")  # holds sys.stderr from now on
         from trackway import _console
@@ -207,12 +238,20 @@ def test_wrap_captures_handlers_created_before_start_and_keeps_identity(tmp):
         h.stop()
         assert "write" not in vars(sys.stdout) and "write" not in vars(sys.stderr)
         logging.warning("after stop")
-    """))
+    """)
+    )
     run_dir = tmp / "early-run"
-    done = subprocess.run([sys.executable, str(script), str(run_dir)], env=clean_env(tmp),
-                          cwd=tmp, capture_output=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(script), str(run_dir)],
+        env=clean_env(tmp),
+        cwd=tmp,
+        capture_output=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr.decode()
     assert done.stderr == b"WARNING disk almost full\nWARNING after stop\n"
     outs, _ = output_records(run_dir)
-    assert [(r["stream"], r["text"]) for r in outs] == [("err", "WARNING disk almost full"),
-                                                         ("out", "done")]
+    assert [(r["stream"], r["text"]) for r in outs] == [
+        ("err", "WARNING disk almost full"),
+        ("out", "done"),
+    ]

@@ -1,4 +1,5 @@
 """save() (trackway._files): placement, policies, path validation, records; the process record."""
+
 import os
 from pathlib import Path
 
@@ -48,8 +49,10 @@ def test_live_files_are_linked_and_recorded(tmp, work):
     assert link.is_symlink() and link.read_bytes() == b"A"
     (work / "ckpt" / "a.pt").write_bytes(b"A2")
     assert link.read_bytes() == b"A2", "live files follow the original"
-    assert file_records(tmp / "run") == [{"t": "file", "path": "ckpt/a.pt", "policy": "live"},
-                                         {"t": "file", "path": "ckpt/b.pt", "policy": "live"}]
+    assert file_records(tmp / "run") == [
+        {"t": "file", "path": "ckpt/a.pt", "policy": "live"},
+        {"t": "file", "path": "ckpt/b.pt", "policy": "live"},
+    ]
 
 
 def test_now_copies_and_end_links(tmp, work):
@@ -125,14 +128,18 @@ def test_torn_tail_is_repaired_before_appending(tmp):
 
 
 def test_init_writes_process_record_and_run_save_works(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import trackway
 run = trackway.init(project="p")
 open("weights.bin", "wb").write(b"w1")
 run.save("weights.bin", policy="now")
 trackway.save("later.txt")
 trackway.finish()
-""", name="train.py")
+""",
+        name="train.py",
+    )
     run_dir = only_run(tmp)
     records, _ = read_log(run_dir)
     proc = [r for r in records if r["t"] == "process"]

@@ -1,5 +1,6 @@
 """GPU metrics through NVML: runs on machines with an NVIDIA driver, skipped (with the reason)
 everywhere else. The sampler loads libnvidia-ml at run time, so this is the same binary."""
+
 import ctypes
 import ctypes.util
 import json
@@ -23,14 +24,20 @@ def nvml_loadable() -> bool:
     return False
 
 
-@pytest.mark.skipif(not nvml_loadable(),
-                    reason="no NVIDIA driver (libnvidia-ml.so.1) on this machine")
+@pytest.mark.skipif(
+    not nvml_loadable(), reason="no NVIDIA driver (libnvidia-ml.so.1) on this machine"
+)
 def test_gpu_keys_per_device_when_nvml_is_present():
     env = dict(os.environ)
     env.setdefault("CARGO_TARGET_DIR", str(REPO / "target"))
-    done = subprocess.run(["cargo", "run", "--quiet", "--release", "-p", "trackway-sysmon",
-                           "--example", "sample"], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=900)
+    done = subprocess.run(
+        ["cargo", "run", "--quiet", "--release", "-p", "trackway-sysmon", "--example", "sample"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout.strip().splitlines()[-1])
     print(json.dumps(out, indent=1))  # quoted in the closing note when run on a GPU machine

@@ -5,6 +5,7 @@ training scripts in subprocesses (online mode, so `init()` starts the agent), an
 result back through `trackway.Api`. Agents get a short idle time so they exit on their own;
 teardown stops any that are still alive (pid from `<root>/agent.lock`).
 """
+
 import json
 import math
 import os
@@ -54,7 +55,11 @@ def agent_pid(root: Path):
 def stop_agent(root: Path, sig=signal.SIGKILL):
     """Kills the agent of `root` (one we caused to start) if it is still alive."""
     pid = agent_pid(root)
-    if pid and Path(f"/proc/{pid}").exists() and b"agent" in Path(f"/proc/{pid}/cmdline").read_bytes():
+    if (
+        pid
+        and Path(f"/proc/{pid}").exists()
+        and b"agent" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ):
         try:
             os.kill(pid, sig)
         except ProcessLookupError:
@@ -63,8 +68,13 @@ def stop_agent(root: Path, sig=signal.SIGKILL):
 
 def script_env(server: Server, **extra) -> dict:
     env = server.env()
-    env.update(PYTHONPATH=str(PYDIR), TRACKWAY_EXE=BIN, TRACKWAY_BASE_URL=server.url,
-               TRACKWAY_AGENT_IDLE_SECONDS="3", TRACKWAY_MODE="online")
+    env.update(
+        PYTHONPATH=str(PYDIR),
+        TRACKWAY_EXE=BIN,
+        TRACKWAY_BASE_URL=server.url,
+        TRACKWAY_AGENT_IDLE_SECONDS="3",
+        TRACKWAY_MODE="online",
+    )
     for k, v in extra.items():
         if v is None:
             env.pop(k, None)
@@ -80,8 +90,14 @@ def write_script(tmp: Path, name: str, code: str) -> Path:
 
 
 def run_py(tmp: Path, path: Path, env: dict, timeout=120) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, str(path)], cwd=tmp, env=env, capture_output=True,
-                          text=True, timeout=timeout)
+    done = subprocess.run(
+        [sys.executable, str(path)],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert done.returncode == 0, f"script failed:\n{done.stdout}\n{done.stderr}"
     return done
 
@@ -100,7 +116,9 @@ def wait_for(pred, timeout, what):
 
 
 def wait_synced(dirs, timeout=60):
-    wait_for(lambda: all((d / "synced").exists() for d in dirs), timeout, f"synced markers in {dirs}")
+    wait_for(
+        lambda: all((d / "synced").exists() for d in dirs), timeout, f"synced markers in {dirs}"
+    )
 
 
 def log_steps(run_dir: Path):
@@ -151,7 +169,7 @@ def http(method, url, body=None, key=None, headers=None):
 
 # ---------------------------------------------------------------------------------------------
 
-ROUNDTRIP = r'''
+ROUNDTRIP = r"""
 import math, trackway
 cfg = {"lr": 0.001, "nan": float("nan"), "inf": float("inf"), "ninf": float("-inf"),
        "big": 2**80, "neg": -2**70, "one": 1.0, "nested": {"a": [1, 2.5, "x"], "$f": "looks-like-a-tag"},
@@ -165,7 +183,7 @@ for i in range(300):
 run.summary["best"] = 0.5
 trackway.finish()
 print(run.id)
-'''
+"""
 
 
 def test_roundtrip_config_history_summary_exactly(server, tmp_path):
@@ -174,9 +192,17 @@ def test_roundtrip_config_history_summary_exactly(server, tmp_path):
     wait_synced(run_dirs(tmp_path))
     run = server.api().run(f"admin/rt/{run_id}")
     assert run.state == "finished"
-    expect_cfg = {"lr": 0.001, "nan": math.nan, "inf": math.inf, "ninf": -math.inf, "big": 2**80,
-                  "neg": -2**70, "one": 1.0, "nested": {"a": [1, 2.5, "x"], "$f": "looks-like-a-tag"},
-                  "unicode": "h\u00e9llo / w\u00f6rld"}
+    expect_cfg = {
+        "lr": 0.001,
+        "nan": math.nan,
+        "inf": math.inf,
+        "ninf": -math.inf,
+        "big": 2**80,
+        "neg": -(2**70),
+        "one": 1.0,
+        "nested": {"a": [1, 2.5, "x"], "$f": "looks-like-a-tag"},
+        "unicode": "h\u00e9llo / w\u00f6rld",
+    }
     assert same(run.config, expect_cfg), run.config
     rows = list(run.scan_history(page_size=128))
     assert [r["_step"] for r in rows] == list(range(300))
@@ -191,26 +217,34 @@ def test_roundtrip_config_history_summary_exactly(server, tmp_path):
     assert run.path == ["admin", "rt", run_id] and run.url
 
 
-OFFLINE = r'''
+OFFLINE = r"""
 import trackway
 run = trackway.init(project="off", config={"k": float("nan")})
 for i in range(1000):
     trackway.log({"x": i * 0.5, "y": float("-inf") if i == 7 else i})
 trackway.finish()
 print(run.id)
-'''
+"""
 
 
 def test_offline_then_sync_is_identical_and_idempotent(server, tmp_path):
-    done = run_py(tmp_path, write_script(tmp_path, "off.py", OFFLINE), script_env(server, TRACKWAY_MODE="offline"))
+    done = run_py(
+        tmp_path,
+        write_script(tmp_path, "off.py", OFFLINE),
+        script_env(server, TRACKWAY_MODE="offline"),
+    )
     run_id = done.stdout.strip().splitlines()[-1]
     (d,) = run_dirs(tmp_path)
     # The agent of an offline run captures it locally and uploads nothing.
     assert not (d / "synced").exists() and not (d / "upload.json").exists()
     env = script_env(server)
     status = subprocess.run([BIN, "status"], cwd=tmp_path, env=env, capture_output=True, text=True)
-    assert status.returncode == 0 and "1 run(s)" in status.stdout and server.key not in status.stdout
-    sync = subprocess.run([BIN, "sync", str(d)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert (
+        status.returncode == 0 and "1 run(s)" in status.stdout and server.key not in status.stdout
+    )
+    sync = subprocess.run(
+        [BIN, "sync", str(d)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert sync.returncode == 0, sync.stdout + sync.stderr
     assert "synced to admin/off/" in sync.stdout and (d / "synced").exists()
     api = server.api()
@@ -218,24 +252,36 @@ def test_offline_then_sync_is_identical_and_idempotent(server, tmp_path):
     rows = list(run.scan_history())
     assert len(rows) == 1000 and rows[7]["y"] == -math.inf and rows[999]["x"] == 499.5
     assert math.isnan(run.config["k"]) and run.state == "finished"
-    again = subprocess.run([BIN, "sync", "--all", str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    again = subprocess.run(
+        [BIN, "sync", "--all", str(tmp_path)], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert again.returncode == 0 and "nothing to sync" in again.stdout
-    again = subprocess.run([BIN, "sync", str(d)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    again = subprocess.run(
+        [BIN, "sync", str(d)], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert again.returncode == 0 and "already synced" in again.stdout
     assert len(list(api.run(f"admin/off/{run_id}").scan_history())) == 1000
     # The same log uploaded under another project and id (overrides) arrives whole, once.
     (d / "synced").unlink()
     (d / "upload.json").unlink()
-    other = subprocess.run([BIN, "sync", str(d), "--project", "moved", "--id", "copy1"], cwd=tmp_path,
-                           env=env, capture_output=True, text=True, timeout=60)
+    other = subprocess.run(
+        [BIN, "sync", str(d), "--project", "moved", "--id", "copy1"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert other.returncode == 0, other.stdout + other.stderr
     assert len(list(api.run("admin/moved/copy1").scan_history())) == 1000
     # A failing sync says so and exits non-zero.
-    bad = subprocess.run([BIN, "sync", str(tmp_path / "nope")], cwd=tmp_path, env=env, capture_output=True, text=True)
+    bad = subprocess.run(
+        [BIN, "sync", str(tmp_path / "nope")], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
     assert bad.returncode != 0 and "FAILED" in bad.stdout
 
 
-SLOW_LOOP = r'''
+SLOW_LOOP = r"""
 import sys, time, trackway
 run = trackway.init(project="kill", config={"a": 1})
 print(run.id, flush=True)
@@ -246,12 +292,17 @@ while True:
         print(i, flush=True)
     i += 1
     time.sleep(0.001)
-'''
+"""
 
 
 def test_kill9_training_process_every_logged_step_arrives(server, tmp_path):
-    proc = subprocess.Popen([sys.executable, str(write_script(tmp_path, "k.py", SLOW_LOOP))], cwd=tmp_path,
-                            env=script_env(server), stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(write_script(tmp_path, "k.py", SLOW_LOOP))],
+        cwd=tmp_path,
+        env=script_env(server),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     run_id = proc.stdout.readline().strip()
     while True:
         line = proc.stdout.readline()
@@ -269,7 +320,7 @@ def test_kill9_training_process_every_logged_step_arrives(server, tmp_path):
     assert server_steps(server.api(), f"admin/kill/{run_id}") == steps
 
 
-FAST_LOOP = r'''
+FAST_LOOP = r"""
 import time, trackway
 run = trackway.init(project="ag")
 print(run.id, flush=True)
@@ -278,33 +329,52 @@ for i in range(60000):
     if i % 2000 == 0:
         time.sleep(0.05)
 trackway.finish()
-'''
+"""
 
 
 def test_kill9_agent_mid_upload_then_new_agent_no_loss_no_dupes(server, tmp_path):
     env = script_env(server, TRACKWAY_FINISH_TIMEOUT="0.2")
-    proc = subprocess.Popen([sys.executable, str(write_script(tmp_path, "a.py", FAST_LOOP))], cwd=tmp_path,
-                            env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(write_script(tmp_path, "a.py", FAST_LOOP))],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     run_id = proc.stdout.readline().strip()
     root = tmp_path / "trackway"
     (d,) = run_dirs(tmp_path)
     # Kill the agent once it has acknowledged something but not everything.
-    wait_for(lambda: (d / "upload.json").exists() and json.loads((d / "upload.json").read_text())["offset"] > 0
-             and agent_pid(root), 30, "first ack")
+    wait_for(
+        lambda: (
+            (d / "upload.json").exists()
+            and json.loads((d / "upload.json").read_text())["offset"] > 0
+            and agent_pid(root)
+        ),
+        30,
+        "first ack",
+    )
     os.kill(agent_pid(root), signal.SIGKILL)
     time.sleep(0.2)
-    assert not (d / "synced").exists(), "the upload finished before the kill; the test proves nothing"
+    assert not (d / "synced").exists(), (
+        "the upload finished before the kill; the test proves nothing"
+    )
     proc.wait(timeout=120)
     assert proc.returncode == 0
-    subprocess.Popen([BIN, "agent", "--root", str(root), "--idle-seconds", "2"], env=env,
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    subprocess.Popen(
+        [BIN, "agent", "--root", str(root), "--idle-seconds", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     wait_synced([d], timeout=60)
     steps = server_steps(server.api(), f"admin/ag/{run_id}")
     assert steps == list(range(60000))
     assert server.api().run(f"admin/ag/{run_id}").state == "finished"
 
 
-OUTAGE = r'''
+OUTAGE = r"""
 import json, sys, time, trackway
 duration = float(sys.argv[1])
 run = trackway.init(project="outage")
@@ -321,18 +391,29 @@ while time.time() < t_end:
 trackway.finish()
 lat.sort()
 print(json.dumps({"rows": i, "p99": lat[int(len(lat) * 0.99)], "max": lat[-1]}), flush=True)
-'''
+"""
 
 
 def test_server_down_30s_log_unaffected_and_all_data_arrives(server, tmp_path):
     script = write_script(tmp_path, "o.py", OUTAGE)
     env = script_env(server, TRACKWAY_FINISH_TIMEOUT="1")
-    baseline = subprocess.run([sys.executable, str(script), "3"], cwd=tmp_path, env=env, capture_output=True,
-                              text=True, timeout=60)
+    baseline = subprocess.run(
+        [sys.executable, str(script), "3"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert baseline.returncode == 0, baseline.stderr
     base = json.loads(baseline.stdout.strip().splitlines()[-1])
-    proc = subprocess.Popen([sys.executable, str(script), "40"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), "40"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     run_id = proc.stdout.readline().strip()
     time.sleep(4)
     server.stop()
@@ -341,8 +422,10 @@ def test_server_down_30s_log_unaffected_and_all_data_arrives(server, tmp_path):
     out = proc.communicate(timeout=60)[0]
     assert proc.returncode == 0
     stats = json.loads(out.strip().splitlines()[-1])
-    print(f"log() p99 without outage {base['p99'] * 1e6:.0f} us, with outage {stats['p99'] * 1e6:.0f} us, "
-          f"max {stats['max'] * 1e3:.1f} ms")
+    print(
+        f"log() p99 without outage {base['p99'] * 1e6:.0f} us, with outage {stats['p99'] * 1e6:.0f} us, "
+        f"max {stats['max'] * 1e3:.1f} ms"
+    )
     # Loose on purpose: log() never touches the network, so an outage must not show up as
     # network-sized stalls (the server timeout is seconds).
     assert stats["p99"] < max(20 * base["p99"], 0.005)
@@ -354,44 +437,74 @@ def test_server_down_30s_log_unaffected_and_all_data_arrives(server, tmp_path):
 
 def test_kill9_server_mid_ingest_keeps_every_acknowledged_row(server, tmp_path):
     env = script_env(server, TRACKWAY_FINISH_TIMEOUT="0.1")
-    proc = subprocess.Popen([sys.executable, str(write_script(tmp_path, "s.py", FAST_LOOP))], cwd=tmp_path,
-                            env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(write_script(tmp_path, "s.py", FAST_LOOP))],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     run_id = proc.stdout.readline().strip()
     root = tmp_path / "trackway"
     (d,) = run_dirs(tmp_path)
-    wait_for(lambda: (d / "upload.json").exists() and json.loads((d / "upload.json").read_text())["offset"] > 200_000,
-             30, "some acknowledged data")
+    wait_for(
+        lambda: (
+            (d / "upload.json").exists()
+            and json.loads((d / "upload.json").read_text())["offset"] > 200_000
+        ),
+        30,
+        "some acknowledged data",
+    )
     server.stop(signal.SIGKILL)
     stop_agent(root)  # freeze the cursor: what it says was acknowledged must survive
     time.sleep(0.2)
     acked = json.loads((d / "upload.json").read_text())["offset"]
     proc.wait(timeout=120)
     head = (d / "run.jsonl").read_bytes()[:acked]
-    acked_steps = sorted({json.loads(line)["step"] for line in head.split(b"\n")
-                          if line and json.loads(line).get("t") == "history"})
+    acked_steps = sorted(
+        {
+            json.loads(line)["step"]
+            for line in head.split(b"\n")
+            if line and json.loads(line).get("t") == "history"
+        }
+    )
     server.start()
     got = server_steps(server.api(), f"admin/ag/{run_id}")
-    assert got[:len(acked_steps)] == acked_steps, "an acknowledged row was lost"
-    subprocess.Popen([BIN, "agent", "--root", str(root), "--idle-seconds", "2"], env=script_env(server),
-                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    assert got[: len(acked_steps)] == acked_steps, "an acknowledged row was lost"
+    subprocess.Popen(
+        [BIN, "agent", "--root", str(root), "--idle-seconds", "2"],
+        env=script_env(server),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     wait_synced([d], timeout=60)
     assert server_steps(server.api(), f"admin/ag/{run_id}") == list(range(60000))
 
 
-MANY = r'''
+MANY = r"""
 import sys, trackway
 run = trackway.init(project="many", name=f"p{sys.argv[1]}")
 for i in range(500):
     trackway.log({"a": i, "b": i * 0.5, "c": 1.0, "d": -i, "e": float(sys.argv[1])})
 trackway.finish()
-'''
+"""
 
 
 def test_twenty_processes_one_project(server, tmp_path):
     script = write_script(tmp_path, "m.py", MANY)
     env = script_env(server)
-    procs = [subprocess.Popen([sys.executable, str(script), str(n)], cwd=tmp_path, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in range(20)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(n)],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(20)
+    ]
     for p in procs:
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
@@ -420,8 +533,15 @@ def test_malformed_requests_get_clear_4xx_and_change_nothing(server):
     good = [0, run]
     row = [60, {"t": "history", "step": 0, "ts": 1.0, "rt": 0.1, "data": {"x": 1.0}}]
     bad = [120, {"t": "history", "step": "zero", "data": {}}]
-    batch = {"entity": "admin", "project": "mal", "run_id": "mal1", "log_id": "feedfacefeedface",
-             "from": 0, "to": 200, "records": [good, row, bad]}
+    batch = {
+        "entity": "admin",
+        "project": "mal",
+        "run_id": "mal1",
+        "log_id": "feedfacefeedface",
+        "from": 0,
+        "to": 200,
+        "records": [good, row, bad],
+    }
     code, body = http("POST", url + "/api/v1/ingest", json.dumps(batch).encode(), key=key)
     assert code == 400 and body["error"]["code"] == "invalid_record", body
     assert list(server.api().run("admin/mal/mal1").scan_history()) == []  # nothing half-applied
@@ -437,9 +557,17 @@ def test_malformed_requests_get_clear_4xx_and_change_nothing(server):
 
 
 def test_agent_falls_back_to_stored_login_when_env_key_is_refused(server, tmp_path):
-    script = write_script(tmp_path, "rt.py", "import trackway\nr = trackway.init(project='keys')\n"
-                          "trackway.log({'a': 1})\ntrackway.finish()\nprint(r.id)\n")
-    done = run_py(tmp_path, script, script_env(server, TRACKWAY_API_KEY="tw_not_a_key", TRACKWAY_FINISH_TIMEOUT="0.5"))
+    script = write_script(
+        tmp_path,
+        "rt.py",
+        "import trackway\nr = trackway.init(project='keys')\n"
+        "trackway.log({'a': 1})\ntrackway.finish()\nprint(r.id)\n",
+    )
+    done = run_py(
+        tmp_path,
+        script,
+        script_env(server, TRACKWAY_API_KEY="tw_not_a_key", TRACKWAY_FINISH_TIMEOUT="0.5"),
+    )
     run_id = done.stdout.strip().splitlines()[-1]
     wait_synced(run_dirs(tmp_path), timeout=20)
     assert [r["a"] for r in server.api().run(f"admin/keys/{run_id}").scan_history()] == [1]
@@ -447,26 +575,48 @@ def test_agent_falls_back_to_stored_login_when_env_key_is_refused(server, tmp_pa
 
 def test_refused_key_is_reported_and_nothing_is_marked_synced(server, tmp_path):
     config = tmp_path / "empty-config"  # no stored login to fall back to
-    env = script_env(server, TRACKWAY_API_KEY="tw_not_a_key", TRACKWAY_CONFIG_DIR=config, TRACKWAY_FINISH_TIMEOUT="3")
+    env = script_env(
+        server,
+        TRACKWAY_API_KEY="tw_not_a_key",
+        TRACKWAY_CONFIG_DIR=config,
+        TRACKWAY_FINISH_TIMEOUT="3",
+    )
     t0 = time.time()
-    run_py(tmp_path, write_script(tmp_path, "bad.py", "import trackway\ntrackway.init(project='nokey')\n"
-                                  "trackway.log({'a': 1})\ntrackway.finish()\n"), env)
+    run_py(
+        tmp_path,
+        write_script(
+            tmp_path,
+            "bad.py",
+            "import trackway\ntrackway.init(project='nokey')\n"
+            "trackway.log({'a': 1})\ntrackway.finish()\n",
+        ),
+        env,
+    )
     assert time.time() - t0 < 10  # finish() gives up early once the cursor reports the error
     (d,) = run_dirs(tmp_path)
-    wait_for(lambda: (d / "upload.json").exists() and json.loads((d / "upload.json").read_text())["error"], 10,
-             "the error in upload.json")
+    wait_for(
+        lambda: (
+            (d / "upload.json").exists() and json.loads((d / "upload.json").read_text())["error"]
+        ),
+        10,
+        "the error in upload.json",
+    )
     assert "unauthorized" in json.loads((d / "upload.json").read_text())["error"]
     status = subprocess.run([BIN, "status"], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert "unauthorized" in status.stdout and "tw_not_a_key" not in status.stdout
-    sync = subprocess.run([BIN, "sync", str(d)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    sync = subprocess.run(
+        [BIN, "sync", str(d)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert sync.returncode != 0 and "unauthorized" in sync.stdout
     assert not (d / "synced").exists()
 
 
 def test_agent_runs_capture_and_uploads_run_files(server, tmp_path):
-    code = ("import time, trackway\nr = trackway.init(project='cap')\nopen(r.dir + '/notes.txt', 'w').write('hi')\n"
-            "trackway.save(r.dir + '/notes.txt', policy='now')\nfor i in range(50):\n    trackway.log({'a': i})\n"
-            "print('out line', flush=True)\ntrackway.finish()\nprint(r.id)\n")
+    code = (
+        "import time, trackway\nr = trackway.init(project='cap')\nopen(r.dir + '/notes.txt', 'w').write('hi')\n"
+        "trackway.save(r.dir + '/notes.txt', policy='now')\nfor i in range(50):\n    trackway.log({'a': i})\n"
+        "print('out line', flush=True)\ntrackway.finish()\nprint(r.id)\n"
+    )
     done = run_py(tmp_path, write_script(tmp_path, "cap.py", code), script_env(server))
     run_id = done.stdout.strip().splitlines()[-1]
     wait_synced(run_dirs(tmp_path))
@@ -474,20 +624,29 @@ def test_agent_runs_capture_and_uploads_run_files(server, tmp_path):
 
     def have_files():
         names.clear()
-        status, body = http("GET", f"{server.url}/api/v1/runs/admin/cap/{run_id}/files", key=server.key)
+        status, body = http(
+            "GET", f"{server.url}/api/v1/runs/admin/cap/{run_id}/files", key=server.key
+        )
         names.update(f["path"] for f in (body or {}).get("files", []) if status == 200)
-        return ({"trackway-metadata.json", "requirements.txt", "output.log"} <= names
-                and any(n.endswith("notes.txt") for n in names))
+        return {"trackway-metadata.json", "requirements.txt", "output.log"} <= names and any(
+            n.endswith("notes.txt") for n in names
+        )
 
     wait_for(have_files, 30, "the run's files on the server")
     (d,) = run_dirs(tmp_path)
     if (d / "system.jsonl").exists():  # the stream the agent samples is uploaded like run.jsonl
-        wait_for(lambda: (d / "upload-system.json").exists() and json.loads(
-            (d / "upload-system.json").read_text())["offset"] == (d / "system.jsonl").stat().st_size,
-            30, "system.jsonl acknowledged")
+        wait_for(
+            lambda: (
+                (d / "upload-system.json").exists()
+                and json.loads((d / "upload-system.json").read_text())["offset"]
+                == (d / "system.jsonl").stat().st_size
+            ),
+            30,
+            "system.jsonl acknowledged",
+        )
 
 
-SAVES = r'''
+SAVES = r"""
 import trackway
 run = trackway.init(project="tgt")
 open("model.txt", "w").write("weights v1")
@@ -496,7 +655,7 @@ for i in range(20):
     trackway.log({"a": i})
 trackway.finish()
 print(run.id)
-'''
+"""
 
 
 def server_files(server: Server, path: str) -> dict:
@@ -505,12 +664,20 @@ def server_files(server: Server, path: str) -> dict:
 
 
 def sync(tmp_path: Path, env: dict, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([BIN, "sync", *map(str, args)], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=90)
+    return subprocess.run(
+        [BIN, "sync", *map(str, args)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
 
 
 def test_sync_to_a_new_target_uploads_files_and_a_failed_file_is_retried(server, tmp_path):
-    done = run_py(tmp_path, write_script(tmp_path, "t.py", SAVES), script_env(server, TRACKWAY_MODE="offline"))
+    done = run_py(
+        tmp_path, write_script(tmp_path, "t.py", SAVES), script_env(server, TRACKWAY_MODE="offline")
+    )
     run_id = done.stdout.strip().splitlines()[-1]
     (d,) = run_dirs(tmp_path)
     model, rel = d / "files" / "model.txt", "model.txt"
@@ -527,14 +694,18 @@ def test_sync_to_a_new_target_uploads_files_and_a_failed_file_is_retried(server,
     model.rmdir()
     model.write_text("weights v1")
     again = sync(tmp_path, env, d)
-    assert again.returncode == 0 and "synced to admin/tgt/" in again.stdout, again.stdout + again.stderr
+    assert again.returncode == 0 and "synced to admin/tgt/" in again.stdout, (
+        again.stdout + again.stderr
+    )
     own = server_files(server, f"admin/tgt/{run_id}")
     assert rel in own and "trackway-metadata.json" in own
     assert "already synced" in sync(tmp_path, env, d).stdout
     # The same run to a new target: without deleting `synced` or any cursor, the log and every
     # file arrive there; the first target is not touched again.
     other = sync(tmp_path, env, d, "--project", "moved", "--id", "copy2")
-    assert other.returncode == 0 and "synced to admin/moved/copy2" in other.stdout, other.stdout + other.stderr
+    assert other.returncode == 0 and "synced to admin/moved/copy2" in other.stdout, (
+        other.stdout + other.stderr
+    )
     copied = server_files(server, "admin/moved/copy2")
     assert set(own) <= set(copied), (own.keys(), copied.keys())
     assert copied[rel]["sha256"] == own[rel]["sha256"]
@@ -546,7 +717,9 @@ def test_sync_to_a_new_target_uploads_files_and_a_failed_file_is_retried(server,
 
 def test_restarted_agent_uploads_the_files_and_finishes(server, tmp_path):
     # No agent during the run (the binary it would start does not exist): the log stays local.
-    env = script_env(server, TRACKWAY_EXE=tmp_path / "no-such-binary", TRACKWAY_FINISH_TIMEOUT="0.2")
+    env = script_env(
+        server, TRACKWAY_EXE=tmp_path / "no-such-binary", TRACKWAY_FINISH_TIMEOUT="0.2"
+    )
     done = run_py(tmp_path, write_script(tmp_path, "t.py", SAVES), env)
     run_id = done.stdout.strip().splitlines()[-1]
     (d,) = run_dirs(tmp_path)
@@ -558,15 +731,25 @@ def test_restarted_agent_uploads_the_files_and_finishes(server, tmp_path):
     # The next agent knows where the run lives from the cursor, uploads the files, marks the
     # run synced and exits on its own.
     root = tmp_path / "trackway"
-    agent = subprocess.run([BIN, "agent", "--root", str(root), "--idle-seconds", "1"], env=script_env(server),
-                           capture_output=True, text=True, timeout=60)
+    agent = subprocess.run(
+        [BIN, "agent", "--root", str(root), "--idle-seconds", "1"],
+        env=script_env(server),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert agent.returncode == 0, agent.stderr
     assert (d / "synced").exists()
     files = server_files(server, f"admin/tgt/{run_id}")
     assert "model.txt" in files and "trackway-metadata.json" in files
     # Once more, with everything uploaded: nothing is sent again and the agent still finishes.
     (d / "synced").unlink()
-    agent = subprocess.run([BIN, "agent", "--root", str(root), "--idle-seconds", "1"], env=script_env(server),
-                           capture_output=True, text=True, timeout=60)
+    agent = subprocess.run(
+        [BIN, "agent", "--root", str(root), "--idle-seconds", "1"],
+        env=script_env(server),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert agent.returncode == 0 and (d / "synced").exists(), agent.stderr
     assert all(f["versions"] == 1 for f in server_files(server, f"admin/tgt/{run_id}").values())

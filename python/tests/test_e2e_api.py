@@ -1,5 +1,6 @@
 """`trackway.Api` against a real server: pagination, filters, order, history sampling, scans,
 errors, and settings resolution from the environment / stored login."""
+
 import json
 import math
 import subprocess
@@ -20,7 +21,7 @@ from test_e2e_agent import (
 from trackway.apis import Api
 from trackway.errors import CommError
 
-RUNS = r'''
+RUNS = r"""
 import trackway
 for n, lr in enumerate([0.1, 0.01, 0.001, 0.0001, 0.00001]):
     run = trackway.init(project="api", name=f"fox-{n}" if n % 2 == 0 else f"owl-{n}",
@@ -32,7 +33,7 @@ for n, lr in enumerate([0.1, 0.01, 0.001, 0.0001, 0.00001]):
             row["eval"] = i * 1.5
         trackway.log(row)
     trackway.finish()
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,11 @@ def test_runs_pages_order_and_len(filled):
     newest_first = [r.name for r in runs]
     assert len(set(r.id for r in api.runs("admin/api", per_page=2))) == 5
     oldest_first = [r.name for r in api.runs("admin/api", order="+created_at")]
-    assert oldest_first == list(reversed(newest_first)) == ["fox-0", "owl-1", "fox-2", "owl-3", "fox-4"]
+    assert (
+        oldest_first
+        == list(reversed(newest_first))
+        == ["fox-0", "owl-1", "fox-2", "owl-3", "fox-4"]
+    )
     assert runs[0].name == "fox-4" and runs[4].name == "fox-0" and runs[-1].name == "fox-0"
     r = runs[0]
     assert (r.state, r.group, r.job_type, r.tags) == ("finished", "g1", "train", ["even"])
@@ -62,13 +67,19 @@ def test_runs_pages_order_and_len(filled):
     assert isinstance(r.created_at, (int, float, str))
 
 
-@pytest.mark.parametrize("filters,names", [
-    ({"config.lr": {"$gt": 0.005}}, {"fox-0", "owl-1"}),
-    ({"config.opt": "sgd"}, {"owl-3", "fox-4"}),
-    ({"tags": {"$in": ["odd"]}}, {"owl-1", "owl-3"}),
-    ({"summary_metrics.loss": {"$lt": 0.025}}, {"fox-0", "owl-1"}),
-    ({"$and": [{"state": "finished"}, {"display_name": {"$regex": "^fox"}}]}, {"fox-0", "fox-2", "fox-4"}),
-])
+@pytest.mark.parametrize(
+    "filters,names",
+    [
+        ({"config.lr": {"$gt": 0.005}}, {"fox-0", "owl-1"}),
+        ({"config.opt": "sgd"}, {"owl-3", "fox-4"}),
+        ({"tags": {"$in": ["odd"]}}, {"owl-1", "owl-3"}),
+        ({"summary_metrics.loss": {"$lt": 0.025}}, {"fox-0", "owl-1"}),
+        (
+            {"$and": [{"state": "finished"}, {"display_name": {"$regex": "^fox"}}]},
+            {"fox-0", "fox-2", "fox-4"},
+        ),
+    ],
+)
 def test_runs_filters(filled, filters, names):
     runs = filled.api().runs("admin/api", filters=filters)
     assert {r.name for r in runs} == names
@@ -121,7 +132,9 @@ def test_api_finds_server_and_key_like_the_sdk(filled):
         "print(json.dumps([api.base_url, len(api.runs('api')), api.run('admin/api/' + api.runs('api')[0].id).name]))\n"
     )
     env = script_env(filled)
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     base, count, name = json.loads(done.stdout)
     assert (base, count, name) == (filled.url, 5, "fox-4")
@@ -146,11 +159,17 @@ def test_api_resolves_settings_by_the_sdk_rule(tmp_path):
     # ignored the settings file and used the stored default host instead.
     cfg = tmp_path / "cfg"
     cfg.mkdir()
-    (cfg / "credentials.json").write_text(json.dumps({
-        "default_host": "http://127.0.0.1:1",
-        "hosts": {"http://127.0.0.1:1": {"api_key": "k-default", "entity": "e-default"},
-                  "http://127.0.0.1:2": {"api_key": "k-two", "entity": "e-two"}},
-    }))
+    (cfg / "credentials.json").write_text(
+        json.dumps(
+            {
+                "default_host": "http://127.0.0.1:1",
+                "hosts": {
+                    "http://127.0.0.1:1": {"api_key": "k-default", "entity": "e-default"},
+                    "http://127.0.0.1:2": {"api_key": "k-two", "entity": "e-two"},
+                },
+            }
+        )
+    )
     (tmp_path / "trackway").mkdir()
     (tmp_path / "trackway" / "settings").write_text("[default]\nbase_url = http://127.0.0.1:2/\n")
     code = (
@@ -162,7 +181,15 @@ def test_api_resolves_settings_by_the_sdk_rule(tmp_path):
     )
     env = {k: v for k, v in script_env_base().items() if not k.startswith(("TRACKWAY_", "WANDB_"))}
     env["TRACKWAY_CONFIG_DIR"] = str(cfg)
-    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     api, sdk = json.loads(done.stdout)
     assert api == sdk == ["http://127.0.0.1:2", "k-two", "e-two"]
@@ -170,6 +197,7 @@ def test_api_resolves_settings_by_the_sdk_rule(tmp_path):
 
 def script_env_base():
     import os
+
     env = dict(os.environ)
     env["PYTHONPATH"] = str(PYDIR) + os.pathsep + env.get("PYTHONPATH", "")
     return env
@@ -191,7 +219,13 @@ def test_api_goes_through_the_one_http_client_with_its_timeouts():
             "try:\n    api.run('a/b/c')\nexcept CommError as e:\n    print(e)\n    sys.exit(0)\n"
             "sys.exit(1)\n"
         )
-        done = subprocess.run([sys.executable, "-c", code], env=script_env_base(), capture_output=True, text=True,
-                              timeout=60, check=False)
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            env=script_env_base(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "cannot reach" in done.stdout

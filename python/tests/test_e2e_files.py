@@ -47,10 +47,16 @@ class Server(BaseServer):
     def stop(self, sig=signal.SIGKILL):
         super().stop(sig)
 
-    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+    def request(
+        self, method: str, path: str, body: bytes | None = None, headers: dict | None = None
+    ):
         """(status, headers, body bytes); HTTP errors are answers, not exceptions."""
-        req = urllib.request.Request(self.url + path, data=body, method=method,
-                                     headers={"Authorization": f"Bearer {self.key}", **(headers or {})})
+        req = urllib.request.Request(
+            self.url + path,
+            data=body,
+            method=method,
+            headers={"Authorization": f"Bearer {self.key}", **(headers or {})},
+        )
         try:
             with urllib.request.urlopen(req, timeout=30) as resp:
                 return resp.status, resp.headers, resp.read()
@@ -74,8 +80,15 @@ class Server(BaseServer):
         while (end := data.find(b"\n", pos)) >= 0:
             records.append([pos, json.loads(data[pos:end])])
             pos = end + 1
-        doc = {"entity": "admin", "project": project, "run_id": run_id, "log_id": log_id,
-               "from": 0, "to": pos, "records": records}
+        doc = {
+            "entity": "admin",
+            "project": project,
+            "run_id": run_id,
+            "log_id": log_id,
+            "from": 0,
+            "to": pos,
+            "records": records,
+        }
         status, ack = self.json("POST", "/api/v1/ingest", doc)
         assert status == 200 and ack["acked"] == pos, ack
 
@@ -92,8 +105,14 @@ def sha(data: bytes) -> str:
 
 
 def make_run(server: Server, run_id: str = "files1") -> str:
-    log = {"t": "run", "v": 1, "log_id": "e2e0000000000001", "run_id": run_id, "project": "p",
-           "created_at": 1764331200.0}
+    log = {
+        "t": "run",
+        "v": 1,
+        "log_id": "e2e0000000000001",
+        "run_id": run_id,
+        "project": "p",
+        "created_at": 1764331200.0,
+    }
     server.ingest_log(write_log(server.tmp / f"{run_id}.jsonl", [log]), "p", run_id, log["log_id"])
     return f"admin/p/{run_id}"
 
@@ -108,10 +127,19 @@ def test_upload_list_download_and_versions(server):
     v1, v2 = b"checkpoint one\n", bytes(range(256)) * 40
     status, out = server.put_file(run, "ckpt/model.pt", v1, sha(v1))
     assert status == 200, out
-    assert (out["version"], out["created"], out["sha256"], out["size"]) == (1, True, sha(v1), len(v1))
-    assert server.put_file(run, "ckpt/model.pt", v1, sha(v1))[1]["created"] is False, "resend is a no-op"
+    assert (out["version"], out["created"], out["sha256"], out["size"]) == (
+        1,
+        True,
+        sha(v1),
+        len(v1),
+    )
+    assert server.put_file(run, "ckpt/model.pt", v1, sha(v1))[1]["created"] is False, (
+        "resend is a no-op"
+    )
     assert server.put_file(run, "ckpt/model.pt", v2, sha(v2))[1]["version"] == 2
-    assert server.put_file(run, "ckpt/model.pt", v1)[1]["version"] == 3, "a live file edited three times"
+    assert server.put_file(run, "ckpt/model.pt", v1)[1]["version"] == 3, (
+        "a live file edited three times"
+    )
     assert server.put_file(run, "logs/out put.txt", b"spaces ok")[1]["path"] == "logs/out put.txt"
 
     status, listing = server.json("GET", f"/api/v1/runs/{run}/files")
@@ -121,7 +149,11 @@ def test_upload_list_download_and_versions(server):
     assert (latest["ckpt/model.pt"]["versions"], latest["ckpt/model.pt"]["sha256"]) == (3, sha(v1))
     _, every = server.json("GET", f"/api/v1/runs/{run}/files?all=true")
     assert [(f["path"], f["version"]) for f in every["files"]] == [
-        ("ckpt/model.pt", 1), ("ckpt/model.pt", 2), ("ckpt/model.pt", 3), ("logs/out put.txt", 1)]
+        ("ckpt/model.pt", 1),
+        ("ckpt/model.pt", 2),
+        ("ckpt/model.pt", 3),
+        ("logs/out put.txt", 1),
+    ]
 
     status, headers, body = server.request("GET", f"/api/v1/runs/{run}/files/ckpt/model.pt")
     assert (status, body, headers["ETag"]) == (200, v1, f'"{sha(v1)}"')
@@ -133,8 +165,20 @@ def test_upload_list_download_and_versions(server):
     assert len(blobs) == 3, f"identical content is stored once: {blobs}"
 
 
-@pytest.mark.parametrize("bad", ["../escape.txt", "a/../../etc/passwd", "%2e%2e/x", "/etc/passwd",
-                                 "%2Fetc%2Fpasswd", "a%5Cb.txt", "a%00b", "a//b", "a/./b"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "../escape.txt",
+        "a/../../etc/passwd",
+        "%2e%2e/x",
+        "/etc/passwd",
+        "%2Fetc%2Fpasswd",
+        "a%5Cb.txt",
+        "a%00b",
+        "a//b",
+        "a/./b",
+    ],
+)
 def test_paths_that_leave_the_files_area_are_refused(server, bad):
     run = make_run(server)
     # urllib would normalise nothing, but send the raw path as given (no quoting here).
@@ -149,7 +193,9 @@ def test_wrong_digest_and_missing_key_are_refused(server):
     run = make_run(server)
     status, out = server.put_file(run, "a.txt", b"abc", sha(b"abd"))
     assert (status, out["error"]["code"]) == (400, "bad_request")
-    req = urllib.request.Request(f"{server.url}/api/v1/runs/{run}/files/a.txt", data=b"x", method="PUT")
+    req = urllib.request.Request(
+        f"{server.url}/api/v1/runs/{run}/files/a.txt", data=b"x", method="PUT"
+    )
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(req, timeout=30)
     assert err.value.code == 401
@@ -157,17 +203,39 @@ def test_wrong_digest_and_missing_key_are_refused(server):
 
 def test_system_metrics_stream_is_queryable(server):
     run = make_run(server)
-    header = {"t": "stream", "v": 1, "kind": "system", "log_id": "sys0000000000001", "run_id": "files1",
-              "run_log_id": "e2e0000000000001"}
-    stats = [{"t": "stats", "ts": 1764331200.0 + 30 * i, "samples": 15, "window": 30.0,
-              "data": {"system/cpu": 10.0 * i, "system/memory_percent": 50.0}} for i in range(1, 4)]
-    server.ingest_log(write_log(server.tmp / "system.jsonl", [header, *stats]), "p", "files1", header["log_id"])
+    header = {
+        "t": "stream",
+        "v": 1,
+        "kind": "system",
+        "log_id": "sys0000000000001",
+        "run_id": "files1",
+        "run_log_id": "e2e0000000000001",
+    }
+    stats = [
+        {
+            "t": "stats",
+            "ts": 1764331200.0 + 30 * i,
+            "samples": 15,
+            "window": 30.0,
+            "data": {"system/cpu": 10.0 * i, "system/memory_percent": 50.0},
+        }
+        for i in range(1, 4)
+    ]
+    server.ingest_log(
+        write_log(server.tmp / "system.jsonl", [header, *stats]), "p", "files1", header["log_id"]
+    )
     _, page = server.json("GET", f"/api/v1/runs/{run}/history?stream=system")
     assert [r["system/cpu"] for r in page["rows"]] == [10.0, 20.0, 30.0]
     assert [r["_runtime"] for r in page["rows"]] == [30.0, 60.0, 90.0]
-    assert server.json("GET", f"/api/v1/runs/{run}/history")[1]["rows"] == [], "never merged into history"
-    query = {"runs": [{"entity": "admin", "project": "p", "run_id": "files1"}], "metric": "system/cpu",
-             "x": "_runtime", "stream": "system"}
+    assert server.json("GET", f"/api/v1/runs/{run}/history")[1]["rows"] == [], (
+        "never merged into history"
+    )
+    query = {
+        "runs": [{"entity": "admin", "project": "p", "run_id": "files1"}],
+        "metric": "system/cpu",
+        "x": "_runtime",
+        "stream": "system",
+    }
     status, chart = server.json("POST", "/api/v1/charts/query", query)
     assert status == 200 and chart["series"][0]["x"] == [30.0, 60.0, 90.0], chart
 
@@ -175,11 +243,27 @@ def test_system_metrics_stream_is_queryable(server):
 # ---------------------------------------------------------------------------------------------
 # restore over HTTP
 
+
 def git(cwd: Path, *args: str) -> bytes:
     env = {**os.environ, "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_NOSYSTEM": "1"}
-    done = subprocess.run(["git", "-c", "user.name=Test", "-c", "user.email=t@example.com",
-                           "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main", *args],
-                          cwd=cwd, env=env, capture_output=True, check=False)
+    done = subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+            *args,
+        ],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        check=False,
+    )
     assert done.returncode == 0, f"git {args}: {done.stderr.decode()}"
     return done.stdout
 
@@ -190,9 +274,11 @@ def write(path: Path, data: bytes):
 
 
 TRAIN_V1 = b"print('v1')\n"
-TRAIN_V2 = (b"import trackway\r\nrun = trackway.init(project='p', config={'lr': 0.1})\n"
-            b"print('hello from train')\nrun.log({'loss': 0.5})\n"
-            b"run.save('weights.bin', policy='now')\nrun.finish()\n# \xe2\x9c\x93 no newline at end")
+TRAIN_V2 = (
+    b"import trackway\r\nrun = trackway.init(project='p', config={'lr': 0.1})\n"
+    b"print('hello from train')\nrun.log({'loss': 0.5})\n"
+    b"run.save('weights.bin', policy='now')\nrun.finish()\n# \xe2\x9c\x93 no newline at end"
+)
 
 
 def dirty_repo(base: Path) -> Path:
@@ -230,13 +316,33 @@ def tree(root: Path, skip=(".git", "trackway")) -> dict:
 
 def capture_like_the_agent(repo: Path, files: Path):
     """The two files the agent's capture writes (docs/capture.md section 3)."""
-    diff = git(repo, "-c", "core.quotepath=off", "diff", "--binary", "--no-color", "--no-ext-diff",
-               "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", "HEAD")
+    diff = git(
+        repo,
+        "-c",
+        "core.quotepath=off",
+        "diff",
+        "--binary",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
+        "HEAD",
+    )
     write(files / "diff.patch", diff)
     head = git(repo, "rev-parse", "HEAD").decode().strip()
-    meta = {"program": "train.py", "host": "testhost",
-            "git": {"root": str(repo), "commit": head, "branch": "main", "remote": "origin",
-                    "remote_url": "https://example.com/org/repo.git", "dirty": True}}
+    meta = {
+        "program": "train.py",
+        "host": "testhost",
+        "git": {
+            "root": str(repo),
+            "commit": head,
+            "branch": "main",
+            "remote": "origin",
+            "remote_url": "https://example.com/org/repo.git",
+            "dirty": True,
+        },
+    }
     write(files / "trackway-metadata.json", json.dumps(meta).encode())
     return head
 
@@ -244,8 +350,14 @@ def capture_like_the_agent(repo: Path, files: Path):
 def test_restore_over_http_reproduces_the_working_tree(server, tmp_path):
     repo = dirty_repo(tmp_path)
     env = clean_env(tmp_path, TRACKWAY_MODE="offline", TRACKWAY_DIR=None)
-    done = subprocess.run([sys.executable, "train.py"], cwd=repo, env=env, capture_output=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [sys.executable, "train.py"],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr.decode()
     assert b"hello from train" in done.stdout, "output still reaches the terminal"
     run_dir = only_run(repo)
@@ -258,7 +370,9 @@ def test_restore_over_http_reproduces_the_working_tree(server, tmp_path):
     for path in sorted((run_dir / "files").rglob("*")):
         if path.is_file():
             data = path.read_bytes()
-            status, out = server.put_file(f"admin/p/{run_id}", str(path.relative_to(run_dir / "files")), data, sha(data))
+            status, out = server.put_file(
+                f"admin/p/{run_id}", str(path.relative_to(run_dir / "files")), data, sha(data)
+            )
             assert status == 200 and out["sha256"] == sha(data), out
     _, run = server.json("GET", f"/api/v1/runs/admin/p/{run_id}")
     assert run["metadata"]["git"]["commit"] == head, "trackway-metadata.json sets Run.metadata"
@@ -268,8 +382,14 @@ def test_restore_over_http_reproduces_the_working_tree(server, tmp_path):
     fresh = tmp_path / "fresh"
     git(tmp_path, "clone", "-q", str(repo), str(fresh))
     cli_env = clean_env(tmp_path, TRACKWAY_API_KEY=server.key, TRACKWAY_MODE=None)
-    done = subprocess.run([BIN, "restore", f"admin/p/{run_id}", "--repo", str(fresh), "--base-url", server.url],
-                          cwd=tmp_path, env=cli_env, capture_output=True, timeout=60, check=False)
+    done = subprocess.run(
+        [BIN, "restore", f"admin/p/{run_id}", "--repo", str(fresh), "--base-url", server.url],
+        cwd=tmp_path,
+        env=cli_env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr.decode() + done.stdout.decode()
     assert f"checked out {head}".encode() in done.stdout, done.stdout
     assert tree(fresh) == tree(repo), "byte for byte, executable bits included"
@@ -281,11 +401,15 @@ def test_restore_over_http_reproduces_the_working_tree(server, tmp_path):
     # pull: every file, then nothing new the second time.
     dest = tmp_path / "pulled"
     args = [BIN, "pull", f"admin/p/{run_id}", "--dir", str(dest), "--base-url", server.url]
-    first_pull = subprocess.run(args, cwd=tmp_path, env=cli_env, capture_output=True, timeout=60, check=False)
+    first_pull = subprocess.run(
+        args, cwd=tmp_path, env=cli_env, capture_output=True, timeout=60, check=False
+    )
     assert first_pull.returncode == 0, first_pull.stderr.decode()
     assert (dest / "diff.patch").read_bytes() == (run_dir / "files" / "diff.patch").read_bytes()
     n = len(server.json("GET", f"/api/v1/runs/admin/p/{run_id}/files")[1]["files"])
     assert first_pull.stdout.count(b"downloaded ") == n, first_pull.stdout
-    again = subprocess.run(args, cwd=tmp_path, env=cli_env, capture_output=True, timeout=60, check=False)
+    again = subprocess.run(
+        args, cwd=tmp_path, env=cli_env, capture_output=True, timeout=60, check=False
+    )
     assert again.returncode == 0 and b"downloaded " not in again.stdout, again.stdout
     assert f"({n} already up to date)".encode() in again.stdout, again.stdout

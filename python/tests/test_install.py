@@ -11,6 +11,7 @@ installed `trackway server` command, and the run is read back. Installs are offl
 the build backend and dependencies from the wheelhouse `make setup` downloads into the venv.
 The wheel is built once per session.
 """
+
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from conftest import REPO, Server
 
 WHEELHOUSE = Path(os.environ.get("TRACKWAY_WHEELHOUSE", REPO / ".venv" / "wheelhouse"))
@@ -27,16 +29,25 @@ NO_RUST_PATH = os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin"])
 
 
 def base_env(path: str) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TRACKWAY_", "WANDB_", "PYTHON", "VIRTUAL_ENV", "PIP_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TRACKWAY_", "WANDB_", "PYTHON", "VIRTUAL_ENV", "PIP_"))
+    }
     env["PATH"] = path
     return env
 
 
 def no_rust_env(venv: Path) -> dict:
     env = base_env(os.pathsep.join([str(venv / "bin"), NO_RUST_PATH]))
-    for k in ("CARGO", "CARGO_HOME", "RUSTUP_HOME", "RUSTC", "CARGO_TARGET_DIR",
-              "CARGO_BUILD_BUILD_DIR"):
+    for k in (
+        "CARGO",
+        "CARGO_HOME",
+        "RUSTUP_HOME",
+        "RUSTC",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_BUILD_DIR",
+    ):
         env.pop(k, None)
     assert shutil.which("cargo", path=env["PATH"]) is None, "cargo must not be on the test PATH"
     return env
@@ -48,10 +59,24 @@ def make_venv(where: Path) -> Path:
 
 
 def pip_install(venv: Path, *targets, env: dict, check: bool = True):
-    done = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install",
-                           "--disable-pip-version-check", "--no-index", "--find-links",
-                           str(WHEELHOUSE), *map(str, targets)],
-                          env=env, capture_output=True, text=True, timeout=1200, check=False)
+    done = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--no-index",
+            "--find-links",
+            str(WHEELHOUSE),
+            *map(str, targets),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
     if check and done.returncode != 0:
         raise AssertionError(f"pip install failed:\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
     return done
@@ -64,9 +89,24 @@ def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
     # `-i` this interpreter, as `maturin develop` in `make build` uses: the same PyO3 build
     # configuration, so cargo reuses the extension it already built.
-    subprocess.run([sys.executable, "-m", "maturin", "build", "--release", "--quiet", "-i",
-                    sys.executable, "--out", str(out)],
-                   cwd=REPO, check=True, capture_output=True, timeout=1800)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "maturin",
+            "build",
+            "--release",
+            "--quiet",
+            "-i",
+            sys.executable,
+            "--out",
+            str(out),
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=1800,
+    )
     (built,) = out.glob("trackway-*.whl")
     return built
 
@@ -98,12 +138,24 @@ def online_roundtrip(venv: Path, tmp: Path) -> None:
         work = tmp / "work"
         work.mkdir()
         env = no_rust_env(venv)
-        env.update(HOME=str(tmp / "home"), TRACKWAY_CONFIG_DIR=str(server.config),
-                   TRACKWAY_BASE_URL=server.url, TRACKWAY_API_KEY=server.key,
-                   TRACKWAY_MODE="online", TRACKWAY_AGENT_IDLE_SECONDS="2")
+        env.update(
+            HOME=str(tmp / "home"),
+            TRACKWAY_CONFIG_DIR=str(server.config),
+            TRACKWAY_BASE_URL=server.url,
+            TRACKWAY_API_KEY=server.key,
+            TRACKWAY_MODE="online",
+            TRACKWAY_AGENT_IDLE_SECONDS="2",
+        )
         (work / "train.py").write_text(textwrap.dedent(ONLINE))
-        done = subprocess.run([str(venv / "bin" / "python"), "train.py"], cwd=work, env=env,
-                              capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            [str(venv / "bin" / "python"), "train.py"],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
         run_id = done.stdout.split("RUN ", 1)[1].strip()
         read = textwrap.dedent(f"""
@@ -119,8 +171,15 @@ def online_roundtrip(venv: Path, tmp: Path) -> None:
             print(json.dumps({{"loss": [r["loss"] for r in rows], "lr": run.config.get("lr"),
                               "done": run.summary.get("done")}}))
         """)
-        got = subprocess.run([str(venv / "bin" / "python"), "-c", read], cwd=work, env=env,
-                             capture_output=True, text=True, timeout=120, check=False)
+        got = subprocess.run(
+            [str(venv / "bin" / "python"), "-c", read],
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert got.returncode == 0, got.stderr
         data = json.loads(got.stdout.strip().splitlines()[-1])
         assert data == {"loss": [1.0, 0.5, 1 / 3, 0.25, 0.2], "lr": 0.5, "done": True}
@@ -141,11 +200,21 @@ def stop_agents(tmp: Path) -> None:
 
 def versions(venv: Path) -> tuple:
     env = no_rust_env(venv)
-    cli = subprocess.run([str(venv / "bin" / "trackway"), "--version"], env=env,
-                         capture_output=True, text=True, check=True).stdout.split()
+    cli = subprocess.run(
+        [str(venv / "bin" / "trackway"), "--version"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     code = "import trackway, importlib.metadata as m; print(trackway.__version__, m.version('trackway'))"
-    mod = subprocess.run([str(venv / "bin" / "python"), "-c", code],
-                         env=env, capture_output=True, text=True, check=True).stdout.split()
+    mod = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     return cli, mod
 
 
@@ -176,16 +245,23 @@ def test_source_install_without_rust_fails_at_install_time(tmp_path):
     """No cargo and no network: maturin either cannot fetch its Rust installer (puccinialin) or,
     with MATURIN_NO_INSTALL_RUST, says Rust is missing. Either way pip fails, nothing lands."""
     venv = make_venv(tmp_path / "venv")
-    for extra, needle in (({}, "puccinialin"),
-                          ({"MATURIN_NO_INSTALL_RUST": "1"}, "cargo, the rust package manager")):
+    for extra, needle in (
+        ({}, "puccinialin"),
+        ({"MATURIN_NO_INSTALL_RUST": "1"}, "cargo, the rust package manager"),
+    ):
         env = dict(no_rust_env(venv), **extra)
         done = pip_install(venv, REPO, env=env, check=False)
         assert done.returncode != 0
         out = (done.stdout + done.stderr).lower()
         assert needle in out, out[-3000:]
     assert not (venv / "bin" / "trackway").exists()
-    probe = subprocess.run([str(venv / "bin" / "python"), "-c", "import trackway"],
-                           env=no_rust_env(venv), capture_output=True, text=True, check=False)
+    probe = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import trackway"],
+        env=no_rust_env(venv),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert probe.returncode != 0
 
 
@@ -257,8 +333,15 @@ def test_compat_wandb_is_trackway(wheel, tmp_path):
     env = no_rust_env(venv)
     pip_install(venv, wheel, REPO / "compat" / "wandb", env=env)
     env["HOME"] = str(tmp_path)
-    done = subprocess.run([str(venv / "bin" / "python"), "-c", IDENTITY], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", IDENTITY],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["fails"] == [] and result["checked"] >= 11, result
@@ -266,9 +349,18 @@ def test_compat_wandb_is_trackway(wheel, tmp_path):
 
 def test_compat_refuses_to_replace_real_wandb(tmp_path):
     venv = make_venv(tmp_path / "venv")
-    site = Path(subprocess.run([str(venv / "bin" / "python"), "-c",
-                                "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())
+    site = Path(
+        subprocess.run(
+            [
+                str(venv / "bin" / "python"),
+                "-c",
+                "import sysconfig; print(sysconfig.get_paths()['purelib'])",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    )
     # What a real wandb install leaves behind, as far as metadata goes.
     info = site / "wandb-0.31.0.dist-info"
     info.mkdir()
@@ -276,8 +368,9 @@ def test_compat_refuses_to_replace_real_wandb(tmp_path):
     (info / "RECORD").write_text("")
     (site / "wandb").mkdir()
     (site / "wandb" / "__init__.py").write_text("REAL = True\n")
-    done = pip_install(venv, "--no-deps", REPO / "compat" / "wandb", env=no_rust_env(venv),
-                       check=False)
+    done = pip_install(
+        venv, "--no-deps", REPO / "compat" / "wandb", env=no_rust_env(venv), check=False
+    )
     assert done.returncode != 0
     assert "the real wandb 0.31.0 is installed" in done.stdout + done.stderr
     assert (site / "wandb" / "__init__.py").read_text() == "REAL = True\n"

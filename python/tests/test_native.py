@@ -1,6 +1,7 @@
 """The native module `trackway._native` against docs/dev/native-api.md: settings resolution,
 value conversion, step rules through the Python boundary, upload wait, agent spawn, fork safety.
 """
+
 import json
 import math
 import os
@@ -40,12 +41,18 @@ def history(run):
 
 # ---- settings ------------------------------------------------------------------------------
 
+
 def test_settings_precedence_file_env_args(tmp_path, monkeypatch):
     root = tmp_path / "trackway"
     root.mkdir()
     (root / "settings").write_text("[default]\nmode = disabled\nproject = fromfile\nentity = e\n")
     s = _native.resolve_settings({}, str(tmp_path))
-    assert (s["mode"], s["project"], s["entity"], s["root"]) == ("disabled", "fromfile", "e", str(root))
+    assert (s["mode"], s["project"], s["entity"], s["root"]) == (
+        "disabled",
+        "fromfile",
+        "e",
+        str(root),
+    )
     monkeypatch.setenv("WANDB_PROJECT", "wandbenv")
     monkeypatch.setenv("WANDB_MODE", "dryrun")
     monkeypatch.setenv("WANDB_TAGS", "a,b")
@@ -53,8 +60,9 @@ def test_settings_precedence_file_env_args(tmp_path, monkeypatch):
     assert (s["mode"], s["project"], s["tags"]) == ("offline", "wandbenv", ["a", "b"])
     monkeypatch.setenv("TRACKWAY_PROJECT", "trackwayenv")
     assert _native.resolve_settings({}, str(tmp_path))["project"] == "trackwayenv"
-    s = _native.resolve_settings({"project": "arg", "mode": "run", "tags": ("x",), "entity": None},
-                                 str(tmp_path))
+    s = _native.resolve_settings(
+        {"project": "arg", "mode": "run", "tags": ("x",), "entity": None}, str(tmp_path)
+    )
     assert (s["mode"], s["project"], s["tags"], s["entity"]) == ("online", "arg", ["x"], "e")
 
 
@@ -69,8 +77,9 @@ def test_settings_defaults_and_types(tmp_path, monkeypatch):
     assert s["project"] == "uncategorized" and s["mode"] == "online"
 
 
-@pytest.mark.parametrize("args", [{"mode": "sometimes"}, {"id": "a/b"}, {"resume": "maybe"},
-                                  {"finish_timeout": "soon"}])
+@pytest.mark.parametrize(
+    "args", [{"mode": "sometimes"}, {"id": "a/b"}, {"resume": "maybe"}, {"finish_timeout": "soon"}]
+)
 def test_settings_bad_values_raise_value_error(tmp_path, args):
     with pytest.raises(ValueError):
         _native.resolve_settings(args, str(tmp_path))
@@ -84,11 +93,23 @@ def test_new_run_id_shape():
 
 # ---- values --------------------------------------------------------------------------------
 
+
 def test_log_values_round_trip_exactly(tmp_path):
     run = new_run(tmp_path)
-    data = {"f": 1.0, "i": 1, "b": True, "n": None, "s": "", "nan": float("nan"),
-            "inf": float("-inf"), "big": 2 ** 64, "neg": -(2 ** 63), "u": 2 ** 64 - 1,
-            "nested": {1: "one", "x": (1, [2.5])}, "tag": {"$f": "x"}}
+    data = {
+        "f": 1.0,
+        "i": 1,
+        "b": True,
+        "n": None,
+        "s": "",
+        "nan": float("nan"),
+        "inf": float("-inf"),
+        "big": 2**64,
+        "neg": -(2**63),
+        "u": 2**64 - 1,
+        "nested": {1: "one", "x": (1, [2.5])},
+        "tag": {"$f": "x"},
+    }
     snapshot = repr(data)
     assert run.log(data) is None
     assert repr(data) == snapshot, "log() must not mutate its argument"
@@ -97,11 +118,11 @@ def test_log_values_round_trip_exactly(tmp_path):
     s = st["summary"]
     assert type(s["f"]) is float and type(s["i"]) is int and s["b"] is True and s["n"] is None
     assert math.isnan(s["nan"]) and s["inf"] == float("-inf")
-    assert s["big"] == 2 ** 64 and s["neg"] == -(2 ** 63) and s["u"] == 2 ** 64 - 1
+    assert s["big"] == 2**64 and s["neg"] == -(2**63) and s["u"] == 2**64 - 1
     assert s["nested"] == {"1": "one", "x": [1, [2.5]]}
     assert s["tag"] == {"$f": "x"}
     raw = history(run)[0]["data"]
-    assert raw["big"] == {"$int": str(2 ** 64)} and raw["f"] == 1.0
+    assert raw["big"] == {"$int": str(2**64)} and raw["f"] == 1.0
 
 
 def test_log_type_errors(tmp_path):
@@ -133,6 +154,7 @@ def test_fallback_converts_unknown_objects(tmp_path):
 
 
 # ---- step rules through the boundary ------------------------------------------------------
+
 
 def test_step_rules_and_dropped_steps(tmp_path):
     run = new_run(tmp_path)
@@ -196,9 +218,15 @@ def test_resume_continues_steps(tmp_path):
 
 # ---- upload wait and agent ----------------------------------------------------------------
 
+
 def write_cursor(run, offset, error=None):
-    cursor = {"log_id": run.log_id, "offset": offset, "acked_at": time.time(), "error": error,
-              "finished": False}
+    cursor = {
+        "log_id": run.log_id,
+        "offset": offset,
+        "acked_at": time.time(),
+        "error": error,
+        "finished": False,
+    }
     Path(run.dir, "upload.json").write_text(json.dumps(cursor))
 
 
@@ -228,8 +256,10 @@ def test_ensure_agent_never_raises(tmp_path):
     # The fake agent records its arguments only once `go` exists, which the test creates after
     # ensure_agent returned: an ensure_agent that waited for the agent would leave it to give
     # up and record "blocked" instead.
-    fake.write_text(f"#!/bin/sh\nfor i in $(seq 300); do [ -e {go} ] && break; sleep 0.1; done\n"
-                    f"[ -e {go} ] && echo \"$@\" > {marker} || echo blocked > {marker}\n")
+    fake.write_text(
+        f"#!/bin/sh\nfor i in $(seq 300); do [ -e {go} ] && break; sleep 0.1; done\n"
+        f'[ -e {go} ] && echo "$@" > {marker} || echo blocked > {marker}\n'
+    )
     fake.chmod(0o755)
     root = tmp_path / "trackway"
     assert _native.ensure_agent(str(root), str(fake)) is True
@@ -244,13 +274,14 @@ def test_ensure_agent_never_raises(tmp_path):
 
 # ---- process model -------------------------------------------------------------------------
 
+
 def test_import_starts_no_threads_and_fork_is_safe(tmp_path):
     code = f"""
 import os, sys, json
-sys.path.insert(0, {str(REPO / 'python')!r})
+sys.path.insert(0, {str(REPO / "python")!r})
 from trackway import _native
 assert len(os.listdir('/proc/self/task')) == 1, 'import started a thread'
-run = _native.NativeRun({str(tmp_path / 'trackway')!r}, {{"run_id": "forky"}}, None)
+run = _native.NativeRun({str(tmp_path / "trackway")!r}, {{"run_id": "forky"}}, None)
 run.log({{"parent": 1}})
 assert len(os.listdir('/proc/self/task')) == 1, 'logging started a thread'
 pid = os.fork()

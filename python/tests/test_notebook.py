@@ -7,11 +7,14 @@
   captured; running the init() cell again finishes the run and starts a new one (wandb's
   notebook default), and a run never finished in the notebook is finished at kernel shutdown.
 """
+
 import json
 import signal
 
 import nbformat
 import pytest
+from nbclient import NotebookClient
+
 from conftest import (
     PYDIR,
     Server,
@@ -22,22 +25,26 @@ from conftest import (
     rows,
     run_dirs,
 )
-from nbclient import NotebookClient
 from trackway.apis import Api
 
 
 def execute(tmp, cells, env) -> list:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    client = NotebookClient(nb, kernel_name="python3", timeout=120,
-                            resources={"metadata": {"path": str(tmp)}})
+    client = NotebookClient(
+        nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(tmp)}}
+    )
     client.execute(env=env)  # starts the kernel, runs every cell, shuts the kernel down
     return [cell.outputs for cell in nb.cells]
 
 
 def html_of(outputs) -> list:
-    return [o["data"]["text/html"] for o in outputs
-            if o["output_type"] in ("display_data", "execute_result") and "text/html" in o.get("data", {})]
+    return [
+        o["data"]["text/html"]
+        for o in outputs
+        if o["output_type"] in ("display_data", "execute_result")
+        and "text/html" in o.get("data", {})
+    ]
 
 
 def text_of(outputs) -> str:
@@ -52,16 +59,25 @@ def server(tmp):
 
 
 def test_online_panel_capture_and_finish_in_a_cell(server, tmp):
-    env = clean_env(tmp, TRACKWAY_MODE="online", TRACKWAY_BASE_URL=server.url,
-                    TRACKWAY_API_KEY=server.key, TRACKWAY_CONFIG_DIR=str(server.config),
-                    TRACKWAY_AGENT_IDLE_SECONDS="2")
+    env = clean_env(
+        tmp,
+        TRACKWAY_MODE="online",
+        TRACKWAY_BASE_URL=server.url,
+        TRACKWAY_API_KEY=server.key,
+        TRACKWAY_CONFIG_DIR=str(server.config),
+        TRACKWAY_AGENT_IDLE_SECONDS="2",
+    )
     env["PYTHONPATH"] = str(PYDIR)
-    outs = execute(tmp, [
-        "import trackway\nrun = trackway.init(project='nb')",
-        "for i in range(3):\n    trackway.log({'loss': i})\nprint('hello from the cell')",
-        "run",
-        "trackway.finish()",
-    ], env)
+    outs = execute(
+        tmp,
+        [
+            "import trackway\nrun = trackway.init(project='nb')",
+            "for i in range(3):\n    trackway.log({'loss': i})\nprint('hello from the cell')",
+            "run",
+            "trackway.finish()",
+        ],
+        env,
+    )
     run_dir = only_run(tmp)
     records, _ = read_log(run_dir)
     run_id = next(r["run_id"] for r in records if r["t"] == "run")
@@ -84,13 +100,17 @@ def test_online_panel_capture_and_finish_in_a_cell(server, tmp):
 def test_silent_offline_notebook_reinit_and_kernel_shutdown(tmp):
     env = clean_env(tmp)  # offline
     init = "import trackway\nrun = trackway.init(project='nb2')\nprint('captured line')"
-    outs = execute(tmp, [
-        "%env TRACKWAY_SILENT true",
-        init,
-        "trackway.log({'a': 1})\ntrackway.summary['b'] = 2",
-        init,  # the init() cell run again: a new run, the first one finished (wandb's default)
-        "trackway.log({'a': 2})",
-    ], env)
+    outs = execute(
+        tmp,
+        [
+            "%env TRACKWAY_SILENT true",
+            init,
+            "trackway.log({'a': 1})\ntrackway.summary['b'] = 2",
+            init,  # the init() cell run again: a new run, the first one finished (wandb's default)
+            "trackway.log({'a': 2})",
+        ],
+        env,
+    )
     everything = json.dumps(outs)
     assert "trackway-run" not in everything and "trackway:" not in everything
     assert "captured line" in text_of(outs[1])

@@ -1,4 +1,5 @@
 """Config semantics (wandb-api-surface.md 3.2) and what reaches the run log."""
+
 from conftest import final_config, only_run, read_log, run_script
 
 
@@ -9,7 +10,9 @@ def logged_config(tmp) -> dict:
 
 
 def test_config_errors_and_allow_val_change(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import trackway as wandb
 from trackway.sdk.lib.config_util import ConfigError
 run = wandb.init(config={"lr": 0.1, "layers": 2})
@@ -34,13 +37,15 @@ wandb.config["model/num_parameters"] = 123
 wandb.config.batch = 32
 assert isinstance(ConfigError("x"), wandb.Error)
 wandb.finish()
-""")
-    assert logged_config(tmp) == {"lr": 0.2, "layers": 2, "model/num_parameters": 123,
-                                  "batch": 32}
+""",
+    )
+    assert logged_config(tmp) == {"lr": 0.2, "layers": 2, "model/num_parameters": 123, "batch": 32}
 
 
 def test_failed_update_changes_nothing(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import trackway as wandb
 wandb.init(config={"a": 1})
 try:
@@ -49,12 +54,15 @@ except wandb.sdk.lib.config_util.ConfigError:
     pass
 assert "new" not in wandb.config
 wandb.finish()
-""")
+""",
+    )
     assert logged_config(tmp) == {"a": 1}
 
 
 def test_setdefaults_get_contains_and_dict(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import trackway as wandb
 run = wandb.init(config={"lr": 0.1, "_internal": 1})
 run.config.setdefaults({"lr": 9, "new": 1})
@@ -72,27 +80,34 @@ except AttributeError:
 else:
     raise SystemExit("missing attribute did not raise AttributeError")
 wandb.finish()
-""")
+""",
+    )
     assert logged_config(tmp) == {"lr": 0.1, "_internal": 1, "new": 1}
 
 
 def test_namespace_yaml_and_defaults_file(tmp):
     (tmp / "config-defaults.yaml").write_text(
-        "wandb_version: 1\nepochs:\n  desc: number of epochs\n  value: 10\nopt: adam\n")
+        "wandb_version: 1\nepochs:\n  desc: number of epochs\n  value: 10\nopt: adam\n"
+    )
     (tmp / "exp.yaml").write_text("lr: 0.01\nopt: sgd\n")
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import argparse, trackway as wandb
 run = wandb.init(config="exp.yaml")
 assert run.config.epochs == 10 and run.config.opt == "sgd"
 ns = argparse.Namespace(batch=64, seed=1)
 run.config.update(ns)
 wandb.finish()
-""")
+""",
+    )
     assert logged_config(tmp) == {"epochs": 10, "opt": "sgd", "lr": 0.01, "batch": 64, "seed": 1}
 
 
 def test_namespace_at_init_with_exclude_and_include(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import argparse, trackway as wandb
 ns = argparse.Namespace(a=1, b=2, secret="x")
 wandb.init(config=ns, config_exclude_keys=["secret"])
@@ -107,11 +122,14 @@ except wandb.errors.UsageError:
     pass
 else:
     raise SystemExit("include+exclude accepted")
-""")
+""",
+    )
 
 
 def test_keys_and_values_made_json_friendly(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import enum, pathlib, trackway as wandb
 class Color(enum.Enum):
     RED = 1
@@ -123,36 +141,53 @@ wandb.init(config={3: 4, "--lr": 0.5, "t": (1, 2), "s": {5}, "nested": {1: {"x":
 assert wandb.config["3"] == 4 and wandb.config.lr == 0.5 and wandb.config.t == [1, 2]
 wandb.config.update({"e": Color.RED})
 wandb.finish()
-""")
-    assert logged_config(tmp) == {"3": 4, "lr": 0.5, "t": [1, 2], "s": [5],
-                                  "nested": {"1": {"x": [3]}}, "p": "/tmp/x", "o": "opaque!",
-                                  "none": None, "e": "Color.RED"}
+""",
+    )
+    assert logged_config(tmp) == {
+        "3": 4,
+        "lr": 0.5,
+        "t": [1, 2],
+        "s": [5],
+        "nested": {"1": {"x": [3]}},
+        "p": "/tmp/x",
+        "o": "opaque!",
+        "none": None,
+        "e": "Color.RED",
+    }
 
 
 def test_numpy_keys_and_values(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import numpy as np, trackway as wandb
 wandb.init(config={np.int64(7): np.float32(0.5), "arr": np.arange(3), "b": np.bool_(True)})
 assert wandb.config["7"] == 0.5
 wandb.finish()
-""")
+""",
+    )
     assert logged_config(tmp) == {"7": 0.5, "arr": [0, 1, 2], "b": True}
 
 
 def test_persist_after_nested_mutation_and_delete(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import trackway as wandb
 wandb.init(config={"model": {"layers": 2}, "tmp": 1})
 wandb.config.model["layers"] = 4
 wandb.config.persist()
 del wandb.config["tmp"]
 wandb.finish()
-""")
+""",
+    )
     assert logged_config(tmp) == {"model": {"layers": 4}}
 
 
 def test_config_before_init_and_after_finish(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import trackway as wandb
 for action in (lambda: setattr(wandb.config, "x", 1),
                lambda: wandb.config.__setitem__("x", 1),
@@ -173,4 +208,5 @@ except wandb.errors.UsageError:
     pass
 else:
     raise SystemExit("config change after finish accepted")
-""")
+""",
+    )

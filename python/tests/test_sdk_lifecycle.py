@@ -1,4 +1,5 @@
 """init/finish lifecycle, exit codes, context manager, reinit, resume, attributes."""
+
 import json
 
 from conftest import clean_env, only_run, read_log, rows, run_dirs, run_script, strip_meta
@@ -17,7 +18,9 @@ def finish_record(run_dir):
 
 
 def test_run_is_none_before_and_after(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import trackway as wandb
 assert hasattr(wandb, "run") and wandb.run is None
 run = wandb.init(project="proj")
@@ -29,12 +32,15 @@ assert wandb.run is None
 wandb.finish()          # idempotent, also without a run
 run.finish()
 wandb.join()
-""")
+""",
+    )
     assert finish_record(only_run(tmp))["exit_code"] == 0
 
 
 def test_attributes(tmp):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
 import os, json, trackway as wandb
 run = wandb.init(project="proj", entity="ent", name="n1", id="my.run-1_x", tags=["a"],
                  notes="hi", group="g", job_type="train")
@@ -56,7 +62,8 @@ for attr, value in (("name", "x"), ("tags", ()), ("notes", "y")):
     else:
         raise SystemExit(f"set {attr} after finish")
 print(json.dumps(run.dir))
-""")
+""",
+    )
     run_dir = only_run(tmp)
     assert run_dir.name.endswith("-my.run-1_x")
     assert json.loads(done.stdout) == str(run_dir / "files")
@@ -71,7 +78,9 @@ print(json.dumps(run.dir))
 
 
 def test_methods_of_finished_run_raise_usage_error(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import trackway as wandb
 run = wandb.init()
 run.finish()
@@ -89,43 +98,57 @@ except wandb.Error:
     pass
 else:
     raise SystemExit("module log after finish accepted")
-""")
+""",
+    )
 
 
 def test_atexit_finishes_with_zero(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import trackway as wandb
 wandb.init()
 wandb.log({"a": 1}, commit=False)
-""")
+""",
+    )
     run_dir = only_run(tmp)
     assert finish_record(run_dir)["exit_code"] == 0
     assert [strip_meta(r) for r in rows(records_of(run_dir))] == [{"_step": 0, "a": 1}]
 
 
 def test_atexit_exit_code_on_uncaught_exception(tmp):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
 import trackway as wandb
 wandb.init()
 wandb.log({"a": 1})
 raise RuntimeError("boom")
-""", check=False)
+""",
+        check=False,
+    )
     assert done.returncode == 1 and "RuntimeError: boom" in done.stderr
     assert finish_record(only_run(tmp))["exit_code"] == 1
 
 
 def test_atexit_exit_code_of_sys_exit(tmp):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
 import sys, trackway as wandb
 wandb.init()
 sys.exit(3)
-""", check=False)
+""",
+        check=False,
+    )
     assert done.returncode == 3
     assert finish_record(only_run(tmp))["exit_code"] == 3
 
 
 def test_context_manager(tmp):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
 import trackway as wandb
 with wandb.init(project="a") as run:
     assert wandb.run is run
@@ -133,14 +156,18 @@ with wandb.init(project="a") as run:
 assert wandb.run is None
 with wandb.init(project="b") as run:
     raise ValueError("inside")
-""", check=False)
+""",
+        check=False,
+    )
     assert done.returncode == 1 and "ValueError: inside" in done.stderr
     codes = sorted(finish_record(d)["exit_code"] for d in run_dirs(tmp))
     assert codes == [0, 1]
 
 
 def test_reinit_semantics(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import trackway as wandb
 a = wandb.init(project="p")
 assert wandb.init(project="other") is a                      # default: return the active run
@@ -160,13 +187,16 @@ wandb.finish()
 d = wandb.init()
 assert d is not b
 d.finish()
-""")
+""",
+    )
     assert len(run_dirs(tmp)) == 4
     assert all(finish_record(d)["exit_code"] == 0 for d in run_dirs(tmp))
 
 
 def test_unknown_kwargs_and_positional_entity(tmp):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
 import argparse, trackway as wandb
 run = wandb.init("my-entity", project="p", magic=True, anonymous=None, force=False,
                  sync_tensorboard=False, monitor_gym=True, save_code=False, bogus=1,
@@ -176,21 +206,27 @@ run.finish()
 run = wandb.init(settings={"console": "off"})
 assert run.settings.console == "off" and run.settings.mode == "offline"
 run.finish()
-""")
+""",
+    )
     assert done.stderr.count("ignoring unknown arguments: bogus") == 1
     assert "weird" in done.stderr
 
 
 def test_resume_allow_must_never(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import trackway as wandb
 run = wandb.init(id="res1", resume="allow", config={"lr": 0.1}, tags=["t1"], project="p1")
 assert not run.resumed
 for i in range(3):
     wandb.log({"loss": float(i)})
 wandb.finish()
-""")
-    done = run_script(tmp, """
+""",
+    )
+    done = run_script(
+        tmp,
+        """
 import trackway as wandb
 run = wandb.init(id="res1", resume="allow")
 assert run.resumed and run.starting_step == 3 and run.step == 3, (run.starting_step, run.step)
@@ -205,7 +241,8 @@ for kwargs in ({"id": "res1", "resume": "never"}, {"id": "nope", "resume": "must
         print("refused", kwargs["resume"])
     else:
         raise SystemExit(f"accepted {kwargs}")
-""")
+""",
+    )
     assert done.stdout.split() == ["refused", "never", "refused", "must"]
     # two attempts of one run, possibly in the same second: each gets its own directory
     first, second = sorted(run_dirs(tmp), key=lambda d: records_of(d)[0]["created_at"])
@@ -217,19 +254,24 @@ for kwargs in ({"id": "res1", "resume": "never"}, {"id": "nope", "resume": "must
 def test_with_save_copies_into_files_dir(tmp):
     (tmp / "out").mkdir()
     (tmp / "out" / "model.bin").write_bytes(b"weights")
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import trackway as wandb
 run = wandb.init()
 wandb.save("out/*.bin", base_path=".")
 wandb.save()          # old no-argument form: no-op
 wandb.finish()
-""")
+""",
+    )
     saved = list((only_run(tmp) / "files").rglob("model.bin"))
     assert len(saved) == 1 and saved[0].read_bytes() == b"weights"
 
 
 def test_compat_surface(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import importlib.metadata, trackway as wandb
 from packaging.version import Version
 Version(wandb.__version__)
@@ -252,11 +294,14 @@ assert wandb.init(mode="offline").project == "hp-search"
 wandb.finish()
 wandb.ensure_configured()
 assert wandb.api.api_key is None
-""")
+""",
+    )
 
 
 def test_finish_from_del_at_shutdown_is_quiet(tmp):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
 import trackway as wandb
 class Logger:                      # torchtune's WandBLogger pattern
     def __init__(self):
@@ -266,7 +311,8 @@ class Logger:                      # torchtune's WandBLogger pattern
         self.run.finish()
 LOGGER = Logger()
 wandb.log({"a": 1})
-""")
+""",
+    )
     assert "Exception" not in done.stderr and "Traceback" not in done.stderr, done.stderr
     assert finish_record(only_run(tmp))["exit_code"] == 0
 
@@ -274,18 +320,31 @@ wandb.log({"a": 1})
 def test_online_init_does_not_need_a_server(tmp):
     # No agent binary and no server: init() must still return, finish() must give up after
     # finish_timeout, and the run stays on disk for a later `trackway sync`.
-    env = clean_env(tmp, TRACKWAY_MODE="online", TRACKWAY_EXE="/nonexistent",
-                    TRACKWAY_BASE_URL="http://127.0.0.1:9/", TRACKWAY_ENTITY="team",
-                    TRACKWAY_FINISH_TIMEOUT="0.3")
-    done = run_script(tmp, """
+    env = clean_env(
+        tmp,
+        TRACKWAY_MODE="online",
+        TRACKWAY_EXE="/nonexistent",
+        TRACKWAY_BASE_URL="http://127.0.0.1:9/",
+        TRACKWAY_ENTITY="team",
+        TRACKWAY_FINISH_TIMEOUT="0.3",
+    )
+    done = run_script(
+        tmp,
+        """
 import trackway as wandb
 run = wandb.init(project="proj", id="onl1")
 print(run.url, run.path, run.offline)
 wandb.log({"a": 1})
 wandb.finish()
-""", env=env, timeout=30)
-    assert done.stdout.split() == ["http://127.0.0.1:9/team/proj/runs/onl1", "team/proj/onl1",
-                                   "False"]
+""",
+        env=env,
+        timeout=30,
+    )
+    assert done.stdout.split() == [
+        "http://127.0.0.1:9/team/proj/runs/onl1",
+        "team/proj/onl1",
+        "False",
+    ]
     banner = [line for line in done.stderr.splitlines() if " logging to " in line]
     assert len(banner) == 1 and banner[0].endswith("http://127.0.0.1:9/team/proj/runs/onl1")
     start = records_of(only_run(tmp))[0]
@@ -296,7 +355,9 @@ def test_login_stores_a_key_offline(tmp):
     from conftest import trackway_bin
 
     env = clean_env(tmp, TRACKWAY_EXE=trackway_bin())
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
 import trackway as wandb
 assert wandb.login() is False                                  # nothing stored yet
 assert wandb.login(key="tw_test_key_123", host="http://127.0.0.1:9") is True
@@ -305,21 +366,29 @@ from trackway import _native
 import os
 s = _native.resolve_settings({"base_url": "http://127.0.0.1:9"}, os.getcwd())
 assert s["api_key"] == "tw_test_key_123", s
-""", env=env)
+""",
+        env=env,
+    )
     assert "tw_test_key_123" not in done.stderr + done.stdout
 
 
 def test_resume_auto_continues_a_crashed_run(tmp):
-    first = run_script(tmp, """
+    first = run_script(
+        tmp,
+        """
 import os, trackway as wandb
 run = wandb.init(resume="auto")
 wandb.log({"a": 1}); wandb.log({"a": 2})
 print(run.id, flush=True)
 os._exit(9)                       # crash: no finish record
-""", check=False)
+""",
+        check=False,
+    )
     assert first.returncode == 9
     crashed_id = first.stdout.strip()
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
 import trackway as wandb
 run = wandb.init(resume="auto")
 print(run.id, run.resumed, run.step)
@@ -327,5 +396,6 @@ wandb.finish()
 again = wandb.init(resume="auto")  # the previous attempt finished: a new run
 print(again.id != run.id)
 again.finish()
-""")
+""",
+    )
     assert done.stdout.split() == [crashed_id, "True", "2", "True"]

@@ -1,4 +1,5 @@
 """Crash safety, corrupt logs, silent and disabled modes, env aliases, fork safety."""
+
 import os
 import signal
 import subprocess
@@ -19,16 +20,24 @@ from conftest import (
 
 def test_kill_9_mid_loop_keeps_every_logged_step(tmp):
     script = tmp / "loop.py"
-    script.write_text(textwrap.dedent("""
+    script.write_text(
+        textwrap.dedent("""
         import sys, trackway as wandb
         wandb.init()
         for i in range(10_000_000):
             wandb.log({"i": i, "x": i * 0.5})
             sys.stdout.write(f"{i}\\n")
             sys.stdout.flush()
-    """))
-    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp, env=clean_env(tmp),
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    """)
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=tmp,
+        env=clean_env(tmp),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     printed = []
     try:
         for line in proc.stdout:
@@ -49,13 +58,16 @@ def test_kill_9_mid_loop_keeps_every_logged_step(tmp):
 
 
 def test_corrupt_line_in_the_middle_is_skipped(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import trackway as wandb
 wandb.init(config={"a": 1})
 for i in range(10):
     wandb.log({"v": i})
 wandb.finish()
-""")
+""",
+    )
     run_dir = only_run(tmp)
     log = run_dir / "run.jsonl"
     lines = log.read_bytes().split(b"\n")
@@ -85,24 +97,32 @@ wandb.log({{"a": 3}}, step=0)
 
 
 def test_silent_mode_prints_nothing(tmp):
-    cases = [({"WANDB_SILENT": "true"}, "wandb.define_metric('x')", "None"),
-             ({"TRACKWAY_SILENT": "1"}, "wandb.define_metric('x')", "None"),
-             ({}, "", "{'silent': True}")]
+    cases = [
+        ({"WANDB_SILENT": "true"}, "wandb.define_metric('x')", "None"),
+        ({"TRACKWAY_SILENT": "1"}, "wandb.define_metric('x')", "None"),
+        ({}, "", "{'silent': True}"),
+    ]
     for env_extra, preinit, settings in cases:
-        done = run_script(tmp, SILENT_BODY.format(preinit=preinit, settings=settings),
-                          env=clean_env(tmp, **env_extra))
+        done = run_script(
+            tmp,
+            SILENT_BODY.format(preinit=preinit, settings=settings),
+            env=clean_env(tmp, **env_extra),
+        )
         assert done.stdout == "" and done.stderr == "", (env_extra, done.stderr)
     assert len(run_dirs(tmp)) == 3
 
 
 def test_not_silent_prints_one_banner_line(tmp):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
 import trackway as wandb
 wandb.init(name="nice", id="abc")
 for i in range(100):
     wandb.log({"a": i})
 wandb.finish()
-""")
+""",
+    )
     assert done.stdout == ""
     lines = done.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("trackway: run nice (abc) logging to ")
@@ -135,46 +155,77 @@ with wandb.init(mode="disabled") as r2:
     r2.log({{"a": 1}})
 wandb.finish()
 """
-    for mode_arg, env_extra in (('mode="disabled"', {}),
-                                ("", {"WANDB_MODE": "disabled", "TRACKWAY_MODE": None}),
-                                ("", {"TRACKWAY_MODE": "disabled"})):
+    for mode_arg, env_extra in (
+        ('mode="disabled"', {}),
+        ("", {"WANDB_MODE": "disabled", "TRACKWAY_MODE": None}),
+        ("", {"TRACKWAY_MODE": "disabled"}),
+    ):
         (tmp / "script.py").write_text("")
         before = tree(tmp)
-        run_script(tmp, body.format(dir=tmp / "out", mode=mode_arg),
-                   env=clean_env(tmp, **env_extra))
+        run_script(
+            tmp, body.format(dir=tmp / "out", mode=mode_arg), env=clean_env(tmp, **env_extra)
+        )
         assert tree(tmp) == before, "disabled mode wrote files"
         assert not (tmp / "out").exists() and not (tmp / "trackway").exists()
 
 
 def test_env_aliases(tmp):
     sub = tmp / "logs"
-    env = clean_env(tmp, TRACKWAY_MODE=None, WANDB_MODE="dryrun", WANDB_PROJECT="wp",
-                    WANDB_ENTITY="we", WANDB_NAME="wn", WANDB_NOTES="notes", WANDB_TAGS="a, b",
-                    WANDB_RUN_GROUP="g", WANDB_JOB_TYPE="eval", WANDB_RUN_ID="envid",
-                    WANDB_DIR=str(sub))
-    done = run_script(tmp, """
+    env = clean_env(
+        tmp,
+        TRACKWAY_MODE=None,
+        WANDB_MODE="dryrun",
+        WANDB_PROJECT="wp",
+        WANDB_ENTITY="we",
+        WANDB_NAME="wn",
+        WANDB_NOTES="notes",
+        WANDB_TAGS="a, b",
+        WANDB_RUN_GROUP="g",
+        WANDB_JOB_TYPE="eval",
+        WANDB_RUN_ID="envid",
+        WANDB_DIR=str(sub),
+    )
+    done = run_script(
+        tmp,
+        """
 import trackway as wandb
 run = wandb.init()
 print(run.id, run.project, run.entity, run.name, run.notes, ",".join(run.tags), run.group,
       run.job_type, run.mode)
 run.finish()
-""", env=env)
-    assert done.stdout.split() == ["envid", "wp", "we", "wn", "notes", "a,b", "g", "eval",
-                                   "offline"]
+""",
+        env=env,
+    )
+    assert done.stdout.split() == [
+        "envid",
+        "wp",
+        "we",
+        "wn",
+        "notes",
+        "a,b",
+        "g",
+        "eval",
+        "offline",
+    ]
     assert len(list((sub / "trackway").glob("run-*-envid"))) == 1
     env.update(TRACKWAY_PROJECT="tp", WANDB_RUN_ID="", TRACKWAY_RUN_ID="id2")
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
 import trackway as wandb
 a = wandb.init(); print(a.project, a.id); a.finish()
 b = wandb.init(project="argp", id="id3"); print(b.project, b.id); b.finish()
-""", env=env)
+""",
+        env=env,
+    )
     assert done.stdout.split() == ["tp", "id2", "argp", "id3"]
 
 
 def test_cli_mode_switch_is_picked_up_by_init(tmp):
     exe = trackway_bin()
-    env = clean_env(tmp, TRACKWAY_MODE=None, TRACKWAY_EXE="/nonexistent",
-                    TRACKWAY_FINISH_TIMEOUT="0.2")
+    env = clean_env(
+        tmp, TRACKWAY_MODE=None, TRACKWAY_EXE="/nonexistent", TRACKWAY_FINISH_TIMEOUT="0.2"
+    )
     script = """
 import trackway as wandb
 run = wandb.init()
@@ -197,7 +248,9 @@ run.finish()
 
 
 def test_forked_child_does_not_write_to_parent_run(tmp):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
 import os, sys, trackway as wandb
 run = wandb.init(config={"a": 1})
 wandb.log({"parent": 0})
@@ -214,30 +267,38 @@ _, status = os.waitpid(pid, 0)
 assert status == 0, status
 wandb.log({"parent": 1})
 wandb.finish()
-""")
+""",
+    )
     assert "forked child" in done.stderr
     records, corrupt = read_log(only_run(tmp))
     assert corrupt == []
-    assert [strip_meta(r) for r in rows(records)] == [{"_step": 0, "parent": 0},
-                                                      {"_step": 1, "parent": 1}]
+    assert [strip_meta(r) for r in rows(records)] == [
+        {"_step": 0, "parent": 0},
+        {"_step": 1, "parent": 1},
+    ]
     assert sum(r["t"] == "finish" for r in records) == 1
     text = (only_run(tmp) / "run.jsonl").read_text()
     assert '"child' not in text and "child-name" not in text
 
 
 def test_no_threads_at_import_or_offline_init(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import threading, trackway as wandb
 assert threading.active_count() == 1
 wandb.init()
 wandb.log({"a": 1})
 assert threading.active_count() == 1, threading.enumerate()
 wandb.finish()
-""")
+""",
+    )
 
 
 def test_write_errors_do_not_stop_training(tmp):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
 import resource, signal, os, trackway as wandb
 run = wandb.init()
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)      # EFBIG instead of being killed
@@ -247,7 +308,8 @@ for i in range(2000):
     wandb.log({"loss": i * 0.5})
 wandb.finish()
 print("training finished")
-""")
+""",
+    )
     assert done.stdout == "training finished\n"
     assert done.stderr.count("could not write to the run log") == 1
     records, corrupt = read_log(only_run(tmp))
@@ -255,8 +317,13 @@ print("training finished")
 
 
 def test_env_resume_and_dir(tmp):
-    env = clean_env(tmp, TRACKWAY_DIR=str(tmp / "tw"), WANDB_RUN_ID="envres",
-                    WANDB_RESUME="allow", WANDB_DIR=str(tmp / "ignored"))
+    env = clean_env(
+        tmp,
+        TRACKWAY_DIR=str(tmp / "tw"),
+        WANDB_RUN_ID="envres",
+        WANDB_RESUME="allow",
+        WANDB_DIR=str(tmp / "ignored"),
+    )
     script = """
 import trackway as wandb
 run = wandb.init()
@@ -274,7 +341,8 @@ def test_settings_precedence_file_env_args(tmp):
     # defaults < <root>/settings < env < init() arguments
     (tmp / "trackway").mkdir()
     (tmp / "trackway" / "settings").write_text(
-        "[default]\nmode = disabled\nproject = from-file\nentity = file-ent\n")
+        "[default]\nmode = disabled\nproject = from-file\nentity = file-ent\n"
+    )
     env = clean_env(tmp, TRACKWAY_MODE=None)
     script = """
 import trackway as wandb
@@ -288,6 +356,7 @@ run.finish()
     env["WANDB_MODE"] = "offline"
     out = run_script(tmp, script.format(args=""), env=env).stdout.split()
     assert out == ["offline", "from-env", "file-ent"]
-    out = run_script(tmp, script.format(args="project='from-arg', mode='disabled'"),
-                     env=env).stdout.split()
+    out = run_script(
+        tmp, script.format(args="project='from-arg', mode='disabled'"), env=env
+    ).stdout.split()
     assert out == ["disabled", "from-arg", "file-ent"]

@@ -1,4 +1,5 @@
 """Summary and define_metric (wandb-api-surface.md 3.3, P0 define_metric), read back from disk."""
+
 from conftest import final_summary, only_run, read_log, rows, run_script, strip_meta
 
 
@@ -14,7 +15,9 @@ def user_keys(summary: dict) -> dict:
 
 
 def test_summary_is_last_committed_value(tmp):
-    _, summary = logged(tmp, """
+    _, summary = logged(
+        tmp,
+        """
 wandb.log({"a": 1, "nested": {"x": 1}})
 wandb.log({"a": 2, "nested": {"y": 2}})
 wandb.log({"b": "text"}, commit=False)
@@ -24,26 +27,32 @@ wandb.log({})
 assert wandb.summary["b"] == "text"
 s = dict(wandb.summary)
 assert "_step" in s, s
-""")
+""",
+    )
     # nested values are tracked per leaf path (as wandb-core does), so both leaves remain
     assert user_keys(summary) == {"a": 2, "nested": {"x": 1, "y": 2}, "b": "text"}
     assert summary["_step"] == 2
 
 
 def test_explicit_summary_persists_until_logged_again(tmp):
-    _, summary = logged(tmp, """
+    _, summary = logged(
+        tmp,
+        """
 wandb.log({"acc": 0.5, "loss": 1.0})
 wandb.summary["acc"] = 0.99
 wandb.summary.update({"best": 3, "loss": 0.1})
 run.summary.extra = "x"
 wandb.log({"loss": 0.7})
 assert wandb.summary["acc"] == 0.99 and wandb.summary["loss"] == 0.7
-""")
+""",
+    )
     assert user_keys(summary) == {"acc": 0.99, "loss": 0.7, "best": 3, "extra": "x"}
 
 
 def test_nested_write_through_and_delete(tmp):
-    _, summary = logged(tmp, """
+    _, summary = logged(
+        tmp,
+        """
 wandb.summary["this"] = {"that": 4, "gone": 1}
 assert wandb.summary["this"] == {"that": 4, "gone": 1}
 wandb.summary["this"]["other"] = 5
@@ -57,37 +66,46 @@ except KeyError:
 else:
     raise SystemExit("no KeyError")
 assert dict(wandb.summary["this"]) == {"that": 4, "other": 5}
-""")
+""",
+    )
     assert user_keys(summary) == {"this": {"that": 4, "other": 5}}
 
 
 def test_define_metric_aggregates(tmp):
-    _, summary = logged(tmp, """
+    _, summary = logged(
+        tmp,
+        """
 m = wandb.define_metric("loss", summary="min,max,mean,first,last", goal="minimize")
 assert m.name == "loss" and m.summary == ("min", "max", "mean", "first", "last")
 wandb.define_metric("acc", summary="max")
 wandb.define_metric("hidden_key", summary="none")
 for loss, acc in ((3.0, 0.1), (1.0, 0.7), (2.0, "n/a")):
     wandb.log({"loss": loss, "acc": acc, "hidden_key": 1})
-""")
+""",
+    )
     assert summary["loss"] == {"min": 1.0, "max": 3.0, "mean": 2.0, "first": 3.0, "last": 2.0}
     assert summary["acc"] == {"max": 0.7}
     assert "hidden_key" not in summary
 
 
 def test_define_metric_globs(tmp):
-    _, summary = logged(tmp, """
+    _, summary = logged(
+        tmp,
+        """
 wandb.define_metric("eval/*", summary="max")
 for i in range(3):
     wandb.log({"eval/acc": i, "eval/f1": 10 - i, "train/loss": i})
-""")
+""",
+    )
     assert summary["eval/acc"] == {"max": 2}
     assert summary["eval/f1"] == {"max": 10}
     assert summary["train/loss"] == 2
 
 
 def test_step_metric_step_sync_fills_rows(tmp):
-    got, _ = logged(tmp, """
+    got, _ = logged(
+        tmp,
+        """
 wandb.define_metric("train/global_step")
 m = wandb.define_metric("*", step_metric="train/global_step", step_sync=True)
 assert m.step_metric == "train/global_step" and m.step_sync is True
@@ -95,7 +113,8 @@ wandb.log({"train/loss": 1.0, "train/global_step": 10})
 wandb.log({"eval/loss": 2.0})
 wandb.log({"train/loss": 0.5, "train/global_step": 20})
 wandb.log({"eval/loss": 1.5})
-""")
+""",
+    )
     assert got == [
         {"_step": 0, "train/loss": 1.0, "train/global_step": 10},
         {"_step": 1, "eval/loss": 2.0, "train/global_step": 10},
@@ -105,12 +124,15 @@ wandb.log({"eval/loss": 1.5})
 
 
 def test_metric_records_written(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import trackway as wandb
 wandb.init()
 wandb.define_metric("epoch/*", step_metric="epoch/epoch", summary=["min"], hidden=False)
 wandb.finish()
-""")
+""",
+    )
     records, _ = read_log(only_run(tmp))
     (metric,) = [r for r in records if r["t"] == "metric"]
     assert metric["name"] == "epoch/*" and metric["step_metric"] == "epoch/epoch"
@@ -118,7 +140,9 @@ wandb.finish()
 
 
 def test_define_metric_validation_and_preinit(tmp):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
 import trackway as wandb
 assert getattr(wandb, "define_metric", None)
 wandb.define_metric("before_init")            # lenient: warning, no error
@@ -137,5 +161,6 @@ except wandb.errors.UsageError:
     pass
 else:
     raise SystemExit("define_metric on a finished run accepted")
-""")
+""",
+    )
     assert "define_metric() before init()" in done.stderr

@@ -1,4 +1,5 @@
 """Every logged value round-trips exactly through the run log (docs/run-format.md section 3)."""
+
 import json
 import math
 
@@ -17,12 +18,16 @@ VALUES = {
 
 
 def test_values_round_trip_exactly(tmp):
-    run_script(tmp, VALUES + """
+    run_script(
+        tmp,
+        VALUES
+        + """
 import trackway as wandb
 wandb.init(config={"cfg": VALUES})
 wandb.log(VALUES)
 wandb.finish()
-""")
+""",
+    )
     ns: dict = {}
     exec(VALUES, ns)
     expected = ns["VALUES"]
@@ -35,12 +40,15 @@ wandb.finish()
 
 
 def test_floats_stay_floats_on_disk(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import trackway as wandb
 wandb.init()
 wandb.log({"f": 1.0, "z": -0.0, "i": 1, "e": 1e22})
 wandb.finish()
-""")
+""",
+    )
     text = (only_run(tmp) / "run.jsonl").read_text()
     line = next(line for line in text.splitlines() if '"t":"history"' in line.replace(" ", ""))
     data = json.loads(line)["data"]
@@ -50,7 +58,9 @@ wandb.finish()
 
 
 def test_numpy_values_are_converted(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import numpy as np, trackway as wandb
 wandb.init()
 wandb.log({"f32": np.float32(0.5), "f16nan": np.float16("nan"), "i64": np.int64(-7),
@@ -58,7 +68,8 @@ wandb.log({"f32": np.float32(0.5), "f16nan": np.float16("nan"), "i64": np.int64(
            "matrix": np.array([[1.5, 2.5], [3.5, 4.5]]), "big": np.arange(100.0),
            "zero_d": np.array(2.25)})
 wandb.finish()
-""")
+""",
+    )
     records, _ = read_log(only_run(tmp))
     (row,) = rows(records)
     assert same(row["f32"], 0.5) and math.isnan(row["f16nan"]) and same(row["i64"], -7)
@@ -71,17 +82,22 @@ wandb.finish()
 
 
 def test_numpy_not_imported_unless_used(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import sys, trackway as wandb
 wandb.init()
 wandb.log({"a": 1.0, "s": {1, 2}})
 wandb.finish()
 assert "numpy" not in sys.modules and "torch" not in sys.modules, "array library imported"
-""")
+""",
+    )
 
 
 def test_unknown_objects_become_strings(tmp):
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import datetime, pathlib, trackway as wandb
 class Thing:
     def __str__(self):
@@ -93,7 +109,8 @@ wandb.init()
 wandb.log({"thing": Thing(), "when": datetime.date(2024, 1, 2), "p": pathlib.Path("/x"),
            "set": {3}, "tuple": (1, 2), "bytes": b"hi", "broken": Broken()})
 wandb.finish()
-""")
+""",
+    )
     records, _ = read_log(only_run(tmp))
     (row,) = rows(records)
     assert row["thing"] == "a thing" and row["when"] == "2024-01-02" and row["p"] == "/x"
@@ -104,7 +121,9 @@ wandb.finish()
 def test_torch_like_tensors_are_converted(tmp):
     # torch is not a test dependency; a stand-in with torch.Tensor's module name and methods
     # exercises the same path (detected by type(x).__module__, never by importing torch).
-    run_script(tmp, """
+    run_script(
+        tmp,
+        """
 import trackway as wandb
 class Tensor:
     __module__ = "torch"
@@ -122,7 +141,8 @@ wandb.init()
 wandb.log({"scalar": Tensor([2.5], dims=0), "small": Tensor([1.0, 2.0]),
            "big": Tensor([float(i) for i in range(64)] + [float("nan")])})
 wandb.finish()
-""")
+""",
+    )
     records, _ = read_log(only_run(tmp))
     (row,) = rows(records)
     assert same(row["scalar"], 2.5) and row["small"] == [1.0, 2.0]

@@ -1,6 +1,7 @@
 """Trackway JSON decoding in Python goes through the one Rust decoder (`trackway._native`), and
 agrees with the Rust and TypeScript decoders on the shared golden cases
 (crates/trackway-types/testdata/tjson_golden.json)."""
+
 import json
 import math
 import pathlib
@@ -12,7 +13,10 @@ from trackway.apis import decode_value
 from trackway.errors import CommError
 
 GOLDEN = json.loads(
-    (pathlib.Path(__file__).resolve().parents[2] / "crates/trackway-types/testdata/tjson_golden.json").read_text()
+    (
+        pathlib.Path(__file__).resolve().parents[2]
+        / "crates/trackway-types/testdata/tjson_golden.json"
+    ).read_text()
 )
 
 

@@ -7,6 +7,7 @@
 
 Importing starts no threads and touches no files.
 """
+
 from . import errors
 from ._lifecycle import PreInit as _PreInit
 from ._lifecycle import init
@@ -35,11 +36,46 @@ except ImportError:  # an unbuilt source checkout; init() explains
     __version__ = "0+unbuilt"
 
 __all__ = [
-    "__version__", "init", "log", "finish", "join", "define_metric", "save", "watch", "unwatch",
-    "login", "setup", "require", "termlog", "termwarn", "termerror", "Settings", "Error",
-    "errors", "Run", "Metric", "run", "config", "summary", "Api",
-    "Image", "Histogram", "Table", "Audio", "Video", "Html", "Plotly", "Object3D", "Molecule",
-    "Classes", "BoundingBoxes2D", "ImageMask", "plot", "plot_table", "visualize", "sklearn",
+    "__version__",
+    "init",
+    "log",
+    "finish",
+    "join",
+    "define_metric",
+    "save",
+    "watch",
+    "unwatch",
+    "login",
+    "setup",
+    "require",
+    "termlog",
+    "termwarn",
+    "termerror",
+    "Settings",
+    "Error",
+    "errors",
+    "Run",
+    "Metric",
+    "run",
+    "config",
+    "summary",
+    "Api",
+    "Image",
+    "Histogram",
+    "Table",
+    "Audio",
+    "Video",
+    "Html",
+    "Plotly",
+    "Object3D",
+    "Molecule",
+    "Classes",
+    "BoundingBoxes2D",
+    "ImageMask",
+    "plot",
+    "plot_table",
+    "visualize",
+    "sklearn",
     "data_types",
 ]
 
@@ -68,15 +104,30 @@ def finish(exit_code=None, quiet=None) -> None:
 join = finish
 
 
-def define_metric(name, step_metric=None, step_sync=None, hidden=None, summary=None, goal=None,
-                  overwrite=None, **kwargs):
+def define_metric(
+    name,
+    step_metric=None,
+    step_sync=None,
+    hidden=None,
+    summary=None,
+    goal=None,
+    overwrite=None,
+    **kwargs,
+):
     r = run
     if r is None:
         from ._lifecycle import preinit_define_metric
 
         return preinit_define_metric(name, step_metric=step_metric, step_sync=step_sync)
-    return r.define_metric(name, step_metric=step_metric, step_sync=step_sync, hidden=hidden,
-                           summary=summary, goal=goal, overwrite=overwrite)
+    return r.define_metric(
+        name,
+        step_metric=step_metric,
+        step_sync=step_sync,
+        hidden=hidden,
+        summary=summary,
+        goal=goal,
+        overwrite=overwrite,
+    )
 
 
 def save(glob_str=None, base_path=None, policy="live"):
@@ -86,16 +137,16 @@ def save(glob_str=None, base_path=None, policy="live"):
     return r.save(glob_str, base_path=base_path, policy=policy)
 
 
-def watch(models=None, criterion=None, log="gradients", log_freq=1000, idx=None,
-          log_graph=False) -> None:
+def watch(
+    models=None, criterion=None, log="gradients", log_freq=1000, idx=None, log_graph=False
+) -> None:
     """Record gradient/parameter histograms of torch modules in the active run."""
     r = run
     if r is None:  # lenient, like define_metric before init: nothing to record into
         if models is not None:
             termwarn("watch() before init(): nothing is recorded", repeat=False)
         return
-    r.watch(models, criterion=criterion, log=log, log_freq=log_freq, idx=idx,
-            log_graph=log_graph)
+    r.watch(models, criterion=criterion, log=log, log_freq=log_freq, idx=idx, log_graph=log_graph)
 
 
 def unwatch(models=None) -> None:
@@ -114,8 +165,16 @@ def require(requirement=None, experiment=None) -> None:
         termwarn(f"require({requirement!r}) has no effect in trackway", repeat=False)
 
 
-def login(key=None, host=None, relogin=None, anonymous=None, timeout=None, verify=False,
-          force=None, **kwargs) -> bool:
+def login(
+    key=None,
+    host=None,
+    relogin=None,
+    anonymous=None,
+    timeout=None,
+    verify=False,
+    force=None,
+    **kwargs,
+) -> bool:
     """Store an API key for `host` (via the bundled `trackway login`); True when a key is known."""
     from ._login import login as _login
 

@@ -8,6 +8,7 @@ writes and deletes go to `trackway` (so `wandb.run` is always `trackway.run`, an
 has are served this way, with nothing listed here. Names trackway lacks fall through to the
 normal finders, which find nothing, so `import wandb.nothing` fails as usual.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -47,7 +48,7 @@ class _AliasFinder:
     def find_spec(self, fullname, path=None, target=None):
         if not fullname.startswith(self.prefix):
             return None
-        real = self.target + fullname[len(self.prefix) - 1:]
+        real = self.target + fullname[len(self.prefix) - 1 :]
         if real not in sys.modules and importlib.util.find_spec(real) is None:
             return None
         return importlib.machinery.ModuleSpec(fullname, _AliasLoader(real))
@@ -94,4 +95,4 @@ def install(module: types.ModuleType, target: str = __package__) -> None:
     prefix = target + "."
     for name, mod in list(sys.modules.items()):
         if name.startswith(prefix) and mod is not None:
-            sys.modules.setdefault(alias + name[len(target):], mod)
+            sys.modules.setdefault(alias + name[len(target) :], mod)

@@ -1,5 +1,6 @@
 """Console entry point `trackway` (and `python -m trackway`): the command line is compiled into
 the native extension, so it runs in this process and the wheel needs no second executable."""
+
 import signal
 import sys
 
@@ -8,9 +9,11 @@ def main(argv=None) -> None:
     try:
         from . import _native
     except ImportError as e:
-        sys.stderr.write(f"trackway: the native module is not built ({e}).\n"
-                         "Install the package with `pip install .` (needs Rust), or run "
-                         "`make build` in a checkout.\n")
+        sys.stderr.write(
+            f"trackway: the native module is not built ({e}).\n"
+            "Install the package with `pip install .` (needs Rust), or run "
+            "`make build` in a checkout.\n"
+        )
         raise SystemExit(127) from None
     args = sys.argv[1:] if argv is None else list(argv)
     # The Rust side runs with the GIL released, where Python's own SIGINT handler would only set

@@ -1,4 +1,5 @@
 """`run.config`: wandb's Config semantics, written through to the run log on every change."""
+
 from collections.abc import Mapping
 
 from ._convert import friendly, friendly_key
@@ -36,8 +37,9 @@ def to_dict(params) -> dict:
         return dict(flag_values())
     if hasattr(params, "__dict__"):
         return dict(vars(params))
-    raise TypeError("config must be a dict or an object with attributes, "
-                    f"not {type(params).__name__}")
+    raise TypeError(
+        f"config must be a dict or an object with attributes, not {type(params).__name__}"
+    )
 
 
 class Config:

@@ -31,6 +31,7 @@ does not see output written to the file descriptors directly (C extensions, subp
 captures them; subprocess output is included. Its costs: a thread per stream, and output of
 children that outlive the run is captured until ``stop`` (which waits at most 2 s for them).
 """
+
 from __future__ import annotations
 
 import os
@@ -59,14 +60,14 @@ class _Line:
         if col == len(self.text):
             self.text += text
         else:  # overwrite from the cursor, as a terminal does after \r
-            self.text = self.text[:col] + text + self.text[col + len(text):]
+            self.text = self.text[:col] + text + self.text[col + len(text) :]
         self.col = col + len(text)
 
     def control(self, text: str) -> None:
         """Handles a chunk that contains \\r, \\b or escape sequences."""
         pos = 0
         for m in _CONTROL.finditer(text):
-            self.put(text[pos:m.start()])
+            self.put(text[pos : m.start()])
             tok = m.group(0)
             if tok == "\r":
                 self.col = 0
@@ -75,11 +76,11 @@ class _Line:
             elif tok.endswith("K"):
                 arg = tok[2:-1]
                 if arg in ("", "0"):
-                    self.text = self.text[:self.col]
+                    self.text = self.text[: self.col]
                 elif arg == "2":
                     self.text = ""
                 elif arg == "1":
-                    self.text = " " * self.col + self.text[self.col:]
+                    self.text = " " * self.col + self.text[self.col :]
             pos = m.end()
         self.put(text[pos:])
 
@@ -102,8 +103,9 @@ class Console:
 
             log_append_fn = self._owned_log = LogAppender(os.path.join(run_dir, "run.jsonl"))
         self._append = log_append_fn
-        self._out = open(os.path.join(self._files_dir, OUTPUT_FILE), "a", encoding="utf-8",
-                         errors="replace")
+        self._out = open(
+            os.path.join(self._files_dir, OUTPUT_FILE), "a", encoding="utf-8", errors="replace"
+        )
         self._lock = threading.RLock()
         self._lines = {"out": _Line(), "err": _Line()}
         self._next = 0
@@ -350,8 +352,10 @@ def _follow_ipython(console: Console):
     def rewrap(*_args) -> None:
         for name, stream in (("stdout", "out"), ("stderr", "err")):
             how, orig = console._saved.get(name, (None, None))
-            if how == "patched" and getattr(orig.__dict__.get("write"), "_trackway_console",
-                                            None) is not console:
+            if (
+                how == "patched"
+                and getattr(orig.__dict__.get("write"), "_trackway_console", None) is not console
+            ):
                 orig.write = _patched_write(orig, console, stream)
 
     shell.events.register("pre_run_cell", rewrap)

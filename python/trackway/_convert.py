@@ -5,6 +5,7 @@
 dicts) never enters Python. Array libraries are recognised by `type(x).__module__`, never
 imported here: a script that does not use numpy does not pay for it.
 """
+
 from collections.abc import Mapping
 
 from .data_types import _figures
@@ -42,7 +43,9 @@ def _convert(obj, histograms: bool):
     to_json = getattr(type(obj), "_trackway_json", None)  # media objects (Image, Table, ...)
     if to_json is not None:
         return to_json(obj)
-    if isinstance(obj, list):  # a list the native writer hands over whole (it starts with an object)
+    if isinstance(
+        obj, list
+    ):  # a list the native writer hands over whole (it starts with an object)
         return _list(obj, histograms)
     rich = _figures.rich_value(obj, root)  # figures, DataFrames, custom charts
     if rich is not None:

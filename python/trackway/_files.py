@@ -22,6 +22,7 @@ file's directory, so one directory level is kept). A path with ``..`` segments, 
 upload is the content at call time). A literal path that does not exist yet is linked anyway,
 so ``save("model.pt")`` before the first checkpoint works.
 """
+
 from __future__ import annotations
 
 import glob as _glob
@@ -49,9 +50,16 @@ def process_info() -> dict:
     program = argv[0] if argv and argv[0] else None
     code_path = os.path.abspath(program) if program and os.path.isfile(program) else None
     site_dirs = [os.path.abspath(p) for p in sys.path if p and os.path.isdir(p)]
-    return {"t": "process", "program": program, "code_path": code_path, "argv": argv,
-            "python": platform.python_version(), "executable": sys.executable,
-            "cwd": os.getcwd(), "site_packages": site_dirs}
+    return {
+        "t": "process",
+        "program": program,
+        "code_path": code_path,
+        "argv": argv,
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "cwd": os.getcwd(),
+        "site_packages": site_dirs,
+    }
 
 
 def _log_path(run):
@@ -96,15 +104,19 @@ def secure_saved_files(files_dir: str) -> list:
                     os.remove(tmp)
                 rel = os.path.relpath(dest, files_dir)
                 lost.append(rel)
-                _term.termwarn(f"save(): {rel} could not be kept with the run ({src}: "
-                               f"{e.strerror or e}); it will not be uploaded")
+                _term.termwarn(
+                    f"save(): {rel} could not be kept with the run ({src}: "
+                    f"{e.strerror or e}); it will not be uploaded"
+                )
     return lost
 
 
 def _split_pattern(pattern: str, base_path):
     if any(part == ".." for part in pattern.replace("\\", "/").split("/")):
-        raise ValueError(f"save({pattern!r}): '..' is not allowed (files must stay inside the "
-                         "run's files area; pass base_path instead)")
+        raise ValueError(
+            f"save({pattern!r}): '..' is not allowed (files must stay inside the "
+            "run's files area; pass base_path instead)"
+        )
     if base_path is None:
         if os.path.isabs(pattern):
             literal = pattern.split("*", 1)[0].split("?", 1)[0].split("[", 1)[0]

@@ -3,6 +3,7 @@ exit-code tracking and fork safety.
 
 Nothing here starts a thread. The only import-time side effect is `os.register_at_fork`.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -50,6 +51,7 @@ def _pkg():
 # ---------------------------------------------------------------------------------------------
 # module-level bindings
 
+
 class PreInit:
     """`trackway.config` / `trackway.summary` before init(): any use raises `trackway.Error`."""
 
@@ -95,6 +97,7 @@ def unbind() -> None:
 # ---------------------------------------------------------------------------------------------
 # init
 
+
 def _reinit_mode(reinit) -> str:
     if reinit is None or reinit == "default":
         # As wandb: in a notebook, running the init() cell again starts a new run.
@@ -107,8 +110,10 @@ def _reinit_mode(reinit) -> str:
         return "finish_previous"
     if reinit in ("return_previous", "finish_previous", "create_new"):
         return reinit
-    raise UsageError(f"reinit must be one of default, return_previous, finish_previous, "
-                     f"create_new (got {reinit!r})")
+    raise UsageError(
+        f"reinit must be one of default, return_previous, finish_previous, "
+        f"create_new (got {reinit!r})"
+    )
 
 
 def _resume_arg(resume):
@@ -137,15 +142,42 @@ def _initial_config(config, include, exclude) -> dict:
     return data
 
 
-def init(entity=None, project=None, dir=None, id=None, name=None, notes=None, tags=None,
-         config=None, config_exclude_keys=None, config_include_keys=None, allow_val_change=None,
-         group=None, job_type=None, mode=None, force=None, anonymous=None, reinit=None,
-         resume=None, resume_from=None, fork_from=None, save_code=None, tensorboard=None,
-         sync_tensorboard=None, monitor_gym=None, settings=None, magic=None, **kwargs) -> Run:
+def init(
+    entity=None,
+    project=None,
+    dir=None,
+    id=None,
+    name=None,
+    notes=None,
+    tags=None,
+    config=None,
+    config_exclude_keys=None,
+    config_include_keys=None,
+    allow_val_change=None,
+    group=None,
+    job_type=None,
+    mode=None,
+    force=None,
+    anonymous=None,
+    reinit=None,
+    resume=None,
+    resume_from=None,
+    fork_from=None,
+    save_code=None,
+    tensorboard=None,
+    sync_tensorboard=None,
+    monitor_gym=None,
+    settings=None,
+    magic=None,
+    **kwargs,
+) -> Run:
     """Start a run (wandb.init). Never waits on the network."""
     if reinit is None and settings is not None:
-        reinit = getattr(settings, "reinit", None) if not isinstance(settings, dict) \
+        reinit = (
+            getattr(settings, "reinit", None)
+            if not isinstance(settings, dict)
             else settings.get("reinit")
+        )
     reinit = _reinit_mode(reinit)
     if reinit == "return_previous" and _active:
         return _active[-1]
@@ -155,9 +187,18 @@ def init(entity=None, project=None, dir=None, id=None, name=None, notes=None, ta
 
     native = _require_native()
     args, unknown = settings_args(settings)
-    explicit = {"entity": entity, "project": project, "id": id, "name": name, "notes": notes,
-                "group": group, "job_type": job_type, "mode": mode, "resume": _resume_arg(resume),
-                "save_code": save_code}
+    explicit = {
+        "entity": entity,
+        "project": project,
+        "id": id,
+        "name": name,
+        "notes": notes,
+        "group": group,
+        "job_type": job_type,
+        "mode": mode,
+        "resume": _resume_arg(resume),
+        "save_code": save_code,
+    }
     if dir is not None:
         explicit["dir"] = os.fspath(dir)
     if tags is not None:
@@ -171,8 +212,7 @@ def init(entity=None, project=None, dir=None, id=None, name=None, notes=None, ta
     if s.get("silent"):
         _term.silent_override = True  # so the warnings below stay quiet too
     try:
-        _warn_unsupported(kwargs, unknown, sync_tensorboard or tensorboard, resume_from,
-                          fork_from)
+        _warn_unsupported(kwargs, unknown, sync_tensorboard or tensorboard, resume_from, fork_from)
         items = _initial_config(config, config_include_keys, config_exclude_keys)
         if s["mode"] == "disabled":
             run = _disabled_run(native, s, items, allow_val_change, settings)
@@ -213,8 +253,9 @@ def _disabled_run(native, s, items, allow_val_change, user_settings) -> Run:
     run_id = s.get("id") or native.new_run_id()
     backend = MemoryBackend(run_id, time.time())
     config = Config(items, allow_val_change=bool(allow_val_change))
-    return DisabledRun(backend, s, config, disabled=True,
-                       settings_obj=_settings_object(s, user_settings))
+    return DisabledRun(
+        backend, s, config, disabled=True, settings_obj=_settings_object(s, user_settings)
+    )
 
 
 def _resume_state(native, s: dict):
@@ -240,8 +281,9 @@ def _resume_state(native, s: dict):
     if s.get("mode") == "online" and resume in ("allow", "must") and run_id:
         state, found = _server_state(native, s, run_id, state)
         if resume == "must" and not attempts and not found:
-            raise UsageError(f"resume='must' but run {run_id!r} exists neither under {root} "
-                             "nor on the server")
+            raise UsageError(
+                f"resume='must' but run {run_id!r} exists neither under {root} nor on the server"
+            )
     elif resume == "must" and not attempts:
         raise UsageError(f"resume='must' but run {run_id!r} does not exist under {root}")
     return run_id, state
@@ -251,17 +293,25 @@ def _server_state(native, s: dict, run_id: str, local):
     """(state to resume from, whether the server has the run). The server's state wins when its
     last step is past the local one, so steps continue after every acknowledged row."""
     try:
-        remote = native.remote_run_state(s.get("base_url"), s.get("api_key"), s.get("entity"),
-                                         s.get("project") or "uncategorized", run_id)
+        remote = native.remote_run_state(
+            s.get("base_url"),
+            s.get("api_key"),
+            s.get("entity"),
+            s.get("project") or "uncategorized",
+            run_id,
+        )
     except OSError as e:
-        _term.warn_once(f"could not ask the server about run {run_id} ({e}); resuming from the "
-                        "local state, and the server drops steps it already has")
+        _term.warn_once(
+            f"could not ask the server about run {run_id} ({e}); resuming from the "
+            "local state, and the server drops steps it already has"
+        )
         return local, False
     if remote is None:
         return local, False
     last = (local or {}).get("last_step")
-    if local is None or (remote.get("last_step") is not None
-                         and (last is None or remote["last_step"] > last)):
+    if local is None or (
+        remote.get("last_step") is not None and (last is None or remote["last_step"] > last)
+    ):
         return remote, True
     return local, True
 
@@ -281,8 +331,9 @@ def _apply_resume(s: dict, items: dict, state: dict | None, args: dict) -> dict:
     if not state:
         return items
     for key in ("project", "entity", "name", "notes", "group", "job_type"):
-        unset = s.get(key) is None or (key == "project" and "project" not in args
-                                       and s.get(key) == "uncategorized")
+        unset = s.get(key) is None or (
+            key == "project" and "project" not in args and s.get(key) == "uncategorized"
+        )
         if unset and state.get(key) is not None:
             s[key] = state[key]
     if not s.get("tags") and state.get("tags"):
@@ -292,8 +343,11 @@ def _apply_resume(s: dict, items: dict, state: dict | None, args: dict) -> dict:
 
 def _public_settings(s: dict) -> dict:
     hidden = ("api_key", "root", "_agent")
-    return {k: v for k, v in s.items()
-            if k not in hidden and v is not None and isinstance(v, (str, int, float, bool, list))}
+    return {
+        k: v
+        for k, v in s.items()
+        if k not in hidden and v is not None and isinstance(v, (str, int, float, bool, list))
+    }
 
 
 def _local_run(native, s, items, allow_val_change, user_settings, args) -> Run:
@@ -303,19 +357,39 @@ def _local_run(native, s, items, allow_val_change, user_settings, args) -> Run:
     s["name"] = s.get("name") or _generate_name()
     s["project"] = s.get("project") or "uncategorized"
     config = Config(items, allow_val_change=bool(allow_val_change))
-    start = {"run_id": run_id, "project": s["project"], "entity": s.get("entity"),
-             "name": s["name"], "tags": list(s.get("tags") or []), "notes": s.get("notes"),
-             "group": s.get("group"), "job_type": s.get("job_type"), "mode": s["mode"],
-             "config": config.as_dict(), "resume": s.get("resume"), "base_url": s.get("base_url"),
-             "settings": _public_settings(s)}
+    start = {
+        "run_id": run_id,
+        "project": s["project"],
+        "entity": s.get("entity"),
+        "name": s["name"],
+        "tags": list(s.get("tags") or []),
+        "notes": s.get("notes"),
+        "group": s.get("group"),
+        "job_type": s.get("job_type"),
+        "mode": s["mode"],
+        "config": config.as_dict(),
+        "resume": s.get("resume"),
+        "base_url": s.get("base_url"),
+        "settings": _public_settings(s),
+    }
     try:
         backend = native.NativeRun(s["root"], start, _convert.fallback, state)
     except (OSError, ValueError) as e:
         raise Error(f"could not create a run under {s['root']}: {e}") from e
     _media.register_run(backend)
-    url = _online(native, s, run_id, backend) if s["mode"] == "online" else _offline(native, s, backend)
-    run = Run(backend, s, config, resumed=state is not None, url=url,
-              settings_obj=_settings_object(s, user_settings))
+    url = (
+        _online(native, s, run_id, backend)
+        if s["mode"] == "online"
+        else _offline(native, s, backend)
+    )
+    run = Run(
+        backend,
+        s,
+        config,
+        resumed=state is not None,
+        url=url,
+        settings_obj=_settings_object(s, user_settings),
+    )
     _start_capture(run)
     if not s.get("silent"):
         where = f" — {url}" if url else ""
@@ -349,9 +423,11 @@ def agent_command():
 def _online(native, s: dict, run_id: str, backend):
     cmd = agent_command()
     if cmd is None:
-        _term.warn_once("no `trackway` command to start the agent (TRACKWAY_EXE is not an "
-                        "executable), so no agent uploads this run; it stays on disk (upload it "
-                        "later with `trackway sync`)")
+        _term.warn_once(
+            "no `trackway` command to start the agent (TRACKWAY_EXE is not an "
+            "executable), so no agent uploads this run; it stays on disk (upload it "
+            "later with `trackway sync`)"
+        )
         s["_agent"] = False
     else:
         s["_agent"] = bool(native.ensure_agent(s["root"], cmd[0], cmd[1]))
@@ -397,12 +473,70 @@ def _start_capture(run: Run) -> None:
             run._on_finish.append(stop)
 
 
-_ADJ = ("amber", "bold", "brisk", "calm", "clever", "crisp", "dawn", "deft", "eager", "fair",
-        "fleet", "gentle", "golden", "keen", "lively", "lucid", "merry", "misty", "noble", "quiet",
-        "rapid", "silver", "snowy", "solar", "steady", "swift", "vivid", "warm", "wild", "young")
-_NOUN = ("badger", "brook", "cedar", "comet", "crane", "delta", "dune", "ember", "falcon", "fern",
-         "fjord", "glade", "harbor", "heron", "lake", "lynx", "maple", "meadow", "moon", "otter",
-         "pine", "river", "sparrow", "spruce", "star", "stone", "tide", "valley", "willow", "wolf")
+_ADJ = (
+    "amber",
+    "bold",
+    "brisk",
+    "calm",
+    "clever",
+    "crisp",
+    "dawn",
+    "deft",
+    "eager",
+    "fair",
+    "fleet",
+    "gentle",
+    "golden",
+    "keen",
+    "lively",
+    "lucid",
+    "merry",
+    "misty",
+    "noble",
+    "quiet",
+    "rapid",
+    "silver",
+    "snowy",
+    "solar",
+    "steady",
+    "swift",
+    "vivid",
+    "warm",
+    "wild",
+    "young",
+)
+_NOUN = (
+    "badger",
+    "brook",
+    "cedar",
+    "comet",
+    "crane",
+    "delta",
+    "dune",
+    "ember",
+    "falcon",
+    "fern",
+    "fjord",
+    "glade",
+    "harbor",
+    "heron",
+    "lake",
+    "lynx",
+    "maple",
+    "meadow",
+    "moon",
+    "otter",
+    "pine",
+    "river",
+    "sparrow",
+    "spruce",
+    "star",
+    "stone",
+    "tide",
+    "valley",
+    "willow",
+    "wolf",
+)
 
 
 def _generate_name() -> str:
@@ -413,6 +547,7 @@ def _generate_name() -> str:
 
 # ---------------------------------------------------------------------------------------------
 # finish, exit code, fork
+
 
 def finish_run(run: Run, exit_code=None) -> None:
     if run._finished:
@@ -457,25 +592,31 @@ def _wait_uploaded(run: Run) -> None:
         run._s["_agent"] = bool(backend.ensure_agent())  # restarts an agent killed meanwhile
     if not run._s.get("_agent"):  # no agent could be started: waiting cannot help
         if not quiet:
-            _term.termlog(f"run {run.id} is saved locally; upload it with "
-                          f"`trackway sync {backend.dir}`")
+            _term.termlog(
+                f"run {run.id} is saved locally; upload it with `trackway sync {backend.dir}`"
+            )
         return
     timeout = float(run._s.get("finish_timeout") or 5.0)
     done = backend.wait_uploaded(timeout)
     state = backend.upload_state()
     if state["dropped"]:
-        _term.termwarn(f"run {run.id}: the server dropped {state['dropped']} history record(s) at "
-                       "steps another attempt of this run had already logged (history never "
-                       "goes back; resume with resume='allow' to continue after its last step)")
+        _term.termwarn(
+            f"run {run.id}: the server dropped {state['dropped']} history record(s) at "
+            "steps another attempt of this run had already logged (history never "
+            "goes back; resume with resume='allow' to continue after its last step)"
+        )
     if done or quiet:
         return
     unsent = state["unsent_bytes"]
     if state["agent_alive"]:
-        _term.termlog(f"run {run.id}: {unsent} bytes still uploading in the background "
-                      "(`trackway status`)")
+        _term.termlog(
+            f"run {run.id}: {unsent} bytes still uploading in the background (`trackway status`)"
+        )
     else:
-        _term.termwarn(f"run {run.id}: {unsent} bytes not uploaded and no agent is running; "
-                       f"upload them with `trackway sync {backend.dir}`")
+        _term.termwarn(
+            f"run {run.id}: {unsent} bytes not uploaded and no agent is running; "
+            f"upload them with `trackway sync {backend.dir}`"
+        )
 
 
 def _int_code(code) -> int:
@@ -545,6 +686,7 @@ def restore_detached(settings: dict, run_id: str, config: dict, disabled: bool) 
 
 # ---------------------------------------------------------------------------------------------
 # files
+
 
 def save_files(run: Run, glob_str, base_path, policy):
     try:

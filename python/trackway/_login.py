@@ -1,4 +1,5 @@
 """`trackway.login()`: keys are stored by the CLI so there is one credentials writer."""
+
 import os
 import subprocess
 
@@ -17,13 +18,25 @@ def login(key=None, host=None, timeout=None, verify=False) -> bool:
         return False
     launcher = agent_command()
     if launcher is None:
-        raise Error("no `trackway` command: TRACKWAY_EXE is not an executable, or the native "
-                    "module is not built")
-    cmd = [launcher[0], *launcher[1], "login"] + (["--host", host] if host else []) + ([] if verify else ["--no-verify"])
+        raise Error(
+            "no `trackway` command: TRACKWAY_EXE is not an executable, or the native "
+            "module is not built"
+        )
+    cmd = (
+        [launcher[0], *launcher[1], "login"]
+        + (["--host", host] if host else [])
+        + ([] if verify else ["--no-verify"])
+    )
     env = dict(os.environ, TRACKWAY_API_KEY=str(key))  # not argv: other users can read that
     try:
-        done = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              env=env, timeout=timeout or 30)
+        done = subprocess.run(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout or 30,
+        )
     except (OSError, subprocess.TimeoutExpired) as e:
         _term.termerror(f"login failed: {e}")
         return False

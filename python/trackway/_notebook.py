@@ -10,6 +10,7 @@ IPython is never imported here: a kernel has it loaded already, and a plain scri
 for it. Console capture needs nothing special: ipykernel's `sys.stdout`/`sys.stderr` are
 stream objects whose `write` `_console` wraps like any other.
 """
+
 from __future__ import annotations
 
 import html
@@ -25,7 +26,7 @@ def ipython_shell():
         return None
     try:
         return ipython.get_ipython()
-    except Exception:  # noqa: BLE001  (a half-initialised IPython: treat as plain Python)
+    except Exception:
         return None
 
 
@@ -40,7 +41,7 @@ def kernel_shell():
 def _summary_rows(run) -> list:
     try:
         items = [(k, v) for k, v in dict(run.summary).items() if not str(k).startswith("_")]
-    except Exception:  # noqa: BLE001  (a summary that cannot be read: no table)
+    except Exception:
         return []
     rows = []
     for key, value in sorted(items)[:MAX_SUMMARY_ROWS]:
@@ -61,18 +62,25 @@ def to_html(run, height: int = 420, hidden: bool = False) -> str:
     title = f'<a href="{html.escape(url)}" target="_blank">{name}</a>' if url else name
     state = "finished" if run._finished else ("running" if not run.offline else "offline")
     where = "" if url else f" · <code>{html.escape(run.dir)}</code>"
-    head = (f'<div class="trackway-run" data-run-id="{html.escape(run.id)}" '
-            f'data-state="{state}" style="font-family:sans-serif;font-size:13px">')
-    line = (f"<div><b>trackway</b> run {title} ({html.escape(run.id)}) · project "
-            f"{html.escape(str(run.project))} · <i>{state}</i>{where}</div>")
+    head = (
+        f'<div class="trackway-run" data-run-id="{html.escape(run.id)}" '
+        f'data-state="{state}" style="font-family:sans-serif;font-size:13px">'
+    )
+    line = (
+        f"<div><b>trackway</b> run {title} ({html.escape(run.id)}) · project "
+        f"{html.escape(str(run.project))} · <i>{state}</i>{where}</div>"
+    )
     parts = [head, line]
     if url and not hidden and not run._finished:
-        parts.append(f'<iframe src="{html.escape(url)}" style="border:none;width:100%;'
-                     f'height:{int(height)}px" loading="lazy"></iframe>')
+        parts.append(
+            f'<iframe src="{html.escape(url)}" style="border:none;width:100%;'
+            f'height:{int(height)}px" loading="lazy"></iframe>'
+        )
     rows = _summary_rows(run)
     if rows:
-        cells = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>"
-                        for k, v in rows)
+        cells = "".join(
+            f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in rows
+        )
         parts.append(f'<table class="trackway-summary">{cells}</table>')
     parts.append("</div>")
     return "".join(parts)
@@ -103,7 +111,7 @@ class _Panel:
     def refresh(self, *_args) -> None:
         try:
             self.handle.update(self.html_cls(to_html(self.run)))
-        except Exception:  # noqa: BLE001, S110  (the panel is a courtesy; never fail a cell)
+        except Exception:
             pass
 
     def stop(self, exit_code=None) -> None:

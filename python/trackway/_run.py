@@ -4,6 +4,7 @@ All run semantics (step/commit rules, summary, metrics, encoding, the write) liv
 `NativeRun`; this class is the wandb-shaped surface over it. `log` is the hot path: one Python
 frame, one native call.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,8 +24,16 @@ _DISABLED_DIR = os.path.join(os.environ.get("TMPDIR") or "/tmp", "trackway-disab
 class Metric:
     """What `define_metric` returns (read-only description)."""
 
-    def __init__(self, name, step_metric=None, step_sync=None, hidden=None, summary=(),
-                 goal=None, overwrite=None) -> None:
+    def __init__(
+        self,
+        name,
+        step_metric=None,
+        step_sync=None,
+        hidden=None,
+        summary=(),
+        goal=None,
+        overwrite=None,
+    ) -> None:
         self.name = name
         self.step_metric = step_metric
         self.step_sync = step_sync
@@ -135,8 +144,17 @@ def _split_summary(summary) -> list | None:
 class Run:
     """A run. Same class as `trackway.sdk.wandb_run.Run` and `trackway.wandb_run.Run`."""
 
-    def __init__(self, backend, settings: dict, config: Config, *, disabled: bool = False,
-                 resumed: bool = False, url: str | None = None, settings_obj=None) -> None:
+    def __init__(
+        self,
+        backend,
+        settings: dict,
+        config: Config,
+        *,
+        disabled: bool = False,
+        resumed: bool = False,
+        url: str | None = None,
+        settings_obj=None,
+    ) -> None:
         self._backend = backend
         self._nlog = backend.log  # swapped for a raising/no-op function on finish or fork
         self._s = settings
@@ -193,8 +211,10 @@ class Run:
     def _log_forked(self, data, step=None, commit=None):
         if not self._warned_fork and not self._s.get("silent"):
             self._warned_fork = True
-            _term.termwarn("log() from a forked child process is ignored: only the process that "
-                           "called init() writes to the run")
+            _term.termwarn(
+                "log() from a forked child process is ignored: only the process that "
+                "called init() writes to the run"
+            )
         return None
 
     # -- state checks ---------------------------------------------------------------------------
@@ -355,16 +375,31 @@ class Run:
         return f"<Run {self.path} ({self.mode})>"
 
     # -- metrics and summary --------------------------------------------------------------------
-    def define_metric(self, name, step_metric=None, step_sync=None, hidden=None, summary=None,
-                      goal=None, overwrite=None, **kwargs) -> Metric:
+    def define_metric(
+        self,
+        name,
+        step_metric=None,
+        step_sync=None,
+        hidden=None,
+        summary=None,
+        goal=None,
+        overwrite=None,
+        **kwargs,
+    ) -> Metric:
         self._check("define_metric()")
         if isinstance(step_metric, Metric):
             step_metric = step_metric.name
         aggregates = _split_summary(summary)
         goal = {"min": "minimize", "max": "maximize"}.get(goal, goal)
         try:
-            self._backend.define_metric(name, step_metric=step_metric, step_sync=step_sync,
-                                        summary=aggregates, goal=goal, hidden=hidden)
+            self._backend.define_metric(
+                name,
+                step_metric=step_metric,
+                step_sync=step_sync,
+                summary=aggregates,
+                goal=goal,
+                hidden=hidden,
+            )
         except (ValueError, TypeError) as e:
             raise Error(f"define_metric({name!r}): {e}") from e
         if step_sync is None and step_metric:
@@ -400,8 +435,9 @@ class Run:
 
         return _lifecycle.save_files(self, glob_str, base_path, policy)
 
-    def watch(self, models=None, criterion=None, log="gradients", log_freq=1000, idx=None,
-              log_graph=False) -> None:
+    def watch(
+        self, models=None, criterion=None, log="gradients", log_freq=1000, idx=None, log_graph=False
+    ) -> None:
         """Record gradient and/or parameter histograms of torch modules (``_watch``)."""
         self._check("watch()")
         if self._disabled:

@@ -1,4 +1,5 @@
 """`trackway.Settings`: a lenient settings object (wandb's rejects unknown keys; we warn)."""
+
 from __future__ import annotations
 
 from . import _native
@@ -8,22 +9,55 @@ RESOLVED_KEYS = frozenset(_native.setting_keys())
 
 # wandb setting names that mean one of ours.
 ALIASES = {
-    "run_name": "name", "run_id": "id", "run_notes": "notes", "run_tags": "tags",
-    "run_group": "group", "run_job_type": "job_type", "root_dir": "dir",
-    "x_disable_stats": "disable_stats", "_disable_stats": "disable_stats",
+    "run_name": "name",
+    "run_id": "id",
+    "run_notes": "notes",
+    "run_tags": "tags",
+    "run_group": "group",
+    "run_job_type": "job_type",
+    "root_dir": "dir",
+    "x_disable_stats": "disable_stats",
+    "_disable_stats": "disable_stats",
     "x_stats_sampling_interval": "stats_sample_seconds",
     "_stats_sample_rate_seconds": "stats_sample_seconds",
-    "x_finish_timeout": "finish_timeout", "quiet": "silent",
+    "x_finish_timeout": "finish_timeout",
+    "quiet": "silent",
 }
 
 # Keys we accept without a warning: Trackway-only ones and common wandb ones with no effect here.
-QUIET_KEYS = frozenset({
-    "reinit", "init_timeout", "start_method", "https_proxy", "http_proxy", "show_info",
-    "show_warnings", "show_errors", "anonymous", "program", "disable_git", "disable_job_creation",
-    "x_label", "x_primary", "x_disable_meta", "_disable_meta", "x_disable_machine_info",
-    "allow_val_change", "sync_tensorboard", "app_url", "api_key", "sweep_id", "resume_from",
-    "fork_from", "_service_wait", "x_service_wait", "code_dir", "notebook_name", "host",
-})
+QUIET_KEYS = frozenset(
+    {
+        "reinit",
+        "init_timeout",
+        "start_method",
+        "https_proxy",
+        "http_proxy",
+        "show_info",
+        "show_warnings",
+        "show_errors",
+        "anonymous",
+        "program",
+        "disable_git",
+        "disable_job_creation",
+        "x_label",
+        "x_primary",
+        "x_disable_meta",
+        "_disable_meta",
+        "x_disable_machine_info",
+        "allow_val_change",
+        "sync_tensorboard",
+        "app_url",
+        "api_key",
+        "sweep_id",
+        "resume_from",
+        "fork_from",
+        "_service_wait",
+        "x_service_wait",
+        "code_dir",
+        "notebook_name",
+        "host",
+    }
+)
 
 
 class Settings:

@@ -1,4 +1,5 @@
 """`run.summary`: a dict-like view of the native summary; writes go straight to the run log."""
+
 from .errors import UsageError
 
 

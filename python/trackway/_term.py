@@ -1,4 +1,5 @@
 """Terminal output. Everything Trackway prints goes through here, so silent mode is one check."""
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,9 @@ def _emit(level: str, msg, repeat: bool, prefix: bool, newline: bool) -> None:
         pass  # stderr closed (interpreter shutdown, daemons): printing is best effort
 
 
-def termlog(string="", newline: bool = True, repeat: bool = True, prefix: bool = True,
-            silent: bool = False) -> None:
+def termlog(
+    string="", newline: bool = True, repeat: bool = True, prefix: bool = True, silent: bool = False
+) -> None:
     if not silent:
         _emit("", string, repeat, prefix, newline)
 

@@ -7,11 +7,16 @@ tensor). Histograms go into the current row with ``commit=False`` (keys
 The value is the histogram shape ``log()`` already uses for large arrays
 (``{"_type": "histogram", "bins": [n+1 edges], "values": [n counts]}``).
 """
+
 from __future__ import annotations
 
 BINS = 64
-_MODES = {"gradients": (False, True), "parameters": (True, False), "all": (True, True),
-          None: (False, False)}
+_MODES = {
+    "gradients": (False, True),
+    "parameters": (True, False),
+    "all": (True, True),
+    None: (False, False),
+}
 
 
 def histogram(tensor, bins: int = BINS) -> dict:
@@ -77,8 +82,12 @@ class _Watch:
             self.forward_calls[sub_name] = n
             if n % self.log_freq:
                 return
-            self._emit({f"parameters/{self.prefix}{sub_name}{name}": histogram(p)
-                        for name, p in module.named_parameters(recurse=False)})
+            self._emit(
+                {
+                    f"parameters/{self.prefix}{sub_name}{name}": histogram(p)
+                    for name, p in module.named_parameters(recurse=False)
+                }
+            )
 
         return hook
 
@@ -92,8 +101,9 @@ class _Watch:
         return hook
 
 
-def watch(run, models, criterion=None, log="gradients", log_freq=1000, idx=None,
-          log_graph=False) -> list:
+def watch(
+    run, models, criterion=None, log="gradients", log_freq=1000, idx=None, log_graph=False
+) -> list:
     """Attach hooks to each torch module in ``models``; returns the watches made."""
     if models is None:
         return []

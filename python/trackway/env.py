@@ -1,4 +1,5 @@
 """Compat `wandb.env`: constants and the setters transformers' hp-search calls."""
+
 from __future__ import annotations
 
 import os

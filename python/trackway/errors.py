@@ -1,4 +1,5 @@
 """Exceptions, with the names and module paths wandb code catches (`wandb.errors.*`)."""
+
 from __future__ import annotations
 
 __all__ = ["Error", "CommError", "UsageError", "UnsupportedError", "ConfigError"]

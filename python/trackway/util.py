@@ -1,4 +1,5 @@
 """Compat `wandb.util` helpers that integrations import (Ray AIR)."""
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ server; each test reads the values back through `trackway.Api`.
 The `wandb` module comes from tests/frameworks/shim (test-only; see its docstring). Scripts
 run in subprocesses with this venv's interpreter, as a user's training script would.
 """
+
 import importlib.util
 import os
 import sys
@@ -21,8 +22,12 @@ sys.path.insert(0, str(REPO / "python"))
 _spec = importlib.util.spec_from_file_location("sdk_conftest", REPO / "python/tests/conftest.py")
 _sdk = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_sdk)
-Server, clean_env, run_script, trackway_bin = (_sdk.Server, _sdk.clean_env, _sdk.run_script,
-                                               _sdk.trackway_bin)
+Server, clean_env, run_script, trackway_bin = (
+    _sdk.Server,
+    _sdk.clean_env,
+    _sdk.run_script,
+    _sdk.trackway_bin,
+)
 
 SHIM = HERE / "shim"
 
@@ -45,11 +50,20 @@ def tmp(tmp_path: Path) -> Path:
 @pytest.fixture
 def online_env(tmp, server):
     """Environment of a training script that logs online to the test server via `wandb`."""
-    env = clean_env(tmp, TRACKWAY_MODE="online", TRACKWAY_BASE_URL=server.url,
-                    TRACKWAY_API_KEY=server.key, KERAS_BACKEND="torch",
-                    HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-                    RAY_USAGE_STATS_ENABLED="0", CUDA_VISIBLE_DEVICES="",
-                    OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env = clean_env(
+        tmp,
+        TRACKWAY_MODE="online",
+        TRACKWAY_BASE_URL=server.url,
+        TRACKWAY_API_KEY=server.key,
+        KERAS_BACKEND="torch",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        TOKENIZERS_PARALLELISM="false",
+        RAY_USAGE_STATS_ENABLED="0",
+        CUDA_VISIBLE_DEVICES="",
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+    )
     env["PYTHONPATH"] = os.pathsep.join([str(SHIM), str(REPO / "python")])
     return env
 

@@ -1,12 +1,16 @@
 """accelerate's wandb tracker and Optuna's `WeightsAndBiasesCallback`."""
+
 import json
 
 import pytest
+
 from conftest import find_run, history, run_script
 
 
 def test_accelerate_tracker(tmp, online_env, api):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
         import json
         from accelerate import Accelerator
         acc = Accelerator(log_with="wandb", cpu=True)
@@ -17,12 +21,16 @@ def test_accelerate_tracker(tmp, online_env, api):
         run_id = acc.get_tracker("wandb").run.id
         acc.end_training()
         print(json.dumps({"id": run_id}))
-    """, env=online_env, timeout=180)
+    """,
+        env=online_env,
+        timeout=180,
+    )
     run_id = json.loads(done.stdout.strip().splitlines()[-1])["id"]
     run = find_run(api, "accel", id=run_id)
     assert run.name == "acc-run"
-    assert run.config == {"lr": 0.1, "epochs": 3} or (run.config["lr"] == 0.1
-                                                       and run.config["epochs"] == 3)
+    assert run.config == {"lr": 0.1, "epochs": 3} or (
+        run.config["lr"] == 0.1 and run.config["epochs"] == 3
+    )
     rows = history(api, "/".join(run.path), keys=["loss", "epoch"])
     assert [r["_step"] for r in rows] == [0, 1, 2, 3, 4]
     assert [r["loss"] for r in rows] == [pytest.approx(1.0 / (s + 1)) for s in range(5)]
@@ -30,7 +38,9 @@ def test_accelerate_tracker(tmp, online_env, api):
 
 
 def test_optuna_callback(tmp, online_env, api):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
         import json
         import optuna
         from optuna_integration.wandb import WeightsAndBiasesCallback
@@ -44,10 +54,14 @@ def test_optuna_callback(tmp, online_env, api):
         wandb.finish()
         print(json.dumps({"id": run_id, "trials": [[t.number, t.params["x"], t.value]
                                                    for t in study.trials]}))
-    """, env=online_env, timeout=180)
+    """,
+        env=online_env,
+        timeout=180,
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     run = find_run(api, "optuna", id=result["id"])
     rows = history(api, "/".join(run.path), keys=["x", "score"])
-    assert [(r["_step"], r["x"], r["score"]) for r in rows] == \
-        [(n, pytest.approx(x), pytest.approx(v)) for n, x, v in result["trials"]]
+    assert [(r["_step"], r["x"], r["score"]) for r in rows] == [
+        (n, pytest.approx(x), pytest.approx(v)) for n, x, v in result["trials"]
+    ]
     assert run.config["direction"] == ["MINIMIZE"]

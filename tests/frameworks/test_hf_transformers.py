@@ -1,7 +1,9 @@
 """Hugging Face Transformers `Trainer(report_to="wandb")` on a tiny GPT-2 built in the test."""
+
 import json
 
 import pytest
+
 from conftest import find_run, history, run_script
 
 SCRIPT = """

@@ -1,12 +1,16 @@
 """`wandb.integration.lightgbm` / `.xgboost` and `watch()` of a plain torch module."""
+
 import json
 
 import pytest
+
 from conftest import find_run, history, run_script
 
 
 def test_lightgbm_callback_and_summary(tmp, online_env, api):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
         import json
         import numpy as np
         import lightgbm as lgb
@@ -24,7 +28,10 @@ def test_lightgbm_callback_and_summary(tmp, online_env, api):
         log_summary(model)
         wandb.finish()
         print(json.dumps({"id": run.id, "l2": evals["valid"]["l2"]}))
-    """, env=online_env, timeout=180)
+    """,
+        env=online_env,
+        timeout=180,
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     run = find_run(api, "gbm", id=result["id"])
     rows = history(api, "/".join(run.path), keys=["valid_l2"])
@@ -34,7 +41,9 @@ def test_lightgbm_callback_and_summary(tmp, online_env, api):
 
 
 def test_xgboost_callback(tmp, online_env, api):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
         import json
         import numpy as np
         import xgboost as xgb
@@ -49,7 +58,10 @@ def test_xgboost_callback(tmp, online_env, api):
                   evals=[(dvalid, "valid")], evals_result=evals, callbacks=[WandbCallback()])
         wandb.finish()
         print(json.dumps({"id": run.id, "rmse": evals["valid"]["rmse"]}))
-    """, env=online_env, timeout=180)
+    """,
+        env=online_env,
+        timeout=180,
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     run = find_run(api, "gbm", id=result["id"])
     rows = history(api, "/".join(run.path), keys=["valid-rmse", "epoch"])
@@ -60,7 +72,9 @@ def test_xgboost_callback(tmp, online_env, api):
 
 
 def test_watch_records_gradient_and_parameter_histograms(tmp, online_env, api):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
         import json, torch
         import wandb
         run = wandb.init(project="watch", name="mlp")
@@ -79,7 +93,10 @@ def test_watch_records_gradient_and_parameter_histograms(tmp, online_env, api):
         wandb.log({"loss": loss.item()})
         wandb.finish()
         print(json.dumps({"id": run.id}))
-    """, env=online_env, timeout=180)
+    """,
+        env=online_env,
+        timeout=180,
+    )
     run_id = json.loads(done.stdout.strip().splitlines()[-1])["id"]
     run = find_run(api, "watch", id=run_id)
     rows = history(api, "/".join(run.path))

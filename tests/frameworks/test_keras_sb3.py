@@ -1,13 +1,17 @@
 """Keras 3 (torch backend) callbacks and Stable-Baselines3's `WandbCallback`, from
 `wandb.integration.keras` / `wandb.integration.sb3` (Trackway's modules under those paths)."""
+
 import json
 
 import pytest
+
 from conftest import find_run, history, run_script
 
 
 def test_keras_metrics_logger_and_checkpoint(tmp, online_env, api):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
         import json
         import numpy as np
         import keras
@@ -24,14 +28,18 @@ def test_keras_metrics_logger_and_checkpoint(tmp, online_env, api):
                                  WandbModelCheckpoint("ckpt.keras", monitor="val_loss")])
         wandb.finish()
         print(json.dumps({"id": run.id, "history": h.history}))
-    """, env=online_env, timeout=300)
+    """,
+        env=online_env,
+        timeout=300,
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     run = find_run(api, "keras", id=result["id"])
     rows = history(api, "/".join(run.path), keys=["epoch/loss", "epoch/val_mae"])
     hist = result["history"]
     assert [r["epoch/loss"] for r in rows] == [pytest.approx(v, rel=1e-5) for v in hist["loss"]]
-    assert [r["epoch/val_mae"] for r in rows] == \
-        [pytest.approx(v, rel=1e-5) for v in hist["val_mae"]]
+    assert [r["epoch/val_mae"] for r in rows] == [
+        pytest.approx(v, rel=1e-5) for v in hist["val_mae"]
+    ]
     epochs = history(api, "/".join(run.path), keys=["epoch/epoch", "epoch/learning_rate"])
     assert [r["epoch/epoch"] for r in epochs] == [0, 1, 2]
     assert epochs[0]["epoch/learning_rate"] == pytest.approx(0.01)
@@ -43,7 +51,9 @@ def test_keras_metrics_logger_and_checkpoint(tmp, online_env, api):
 
 
 def test_sb3_callback_with_sync_tensorboard(tmp, online_env, api):
-    done = run_script(tmp, """
+    done = run_script(
+        tmp,
+        """
         import json
         import wandb
         from stable_baselines3 import PPO
@@ -55,7 +65,10 @@ def test_sb3_callback_with_sync_tensorboard(tmp, online_env, api):
                                                                 model_save_path="models"))
         wandb.finish()
         print(json.dumps({"id": run.id}))
-    """, env=online_env, timeout=300)
+    """,
+        env=online_env,
+        timeout=300,
+    )
     run_id = json.loads(done.stdout.strip().splitlines()[-1])["id"]
     run = find_run(api, "sb3", id=run_id)
     assert run.config["algo"] == "PPO"

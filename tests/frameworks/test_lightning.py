@@ -1,7 +1,9 @@
 """Lightning `WandbLogger` (without `log_model`: that needs Artifacts, which Trackway lacks)."""
+
 import json
 
 import pytest
+
 from conftest import find_run, history, run_script
 
 SCRIPT = """

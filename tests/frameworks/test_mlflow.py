@@ -2,9 +2,11 @@
 store and the SQLite store, MLflow 3's default) becomes Trackway runs with the same ids:
 params -> config, metrics -> history by step, tags -> config `mlflow.tags` and run tags,
 artifacts -> files."""
+
 import subprocess
 
 import pytest
+
 from conftest import run_script, trackway_bin
 
 MLFLOW = """
@@ -34,10 +36,15 @@ def test_mlflow_import_round_trip(tmp, online_env, api, kind):
     mlflow_id = done.stdout.strip().splitlines()[-1]
 
     def do_import():
-        out = subprocess.run([trackway_bin(), "import", "mlflow", uri,
-                              "--dir", str(tmp / "trackway")],
-                             env=online_env, cwd=tmp, capture_output=True, text=True, timeout=300,
-                          check=False)
+        out = subprocess.run(
+            [trackway_bin(), "import", "mlflow", uri, "--dir", str(tmp / "trackway")],
+            env=online_env,
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert out.returncode == 0, out.stderr + out.stdout
         return out.stdout
 
@@ -56,7 +63,10 @@ def test_mlflow_import_round_trip(tmp, online_env, api, kind):
     assert [r["loss"] for r in rows] == [pytest.approx(1.0 / (s + 1)) for s in range(5)]
     assert [r["acc"] for r in rows] == [pytest.approx(0.5 + s / 10) for s in range(5)]
     files = api._http.get(f"/api/v1/runs/admin/{exp}/{mlflow_id}/files")
-    names = [f.get("path") or f.get("name") for f in (files.get("files") if isinstance(files, dict) else files)]
+    names = [
+        f.get("path") or f.get("name")
+        for f in (files.get("files") if isinstance(files, dict) else files)
+    ]
     assert "artifacts/docs/notes.txt" in names
 
     again = do_import()  # idempotent: nothing new is written or sent

@@ -1,9 +1,12 @@
 """Ray Tune's `WandbLoggerCallback` (one run per trial, logged from Ray's logging actor)."""
+
 from conftest import run_script
 
 
 def test_ray_tune_logger_callback(tmp, online_env, api):
-    run_script(tmp, f"""
+    run_script(
+        tmp,
+        f"""
         import ray
         from ray import tune
         from ray.air.integrations.wandb import WandbLoggerCallback
@@ -18,7 +21,10 @@ def test_ray_tune_logger_callback(tmp, online_env, api):
                                callbacks=[WandbLoggerCallback(project="ray")]))
         tuner.fit()
         ray.shutdown()
-    """, env=online_env, timeout=600)
+    """,
+        env=online_env,
+        timeout=600,
+    )
     runs = list(api.runs("admin/ray"))
     assert len(runs) == 2
     seen = {}

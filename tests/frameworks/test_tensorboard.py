@@ -2,11 +2,13 @@
 and by tensorboardX, compared value for value with TensorBoard's own reader
 (EventAccumulator); idempotent re-import; live sync with `--follow` and with
 `init(sync_tensorboard=True)`."""
+
 import math
 import subprocess
 import sys
 
 import pytest
+
 from conftest import find_run, history, run_script, trackway_bin
 
 WRITE = """
@@ -33,16 +35,21 @@ w.close()
 def write_events(tmp, module, logdir, start, stop):
     script = tmp / f"write_{module.replace('.', '_')}.py"
     script.write_text(WRITE.format(module=module))
-    subprocess.run([sys.executable, str(script), str(logdir), str(start), str(stop)], check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run(
+        [sys.executable, str(script), str(logdir), str(start), str(stop)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def reference(run_dir):
     """Every scalar/histogram/text TensorBoard's EventAccumulator reads from a run directory."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    acc = EventAccumulator(str(run_dir), size_guidance={"scalars": 0, "histograms": 0,
-                                                        "tensors": 0, "images": 0})
+    acc = EventAccumulator(
+        str(run_dir), size_guidance={"scalars": 0, "histograms": 0, "tensors": 0, "images": 0}
+    )
     acc.Reload()
     tags = acc.Tags()
     scalars = {t: {e.step: e.value for e in acc.Scalars(t)} for t in tags["scalars"]}
@@ -50,8 +57,11 @@ def reference(run_dir):
     images = {t: {e.step: (e.width, e.height) for e in acc.Images(t)} for t in tags["images"]}
     texts = {}
     for t in tags["tensors"]:
-        texts[t] = {e.step: e.tensor_proto.string_val[0].decode() for e in acc.Tensors(t)
-                    if e.tensor_proto.string_val}
+        texts[t] = {
+            e.step: e.tensor_proto.string_val[0].decode()
+            for e in acc.Tensors(t)
+            if e.tensor_proto.string_val
+        }
     return scalars, histos, images, texts
 
 
@@ -63,16 +73,30 @@ def expected_histogram(h):
     counts = [int(c) for c in h.bucket]
     if len(counts) > 512:
         k = -(-len(counts) // 512)
-        counts = [sum(counts[i:i + k]) for i in range(0, len(counts), k)]
-        edges = edges[::k][:len(counts)] + [edges[-1]]
+        counts = [sum(counts[i : i + k]) for i in range(0, len(counts), k)]
+        edges = edges[::k][: len(counts)] + [edges[-1]]
     return edges, counts
 
 
 def import_tb(tmp, env, *args):
-    done = subprocess.run([trackway_bin(), "import", "tensorboard", *map(str, args),
-                           "--project", "tb", "--dir", str(tmp / "trackway")],
-                          env=env, cwd=tmp, capture_output=True, text=True, timeout=300,
-                          check=False)
+    done = subprocess.run(
+        [
+            trackway_bin(),
+            "import",
+            "tensorboard",
+            *map(str, args),
+            "--project",
+            "tb",
+            "--dir",
+            str(tmp / "trackway"),
+        ],
+        env=env,
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr + done.stdout
     return done.stdout
 
@@ -145,12 +169,30 @@ def test_follow_imports_while_the_writer_runs(tmp, online_env, api):
         "import sys, time\nfrom tensorboardX import SummaryWriter\n"
         "w = SummaryWriter(sys.argv[1], flush_secs=1)\n"
         "for s in range(20):\n    w.add_scalar('x', float(s), s); w.flush(); time.sleep(0.1)\n"
-        "w.close()\n")
+        "w.close()\n"
+    )
     proc = subprocess.Popen([sys.executable, str(writer), str(logdir)])
-    follow = subprocess.Popen([trackway_bin(), "import", "tensorboard", str(logdir), "--follow",
-                               "--interval", "0.2", "--idle-exit", "3", "--project", "tb-live",
-                               "--dir", str(tmp / "trackway")],
-                              env=online_env, cwd=tmp, stdout=subprocess.PIPE, text=True)
+    follow = subprocess.Popen(
+        [
+            trackway_bin(),
+            "import",
+            "tensorboard",
+            str(logdir),
+            "--follow",
+            "--interval",
+            "0.2",
+            "--idle-exit",
+            "3",
+            "--project",
+            "tb-live",
+            "--dir",
+            str(tmp / "trackway"),
+        ],
+        env=online_env,
+        cwd=tmp,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.wait(timeout=60) == 0
     out, _ = follow.communicate(timeout=120)
     assert follow.returncode == 0
@@ -163,7 +205,9 @@ def test_follow_imports_while_the_writer_runs(tmp, online_env, api):
 
 @pytest.mark.parametrize("module", ["torch.utils.tensorboard", "tensorboardX"])
 def test_sync_tensorboard_logs_events_live(tmp, online_env, api, module):
-    run_script(tmp, f"""
+    run_script(
+        tmp,
+        f"""
         import numpy as np
         import wandb
         from {module} import SummaryWriter
@@ -177,12 +221,16 @@ def test_sync_tensorboard_logs_events_live(tmp, online_env, api, module):
         w.add_text("note", "hello", 10)
         w.close()
         wandb.finish()
-    """, env=online_env, timeout=120)
+    """,
+        env=online_env,
+        timeout=120,
+    )
     run = find_run(api, "tb-sync", name=module)
     rows = history(api, "/".join(run.path))
     by_step = {r["global_step"]: r for r in rows}
-    assert [by_step[s]["loss"] for s in range(10)] == \
-        [pytest.approx(1.0 / (s + 1), rel=1e-6) for s in range(10)]
+    assert [by_step[s]["loss"] for s in range(10)] == [
+        pytest.approx(1.0 / (s + 1), rel=1e-6) for s in range(10)
+    ]
     assert all(by_step[s]["lr"] == pytest.approx(0.1, rel=1e-6) for s in range(10))
     assert sum(by_step[4]["w"]["values"]) == 100
     assert by_step[10]["note/text_summary"] == "hello"  # both writers add this suffix

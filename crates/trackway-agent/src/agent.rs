@@ -77,10 +77,7 @@ pub fn run_agent(opts: &AgentOptions) -> Result<AgentExit> {
         upload_locks: BTreeMap::new(),
         captures: CaptureSet::default(),
         log_done: BTreeMap::new(),
-        pool: ClientPool {
-            key: opts.api_key.clone(),
-            ..ClientPool::default()
-        },
+        pool: ClientPool { key: opts.api_key.clone(), ..ClientPool::default() },
     };
     loop {
         state.serve(opts)?;
@@ -187,9 +184,10 @@ impl Loop {
                 self.upload_locks.remove(dir);
             }
             if !self.captures.remotes.contains_key(dir)
-                && let Some(remote) = up.remote() {
-                    self.captures.remotes.insert(dir.clone(), remote);
-                }
+                && let Some(remote) = up.remote()
+            {
+                self.captures.remotes.insert(dir.clone(), remote);
+            }
             match result {
                 StepResult::Progress => busy = true,
                 StepResult::Waiting => pending = true,
@@ -208,11 +206,7 @@ impl Loop {
                 }
                 StepResult::Offline | StepResult::Gone => drop_dirs.push(dir.clone()),
                 StepResult::NoRunRecord => {
-                    let seen = self
-                        .first_seen
-                        .get(dir)
-                        .copied()
-                        .unwrap_or_else(Instant::now);
+                    let seen = self.first_seen.get(dir).copied().unwrap_or_else(Instant::now);
                     if seen.elapsed() >= EMPTY_RUN_GRACE {
                         tracing::warn!(dir = %dir.display(), "no run record; ignoring this directory");
                         drop_dirs.push(dir.clone());

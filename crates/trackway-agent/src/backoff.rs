@@ -12,11 +12,7 @@ pub(crate) struct Backoff {
 
 impl Backoff {
     pub(crate) fn new(base: Duration, cap: Duration) -> Self {
-        Backoff {
-            failures: 0,
-            base,
-            cap,
-        }
+        Backoff { failures: 0, base, cap }
     }
 
     pub(crate) fn reset(&mut self) {
@@ -53,15 +49,9 @@ mod tests {
     fn grows_then_caps_with_bounded_jitter() {
         let mut b = Backoff::new(Duration::from_millis(100), Duration::from_secs(2));
         let d1 = b.next_delay();
-        assert!(
-            d1 >= Duration::from_millis(100) && d1 <= Duration::from_millis(125),
-            "{d1:?}"
-        );
+        assert!(d1 >= Duration::from_millis(100) && d1 <= Duration::from_millis(125), "{d1:?}");
         let d2 = b.next_delay();
-        assert!(
-            d2 >= Duration::from_millis(200) && d2 <= Duration::from_millis(250),
-            "{d2:?}"
-        );
+        assert!(d2 >= Duration::from_millis(200) && d2 <= Duration::from_millis(250), "{d2:?}");
         for _ in 0..40 {
             let d = b.next_delay();
             assert!(d >= Duration::from_secs(2) || b.failures() < 6);

@@ -60,11 +60,7 @@ pub(crate) fn read_batch(
     skip: &BTreeSet<u64>,
 ) -> Result<Batch> {
     let mut reader = LogReader::open(log, from)?;
-    let mut b = Batch {
-        from,
-        to: from,
-        ..Batch::default()
-    };
+    let mut b = Batch { from, to: from, ..Batch::default() };
     b.body.reserve(limits.max_bytes.min(1 << 20) + 256);
     write_header(&mut b.body, target, from);
     let mut skipped = 0u64;
@@ -144,12 +140,7 @@ mod tests {
     use super::*;
 
     fn target() -> Target {
-        Target {
-            entity: "e".into(),
-            project: "p".into(),
-            run_id: "r".into(),
-            log_id: "abcdabcdabcdabcd".into(),
-        }
+        Target { entity: "e".into(), project: "p".into(), run_id: "r".into(), log_id: "abcdabcdabcdabcd".into() }
     }
 
     const RUN: &str = r#"{"t":"run","v":1,"log_id":"abcdabcdabcdabcd","run_id":"r"}"#;
@@ -159,14 +150,10 @@ mod tests {
     fn splices_valid_lines_and_skips_corrupt_ones() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let log = tmp.path().join("run.jsonl");
-        let text = format!(
-            "{RUN}\nnot json\n[\"history\"]\n{ROW}\n{{\"t\":\"finish\",\"exit_code\":0}}\n{{\"t\":\"hist"
-        );
+        let text =
+            format!("{RUN}\nnot json\n[\"history\"]\n{ROW}\n{{\"t\":\"finish\",\"exit_code\":0}}\n{{\"t\":\"hist");
         std::fs::write(&log, &text).expect("write");
-        let limits = Limits {
-            max_bytes: 1 << 20,
-            max_records: usize::MAX,
-        };
+        let limits = Limits { max_bytes: 1 << 20, max_records: usize::MAX };
         let b = read_batch(&log, 0, &target(), limits, None, &BTreeSet::new()).expect("batch");
         let v: serde_json::Value = serde_json::from_slice(&b.body).expect("valid json");
         assert_eq!(v["from"], 0);
@@ -187,19 +174,13 @@ mod tests {
         let log = tmp.path().join("run.jsonl");
         std::fs::write(&log, format!("{RUN}\n{ROW}\n{ROW}\n")).expect("write");
         let over = br#"{"t":"run","v":1,"log_id":"abcdabcdabcdabcd","run_id":"other"}"#;
-        let one = Limits {
-            max_bytes: 1 << 20,
-            max_records: 1,
-        };
+        let one = Limits { max_bytes: 1 << 20, max_records: 1 };
         let b = read_batch(&log, 0, &target(), one, Some(over), &BTreeSet::new()).expect("batch");
         let v: serde_json::Value = serde_json::from_slice(&b.body).expect("json");
         assert_eq!(v["records"][0][1]["run_id"], "other");
         assert_eq!(b.to, RUN.len() as u64 + 1);
         let skip: BTreeSet<u64> = [b.to].into_iter().collect();
-        let all = Limits {
-            max_bytes: 1 << 20,
-            max_records: usize::MAX,
-        };
+        let all = Limits { max_bytes: 1 << 20, max_records: usize::MAX };
         let b2 = read_batch(&log, b.to, &target(), all, None, &skip).expect("batch");
         assert_eq!(b2.records, 1);
         assert_eq!(b2.first.map(|f| f.0), Some(b.to + ROW.len() as u64 + 1));

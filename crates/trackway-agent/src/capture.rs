@@ -78,10 +78,7 @@ impl CaptureSet {
                         cap,
                         run: first_run_record(dir),
                         system: None,
-                        files_backoff: Backoff::new(
-                            Duration::from_secs(1),
-                            Duration::from_secs(30),
-                        ),
+                        files_backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(30)),
                         next_files_try: now,
                         // Check at the first tick: a finished run need not wait a second.
                         last_crash_check: now.checked_sub(Duration::from_secs(1)).unwrap_or(now),
@@ -225,8 +222,7 @@ fn upload_files(
 }
 
 fn first_run_record(dir: &Path) -> Option<RunRecord> {
-    let mut reader =
-        trackway_runlog::LogReader::open(&dir.join(trackway_runlog::LOG_FILE), 0).ok()?;
+    let mut reader = trackway_runlog::LogReader::open(&dir.join(trackway_runlog::LOG_FILE), 0).ok()?;
     match reader.next_entry().ok()??.record {
         Ok(Record::Run(r)) => Some(r),
         _ => None,

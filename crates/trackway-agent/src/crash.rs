@@ -39,14 +39,8 @@ pub fn writer_alive(run: &RunRecord) -> bool {
     if matches!(fields.first(), Some(&"Z") | Some(&"X") | Some(&"x")) {
         return false;
     }
-    match (
-        fields.get(19).and_then(|s| s.parse::<f64>().ok()),
-        boot_time(),
-        run.created_at,
-    ) {
-        (Some(ticks), Some(btime), Some(created)) => {
-            btime + ticks / CLOCK_TICKS <= created + START_SLACK_S
-        }
+    match (fields.get(19).and_then(|s| s.parse::<f64>().ok()), boot_time(), run.created_at) {
+        (Some(ticks), Some(btime), Some(created)) => btime + ticks / CLOCK_TICKS <= created + START_SLACK_S,
         _ => true,
     }
 }
@@ -60,9 +54,7 @@ fn this_host() -> Option<String> {
 
 fn boot_time() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
-    stat.lines()
-        .find_map(|l| l.strip_prefix("btime "))
-        .and_then(|v| v.trim().parse().ok())
+    stat.lines().find_map(|l| l.strip_prefix("btime ")).and_then(|v| v.trim().parse().ok())
 }
 
 /// Whether the last complete line of the log is a `finish` record (it is always the last record
@@ -71,11 +63,9 @@ pub(crate) fn log_has_finish(log: &Path) -> Result<bool> {
     let mut f = std::fs::File::open(log).map_err(|e| AgentError::io(log, e))?;
     let len = f.metadata().map_err(|e| AgentError::io(log, e))?.len();
     let take = len.min(64 * 1024);
-    f.seek(SeekFrom::Start(len - take))
-        .map_err(|e| AgentError::io(log, e))?;
+    f.seek(SeekFrom::Start(len - take)).map_err(|e| AgentError::io(log, e))?;
     let mut buf = Vec::with_capacity(take as usize);
-    f.read_to_end(&mut buf)
-        .map_err(|e| AgentError::io(log, e))?;
+    f.read_to_end(&mut buf).map_err(|e| AgentError::io(log, e))?;
     // Drop an unterminated tail, then look at the last complete line.
     let Some(end) = buf.iter().rposition(|&b| b == b'\n') else {
         return Ok(false);
@@ -85,28 +75,19 @@ pub(crate) fn log_has_finish(log: &Path) -> Result<bool> {
     if start == 0 && len > take {
         return Ok(false); // a last line over 64 KiB is not a finish record
     }
-    Ok(matches!(
-        Record::parse(&body[start..]),
-        Ok(Record::Finish(_))
-    ))
+    Ok(matches!(Record::parse(&body[start..]), Ok(Record::Finish(_))))
 }
 
 /// Appends `{"t":"finish","exit_code":null,"crashed":true,"ts":...}` with the format's rules:
 /// `O_APPEND`, one `write(2)`, and a `\n` first if a torn write left the tail unterminated.
 pub fn append_crash_finish(log: &Path) -> Result<()> {
-    let mut f = OpenOptions::new()
-        .append(true)
-        .read(true)
-        .open(log)
-        .map_err(|e| AgentError::io(log, e))?;
+    let mut f = OpenOptions::new().append(true).read(true).open(log).map_err(|e| AgentError::io(log, e))?;
     let len = f.metadata().map_err(|e| AgentError::io(log, e))?.len();
     let mut line = Vec::with_capacity(96);
     if len > 0 {
         let mut last = [0u8; 1];
-        f.seek(SeekFrom::Start(len - 1))
-            .map_err(|e| AgentError::io(log, e))?;
-        f.read_exact(&mut last)
-            .map_err(|e| AgentError::io(log, e))?;
+        f.seek(SeekFrom::Start(len - 1)).map_err(|e| AgentError::io(log, e))?;
+        f.read_exact(&mut last).map_err(|e| AgentError::io(log, e))?;
         if last[0] != b'\n' {
             f.write_all(b"\n").map_err(|e| AgentError::io(log, e))?;
         }
@@ -125,7 +106,11 @@ mod tests {
     fn crash_finish_repairs_torn_tail() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let log = tmp.path().join("run.jsonl");
-        std::fs::write(&log, b"{\"t\":\"run\",\"v\":1,\"log_id\":\"abcdabcdabcdabcd\",\"run_id\":\"r\"}\n{\"t\":\"hist").expect("write");
+        std::fs::write(
+            &log,
+            b"{\"t\":\"run\",\"v\":1,\"log_id\":\"abcdabcdabcdabcd\",\"run_id\":\"r\"}\n{\"t\":\"hist",
+        )
+        .expect("write");
         assert!(!log_has_finish(&log).expect("read"));
         append_crash_finish(&log).expect("append");
         let text = std::fs::read_to_string(&log).expect("read");
@@ -138,30 +123,15 @@ mod tests {
 
     #[test]
     fn dead_and_foreign_writers() {
-        let me = RunRecord {
-            pid: Some(std::process::id()),
-            created_at: Some(crate::unix_now()),
-            ..Default::default()
-        };
+        let me = RunRecord { pid: Some(std::process::id()), created_at: Some(crate::unix_now()), ..Default::default() };
         assert!(writer_alive(&me));
         // pid_max is at most 2^22 on Linux, so this pid cannot exist.
-        let gone = RunRecord {
-            pid: Some(4_194_304 + 7),
-            ..Default::default()
-        };
+        let gone = RunRecord { pid: Some(4_194_304 + 7), ..Default::default() };
         assert!(!writer_alive(&gone));
-        let other_host = RunRecord {
-            pid: Some(4_194_311),
-            host: Some("elsewhere-xyz".into()),
-            ..Default::default()
-        };
+        let other_host = RunRecord { pid: Some(4_194_311), host: Some("elsewhere-xyz".into()), ..Default::default() };
         assert!(writer_alive(&other_host));
         // Our own pid but a run created long before this process started: the pid was reused.
-        let reused = RunRecord {
-            pid: Some(std::process::id()),
-            created_at: Some(1000.0),
-            ..Default::default()
-        };
+        let reused = RunRecord { pid: Some(std::process::id()), created_at: Some(1000.0), ..Default::default() };
         assert!(!writer_alive(&reused));
     }
 }

@@ -13,10 +13,7 @@ fn key_candidates(base_url: &str) -> Vec<String> {
     let mut keys: Vec<String> = trackway_config::env("API_KEY").into_iter().collect();
     match trackway_config::Credentials::load() {
         Ok(c) => {
-            if let Some(h) = c
-                .for_host(base_url)
-                .filter(|h| !h.api_key.is_empty() && !keys.contains(&h.api_key))
-            {
+            if let Some(h) = c.for_host(base_url).filter(|h| !h.api_key.is_empty() && !keys.contains(&h.api_key)) {
                 keys.push(h.api_key.clone());
             }
         }
@@ -52,25 +49,16 @@ pub struct ClientPool {
 
 impl ClientPool {
     pub fn new(opts: trackway_client::ClientOptions) -> Self {
-        ClientPool {
-            opts,
-            ..ClientPool::default()
-        }
+        ClientPool { opts, ..ClientPool::default() }
     }
 
     /// A pool that sends `key` to every server.
     pub fn with_key(key: &str) -> Self {
-        ClientPool {
-            key: Some(key.to_string()),
-            ..ClientPool::default()
-        }
+        ClientPool { key: Some(key.to_string()), ..ClientPool::default() }
     }
 
     /// The client of `base_url`, creating it with the key known now.
-    pub fn get(
-        &mut self,
-        base_url: &str,
-    ) -> Result<&trackway_client::Client, trackway_client::ClientError> {
+    pub fn get(&mut self, base_url: &str) -> Result<&trackway_client::Client, trackway_client::ClientError> {
         let url = trackway_config::normalize_base_url(base_url);
         if !self.clients.contains_key(&url) {
             let key = match &self.key {
@@ -84,12 +72,7 @@ impl ClientPool {
             let c = trackway_client::Client::new(&url, key.as_deref(), &self.opts)?;
             self.clients.insert(url.clone(), c);
         }
-        self.clients
-            .get(&url)
-            .ok_or_else(|| trackway_client::ClientError::BadUrl {
-                url,
-                reason: "lost".into(),
-            })
+        self.clients.get(&url).ok_or_else(|| trackway_client::ClientError::BadUrl { url, reason: "lost".into() })
     }
 
     /// Forgets the client of `base_url` after a 401: the next one uses the next candidate key

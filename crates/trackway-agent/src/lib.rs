@@ -51,10 +51,7 @@ pub enum AgentError {
 
 impl AgentError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        AgentError::Io {
-            path: path.into(),
-            source,
-        }
+        AgentError::Io { path: path.into(), source }
     }
 }
 
@@ -67,7 +64,5 @@ pub const DEFAULT_IDLE: Duration = Duration::from_secs(60);
 
 /// Unix time now, as the run format writes times.
 pub(crate) fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }

@@ -25,9 +25,7 @@ impl AgentLock {
         let file = trackway_runlog::try_lock_file(&path, trackway_runlog::lock::LOCK_RETRY)?;
         Ok(file.map(|file| {
             // The holder's pid, for `trackway status` and for tests that must stop it.
-            let _ = file
-                .set_len(0)
-                .and_then(|()| (&file).write_all(std::process::id().to_string().as_bytes()));
+            let _ = file.set_len(0).and_then(|()| (&file).write_all(std::process::id().to_string().as_bytes()));
             AgentLock { _file: file, path }
         }))
     }
@@ -46,9 +44,7 @@ mod tests {
     #[test]
     fn second_lock_is_refused_until_first_drops() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let first = AgentLock::try_acquire(tmp.path())
-            .expect("io")
-            .expect("free");
+        let first = AgentLock::try_acquire(tmp.path()).expect("io").expect("free");
         assert!(AgentLock::try_acquire(tmp.path()).expect("io").is_none());
         assert!(agent_lock_held(tmp.path()));
         let pid = std::fs::read_to_string(tmp.path().join("agent.lock")).expect("read");

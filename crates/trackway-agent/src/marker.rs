@@ -58,20 +58,16 @@ pub fn synced_to(dir: &Path, target: &str, need_files: bool, legacy_ok: bool) ->
 /// already synced with files keeps that).
 pub fn mark_synced(dir: &Path, target: &str, files: bool) -> Result<()> {
     let path = dir.join(SYNCED_MARKER);
-    let mut marker: Marker = std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default();
+    let mut marker: Marker =
+        std::fs::read(&path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
     let entry = marker.targets.entry(target.to_string()).or_default();
     entry.files |= files;
     let text = serde_json::to_vec(&marker).map_err(|e| AgentError::Invalid(e.to_string()))?;
     let tmp = dir.join(format!(".{SYNCED_MARKER}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, &text)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            AgentError::io(&path, e)
-        })?;
+    std::fs::write(&tmp, &text).and_then(|()| std::fs::rename(&tmp, &path)).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        AgentError::io(&path, e)
+    })?;
     tracing::info!(dir = %dir.display(), target, files, "run synced");
     Ok(())
 }

@@ -110,10 +110,8 @@ impl StreamUploader {
     }
 
     fn send(&mut self, client: &Client, remote: &Remote) -> Result<(), ClientError> {
-        let local = |e: crate::AgentError| ClientError::Decode {
-            url: self.log.display().to_string(),
-            reason: e.to_string(),
-        };
+        let local =
+            |e: crate::AgentError| ClientError::Decode { url: self.log.display().to_string(), reason: e.to_string() };
         let log_id = match &self.log_id {
             Some(id) => id.clone(),
             None => match stream_log_id(&self.log) {
@@ -128,21 +126,11 @@ impl StreamUploader {
             run_id: remote.run_id.clone(),
             log_id,
         };
-        let limits = Limits {
-            max_bytes: 1 << 20,
-            max_records: usize::MAX,
-        };
+        let limits = Limits { max_bytes: 1 << 20, max_records: usize::MAX };
         // Synced under another run id (`sync --id`): the header names the run it is sent to.
         let header = (self.acked == 0).then(|| stream_header_for(&self.log, &remote.run_id)).flatten();
-        let batch = read_batch(
-            &self.log,
-            self.acked,
-            &target,
-            limits,
-            header.as_deref(),
-            &Default::default(),
-        )
-        .map_err(local)?;
+        let batch = read_batch(&self.log, self.acked, &target, limits, header.as_deref(), &Default::default())
+            .map_err(local)?;
         if batch.to == batch.from {
             return Ok(());
         }
@@ -150,8 +138,7 @@ impl StreamUploader {
             Ok(acked) => {
                 self.acked = acked.max(self.acked);
                 self.backoff.reset();
-                self.save()
-                    .map_err(|e| local(crate::AgentError::io(self.dir.join(SYSTEM_CURSOR), e)))
+                self.save().map_err(|e| local(crate::AgentError::io(self.dir.join(SYSTEM_CURSOR), e)))
             }
             Err(ClientError::OffsetGap { expected }) => {
                 self.acked = expected;
@@ -174,9 +161,7 @@ impl StreamUploader {
             dropped: 0,
         };
         let path = self.dir.join(SYSTEM_CURSOR);
-        let tmp = self
-            .dir
-            .join(format!(".{SYSTEM_CURSOR}.{}.tmp", std::process::id()));
+        let tmp = self.dir.join(format!(".{SYSTEM_CURSOR}.{}.tmp", std::process::id()));
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(&serde_json::to_vec(&c).unwrap_or_default())?;
         std::fs::rename(&tmp, &path)

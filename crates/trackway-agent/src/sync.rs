@@ -24,11 +24,7 @@ pub struct SyncOptions {
 
 impl Default for SyncOptions {
     fn default() -> Self {
-        SyncOptions {
-            overrides: Overrides::default(),
-            retry_for: Duration::from_secs(30),
-            capture: true,
-        }
+        SyncOptions { overrides: Overrides::default(), retry_for: Duration::from_secs(30), capture: true }
     }
 }
 
@@ -36,19 +32,11 @@ impl Default for SyncOptions {
 #[derive(Clone, Debug, PartialEq)]
 pub enum SyncOutcome {
     /// Everything is on the server and the run is marked synced.
-    Synced {
-        path: Option<String>,
-        records: u64,
-        bytes: u64,
-    },
+    Synced { path: Option<String>, records: u64, bytes: u64 },
     /// It was already marked synced to this target; nothing was sent.
     AlreadySynced,
     /// Everything written so far is on the server; the writer is still running.
-    StillRunning {
-        path: Option<String>,
-        records: u64,
-        bytes: u64,
-    },
+    StillRunning { path: Option<String>, records: u64, bytes: u64 },
     /// It could not be uploaded.
     Failed { message: String },
 }
@@ -63,9 +51,7 @@ impl SyncOutcome {
 /// Offline runs are included. A run whose writer died without finishing is marked crashed.
 pub fn sync_run(dir: &Path, opts: &SyncOptions, pool: &mut ClientPool) -> Result<SyncOutcome> {
     if !dir.join(LOG_FILE).is_file() {
-        return Ok(SyncOutcome::Failed {
-            message: format!("{} has no {LOG_FILE}", dir.display()),
-        });
+        return Ok(SyncOutcome::Failed { message: format!("{} has no {LOG_FILE}", dir.display()) });
     }
     // One uploader per run directory: a live agent uploading this run keeps its lock until the
     // run is synced; two uploaders would write the same cursor.
@@ -109,14 +95,10 @@ pub fn sync_run(dir: &Path, opts: &SyncOptions, pool: &mut ClientPool) -> Result
                 std::thread::sleep(Duration::from_millis(200));
             }
             StepResult::Gone => {
-                return Ok(SyncOutcome::Failed {
-                    message: "the run directory was deleted".into(),
-                });
+                return Ok(SyncOutcome::Failed { message: "the run directory was deleted".into() });
             }
             StepResult::NoRunRecord => {
-                return Ok(SyncOutcome::Failed {
-                    message: "the log has no run record".into(),
-                });
+                return Ok(SyncOutcome::Failed { message: "the log has no run record".into() });
             }
             StepResult::Failed { message, permanent } => {
                 let since = *failing_since.get_or_insert_with(Instant::now);
@@ -125,21 +107,14 @@ pub fn sync_run(dir: &Path, opts: &SyncOptions, pool: &mut ClientPool) -> Result
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }
-            StepResult::Waiting | StepResult::Offline => {
-                std::thread::sleep(Duration::from_millis(50))
-            }
+            StepResult::Waiting | StepResult::Offline => std::thread::sleep(Duration::from_millis(50)),
         }
     }
 }
 
 /// Uploads the run's files and system metrics once its log is on the server (capture runs here
 /// if no agent did it). Bounded by `retry_for`.
-fn sync_capture(
-    dir: &Path,
-    up: &RunUploader,
-    opts: &SyncOptions,
-    pool: &mut ClientPool,
-) -> Result<(), String> {
+fn sync_capture(dir: &Path, up: &RunUploader, opts: &SyncOptions, pool: &mut ClientPool) -> Result<(), String> {
     if !opts.capture {
         return Ok(());
     }
@@ -191,9 +166,7 @@ pub fn pending_runs(root: &Path) -> Result<Vec<PendingRun>> {
         out.push(PendingRun {
             dir: info.path,
             run_id: info.run_id,
-            offline: first
-                .as_ref()
-                .is_some_and(|(_, m)| m.as_deref() == Some("offline")),
+            offline: first.as_ref().is_some_and(|(_, m)| m.as_deref() == Some("offline")),
             unsent_bytes: size.saturating_sub(acked),
             error: cursor.and_then(|c| c.error),
         });

@@ -135,10 +135,7 @@ impl RunUploader {
             next_try: now,
             last_failure: None,
             last_crash_check: None,
-            limits: Limits {
-                max_bytes: batch_bytes(),
-                max_records: usize::MAX,
-            },
+            limits: Limits { max_bytes: batch_bytes(), max_records: usize::MAX },
             bisect_until: 0,
             skip: BTreeSet::new(),
             prefetched: None,
@@ -155,10 +152,7 @@ impl RunUploader {
 
     /// The server address `entity/project/run_id` once the run was created there.
     pub fn remote_path(&self) -> Option<String> {
-        self.target
-            .as_ref()
-            .or(self.known_remote.as_ref())
-            .map(|t| format!("{}/{}/{}", t.entity, t.project, t.run_id))
+        self.target.as_ref().or(self.known_remote.as_ref()).map(|t| format!("{}/{}/{}", t.entity, t.project, t.run_id))
     }
 
     /// Where the run lives on the server, once created there.
@@ -201,9 +195,7 @@ impl RunUploader {
         if self.skip_offline && self.is_offline() {
             return Ok(StepResult::Offline);
         }
-        let size = std::fs::metadata(&self.log)
-            .map_err(|e| AgentError::io(&self.log, e))?
-            .len();
+        let size = std::fs::metadata(&self.log).map_err(|e| AgentError::io(&self.log, e))?.len();
         if self.acked >= size {
             return self.caught_up(now);
         }
@@ -227,10 +219,7 @@ impl RunUploader {
         let mut run = match entry.record {
             Ok(Record::Run(r)) => r,
             Ok(other) => {
-                return Err(AgentError::Invalid(format!(
-                    "first record is `{}`, not `run`",
-                    other.type_tag()
-                )));
+                return Err(AgentError::Invalid(format!("first record is `{}`, not `run`", other.type_tag())));
             }
             Err(e) => return Err(AgentError::Invalid(format!("first line is corrupt: {e}"))),
         };
@@ -248,12 +237,8 @@ impl RunUploader {
             line.pop();
             self.run_line = Some(line);
         }
-        let key = marker::target_key(
-            &self.base_url_for(&run),
-            run.entity.as_deref(),
-            run.project.as_deref(),
-            &run.run_id,
-        );
+        let key =
+            marker::target_key(&self.base_url_for(&run), run.entity.as_deref(), run.project.as_deref(), &run.run_id);
         self.adopt_cursor(&run, &key);
         self.target_key = Some(key);
         self.run = Some(run);
@@ -265,10 +250,7 @@ impl RunUploader {
     fn adopt_cursor(&mut self, run: &RunRecord, key: &str) {
         let Some(c) = &self.cursor else { return };
         // Cursors of older agents name no target: they are for the run's own target.
-        let same_target = c
-            .target
-            .as_deref()
-            .map_or(!self.overrides.any_target(), |t| t == key);
+        let same_target = c.target.as_deref().map_or(!self.overrides.any_target(), |t| t == key);
         if c.log_id != run.log_id || !same_target {
             tracing::warn!(dir = %self.dir.display(), "cursor belongs to another log or target; starting over");
             self.cursor = None;
@@ -298,9 +280,7 @@ impl RunUploader {
             return false;
         }
         let legacy_ok = !self.overrides.any_target();
-        self.target_key
-            .as_deref()
-            .is_some_and(|k| marker::synced_to(&self.dir, k, self.defer_marker, legacy_ok))
+        self.target_key.as_deref().is_some_and(|k| marker::synced_to(&self.dir, k, self.defer_marker, legacy_ok))
     }
 
     /// Batching: a growing log waits up to `flush_after` (or until a batch is full) so a fast
@@ -321,11 +301,9 @@ impl RunUploader {
 
     fn caught_up(&mut self, now: Instant) -> Result<StepResult> {
         self.pending_since = None;
-        if !self.finish_acked && !self.tail_checked && self.acked > 0 && log_has_finish(&self.log)?
-        {
+        if !self.finish_acked && !self.tail_checked && self.acked > 0 && log_has_finish(&self.log)? {
             // A restarted agent: the finish record was acknowledged by an earlier process.
-            self.finish_acked =
-                self.acked >= std::fs::metadata(&self.log).map_or(u64::MAX, |m| m.len());
+            self.finish_acked = self.acked >= std::fs::metadata(&self.log).map_or(u64::MAX, |m| m.len());
         }
         // Once is enough: from here on, acknowledged batches tell whether `finish` went through.
         self.tail_checked = true;
@@ -333,9 +311,7 @@ impl RunUploader {
             self.mark_synced()?;
             return Ok(StepResult::Synced);
         }
-        let due = self
-            .last_crash_check
-            .is_none_or(|t| now.duration_since(t) >= CRASH_CHECK_EVERY);
+        let due = self.last_crash_check.is_none_or(|t| now.duration_since(t) >= CRASH_CHECK_EVERY);
         if due {
             self.last_crash_check = Some(now);
             if let Some(run) = &self.run
@@ -370,8 +346,7 @@ impl RunUploader {
         let Some(run) = self.run.clone() else {
             return Ok(Some(StepResult::NoRunRecord));
         };
-        let mut body =
-            serde_json::to_value(&run).map_err(|e| AgentError::Invalid(e.to_string()))?;
+        let mut body = serde_json::to_value(&run).map_err(|e| AgentError::Invalid(e.to_string()))?;
         if let Some(map) = body.as_object_mut() {
             map.insert("t".into(), "run".into());
             // A cursor for this log means we created the run before (maybe with resume
@@ -407,14 +382,7 @@ impl RunUploader {
         };
         let batch = match self.prefetched.take() {
             Some(b) if b.from == self.acked => b,
-            _ => read_batch(
-                &self.log,
-                self.acked,
-                &target,
-                self.limits,
-                self.run_line.as_deref(),
-                &self.skip,
-            )?,
+            _ => read_batch(&self.log, self.acked, &target, self.limits, self.run_line.as_deref(), &self.skip)?,
         };
         for (pos, why) in &batch.corrupt {
             tracing::warn!(dir = %self.dir.display(), position = pos, reason = %why, "skipping corrupt line");
@@ -474,10 +442,8 @@ impl RunUploader {
         let (log, limits, skip) = (&self.log, self.limits, &self.skip);
         let (sent, next) = std::thread::scope(|sc| {
             let sender = sc.spawn(send);
-            let next = read_batch(log, batch.to, target, limits, None, skip)
-                .ok()
-                .filter(|n| n.to > n.from)
-                .map(|mut n| {
+            let next =
+                read_batch(log, batch.to, target, limits, None, skip).ok().filter(|n| n.to > n.from).map(|mut n| {
                     // Compressing here too keeps it off the path between two requests.
                     n.packed = client.pack(&n.body).ok();
                     n
@@ -486,42 +452,25 @@ impl RunUploader {
         });
         self.prefetched = next;
         sent.unwrap_or_else(|_| {
-            Err(ClientError::Decode {
-                url: client.base_url().into(),
-                reason: "sender thread panicked".into(),
-            })
+            Err(ClientError::Decode { url: client.base_url().into(), reason: "sender thread panicked".into() })
         })
     }
 
     /// Decides what a failed request means: rewind, shrink, skip, back off or wait long.
-    fn fail_remote(
-        &mut self,
-        pool: &mut ClientPool,
-        base: &str,
-        e: ClientError,
-        batch: Option<&Batch>,
-    ) -> StepResult {
+    fn fail_remote(&mut self, pool: &mut ClientPool, base: &str, e: ClientError, batch: Option<&Batch>) -> StepResult {
         match (&e, batch) {
             (ClientError::OffsetGap { expected }, _) => {
                 tracing::info!(dir = %self.dir.display(), from = self.acked, expected, "server expects another position; rewinding");
                 self.acked = *expected;
                 return StepResult::Progress;
             }
-            (ClientError::Permanent { code, .. }, Some(b))
-                if code == "payload_too_large" && b.records > 1 =>
-            {
+            (ClientError::Permanent { code, .. }, Some(b)) if code == "payload_too_large" && b.records > 1 => {
                 self.limits.max_bytes = (self.limits.max_bytes / 2).max(1024);
                 return StepResult::Progress;
             }
-            (
-                ClientError::Permanent {
-                    code,
-                    message,
-                    position: Some(pos),
-                    ..
-                },
-                Some(b),
-            ) if code == "invalid_record" && (b.from..b.to).contains(pos) => {
+            (ClientError::Permanent { code, message, position: Some(pos), .. }, Some(b))
+                if code == "invalid_record" && (b.from..b.to).contains(pos) =>
+            {
                 // The server named the record it refuses: skip exactly that one and resend the
                 // rest, so one bad line cannot block the run and no good one is dropped.
                 tracing::error!(dir = %self.dir.display(), position = pos, error = %message, "server rejected record; skipping it");
@@ -578,10 +527,7 @@ impl RunUploader {
         let message = e.to_string();
         tracing::warn!(dir = %self.dir.display(), error = %message, "cannot read run");
         self.next_try = Instant::now() + SLOW_RETRY;
-        let r = StepResult::Failed {
-            message,
-            permanent: true,
-        };
+        let r = StepResult::Failed { message, permanent: true };
         self.last_failure = Some(r.clone());
         r
     }

@@ -7,22 +7,12 @@ mod mock;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use trackway_agent::{
-    AgentExit, AgentOptions, ClientPool, Overrides, SyncOptions, SyncOutcome, run_agent, sync_run,
-};
+use trackway_agent::{AgentExit, AgentOptions, ClientPool, Overrides, SyncOptions, SyncOutcome, run_agent, sync_run};
 
 const LOG_ID: &str = "00112233445566778899";
 
 /// A run directory with a `run` record, `rows` history rows and optionally `finish`.
-fn make_run(
-    root: &Path,
-    id: &str,
-    url: &str,
-    mode: &str,
-    rows: u64,
-    finish: bool,
-    pid: Option<u32>,
-) -> PathBuf {
+fn make_run(root: &Path, id: &str, url: &str, mode: &str, rows: u64, finish: bool, pid: Option<u32>) -> PathBuf {
     let dir = root.join(format!("run-20261128_120000-{id}"));
     std::fs::create_dir_all(dir.join("files")).expect("mkdir");
     let pid = pid.map_or("null".to_string(), |p| p.to_string());
@@ -40,11 +30,7 @@ fn make_run(
 }
 
 fn opts() -> SyncOptions {
-    SyncOptions {
-        overrides: Overrides::default(),
-        retry_for: Duration::from_secs(20),
-        capture: false,
-    }
+    SyncOptions { overrides: Overrides::default(), retry_for: Duration::from_secs(20), capture: false }
 }
 
 fn assert_once(mock: &mock::Mock, log_id: &str, expect: usize) {
@@ -63,27 +49,13 @@ fn sync_delivers_once_and_second_sync_adds_nothing() {
     let dir = make_run(tmp.path(), "a1", &mock.url, "offline", 500, true, None);
     let mut pool = ClientPool::with_key("secret");
     let out = sync_run(&dir, &opts(), &mut pool).expect("sync");
-    assert!(
-        matches!(out, SyncOutcome::Synced { records: 502, .. }),
-        "{out:?}"
-    );
+    assert!(matches!(out, SyncOutcome::Synced { records: 502, .. }), "{out:?}");
     assert!(dir.join("synced").exists());
     let cursor: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("upload.json")).expect("cursor"))
-            .expect("json");
-    assert_eq!(
-        cursor["offset"].as_u64(),
-        Some(
-            std::fs::metadata(dir.join("run.jsonl"))
-                .expect("meta")
-                .len()
-        )
-    );
+        serde_json::from_slice(&std::fs::read(dir.join("upload.json")).expect("cursor")).expect("json");
+    assert_eq!(cursor["offset"].as_u64(), Some(std::fs::metadata(dir.join("run.jsonl")).expect("meta").len()));
     assert_once(&mock, &format!("{LOG_ID}a1"), 502);
-    assert_eq!(
-        sync_run(&dir, &opts(), &mut pool).expect("sync"),
-        SyncOutcome::AlreadySynced
-    );
+    assert_eq!(sync_run(&dir, &opts(), &mut pool).expect("sync"), SyncOutcome::AlreadySynced);
     assert_once(&mock, &format!("{LOG_ID}a1"), 502);
 }
 
@@ -91,24 +63,14 @@ fn sync_delivers_once_and_second_sync_adds_nothing() {
 fn retries_server_errors_and_survives_lost_cursor() {
     let mock = mock::Mock::start();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let dir = make_run(
-        tmp.path(),
-        "b1",
-        &mock.url,
-        "offline",
-        50,
-        false,
-        Some(4_194_304 + 11),
-    );
+    let dir = make_run(tmp.path(), "b1", &mock.url, "offline", 50, false, Some(4_194_304 + 11));
     mock.state.lock().expect("lock").fail_next = 3;
     let mut pool = ClientPool::with_key("secret");
     // The writer pid cannot exist, so sync marks the run crashed and completes it.
     let out = sync_run(&dir, &opts(), &mut pool).expect("sync");
     assert!(matches!(out, SyncOutcome::Synced { .. }), "{out:?}");
     let log = std::fs::read_to_string(dir.join("run.jsonl")).expect("log");
-    assert!(
-        log.trim_end().ends_with("\"crashed\":true,\"ts\":") || log.contains("\"crashed\":true")
-    );
+    assert!(log.trim_end().ends_with("\"crashed\":true,\"ts\":") || log.contains("\"crashed\":true"));
     assert_once(&mock, &format!("{LOG_ID}b1"), 52);
     // An agent that lost its cursor resends everything: the server drops what it has.
     std::fs::remove_file(dir.join("synced")).expect("rm marker");
@@ -124,19 +86,10 @@ fn offset_gap_rewinds_and_rejected_record_is_skipped_alone() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = make_run(tmp.path(), "c1", &mock.url, "offline", 20, true, None);
     // A cursor ahead of the server (e.g. the server's data was restored from a backup).
-    let len = std::fs::metadata(dir.join("run.jsonl"))
-        .expect("meta")
-        .len();
-    let line1 = std::fs::read_to_string(dir.join("run.jsonl"))
-        .expect("log")
-        .find('\n')
-        .expect("nl") as u64
-        + 1;
-    std::fs::write(
-        dir.join("upload.json"),
-        format!("{{\"log_id\":\"{LOG_ID}c1\",\"offset\":{line1}}}"),
-    )
-    .expect("cursor");
+    let len = std::fs::metadata(dir.join("run.jsonl")).expect("meta").len();
+    let line1 = std::fs::read_to_string(dir.join("run.jsonl")).expect("log").find('\n').expect("nl") as u64 + 1;
+    std::fs::write(dir.join("upload.json"), format!("{{\"log_id\":\"{LOG_ID}c1\",\"offset\":{line1}}}"))
+        .expect("cursor");
     assert!(line1 < len);
     mock.state.lock().expect("lock").reject_type = Some("finish".into());
     let mut pool = ClientPool::with_key("secret");
@@ -146,8 +99,7 @@ fn offset_gap_rewinds_and_rejected_record_is_skipped_alone() {
     assert!(matches!(out, SyncOutcome::Synced { .. }), "{out:?}");
     assert_once(&mock, &format!("{LOG_ID}c1"), 21);
     let cursor: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("upload.json")).expect("cursor"))
-            .expect("json");
+        serde_json::from_slice(&std::fs::read(dir.join("upload.json")).expect("cursor")).expect("json");
     assert_eq!(cursor["offset"].as_u64(), Some(len));
 }
 
@@ -186,9 +138,7 @@ fn wrong_key_fails_fast_and_is_recorded_in_the_cursor() {
     let dir = make_run(tmp.path(), "d1", &mock.url, "offline", 3, true, None);
     let mut pool = ClientPool::with_key("wrong");
     let out = sync_run(&dir, &opts(), &mut pool).expect("sync");
-    let SyncOutcome::Failed { message } = out else {
-        panic!("{out:?}")
-    };
+    let SyncOutcome::Failed { message } = out else { panic!("{out:?}") };
     assert!(message.contains("unauthorized"), "{message}");
     assert!(!dir.join("synced").exists());
     assert!(mock.positions(&format!("{LOG_ID}d1")).is_empty());
@@ -219,19 +169,10 @@ fn live_run_keeps_the_agent_until_its_directory_is_deleted() {
     let mock = mock::Mock::start();
     let tmp = tempfile::tempdir().expect("tempdir");
     // Our own pid, created now: a live writer, so the agent must neither finish it nor exit.
-    let live = make_run(
-        tmp.path(),
-        "f1",
-        &mock.url,
-        "online",
-        5,
-        false,
-        Some(std::process::id()),
-    );
+    let live = make_run(tmp.path(), "f1", &mock.url, "online", 5, false, Some(std::process::id()));
     let log = live.join("run.jsonl");
-    let text = std::fs::read_to_string(&log)
-        .expect("log")
-        .replace("\"created_at\":1.0", &format!("\"created_at\":{}", now()));
+    let text =
+        std::fs::read_to_string(&log).expect("log").replace("\"created_at\":1.0", &format!("\"created_at\":{}", now()));
     std::fs::write(&log, text).expect("write");
     let opts = AgentOptions {
         root: tmp.path().to_path_buf(),
@@ -253,10 +194,7 @@ fn live_run_keeps_the_agent_until_its_directory_is_deleted() {
 }
 
 fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_secs_f64()
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs_f64()
 }
 
 /// An offline run with a saved file (`now`) and the agent's own metadata capture.
@@ -275,20 +213,14 @@ fn opts_log_only() -> SyncOptions {
 }
 
 fn with_files() -> SyncOptions {
-    SyncOptions {
-        capture: true,
-        ..opts()
-    }
+    SyncOptions { capture: true, ..opts() }
 }
 
 fn uploaded_files(mock: &mock::Mock, run_id: &str) -> Vec<String> {
     let s = mock.state.lock().expect("lock");
     let prefix = format!("/{run_id}/files/");
-    let mut out: Vec<String> = s
-        .files
-        .iter()
-        .filter_map(|p| p.split_once(&prefix).map(|(_, f)| f.to_string()))
-        .collect();
+    let mut out: Vec<String> =
+        s.files.iter().filter_map(|p| p.split_once(&prefix).map(|(_, f)| f.to_string())).collect();
     out.sort();
     out
 }

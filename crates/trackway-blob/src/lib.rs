@@ -11,11 +11,11 @@
 //! filesystem through this crate.
 use std::io::Read;
 
+#[cfg(any(test, feature = "testsuite"))]
+pub mod conformance;
 mod digest;
 mod local;
 mod mem;
-#[cfg(any(test, feature = "testsuite"))]
-pub mod conformance;
 
 pub use digest::{Digest, DigestError};
 pub use local::LocalBlobStore;

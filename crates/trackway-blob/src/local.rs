@@ -48,17 +48,12 @@ impl LocalBlobStore {
     pub fn verify(&self, digest: &Digest) -> Result<(), BlobError> {
         let bytes = self.get(digest)?;
         let actual = Digest::of(&bytes);
-        if &actual == digest {
-            Ok(())
-        } else {
-            Err(BlobError::Corrupt { expected: digest.clone(), actual })
-        }
+        if &actual == digest { Ok(()) } else { Err(BlobError::Corrupt { expected: digest.clone(), actual }) }
     }
 
     fn temp_path(&self) -> Result<PathBuf, BlobError> {
         let mut rnd = [0u8; 8];
-        getrandom::fill(&mut rnd)
-            .map_err(|e| io_err(&self.root, io::Error::other(e.to_string())))?;
+        getrandom::fill(&mut rnd).map_err(|e| io_err(&self.root, io::Error::other(e.to_string())))?;
         Ok(self.root.join("tmp").join(format!("put-{}", hex::encode(rnd))))
     }
 

@@ -34,5 +34,7 @@ fn digest_parsing_rejects_paths() {
     for bad in ["../../etc/passwd", "ABC", &"g".repeat(64), &"A".repeat(64)] {
         assert!(bad.parse::<trackway_blob::Digest>().is_err(), "{bad} must not parse");
     }
-    assert!("5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03".parse::<trackway_blob::Digest>().is_ok());
+    assert!(
+        "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03".parse::<trackway_blob::Digest>().is_ok()
+    );
 }

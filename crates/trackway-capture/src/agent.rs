@@ -19,9 +19,9 @@ use serde_json::Value;
 use trackway_runlog::LogReader;
 use trackway_sysmon::{Sampler, SamplerConfig, SystemLog};
 
-use crate::files::{FileRecord, Policy, RunFiles, Upload, DEFAULT_DEBOUNCE};
+use crate::files::{DEFAULT_DEBOUNCE, FileRecord, Policy, RunFiles, Upload};
 use crate::settings::CaptureSettings;
-use crate::{capture_ready, capture_run, CaptureError};
+use crate::{CaptureError, capture_ready, capture_run};
 
 /// Seconds to wait for the `process` record before capturing without it.
 const PROCESS_GRACE_S: f64 = 5.0;
@@ -48,7 +48,10 @@ impl RunCapture {
         let settings = CaptureSettings::from_settings(settings_json);
         let pid = run_record.get("pid").and_then(Value::as_u64).and_then(|p| u32::try_from(p).ok());
         // Sample only a live process of this machine (a synced run from elsewhere has none).
-        let same_host = run_record.get("host").and_then(Value::as_str).is_none_or(|h| sysinfo::System::host_name().ok().as_deref() == Some(h));
+        let same_host = run_record
+            .get("host")
+            .and_then(Value::as_str)
+            .is_none_or(|h| sysinfo::System::host_name().ok().as_deref() == Some(h));
         let local = same_host && pid.is_some_and(|p| Path::new(&format!("/proc/{p}")).exists());
         let (sampler, system_log) = match SamplerConfig::from_settings(settings_json, pid) {
             Ok(Some(cfg)) if local => {
@@ -98,7 +101,8 @@ impl RunCapture {
         let Some((_, _, line)) = reader.next_line().map_err(|e| CaptureError::BadRecord(e.to_string()))? else {
             return Ok(None);
         };
-        let run: Value = serde_json::from_slice(line).map_err(|e| CaptureError::BadRecord(format!("run record: {e}")))?;
+        let run: Value =
+            serde_json::from_slice(line).map_err(|e| CaptureError::BadRecord(format!("run record: {e}")))?;
         if run.get("t").and_then(Value::as_str) != Some("run") {
             return Err(CaptureError::BadRecord("the first record is not `run`".into()));
         }
@@ -157,7 +161,9 @@ impl RunCapture {
     /// system.jsonl when a window closes), and returns files to upload now.
     pub fn tick(&mut self, now: Instant, now_unix: f64) -> Vec<Upload> {
         self.tail_log();
-        if !self.captured && (self.finished || capture_ready(&self.run_dir, &self.run_record, now_unix, PROCESS_GRACE_S)) {
+        if !self.captured
+            && (self.finished || capture_ready(&self.run_dir, &self.run_record, now_unix, PROCESS_GRACE_S))
+        {
             self.captured = true;
             match capture_run(&self.run_dir, &self.run_record) {
                 Ok(report) => {

@@ -8,8 +8,10 @@
 //! `TRACKWAY_API_KEY` or the stored key for that host.
 use std::path::{Path, PathBuf};
 
-use crate::restore::{pull, restore, HttpRunSource, LocalRunSource, PullReport, RestoreError, RestoreOptions, RestoreReport, RunSource};
 use crate::CaptureError;
+use crate::restore::{
+    HttpRunSource, LocalRunSource, PullReport, RestoreError, RestoreOptions, RestoreReport, RunSource, pull, restore,
+};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RestoreArgs {
@@ -61,16 +63,28 @@ pub fn resolve_source(run: &str, base_url: Option<&str>, cwd: &Path) -> Result<B
         [id] => {
             let root = trackway_config::root_dir(None, cwd);
             let dirs = trackway_runlog::find_run_dirs(&root, id).unwrap_or_default();
-            let dir = dirs.last().ok_or_else(|| src_err(format!("no local run {id} under {}; name a run directory or entity/project/{id}", root.display())))?;
+            let dir = dirs.last().ok_or_else(|| {
+                src_err(format!(
+                    "no local run {id} under {}; name a run directory or entity/project/{id}",
+                    root.display()
+                ))
+            })?;
             Ok(Box::new(LocalRunSource::open(dir)?))
         }
         [project, id] => server_source(base_url, None, project, id),
         [entity, project, id] => server_source(base_url, Some(entity), project, id),
-        _ => Err(src_err(format!("cannot read run {run:?}: expected a run directory, a run id or entity/project/run_id"))),
+        _ => Err(src_err(format!(
+            "cannot read run {run:?}: expected a run directory, a run id or entity/project/run_id"
+        ))),
     }
 }
 
-fn server_source(base_url: Option<&str>, entity: Option<&str>, project: &str, id: &str) -> Result<Box<dyn RunSource>, CaptureError> {
+fn server_source(
+    base_url: Option<&str>,
+    entity: Option<&str>,
+    project: &str,
+    id: &str,
+) -> Result<Box<dyn RunSource>, CaptureError> {
     let creds = trackway_config::Credentials::load().unwrap_or_default();
     let base = base_url
         .map(String::from)
@@ -97,16 +111,21 @@ fn src_err(msg: String) -> CaptureError {
 pub fn run_restore(args: &RestoreArgs, cwd: &Path) -> Result<RestoreReport, CaptureError> {
     let src = resolve_source(&args.run, args.base_url.as_deref(), cwd)?;
     let repo = cwd.join(&args.repo);
-    let root = crate::git::git_ok(&repo, &["rev-parse", "--show-toplevel"]).map(PathBuf::from).unwrap_or_else(|_| repo.clone());
-    let files_out = (!args.no_files).then(|| args.files_dir.clone().unwrap_or_else(|| root.join("trackway").join("pulled").join(src.run_id())));
-    let opts = RestoreOptions { branch: !args.no_branch, git: !args.no_git, config_out: args.config_out.clone(), files_out };
+    let root = crate::git::git_ok(&repo, &["rev-parse", "--show-toplevel"])
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo.clone());
+    let files_out = (!args.no_files)
+        .then(|| args.files_dir.clone().unwrap_or_else(|| root.join("trackway").join("pulled").join(src.run_id())));
+    let opts =
+        RestoreOptions { branch: !args.no_branch, git: !args.no_git, config_out: args.config_out.clone(), files_out };
     restore(src.as_ref(), &repo, &opts)
 }
 
 /// `trackway pull`; returns the destination and what was downloaded.
 pub fn run_pull(args: &PullArgs, cwd: &Path) -> Result<(PathBuf, PullReport), CaptureError> {
     let src = resolve_source(&args.run, args.base_url.as_deref(), cwd)?;
-    let dest = args.dir.clone().map(|d| cwd.join(d)).unwrap_or_else(|| cwd.join("trackway").join("pulled").join(src.run_id()));
+    let dest =
+        args.dir.clone().map(|d| cwd.join(d)).unwrap_or_else(|| cwd.join("trackway").join("pulled").join(src.run_id()));
     let report = pull(src.as_ref(), &dest)?;
     Ok((dest, report))
 }

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::CaptureError;
 use crate::files::{FileRecord, Policy};
-use crate::git::{diff_patch, untracked_files, GitState};
-use crate::metadata::{collect_metadata, Metadata, ProcessInfo};
+use crate::git::{GitState, diff_patch, untracked_files};
+use crate::metadata::{Metadata, ProcessInfo, collect_metadata};
 use crate::requirements::{installed_distributions, requirements_txt};
 use crate::settings::CaptureSettings;
-use crate::CaptureError;
 
 pub const METADATA_FILE: &str = "trackway-metadata.json";
 pub const DIFF_FILE: &str = "diff.patch";
@@ -93,12 +93,20 @@ pub fn write_code_files(
 }
 
 /// Copies the main script to `files/code/<path relative to the repo root, or its name>`.
-fn save_main_script(files_dir: &Path, process: &ProcessInfo, git: Option<&GitState>) -> Result<Option<FileRecord>, CaptureError> {
+fn save_main_script(
+    files_dir: &Path,
+    process: &ProcessInfo,
+    git: Option<&GitState>,
+) -> Result<Option<FileRecord>, CaptureError> {
     let Some(code) = process.code_path.as_deref().map(PathBuf::from).filter(|p| p.is_file()) else {
         return Ok(None);
     };
     let rel = git
-        .and_then(|g| fs::canonicalize(&code).ok().and_then(|c| c.strip_prefix(fs::canonicalize(&g.root).ok()?).ok().map(Path::to_path_buf)))
+        .and_then(|g| {
+            fs::canonicalize(&code)
+                .ok()
+                .and_then(|c| c.strip_prefix(fs::canonicalize(&g.root).ok()?).ok().map(Path::to_path_buf))
+        })
         .or_else(|| code.file_name().map(PathBuf::from));
     let Some(rel) = rel.and_then(|r| r.to_str().map(String::from)) else { return Ok(None) };
     let rel = crate::paths::validate_rel_path(&format!("{CODE_DIR}/{rel}"))?;

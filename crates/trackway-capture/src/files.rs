@@ -24,9 +24,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use crate::paths::{validate_rel_path, IgnoreGlobs};
-use crate::watcher::FileWatcher;
 use crate::CaptureError;
+use crate::paths::{IgnoreGlobs, validate_rel_path};
+use crate::watcher::FileWatcher;
 
 pub const UPLOAD_STATE_FILE: &str = "files-uploaded.json";
 /// Quiet time before a changed `live` file is uploaded.

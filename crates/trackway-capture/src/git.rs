@@ -58,10 +58,8 @@ pub fn git_state(dir: &Path, remote: Option<&str>) -> Result<Option<GitState>, C
     let commit = git_ok(&root, &["rev-parse", "--verify", "-q", "HEAD"]).ok().filter(|c| !c.is_empty());
     let branch = git_ok(&root, &["symbolic-ref", "-q", "--short", "HEAD"]).ok().filter(|b| !b.is_empty());
     let remote = remote.map(String::from).or_else(|| default_remote(&root, branch.as_deref()));
-    let remote_url = remote
-        .as_deref()
-        .and_then(|r| git_ok(&root, &["remote", "get-url", r]).ok())
-        .map(|u| strip_credentials(&u));
+    let remote_url =
+        remote.as_deref().and_then(|r| git_ok(&root, &["remote", "get-url", r]).ok()).map(|u| strip_credentials(&u));
     let dirty = commit.is_some()
         && !git_ok(&root, &["status", "--porcelain", "--untracked-files=no"]).map(|s| s.is_empty()).unwrap_or(true);
     Ok(Some(GitState { root, commit, branch, remote, remote_url, dirty }))
@@ -72,15 +70,30 @@ fn default_remote(root: &Path, branch: Option<&str>) -> Option<String> {
     let tracked = branch.and_then(|b| git_ok(root, &["config", "--get", &format!("branch.{b}.remote")]).ok());
     let remotes = git_ok(root, &["remote"]).ok()?;
     let names: Vec<&str> = remotes.lines().collect();
-    tracked.filter(|t| names.contains(&t.as_str())).or_else(|| names.iter().find(|n| **n == "origin").map(|s| s.to_string()))
+    tracked
+        .filter(|t| names.contains(&t.as_str()))
+        .or_else(|| names.iter().find(|n| **n == "origin").map(|s| s.to_string()))
 }
 
 /// `git diff HEAD` of tracked files (staged and unstaged), binary-safe, relative to the root.
 pub fn diff_patch(root: &Path) -> Result<Vec<u8>, CaptureError> {
-    let args = ["diff", "--binary", "--no-color", "--no-ext-diff", "--no-textconv", "--src-prefix=a/", "--dst-prefix=b/", "HEAD", "--"];
+    let args = [
+        "diff",
+        "--binary",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
+        "HEAD",
+        "--",
+    ];
     let out = git(root, &args)?;
     if !out.status.success() {
-        return Err(CaptureError::Git { args: args.join(" "), stderr: String::from_utf8_lossy(&out.stderr).trim().to_string() });
+        return Err(CaptureError::Git {
+            args: args.join(" "),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
     }
     Ok(out.stdout)
 }

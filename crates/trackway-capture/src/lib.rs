@@ -23,11 +23,13 @@ mod settings;
 mod watcher;
 
 pub use agent::RunCapture;
-pub use code::{capture_run, write_code_files, CaptureReport, DIFF_FILE, METADATA_FILE, REQUIREMENTS_FILE, UNTRACKED_FILE};
-pub use files::{hash_file, FileRecord, Policy, RunFiles, Upload, DEFAULT_DEBOUNCE};
-pub use git::{git_state, strip_credentials, GitState};
-pub use metadata::{capture_ready, collect_metadata, find_process_record, GpuMeta, Metadata, ProcessInfo};
-pub use paths::{validate_rel_path, IgnoreGlobs};
+pub use code::{
+    CaptureReport, DIFF_FILE, METADATA_FILE, REQUIREMENTS_FILE, UNTRACKED_FILE, capture_run, write_code_files,
+};
+pub use files::{DEFAULT_DEBOUNCE, FileRecord, Policy, RunFiles, Upload, hash_file};
+pub use git::{GitState, git_state, strip_credentials};
+pub use metadata::{GpuMeta, Metadata, ProcessInfo, capture_ready, collect_metadata, find_process_record};
+pub use paths::{IgnoreGlobs, validate_rel_path};
 pub use requirements::{installed_distributions, parse_metadata, requirements_txt};
 pub use settings::CaptureSettings;
 pub use watcher::FileWatcher;

@@ -38,8 +38,8 @@ struct MediaRecord {
 /// encodes `files/<src>` into `files/<path>` (then removes the raw file). Returns the validated
 /// path to upload.
 pub fn prepare(files_dir: &Path, record: &Value) -> Result<String, CaptureError> {
-    let rec: MediaRecord = serde_json::from_value(record.clone())
-        .map_err(|e| CaptureError::BadRecord(format!("media record: {e}")))?;
+    let rec: MediaRecord =
+        serde_json::from_value(record.clone()).map_err(|e| CaptureError::BadRecord(format!("media record: {e}")))?;
     let path = validate_rel_path(&rec.path)?;
     if let Some(enc) = rec.encode {
         let src = validate_rel_path(&enc.src)?;
@@ -60,10 +60,7 @@ pub fn prepare(files_dir: &Path, record: &Value) -> Result<String, CaptureError>
 /// Raw 8-bit pixels (row-major, `channels` interleaved) to a PNG, written atomically.
 fn encode_png(raw: &Path, dest: &Path, enc: &Encode) -> Result<(), CaptureError> {
     if enc.format != "png" {
-        return Err(CaptureError::BadRecord(format!(
-            "media encode: unknown format {:?} (png)",
-            enc.format
-        )));
+        return Err(CaptureError::BadRecord(format!("media encode: unknown format {:?} (png)", enc.format)));
     }
     let color = match enc.channels {
         1 => png::ColorType::Grayscale,
@@ -71,9 +68,7 @@ fn encode_png(raw: &Path, dest: &Path, enc: &Encode) -> Result<(), CaptureError>
         3 => png::ColorType::Rgb,
         4 => png::ColorType::Rgba,
         n => {
-            return Err(CaptureError::BadRecord(format!(
-                "media encode: {n} channels (1-4)"
-            )));
+            return Err(CaptureError::BadRecord(format!("media encode: {n} channels (1-4)")));
         }
     };
     let want = u64::from(enc.width) * u64::from(enc.height) * u64::from(enc.channels);
@@ -123,9 +118,7 @@ mod tests {
             {"format": "png", "width": 3, "height": 2, "channels": 3, "src": "media/images/a.png.raw"}});
         assert_eq!(prepare(files, &rec)?, "media/images/a.png");
         assert!(!files.join("media/images/a.png.raw").exists());
-        let decoder = png::Decoder::new(std::io::BufReader::new(fs::File::open(
-            files.join("media/images/a.png"),
-        )?));
+        let decoder = png::Decoder::new(std::io::BufReader::new(fs::File::open(files.join("media/images/a.png"))?));
         let mut reader = decoder.read_info()?;
         let mut buf = vec![0; reader.output_buffer_size().ok_or("size")?];
         let info = reader.next_frame(&mut buf)?;

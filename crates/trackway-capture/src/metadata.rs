@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::git::{git_state, GitState};
+use crate::git::{GitState, git_state};
 use crate::settings::CaptureSettings;
 
 /// What the training process reported about itself.
@@ -67,7 +67,9 @@ pub fn find_process_record(run_dir: &Path) -> Option<Value> {
     std::fs::File::open(run_dir.join("run.jsonl")).ok()?.take(PROCESS_SCAN_BYTES as u64).read_to_end(&mut buf).ok()?;
     buf.split(|&b| b == b'\n')
         .filter(|l| l.windows(7).any(|w| w == b"process")) // skip parsing unrelated lines
-        .find_map(|l| serde_json::from_slice::<Value>(l).ok().filter(|v| v.get("t").and_then(Value::as_str) == Some("process")))
+        .find_map(|l| {
+            serde_json::from_slice::<Value>(l).ok().filter(|v| v.get("t").and_then(Value::as_str) == Some("process"))
+        })
 }
 
 /// Whether the agent should capture the run now: its `process` record is there, or the run is
@@ -134,7 +136,11 @@ pub fn collect_metadata(process: &ProcessInfo, settings: &CaptureSettings) -> Me
     if let Some(inv) = trackway_sysmon::probe_gpus() {
         m.gpu = inv.devices.first().map(|d| d.name.clone());
         m.gpu_count = inv.devices.len();
-        m.gpu_devices = inv.devices.iter().map(|d| GpuMeta { name: d.name.clone(), memory_total: d.memory_total, uuid: d.uuid.clone() }).collect();
+        m.gpu_devices = inv
+            .devices
+            .iter()
+            .map(|d| GpuMeta { name: d.name.clone(), memory_total: d.memory_total, uuid: d.uuid.clone() })
+            .collect();
         m.gpu_driver = inv.driver_version;
         m.cuda_version = inv.cuda_version;
     }
@@ -161,12 +167,16 @@ pub(crate) fn git_dir(process: &ProcessInfo) -> Option<PathBuf> {
 
 fn cpu_brand() -> Option<String> {
     let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
-    text.lines().find_map(|l| l.strip_prefix("model name")).and_then(|r| r.split_once(':')).map(|(_, v)| v.trim().to_string())
+    text.lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .and_then(|r| r.split_once(':'))
+        .map(|(_, v)| v.trim().to_string())
 }
 
 fn memory_total() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/meminfo").ok()?;
-    let kb: u64 = text.lines().find_map(|l| l.strip_prefix("MemTotal:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
+    let kb: u64 =
+        text.lines().find_map(|l| l.strip_prefix("MemTotal:"))?.trim().trim_end_matches("kB").trim().parse().ok()?;
     Some(kb * 1024)
 }
 

@@ -82,7 +82,12 @@ mod tests {
             fs::create_dir_all(dir.join(sub)).expect("mkdir");
             fs::write(dir.join(sub).join(file), text).expect("write");
         };
-        write(a.path(), "numpy-2.1.0.dist-info", "METADATA", "Metadata-Version: 2.1\nName: numpy\nVersion: 2.1.0\n\nName: not-this\n");
+        write(
+            a.path(),
+            "numpy-2.1.0.dist-info",
+            "METADATA",
+            "Metadata-Version: 2.1\nName: numpy\nVersion: 2.1.0\n\nName: not-this\n",
+        );
         write(a.path(), "Old_Pkg.egg-info", "PKG-INFO", "Name: Old_Pkg\nVersion: 0.3\n");
         write(b.path(), "numpy-1.0.dist-info", "METADATA", "Name: numpy\nVersion: 1.0\n");
         write(b.path(), "broken.dist-info", "METADATA", "Name: broken\n");

@@ -10,25 +10,31 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::code::{write_atomic, DIFF_FILE, METADATA_FILE};
+use crate::CaptureError;
+use crate::code::{DIFF_FILE, METADATA_FILE, write_atomic};
 use crate::git::{git, git_ok};
 use crate::paths::validate_rel_path;
-use crate::CaptureError;
 
 /// Restore failures, each with what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
-    #[error("run {0} has no git commit recorded (code capture was disabled, or the program was not in a git repository); use --no-git to restore only its config and files")]
+    #[error(
+        "run {0} has no git commit recorded (code capture was disabled, or the program was not in a git repository); use --no-git to restore only its config and files"
+    )]
     NoCommit(String),
     #[error("{0} is not inside a git repository; run restore from a clone of the run's repository")]
     NotARepo(PathBuf),
     #[error("the repository at {repo} has uncommitted changes to tracked files; commit or stash them first")]
     DirtyRepo { repo: PathBuf },
-    #[error("commit {commit} is not in the repository at {repo} (the repository differs from the run's{hint}); fetch it first, e.g. `git fetch --all`")]
+    #[error(
+        "commit {commit} is not in the repository at {repo} (the repository differs from the run's{hint}); fetch it first, e.g. `git fetch --all`"
+    )]
     CommitMissing { commit: String, repo: PathBuf, hint: String },
     #[error("branch {0} already exists; delete it (`git branch -D {0}`) or restore with --no-branch")]
     BranchExists(String),
-    #[error("checked out {commit} on {branch}, but the run's diff.patch does not apply cleanly (nothing was changed by it); git says:\n{details}\nThe patch is at {patch}; `git apply --reject {patch}` applies what it can")]
+    #[error(
+        "checked out {commit} on {branch}, but the run's diff.patch does not apply cleanly (nothing was changed by it); git says:\n{details}\nThe patch is at {patch}; `git apply --reject {patch}` applies what it can"
+    )]
     PatchConflict { commit: String, branch: String, details: String, patch: PathBuf },
     #[error("server request {url} failed: {status} {message}")]
     Http { url: String, status: u16, message: String },
@@ -110,14 +116,19 @@ pub fn restore(src: &dyn RunSource, repo_dir: &Path, opts: &RestoreOptions) -> R
         ..RestoreReport::default()
     };
     let root = if opts.git {
-        let commit = git_meta.get("commit").and_then(Value::as_str).ok_or_else(|| RestoreError::NoCommit(src.run_id().into()))?;
+        let commit = git_meta
+            .get("commit")
+            .and_then(Value::as_str)
+            .ok_or_else(|| RestoreError::NoCommit(src.run_id().into()))?;
         let root = checkout(src.run_id(), repo_dir, commit, opts.branch, report.remote_url.as_deref())?;
         report.branch = opts.branch.then(|| format!("trackway/{}", src.run_id()));
         report.commit = Some(commit.to_string());
         report.patch_applied = apply_patch(src, &root, commit, report.branch.as_deref(), &write_areas(&root, opts))?;
         root
     } else {
-        git_ok(repo_dir, &["rev-parse", "--show-toplevel"]).map(PathBuf::from).unwrap_or_else(|_| repo_dir.to_path_buf())
+        git_ok(repo_dir, &["rev-parse", "--show-toplevel"])
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| repo_dir.to_path_buf())
     };
     let config_path = opts.config_out.clone().unwrap_or_else(|| root.join("trackway").join("config.yaml"));
     if let Some(dir) = config_path.parent() {
@@ -151,8 +162,15 @@ fn write_areas(root: &Path, opts: &RestoreOptions) -> Vec<PathBuf> {
 }
 
 /// Validates the repository and checks out `commit`; returns the repository root.
-fn checkout(run_id: &str, repo_dir: &Path, commit: &str, branch: bool, remote: Option<&str>) -> Result<PathBuf, CaptureError> {
-    let root = git_ok(repo_dir, &["rev-parse", "--show-toplevel"]).map_err(|_| RestoreError::NotARepo(repo_dir.to_path_buf()))?;
+fn checkout(
+    run_id: &str,
+    repo_dir: &Path,
+    commit: &str,
+    branch: bool,
+    remote: Option<&str>,
+) -> Result<PathBuf, CaptureError> {
+    let root = git_ok(repo_dir, &["rev-parse", "--show-toplevel"])
+        .map_err(|_| RestoreError::NotARepo(repo_dir.to_path_buf()))?;
     let root = PathBuf::from(root);
     let status = git_ok(&root, &["status", "--porcelain", "--untracked-files=no"])?;
     if !status.is_empty() {
@@ -176,7 +194,13 @@ fn checkout(run_id: &str, repo_dir: &Path, commit: &str, branch: bool, remote: O
 }
 
 /// Applies the run's diff.patch, if it has one: checked first, so it applies fully or not at all.
-fn apply_patch(src: &dyn RunSource, root: &Path, commit: &str, branch: Option<&str>, protected: &[PathBuf]) -> Result<bool, CaptureError> {
+fn apply_patch(
+    src: &dyn RunSource,
+    root: &Path,
+    commit: &str,
+    branch: Option<&str>,
+    protected: &[PathBuf],
+) -> Result<bool, CaptureError> {
     let listed = src.list_files()?.into_iter().any(|f| f.path == DIFF_FILE);
     if !listed {
         return Ok(false);

@@ -25,9 +25,7 @@ impl CaptureSettings {
             match settings.and_then(|s| s.get(key)) {
                 None | Some(Value::Null) => trackway_config::env(env),
                 Some(Value::String(s)) => Some(s.clone()),
-                Some(Value::Array(items)) => {
-                    Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))
-                }
+                Some(Value::Array(items)) => Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")),
                 Some(v) => Some(v.to_string()),
             }
         };

@@ -10,7 +10,7 @@
 use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{channel, Receiver};
+use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant, SystemTime};
 
 use notify::{RecommendedWatcher, RecursiveMode, Watcher};
@@ -93,7 +93,9 @@ impl FileWatcher {
         let due: Vec<String> = self
             .pending
             .iter()
-            .filter(|(_, (first, last))| now.duration_since(*last) >= self.debounce || now.duration_since(*first) >= self.max_delay)
+            .filter(|(_, (first, last))| {
+                now.duration_since(*last) >= self.debounce || now.duration_since(*first) >= self.max_delay
+            })
             .map(|(k, _)| k.clone())
             .collect();
         for k in &due {

@@ -70,7 +70,8 @@ fn sysinfo_host() -> String {
 fn run_capture_tails_file_and_finish_records_itself() {
     use std::io::Write;
     let tmp = tempfile::tempdir().expect("tempdir");
-    let run = run_dir(tmp.path(), "tail1", serde_json::json!({"argv": ["x.py"]}), serde_json::json!({"disable_stats": true}));
+    let run =
+        run_dir(tmp.path(), "tail1", serde_json::json!({"argv": ["x.py"]}), serde_json::json!({"disable_stats": true}));
     let start = Instant::now();
     let mut cap = RunCapture::open_dir(&run, start).expect("open").expect("has a run record");
     assert!(RunCapture::open_dir(&tmp.path().join("nope"), start).expect("missing dir").is_none());
@@ -92,11 +93,8 @@ fn run_capture_tails_file_and_finish_records_itself() {
 #[test]
 fn child_process_cpu_is_attributed_to_the_run() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let mut trainer = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("sh -c 'while :; do :; done' & wait")
-        .spawn()
-        .expect("spawn");
+    let mut trainer =
+        std::process::Command::new("sh").arg("-c").arg("sh -c 'while :; do :; done' & wait").spawn().expect("spawn");
     let settings = serde_json::json!({"stats_sample_seconds": 0.1, "stats_window_seconds": 0.3});
     let run = run_dir(tmp.path(), "child", serde_json::json!({}), settings);
     let mut rec = common::first_record(&run);
@@ -109,7 +107,11 @@ fn child_process_cpu_is_attributed_to_the_run() {
         std::thread::sleep(Duration::from_millis(20));
         cap.tick(Instant::now(), 0.0);
         let text = std::fs::read_to_string(run.join("system.jsonl")).unwrap_or_default();
-        stats = text.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).filter(|v| v["t"] == "stats").collect();
+        stats = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["t"] == "stats")
+            .collect();
     }
     let all = trackway_sysmon::proctree::scan_all();
     for p in trackway_sysmon::proctree::tree_of(trainer.id(), &all).iter().rev() {
@@ -129,7 +131,8 @@ fn child_process_cpu_is_attributed_to_the_run() {
 #[test]
 fn offline_runs_capture_locally_and_upload_only_when_sync_asks() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let run = run_dir(tmp.path(), "off1", serde_json::json!({"argv": ["x.py"]}), serde_json::json!({"disable_stats": true}));
+    let run =
+        run_dir(tmp.path(), "off1", serde_json::json!({"argv": ["x.py"]}), serde_json::json!({"disable_stats": true}));
     let mut rec = common::first_record(&run);
     rec["mode"] = "offline".into();
     let start = Instant::now();
@@ -154,7 +157,12 @@ fn offline_runs_capture_locally_and_upload_only_when_sync_asks() {
 fn restarted_capture_of_an_uploaded_run_is_done() {
     use std::io::Write;
     let tmp = tempfile::tempdir().expect("tempdir");
-    let run = run_dir(tmp.path(), "again1", serde_json::json!({"argv": ["x.py"]}), serde_json::json!({"disable_stats": true}));
+    let run = run_dir(
+        tmp.path(),
+        "again1",
+        serde_json::json!({"argv": ["x.py"]}),
+        serde_json::json!({"disable_stats": true}),
+    );
     write(&run.join("files/a.txt"), b"a");
     write(&run.join("files/b.txt"), b"b");
     let mut log = std::fs::OpenOptions::new().append(true).open(run.join("run.jsonl")).expect("log");

@@ -4,7 +4,7 @@ mod common;
 use clap::Parser;
 use common::{first_record, git, run_dir, tree, write};
 use trackway_capture::capture_run;
-use trackway_capture::cli::{resolve_source, run_pull, run_restore, PullArgs, RestoreArgs};
+use trackway_capture::cli::{PullArgs, RestoreArgs, resolve_source, run_pull, run_restore};
 
 #[derive(Parser)]
 struct Restore {
@@ -30,7 +30,12 @@ fn restore_by_local_run_id_and_pull() {
     write(&repo.join("train.py"), b"x = 2\n");
     // The run lives under <cwd>/trackway, as init() puts it.
     let cwd = tmp.path().join("work");
-    let run = run_dir(&cwd.join("trackway"), "cli1", serde_json::json!({"code_path": repo.join("train.py")}), serde_json::json!({}));
+    let run = run_dir(
+        &cwd.join("trackway"),
+        "cli1",
+        serde_json::json!({"code_path": repo.join("train.py")}),
+        serde_json::json!({}),
+    );
     capture_run(&run, &first_record(&run)).expect("capture");
     git(tmp.path(), &["clone", "-q", repo.to_str().expect("utf8"), tmp.path().join("fresh").to_str().expect("utf8")]);
 
@@ -51,7 +56,9 @@ fn restore_by_local_run_id_and_pull() {
 #[test]
 fn unresolvable_runs_explain_themselves() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let err = |run: &str, base: Option<&str>| resolve_source(run, base, tmp.path()).err().map(|e| e.to_string()).unwrap_or_default();
+    let err = |run: &str, base: Option<&str>| {
+        resolve_source(run, base, tmp.path()).err().map(|e| e.to_string()).unwrap_or_default()
+    };
     assert!(err("nosuchid", None).contains("no local run nosuchid"));
     assert!(err("a/b/c/d", None).contains("expected a run directory"));
     // A server source needs a key; none is configured in this environment.

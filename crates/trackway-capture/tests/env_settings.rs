@@ -4,7 +4,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{first_record, git, run_dir, write};
-use trackway_capture::{capture_ready, capture_run, CaptureSettings, IgnoreGlobs, RunFiles};
+use trackway_capture::{CaptureSettings, IgnoreGlobs, RunFiles, capture_ready, capture_run};
 
 #[test]
 fn wandb_env_aliases_disable_code_and_ignore_globs() {
@@ -18,7 +18,11 @@ fn wandb_env_aliases_disable_code_and_ignore_globs() {
     write(&repo.join("train.py"), b"v2\n");
     let process = serde_json::json!({"code_path": repo.join("train.py"), "cwd": repo});
 
-    unsafe_env(&[("WANDB_IGNORE_GLOBS", Some("*.patch")), ("TRACKWAY_DISABLE_CODE", None), ("WANDB_DISABLE_CODE", None)]);
+    unsafe_env(&[
+        ("WANDB_IGNORE_GLOBS", Some("*.patch")),
+        ("TRACKWAY_DISABLE_CODE", None),
+        ("WANDB_DISABLE_CODE", None),
+    ]);
     let run = run_dir(tmp.path(), "envglob", process.clone(), serde_json::json!({}));
     assert!(capture_ready(&run, &first_record(&run), 0.0, 1e12), "the process record makes it ready");
     let report = capture_run(&run, &first_record(&run)).expect("capture");
@@ -37,7 +41,12 @@ fn wandb_env_aliases_disable_code_and_ignore_globs() {
     assert!(report.metadata.git.is_none(), "TRACKWAY_DISABLE_CODE=true: no SHA");
     assert!(!run.join("files/diff.patch").exists(), "TRACKWAY_DISABLE_CODE=true: no diff");
     // A run-record setting wins over the environment.
-    let run = run_dir(tmp.path(), "setting-wins", serde_json::json!({"code_path": repo.join("train.py")}), serde_json::json!({"disable_code": false}));
+    let run = run_dir(
+        tmp.path(),
+        "setting-wins",
+        serde_json::json!({"code_path": repo.join("train.py")}),
+        serde_json::json!({"disable_code": false}),
+    );
     assert!(capture_run(&run, &first_record(&run)).expect("capture").metadata.git.is_some());
 }
 

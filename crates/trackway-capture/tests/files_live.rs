@@ -67,7 +67,10 @@ fn live_file_edited_three_times_gives_three_versions() {
     }
     assert_eq!(digests.len(), 3, "three edits, three versions");
     assert_eq!(store.len(), 4, "initial content plus three versions, each stored once");
-    let last = digests.iter().find(|d| **d == trackway_blob::Digest::of(b"version 3").to_string()).expect("final version stored");
+    let last = digests
+        .iter()
+        .find(|d| **d == trackway_blob::Digest::of(b"version 3").to_string())
+        .expect("final version stored");
     assert_eq!(store.get(&last.parse().expect("digest")).expect("get"), b"version 3");
     // Unchanged content is not uploaded again, even at finish or after a touch.
     fs::write(&user_file, b"version 3").expect("rewrite same");
@@ -109,7 +112,8 @@ fn file_records_with_escaping_or_absolute_paths_are_refused() {
         let rec = serde_json::json!({"t": "file", "path": bad, "policy": "now"});
         assert!(FileRecord::from_json(&rec).is_err(), "{bad:?} must be refused");
     }
-    let ok = FileRecord::from_json(&serde_json::json!({"t": "file", "path": "./ckpt/model.pt", "policy": "live"})).expect("valid");
+    let ok = FileRecord::from_json(&serde_json::json!({"t": "file", "path": "./ckpt/model.pt", "policy": "live"}))
+        .expect("valid");
     assert_eq!(ok, FileRecord::new("ckpt/model.pt", Policy::Live));
     assert!(FileRecord::from_json(&serde_json::json!({"t": "file", "path": "x", "policy": "sometimes"})).is_err());
     let tmp = tempfile::tempdir().expect("tempdir");

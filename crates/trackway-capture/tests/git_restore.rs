@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::{first_record, git, run_dir, tree, write};
-use trackway_capture::restore::{restore, LocalRunSource, RestoreError, RestoreOptions};
-use trackway_capture::{capture_run, CaptureError, FileRecord, IgnoreGlobs, Policy, RunFiles};
+use trackway_capture::restore::{LocalRunSource, RestoreError, RestoreOptions, restore};
+use trackway_capture::{CaptureError, FileRecord, IgnoreGlobs, Policy, RunFiles, capture_run};
 
 /// A repository with a commit, then uncommitted edits of every kind.
 fn dirty_repo(base: &Path) -> PathBuf {
@@ -52,7 +52,8 @@ fn restore_in_fresh_clone_reproduces_working_tree_byte_for_byte() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let repo = dirty_repo(tmp.path());
     let site = site_packages(tmp.path());
-    let run = run_dir(&tmp.path().join("runs"), "abc123", process_for(&repo, &site), serde_json::json!({"save_code": true}));
+    let run =
+        run_dir(&tmp.path().join("runs"), "abc123", process_for(&repo, &site), serde_json::json!({"save_code": true}));
     let report = capture_run(&run, &first_record(&run)).expect("capture");
 
     let head = git(&repo, &["rev-parse", "HEAD"]);
@@ -84,14 +85,20 @@ fn restore_in_fresh_clone_reproduces_working_tree_byte_for_byte() {
     assert_eq!(git(&fresh, &["rev-parse", "HEAD"]), head);
     let original = tree(&repo, &[".git", "scratch.txt"]);
     let restored = tree(&fresh, &[".git", "trackway"]);
-    assert_eq!(original, restored, "restored tree must match the run's working tree byte for byte (untracked files excepted)");
+    assert_eq!(
+        original, restored,
+        "restored tree must match the run's working tree byte for byte (untracked files excepted)"
+    );
 
     let yaml = fs::read_to_string(fresh.join("trackway/config.yaml")).expect("config.yaml");
     assert!(yaml.contains("\"lr\":\n  value: 0.1\n") && yaml.contains("\"epochs\":\n  value: 3\n"), "{yaml}");
     assert!(yaml.contains("\"model\":\n  value: {\"layers\":4}\n"), "{yaml}");
     let pulled = r.pulled.expect("pulled");
     assert!(pulled.downloaded.contains(&"diff.patch".to_string()));
-    assert_eq!(fs::read(tmp.path().join("pulled/code/train.py")).expect("pulled code"), fs::read(repo.join("train.py")).expect("src"));
+    assert_eq!(
+        fs::read(tmp.path().join("pulled/code/train.py")).expect("pulled code"),
+        fs::read(repo.join("train.py")).expect("src")
+    );
 
     // A second restore into the now-modified clone refuses to touch it.
     let again = restore(&src, &fresh, &RestoreOptions::default());
@@ -123,7 +130,10 @@ fn restore_reports_repo_mismatch_conflicts_and_existing_branch() {
 
     let not_repo = tmp.path().join("plain");
     fs::create_dir_all(&not_repo).expect("mkdir");
-    assert!(matches!(restore(&src, &not_repo, &RestoreOptions::default()), Err(CaptureError::Restore(RestoreError::NotARepo(_)))));
+    assert!(matches!(
+        restore(&src, &not_repo, &RestoreOptions::default()),
+        Err(CaptureError::Restore(RestoreError::NotARepo(_)))
+    ));
 
     // Conflict: the patch's context no longer matches.
     let patch_path = run.join("files/diff.patch");
@@ -133,7 +143,11 @@ fn restore_reports_repo_mismatch_conflicts_and_existing_branch() {
     git(tmp.path(), &["clone", "-q", repo.to_str().expect("utf8"), clone.to_str().expect("utf8")]);
     let e = restore(&src, &clone, &RestoreOptions::default());
     assert!(matches!(e, Err(CaptureError::Restore(RestoreError::PatchConflict { .. }))), "{e:?}");
-    assert_eq!(fs::read(clone.join("train.py")).expect("read"), b"print('v1')\n", "a conflicting patch changes nothing");
+    assert_eq!(
+        fs::read(clone.join("train.py")).expect("read"),
+        b"print('v1')\n",
+        "a conflicting patch changes nothing"
+    );
     git(&clone, &["checkout", "-q", "main"]);
     let e = restore(&src, &clone, &RestoreOptions::default());
     assert!(matches!(e, Err(CaptureError::Restore(RestoreError::BranchExists(_)))), "{e:?}");
@@ -144,7 +158,12 @@ fn disable_code_records_no_sha_and_no_diff() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let repo = dirty_repo(tmp.path());
     let site = site_packages(tmp.path());
-    let run = run_dir(&tmp.path().join("runs"), "nocode", process_for(&repo, &site), serde_json::json!({"disable_code": true, "save_code": true}));
+    let run = run_dir(
+        &tmp.path().join("runs"),
+        "nocode",
+        process_for(&repo, &site),
+        serde_json::json!({"disable_code": true, "save_code": true}),
+    );
     let report = capture_run(&run, &first_record(&run)).expect("capture");
     assert!(report.metadata.git.is_none(), "no git SHA with disable_code");
     for f in ["diff.patch", "untracked.txt", "code"] {
@@ -165,7 +184,12 @@ fn ignore_globs_keep_files_local_but_not_uploaded() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let repo = dirty_repo(tmp.path());
     let site = site_packages(tmp.path());
-    let run = run_dir(&tmp.path().join("runs"), "ign", process_for(&repo, &site), serde_json::json!({"ignore_globs": "*.patch,requirements.txt"}));
+    let run = run_dir(
+        &tmp.path().join("runs"),
+        "ign",
+        process_for(&repo, &site),
+        serde_json::json!({"ignore_globs": "*.patch,requirements.txt"}),
+    );
     let report = capture_run(&run, &first_record(&run)).expect("capture");
     assert!(run.join("files/diff.patch").is_file(), "still written locally (restore can use it)");
     let mut files = RunFiles::open(&run, IgnoreGlobs::parse("*.patch,requirements.txt"), Duration::from_millis(50));

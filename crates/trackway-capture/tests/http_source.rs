@@ -7,9 +7,11 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use common::{first_record, git, run_dir, tree, write};
-use trackway_capture::capture_run;
-use trackway_capture::restore::{pull, restore, HttpRunSource, LocalRunSource, RestoreError, RestoreOptions, RunSource};
 use trackway_capture::CaptureError;
+use trackway_capture::capture_run;
+use trackway_capture::restore::{
+    HttpRunSource, LocalRunSource, RestoreError, RestoreOptions, RunSource, pull, restore,
+};
 
 const KEY: &str = "test-key";
 
@@ -45,7 +47,8 @@ fn serve(src: Arc<LocalRunSource>) -> String {
 }
 
 fn route(src: &LocalRunSource, path: &str, auth: &str) -> (&'static str, Vec<u8>) {
-    let err = |code: &str, msg: &str| serde_json::json!({"error": {"code": code, "message": msg}}).to_string().into_bytes();
+    let err =
+        |code: &str, msg: &str| serde_json::json!({"error": {"code": code, "message": msg}}).to_string().into_bytes();
     if auth != format!("bearer {}", KEY.to_ascii_lowercase()) {
         return ("401 Unauthorized", err("unauthorized", "bad api key"));
     }
@@ -57,7 +60,12 @@ fn route(src: &LocalRunSource, path: &str, auth: &str) -> (&'static str, Vec<u8>
             ("200 OK", run.to_string().into_bytes())
         }
         "/files" => {
-            let files: Vec<_> = src.list_files().expect("list").into_iter().map(|f| serde_json::json!({"path": f.path, "size": f.size, "sha256": f.sha256})).collect();
+            let files: Vec<_> = src
+                .list_files()
+                .expect("list")
+                .into_iter()
+                .map(|f| serde_json::json!({"path": f.path, "size": f.size, "sha256": f.sha256}))
+                .collect();
             ("200 OK", serde_json::json!({"files": files}).to_string().into_bytes())
         }
         r => match r.strip_prefix("/files/").map(percent_decode).map(|p| src.read_file(&p)) {
@@ -111,14 +119,21 @@ fn restore_and_pull_over_http_reproduce_the_run() {
     let report = restore(&src, &fresh, &opts).expect("restore over http");
     assert!(report.patch_applied);
     assert_eq!(tree(&repo, &[".git"]), tree(&fresh, &[".git", "trackway"]));
-    assert!(std::fs::read_to_string(fresh.join("trackway/config.yaml")).expect("yaml").contains("\"epochs\":\n  value: 3"));
-    assert_eq!(std::fs::read(tmp.path().join("pulled/media/img one.png")).expect("png"), [0x89, b'P', b'N', b'G', 0, 1, 2]);
+    assert!(
+        std::fs::read_to_string(fresh.join("trackway/config.yaml")).expect("yaml").contains("\"epochs\":\n  value: 3")
+    );
+    assert_eq!(
+        std::fs::read(tmp.path().join("pulled/media/img one.png")).expect("png"),
+        [0x89, b'P', b'N', b'G', 0, 1, 2]
+    );
     let again = pull(&src, &tmp.path().join("pulled")).expect("pull again");
     assert!(again.downloaded.is_empty(), "identical files are skipped: {again:?}");
 
     let bad = HttpRunSource::new(&base, "wrong", "e", "p", "httprun");
     match pull(&bad, &tmp.path().join("x")) {
-        Err(CaptureError::Restore(RestoreError::Http { status: 401, message, .. })) => assert_eq!(message, "bad api key"),
+        Err(CaptureError::Restore(RestoreError::Http { status: 401, message, .. })) => {
+            assert_eq!(message, "bad api key")
+        }
         other => panic!("expected a 401 error, got {other:?}"),
     }
     let missing = HttpRunSource::new(&base, KEY, "e", "p", "nope");

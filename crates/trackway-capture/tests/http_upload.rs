@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::write;
 use trackway_blob::{BlobStore, Digest, MemBlobStore};
-use trackway_capture::restore::{pull, HttpRunSource, RunSource};
+use trackway_capture::restore::{HttpRunSource, RunSource, pull};
 use trackway_capture::{FileRecord, IgnoreGlobs, Policy, RunFiles};
 
 #[derive(Default)]

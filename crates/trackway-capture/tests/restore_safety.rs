@@ -38,11 +38,7 @@ impl RunSource for Planted {
             .map(|(p, b)| RunFile {
                 path: p.clone(),
                 size: b.len() as u64,
-                sha256: self
-                    .listed
-                    .get(p)
-                    .cloned()
-                    .unwrap_or_else(|| hex::encode(Sha256::digest(b))),
+                sha256: self.listed.get(p).cloned().unwrap_or_else(|| hex::encode(Sha256::digest(b))),
             })
             .collect())
     }
@@ -51,8 +47,7 @@ impl RunSource for Planted {
     }
     fn download(&self, path: &str, out: &mut dyn std::io::Write) -> Result<u64, CaptureError> {
         let b = self.read_file(path)?;
-        out.write_all(&b)
-            .map_err(|e| CaptureError::Json(e.to_string()))?;
+        out.write_all(&b).map_err(|e| CaptureError::Json(e.to_string()))?;
         Ok(b.len() as u64)
     }
 }
@@ -83,33 +78,14 @@ fn a_patch_planting_a_symlink_into_the_download_area_is_refused() {
     fs::create_dir_all(&victim).expect("mkdir");
     let victim_s = victim.to_string_lossy().to_string();
     let mut files = BTreeMap::new();
-    files.insert(
-        "diff.patch".to_string(),
-        symlink_patch("trackway/pulled/planted/cfg", &victim_s),
-    );
-    files.insert(
-        "cfg/authorized_keys".to_string(),
-        b"ssh-ed25519 AAAA attacker".to_vec(),
-    );
-    let src = Planted {
-        commit,
-        files,
-        listed: BTreeMap::new(),
-    };
-    let opts = RestoreOptions {
-        files_out: Some(repo.join("trackway/pulled/planted")),
-        ..RestoreOptions::default()
-    };
+    files.insert("diff.patch".to_string(), symlink_patch("trackway/pulled/planted/cfg", &victim_s));
+    files.insert("cfg/authorized_keys".to_string(), b"ssh-ed25519 AAAA attacker".to_vec());
+    let src = Planted { commit, files, listed: BTreeMap::new() };
+    let opts = RestoreOptions { files_out: Some(repo.join("trackway/pulled/planted")), ..RestoreOptions::default() };
     let err = restore(&src, &repo, &opts).expect_err("must refuse");
-    assert!(
-        matches!(err, CaptureError::Restore(RestoreError::UnsafePatch { .. })),
-        "{err}"
-    );
+    assert!(matches!(err, CaptureError::Restore(RestoreError::UnsafePatch { .. })), "{err}");
     assert!(!victim.join("authorized_keys").exists());
-    assert!(
-        fs::symlink_metadata(repo.join("trackway/pulled/planted/cfg")).is_err(),
-        "nothing applied"
-    );
+    assert!(fs::symlink_metadata(repo.join("trackway/pulled/planted/cfg")).is_err(), "nothing applied");
 }
 
 #[test]
@@ -121,20 +97,10 @@ fn pull_never_writes_through_a_symlink_in_the_destination() {
     fs::create_dir_all(&victim).expect("mkdir");
     std::os::unix::fs::symlink(&victim, dest.join("cfg")).expect("symlink");
     let mut files = BTreeMap::new();
-    files.insert(
-        "cfg/authorized_keys".to_string(),
-        b"ssh-ed25519 AAAA attacker".to_vec(),
-    );
-    let src = Planted {
-        commit: String::new(),
-        files,
-        listed: BTreeMap::new(),
-    };
+    files.insert("cfg/authorized_keys".to_string(), b"ssh-ed25519 AAAA attacker".to_vec());
+    let src = Planted { commit: String::new(), files, listed: BTreeMap::new() };
     let err = pull(&src, &dest).expect_err("must refuse");
-    assert!(
-        matches!(err, CaptureError::Restore(RestoreError::UnsafePath { .. })),
-        "{err}"
-    );
+    assert!(matches!(err, CaptureError::Restore(RestoreError::UnsafePath { .. })), "{err}");
     assert_eq!(fs::read_dir(&victim).expect("read").count(), 0);
 }
 
@@ -147,26 +113,12 @@ fn pull_refuses_content_that_does_not_match_the_listed_sha256() {
     files.insert("ok.txt".to_string(), b"fine".to_vec());
     let mut listed = BTreeMap::new();
     listed.insert("f.txt".to_string(), "0".repeat(64));
-    let src = Planted {
-        commit: String::new(),
-        files,
-        listed,
-    };
+    let src = Planted { commit: String::new(), files, listed };
     let err = pull(&src, &dest).expect_err("must refuse");
-    assert!(
-        matches!(err, CaptureError::Restore(RestoreError::Checksum { .. })),
-        "{err}"
-    );
+    assert!(matches!(err, CaptureError::Restore(RestoreError::Checksum { .. })), "{err}");
     assert!(!dest.join("f.txt").exists());
-    let leftovers: Vec<_> = fs::read_dir(&dest)
-        .expect("read")
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
-    assert!(
-        leftovers.is_empty(),
-        "no temporary file left behind: {leftovers:?}"
-    );
+    let leftovers: Vec<_> = fs::read_dir(&dest).expect("read").flatten().map(|e| e.file_name()).collect();
+    assert!(leftovers.is_empty(), "no temporary file left behind: {leftovers:?}");
 }
 
 #[test]
@@ -179,18 +131,10 @@ fn a_symlink_at_the_target_is_replaced_not_followed() {
     std::os::unix::fs::symlink(&outside, dest.join("f.txt")).expect("symlink");
     let mut files = BTreeMap::new();
     files.insert("f.txt".to_string(), b"new content".to_vec());
-    let src = Planted {
-        commit: String::new(),
-        files,
-        listed: BTreeMap::new(),
-    };
+    let src = Planted { commit: String::new(), files, listed: BTreeMap::new() };
     let report = pull(&src, &dest).expect("pull");
     assert_eq!(report.downloaded, vec!["f.txt".to_string()]);
     assert_eq!(fs::read(&outside).expect("read"), b"keep me");
-    assert!(
-        fs::symlink_metadata(dest.join("f.txt"))
-            .expect("stat")
-            .is_file()
-    );
+    assert!(fs::symlink_metadata(dest.join("f.txt")).expect("stat").is_file());
     assert_eq!(fs::read(dest.join("f.txt")).expect("read"), b"new content");
 }

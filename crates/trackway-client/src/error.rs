@@ -17,21 +17,11 @@ pub enum ClientError {
     /// `position` is set when the server refused one record of an ingest batch
     /// (`invalid_record`): that record alone is at fault.
     #[error("HTTP {status} {code}: {message}")]
-    Permanent {
-        status: u16,
-        code: String,
-        message: String,
-        position: Option<u64>,
-    },
+    Permanent { status: u16, code: String, message: String, position: Option<u64> },
     /// A 5xx, 408 or 429: the server may succeed later, and not before `retry_after` when it
     /// said so (`Retry-After`, e.g. `503 server_busy` from a full ingest queue).
     #[error("HTTP {status} {code}: {message} (will retry)")]
-    Retryable {
-        status: u16,
-        code: String,
-        message: String,
-        retry_after: Option<std::time::Duration>,
-    },
+    Retryable { status: u16, code: String, message: String, retry_after: Option<std::time::Duration> },
     /// The server answered 2xx with a body we could not understand.
     #[error("unexpected response from {url}: {reason}")]
     Decode { url: String, reason: String },
@@ -43,10 +33,7 @@ pub enum ClientError {
 impl ClientError {
     /// Whether the same request may succeed later without any change (network, 5xx, 429).
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            ClientError::Unreachable { .. } | ClientError::Retryable { .. }
-        )
+        matches!(self, ClientError::Unreachable { .. } | ClientError::Retryable { .. })
     }
 
     /// The API error code, when the server sent one.
@@ -84,11 +71,7 @@ impl ClientError {
     pub fn from_status(status: u16, body: &[u8]) -> ClientError {
         let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
         let err = parsed.as_ref().and_then(|v| v.get("error"));
-        let code = err
-            .and_then(|e| e.get("code"))
-            .and_then(|c| c.as_str())
-            .unwrap_or("")
-            .to_string();
+        let code = err.and_then(|e| e.get("code")).and_then(|c| c.as_str()).unwrap_or("").to_string();
         let message = err
             .and_then(|e| e.get("message"))
             .and_then(|m| m.as_str())
@@ -101,33 +84,20 @@ impl ClientError {
             // `expected` may sit at the top level or inside `error` depending on the server version.
             let expected = parsed
                 .as_ref()
-                .and_then(|v| {
-                    v.get("expected")
-                        .or_else(|| err.and_then(|e| e.get("expected")))
-                })
+                .and_then(|v| v.get("expected").or_else(|| err.and_then(|e| e.get("expected"))))
                 .and_then(|x| x.as_u64());
             if let Some(expected) = expected {
                 return ClientError::OffsetGap { expected };
             }
         }
         if status >= 500 || status == 408 || status == 429 {
-            ClientError::Retryable {
-                status,
-                code,
-                message,
-                retry_after: None,
-            }
+            ClientError::Retryable { status, code, message, retry_after: None }
         } else {
             let position = err
                 .and_then(|e| e.get("position"))
                 .and_then(serde_json::Value::as_u64)
                 .filter(|_| code == "invalid_record");
-            ClientError::Permanent {
-                status,
-                code,
-                message,
-                position,
-            }
+            ClientError::Permanent { status, code, message, position }
         }
     }
 }
@@ -139,28 +109,15 @@ mod tests {
     #[test]
     fn classifies_statuses() {
         let gap = br#"{"error":{"code":"offset_gap","message":"gap"},"expected":512}"#;
-        assert!(matches!(
-            ClientError::from_status(409, gap),
-            ClientError::OffsetGap { expected: 512 }
-        ));
+        assert!(matches!(ClientError::from_status(409, gap), ClientError::OffsetGap { expected: 512 }));
         let nested = br#"{"error":{"code":"offset_gap","message":"gap","expected":7}}"#;
-        assert!(matches!(
-            ClientError::from_status(409, nested),
-            ClientError::OffsetGap { expected: 7 }
-        ));
+        assert!(matches!(ClientError::from_status(409, nested), ClientError::OffsetGap { expected: 7 }));
         let exists = br#"{"error":{"code":"run_exists","message":"x"}}"#;
-        assert!(matches!(
-            ClientError::from_status(409, exists),
-            ClientError::Permanent { status: 409, .. }
-        ));
-        assert!(matches!(
-            ClientError::from_status(401, b""),
-            ClientError::Unauthorized { .. }
-        ));
+        assert!(matches!(ClientError::from_status(409, exists), ClientError::Permanent { status: 409, .. }));
+        assert!(matches!(ClientError::from_status(401, b""), ClientError::Unauthorized { .. }));
         assert!(ClientError::from_status(503, b"<html>").is_retryable());
         assert!(ClientError::from_status(429, b"").is_retryable());
-        let bad =
-            ClientError::from_status(400, br#"{"error":{"code":"invalid_record","message":"m"}}"#);
+        let bad = ClientError::from_status(400, br#"{"error":{"code":"invalid_record","message":"m"}}"#);
         assert_eq!(bad.code(), Some("invalid_record"));
         assert!(!bad.is_retryable());
         assert!(matches!(bad, ClientError::Permanent { position: None, .. }));
@@ -175,10 +132,7 @@ mod tests {
         ));
         // Only `invalid_record` names a record; another code with a position is not one.
         let other = br#"{"error":{"code":"bad_request","message":"m","position":1}}"#;
-        assert!(matches!(
-            ClientError::from_response(400, None, other),
-            ClientError::Permanent { position: None, .. }
-        ));
+        assert!(matches!(ClientError::from_response(400, None, other), ClientError::Permanent { position: None, .. }));
         let busy = br#"{"error":{"code":"server_busy","message":"m"}}"#;
         let e = ClientError::from_response(503, Some("7"), busy);
         assert!(e.is_retryable());

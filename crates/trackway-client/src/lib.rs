@@ -34,10 +34,7 @@ pub struct ClientOptions {
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        ClientOptions {
-            timeout: Duration::from_secs(60),
-            connect_timeout: Duration::from_secs(5),
-        }
+        ClientOptions { timeout: Duration::from_secs(60), connect_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -88,10 +85,7 @@ pub struct Client {
 impl std::fmt::Debug for Client {
     // Never print the key.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("base_url", &self.base_url)
-            .field("has_key", &self.api_key.is_some())
-            .finish()
+        f.debug_struct("Client").field("base_url", &self.base_url).field("has_key", &self.api_key.is_some()).finish()
     }
 }
 
@@ -143,21 +137,14 @@ impl Client {
         let v = self.post("/api/v1/runs", &bytes)?;
         let run = v.get("run").cloned().unwrap_or(serde_json::Value::Null);
         let field = |k: &str| run.get(k).and_then(|x| x.as_str()).map(str::to_string);
-        let (Some(entity), Some(project), Some(run_id)) =
-            (field("entity"), field("project"), field("run_id"))
-        else {
+        let (Some(entity), Some(project), Some(run_id)) = (field("entity"), field("project"), field("run_id")) else {
             return Err(ClientError::Decode {
                 url: self.url("/api/v1/runs"),
                 reason: "response lacks run.entity/project/run_id".into(),
             });
         };
         Ok(CreatedRun {
-            run: RunRef {
-                entity,
-                project,
-                run_id,
-                raw: run,
-            },
+            run: RunRef { entity, project, run_id, raw: run },
             resumed: v.get("resumed").and_then(|x| x.as_bool()).unwrap_or(false),
             last_step: v.get("last_step").and_then(|x| x.as_u64()),
         })
@@ -172,10 +159,8 @@ impl Client {
     /// Compresses a request body as [`Self::ingest_packed`] sends it, so a caller can do it
     /// ahead of time (the agent packs the next batch while the current one is in flight).
     pub fn pack(&self, json_body: &[u8]) -> Result<Vec<u8>> {
-        zstd::bulk::compress(json_body, ZSTD_LEVEL).map_err(|e| ClientError::Decode {
-            url: self.url("/api/v1/ingest"),
-            reason: format!("zstd: {e}"),
-        })
+        zstd::bulk::compress(json_body, ZSTD_LEVEL)
+            .map_err(|e| ClientError::Decode { url: self.url("/api/v1/ingest"), reason: format!("zstd: {e}") })
     }
 
     /// `POST /api/v1/ingest` with a body already compressed by [`Self::pack`].
@@ -187,13 +172,10 @@ impl Client {
     /// attempt of the run had already written).
     pub fn ingest_packed_ack(&self, packed: &[u8]) -> Result<IngestAck> {
         let v = self.send_packed("/api/v1/ingest", packed)?;
-        let acked = v
-            .get("acked")
-            .and_then(|x| x.as_u64())
-            .ok_or_else(|| ClientError::Decode {
-                url: self.url("/api/v1/ingest"),
-                reason: "response lacks `acked`".into(),
-            })?;
+        let acked = v.get("acked").and_then(|x| x.as_u64()).ok_or_else(|| ClientError::Decode {
+            url: self.url("/api/v1/ingest"),
+            reason: "response lacks `acked`".into(),
+        })?;
         let dropped = v.get("dropped").and_then(serde_json::Value::as_u64).unwrap_or(0);
         Ok(IngestAck { acked, dropped })
     }
@@ -212,10 +194,7 @@ impl Client {
             encode_segment(entity),
             encode_segment(project),
             encode_segment(run_id),
-            path.split('/')
-                .map(encode_segment)
-                .collect::<Vec<_>>()
-                .join("/")
+            path.split('/').map(encode_segment).collect::<Vec<_>>().join("/")
         );
         let mut req = self
             .agent
@@ -279,11 +258,8 @@ impl Client {
 
     fn send_packed(&self, path: &str, packed: &[u8]) -> Result<serde_json::Value> {
         let url = self.url(path);
-        let mut req = self
-            .agent
-            .post(&url)
-            .header("Content-Type", "application/json")
-            .header("Content-Encoding", "zstd");
+        let mut req =
+            self.agent.post(&url).header("Content-Type", "application/json").header("Content-Encoding", "zstd");
         if let Some(k) = &self.api_key {
             req = req.header("Authorization", &format!("Bearer {k}"));
         }
@@ -293,10 +269,7 @@ impl Client {
 
     fn post(&self, path: &str, body: &[u8]) -> Result<serde_json::Value> {
         let url = self.url(path);
-        let mut req = self
-            .agent
-            .post(&url)
-            .header("Content-Type", "application/json");
+        let mut req = self.agent.post(&url).header("Content-Type", "application/json");
         if let Some(k) = &self.api_key {
             req = req.header("Authorization", &format!("Bearer {k}"));
         }
@@ -304,27 +277,16 @@ impl Client {
         self.finish(path, resp)
     }
 
-    fn finish(
-        &self,
-        path: &str,
-        mut resp: ureq::http::Response<ureq::Body>,
-    ) -> Result<serde_json::Value> {
+    fn finish(&self, path: &str, mut resp: ureq::http::Response<ureq::Body>) -> Result<serde_json::Value> {
         let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
         let mut body = Vec::new();
         resp.body_mut()
             .with_config()
             .limit(MAX_RESPONSE_BYTES)
             .reader()
             .read_to_end(&mut body)
-            .map_err(|e| ClientError::Unreachable {
-                url: self.url(path),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| ClientError::Unreachable { url: self.url(path), reason: e.to_string() })?;
         if !(200..300).contains(&status) {
             return Err(ClientError::from_response(status, retry_after.as_deref(), &body));
         }
@@ -337,22 +299,13 @@ impl Client {
 
     fn net_err(&self, e: ureq::Error) -> ClientError {
         match e {
-            ureq::Error::BadUri(reason) => ClientError::BadUrl {
-                url: self.base_url.clone(),
-                reason,
-            },
-            other => ClientError::Unreachable {
-                url: self.base_url.clone(),
-                reason: other.to_string(),
-            },
+            ureq::Error::BadUri(reason) => ClientError::BadUrl { url: self.base_url.clone(), reason },
+            other => ClientError::Unreachable { url: self.base_url.clone(), reason: other.to_string() },
         }
     }
 
     fn decode_err(&self, path: &str, e: impl std::fmt::Display) -> ClientError {
-        ClientError::Decode {
-            url: self.url(path),
-            reason: e.to_string(),
-        }
+        ClientError::Decode { url: self.url(path), reason: e.to_string() }
     }
 }
 
@@ -382,10 +335,7 @@ mod tests {
     #[test]
     fn rejects_bad_urls() {
         let opts = ClientOptions::default();
-        assert!(matches!(
-            Client::new("localhost:8767", None, &opts),
-            Err(ClientError::BadUrl { .. })
-        ));
+        assert!(matches!(Client::new("localhost:8767", None, &opts), Err(ClientError::BadUrl { .. })));
         let c = Client::new("http://127.0.0.1:1/", Some(""), &opts).expect("valid url");
         assert_eq!(c.base_url(), "http://127.0.0.1:1");
         assert!(!c.has_key());
@@ -395,10 +345,7 @@ mod tests {
     #[test]
     fn unreachable_server_is_retryable() {
         // Port 1 on localhost is closed: the connect is refused at once.
-        let opts = ClientOptions {
-            timeout: Duration::from_secs(2),
-            connect_timeout: Duration::from_secs(1),
-        };
+        let opts = ClientOptions { timeout: Duration::from_secs(2), connect_timeout: Duration::from_secs(1) };
         let c = Client::new("http://127.0.0.1:1", Some("k"), &opts).expect("valid url");
         let err = c.health().expect_err("nothing listens on port 1");
         assert!(matches!(err, ClientError::Unreachable { .. }), "{err:?}");

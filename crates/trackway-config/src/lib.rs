@@ -30,9 +30,9 @@ pub enum ConfigError {
 /// Reads setting `name` from `TRACKWAY_<name>`, then `WANDB_<name>`. Empty values count as unset.
 #[must_use]
 pub fn env(name: &str) -> Option<String> {
-    ["TRACKWAY_", "WANDB_"].iter().find_map(|prefix| {
-        std::env::var(format!("{prefix}{name}")).ok().filter(|v| !v.trim().is_empty())
-    })
+    ["TRACKWAY_", "WANDB_"]
+        .iter()
+        .find_map(|prefix| std::env::var(format!("{prefix}{name}")).ok().filter(|v| !v.trim().is_empty()))
 }
 
 /// Parses a boolean setting the way users write them (`true/1/yes/on`, `false/0/no/off`).
@@ -107,10 +107,8 @@ impl Credentials {
     /// When the file exists but cannot be read or parsed.
     pub fn load_from(path: &Path) -> Result<Self, ConfigError> {
         match fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| ConfigError::Invalid {
-                path: path.to_owned(),
-                reason: e.to_string(),
-            }),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| ConfigError::Invalid { path: path.to_owned(), reason: e.to_string() }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(source) => Err(ConfigError::Read { path: path.to_owned(), source }),
         }
@@ -129,10 +127,8 @@ impl Credentials {
     /// # Errors
     /// When the directory or the file cannot be written.
     pub fn save_to(&self, path: &Path) -> Result<(), ConfigError> {
-        let text = serde_json::to_vec_pretty(self).map_err(|e| ConfigError::Invalid {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?;
+        let text = serde_json::to_vec_pretty(self)
+            .map_err(|e| ConfigError::Invalid { path: path.to_owned(), reason: e.to_string() })?;
         write_private_atomic(path, &text)
     }
 

@@ -224,7 +224,10 @@ mod tests {
             assert_eq!(a.items.len(), b.items.len());
             for ((i, x), (j, y)) in a.items.iter().zip(&b.items) {
                 assert_eq!(i, j);
-                assert_eq!((x.count, x.nonfinite, x.min, x.max, x.last_step), (y.count, y.nonfinite, y.min, y.max, y.last_step));
+                assert_eq!(
+                    (x.count, x.nonfinite, x.min, x.max, x.last_step),
+                    (y.count, y.nonfinite, y.min, y.max, y.last_step)
+                );
                 assert!((x.sum - y.sum).abs() < 1e-9 && x.last.to_bits() == y.last.to_bits());
             }
         }
@@ -232,7 +235,9 @@ mod tests {
 
     #[test]
     fn step_shift_respects_budget() {
-        for (lo, hi, budget) in [(0u64, 99_999u64, 1000usize), (47_500, 52_499, 1000), (3, 3, 1), (0, 10, 1), (5, 9, 100)] {
+        for (lo, hi, budget) in
+            [(0u64, 99_999u64, 1000usize), (47_500, 52_499, 1000), (3, 3, 1), (0, 10, 1), (5, 9, 100)]
+        {
             let k = step_shift(lo, hi, budget);
             assert!((hi >> k) - (lo >> k) < budget as u64);
             if k > 0 {

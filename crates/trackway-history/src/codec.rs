@@ -138,8 +138,8 @@ fn get_nums<T: Num>(r: &mut Reader<'_>, mode: u8, n: usize) -> Result<Vec<T>> {
     let bytes = r.section()?;
     match mode {
         MODE_PCO => {
-            let v: Vec<T> = pco::standalone::simple_decompress(bytes)
-                .map_err(|e| HistoryError::Corrupt(format!("pco: {e}")))?;
+            let v: Vec<T> =
+                pco::standalone::simple_decompress(bytes).map_err(|e| HistoryError::Corrupt(format!("pco: {e}")))?;
             if v.len() != n {
                 return Err(corrupt("array length mismatch"));
             }
@@ -347,11 +347,8 @@ mod tests {
 
     #[test]
     fn arithmetic_steps_cost_no_bytes_per_point() {
-        let p = Points {
-            steps: (100..10_100).step_by(5).collect(),
-            vals: vec![1.0; 2000],
-            kinds: vec![KIND_FLOAT; 2000],
-        };
+        let p =
+            Points { steps: (100..10_100).step_by(5).collect(), vals: vec![1.0; 2000], kinds: vec![KIND_FLOAT; 2000] };
         let blob = encode_points(&p, true).expect("encode");
         assert!(blob.len() < 200, "{}", blob.len());
         assert_eq!(decode_points(&blob, true).expect("decode"), p);

@@ -112,11 +112,11 @@ mod chart;
 mod codec;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
+#[cfg(test)]
+mod conformance_tests;
 pub mod export;
 mod memory;
 mod sqlite;
-#[cfg(test)]
-mod conformance_tests;
 
 use indexmap::IndexMap;
 pub use memory::MemoryHistory;
@@ -318,8 +318,7 @@ pub trait HistoryStore: Send + Sync {
 
     /// At most `samples` rows, evenly spaced by row index, always keeping the first and the last
     /// row. With `keys`, only rows holding all of them, restricted to them.
-    fn sampled(&self, run: RunKey, keys: Option<&[String]>, samples: usize)
-    -> Result<Vec<HistoryRow>>;
+    fn sampled(&self, run: RunKey, keys: Option<&[String]>, samples: usize) -> Result<Vec<HistoryRow>>;
 
     /// Distinct metric keys of a run (numeric and not), in first-seen order.
     fn keys(&self, run: RunKey) -> Result<Vec<String>>;

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 use trackway_history::{
-    HistoryRow, HistoryRowRef, HistoryStore, HistoryTx, Map, SQLITE_MIGRATIONS, ScanQuery, SqliteHistory, SqliteHistoryTx,
-    Value, export,
+    HistoryRow, HistoryRowRef, HistoryStore, HistoryTx, Map, SQLITE_MIGRATIONS, ScanQuery, SqliteHistory,
+    SqliteHistoryTx, Value, export,
 };
 use trackway_sqlite::{Database, Migration, Synchronous};
 
@@ -218,11 +218,7 @@ fn a_reserved_key_after_repeated_rows_is_refused() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let h = SqliteHistory::open(dir.path().join("t.db"))?;
     let f = Value::Float;
-    let bad = vec![
-        row(0, &[("a", f(1.0))]),
-        row(1, &[("a", f(2.0))]),
-        row(2, &[("a", f(3.0)), ("_runtime", f(4.0))]),
-    ];
+    let bad = vec![row(0, &[("a", f(1.0))]), row(1, &[("a", f(2.0))]), row(2, &[("a", f(3.0)), ("_runtime", f(4.0))])];
     assert!(h.append(1, &bad).is_err());
     assert_eq!(count_rows(&h, 1), 0);
     Ok(())

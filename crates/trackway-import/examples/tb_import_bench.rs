@@ -11,37 +11,22 @@ use trackway_import::proto::{Event, Kind, Summary, SummaryValue, What};
 use trackway_import::tensorboard::{Target, discover, import_run};
 use trackway_import::tfrecord::encode_record;
 
-const TAGS: [&str; 8] = [
-    "train/loss",
-    "train/acc",
-    "train/lr",
-    "eval/loss",
-    "eval/acc",
-    "grad_norm",
-    "throughput",
-    "epoch",
-];
+const TAGS: [&str; 8] =
+    ["train/loss", "train/acc", "train/lr", "eval/loss", "eval/acc", "grad_norm", "throughput", "epoch"];
 
 fn event(step: i64, tag: &str, value: f32) -> Vec<u8> {
     let ev = Event {
         wall_time: 1.7e9 + step as f64 * 0.01,
         step,
         what: Some(What::Summary(Summary {
-            value: vec![SummaryValue {
-                tag: tag.to_owned(),
-                metadata: None,
-                value: Some(Kind::SimpleValue(value)),
-            }],
+            value: vec![SummaryValue { tag: tag.to_owned(), metadata: None, value: Some(Kind::SimpleValue(value)) }],
         })),
     };
     encode_record(&ev.encode_to_vec())
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mb: u64 = std::env::var("TB_BENCH_MB")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1024);
+    let mb: u64 = std::env::var("TB_BENCH_MB").ok().and_then(|v| v.parse().ok()).unwrap_or(1024);
     let tmp = tempfile::tempdir()?;
     let logdir = tmp.path().join("logs");
     let run_dir = logdir.join("run1");
@@ -61,16 +46,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     out.flush()?;
     drop(out);
-    eprintln!(
-        "wrote {mb} MB ({points} points) in {:.1}s",
-        t0.elapsed().as_secs_f64()
-    );
+    eprintln!("wrote {mb} MB ({points} points) in {:.1}s", t0.elapsed().as_secs_f64());
 
-    let target = Target {
-        root: tmp.path().join("trackway"),
-        project: "bench".to_owned(),
-        entity: None,
-    };
+    let target = Target { root: tmp.path().join("trackway"), project: "bench".to_owned(), entity: None };
     let t1 = Instant::now();
     let mut imported = 0;
     for run in discover(&logdir)? {

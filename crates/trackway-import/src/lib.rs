@@ -20,11 +20,7 @@ pub enum ImportError {
         source: std::io::Error,
     },
     #[error("{path}: corrupt at byte {offset}: {reason}")]
-    Corrupt {
-        path: PathBuf,
-        offset: u64,
-        reason: String,
-    },
+    Corrupt { path: PathBuf, offset: u64, reason: String },
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
@@ -33,10 +29,7 @@ pub enum ImportError {
 
 impl ImportError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        ImportError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
+        ImportError::Io { path: path.to_path_buf(), source }
     }
 }
 

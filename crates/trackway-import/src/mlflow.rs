@@ -51,10 +51,7 @@ struct RunMeta {
 #[derive(Debug)]
 enum Source {
     Dir(PathBuf),
-    Db {
-        db: PathBuf,
-        artifacts: Option<PathBuf>,
-    },
+    Db { db: PathBuf, artifacts: Option<PathBuf> },
 }
 
 /// One MLflow run found in a store.
@@ -185,10 +182,7 @@ pub(crate) fn db_run(
         start_ms: times.0,
         end_ms: times.1,
         finished,
-        source: Source::Db {
-            db: db.to_path_buf(),
-            artifacts,
-        },
+        source: Source::Db { db: db.to_path_buf(), artifacts },
     }
 }
 
@@ -256,26 +250,16 @@ pub fn import_run(
     entity: Option<&str>,
 ) -> Result<(PathBuf, Written)> {
     let (params, tags) = match &run.source {
-        Source::Dir(dir) => (
-            read_texts(&dir.join("params")),
-            read_texts(&dir.join("tags")),
-        ),
+        Source::Dir(dir) => (read_texts(&dir.join("params")), read_texts(&dir.join("tags"))),
         Source::Db { db, .. } => crate::mlflow_db::params_and_tags(db, &run.run_id)?,
     };
-    let user_tags = tags
-        .iter()
-        .filter(|(k, _)| !k.starts_with("mlflow."))
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+    let user_tags = tags.iter().filter(|(k, _)| !k.starts_with("mlflow.")).map(|(k, v)| format!("{k}={v}")).collect();
     let start = run.start_ms.map_or(0.0, ms_to_s);
     let spec = RunSpec {
         run_id: run.run_id.clone(),
         project: project.map_or_else(|| run.experiment.clone(), str::to_owned),
         entity: entity.map(str::to_owned),
-        name: run
-            .name
-            .clone()
-            .or_else(|| tags.get("mlflow.runName").cloned()),
+        name: run.name.clone().or_else(|| tags.get("mlflow.runName").cloned()),
         tags: user_tags,
         group: None,
         created_at: start,
@@ -303,11 +287,7 @@ pub fn import_run(
 }
 
 /// Params and tags that changed since the last import, as config.
-fn write_config(
-    sink: &mut RunSink,
-    params: BTreeMap<String, String>,
-    tags: &BTreeMap<String, String>,
-) -> Result<()> {
+fn write_config(sink: &mut RunSink, params: BTreeMap<String, String>, tags: &BTreeMap<String, String>) -> Result<()> {
     let mut config = Map::new();
     for (k, v) in params {
         let key = format!("param:{k}");
@@ -319,10 +299,7 @@ fn write_config(
     let tags_text = serde_json::to_string(tags).unwrap_or_default();
     if sink.state.seen.get("tags") != Some(&tags_text) {
         sink.state.seen.insert("tags".to_owned(), tags_text);
-        let tag_map: Map = tags
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::Str(v.clone())))
-            .collect();
+        let tag_map: Map = tags.iter().map(|(k, v)| (k.clone(), Value::Str(v.clone()))).collect();
         config.insert("mlflow.tags".to_owned(), Value::Map(tag_map));
     }
     sink.config(config)
@@ -351,10 +328,7 @@ pub(crate) fn ms_to_s(ms: i64) -> f64 {
 
 /// Key files under `dir` (keys may contain `/`, stored as subdirectories) and their text.
 fn read_texts(dir: &Path) -> BTreeMap<String, String> {
-    files_under(dir)
-        .into_iter()
-        .filter_map(|(k, p)| std::fs::read_to_string(p).ok().map(|v| (k, v)))
-        .collect()
+    files_under(dir).into_iter().filter_map(|(k, p)| std::fs::read_to_string(p).ok().map(|v| (k, v))).collect()
 }
 
 /// Metric files hold `timestamp_ms value step` lines; new lines since the last import are
@@ -365,16 +339,13 @@ fn import_metrics(dir: &Path, sink: &mut RunSink) -> Result<()> {
         let state_key = format!("metric:{key}");
         let offset = sink.state.offsets.get(&state_key).copied().unwrap_or(0);
         let mut file = std::fs::File::open(&path).map_err(|e| ImportError::io(&path, e))?;
-        file.seek(SeekFrom::Start(offset))
-            .map_err(|e| ImportError::io(&path, e))?;
+        file.seek(SeekFrom::Start(offset)).map_err(|e| ImportError::io(&path, e))?;
         let mut reader = BufReader::new(file);
         let mut consumed = offset;
         let mut line = String::new();
         loop {
             line.clear();
-            let n = reader
-                .read_line(&mut line)
-                .map_err(|e| ImportError::io(&path, e))?;
+            let n = reader.read_line(&mut line).map_err(|e| ImportError::io(&path, e))?;
             if n == 0 || !line.ends_with('\n') {
                 break;
             }
@@ -383,10 +354,7 @@ fn import_metrics(dir: &Path, sink: &mut RunSink) -> Result<()> {
             let (Some(ts), Some(val)) = (parts.next(), parts.next()) else {
                 continue;
             };
-            let step = parts
-                .next()
-                .and_then(|s| s.parse::<u64>().ok())
-                .unwrap_or(0);
+            let step = parts.next().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
             let (Ok(ts), Ok(val)) = (ts.parse::<i64>(), val.parse::<f64>()) else {
                 continue;
             };

@@ -18,11 +18,7 @@ fn open(db: &Path) -> Result<Connection> {
 }
 
 fn sql_error(db: &Path, e: &rusqlite::Error) -> ImportError {
-    ImportError::Corrupt {
-        path: db.to_path_buf(),
-        offset: 0,
-        reason: e.to_string(),
-    }
+    ImportError::Corrupt { path: db.to_path_buf(), offset: 0, reason: e.to_string() }
 }
 
 /// A run's local artifact directory from its `artifact_uri` (`file:` URIs and paths; remote
@@ -38,23 +34,11 @@ fn artifact_dir(db: &Path, uri: Option<String>) -> Option<PathBuf> {
     } else {
         PathBuf::from(uri)
     };
-    let path = if path.is_relative() {
-        db.parent().map_or(path.clone(), |d| d.join(&path))
-    } else {
-        path
-    };
+    let path = if path.is_relative() { db.parent().map_or(path.clone(), |d| d.join(&path)) } else { path };
     path.is_dir().then_some(path)
 }
 
-type RunRow = (
-    String,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-    String,
-);
+type RunRow = (String, Option<String>, Option<String>, Option<i64>, Option<i64>, Option<String>, String);
 
 /// Every active run of every active experiment.
 pub fn discover(db: &Path) -> Result<Vec<MlflowRun>> {
@@ -68,64 +52,30 @@ pub fn discover(db: &Path) -> Result<Vec<MlflowRun>> {
         )
         .map_err(|e| sql_error(db, &e))?;
     let rows: Vec<RunRow> = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
         .and_then(Iterator::collect)
         .map_err(|e| sql_error(db, &e))?;
     Ok(rows
         .into_iter()
         .map(|(id, name, status, start, end, uri, experiment)| {
             let finished = matches!(status.as_deref(), Some("FINISHED" | "FAILED" | "KILLED"));
-            db_run(
-                db,
-                id,
-                experiment,
-                name,
-                (start, end),
-                finished,
-                artifact_dir(db, uri),
-            )
+            db_run(db, id, experiment, name, (start, end), finished, artifact_dir(db, uri))
         })
         .collect())
 }
 
-fn key_values(
-    conn: &Connection,
-    db: &Path,
-    table: &str,
-    run_id: &str,
-) -> Result<BTreeMap<String, String>> {
+fn key_values(conn: &Connection, db: &Path, table: &str, run_id: &str) -> Result<BTreeMap<String, String>> {
     let sql = format!("SELECT key, value FROM {table} WHERE run_uuid = ?1");
     let mut stmt = conn.prepare(&sql).map_err(|e| sql_error(db, &e))?;
-    stmt.query_map([run_id], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-    })
-    .and_then(|rows| {
-        rows.map(|r| r.map(|(k, v)| (k, v.unwrap_or_default())))
-            .collect()
-    })
-    .map_err(|e| sql_error(db, &e))
+    stmt.query_map([run_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))
+        .and_then(|rows| rows.map(|r| r.map(|(k, v)| (k, v.unwrap_or_default()))).collect())
+        .map_err(|e| sql_error(db, &e))
 }
 
 /// (params, tags) of a run.
-pub fn params_and_tags(
-    db: &Path,
-    run_id: &str,
-) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>)> {
+pub fn params_and_tags(db: &Path, run_id: &str) -> Result<(BTreeMap<String, String>, BTreeMap<String, String>)> {
     let conn = open(db)?;
-    Ok((
-        key_values(&conn, db, "params", run_id)?,
-        key_values(&conn, db, "tags", run_id)?,
-    ))
+    Ok((key_values(&conn, db, "params", run_id)?, key_values(&conn, db, "tags", run_id)?))
 }
 
 /// Metric points not imported yet, by step. Per key, points are read in (step, timestamp) order
@@ -140,9 +90,7 @@ pub fn new_metrics(db: &Path, run_id: &str, state: &mut ImportState) -> Result<R
         )
         .map_err(|e| sql_error(db, &e))?;
     let points: Vec<(String, f64, i64, i64, bool)> = stmt
-        .query_map([run_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
+        .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
         .and_then(Iterator::collect)
         .map_err(|e| sql_error(db, &e))?;
     let mut rows = Rows::new();

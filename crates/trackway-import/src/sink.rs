@@ -12,9 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use trackway_runlog::{LogWriter, RunDir, SYNCED_MARKER, create_run_dir, find_run_dirs};
-use trackway_types::{
-    ConfigRecord, FinishRecord, HistoryRecord, Map, Record, RunRecord, validate_run_id,
-};
+use trackway_types::{ConfigRecord, FinishRecord, HistoryRecord, Map, Record, RunRecord, validate_run_id};
 
 use crate::{ImportError, Result};
 
@@ -79,27 +77,16 @@ impl RunSink {
     /// record) on the first import.
     pub fn open(root: &Path, spec: &RunSpec) -> Result<Self> {
         validate_run_id(&spec.run_id).map_err(|e| ImportError::Invalid(e.to_string()))?;
-        let existing = find_run_dirs(root, &spec.run_id)?
-            .into_iter()
-            .find(|p| p.join(STATE_FILE).is_file());
+        let existing = find_run_dirs(root, &spec.run_id)?.into_iter().find(|p| p.join(STATE_FILE).is_file());
         let (dir, state, fresh) = match existing {
             Some(path) => {
                 let state = read_state(&path.join(STATE_FILE))?;
                 (RunDir::at(&path), state, false)
             }
-            None => (
-                create_run_dir(root, &spec.run_id)?,
-                ImportState::default(),
-                true,
-            ),
+            None => (create_run_dir(root, &spec.run_id)?, ImportState::default(), true),
         };
         let writer = LogWriter::open(&dir.log)?;
-        let mut sink = RunSink {
-            dir,
-            state,
-            written: Written::default(),
-            writer,
-        };
+        let mut sink = RunSink { dir, state, written: Written::default(), writer };
         if fresh {
             sink.writer.append(&Record::Run(run_record(spec)))?;
             sink.save_state()?;
@@ -112,10 +99,7 @@ impl RunSink {
         if data.is_empty() {
             return Ok(());
         }
-        self.writer.append(&Record::Config(ConfigRecord {
-            data,
-            ..Default::default()
-        }))?;
+        self.writer.append(&Record::Config(ConfigRecord { data, ..Default::default() }))?;
         Ok(())
     }
 
@@ -133,12 +117,7 @@ impl RunSink {
         self.written.rows += 1;
         self.written.points += data.len() as u64;
         self.state.last_step = Some(step);
-        self.writer.append(&Record::History(HistoryRecord {
-            step,
-            ts,
-            rt: (ts - start).max(0.0),
-            data,
-        }))?;
+        self.writer.append(&Record::History(HistoryRecord { step, ts, rt: (ts - start).max(0.0), data }))?;
         Ok(())
     }
 
@@ -178,12 +157,7 @@ impl RunSink {
         let changed = self.written != Written::default();
         if finished && (changed || !self.state.finished) {
             let rt = self.state.start_time.map_or(0.0, |s| (end_ts - s).max(0.0));
-            self.writer.append(&Record::Finish(FinishRecord {
-                exit_code: Some(0),
-                ts: end_ts,
-                rt,
-                crashed: false,
-            }))?;
+            self.writer.append(&Record::Finish(FinishRecord { exit_code: Some(0), ts: end_ts, rt, crashed: false }))?;
             self.state.finished = true;
         }
         if changed || finished {
@@ -199,8 +173,7 @@ impl RunSink {
     fn save_state(&self) -> Result<()> {
         let path = self.dir.path.join(STATE_FILE);
         let tmp = self.dir.path.join(format!(".{STATE_FILE}.tmp"));
-        let text = serde_json::to_vec_pretty(&self.state)
-            .map_err(|e| ImportError::Invalid(e.to_string()))?;
+        let text = serde_json::to_vec_pretty(&self.state).map_err(|e| ImportError::Invalid(e.to_string()))?;
         std::fs::write(&tmp, text).map_err(|e| ImportError::io(&tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| ImportError::io(&path, e))
     }
@@ -223,9 +196,7 @@ fn read_state(path: &Path) -> Result<ImportState> {
 fn run_record(spec: &RunSpec) -> RunRecord {
     // The log id is derived from the run id, so two imports of the same source produce the same
     // (log id, position) keys and the server's ingest dedup applies across them.
-    let log_id = stable_id("log", &spec.run_id)
-        .trim_start_matches("log-")
-        .to_owned();
+    let log_id = stable_id("log", &spec.run_id).trim_start_matches("log-").to_owned();
     RunRecord {
         v: 1,
         log_id,

@@ -34,12 +34,8 @@ pub struct Target {
 
 /// Every run under `logdir` (the directory itself included).
 pub fn discover(logdir: &Path) -> Result<Vec<TbRun>> {
-    let base = logdir
-        .canonicalize()
-        .map_err(|e| ImportError::io(logdir, e))?;
-    let base_name = base
-        .file_name()
-        .map_or_else(|| "run".to_owned(), |n| n.to_string_lossy().into_owned());
+    let base = logdir.canonicalize().map_err(|e| ImportError::io(logdir, e))?;
+    let base_name = base.file_name().map_or_else(|| "run".to_owned(), |n| n.to_string_lossy().into_owned());
     let mut runs = Vec::new();
     let mut stack = vec![(base.clone(), 0usize)];
     while let Some((dir, depth)) = stack.pop() {
@@ -63,11 +59,7 @@ pub fn discover(logdir: &Path) -> Result<Vec<TbRun>> {
                 Ok(rel) => format!("{base_name}/{}", rel.display()),
                 Err(_) => dir.display().to_string(),
             };
-            runs.push(TbRun {
-                source: dir,
-                name,
-                files,
-            });
+            runs.push(TbRun { source: dir, name, files });
         }
     }
     runs.sort_by(|a, b| a.source.cmp(&b.source));
@@ -165,15 +157,9 @@ fn first_wall_time(run: &TbRun) -> f64 {
 fn open_streams(run: &TbRun, sink: &RunSink) -> Result<Vec<Stream>> {
     let mut out = Vec::with_capacity(run.files.len());
     for path in &run.files {
-        let rel = path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let rel = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let offset = sink.state.offsets.get(&rel).copied().unwrap_or(0);
-        let mut s = Stream {
-            rel,
-            reader: RecordReader::open(path, offset)?,
-            next: None,
-        };
+        let mut s = Stream { rel, reader: RecordReader::open(path, offset)?, next: None };
         s.advance()?;
         out.push(s);
     }
@@ -182,29 +168,17 @@ fn open_streams(run: &TbRun, sink: &RunSink) -> Result<Vec<Stream>> {
 
 /// The stream whose next event has the lowest step (ties: the earlier file).
 fn earliest(streams: &[Stream]) -> Option<usize> {
-    streams
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| s.next.as_ref().map(|e| (e.step, i)))
-        .min()
-        .map(|(_, i)| i)
+    streams.iter().enumerate().filter_map(|(i, s)| s.next.as_ref().map(|e| (e.step, i))).min().map(|(_, i)| i)
 }
 
 fn plugin(v: &SummaryValue) -> &str {
-    v.metadata
-        .as_ref()
-        .and_then(|m| m.plugin_data.as_ref())
-        .map_or("", |p| p.plugin_name.as_str())
+    v.metadata.as_ref().and_then(|m| m.plugin_data.as_ref()).map_or("", |p| p.plugin_name.as_str())
 }
 
 /// Adds one summary value to the row (`data`), or to config/files.
 fn convert(v: SummaryValue, data: &mut Map, sink: &mut RunSink) -> Result<()> {
     if plugin(&v) == "hparams" {
-        let content = v
-            .metadata
-            .and_then(|m| m.plugin_data)
-            .map(|p| p.content)
-            .unwrap_or_default();
+        let content = v.metadata.and_then(|m| m.plugin_data).map(|p| p.content).unwrap_or_default();
         return hparams(&content, sink);
     }
     let plugin_name = plugin(&v).to_owned();
@@ -234,11 +208,8 @@ fn tensor(plugin: &str, t: TensorProto, sink: &mut RunSink) -> Result<Option<Val
 }
 
 fn text(t: &TensorProto) -> Option<Value> {
-    let mut items: Vec<Value> = t
-        .string_val
-        .iter()
-        .map(|b| Value::Str(String::from_utf8_lossy(b).into_owned()))
-        .collect();
+    let mut items: Vec<Value> =
+        t.string_val.iter().map(|b| Value::Str(String::from_utf8_lossy(b).into_owned())).collect();
     match items.len() {
         0 => None,
         1 => items.pop(),
@@ -267,9 +238,7 @@ fn scalar(t: &TensorProto) -> Option<Value> {
                 return Some(Value::Int(i64::from_le_bytes(c[..8].try_into().ok()?)));
             }
             (proto::dtype::INT32, 4) => {
-                return Some(Value::Int(i64::from(i32::from_le_bytes(
-                    c[..4].try_into().ok()?,
-                ))));
+                return Some(Value::Int(i64::from(i32::from_le_bytes(c[..4].try_into().ok()?))));
             }
             (proto::dtype::BOOL, 1) => return Some(Value::Bool(c[0] != 0)),
             _ => return None,
@@ -282,11 +251,9 @@ fn scalar(t: &TensorProto) -> Option<Value> {
 fn tensor_histogram(t: &TensorProto) -> Option<Value> {
     let vals: Vec<f64> = if t.double_val.is_empty() && !t.tensor_content.is_empty() {
         match t.dtype {
-            proto::dtype::DOUBLE => t
-                .tensor_content
-                .chunks_exact(8)
-                .filter_map(|c| c.try_into().ok().map(f64::from_le_bytes))
-                .collect(),
+            proto::dtype::DOUBLE => {
+                t.tensor_content.chunks_exact(8).filter_map(|c| c.try_into().ok().map(f64::from_le_bytes)).collect()
+            }
             _ => t
                 .tensor_content
                 .chunks_exact(4)
@@ -315,11 +282,7 @@ pub fn histogram(min: f64, max: f64, limits: &[f64], counts: &[f64]) -> Value {
     bins.push(min);
     for (i, limit) in limits.iter().enumerate() {
         let last = i + 1 == limits.len();
-        bins.push(if last && (!limit.is_finite() || *limit > max) {
-            max
-        } else {
-            *limit
-        });
+        bins.push(if last && (!limit.is_finite() || *limit > max) { max } else { *limit });
     }
     histogram_value(bins, counts)
 }
@@ -340,14 +303,8 @@ fn histogram_value(mut bins: Vec<f64>, counts: &[f64]) -> Value {
     }
     let mut m = Map::new();
     m.insert("_type".to_owned(), Value::Str("histogram".to_owned()));
-    m.insert(
-        "values".to_owned(),
-        Value::List(counts.iter().map(|c| count(*c)).collect()),
-    );
-    m.insert(
-        "bins".to_owned(),
-        Value::List(bins.into_iter().map(Value::Float).collect()),
-    );
+    m.insert("values".to_owned(), Value::List(counts.iter().map(|c| count(*c)).collect()));
+    m.insert("bins".to_owned(), Value::List(bins.into_iter().map(Value::Float).collect()));
     Value::Map(m)
 }
 
@@ -371,10 +328,7 @@ fn image(bytes: &[u8], sink: &mut RunSink) -> Result<Value> {
     m.insert("_type".to_owned(), Value::Str("image-file".to_owned()));
     m.insert("path".to_owned(), Value::Str(rel));
     m.insert("sha256".to_owned(), Value::Str(sha));
-    m.insert(
-        "size".to_owned(),
-        Value::Int(i64::try_from(bytes.len()).unwrap_or(i64::MAX)),
-    );
+    m.insert("size".to_owned(), Value::Int(i64::try_from(bytes.len()).unwrap_or(i64::MAX)));
     m.insert("format".to_owned(), Value::Str(format.to_owned()));
     if let (Some(w), Some(h)) = (width, height) {
         m.insert("width".to_owned(), Value::Int(i64::from(w)));
@@ -421,12 +375,7 @@ fn pb_value(v: prost_types::Value) -> Value {
         Some(K::StringValue(s)) => Value::Str(s),
         Some(K::BoolValue(b)) => Value::Bool(b),
         Some(K::ListValue(l)) => Value::List(l.values.into_iter().map(pb_value).collect()),
-        Some(K::StructValue(s)) => Value::Map(
-            s.fields
-                .into_iter()
-                .map(|(k, v)| (k, pb_value(v)))
-                .collect(),
-        ),
+        Some(K::StructValue(s)) => Value::Map(s.fields.into_iter().map(|(k, v)| (k, pb_value(v))).collect()),
         Some(K::NullValue(_)) | None => Value::Null,
     }
 }

@@ -5,8 +5,8 @@ use prost::Message;
 use trackway_types::{Record, Value};
 
 use crate::proto::{
-    Event, HParamsPluginData, HistogramProto, Kind, PluginData, SessionStartInfo, Summary,
-    SummaryMetadata, SummaryValue, TensorProto, What, dtype,
+    Event, HParamsPluginData, HistogramProto, Kind, PluginData, SessionStartInfo, Summary, SummaryMetadata,
+    SummaryValue, TensorProto, What, dtype,
 };
 use crate::tensorboard::{Target, discover, import_run};
 use crate::tfrecord::{RecordReader, encode_record};
@@ -16,30 +16,19 @@ fn value(tag: &str, kind: Kind, plugin: Option<(&str, Vec<u8>)>) -> SummaryValue
     SummaryValue {
         tag: tag.to_owned(),
         metadata: plugin.map(|(name, content)| SummaryMetadata {
-            plugin_data: Some(PluginData {
-                plugin_name: name.to_owned(),
-                content,
-            }),
+            plugin_data: Some(PluginData { plugin_name: name.to_owned(), content }),
         }),
         value: Some(kind),
     }
 }
 
 fn event(step: i64, values: Vec<SummaryValue>) -> Vec<u8> {
-    let ev = Event {
-        wall_time: 1000.0 + step as f64,
-        step,
-        what: Some(What::Summary(Summary { value: values })),
-    };
+    let ev = Event { wall_time: 1000.0 + step as f64, step, what: Some(What::Summary(Summary { value: values })) };
     encode_record(&ev.encode_to_vec())
 }
 
 fn append(path: &Path, records: &[Vec<u8>]) {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
+    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
     for r in records {
         f.write_all(r).unwrap();
     }
@@ -47,10 +36,7 @@ fn append(path: &Path, records: &[Vec<u8>]) {
 
 fn records(run_dir: &Path) -> Vec<Record> {
     let text = std::fs::read(run_dir.join("run.jsonl")).unwrap();
-    text.split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| Record::parse(l).unwrap())
-        .collect()
+    text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| Record::parse(l).unwrap()).collect()
 }
 
 fn history(run_dir: &Path) -> Vec<(u64, trackway_types::Map)> {
@@ -92,23 +78,12 @@ fn tfrecord_reader_rejects_corrupt_data() {
 
 fn hparams_content() -> Vec<u8> {
     let mut hp = std::collections::HashMap::new();
-    hp.insert(
-        "lr".to_owned(),
-        prost_types::Value {
-            kind: Some(prost_types::value::Kind::NumberValue(0.5)),
-        },
-    );
+    hp.insert("lr".to_owned(), prost_types::Value { kind: Some(prost_types::value::Kind::NumberValue(0.5)) });
     hp.insert(
         "opt".to_owned(),
-        prost_types::Value {
-            kind: Some(prost_types::value::Kind::StringValue("adam".to_owned())),
-        },
+        prost_types::Value { kind: Some(prost_types::value::Kind::StringValue("adam".to_owned())) },
     );
-    HParamsPluginData {
-        version: 0,
-        session_start_info: Some(SessionStartInfo { hparams: hp }),
-    }
-    .encode_to_vec()
+    HParamsPluginData { version: 0, session_start_info: Some(SessionStartInfo { hparams: hp }) }.encode_to_vec()
 }
 
 #[test]
@@ -117,11 +92,7 @@ fn tensorboard_import_converts_each_kind_and_reimport_is_idempotent() {
     let logdir = dir.path().join("logs");
     std::fs::create_dir_all(logdir.join("a")).unwrap();
     let file = logdir.join("a/events.out.tfevents.1.host");
-    let text = TensorProto {
-        dtype: dtype::STRING,
-        string_val: vec![b"hi".to_vec()],
-        ..Default::default()
-    };
+    let text = TensorProto { dtype: dtype::STRING, string_val: vec![b"hi".to_vec()], ..Default::default() };
     let histo = HistogramProto {
         min: -1.0,
         max: 2.0,
@@ -133,10 +104,7 @@ fn tensorboard_import_converts_each_kind_and_reimport_is_idempotent() {
     let hp = SummaryValue {
         tag: "_hparams_/session_start_info".to_owned(),
         metadata: Some(SummaryMetadata {
-            plugin_data: Some(PluginData {
-                plugin_name: "hparams".to_owned(),
-                content: hparams_content(),
-            }),
+            plugin_data: Some(PluginData { plugin_name: "hparams".to_owned(), content: hparams_content() }),
         }),
         value: None,
     };
@@ -146,24 +114,11 @@ fn tensorboard_import_converts_each_kind_and_reimport_is_idempotent() {
             event(0, vec![hp]),
             event(0, vec![value("loss", Kind::SimpleValue(0.5), None)]),
             event(0, vec![value("acc", Kind::SimpleValue(0.25), None)]),
-            event(
-                1,
-                vec![
-                    value("loss", Kind::SimpleValue(f32::NAN), None),
-                    value("h", Kind::Histo(histo), None),
-                ],
-            ),
-            event(
-                2,
-                vec![value("note", Kind::Tensor(text), Some(("text", vec![])))],
-            ),
+            event(1, vec![value("loss", Kind::SimpleValue(f32::NAN), None), value("h", Kind::Histo(histo), None)]),
+            event(2, vec![value("note", Kind::Tensor(text), Some(("text", vec![])))]),
         ],
     );
-    let target = Target {
-        root: dir.path().join("trackway"),
-        project: "p".into(),
-        entity: None,
-    };
+    let target = Target { root: dir.path().join("trackway"), project: "p".into(), entity: None };
     let runs = discover(&logdir).unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].name, "logs/a");
@@ -177,17 +132,9 @@ fn tensorboard_import_converts_each_kind_and_reimport_is_idempotent() {
     let h = rows[1].1["h"].as_map().unwrap();
     assert_eq!(
         h["bins"],
-        Value::List(vec![
-            Value::Float(-1.0),
-            Value::Float(0.0),
-            Value::Float(1.0),
-            Value::Float(2.0)
-        ])
+        Value::List(vec![Value::Float(-1.0), Value::Float(0.0), Value::Float(1.0), Value::Float(2.0)])
     );
-    assert_eq!(
-        h["values"],
-        Value::List(vec![Value::Int(1), Value::Int(2), Value::Int(3)])
-    );
+    assert_eq!(h["values"], Value::List(vec![Value::Int(1), Value::Int(2), Value::Int(3)]));
     assert_eq!(rows[2].1["note"], Value::Str("hi".into()));
     let config = records(&run_dir).into_iter().find_map(|r| match r {
         Record::Config(c) => Some(c.data),
@@ -235,11 +182,7 @@ fn events_of_several_files_are_merged_by_step() {
             event(2, vec![value("b", Kind::SimpleValue(4.0), None)]),
         ],
     );
-    let target = Target {
-        root: dir.path().join("trackway"),
-        project: "p".into(),
-        entity: None,
-    };
+    let target = Target { root: dir.path().join("trackway"), project: "p".into(), entity: None };
     let (run_dir, w) = import_run(&discover(&logdir).unwrap()[0], &target, true).unwrap();
     assert_eq!((w.rows, w.points, w.dropped), (3, 4, 0));
     let steps: Vec<u64> = history(&run_dir).iter().map(|r| r.0).collect();
@@ -271,12 +214,12 @@ fn mlflow_file_store_import_is_incremental() {
     for sub in ["params", "metrics", "tags", "artifacts/d"] {
         std::fs::create_dir_all(run.join(sub)).unwrap();
     }
+    std::fs::write(store.join("1/meta.yaml"), "experiment_id: '1'\nlifecycle_stage: active\nname: exp\n").unwrap();
     std::fs::write(
-        store.join("1/meta.yaml"),
-        "experiment_id: '1'\nlifecycle_stage: active\nname: exp\n",
+        run.join("meta.yaml"),
+        "run_id: abc123\nrun_name: r\nstart_time: 1000\nend_time: 5000\nstatus: 3\nlifecycle_stage: active\n",
     )
     .unwrap();
-    std::fs::write(run.join("meta.yaml"), "run_id: abc123\nrun_name: r\nstart_time: 1000\nend_time: 5000\nstatus: 3\nlifecycle_stage: active\n").unwrap();
     std::fs::write(run.join("params/lr"), "0.1").unwrap();
     std::fs::write(run.join("tags/team"), "x").unwrap();
     std::fs::write(run.join("metrics/loss"), "1000 0.5 0\n2000 0.25 1\n").unwrap();
@@ -286,10 +229,7 @@ fn mlflow_file_store_import_is_incremental() {
     assert_eq!(runs.len(), 1);
     let (run_dir, w) = mlflow::import_run(&runs[0], &root, None, None).unwrap();
     assert_eq!((w.rows, w.points, w.files), (2, 2, 1));
-    assert_eq!(
-        std::fs::read(run_dir.join("files/artifacts/d/f.txt")).unwrap(),
-        b"body"
-    );
+    assert_eq!(std::fs::read(run_dir.join("files/artifacts/d/f.txt")).unwrap(), b"body");
     let (_, w) = mlflow::import_run(&runs[0], &root, None, None).unwrap();
     assert_eq!((w.rows, w.points, w.files), (0, 0, 0));
     append(&run.join("metrics/loss"), &[b"3000 0.125 2\n".to_vec()]);
@@ -297,10 +237,7 @@ fn mlflow_file_store_import_is_incremental() {
     assert_eq!((w.rows, w.points), (1, 1));
     let rec = records(&run_dir);
     match &rec[0] {
-        Record::Run(r) => assert_eq!(
-            (r.run_id.as_str(), r.project.as_deref()),
-            ("abc123", Some("exp"))
-        ),
+        Record::Run(r) => assert_eq!((r.run_id.as_str(), r.project.as_deref()), ("abc123", Some("exp"))),
         other => panic!("first record {other:?}"),
     }
 }
@@ -331,10 +268,7 @@ fn mlflow_sqlite_store_import_is_incremental() {
     std::fs::write(dir.path().join("art/sub/a.txt"), "A").unwrap();
     let store = mlflow::store(&format!("sqlite:///{}", db.display())).unwrap();
     let runs = mlflow::discover(&store).unwrap();
-    assert_eq!(
-        runs.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(),
-        vec!["r1"]
-    );
+    assert_eq!(runs.iter().map(|r| r.run_id.as_str()).collect::<Vec<_>>(), vec!["r1"]);
     let root = dir.path().join("trackway");
     let (run_dir, w) = mlflow::import_run(&runs[0], &root, None, None).unwrap();
     assert_eq!((w.rows, w.points, w.files), (2, 3, 1));
@@ -343,11 +277,7 @@ fn mlflow_sqlite_store_import_is_incremental() {
     assert!(matches!(rows[1].1["loss"], Value::Float(f) if f.is_nan()));
     let (_, w) = mlflow::import_run(&runs[0], &root, None, None).unwrap();
     assert_eq!((w.rows, w.points, w.files), (0, 0, 0));
-    conn.execute(
-        "INSERT INTO metrics VALUES ('loss', 0.25, 3000, 'r1', 2, 0)",
-        [],
-    )
-    .unwrap();
+    conn.execute("INSERT INTO metrics VALUES ('loss', 0.25, 3000, 'r1', 2, 0)", []).unwrap();
     let (_, w) = mlflow::import_run(&runs[0], &root, None, None).unwrap();
     assert_eq!((w.rows, w.points), (1, 1));
     let config = records(&run_dir).into_iter().find_map(|r| match r {
@@ -363,18 +293,10 @@ fn histograms_over_512_buckets_are_merged_exactly() {
     let counts: Vec<f64> = vec![1.0; 1000];
     let h = crate::tensorboard::histogram(0.0, 1000.0, &limits, &counts);
     let m = h.as_map().unwrap();
-    let (Value::List(bins), Value::List(values)) = (&m["bins"], &m["values"]) else {
-        panic!("not lists")
-    };
+    let (Value::List(bins), Value::List(values)) = (&m["bins"], &m["values"]) else { panic!("not lists") };
     assert_eq!(values.len(), 500);
     assert_eq!(bins.len(), 501);
-    assert_eq!(
-        values.iter().map(|v| v.as_f64().unwrap()).sum::<f64>(),
-        1000.0
-    );
-    assert_eq!(
-        (bins[0].clone(), bins[500].clone()),
-        (Value::Float(0.0), Value::Float(1000.0))
-    );
+    assert_eq!(values.iter().map(|v| v.as_f64().unwrap()).sum::<f64>(), 1000.0);
+    assert_eq!((bins[0].clone(), bins[500].clone()), (Value::Float(0.0), Value::Float(1000.0)));
     assert_eq!(bins[1], Value::Float(2.0));
 }

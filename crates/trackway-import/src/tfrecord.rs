@@ -30,8 +30,7 @@ pub struct RecordReader {
 impl RecordReader {
     pub fn open(path: &Path, offset: u64) -> Result<Self> {
         let mut file = File::open(path).map_err(|e| ImportError::io(path, e))?;
-        file.seek(SeekFrom::Start(offset))
-            .map_err(|e| ImportError::io(path, e))?;
+        file.seek(SeekFrom::Start(offset)).map_err(|e| ImportError::io(path, e))?;
         Ok(RecordReader {
             reader: BufReader::with_capacity(1 << 20, file),
             path: path.to_path_buf(),
@@ -83,9 +82,7 @@ impl RecordReader {
         while got < out.len() {
             match self.reader.read(&mut out[got..]) {
                 Ok(0) => {
-                    self.reader
-                        .seek(SeekFrom::Start(self.offset))
-                        .map_err(|e| ImportError::io(&self.path, e))?;
+                    self.reader.seek(SeekFrom::Start(self.offset)).map_err(|e| ImportError::io(&self.path, e))?;
                     return Ok(false);
                 }
                 Ok(n) => got += n,
@@ -97,11 +94,7 @@ impl RecordReader {
     }
 
     fn corrupt(&self, reason: &str) -> ImportError {
-        ImportError::Corrupt {
-            path: self.path.clone(),
-            offset: self.offset,
-            reason: reason.to_owned(),
-        }
+        ImportError::Corrupt { path: self.path.clone(), offset: self.offset, reason: reason.to_owned() }
     }
 }
 

@@ -20,21 +20,15 @@ pub struct Converter<'a, 'py> {
 impl<'py> Converter<'_, 'py> {
     /// A top-level mapping whose keys must be `str` (TypeError otherwise), e.g. `log(data)`.
     pub fn str_keyed_map(&self, obj: &Bound<'py, PyAny>) -> PyResult<Map> {
-        let dict = obj.cast::<PyDict>().map_err(|_| {
-            PyTypeError::new_err(format!("expected a dict, got {}", type_name(obj)))
-        })?;
+        let dict = obj
+            .cast::<PyDict>()
+            .map_err(|_| PyTypeError::new_err(format!("expected a dict, got {}", type_name(obj))))?;
         let mut map = Map::with_capacity(dict.len());
         for (k, v) in dict.iter() {
             let key = k
                 .cast_exact::<PyString>()
                 .or_else(|_| k.cast::<PyString>())
-                .map_err(|_| {
-                    PyTypeError::new_err(format!(
-                        "keys must be str, got {} ({})",
-                        type_name(&k),
-                        repr(&k)
-                    ))
-                })?;
+                .map_err(|_| PyTypeError::new_err(format!("keys must be str, got {} ({})", type_name(&k), repr(&k))))?;
             let key = key.to_cow()?.into_owned();
             let mut value = self.value(&v, 0)?;
             if let Some(table) = split_chart_table(&key, &mut value) {
@@ -91,18 +85,10 @@ impl<'py> Converter<'_, 'py> {
                 // numpy scalars: the Python converter sees the whole list.
                 return self.other(obj, depth);
             }
-            return l
-                .iter()
-                .map(|x| self.value(&x, depth + 1))
-                .collect::<PyResult<_>>()
-                .map(Value::List);
+            return l.iter().map(|x| self.value(&x, depth + 1)).collect::<PyResult<_>>().map(Value::List);
         }
         if let Ok(t) = obj.cast::<PyTuple>() {
-            return t
-                .iter()
-                .map(|x| self.value(&x, depth + 1))
-                .collect::<PyResult<_>>()
-                .map(Value::List);
+            return t.iter().map(|x| self.value(&x, depth + 1)).collect::<PyResult<_>>().map(Value::List);
         }
         self.other(obj, depth)
     }
@@ -159,14 +145,11 @@ fn int_value(i: &Bound<'_, PyInt>) -> PyResult<Value> {
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
-    obj.get_type()
-        .name()
-        .map_or_else(|_| "?".to_owned(), |n| n.to_string())
+    obj.get_type().name().map_or_else(|_| "?".to_owned(), |n| n.to_string())
 }
 
 fn repr(obj: &Bound<'_, PyAny>) -> String {
-    obj.repr()
-        .map_or_else(|_| "?".to_owned(), |r| r.to_string())
+    obj.repr().map_or_else(|_| "?".to_owned(), |r| r.to_string())
 }
 
 /// A value as a Python object (summary reads, load_run_state).

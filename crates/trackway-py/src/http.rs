@@ -30,8 +30,12 @@ pub fn api_request(
     let answer = py.detach(|| client.request_json(method, path, body.map(str::as_bytes)));
     match answer {
         Ok(v) => Ok(v.to_string()),
-        Err(ClientError::Unauthorized { message }) => Err(PyOSError::new_err(format!("HTTP 401 unauthorized: {message}"))),
-        Err(ClientError::Unreachable { url, reason }) => Err(PyOSError::new_err(format!("cannot reach {url}: {reason}"))),
+        Err(ClientError::Unauthorized { message }) => {
+            Err(PyOSError::new_err(format!("HTTP 401 unauthorized: {message}")))
+        }
+        Err(ClientError::Unreachable { url, reason }) => {
+            Err(PyOSError::new_err(format!("cannot reach {url}: {reason}")))
+        }
         Err(e @ ClientError::BadUrl { .. }) => Err(PyValueError::new_err(e.to_string())),
         Err(e) => Err(PyOSError::new_err(e.to_string())),
     }

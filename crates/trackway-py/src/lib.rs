@@ -35,11 +35,7 @@ pub(crate) fn py_err(e: SdkError) -> PyErr {
 
 /// defaults < `<root>/settings` < env < args; see docs/dev/native-api.md.
 #[pyfunction]
-fn resolve_settings<'py>(
-    py: Python<'py>,
-    args: &Bound<'py, PyDict>,
-    cwd: &str,
-) -> PyResult<Bound<'py, PyDict>> {
+fn resolve_settings<'py>(py: Python<'py>, args: &Bound<'py, PyDict>, cwd: &str) -> PyResult<Bound<'py, PyDict>> {
     let args = Converter { fallback: None }.any_keyed_map(args, 0)?;
     let settings = trackway_sdk::settings::resolve(&args, Path::new(cwd)).map_err(py_err)?;
     map_to_py(py, &settings.to_map())
@@ -50,8 +46,8 @@ fn resolve_settings<'py>(
 /// raise ValueError, as everywhere else.
 #[pyfunction]
 fn decode_tjson<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
-    let value = trackway_types::from_json(text)
-        .map_err(|e| PyValueError::new_err(format!("invalid Trackway JSON: {e}")))?;
+    let value =
+        trackway_types::from_json(text).map_err(|e| PyValueError::new_err(format!("invalid Trackway JSON: {e}")))?;
     to_py(py, &value)
 }
 
@@ -93,19 +89,15 @@ fn content_digest(data: &[u8]) -> String {
 /// Existing attempts of a run, oldest first.
 #[pyfunction]
 fn find_run_dirs(root: &str, run_id: &str) -> PyResult<Vec<String>> {
-    let dirs = trackway_runlog::find_run_dirs(Path::new(root), run_id)
-        .map_err(|e| PyOSError::new_err(e.to_string()))?;
-    Ok(dirs
-        .into_iter()
-        .map(|p: PathBuf| p.to_string_lossy().into_owned())
-        .collect())
+    let dirs =
+        trackway_runlog::find_run_dirs(Path::new(root), run_id).map_err(|e| PyOSError::new_err(e.to_string()))?;
+    Ok(dirs.into_iter().map(|p: PathBuf| p.to_string_lossy().into_owned()).collect())
 }
 
 /// Replays a run directory's log into a dict (see docs/dev/native-api.md).
 #[pyfunction]
 fn load_run_state<'py>(py: Python<'py>, run_dir: &str) -> PyResult<Bound<'py, PyDict>> {
-    let st = trackway_runlog::load_run_state(Path::new(run_dir))
-        .map_err(|e| PyOSError::new_err(e.to_string()))?;
+    let st = trackway_runlog::load_run_state(Path::new(run_dir)).map_err(|e| PyOSError::new_err(e.to_string()))?;
     state_dict(py, &st)
 }
 
@@ -114,9 +106,7 @@ fn load_run_state<'py>(py: Python<'py>, run_dir: &str) -> PyResult<Bound<'py, Py
 #[pyfunction]
 fn latest_run_state<'py>(py: Python<'py>, attempts: Vec<String>) -> PyResult<Option<Bound<'py, PyDict>>> {
     let dirs: Vec<PathBuf> = attempts.into_iter().map(PathBuf::from).collect();
-    trackway_runlog::latest_state(&dirs)
-        .map(|(_, st)| state_dict(py, &st))
-        .transpose()
+    trackway_runlog::latest_state(&dirs).map(|(_, st)| state_dict(py, &st)).transpose()
 }
 
 /// What the server has of a run (`GET /api/v1/runs/{e}/{p}/{id}`, bounded wait, GIL released),
@@ -161,10 +151,7 @@ fn state_dict<'py>(py: Python<'py>, st: &trackway_runlog::RunState) -> PyResult<
     let d = PyDict::new(py);
     let opt = |o: &Option<String>| o.clone().map_or(Value::Null, Value::Str);
     d.set_item("run_id", &st.run.run_id)?;
-    d.set_item(
-        "project",
-        st.run.project.as_deref().unwrap_or("uncategorized"),
-    )?;
+    d.set_item("project", st.run.project.as_deref().unwrap_or("uncategorized"))?;
     d.set_item("entity", to_py(py, &opt(&st.run.entity))?)?;
     d.set_item("name", to_py(py, &opt(&st.name))?)?;
     d.set_item("tags", PyList::new(py, &st.tags)?)?;

@@ -29,8 +29,7 @@ fn os_err(e: trackway_runlog::RunlogError) -> PyErr {
 #[pyfunction]
 pub fn append_record(py: Python<'_>, path: &str, record: &Bound<'_, PyAny>) -> PyResult<()> {
     let line = encode(record)?;
-    py.detach(|| LogWriter::open(Path::new(path)).and_then(|mut w| w.append_raw(&line)))
-        .map_err(os_err)
+    py.detach(|| LogWriter::open(Path::new(path)).and_then(|mut w| w.append_raw(&line))).map_err(os_err)
 }
 
 /// `append_record` with the log kept open (console capture appends many records). Calling it

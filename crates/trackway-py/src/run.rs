@@ -35,10 +35,7 @@ fn take_str(m: &mut Map, key: &str) -> PyResult<Option<String>> {
     match m.shift_remove(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Str(s)) => Ok(Some(s)),
-        Some(other) => Err(PyTypeError::new_err(format!(
-            "start[{key:?}] must be a str, got {}",
-            other.type_name()
-        ))),
+        Some(other) => Err(PyTypeError::new_err(format!("start[{key:?}] must be a str, got {}", other.type_name()))),
     }
 }
 
@@ -46,10 +43,7 @@ fn take_map(m: &mut Map, key: &str) -> PyResult<Map> {
     match m.shift_remove(key) {
         None | Some(Value::Null) => Ok(Map::new()),
         Some(Value::Map(x)) => Ok(x),
-        Some(other) => Err(PyTypeError::new_err(format!(
-            "start[{key:?}] must be a dict, got {}",
-            other.type_name()
-        ))),
+        Some(other) => Err(PyTypeError::new_err(format!("start[{key:?}] must be a dict, got {}", other.type_name()))),
     }
 }
 
@@ -61,21 +55,14 @@ fn start_info(start: &Bound<'_, PyDict>, conv: &Converter<'_, '_>) -> PyResult<S
             .into_iter()
             .map(|v| match v {
                 Value::Str(s) => Ok(s),
-                other => Err(PyTypeError::new_err(format!(
-                    "tags must be str, got {}",
-                    other.type_name()
-                ))),
+                other => Err(PyTypeError::new_err(format!("tags must be str, got {}", other.type_name()))),
             })
             .collect::<PyResult<_>>()?,
         Some(other) => {
-            return Err(PyTypeError::new_err(format!(
-                "tags must be a list, got {}",
-                other.type_name()
-            )));
+            return Err(PyTypeError::new_err(format!("tags must be a list, got {}", other.type_name())));
         }
     };
-    let run_id = take_str(&mut m, "run_id")?
-        .ok_or_else(|| PyValueError::new_err("start['run_id'] is required"))?;
+    let run_id = take_str(&mut m, "run_id")?.ok_or_else(|| PyValueError::new_err("start['run_id'] is required"))?;
     Ok(StartInfo {
         run_id,
         project: take_str(&mut m, "project")?,
@@ -100,9 +87,7 @@ fn resume_from(state: &Bound<'_, PyDict>) -> PyResult<ResumeState> {
     };
     let summary = match state.get_item("summary")? {
         Some(v) if !v.is_none() => {
-            let d = v
-                .cast::<PyDict>()
-                .map_err(|_| PyTypeError::new_err("resume_state['summary'] must be a dict"))?;
+            let d = v.cast::<PyDict>().map_err(|_| PyTypeError::new_err("resume_state['summary'] must be a dict"))?;
             Converter { fallback: None }.any_keyed_map(d, 0)?
         }
         _ => Map::new(),
@@ -125,9 +110,7 @@ impl NativeRun {
         resume_state: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
         let fallback = fallback.filter(|f| !f.is_none());
-        let conv = Converter {
-            fallback: fallback.as_ref(),
-        };
+        let conv = Converter { fallback: fallback.as_ref() };
         let info = start_info(start, &conv)?;
         let resume = resume_state.map(resume_from).transpose()?;
         let core = RunCore::start(&PathBuf::from(root), info, resume).map_err(py_err)?;
@@ -198,12 +181,7 @@ impl NativeRun {
         map_to_py(py, self.core.summary())
     }
 
-    fn summary_set(
-        &mut self,
-        py: Python<'_>,
-        path: Vec<String>,
-        value: &Bound<'_, PyAny>,
-    ) -> PyResult<()> {
+    fn summary_set(&mut self, py: Python<'_>, path: Vec<String>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         let v = self.converter(py, |c| c.value(value, 0))?;
         self.core.summary_set(&path, v).map_err(py_err)
     }
@@ -228,26 +206,13 @@ impl NativeRun {
         hidden: Option<bool>,
     ) -> PyResult<()> {
         let summary = summary.unwrap_or_default();
-        let def =
-            MetricDef::new(name, step_metric, step_sync, &summary, goal, hidden).map_err(py_err)?;
+        let def = MetricDef::new(name, step_metric, step_sync, &summary, goal, hidden).map_err(py_err)?;
         self.core.define_metric(def).map_err(py_err)
     }
 
     #[pyo3(signature = (name=None, tags=None, notes=None))]
-    fn set_meta(
-        &mut self,
-        name: Option<String>,
-        tags: Option<Vec<String>>,
-        notes: Option<String>,
-    ) -> PyResult<()> {
-        self.core
-            .set_meta(MetaRecord {
-                name,
-                tags,
-                notes,
-                ..Default::default()
-            })
-            .map_err(py_err)
+    fn set_meta(&mut self, name: Option<String>, tags: Option<Vec<String>>, notes: Option<String>) -> PyResult<()> {
+        self.core.set_meta(MetaRecord { name, tags, notes, ..Default::default() }).map_err(py_err)
     }
 
     /// Writes the final summary and `finish` records (idempotent).
@@ -259,11 +224,8 @@ impl NativeRun {
     /// Polls upload.json until the agent acknowledged the whole log; releases the GIL meanwhile.
     fn wait_uploaded(&self, py: Python<'_>, timeout_s: f64) -> bool {
         let timeout = Duration::from_secs_f64(timeout_s.clamp(0.0, 86_400.0));
-        let (dir, log, log_id) = (
-            self.core.dir().to_path_buf(),
-            self.core.log_path().to_path_buf(),
-            self.core.log_id().to_owned(),
-        );
+        let (dir, log, log_id) =
+            (self.core.dir().to_path_buf(), self.core.log_path().to_path_buf(), self.core.log_id().to_owned());
         py.detach(move || trackway_sdk::agent::wait_uploaded(&dir, &log, &log_id, timeout))
     }
 
@@ -271,11 +233,7 @@ impl NativeRun {
     #[pyo3(signature = (root, exe, args = Vec::new()))]
     fn watch_agent(&mut self, root: &str, exe: &str, args: Vec<String>) {
         let args = args.into_iter().map(std::ffi::OsString::from).collect();
-        self.watch = Some(trackway_sdk::agent::AgentWatch::with_args(
-            Path::new(root),
-            Path::new(exe),
-            args,
-        ));
+        self.watch = Some(trackway_sdk::agent::AgentWatch::with_args(Path::new(root), Path::new(exe), args));
     }
 
     /// Restarts a dead agent now (`finish()`); True when one is running. False when the run is
@@ -302,11 +260,7 @@ impl NativeRun {
 }
 
 impl NativeRun {
-    fn converter<T>(
-        &self,
-        py: Python<'_>,
-        f: impl FnOnce(&Converter<'_, '_>) -> PyResult<T>,
-    ) -> PyResult<T> {
+    fn converter<T>(&self, py: Python<'_>, f: impl FnOnce(&Converter<'_, '_>) -> PyResult<T>) -> PyResult<T> {
         let fallback = self.fallback.as_ref().map(|f| f.bind(py));
         f(&Converter { fallback })
     }

@@ -46,12 +46,7 @@ pub fn read_cursor(run_dir: &Path) -> Result<Option<UploadCursor>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(RunlogError::io(&path, e)),
     };
-    serde_json::from_slice(&text)
-        .map(Some)
-        .map_err(|e| RunlogError::BadCursor {
-            path,
-            reason: e.to_string(),
-        })
+    serde_json::from_slice(&text).map(Some).map_err(|e| RunlogError::BadCursor { path, reason: e.to_string() })
 }
 
 /// Writes `<run_dir>/upload.json` atomically: a temporary file in the same directory, then
@@ -59,10 +54,8 @@ pub fn read_cursor(run_dir: &Path) -> Result<Option<UploadCursor>> {
 pub fn write_cursor(run_dir: &Path, cursor: &UploadCursor) -> Result<()> {
     let path = run_dir.join(CURSOR_FILE);
     let tmp = run_dir.join(format!(".{CURSOR_FILE}.{}.tmp", std::process::id()));
-    let text = serde_json::to_vec(cursor).map_err(|e| RunlogError::BadCursor {
-        path: path.clone(),
-        reason: e.to_string(),
-    })?;
+    let text =
+        serde_json::to_vec(cursor).map_err(|e| RunlogError::BadCursor { path: path.clone(), reason: e.to_string() })?;
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(&text)?;
@@ -83,12 +76,7 @@ mod tests {
     fn cursor_round_trips_and_missing_is_none() {
         let tmp = tempfile::tempdir().expect("tempdir");
         assert_eq!(read_cursor(tmp.path()).expect("read"), None);
-        let c = UploadCursor {
-            log_id: "ab".into(),
-            offset: 42,
-            acked_at: Some(1.5),
-            ..Default::default()
-        };
+        let c = UploadCursor { log_id: "ab".into(), offset: 42, acked_at: Some(1.5), ..Default::default() };
         write_cursor(tmp.path(), &c).expect("write");
         assert_eq!(read_cursor(tmp.path()).expect("read"), Some(c));
         std::fs::write(tmp.path().join(CURSOR_FILE), b"{oops").expect("write junk");

@@ -22,11 +22,7 @@ impl RunDir {
     /// The paths of an existing (or future) run directory.
     #[must_use]
     pub fn at(path: &Path) -> Self {
-        RunDir {
-            path: path.to_path_buf(),
-            files: path.join(FILES_DIR),
-            log: path.join(LOG_FILE),
-        }
+        RunDir { path: path.to_path_buf(), files: path.join(FILES_DIR), log: path.join(LOG_FILE) }
     }
 }
 
@@ -56,10 +52,8 @@ pub fn parse_run_dir_name(name: &str) -> Option<(&str, &str)> {
 /// `<root>/latest-run` at it (best effort). When a directory for the same id and second already
 /// exists (a quick resume), the next free second is used, so names stay parseable and ordered.
 pub fn create_run_dir(root: &Path, run_id: &str) -> Result<RunDir> {
-    trackway_types::validate_run_id(run_id).map_err(|e| RunlogError::BadRunId {
-        id: run_id.to_owned(),
-        reason: e.to_string(),
-    })?;
+    trackway_types::validate_run_id(run_id)
+        .map_err(|e| RunlogError::BadRunId { id: run_id.to_owned(), reason: e.to_string() })?;
     std::fs::create_dir_all(root).map_err(|e| RunlogError::io(root, e))?;
     let mut when = Local::now().naive_local();
     for _ in 0..1000 {
@@ -73,20 +67,13 @@ pub fn create_run_dir(root: &Path, run_id: &str) -> Result<RunDir> {
             Err(e) => return Err(RunlogError::io(&path, e)),
         }
     }
-    Err(RunlogError::io(
-        root,
-        std::io::Error::other("no free run directory name"),
-    ))
+    Err(RunlogError::io(root, std::io::Error::other("no free run directory name")))
 }
 
 fn finish_run_dir(root: &Path, path: &Path, name: &str) -> Result<RunDir> {
     let dir = RunDir::at(path);
     std::fs::create_dir(&dir.files).map_err(|e| RunlogError::io(&dir.files, e))?;
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&dir.log)
-        .map_err(|e| RunlogError::io(&dir.log, e))?;
+    std::fs::OpenOptions::new().create(true).append(true).open(&dir.log).map_err(|e| RunlogError::io(&dir.log, e))?;
     if let Err(e) = update_latest_run(root, name) {
         tracing::debug!("latest-run not updated: {e}");
     }
@@ -123,11 +110,7 @@ pub fn list_runs(root: &Path) -> Result<Vec<RunDirInfo>> {
         if !entry.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
-        runs.push(RunDirInfo {
-            path: entry.path(),
-            run_id: id.to_owned(),
-            stamp: stamp.to_owned(),
-        });
+        runs.push(RunDirInfo { path: entry.path(), run_id: id.to_owned(), stamp: stamp.to_owned() });
     }
     runs.sort_by(|a, b| (&a.stamp, &a.run_id).cmp(&(&b.stamp, &b.run_id)));
     Ok(runs)
@@ -135,11 +118,7 @@ pub fn list_runs(root: &Path) -> Result<Vec<RunDirInfo>> {
 
 /// The existing attempts of run `run_id` under `root`, oldest first.
 pub fn find_run_dirs(root: &Path, run_id: &str) -> Result<Vec<PathBuf>> {
-    Ok(list_runs(root)?
-        .into_iter()
-        .filter(|r| r.run_id == run_id)
-        .map(|r| r.path)
-        .collect())
+    Ok(list_runs(root)?.into_iter().filter(|r| r.run_id == run_id).map(|r| r.path).collect())
 }
 
 #[cfg(test)]
@@ -148,10 +127,7 @@ mod tests {
 
     #[test]
     fn parses_names_with_dashes_in_ids() {
-        assert_eq!(
-            parse_run_dir_name("run-20261128_203000-a-b"),
-            Some(("20261128_203000", "a-b"))
-        );
+        assert_eq!(parse_run_dir_name("run-20261128_203000-a-b"), Some(("20261128_203000", "a-b")));
         assert_eq!(parse_run_dir_name("run-20261128_203000-"), None);
         assert_eq!(parse_run_dir_name("run-2026112x_203000-ab"), None);
         assert_eq!(parse_run_dir_name("latest-run"), None);
@@ -166,18 +142,11 @@ mod tests {
         let _c = create_run_dir(&root, "other").expect("other");
         assert!(a.files.is_dir() && a.log.is_file());
         assert_ne!(a.path, b.path);
-        assert_eq!(
-            find_run_dirs(&root, "abc").expect("find"),
-            vec![a.path.clone(), b.path.clone()]
-        );
+        assert_eq!(find_run_dirs(&root, "abc").expect("find"), vec![a.path.clone(), b.path.clone()]);
         assert_eq!(list_runs(&root).expect("list").len(), 3);
         let latest = std::fs::read_link(root.join(LATEST_RUN)).expect("latest-run");
         assert!(latest.to_string_lossy().ends_with("-other"));
         assert!(create_run_dir(&root, "bad/id").is_err());
-        assert!(
-            list_runs(&tmp.path().join("missing"))
-                .expect("missing root")
-                .is_empty()
-        );
+        assert!(list_runs(&tmp.path().join("missing")).expect("missing root").is_empty());
     }
 }

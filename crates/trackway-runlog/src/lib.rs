@@ -16,10 +16,7 @@ pub mod state;
 pub mod writer;
 
 pub use cursor::{UploadCursor, read_cursor, write_cursor};
-pub use dirs::{
-    RunDir, RunDirInfo, create_run_dir, find_run_dirs, list_runs, parse_run_dir_name,
-    update_latest_run,
-};
+pub use dirs::{RunDir, RunDirInfo, create_run_dir, find_run_dirs, list_runs, parse_run_dir_name, update_latest_run};
 pub use lock::{UPLOAD_LOCK, UploadLock, agent_alive, lock_held, try_lock_file};
 pub use reader::{Entry, LogReader};
 pub use state::{RunState, latest_state, load_run_state};
@@ -48,18 +45,12 @@ pub enum RunlogError {
     #[error("{path}: not a run log (first record is not `run`)")]
     NotARunLog { path: std::path::PathBuf },
     #[error("{path}: invalid upload cursor: {reason}")]
-    BadCursor {
-        path: std::path::PathBuf,
-        reason: String,
-    },
+    BadCursor { path: std::path::PathBuf, reason: String },
 }
 
 impl RunlogError {
     pub(crate) fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Self {
-        RunlogError::Io {
-            path: path.into(),
-            source,
-        }
+        RunlogError::Io { path: path.into(), source }
     }
 }
 

@@ -113,16 +113,8 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         let first = UploadLock::try_acquire(tmp.path(), Duration::ZERO).expect("io");
         assert!(first.is_some());
-        assert!(
-            UploadLock::try_acquire(tmp.path(), Duration::from_millis(20))
-                .expect("io")
-                .is_none()
-        );
+        assert!(UploadLock::try_acquire(tmp.path(), Duration::from_millis(20)).expect("io").is_none());
         drop(first);
-        assert!(
-            UploadLock::try_acquire(tmp.path(), Duration::ZERO)
-                .expect("io")
-                .is_some()
-        );
+        assert!(UploadLock::try_acquire(tmp.path(), Duration::ZERO).expect("io").is_some());
     }
 }

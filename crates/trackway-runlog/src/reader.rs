@@ -43,15 +43,8 @@ impl LogReader {
     /// be the start of a line).
     pub fn open(path: &Path, offset: u64) -> Result<Self> {
         let mut file = File::open(path).map_err(|e| RunlogError::io(path, e))?;
-        file.seek(SeekFrom::Start(offset))
-            .map_err(|e| RunlogError::io(path, e))?;
-        Ok(LogReader {
-            file,
-            path: path.to_path_buf(),
-            buf: Vec::new(),
-            start: 0,
-            offset,
-        })
+        file.seek(SeekFrom::Start(offset)).map_err(|e| RunlogError::io(path, e))?;
+        Ok(LogReader { file, path: path.to_path_buf(), buf: Vec::new(), start: 0, offset })
     }
 
     /// Where the next complete line starts: after the last line returned, and before an
@@ -66,11 +59,7 @@ impl LogReader {
     pub fn next_entry(&mut self) -> Result<Option<Entry>> {
         Ok(self.next_line()?.map(|(offset, end, line)| {
             let record = Record::parse(line).map_err(|e| e.to_string());
-            Entry {
-                offset,
-                end,
-                record,
-            }
+            Entry { offset, end, record }
         }))
     }
 

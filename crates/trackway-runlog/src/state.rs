@@ -99,8 +99,7 @@ impl RunState {
                     self.last_step = Some(h.step);
                 }
                 self.summary.extend(h.data);
-                self.summary
-                    .insert("_step".into(), Value::UInt(h.step).normalized());
+                self.summary.insert("_step".into(), Value::UInt(h.step).normalized());
                 self.summary.insert("_timestamp".into(), Value::Float(h.ts));
                 self.summary.insert("_runtime".into(), Value::Float(h.rt));
             }

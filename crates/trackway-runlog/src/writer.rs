@@ -34,18 +34,9 @@ impl LogWriter {
     /// not empty and does not end with `\n`, a single `\n` is appended first, which turns the
     /// torn line into a complete corrupt line that readers skip.
     pub fn open(path: &Path) -> Result<Self> {
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(path)
-            .map_err(|e| RunlogError::io(path, e))?;
-        let mut w = LogWriter {
-            file,
-            path: path.to_path_buf(),
-            buf: Vec::with_capacity(4096),
-            dirty: false,
-        };
+        let file =
+            OpenOptions::new().create(true).append(true).read(true).open(path).map_err(|e| RunlogError::io(path, e))?;
+        let mut w = LogWriter { file, path: path.to_path_buf(), buf: Vec::with_capacity(4096), dirty: false };
         w.repair_tail(&mut || std::thread::sleep(REPAIR_WAIT))?;
         Ok(w)
     }
@@ -59,11 +50,7 @@ impl LogWriter {
         let mut last_len = None;
         let mut stable_checks = 0;
         for _ in 0..REPAIR_MAX_CHECKS {
-            let len = self
-                .file
-                .metadata()
-                .map_err(|e| RunlogError::io(&self.path, e))?
-                .len();
+            let len = self.file.metadata().map_err(|e| RunlogError::io(&self.path, e))?.len();
             if len == 0 || self.last_byte(len)? == b'\n' {
                 return Ok(());
             }
@@ -83,9 +70,7 @@ impl LogWriter {
 
     fn last_byte(&self, len: u64) -> Result<u8> {
         let mut last = [0u8; 1];
-        self.file
-            .read_exact_at(&mut last, len - 1)
-            .map_err(|e| RunlogError::io(&self.path, e))?;
+        self.file.read_exact_at(&mut last, len - 1).map_err(|e| RunlogError::io(&self.path, e))?;
         Ok(last[0])
     }
 
@@ -129,18 +114,14 @@ impl LogWriter {
     /// Writes `bytes`, marking the writer dirty unless they all reached the file.
     fn write_raw(&mut self, bytes: &[u8]) -> Result<()> {
         self.dirty = true;
-        self.file
-            .write_all(bytes)
-            .map_err(|e| RunlogError::io(&self.path, e))?;
+        self.file.write_all(bytes).map_err(|e| RunlogError::io(&self.path, e))?;
         self.dirty = false;
         Ok(())
     }
 
     /// Flushes the file to stable storage (used at finish when asked; never per record).
     pub fn sync(&self) -> Result<()> {
-        self.file
-            .sync_data()
-            .map_err(|e| RunlogError::io(&self.path, e))
+        self.file.sync_data().map_err(|e| RunlogError::io(&self.path, e))
     }
 }
 

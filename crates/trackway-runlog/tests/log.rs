@@ -3,9 +3,7 @@
 use std::io::Write;
 
 use trackway_runlog::{LogReader, LogWriter, create_run_dir, load_run_state};
-use trackway_types::{
-    ConfigRecord, FinishRecord, HistoryRecord, Map, Record, RunRecord, SummaryRecord, Value,
-};
+use trackway_types::{ConfigRecord, FinishRecord, HistoryRecord, Map, Record, RunRecord, SummaryRecord, Value};
 
 fn run_record(id: &str) -> Record {
     Record::Run(RunRecord {
@@ -20,19 +18,11 @@ fn run_record(id: &str) -> Record {
 fn hist(step: u64, key: &str, v: f64) -> Record {
     let mut data = Map::new();
     data.insert(key.into(), Value::Float(v));
-    Record::History(HistoryRecord {
-        step,
-        ts: 1.0,
-        rt: 0.5,
-        data,
-    })
+    Record::History(HistoryRecord { step, ts: 1.0, rt: 0.5, data })
 }
 
 fn append_bytes(path: &std::path::Path, bytes: &[u8]) {
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .expect("open");
+    let mut f = std::fs::OpenOptions::new().append(true).open(path).expect("open");
     f.write_all(bytes).expect("append");
 }
 
@@ -48,10 +38,7 @@ fn corrupt_line_in_the_middle_is_reported_and_skipped() {
     let mut w = LogWriter::open(&dir.log).expect("reopen");
     w.append(&hist(1, "a", 2.0)).expect("h1");
 
-    let entries = LogReader::open(&dir.log, 0)
-        .expect("reader")
-        .read_all()
-        .expect("read");
+    let entries = LogReader::open(&dir.log, 0).expect("reader").read_all().expect("read");
     let kinds: Vec<bool> = entries.iter().map(|e| e.record.is_ok()).collect();
     assert_eq!(kinds, vec![true, true, false, false, false, true]);
     let st = load_run_state(&dir.path).expect("state");
@@ -82,10 +69,7 @@ fn torn_tail_is_incomplete_then_repaired_by_next_writer() {
     let mut r = LogReader::open(&dir.log, len_before_tail).expect("resume");
     let rest = r.read_all().expect("read");
     assert_eq!(rest.len(), 2);
-    assert!(
-        rest[0].record.is_err(),
-        "the torn line became a corrupt line"
-    );
+    assert!(rest[0].record.is_err(), "the torn line became a corrupt line");
     assert_eq!(rest[0].offset, len_before_tail);
     assert!(matches!(rest[1].record, Ok(Record::History(_))));
 }
@@ -116,10 +100,7 @@ fn reader_resumes_as_lines_arrive_and_positions_are_stable() {
     assert_eq!(last[0].offset, more[1].end);
 
     // Reading from scratch gives the same positions.
-    let again = LogReader::open(&dir.log, 0)
-        .expect("reader")
-        .read_all()
-        .expect("read");
+    let again = LogReader::open(&dir.log, 0).expect("reader").read_all().expect("read");
     let offs: Vec<u64> = again.iter().map(|e| e.offset).collect();
     assert_eq!(offs, vec![0, first[0].end, more[0].end, more[1].end]);
     // Merged row: consecutive same-step fragments are one row.
@@ -136,32 +117,13 @@ fn state_replays_config_summary_and_finish() {
     let mut data = Map::new();
     data.insert("lr".into(), Value::Float(0.1));
     data.insert("bs".into(), Value::Int(32));
-    w.append(&Record::Config(ConfigRecord {
-        data,
-        remove: vec![],
-    }))
-    .expect("config");
-    w.append(&Record::Config(ConfigRecord {
-        data: Map::new(),
-        remove: vec!["bs".into()],
-    }))
-    .expect("remove");
+    w.append(&Record::Config(ConfigRecord { data, remove: vec![] })).expect("config");
+    w.append(&Record::Config(ConfigRecord { data: Map::new(), remove: vec!["bs".into()] })).expect("remove");
     w.append(&hist(5, "loss", 0.5)).expect("h");
     let mut set = Map::new();
     set.insert("best".into(), Value::Float(0.4));
-    w.append(&Record::Summary(SummaryRecord {
-        full: None,
-        set,
-        del: vec![],
-    }))
-    .expect("sum");
-    w.append(&Record::Finish(FinishRecord {
-        exit_code: Some(3),
-        ts: 2.0,
-        rt: 1.0,
-        crashed: false,
-    }))
-    .expect("finish");
+    w.append(&Record::Summary(SummaryRecord { full: None, set, del: vec![] })).expect("sum");
+    w.append(&Record::Finish(FinishRecord { exit_code: Some(3), ts: 2.0, rt: 1.0, crashed: false })).expect("finish");
     let st = load_run_state(&dir.path).expect("state");
     assert_eq!(st.config.keys().collect::<Vec<_>>(), vec!["lr"]);
     assert_eq!(st.summary.get("best"), Some(&Value::Float(0.4)));
@@ -185,10 +147,7 @@ fn a_log_without_run_record_is_refused() {
 fn concurrent_appenders_never_interleave() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = create_run_dir(tmp.path(), "conc").expect("dir");
-    LogWriter::open(&dir.log)
-        .expect("open")
-        .append(&run_record("conc"))
-        .expect("run");
+    LogWriter::open(&dir.log).expect("open").append(&run_record("conc")).expect("run");
     let threads: Vec<_> = (0..4)
         .map(|t| {
             let path = dir.log.clone();
@@ -197,17 +156,8 @@ fn concurrent_appenders_never_interleave() {
                 for i in 0..500u64 {
                     // Lines of very different sizes, some far above a page.
                     let mut data = Map::new();
-                    data.insert(
-                        format!("w{t}"),
-                        Value::Str("x".repeat((i as usize * 37) % 9000)),
-                    );
-                    w.append(&Record::History(HistoryRecord {
-                        step: i,
-                        ts: 1.0,
-                        rt: 1.0,
-                        data,
-                    }))
-                    .expect("append");
+                    data.insert(format!("w{t}"), Value::Str("x".repeat((i as usize * 37) % 9000)));
+                    w.append(&Record::History(HistoryRecord { step: i, ts: 1.0, rt: 1.0, data })).expect("append");
                 }
             })
         })
@@ -215,13 +165,7 @@ fn concurrent_appenders_never_interleave() {
     for t in threads {
         t.join().expect("join");
     }
-    let entries = LogReader::open(&dir.log, 0)
-        .expect("reader")
-        .read_all()
-        .expect("read");
+    let entries = LogReader::open(&dir.log, 0).expect("reader").read_all().expect("read");
     assert_eq!(entries.len(), 1 + 4 * 500);
-    assert!(
-        entries.iter().all(|e| e.record.is_ok()),
-        "a line was torn by another writer"
-    );
+    assert!(entries.iter().all(|e| e.record.is_ok()), "a line was torn by another writer");
 }

@@ -28,11 +28,7 @@ pub fn train(dir: &Path, epochs: i64) -> Result<PathBuf, SdkError> {
             run.log(map! { "train/loss" => loss, "epoch" => epoch })?;
         }
         // An eval metric lands in the same row as the epoch's last step.
-        run.log_with(
-            map! { "eval/acc" => 1.0 - loss / 2.0 },
-            Some(run.step()),
-            None,
-        )?;
+        run.log_with(map! { "eval/acc" => 1.0 - loss / 2.0 }, Some(run.step()), None)?;
     }
     run.summary_set("note", Value::from("done"))?;
     let dir = run.dir().map(Path::to_path_buf).unwrap_or_default();
@@ -42,9 +38,7 @@ pub fn train(dir: &Path, epochs: i64) -> Result<PathBuf, SdkError> {
 
 #[allow(dead_code)] // unused when the test suite includes this file as a module
 fn main() -> Result<(), SdkError> {
-    let dir = std::env::args()
-        .nth(1)
-        .map_or_else(|| PathBuf::from("."), PathBuf::from);
+    let dir = std::env::args().nth(1).map_or_else(|| PathBuf::from("."), PathBuf::from);
     let run_dir = train(&dir, 3)?;
     println!("logged to {}", run_dir.display());
     Ok(())

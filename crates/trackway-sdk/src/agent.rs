@@ -120,11 +120,9 @@ pub struct UploadState {
 pub fn upload_state(run_dir: &Path, log_path: &Path, log_id: &str) -> UploadState {
     let len = std::fs::metadata(log_path).map_or(0, |m| m.len());
     match trackway_runlog::read_cursor(run_dir) {
-        Ok(Some(c)) if c.log_id == log_id => UploadState {
-            unsent_bytes: len.saturating_sub(c.offset),
-            dropped: c.dropped,
-            error: c.error,
-        },
+        Ok(Some(c)) if c.log_id == log_id => {
+            UploadState { unsent_bytes: len.saturating_sub(c.offset), dropped: c.dropped, error: c.error }
+        }
         _ => UploadState { unsent_bytes: len, ..UploadState::default() },
     }
 }

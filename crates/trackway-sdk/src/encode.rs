@@ -59,17 +59,12 @@ mod tests {
         let mut data = Map::new();
         data.insert("loss".into(), Value::Float(1.0));
         data.insert("nan".into(), Value::Float(f64::NAN));
-        data.insert(
-            "big".into(),
-            Value::BigInt("123456789012345678901234567890".into()),
-        );
+        data.insert("big".into(), Value::BigInt("123456789012345678901234567890".into()));
         data.insert("$f".into(), Value::Str("tag-like key".into()));
         let mut out = Vec::new();
         history(&mut out, 7, 1764361240.123456, 5.5, &data);
         let rec = Record::parse(&out).expect("parse");
-        let Record::History(h) = rec else {
-            panic!("not history: {}", String::from_utf8_lossy(&out))
-        };
+        let Record::History(h) = rec else { panic!("not history: {}", String::from_utf8_lossy(&out)) };
         assert_eq!((h.step, h.ts, h.rt), (7, 1764361240.123456, 5.5));
         assert_eq!(h.data.len(), 4);
         assert!(matches!(h.data.get("nan"), Some(Value::Float(f)) if f.is_nan()));
@@ -78,19 +73,10 @@ mod tests {
         let mut std_enc = Vec::new();
         let mut d2 = Map::new();
         d2.insert("a".into(), Value::Int(1));
-        Record::History(HistoryRecord {
-            step: 1,
-            ts: 2.0,
-            rt: 3.0,
-            data: d2.clone(),
-        })
-        .encode_into(&mut std_enc);
+        Record::History(HistoryRecord { step: 1, ts: 2.0, rt: 3.0, data: d2.clone() }).encode_into(&mut std_enc);
         let mut mine = Vec::new();
         history(&mut mine, 1, 2.0, 3.0, &d2);
-        assert_eq!(
-            String::from_utf8_lossy(&mine),
-            String::from_utf8_lossy(&std_enc)
-        );
+        assert_eq!(String::from_utf8_lossy(&mine), String::from_utf8_lossy(&std_enc));
     }
 
     #[test]
@@ -99,9 +85,7 @@ mod tests {
         s.insert("x".into(), Value::Float(f64::INFINITY));
         let mut out = Vec::new();
         full_summary(&mut out, &s);
-        let Record::Summary(SummaryRecord { full: Some(f), .. }) =
-            Record::parse(&out).expect("parse")
-        else {
+        let Record::Summary(SummaryRecord { full: Some(f), .. }) = Record::parse(&out).expect("parse") else {
             panic!("not a full summary")
         };
         assert_eq!(f.get("x"), Some(&Value::Float(f64::INFINITY)));

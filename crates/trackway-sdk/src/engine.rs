@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use trackway_runlog::{LogWriter, RunDir, create_run_dir};
-use trackway_types::{
-    ConfigRecord, FinishRecord, Map, MetaRecord, Record, RunRecord, SummaryRecord, Value,
-};
+use trackway_types::{ConfigRecord, FinishRecord, Map, MetaRecord, Record, RunRecord, SummaryRecord, Value};
 
 use crate::SdkError;
 use crate::metrics::{MetricDef, Metrics};
@@ -81,9 +79,7 @@ pub struct RunCore {
 }
 
 fn unix_now() -> f64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn host_name() -> Option<String> {
@@ -96,18 +92,11 @@ fn host_name() -> Option<String> {
 
 impl RunCore {
     /// Creates the run directory under `root` and writes the `run` record.
-    pub fn start(
-        root: &Path,
-        info: StartInfo,
-        resume: Option<ResumeState>,
-    ) -> Result<Self, SdkError> {
+    pub fn start(root: &Path, info: StartInfo, resume: Option<ResumeState>) -> Result<Self, SdkError> {
         let dir = create_run_dir(root, &info.run_id)?;
         let mut writer = LogWriter::open(&dir.log)?;
         let start_time = unix_now();
-        let starting_step = resume
-            .as_ref()
-            .and_then(|r| r.last_step)
-            .map_or(0, |s| s + 1);
+        let starting_step = resume.as_ref().and_then(|r| r.last_step).map_or(0, |s| s + 1);
         let log_id = crate::ids::new_log_id();
         let rt_offset = resume
             .as_ref()
@@ -204,20 +193,11 @@ impl RunCore {
     }
 
     fn check_live(&self) -> Result<(), SdkError> {
-        if self.finished {
-            Err(SdkError::Finished)
-        } else {
-            Ok(())
-        }
+        if self.finished { Err(SdkError::Finished) } else { Ok(()) }
     }
 
     /// `log(data, step, commit)` with the rules of wandb-api-surface.md 3.1.
-    pub fn log(
-        &mut self,
-        mut data: Map,
-        step: Option<u64>,
-        commit: Option<bool>,
-    ) -> Result<Logged, SdkError> {
+    pub fn log(&mut self, mut data: Map, step: Option<u64>, commit: Option<bool>) -> Result<Logged, SdkError> {
         self.check_live()?;
         let commit_now = match step {
             None => commit.unwrap_or(true),
@@ -256,8 +236,7 @@ impl RunCore {
         let ts = unix_now();
         let rt = self.runtime();
         let step = self.step;
-        self.writer
-            .append_with(|out| crate::encode::history(out, step, ts, rt, data))?;
+        self.writer.append_with(|out| crate::encode::history(out, step, ts, rt, data))?;
         self.last_ts = ts;
         self.last_rt = rt;
         self.row_open = true;
@@ -276,10 +255,8 @@ impl RunCore {
         }
         let step = i64::try_from(self.step).map_or(Value::UInt(self.step), Value::Int);
         self.summary.insert("_step".into(), step);
-        self.summary
-            .insert("_timestamp".into(), Value::Float(self.last_ts));
-        self.summary
-            .insert("_runtime".into(), Value::Float(self.last_rt));
+        self.summary.insert("_timestamp".into(), Value::Float(self.last_ts));
+        self.summary.insert("_runtime".into(), Value::Float(self.last_rt));
         self.summary_dirty = true;
     }
 
@@ -292,8 +269,7 @@ impl RunCore {
 
     fn write_full_summary(&mut self) -> Result<(), SdkError> {
         let summary = &self.summary;
-        self.writer
-            .append_with(|out| crate::encode::full_summary(out, summary))?;
+        self.writer.append_with(|out| crate::encode::full_summary(out, summary))?;
         self.summary_dirty = false;
         self.last_summary = Instant::now();
         Ok(())
@@ -302,10 +278,7 @@ impl RunCore {
     /// Replaces top-level config keys (one `config` record).
     pub fn config_update(&mut self, data: Map) -> Result<(), SdkError> {
         self.check_live()?;
-        let rec = Record::Config(ConfigRecord {
-            data,
-            remove: Vec::new(),
-        });
+        let rec = Record::Config(ConfigRecord { data, remove: Vec::new() });
         self.writer.append(&rec)?;
         if let Record::Config(c) = rec {
             self.config.extend(c.data);
@@ -319,10 +292,7 @@ impl RunCore {
         for k in &keys {
             self.config.shift_remove(k);
         }
-        self.writer.append(&Record::Config(ConfigRecord {
-            data: Map::new(),
-            remove: keys,
-        }))?;
+        self.writer.append(&Record::Config(ConfigRecord { data: Map::new(), remove: keys }))?;
         Ok(())
     }
 
@@ -336,22 +306,14 @@ impl RunCore {
         if let Some(top) = self.summary.get(first) {
             set.insert(first.clone(), top.clone());
         }
-        self.writer.append(&Record::Summary(SummaryRecord {
-            full: None,
-            set,
-            del: Vec::new(),
-        }))?;
+        self.writer.append(&Record::Summary(SummaryRecord { full: None, set, del: Vec::new() }))?;
         Ok(())
     }
 
     /// Sets top-level summary keys explicitly.
     pub fn summary_update(&mut self, data: Map) -> Result<(), SdkError> {
         self.check_live()?;
-        let rec = Record::Summary(SummaryRecord {
-            full: None,
-            set: data,
-            del: Vec::new(),
-        });
+        let rec = Record::Summary(SummaryRecord { full: None, set: data, del: Vec::new() });
         self.writer.append(&rec)?;
         if let Record::Summary(s) = rec {
             self.summary.extend(s.set);
@@ -366,11 +328,7 @@ impl RunCore {
             return Err(SdkError::MissingKey(path.join(".")));
         }
         let del = vec![path.to_vec()];
-        self.writer.append(&Record::Summary(SummaryRecord {
-            full: None,
-            set: Map::new(),
-            del,
-        }))?;
+        self.writer.append(&Record::Summary(SummaryRecord { full: None, set: Map::new(), del }))?;
         Ok(())
     }
 
@@ -397,12 +355,7 @@ impl RunCore {
         }
         self.commit_pending();
         self.write_full_summary()?;
-        let rec = FinishRecord {
-            exit_code,
-            ts: unix_now(),
-            rt: self.runtime(),
-            crashed: false,
-        };
+        let rec = FinishRecord { exit_code, ts: unix_now(), rt: self.runtime(), crashed: false };
         self.writer.append(&Record::Finish(rec))?;
         self.finished = true;
         if fsync {
@@ -426,13 +379,7 @@ impl RunCore {
 
 /// Puts one committed value into the summary. Nested maps are merged leaf by leaf (their dotted
 /// path is what `define_metric` names match); a metric with aggregates stores its aggregate map.
-fn summarize_into(
-    parent: &mut Map,
-    metrics: &mut Metrics,
-    path: &mut String,
-    key: String,
-    value: Value,
-) {
+fn summarize_into(parent: &mut Map, metrics: &mut Metrics, path: &mut String, key: String, value: Value) {
     let mark = path.len();
     if !metrics.is_empty() {
         if !path.is_empty() {
@@ -469,9 +416,7 @@ fn set_path(map: &mut Map, path: &[String], value: Value) {
             map.insert(last.clone(), value);
         }
         [first, rest @ ..] => {
-            let slot = map
-                .entry(first.clone())
-                .or_insert_with(|| Value::Map(Map::new()));
+            let slot = map.entry(first.clone()).or_insert_with(|| Value::Map(Map::new()));
             if !matches!(slot, Value::Map(_)) {
                 *slot = Value::Map(Map::new());
             }

@@ -44,11 +44,7 @@ pub enum SdkError {
     #[error(transparent)]
     Runlog(#[from] trackway_runlog::RunlogError),
     #[error("invalid setting {key}={value:?}: {reason}")]
-    InvalidSetting {
-        key: String,
-        value: String,
-        reason: String,
-    },
+    InvalidSetting { key: String, value: String, reason: String },
     #[error("invalid metric definition: {0}")]
     InvalidMetric(String),
     #[error("the run is finished")]

@@ -69,27 +69,18 @@ impl MetricDef {
             )));
         }
         if step_metric.is_some_and(|s| s.is_empty() || s.contains('*')) {
-            return Err(invalid(
-                "step_metric must be a metric name without globs".into(),
-            ));
+            return Err(invalid("step_metric must be a metric name without globs".into()));
         }
         let minimize = match goal.map(str::to_ascii_lowercase).as_deref() {
             None => None,
             Some("min" | "minimize") => Some(true),
             Some("max" | "maximize") => Some(false),
             Some(g) => {
-                return Err(invalid(format!(
-                    "goal {g:?}: expected minimize or maximize"
-                )));
+                return Err(invalid(format!("goal {g:?}: expected minimize or maximize")));
             }
         };
         let (mut aggs, mut no_summary) = (Vec::new(), false);
-        for item in summary
-            .iter()
-            .flat_map(|s| s.split(','))
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        for item in summary.iter().flat_map(|s| s.split(',')).map(str::trim).filter(|s| !s.is_empty()) {
             let agg = match item.to_ascii_lowercase().as_str() {
                 "min" => Agg::Min,
                 "max" => Agg::Max,
@@ -103,9 +94,7 @@ impl MetricDef {
                     continue;
                 }
                 other => {
-                    return Err(invalid(format!(
-                        "summary {other:?}: expected min, max, mean, first, last or none"
-                    )));
+                    return Err(invalid(format!("summary {other:?}: expected min, max, mean, first, last or none")));
                 }
             };
             if !aggs.contains(&agg) {
@@ -245,11 +234,7 @@ impl Metrics {
                 continue;
             }
             let step = step.clone();
-            if let Some(v) = self
-                .step_values
-                .get(&step)
-                .filter(|v| !matches!(v, Value::Null))
-            {
+            if let Some(v) = self.step_values.get(&step).filter(|v| !matches!(v, Value::Null)) {
                 fills.push((step, v.clone()));
             }
         }
@@ -295,19 +280,10 @@ impl Metrics {
                 Agg::Mean => (st.count > 0).then(|| Value::Float(st.sum / st.count as f64)),
                 Agg::First => st.first.clone(),
                 Agg::Last => Some(value.clone()),
-                Agg::Best => if def.minimize == Some(true) {
-                    st.min
-                } else {
-                    st.max
-                }
-                .map(Value::Float),
+                Agg::Best => if def.minimize == Some(true) { st.min } else { st.max }.map(Value::Float),
             };
             if let Some(v) = v {
-                let v = if matches!(agg, Agg::Mean) {
-                    v
-                } else {
-                    keep_int(v, value)
-                };
+                let v = if matches!(agg, Agg::Mean) { v } else { keep_int(v, value) };
                 out.insert(agg.name().to_owned(), v);
             }
         }
@@ -319,9 +295,7 @@ impl Metrics {
 /// min/max of integers stay integers when the value itself is an integer (e.g. epochs).
 fn keep_int(agg: Value, sample: &Value) -> Value {
     match (&agg, sample) {
-        (Value::Float(f), Value::Int(_)) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
-            Value::Int(*f as i64)
-        }
+        (Value::Float(f), Value::Int(_)) if f.fract() == 0.0 && f.abs() < 9.0e15 => Value::Int(*f as i64),
         _ => agg,
     }
 }

@@ -18,10 +18,7 @@ pub const REMOTE_RESUME_TIMEOUT: Duration = Duration::from_secs(10);
 /// The server a run talks to when no base URL is set anywhere (settings, environment, login).
 #[must_use]
 pub fn base_url_or_default(base_url: Option<&str>) -> String {
-    base_url.map_or_else(
-        || format!("http://127.0.0.1:{}", trackway_config::DEFAULT_PORT),
-        str::to_owned,
-    )
+    base_url.map_or_else(|| format!("http://127.0.0.1:{}", trackway_config::DEFAULT_PORT), str::to_owned)
 }
 
 /// A run as the server has it (the fields a resume continues from).
@@ -74,10 +71,7 @@ pub fn fetch_remote_run(
     run_id: &str,
     timeout: Duration,
 ) -> Result<Option<RemoteRun>, SdkError> {
-    let opts = ClientOptions {
-        timeout,
-        connect_timeout: timeout.min(Duration::from_secs(5)),
-    };
+    let opts = ClientOptions { timeout, connect_timeout: timeout.min(Duration::from_secs(5)) };
     let client = Client::new(base_url, api_key, &opts).map_err(remote)?;
     let entity = match entity {
         Some(e) => e.to_owned(),
@@ -86,16 +80,10 @@ pub fn fetch_remote_run(
             viewer.entity.unwrap_or(viewer.username)
         }
     };
-    let path = format!(
-        "/api/v1/runs/{}/{}/{}",
-        encode_segment(&entity),
-        encode_segment(project),
-        encode_segment(run_id)
-    );
+    let path =
+        format!("/api/v1/runs/{}/{}/{}", encode_segment(&entity), encode_segment(project), encode_segment(run_id));
     match client.get_json(&path) {
-        Ok(v) => serde_json::from_value(v)
-            .map(Some)
-            .map_err(|e| SdkError::Remote(format!("run {path}: {e}"))),
+        Ok(v) => serde_json::from_value(v).map(Some).map_err(|e| SdkError::Remote(format!("run {path}: {e}"))),
         Err(ClientError::Permanent { status: 404, .. }) => Ok(None),
         Err(e) => Err(remote(e)),
     }

@@ -57,10 +57,7 @@ impl InitOptions {
             m.insert("dir".into(), Value::Str(d.to_string_lossy().into_owned()));
         }
         if let Some(t) = &self.tags {
-            m.insert(
-                "tags".into(),
-                Value::List(t.iter().cloned().map(Value::Str).collect()),
-            );
+            m.insert("tags".into(), Value::List(t.iter().cloned().map(Value::Str).collect()));
         }
         m
     }
@@ -87,12 +84,7 @@ pub fn init(opts: InitOptions) -> Result<Run, SdkError> {
     let settings = settings::resolve(&opts.to_args(), &cwd)?;
     let run_id = settings.id.clone().unwrap_or_else(crate::new_run_id);
     if settings.mode == Mode::Disabled {
-        return Ok(Run {
-            core: None,
-            settings,
-            run_id,
-            watch: None,
-        });
+        return Ok(Run { core: None, settings, run_id, watch: None });
     }
     let (resume, remote_config) = resume_with_server(&settings, &run_id)?;
     let mut config = remote_config;
@@ -126,41 +118,26 @@ pub fn init(opts: InitOptions) -> Result<Run, SdkError> {
     } else {
         None
     };
-    Ok(Run {
-        core: Some(core),
-        settings,
-        run_id,
-        watch,
-    })
+    Ok(Run { core: Some(core), settings, run_id, watch })
 }
 
 /// The state to resume run `run_id` from, per the `resume` policy: `None` when starting fresh.
 ///
 /// # Errors
 /// [`SdkError::Resume`] for `must` with no earlier attempt and `never` with one.
-pub fn resume_state(
-    root: &Path,
-    run_id: &str,
-    policy: Option<&str>,
-) -> Result<Option<ResumeState>, SdkError> {
+pub fn resume_state(root: &Path, run_id: &str, policy: Option<&str>) -> Result<Option<ResumeState>, SdkError> {
     let Some(policy) = policy else {
         return Ok(None);
     };
     let attempts = trackway_runlog::find_run_dirs(root, run_id)?;
     match (policy, attempts.last()) {
-        ("never", Some(_)) => Err(SdkError::Resume(format!(
-            "run {run_id} exists and resume=never"
-        ))),
-        ("must", None) => Err(SdkError::Resume(format!(
-            "run {run_id} not found and resume=must"
-        ))),
+        ("never", Some(_)) => Err(SdkError::Resume(format!("run {run_id} exists and resume=never"))),
+        ("must", None) => Err(SdkError::Resume(format!("run {run_id} not found and resume=must"))),
         (_, None) => Ok(None),
         // The newest attempt that can be read: one being created by another process, or left
         // empty by a crash, is skipped instead of failing init().
-        (_, Some(_)) => Ok(trackway_runlog::latest_state(&attempts).map(|(_, st)| ResumeState {
-            last_step: st.last_step,
-            summary: st.summary,
-        })),
+        (_, Some(_)) => Ok(trackway_runlog::latest_state(&attempts)
+            .map(|(_, st)| ResumeState { last_step: st.last_step, summary: st.summary })),
     }
 }
 
@@ -190,9 +167,9 @@ fn resume_with_server(settings: &Settings, run_id: &str) -> Result<(Option<Resum
         Ok(Some(r)) if r.last_step > local.as_ref().and_then(|l| l.last_step) || local.is_none() => {
             Ok((Some(ResumeState { last_step: r.last_step, summary: r.summary }), r.config))
         }
-        Ok(None) if local.is_none() && policy == Some("must") => Err(SdkError::Resume(format!(
-            "run {run_id} not found and resume=must"
-        ))),
+        Ok(None) if local.is_none() && policy == Some("must") => {
+            Err(SdkError::Resume(format!("run {run_id} not found and resume=must")))
+        }
         Ok(_) => Ok((local, Map::new())),
         Err(e) => {
             tracing::warn!(run_id, error = %e, "could not ask the server about the resumed run; continuing from local state");
@@ -216,12 +193,7 @@ impl Run {
     ///
     /// # Errors
     /// As [`Run::log`].
-    pub fn log_with(
-        &mut self,
-        data: Map,
-        step: Option<u64>,
-        commit: Option<bool>,
-    ) -> Result<Logged, SdkError> {
+    pub fn log_with(&mut self, data: Map, step: Option<u64>, commit: Option<bool>) -> Result<Logged, SdkError> {
         if let Some(w) = &mut self.watch {
             w.poke();
         }
@@ -244,9 +216,7 @@ impl Run {
     /// # Errors
     /// As [`Run::log`].
     pub fn summary_set(&mut self, key: &str, value: Value) -> Result<(), SdkError> {
-        self.core
-            .as_mut()
-            .map_or(Ok(()), |c| c.summary_set(&[key.to_owned()], value))
+        self.core.as_mut().map_or(Ok(()), |c| c.summary_set(&[key.to_owned()], value))
     }
 
     /// `define_metric(name, step_metric, summary, goal)`: `name` may be `*` or `prefix/*`;
@@ -271,10 +241,7 @@ impl Run {
     /// # Errors
     /// As [`Run::log`].
     pub fn set_name(&mut self, name: &str) -> Result<(), SdkError> {
-        let meta = MetaRecord {
-            name: Some(name.to_owned()),
-            ..Default::default()
-        };
+        let meta = MetaRecord { name: Some(name.to_owned()), ..Default::default() };
         self.core.as_mut().map_or(Ok(()), |c| c.set_meta(meta))
     }
 
@@ -320,10 +287,7 @@ impl Run {
     /// The current summary (empty when disabled).
     #[must_use]
     pub fn summary(&self) -> Map {
-        self.core
-            .as_ref()
-            .map(|c| c.summary().clone())
-            .unwrap_or_default()
+        self.core.as_ref().map(|c| c.summary().clone()).unwrap_or_default()
     }
 }
 

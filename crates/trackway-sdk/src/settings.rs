@@ -101,11 +101,7 @@ pub fn keys() -> impl Iterator<Item = &'static str> {
 }
 
 fn bad(key: &str, value: &str, why: &str) -> SdkError {
-    SdkError::InvalidSetting {
-        key: key.to_owned(),
-        value: value.to_owned(),
-        reason: why.to_owned(),
-    }
+    SdkError::InvalidSetting { key: key.to_owned(), value: value.to_owned(), reason: why.to_owned() }
 }
 
 /// Resolves settings. `args` holds explicit arguments (`Null` or missing = unset); `cwd` is the
@@ -139,10 +135,7 @@ pub fn resolve_with(
         Some(v) => Some(PathBuf::from(text("dir", v)?)),
         None => env("DIR").map(PathBuf::from),
     };
-    let dir = dir.map_or_else(
-        || cwd.to_path_buf(),
-        |d| if d.is_absolute() { d } else { cwd.join(d) },
-    );
+    let dir = dir.map_or_else(|| cwd.to_path_buf(), |d| if d.is_absolute() { d } else { cwd.join(d) });
     let root = dir.join("trackway");
     // A broken settings file must not stop a training script: warn and go on without it.
     let file = trackway_config::read_workspace_settings(&root).unwrap_or_else(|e| {
@@ -224,9 +217,7 @@ fn login(
 fn text(key: &str, v: &Value) -> Result<String, SdkError> {
     match v {
         Value::Str(s) => Ok(s.clone()),
-        Value::Int(_) | Value::UInt(_) | Value::BigInt(_) | Value::Float(_) => {
-            Ok(trackway_types::to_json(v))
-        }
+        Value::Int(_) | Value::UInt(_) | Value::BigInt(_) | Value::Float(_) => Ok(trackway_types::to_json(v)),
         other => Err(bad(key, other.type_name(), "expected a string")),
     }
 }
@@ -234,12 +225,7 @@ fn text(key: &str, v: &Value) -> Result<String, SdkError> {
 fn list(m: &Map, key: &str) -> Result<Vec<String>, SdkError> {
     match m.get(key) {
         None => Ok(Vec::new()),
-        Some(Value::Str(s)) => Ok(s
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect()),
+        Some(Value::Str(s)) => Ok(s.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect()),
         Some(Value::List(items)) => items.iter().map(|v| text(key, v)).collect(),
         Some(other) => Err(bad(key, other.type_name(), "expected a list of strings")),
     }
@@ -250,9 +236,7 @@ fn flag(m: &Map, key: &str) -> Result<bool, SdkError> {
         None => Ok(false),
         Some(Value::Bool(b)) => Ok(*b),
         Some(Value::Int(i)) => Ok(*i != 0),
-        Some(Value::Str(s)) => {
-            trackway_config::parse_bool(s).ok_or_else(|| bad(key, s, "expected true or false"))
-        }
+        Some(Value::Str(s)) => trackway_config::parse_bool(s).ok_or_else(|| bad(key, s, "expected true or false")),
         Some(other) => Err(bad(key, other.type_name(), "expected true or false")),
     }
 }
@@ -260,19 +244,10 @@ fn flag(m: &Map, key: &str) -> Result<bool, SdkError> {
 fn number(m: &Map, key: &str, default: f64) -> Result<f64, SdkError> {
     let v = match m.get(key) {
         None => return Ok(default),
-        Some(Value::Str(s)) => s
-            .trim()
-            .parse::<f64>()
-            .map_err(|_| bad(key, s, "expected a number"))?,
-        Some(v) => v
-            .as_f64()
-            .ok_or_else(|| bad(key, v.type_name(), "expected a number"))?,
+        Some(Value::Str(s)) => s.trim().parse::<f64>().map_err(|_| bad(key, s, "expected a number"))?,
+        Some(v) => v.as_f64().ok_or_else(|| bad(key, v.type_name(), "expected a number"))?,
     };
-    if v.is_finite() && v >= 0.0 {
-        Ok(v)
-    } else {
-        Err(bad(key, &v.to_string(), "expected a non-negative number"))
-    }
+    if v.is_finite() && v >= 0.0 { Ok(v) } else { Err(bad(key, &v.to_string(), "expected a non-negative number")) }
 }
 
 fn resume(v: Option<&Value>) -> Result<Option<String>, SdkError> {
@@ -281,11 +256,7 @@ fn resume(v: Option<&Value>) -> Result<Option<String>, SdkError> {
         Some(Value::Bool(true)) => return Ok(Some("allow".to_owned())),
         Some(Value::Str(s)) => s.trim().to_ascii_lowercase(),
         Some(other) => {
-            return Err(bad(
-                "resume",
-                other.type_name(),
-                "expected allow, must, never or auto",
-            ));
+            return Err(bad("resume", other.type_name(), "expected allow, must, never or auto"));
         }
     };
     match s.as_str() {
@@ -324,14 +295,8 @@ impl Settings {
         m.insert("save_code".into(), Value::Bool(self.save_code));
         m.insert("disable_code".into(), Value::Bool(self.disable_code));
         m.insert("ignore_globs".into(), strs(&self.ignore_globs));
-        m.insert(
-            "stats_sample_seconds".into(),
-            Value::Float(self.stats_sample_seconds),
-        );
-        m.insert(
-            "stats_window_seconds".into(),
-            Value::Float(self.stats_window_seconds),
-        );
+        m.insert("stats_sample_seconds".into(), Value::Float(self.stats_sample_seconds));
+        m.insert("stats_window_seconds".into(), Value::Float(self.stats_window_seconds));
         m.insert("disable_stats".into(), Value::Bool(self.disable_stats));
         m
     }

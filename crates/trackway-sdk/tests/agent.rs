@@ -24,13 +24,8 @@ fn spawns_detached_agent_unless_lock_is_held() {
     // A fake `trackway`: records its arguments.
     let exe = tmp.path().join("fake-trackway");
     let marker = tmp.path().join("started");
-    std::fs::write(
-        &exe,
-        format!("#!/bin/sh\necho \"$@\" > {}\n", marker.display()),
-    )
-    .expect("write");
-    std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .expect("chmod");
+    std::fs::write(&exe, format!("#!/bin/sh\necho \"$@\" > {}\n", marker.display())).expect("write");
+    std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
 
     assert!(!agent_alive(&root));
     assert!(ensure_agent(&root, &exe));
@@ -40,12 +35,7 @@ fn spawns_detached_agent_unless_lock_is_held() {
 
     // A live agent holds the lock: no second spawn.
     std::fs::remove_file(&marker).expect("rm");
-    let lock = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(root.join("agent.lock"))
-        .expect("lock");
+    let lock = OpenOptions::new().create(true).truncate(false).write(true).open(root.join("agent.lock")).expect("lock");
     lock.lock().expect("flock");
     assert!(agent_alive(&root));
     assert!(ensure_agent(&root, &exe));

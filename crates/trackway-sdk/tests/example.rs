@@ -14,21 +14,14 @@ fn example_training_loop_reads_back() {
     let st = load_run_state(&run_dir).expect("state");
     assert!(st.finished);
     assert_eq!(st.exit_code, Some(0));
-    assert_eq!(
-        st.row_count, 31,
-        "30 plain rows + the row the last eval opened"
-    );
+    assert_eq!(st.row_count, 31, "30 plain rows + the row the last eval opened");
     assert_eq!(st.config.get("optimizer"), Some(&Value::from("sgd")));
     assert_eq!(st.run.project.as_deref(), Some("rust-example"));
     let loss = (0..30).fold(2.0_f64, |l, _| l * 0.95);
     let expect_loss = map! { "min" => loss, "last" => loss };
     assert_eq!(st.summary.get("train/loss"), Some(&Value::Map(expect_loss)));
     assert_eq!(st.summary.get("note"), Some(&Value::from("done")));
-    let acc = st
-        .summary
-        .get("eval/acc")
-        .and_then(Value::as_map)
-        .expect("eval agg");
+    let acc = st.summary.get("eval/acc").and_then(Value::as_map).expect("eval agg");
     assert!(acc.contains_key("max"));
 }
 

@@ -55,16 +55,10 @@ fn online_resume_continues_after_the_servers_last_step() {
     assert_eq!(run.step(), 42);
     let summary = run.summary();
     assert_eq!(summary.get("loss"), Some(&Value::Float(0.25)));
-    assert!(
-        summary
-            .get("best")
-            .and_then(Value::as_f64)
-            .is_some_and(f64::is_nan)
-    );
+    assert!(summary.get("best").and_then(Value::as_f64).is_some_and(f64::is_nan));
     run.log(map! { "loss" => 0.125 }).expect("log");
     let log = std::fs::read_to_string(run.dir().expect("dir").join("run.jsonl")).expect("read");
-    let first: serde_json::Value =
-        serde_json::from_str(log.lines().next().expect("run record")).expect("json");
+    let first: serde_json::Value = serde_json::from_str(log.lines().next().expect("run record")).expect("json");
     assert_eq!(first["starting_step"], 42);
     assert_eq!(first["config"]["lr"], 0.5); // the run's config restored...
     assert_eq!(first["config"]["batch"], 32); // ...under the new one
@@ -73,11 +67,7 @@ fn online_resume_continues_after_the_servers_last_step() {
 
 #[test]
 fn an_unreachable_server_does_not_fail_init() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
     let tmp = tempfile::tempdir().expect("tmp");
     let run = init(options(tmp.path(), format!("http://127.0.0.1:{port}"))).expect("init");
     assert_eq!(run.step(), 0);

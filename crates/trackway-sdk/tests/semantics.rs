@@ -6,22 +6,14 @@ use trackway_sdk::{Logged, MetricDef, RunCore, StartInfo, Value, map};
 use trackway_types::{Map, Record};
 
 fn start(tmp: &tempfile::TempDir) -> RunCore {
-    let info = StartInfo {
-        run_id: "sem".into(),
-        project: Some("p".into()),
-        ..Default::default()
-    };
+    let info = StartInfo { run_id: "sem".into(), project: Some("p".into()), ..Default::default() };
     RunCore::start(tmp.path(), info, None).expect("start")
 }
 
 /// Rows as (step, merged data), rebuilt like a reader: consecutive same-step fragments merge.
 fn rows(core: &RunCore) -> Vec<(u64, Map)> {
     let mut out: Vec<(u64, Map)> = Vec::new();
-    for e in LogReader::open(core.log_path(), 0)
-        .expect("open")
-        .read_all()
-        .expect("read")
-    {
+    for e in LogReader::open(core.log_path(), 0).expect("open").read_all().expect("read") {
         if let Ok(Record::History(h)) = e.record {
             match out.last_mut() {
                 Some((s, m)) if *s == h.step => m.extend(h.data),
@@ -46,22 +38,13 @@ fn wandb_worked_example() {
     r.log(map! {"n" => 3i64}, Some(100), None).expect("4");
     r.log(map! {"n" => 8i64}, Some(101), None).expect("5");
     r.log(map! {"n" => 5i64}, Some(102), None).expect("6");
-    assert_eq!(
-        r.log(map! {"cool" => 2i64}, Some(2), None).expect("7"),
-        Logged::Dropped(102)
-    );
-    assert_eq!(
-        r.log(map! {"cool" => 2i64}, Some(4), None).expect("8"),
-        Logged::Dropped(102)
-    );
+    assert_eq!(r.log(map! {"cool" => 2i64}, Some(2), None).expect("7"), Logged::Dropped(102));
+    assert_eq!(r.log(map! {"cool" => 2i64}, Some(4), None).expect("8"), Logged::Dropped(102));
     r.finish(Some(0), false).expect("finish");
     let rows = rows(&r);
     let steps: Vec<u64> = rows.iter().map(|(s, _)| *s).collect();
     assert_eq!(steps, vec![0, 1, 100, 101, 102]);
-    let n: Vec<Option<Value>> = [1, 11, 3, 8, 5]
-        .iter()
-        .map(|i| Some(Value::Int(*i)))
-        .collect();
+    let n: Vec<Option<Value>> = [1, 11, 3, 8, 5].iter().map(|i| Some(Value::Int(*i))).collect();
     assert_eq!(n_values(&rows, "n"), n);
     assert!(rows.iter().all(|(_, m)| !m.contains_key("cool")));
     assert_eq!(r.summary().get("n"), Some(&Value::Int(5)));
@@ -88,12 +71,8 @@ fn committed_step_refuses_later_writes_at_that_step() {
     let tmp = tempfile::tempdir().expect("tmp");
     let mut r = start(&tmp);
     r.log(map! {"cool" => 1i64}, Some(1), None).expect("1");
-    r.log(map! {"cool" => 2i64}, Some(4), Some(true))
-        .expect("2");
-    assert_eq!(
-        r.log(map! {"bad" => 1i64}, Some(4), Some(true)).expect("3"),
-        Logged::Dropped(5)
-    );
+    r.log(map! {"cool" => 2i64}, Some(4), Some(true)).expect("2");
+    assert_eq!(r.log(map! {"bad" => 1i64}, Some(4), Some(true)).expect("3"), Logged::Dropped(5));
     assert_eq!(r.step(), 5);
     assert!(rows(&r).iter().all(|(_, m)| !m.contains_key("bad")));
 }
@@ -111,10 +90,7 @@ fn step_counter_and_empty_log_forces_a_row() {
     r.log(Map::new(), None, None).expect("flush");
     assert_eq!(r.step(), 4);
     let st_rows = rows(&r);
-    assert_eq!(
-        st_rows.iter().map(|(s, _)| *s).collect::<Vec<_>>(),
-        vec![0, 1, 3]
-    );
+    assert_eq!(st_rows.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![0, 1, 3]);
 }
 
 #[test]
@@ -122,42 +98,26 @@ fn summary_is_last_committed_value_and_explicit_sets_persist_until_logged() {
     let tmp = tempfile::tempdir().expect("tmp");
     let mut r = start(&tmp);
     r.log(map! {"loss" => 1.0}, None, None).expect("1");
-    r.log(map! {"loss" => 0.5}, None, Some(false))
-        .expect("pending");
-    assert_eq!(
-        r.summary().get("loss"),
-        Some(&Value::Float(1.0)),
-        "pending row not visible"
-    );
+    r.log(map! {"loss" => 0.5}, None, Some(false)).expect("pending");
+    assert_eq!(r.summary().get("loss"), Some(&Value::Float(1.0)), "pending row not visible");
     r.log(Map::new(), None, None).expect("commit");
     assert_eq!(r.summary().get("loss"), Some(&Value::Float(0.5)));
-    r.summary_set(&["best".into()], Value::Float(0.1))
-        .expect("set");
-    r.summary_set(&["loss".into()], Value::Float(9.0))
-        .expect("set loss");
+    r.summary_set(&["best".into()], Value::Float(0.1)).expect("set");
+    r.summary_set(&["loss".into()], Value::Float(9.0)).expect("set loss");
     r.log(map! {"acc" => 0.9}, None, None).expect("2");
     assert_eq!(r.summary().get("best"), Some(&Value::Float(0.1)));
     assert_eq!(r.summary().get("loss"), Some(&Value::Float(9.0)));
     r.log(map! {"loss" => 0.25}, None, None).expect("3");
     assert_eq!(r.summary().get("loss"), Some(&Value::Float(0.25)));
     assert_eq!(r.summary().get("_step"), Some(&Value::Int(3)));
-    r.log(map! {"nested" => map!{"a" => 1i64}}, None, None)
-        .expect("4");
-    r.log(map! {"nested" => map!{"b" => 2i64}}, None, None)
-        .expect("5");
-    assert_eq!(
-        r.summary().get("nested"),
-        Some(&Value::Map(map! {"a" => 1i64, "b" => 2i64}))
-    );
+    r.log(map! {"nested" => map!{"a" => 1i64}}, None, None).expect("4");
+    r.log(map! {"nested" => map!{"b" => 2i64}}, None, None).expect("5");
+    assert_eq!(r.summary().get("nested"), Some(&Value::Map(map! {"a" => 1i64, "b" => 2i64})));
     r.summary_del(&["nested".into(), "a".into()]).expect("del");
     assert!(r.summary_del(&["nested".into(), "zz".into()]).is_err());
     r.finish(None, false).expect("finish");
     let st = load_run_state(r.dir()).expect("state");
-    assert_eq!(
-        &st.summary,
-        r.summary(),
-        "the final full summary is what readers see"
-    );
+    assert_eq!(&st.summary, r.summary(), "the final full summary is what readers see");
 }
 
 #[test]
@@ -168,22 +128,16 @@ fn define_metric_aggregates_globs_and_none() {
         let s: Vec<String> = s.iter().map(|x| (*x).to_owned()).collect();
         MetricDef::new(n, None, None, &s, None, None).expect("def")
     };
-    r.define_metric(d("loss", &["min", "max", "mean", "first", "last"]))
-        .expect("d1");
+    r.define_metric(d("loss", &["min", "max", "mean", "first", "last"])).expect("d1");
     r.define_metric(d("train/*", &["max"])).expect("d2");
     r.define_metric(d("hidden_key", &["none"])).expect("d3");
     r.define_metric(d("eval.acc", &["max"])).expect("d4");
     for (i, l) in [3.0, 1.0, f64::NAN, 2.0].iter().enumerate() {
         let i = i as i64;
-        r.log(
-            map! {"loss" => *l, "train/x" => i, "hidden_key" => 1i64, "eval" => map!{"acc" => i}},
-            None,
-            None,
-        )
-        .expect("log");
+        r.log(map! {"loss" => *l, "train/x" => i, "hidden_key" => 1i64, "eval" => map!{"acc" => i}}, None, None)
+            .expect("log");
     }
-    r.log(map! {"loss" => "oops"}, None, None)
-        .expect("string ignored by min/max");
+    r.log(map! {"loss" => "oops"}, None, None).expect("string ignored by min/max");
     let s = r.summary();
     let loss = s.get("loss").and_then(Value::as_map).expect("loss agg");
     assert_eq!(loss.get("min"), Some(&Value::Float(1.0)));
@@ -198,10 +152,7 @@ fn define_metric_aggregates_globs_and_none() {
     assert!(MetricDef::new("a*b", None, None, &[], None, None).is_err());
     assert!(MetricDef::new("a*/*", None, None, &[], None, None).is_err());
     assert!(MetricDef::new("train*", None, None, &[], None, None).is_err());
-    assert!(
-        MetricDef::new("é", None, None, &[], None, None).is_ok(),
-        "non-ASCII names"
-    );
+    assert!(MetricDef::new("é", None, None, &[], None, None).is_ok(), "non-ASCII names");
     assert!(MetricDef::new("*", None, None, &[], None, None).is_ok());
     assert!(MetricDef::new("x", None, None, &["median".into()], None, None).is_err());
     assert!(MetricDef::new("x", None, None, &[], Some("up"), None).is_err());
@@ -211,40 +162,23 @@ fn define_metric_aggregates_globs_and_none() {
 fn step_metric_sync_fills_last_seen_value() {
     let tmp = tempfile::tempdir().expect("tmp");
     let mut r = start(&tmp);
-    r.define_metric(MetricDef::new("train/global_step", None, None, &[], None, None).expect("d"))
-        .expect("d1");
-    r.define_metric(
-        MetricDef::new("train/*", Some("train/global_step"), None, &[], None, None).expect("d"),
-    )
-    .expect("d2");
-    r.log(
-        map! {"train/loss" => 1.0, "train/global_step" => 10i64},
-        None,
-        None,
-    )
-    .expect("1");
+    r.define_metric(MetricDef::new("train/global_step", None, None, &[], None, None).expect("d")).expect("d1");
+    r.define_metric(MetricDef::new("train/*", Some("train/global_step"), None, &[], None, None).expect("d"))
+        .expect("d2");
+    r.log(map! {"train/loss" => 1.0, "train/global_step" => 10i64}, None, None).expect("1");
     r.log(map! {"train/loss" => 0.5}, None, None).expect("2");
-    r.log(map! {"train/global_step" => 20i64}, None, Some(false))
-        .expect("3");
+    r.log(map! {"train/global_step" => 20i64}, None, Some(false)).expect("3");
     r.log(map! {"train/loss" => 0.4}, None, None).expect("4");
     let rows = rows(&r);
     let gs = n_values(&rows, "train/global_step");
-    assert_eq!(
-        gs,
-        vec![
-            Some(Value::Int(10)),
-            Some(Value::Int(10)),
-            Some(Value::Int(20))
-        ]
-    );
+    assert_eq!(gs, vec![Some(Value::Int(10)), Some(Value::Int(10)), Some(Value::Int(20))]);
 }
 
 #[test]
 fn finish_is_idempotent_and_log_after_finish_fails() {
     let tmp = tempfile::tempdir().expect("tmp");
     let mut r = start(&tmp);
-    r.log(map! {"x" => 1i64}, None, Some(false))
-        .expect("pending");
+    r.log(map! {"x" => 1i64}, None, Some(false)).expect("pending");
     r.finish(Some(2), true).expect("finish");
     r.finish(Some(3), true).expect("again");
     assert!(r.log(map! {"x" => 1i64}, None, None).is_err());
@@ -262,31 +196,16 @@ fn resume_continues_steps_and_summary() {
     r.log(map! {"x" => 1i64}, Some(7), Some(true)).expect("log");
     r.finish(Some(0), false).expect("finish");
     let resume = trackway_sdk::resume_state(tmp.path(), "sem", Some("allow")).expect("state");
-    let info = StartInfo {
-        run_id: "sem".into(),
-        ..Default::default()
-    };
+    let info = StartInfo { run_id: "sem".into(), ..Default::default() };
     let mut r2 = RunCore::start(tmp.path(), info, resume).expect("resume");
     assert_eq!((r2.step(), r2.starting_step()), (8, 8));
     assert_eq!(r2.summary().get("x"), Some(&Value::Int(1)));
     r2.log(map! {"y" => 1i64}, None, None).expect("log");
     assert_eq!(rows(&r2)[0].0, 8);
-    let first_rt = r
-        .summary()
-        .get("_runtime")
-        .and_then(Value::as_f64)
-        .expect("rt");
-    let resumed_rt = r2
-        .summary()
-        .get("_runtime")
-        .and_then(Value::as_f64)
-        .expect("rt");
+    let first_rt = r.summary().get("_runtime").and_then(Value::as_f64).expect("rt");
+    let resumed_rt = r2.summary().get("_runtime").and_then(Value::as_f64).expect("rt");
     assert!(resumed_rt >= first_rt, "runtime continues across attempts");
     assert!(trackway_sdk::resume_state(tmp.path(), "sem", Some("never")).is_err());
     assert!(trackway_sdk::resume_state(tmp.path(), "nope", Some("must")).is_err());
-    assert!(
-        trackway_sdk::resume_state(tmp.path(), "nope", Some("allow"))
-            .expect("ok")
-            .is_none()
-    );
+    assert!(trackway_sdk::resume_state(tmp.path(), "nope", Some("allow")).expect("ok").is_none());
 }

@@ -7,10 +7,7 @@ use trackway_sdk::settings::{Mode, resolve_with};
 use trackway_sdk::{Value, map};
 
 fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
-    let m: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
+    let m: HashMap<String, String> = pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
     move |k: &str| m.get(k).cloned()
 }
 
@@ -36,26 +33,15 @@ fn file_then_env_then_args() {
     trackway_config::write_workspace_setting(&root, "mode", Some("offline")).expect("write");
     trackway_config::write_workspace_setting(&root, "project", Some("fromfile")).expect("write");
     trackway_config::write_workspace_setting(&root, "entity", Some("ent")).expect("write");
-    let env = env_of(&[
-        ("PROJECT", "fromenv"),
-        ("TAGS", "a, b,,c"),
-        ("SILENT", "true"),
-        ("RUN_GROUP", "g"),
-    ]);
+    let env = env_of(&[("PROJECT", "fromenv"), ("TAGS", "a, b,,c"), ("SILENT", "true"), ("RUN_GROUP", "g")]);
     let s = resolve_with(&map! {}, tmp.path(), &env, &no_creds).expect("resolve");
-    assert_eq!(
-        (s.mode, s.project.as_str(), s.entity.as_deref()),
-        (Mode::Offline, "fromenv", Some("ent"))
-    );
+    assert_eq!((s.mode, s.project.as_str(), s.entity.as_deref()), (Mode::Offline, "fromenv", Some("ent")));
     assert_eq!(s.tags, vec!["a", "b", "c"]);
     assert!(s.silent);
     assert_eq!(s.group.as_deref(), Some("g"));
     let args = map! {"project" => "fromargs", "mode" => "dryrun", "tags" => Value::List(vec![Value::from("x")]), "entity" => Value::Null};
     let s = resolve_with(&args, tmp.path(), &env, &no_creds).expect("resolve");
-    assert_eq!(
-        (s.mode, s.project.as_str(), s.entity.as_deref()),
-        (Mode::Offline, "fromargs", Some("ent"))
-    );
+    assert_eq!((s.mode, s.project.as_str(), s.entity.as_deref()), (Mode::Offline, "fromargs", Some("ent")));
     assert_eq!(s.tags, vec!["x"]);
 }
 
@@ -63,8 +49,7 @@ fn file_then_env_then_args() {
 fn dir_from_env_moves_the_root_and_its_settings_file() {
     let tmp = tempfile::tempdir().expect("tmp");
     let other = tmp.path().join("other");
-    trackway_config::write_workspace_setting(&other.join("trackway"), "mode", Some("disabled"))
-        .expect("w");
+    trackway_config::write_workspace_setting(&other.join("trackway"), "mode", Some("disabled")).expect("w");
     let env = env_of(&[("DIR", other.to_str().expect("utf8"))]);
     let s = resolve_with(&map! {}, tmp.path(), &env, &no_creds).expect("resolve");
     assert_eq!(s.root, other.join("trackway"));
@@ -80,10 +65,7 @@ fn bad_values_are_errors() {
     assert!(r(map! {"id" => "a/b"}).is_err());
     assert!(r(map! {"resume" => "perhaps"}).is_err());
     assert!(r(map! {"finish_timeout" => "soon"}).is_err());
-    assert_eq!(
-        r(map! {"resume" => true}).expect("ok").resume.as_deref(),
-        Some("allow")
-    );
+    assert_eq!(r(map! {"resume" => true}).expect("ok").resume.as_deref(), Some("allow"));
     assert_eq!(r(map! {"mode" => "run"}).expect("ok").mode, Mode::Online);
 }
 
@@ -91,37 +73,16 @@ fn bad_values_are_errors() {
 fn stored_login_fills_base_url_and_key() {
     let tmp = tempfile::tempdir().expect("tmp");
     let creds = || {
-        let mut c = Credentials {
-            default_host: Some("http://h:1".into()),
-            ..Default::default()
-        };
-        c.set_host(
-            "http://h:1",
-            HostCredentials {
-                api_key: "k1".into(),
-                entity: None,
-            },
-        );
-        c.set_host(
-            "http://other:2",
-            HostCredentials {
-                api_key: "k2".into(),
-                entity: Some("team".into()),
-            },
-        );
+        let mut c = Credentials { default_host: Some("http://h:1".into()), ..Default::default() };
+        c.set_host("http://h:1", HostCredentials { api_key: "k1".into(), entity: None });
+        c.set_host("http://other:2", HostCredentials { api_key: "k2".into(), entity: Some("team".into()) });
         c
     };
     let s = resolve_with(&map! {}, tmp.path(), &env_of(&[]), &creds).expect("resolve");
-    assert_eq!(
-        (s.base_url.as_deref(), s.api_key.as_deref()),
-        (Some("http://h:1"), Some("k1"))
-    );
+    assert_eq!((s.base_url.as_deref(), s.api_key.as_deref()), (Some("http://h:1"), Some("k1")));
     let env = env_of(&[("BASE_URL", "http://other:2/")]);
     let s = resolve_with(&map! {}, tmp.path(), &env, &creds).expect("resolve");
-    assert_eq!(
-        (s.base_url.as_deref(), s.api_key.as_deref()),
-        (Some("http://other:2"), Some("k2"))
-    );
+    assert_eq!((s.base_url.as_deref(), s.api_key.as_deref()), (Some("http://other:2"), Some("k2")));
     assert_eq!(s.entity.as_deref(), Some("team"), "the login's entity is the default");
     let args = map! { "entity" => "mine" };
     let s = resolve_with(&args, tmp.path(), &env, &creds).expect("resolve");

@@ -24,7 +24,11 @@ fn bearer(req: &Request) -> ApiResult<String> {
     Ok(key.trim().to_owned())
 }
 
-pub(crate) async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Result<Response, ApiError> {
+pub(crate) async fn require_key(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let key = bearer(&req)?;
     let principal = state
         .blocking(move |s| Ok(s.store.authenticate(&key)?))

@@ -11,8 +11,8 @@
 //! - `auth`, `error`, `extract`: bearer-key middleware, the error shape, request bodies.
 //! - `routes`: handlers grouped by resource; `ui`: the embedded single-page app.
 
-pub mod bootstrap;
 mod auth;
+pub mod bootstrap;
 mod error;
 mod extract;
 mod limits;

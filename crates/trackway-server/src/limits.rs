@@ -40,8 +40,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            ingest_concurrency: std::thread::available_parallelism()
-                .map_or(2, |n| n.get().clamp(2, 8)),
+            ingest_concurrency: std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8)),
             ingest_queue_wait: Duration::from_secs(30),
             retry_after_secs: 2,
             max_file_bytes: 16 << 30,
@@ -83,10 +82,7 @@ where
 
     async fn from_request_parts(_parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let state = AppState::from_ref(state);
-        let busy = ApiError::Busy {
-            what: "too many ingests in flight",
-            retry_after: state.limits.retry_after_secs,
-        };
+        let busy = ApiError::Busy { what: "too many ingests in flight", retry_after: state.limits.retry_after_secs };
         if let Some(p) = state.ingest_slots.try_take() {
             return Ok(IngestPermit(p));
         }

@@ -46,7 +46,9 @@ impl Modify for Conventions {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("API key")).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("API key")).build(),
+            ),
         );
         components.schemas.insert("Error".into(), error_schema());
         let paths = std::mem::take(&mut doc.paths.paths);

@@ -80,8 +80,6 @@ pub async fn run(
 
 fn connection_builder(limits: &Limits) -> http1::Builder {
     let mut b = http1::Builder::new();
-    b.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .keep_alive(true);
+    b.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout).keep_alive(true);
     b
 }

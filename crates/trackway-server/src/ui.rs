@@ -29,7 +29,10 @@ fn asset(path: &str) -> Option<Response> {
     // Vite puts content hashes in asset names, so those can be cached forever; index.html not.
     let cache = if path.starts_with("assets/") { "public, max-age=31536000, immutable" } else { "no-cache" };
     Some(
-        ([(CONTENT_TYPE, mime.as_ref().to_owned()), (CACHE_CONTROL, cache.to_owned())], Body::from(file.data.into_owned()))
+        (
+            [(CONTENT_TYPE, mime.as_ref().to_owned()), (CACHE_CONTROL, cache.to_owned())],
+            Body::from(file.data.into_owned()),
+        )
             .into_response(),
     )
 }

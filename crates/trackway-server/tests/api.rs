@@ -23,7 +23,10 @@ async fn health_is_open_and_everything_else_needs_a_key() {
     let req = Request::get("/api/v1/viewer").header("authorization", "Basic abc").body(Body::empty()).expect("req");
     assert_eq!(s.raw(req).await.0, StatusCode::UNAUTHORIZED);
     let (status, body) = s.call("GET", "/api/v1/viewer", None).await;
-    assert_eq!((status, body["username"].as_str(), body["admin"].as_bool()), (StatusCode::OK, Some("alice"), Some(true)));
+    assert_eq!(
+        (status, body["username"].as_str(), body["admin"].as_bool()),
+        (StatusCode::OK, Some("alice"), Some(true))
+    );
 }
 
 #[tokio::test]
@@ -31,7 +34,8 @@ async fn non_members_are_forbidden() {
     let s = TestServer::new();
     s.state.store.create_user("bob", false).expect("bob");
     let bob = s.state.store.create_api_key("bob", None).expect("key").key;
-    let (status, body) = s.call_with("POST", "/api/v1/runs", Some(&bob), Some(json!({"entity":"alice","run_id":"r"}))).await;
+    let (status, body) =
+        s.call_with("POST", "/api/v1/runs", Some(&bob), Some(json!({"entity":"alice","run_id":"r"}))).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
     let (status, body) = s.call_with("POST", "/api/v1/runs", Some(&bob), Some(json!({"run_id":"r"}))).await;
     assert_eq!((status, body["run"]["entity"].as_str()), (StatusCode::OK, Some("bob")), "{body}");
@@ -57,8 +61,13 @@ async fn create_and_resume_semantics() {
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
     let (status, _) = s.call("POST", "/api/v1/runs", Some(json!({"run_id":"a/b"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, body) = s.call("POST", "/api/v1/runs", Some(json!({"entity":"newteam","project":"p","run_id":"t1"}))).await;
-    assert_eq!((status, body["run"]["entity"].as_str()), (StatusCode::OK, Some("newteam")), "admins create teams on first use");
+    let (status, body) =
+        s.call("POST", "/api/v1/runs", Some(json!({"entity":"newteam","project":"p","run_id":"t1"}))).await;
+    assert_eq!(
+        (status, body["run"]["entity"].as_str()),
+        (StatusCode::OK, Some("newteam")),
+        "admins create teams on first use"
+    );
     let (status, body) = s.call("PATCH", "/api/v1/runs/alice/p/r1", Some(json!({"notes":"hi","tags":["x"]}))).await;
     assert_eq!((status, body["notes"].as_str(), body["name"].as_str()), (StatusCode::OK, Some("hi"), Some("fox")));
 }
@@ -234,7 +243,8 @@ async fn history_pages_samples_export_and_charts() {
     let mut seen = 0;
     let mut cursor = String::new();
     loop {
-        let (status, page) = s.call("GET", &format!("/api/v1/runs/alice/p/r1/history?limit=300&cursor={cursor}"), None).await;
+        let (status, page) =
+            s.call("GET", &format!("/api/v1/runs/alice/p/r1/history?limit=300&cursor={cursor}"), None).await;
         assert_eq!(status, StatusCode::OK);
         let rows = page["rows"].as_array().cloned().unwrap_or_default();
         assert_eq!(rows.first().map(|r| r["_step"].clone()), Some(json!(seen)));
@@ -266,7 +276,8 @@ async fn history_pages_samples_export_and_charts() {
     assert_eq!(csv.lines().count(), 1001);
     assert!(csv.lines().next().is_some_and(|h| h.starts_with("_step,_runtime,_timestamp")));
     let (_, _, jsonl) = s.raw(req("jsonl")).await;
-    let lines: Vec<Value> = String::from_utf8(jsonl).expect("utf8").lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let lines: Vec<Value> =
+        String::from_utf8(jsonl).expect("utf8").lines().map(|l| serde_json::from_str(l).expect("json")).collect();
     assert_eq!(lines.len(), 1000);
     assert_eq!(lines[10]["eval"], json!(10.0));
     assert_eq!(s.raw(req("xlsx")).await.0, StatusCode::BAD_REQUEST);
@@ -274,7 +285,10 @@ async fn history_pages_samples_export_and_charts() {
     let chart = |buckets: u64| json!({"runs":[{"project":"p","run_id":"r1"}],"metric":"loss","buckets":buckets});
     let (status, out) = s.call("POST", "/api/v1/charts/query", Some(chart(2000))).await;
     assert_eq!(status, StatusCode::OK, "{out}");
-    assert_eq!((out["series"][0]["exact"].as_bool(), out["series"][0]["x"].as_array().map(Vec::len)), (Some(true), Some(1000)));
+    assert_eq!(
+        (out["series"][0]["exact"].as_bool(), out["series"][0]["x"].as_array().map(Vec::len)),
+        (Some(true), Some(1000))
+    );
     let (_, out) = s.call("POST", "/api/v1/charts/query", Some(chart(50))).await;
     let series = &out["series"][0];
     assert_eq!(series["exact"], false);
@@ -298,27 +312,49 @@ async fn run_table_filters_sort_and_pages() {
             "config":{"lr": i as f64 / 100.0, "model":{"depth": i % 4}}, "created_at": 1000.0 + i as f64});
         assert_eq!(s.call("POST", "/api/v1/runs", Some(body)).await.0, StatusCode::OK);
     }
-    let enc = |v: Value| v.to_string().replace('%', "%25").replace('"', "%22").replace(' ', "%20").replace('{', "%7B").replace('}', "%7D").replace('$', "%24");
+    let enc = |v: Value| {
+        v.to_string()
+            .replace('%', "%25")
+            .replace('"', "%22")
+            .replace(' ', "%20")
+            .replace('{', "%7B")
+            .replace('}', "%7D")
+            .replace('$', "%24")
+    };
     let filter = enc(json!({"config.model.depth": {"$in": [1, 2]}, "tags": {"$ne": "three"}}));
     let mut ids = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
         let c = cursor.as_deref().map(|c| format!("&cursor={c}")).unwrap_or_default();
-        let (status, page) = s.call("GET", &format!("/api/v1/projects/alice/p/runs?filters={filter}&order=-config.lr&limit=4{c}"), None).await;
+        let (status, page) = s
+            .call("GET", &format!("/api/v1/projects/alice/p/runs?filters={filter}&order=-config.lr&limit=4{c}"), None)
+            .await;
         assert_eq!(status, StatusCode::OK, "{page}");
         assert!(page["runs"].as_array().is_some_and(|r| r.len() <= 4));
-        ids.extend(page["runs"].as_array().into_iter().flatten().filter_map(|r| r["run_id"].as_str().map(str::to_owned)));
+        ids.extend(
+            page["runs"].as_array().into_iter().flatten().filter_map(|r| r["run_id"].as_str().map(str::to_owned)),
+        );
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
             None => {
-                let want: Vec<String> = (0..30).rev().filter(|i| matches!(i % 4, 1 | 2) && i % 3 != 0).map(|i| format!("r{i:02}")).collect();
+                let want: Vec<String> = (0..30)
+                    .rev()
+                    .filter(|i| matches!(i % 4, 1 | 2) && i % 3 != 0)
+                    .map(|i| format!("r{i:02}"))
+                    .collect();
                 assert_eq!(page["total"].as_u64(), Some(want.len() as u64));
                 assert_eq!(ids, want);
                 break;
             }
         }
     }
-    let (status, err) = s.call("GET", &format!("/api/v1/projects/alice/p/runs?filters={}", enc(json!({"config.lr": {"$near": 1}}))), None).await;
+    let (status, err) = s
+        .call(
+            "GET",
+            &format!("/api/v1/projects/alice/p/runs?filters={}", enc(json!({"config.lr": {"$near": 1}}))),
+            None,
+        )
+        .await;
     assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_filter")));
     let (status, err) = s.call("GET", "/api/v1/projects/alice/p/runs?filters=nope", None).await;
     assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_filter")));
@@ -428,7 +464,8 @@ fn first_start_creates_admin_and_stores_login() {
     assert_eq!(stored["hosts"]["http://127.0.0.1:5555"]["api_key"], key.as_str());
     assert!(state.store.authenticate(&key).expect("auth").is_some_and(|p| p.admin));
     // A restart on another port adds that URL with the same key and creates no new user.
-    let again = trackway_server::bootstrap::ensure_admin(&state, dir.path(), &["http://127.0.0.1:6666".into()], &creds).expect("boot");
+    let again = trackway_server::bootstrap::ensure_admin(&state, dir.path(), &["http://127.0.0.1:6666".into()], &creds)
+        .expect("boot");
     assert!(!again.created);
     assert_eq!(state.store.user_count().expect("count"), 1);
     let stored: Value = serde_json::from_slice(&std::fs::read(&creds).expect("creds")).expect("json");

@@ -42,7 +42,10 @@ async fn files_upload_list_download_and_versions() {
     let (status, out) = put(&s, "ckpt/model.pt", &v1, Some(&sha(&v1))).await;
     assert_eq!(status, StatusCode::OK, "{out}");
     assert_eq!((out["version"].as_u64(), out["created"].as_bool()), (Some(1), Some(true)));
-    assert_eq!((out["sha256"].as_str(), out["size"].as_u64(), out["path"].as_str()), (Some(sha(&v1).as_str()), Some(10), Some("ckpt/model.pt")));
+    assert_eq!(
+        (out["sha256"].as_str(), out["size"].as_u64(), out["path"].as_str()),
+        (Some(sha(&v1).as_str()), Some(10), Some("ckpt/model.pt"))
+    );
     // Re-sending the latest content changes nothing.
     let (_, again) = put(&s, "ckpt/model.pt", &v1, None).await;
     assert_eq!((again["version"].as_u64(), again["created"].as_bool()), (Some(1), Some(false)));
@@ -59,7 +62,10 @@ async fn files_upload_list_download_and_versions() {
     assert_eq!(status, StatusCode::OK);
     let files = list["files"].as_array().expect("files");
     assert_eq!(files.len(), 2, "{list}");
-    assert_eq!((files[0]["path"].as_str(), files[0]["version"].as_u64(), files[0]["versions"].as_u64()), (Some("ckpt/model.pt"), Some(3), Some(3)));
+    assert_eq!(
+        (files[0]["path"].as_str(), files[0]["version"].as_u64(), files[0]["versions"].as_u64()),
+        (Some("ckpt/model.pt"), Some(3), Some(3))
+    );
     assert_eq!(files[0]["sha256"].as_str(), Some(sha(&v1).as_str()));
     let (_, all) = s.call("GET", &format!("{RUN}/files?all=true"), None).await;
     assert_eq!(all["files"].as_array().map(Vec::len), Some(4), "{all}");
@@ -82,9 +88,26 @@ async fn files_upload_list_download_and_versions() {
 #[tokio::test]
 async fn files_refuse_bad_paths_digests_and_strangers() {
     let s = started().await;
-    for bad in ["../x", "a/../../etc/passwd", "%2e%2e/x", "a/%2E%2E/b", "/etc/passwd", "%2Fetc%2Fpasswd", "a%5Cb", "a%00b", "a//b", "./", "a/./b", "C:/x"] {
+    for bad in [
+        "../x",
+        "a/../../etc/passwd",
+        "%2e%2e/x",
+        "a/%2E%2E/b",
+        "/etc/passwd",
+        "%2Fetc%2Fpasswd",
+        "a%5Cb",
+        "a%00b",
+        "a//b",
+        "./",
+        "a/./b",
+        "C:/x",
+    ] {
         let (status, out) = put(&s, bad, b"x", None).await;
-        assert_eq!((status, out["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_path")), "PUT {bad}: {out}");
+        assert_eq!(
+            (status, out["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_path")),
+            "PUT {bad}: {out}"
+        );
         let (status, _, body) = get_bytes(&s, &format!("{RUN}/files/{bad}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "GET {bad}: {}", String::from_utf8_lossy(&body));
     }
@@ -104,7 +127,10 @@ async fn files_refuse_bad_paths_digests_and_strangers() {
     assert_eq!(s.raw(req).await.0, StatusCode::UNAUTHORIZED);
     s.state.store.create_user("bob", false).expect("bob");
     let bob = s.state.store.create_api_key("bob", None).expect("key").key;
-    let req = Request::put(format!("{RUN}/files/a.txt")).header("authorization", format!("Bearer {bob}")).body(Body::from("x")).expect("req");
+    let req = Request::put(format!("{RUN}/files/a.txt"))
+        .header("authorization", format!("Bearer {bob}"))
+        .body(Body::from("x"))
+        .expect("req");
     assert_eq!(s.raw(req).await.0, StatusCode::FORBIDDEN);
     let (status, _) = s.call_with("GET", &format!("{RUN}/files"), Some(&bob), None).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -140,7 +166,8 @@ async fn system_stream_is_a_separate_series() {
     let s = TestServer::new();
     let mut run = run_record("r1");
     run["created_at"] = json!(1000.0);
-    let (body, _) = ingest_body("r1", "log-a", 0, &[run, history(0, json!({"loss": 1.0})), history(1, json!({"loss": 0.5}))]);
+    let (body, _) =
+        ingest_body("r1", "log-a", 0, &[run, history(0, json!({"loss": 1.0})), history(1, json!({"loss": 0.5}))]);
     assert_eq!(s.call("POST", "/api/v1/ingest", Some(body)).await.0, StatusCode::OK);
     let recs = [stream_header("sys-1"), stats(1030.0, 10.0), stats(1060.0, 20.0), stats(1090.0, 30.0)];
     let (body, to) = ingest_body("r1", "sys-1", 0, &recs);
@@ -152,7 +179,10 @@ async fn system_stream_is_a_separate_series() {
     let (_, sys) = s.call("GET", &format!("{RUN}/history?stream=system"), None).await;
     let rows = sys["rows"].as_array().expect("rows");
     assert_eq!(rows.len(), 3, "{sys}");
-    assert_eq!((rows[0]["system/cpu"].as_f64(), rows[0]["_timestamp"].as_f64(), rows[0]["_runtime"].as_f64()), (Some(10.0), Some(1030.0), Some(30.0)));
+    assert_eq!(
+        (rows[0]["system/cpu"].as_f64(), rows[0]["_timestamp"].as_f64(), rows[0]["_runtime"].as_f64()),
+        (Some(10.0), Some(1030.0), Some(30.0))
+    );
     let (_, hist) = s.call("GET", &format!("{RUN}/history"), None).await;
     assert_eq!(hist["rows"].as_array().map(Vec::len), Some(2), "system rows never merge into history: {hist}");
     assert!(hist["rows"][0].get("system/cpu").is_none());
@@ -204,7 +234,13 @@ fn line(n: u64, stream: &str, text: &str) -> Value {
 #[tokio::test]
 async fn console_output_is_stored_and_searchable() {
     let s = TestServer::new();
-    let recs = [run_record("r1"), line(0, "out", "epoch 1 loss 0.25"), history(0, json!({"loss": 0.25})), line(1, "err", "Warning: slow"), line(2, "out", "epoch 2 loss 0.20")];
+    let recs = [
+        run_record("r1"),
+        line(0, "out", "epoch 1 loss 0.25"),
+        history(0, json!({"loss": 0.25})),
+        line(1, "err", "Warning: slow"),
+        line(2, "out", "epoch 2 loss 0.20"),
+    ];
     let (body, to) = ingest_body("r1", "log-a", 0, &recs);
     assert_eq!(s.call("POST", "/api/v1/ingest", Some(body.clone())).await.0, StatusCode::OK);
     assert_eq!(s.call("POST", "/api/v1/ingest", Some(body)).await.1["applied"], 0);
@@ -212,9 +248,15 @@ async fn console_output_is_stored_and_searchable() {
     assert_eq!(status, StatusCode::OK);
     let lines = out["lines"].as_array().expect("lines");
     assert_eq!(lines.len(), 3, "{out}");
-    assert_eq!((lines[1]["stream"].as_str(), lines[1]["text"].as_str(), lines[1]["line"].as_u64()), (Some("err"), Some("Warning: slow"), Some(1)));
+    assert_eq!(
+        (lines[1]["stream"].as_str(), lines[1]["text"].as_str(), lines[1]["line"].as_u64()),
+        (Some("err"), Some("Warning: slow"), Some(1))
+    );
     let (_, page) = s.call("GET", &format!("{RUN}/output?after_line=0&limit=1"), None).await;
-    assert_eq!((page["lines"][0]["line"].as_u64(), page["after_line"].as_u64(), page["more"].as_bool()), (Some(1), Some(1), Some(true)));
+    assert_eq!(
+        (page["lines"][0]["line"].as_u64(), page["after_line"].as_u64(), page["more"].as_bool()),
+        (Some(1), Some(1), Some(true))
+    );
     let (_, found) = s.call("GET", &format!("{RUN}/output?q=EPOCH"), None).await;
     assert_eq!(found["lines"].as_array().map(Vec::len), Some(2), "case-insensitive substring");
     // A resumed attempt counts from 0 again; its lines follow the first attempt's.
@@ -223,7 +265,11 @@ async fn console_output_is_stored_and_searchable() {
     let (body, _) = ingest_body("r1", "log-b", 0, &[resumed, line(0, "out", "resumed")]);
     assert_eq!(s.call("POST", "/api/v1/ingest", Some(body)).await.0, StatusCode::OK);
     let (_, tail) = s.call("GET", &format!("{RUN}/output?after_line=2"), None).await;
-    assert_eq!((tail["lines"][0]["line"].as_u64(), tail["lines"][0]["text"].as_str()), (Some(3), Some("resumed")), "{tail}");
+    assert_eq!(
+        (tail["lines"][0]["line"].as_u64(), tail["lines"][0]["text"].as_str()),
+        (Some(3), Some("resumed")),
+        "{tail}"
+    );
     // A malformed output record rejects its batch.
     let (body, _) = ingest_body("r1", "log-a", to, &[json!({"t":"output","stream":"tty","line":3,"text":"x"})]);
     assert_eq!(s.call("POST", "/api/v1/ingest", Some(body)).await.1["error"]["code"], "invalid_record");

@@ -10,23 +10,12 @@ use trackway_server::{AppState, Limits};
 
 /// A server on a free port with `limits`; returns its address, API key, the temp dir and a
 /// sender that stops it.
-async fn start(
-    limits: Limits,
-) -> (
-    String,
-    String,
-    tempfile::TempDir,
-    tokio::sync::oneshot::Sender<()>,
-) {
+async fn start(limits: Limits) -> (String, String, tempfile::TempDir, tokio::sync::oneshot::Sender<()>) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let state = AppState::open(dir.path())
-        .expect("open state")
-        .with_limits(limits);
+    let state = AppState::open(dir.path()).expect("open state").with_limits(limits);
     state.store.create_user("alice", true).expect("user");
     let key = state.store.create_api_key("alice", None).expect("key").key;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(trackway_server::run(listener, state, async {
@@ -84,16 +73,11 @@ async fn stalled_and_idle_connections_are_closed_after_the_timeout() {
             closed += 1;
         }
     }
-    println!(
-        "connections closed after the timeout: {closed} of {}",
-        conns.len()
-    );
+    println!("connections closed after the timeout: {closed} of {}", conns.len());
     assert_eq!(closed, conns.len());
     // The server itself is fine.
     let mut c = TcpStream::connect(&addr).await.expect("connect");
-    c.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("write");
+    c.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.expect("write");
     let mut out = String::new();
     c.read_to_string(&mut out).await.expect("read");
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
@@ -116,38 +100,22 @@ async fn a_stalled_body_is_answered_408() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_cap_wait_for_a_free_slot() {
-    let limits = Limits {
-        max_connections: 2,
-        header_read_timeout: Duration::from_secs(60),
-        ..Limits::default()
-    };
+    let limits = Limits { max_connections: 2, header_read_timeout: Duration::from_secs(60), ..Limits::default() };
     let (addr, _key, _dir, _stop) = start(limits).await;
     let mut held = Vec::new();
     for _ in 0..2 {
         let mut c = TcpStream::connect(&addr).await.expect("connect");
-        c.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .expect("write");
+        c.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("write");
         let mut buf = [0u8; 512];
         assert!(c.read(&mut buf).await.expect("answer") > 0);
         held.push(c); // kept alive: each holds one of the two slots
     }
-    let mut third = TcpStream::connect(&addr)
-        .await
-        .expect("the kernel accepts into the backlog");
-    third
-        .write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("write");
+    let mut third = TcpStream::connect(&addr).await.expect("the kernel accepts into the backlog");
+    third.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.expect("write");
     let mut out = String::new();
-    let early =
-        tokio::time::timeout(Duration::from_millis(500), third.read_to_string(&mut out)).await;
-    assert!(
-        early.is_err() && out.is_empty(),
-        "a third connection was served past the cap: {out}"
-    );
+    let early = tokio::time::timeout(Duration::from_millis(500), third.read_to_string(&mut out)).await;
+    assert!(early.is_err() && out.is_empty(), "a third connection was served past the cap: {out}");
     drop(held.pop());
-    let served =
-        tokio::time::timeout(Duration::from_secs(20), third.read_to_string(&mut out)).await;
+    let served = tokio::time::timeout(Duration::from_secs(20), third.read_to_string(&mut out)).await;
     assert!(served.is_ok() && out.starts_with("HTTP/1.1 200"), "{out}");
 }

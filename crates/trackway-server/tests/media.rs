@@ -12,11 +12,8 @@ use serde_json::{Value, json};
 const RUN: &str = "/api/v1/runs/alice/p/r1";
 
 async fn put(s: &TestServer, path: &str, bytes: &[u8]) {
-    let req = Request::put(format!("{RUN}/files/{path}"))
-        .header("authorization", format!("Bearer {}", s.key));
-    let (status, _, _) = s
-        .raw(req.body(Body::from(bytes.to_vec())).expect("req"))
-        .await;
+    let req = Request::put(format!("{RUN}/files/{path}")).header("authorization", format!("Bearer {}", s.key));
+    let (status, _, _) = s.raw(req.body(Body::from(bytes.to_vec())).expect("req")).await;
     assert_eq!(status, StatusCode::OK);
 }
 
@@ -28,11 +25,7 @@ fn table_file(rows: &[Value]) -> Vec<u8> {
 }
 
 fn table_ref(path: &str, nrows: usize, incremental: bool) -> Value {
-    let mode = if incremental {
-        "INCREMENTAL"
-    } else {
-        "IMMUTABLE"
-    };
+    let mode = if incremental { "INCREMENTAL" } else { "IMMUTABLE" };
     json!({"_type": "table-file", "path": path, "ncols": 3, "nrows": nrows, "columns": ["n", "s", "img"], "log_mode": mode})
 }
 
@@ -49,10 +42,7 @@ async fn logged() -> TestServer {
     ];
     let recs = [
         run_record("r1"),
-        history(
-            0,
-            json!({"img": img("media/images/a.png"), "h": hist(1.0), "loss": 1.0}),
-        ),
+        history(0, json!({"img": img("media/images/a.png"), "h": hist(1.0), "loss": 1.0})),
         history(
             1,
             json!({"img": img("media/images/b.png"), "h": hist(2.0), "loss": 0.5,
@@ -67,45 +57,24 @@ async fn logged() -> TestServer {
                                         "t": table_ref("media/table/t.table.json", 4, false)}}),
     ];
     let (body, _) = ingest_body("r1", "log-a", 0, &recs);
-    assert_eq!(
-        s.call("POST", "/api/v1/ingest", Some(body)).await.0,
-        StatusCode::OK
-    );
+    assert_eq!(s.call("POST", "/api/v1/ingest", Some(body)).await.0, StatusCode::OK);
     put(&s, "media/images/a.png", b"png bytes").await;
     put(&s, "media/table/t.table.json", &table_file(&rows)).await;
-    put(
-        &s,
-        "media/table/i0.table.json",
-        &table_file(&[json!([10, "x", null])]),
-    )
-    .await;
-    put(
-        &s,
-        "media/table/i1.table.json",
-        &table_file(&[json!([11, "y", null]), json!([12, "z", null])]),
-    )
-    .await;
+    put(&s, "media/table/i0.table.json", &table_file(&[json!([10, "x", null])])).await;
+    put(&s, "media/table/i1.table.json", &table_file(&[json!([11, "y", null]), json!([12, "z", null])])).await;
     s
 }
 
 #[tokio::test]
 async fn media_values_carry_urls_and_upload_state() {
     let s = logged().await;
-    let (status, page) = s
-        .call("GET", &format!("{RUN}/media?key=img&min_step=1"), None)
-        .await;
+    let (status, page) = s.call("GET", &format!("{RUN}/media?key=img&min_step=1"), None).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     let items = page["items"].as_array().expect("items");
-    assert_eq!(
-        items.iter().map(|i| i["step"].as_u64()).collect::<Vec<_>>(),
-        [Some(1), Some(2)]
-    );
+    assert_eq!(items.iter().map(|i| i["step"].as_u64()).collect::<Vec<_>>(), [Some(1), Some(2)]);
     assert_eq!(items[0]["value"]["uploaded"], false); // b.png never arrived
     assert_eq!(items[1]["value"]["uploaded"], true);
-    assert_eq!(
-        items[1]["value"]["url"],
-        "/api/v1/runs/alice/p/r1/files/media/images/a.png"
-    );
+    assert_eq!(items[1]["value"]["url"], "/api/v1/runs/alice/p/r1/files/media/images/a.png");
     assert_eq!(items[1]["value"]["size"], 9);
     let (_, keys) = s.call("GET", &format!("{RUN}/media/keys"), None).await;
     let keys: Vec<(String, String, u64)> = keys["keys"]
@@ -133,93 +102,38 @@ async fn media_values_carry_urls_and_upload_state() {
 #[tokio::test]
 async fn tables_are_filtered_sorted_and_paged_by_the_server() {
     let s = logged().await;
-    let (status, t) = s
-        .call(
-            "GET",
-            &format!("{RUN}/tables?key=t&sort=n&order=desc"),
-            None,
-        )
-        .await;
+    let (status, t) = s.call("GET", &format!("{RUN}/tables?key=t&sort=n&order=desc"), None).await;
     assert_eq!(status, StatusCode::OK, "{t}");
-    let order: Vec<Value> = t["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .map(|r| r["index"].clone())
-        .collect();
+    let order: Vec<Value> = t["rows"].as_array().expect("rows").iter().map(|r| r["index"].clone()).collect();
     assert_eq!(order, [json!(0), json!(2), json!(1), json!(3)]); // 3, 2.5, 1, then null last
     assert_eq!(t["rows"][0]["cells"][2]["uploaded"], true);
     let filter = urlencode(r#"{"s":{"$contains":"ca"},"n":{"$gt":2}}"#);
-    let (_, t) = s
-        .call(
-            "GET",
-            &format!("{RUN}/tables?key=t&filter={filter}&sort=s"),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (t["nrows"].as_u64(), t["total"].as_u64()),
-        (Some(4), Some(2))
-    );
+    let (_, t) = s.call("GET", &format!("{RUN}/tables?key=t&filter={filter}&sort=s"), None).await;
+    assert_eq!((t["nrows"].as_u64(), t["total"].as_u64()), (Some(4), Some(2)));
     assert_eq!(t["rows"][0]["cells"][1], "Cathy");
-    let (_, t) = s
-        .call(
-            "GET",
-            &format!("{RUN}/tables?key=t&offset=1&limit=2&q=EMU"),
-            None,
-        )
-        .await;
-    assert_eq!(
-        (t["total"].as_u64(), t["rows"].as_array().map(Vec::len)),
-        (Some(1), Some(0))
-    );
-    let (status, err) = s
-        .call("GET", &format!("{RUN}/tables?key=t&sort=nope"), None)
-        .await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("invalid_filter"))
-    );
+    let (_, t) = s.call("GET", &format!("{RUN}/tables?key=t&offset=1&limit=2&q=EMU"), None).await;
+    assert_eq!((t["total"].as_u64(), t["rows"].as_array().map(Vec::len)), (Some(1), Some(0)));
+    let (status, err) = s.call("GET", &format!("{RUN}/tables?key=t&sort=nope"), None).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_filter")));
     let (status, err) = s.call("GET", &format!("{RUN}/tables?key=loss"), None).await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (StatusCode::BAD_REQUEST, Some("bad_request"))
-    );
-    let (status, _) = s
-        .call("GET", &format!("{RUN}/tables?key=t&step=0"), None)
-        .await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")));
+    let (status, _) = s.call("GET", &format!("{RUN}/tables?key=t&step=0"), None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     // An incremental table is its increments up to the step.
     let (_, t) = s.call("GET", &format!("{RUN}/tables?key=inc"), None).await;
-    let ns: Vec<Value> = t["rows"]
-        .as_array()
-        .expect("rows")
-        .iter()
-        .map(|r| r["cells"][0].clone())
-        .collect();
+    let ns: Vec<Value> = t["rows"].as_array().expect("rows").iter().map(|r| r["cells"][0].clone()).collect();
     assert_eq!(ns, [json!(10), json!(11), json!(12)]);
-    let (_, t) = s
-        .call("GET", &format!("{RUN}/tables?key=inc&step=1"), None)
-        .await;
+    let (_, t) = s.call("GET", &format!("{RUN}/tables?key=inc&step=1"), None).await;
     assert_eq!(t["nrows"], 1);
 }
 
 #[tokio::test]
 async fn histograms_over_steps_and_multi_run_query() {
     let s = logged().await;
-    let (status, h) = s
-        .call("GET", &format!("{RUN}/histograms?key=h&samples=2"), None)
-        .await;
+    let (status, h) = s.call("GET", &format!("{RUN}/histograms?key=h&samples=2"), None).await;
     assert_eq!(status, StatusCode::OK, "{h}");
     assert_eq!(h["steps"], json!([0, 2]));
-    assert_eq!(
-        (
-            h["min"].as_f64(),
-            h["max"].as_f64(),
-            h["max_count"].as_f64()
-        ),
-        (Some(0.0), Some(6.0), Some(3.0))
-    );
+    assert_eq!((h["min"].as_f64(), h["max"].as_f64(), h["max_count"].as_f64()), (Some(0.0), Some(6.0), Some(3.0)));
     let q = json!({"runs": [{"entity": "alice", "project": "p", "run_id": "r1"}, {"entity": "alice", "project": "p", "run_id": "nope"}],
                    "key": "img", "steps": 2});
     let (status, out) = s.call("POST", "/api/v1/media/query", Some(q)).await;
@@ -229,13 +143,5 @@ async fn histograms_over_steps_and_multi_run_query() {
 }
 
 fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { char::from(b).to_string() } else { format!("%{b:02X}") }).collect()
 }

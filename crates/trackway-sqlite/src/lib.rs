@@ -32,13 +32,8 @@ pub enum DbError {
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("migration {version} failed: {source}")]
-    Migration {
-        version: u32,
-        source: rusqlite::Error,
-    },
-    #[error(
-        "database schema version {found} is newer than this build knows ({known}); upgrade Trackway"
-    )]
+    Migration { version: u32, source: rusqlite::Error },
+    #[error("database schema version {found} is newer than this build knows ({known}); upgrade Trackway")]
     TooNew { found: u32, known: u32 },
 }
 
@@ -101,11 +96,7 @@ impl Database {
     ///
     /// # Errors
     /// When the file cannot be opened or configured.
-    pub fn open(
-        path: &Path,
-        synchronous: Synchronous,
-        hook: Option<ConnectionHook>,
-    ) -> Result<Self, DbError> {
+    pub fn open(path: &Path, synchronous: Synchronous, hook: Option<ConnectionHook>) -> Result<Self, DbError> {
         let writer = open_connection(path, synchronous, hook, false)?;
         Ok(Database {
             path: path.to_owned(),
@@ -136,10 +127,7 @@ impl Database {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let current: u32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
             if current > known {
-                return Err(DbError::TooNew {
-                    found: current,
-                    known,
-                });
+                return Err(DbError::TooNew { found: current, known });
             }
             let Some(step) = migrations.get(current as usize) else {
                 return Ok(current);
@@ -161,10 +149,7 @@ impl Database {
     ///
     /// # Errors
     /// `f`'s error, or the transaction's.
-    pub fn write<T, E: From<rusqlite::Error>>(
-        &self,
-        f: impl FnOnce(&Transaction<'_>) -> Result<T, E>,
-    ) -> Result<T, E> {
+    pub fn write<T, E: From<rusqlite::Error>>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T, E>) -> Result<T, E> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
@@ -177,10 +162,7 @@ impl Database {
     ///
     /// # Errors
     /// `f`'s error, or opening a connection.
-    pub fn read<T, E: From<rusqlite::Error>>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, E>,
-    ) -> Result<T, E> {
+    pub fn read<T, E: From<rusqlite::Error>>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
         let reader = self.reader()?;
         f(&reader)
     }
@@ -195,10 +177,7 @@ impl Database {
             Some(c) => c,
             None => open_connection(&self.path, self.synchronous, self.hook, true)?,
         };
-        Ok(Reader {
-            conn: Some(conn),
-            pool: &self.readers,
-        })
+        Ok(Reader { conn: Some(conn), pool: &self.readers })
     }
 }
 
@@ -212,9 +191,7 @@ impl std::ops::Deref for Reader<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
         // Only `drop` takes the connection out.
-        self.conn
-            .as_ref()
-            .unwrap_or_else(|| unreachable!("reader used after drop"))
+        self.conn.as_ref().unwrap_or_else(|| unreachable!("reader used after drop"))
     }
 }
 
@@ -244,9 +221,7 @@ fn open_connection(
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;

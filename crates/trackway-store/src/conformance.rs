@@ -12,7 +12,7 @@ use trackway_types::Record;
 use trackway_history::{HistoryRow, ScanQuery};
 
 use crate::{
-    CreateRun, Direction, IngestBatch, MetadataStore, ResumeMode, Result, RunKey, RunQuery, Storage, StoreError,
+    CreateRun, Direction, IngestBatch, MetadataStore, Result, ResumeMode, RunKey, RunQuery, Storage, StoreError,
     parse_filter,
 };
 
@@ -224,14 +224,19 @@ pub fn summary_rules(st: &Storage) -> Result<()> {
     let s = &*st.metadata;
     setup(s)?;
     create(s, "r1", None)?;
-    let out = ingest(s, "r1", 0, &[
-        r#"{"t":"history","step":0,"ts":1.0,"rt":0.5,"data":{"loss":1.0}}"#,
-        r#"{"t":"summary","full":{"best":{"a":1,"b":2},"x":1}}"#,
-        r#"{"t":"history","step":1,"ts":2.0,"rt":0.5,"data":{"loss":0.5}}"#,
-        r#"{"t":"summary","set":{"y":2},"del":[["best","a"]]}"#,
-        r#"{"t":"config","data":{"k":1,"j":2},"remove":["j"]}"#,
-        r#"{"t":"meta","name":"renamed","tags":["t1"]}"#,
-    ])?;
+    let out = ingest(
+        s,
+        "r1",
+        0,
+        &[
+            r#"{"t":"history","step":0,"ts":1.0,"rt":0.5,"data":{"loss":1.0}}"#,
+            r#"{"t":"summary","full":{"best":{"a":1,"b":2},"x":1}}"#,
+            r#"{"t":"history","step":1,"ts":2.0,"rt":0.5,"data":{"loss":0.5}}"#,
+            r#"{"t":"summary","set":{"y":2},"del":[["best","a"]]}"#,
+            r#"{"t":"config","data":{"k":1,"j":2},"remove":["j"]}"#,
+            r#"{"t":"meta","name":"renamed","tags":["t1"]}"#,
+        ],
+    )?;
     assert_eq!(out.applied, 6);
     let run = s.get_run(&key("r1"))?;
     // Records apply in log order: `full` replaces, later history keeps updating its keys.
@@ -253,14 +258,19 @@ pub fn auto_summary_takes_each_keys_last_value(st: &Storage) -> Result<()> {
     let s = &*st.metadata;
     setup(s)?;
     create(s, "r1", None)?;
-    ingest(s, "r1", 0, &[
-        r#"{"t":"history","step":0,"ts":1.0,"rt":0.5,"data":{"a":1,"b":2}}"#,
-        r#"{"t":"history","step":1,"ts":2.0,"rt":1.5,"data":{"a":3,"b":4}}"#,
-        r#"{"t":"history","step":2,"ts":3.0,"rt":2.5,"data":{"b":5,"c":6}}"#,
-        r#"{"t":"history","step":3,"ts":4.0,"rt":3.5,"data":{"a":7,"b":8}}"#,
-        r#"{"t":"history","step":4,"ts":5.0,"rt":4.5,"data":{"a":9,"b":10}}"#,
-        r#"{"t":"history","step":5,"ts":6.0,"rt":5.5,"data":{"b":11,"a":12}}"#,
-    ])?;
+    ingest(
+        s,
+        "r1",
+        0,
+        &[
+            r#"{"t":"history","step":0,"ts":1.0,"rt":0.5,"data":{"a":1,"b":2}}"#,
+            r#"{"t":"history","step":1,"ts":2.0,"rt":1.5,"data":{"a":3,"b":4}}"#,
+            r#"{"t":"history","step":2,"ts":3.0,"rt":2.5,"data":{"b":5,"c":6}}"#,
+            r#"{"t":"history","step":3,"ts":4.0,"rt":3.5,"data":{"a":7,"b":8}}"#,
+            r#"{"t":"history","step":4,"ts":5.0,"rt":4.5,"data":{"a":9,"b":10}}"#,
+            r#"{"t":"history","step":5,"ts":6.0,"rt":5.5,"data":{"b":11,"a":12}}"#,
+        ],
+    )?;
     let run = s.get_run(&key("r1"))?;
     let keys: Vec<&String> = run.summary.as_object().map(|m| m.keys().collect()).unwrap_or_default();
     assert_eq!(keys[..3], ["a", "b", "c"], "keys keep the order they were first logged in");
@@ -374,7 +384,10 @@ pub fn filters_compare_within_type_brackets(st: &Storage) -> Result<()> {
         (json!({"summary.acc": {"$gt": false}}), &["yes"]),
         (json!({"summary.acc": {"$gt": "a"}}), &["str"]),
         (json!({"summary.acc": {"$in": [0.95, "high"]}}), &["hi", "str"]),
-        (json!({"summary.acc": {"$ne": 0.95}}), &["big", "inf", "lo", "nan", "nbig", "ninf", "none", "one", "str", "yes"]),
+        (
+            json!({"summary.acc": {"$ne": 0.95}}),
+            &["big", "inf", "lo", "nan", "nbig", "ninf", "none", "one", "str", "yes"],
+        ),
         (json!({"summary.acc": {"$not": {"$gt": 0.9}}}), &["lo", "nan", "nbig", "ninf", "none", "str", "yes"]),
         (json!({"summary.acc": {"$regex": "^\\{"}}), &[]),
     ];
@@ -469,8 +482,10 @@ pub fn run_file_versions(st: &Storage) -> Result<()> {
     assert_eq!(s.put_run_file(&key("r1"), "m/model.pt", "s1", 10)?.file.version, 3, "older content again is new");
     s.put_run_file(&key("r1"), "a.txt", "s3", 3)?;
     let latest = s.list_run_files(&key("r1"))?;
-    let summary: Vec<(&str, u64, &str, u64)> =
-        latest.iter().map(|e| (e.latest.path.as_str(), e.latest.version, e.latest.sha256.as_str(), e.versions)).collect();
+    let summary: Vec<(&str, u64, &str, u64)> = latest
+        .iter()
+        .map(|e| (e.latest.path.as_str(), e.latest.version, e.latest.sha256.as_str(), e.versions))
+        .collect();
     assert_eq!(summary, [("a.txt", 1, "s3", 1), ("m/model.pt", 3, "s1", 3)]);
     assert_eq!(s.list_run_file_versions(&key("r1"))?.len(), 4);
     assert_eq!(s.get_run_file(&key("r1"), "m/model.pt", Some(2))?.sha256, "s2");

@@ -41,8 +41,14 @@ impl Source {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Field {
     /// A plain column of the runs table (SQL column name); `time` columns accept ISO strings.
-    Column { column: &'static str, time: bool },
-    Json { source: Source, key: String },
+    Column {
+        column: &'static str,
+        time: bool,
+    },
+    Json {
+        source: Source,
+        key: String,
+    },
     Tags,
 }
 
@@ -490,9 +496,7 @@ impl<'a> SqlBuilder<'a> {
 
     fn push_tag_semi(&mut self, negate: bool, pred: &str) {
         let not = if negate { "NOT " } else { "" };
-        self.sql.push_str(&format!(
-            "(r.pk {not}IN (SELECT run_pk FROM run_tags WHERE project_id = ?1 AND {pred}))"
-        ));
+        self.sql.push_str(&format!("(r.pk {not}IN (SELECT run_pk FROM run_tags WHERE project_id = ?1 AND {pred}))"));
     }
 
     fn push_tags_cond(&mut self, op: &Op) -> Result<()> {
@@ -535,7 +539,6 @@ impl<'a> SqlBuilder<'a> {
         self.params.push(to_sql_value(v, time)?);
         Ok(format!("?{}", self.params.len()))
     }
-
 }
 
 /// `json_extract(r.<source>, '<path>')`, spelled identically everywhere so that SQLite can use

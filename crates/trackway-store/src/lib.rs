@@ -128,8 +128,7 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// One page of the run table.
     fn query_runs(&self, query: &RunQuery) -> Result<RunPage>;
     /// Counts of runs per value of one key (`config.x`, `state`, ...), filtered.
-    fn group_runs(&self, entity: &str, project: &str, by: &str, filter: Option<&Filter>)
-    -> Result<Vec<GroupCount>>;
+    fn group_runs(&self, entity: &str, project: &str, by: &str, filter: Option<&Filter>) -> Result<Vec<GroupCount>>;
     /// Distinct config, summary and history keys of a project.
     fn project_keys(&self, entity: &str, project: &str) -> Result<ProjectKeys>;
 

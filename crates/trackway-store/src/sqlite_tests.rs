@@ -9,8 +9,8 @@ use trackway_history::{HistoryRowRef, HistoryStore, HistoryTx, ScanQuery};
 use trackway_types::Record;
 
 use crate::{
-    CreateRun, IngestBatch, MIGRATIONS, MetadataStore, OpenOptions, RunKey, SqliteStore, Storage,
-    StoreError, metadata_store_conformance,
+    CreateRun, IngestBatch, MIGRATIONS, MetadataStore, OpenOptions, RunKey, SqliteStore, Storage, StoreError,
+    metadata_store_conformance,
 };
 
 /// A store in its own temporary directory, removed when the test ends.
@@ -30,25 +30,14 @@ impl Deref for Fresh {
 fn fresh() -> Fresh {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Arc::new(SqliteStore::open(&dir.path().join("trackway.db")).expect("open store"));
-    let storage = Storage {
-        metadata: store.clone(),
-        history: Arc::new(store.history()),
-    };
-    Fresh {
-        storage,
-        store,
-        _dir: dir,
-    }
+    let storage = Storage { metadata: store.clone(), history: Arc::new(store.history()) };
+    Fresh { storage, store, _dir: dir }
 }
 
 metadata_store_conformance!(fresh());
 
 fn key() -> RunKey {
-    RunKey {
-        entity: "alice".into(),
-        project: "p".into(),
-        run_id: "r1".into(),
-    }
+    RunKey { entity: "alice".into(), project: "p".into(), run_id: "r1".into() }
 }
 
 fn batch(lines: &[&str]) -> IngestBatch {
@@ -58,13 +47,7 @@ fn batch(lines: &[&str]) -> IngestBatch {
         records.push((pos, Record::parse(l.as_bytes()).expect("record")));
         pos += l.len() as u64 + 1;
     }
-    IngestBatch {
-        key: key(),
-        log_id: "log1".into(),
-        from: 0,
-        to: pos,
-        records,
-    }
+    IngestBatch { key: key(), log_id: "log1".into(), from: 0, to: pos, records }
 }
 
 /// A history writer that fails after the store has written its own rows.
@@ -87,14 +70,9 @@ fn failing_history(_tx: &rusqlite::Connection) -> Box<dyn HistoryTx + '_> {
 fn a_history_failure_rolls_back_the_whole_batch() -> anyhow::Result<()> {
     let s = fresh();
     s.store.create_user("alice", true)?;
-    s.store.create_or_resume(&CreateRun {
-        key: Some(key()),
-        ..CreateRun::default()
-    })?;
-    let lines = [
-        r#"{"t":"config","data":{"lr":0.1}}"#,
-        r#"{"t":"history","step":0,"ts":1.0,"rt":0.5,"data":{"loss":1.0}}"#,
-    ];
+    s.store.create_or_resume(&CreateRun { key: Some(key()), ..CreateRun::default() })?;
+    let lines =
+        [r#"{"t":"config","data":{"lr":0.1}}"#, r#"{"t":"history","step":0,"ts":1.0,"rt":0.5,"data":{"loss":1.0}}"#];
     let err = s.store.apply_ingest_impl(&batch(&lines), failing_history);
     assert!(matches!(err, Err(StoreError::History(_))), "{err:?}");
     assert_eq!(s.store.ingest_mark(&key(), "log1")?, 0);
@@ -102,17 +80,7 @@ fn a_history_failure_rolls_back_the_whole_batch() -> anyhow::Result<()> {
     assert_eq!((run.row_count, run.config), (0, json!({})));
     // The real writer then commits both.
     s.store.apply_ingest(&batch(&lines))?;
-    let rows = s
-        .storage
-        .history
-        .scan(
-            run.pk,
-            &ScanQuery {
-                limit: 10,
-                ..ScanQuery::default()
-            },
-        )?
-        .rows;
+    let rows = s.storage.history.scan(run.pk, &ScanQuery { limit: 10, ..ScanQuery::default() })?.rows;
     assert_eq!(rows.len(), 1);
     assert_eq!(s.store.get_run(&key())?.config, json!({"lr": 0.1}));
     Ok(())
@@ -128,10 +96,7 @@ fn one_migration_list_creates_metadata_and_history_tables() -> anyhow::Result<()
         .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('runs', 'ingest_marks', 'hist_series', 'hist_chunk') ORDER BY name")?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    assert_eq!(
-        tables,
-        ["hist_chunk", "hist_series", "ingest_marks", "runs"]
-    );
+    assert_eq!(tables, ["hist_chunk", "hist_series", "ingest_marks", "runs"]);
     Ok(())
 }
 
@@ -176,16 +141,8 @@ fn filtered_keys_get_expression_indexes() -> anyhow::Result<()> {
     for i in 0..20 {
         let mut config = serde_json::Map::new();
         config.insert("lr".into(), json!(i as f64 / 10.0));
-        let key = RunKey {
-            entity: "alice".into(),
-            project: "p".into(),
-            run_id: format!("r{i}"),
-        };
-        store.create_or_resume(&CreateRun {
-            key: Some(key),
-            config: Some(config),
-            ..CreateRun::default()
-        })?;
+        let key = RunKey { entity: "alice".into(), project: "p".into(), run_id: format!("r{i}") };
+        store.create_or_resume(&CreateRun { key: Some(key), config: Some(config), ..CreateRun::default() })?;
     }
     let query = |filter: serde_json::Value| RunQuery {
         entity: "alice".into(),
@@ -197,31 +154,17 @@ fn filtered_keys_get_expression_indexes() -> anyhow::Result<()> {
         cursor: None,
         with_total: true,
     };
-    assert_eq!(
-        store
-            .query_runs(&query(json!({"config.lr": {"$gte": 1.0}})))?
-            .total,
-        Some(10)
-    );
-    assert_eq!(
-        store.query_runs(&query(json!({"config.typo": 1})))?.total,
-        Some(0)
-    );
+    assert_eq!(store.query_runs(&query(json!({"config.lr": {"$gte": 1.0}})))?.total, Some(10));
+    assert_eq!(store.query_runs(&query(json!({"config.typo": 1})))?.total, Some(0));
     let conn = rusqlite::Connection::open(store.path())?;
-    let exprs: Vec<String> = conn
-        .prepare("SELECT expr FROM key_indexes")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let exprs: Vec<String> =
+        conn.prepare("SELECT expr FROM key_indexes")?.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
     assert_eq!(exprs, vec![r#"json_extract(config, '$."lr"')"#.to_string()]);
     let plan: Vec<String> = conn
         .prepare(r#"EXPLAIN QUERY PLAN SELECT r.pk FROM runs r WHERE r.project_id = 1 AND json_extract(r.config, '$."lr"') >= 1.0"#)?
         .query_map([], |r| r.get::<_, String>(3))?
         .collect::<Result<_, _>>()?;
-    assert!(
-        plan.iter()
-            .any(|step| step.contains("USING") && step.contains("INDEX kx_")),
-        "plan: {plan:?}"
-    );
+    assert!(plan.iter().any(|step| step.contains("USING") && step.contains("INDEX kx_")), "plan: {plan:?}");
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! (bench/sysmon_overhead.py wraps it). Target: <= 1 % of one core at a 2 s cadence.
 use std::time::{Duration, Instant};
 
-use trackway_sysmon::{proctree, Sampler, SamplerConfig};
+use trackway_sysmon::{Sampler, SamplerConfig, proctree};
 
 fn self_cpu_seconds() -> f64 {
     let line = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -25,7 +25,10 @@ fn main() {
     let cpu = self_cpu_seconds() - cpu0;
     let wall = wall0.elapsed().as_secs_f64();
     let per_sample_ms = 1000.0 * cpu / f64::from(n);
-    println!("sysmon overhead: {n} samples, {procs} processes on the machine, {keys} keys per sample, GPU: {}", s.gpu_available());
+    println!(
+        "sysmon overhead: {n} samples, {procs} processes on the machine, {keys} keys per sample, GPU: {}",
+        s.gpu_available()
+    );
     println!("  CPU per sample: {per_sample_ms:.3} ms (wall {:.3} ms)", 1000.0 * wall / f64::from(n));
     for every in [2.0, 15.0] {
         println!("  at one sample every {every} s: {:.4} % of one core", 100.0 * per_sample_ms / 1000.0 / every);

@@ -49,7 +49,8 @@ impl SamplerConfig {
             }
         };
         if let Some(v) = get("disable_stats", "DISABLE_STATS") {
-            let off = trackway_config::parse_bool(&v).ok_or_else(|| bad("disable_stats", &v, "expected true or false"))?;
+            let off =
+                trackway_config::parse_bool(&v).ok_or_else(|| bad("disable_stats", &v, "expected true or false"))?;
             if off {
                 return Ok(None);
             }

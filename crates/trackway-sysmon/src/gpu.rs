@@ -109,7 +109,10 @@ fn sample_device(d: &Device<'_>, i: u32, s: &mut Sample, tree_pids: &[u32]) {
         let ours: u64 = procs
             .iter()
             .filter(|pi| tree_pids.contains(&pi.pid))
-            .map(|pi| match pi.used_gpu_memory { UsedGpuMemory::Used(b) => b, UsedGpuMemory::Unavailable => 0 })
+            .map(|pi| match pi.used_gpu_memory {
+                UsedGpuMemory::Used(b) => b,
+                UsedGpuMemory::Unavailable => 0,
+            })
             .sum();
         if !tree_pids.is_empty() {
             s.gauge(format!("system/gpu.process.{i}.memoryAllocatedBytes"), ours as f64);

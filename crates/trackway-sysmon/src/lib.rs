@@ -20,9 +20,9 @@ mod log;
 pub mod proctree;
 mod window;
 
-pub use config::{SamplerConfig, DEFAULT_SAMPLE_SECONDS, DEFAULT_WINDOW_SECONDS};
+pub use config::{DEFAULT_SAMPLE_SECONDS, DEFAULT_WINDOW_SECONDS, SamplerConfig};
 pub use gpu::{GpuDevice, GpuInventory};
-pub use log::{SystemLog, SYSTEM_LOG_FILE};
+pub use log::{SYSTEM_LOG_FILE, SystemLog};
 
 use window::Window;
 

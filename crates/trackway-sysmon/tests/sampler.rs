@@ -3,7 +3,7 @@
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use trackway_sysmon::{proctree, Sampler, SamplerConfig, StatsRecord, SystemLog};
+use trackway_sysmon::{Sampler, SamplerConfig, StatsRecord, SystemLog, proctree};
 
 fn fast_config(root: Option<u32>) -> SamplerConfig {
     let mut cfg = SamplerConfig::new(root);
@@ -34,11 +34,22 @@ fn records_have_documented_keys_and_cadence() {
     for r in &recs {
         assert_eq!(r.samples, 4, "a 200 ms window of 50 ms samples averages 4 samples");
         for key in [
-            "system/cpu_percent", "system/cpu.0.cpu_percent", "system/memory_percent",
-            "system/proc.memory.availableMB", "system/cpu", "system/proc.cpu.percent",
-            "system/proc.cpu.threads", "system/proc.count", "system/proc.memory.rssMB",
-            "system/proc.memory.percent", "system/disk./.usagePercent", "system/disk./.usageGB",
-            "system/disk.in", "system/disk.out", "system/network.sent", "system/network.recv",
+            "system/cpu_percent",
+            "system/cpu.0.cpu_percent",
+            "system/memory_percent",
+            "system/proc.memory.availableMB",
+            "system/cpu",
+            "system/proc.cpu.percent",
+            "system/proc.cpu.threads",
+            "system/proc.count",
+            "system/proc.memory.rssMB",
+            "system/proc.memory.percent",
+            "system/disk./.usagePercent",
+            "system/disk./.usageGB",
+            "system/disk.in",
+            "system/disk.out",
+            "system/network.sent",
+            "system/network.recv",
         ] {
             assert!(r.data.contains_key(key), "missing {key} in {:?}", r.data.keys().collect::<Vec<_>>());
         }
@@ -67,11 +78,7 @@ fn flush_emits_partial_window_and_stalls_do_not_burst() {
 /// Spawns `sh` whose child spins: the busy process is a grandchild of nothing we sample
 /// directly, exactly like a DataLoader worker.
 fn spawn_busy_tree() -> Child {
-    Command::new("sh")
-        .arg("-c")
-        .arg("sh -c 'while :; do :; done' & wait")
-        .spawn()
-        .expect("spawn sh")
+    Command::new("sh").arg("-c").arg("sh -c 'while :; do :; done' & wait").spawn().expect("spawn sh")
 }
 
 fn kill_tree(root: &mut Child) {
@@ -135,7 +142,9 @@ fn gpu_metrics_when_nvml_is_present() {
     let mut s = Sampler::new(fast_config(Some(std::process::id())), start);
     assert!(s.gpu_available());
     let rec = &records(&mut s, start, 1)[0];
-    for key in ["system/gpu.0.gpu", "system/gpu.0.memoryAllocated", "system/gpu.0.memoryAllocatedBytes", "system/gpu.0.temp"] {
+    for key in
+        ["system/gpu.0.gpu", "system/gpu.0.memoryAllocated", "system/gpu.0.memoryAllocatedBytes", "system/gpu.0.temp"]
+    {
         assert!(rec.data.contains_key(key), "missing {key}");
     }
     let gpu_keys: Vec<_> = rec.data.iter().filter(|(k, _)| k.contains("gpu")).collect();

@@ -10,12 +10,12 @@ mod paths;
 mod record;
 mod value;
 
-pub use record::{
-    validate_run_id, ConfigRecord, FinishRecord, HistoryRecord, IdError, MetaRecord, MetricRecord,
-    Record, RecordError, RunRecord, SummaryRecord, FORMAT_VERSION,
-};
 pub use paths::{PathError, validate_rel_path};
-pub use value::{from_json, to_json, Map, Value};
+pub use record::{
+    ConfigRecord, FORMAT_VERSION, FinishRecord, HistoryRecord, IdError, MetaRecord, MetricRecord, Record, RecordError,
+    RunRecord, SummaryRecord, validate_run_id,
+};
+pub use value::{Map, Value, from_json, to_json};
 
 #[cfg(test)]
 mod tests;

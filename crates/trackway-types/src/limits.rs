@@ -2,9 +2,7 @@
 //! rules, used by `POST /runs`, `PATCH /runs/...` and ingest alike (docs/api.md "Limits"), so a
 //! value refused on one route is refused on every route.
 
-use crate::record::{
-    ConfigRecord, MetaRecord, MetricRecord, RunRecord, SummaryRecord, validate_run_id,
-};
+use crate::record::{ConfigRecord, MetaRecord, MetricRecord, RunRecord, SummaryRecord, validate_run_id};
 use crate::{HistoryRecord, Map, Record, Value};
 
 /// Longest project or entity name, in characters.
@@ -33,25 +31,11 @@ pub const MAX_FILES_PER_RUN: u64 = 10_000;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum LimitError {
     #[error("{what} must be 1 to {max} characters long, got {got}")]
-    NameLength {
-        what: &'static str,
-        max: usize,
-        got: usize,
-    },
-    #[error(
-        "{what} {value:?} contains {ch:?}; names cannot contain / \\ # ? % : or control characters"
-    )]
-    NameChar {
-        what: &'static str,
-        value: String,
-        ch: char,
-    },
+    NameLength { what: &'static str, max: usize, got: usize },
+    #[error("{what} {value:?} contains {ch:?}; names cannot contain / \\ # ? % : or control characters")]
+    NameChar { what: &'static str, value: String, ch: char },
     #[error("{what} is too large: {got} > {max}")]
-    TooLarge {
-        what: String,
-        max: usize,
-        got: usize,
-    },
+    TooLarge { what: String, max: usize, got: usize },
     #[error("step {0} is above 2^63-1")]
     Step(u64),
     #[error("history data may not contain {0} (it is set from the record)")]
@@ -62,25 +46,14 @@ impl LimitError {
     /// A malformed id or name (as opposed to a value over a size limit).
     #[must_use]
     pub fn is_name(&self) -> bool {
-        matches!(
-            self,
-            LimitError::NameLength { .. } | LimitError::NameChar { .. }
-        )
+        matches!(self, LimitError::NameLength { .. } | LimitError::NameChar { .. })
     }
 }
 
 type Checked = Result<(), LimitError>;
 
 fn too_large(what: impl Into<String>, max: usize, got: usize) -> Checked {
-    if got > max {
-        Err(LimitError::TooLarge {
-            what: what.into(),
-            max,
-            got,
-        })
-    } else {
-        Ok(())
-    }
+    if got > max { Err(LimitError::TooLarge { what: what.into(), max, got }) } else { Ok(()) }
 }
 
 /// A run id, with the rule of [`validate_run_id`].
@@ -89,21 +62,9 @@ fn too_large(what: impl Into<String>, max: usize, got: usize) -> Checked {
 /// When the id is refused.
 pub fn check_run_id(id: &str) -> Checked {
     validate_run_id(id).map_err(|e| match e {
-        crate::IdError::Length(got) => LimitError::NameLength {
-            what: "run id",
-            max: 64,
-            got,
-        },
-        crate::IdError::BadChar { id, ch } => LimitError::NameChar {
-            what: "run id",
-            value: id,
-            ch,
-        },
-        crate::IdError::Reserved(id) => LimitError::NameChar {
-            what: "run id",
-            value: id,
-            ch: '.',
-        },
+        crate::IdError::Length(got) => LimitError::NameLength { what: "run id", max: 64, got },
+        crate::IdError::BadChar { id, ch } => LimitError::NameChar { what: "run id", value: id, ch },
+        crate::IdError::Reserved(id) => LimitError::NameChar { what: "run id", value: id, ch: '.' },
     })
 }
 
@@ -115,26 +76,11 @@ pub fn check_run_id(id: &str) -> Checked {
 pub fn check_name(what: &'static str, name: &str) -> Checked {
     let got = name.chars().count();
     if got == 0 || got > MAX_PROJECT_CHARS {
-        return Err(LimitError::NameLength {
-            what,
-            max: MAX_PROJECT_CHARS,
-            got,
-        });
+        return Err(LimitError::NameLength { what, max: MAX_PROJECT_CHARS, got });
     }
-    match name
-        .chars()
-        .find(|c| "/\\#?%:".contains(*c) || c.is_control())
-    {
-        Some(ch) => Err(LimitError::NameChar {
-            what,
-            value: name.to_owned(),
-            ch,
-        }),
-        None if name == "." || name == ".." => Err(LimitError::NameChar {
-            what,
-            value: name.to_owned(),
-            ch: '.',
-        }),
+    match name.chars().find(|c| "/\\#?%:".contains(*c) || c.is_control()) {
+        Some(ch) => Err(LimitError::NameChar { what, value: name.to_owned(), ch }),
+        None if name == "." || name == ".." => Err(LimitError::NameChar { what, value: name.to_owned(), ch: '.' }),
         None => Ok(()),
     }
 }
@@ -144,9 +90,7 @@ pub fn check_name(what: &'static str, name: &str) -> Checked {
 /// # Errors
 /// When it is longer than [`MAX_NAME_CHARS`].
 pub fn check_label(what: &'static str, text: Option<&str>) -> Checked {
-    text.map_or(Ok(()), |t| {
-        too_large(what, MAX_NAME_CHARS, t.chars().count())
-    })
+    text.map_or(Ok(()), |t| too_large(what, MAX_NAME_CHARS, t.chars().count()))
 }
 
 /// Notes (free text).
@@ -163,8 +107,7 @@ pub fn check_notes(text: Option<&str>) -> Checked {
 /// Too many tags, or one too long.
 pub fn check_tags(tags: &[String]) -> Checked {
     too_large("number of tags", MAX_TAGS, tags.len())?;
-    tags.iter()
-        .try_for_each(|t| too_large("tag", MAX_TAG_CHARS, t.chars().count()))
+    tags.iter().try_for_each(|t| too_large("tag", MAX_TAG_CHARS, t.chars().count()))
 }
 
 /// The fields of a run a client sets (create, patch, `run` and `meta` records).
@@ -204,18 +147,10 @@ impl KeyCounter {
     fn visit_key(&mut self, key: &str) -> Checked {
         self.keys += 1;
         too_large(format!("number of {} keys", self.what), MAX_KEYS, self.keys)?;
-        too_large(
-            format!("{} key", self.what),
-            MAX_KEY_CHARS,
-            key.chars().count(),
-        )
+        too_large(format!("{} key", self.what), MAX_KEY_CHARS, key.chars().count())
     }
 
-    fn visit_map<'v>(
-        &mut self,
-        entries: impl Iterator<Item = (&'v str, &'v Value)>,
-        depth: usize,
-    ) -> Checked {
+    fn visit_map<'v>(&mut self, entries: impl Iterator<Item = (&'v str, &'v Value)>, depth: usize) -> Checked {
         too_large(format!("{} nesting depth", self.what), MAX_DEPTH, depth)?;
         for (k, v) in entries {
             self.visit_key(k)?;
@@ -229,9 +164,7 @@ impl KeyCounter {
             Value::Map(m) => self.visit_map(m.iter().map(|(k, v)| (k.as_str(), v)), depth),
             Value::List(items) => {
                 too_large(format!("{} nesting depth", self.what), MAX_DEPTH, depth)?;
-                items
-                    .iter()
-                    .try_for_each(|item| self.visit_value(item, depth + 1))
+                items.iter().try_for_each(|item| self.visit_value(item, depth + 1))
             }
             _ => Ok(()),
         }
@@ -251,10 +184,7 @@ pub fn check_map(what: &'static str, map: &Map) -> Checked {
 ///
 /// # Errors
 /// The first limit passed.
-pub fn check_json_map(
-    what: &'static str,
-    map: &serde_json::Map<String, serde_json::Value>,
-) -> Checked {
+pub fn check_json_map(what: &'static str, map: &serde_json::Map<String, serde_json::Value>) -> Checked {
     fn visit(c: &mut KeyCounter, v: &serde_json::Value, depth: usize) -> Checked {
         too_large(format!("{} nesting depth", c.what), MAX_DEPTH, depth)?;
         match v {
@@ -262,9 +192,7 @@ pub fn check_json_map(
                 c.visit_key(k)?;
                 visit(c, v, depth + 1)
             }),
-            serde_json::Value::Array(items) => {
-                items.iter().try_for_each(|v| visit(c, v, depth + 1))
-            }
+            serde_json::Value::Array(items) => items.iter().try_for_each(|v| visit(c, v, depth + 1)),
             _ => Ok(()),
         }
     }
@@ -321,11 +249,7 @@ fn check_history_record(r: &HistoryRecord) -> Checked {
     if r.step > MAX_STEP {
         return Err(LimitError::Step(r.step));
     }
-    if let Some(k) = r
-        .data
-        .keys()
-        .find(|k| RESERVED_HISTORY_KEYS.contains(&k.as_str()))
-    {
+    if let Some(k) = r.data.keys().find(|k| RESERVED_HISTORY_KEYS.contains(&k.as_str())) {
         return Err(LimitError::ReservedKey(k.clone()));
     }
     check_map("history", &r.data)
@@ -364,10 +288,7 @@ mod tests {
     fn names_follow_the_run_id_rule() {
         assert!(check_name("project", "my-project_1.0").is_ok());
         for bad in ["", "a/b", "..", "a\nb", "x:y"] {
-            assert!(
-                check_name("project", bad).is_err_and(|e| e.is_name()),
-                "{bad:?}"
-            );
+            assert!(check_name("project", bad).is_err_and(|e| e.is_name()), "{bad:?}");
         }
         assert!(check_name("project", &"p".repeat(MAX_PROJECT_CHARS + 1)).is_err());
         assert!(check_run_id(&"r".repeat(65)).is_err_and(|e| e.is_name()));
@@ -376,19 +297,9 @@ mod tests {
     #[test]
     fn sizes_are_capped() {
         let tags: Vec<String> = (0..=MAX_TAGS).map(|i| i.to_string()).collect();
-        assert!(matches!(
-            check_tags(&tags),
-            Err(LimitError::TooLarge { .. })
-        ));
+        assert!(matches!(check_tags(&tags), Err(LimitError::TooLarge { .. })));
         let long = "n".repeat(MAX_NAME_CHARS + 1);
-        assert!(
-            RunFields {
-                name: Some(&long),
-                ..RunFields::default()
-            }
-            .check()
-            .is_err()
-        );
+        assert!(RunFields { name: Some(&long), ..RunFields::default() }.check().is_err());
         let mut m = Map::new();
         for i in 0..=MAX_KEYS {
             m.insert(i.to_string(), Value::Int(1));
@@ -407,12 +318,8 @@ mod tests {
         let rec = Record::parse(line).expect("parses");
         assert_eq!(check_record(&rec), Err(LimitError::Step(u64::MAX)));
         let rec = Record::parse(br#"{"t":"history","step":1,"data":{"_step":1}}"#).expect("parses");
-        assert!(matches!(
-            check_record(&rec),
-            Err(LimitError::ReservedKey(_))
-        ));
-        let ok = Record::parse(br#"{"t":"history","step":1,"data":{"a":{"b":[1,{"c":2}]}}}"#)
-            .expect("parses");
+        assert!(matches!(check_record(&rec), Err(LimitError::ReservedKey(_))));
+        let ok = Record::parse(br#"{"t":"history","step":1,"data":{"a":{"b":[1,{"c":2}]}}}"#).expect("parses");
         assert_eq!(check_record(&ok), Ok(()));
     }
 }

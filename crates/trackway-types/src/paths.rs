@@ -16,18 +16,11 @@ pub struct PathError {
 /// # Errors
 /// [`PathError`] naming the rule the path breaks.
 pub fn validate_rel_path(path: &str) -> Result<String, PathError> {
-    let bad = |reason: &'static str| PathError {
-        path: path.to_string(),
-        reason,
-    };
+    let bad = |reason: &'static str| PathError { path: path.to_string(), reason };
     if path.is_empty() {
         return Err(bad("empty path"));
     }
-    if path.starts_with('/')
-        || path.contains('\\')
-        || path.contains('\0')
-        || path.as_bytes().get(1) == Some(&b':')
-    {
+    if path.starts_with('/') || path.contains('\\') || path.contains('\0') || path.as_bytes().get(1) == Some(&b':') {
         return Err(bad("must be a relative path with '/' separators"));
     }
     let trimmed = path.strip_prefix("./").unwrap_or(path);
@@ -48,28 +41,10 @@ mod tests {
 
     #[test]
     fn rel_paths_refuse_escapes_and_absolutes() {
-        for bad in [
-            "",
-            "/etc/passwd",
-            "../x",
-            "a/../../x",
-            "a/..",
-            "a//b",
-            "a\\b",
-            "C:/x",
-            "a/./b",
-            "a\0b",
-        ] {
+        for bad in ["", "/etc/passwd", "../x", "a/../../x", "a/..", "a//b", "a\\b", "C:/x", "a/./b", "a\0b"] {
             assert!(validate_rel_path(bad).is_err(), "{bad:?} must be refused");
         }
-        assert_eq!(
-            validate_rel_path("./code/train.py").as_deref(),
-            Ok("code/train.py")
-        );
-        assert_eq!(
-            validate_rel_path("..hidden/f").as_deref(),
-            Ok("..hidden/f"),
-            "dots inside a name are fine"
-        );
+        assert_eq!(validate_rel_path("./code/train.py").as_deref(), Ok("code/train.py"));
+        assert_eq!(validate_rel_path("..hidden/f").as_deref(), Ok("..hidden/f"), "dots inside a name are fine");
     }
 }

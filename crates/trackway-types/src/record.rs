@@ -141,7 +141,10 @@ pub enum Record {
     Meta(MetaRecord),
     Finish(FinishRecord),
     /// A record type this version does not define: kept, not corrupt.
-    Unknown { t: String, raw: Map },
+    Unknown {
+        t: String,
+        raw: Map,
+    },
 }
 
 /// Why a line is not a valid record.

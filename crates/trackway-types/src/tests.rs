@@ -1,4 +1,4 @@
-use crate::{from_json, to_json, validate_run_id, HistoryRecord, Map, Record, RecordError, Value};
+use crate::{HistoryRecord, Map, Record, RecordError, Value, from_json, to_json, validate_run_id};
 
 fn map(entries: Vec<(&str, Value)>) -> Map {
     entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()

@@ -212,11 +212,7 @@ impl Serialize for PlainMap<'_> {
 
 fn serialize_map<S: Serializer>(s: S, m: &Map) -> Result<S::Ok, S::Error> {
     let looks_tagged = m.len() == 1 && m.keys().next().is_some_and(|k| is_tag(k));
-    if looks_tagged {
-        one_entry(s, TAG_MAP, &PlainMap(m))
-    } else {
-        PlainMap(m).serialize(s)
-    }
+    if looks_tagged { one_entry(s, TAG_MAP, &PlainMap(m)) } else { PlainMap(m).serialize(s) }
 }
 
 impl<'de> Deserialize<'de> for Value {
@@ -355,9 +351,7 @@ fn untag(map: Map) -> Result<Value, String> {
             "-Infinity" => Ok(Value::Float(f64::NEG_INFINITY)),
             other => Err(format!("unknown $f value {other:?} (expected NaN, Infinity or -Infinity)")),
         },
-        (TAG_INT, Value::Str(s)) => {
-            Value::from_decimal(s).ok_or_else(|| format!("$int value {s:?} is not an integer"))
-        }
+        (TAG_INT, Value::Str(s)) => Value::from_decimal(s).ok_or_else(|| format!("$int value {s:?} is not an integer")),
         (TAG_FLOAT | TAG_INT, other) => {
             Err(format!("malformed {key} tag: expected a string, found {}", other.type_name()))
         }

@@ -7,6 +7,7 @@
 
 Standard library only (urllib): importing this module costs nothing and needs no extra package.
 """
+
 from .public import Api, Run, Runs, decode_value
 
 __all__ = ["Api", "Run", "Runs", "decode_value"]

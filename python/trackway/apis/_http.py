@@ -1,5 +1,6 @@
 """Where the server is and which key to send (the SDK's rule, through the native module), and a
 small JSON client."""
+
 import json
 import os
 import urllib.parse
@@ -58,7 +59,9 @@ class Http:
             query = "?" + urllib.parse.urlencode(clean) if clean else ""
         data = None if body is None else json.dumps(body)
         try:
-            text = _native.api_request(self.base_url, self.api_key, method, path + query, data, float(self.timeout))
+            text = _native.api_request(
+                self.base_url, self.api_key, method, path + query, data, float(self.timeout)
+            )
         except (OSError, ValueError) as e:
             raise CommError(str(e), exc=e) from None
         try:

@@ -1,4 +1,5 @@
 """The read API: `Api`, `Runs` (lazy pages) and `Run` (attributes, history)."""
+
 import json
 import urllib.parse
 
@@ -77,8 +78,15 @@ class Api:
         """wandb clears its caches here; this client caches only the viewer."""
         self._viewer = None
 
-    def runs(self, path=None, filters=None, order="-created_at", per_page=50, include_sweeps=True,
-             lazy=True):
+    def runs(
+        self,
+        path=None,
+        filters=None,
+        order="-created_at",
+        per_page=50,
+        include_sweeps=True,
+        lazy=True,
+    ):
         """The runs of a project, newest first by default; MongoDB-style `filters`
         (`config.<key>`, `summary_metrics.<key>`, `tags`, `state`, `display_name`, ...).
         `include_sweeps` and `lazy` are accepted for wandb compatibility."""
@@ -105,7 +113,8 @@ class Runs:
         if self.filters:
             params["filters"] = json.dumps(self.filters)
         page = self._api._http.get(
-            f"/api/v1/projects/{_q(self.entity)}/{_q(self.project)}/runs", params)
+            f"/api/v1/projects/{_q(self.entity)}/{_q(self.project)}/runs", params
+        )
         self._runs.extend(Run(self._api, r) for r in page.get("runs") or [])
         self._total = page.get("total", self._total)
         self._cursor = page.get("next_cursor")
@@ -199,8 +208,12 @@ class Run:
         want = list(dict.fromkeys(["_step"] + list(keys))) if keys else None
         cursor = None
         while True:
-            params = {"limit": int(page_size), "cursor": cursor,
-                      "min_step": min_step, "max_step": max_step}
+            params = {
+                "limit": int(page_size),
+                "cursor": cursor,
+                "min_step": min_step,
+                "max_step": max_step,
+            }
             if want:
                 params["keys"] = _keys_param(want)
             page = self._api._http.get(self._hist_url(), params)

@@ -4,6 +4,7 @@ video, HTML, Plotly charts, 3D objects and molecules. Stored shapes: docs/media-
 Importing this package imports no third-party module; numpy, Pillow, matplotlib, plotly and
 pandas are imported only when a value needs them.
 """
+
 from ._base import Media, WBValue
 from .audio import Audio
 from .histogram import Histogram
@@ -16,18 +17,18 @@ from .table import Table
 from .video import Video
 
 __all__ = [
-           "Audio",
-           "BoundingBoxes2D",
-           "Classes",
-           "Histogram",
-           "Html",
-           "Image",
-           "ImageMask",
-           "Media",
-           "Molecule",
-           "Object3D",
-           "Plotly",
-           "Table",
-           "Video",
-           "WBValue",
+    "Audio",
+    "BoundingBoxes2D",
+    "Classes",
+    "Histogram",
+    "Html",
+    "Image",
+    "ImageMask",
+    "Media",
+    "Molecule",
+    "Object3D",
+    "Plotly",
+    "Table",
+    "Video",
+    "WBValue",
 ]

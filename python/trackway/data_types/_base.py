@@ -8,6 +8,7 @@ active run (`trackway.run`) and writes the value's file into the run's `files/me
 uploaded once), then appends a `media` record to run.jsonl so the agent uploads it
 (docs/run-format.md). Nothing is written for a disabled run or with no run.
 """
+
 from __future__ import annotations
 
 import math
@@ -139,8 +140,12 @@ def store_file(type_: str, subdir: str, ext: str, data: bytes) -> dict:
     sink = active_sink()
     if sink is not None:
         sink.write_file(rel, data)
-    return {"_type": type_, "path": rel, "sha256": hashlib.sha256(data).hexdigest(),
-            "size": len(data)}
+    return {
+        "_type": type_,
+        "path": rel,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "size": len(data),
+    }
 
 
 def read_path(path, what: str) -> bytes:
@@ -149,8 +154,10 @@ def read_path(path, what: str) -> bytes:
     try:
         size = os.path.getsize(p)
         if size > MAX_MEDIA_BYTES:
-            raise ValueError(f"{what}: {p!r} is {size} bytes, over the {MAX_MEDIA_BYTES} byte limit "
-                             "for one media file")
+            raise ValueError(
+                f"{what}: {p!r} is {size} bytes, over the {MAX_MEDIA_BYTES} byte limit "
+                "for one media file"
+            )
         with open(p, "rb") as f:
             return f.read()
     except OSError as e:
@@ -161,8 +168,10 @@ def over_limit(what: str, size: int) -> bool:
     """True (after a warning) when a value is too large to store."""
     if size <= MAX_MEDIA_BYTES:
         return False
-    _term.termwarn(f"{what} is {size} bytes, over the {MAX_MEDIA_BYTES} byte limit for one media "
-                   "value: it is not stored (the rest of the row is)")
+    _term.termwarn(
+        f"{what} is {size} bytes, over the {MAX_MEDIA_BYTES} byte limit for one media "
+        "value: it is not stored (the rest of the row is)"
+    )
     return True
 
 
@@ -192,8 +201,11 @@ def plain(value, depth: int = 0):
     if isinstance(value, int):
         return value if -(1 << 63) <= value < (1 << 64) else {"$int": str(value)}
     if isinstance(value, float):
-        return value if math.isfinite(value) else {"$f": "NaN" if math.isnan(value) else
-                                                   ("Infinity" if value > 0 else "-Infinity")}
+        return (
+            value
+            if math.isfinite(value)
+            else {"$f": "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")}
+        )
     if depth > 64:
         return str(value)
     if isinstance(value, WBValue):

@@ -1,5 +1,6 @@
 """Values that are not media objects but are logged as media: matplotlib figures (and the
 `matplotlib.pyplot` module itself), Plotly figures and pandas DataFrames."""
+
 from __future__ import annotations
 
 
@@ -13,8 +14,9 @@ def rich_value(obj, root: str):
         from .plotly import Plotly
 
         return Plotly(obj)
-    if (root == "matplotlib" and hasattr(obj, "savefig")) or \
-            getattr(obj, "__name__", None) == "matplotlib.pyplot":
+    if (root == "matplotlib" and hasattr(obj, "savefig")) or getattr(
+        obj, "__name__", None
+    ) == "matplotlib.pyplot":
         from .plotly import Plotly
 
         return Plotly.make_plot_media(obj)

@@ -1,4 +1,5 @@
 """`Audio(data_or_path, sample_rate=None, caption=None)`: an array becomes 16-bit PCM WAV."""
+
 from __future__ import annotations
 
 import io
@@ -41,16 +42,25 @@ class Audio(Media):
             return
         if sample_rate is None:
             raise ValueError("Audio: sample_rate= is required for audio given as an array")
-        if module_root(data_or_path) not in ("numpy", "torch", "tensorflow", "jax", "jaxlib") \
-                and not isinstance(data_or_path, (list, tuple)):
-            raise ValueError(f"Audio(data_or_path): expected an array of samples (T or TxC) or a "
-                             f"file path, got {type(data_or_path).__name__}")
+        if module_root(data_or_path) not in (
+            "numpy",
+            "torch",
+            "tensorflow",
+            "jax",
+            "jaxlib",
+        ) and not isinstance(data_or_path, (list, tuple)):
+            raise ValueError(
+                f"Audio(data_or_path): expected an array of samples (T or TxC) or a "
+                f"file path, got {type(data_or_path).__name__}"
+            )
         arr = to_numpy(data_or_path, "Audio(data_or_path)")
         if arr.ndim == 2 and arr.shape[0] < arr.shape[1] and arr.shape[0] <= 8:
             arr = arr.T  # channels-first (C x T) -> T x C
         if arr.ndim not in (1, 2) or arr.size == 0 or arr.dtype.kind not in "fiu":
-            raise ValueError(f"Audio(data_or_path): unsupported samples of shape "
-                             f"{tuple(arr.shape)} and dtype {arr.dtype}; accepted: T or TxC numbers")
+            raise ValueError(
+                f"Audio(data_or_path): unsupported samples of shape "
+                f"{tuple(arr.shape)} and dtype {arr.dtype}; accepted: T or TxC numbers"
+            )
         self._duration = arr.shape[0] / float(sample_rate)
         self._data = wav_bytes(arr, sample_rate)
         self._ext = "wav"

@@ -1,5 +1,6 @@
 """`Histogram`, and the one rule for arrays logged directly: more than `ARRAY_THRESHOLD`
 elements become a histogram of `ARRAY_BINS` bins (`_convert` applies it; nothing else does)."""
+
 from __future__ import annotations
 
 import math
@@ -58,27 +59,36 @@ class Histogram(WBValue):
     def __init__(self, sequence=None, np_histogram=None, num_bins=64) -> None:
         if np_histogram is not None:
             if len(np_histogram) != 2:
-                raise ValueError("Histogram(np_histogram=) expects (values, bin_edges), as "
-                                 "numpy.histogram returns")
+                raise ValueError(
+                    "Histogram(np_histogram=) expects (values, bin_edges), as "
+                    "numpy.histogram returns"
+                )
             counts, edges = np_histogram
             self.histogram = [_count(c) for c in _tolist(counts)]
             self.bins = [float(e) for e in _tolist(edges)]
             if len(self.bins) != len(self.histogram) + 1:
-                raise ValueError(f"Histogram(np_histogram=): {len(self.histogram)} values need "
-                                 f"{len(self.histogram) + 1} bin edges, got {len(self.bins)}")
+                raise ValueError(
+                    f"Histogram(np_histogram=): {len(self.histogram)} values need "
+                    f"{len(self.histogram) + 1} bin edges, got {len(self.bins)}"
+                )
         elif sequence is not None:
             num_bins = int(num_bins)
             if not 1 <= num_bins <= MAX_BINS:
-                raise ValueError(f"Histogram(num_bins={num_bins}): must be between 1 and {MAX_BINS}")
+                raise ValueError(
+                    f"Histogram(num_bins={num_bins}): must be between 1 and {MAX_BINS}"
+                )
             try:
                 self.bins, self.histogram = bins_of(sequence, num_bins)
             except (TypeError, ValueError) as e:
-                raise ValueError(f"Histogram(sequence=): expected a sequence of numbers ({e})") from e
+                raise ValueError(
+                    f"Histogram(sequence=): expected a sequence of numbers ({e})"
+                ) from e
         else:
             raise ValueError("Histogram needs sequence= or np_histogram=")
         if len(self.histogram) > MAX_BINS:
-            raise ValueError(f"Histogram: {len(self.histogram)} bins, more than the {MAX_BINS} "
-                             "allowed")
+            raise ValueError(
+                f"Histogram: {len(self.histogram)} bins, more than the {MAX_BINS} allowed"
+            )
 
     def _trackway_json(self) -> dict:
         return {"_type": "histogram", "bins": list(self.bins), "values": list(self.histogram)}

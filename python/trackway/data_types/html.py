@@ -1,4 +1,5 @@
 """`Html(data, inject=True)`: an HTML string, a file path or a file object."""
+
 from __future__ import annotations
 
 import os
@@ -17,19 +18,27 @@ class Html(Media):
         if hasattr(data, "read"):
             text = data.read()
         elif isinstance(data, os.PathLike) or (
-                isinstance(data, str) and not data_is_not_path and data.endswith((".html", ".htm"))
-                and os.path.isfile(data)):
+            isinstance(data, str)
+            and not data_is_not_path
+            and data.endswith((".html", ".htm"))
+            and os.path.isfile(data)
+        ):
             text = read_path(data, "Html(data)").decode("utf-8", "replace")
         elif isinstance(data, str):
             text = data
         else:
-            raise ValueError(f"Html(data): expected an HTML string, a path or a file object, got "
-                             f"{type(data).__name__}")
+            raise ValueError(
+                f"Html(data): expected an HTML string, a path or a file object, got "
+                f"{type(data).__name__}"
+            )
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
         if inject:  # links open outside the (sandboxed) frame
-            text = text.replace("<head>", "<head>" + _HEAD, 1) if "<head>" in text else \
-                f"<head>{_HEAD}</head>{text}"
+            text = (
+                text.replace("<head>", "<head>" + _HEAD, 1)
+                if "<head>" in text
+                else f"<head>{_HEAD}</head>{text}"
+            )
         self.html = text
 
     def _trackway_json(self) -> dict | None:

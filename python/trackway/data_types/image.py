@@ -4,6 +4,7 @@ Arrays, tensors and PIL images keep their raw 8-bit pixels; when logged they are
 bytes and the agent encodes the PNG (docs/run-format.md `media`), so PNG compression never runs
 in the training loop. Files and matplotlib figures keep encoded bytes.
 """
+
 from __future__ import annotations
 
 import io
@@ -44,8 +45,10 @@ def _pixels(arr, what: str, normalize: bool = True):
     if arr.dtype == np.bool_:
         return np.ascontiguousarray(arr, dtype=np.uint8) * 255
     if arr.dtype.kind not in "fiu":
-        raise ValueError(f"{what}: unsupported image dtype {arr.dtype}; accepted: uint8, bool, "
-                         "integers, floats (0-1 or 0-255)")
+        raise ValueError(
+            f"{what}: unsupported image dtype {arr.dtype}; accepted: uint8, bool, "
+            "integers, floats (0-1 or 0-255)"
+        )
     data = np.nan_to_num(arr.astype(np.float64), nan=0.0, posinf=255.0, neginf=0.0)
     if normalize:  # wandb's rule: negative data is rescaled to 0-1, then 0-1 becomes 0-255
         lo = data.min()
@@ -97,8 +100,9 @@ class Classes(WBValue):
         out = []
         for c in class_set or []:
             if not isinstance(c, dict) or "id" not in c:
-                raise ValueError(f"Classes: each class must be a dict with an 'id' (and 'name'), "
-                                 f"got {c!r}")
+                raise ValueError(
+                    f"Classes: each class must be a dict with an 'id' (and 'name'), got {c!r}"
+                )
             out.append({"id": int(c["id"]), "name": str(c.get("name", c["id"]))})
         self._class_set = out
 
@@ -118,8 +122,10 @@ def _check_boxes(boxes, what: str) -> dict:
     if boxes is None:
         return {}
     if not isinstance(boxes, dict):
-        raise InvalidValue(f"{what}: boxes must be a dict {{group: {{'box_data': [...], "
-                         "'class_labels': {...}}}}")
+        raise InvalidValue(
+            f"{what}: boxes must be a dict {{group: {{'box_data': [...], "
+            "'class_labels': {...}}}}"
+        )
     out = {}
     for group, spec in boxes.items():
         if isinstance(spec, BoundingBoxes2D):
@@ -132,19 +138,26 @@ def _check_boxes(boxes, what: str) -> dict:
             corners = isinstance(pos, dict) and {"minX", "maxX", "minY", "maxY"} <= pos.keys()
             centred = isinstance(pos, dict) and {"middle", "width", "height"} <= pos.keys()
             if not (corners or centred):
-                raise ValueError(f"{what}: boxes[{group!r}].box_data[{i}] needs a 'position' with "
-                                 "minX/maxX/minY/maxY or middle/width/height")
-            b = {"position": {k: (list(map(float, v)) if k == "middle" else float(v))
-                              for k, v in pos.items()},
-                 "class_id": int(box.get("class_id", 0))}
+                raise ValueError(
+                    f"{what}: boxes[{group!r}].box_data[{i}] needs a 'position' with "
+                    "minX/maxX/minY/maxY or middle/width/height"
+                )
+            b = {
+                "position": {
+                    k: (list(map(float, v)) if k == "middle" else float(v)) for k, v in pos.items()
+                },
+                "class_id": int(box.get("class_id", 0)),
+            }
             for k in ("box_caption", "domain"):
                 if box.get(k) is not None:
                     b[k] = str(box[k])
             if box.get("scores"):
                 b["scores"] = {str(k): float(v) for k, v in box["scores"].items()}
             data.append(b)
-        out[str(group)] = {"box_data": data,
-                           "class_labels": _labels(group, spec.get("class_labels"), what)}
+        out[str(group)] = {
+            "box_data": data,
+            "class_labels": _labels(group, spec.get("class_labels"), what),
+        }
     return out
 
 
@@ -172,8 +185,9 @@ class ImageMask(WBValue):
         else:
             arr = to_numpy(val["mask_data"], what)
             if arr.ndim != 2:
-                raise ValueError(f"{what}: masks[{key!r}].mask_data must be HxW, got shape "
-                                 f"{tuple(arr.shape)}")
+                raise ValueError(
+                    f"{what}: masks[{key!r}].mask_data must be HxW, got shape {tuple(arr.shape)}"
+                )
             self._image = Image(arr.astype("uint8"), normalize=False)
 
     def _trackway_json(self) -> dict:
@@ -191,8 +205,18 @@ class Image(Media):
     _log_type = "image-file"
     MAX_ITEMS = MAX_ITEMS
 
-    def __init__(self, data_or_path, mode=None, caption=None, grouping=None, classes=None,
-                 boxes=None, masks=None, file_type=None, normalize=True) -> None:
+    def __init__(
+        self,
+        data_or_path,
+        mode=None,
+        caption=None,
+        grouping=None,
+        classes=None,
+        boxes=None,
+        masks=None,
+        file_type=None,
+        normalize=True,
+    ) -> None:
         super().__init__(caption)
         what = "Image(data_or_path)"
         self._raw = None  # uint8 HxWxC pixels (encoded by the agent)
@@ -200,8 +224,13 @@ class Image(Media):
         self._grouping = grouping
         self._file_type = (file_type or "png").lower().replace("jpg", "jpeg")
         if isinstance(data_or_path, Image):
-            self.__dict__.update({k: v for k, v in data_or_path.__dict__.items()
-                                  if k in ("_raw", "_encoded", "_width", "_height")})
+            self.__dict__.update(
+                {
+                    k: v
+                    for k, v in data_or_path.__dict__.items()
+                    if k in ("_raw", "_encoded", "_width", "_height")
+                }
+            )
         elif isinstance(data_or_path, (str, os.PathLike)):
             self._from_file(data_or_path, what)
         elif _is_figure(data_or_path):
@@ -216,8 +245,9 @@ class Image(Media):
         self._boxes = _check_boxes(boxes, "Image(boxes=)")
         self._masks = {}
         for key, val in (masks or {}).items():
-            self._masks[str(key)] = val if isinstance(val, ImageMask) else ImageMask(
-                val, key, "Image(masks=)")
+            self._masks[str(key)] = (
+                val if isinstance(val, ImageMask) else ImageMask(val, key, "Image(masks=)")
+            )
         if self._raw is not None and self._file_type != "png":
             self._encode_now()
 
@@ -240,28 +270,42 @@ class Image(Media):
         self._raw = (im.tobytes(), channels)
 
     def _from_array(self, data, what: str, mode, normalize: bool) -> None:
-        if module_root(data) not in ("numpy", "torch", "tensorflow", "jax", "jaxlib", "cupy") \
-                and not isinstance(data, (list, tuple)):
-            raise ValueError(f"{what}: expected an array ({_SHAPES}), a PIL image, a file path or "
-                             f"a matplotlib figure, got {type(data).__name__}")
+        if module_root(data) not in (
+            "numpy",
+            "torch",
+            "tensorflow",
+            "jax",
+            "jaxlib",
+            "cupy",
+        ) and not isinstance(data, (list, tuple)):
+            raise ValueError(
+                f"{what}: expected an array ({_SHAPES}), a PIL image, a file path or "
+                f"a matplotlib figure, got {type(data).__name__}"
+            )
         arr = _pixels(to_numpy(data, what), what, normalize)
         if mode is not None:
             want = {"L": 1, "RGB": 3, "RGBA": 4}.get(mode)
             if want is None:
                 raise ValueError(f"Image(mode=): unsupported mode {mode!r} (L, RGB, RGBA)")
             if want != arr.shape[2]:
-                raise ValueError(f"Image(mode={mode!r}) needs {want} channel(s); the array has "
-                                 f"shape {tuple(arr.shape)}")
+                raise ValueError(
+                    f"Image(mode={mode!r}) needs {want} channel(s); the array has "
+                    f"shape {tuple(arr.shape)}"
+                )
         self._height, self._width = int(arr.shape[0]), int(arr.shape[1])
-        self._raw = (arr.tobytes(), int(arr.shape[2]))  # the copy: later changes to data don't count
+        self._raw = (
+            arr.tobytes(),
+            int(arr.shape[2]),
+        )  # the copy: later changes to data don't count
 
     def _encode_now(self) -> None:
         """Non-PNG `file_type`: encode with Pillow at construction."""
         try:
             from PIL import Image as PILImage
         except ImportError as e:
-            raise ValueError(f"Image(file_type={self._file_type!r}) needs Pillow "
-                             "(pip install pillow)") from e
+            raise ValueError(
+                f"Image(file_type={self._file_type!r}) needs Pillow (pip install pillow)"
+            ) from e
         pixels, channels = self._raw
         im = PILImage.frombytes(_MODES[channels], (self._width, self._height), bytes(pixels))
         if self._file_type == "jpeg" and channels == 4:
@@ -288,16 +332,27 @@ class Image(Media):
             rel = f"media/{subdir}/{content_name(pixels)}.png"
             sink = active_sink()
             if sink is not None:
-                sink.write_raw(rel, pixels, {"format": "png", "width": self._width,
-                                             "height": self._height, "channels": channels})
+                sink.write_raw(
+                    rel,
+                    pixels,
+                    {
+                        "format": "png",
+                        "width": self._width,
+                        "height": self._height,
+                        "channels": channels,
+                    },
+                )
             ref = {"_type": "image-file", "path": rel}
         else:
             data, fmt = self._encoded
             if over_limit("an image", len(data)):
                 return None
             ref = store_file("image-file", subdir, "jpg" if fmt == "jpeg" else fmt, data)
-        ref.update(format="png" if self._raw is not None else self._encoded[1],
-                   width=self._width, height=self._height)
+        ref.update(
+            format="png" if self._raw is not None else self._encoded[1],
+            width=self._width,
+            height=self._height,
+        )
         self._with_caption(ref)
         if self._grouping is not None:
             ref["grouping"] = self._grouping
@@ -312,13 +367,20 @@ class Image(Media):
     @classmethod
     def _trackway_list_json(cls, items: list) -> dict:
         if len(items) > MAX_ITEMS:
-            _term.termwarn(f"only the first {MAX_ITEMS} of {len(items)} images under one key are "
-                           "logged", repeat=False)
+            _term.termwarn(
+                f"only the first {MAX_ITEMS} of {len(items)} images under one key are logged",
+                repeat=False,
+            )
             items = items[:MAX_ITEMS]
         refs = [r for r in (i._trackway_json() for i in items) if r is not None]
-        out = {"_type": "images/separated", "count": len(refs), "format": "png",
-               "width": refs[0]["width"] if refs else 0, "height": refs[0]["height"] if refs else 0,
-               "filenames": [r["path"] for r in refs]}
+        out = {
+            "_type": "images/separated",
+            "count": len(refs),
+            "format": "png",
+            "width": refs[0]["width"] if refs else 0,
+            "height": refs[0]["height"] if refs else 0,
+            "filenames": [r["path"] for r in refs],
+        }
         if any("caption" in r for r in refs):
             out["captions"] = [r.get("caption", "") for r in refs]
         if any("boxes" in r for r in refs):

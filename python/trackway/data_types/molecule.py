@@ -1,5 +1,6 @@
 """`Molecule(data_or_path)`: a molecule file (pdb, pqr, mmcif, mcif, cif, sdf, sd, gro, mol2,
 mmtf)."""
+
 from __future__ import annotations
 
 import os
@@ -19,18 +20,22 @@ class Molecule(Media):
             fmt = kwargs.get("file_type")
             data = data_or_path.read()
             if fmt not in FORMATS:
-                raise ValueError(f"Molecule: a file object needs file_type= (one of "
-                                 f"{', '.join(FORMATS)})")
+                raise ValueError(
+                    f"Molecule: a file object needs file_type= (one of {', '.join(FORMATS)})"
+                )
             self._data = data.encode() if isinstance(data, str) else data
             self._format = fmt
             return
         if not isinstance(data_or_path, (str, os.PathLike)):
-            raise InvalidValue(f"Molecule: expected a molecule file path, got "
-                             f"{type(data_or_path).__name__}")
+            raise InvalidValue(
+                f"Molecule: expected a molecule file path, got {type(data_or_path).__name__}"
+            )
         fmt = os.path.splitext(os.fspath(data_or_path))[1].lstrip(".").lower()
         if fmt not in FORMATS:
-            raise ValueError(f"Molecule: unsupported file {os.fspath(data_or_path)!r}; accepted: "
-                             f"{', '.join(FORMATS)}")
+            raise ValueError(
+                f"Molecule: unsupported file {os.fspath(data_or_path)!r}; accepted: "
+                f"{', '.join(FORMATS)}"
+            )
         self._data, self._format = read_path(data_or_path, "Molecule(data_or_path)"), fmt
 
     @classmethod

@@ -1,5 +1,6 @@
 """`Plotly(fig)`: a Plotly figure (or a matplotlib figure Plotly can convert), stored as its
 figure JSON."""
+
 from __future__ import annotations
 
 import json
@@ -37,11 +38,16 @@ class Plotly(Media):
 
     def __init__(self, val) -> None:
         super().__init__()
-        if module_root(val) == "matplotlib" or getattr(val, "__name__", None) == "matplotlib.pyplot":
+        if (
+            module_root(val) == "matplotlib"
+            or getattr(val, "__name__", None) == "matplotlib.pyplot"
+        ):
             converted = from_matplotlib(val)
             if converted is None:
-                raise ValueError("Plotly: plotly could not convert this matplotlib figure (log it "
-                                 "as trackway.Image instead)")
+                raise ValueError(
+                    "Plotly: plotly could not convert this matplotlib figure (log it "
+                    "as trackway.Image instead)"
+                )
             val = converted
         if not (module_root(val) == "plotly" or isinstance(val, dict)):
             raise ValueError(f"Plotly(val): expected a plotly figure, got {type(val).__name__}")

@@ -1,6 +1,7 @@
 """`Table`: rows and columns whose cells may be numbers, text, lists or media (docs/media-api.md
 `table-file`). The table is written as one JSON file when logged; media cells become typed
 references to their own files."""
+
 from __future__ import annotations
 
 from .. import _term
@@ -66,12 +67,23 @@ class Table(Media):
     MAX_ROWS = 10_000
     MAX_ARTIFACT_ROWS = 200_000
 
-    def __init__(self, columns=None, data=None, rows=None, dataframe=None, dtype=None,
-                 optional=True, allow_mixed_types=False, log_mode="IMMUTABLE") -> None:
+    def __init__(
+        self,
+        columns=None,
+        data=None,
+        rows=None,
+        dataframe=None,
+        dtype=None,
+        optional=True,
+        allow_mixed_types=False,
+        log_mode="IMMUTABLE",
+    ) -> None:
         super().__init__()
         mode = str(log_mode or "IMMUTABLE").upper()
         if mode not in LOG_MODES:
-            raise ValueError(f"Table(log_mode={log_mode!r}): expected one of {', '.join(LOG_MODES)}")
+            raise ValueError(
+                f"Table(log_mode={log_mode!r}): expected one of {', '.join(LOG_MODES)}"
+            )
         self.log_mode = mode
         self._allow_mixed = bool(allow_mixed_types)
         self._optional = optional
@@ -87,12 +99,17 @@ class Table(Media):
         elif data is not None and module_root(data) in _NUMBER_ROOTS:
             data = data.tolist() if hasattr(data, "tolist") else list(data)
         if data is not None and not isinstance(data, (list, tuple)):
-            raise ValueError(f"Table(data=): expected a list of rows, a 2-D array or a DataFrame, "
-                             f"got {type(data).__name__}")
+            raise ValueError(
+                f"Table(data=): expected a list of rows, a 2-D array or a DataFrame, "
+                f"got {type(data).__name__}"
+            )
         if columns is None:
             width = len(data[0]) if data else 3
-            columns = ["Input", "Output", "Expected"] if not data else [
-                f"Column_{i}" for i in range(width)]
+            columns = (
+                ["Input", "Output", "Expected"]
+                if not data
+                else [f"Column_{i}" for i in range(width)]
+            )
         self.columns = [str(c) for c in columns]
         if len(set(self.columns)) != len(self.columns):
             raise ValueError(f"Table(columns=): duplicate column names in {self.columns}")
@@ -112,17 +129,21 @@ class Table(Media):
     def _check(self, col: int, value) -> None:
         kind = _kind(value)
         if kind is None:
-            if self._optional is False or (isinstance(self._optional, (list, tuple))
-                                           and not self._optional[col]):
-                raise TableTypeError(f"Table: column {self.columns[col]!r} is not optional; "
-                                     "got None")
+            if self._optional is False or (
+                isinstance(self._optional, (list, tuple)) and not self._optional[col]
+            ):
+                raise TableTypeError(
+                    f"Table: column {self.columns[col]!r} is not optional; got None"
+                )
             return
         have = self._types[col]
         if have is None:
             self._types[col] = kind
         elif have != kind and not self._allow_mixed:
-            raise TableTypeError(f"Table: column {self.columns[col]!r} holds {have} values, got "
-                                 f"{kind} ({value!r:.60}); pass allow_mixed_types=True to mix")
+            raise TableTypeError(
+                f"Table: column {self.columns[col]!r} holds {have} values, got "
+                f"{kind} ({value!r:.60}); pass allow_mixed_types=True to mix"
+            )
 
     @property
     def ncols(self) -> int:
@@ -130,8 +151,10 @@ class Table(Media):
 
     def add_data(self, *data) -> None:
         if len(data) != len(self.columns):
-            raise ValueError(f"Table.add_data: this table expects {len(self.columns)} columns "
-                             f"{self.columns}, got {len(data)} values")
+            raise ValueError(
+                f"Table.add_data: this table expects {len(self.columns)} columns "
+                f"{self.columns}, got {len(data)} values"
+            )
         for i, v in enumerate(data):
             self._check(i, v)
         self.data.append(list(data))
@@ -145,8 +168,9 @@ class Table(Media):
             raise ValueError(f"Table.add_column: column {name!r} already exists")
         data = data.tolist() if hasattr(data, "tolist") else list(data)
         if self.data and len(data) != len(self.data):
-            raise ValueError(f"Table.add_column({name!r}): {len(data)} values for "
-                             f"{len(self.data)} rows")
+            raise ValueError(
+                f"Table.add_column({name!r}): {len(data)} values for {len(self.data)} rows"
+            )
         self.columns.append(name)
         self._types.append(None)
         if not self.data:
@@ -181,7 +205,7 @@ class Table(Media):
 
     def add_computed_columns(self, fn) -> None:
         computed = [fn(i, dict(zip(self.columns, row))) for i, row in enumerate(self.data)]
-        for name in (computed[0] if computed else {}):
+        for name in computed[0] if computed else {}:
             self.add_column(name, [c[name] for c in computed])
 
     def cast(self, col_name, dtype, optional=False) -> None:
@@ -189,25 +213,36 @@ class Table(Media):
         self._types[i] = _dtype_kind(dtype)
 
     def _rows_to_write(self) -> list:
-        rows = self.data[self._logged_rows:] if self.log_mode == "INCREMENTAL" else self.data
+        rows = self.data[self._logged_rows :] if self.log_mode == "INCREMENTAL" else self.data
         if len(rows) > self.MAX_ROWS:
-            _term.termwarn(f"a table of {len(rows)} rows is over the {self.MAX_ROWS} row limit for "
-                           f"history: only the first {self.MAX_ROWS} rows are logged", repeat=False)
+            _term.termwarn(
+                f"a table of {len(rows)} rows is over the {self.MAX_ROWS} row limit for "
+                f"history: only the first {self.MAX_ROWS} rows are logged",
+                repeat=False,
+            )
             rows = rows[: self.MAX_ROWS]
         return rows
 
     def _trackway_json(self) -> dict | None:
         rows = self._rows_to_write()
-        body = {"_type": "table", "columns": self.columns, "ncols": len(self.columns),
-                "nrows": len(rows),
-                "column_types": {c: (t or "null") for c, t in zip(self.columns, self._types)},
-                "data": [plain(r) for r in rows]}
+        body = {
+            "_type": "table",
+            "columns": self.columns,
+            "ncols": len(self.columns),
+            "nrows": len(rows),
+            "column_types": {c: (t or "null") for c, t in zip(self.columns, self._types)},
+            "data": [plain(r) for r in rows],
+        }
         data = dumps(body)
         if over_limit("a table", len(data)):
             return None
         ref = store_file("table-file", "table", "table.json", data)
-        ref.update(ncols=len(self.columns), nrows=len(rows), columns=list(self.columns),
-                   log_mode=self.log_mode)
+        ref.update(
+            ncols=len(self.columns),
+            nrows=len(rows),
+            columns=list(self.columns),
+            log_mode=self.log_mode,
+        )
         if self.log_mode == "INCREMENTAL":
             ref.update(increment=self._increment, nrows_total=self._logged_rows + len(rows))
             self._increment += 1
@@ -215,8 +250,9 @@ class Table(Media):
         return ref
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Table) and self.columns == other.columns and \
-            self.data == other.data
+        return (
+            isinstance(other, Table) and self.columns == other.columns and self.data == other.data
+        )
 
     __hash__ = None
 

@@ -1,5 +1,6 @@
 """`Video(data_or_path, caption=None, fps=None, format=None)`: arrays (TxCxHxW or BxTxCxHxW,
 uint8 or floats) are encoded to GIF with Pillow, or to MP4/WebM/OGG with imageio + ffmpeg."""
+
 from __future__ import annotations
 
 import io
@@ -18,8 +19,9 @@ def _frames(arr):
     if arr.ndim == 5:  # B x T x C x H x W -> T x C x H x (B*W)
         arr = np.concatenate(list(arr), axis=-1)
     if arr.ndim != 4 or arr.shape[1] not in (1, 3, 4) or 0 in arr.shape:
-        raise ValueError(f"Video(data_or_path): unsupported shape {tuple(arr.shape)}; "
-                         f"accepted: {_SHAPES}")
+        raise ValueError(
+            f"Video(data_or_path): unsupported shape {tuple(arr.shape)}; accepted: {_SHAPES}"
+        )
     if arr.dtype != np.uint8:
         data = np.nan_to_num(arr.astype(np.float64))
         if data.max() <= 1.0:
@@ -37,8 +39,14 @@ def _gif(frames, fps: float) -> bytes:
     mode = "RGBA" if frames.shape[3] == 4 else "RGB"
     images = [PILImage.fromarray(f, mode) for f in frames]
     buf = io.BytesIO()
-    images[0].save(buf, format="GIF", save_all=True, append_images=images[1:],
-                   duration=max(1, int(1000 / fps)), loop=0)
+    images[0].save(
+        buf,
+        format="GIF",
+        save_all=True,
+        append_images=images[1:],
+        duration=max(1, int(1000 / fps)),
+        loop=0,
+    )
     return buf.getvalue()
 
 
@@ -46,8 +54,10 @@ def _ffmpeg(frames, fps: float, fmt: str) -> bytes:
     try:
         import imageio.v3 as iio
     except ImportError as e:
-        raise ValueError(f"Video(format={fmt!r}) needs imageio with ffmpeg (pip install imageio "
-                         "imageio-ffmpeg); format='gif' needs only Pillow") from e
+        raise ValueError(
+            f"Video(format={fmt!r}) needs imageio with ffmpeg (pip install imageio "
+            "imageio-ffmpeg); format='gif' needs only Pillow"
+        ) from e
     return iio.imwrite("<bytes>", frames[..., :3], extension=f".{fmt}", fps=fps)
 
 
@@ -64,8 +74,10 @@ class Video(Media):
             self._format = ext or "mp4"
             return
         if module_root(data_or_path) not in ("numpy", "torch", "tensorflow", "jax", "jaxlib"):
-            raise ValueError(f"Video(data_or_path): expected an array ({_SHAPES}) or a file path, "
-                             f"got {type(data_or_path).__name__}")
+            raise ValueError(
+                f"Video(data_or_path): expected an array ({_SHAPES}) or a file path, "
+                f"got {type(data_or_path).__name__}"
+            )
         fmt = (format or "gif").lower()
         if fmt not in _FORMATS:
             raise ValueError(f"Video(format={format!r}): expected one of {', '.join(_FORMATS)}")

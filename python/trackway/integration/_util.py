@@ -1,4 +1,5 @@
 """Shared helpers of the integrations."""
+
 from __future__ import annotations
 
 

@@ -1,6 +1,7 @@
 """Custom charts (wandb's `wandb.plot`): each helper builds a `Table` and names the chart preset
 (`spec`) and the columns it draws. Logged under key `k`, the table is stored under `k_table`
 and a `custom-chart` descriptor under `k` (docs/media-api.md "Custom charts")."""
+
 from __future__ import annotations
 
 from ..data_types._base import InvalidValue, WBValue
@@ -30,15 +31,18 @@ class CustomChart(WBValue):
 
     _log_type = "custom-chart"
 
-    def __init__(self, spec: str, table: Table, fields=None, string_fields=None,
-                 split_table: bool = False) -> None:
+    def __init__(
+        self, spec: str, table: Table, fields=None, string_fields=None, split_table: bool = False
+    ) -> None:
         if not isinstance(table, Table):
             raise InvalidValue(f"a custom chart needs a trackway.Table, got {type(table).__name__}")
         fields = {str(k): str(v) for k, v in (fields or {}).items() if v is not None}
         missing = [v for v in fields.values() if v not in table.columns]
         if missing:
-            raise ValueError(f"custom chart {spec!r}: fields name columns {missing} that the table "
-                             f"does not have (columns: {table.columns})")
+            raise ValueError(
+                f"custom chart {spec!r}: fields name columns {missing} that the table "
+                f"does not have (columns: {table.columns})"
+            )
         self.spec = str(spec)
         self.table = table
         self.fields = fields
@@ -50,8 +54,13 @@ class CustomChart(WBValue):
         return self.spec
 
     def _trackway_json(self) -> dict:
-        return {"_type": "custom-chart", "spec": self.spec, "fields": dict(self.fields),
-                "string_fields": dict(self.string_fields), "table": self.table._trackway_json()}
+        return {
+            "_type": "custom-chart",
+            "spec": self.spec,
+            "fields": dict(self.fields),
+            "string_fields": dict(self.string_fields),
+            "table": self.table._trackway_json(),
+        }
 
 
 Visualize = CustomChart
@@ -69,8 +78,9 @@ def visualize(id, value):
 
 
 def line(table, x, y, stroke=None, title="", split_table=False):
-    return CustomChart("wandb/line/v0", table, {"x": x, "y": y, "stroke": stroke},
-                       {"title": title}, split_table)
+    return CustomChart(
+        "wandb/line/v0", table, {"x": x, "y": y, "stroke": stroke}, {"title": title}, split_table
+    )
 
 
 def scatter(table, x, y, title="", split_table=False):
@@ -78,13 +88,13 @@ def scatter(table, x, y, title="", split_table=False):
 
 
 def bar(table, label, value, title="", split_table=False):
-    return CustomChart("wandb/bar/v0", table, {"label": label, "value": value},
-                       {"title": title}, split_table)
+    return CustomChart(
+        "wandb/bar/v0", table, {"label": label, "value": value}, {"title": title}, split_table
+    )
 
 
 def histogram(table, value, title="", split_table=False):
-    return CustomChart("wandb/histogram/v0", table, {"value": value}, {"title": title},
-                       split_table)
+    return CustomChart("wandb/histogram/v0", table, {"value": value}, {"title": title}, split_table)
 
 
 def line_series(xs, ys, keys=None, title="", xname="x", split_table=False):
@@ -99,12 +109,19 @@ def line_series(xs, ys, keys=None, title="", xname="x", split_table=False):
     names = list(keys) if keys is not None else [f"key_{i}" for i in range(len(ys))]
     if len(names) != len(ys):
         raise ValueError(f"line_series: {len(names)} keys for {len(ys)} series")
-    rows = [[x, str(name), y] for name, xvals, yvals in zip(names, xss, ys)
-            for x, y in zip(xvals, yvals)]
+    rows = [
+        [x, str(name), y]
+        for name, xvals, yvals in zip(names, xss, ys)
+        for x, y in zip(xvals, yvals)
+    ]
     table = Table(columns=["step", "lineKey", "lineVal"], data=rows, allow_mixed_types=True)
-    return CustomChart("wandb/lineseries/v0", table,
-                       {"step": "step", "lineKey": "lineKey", "lineVal": "lineVal"},
-                       {"title": title, "xname": xname}, split_table)
+    return CustomChart(
+        "wandb/lineseries/v0",
+        table,
+        {"step": "step", "lineKey": "lineKey", "lineVal": "lineVal"},
+        {"title": title, "xname": xname},
+        split_table,
+    )
 
 
 def _plain_list(values):

@@ -1,4 +1,5 @@
 """ROC and precision-recall curves and the confusion matrix, computed with numpy alone."""
+
 from __future__ import annotations
 
 from ..data_types.table import Table
@@ -14,8 +15,9 @@ def _arrays(y_true, y_probas):
     if probas.ndim == 1:
         probas = np.stack([1 - probas, probas], axis=1)
     if probas.ndim != 2 or probas.shape[0] != y_true.shape[0]:
-        raise ValueError(f"y_probas must be N x classes for N={y_true.shape[0]} labels, got shape "
-                         f"{probas.shape}")
+        raise ValueError(
+            f"y_probas must be N x classes for N={y_true.shape[0]} labels, got shape {probas.shape}"
+        )
     return y_true, probas
 
 
@@ -51,8 +53,9 @@ def _thin(n: int, limit: int):
     return np.unique(np.linspace(0, n - 1, min(n, limit)).astype(int))
 
 
-def roc_curve(y_true=None, y_probas=None, labels=None, classes_to_plot=None, title="ROC",
-              split_table=False):
+def roc_curve(
+    y_true=None, y_probas=None, labels=None, classes_to_plot=None, title="ROC", split_table=False
+):
     from . import CustomChart
 
     y_true, probas = _arrays(y_true, y_probas)
@@ -63,14 +66,28 @@ def roc_curve(y_true=None, y_probas=None, labels=None, classes_to_plot=None, tit
         for j in _thin(len(fpr), CHART_LIMIT // max(len(picked), 1)):
             rows.append([name, round(float(fpr[j]), 3), round(float(tpr[j]), 3)])
     table = Table(columns=["class", "fpr", "tpr"], data=rows, allow_mixed_types=True)
-    return CustomChart("wandb/area-under-curve/v0", table,
-                       {"x": "fpr", "y": "tpr", "class": "class"},
-                       {"title": title, "x-axis-title": "False positive rate",
-                        "y-axis-title": "True positive rate"}, split_table)
+    return CustomChart(
+        "wandb/area-under-curve/v0",
+        table,
+        {"x": "fpr", "y": "tpr", "class": "class"},
+        {
+            "title": title,
+            "x-axis-title": "False positive rate",
+            "y-axis-title": "True positive rate",
+        },
+        split_table,
+    )
 
 
-def pr_curve(y_true=None, y_probas=None, labels=None, classes_to_plot=None, interp_size=21,
-             title="Precision-Recall Curve", split_table=False):
+def pr_curve(
+    y_true=None,
+    y_probas=None,
+    labels=None,
+    classes_to_plot=None,
+    interp_size=21,
+    title="Precision-Recall Curve",
+    split_table=False,
+):
     import numpy as np
 
     from . import CustomChart
@@ -88,14 +105,23 @@ def pr_curve(y_true=None, y_probas=None, labels=None, classes_to_plot=None, inte
             p = float(best[at]) if at < len(best) else 0.0
             rows.append([name, round(float(r), 3), round(p, 3)])
     table = Table(columns=["class", "recall", "precision"], data=rows, allow_mixed_types=True)
-    return CustomChart("wandb/area-under-curve/v0", table,
-                       {"x": "recall", "y": "precision", "class": "class"},
-                       {"title": title, "x-axis-title": "Recall", "y-axis-title": "Precision"},
-                       split_table)
+    return CustomChart(
+        "wandb/area-under-curve/v0",
+        table,
+        {"x": "recall", "y": "precision", "class": "class"},
+        {"title": title, "x-axis-title": "Recall", "y-axis-title": "Precision"},
+        split_table,
+    )
 
 
-def confusion_matrix(probs=None, y_true=None, preds=None, class_names=None,
-                     title="Confusion Matrix Curve", split_table=False):
+def confusion_matrix(
+    probs=None,
+    y_true=None,
+    preds=None,
+    class_names=None,
+    title="Confusion Matrix Curve",
+    split_table=False,
+):
     import numpy as np
 
     from . import CustomChart
@@ -103,19 +129,25 @@ def confusion_matrix(probs=None, y_true=None, preds=None, class_names=None,
     if (probs is None) == (preds is None):
         raise ValueError("confusion_matrix: pass exactly one of probs= and preds=")
     y_true = np.asarray(y_true).astype(int)
-    preds = np.argmax(np.asarray(probs), axis=1) if probs is not None else \
-        np.asarray(preds).astype(int)
+    preds = (
+        np.argmax(np.asarray(probs), axis=1) if probs is not None else np.asarray(preds).astype(int)
+    )
     n = int(max(y_true.max(initial=0), preds.max(initial=0))) + 1
     if class_names is not None:
         if len(class_names) < n:
-            raise ValueError(f"confusion_matrix: {len(class_names)} class_names for labels up "
-                             f"to {n - 1}")
+            raise ValueError(
+                f"confusion_matrix: {len(class_names)} class_names for labels up to {n - 1}"
+            )
         n = len(class_names)
     names = list(class_names) if class_names is not None else [f"Class_{i + 1}" for i in range(n)]
     counts = np.zeros((n, n), dtype=int)
     np.add.at(counts, (y_true, preds), 1)
     rows = [[names[a], names[p], int(counts[a, p])] for a in range(n) for p in range(n)]
     table = Table(columns=["Actual", "Predicted", "nPredictions"], data=rows)
-    return CustomChart("wandb/confusion_matrix/v1", table,
-                       {"Actual": "Actual", "Predicted": "Predicted",
-                        "nPredictions": "nPredictions"}, {"title": title}, split_table)
+    return CustomChart(
+        "wandb/confusion_matrix/v1",
+        table,
+        {"Actual": "Actual", "Predicted": "Predicted", "nPredictions": "nPredictions"},
+        {"title": title},
+        split_table,
+    )

@@ -1,4 +1,5 @@
 """Compat package mirroring `wandb.sdk` paths that integrations import."""
+
 from . import data_types, lib, wandb_run
 from .wandb_run import Run
 

@@ -1,6 +1,7 @@
 """Charts for scikit-learn models (wandb's `wandb.sklearn`): each `plot_*` computes a table and
 logs it as a custom chart to the active run, under wandb's key with wandb's table columns
 (docs/media-api.md "Custom charts"). scikit-learn is imported only when a helper runs."""
+
 from __future__ import annotations
 
 from ._plots import (

@@ -10,6 +10,7 @@ step changes (or at ``finish()``).
 
 The same conversion turns finished log directories into runs: ``trackway import tensorboard``.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -24,8 +25,12 @@ _patched: dict = {}  # (module, class) -> original add_event
 _state = {"step": None, "run": None}
 
 
-def patch(save: bool = True, tensorboard_x: bool | None = None, pytorch: bool | None = None,
-          root_logdir: str = "") -> None:
+def patch(
+    save: bool = True,
+    tensorboard_x: bool | None = None,
+    pytorch: bool | None = None,
+    root_logdir: str = "",
+) -> None:
     """Forward TensorBoard events of every SummaryWriter in this process to the active run."""
     for mod_name, cls_name in _WRITERS:
         if tensorboard_x is False and mod_name.startswith("tensorboardX"):
@@ -107,13 +112,14 @@ def histogram(min_, max_, limits, counts) -> dict:
     bins = [float(min_)]
     for i, limit in enumerate(limits):
         last = i + 1 == len(limits)
-        bins.append(float(max_) if last and (not math.isfinite(limit) or limit > max_)
-                    else float(limit))
+        bins.append(
+            float(max_) if last and (not math.isfinite(limit) or limit > max_) else float(limit)
+        )
     values = [int(c) if float(c).is_integer() else float(c) for c in counts]
     if len(values) > MAX_BINS and len(bins) == len(values) + 1:
         k = -(-len(values) // MAX_BINS)  # merge runs of k buckets: exact counts, subset of edges
-        values = [sum(values[i:i + k]) for i in range(0, len(values), k)]
-        bins = bins[::k][:len(values)] + [bins[-1]]
+        values = [sum(values[i : i + k]) for i in range(0, len(values), k)]
+        bins = bins[::k][: len(values)] + [bins[-1]]
     return {"_type": "histogram", "bins": bins, "values": values}
 
 

@@ -50,11 +50,7 @@ impl Mock {
 
     pub fn positions(&self, log_id: &str) -> Vec<u64> {
         let s = self.state.lock().expect("lock");
-        s.records
-            .iter()
-            .filter(|r| r.0 == log_id)
-            .map(|r| r.1)
-            .collect()
+        s.records.iter().filter(|r| r.0 == log_id).map(|r| r.1).collect()
     }
 }
 
@@ -93,15 +89,9 @@ fn serve(conn: TcpStream, st: &Mutex<State>) {
         }
         let (status, reply) = route(st, parts.get(1).map_or("", String::as_str), &body, auth);
         let text = reply.to_string();
-        let head = format!(
-            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            text.len()
-        );
-        if out
-            .write_all(head.as_bytes())
-            .and_then(|()| out.write_all(text.as_bytes()))
-            .is_err()
-        {
+        let head =
+            format!("HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", text.len());
+        if out.write_all(head.as_bytes()).and_then(|()| out.write_all(text.as_bytes())).is_err() {
             return;
         }
     }
@@ -137,10 +127,7 @@ fn route(st: &Mutex<State>, path: &str, body: &[u8], auth: bool) -> (u16, serde_
             s.created.push(v.clone());
             let project = v["project"].as_str().unwrap_or("uncategorized").to_string();
             let run = serde_json::json!({"entity": v["entity"].as_str().unwrap_or("admin"), "project": project, "run_id": v["run_id"]});
-            (
-                200,
-                serde_json::json!({"run": run, "resumed": false, "last_step": null}),
-            )
+            (200, serde_json::json!({"run": run, "resumed": false, "last_step": null}))
         }
         "/api/v1/ingest" => ingest(&mut s, &v),
         _ => (404, err("not_found")),
@@ -149,10 +136,7 @@ fn route(st: &Mutex<State>, path: &str, body: &[u8], auth: bool) -> (u16, serde_
 
 fn ingest(s: &mut State, v: &serde_json::Value) -> (u16, serde_json::Value) {
     let log_id = v["log_id"].as_str().unwrap_or("").to_string();
-    let (from, to) = (
-        v["from"].as_u64().unwrap_or(0),
-        v["to"].as_u64().unwrap_or(0),
-    );
+    let (from, to) = (v["from"].as_u64().unwrap_or(0), v["to"].as_u64().unwrap_or(0));
     let mark = s.marks.get(&log_id).copied().unwrap_or(0);
     if from > mark {
         let mut e = err("offset_gap");

@@ -5,9 +5,9 @@ use std::io::Read;
 
 use serde_json::{Map, Value};
 
-use super::{read_metadata_bytes, RestoreError, RunFile, RunSource, METADATA};
-use crate::paths::validate_rel_path;
+use super::{METADATA, RestoreError, RunFile, RunSource, read_metadata_bytes};
 use crate::CaptureError;
+use crate::paths::validate_rel_path;
 
 /// Bodies read whole (the run, listings, `diff.patch`, metadata) above this are refused, never
 /// cut short; run files of any size are streamed by [`RunSource::download`].
@@ -36,7 +36,13 @@ impl HttpRunSource {
     }
 
     fn run_url(&self, suffix: &str) -> String {
-        format!("{}/api/v1/runs/{}/{}/{}{suffix}", self.base, encode(&self.entity), encode(&self.project), encode(&self.run_id))
+        format!(
+            "{}/api/v1/runs/{}/{}/{}{suffix}",
+            self.base,
+            encode(&self.entity),
+            encode(&self.project),
+            encode(&self.run_id)
+        )
     }
 
     /// A GET whose status is 2xx; other answers become [`RestoreError::Http`].
@@ -65,7 +71,9 @@ impl HttpRunSource {
             .read_to_end(&mut body)
             .map_err(|e| RestoreError::Unreachable { url: url.into(), message: e.to_string() })?;
         if body.len() as u64 > MAX_WHOLE_BYTES {
-            return Err(RestoreError::Source(format!("{url}: the answer is larger than {MAX_WHOLE_BYTES} bytes")).into());
+            return Err(
+                RestoreError::Source(format!("{url}: the answer is larger than {MAX_WHOLE_BYTES} bytes")).into()
+            );
         }
         Ok(body)
     }
@@ -138,7 +146,8 @@ impl RunSource for HttpRunSource {
         struct Listing {
             files: Vec<RunFile>,
         }
-        let listing: Listing = serde_json::from_slice(&body).map_err(|e| CaptureError::Json(format!("file listing: {e}")))?;
+        let listing: Listing =
+            serde_json::from_slice(&body).map_err(|e| CaptureError::Json(format!("file listing: {e}")))?;
         Ok(listing.files)
     }
 

@@ -4,10 +4,10 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use super::{read_metadata_bytes, RestoreError, RunFile, RunSource, METADATA};
+use super::{METADATA, RestoreError, RunFile, RunSource, read_metadata_bytes};
+use crate::CaptureError;
 use crate::files::hash_file;
 use crate::paths::validate_rel_path;
-use crate::CaptureError;
 
 pub struct LocalRunSource {
     run_dir: PathBuf,
@@ -38,7 +38,9 @@ impl RunSource for LocalRunSource {
     }
 
     fn metadata(&self) -> Result<Value, CaptureError> {
-        Ok(fs::read(self.files_dir().join(METADATA)).map(|b| read_metadata_bytes(&b)).unwrap_or_else(|_| Value::Object(Map::new())))
+        Ok(fs::read(self.files_dir().join(METADATA))
+            .map(|b| read_metadata_bytes(&b))
+            .unwrap_or_else(|_| Value::Object(Map::new())))
     }
 
     fn list_files(&self) -> Result<Vec<RunFile>, CaptureError> {

@@ -24,23 +24,16 @@ pub(crate) fn check_patch_symlinks(
     let _ = std::fs::remove_file(&index);
     for (link, target) in result? {
         if let Some(reason) = unsafe_link(&link, &target, protected) {
-            return Err(RestoreError::UnsafePatch {
-                link: link.display().to_string(),
-                target,
-                reason: reason.into(),
-            }
-            .into());
+            return Err(
+                RestoreError::UnsafePatch { link: link.display().to_string(), target, reason: reason.into() }.into()
+            );
         }
     }
     Ok(())
 }
 
 /// (link path, target) of every symlink the patch adds or changes.
-fn symlinks_in_patch(
-    root: &Path,
-    index: &Path,
-    patch: &Path,
-) -> Result<Vec<(PathBuf, String)>, CaptureError> {
+fn symlinks_in_patch(root: &Path, index: &Path, patch: &Path) -> Result<Vec<(PathBuf, String)>, CaptureError> {
     let idx = index.to_string_lossy().to_string();
     let p = patch.to_string_lossy().to_string();
     let with_index = |args: &[&str]| -> Result<std::process::Output, CaptureError> {
@@ -56,10 +49,7 @@ fn symlinks_in_patch(
             .output()
             .map_err(|e| CaptureError::GitUnavailable(e.to_string()))
     };
-    for args in [
-        &["read-tree", "HEAD"][..],
-        &["apply", "--cached", "--binary", &p][..],
-    ] {
+    for args in [&["read-tree", "HEAD"][..], &["apply", "--cached", "--binary", &p][..]] {
         let out = with_index(args)?;
         if !out.status.success() {
             return Err(CaptureError::Git {
@@ -77,10 +67,7 @@ fn symlinks_in_patch(
         let fields: Vec<&str> = meta.trim_start_matches(':').split(' ').collect();
         if let [_, "120000", _, sha, _] = fields.as_slice() {
             let blob = git(root, &["cat-file", "blob", sha])?;
-            links.push((
-                PathBuf::from(path),
-                String::from_utf8_lossy(&blob.stdout).to_string(),
-            ));
+            links.push((PathBuf::from(path), String::from_utf8_lossy(&blob.stdout).to_string()));
         }
     }
     Ok(links)
@@ -89,10 +76,7 @@ fn symlinks_in_patch(
 /// Why a symlink at `link` (relative to the repository root) pointing at `target` is unsafe.
 fn unsafe_link(link: &Path, target: &str, protected: &[PathBuf]) -> Option<&'static str> {
     // The link may not be, or be a parent of, a directory restore writes to.
-    if protected
-        .iter()
-        .any(|d| link.starts_with(d) || d.starts_with(link))
-    {
+    if protected.iter().any(|d| link.starts_with(d) || d.starts_with(link)) {
         return Some("the link lies in the directory restore writes to");
     }
     if Path::new(target).is_absolute() {
@@ -100,12 +84,7 @@ fn unsafe_link(link: &Path, target: &str, protected: &[PathBuf]) -> Option<&'sta
     }
     // Resolved lexically from the link's directory; `..` may not climb above the root.
     let mut resolved = PathBuf::new();
-    for comp in link
-        .parent()
-        .unwrap_or(Path::new(""))
-        .join(target)
-        .components()
-    {
+    for comp in link.parent().unwrap_or(Path::new("")).join(target).components() {
         match comp {
             Component::Normal(c) => resolved.push(c),
             Component::CurDir => {}

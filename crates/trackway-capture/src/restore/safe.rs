@@ -24,10 +24,7 @@ pub(crate) fn ensure_dir_under(base: &Path, rel: &Path) -> Result<PathBuf, Captu
         cur.push(name);
         match fs::symlink_metadata(&cur) {
             Ok(m) if m.file_type().is_symlink() => {
-                return Err(unsafe_path(
-                    &cur,
-                    "is a symlink; refusing to write through it",
-                ));
+                return Err(unsafe_path(&cur, "is a symlink; refusing to write through it"));
             }
             Ok(m) if m.is_dir() => {}
             Ok(_) => return Err(unsafe_path(&cur, "is not a directory")),
@@ -45,11 +42,7 @@ pub(crate) fn ensure_dir_under(base: &Path, rel: &Path) -> Result<PathBuf, Captu
 }
 
 fn unsafe_path(path: &Path, why: &str) -> CaptureError {
-    RestoreError::UnsafePath {
-        path: path.to_path_buf(),
-        reason: why.into(),
-    }
-    .into()
+    RestoreError::UnsafePath { path: path.to_path_buf(), reason: why.into() }.into()
 }
 
 /// Whether `target` is a regular file (not followed if a symlink) with the listed content.
@@ -85,22 +78,13 @@ pub(crate) fn download_verified(
     dir: &Path,
     name: &str,
 ) -> Result<(), CaptureError> {
-    let tmp = tempfile::Builder::new()
-        .prefix(".trackway-pull-")
-        .tempfile_in(dir)
-        .map_err(|e| CaptureError::io(dir, e))?;
+    let tmp =
+        tempfile::Builder::new().prefix(".trackway-pull-").tempfile_in(dir).map_err(|e| CaptureError::io(dir, e))?;
     let (sha, size) = {
-        let mut out = Hashing {
-            inner: io::BufWriter::new(tmp.as_file()),
-            hash: Sha256::new(),
-            size: 0,
-        };
+        let mut out = Hashing { inner: io::BufWriter::new(tmp.as_file()), hash: Sha256::new(), size: 0 };
         src.download(rel, &mut out)?;
         out.flush().map_err(|e| CaptureError::io(tmp.path(), e))?;
-        (
-            hex::encode(std::mem::take(&mut out.hash).finalize()),
-            out.size,
-        )
+        (hex::encode(std::mem::take(&mut out.hash).finalize()), out.size)
     };
     if size != f.size || !sha.eq_ignore_ascii_case(&f.sha256) {
         return Err(RestoreError::Checksum {
@@ -111,7 +95,6 @@ pub(crate) fn download_verified(
         .into());
     }
     let target = dir.join(name);
-    tmp.persist(&target)
-        .map_err(|e| CaptureError::io(&target, e.error))?;
+    tmp.persist(&target).map_err(|e| CaptureError::io(&target, e.error))?;
     Ok(())
 }

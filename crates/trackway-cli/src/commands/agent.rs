@@ -54,10 +54,6 @@ fn init_logging(root: &std::path::Path) -> anyhow::Result<()> {
         .with_context(|| format!("open {}", path.display()))?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRACKWAY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(Mutex::new(file))
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(Mutex::new(file)).try_init();
     Ok(())
 }

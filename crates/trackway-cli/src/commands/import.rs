@@ -85,25 +85,11 @@ fn root(common: &Common) -> anyhow::Result<PathBuf> {
 }
 
 fn report(path: &Path, w: Written) {
-    let dropped = if w.dropped > 0 {
-        format!(", {} dropped (step went back)", w.dropped)
-    } else {
-        String::new()
-    };
-    println!(
-        "{}: {} rows, {} points, {} files{dropped}",
-        path.display(),
-        w.rows,
-        w.points,
-        w.files
-    );
+    let dropped = if w.dropped > 0 { format!(", {} dropped (step went back)", w.dropped) } else { String::new() };
+    println!("{}: {} rows, {} points, {} files{dropped}", path.display(), w.rows, w.points, w.files);
 }
 
-fn tb_pass(
-    a: &TbArgs,
-    target: &tensorboard::Target,
-    finished: bool,
-) -> anyhow::Result<(Vec<PathBuf>, u64)> {
+fn tb_pass(a: &TbArgs, target: &tensorboard::Target, finished: bool) -> anyhow::Result<(Vec<PathBuf>, u64)> {
     let mut dirs = Vec::new();
     let mut points = 0;
     for logdir in &a.logdirs {
@@ -124,11 +110,7 @@ fn tb_pass(
 fn run_tensorboard(a: &TbArgs) -> anyhow::Result<()> {
     let target = tensorboard::Target {
         root: root(&a.common)?,
-        project: a
-            .common
-            .project
-            .clone()
-            .unwrap_or_else(|| "uncategorized".to_owned()),
+        project: a.common.project.clone().unwrap_or_else(|| "uncategorized".to_owned()),
         entity: a.common.entity.clone(),
     };
     if !a.follow {
@@ -156,22 +138,14 @@ fn run_tensorboard(a: &TbArgs) -> anyhow::Result<()> {
 }
 
 fn run_mlflow(a: &MlflowArgs) -> anyhow::Result<()> {
-    let uri = a
-        .uri
-        .clone()
-        .or_else(|| std::env::var("MLFLOW_TRACKING_URI").ok())
-        .unwrap_or_else(|| "mlruns".to_owned());
+    let uri =
+        a.uri.clone().or_else(|| std::env::var("MLFLOW_TRACKING_URI").ok()).unwrap_or_else(|| "mlruns".to_owned());
     let store = mlflow::store(&uri)?;
     let root = root(&a.common)?;
     let mut dirs = Vec::new();
     for run in mlflow::discover(&store).with_context(|| format!("read {uri}"))? {
-        let (path, written) = mlflow::import_run(
-            &run,
-            &root,
-            a.common.project.as_deref(),
-            a.common.entity.as_deref(),
-        )
-        .with_context(|| format!("import {}", run.location().display()))?;
+        let (path, written) = mlflow::import_run(&run, &root, a.common.project.as_deref(), a.common.entity.as_deref())
+            .with_context(|| format!("import {}", run.location().display()))?;
         report(&path, written);
         dirs.push(path);
     }

@@ -19,12 +19,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let host = trackway_config::normalize_base_url(
-        &args
-            .host
-            .clone()
-            .unwrap_or_else(trackway_agent::default_base_url),
-    );
+    let host = trackway_config::normalize_base_url(&args.host.clone().unwrap_or_else(trackway_agent::default_base_url));
     let key = match args.key.clone().or_else(|| trackway_config::env("API_KEY")) {
         Some(k) => k,
         None => read_key(&host)?,
@@ -44,19 +39,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         entity = viewer.entity.or(Some(viewer.username));
     }
     let mut creds = Credentials::load().context("read stored credentials")?;
-    creds.set_host(
-        &host,
-        HostCredentials {
-            api_key: key,
-            entity,
-        },
-    );
+    creds.set_host(&host, HostCredentials { api_key: key, entity });
     creds.default_host = Some(host.clone());
     creds.save().context("store credentials")?;
-    println!(
-        "key stored in {} (default server: {host})",
-        Credentials::path().display()
-    );
+    println!("key stored in {} (default server: {host})", Credentials::path().display());
     Ok(())
 }
 
@@ -67,9 +53,6 @@ fn read_key(host: &str) -> anyhow::Result<String> {
         std::io::stdout().flush().ok();
     }
     let mut line = String::new();
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .context("read the key from stdin")?;
+    stdin.lock().read_line(&mut line).context("read the key from stdin")?;
     Ok(line)
 }

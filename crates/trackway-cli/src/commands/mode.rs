@@ -26,10 +26,7 @@ pub fn run(mode: Mode) -> anyhow::Result<()> {
     let file = root.join("settings");
     match value {
         Some(v) => println!("mode = {v} (in {})", file.display()),
-        None => println!(
-            "mode cleared: runs are online by default (in {})",
-            file.display()
-        ),
+        None => println!("mode cleared: runs are online by default (in {})", file.display()),
     }
     if let Some(env) = trackway_config::env("MODE") {
         println!("note: the environment sets the mode to {env:?}, which takes precedence");

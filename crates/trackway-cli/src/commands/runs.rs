@@ -98,26 +98,13 @@ fn state_of(st: &RunState) -> String {
             (false, Some(_)) => "failed".into(),
         };
     }
-    let same_host = st
-        .run
-        .host
-        .as_deref()
-        .is_some_and(|h| Some(h) == this_host().as_deref());
-    let alive = st
-        .run
-        .pid
-        .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-    if same_host && alive {
-        "running".into()
-    } else {
-        "unfinished".into()
-    }
+    let same_host = st.run.host.as_deref().is_some_and(|h| Some(h) == this_host().as_deref());
+    let alive = st.run.pid.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+    if same_host && alive { "running".into() } else { "unfinished".into() }
 }
 
 fn this_host() -> Option<String> {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|s| s.trim().to_owned())
+    std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|s| s.trim().to_owned())
 }
 
 /// The run root for a user-given directory: itself when it holds run directories, else its
@@ -153,15 +140,10 @@ fn ls(dir: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
         println!("no runs under {}", root.display());
         return Ok(());
     }
-    println!(
-        "{:<12} {:<20} {:<16} {:<10} {:>7} {:>9}  DIR",
-        "ID", "NAME", "PROJECT", "STATE", "ROWS", "LAST STEP"
-    );
+    println!("{:<12} {:<20} {:<16} {:<10} {:>7} {:>9}  DIR", "ID", "NAME", "PROJECT", "STATE", "ROWS", "LAST STEP");
     for (path, st) in &states {
         let v = view(path, st);
-        let name = path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         println!(
             "{:<12} {:<20} {:<16} {:<10} {:>7} {:>9}  {}",
             v.run_id,
@@ -169,8 +151,7 @@ fn ls(dir: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
             v.project,
             v.state,
             v.rows,
-            v.last_step
-                .map_or_else(|| "-".to_owned(), |s| s.to_string()),
+            v.last_step.map_or_else(|| "-".to_owned(), |s| s.to_string()),
             name
         );
     }
@@ -187,10 +168,7 @@ fn find_run(run: &str) -> anyhow::Result<PathBuf> {
     let root = trackway_config::root_dir(None, &cwd);
     match trackway_runlog::find_run_dirs(&root, run)?.pop() {
         Some(dir) => Ok(dir),
-        None => bail!(
-            "{run} is neither a run directory nor a run id under {}",
-            root.display()
-        ),
+        None => bail!("{run} is neither a run directory nor a run id under {}", root.display()),
     }
 }
 
@@ -211,17 +189,9 @@ fn show(run: &str, json: bool) -> anyhow::Result<()> {
     if !v.tags.is_empty() {
         println!("tags      {}", v.tags.join(", "));
     }
-    let exit = v
-        .exit_code
-        .map_or_else(String::new, |c| format!(" (exit code {c})"));
-    println!(
-        "state     {}{exit}{}",
-        v.state,
-        if v.synced { ", synced" } else { "" }
-    );
-    let last = v
-        .last_step
-        .map_or_else(|| "-".to_owned(), |s| s.to_string());
+    let exit = v.exit_code.map_or_else(String::new, |c| format!(" (exit code {c})"));
+    println!("state     {}{exit}{}", v.state, if v.synced { ", synced" } else { "" });
+    let last = v.last_step.map_or_else(|| "-".to_owned(), |s| s.to_string());
     println!("rows      {} (last step {last})", v.rows);
     if v.corrupt_lines > 0 {
         println!("corrupt   {} line(s) skipped", v.corrupt_lines);

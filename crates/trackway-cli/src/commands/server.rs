@@ -101,12 +101,19 @@ async fn serve(data_dir: PathBuf, host: String, port: u16, limits: trackway_serv
         .with_limits(limits);
     let urls = local_urls(&host, port);
     state.public_url = urls.first().cloned();
-    let boot = trackway_server::bootstrap::ensure_admin(&state, &data_dir, &urls, &trackway_config::Credentials::path()).context("first-start setup failed")?;
+    let boot =
+        trackway_server::bootstrap::ensure_admin(&state, &data_dir, &urls, &trackway_config::Credentials::path())
+            .context("first-start setup failed")?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "trackway server listening on {url}")?;
     writeln!(out, "data directory: {}", data_dir.display())?;
     if boot.created {
-        writeln!(out, "created admin user {} and an API key (kept in {})", boot.username.as_deref().unwrap_or("?"), boot.key_file.display())?;
+        writeln!(
+            out,
+            "created admin user {} and an API key (kept in {})",
+            boot.username.as_deref().unwrap_or("?"),
+            boot.key_file.display()
+        )?;
     }
     if let Some(creds) = &boot.credentials {
         writeln!(out, "API key stored as the login for {} in {}", urls.join(" and "), creds.display())?;

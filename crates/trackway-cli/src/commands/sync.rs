@@ -37,10 +37,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // Upload problems (a refused file, a retry) are logged as warnings; show them.
     let filter = tracing_subscriber::EnvFilter::try_from_env("TRACKWAY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
     let dirs = target_dirs(&args)?;
     if dirs.is_empty() {
         println!("nothing to sync");
@@ -64,17 +61,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut pool = ClientPool::default();
     let mut failed = 0usize;
     for dir in &dirs {
-        let outcome = sync_run(dir, &opts, &mut pool).unwrap_or_else(|e| SyncOutcome::Failed {
-            message: e.to_string(),
-        });
+        let outcome =
+            sync_run(dir, &opts, &mut pool).unwrap_or_else(|e| SyncOutcome::Failed { message: e.to_string() });
         failed += usize::from(!outcome.is_ok());
         println!("{}: {}", dir.display(), describe(&outcome));
     }
     if failed > 0 {
-        anyhow::bail!(
-            "{failed} of {} run(s) could not be synced; run `trackway sync` again later",
-            dirs.len()
-        );
+        anyhow::bail!("{failed} of {} run(s) could not be synced; run `trackway sync` again later", dirs.len());
     }
     Ok(())
 }
@@ -82,24 +75,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 fn describe(o: &SyncOutcome) -> String {
     let path = |p: &Option<String>| p.clone().unwrap_or_else(|| "?".into());
     match o {
-        SyncOutcome::Synced {
-            path: p,
-            records,
-            bytes,
-        } => format!(
-            "synced to {} ({records} records, {bytes} bytes sent)",
-            path(p)
-        ),
+        SyncOutcome::Synced { path: p, records, bytes } => {
+            format!("synced to {} ({records} records, {bytes} bytes sent)", path(p))
+        }
         SyncOutcome::AlreadySynced => "already synced".into(),
-        SyncOutcome::StillRunning {
-            path: p,
-            records,
-            bytes,
-        } => {
-            format!(
-                "uploaded to {} ({records} records, {bytes} bytes); still running, not marked synced",
-                path(p)
-            )
+        SyncOutcome::StillRunning { path: p, records, bytes } => {
+            format!("uploaded to {} ({records} records, {bytes} bytes); still running, not marked synced", path(p))
         }
         SyncOutcome::Failed { message } => format!("FAILED: {message}"),
     }
@@ -107,28 +88,14 @@ fn describe(o: &SyncOutcome) -> String {
 
 fn target_dirs(args: &Args) -> anyhow::Result<Vec<PathBuf>> {
     let cwd = std::env::current_dir().context("current directory")?;
-    let mut out: Vec<PathBuf> = args
-        .dirs
-        .iter()
-        .map(|d| {
-            if d.is_absolute() {
-                d.clone()
-            } else {
-                cwd.join(d)
-            }
-        })
-        .collect();
+    let mut out: Vec<PathBuf> =
+        args.dirs.iter().map(|d| if d.is_absolute() { d.clone() } else { cwd.join(d) }).collect();
     if let Some(all) = &args.all {
         let root = match all {
-            Some(d) => resolve_root(&if d.is_absolute() {
-                d.clone()
-            } else {
-                cwd.join(d)
-            }),
+            Some(d) => resolve_root(&if d.is_absolute() { d.clone() } else { cwd.join(d) }),
             None => trackway_config::root_dir(None, &cwd),
         };
-        let runs = trackway_agent::pending_runs(&root)
-            .with_context(|| format!("list runs in {}", root.display()))?;
+        let runs = trackway_agent::pending_runs(&root).with_context(|| format!("list runs in {}", root.display()))?;
         out.extend(runs.into_iter().map(|r| r.dir));
     }
     if out.is_empty() && args.all.is_none() {
@@ -140,9 +107,5 @@ fn target_dirs(args: &Args) -> anyhow::Result<Vec<PathBuf>> {
 /// Accepts a run root or a directory that holds one (`DIR/trackway`).
 fn resolve_root(dir: &Path) -> PathBuf {
     let nested = dir.join("trackway");
-    if nested.is_dir() {
-        nested
-    } else {
-        dir.to_path_buf()
-    }
+    if nested.is_dir() { nested } else { dir.to_path_buf() }
 }

@@ -56,7 +56,9 @@ fn fill(rows: &mut [HistoryRow], first: u64, g: &mut Gen) {
         for (k, v) in r.data.values_mut().enumerate() {
             let kf = k as f64;
             let tau = 20_000.0 * (1.0 + kf * 0.37);
-            let val = (2.0 + kf) * (-s / tau).exp() + 0.3 / (1.0 + kf) + 0.05 * (1.0 + kf * 0.1) * g.unit() * (1.0 + (-s / 5000.0).exp());
+            let val = (2.0 + kf) * (-s / tau).exp()
+                + 0.3 / (1.0 + kf)
+                + 0.05 * (1.0 + kf * 0.1) * g.unit() * (1.0 + (-s / 5000.0).exp());
             *v = Value::Float(f64::from(val as f32));
         }
     }
@@ -127,7 +129,12 @@ fn sizes(path: &std::path::Path, points: f64) -> Result<()> {
         let all_pts = points * m;
         let chunks = table_bytes(&conn, "SELECT sum(length(data)) FROM hist_chunk")?;
         let pyr = table_bytes(&conn, "SELECT sum(length(data)) FROM hist_pyr")?;
-        println!("  all {m} metrics + row ts/rt, per metric point: {:.3} B/pt (chunks {:.3} + pyramid {:.3})", (chunks + pyr) as f64 / all_pts, chunks as f64 / all_pts, pyr as f64 / all_pts);
+        println!(
+            "  all {m} metrics + row ts/rt, per metric point: {:.3} B/pt (chunks {:.3} + pyramid {:.3})",
+            (chunks + pyr) as f64 / all_pts,
+            chunks as f64 / all_pts,
+            pyr as f64 / all_pts
+        );
         println!("  SQLite file per metric point     {:.3} B/pt", (pages * page) as f64 / all_pts);
     }
     println!("  SQLite file (all tables, pages)  {:.3} B/pt = {:.1} MiB", file / points, file / 1048576.0);
@@ -182,7 +189,11 @@ fn main() -> Result<()> {
     if !query_only {
         let _ = std::fs::remove_file(&path);
     }
-    println!("history-bench: {runs} runs x {steps} steps, {} metric(s) per row, {batch} rows per append, db {}", metrics(), path.display());
+    println!(
+        "history-bench: {runs} runs x {steps} steps, {} metric(s) per row, {batch} rows per append, db {}",
+        metrics(),
+        path.display()
+    );
     let h = SqliteHistory::open(&path).context("open")?;
 
     if !query_only {
@@ -219,13 +230,20 @@ fn load(h: &SqliteHistory, path: &std::path::Path, runs: i64, steps: u64, batch:
 }
 
 fn query(h: &SqliteHistory, runs: i64, steps: u64) -> Result<()> {
-
     let all: Vec<i64> = (1..=runs).collect();
-    let full = ChartQuery { runs: all.clone(), metric: "loss".into(), x: XAxis::Step, x_min: None, x_max: None, buckets: 1000 };
+    let full = ChartQuery {
+        runs: all.clone(),
+        metric: "loss".into(),
+        x: XAxis::Step,
+        x_min: None,
+        x_max: None,
+        buckets: 1000,
+    };
     time_chart(h, &full, "full range, 1000 buckets")?;
     let mid = steps as f64 / 2.0;
     let half = steps as f64 * 0.025;
-    let zoom = ChartQuery { x_min: Some((mid - half).floor()), x_max: Some((mid + half).floor() - 1.0), ..full.clone() };
+    let zoom =
+        ChartQuery { x_min: Some((mid - half).floor()), x_max: Some((mid + half).floor() - 1.0), ..full.clone() };
     time_chart(h, &zoom, "5% zoom, 1000 buckets")?;
     let few = ChartQuery { runs: all[..runs.min(10) as usize].to_vec(), buckets: 2000, ..full.clone() };
     time_chart(h, &few, "10 runs full range, 2000 buckets")?;

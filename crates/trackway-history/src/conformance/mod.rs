@@ -83,7 +83,9 @@ pub fn long_series_round_trip(s: &dyn HistoryStore) {
         m.apply(&rows);
     }
     assert_store_matches(s, 5, &m, "long series");
-    let p = s.scan(5, &ScanQuery { min_step: Some(12_345), max_step: Some(12_400), limit: 1000, ..Default::default() }).expect("scan");
+    let p = s
+        .scan(5, &ScanQuery { min_step: Some(12_345), max_step: Some(12_400), limit: 1000, ..Default::default() })
+        .expect("scan");
     assert_eq!(p.rows.len(), 56);
     assert_eq!(p.rows[0].step, 12_345);
     assert_eq!(p.next_cursor, None);
@@ -102,7 +104,8 @@ pub fn last_write_wins(s: &dyn HistoryStore) {
     s.append(2, &a).expect("append");
     m.apply(&a);
     assert_store_matches(s, 2, &m, "within one batch");
-    let b = vec![row(0, &[("a", Value::Float(9.0))]), row(1, &[("a", Value::Float(10.0))]), row(2, &[("a", Value::Null)])];
+    let b =
+        vec![row(0, &[("a", Value::Float(9.0))]), row(1, &[("a", Value::Float(10.0))]), row(2, &[("a", Value::Null)])];
     s.append(2, &b).expect("append");
     m.apply(&b);
     assert_store_matches(s, 2, &m, "across batches");
@@ -255,7 +258,14 @@ pub fn chart_same_for_any_batching(s: &dyn HistoryStore) {
     s.append(13, &rows).expect("append");
     s.compact(13).expect("compact");
     for (lo, hi, b) in [(None, None, 1000), (Some(1000.0), Some(2000.0), 100), (Some(333.0), Some(17_777.0), 500)] {
-        let q = ChartQuery { runs: vec![10, 11, 12, 13, 99], metric: "loss".into(), x: XAxis::Step, x_min: lo, x_max: hi, buckets: b };
+        let q = ChartQuery {
+            runs: vec![10, 11, 12, 13, 99],
+            metric: "loss".into(),
+            x: XAxis::Step,
+            x_min: lo,
+            x_max: hi,
+            buckets: b,
+        };
         let got = s.chart(&q).expect("chart");
         assert_eq!(got.len(), 5);
         assert!(got[4].x.is_empty(), "unknown run gives an empty series");
@@ -292,7 +302,8 @@ pub fn chart_exact_when_small(s: &dyn HistoryStore) {
 
 pub fn chart_nan_inf(s: &dyn HistoryStore) {
     let vals = [1.0, f64::NAN, f64::INFINITY, -2.0, f64::NEG_INFINITY, 3.0, f64::NAN];
-    let rows: Vec<HistoryRow> = vals.iter().enumerate().map(|(i, v)| row(i as u64, &[("y", Value::Float(*v))])).collect();
+    let rows: Vec<HistoryRow> =
+        vals.iter().enumerate().map(|(i, v)| row(i as u64, &[("y", Value::Float(*v))])).collect();
     s.append(21, &rows).expect("append");
     for compacted in [false, true] {
         if compacted {
@@ -372,7 +383,8 @@ pub fn sampled_keeps_first_and_last(s: &dyn HistoryStore) {
 }
 
 pub fn delete_run(s: &dyn HistoryStore) {
-    let rows: Vec<HistoryRow> = (0..10_000u64).map(|i| row(i, &[("a", Value::Float(1.0)), ("s", Value::Str("x".into()))])).collect();
+    let rows: Vec<HistoryRow> =
+        (0..10_000u64).map(|i| row(i, &[("a", Value::Float(1.0)), ("s", Value::Str("x".into()))])).collect();
     s.append(30, &rows).expect("append");
     s.append(31, &rows[..10]).expect("append");
     s.compact(30).expect("compact");
@@ -400,7 +412,7 @@ pub fn random_operations(s: &dyn HistoryStore) {
                 let mut rows = Vec::new();
                 for _ in 0..n {
                     let step = match rng.below(30) {
-                        0 => rng.below(next + 1),  // rewind
+                        0 => rng.below(next + 1),    // rewind
                         1 => next.saturating_sub(1), // duplicate of the last step
                         _ => {
                             next += 1 + rng.below(2);

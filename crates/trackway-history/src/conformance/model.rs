@@ -49,10 +49,7 @@ impl Model {
     }
     /// Numeric points of a key, as the chart sees them.
     pub fn points(&self, key: &str) -> Vec<(u64, f64)> {
-        self.rows
-            .values()
-            .filter_map(|r| r.data.get(key).and_then(chart_value).map(|v| (r.step, v)))
-            .collect()
+        self.rows.values().filter_map(|r| r.data.get(key).and_then(chart_value).map(|v| (r.step, v))).collect()
     }
 }
 
@@ -76,7 +73,9 @@ pub(crate) fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
         (Value::List(x), Value::List(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
-        (Value::Map(x), Value::Map(y)) => x.len() == y.len() && x.iter().zip(y).all(|((k1, v1), (k2, v2))| k1 == k2 && same(v1, v2)),
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|((k1, v1), (k2, v2))| k1 == k2 && same(v1, v2))
+        }
         _ => a == b,
     }
 }
@@ -137,7 +136,14 @@ pub(crate) fn odd_values(i: u64) -> Value {
     }
 }
 
-pub(crate) fn chart(s: &dyn HistoryStore, run: RunKey, metric: &str, lo: Option<f64>, hi: Option<f64>, buckets: usize) -> Series {
+pub(crate) fn chart(
+    s: &dyn HistoryStore,
+    run: RunKey,
+    metric: &str,
+    lo: Option<f64>,
+    hi: Option<f64>,
+    buckets: usize,
+) -> Series {
     let q = ChartQuery { runs: vec![run], metric: metric.into(), x: XAxis::Step, x_min: lo, x_max: hi, buckets };
     let mut v = s.chart(&q).expect("chart");
     assert_eq!(v.len(), 1);
@@ -178,7 +184,11 @@ pub(crate) fn check_series(got: &Series, pts: &[(u64, f64)], lo: u64, hi: u64, b
     for arr in [&got.min, &got.max, &got.last, &got.mean] {
         assert_eq!(arr.len(), buckets.len(), "{what}: array lengths");
     }
-    assert_eq!(got.count.iter().sum::<u64>(), buckets.iter().map(|b| b.1.len() as u64).sum::<u64>(), "{what}: total count");
+    assert_eq!(
+        got.count.iter().sum::<u64>(),
+        buckets.iter().map(|b| b.1.len() as u64).sum::<u64>(),
+        "{what}: total count"
+    );
     for (i, (_, items)) in buckets.iter().enumerate() {
         let fin: Vec<f64> = items.iter().map(|p| p.1).filter(|v| v.is_finite()).collect();
         let (ls, lv) = items[items.len() - 1];
@@ -187,7 +197,10 @@ pub(crate) fn check_series(got: &Series, pts: &[(u64, f64)], lo: u64, hi: u64, b
         assert!(feq(got.last[i], lv), "{what}: last of bucket {i}: {} vs {lv}", got.last[i]);
         assert_eq!(got.x[i], ls as f64, "{what}: x of bucket {i}");
         if fin.is_empty() {
-            assert!(got.min[i].is_nan() && got.max[i].is_nan() && got.mean[i].is_nan(), "{what}: empty finite bucket {i}");
+            assert!(
+                got.min[i].is_nan() && got.max[i].is_nan() && got.mean[i].is_nan(),
+                "{what}: empty finite bucket {i}"
+            );
             continue;
         }
         let mn = fin.iter().copied().fold(f64::INFINITY, f64::min);
@@ -226,7 +239,11 @@ pub(crate) fn check_chart_model(s: &dyn HistoryStore, run: RunKey, m: &Model, ke
 pub(crate) fn loss_rows(from: u64, to: u64, rng: &mut Rng) -> Vec<HistoryRow> {
     (from..to)
         .map(|i| {
-            let v = if i % 997 == 0 { f64::NAN } else { f64::from((2.0 * (-(i as f64) / 5000.0).exp() + 0.1 * rng.unit()) as f32) };
+            let v = if i % 997 == 0 {
+                f64::NAN
+            } else {
+                f64::from((2.0 * (-(i as f64) / 5000.0).exp() + 0.1 * rng.unit()) as f32)
+            };
             row(i, &[("loss", Value::Float(v))])
         })
         .collect()

@@ -67,11 +67,7 @@ pub fn write_csv(store: &dyn HistoryStore, run: RunKey, keys: Option<&[String]>,
 }
 
 fn float_cell(f: f64) -> String {
-    if f.is_nan() {
-        "NaN".into()
-    } else {
-        format!("{f:?}")
-    }
+    if f.is_nan() { "NaN".into() } else { format!("{f:?}") }
 }
 
 /// One CSV cell for a value.

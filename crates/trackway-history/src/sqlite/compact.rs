@@ -66,8 +66,12 @@ pub(crate) fn coalesce_tail(conn: &Connection, m: &mut SeriesMeta) -> Result<()>
     let tail = read::load_tail(conn, m)?;
     conn.prepare_cached("DELETE FROM hist_tail WHERE run = ?1 AND key = ?2")?.execute(params![m.run, m.key])?;
     let blob = codec::encode_points(&tail, false)?;
-    conn.prepare_cached("INSERT INTO hist_tail(run, key, n, data) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![m.run, m.key, tail.len() as i64, blob])?;
+    conn.prepare_cached("INSERT INTO hist_tail(run, key, n, data) VALUES (?1, ?2, ?3, ?4)")?.execute(params![
+        m.run,
+        m.key,
+        tail.len() as i64,
+        blob
+    ])?;
     m.tail_rows = 1;
     meta::save_series(conn, m)
 }
@@ -84,8 +88,12 @@ fn set_tail(conn: &Connection, m: &mut SeriesMeta, p: &Points, from: usize) -> R
     let mut rest = Points::default();
     rest.extend_from(p, from, p.len());
     let blob = codec::encode_points(&rest, false)?;
-    conn.prepare_cached("INSERT INTO hist_tail(run, key, n, data) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![m.run, m.key, rest.len() as i64, blob])?;
+    conn.prepare_cached("INSERT INTO hist_tail(run, key, n, data) VALUES (?1, ?2, ?3, ?4)")?.execute(params![
+        m.run,
+        m.key,
+        rest.len() as i64,
+        blob
+    ])?;
     m.n_tail = rest.len() as i64;
     m.tail_rows = 1;
     m.tail_min = rest.steps.first().copied();

@@ -24,10 +24,7 @@ pub(crate) fn key_id(conn: &Connection, name: &str) -> Result<i64> {
 }
 
 pub(crate) fn find_key(conn: &Connection, name: &str) -> Result<Option<i64>> {
-    Ok(conn
-        .prepare_cached("SELECT id FROM hist_key WHERE name = ?1")?
-        .query_row([name], |r| r.get(0))
-        .optional()?)
+    Ok(conn.prepare_cached("SELECT id FROM hist_key WHERE name = ?1")?.query_row([name], |r| r.get(0)).optional()?)
 }
 
 /// Statistics of one (run, key) series.

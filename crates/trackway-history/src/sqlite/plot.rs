@@ -220,9 +220,7 @@ fn x_series(conn: &Connection, m: &SeriesMeta, plan: &Plan) -> Result<Series> {
     };
     let y = read::resolve(conn, m, 0, MAX_STEP, true, None)?;
     let x = read::resolve(conn, &xm, 0, MAX_STEP, true, None)?;
-    let inside = |xv: f64| {
-        !xv.is_nan() && plan.x_min.is_none_or(|a| xv >= a) && plan.x_max.is_none_or(|z| xv <= z)
-    };
+    let inside = |xv: f64| !xv.is_nan() && plan.x_min.is_none_or(|a| xv >= a) && plan.x_max.is_none_or(|z| xv <= z);
     // Pass 1: how many joined points, and their finite x range.
     let (mut n, mut lo, mut hi) = (0usize, f64::INFINITY, f64::NEG_INFINITY);
     join(&y, &x, &mut |_, xv, _| {

@@ -39,7 +39,13 @@ fn choose_level(steps: &[u64]) -> i64 {
 
 /// Add points `pts[from..to]` (sorted, after everything already in the pyramid). `seal`
 /// compresses the last page of each level too (when the series is not expected to grow soon).
-pub(crate) fn add(conn: &Connection, m: &mut SeriesMeta, pts: &Points, (from, to): (usize, usize), seal: bool) -> Result<()> {
+pub(crate) fn add(
+    conn: &Connection,
+    m: &mut SeriesMeta,
+    pts: &Points,
+    (from, to): (usize, usize),
+    seal: bool,
+) -> Result<()> {
     if from >= to {
         return Ok(());
     }

@@ -133,12 +133,18 @@ pub(crate) fn sample_indices(n: usize, samples: usize) -> Vec<usize> {
     if samples == 1 {
         return vec![n - 1];
     }
-    let mut v: Vec<usize> = (0..samples).map(|i| (i as u128 * (n - 1) as u128 / (samples - 1) as u128) as usize).collect();
+    let mut v: Vec<usize> =
+        (0..samples).map(|i| (i as u128 * (n - 1) as u128 / (samples - 1) as u128) as usize).collect();
     v.dedup();
     v
 }
 
-pub(crate) fn sampled(conn: &Connection, run: RunKey, keys: Option<&[String]>, samples: usize) -> Result<Vec<HistoryRow>> {
+pub(crate) fn sampled(
+    conn: &Connection,
+    run: RunKey,
+    keys: Option<&[String]>,
+    samples: usize,
+) -> Result<Vec<HistoryRow>> {
     let Some(rs) = run_series(conn, run, keys)? else { return Ok(Vec::new()) };
     let all = read::resolve(conn, &rs.ts, 0, MAX_STEP, true, None)?;
     let candidates = if rs.filtered { rows_with_all_keys(conn, &rs, all)? } else { all };

@@ -28,7 +28,8 @@ fn batch(run: &str, from: u64, first_step: u64, rows: u64) -> (Vec<u8>, u64) {
         }
         push(json!({"t":"history","step":step,"ts":1.7e9 + step as f64,"rt":step as f64 * 0.01,"data":data}));
     }
-    let body = json!({"project":"bench","run_id":run,"log_id":"bench-log-000000","from":from,"to":pos,"records":records});
+    let body =
+        json!({"project":"bench","run_id":run,"log_id":"bench-log-000000","from":from,"to":pos,"records":records});
     (zstd::encode_all(body.to_string().as_bytes(), 3).unwrap_or_default(), pos)
 }
 
@@ -65,7 +66,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let secs = started.elapsed().as_secs_f64();
     let points = rows * 10;
-    println!("server ingest: {rows} rows x 10 metrics in batches of {per_batch}: {secs:.2} s, {:.0} points/s", points as f64 / secs);
+    println!(
+        "server ingest: {rows} rows x 10 metrics in batches of {per_batch}: {secs:.2} s, {:.0} points/s",
+        points as f64 / secs
+    );
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

@@ -7,10 +7,10 @@
 
 use std::io::Read;
 
+use crate::extract::Query;
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use crate::extract::Query;
 use axum::http::HeaderMap;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use axum::response::{IntoResponse, Response};
@@ -133,9 +133,10 @@ async fn upload_allowance(state: &AppState, key: &RunKey, declared: Option<u64>)
     let left = limits.project_quota_bytes.saturating_sub(used);
     let allowed = limits.max_file_bytes.min(left);
     match declared {
-        Some(n) if n > limits.max_file_bytes => {
-            Err(ApiError::FileTooLarge(format!("the file is {n} bytes; the server takes files of at most {} bytes", limits.max_file_bytes)))
-        }
+        Some(n) if n > limits.max_file_bytes => Err(ApiError::FileTooLarge(format!(
+            "the file is {n} bytes; the server takes files of at most {} bytes",
+            limits.max_file_bytes
+        ))),
         Some(n) if n > left => Err(quota_error(limits.project_quota_bytes, used)),
         Some(n) => Ok(n),
         None => Ok(allowed),
@@ -184,7 +185,11 @@ pub(crate) async fn upload(
     }
     let put = stored?;
     if declared.is_some_and(|n| n != put.size) {
-        return Err(ApiError::BadRequest(format!("the upload holds {} bytes, not the {} declared", put.size, declared.unwrap_or(0))));
+        return Err(ApiError::BadRequest(format!(
+            "the upload holds {} bytes, not the {} declared",
+            put.size,
+            declared.unwrap_or(0)
+        )));
     }
     let sha = put.digest.as_str().to_owned();
     if let Some(want) = expected.filter(|w| *w != sha) {
@@ -281,7 +286,9 @@ pub(crate) async fn download(
     let (key, rel) = file_target(path)?;
     check_access(&who, &key.entity, false)?;
     let version = match q.version.as_deref().filter(|v| !v.is_empty()) {
-        Some(v) => Some(v.parse::<u64>().map_err(|_| ApiError::BadRequest("version must be a positive integer".into()))?),
+        Some(v) => {
+            Some(v.parse::<u64>().map_err(|_| ApiError::BadRequest("version must be a positive integer".into()))?)
+        }
         None => None,
     };
     let (file, reader) = state

@@ -1,8 +1,8 @@
 //! History rows, streamed export and chart queries, delegated to the history engine.
 
+use crate::extract::{Path, Query};
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use crate::extract::{Path, Query};
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
@@ -200,7 +200,8 @@ pub(crate) async fn export(
             "parquet" => export::write_parquet(&*history, owner, keys.as_deref(), &mut out),
             _ => export::write_jsonl(&*history, owner, keys.as_deref(), &mut out),
         };
-        let result = result.map_err(|e| e.to_string()).and_then(|_| std::io::Write::flush(&mut out).map_err(|e| e.to_string()));
+        let result =
+            result.map_err(|e| e.to_string()).and_then(|_| std::io::Write::flush(&mut out).map_err(|e| e.to_string()));
         if let Err(error) = result {
             tracing::warn!(run = %key, %error, "history export stopped");
             // Ends the body with an error, so the client sees a truncated transfer, not a
@@ -212,7 +213,10 @@ pub(crate) async fn export(
     let filename = format!("{}-{what}.{format}", run.run_id);
     let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     Ok((
-        [(CONTENT_TYPE, content_type.to_owned()), (CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\""))],
+        [
+            (CONTENT_TYPE, content_type.to_owned()),
+            (CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+        ],
         body,
     )
         .into_response())

@@ -71,7 +71,9 @@ fn parse_records(raw: &[Raw<'_>], run_id: &str, log_id: &str) -> ApiResult<Vec<(
         let handles: Vec<_> = pieces.map(|p| sc.spawn(move || parse_slice(p, run_id, log_id))).collect();
         let mut out = vec![parse_slice(first, run_id, log_id)];
         // A panic is a server bug, never a verdict on a record: 500, and the agent retries.
-        out.extend(handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(ApiError::internal("record parser panicked")))));
+        out.extend(
+            handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(ApiError::internal("record parser panicked")))),
+        );
         out
     });
     let mut records = Vec::with_capacity(raw.len());
@@ -219,17 +221,13 @@ fn apply(s: &AppState, who: &Principal, bytes: &[u8]) -> ApiResult<(IngestOutcom
 fn compact_in_background(state: &AppState, key: RunKey) {
     let state = state.clone();
     tokio::task::spawn_blocking(move || {
-        let result = state
-            .store
-            .get_run(&key)
-            .map_err(|e| e.to_string())
-            .and_then(|run| {
-                // The run's own series and its system metrics (owner -pk) both end here.
-                for owner in [run.pk, capture::system_owner(run.pk)] {
-                    state.history.compact(owner).map_err(|e| e.to_string())?;
-                }
-                Ok(())
-            });
+        let result = state.store.get_run(&key).map_err(|e| e.to_string()).and_then(|run| {
+            // The run's own series and its system metrics (owner -pk) both end here.
+            for owner in [run.pk, capture::system_owner(run.pk)] {
+                state.history.compact(owner).map_err(|e| e.to_string())?;
+            }
+            Ok(())
+        });
         if let Err(error) = result {
             tracing::warn!(run = %key, %error, "compacting a finished run's history failed");
         }

@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
-use axum::extract::State;
 use crate::extract::{Path, Query};
+use axum::extract::State;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json_, json};
@@ -28,11 +28,7 @@ const MAX_COUNT_ROWS: usize = 200_000;
 pub(crate) type RunFiles = HashMap<String, (String, u64)>;
 
 pub(crate) fn run_files(s: &AppState, key: &RunKey) -> ApiResult<RunFiles> {
-    Ok(s.store
-        .list_run_files(key)?
-        .into_iter()
-        .map(|e| (e.latest.path, (e.latest.sha256, e.latest.size)))
-        .collect())
+    Ok(s.store.list_run_files(key)?.into_iter().map(|e| (e.latest.path, (e.latest.sha256, e.latest.size))).collect())
 }
 
 /// Percent-encodes one URL path segment (RFC 3986 unreserved characters stay).
@@ -49,14 +45,8 @@ fn encode_segment(s: &str, out: &mut String) {
 /// `/api/v1/runs/{e}/{p}/{id}/files/{path}` with every segment encoded.
 pub(crate) fn file_url(key: &RunKey, path: &str) -> String {
     let mut out = String::from("/api/v1/runs");
-    for seg in [
-        key.entity.as_str(),
-        key.project.as_str(),
-        key.run_id.as_str(),
-        "files",
-    ]
-    .into_iter()
-    .chain(path.split('/'))
+    for seg in
+        [key.entity.as_str(), key.project.as_str(), key.run_id.as_str(), "files"].into_iter().chain(path.split('/'))
     {
         out.push('/');
         encode_segment(seg, &mut out);
@@ -69,22 +59,13 @@ pub(crate) fn file_url(key: &RunKey, path: &str) -> String {
 pub(crate) fn annotate(v: &mut Json_, key: &RunKey, files: &RunFiles) {
     match v {
         Json_::Object(m) => {
-            let is_file = m
-                .get("_type")
-                .and_then(Json_::as_str)
-                .is_some_and(|t| t.ends_with("-file") || t == "mask");
-            if let (true, Some(path)) = (
-                is_file,
-                m.get("path").and_then(Json_::as_str).map(str::to_owned),
-            ) {
+            let is_file = m.get("_type").and_then(Json_::as_str).is_some_and(|t| t.ends_with("-file") || t == "mask");
+            if let (true, Some(path)) = (is_file, m.get("path").and_then(Json_::as_str).map(str::to_owned)) {
                 add_file_fields(m, key, files, &path);
             }
             if let Some(names) = m.get("filenames").and_then(Json_::as_array) {
-                let urls: Vec<Json_> = names
-                    .iter()
-                    .filter_map(Json_::as_str)
-                    .map(|p| Json_::from(file_url(key, p)))
-                    .collect();
+                let urls: Vec<Json_> =
+                    names.iter().filter_map(Json_::as_str).map(|p| Json_::from(file_url(key, p))).collect();
                 m.insert("urls".into(), Json_::Array(urls));
             }
             for (k, child) in m.iter_mut() {
@@ -103,8 +84,7 @@ fn add_file_fields(m: &mut Map<String, Json_>, key: &RunKey, files: &RunFiles, p
     let stored = files.get(path);
     m.insert("uploaded".into(), Json_::Bool(stored.is_some()));
     if let Some((sha, size)) = stored {
-        m.entry("sha256")
-            .or_insert_with(|| Json_::from(sha.clone()));
+        m.entry("sha256").or_insert_with(|| Json_::from(sha.clone()));
         m.entry("size").or_insert_with(|| Json_::from(*size));
     }
 }
@@ -151,22 +131,13 @@ pub(crate) fn thin<T>(items: Vec<T>, n: usize) -> Vec<T> {
     if n == 1 {
         return items.into_iter().last().into_iter().collect();
     }
-    let picks: std::collections::BTreeSet<usize> =
-        (0..n).map(|i| i * (len - 1) / (n - 1)).collect();
-    items
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| picks.contains(i))
-        .map(|(_, v)| v)
-        .collect()
+    let picks: std::collections::BTreeSet<usize> = (0..n).map(|i| i * (len - 1) / (n - 1)).collect();
+    items.into_iter().enumerate().filter(|(i, _)| picks.contains(i)).map(|(_, v)| v).collect()
 }
 
 fn parse_cursor(c: Option<&str>) -> ApiResult<Option<u64>> {
     match c.filter(|c| !c.is_empty()) {
-        Some(c) => c
-            .parse::<u64>()
-            .map(Some)
-            .map_err(|_| ApiError::BadRequest("invalid cursor".into())),
+        Some(c) => c.parse::<u64>().map(Some).map_err(|_| ApiError::BadRequest("invalid cursor".into())),
         None => Ok(None),
     }
 }
@@ -181,11 +152,7 @@ pub(crate) async fn keys(
     Path((entity, project, run_id)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Json_>> {
     check_access(&who, &entity, false)?;
-    let key = RunKey {
-        entity,
-        project,
-        run_id,
-    };
+    let key = RunKey { entity, project, run_id };
     state
         .blocking(move |s| {
             let run = get_run(s, &key)?;
@@ -194,7 +161,9 @@ pub(crate) async fn keys(
                 let Some(kind) = run.summary.get(&name).and_then(typed).map(str::to_owned) else { continue };
                 let (count, first, last) = key_extent(s, run.pk, &name)?;
                 if count > 0 {
-                    out.push(json!({"key": name, "type": kind, "count": count, "first_step": first, "last_step": last}));
+                    out.push(
+                        json!({"key": name, "type": kind, "count": count, "first_step": first, "last_step": last}),
+                    );
                 }
             }
             Ok(Json(json!({"keys": out})))
@@ -242,11 +211,7 @@ pub(crate) async fn values(
 ) -> ApiResult<Json<Json_>> {
     check_access(&who, &entity, false)?;
     let after = parse_cursor(q.cursor.as_deref())?;
-    let key = RunKey {
-        entity,
-        project,
-        run_id,
-    };
+    let key = RunKey { entity, project, run_id };
     state
         .blocking(move |s| {
             let run = get_run(s, &key)?;
@@ -293,9 +258,7 @@ pub(crate) async fn query(
     JsonBody(q): JsonBody<MediaQuery>,
 ) -> ApiResult<Json<Json_>> {
     if q.runs.len() > MAX_QUERY_RUNS {
-        return Err(ApiError::BadRequest(format!(
-            "at most {MAX_QUERY_RUNS} runs per media query"
-        )));
+        return Err(ApiError::BadRequest(format!("at most {MAX_QUERY_RUNS} runs per media query")));
     }
     let steps = q.steps.unwrap_or(100).clamp(1, MAX_QUERY_STEPS);
     state
@@ -321,11 +284,7 @@ pub(crate) async fn query(
 /// The `error` object of the one error shape, for an error reported inside a 200 answer.
 fn error_json(e: &ApiError) -> Json_ {
     let (code, _) = e.code_and_status();
-    let message = if matches!(e, ApiError::Internal(_)) {
-        "internal error".to_owned()
-    } else {
-        e.to_string()
-    };
+    let message = if matches!(e, ApiError::Internal(_)) { "internal error".to_owned() } else { e.to_string() };
     if let ApiError::Internal(detail) = e {
         tracing::error!(error = %detail, "media query: internal error");
     }
@@ -335,13 +294,9 @@ fn error_json(e: &ApiError) -> Json_ {
 fn run_items(s: &AppState, key: &RunKey, q: &MediaQuery, steps: usize) -> ApiResult<Vec<Json_>> {
     let run = get_run(s, key)?;
     let rows = if q.min_step.is_none() && q.max_step.is_none() {
-        s.history
-            .sampled(run.pk, Some(std::slice::from_ref(&q.key)), steps)?
+        s.history.sampled(run.pk, Some(std::slice::from_ref(&q.key)), steps)?
     } else {
-        thin(
-            scan_key(s, run.pk, &q.key, q.min_step, q.max_step, None, MAX_PAGE)?.rows,
-            steps,
-        )
+        thin(scan_key(s, run.pk, &q.key, q.min_step, q.max_step, None, MAX_PAGE)?.rows, steps)
     };
     let files = run_files(s, key)?;
     Ok(items_of(&rows, &q.key, key, &files))
@@ -353,22 +308,13 @@ mod tests {
 
     #[test]
     fn annotates_nested_references_and_encodes_urls() {
-        let key = RunKey {
-            entity: "e".into(),
-            project: "p q".into(),
-            run_id: "r".into(),
-        };
-        let files: RunFiles = [("media/images/a.png".to_owned(), ("abc".to_owned(), 7))]
-            .into_iter()
-            .collect();
+        let key = RunKey { entity: "e".into(), project: "p q".into(), run_id: "r".into() };
+        let files: RunFiles = [("media/images/a.png".to_owned(), ("abc".to_owned(), 7))].into_iter().collect();
         let mut v = json!({"_type": "images/separated", "filenames": ["media/images/a.png"],
             "images": [{"_type": "image-file", "path": "media/images/a.png",
                         "masks": {"m": {"_type": "mask", "path": "media/images/mask/b.png"}}}]});
         annotate(&mut v, &key, &files);
-        assert_eq!(
-            v["urls"][0],
-            "/api/v1/runs/e/p%20q/r/files/media/images/a.png"
-        );
+        assert_eq!(v["urls"][0], "/api/v1/runs/e/p%20q/r/files/media/images/a.png");
         assert_eq!(v["images"][0]["uploaded"], true);
         assert_eq!(v["images"][0]["sha256"], "abc");
         assert_eq!(v["images"][0]["size"], 7);

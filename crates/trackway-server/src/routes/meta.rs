@@ -1,7 +1,7 @@
 //! Health, viewer, entities, projects and the OpenAPI document.
 
-use axum::extract::State;
 use crate::extract::Query;
+use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
@@ -33,7 +33,10 @@ pub(crate) async fn viewer(Extension(who): Extension<Principal>) -> Json<Json_> 
 
 #[utoipa::path(get, path = "/api/v1/entities", operation_id = "listEntities", tag = "meta",
     responses((status = 200, description = "Entities the key can read", body = Vec<crate::openapi::Entity>)))]
-pub(crate) async fn entities(State(state): State<AppState>, Extension(who): Extension<Principal>) -> ApiResult<Json<Json_>> {
+pub(crate) async fn entities(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+) -> ApiResult<Json<Json_>> {
     let names = state.blocking(move |s| Ok(s.store.list_entities(&who)?)).await?;
     Ok(Json(Json_::Array(names.into_iter().map(|name| json!({"name": name})).collect())))
 }

@@ -27,7 +27,10 @@ pub use ingest::MAX_SKIPPED_BYTES;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct WireEncoded(pub bool);
 
-pub(crate) async fn note_wire_encoding(mut req: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+pub(crate) async fn note_wire_encoding(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     let encoded = req
         .headers()
         .get(axum::http::header::CONTENT_ENCODING)
@@ -75,9 +78,7 @@ pub(crate) fn documented_all() -> OpenApiRouter<AppState> {
 
 pub(crate) fn router(state: AppState) -> Router<AppState> {
     let authed = Router::from(authed()).route_layer(from_fn_with_state(state, auth::require_key));
-    Router::from(public())
-        .merge(authed)
-        .route("/api/v1/{*rest}", axum::routing::any(unknown_route))
+    Router::from(public()).merge(authed).route("/api/v1/{*rest}", axum::routing::any(unknown_route))
 }
 
 async fn unknown_route() -> ApiError {

@@ -1,8 +1,8 @@
 //! `GET /api/v1/runs/{e}/{p}/{id}/output`: the run's console lines (`output` records of its
 //! log), for the UI's live console: poll with `after_line` = the last line already shown.
 
-use axum::extract::State;
 use crate::extract::{Path, Query};
+use axum::extract::State;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value as Json_, json};

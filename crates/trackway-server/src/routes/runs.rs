@@ -1,7 +1,7 @@
 //! Runs: create-or-resume, get, patch, the run table, keys and group counts.
 
-use axum::extract::State;
 use crate::extract::{Path, Query};
+use axum::extract::State;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json_, json};
@@ -61,7 +61,9 @@ fn resume_mode(v: &Json_) -> ApiResult<Option<ResumeMode>> {
             "must" => ResumeMode::Must,
             "never" => ResumeMode::Never,
             "auto" => ResumeMode::Auto,
-            other => return Err(ApiError::BadRequest(format!("resume must be allow, must, never or auto, not {other:?}"))),
+            other => {
+                return Err(ApiError::BadRequest(format!("resume must be allow, must, never or auto, not {other:?}")));
+            }
         }),
         _ => return Err(ApiError::BadRequest("resume must be a string or null".into())),
     })
@@ -183,7 +185,8 @@ pub(crate) struct ListQuery {
 
 fn parse_filters(text: Option<&str>) -> ApiResult<Option<trackway_store::Filter>> {
     let Some(text) = text.filter(|t| !t.trim().is_empty()) else { return Ok(None) };
-    let doc: Json_ = serde_json::from_str(text).map_err(|e| ApiError::InvalidFilter(format!("filters is not JSON: {e}")))?;
+    let doc: Json_ =
+        serde_json::from_str(text).map_err(|e| ApiError::InvalidFilter(format!("filters is not JSON: {e}")))?;
     Ok(Some(parse_filter(&doc)?))
 }
 
@@ -246,8 +249,6 @@ pub(crate) async fn groups(
 ) -> ApiResult<Json<Json_>> {
     check_access(&who, &entity, false)?;
     let filter = parse_filters(q.filters.as_deref())?;
-    let groups = state
-        .blocking(move |s| Ok(s.store.group_runs(&entity, &project, &q.by, filter.as_ref())?))
-        .await?;
+    let groups = state.blocking(move |s| Ok(s.store.group_runs(&entity, &project, &q.by, filter.as_ref())?)).await?;
     Ok(Json(json!({"groups": groups})))
 }

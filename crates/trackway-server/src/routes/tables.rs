@@ -3,8 +3,8 @@
 
 use std::cmp::Ordering;
 
-use axum::extract::State;
 use crate::extract::{Path, Query};
+use axum::extract::State;
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Map, Value as Json_, json};
@@ -20,16 +20,7 @@ use crate::{ApiError, ApiResult, AppState};
 const MAX_TABLE_BYTES: u64 = 256 << 20;
 /// Most rows of an incremental table put together from its increments.
 const MAX_INCREMENTAL_ROWS: usize = 200_000;
-const OPS: [&str; 8] = [
-    "$eq",
-    "$ne",
-    "$gt",
-    "$gte",
-    "$lt",
-    "$lte",
-    "$contains",
-    "$in",
-];
+const OPS: [&str; 8] = ["$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$contains", "$in"];
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -67,16 +58,10 @@ pub(crate) async fn table(
         "asc" => false,
         "desc" => true,
         other => {
-            return Err(ApiError::BadRequest(format!(
-                "order must be asc or desc, not {other:?}"
-            )));
+            return Err(ApiError::BadRequest(format!("order must be asc or desc, not {other:?}")));
         }
     };
-    let key = RunKey {
-        entity,
-        project,
-        run_id,
-    };
+    let key = RunKey { entity, project, run_id };
     state
         .blocking(move |s| {
             let run = get_run(s, &key)?;
@@ -86,9 +71,8 @@ pub(crate) async fn table(
                 Some(c) => Some(column_index(&table.columns, c)?),
                 None => None,
             };
-            let mut order: Vec<usize> = (0..table.rows.len())
-                .filter(|&i| row_matches(&table.rows[i], &filter, q.q.as_deref()))
-                .collect();
+            let mut order: Vec<usize> =
+                (0..table.rows.len()).filter(|&i| row_matches(&table.rows[i], &filter, q.q.as_deref())).collect();
             if let Some(col) = sort {
                 order.sort_by(|&a, &b| compare_cells(cell(&table.rows[a], col), cell(&table.rows[b], col), desc));
             }
@@ -111,29 +95,17 @@ pub(crate) async fn table(
 }
 
 /// The table under `name` at `step` (default: the latest step holding it).
-fn find_table(
-    s: &AppState,
-    key: &RunKey,
-    pk: i64,
-    name: &str,
-    step: Option<u64>,
-) -> ApiResult<(u64, Table)> {
+fn find_table(s: &AppState, key: &RunKey, pk: i64, name: &str, step: Option<u64>) -> ApiResult<(u64, Table)> {
     let (step, value) = value_at(s, pk, name, step)?;
     let (step, value) = match typed(&value) {
         Some("custom-chart") => {
-            let table_key = value
-                .get("table_key")
-                .and_then(Json_::as_str)
-                .unwrap_or_default()
-                .to_owned();
+            let table_key = value.get("table_key").and_then(Json_::as_str).unwrap_or_default().to_owned();
             value_at(s, pk, &table_key, Some(step))?
         }
         _ => (step, value),
     };
     if typed(&value) != Some("table-file") {
-        return Err(ApiError::BadRequest(format!(
-            "{name:?} at step {step} is not a table"
-        )));
+        return Err(ApiError::BadRequest(format!("{name:?} at step {step} is not a table")));
     }
     if value.get("log_mode").and_then(Json_::as_str) != Some("INCREMENTAL") {
         return Ok((step, load_table(s, key, &value)?));
@@ -146,43 +118,29 @@ fn find_table(
         };
         let part = load_table(s, key, &v)?;
         match all.as_mut() {
-            Some(t) if t.rows.len() + part.rows.len() <= MAX_INCREMENTAL_ROWS => {
-                t.rows.extend(part.rows)
-            }
+            Some(t) if t.rows.len() + part.rows.len() <= MAX_INCREMENTAL_ROWS => t.rows.extend(part.rows),
             Some(_) => break,
             None => all = Some(part),
         }
     }
-    all.map(|t| (step, t))
-        .ok_or_else(|| ApiError::NotFound(format!("no table under {name:?}")))
+    all.map(|t| (step, t)).ok_or_else(|| ApiError::NotFound(format!("no table under {name:?}")))
 }
 
 fn value_at(s: &AppState, pk: i64, name: &str, step: Option<u64>) -> ApiResult<(u64, Json_)> {
     let row: Option<HistoryRow> = match step {
-        Some(st) => scan_key(s, pk, name, Some(st), Some(st), None, 1)?
-            .rows
-            .into_iter()
-            .next(),
-        None => s
-            .history
-            .sampled(pk, Some(&[name.to_owned()]), 2)?
-            .into_iter()
-            .last(),
+        Some(st) => scan_key(s, pk, name, Some(st), Some(st), None, 1)?.rows.into_iter().next(),
+        None => s.history.sampled(pk, Some(&[name.to_owned()]), 2)?.into_iter().last(),
     };
-    row.and_then(|r| row_value(&r, name).map(|v| (r.step, v)))
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "no value under {name:?}{}",
-                step.map(|s| format!(" at step {s}")).unwrap_or_default()
-            ))
-        })
+    row.and_then(|r| row_value(&r, name).map(|v| (r.step, v))).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no value under {name:?}{}",
+            step.map(|s| format!(" at step {s}")).unwrap_or_default()
+        ))
+    })
 }
 
 fn load_table(s: &AppState, key: &RunKey, reference: &Json_) -> ApiResult<Table> {
-    let path = reference
-        .get("path")
-        .and_then(Json_::as_str)
-        .unwrap_or_default();
+    let path = reference.get("path").and_then(Json_::as_str).unwrap_or_default();
     let file = match s.store.get_run_file(key, path, None) {
         Ok(f) => f,
         Err(StoreError::NotFound(_)) => {
@@ -198,33 +156,26 @@ fn load_table(s: &AppState, key: &RunKey, reference: &Json_) -> ApiResult<Table>
     }
     let digest: Digest = file.sha256.parse().map_err(ApiError::internal)?;
     let bytes = s.blobs.get(&digest).map_err(ApiError::internal)?;
-    let mut doc: Map<String, Json_> = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::BadRequest(format!("{path} is not a table file: {e}")))?;
+    let mut doc: Map<String, Json_> =
+        serde_json::from_slice(&bytes).map_err(|e| ApiError::BadRequest(format!("{path} is not a table file: {e}")))?;
     let columns: Vec<String> = match doc.remove("columns") {
-        Some(Json_::Array(c)) => c
-            .into_iter()
-            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-            .collect(),
+        Some(Json_::Array(c)) => {
+            c.into_iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect()
+        }
         _ => Vec::new(),
     };
     let rows = match doc.remove("data") {
         Some(Json_::Array(rows)) => rows,
         _ => Vec::new(),
     };
-    Ok(Table {
-        columns,
-        column_types: doc.remove("column_types").unwrap_or(Json_::Null),
-        rows,
-    })
+    Ok(Table { columns, column_types: doc.remove("column_types").unwrap_or(Json_::Null), rows })
 }
 
 fn column_index(columns: &[String], name: &str) -> ApiResult<usize> {
-    columns.iter().position(|c| c == name).ok_or_else(|| {
-        ApiError::InvalidFilter(format!(
-            "unknown column {name:?} (columns: {})",
-            columns.join(", ")
-        ))
-    })
+    columns
+        .iter()
+        .position(|c| c == name)
+        .ok_or_else(|| ApiError::InvalidFilter(format!("unknown column {name:?} (columns: {})", columns.join(", "))))
 }
 
 fn cell(row: &Json_, col: usize) -> &Json_ {
@@ -243,16 +194,11 @@ fn parse_filter(text: Option<&str>, columns: &[String]) -> ApiResult<Filter> {
     for (col, ops) in doc {
         let i = column_index(columns, &col)?;
         let Json_::Object(ops) = ops else {
-            return Err(ApiError::InvalidFilter(format!(
-                "filter on {col:?} must be an object {{\"$op\": value}}"
-            )));
+            return Err(ApiError::InvalidFilter(format!("filter on {col:?} must be an object {{\"$op\": value}}")));
         };
         for (op, v) in ops {
             if !OPS.contains(&op.as_str()) {
-                return Err(ApiError::InvalidFilter(format!(
-                    "unknown operator {op} (one of {})",
-                    OPS.join(" ")
-                )));
+                return Err(ApiError::InvalidFilter(format!("unknown operator {op} (one of {})", OPS.join(" "))));
             }
             if op == "$in" && !v.is_array() {
                 return Err(ApiError::InvalidFilter("$in takes an array".into()));
@@ -266,25 +212,15 @@ fn parse_filter(text: Option<&str>, columns: &[String]) -> ApiResult<Filter> {
 fn row_matches(row: &Json_, filter: &[(usize, String, Json_)], q: Option<&str>) -> bool {
     let text_ok = q.filter(|t| !t.is_empty()).is_none_or(|t| {
         let t = t.to_ascii_lowercase();
-        row.as_array().is_some_and(|cells| {
-            cells.iter().any(|c| {
-                c.as_str()
-                    .is_some_and(|s| s.to_ascii_lowercase().contains(&t))
-            })
-        })
+        row.as_array()
+            .is_some_and(|cells| cells.iter().any(|c| c.as_str().is_some_and(|s| s.to_ascii_lowercase().contains(&t))))
     });
-    text_ok
-        && filter
-            .iter()
-            .all(|(col, op, v)| op_holds(cell(row, *col), op, v))
+    text_ok && filter.iter().all(|(col, op, v)| op_holds(cell(row, *col), op, v))
 }
 
 fn op_holds(cell: &Json_, op: &str, v: &Json_) -> bool {
     let ord = || match (cell, v) {
-        (Json_::Number(a), Json_::Number(b)) => a
-            .as_f64()
-            .zip(b.as_f64())
-            .and_then(|(a, b)| a.partial_cmp(&b)),
+        (Json_::Number(a), Json_::Number(b)) => a.as_f64().zip(b.as_f64()).and_then(|(a, b)| a.partial_cmp(&b)),
         (Json_::String(a), Json_::String(b)) => Some(a.cmp(b)),
         _ => None,
     };
@@ -296,15 +232,11 @@ fn op_holds(cell: &Json_, op: &str, v: &Json_) -> bool {
         "$lt" => ord() == Some(Ordering::Less),
         "$lte" => matches!(ord(), Some(Ordering::Less | Ordering::Equal)),
         "$contains" => match (cell, v) {
-            (Json_::String(a), Json_::String(b)) => {
-                a.to_ascii_lowercase().contains(&b.to_ascii_lowercase())
-            }
+            (Json_::String(a), Json_::String(b)) => a.to_ascii_lowercase().contains(&b.to_ascii_lowercase()),
             (Json_::Array(items), _) => items.iter().any(|i| same(i, v)),
             _ => false,
         },
-        _ => v
-            .as_array()
-            .is_some_and(|vs| vs.iter().any(|x| same(cell, x))),
+        _ => v.as_array().is_some_and(|vs| vs.iter().any(|x| same(cell, x))),
     }
 }
 
@@ -330,11 +262,9 @@ fn compare_cells(a: &Json_, b: &Json_, desc: bool) -> Ordering {
         return ra.cmp(&rb);
     }
     let ord = match (a, b) {
-        (Json_::Number(x), Json_::Number(y)) => x
-            .as_f64()
-            .unwrap_or(f64::NAN)
-            .partial_cmp(&y.as_f64().unwrap_or(f64::NAN))
-            .unwrap_or(Ordering::Equal),
+        (Json_::Number(x), Json_::Number(y)) => {
+            x.as_f64().unwrap_or(f64::NAN).partial_cmp(&y.as_f64().unwrap_or(f64::NAN)).unwrap_or(Ordering::Equal)
+        }
         (Json_::String(x), Json_::String(y)) => x.cmp(y),
         (Json_::Bool(x), Json_::Bool(y)) => x.cmp(y),
         _ => media_key(a).cmp(&media_key(b)),
@@ -343,9 +273,7 @@ fn compare_cells(a: &Json_, b: &Json_, desc: bool) -> Ordering {
 }
 
 fn media_key(v: &Json_) -> String {
-    v.get("path")
-        .and_then(Json_::as_str)
-        .map_or_else(|| v.to_string(), str::to_owned)
+    v.get("path").and_then(Json_::as_str).map_or_else(|| v.to_string(), str::to_owned)
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -368,23 +296,15 @@ pub(crate) async fn histograms(
     Query(q): Query<HistogramsQuery>,
 ) -> ApiResult<Json<Json_>> {
     check_access(&who, &entity, false)?;
-    let key = RunKey {
-        entity,
-        project,
-        run_id,
-    };
+    let key = RunKey { entity, project, run_id };
     let samples = q.samples.unwrap_or(500).clamp(1, MAX_PAGE);
     state
         .blocking(move |s| {
             let run = get_run(s, &key)?;
             let rows = if q.min_step.is_none() && q.max_step.is_none() {
-                s.history
-                    .sampled(run.pk, Some(std::slice::from_ref(&q.key)), samples)?
+                s.history.sampled(run.pk, Some(std::slice::from_ref(&q.key)), samples)?
             } else {
-                thin(
-                    scan_key(s, run.pk, &q.key, q.min_step, q.max_step, None, MAX_PAGE)?.rows,
-                    samples,
-                )
+                thin(scan_key(s, run.pk, &q.key, q.min_step, q.max_step, None, MAX_PAGE)?.rows, samples)
             };
             Ok(Json(histogram_series(&q.key, &rows)))
         })
@@ -400,10 +320,7 @@ fn histogram_series(name: &str, rows: &[HistoryRow]) -> Json_ {
             continue;
         };
         let nums = |k: &str| -> Vec<f64> {
-            v.get(k)
-                .and_then(Json_::as_array)
-                .map(|a| a.iter().filter_map(Json_::as_f64).collect())
-                .unwrap_or_default()
+            v.get(k).and_then(Json_::as_array).map(|a| a.iter().filter_map(Json_::as_f64).collect()).unwrap_or_default()
         };
         let (bins, values) = (nums("bins"), nums("values"));
         lo = bins.first().map_or(lo, |b| lo.min(*b));
@@ -424,25 +341,16 @@ mod tests {
     fn sorts_numbers_then_strings_with_nulls_last_both_ways() {
         let mut v = [json!(3), Json_::Null, json!("b"), json!(1.5), json!("a")];
         v.sort_by(|a, b| compare_cells(a, b, false));
-        assert_eq!(
-            v,
-            [json!(1.5), json!(3), json!("a"), json!("b"), Json_::Null]
-        );
+        assert_eq!(v, [json!(1.5), json!(3), json!("a"), json!("b"), Json_::Null]);
         v.sort_by(|a, b| compare_cells(a, b, true));
-        assert_eq!(
-            v,
-            [json!(3), json!(1.5), json!("b"), json!("a"), Json_::Null]
-        );
+        assert_eq!(v, [json!(3), json!(1.5), json!("b"), json!("a"), Json_::Null]);
     }
 
     #[test]
     fn filters_by_operator_and_rejects_unknown_ones() -> Result<(), Box<dyn std::error::Error>> {
         let cols = vec!["n".to_owned(), "s".to_owned()];
-        let f = parse_filter(
-            Some(r#"{"n":{"$gte":2,"$lt":5},"s":{"$contains":"CA"}}"#),
-            &cols,
-        )
-        .map_err(|e| e.to_string())?;
+        let f = parse_filter(Some(r#"{"n":{"$gte":2,"$lt":5},"s":{"$contains":"CA"}}"#), &cols)
+            .map_err(|e| e.to_string())?;
         assert!(row_matches(&json!([2, "cat"]), &f, None));
         assert!(!row_matches(&json!([5, "cat"]), &f, None));
         assert!(!row_matches(&json!([3, "dog"]), &f, None));

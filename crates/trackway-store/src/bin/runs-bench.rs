@@ -12,9 +12,7 @@
 use std::time::Instant;
 
 use serde_json::{Map, Value as Json, json};
-use trackway_store::{
-    BulkRun, MetadataStore, OpenOptions, RunQuery, SqliteStore, parse_filter,
-};
+use trackway_store::{BulkRun, MetadataStore, OpenOptions, RunQuery, SqliteStore, parse_filter};
 
 struct Rng(u64);
 
@@ -82,7 +80,12 @@ fn load(store: &SqliteStore, n: usize) -> Result<(), Box<dyn std::error::Error>>
     Ok(())
 }
 
-fn time_query(store: &SqliteStore, filter: &Json, order: &str, with_total: bool) -> Result<(f64, f64, u64, usize), Box<dyn std::error::Error>> {
+fn time_query(
+    store: &SqliteStore,
+    filter: &Json,
+    order: &str,
+    with_total: bool,
+) -> Result<(f64, f64, u64, usize), Box<dyn std::error::Error>> {
     let (order_by, direction) = RunQuery::parse_order(order);
     let q = RunQuery {
         entity: "bench".into(),
@@ -112,7 +115,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
     // RUNS_BENCH_DIR keeps the database for inspection; by default it is a temp dir, removed.
     let keep = std::env::var_os("RUNS_BENCH_DIR");
-    let dir = keep.clone().map_or_else(|| std::env::temp_dir().join(format!("trackway-runs-bench-{}", std::process::id())), Into::into);
+    let dir = keep
+        .clone()
+        .map_or_else(|| std::env::temp_dir().join(format!("trackway-runs-bench-{}", std::process::id())), Into::into);
     std::fs::create_dir_all(&dir)?;
     let path = dir.join("bench.db");
     {
@@ -126,13 +131,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let queries: Vec<(&str, Json, &str)> = vec![
         ("no filter, newest first", json!({}), "-created_at"),
         ("config float > x, sort by summary", json!({"config.f01": {"$gt": 0.5}}), "-summary_metrics.s00"),
-        ("nested config $in + state, sort by config", json!({"config.model.depth": {"$in": [3, 4]}, "state": "finished"}), "config.f02"),
-        ("config category AND summary range", json!({"$and": [{"config.c03": "cat7"}, {"summary_metrics.s01": {"$lt": 0.2}}]}), "-created_at"),
+        (
+            "nested config $in + state, sort by config",
+            json!({"config.model.depth": {"$in": [3, 4]}, "state": "finished"}),
+            "config.f02",
+        ),
+        (
+            "config category AND summary range",
+            json!({"$and": [{"config.c03": "cat7"}, {"summary_metrics.s01": {"$lt": 0.2}}]}),
+            "-created_at",
+        ),
         ("tag, sort by summary", json!({"tags": "tag7"}), "-summary_metrics.s02"),
         ("name regex", json!({"display_name": {"$regex": "^run-1234"}}), "-created_at"),
-        ("$or of config keys, missing-key aware", json!({"$or": [{"config.f01": {"$exists": false}}, {"config.i03": {"$gte": 95}}]}), "-summary_metrics.s00"),
+        (
+            "$or of config keys, missing-key aware",
+            json!({"$or": [{"config.f01": {"$exists": false}}, {"config.i03": {"$gte": 95}}]}),
+            "-summary_metrics.s00",
+        ),
     ];
-    println!("{:<44} {:>9} {:>9} {:>9} {:>8}", "filter + sort + first page of 50 + total", "cold ms", "warm ms", "no-total", "matches");
+    println!(
+        "{:<44} {:>9} {:>9} {:>9} {:>8}",
+        "filter + sort + first page of 50 + total", "cold ms", "warm ms", "no-total", "matches"
+    );
     for (label, filter, order) in &queries {
         let (cold, warm, total, len) = time_query(&store, filter, order, true)?;
         let (_, page_only, _, _) = time_query(&store, filter, order, false)?;

@@ -107,11 +107,7 @@ impl SqliteStore {
         let hash = hash_key(api_key);
         self.read(|c| {
             let user: Option<i64> = c
-                .query_row(
-                    "SELECT user_id FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL",
-                    [hash],
-                    |r| r.get(0),
-                )
+                .query_row("SELECT user_id FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL", [hash], |r| r.get(0))
                 .optional()?;
             user.map(|id| principal(c, id)).transpose()
         })
@@ -129,7 +125,9 @@ impl SqliteStore {
     }
 
     pub(crate) fn entity_exists_impl(&self, name: &str) -> Result<bool> {
-        self.read(|c| Ok(c.query_row("SELECT 1 FROM entities WHERE name = ?1", [name], |_| Ok(())).optional()?.is_some()))
+        self.read(|c| {
+            Ok(c.query_row("SELECT 1 FROM entities WHERE name = ?1", [name], |_| Ok(())).optional()?.is_some())
+        })
     }
 }
 

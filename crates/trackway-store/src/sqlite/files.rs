@@ -27,7 +27,9 @@ fn existing_pk(c: &Connection, key: &RunKey) -> Result<i64> {
 
 fn latest(c: &Connection, pk: i64, path: &str) -> Result<Option<RunFileVersion>> {
     Ok(c.query_row(
-        &format!("SELECT {VERSION_COLUMNS} FROM run_files WHERE run_pk = ?1 AND path = ?2 ORDER BY version DESC LIMIT 1"),
+        &format!(
+            "SELECT {VERSION_COLUMNS} FROM run_files WHERE run_pk = ?1 AND path = ?2 ORDER BY version DESC LIMIT 1"
+        ),
         params![pk, path],
         version_from_row,
     )
@@ -59,7 +61,13 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn put_run_file_impl(&self, key: &RunKey, path: &str, sha256: &str, size: u64) -> Result<PutFileOutcome> {
+    pub(crate) fn put_run_file_impl(
+        &self,
+        key: &RunKey,
+        path: &str,
+        sha256: &str,
+        size: u64,
+    ) -> Result<PutFileOutcome> {
         let size_i = i64::try_from(size).map_err(|_| StoreError::Invalid("file size out of range".into()))?;
         self.write(|tx| {
             let pk = existing_pk(tx, key)?;
@@ -107,8 +115,9 @@ impl SqliteStore {
     pub(crate) fn list_run_file_versions_impl(&self, key: &RunKey) -> Result<Vec<RunFileVersion>> {
         self.read(|c| {
             let pk = existing_pk(c, key)?;
-            let mut stmt =
-                c.prepare(&format!("SELECT {VERSION_COLUMNS} FROM run_files WHERE run_pk = ?1 ORDER BY path, version"))?;
+            let mut stmt = c.prepare(&format!(
+                "SELECT {VERSION_COLUMNS} FROM run_files WHERE run_pk = ?1 ORDER BY path, version"
+            ))?;
             let rows = stmt.query_map([pk], version_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
             Ok(rows)
         })
@@ -121,7 +130,9 @@ impl SqliteStore {
                 None => latest(c, pk, path)?,
                 Some(v) => c
                     .query_row(
-                        &format!("SELECT {VERSION_COLUMNS} FROM run_files WHERE run_pk = ?1 AND path = ?2 AND version = ?3"),
+                        &format!(
+                            "SELECT {VERSION_COLUMNS} FROM run_files WHERE run_pk = ?1 AND path = ?2 AND version = ?3"
+                        ),
                         params![pk, path, i64::try_from(v).unwrap_or(i64::MAX)],
                         version_from_row,
                     )
@@ -142,7 +153,10 @@ impl SqliteStore {
             for (k, v) in patch {
                 meta.insert(k.clone(), v.clone());
             }
-            tx.execute("UPDATE runs SET metadata = ?2, updated_at = ?3 WHERE pk = ?1", params![pk, serde_json::to_string(&meta)?, now()])?;
+            tx.execute(
+                "UPDATE runs SET metadata = ?2, updated_at = ?3 WHERE pk = ?1",
+                params![pk, serde_json::to_string(&meta)?, now()],
+            )?;
             load_run(tx, pk)
         })
     }
@@ -173,19 +187,31 @@ impl SqliteStore {
 /// Stores a batch's new `output` records (`(line, stream, text, ts)` as the log numbers them)
 /// inside the ingest transaction. A log's first line fixes its `base`: one past the run's last
 /// stored line, so a resumed attempt (which counts from 0 again) follows the previous one.
-pub(crate) fn store_output(tx: &Connection, pk: i64, log_id: &str, lines: &[(u64, &str, &str, Option<f64>)]) -> Result<()> {
+pub(crate) fn store_output(
+    tx: &Connection,
+    pk: i64,
+    log_id: &str,
+    lines: &[(u64, &str, &str, Option<f64>)],
+) -> Result<()> {
     if lines.is_empty() {
         return Ok(());
     }
     let base: Option<i64> = tx
-        .query_row("SELECT base FROM run_output_logs WHERE run_pk = ?1 AND log_id = ?2", params![pk, log_id], |r| r.get(0))
+        .query_row("SELECT base FROM run_output_logs WHERE run_pk = ?1 AND log_id = ?2", params![pk, log_id], |r| {
+            r.get(0)
+        })
         .optional()?;
     let base = match base {
         Some(b) => b,
         None => {
             let next: i64 =
-                tx.query_row("SELECT coalesce(max(line) + 1, 0) FROM run_output WHERE run_pk = ?1", [pk], |r| r.get(0))?;
-            tx.execute("INSERT INTO run_output_logs (run_pk, log_id, base) VALUES (?1, ?2, ?3)", params![pk, log_id, next])?;
+                tx.query_row("SELECT coalesce(max(line) + 1, 0) FROM run_output WHERE run_pk = ?1", [pk], |r| {
+                    r.get(0)
+                })?;
+            tx.execute(
+                "INSERT INTO run_output_logs (run_pk, log_id, base) VALUES (?1, ?2, ?3)",
+                params![pk, log_id, next],
+            )?;
             next
         }
     };

@@ -5,8 +5,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value as Json};
 use trackway_types::{HistoryRecord, Record, RunRecord};
 
-use super::runs::{catalogue_keys, ensure_project, insert_run, run_pk};
 use super::files::store_output;
+use super::runs::{catalogue_keys, ensure_project, insert_run, run_pk};
 use super::step_guard::StepGuard;
 use super::{SqliteStore, now};
 use crate::json::{apply_config, delete_path, parse_object, to_json_map};
@@ -83,7 +83,11 @@ impl<'a> RunState<'a> {
                 ))
             },
         )?;
-        let ((name, tags, notes, group, job_type, host), (state, exit_code, config, summary), (meta, last_step, row_count)) = row;
+        let (
+            (name, tags, notes, group, job_type, host),
+            (state, exit_code, config, summary),
+            (meta, last_step, row_count),
+        ) = row;
         Ok(RunState {
             name,
             tags: serde_json::from_str(&tags).unwrap_or_default(),
@@ -173,7 +177,8 @@ impl<'a> RunState<'a> {
             self.row_count += 1;
         }
         self.last_step = Some(self.last_step.map_or(step, |s| s.max(step)));
-        let same = |p: &trackway_types::Map| p.len() == r.data.len() && p.keys().zip(r.data.keys()).all(|(a, b)| a == b);
+        let same =
+            |p: &trackway_types::Map| p.len() == r.data.len() && p.keys().zip(r.data.keys()).all(|(a, b)| a == b);
         if self.prev_keys.is_some_and(same) {
             for (&i, v) in self.prev_slots.iter().zip(r.data.values()) {
                 if let Some((_, slot)) = self.pending.get_index_mut(i) {
@@ -268,7 +273,9 @@ fn check_positions(batch: &IngestBatch) -> Result<()> {
 
 fn read_mark(c: &Connection, pk: i64, log_id: &str) -> Result<u64> {
     let mark: Option<i64> = c
-        .query_row("SELECT high_water FROM ingest_marks WHERE run_pk = ?1 AND log_id = ?2", params![pk, log_id], |r| r.get(0))
+        .query_row("SELECT high_water FROM ingest_marks WHERE run_pk = ?1 AND log_id = ?2", params![pk, log_id], |r| {
+            r.get(0)
+        })
         .optional()?;
     Ok(mark.map_or(0, |m| u64::try_from(m).unwrap_or(0)))
 }

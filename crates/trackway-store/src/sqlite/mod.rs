@@ -131,9 +131,10 @@ fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
         2,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
-            let re: Arc<regex::Regex> = ctx.get_or_create_aux(0, |v| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
-                Ok(regex::Regex::new(v.as_str()?)?)
-            })?;
+            let re: Arc<regex::Regex> = ctx
+                .get_or_create_aux(0, |v| -> Result<_, Box<dyn std::error::Error + Send + Sync>> {
+                    Ok(regex::Regex::new(v.as_str()?)?)
+                })?;
             Ok(match ctx.get_raw(1) {
                 ValueRef::Text(t) => re.is_match(&String::from_utf8_lossy(t)),
                 ValueRef::Integer(i) => re.is_match(&i.to_string()),
@@ -147,9 +148,7 @@ fn register_regexp(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Current time as Unix seconds.
 pub(crate) fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
 }
 
 impl crate::MetadataStore for SqliteStore {
@@ -225,7 +224,11 @@ impl crate::MetadataStore for SqliteStore {
     fn get_run_file(&self, key: &crate::RunKey, path: &str, version: Option<u64>) -> Result<crate::RunFileVersion> {
         self.get_run_file_impl(key, path, version)
     }
-    fn merge_metadata(&self, key: &crate::RunKey, patch: &serde_json::Map<String, serde_json::Value>) -> Result<crate::Run> {
+    fn merge_metadata(
+        &self,
+        key: &crate::RunKey,
+        patch: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<crate::Run> {
         self.merge_metadata_impl(key, patch)
     }
     fn run_output(&self, key: &crate::RunKey, query: &crate::OutputQuery) -> Result<Vec<crate::OutputLine>> {

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::runs::{RUN_COLUMNS, RUN_FROM, project_id, run_from_row};
 use super::{SqliteStore, lock, now};
-use crate::filter::{Field, Filter, SqlBuilder, Source, json_expr, json_path, parse_field};
+use crate::filter::{Field, Filter, Source, SqlBuilder, json_expr, json_path, parse_field};
 use crate::{Direction, GroupCount, Result, Run, RunPage, RunQuery, StoreError};
 
 /// Where a page stopped.
@@ -77,7 +77,8 @@ fn collect_json_fields(filter: &Filter, out: &mut Vec<(Source, String)>) {
 fn resolve_path(c: &Connection, project: i64, source: Source, key: &str) -> Result<(String, bool)> {
     let mut stmt =
         c.prepare_cached("SELECT path FROM project_keys WHERE project_id = ?1 AND source = ?2 AND key = ?3")?;
-    let mut lookup = |k: &str| stmt.query_row(rusqlite::params![project, source.as_str(), k], |r| r.get::<_, String>(0)).optional();
+    let mut lookup =
+        |k: &str| stmt.query_row(rusqlite::params![project, source.as_str(), k], |r| r.get::<_, String>(0)).optional();
     if let Some(path) = lookup(key)? {
         return Ok((path, true));
     }
@@ -109,8 +110,11 @@ impl SqliteStore {
     /// Creates the expression indexes the query will want, if allowed and missing. Keys the
     /// catalogue does not know (typos, keys no run has) get none: they would only use up slots.
     fn ensure_key_indexes(&self, exprs: &[String], paths: &Paths) -> Result<()> {
-        let catalogued: Vec<String> =
-            paths.iter().filter(|(_, (_, known))| *known).map(|((source, _), (path, _))| json_expr(*source, path)).collect();
+        let catalogued: Vec<String> = paths
+            .iter()
+            .filter(|(_, (_, known))| *known)
+            .map(|((source, _), (path, _))| json_expr(*source, path))
+            .collect();
         let missing: Vec<(String, String)> = {
             let known = lock(&self.key_indexes);
             exprs
@@ -154,7 +158,9 @@ impl SqliteStore {
             fields.push((*source, key.clone()));
         }
         let (project, paths) = self.prepare(&q.entity, &q.project, &fields)?;
-        let resolve = |s: Source, k: &str| paths.get(&(s, k.to_owned())).map_or_else(|| json_path(k.split('.')), |(p, _)| p.clone());
+        let resolve = |s: Source, k: &str| {
+            paths.get(&(s, k.to_owned())).map_or_else(|| json_path(k.split('.')), |(p, _)| p.clone())
+        };
         let mut b = SqlBuilder::new(project, &resolve);
         let mut count = SqlBuilder::new(project, &resolve).for_count();
         if let Some(f) = &q.filter {
@@ -180,7 +186,13 @@ impl SqliteStore {
         })
     }
 
-    pub(crate) fn group_runs_impl(&self, entity: &str, project: &str, by: &str, filter: Option<&Filter>) -> Result<Vec<GroupCount>> {
+    pub(crate) fn group_runs_impl(
+        &self,
+        entity: &str,
+        project: &str,
+        by: &str,
+        filter: Option<&Filter>,
+    ) -> Result<Vec<GroupCount>> {
         let field = parse_field(by)?;
         let mut fields = Vec::new();
         if let Some(f) = filter {
@@ -190,7 +202,9 @@ impl SqliteStore {
             fields.push((*source, key.clone()));
         }
         let (project, paths) = self.prepare(entity, project, &fields)?;
-        let resolve = |s: Source, k: &str| paths.get(&(s, k.to_owned())).map_or_else(|| json_path(k.split('.')), |(p, _)| p.clone());
+        let resolve = |s: Source, k: &str| {
+            paths.get(&(s, k.to_owned())).map_or_else(|| json_path(k.split('.')), |(p, _)| p.clone())
+        };
         let mut b = SqlBuilder::new(project, &resolve);
         if let Some(f) = filter {
             b.sql.push_str(" AND ");

@@ -6,16 +6,14 @@ use serde_json::{Map, Value as Json};
 use super::{SqliteStore, now};
 use crate::json::{flatten_keys, parse_object};
 use crate::{
-    CreateOutcome, CreateRun, ProjectInfo, ProjectKeys, ResumeMode, Result, Run, RunKey, RunPatch,
-    StoreError,
+    CreateOutcome, CreateRun, ProjectInfo, ProjectKeys, Result, ResumeMode, Run, RunKey, RunPatch, StoreError,
 };
 
 /// Columns selected for a [`Run`], in the order [`run_from_row`] reads them.
 pub(crate) const RUN_COLUMNS: &str = "e.name, p.name, r.run_id, r.name, r.state, r.created_at, \
     r.updated_at, r.heartbeat_at, r.exit_code, r.tags, r.notes, r.grp, r.job_type, r.host, \
     r.config, r.summary, r.metadata, r.last_step, r.row_count, r.pk";
-pub(crate) const RUN_FROM: &str =
-    "runs r JOIN projects p ON p.id = r.project_id JOIN entities e ON e.id = p.entity_id";
+pub(crate) const RUN_FROM: &str = "runs r JOIN projects p ON p.id = r.project_id JOIN entities e ON e.id = p.entity_id";
 
 pub(crate) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
     let json = |i: usize| -> rusqlite::Result<Json> {
@@ -80,11 +78,9 @@ pub(crate) fn ensure_project(c: &Connection, entity: &str, project: &str) -> Res
 /// `(pk, project_id)` of a run.
 pub(crate) fn run_pk(c: &Connection, key: &RunKey) -> Result<Option<(i64, i64)>> {
     let Some(project) = project_id(c, &key.entity, &key.project)? else { return Ok(None) };
-    Ok(c.query_row(
-        "SELECT pk FROM runs WHERE project_id = ?1 AND run_id = ?2",
-        params![project, key.run_id],
-        |r| r.get(0),
-    )
+    Ok(c.query_row("SELECT pk FROM runs WHERE project_id = ?1 AND run_id = ?2", params![project, key.run_id], |r| {
+        r.get(0)
+    })
     .optional()?
     .map(|pk| (pk, project)))
 }
@@ -95,9 +91,8 @@ pub(crate) fn load_run(c: &Connection, pk: i64) -> Result<Run> {
 
 /// Adds the keys of a config/summary object (flattened) or of a history row to the catalogue.
 pub(crate) fn catalogue_keys(c: &Connection, project: i64, source: &str, obj: &Map<String, Json>) -> Result<()> {
-    let mut stmt = c.prepare_cached(
-        "INSERT OR IGNORE INTO project_keys (project_id, source, key, path) VALUES (?1, ?2, ?3, ?4)",
-    )?;
+    let mut stmt =
+        c.prepare_cached("INSERT OR IGNORE INTO project_keys (project_id, source, key, path) VALUES (?1, ?2, ?3, ?4)")?;
     if source == "history" {
         for k in obj.keys() {
             stmt.execute(params![project, source, k, k])?;

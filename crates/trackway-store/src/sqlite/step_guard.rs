@@ -37,23 +37,14 @@ impl StepGuard {
     }
 
     pub fn load(c: &Connection, pk: i64) -> Result<StepGuard> {
-        let (last_step, owner) = c.query_row(
-            "SELECT last_step, last_step_log FROM runs WHERE pk = ?1",
-            [pk],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        Ok(StepGuard {
-            last_step,
-            owner,
-            dropped: 0,
-        })
+        let (last_step, owner) = c.query_row("SELECT last_step, last_step_log FROM runs WHERE pk = ?1", [pk], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+        Ok(StepGuard { last_step, owner, dropped: 0 })
     }
 
     pub fn save(&self, c: &Connection, pk: i64) -> Result<()> {
-        c.execute(
-            "UPDATE runs SET last_step_log = ?2 WHERE pk = ?1",
-            params![pk, self.owner],
-        )?;
+        c.execute("UPDATE runs SET last_step_log = ?2 WHERE pk = ?1", params![pk, self.owner])?;
         Ok(())
     }
 }
@@ -66,10 +57,7 @@ mod tests {
     fn a_second_log_cannot_rewrite_steps_the_first_wrote() {
         let mut g = StepGuard::default();
         assert!(g.admit("a", 0) && g.admit("a", 0) && g.admit("a", 5));
-        assert!(
-            !g.admit("b", 0) && !g.admit("b", 5),
-            "b's lower and equal steps are dropped"
-        );
+        assert!(!g.admit("b", 0) && !g.admit("b", 5), "b's lower and equal steps are dropped");
         assert!(g.admit("b", 6) && g.admit("b", 6));
         assert!(!g.admit("a", 6), "a's row at 6 was closed by b");
         assert_eq!(g.dropped, 3);

@@ -1,5 +1,6 @@
 """Keras 3 callbacks under wandb's paths: ``WandbMetricsLogger``, ``WandbModelCheckpoint``,
 ``WandbEvalCallback`` (any Keras backend; ``KERAS_BACKEND=torch`` avoids TensorFlow)."""
+
 from __future__ import annotations
 
 import os
@@ -76,13 +77,29 @@ class WandbModelCheckpoint(keras.callbacks.ModelCheckpoint):
     (``run.save(path, policy="now")``). wandb stores checkpoints as model Artifacts; Trackway has
     no artifacts yet, so the file is attached to the run instead."""
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
-                 save_weights_only=False, mode="auto", save_freq="epoch", initial_value_threshold=None,
-                 **kwargs):
-        super().__init__(filepath=filepath, monitor=monitor, verbose=verbose,
-                         save_best_only=save_best_only, save_weights_only=save_weights_only,
-                         mode=mode, save_freq=save_freq,
-                         initial_value_threshold=initial_value_threshold, **kwargs)
+    def __init__(
+        self,
+        filepath,
+        monitor="val_loss",
+        verbose=0,
+        save_best_only=False,
+        save_weights_only=False,
+        mode="auto",
+        save_freq="epoch",
+        initial_value_threshold=None,
+        **kwargs,
+    ):
+        super().__init__(
+            filepath=filepath,
+            monitor=monitor,
+            verbose=verbose,
+            save_best_only=save_best_only,
+            save_weights_only=save_weights_only,
+            mode=mode,
+            save_freq=save_freq,
+            initial_value_threshold=initial_value_threshold,
+            **kwargs,
+        )
         active_run("WandbModelCheckpoint()")
         self.saved_paths: list[str] = []
 
@@ -141,9 +158,7 @@ class WandbEvalCallback(keras.callbacks.Callback):
         self.pred_table = self._table_class()(columns=column_names)
 
     def log_data_table(self, name="eval", type="dataset", table_name="eval_data"):
-        active_run("WandbEvalCallback").log({f"{name}/{table_name}": self.data_table},
-                                            commit=False)
+        active_run("WandbEvalCallback").log({f"{name}/{table_name}": self.data_table}, commit=False)
 
-    def log_pred_table(self, type="evaluation", table_name="eval_data",
-                       aliases=None):
+    def log_pred_table(self, type="evaluation", table_name="eval_data", aliases=None):
         active_run("WandbEvalCallback").log({"eval/pred_table": self.pred_table}, commit=False)

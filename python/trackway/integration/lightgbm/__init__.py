@@ -1,4 +1,5 @@
 """LightGBM integration under wandb's path: ``wandb_callback()`` and ``log_summary()``."""
+
 from __future__ import annotations
 
 from .._util import active_run

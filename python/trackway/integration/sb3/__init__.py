@@ -5,6 +5,7 @@ watches the policy's gradients, and the model is saved to ``model_save_path`` ev
 ``model_save_freq`` calls and at the end (the file is also attached to the run). SB3's own
 metrics reach the run through its TensorBoard logger with ``init(sync_tensorboard=True)``.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,14 @@ __all__ = ["WandbCallback"]
 
 
 class WandbCallback(BaseCallback):
-    def __init__(self, verbose: int = 0, model_save_path: str | None = None,
-                 model_save_freq: int = 0, gradient_save_freq: int = 0, log: str = "all"):
+    def __init__(
+        self,
+        verbose: int = 0,
+        model_save_path: str | None = None,
+        model_save_freq: int = 0,
+        gradient_save_freq: int = 0,
+        log: str = "all",
+    ):
         super().__init__(verbose)
         active_run("WandbCallback()")
         if log not in ("gradients", "parameters", "all", None):

@@ -1,4 +1,5 @@
 """XGBoost integration under wandb's path: ``WandbCallback`` (an XGBoost ``TrainingCallback``)."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,13 @@ class WandbCallback(xgb.callback.TrainingCallback):
     plus feature importance into the summary after it (wandb's keys). ``log_model=True``
     attaches the saved model file to the run (wandb: a model Artifact)."""
 
-    def __init__(self, log_model: bool = False, log_feature_importance: bool = True,
-                 importance_type: str = "gain", define_metric: bool = True):
+    def __init__(
+        self,
+        log_model: bool = False,
+        log_feature_importance: bool = True,
+        importance_type: str = "gain",
+        define_metric: bool = True,
+    ):
         super().__init__()
         active_run("xgboost WandbCallback()")
         self.log_model = log_model
@@ -57,8 +63,11 @@ class WandbCallback(xgb.callback.TrainingCallback):
     def after_training(self, model):
         run = active_run("xgboost WandbCallback")
         for attr in ("best_score", "best_iteration"):
-            value = getattr(model, attr, None) if hasattr(model, "attr") and model.attr(attr) \
-                is not None else None
+            value = (
+                getattr(model, attr, None)
+                if hasattr(model, "attr") and model.attr(attr) is not None
+                else None
+            )
             if value is not None:
                 run.summary[attr] = float(value) if attr == "best_score" else int(value)
         if self.log_feature_importance:

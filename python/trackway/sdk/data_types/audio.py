@@ -1,2 +1,3 @@
 """`wandb.sdk.data_types.audio`."""
+
 from ...data_types.audio import Audio  # noqa: F401

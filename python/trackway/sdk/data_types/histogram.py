@@ -1,2 +1,3 @@
 """`wandb.sdk.data_types.histogram`."""
+
 from ...data_types.histogram import Histogram  # noqa: F401

@@ -1,2 +1,3 @@
 """`wandb.sdk.data_types.image`."""
+
 from ...data_types.image import BoundingBoxes2D, Classes, Image, ImageMask  # noqa: F401

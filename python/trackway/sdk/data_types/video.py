@@ -1,2 +1,3 @@
 """`wandb.sdk.data_types.video`."""
+
 from ...data_types.video import Video  # noqa: F401

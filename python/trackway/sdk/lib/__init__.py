@@ -1,4 +1,5 @@
 """Compat package for `wandb.sdk.lib`."""
+
 from . import config_util, printer
 
 

@@ -1,4 +1,5 @@
 """Compat `wandb.sdk.lib.printer.new_printer()` (lm-eval): terminal output through termlog."""
+
 from __future__ import annotations
 
 from ... import _term

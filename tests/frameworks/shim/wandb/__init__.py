@@ -3,6 +3,7 @@
 holds). It stands in for the compat distribution (compat/wandb) until that is on main; the
 framework venv puts this directory on sys.path (with its dist-info, so importlib.metadata
 finds a `wandb` distribution, as Lightning and accelerate require)."""
+
 import importlib
 import importlib.abc
 import importlib.util
@@ -15,7 +16,7 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, fullname, path=None, target=None):
         if not fullname.startswith("wandb."):
             return None
-        real = "trackway." + fullname[len("wandb."):]
+        real = "trackway." + fullname[len("wandb.") :]
         try:
             importlib.util.find_spec(real)
         except ModuleNotFoundError:
@@ -25,7 +26,7 @@ class _Alias(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return importlib.util.spec_from_loader(fullname, self)
 
     def create_module(self, spec):
-        return importlib.import_module("trackway." + spec.name[len("wandb."):])
+        return importlib.import_module("trackway." + spec.name[len("wandb.") :])
 
     def exec_module(self, module):
         pass

@@ -1,2 +1,3 @@
 """`wandb.sdk.data_types.helper_types.image_mask`."""
+
 from ....data_types.image import ImageMask  # noqa: F401
