@@ -2,9 +2,9 @@
 audio, video, HTML, Plotly, 3D objects, molecules and charts; the tests read run.jsonl and the
 media files back with plain json/numpy/Pillow, independently of the SDK.
 
-Images from arrays are written as raw pixels for the agent to encode (no agent runs here: these
-scripts are offline), so pixel checks read the `.raw` file; tests/test_e2e_media.py checks the
-PNG the agent made, through the server.
+Images from arrays are written as raw pixels for the agent to encode. Offline runs start an agent
+too (it captures the run locally), which may already have turned a `.raw` file into its PNG, so
+pixel checks read whichever is there; tests/test_e2e_media.py checks the PNG through the server.
 """
 
 import json
@@ -28,6 +28,17 @@ def media_records(records):
 
 def files_of(run_dir: Path) -> Path:
     return run_dir / "files"
+
+
+def pixels(run_dir: Path, path: str) -> bytes:
+    """The pixels of a media image from an array: its raw file, or the PNG the agent made of it."""
+    try:
+        return (files_of(run_dir) / (path + ".raw")).read_bytes()
+    except FileNotFoundError:
+        from PIL import Image
+
+        with Image.open(files_of(run_dir) / path) as im:
+            return im.tobytes()
 
 
 def last_json(done):
@@ -88,7 +99,7 @@ run.finish()
         and u8["path"].startswith("media/images/")
         and u8["path"].endswith(".png")
     )
-    raw = (files_of(d) / (u8["path"] + ".raw")).read_bytes()
+    raw = pixels(d, u8["path"])
     expected = (np.arange(60) * 7 % 256).astype(np.uint8).tobytes()
     assert raw == expected
     enc = next(r for r in media_records(records) if r["path"] == u8["path"])["encode"]
@@ -112,10 +123,8 @@ run.finish()
         "pil": (5, 4),
         "path": (5, 4),
     }
-    assert (files_of(d) / (row["float"]["path"] + ".raw")).read_bytes() == bytes(
-        [128] * 12
-    )  # 0.5 -> 128
-    assert (files_of(d) / (row["rgba"]["path"] + ".raw")).read_bytes() == bytes([255] * 16)
+    assert pixels(d, row["float"]["path"]) == bytes([128] * 12)  # 0.5 -> 128
+    assert pixels(d, row["rgba"]["path"]) == bytes([255] * 16)
     # PIL and the same array give the same pixels, hence the same content-addressed file.
     assert row["pil"]["path"] == u8["path"]
     assert (files_of(d) / row["path"]["path"]).read_bytes() == (tmp / "pic.png").read_bytes()
@@ -129,7 +138,7 @@ run.finish()
     assert boxed["boxes"]["predictions"]["class_labels"] == {"0": "bg", "1": "cat"}
     mask = boxed["masks"]["truth"]
     assert mask["_type"] == "mask" and mask["path"].startswith("media/images/mask/")
-    assert (files_of(d) / (mask["path"] + ".raw")).read_bytes() == bytes([0, 1, 1, 0])
+    assert pixels(d, mask["path"]) == bytes([0, 1, 1, 0])
     assert boxed["classes"]["class_set"][1] == {"id": 1, "name": "cat"}
     many = row["many"]
     assert (
@@ -231,7 +240,7 @@ run.finish()
         "score": "number",
     }
     cell = body["data"][0][1]
-    assert cell["_type"] == "image-file" and (files_of(d) / (cell["path"] + ".raw")).exists()
+    assert cell["_type"] == "image-file" and pixels(d, cell["path"])
     assert body["data"][1] == [1, None, "dog", {"$f": "NaN"}]
     assert first["legacy"]["nrows"] == 2 and first["from_df"]["columns"] == ["x", "y"]
     assert first["df"]["_type"] == "table-file" and first["df"]["columns"] == ["q"]
