@@ -77,6 +77,9 @@ async fn files_upload_list_download_and_versions() {
     assert_eq!(body, v2);
     let (_, headers, _) = get_bytes(&s, &format!("{RUN}/files/notes%20and%20more.txt")).await;
     assert_eq!(headers["content-type"].to_str().ok(), Some("text/plain"));
+    // Served files never run as the API's origin.
+    assert_eq!(headers["content-security-policy"].to_str().ok(), Some("sandbox; default-src 'none'"));
+    assert_eq!(headers["x-content-type-options"].to_str().ok(), Some("nosniff"));
     let (status, _, _) = get_bytes(&s, &format!("{RUN}/files/ckpt/model.pt?version=9")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _, _) = get_bytes(&s, &format!("{RUN}/files/missing.txt")).await;

@@ -12,7 +12,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
+use axum::http::header::{CONTENT_LENGTH, CONTENT_SECURITY_POLICY, CONTENT_TYPE, ETAG, X_CONTENT_TYPE_OPTIONS};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::Deserialize;
@@ -300,10 +300,14 @@ pub(crate) async fn download(
         })
         .await?;
     let mime = mime_guess::from_path(&file.path).first_or_octet_stream();
+    // Run files are anyone-with-write-access content (logged HTML among them): a browser that
+    // ever renders one at the API's origin gets it sandboxed, scriptless and unsniffed.
     let headers = [
         (CONTENT_TYPE, mime.essence_str().to_owned()),
         (CONTENT_LENGTH, file.size.to_string()),
         (ETAG, format!("\"{}\"", file.sha256)),
+        (CONTENT_SECURITY_POLICY, "sandbox; default-src 'none'".to_owned()),
+        (X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
     ];
     Ok((headers, stream_reader(reader)).into_response())
 }
