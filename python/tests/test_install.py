@@ -58,6 +58,19 @@ def make_venv(where: Path) -> Path:
     return where
 
 
+def venv_python(venv: Path, code: str, *, env: dict, cwd=None, check: bool = False):
+    """Runs `code` with the venv's own interpreter (never the test's)."""
+    return subprocess.run(
+        [str(venv / "bin" / "python"), "-c", code],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=check,
+    )
+
+
 def pip_install(venv: Path, *targets, env: dict, check: bool = True):
     done = subprocess.run(
         [
@@ -171,15 +184,7 @@ def online_roundtrip(venv: Path, tmp: Path) -> None:
             print(json.dumps({{"loss": [r["loss"] for r in rows], "lr": run.config.get("lr"),
                               "done": run.summary.get("done")}}))
         """)
-        got = subprocess.run(
-            [str(venv / "bin" / "python"), "-c", read],
-            cwd=work,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        got = venv_python(venv, read, cwd=work, env=env)
         assert got.returncode == 0, got.stderr
         data = json.loads(got.stdout.strip().splitlines()[-1])
         assert data == {"loss": [1.0, 0.5, 1 / 3, 0.25, 0.2], "lr": 0.5, "done": True}
@@ -208,13 +213,7 @@ def versions(venv: Path) -> tuple:
         check=True,
     ).stdout.split()
     code = "import trackway, importlib.metadata as m; print(trackway.__version__, m.version('trackway'))"
-    mod = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", code],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    mod = venv_python(venv, code, env=env, check=True).stdout.split()
     return cli, mod
 
 
@@ -255,13 +254,7 @@ def test_source_install_without_rust_fails_at_install_time(tmp_path):
         out = (done.stdout + done.stderr).lower()
         assert needle in out, out[-3000:]
     assert not (venv / "bin" / "trackway").exists()
-    probe = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import trackway"],
-        env=no_rust_env(venv),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    probe = venv_python(venv, "import trackway", env=no_rust_env(venv))
     assert probe.returncode != 0
 
 
@@ -333,15 +326,7 @@ def test_compat_wandb_is_trackway(wheel, tmp_path):
     env = no_rust_env(venv)
     pip_install(venv, wheel, REPO / "compat" / "wandb", env=env)
     env["HOME"] = str(tmp_path)
-    done = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", IDENTITY],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = venv_python(venv, IDENTITY, cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["fails"] == [] and result["checked"] >= 11, result

@@ -37,7 +37,7 @@ impl LogWriter {
         let file =
             OpenOptions::new().create(true).append(true).read(true).open(path).map_err(|e| RunlogError::io(path, e))?;
         let mut w = LogWriter { file, path: path.to_path_buf(), buf: Vec::with_capacity(4096), dirty: false };
-        w.repair_tail(&mut || std::thread::sleep(REPAIR_WAIT))?;
+        w.repair_tail(&mut pause_between_checks)?;
         Ok(w)
     }
 
@@ -106,7 +106,7 @@ impl LogWriter {
     /// is repaired first; if that repair fails too, the writer stays dirty and tries again.
     fn write_line(&mut self, line: &[u8]) -> Result<()> {
         if self.dirty {
-            self.repair_tail(&mut || std::thread::sleep(REPAIR_WAIT))?;
+            self.repair_tail(&mut pause_between_checks)?;
         }
         self.write_raw(line)
     }
@@ -123,6 +123,11 @@ impl LogWriter {
     pub fn sync(&self) -> Result<()> {
         self.file.sync_data().map_err(|e| RunlogError::io(&self.path, e))
     }
+}
+
+/// The real pause of [`LogWriter::repair_tail`] between two looks at the file's length.
+fn pause_between_checks() {
+    std::thread::sleep(REPAIR_WAIT);
 }
 
 #[cfg(test)]
