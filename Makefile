@@ -35,8 +35,15 @@ FW_VENV   := $(CURDIR)/.venv-frameworks
 FW_REQS   := tests/frameworks/requirements.txt
 FW_STAMP  := $(FW_VENV)/.reqs-$(shell sha256sum $(FW_REQS) 2>/dev/null | cut -c1-16)
 
+# The real `wandb` from PyPI, one venv per supported release (the current minor and the one
+# before), for the wandb-protocol and API-surface tests in tests/wandb. Test-only.
+WANDB_VERSIONS := 0.31.0 0.30.0
+WB_REQS   := tests/wandb/requirements.txt
+WB_HASH   := $(shell sha256sum $(WB_REQS) 2>/dev/null | cut -c1-16)
+WB_STAMPS := $(foreach v,$(WANDB_VERSIONS),$(CURDIR)/.venv-wandb-$(v)/.reqs-$(WB_HASH))
+
 .PHONY: help setup venv web build wheel run demo test test-rust test-python test-web chromium bench clean-data lint fuzz fuzz-tools test-fuzz
-.PHONY: frameworks-venv test-frameworks
+.PHONY: frameworks-venv test-frameworks wandb-venvs test-wandb
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -78,7 +85,7 @@ demo: ## Log a demo run to a server that is already running
 chromium: ## Install Debian's chromium for the browser tests (needs root)
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-test: setup chromium lint test-rust test-python test-web test-frameworks test-fuzz ## Run the whole test suite
+test: setup chromium lint test-rust test-python test-web test-frameworks test-wandb test-fuzz ## Run the whole test suite
 
 test-rust: ## Rust unit and integration tests
 	cargo test --release --workspace
@@ -142,3 +149,17 @@ bench: setup ## Print the performance figures quoted in the closing notes
 
 clean-data: ## Delete the local server data dir used by `make run`
 	rm -rf $(DATA_DIR)
+
+$(CURDIR)/.venv-wandb-%/.reqs-$(WB_HASH): $(WB_REQS)
+	rm -rf $(CURDIR)/.venv-wandb-$*
+	$(PYTHON) -m venv $(CURDIR)/.venv-wandb-$*
+	$(CURDIR)/.venv-wandb-$*/bin/pip install --quiet --upgrade pip
+	$(CURDIR)/.venv-wandb-$*/bin/pip install --quiet wandb==$* -r $(WB_REQS)
+	touch $@
+
+wandb-venvs: $(WB_STAMPS) ## Create (or reuse) one venv per supported real `wandb` release
+
+test-wandb: build wandb-venvs ## The real `wandb` SDK (each supported release) against a real Trackway server
+	for v in $(WANDB_VERSIONS); do \
+		WANDB_EXPECTED_VERSION=$$v $(CURDIR)/.venv-wandb-$$v/bin/python -m pytest -q -p no:cacheprovider tests/wandb || exit 1; \
+	done
