@@ -4,6 +4,8 @@
 export interface ChartProbe {
   metric: string; runs: string[]; x: number[];
   raw: (number | null)[][]; smooth: (number | null)[][]; drawnAt: number; smoothing: number;
+  /** line colours, NaN/Inf points counted, lines drawn with markers (sparse) */
+  colors?: string[]; nonfinite?: number; markers?: string[]; yTicks?: string[];
 }
 
 export const hook = {

@@ -1,0 +1,145 @@
+// Browser tests of the workspace's charts (issue 13): colours and legends, tick labels of
+// known magnitudes, markers for one-point metrics, NaN/Inf markers, panel editing kept in the
+// URL and in the server-side autosaved view (seen by a second browser session), saved views.
+// The project is filled by a real Python SDK script (e2e/sdk_workspace.py).
+
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { assert, newPage, shot, until, WEB } from "./lib.mjs";
+
+const N = 12;
+
+export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) {
+  const r = spawnSync(py, [path.join(WEB, "e2e", "sdk_workspace.py"), String(N)], { env: sdkEnv, encoding: "utf8", timeout: 180000 });
+  if (r.status !== 0) { await suite.test("workspace: SDK fill", async () => { throw new Error(`sdk_workspace.py failed: ${r.stderr}`); }); return; }
+  // The agent uploads after the script exits: wait until every run's last step is in.
+  for (let i = 0; i < 150; i++) {
+    const page = await call("GET", `/projects/admin/ws/runs?limit=100&filters=${encodeURIComponent(JSON.stringify({ state: "finished" }))}`);
+    if (page.total === N) break;
+    await new Promise((res) => setTimeout(res, 200));
+  }
+  const page = await newPage(browser, backend.pageUrl, backend.key);
+  const tw = (fn, arg, what, timeout) => until(page, fn, arg, timeout, what);
+  const chart = (m) => page.evaluate((k) => window.__trackway.charts[k] ?? null, m);
+  const all = `/admin/ws?runs=*`;
+
+  await suite.test("workspace: every chart has a legend of exactly the visible runs, in distinct colours", async () => {
+    await page.goto(all);
+    await tw((n) => window.__trackway.charts.loss?.runs.length === n, N, `${N} runs in the loss chart`, 30000);
+    const legend = await page.$$eval('.chart[data-metric="loss"] .chart-legend .leg', (els) => els.map((e) => e.getAttribute("title")));
+    const names = (await call("GET", "/projects/admin/ws/runs?limit=100")).runs.map((x) => x.name);
+    assert(legend.length === N && names.every((n) => legend.includes(n)), `legend ${legend} vs runs ${names}`);
+    const c = await chart("loss");
+    assert(new Set(c.colors).size === N, `distinct colours: ${c.colors}`);
+    const swatches = await page.$$eval('.chart[data-metric="loss"] .chart-legend .swatch', (els) => els.map((e) => getComputedStyle(e).backgroundColor));
+    assert(new Set(swatches).size === N, `distinct legend swatches: ${swatches}`);
+    // Hover highlights, click hides a run (and a second click brings it back).
+    const first = page.locator('.chart[data-metric="loss"] .chart-legend .leg').first();
+    await first.click();
+    assert(await first.evaluate((e) => e.classList.contains("off")), "clicked legend entry is off");
+    await shot(page, "ws-01-legend-colours");
+    await first.click();
+    // The tooltip of a right-column chart stays inside the window.
+    const box = await page.locator('.chart[data-metric="loss"] .u-over').boundingBox();
+    await page.mouse.move(box.x + box.width - 4, box.y + box.height / 2);
+    await tw(() => [...document.querySelectorAll(".tip")].some((t) => t.style.display === "block"), null, "tooltip shown");
+    const tip = await page.evaluate(() => { const t = [...document.querySelectorAll(".tip")].find((x) => x.style.display === "block"); const b = t.getBoundingClientRect(); return { l: b.left, r: b.right, w: innerWidth }; });
+    assert(tip.l >= 0 && tip.r <= tip.w, `tooltip inside the window: ${JSON.stringify(tip)}`);
+    await shot(page, "ws-02-tooltip");
+  });
+
+  await suite.test("workspace: tick labels of nano, giga and log-scale values read back exactly", async () => {
+    await page.goto(`${all}&search=${encodeURIComponent("^(tiny|huge|lr)$")}`);
+    await tw(() => ["tiny", "huge", "lr"].every((k) => window.__trackway.charts[k]?.yTicks?.length), null, "tick labels", 30000);
+    const tiny = (await chart("tiny")).yTicks, huge = (await chart("huge")).yTicks;
+    assert(tiny.every((l) => l === "0" || /^[\d.]+n$/.test(l)) && new Set(tiny).size === tiny.length, `tiny ticks ${tiny}`);
+    assert(huge.every((l) => /^[\d.]+G$/.test(l)) && new Set(huge).size === huge.length, `huge ticks ${huge}`);
+    // Log y on the learning-rate panel, set through the panel editor.
+    await page.locator('.chart[data-metric="lr"]').hover();
+    await page.click('.chart[data-metric="lr"] button.edit');
+    await page.selectOption('.panel-editor select[name="logy"]', "1");
+    await page.click("#panel-save");
+    await tw(() => window.__trackway.charts.lr?.yTicks?.length && new URL(location.href).searchParams.get("panels")?.includes("logy"), null, "log-y lr chart", 20000);
+    await page.waitForTimeout(300);
+    const lr = (await chart("lr")).yTicks;
+    const shown = lr.filter(Boolean);
+    assert(shown.length > 1 && shown.every((l) => l !== "0" && l !== "0.00") && new Set(shown).size === shown.length && shown.some((l) => /µ$/.test(l)), `log lr ticks ${lr}`);
+    await shot(page, "ws-03-magnitudes");
+  });
+
+  await suite.test("workspace: a one-point metric is a marker, NaN/Inf are counted, text gets no line chart", async () => {
+    await page.goto(`${all}&search=${encodeURIComponent("^(test/acc|bad|phase)$")}`);
+    await tw((n) => window.__trackway.charts["test/acc"]?.markers?.length === n, N, "test/acc markers", 30000);
+    await tw(() => window.__trackway.charts.bad?.nonfinite === 2, null, "NaN/Inf counted", 20000);
+    const badge = await page.textContent('.chart[data-metric="bad"] .nonfinite');
+    assert(badge.includes("2 NaN/Inf"), `badge ${badge}`);
+    const legend = await page.$$eval('.chart[data-metric="bad"] .chart-legend .leg', (els) => els.map((e) => e.getAttribute("title")));
+    assert(legend.length === 1 && legend[0].startsWith("sweep-00"), `only the run that logged "bad" is in its legend: ${legend}`);
+    const phase = await page.$('.chart[data-metric="phase"]');
+    assert(!phase || !(await phase.isVisible()) || (await page.textContent('.chart[data-metric="phase"] .chart-status')).includes("no numeric"), "no empty line chart for a text key");
+    await shot(page, "ws-04-nonfinite");
+    await page.locator('.chart[data-metric="test/acc"]').scrollIntoViewIfNeeded();
+    await shot(page, "ws-04b-one-point-markers");
+  });
+
+  await suite.test("workspace: a panel edit persists across a reload and for a second browser session", async () => {
+    await page.goto(all);
+    await tw(() => window.__trackway.charts.loss?.runs.length > 0, null, "loss chart", 30000);
+    await page.locator('.chart[data-metric="loss"]').hover();
+    await page.click('.chart[data-metric="loss"] button.edit');
+    await page.fill('.panel-editor input[name="title"]', "Training loss (edited)");
+    await page.fill('.panel-editor input[name="metrics"]', "loss, /^test\\//");
+    await page.fill('.panel-editor input[name="ymax"]', "2");
+    await page.click("#panel-save");
+    await tw(() => document.querySelector('.chart[data-metric="loss"] .chart-title')?.textContent === "Training loss (edited)", null, "edited title");
+    await tw(() => window.__trackway.charts.loss?.runs.some((r) => r.endsWith(":test/acc")), null, "two metrics in one panel", 20000);
+    await shot(page, "ws-05-panel-edited");
+    await page.waitForTimeout(1200); // the autosave is debounced
+    await page.reload();
+    await page.waitForSelector('.chart[data-metric="loss"] .chart-title >> text=Training loss (edited)');
+    // A second browser session opens the project without any view state in its URL.
+    const other = await newPage(browser, backend.pageUrl, backend.key);
+    await other.goto("/admin/ws");
+    await other.waitForSelector('.chart[data-metric="loss"] .chart-title >> text=Training loss (edited)', { timeout: 20000 });
+    assert(new URL(other.url()).searchParams.get("panels")?.includes("Training loss"), `the URL reflects the loaded view: ${other.url()}`);
+    await shot(other, "ws-06-second-session");
+    // Duplicate and delete panels.
+    await other.locator('.chart[data-metric="loss"]').hover();
+    await other.click('.chart[data-metric="loss"] button.dup');
+    await other.waitForSelector('.chart[data-metric="custom:1"]');
+    await other.locator('.chart[data-metric="custom:1"]').hover();
+    await other.click('.chart[data-metric="custom:1"] button.del');
+    await until(other, () => !document.querySelector('.chart[data-metric="custom:1"]'), null, 5000, "deleted panel gone");
+    await other.context().close();
+  });
+
+  await suite.test("workspace: a shared saved view and the project default", async () => {
+    await page.goto(`${all}&s=0.8`);
+    await page.waitForSelector("#view-save");
+    page.once("dialog", (d) => d.accept("smooth 0.8"));
+    await page.click("#view-default");
+    await page.waitForSelector("#view-status >> text=project default");
+    const list = (await call("GET", "/projects/admin/ws/views")).views;
+    const v = list.find((x) => x.name === "smooth 0.8");
+    assert(v && v.default && v.shared && v.state.includes("s=0.8"), `stored view ${JSON.stringify(list)}`);
+    await shot(page, "ws-07-saved-view");
+  });
+  await page.context().close();
+}
+
+// `node e2e/workspace.mjs`: these tests alone, against a fresh real server.
+if (process.argv[1]?.endsWith("workspace.mjs")) {
+  const { startBackend, client } = await import("./backend.mjs");
+  const { launch, ROOT, Suite } = await import("./lib.mjs");
+  const fs = await import("node:fs");
+  const backend = await startBackend();
+  const browser = await launch();
+  const suite = new Suite();
+  try {
+    const py = process.env.TRACKWAY_PYTHON ?? path.join(ROOT, ".venv", "bin", "python");
+    const sdkEnv = { ...process.env, TRACKWAY_EXE: process.env.TRACKWAY_EXE ?? backend.bin, TRACKWAY_BASE_URL: backend.url, TRACKWAY_API_KEY: backend.key,
+      TRACKWAY_MODE: "online", TRACKWAY_DIR: fs.mkdtempSync(path.join(backend.tmp, "sdk-")), TRACKWAY_CONFIG_DIR: path.join(backend.tmp, "sdk-config") };
+    await workspaceTests(suite, browser, backend, client(backend.url, backend.key), py, sdkEnv);
+  } finally { await browser.close(); await backend.stop(); }
+  process.exit(suite.summary() ? 0 : 1);
+}
