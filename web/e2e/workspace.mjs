@@ -124,6 +124,20 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
     assert(v && v.default && v.shared && v.state.includes("s=0.8"), `stored view ${JSON.stringify(list)}`);
     await shot(page, "ws-07-saved-view");
   });
+
+  await suite.test("workspace: parameter importance ranks lr for the loss; parallel coordinates default to the varying keys", async () => {
+    await page.goto(`${all}&tab=importance&imp=summary.loss`);
+    await tw(() => window.__trackway.importance?.keys.length > 0, null, "importance table", 20000);
+    const imp = await page.evaluate(() => window.__trackway.importance);
+    assert(imp.keys.includes("config.lr") && imp.keys.includes("config.optimizer"), `importance keys ${imp.keys}`);
+    assert(!imp.keys.includes("config.seed"), "a constant key explains nothing");
+    await shot(page, "ws-08-importance");
+    await page.goto(`${all}&tab=parallel`);
+    await tw(() => window.__trackway.parallel?.axes.length > 0, null, "parallel axes", 20000);
+    const axes = (await page.evaluate(() => window.__trackway.parallel.axes));
+    assert(axes[0] === "config.lr" && axes.includes("config.optimizer") && !axes.includes("config.data") && !axes.includes("config.seed") && axes.at(-1) === "summary.loss", `default axes ${axes}`);
+    await shot(page, "ws-09-parallel");
+  });
   await page.context().close();
 }
 

@@ -29,6 +29,7 @@ export const hook = {
 export interface ChartHooks {
   parallel?: { axes: string[]; lines: number; brushed: number | null };
   scatter?: { points: number; x: string; y: string };
+  importance?: { metric: string; keys: string[]; importance: number[]; correlation: (number | null)[] };
 }
 
 declare global {

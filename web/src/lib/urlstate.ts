@@ -57,12 +57,13 @@ export interface ViewState {
   axes: string[];       // parallel-coordinates axes
   panels: Panels;       // per-panel settings and custom panels (lib/panels.ts)
   colors: Record<string, string>; // run colours the user picked (run id → #rrggbb)
+  imp: string;          // parameter importance: the metric explained
 }
 
 export const DEFAULT_STATE: ViewState = {
   selected: [], pinned: [], filters: [], q: "", smoothing: SMOOTHING_DEFAULT, x: "_step", zoom: null,
   log: false, band: true, sort: "-created_at", group: "", cols: [], search: "", tab: "", sx: "", sy: "",
-  color: "", axes: [], panels: {}, colors: {},
+  color: "", axes: [], panels: {}, colors: {}, imp: "",
 };
 
 const list = (s: string | null) => (s ? s.split(",").filter(Boolean).map(decodeURIComponent) : []);
@@ -91,6 +92,7 @@ export function encodeState(s: ViewState): string {
   if (s.axes.length) p.set("axes", joinList(s.axes));
   if (Object.keys(s.panels).length) p.set("panels", JSON.stringify(s.panels));
   if (Object.keys(s.colors).length) p.set("colors", JSON.stringify(s.colors));
+  if (s.imp) p.set("imp", s.imp);
   const q = p.toString();
   return q ? `?${q}` : "";
 }
@@ -114,6 +116,7 @@ export function decodeState(search: string): ViewState {
   s.axes = list(p.get("axes"));
   s.panels = cleanPanels(parseJson(p.get("panels")));
   s.colors = cleanColors(parseJson(p.get("colors")));
+  s.imp = p.get("imp") ?? "";
   return s;
 }
 

@@ -5,6 +5,7 @@ import { api, ApiError, type Keys, type Run } from "../api";
 import { ChartGrid } from "../components/chartgrid";
 import { columnPicker, FilterBar } from "../components/filterbar";
 import { ParallelCoords } from "../components/parcoords";
+import { ImportancePanel } from "../components/importance";
 import { RunTable } from "../components/runtable";
 import { ScatterPlot } from "../components/scatter";
 import { h, clear, debounce } from "../lib/dom";
@@ -195,14 +196,16 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
     state: st, save, onSelect: (ids) => { st.selected = ids; save(); table.paint(); chartsChanged(); } });
   const parallel = new ParallelCoords({ runs: () => rows, keys: () => fieldList().filter((f) => f.startsWith("config.") || f.startsWith("summary.")),
     state: st, save, onSelect: (ids) => { st.selected = ids; save(); table.paint(); chartsChanged(); } });
+  const importance = new ImportancePanel({ runs: () => rows, keys: () => fieldList().filter((f) => f.startsWith("config.") || f.startsWith("summary.")),
+    state: st, save, onSelect: () => {} });
   const pane = h("div", { class: "pane-right" });
   const tabs = h("div", { class: "tabs" });
   const showTab = () => {
     const tab = st.tab || "charts";
-    clear(tabs, ["charts", "scatter", "parallel"].map((t) => h("button", { class: t === tab ? "tab on" : "tab", id: `tab-${t}`,
+    clear(tabs, ["charts", "scatter", "parallel", "importance"].map((t) => h("button", { class: t === tab ? "tab on" : "tab", id: `tab-${t}`,
       onclick: () => { st.tab = t === "charts" ? "" : t; save(); showTab(); } }, t[0].toUpperCase() + t.slice(1))));
-    if (tab === "charts") clear(pane, grid.el, mediaGrid.el, sysGrid.el); else clear(pane, tab === "scatter" ? scatter.el : parallel.el);
-    if (tab === "scatter") scatter.render(); else if (tab === "parallel") parallel.render(); else { grid.refetch(); sysGrid.refetch(); }
+    if (tab === "charts") clear(pane, grid.el, mediaGrid.el, sysGrid.el); else clear(pane, tab === "scatter" ? scatter.el : tab === "importance" ? importance.el : parallel.el);
+    if (tab === "scatter") scatter.render(); else if (tab === "parallel") parallel.render(); else if (tab === "importance") importance.render(); else { grid.refetch(); sysGrid.refetch(); }
   };
   let chartsKey = "";
   const chartsChanged = () => {
@@ -217,6 +220,7 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
     void loadSystemKeys();
     if (st.tab === "scatter") scatter.render();
     if (st.tab === "parallel") parallel.render();
+    if (st.tab === "importance") importance.render();
   };
 
   // ---- data loading -----------------------------------------------------------------------
@@ -308,6 +312,10 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
     updateMedia();
     grid.renderToolbar();
     filterBar.render();
+    // The cross-run panels choose their default axes from the keys: draw them again now.
+    if (st.tab === "scatter") scatter.render();
+    if (st.tab === "parallel") parallel.render();
+    if (st.tab === "importance") importance.render();
   }
 
   // New runs appear on their own: a cheap first-page query tells whether the answer changed;
