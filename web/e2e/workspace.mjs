@@ -102,6 +102,7 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
     await other.goto("/admin/ws");
     await other.waitForSelector('.chart[data-metric="loss"] .chart-title >> text=Training loss (edited)', { timeout: 20000 });
     assert(new URL(other.url()).searchParams.get("panels")?.includes("Training loss"), `the URL reflects the loaded view: ${other.url()}`);
+    await until(other, () => window.__trackway.charts.loss?.runs.some((r) => r.endsWith(":test/acc")), null, 20000, "the edited panel's two metrics in the second session");
     await shot(other, "ws-06-second-session");
     // Duplicate and delete panels.
     await other.locator('.chart[data-metric="loss"]').hover();
@@ -123,6 +124,37 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
     const v = list.find((x) => x.name === "smooth 0.8");
     assert(v && v.default && v.shared && v.state.includes("s=0.8"), `stored view ${JSON.stringify(list)}`);
     await shot(page, "ws-07-saved-view");
+  });
+
+  await suite.test("workspace: bar, scalar and expression panels on the same grid", async () => {
+    await page.goto(`${all}&search=custom`);
+    await page.waitForSelector("#add-panel");
+    const add = async (kind, metrics, title) => {
+      await page.click("#add-panel");
+      await page.selectOption('.panel-editor select[name="kind"]', kind);
+      await page.fill('.panel-editor input[name="title"]', title);
+      await page.fill('.panel-editor input[name="metrics"]', metrics);
+      await page.click("#panel-save");
+    };
+    await add("bar", "test/acc", "final accuracy");
+    await add("scalar", "test/acc", "mean accuracy");
+    await add("line", "tiny / huge", "tiny per huge");
+    const probes = await tw((n) => {
+      const c = Object.values(window.__trackway.charts).filter((x) => x.metric.startsWith("custom:"));
+      return c.length === 3 && c.every((x) => x.runs.length === n) ? c : null;
+    }, N, "three custom panels drawn", 30000);
+    const byKind = Object.fromEntries(probes.map((c) => [c.kind ?? "line", c]));
+    assert(byKind.bar && byKind.scalar && byKind.line, `kinds ${probes.map((c) => c.kind)}`);
+    const names = (await call("GET", "/projects/admin/ws/runs?limit=100")).runs;
+    const acc = Object.fromEntries(names.map((x) => [x.run_id, 0.9 - 0.01 * Number(x.run_id.slice(3))]));
+    assert(byKind.bar.runs.every((id, j) => Math.abs(byKind.bar.raw[j][0] - acc[id]) < 1e-9), "bars are each run's logged value");
+    const scalar = await page.textContent(".scalar-value");
+    assert(scalar === "0.845", `scalar is the mean of 0.9 … 0.79: ${scalar}`);
+    // Step 10 of run ws-00: tiny = 11e-9, huge = 3e9 + 1e7.
+    const line = byKind.line, j = line.x.indexOf(10), r0 = line.runs.indexOf("ws-00");
+    const want = 11e-9 / (3e9 + 1e7);
+    assert(Math.abs(line.raw[r0][j] - want) <= 1e-9 * want, `expression value ${line.raw[r0][j]} vs ${want}`);
+    await shot(page, "ws-10-bar-scalar-expression");
   });
 
   await suite.test("workspace: parameter importance ranks lr for the loss; parallel coordinates default to the varying keys", async () => {

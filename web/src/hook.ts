@@ -5,7 +5,7 @@ export interface ChartProbe {
   metric: string; runs: string[]; x: number[];
   raw: (number | null)[][]; smooth: (number | null)[][]; drawnAt: number; smoothing: number;
   /** line colours, NaN/Inf points counted, lines drawn with markers (sparse) */
-  colors?: string[]; nonfinite?: number; markers?: string[]; yTicks?: string[];
+  colors?: string[]; nonfinite?: number; markers?: string[]; yTicks?: string[]; kind?: string;
 }
 
 export const hook = {

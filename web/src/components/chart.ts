@@ -13,7 +13,7 @@ import { runColor, withAlpha } from "../lib/colors";
 import { h, clear } from "../lib/dom";
 import { parseSmoothing, smoothTB } from "../lib/smoothing";
 import { formatTick, formatTicksWithUnit, formatWithUnit, unitOf } from "../lib/ticks";
-import { resolveMetrics, type PanelConfig } from "../lib/panels";
+import { parseExpr, resolveMetrics, type Expr, type PanelConfig } from "../lib/panels";
 import { hook } from "../hook";
 
 export interface ChartSettings {
@@ -128,7 +128,8 @@ export class ChartCard {
   load(force = false): Promise<void> {
     const s = this.settings();
     const runs = this.ctx.runs();
-    const metrics = this.metrics();
+    // Expressions fetch their operands; the lines are computed in draw().
+    const metrics = [...new Set(this.metrics().flatMap((m) => parseExpr(m)?.operands ?? [m]))];
     const key = JSON.stringify([runs.map((r) => r.run_id), metrics, s.x, s.zoom]);
     if (!force && key === this.fetchedFor) { this.draw(); return this.loading ?? Promise.resolve(); }
     this.fetchedFor = key;
@@ -177,11 +178,17 @@ export class ChartCard {
 
   /** Rebuild the aligned table and lines from cached buckets, then redraw. */
   draw() {
-    const metrics = [...this.series.keys()];
+    const metrics = this.metrics().filter((m) => this.series.has(m) || parseExpr(m)?.operands.every((o) => this.series.has(o)));
     const multi = metrics.length > 1;
     const runs = this.ctx.runs();
     const cols: { m: number; run: Run; ser: BucketSeries }[] = [];
-    metrics.forEach((m, mi) => { for (const r of runs) { const ser = this.series.get(m)!.get(r.run_id); if (ser) cols.push({ m: mi, run: r, ser }); } });
+    metrics.forEach((m, mi) => {
+      const expr = parseExpr(m);
+      for (const r of runs) {
+        const ser = expr ? this.evalExpr(expr, r.run_id) : this.series.get(m)!.get(r.run_id);
+        if (ser) cols.push({ m: mi, run: r, ser });
+      }
+    });
     const groups = this.ctx.groups();
     this.lines = [];
     if (groups) {
@@ -205,6 +212,23 @@ export class ChartCard {
     this.render();
   }
 
+  /** An expression's series for one run: its operands' last values where all share an x. */
+  private evalExpr(e: Expr, runId: string): BucketSeries | null {
+    const ops = e.operands.map((o) => this.series.get(o)?.get(runId));
+    if (ops.some((o) => !o)) return null;
+    const at = ops.map((o) => new Map(o!.x.map((x, i) => [x, o!.last[i]])));
+    const x: number[] = [], last: (number | null)[] = [];
+    for (const xv of ops[0]!.x) {
+      const vals: Record<string, number> = {};
+      let ok = true;
+      e.operands.forEach((name, k) => { const v = at[k].get(xv); if (v === null || v === undefined) ok = false; else vals[name] = v; });
+      if (!ok) continue;
+      const v = e.eval(vals);
+      x.push(xv); last.push(Number.isFinite(v) ? v : null);
+    }
+    return { run_id: runId, x, last, min: last, max: last, mean: last, count: x.map(() => 1), nonfinite: [], exact: true };
+  }
+
   /**
    * A line. NaN/±Inf points are never drawn as values: the server counts them per bucket
    * (`nonfinite`) and leaves them out of min/max/last; a NaN cell that still arrives becomes a
@@ -226,6 +250,8 @@ export class ChartCard {
   /** Apply smoothing/log/band to the aligned data and hand it to uPlot. */
   render() {
     if (!this.aligned) return;
+    const kind = this.cfg().kind;
+    if (kind === "bar" || kind === "scalar") return this.renderValues(kind);
     const t0 = performance.now();
     const s = this.settings();
     const p = this.cfg();
@@ -271,6 +297,35 @@ export class ChartCard {
       raw: this.lines.map((l) => l.raw), smooth: smoothed, drawnAt: performance.now(), smoothing: s.smoothing,
       colors: this.lines.map((l) => l.color), nonfinite: bad, markers: this.lines.filter((l) => this.sparse(l)).map((l) => l.id) };
     if (!hook.firstChartAt && this.lines.length) hook.firstChartAt = performance.now();
+    return performance.now() - t0;
+  }
+
+  /** Bar panel: each line's last value as a bar; scalar panel: the mean of those values. */
+  private renderValues(kind: "bar" | "scalar") {
+    const t0 = performance.now();
+    this.plot?.destroy(); this.plot = null; this.shape = "";
+    const p = this.cfg();
+    const unit = unitOf(this.metrics()[0] ?? this.metric);
+    const vals = this.lines.map((l) => { for (let i = l.raw.length - 1; i >= 0; i--) { const v = l.raw[i]; if (v !== null && v !== undefined) return v; } return null; });
+    const shown = this.lines.map((l, i) => ({ l, v: vals[i] })).filter((x): x is { l: Line; v: number } => x.v !== null);
+    this.titleEl.textContent = p.title || this.metrics().join(", ");
+    this.plotBox.style.visibility = "";
+    if (kind === "scalar") {
+      const mean = shown.reduce((a, x) => a + x.v, 0) / Math.max(1, shown.length);
+      clear(this.plotBox, h("div", { class: "scalar" }, h("div", { class: "scalar-value" }, shown.length ? formatWithUnit(mean, unit) : "—"),
+        h("div", { class: "muted" }, shown.length === 1 ? shown[0].l.label : `mean of the last values of ${shown.length} runs`)));
+    } else {
+      const max = Math.max(0, ...shown.map((x) => x.v)), min = Math.min(0, ...shown.map((x) => x.v));
+      const span = max - min || 1;
+      clear(this.plotBox, h("div", { class: "bars" }, shown.map(({ l, v }) => h("div", { class: "bar-row", title: `${l.label}: ${formatWithUnit(v, unit)}` },
+        h("span", { class: "bar-name" }, l.label),
+        h("span", { class: "bar-track" }, h("span", { class: "bar", style: { background: l.color, marginLeft: `${((Math.min(v, 0) - min) / span) * 100}%`, width: `${(Math.abs(v) / span) * 100}%` } })),
+        h("span", { class: "bar-val" }, formatWithUnit(v, unit))))));
+    }
+    this.legend.hidden = kind === "bar";
+    this.status.textContent = shown.length ? "" : "no data for the selected runs";
+    hook.charts[this.metric] = { metric: this.metric, runs: shown.map((x) => x.l.id), x: [], raw: shown.map((x) => [x.v]), smooth: [],
+      drawnAt: performance.now(), smoothing: 0, colors: shown.map((x) => x.l.color), kind };
     return performance.now() - t0;
   }
 

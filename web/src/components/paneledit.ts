@@ -7,9 +7,11 @@ import type { PanelConfig } from "../lib/panels";
 export function editPanel(id: string, cfg: PanelConfig, metrics: string[], xChoices: string[], done: (cfg: PanelConfig) => void) {
   const auto = !id.startsWith("custom:");
   const field = (name: string, label: string, input: HTMLElement) => h("label", { class: "pe-field" }, h("span", null, label), input);
+  const kind = h("select", { name: "kind" }, [["line", "Line"], ["bar", "Bar (last value per run)"], ["scalar", "Scalar (mean of the last values)"]]
+    .map(([v, l]) => h("option", { value: v, selected: (cfg.kind ?? "line") === v }, l)));
   const title = h("input", { name: "title", value: cfg.title ?? "", placeholder: auto ? id : "title" });
   const mets = h("input", { name: "metrics", value: (cfg.metrics ?? (auto ? [id] : [])).join(", "), list: "pe-metrics",
-    placeholder: "loss, val/loss, /^train\\//" });
+    placeholder: "loss, val/loss / train/loss, /^train\\//" });
   const datalist = h("datalist", { id: "pe-metrics" }, metrics.slice(0, 500).map((m) => h("option", { value: m })));
   const x = h("select", { name: "x" }, h("option", { value: "" }, "workspace"),
     [["_step", "Step"], ["_runtime", "Relative time"], ["_timestamp", "Wall time"], ...xChoices.filter((k) => !k.startsWith("_")).map((k) => [k, k])]
@@ -29,7 +31,7 @@ export function editPanel(id: string, cfg: PanelConfig, metrics: string[], xChoi
     onsubmit: (e: Event) => {
       e.preventDefault();
       const list = mets.value.split(",").map((s) => s.trim()).filter(Boolean);
-      const out: PanelConfig = { ...cfg, title: title.value.trim() || undefined,
+      const out: PanelConfig = { ...cfg, kind: kind.value === "line" ? undefined : kind.value as PanelConfig["kind"], title: title.value.trim() || undefined,
         metrics: auto && list.length === 1 && list[0] === id ? undefined : list.length ? list : undefined,
         x: x.value || undefined, smoothing: num(smoothing), logx: triVal(logx), logy: triVal(logy),
         ymin: num(ymin), ymax: num(ymax), outliers: outliers.checked || undefined };
@@ -37,7 +39,8 @@ export function editPanel(id: string, cfg: PanelConfig, metrics: string[], xChoi
       done(out);
     } },
     h("h3", null, "Edit panel"),
-    field("title", "Title", title), field("metrics", "Metrics (names or /regex/, comma-separated)", mets), datalist,
+    field("kind", "Type", kind), field("title", "Title", title),
+    field("metrics", "Metrics (names, /regex/ or expressions like a / b, comma-separated)", mets), datalist,
     field("x", "X axis", x), field("smoothing", "Smoothing", smoothing),
     h("div", { class: "pe-row" }, field("logx", "Log x", logx), field("logy", "Log y", logy)),
     h("div", { class: "pe-row" }, field("ymin", "Y min", ymin), field("ymax", "Y max", ymax)),

@@ -32,7 +32,8 @@ export class ParallelCoords {
   render() {
     const keys = this.o.keys();
     const s = this.o.state;
-    if (!s.axes.length) s.axes = defaultAxes(this.o.runs() as unknown as Record<string, unknown>[], keys);
+    // Defaults need the runs (which keys vary) and the keys; until both are here, none.
+    if (!s.axes.length && this.o.runs().length && keys.length) s.axes = defaultAxes(this.o.runs() as unknown as Record<string, unknown>[], keys);
     const add = keySelect("parallel-add", keys.filter((k) => !s.axes.includes(k)), "", (v) => { if (v) { s.axes = [...s.axes, v]; this.o.save(); this.render(); } }, true);
     clear(this.controls,
       s.axes.map((a) => h("span", { class: "chip" }, a, h("button", { class: "x", onclick: () => { s.axes = s.axes.filter((x) => x !== a); this.brushes.delete(a); this.o.save(); this.render(); } }, "×"))),

@@ -70,8 +70,10 @@ export class ScatterPlot {
     const keys = this.o.keys();
     const s = this.o.state;
     const defaults = defaultAxes(this.o.runs() as unknown as Record<string, unknown>[], keys);
-    if (!s.sx) s.sx = defaults[0] ?? keys[0] ?? "";
-    if (!s.sy) s.sy = defaults[defaults.length - 1] ?? keys[1] ?? "";
+    if (this.o.runs().length && keys.length) {
+      if (!s.sx) s.sx = defaults[0] ?? keys[0] ?? "";
+      if (!s.sy) s.sy = defaults[defaults.length - 1] ?? keys[1] ?? "";
+    }
     const set = (k: "sx" | "sy" | "color") => (v: string) => { s[k] = v; this.o.save(); this.render(); };
     clear(this.controls, h("label", null, "X ", keySelect("scatter-x", keys, s.sx, set("sx"))),
       h("label", null, "Y ", keySelect("scatter-y", keys, s.sy, set("sy"))),

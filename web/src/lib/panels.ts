@@ -3,8 +3,9 @@
 // `custom:<n>` for a panel the user added or duplicated. Unset fields follow the workspace.
 
 export interface PanelConfig {
+  kind?: "line" | "bar" | "scalar"; // bar: last value per run; scalar: their mean
   title?: string;
-  metrics?: string[];   // metric names and /regex/ patterns drawn together
+  metrics?: string[];   // metric names, /regex/ patterns and expressions (`a / b`) drawn together
   x?: string;           // x axis of this panel
   smoothing?: number;
   logx?: boolean;
@@ -24,6 +25,7 @@ const MAX_MATCHES = 20;
 export function resolveMetrics(list: string[], keys: string[]): string[] {
   const out: string[] = [];
   for (const item of list) {
+    if (parseExpr(item)) { out.push(item.trim()); continue; }
     const m = /^\/(.+)\/$/.exec(item.trim());
     if (!m) { if (item.trim()) out.push(item.trim()); continue; }
     let re: RegExp;
@@ -48,6 +50,7 @@ export function cleanPanels(raw: unknown): Panels {
     if (!v || typeof v !== "object") continue;
     const o = v as Record<string, unknown>;
     const c: PanelConfig = {};
+    if (o.kind === "line" || o.kind === "bar" || o.kind === "scalar") c.kind = o.kind;
     if (typeof o.title === "string") c.title = o.title;
     if (Array.isArray(o.metrics)) c.metrics = o.metrics.filter((m): m is string => typeof m === "string");
     if (typeof o.x === "string") c.x = o.x;
@@ -57,4 +60,39 @@ export function cleanPanels(raw: unknown): Panels {
     out[id] = c;
   }
   return out;
+}
+
+// ---- expressions -------------------------------------------------------------------------
+
+/** An expression over metrics, e.g. `loss / acc` or `2 * val/loss - train/loss`: operators
+ *  need spaces around them, since metric names hold `/`. */
+export interface Expr { text: string; operands: string[]; eval(v: Record<string, number>): number }
+
+const OPS: Record<string, [number, (a: number, b: number) => number]> = {
+  "+": [1, (a, b) => a + b], "-": [1, (a, b) => a - b], "*": [2, (a, b) => a * b], "/": [2, (a, b) => a / b],
+};
+
+/** Parses `a op b op c …` (op one of + - * / with spaces around it); null when not an expression. */
+export function parseExpr(text: string): Expr | null {
+  const parts = text.trim().split(/\s+([+\-*/])\s+/);
+  if (parts.length < 3 || parts.length % 2 === 0) return null;
+  const terms = parts.filter((_, i) => i % 2 === 0), ops = parts.filter((_, i) => i % 2 === 1);
+  if (terms.some((t) => !t || /\s/.test(t))) return null;
+  const operands = [...new Set(terms.filter((t) => !Number.isFinite(Number(t))))];
+  if (!operands.length) return null;
+  return {
+    text: text.trim(), operands,
+    eval(v) {
+      // Two stacks, classic precedence: * and / bind tighter than + and -.
+      const val = (t: string) => (Number.isFinite(Number(t)) ? Number(t) : v[t] ?? NaN);
+      const nums = [val(terms[0])], pend: string[] = [];
+      const reduce = () => { const b = nums.pop()!, a = nums.pop()!; nums.push(OPS[pend.pop()!][1](a, b)); };
+      ops.forEach((op, i) => {
+        while (pend.length && OPS[pend[pend.length - 1]][0] >= OPS[op][0]) reduce();
+        pend.push(op); nums.push(val(terms[i + 1]));
+      });
+      while (pend.length) reduce();
+      return nums[0];
+    },
+  };
 }
