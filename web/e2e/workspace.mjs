@@ -157,6 +157,29 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
     await shot(page, "ws-10-bar-scalar-expression");
   });
 
+  await suite.test("workspace: panels are reordered by dragging and resized by their corner", async () => {
+    await page.goto(`${all}&search=${encodeURIComponent("^(huge|tiny)$")}`);
+    await tw(() => window.__trackway.charts.tiny?.runs.length && window.__trackway.charts.huge?.runs.length, null, "two charts", 30000);
+    const order = () => page.$$eval(".chart", (els) => els.map((e) => e.dataset.metric));
+    assert(JSON.stringify(await order()) === '["huge","tiny"]', `initial order ${await order()}`);
+    await page.dragAndDrop('.chart[data-metric="tiny"] .chart-head', '.chart[data-metric="huge"] .chart-head');
+    await tw(() => [...document.querySelectorAll(".chart")].map((e) => e.dataset.metric).join() === "tiny,huge", null, "tiny moved first", 5000);
+    const grip = await page.locator('.chart[data-metric="huge"] .resize-grip').boundingBox();
+    const card = await page.locator('.chart[data-metric="huge"]').boundingBox();
+    await page.mouse.move(grip.x + 4, grip.y + 4);
+    await page.mouse.down();
+    await page.mouse.move(card.x + card.width * 2 + 10, card.y + 420, { steps: 4 });
+    await page.mouse.up();
+    await tw(() => JSON.parse(new URL(location.href).searchParams.get("panels") ?? "{}").huge?.h, null, "resized panel stored", 5000);
+    const panels = JSON.parse(new URL(page.url()).searchParams.get("panels"));
+    // Wider than one column where the grid has two or more (the width snaps to whole columns).
+    const cols = await page.$eval(".chart-cards", (g) => getComputedStyle(g).gridTemplateColumns.split(" ").length);
+    assert(panels.tiny.pos < panels.huge.pos && panels.huge.h >= 400 && (panels.huge.w ?? 1) === Math.min(2, cols), `stored layout ${JSON.stringify(panels)} (${cols} columns)`);
+    const plotH = await page.$eval('.chart[data-metric="huge"] .u-wrap', (e) => e.getBoundingClientRect().height);
+    assert(plotH > 300, `the plot follows the panel's height: ${plotH}`);
+    await shot(page, "ws-11-reordered-resized");
+  });
+
   await suite.test("workspace: parameter importance ranks lr for the loss; parallel coordinates default to the varying keys", async () => {
     await page.goto(`${all}&tab=importance&imp=summary.loss`);
     await tw(() => window.__trackway.importance?.keys.length > 0, null, "importance table", 20000);

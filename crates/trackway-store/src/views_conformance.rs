@@ -24,7 +24,14 @@ macro_rules! view_store_conformance {
 }
 
 fn view(owner: &str, name: &str, state: &str) -> NewView {
-    NewView { entity: "alice".into(), project: "proj".into(), owner: owner.into(), name: name.into(), state: state.into(), ..NewView::default() }
+    NewView {
+        entity: "alice".into(),
+        project: "proj".into(),
+        owner: owner.into(),
+        name: name.into(),
+        state: state.into(),
+        ..NewView::default()
+    }
 }
 
 /// Save creates, saving again under the same name replaces, delete removes.

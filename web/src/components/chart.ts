@@ -94,7 +94,11 @@ export class ChartCard {
   destroy() { this.resize.disconnect(); this.plot?.destroy(); this.plot = null; }
 
   private cfg(): PanelConfig { return this.ctx.panel?.() ?? {}; }
-  private height() { return this.el.classList.contains("fullscreen") ? Math.max(HEIGHT, window.innerHeight - 160) : HEIGHT; }
+  private height() {
+    if (this.el.classList.contains("fullscreen")) return Math.max(HEIGHT, window.innerHeight - 160);
+    const h = this.cfg().h;
+    return h ? Math.max(120, Math.min(1200, h - 90)) : HEIGHT;
+  }
 
   /** The workspace's settings with this panel's overrides. */
   private settings(): ChartSettings & { logx: boolean } {

@@ -148,6 +148,9 @@ export class ChartGrid {
     this.seen.add(name);
     const open = !this.collapsed.has(name);
     const grid = h("div", { class: "chart-cards" });
+    // Panels keep the order the user dragged them into (pos), the others follow by name.
+    const pos = (m: string) => this.cfg(m).pos ?? Infinity;
+    metrics = [...metrics].sort((a, b) => pos(a) - pos(b));
     if (open) for (const m of metrics) {
       let card = this.cards.get(m);
       if (!card) {
@@ -159,6 +162,9 @@ export class ChartGrid {
           actions: editable ? { edit: () => this.edit(id), duplicate: () => this.duplicate(id), remove: () => this.remove(id) } : undefined });
         this.cards.set(m, card);
       }
+      const cfg = this.cfg(m);
+      card.el.style.gridColumn = cfg.w && cfg.w > 1 ? `span ${cfg.w}` : "";
+      if (this.opts.setPanels) this.dragAndResize(card, m, metrics);
       grid.append(card.el);
       this.io.observe(card.el);
     }
@@ -169,6 +175,61 @@ export class ChartGrid {
     return h("section", { class: "chart-section", "data-section": name }, head, grid);
   }
   private seen = new Set<string>();
+
+  /** Drag a panel by its title onto another to move it there; drag the corner to resize. */
+  private dragAndResize(card: ChartCard, id: string, order: string[]) {
+    const head = card.el.querySelector<HTMLElement>(".chart-head");
+    if (head && !head.draggable) {
+      head.draggable = true;
+      head.addEventListener("dragstart", (e) => { e.dataTransfer?.setData("text/x-panel", id); card.el.classList.add("dragging"); });
+      head.addEventListener("dragend", () => card.el.classList.remove("dragging"));
+      card.el.addEventListener("dragover", (e) => { if (e.dataTransfer?.types.includes("text/x-panel")) e.preventDefault(); });
+      card.el.addEventListener("drop", (e) => {
+        const from = e.dataTransfer?.getData("text/x-panel");
+        if (from && from !== id) { e.preventDefault(); this.move(from, id); }
+      });
+      const grip = h("div", { class: "resize-grip", title: "Drag to resize" });
+      grip.addEventListener("pointerdown", (e) => this.resizeDrag(e, card, id));
+      card.el.append(grip);
+    }
+    card.el.dataset.order = String(order.indexOf(id));
+  }
+
+  /** Moves panel `from` to the place of panel `to` (same section), renumbering the section. */
+  move(from: string, to: string) {
+    const sectionOf_ = (m: string) => this.cfg(m).section ?? sectionOf(m);
+    const panels = { ...(this.opts.panels?.() ?? {}) };
+    const pos = (m: string) => panels[m]?.pos ?? Infinity;
+    const ids = [...this.metrics.filter((m) => !panels[m]?.hidden), ...Object.keys(panels).filter((k) => k.startsWith("custom:"))]
+      .filter((m) => sectionOf_(m) === sectionOf_(to)).sort((a, b) => pos(a) - pos(b));
+    const list = ids.filter((m) => m !== from);
+    list.splice(list.indexOf(to), 0, from);
+    list.forEach((m, i) => { panels[m] = { ...panels[m], pos: i }; });
+    this.opts.setPanels?.(cleanPanels(panels));
+    this.layout();
+  }
+
+  private resizeDrag(e: PointerEvent, card: ChartCard, id: string) {
+    e.preventDefault();
+    const grid = card.el.parentElement!;
+    const cols = Math.max(1, getComputedStyle(grid).gridTemplateColumns.split(" ").length);
+    const colW = (grid.clientWidth + 10) / cols;
+    const box = card.el.getBoundingClientRect();
+    // Width snaps to whole grid columns (at most the grid's), height to the pointer.
+    const span = (x: number) => Math.min(cols, Math.max(1, Math.round((x - box.left) / colW)));
+    const move = (ev: PointerEvent) => {
+      card.el.style.gridColumn = `span ${span(ev.clientX)}`;
+      card.el.style.height = `${Math.max(200, ev.clientY - box.top)}px`;
+    };
+    const up = (ev: PointerEvent) => {
+      document.removeEventListener("pointermove", move); document.removeEventListener("pointerup", up);
+      const w = span(ev.clientX);
+      const hgt = Math.max(200, Math.round(ev.clientY - box.top));
+      card.el.style.height = "";
+      this.savePanel(id, { ...this.cfg(id), w: w > 1 ? w : undefined, h: hgt });
+    };
+    document.addEventListener("pointermove", move); document.addEventListener("pointerup", up);
+  }
 
   renderToolbar() {
     const s = this.opts.settings();

@@ -15,6 +15,9 @@ export interface PanelConfig {
   outliers?: boolean;   // ignore outliers: y range from the 2nd to the 98th percentile
   hidden?: boolean;     // an automatic panel the user deleted
   section?: string;     // where a custom panel sits
+  pos?: number;         // order in its section (drag to reorder)
+  w?: number;           // width in grid columns (drag the corner to resize)
+  h?: number;           // card height in px
 }
 
 export type Panels = Record<string, PanelConfig>;
@@ -54,7 +57,7 @@ export function cleanPanels(raw: unknown): Panels {
     if (typeof o.title === "string") c.title = o.title;
     if (Array.isArray(o.metrics)) c.metrics = o.metrics.filter((m): m is string => typeof m === "string");
     if (typeof o.x === "string") c.x = o.x;
-    for (const k of ["smoothing", "ymin", "ymax"] as const) if (typeof o[k] === "number" && Number.isFinite(o[k])) c[k] = o[k] as number;
+    for (const k of ["smoothing", "ymin", "ymax", "pos", "w", "h"] as const) if (typeof o[k] === "number" && Number.isFinite(o[k])) c[k] = o[k] as number;
     for (const k of ["logx", "logy", "outliers", "hidden"] as const) if (typeof o[k] === "boolean") c[k] = o[k] as boolean;
     if (typeof o.section === "string") c.section = o.section;
     out[id] = c;

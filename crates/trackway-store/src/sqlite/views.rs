@@ -41,11 +41,16 @@ impl ViewStore for SqliteStore {
                     |r| r.get(0),
                 )?;
                 if n as u64 >= MAX_VIEWS_PER_USER {
-                    return Err(StoreError::Limit(format!("a user keeps at most {MAX_VIEWS_PER_USER} views per project")));
+                    return Err(StoreError::Limit(format!(
+                        "a user keeps at most {MAX_VIEWS_PER_USER} views per project"
+                    )));
                 }
             }
             if v.default {
-                tx.execute("UPDATE views SET is_default = 0 WHERE entity = ?1 AND project = ?2", params![v.entity, v.project])?;
+                tx.execute(
+                    "UPDATE views SET is_default = 0 WHERE entity = ?1 AND project = ?2",
+                    params![v.entity, v.project],
+                )?;
             }
             let t = now();
             tx.execute(
@@ -56,7 +61,8 @@ impl ViewStore for SqliteStore {
                    is_default = excluded.is_default OR views.is_default, updated_at = excluded.updated_at",
                 params![v.entity, v.project, v.owner, v.name, v.state, v.shared || v.default, v.default, t],
             )?;
-            let sql = format!("SELECT {COLS} FROM views WHERE entity = ?1 AND project = ?2 AND owner = ?3 AND name = ?4");
+            let sql =
+                format!("SELECT {COLS} FROM views WHERE entity = ?1 AND project = ?2 AND owner = ?3 AND name = ?4");
             Ok(tx.query_row(&sql, params![v.entity, v.project, v.owner, v.name], view_row)?)
         })
     }
@@ -75,7 +81,9 @@ impl ViewStore for SqliteStore {
 
     fn get_view(&self, entity: &str, project: &str, id: i64, viewer: &str) -> Result<SavedView> {
         self.read(|c| {
-            let sql = format!("SELECT {COLS} FROM views WHERE id = ?1 AND entity = ?2 AND project = ?3 AND (owner = ?4 OR shared)");
+            let sql = format!(
+                "SELECT {COLS} FROM views WHERE id = ?1 AND entity = ?2 AND project = ?3 AND (owner = ?4 OR shared)"
+            );
             c.query_row(&sql, params![id, entity, project, viewer], view_row)
                 .optional()?
                 .ok_or_else(|| StoreError::NotFound(format!("view {id}")))
