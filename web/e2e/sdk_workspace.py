@@ -17,8 +17,15 @@ def main() -> None:
     for i in range(n):
         lr = 10 ** -(1 + i % 4) * (1 + i // 4)
         run = trackway.init(
-            project="ws", id=f"ws-{i:02d}", name=f"sweep-{i:02d}-lr{lr:g}",
-            config={"lr": lr, "optimizer": ["adam", "sgd", "adamw"][i % 3], "seed": 7, "data": {"path": "/d"}},
+            project="ws",
+            id=f"ws-{i:02d}",
+            name=f"sweep-{i:02d}-lr{lr:g}",
+            config={
+                "lr": lr,
+                "optimizer": ["adam", "sgd", "adamw"][i % 3],
+                "seed": 7,
+                "data": {"path": "/d"},
+            },
         )
         for s in range(STEPS):
             loss = 1.0 / (1.0 + 0.05 * s * (1 + i)) + 0.01 * i
