@@ -6,6 +6,7 @@
 import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { assert, newPage, shot, until, WEB } from "./lib.mjs";
+import { RunWriter, SystemWriter } from "./backend.mjs";
 
 const N = 12;
 
@@ -192,6 +193,27 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
     const axes = (await page.evaluate(() => window.__trackway.parallel.axes));
     assert(axes[0] === "config.lr" && axes.includes("config.optimizer") && !axes.includes("config.data") && !axes.includes("config.seed") && axes.at(-1) === "summary.loss", `default axes ${axes}`);
     await shot(page, "ws-09-parallel");
+  });
+
+  await suite.test("workspace: a system section charts the runs' system metrics with units and the runs' colours", async () => {
+    for (let i = 0; i < 3; i++) {
+      const w = new RunWriter(call, { project: "wssys", run_id: `sys-${i}`, name: `sys-${i}` });
+      await w.start();
+      for (let s = 0; s < 5; s++) w.log(s, { loss: 1 / (s + 1.5) });
+      w.finish(0); await w.flush();
+      const sys = new SystemWriter(w);
+      for (let k = 0; k < 12; k++) sys.stats(w.t0 + 5 + 10 * k, { "system/cpu_percent": 20 + 5 * i + k + 0.5, "system/gpu.0.memoryAllocatedBytes": (2 + i) * 2 ** 30 + k * 2 ** 20 });
+      await sys.flush();
+    }
+    await page.goto("/admin/wssys?runs=*");
+    await tw(() => window.__trackway.charts["system/cpu_percent"]?.runs.length === 3 && window.__trackway.charts["system/gpu.0.memoryAllocatedBytes"]?.yTicks?.length, null, "system charts of 3 runs", 30000);
+    const cpu = await chart("system/cpu_percent"), mem = await chart("system/gpu.0.memoryAllocatedBytes");
+    assert(cpu.yTicks.every((l) => /^[1-9]\d(\.\d+)?%$/.test(l)), `cpu ticks in % (values 20–46): ${cpu.yTicks}`);
+    assert(mem.yTicks.every((l) => / (GiB|MiB)$/.test(l)), `memory ticks in GiB: ${mem.yTicks}`);
+    const loss = await chart("loss");
+    assert(JSON.stringify(cpu.colors) === JSON.stringify(loss.colors) && new Set(cpu.colors).size === 3, "the same distinct colours as the metric charts");
+    await page.locator('.system-grid .chart[data-metric="system/cpu_percent"]').scrollIntoViewIfNeeded();
+    await shot(page, "ws-12-system-section");
   });
   await page.context().close();
 }

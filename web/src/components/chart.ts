@@ -510,8 +510,9 @@ function withUnit(label: string, unit: ReturnType<typeof unitOf>): string {
 
 /** The y axis is as wide as its longest label, so large values are never clipped. */
 function axisWidth(u: uPlot, values: string[] | null): number {
+  // Tick length + gap + about 7 px per character of the 12 px axis font.
   const longest = Math.max(3, ...(values ?? []).map((v) => v.length));
-  return Math.min(110, 14 + longest * 7);
+  return Math.min(120, Math.max(50, 24 + longest * 7));
 }
 
 function nearest(col: Col, idx: number, reach: number): number {
