@@ -8,6 +8,7 @@ import path from "node:path";
 import { assert, launch, newPage, ROOT, shot, Suite, until, WEB } from "./lib.mjs";
 import { client, putFile, RunWriter, startBackend, SystemWriter } from "./backend.mjs";
 import { fillMedia, mediaTests, sdkMediaTests } from "./media.mjs";
+import { workspaceTests } from "./workspace.mjs";
 import { startMock } from "../mock/server.mjs";
 
 const LRS = [0.1, 0.05, 0.02, 0.01, 0.005, 0.001];
@@ -422,6 +423,7 @@ async function main() {
       const sdkEnv = { ...process.env, TRACKWAY_EXE: process.env.TRACKWAY_EXE ?? backend.bin, TRACKWAY_BASE_URL: backend.url, TRACKWAY_API_KEY: backend.key, TRACKWAY_MODE: "online",
         TRACKWAY_DIR: fs.mkdtempSync(path.join(backend.tmp, "sdk-")), TRACKWAY_CONFIG_DIR: path.join(backend.tmp, "sdk-config") };
       const script = path.join(WEB, "e2e", "sdk_log.py");
+      await workspaceTests(suite, browser, backend, call, py, sdkEnv);
       await suite.test("a run logged by a Python script shows its values, config and console", async () => {
         const r = spawnSync(py, [script, "sdk1", "60", "0"], { env: sdkEnv, encoding: "utf8", timeout: 60000 });
         assert(r.status === 0, `script failed: ${r.stderr}`);

@@ -4,6 +4,8 @@
 export interface ChartProbe {
   metric: string; runs: string[]; x: number[];
   raw: (number | null)[][]; smooth: (number | null)[][]; drawnAt: number; smoothing: number;
+  /** line colours, NaN/Inf points counted, lines drawn with markers (sparse) */
+  colors?: string[]; nonfinite?: number; markers?: string[]; yTicks?: string[]; kind?: string;
 }
 
 export const hook = {
@@ -27,6 +29,7 @@ export const hook = {
 export interface ChartHooks {
   parallel?: { axes: string[]; lines: number; brushed: number | null };
   scatter?: { points: number; x: string; y: string };
+  importance?: { metric: string; keys: string[]; importance: number[]; correlation: (number | null)[] };
 }
 
 declare global {

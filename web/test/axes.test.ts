@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { axisData, brushed, norm } from "../src/lib/axes";
+import { axisData, axisTicks, brushed, defaultAxes, norm } from "../src/lib/axes";
 
 const runs = [
   { config: { lr: 0.1, opt: "adam" }, summary: { acc: 0.9 } },
@@ -24,5 +24,21 @@ describe("axes", () => {
     const axes = [axisData(runs, "config.lr"), axisData(runs, "config.opt")];
     expect(brushed(axes, new Map([["config.lr", [0.005, 1]]]), 3)).toEqual([0, 1]);
     expect(brushed(axes, new Map<string, [number, number]>([["config.lr", [0.005, 1]], ["config.opt", [0, 0.5]]]), 3)).toEqual([0]);
+  });
+});
+
+describe("default axes and ticks", () => {
+  const sweep = [
+    { config: { lr: 0.1, opt: "adam", seed: 1, data: { path: "/d" } }, summary: { loss: 0.3, _runtime: 5 } },
+    { config: { lr: 0.01, opt: "sgd", seed: 1, data: { path: "/d" } }, summary: { loss: 0.2, _runtime: 6 } },
+  ];
+  const keys = ["config.data", "config.data.path", "config.lr", "config.opt", "config.seed", "summary._runtime", "summary.loss"];
+  it("picks the config keys that vary, then the primary metric", () => {
+    expect(defaultAxes(sweep, keys)).toEqual(["config.lr", "config.opt", "summary.loss"]);
+  });
+  it("labels every category and round numbers", () => {
+    expect(axisTicks(axisData(sweep, "config.opt")).map((t) => t.label)).toEqual(["adam", "sgd"]);
+    const lr = axisTicks(axisData(sweep, "config.lr")).map((t) => t.label);
+    expect(lr).toEqual(["0.02", "0.04", "0.06", "0.08", "0.10"]);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { aggregate, align, fillForward, mergeIncrement, normaliseSeries, type BucketSeries } from "../src/lib/buckets";
 
 const s = (run_id: string, x: number[], y: number[]): BucketSeries => ({
-  run_id, x, last: y, min: y.map((v) => v - 1), max: y.map((v) => v + 1), mean: y, count: x.map(() => 1), exact: true,
+  run_id, x, last: y, min: y.map((v) => v - 1), max: y.map((v) => v + 1), mean: y, count: x.map(() => 1), nonfinite: x.map(() => 0), exact: true,
 });
 
 describe("bucket alignment", () => {

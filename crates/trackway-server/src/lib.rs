@@ -31,7 +31,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use trackway_blob::{BlobStore, LocalBlobStore};
 use trackway_history::HistoryStore;
-use trackway_store::{MetadataStore, OpenOptions, Storage};
+use trackway_store::{MetadataStore, OpenOptions, Storage, ViewStore};
 
 pub use error::{ApiError, ApiResult};
 pub use limits::{IngestSlots, Limits};
@@ -70,6 +70,8 @@ pub struct AppState {
     pub store: Arc<dyn MetadataStore>,
     /// The history store of the same backend, for reads, compaction and exports.
     pub history: Arc<dyn HistoryStore>,
+    /// Saved workspace views, in the same backend.
+    pub views: Arc<dyn ViewStore>,
     /// Run files' bytes, content-addressed (`<data dir>/blobs`); `run_files` in the metadata
     /// store maps (run, path, version) to a digest here.
     pub blobs: Arc<dyn BlobStore>,
@@ -91,11 +93,12 @@ impl AppState {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| ServerError::DataDir { path: data_dir.to_owned(), source })?;
         let db = data_dir.join(DB_FILE);
-        let Storage { metadata, history } = Storage::open_sqlite(&db, OpenOptions::default())?;
+        let Storage { metadata, history, views } = Storage::open_sqlite(&db, OpenOptions::default())?;
         let blobs = LocalBlobStore::open_dir(data_dir.join(BLOB_DIR))?;
         Ok(AppState {
             store: metadata,
             history,
+            views,
             blobs: Arc::new(blobs),
             public_url: None,
             body_limit: DEFAULT_BODY_LIMIT,

@@ -29,6 +29,9 @@ mod model;
 mod sqlite;
 #[cfg(test)]
 mod sqlite_tests;
+pub mod views;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod views_conformance;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -38,6 +41,7 @@ use trackway_history::HistoryStore;
 pub use filter::{Filter, parse_filter};
 pub use model::*;
 pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, SqliteStore};
+pub use views::{NewView, SavedView, ViewStore};
 
 /// Errors of the metadata store. User errors carry what the API needs; internal ones keep their
 /// source for the log.
@@ -84,6 +88,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Storage {
     pub metadata: Arc<dyn MetadataStore>,
     pub history: Arc<dyn HistoryStore>,
+    /// Saved workspace views, in the same database.
+    pub views: Arc<dyn ViewStore>,
 }
 
 impl Storage {
@@ -93,9 +99,9 @@ impl Storage {
     /// # Errors
     /// When the file cannot be opened or a migration fails.
     pub fn open_sqlite(path: &Path, options: OpenOptions) -> Result<Storage> {
-        let store = SqliteStore::open_with(path, options)?;
+        let store = Arc::new(SqliteStore::open_with(path, options)?);
         let history = Arc::new(store.history());
-        Ok(Storage { metadata: Arc::new(store), history })
+        Ok(Storage { metadata: store.clone(), history, views: store })
     }
 }
 

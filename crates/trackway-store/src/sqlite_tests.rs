@@ -30,11 +30,16 @@ impl Deref for Fresh {
 fn fresh() -> Fresh {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Arc::new(SqliteStore::open(&dir.path().join("trackway.db")).expect("open store"));
-    let storage = Storage { metadata: store.clone(), history: Arc::new(store.history()) };
+    let storage = Storage { metadata: store.clone(), history: Arc::new(store.history()), views: store.clone() };
     Fresh { storage, store, _dir: dir }
 }
 
 metadata_store_conformance!(fresh());
+
+mod views {
+    use super::fresh;
+    crate::view_store_conformance!(fresh());
+}
 
 fn key() -> RunKey {
     RunKey { entity: "alice".into(), project: "p".into(), run_id: "r1".into() }

@@ -6,7 +6,9 @@ import type { Run } from "../api";
 import { h, clear } from "../lib/dom";
 import { parseSmoothing, SLIDER_MAX, SMOOTHING_MAX } from "../lib/smoothing";
 import { formatNumber } from "../lib/tjson";
+import { cleanPanels, newPanelId, type PanelConfig, type Panels } from "../lib/panels";
 import { ChartCard, type ChartSettings } from "./chart";
+import { editPanel } from "./paneledit";
 
 export interface GridOpts {
   settings: () => ChartSettings;
@@ -20,6 +22,11 @@ export interface GridOpts {
   emptyText?: string;
   stream?: string;                 // "system": the cards chart the system series
   xOptions?: [string, string][];   // the x-axis choices (value, label); default step/time/wall
+  colorOf?: (id: string) => string; // the colour of a run in view
+  /** Per-panel settings; when given, panels can be edited, duplicated, deleted and added. */
+  panels?: () => Panels;
+  setPanels?(p: Panels): void;
+  setColor?(id: string, color: string): void; // the user picked a run's colour in a legend
 }
 
 export function sectionOf(metric: string): string {
@@ -37,7 +44,7 @@ export class ChartGrid {
   private metrics: string[] = [];
   private smoothTimer = 0;
 
-  constructor(private opts: GridOpts, private syncKey = "ws") {
+  constructor(readonly opts: GridOpts, private syncKey = "ws") {
     this.toolbar = h("div", { class: "toolbar chart-toolbar" });
     this.body = h("div", { class: "sections" });
     this.el = h("div", { class: "chartgrid" }, this.toolbar, this.body);
@@ -56,8 +63,48 @@ export class ChartGrid {
 
   setMetrics(metrics: string[]) {
     this.metrics = metrics;
-    for (const [m, c] of this.cards) if (!metrics.includes(m)) { c.destroy(); this.cards.delete(m); }
+    for (const [m, c] of this.cards) if (!metrics.includes(m) && !(m in (this.opts.panels?.() ?? {}))) { c.destroy(); this.cards.delete(m); }
     this.layout();
+  }
+
+  /** Panels changed from outside (a saved view was loaded): rebuild every card. */
+  resetPanels() {
+    for (const c of this.cards.values()) c.destroy();
+    this.cards.clear();
+    this.layout();
+  }
+
+  private cfg(id: string): PanelConfig { return this.opts.panels?.()[id] ?? {}; }
+
+  private savePanel(id: string, cfg: PanelConfig | null) {
+    const all = { ...(this.opts.panels?.() ?? {}) };
+    if (cfg) all[id] = cfg; else delete all[id];
+    this.opts.setPanels?.(cleanPanels(all));
+    const card = this.cards.get(id);
+    if (card) { card.destroy(); this.cards.delete(id); }
+    this.layout();
+  }
+
+  private edit(id: string) {
+    editPanel(id, this.cfg(id), this.metrics, this.opts.xChoices(), (cfg) => this.savePanel(id, cfg));
+  }
+
+  private duplicate(id: string) {
+    const src = this.cfg(id);
+    const nid = newPanelId(this.opts.panels?.() ?? {});
+    const metrics = src.metrics?.length ? src.metrics : [id];
+    this.savePanel(nid, { ...src, hidden: undefined, metrics, section: src.section ?? sectionOf(metrics[0]),
+      title: src.title ? `${src.title} (copy)` : undefined });
+  }
+
+  private remove(id: string) {
+    if (id.startsWith("custom:")) this.savePanel(id, null); else this.savePanel(id, { ...this.cfg(id), hidden: true });
+  }
+
+  /** A new empty panel, opened in the editor. */
+  addPanel() {
+    const nid = newPanelId(this.opts.panels?.() ?? {});
+    editPanel(nid, { section: "custom" }, this.metrics, this.opts.xChoices(), (cfg) => this.savePanel(nid, { section: "custom", ...cfg }));
   }
 
   /** Runs, x-axis or zoom changed: visible cards re-fetch, hidden ones will on scroll. */
@@ -79,10 +126,15 @@ export class ChartGrid {
     const q = this.opts.search().toLowerCase();
     let re: RegExp | null = null;
     try { re = q ? new RegExp(q, "i") : null; } catch { re = null; }
-    const shown = this.metrics.filter((m) => !q || (re ? re.test(m) : m.toLowerCase().includes(q)));
+    const panels = this.opts.panels?.() ?? {};
+    const custom = Object.keys(panels).filter((id) => id.startsWith("custom:"));
+    // A panel matches the search by its metric, its title or any metric it draws.
+    const names = (id: string) => [id, panels[id]?.title ?? "", ...(panels[id]?.metrics ?? [])].filter(Boolean);
+    const shown = [...this.metrics.filter((m) => !panels[m]?.hidden), ...custom]
+      .filter((m) => !q || names(m).some((n) => (re ? re.test(n) : n.toLowerCase().includes(q))));
     const bySection = new Map<string, string[]>();
     for (const m of shown) {
-      const s = sectionOf(m);
+      const s = panels[m]?.section ?? sectionOf(m);
       if (!bySection.has(s)) bySection.set(s, []);
       bySection.get(s)!.push(m);
     }
@@ -96,13 +148,23 @@ export class ChartGrid {
     this.seen.add(name);
     const open = !this.collapsed.has(name);
     const grid = h("div", { class: "chart-cards" });
+    // Panels keep the order the user dragged them into (pos), the others follow by name.
+    const pos = (m: string) => this.cfg(m).pos ?? Infinity;
+    metrics = [...metrics].sort((a, b) => pos(a) - pos(b));
     if (open) for (const m of metrics) {
       let card = this.cards.get(m);
       if (!card) {
+        const id = m;
+        const editable = !!this.opts.setPanels;
         card = new ChartCard(m, { settings: this.opts.settings, runs: this.opts.runs, groups: this.opts.groups,
-          onZoom: (z) => this.opts.update({ zoom: z }), syncKey: this.syncKey, stream: this.opts.stream });
+          onZoom: (z) => this.opts.update({ zoom: z }), syncKey: this.syncKey, stream: this.opts.stream,
+          colorOf: this.opts.colorOf, setColor: this.opts.setColor, panel: () => this.cfg(id), keys: () => this.metrics,
+          actions: editable ? { edit: () => this.edit(id), duplicate: () => this.duplicate(id), remove: () => this.remove(id) } : undefined });
         this.cards.set(m, card);
       }
+      const cfg = this.cfg(m);
+      card.el.style.gridColumn = cfg.w && cfg.w > 1 ? `span ${cfg.w}` : "";
+      if (this.opts.setPanels) this.dragAndResize(card, m, metrics);
       grid.append(card.el);
       this.io.observe(card.el);
     }
@@ -113,6 +175,61 @@ export class ChartGrid {
     return h("section", { class: "chart-section", "data-section": name }, head, grid);
   }
   private seen = new Set<string>();
+
+  /** Drag a panel by its title onto another to move it there; drag the corner to resize. */
+  private dragAndResize(card: ChartCard, id: string, order: string[]) {
+    const head = card.el.querySelector<HTMLElement>(".chart-head");
+    if (head && !head.draggable) {
+      head.draggable = true;
+      head.addEventListener("dragstart", (e) => { e.dataTransfer?.setData("text/x-panel", id); card.el.classList.add("dragging"); });
+      head.addEventListener("dragend", () => card.el.classList.remove("dragging"));
+      card.el.addEventListener("dragover", (e) => { if (e.dataTransfer?.types.includes("text/x-panel")) e.preventDefault(); });
+      card.el.addEventListener("drop", (e) => {
+        const from = e.dataTransfer?.getData("text/x-panel");
+        if (from && from !== id) { e.preventDefault(); this.move(from, id); }
+      });
+      const grip = h("div", { class: "resize-grip", title: "Drag to resize" });
+      grip.addEventListener("pointerdown", (e) => this.resizeDrag(e, card, id));
+      card.el.append(grip);
+    }
+    card.el.dataset.order = String(order.indexOf(id));
+  }
+
+  /** Moves panel `from` to the place of panel `to` (same section), renumbering the section. */
+  move(from: string, to: string) {
+    const sectionOf_ = (m: string) => this.cfg(m).section ?? sectionOf(m);
+    const panels = { ...(this.opts.panels?.() ?? {}) };
+    const pos = (m: string) => panels[m]?.pos ?? Infinity;
+    const ids = [...this.metrics.filter((m) => !panels[m]?.hidden), ...Object.keys(panels).filter((k) => k.startsWith("custom:"))]
+      .filter((m) => sectionOf_(m) === sectionOf_(to)).sort((a, b) => pos(a) - pos(b));
+    const list = ids.filter((m) => m !== from);
+    list.splice(list.indexOf(to), 0, from);
+    list.forEach((m, i) => { panels[m] = { ...panels[m], pos: i }; });
+    this.opts.setPanels?.(cleanPanels(panels));
+    this.layout();
+  }
+
+  private resizeDrag(e: PointerEvent, card: ChartCard, id: string) {
+    e.preventDefault();
+    const grid = card.el.parentElement!;
+    const cols = Math.max(1, getComputedStyle(grid).gridTemplateColumns.split(" ").length);
+    const colW = (grid.clientWidth + 10) / cols;
+    const box = card.el.getBoundingClientRect();
+    // Width snaps to whole grid columns (at most the grid's), height to the pointer.
+    const span = (x: number) => Math.min(cols, Math.max(1, Math.round((x - box.left) / colW)));
+    const move = (ev: PointerEvent) => {
+      card.el.style.gridColumn = `span ${span(ev.clientX)}`;
+      card.el.style.height = `${Math.max(200, ev.clientY - box.top)}px`;
+    };
+    const up = (ev: PointerEvent) => {
+      document.removeEventListener("pointermove", move); document.removeEventListener("pointerup", up);
+      const w = span(ev.clientX);
+      const hgt = Math.max(200, Math.round(ev.clientY - box.top));
+      card.el.style.height = "";
+      this.savePanel(id, { ...this.cfg(id), w: w > 1 ? w : undefined, h: hgt });
+    };
+    document.addEventListener("pointermove", move); document.addEventListener("pointerup", up);
+  }
 
   renderToolbar() {
     const s = this.opts.settings();
@@ -135,7 +252,8 @@ export class ChartGrid {
     const zoom = s.zoom ? h("span", { class: "zoom" }, `x ∈ [${formatNumber(s.zoom[0])}, ${formatNumber(s.zoom[1])}] `,
       h("button", { title: "Pan left", onclick: () => this.pan(-0.5) }, "◀"), h("button", { title: "Pan right", onclick: () => this.pan(0.5) }, "▶"),
       h("button", { onclick: () => this.opts.update({ zoom: null }) }, "Reset zoom")) : h("span", { class: "muted hint" }, "drag to zoom, double-click to reset");
-    clear(this.toolbar, search,
+    const add = this.opts.setPanels ? h("button", { id: "add-panel", onclick: () => this.addPanel() }, "+ Panel") : null;
+    clear(this.toolbar, search, add,
       h("label", null, "Smoothing ", slider, box),
       h("label", null, "X ", xSel),
       h("label", null, h("input", { type: "checkbox", checked: s.log, id: "log-scale", onchange: (e: Event) => this.opts.update({ log: (e.target as HTMLInputElement).checked }) }), " log y"),
@@ -152,5 +270,5 @@ export class ChartGrid {
 }
 
 function rank(section: string) {
-  return section === "charts" ? 0 : section === "train" ? 1 : section === "eval" ? 2 : section === "system" ? 9 : 5;
+  return section === "charts" ? 0 : section === "train" ? 1 : section === "eval" ? 2 : section === "system" ? 9 : section === "custom" ? 0.5 : 5;
 }

@@ -1,9 +1,8 @@
 // Parallel coordinates over config/summary keys. Drag vertically on an axis to brush a range;
 // the runs inside every brush become the selection (and so the charted runs).
 
-import { axisData, brushed, norm, type AxisData } from "../lib/axes";
+import { axisData, axisTicks, brushed, defaultAxes, norm, type AxisData } from "../lib/axes";
 import { h, clear } from "../lib/dom";
-import { formatNumber } from "../lib/tjson";
 import { colourOf, drawLegend, keySelect, prepareCanvas, type CrossRunOpts } from "./scatter";
 
 const PAD = { l: 40, r: 40, t: 46, b: 24 };
@@ -33,7 +32,8 @@ export class ParallelCoords {
   render() {
     const keys = this.o.keys();
     const s = this.o.state;
-    if (!s.axes.length) s.axes = [...keys.filter((k) => k.startsWith("config.")).slice(0, 4), ...keys.filter((k) => k.startsWith("summary.")).slice(0, 2)];
+    // Defaults need the runs (which keys vary) and the keys; until both are here, none.
+    if (!s.axes.length && this.o.runs().length && keys.length) s.axes = defaultAxes(this.o.runs() as unknown as Record<string, unknown>[], keys);
     const add = keySelect("parallel-add", keys.filter((k) => !s.axes.includes(k)), "", (v) => { if (v) { s.axes = [...s.axes, v]; this.o.save(); this.render(); } }, true);
     clear(this.controls,
       s.axes.map((a) => h("span", { class: "chip" }, a, h("button", { class: "x", onclick: () => { s.axes = s.axes.filter((x) => x !== a); this.brushes.delete(a); this.o.save(); this.render(); } }, "×"))),
@@ -88,8 +88,13 @@ export class ParallelCoords {
     g.strokeStyle = "#555"; g.fillStyle = "#222"; g.font = "11px sans-serif"; g.textAlign = "center";
     g.beginPath(); g.moveTo(x, PAD.t); g.lineTo(x, hgt - PAD.b); g.stroke();
     g.fillText(a.key, x, PAD.t - 12);
-    const lab = (t: number) => (a.cats ? a.cats[Math.round(a.min + t * (a.max - a.min))] ?? "" : formatNumber(a.min + t * (a.max - a.min)));
-    g.fillText(lab(1), x, PAD.t - 1); g.fillText(lab(0), x, hgt - PAD.b + 12);
+    // Every category, or round numbers, labelled beside the axis.
+    g.textAlign = "left";
+    for (const tk of axisTicks(a)) {
+      const ty = hgt - PAD.b - tk.t * (hgt - PAD.t - PAD.b);
+      g.beginPath(); g.moveTo(x - 3, ty); g.lineTo(x + 3, ty); g.stroke();
+      g.fillText(tk.label.length > 14 ? `${tk.label.slice(0, 13)}…` : tk.label, x + 5, ty + 4);
+    }
     const b = this.brushes.get(a.key);
     if (b) {
       const clampN = (v: number) => Math.min(1, Math.max(0, norm(a, v)));

@@ -2,8 +2,8 @@
 // select the runs inside it. Plain canvas: one point per run, fine for 100k runs.
 
 import type { Run } from "../api";
-import { axisData, norm, type AxisData } from "../lib/axes";
-import { ramp, runColor } from "../lib/colors";
+import { axisData, axisTicks, defaultAxes, norm, type AxisData } from "../lib/axes";
+import { paletteColor, ramp, runColor } from "../lib/colors";
 import { h, clear } from "../lib/dom";
 import { formatNumber } from "../lib/tjson";
 import type { ViewState } from "../lib/urlstate";
@@ -41,7 +41,9 @@ export function keySelect(id: string, keys: string[], value: string, onChange: (
 export function colourOf(run: Run, i: number, colour: AxisData | null) {
   if (!colour) return runColor(run.run_id);
   const v = colour.vals[i];
-  return v === null ? "#bbb" : ramp(norm(colour, v));
+  // Categories get the qualitative palette, numbers a sequential ramp.
+  if (v === null) return "#bbb";
+  return colour.cats ? paletteColor(v) : ramp(norm(colour, v));
 }
 
 export class ScatterPlot {
@@ -67,8 +69,11 @@ export class ScatterPlot {
   render() {
     const keys = this.o.keys();
     const s = this.o.state;
-    if (!s.sx) s.sx = keys.find((k) => k.startsWith("config.")) ?? keys[0] ?? "";
-    if (!s.sy) s.sy = keys.find((k) => k.startsWith("summary.")) ?? keys[1] ?? "";
+    const defaults = defaultAxes(this.o.runs() as unknown as Record<string, unknown>[], keys);
+    if (this.o.runs().length && keys.length) {
+      if (!s.sx) s.sx = defaults[0] ?? keys[0] ?? "";
+      if (!s.sy) s.sy = defaults[defaults.length - 1] ?? keys[1] ?? "";
+    }
     const set = (k: "sx" | "sy" | "color") => (v: string) => { s[k] = v; this.o.save(); this.render(); };
     clear(this.controls, h("label", null, "X ", keySelect("scatter-x", keys, s.sx, set("sx"))),
       h("label", null, "Y ", keySelect("scatter-y", keys, s.sy, set("sy"))),
@@ -138,22 +143,29 @@ export class ScatterPlot {
 function drawAxes(g: CanvasRenderingContext2D, w: number, hgt: number, ax: AxisData, ay: AxisData) {
   g.strokeStyle = "#999"; g.fillStyle = "#444"; g.font = "11px sans-serif"; g.lineWidth = 1;
   g.beginPath(); g.moveTo(PAD.l, PAD.t); g.lineTo(PAD.l, hgt - PAD.b); g.lineTo(w - PAD.r, hgt - PAD.b); g.stroke();
-  const tick = (a: AxisData, t: number) => (a.cats ? a.cats[Math.round(a.min + t * (a.max - a.min))] ?? "" : formatNumber(a.min + t * (a.max - a.min)));
-  for (let k = 0; k <= 4; k++) {
-    const t = k / 4;
-    g.textAlign = "center"; g.fillText(tick(ax, t), PAD.l + inset(t) * (w - PAD.l - PAD.r), hgt - PAD.b + 14);
-    g.textAlign = "right"; g.fillText(tick(ay, t), PAD.l - 4, hgt - PAD.b - inset(t) * (hgt - PAD.t - PAD.b) + 4);
-  }
+  // Round-number ticks (every category on a categorical axis).
+  for (const tk of axisTicks(ax)) { g.textAlign = "center"; g.fillText(tk.label, PAD.l + inset(tk.t) * (w - PAD.l - PAD.r), hgt - PAD.b + 14); }
+  for (const tk of axisTicks(ay)) { g.textAlign = "right"; g.fillText(tk.label, PAD.l - 4, hgt - PAD.b - inset(tk.t) * (hgt - PAD.t - PAD.b) + 4); }
   g.textAlign = "center"; g.fillText(ax.key, (w + PAD.l) / 2, hgt - 8);
   g.save(); g.translate(12, (hgt - PAD.b + PAD.t) / 2); g.rotate(-Math.PI / 2); g.fillText(ay.key, 0, 0); g.restore();
 }
 
 /** Colour ramp legend in the top-right corner for "colour by". */
 export function drawLegend(g: CanvasRenderingContext2D, w: number, a: AxisData) {
+  g.font = "10px sans-serif"; g.textAlign = "left";
+  if (a.cats) {
+    // Categorical colour: one swatch per category, right-aligned in the corner.
+    let x = w - 24;
+    for (let i = a.cats.length - 1; i >= 0 && x > 80; i--) {
+      const label = a.cats[i].slice(0, 16), tw = g.measureText(label).width;
+      x -= tw + 18;
+      g.fillStyle = paletteColor(i); g.fillRect(x, 6, 9, 9);
+      g.fillStyle = "#444"; g.fillText(label, x + 12, 14);
+    }
+    return;
+  }
   const x0 = w - 24 - 260, y0 = 4;
   for (let i = 0; i < 100; i++) { g.fillStyle = ramp(i / 99); g.fillRect(x0 + i * 1.2, y0, 1.3, 8); }
-  g.fillStyle = "#444"; g.font = "10px sans-serif"; g.textAlign = "left";
-  const lab = (t: number) => (a.cats ? a.cats[Math.round(a.min + t * (a.max - a.min))] ?? "" : formatNumber(a.min + t * (a.max - a.min)));
-  g.fillText(lab(0), x0, y0 + 18); g.textAlign = "right"; g.fillText(lab(1), x0 + 120, y0 + 18);
-  g.textAlign = "left"; g.fillText(a.key, x0 + 124, y0 + 8);
+  g.fillStyle = "#444";
+  g.fillText(formatNumber(a.min), x0, y0 + 18); g.textAlign = "right"; g.fillText(formatNumber(a.max), x0 + 120, y0 + 18);
 }

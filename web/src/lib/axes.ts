@@ -3,6 +3,8 @@
 
 import { fieldValue } from "./filters";
 import { toNumber, formatValue } from "./tjson";
+import { formatTicks } from "./ticks";
+import { niceTicks } from "../panels/plot";
 
 export interface AxisData { key: string; vals: (number | null)[]; min: number; max: number; cats: string[] | null }
 
@@ -43,4 +45,31 @@ export function brushed(axes: AxisData[], brushes: Map<string, [number, number]>
     if (ok) out.push(i);
   }
   return out;
+}
+
+/** Labelled positions (0..1) along an axis: every category, or round numbers. */
+export function axisTicks(a: AxisData, n = 5): { t: number; label: string }[] {
+  if (a.cats) return a.cats.map((c, i) => ({ t: norm(a, i), label: c }));
+  const ticks = niceTicks(a.min, a.max, n);
+  const labels = formatTicks(ticks, ticks.length > 1 ? ticks[1] - ticks[0] : undefined);
+  return ticks.map((v, i) => ({ t: norm(a, v), label: labels[i] }));
+}
+
+const isLeaf = (v: unknown) => v === null || typeof v !== "object" || Array.isArray(v) || "$f" in (v as object);
+
+/**
+ * Default axes for scatter plots and parallel coordinates: the config keys whose value differs
+ * between the runs in view (leaf values only, not nested parents), then the primary metric
+ * (`metric` when given, else a summary key that looks like a loss or accuracy).
+ */
+export function defaultAxes(runs: Record<string, unknown>[], keys: string[], metric = "", max = 5): string[] {
+  const varying = keys.filter((k) => k.startsWith("config.")).filter((k) => {
+    const vals = runs.map((r) => fieldValue(r, k)).filter((v) => v !== undefined);
+    if (!vals.length || !vals.every(isLeaf)) return false;
+    return new Set(vals.map((v) => formatValue(v))).size > 1;
+  }).slice(0, max);
+  const summaries = keys.filter((k) => k.startsWith("summary.") && !k.startsWith("summary._"));
+  const primary = metric && summaries.includes(`summary.${metric}`) ? `summary.${metric}`
+    : summaries.find((k) => /loss/i.test(k)) ?? summaries.find((k) => /acc/i.test(k)) ?? summaries[0];
+  return primary ? [...varying, primary] : varying;
 }

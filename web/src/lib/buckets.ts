@@ -12,6 +12,8 @@ export interface BucketSeries {
   last: (number | null)[];
   mean: (number | null)[];
   count: number[];
+  /** NaN/±Inf points per bucket (the server leaves them out of min/max/last/mean) */
+  nonfinite: number[];
   exact: boolean;
 }
 
@@ -38,6 +40,7 @@ export function normaliseSeries(raw: RawJson): BucketSeries {
   return {
     run_id: String(raw.run_id), x, min: col("min"), max: col("max"), last: col("last"),
     mean: col("mean"), count: (raw.count ?? x.map(() => 1)).map((c: unknown) => num(c) ?? 0),
+    nonfinite: (raw.nonfinite ?? []).map((c: unknown) => num(c) ?? 0),
     exact: !!raw.exact,
   };
 }
@@ -114,7 +117,7 @@ export function mergeIncrement(cached: BucketSeries, inc: BucketSeries, fromX: n
   return {
     run_id: cached.run_id, x: cat(cached.x, inc.x), min: cat(cached.min, inc.min), max: cat(cached.max, inc.max),
     last: cat(cached.last, inc.last), mean: cat(cached.mean, inc.mean), count: cat(cached.count, inc.count),
-    exact: cached.exact && inc.exact,
+    nonfinite: cat(cached.nonfinite ?? [], inc.nonfinite ?? []), exact: cached.exact && inc.exact,
   };
 }
 

@@ -5,6 +5,7 @@
 
 import { parseSmoothing, SMOOTHING_DEFAULT } from "./smoothing";
 import { OPS, type FilterRow, type Op } from "./filters";
+import { cleanPanels, type Panels } from "./panels";
 
 export type Route =
   | { view: "signin" }
@@ -54,12 +55,15 @@ export interface ViewState {
   tab: string;          // workspace: charts | scatter | parallel ; run page: overview | ...
   sx: string; sy: string; color: string; // scatter axes and colour metric
   axes: string[];       // parallel-coordinates axes
+  panels: Panels;       // per-panel settings and custom panels (lib/panels.ts)
+  colors: Record<string, string>; // run colours the user picked (run id → #rrggbb)
+  imp: string;          // parameter importance: the metric explained
 }
 
 export const DEFAULT_STATE: ViewState = {
   selected: [], pinned: [], filters: [], q: "", smoothing: SMOOTHING_DEFAULT, x: "_step", zoom: null,
   log: false, band: true, sort: "-created_at", group: "", cols: [], search: "", tab: "", sx: "", sy: "",
-  color: "", axes: [],
+  color: "", axes: [], panels: {}, colors: {}, imp: "",
 };
 
 const list = (s: string | null) => (s ? s.split(",").filter(Boolean).map(decodeURIComponent) : []);
@@ -86,6 +90,9 @@ export function encodeState(s: ViewState): string {
   if (s.sy) p.set("sy", s.sy);
   if (s.color) p.set("color", s.color);
   if (s.axes.length) p.set("axes", joinList(s.axes));
+  if (Object.keys(s.panels).length) p.set("panels", JSON.stringify(s.panels));
+  if (Object.keys(s.colors).length) p.set("colors", JSON.stringify(s.colors));
+  if (s.imp) p.set("imp", s.imp);
   const q = p.toString();
   return q ? `?${q}` : "";
 }
@@ -107,7 +114,20 @@ export function decodeState(search: string): ViewState {
   s.tab = p.get("tab") ?? "";
   s.sx = p.get("sx") ?? ""; s.sy = p.get("sy") ?? ""; s.color = p.get("color") ?? "";
   s.axes = list(p.get("axes"));
+  s.panels = cleanPanels(parseJson(p.get("panels")));
+  s.colors = cleanColors(parseJson(p.get("colors")));
+  s.imp = p.get("imp") ?? "";
   return s;
+}
+
+function parseJson(raw: string | null): unknown {
+  if (!raw) return null;
+  try { return JSON.parse(raw); } catch { return null; }
+}
+
+function cleanColors(raw: unknown): Record<string, string> {
+  if (!raw || typeof raw !== "object" || Array.isArray(raw)) return {};
+  return Object.fromEntries(Object.entries(raw as Record<string, unknown>).filter(([, v]) => typeof v === "string" && /^#[0-9a-f]{6}$/i.test(v))) as Record<string, string>;
 }
 
 function decodeFilters(raw: string | null): FilterRow[] {

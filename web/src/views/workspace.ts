@@ -5,6 +5,7 @@ import { api, ApiError, type Keys, type Run } from "../api";
 import { ChartGrid } from "../components/chartgrid";
 import { columnPicker, FilterBar } from "../components/filterbar";
 import { ParallelCoords } from "../components/parcoords";
+import { ImportancePanel } from "../components/importance";
 import { RunTable } from "../components/runtable";
 import { ScatterPlot } from "../components/scatter";
 import { h, clear, debounce } from "../lib/dom";
@@ -15,6 +16,8 @@ import { navigate, setQuery } from "../main";
 import { hook } from "../hook";
 import { mediaKeysOf, panelKeys } from "../lib/media";
 import { MediaGrid } from "./mediagrid";
+import { assignColors, runColor } from "../lib/colors";
+import { AUTOSAVE, startState, views, type SavedView } from "../lib/savedviews";
 
 export const MAX_CHART_RUNS = 100;
 const ALL = "*";
@@ -25,7 +28,26 @@ export const PAGE = 500;
 /** The most runs the server returns in one page. */
 const MAX_PAGE = 1000;
 
+/**
+ * The workspace. A URL without view state opens the user's last workspace (autosaved on the
+ * server) or else the project's default view; picking a saved view rebuilds the workspace.
+ */
 export function workspaceView(el: HTMLElement, entity: string, project: string) {
+  let inner: (() => void) | null = null;
+  let dead = false;
+  const build = () => { inner?.(); el.replaceChildren(); inner = buildWorkspace(el, entity, project, open); };
+  const open = (v: SavedView | null) => { setQuery(v ? v.state : ""); build(); };
+  if (location.search) build();
+  else {
+    Promise.all([views.list(entity, project), api.viewer()])
+      .then(([list, me]) => { if (!dead) { const v = startState(list, me.username); if (v) setQuery(v.state); } })
+      .catch(() => {})
+      .finally(() => { if (!dead) build(); });
+  }
+  return () => { dead = true; inner?.(); };
+}
+
+function buildWorkspace(el: HTMLElement, entity: string, project: string, openView: (v: SavedView | null) => void) {
   const st: ViewState = decodeState(location.search);
   // The server is the only evaluator of filters and sorts: `all` holds the pages it returned so
   // far, in its order; pinned runs (that match the filter) are fetched apart and shown first.
@@ -40,7 +62,18 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
   const collapsedGroups = new Set<string>();
   let loadSeq = 0;
   let dead = false;
-  const save = () => setQuery(encodeState(st));
+  // Every change goes to the URL at once and, a moment later, to the user's autosaved view.
+  const autosave = debounce(() => {
+    if (!dead) views.save(entity, project, { name: AUTOSAVE, state: encodeState(st) }).catch(() => {});
+  }, 800);
+  const save = () => { setQuery(encodeState(st)); autosave(); };
+  // Distinct colours for the runs (or groups) in view; a colour the user picked wins.
+  let colors = new Map<string, string>();
+  const recolor = () => {
+    const ids = st.group ? [...(groupOf(chartRuns(), st.group)?.keys() ?? [])].map((g) => `group:${g}`) : chartRuns().map((r) => r.run_id);
+    colors = assignColors(ids, st.colors);
+  };
+  const colorOf = (id: string) => colors.get(id) ?? runColor(id);
   // "Select all" stores the sentinel "*" (all runs matching the filters) rather than 100,000 ids
   // in the URL. The explicit set is derived and cached per rows/selection change.
   let selCache: { sel: string[]; rows: Run[]; set: Set<string> } | null = null;
@@ -77,7 +110,7 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
   const filterError = h("div", { class: "error", id: "filter-error", hidden: true });
   const nameSearch = h("input", { type: "search", placeholder: "Search names (regex)", value: st.q, id: "name-search",
     oninput: debounce(() => { st.q = nameSearch.value; save(); reload(); }, 200) });
-  const groupSel = h("select", { id: "group-by", onchange: () => { st.group = groupSel.value; save(); refreshRows(); chartsChanged(); grid.regroup(); } });
+  const groupSel = h("select", { id: "group-by", onchange: () => { st.group = groupSel.value; save(); refreshRows(); recolor(); chartsChanged(); grid.regroup(); sysGrid.regroup(); } });
   const fieldList = () => ["name", "state", "tags", "group", "job_type", "host",
     ...keys.config.map((k) => `config.${k}`), ...keys.summary.map((k) => `summary.${k}`)];
   const filterBar = new FilterBar(() => st.filters, (f) => { st.filters = f; save(); filterBar.render(); reload(); }, fieldList);
@@ -105,7 +138,7 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
       const refetch = ("x" in p && p.x !== st.x) || ("zoom" in p && JSON.stringify(p.zoom) !== JSON.stringify(st.zoom));
       Object.assign(st, p); save();
       grid.renderToolbar();
-      if (refetch) grid.refetch(); else grid.redraw();
+      if (refetch) { grid.refetch(); sysGrid.refetch(); } else { grid.redraw(); sysGrid.redraw(); }
     },
     runs: chartRuns,
     groups: () => (st.group ? groupOf(chartRuns(), st.group) : null),
@@ -113,7 +146,31 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     search: () => st.search,
     onSearch: (q) => { st.search = q; save(); },
     collapsedByDefault: (s) => s === "system",
+    colorOf,
+    panels: () => st.panels,
+    setPanels: (p) => { st.panels = p; save(); },
+    setColor: (id, c) => { st.colors = { ...st.colors, [id]: c }; save(); recolor(); grid.regroup(); sysGrid.regroup(); },
   }, `ws-${entity}-${project}`);
+  // System metrics of the runs in view (their system series), same settings and colours; x is
+  // relative or wall time (system rows have no steps).
+  const sysSettings = () => ({ ...st, x: st.x === "_timestamp" ? "_timestamp" : "_runtime", zoom: st.x === "_timestamp" || st.x === "_runtime" ? st.zoom : null });
+  const sysGrid = new ChartGrid({
+    settings: sysSettings, update: (p) => grid.opts.update(p), runs: chartRuns,
+    groups: () => (st.group ? groupOf(chartRuns(), st.group) : null), xChoices: () => [], search: () => st.search, onSearch: () => {},
+    stream: "system", colorOf, emptyText: "No system metrics for the runs in view.",
+  }, `ws-${entity}-${project}`);
+  sysGrid.el.classList.add("system-grid");
+  let sysKeysFor = "";
+  /** The system metric names of the runs in view (the first few runs' keys, merged). */
+  const loadSystemKeys = async () => {
+    const runs = chartRuns().slice(0, 5);
+    const k = runs.map((r) => r.run_id).join(",");
+    if (k === sysKeysFor) return;
+    sysKeysFor = k;
+    const lists = await Promise.all(runs.map((r) => api.runKeys(entity, project, r.run_id, "system").catch(() => [] as string[])));
+    if (dead || k !== sysKeysFor) return;
+    sysGrid.setMetrics([...new Set(lists.flat())].filter((m) => !m.startsWith("_")).sort());
+  };
   hook.smoothTest = (w) => grid.timeSmoothing(w);
   // Keys holding images, tables, histograms, text…: panels in a Media section, never line charts.
   // The runs' summaries hold each key's latest value, so they name these keys without a request.
@@ -139,14 +196,16 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     state: st, save, onSelect: (ids) => { st.selected = ids; save(); table.paint(); chartsChanged(); } });
   const parallel = new ParallelCoords({ runs: () => rows, keys: () => fieldList().filter((f) => f.startsWith("config.") || f.startsWith("summary.")),
     state: st, save, onSelect: (ids) => { st.selected = ids; save(); table.paint(); chartsChanged(); } });
+  const importance = new ImportancePanel({ runs: () => rows, keys: () => fieldList().filter((f) => f.startsWith("config.") || f.startsWith("summary.")),
+    state: st, save, onSelect: () => {} });
   const pane = h("div", { class: "pane-right" });
   const tabs = h("div", { class: "tabs" });
   const showTab = () => {
     const tab = st.tab || "charts";
-    clear(tabs, ["charts", "scatter", "parallel"].map((t) => h("button", { class: t === tab ? "tab on" : "tab", id: `tab-${t}`,
+    clear(tabs, ["charts", "scatter", "parallel", "importance"].map((t) => h("button", { class: t === tab ? "tab on" : "tab", id: `tab-${t}`,
       onclick: () => { st.tab = t === "charts" ? "" : t; save(); showTab(); } }, t[0].toUpperCase() + t.slice(1))));
-    if (tab === "charts") clear(pane, grid.el, mediaGrid.el); else clear(pane, tab === "scatter" ? scatter.el : parallel.el);
-    if (tab === "scatter") scatter.render(); else if (tab === "parallel") parallel.render(); else grid.refetch();
+    if (tab === "charts") clear(pane, grid.el, mediaGrid.el, sysGrid.el); else clear(pane, tab === "scatter" ? scatter.el : tab === "importance" ? importance.el : parallel.el);
+    if (tab === "scatter") scatter.render(); else if (tab === "parallel") parallel.render(); else if (tab === "importance") importance.render(); else { grid.refetch(); sysGrid.refetch(); }
   };
   let chartsKey = "";
   const chartsChanged = () => {
@@ -154,10 +213,14 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     selInfo.textContent = st.selected.length ? `${selected().size.toLocaleString()} selected` : `charts: first ${Math.min(rows.length, st.group ? MAX_CHART_RUNS : DEFAULT_CHART_RUNS)} runs`;
     if (k === chartsKey) return;
     chartsKey = k;
+    recolor();
     updateMedia();
     grid.refetch();
+    sysGrid.refetch();
+    void loadSystemKeys();
     if (st.tab === "scatter") scatter.render();
     if (st.tab === "parallel") parallel.render();
+    if (st.tab === "importance") importance.render();
   };
 
   // ---- data loading -----------------------------------------------------------------------
@@ -249,6 +312,10 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
     updateMedia();
     grid.renderToolbar();
     filterBar.render();
+    // The cross-run panels choose their default axes from the keys: draw them again now.
+    if (st.tab === "scatter") scatter.render();
+    if (st.tab === "parallel") parallel.render();
+    if (st.tab === "importance") importance.render();
   }
 
   // New runs appear on their own: a cheap first-page query tells whether the answer changed;
@@ -291,6 +358,7 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
       refreshRows();
       mediaGrid.poll();
       await grid.poll(running);
+      await sysGrid.poll(running);
       // A live run may start logging a new metric: add its chart.
       const k = await api.keys(entity, project).catch(() => null);
       if (k && k.history.some((m) => !m.startsWith("_") && !keys.history.includes(m))) await loadKeys();
@@ -298,11 +366,48 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
   }, POLL_MS);
 
   const left = h("div", { class: "pane-left" }, tableBar, filterError, table.el);
-  el.append(h("div", { class: "ws-top" }, h("h2", null, project), filterBar.el, tabs),
+  const viewsBar = savedViewsBar(entity, project, () => encodeState(st), openView);
+  el.append(h("div", { class: "ws-top" }, h("h2", null, project), viewsBar, filterBar.el, tabs),
     h("div", { class: "workspace" }, left, pane));
   showTab();
   Promise.all([loadKeys(), reload()]).catch((e) => el.prepend(h("div", { class: "error" }, String(e.message ?? e))));
-  return () => { dead = true; clearInterval(poll); table.destroy(); grid.destroy(); mediaGrid.destroy(); };
+  return () => { dead = true; clearInterval(poll); table.destroy(); grid.destroy(); sysGrid.destroy(); mediaGrid.destroy(); };
+}
+
+/** Saved views: pick one (rebuilds the workspace), save the current state under a name,
+ *  share it, make it the project default, delete your own. */
+function savedViewsBar(entity: string, project: string, current: () => string, openView: (v: SavedView | null) => void) {
+  const sel = h("select", { id: "view-select", "aria-label": "Saved view" });
+  const status = h("span", { class: "muted", id: "view-status" });
+  let list: SavedView[] = [];
+  const refresh = async () => {
+    list = (await views.list(entity, project).catch(() => [])).filter((v) => v.name !== AUTOSAVE);
+    clear(sel, h("option", { value: "" }, "Saved views…"),
+      list.map((v) => h("option", { value: String(v.id) }, `${v.name}${v.default ? " (default)" : ""}${v.shared ? "" : " (private)"} · ${v.owner}`)));
+  };
+  sel.addEventListener("change", () => { const v = list.find((x) => String(x.id) === sel.value); if (v) openView(v); });
+  const saveAs = async (extra: { shared?: boolean; default?: boolean }) => {
+    const name = prompt("Name of the view", list.find((v) => String(v.id) === sel.value)?.name ?? "");
+    if (!name) return;
+    try {
+      const v = await views.save(entity, project, { name, state: current(), ...extra });
+      status.textContent = `saved “${v.name}”${v.default ? " as the project default" : v.shared ? " (shared)" : ""}`;
+      await refresh(); sel.value = String(v.id);
+    } catch (e) { status.textContent = `not saved: ${(e as Error).message}`; }
+  };
+  const del = async () => {
+    const v = list.find((x) => String(x.id) === sel.value);
+    if (!v || !confirm(`Delete the view “${v.name}”?`)) return;
+    try { await views.remove(entity, project, v.id); status.textContent = "deleted"; await refresh(); } catch (e) { status.textContent = (e as Error).message; }
+  };
+  void refresh();
+  return h("div", { class: "views-bar" }, sel,
+    h("button", { id: "view-save", onclick: () => saveAs({}) }, "Save view"),
+    h("button", { id: "view-share", onclick: () => saveAs({ shared: true }), title: "Save and share with everyone who can read the project" }, "Share"),
+    h("button", { id: "view-default", onclick: () => saveAs({ default: true }), title: "Save as the project's default view" }, "Set default"),
+    h("button", { id: "view-delete", onclick: del }, "Delete"),
+    h("button", { id: "view-reset", onclick: () => { if (confirm("Reset the workspace to the default layout?")) openView({ state: "?", name: "", id: 0 } as SavedView); } }, "Reset"),
+    status);
 }
 
 function toggle(list: string[], id: string) {

@@ -276,3 +276,41 @@ pub(crate) fn resume_schema() -> utoipa::openapi::schema::Schema {
         .item(ObjectBuilder::new().schema_type(Type::Null))
         .into()
 }
+
+/// A saved workspace view (`/projects/{entity}/{project}/views`).
+#[derive(ToSchema)]
+pub(crate) struct View {
+    id: i64,
+    entity: String,
+    project: String,
+    /// The user who saved it; only they can change or delete it.
+    owner: String,
+    name: String,
+    /// The workspace state (its URL query string).
+    state: String,
+    shared: bool,
+    /// The project's default view.
+    default: bool,
+    created_at: f64,
+    updated_at: f64,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct ViewList {
+    views: Vec<View>,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct Deleted {
+    deleted: bool,
+}
+
+/// `{entity}/{project}/{id}` of one saved view.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+pub(crate) struct ViewPath {
+    entity: String,
+    project: String,
+    /// The view's id.
+    id: i64,
+}

@@ -12,6 +12,7 @@ mod meta;
 mod output;
 mod runs;
 mod tables;
+mod views;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -64,6 +65,8 @@ fn authed() -> OpenApiRouter<AppState> {
         .routes(routes!(media::query))
         .routes(routes!(history::charts))
         .routes(routes!(ingest::ingest))
+        .routes(routes!(views::list, views::save))
+        .routes(routes!(views::get_one, views::delete))
 }
 
 /// The routes open to anyone.

@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest";
+import { cleanPanels, newPanelId, parseExpr, resolveMetrics } from "../src/lib/panels";
+
+describe("panels", () => {
+  it("expands /regex/ entries against the known keys", () => {
+    expect(resolveMetrics(["loss", "/^val\\//", "/(/"], ["loss", "val/a", "val/b", "train/a"])).toEqual(["loss", "val/a", "val/b"]);
+  });
+  it("parses expressions with precedence; names may hold /", () => {
+    const e = parseExpr("val/loss / train/loss")!;
+    expect(e.operands).toEqual(["val/loss", "train/loss"]);
+    expect(e.eval({ "val/loss": 3, "train/loss": 2 })).toBe(1.5);
+    expect(parseExpr("1 + a * 2 - b / 4")!.eval({ a: 3, b: 8 })).toBe(5);
+    expect(parseExpr("loss")).toBeNull();
+    expect(parseExpr("2 * 3")).toBeNull();
+    expect(Number.isNaN(parseExpr("a / b")!.eval({ a: 1 }))).toBe(true);
+  });
+  it("keeps only valid panel fields and numbers new panels", () => {
+    expect(cleanPanels({ p: { title: "t", ymin: "x", logy: true, kind: "bar" }, q: 3 })).toEqual({ p: { title: "t", logy: true, kind: "bar" } });
+    expect(newPanelId({ "custom:1": {} })).toBe("custom:2");
+  });
+});
