@@ -23,10 +23,13 @@
 pub mod capture;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod conformance_sweeps;
 mod filter;
 mod json;
 mod model;
 mod sqlite;
+mod sweeps;
 #[cfg(test)]
 mod sqlite_tests;
 
@@ -38,6 +41,9 @@ use trackway_history::HistoryStore;
 pub use filter::{Filter, parse_filter};
 pub use model::*;
 pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, SqliteStore};
+pub use sweeps::{
+    Claim, ClaimDecision, Decide, NewSweep, SWEEP_STATES, Sweep, SweepStore, SweepTrial, TRIAL_STATES, TrialUpdate,
+};
 
 /// Errors of the metadata store. User errors carry what the API needs; internal ones keep their
 /// source for the log.
@@ -84,6 +90,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Storage {
     pub metadata: Arc<dyn MetadataStore>,
     pub history: Arc<dyn HistoryStore>,
+    /// Sweep controller state, in the same database.
+    pub sweeps: Arc<dyn SweepStore>,
 }
 
 impl Storage {
@@ -95,7 +103,8 @@ impl Storage {
     pub fn open_sqlite(path: &Path, options: OpenOptions) -> Result<Storage> {
         let store = SqliteStore::open_with(path, options)?;
         let history = Arc::new(store.history());
-        Ok(Storage { metadata: Arc::new(store), history })
+        let store = Arc::new(store);
+        Ok(Storage { metadata: store.clone(), history, sweeps: store })
     }
 }
 

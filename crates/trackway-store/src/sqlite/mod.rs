@@ -15,6 +15,7 @@ mod ingest;
 mod query;
 mod runs;
 mod step_guard;
+mod sweeps;
 
 pub use runs::BulkRun;
 
@@ -42,6 +43,7 @@ pub const MIGRATIONS: &[Migration] = &[
     HISTORY[1],
     Migration::Sql(include_str!("../../migrations/0004_drop_summary_explicit.sql")),
     Migration::Sql(include_str!("../../migrations/0005_last_step_log.sql")),
+    Migration::Sql(include_str!("../../migrations/0006_sweeps.sql")),
 ];
 
 /// How a store is opened.
