@@ -42,6 +42,8 @@ __all__ = [
     "finish",
     "join",
     "define_metric",
+    "sweep",
+    "agent",
     "save",
     "watch",
     "unwatch",
@@ -179,6 +181,27 @@ def login(
     from ._login import login as _login
 
     return _login(key=key, host=host, timeout=timeout, verify=bool(verify))
+
+
+def sweep(sweep, entity=None, project=None, prior_runs=None):
+    """Create a sweep on the server; returns its id (docs/sweeps.md)."""
+    from ._sweep import sweep as create
+
+    return create(sweep, entity=entity, project=project, prior_runs=prior_runs)
+
+
+def agent(sweep_id, function=None, entity=None, project=None, count=None, forward_signals=None):
+    """Run trials of a sweep in this process, calling `function` once per trial."""
+    from ._sweep import agent as run_agent
+
+    return run_agent(
+        sweep_id,
+        function=function,
+        entity=entity,
+        project=project,
+        count=count,
+        forward_signals=forward_signals,
+    )
 
 
 def _attach(attach_id=None, run_id=None, **kwargs):

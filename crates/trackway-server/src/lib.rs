@@ -19,6 +19,7 @@ mod limits;
 mod openapi;
 mod routes;
 mod serve;
+pub mod sweeps;
 mod ui;
 
 use std::path::{Path, PathBuf};
@@ -70,6 +71,8 @@ pub struct AppState {
     pub store: Arc<dyn MetadataStore>,
     /// The history store of the same backend, for reads, compaction and exports.
     pub history: Arc<dyn HistoryStore>,
+    /// Sweep controller state (docs/sweeps.md), in the same backend.
+    pub sweeps: Arc<dyn trackway_store::SweepStore>,
     /// Run files' bytes, content-addressed (`<data dir>/blobs`); `run_files` in the metadata
     /// store maps (run, path, version) to a digest here.
     pub blobs: Arc<dyn BlobStore>,
@@ -91,11 +94,12 @@ impl AppState {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| ServerError::DataDir { path: data_dir.to_owned(), source })?;
         let db = data_dir.join(DB_FILE);
-        let Storage { metadata, history } = Storage::open_sqlite(&db, OpenOptions::default())?;
+        let Storage { metadata, history, sweeps } = Storage::open_sqlite(&db, OpenOptions::default())?;
         let blobs = LocalBlobStore::open_dir(data_dir.join(BLOB_DIR))?;
         Ok(AppState {
             store: metadata,
             history,
+            sweeps,
             blobs: Arc::new(blobs),
             public_url: None,
             body_limit: DEFAULT_BODY_LIMIT,

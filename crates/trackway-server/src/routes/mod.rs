@@ -11,6 +11,7 @@ mod media;
 mod meta;
 mod output;
 mod runs;
+mod sweeps;
 mod tables;
 
 use axum::Router;
@@ -64,6 +65,12 @@ fn authed() -> OpenApiRouter<AppState> {
         .routes(routes!(media::query))
         .routes(routes!(history::charts))
         .routes(routes!(ingest::ingest))
+        .routes(routes!(sweeps::create))
+        .routes(routes!(sweeps::list))
+        .routes(routes!(sweeps::get_one))
+        .routes(routes!(sweeps::control))
+        .routes(routes!(sweeps::claim))
+        .routes(routes!(sweeps::heartbeat))
 }
 
 /// The routes open to anyone.
