@@ -72,7 +72,12 @@ def start_script(tmp: Path, name: str, code: str, env: dict) -> subprocess.Popen
     path = tmp / name
     path.write_text(textwrap.dedent(code))
     return subprocess.Popen(
-        [sys.executable, str(path)], cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, str(path)],
+        cwd=tmp,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -100,8 +105,14 @@ def test_invalid_config_is_rejected_at_sweep_with_path_and_accepted_values(tmp, 
     assert "REFUSED" in done.stdout, done.stdout + done.stderr
     assert "parameters.opt.lr.distribution" in done.stdout
     assert "log_uniform_values" in done.stdout and "int_uniform" in done.stdout
-    status, out = api(server, "POST", "/api/v1/sweeps", {"config": {"method": "genetic", "parameters": {}}})
-    assert (status, out["error"]["code"], out["error"]["path"]) == (400, "invalid_sweep_config", "method")
+    status, out = api(
+        server, "POST", "/api/v1/sweeps", {"config": {"method": "genetic", "parameters": {}}}
+    )
+    assert (status, out["error"]["code"], out["error"]["path"]) == (
+        400,
+        "invalid_sweep_config",
+        "method",
+    )
 
 
 TRAIN = """
@@ -137,8 +148,14 @@ def test_random_sweep_two_inprocess_agents(tmp, server):
     (tmp / "train.py").write_text(TRAIN)
     env = online_env(tmp, server)
     procs = [
-        subprocess.Popen([sys.executable, "train.py", f"admin/sw/{sid}"], cwd=tmp, env=env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "train.py", f"admin/sw/{sid}"],
+            cwd=tmp,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     errs = list(finish_all(procs))
@@ -177,7 +194,8 @@ run.finish()
 
 def test_grid_sweep_two_cli_agents(tmp, server):
     (tmp / "prog.py").write_text(PROGRAM)
-    (tmp / "sweep.yaml").write_text(textwrap.dedent("""
+    (tmp / "sweep.yaml").write_text(
+        textwrap.dedent("""
         program: prog.py
         method: grid
         metric: {name: loss, goal: minimize}
@@ -185,16 +203,32 @@ def test_grid_sweep_two_cli_agents(tmp, server):
           a: {values: [1, 2, 3, 4, 5]}
           b: {values: [x, y, z, w]}
         command: ["${env}", "${interpreter}", "${program}", "${args}"]
-        """))
+        """)
+    )
     env = online_env(tmp, server)
     cli = [sys.executable, "-m", "trackway"]
-    made = subprocess.run([*cli, "sweep", "sweep.yaml", "--project", "sw"], cwd=tmp, env=env,
-                          capture_output=True, text=True, timeout=60)
+    made = subprocess.run(
+        [*cli, "sweep", "sweep.yaml", "--project", "sw"],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert made.returncode == 0, made.stderr
     path = made.stdout.strip()
     assert path.startswith("admin/sw/"), made.stdout
-    procs = [subprocess.Popen([*cli, "agent", path], cwd=tmp, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [*cli, "agent", path],
+            cwd=tmp,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     list(finish_all(procs))
     out = sweep_state(server, path.rsplit("/", 1)[1])
     combos = {(t["config"]["a"], t["config"]["b"]) for t in out["trials"]}
@@ -209,17 +243,30 @@ def test_grid_sweep_two_cli_agents(tmp, server):
 
 def test_hyperband_stops_the_worse_run(tmp, server):
     (tmp / "prog.py").write_text(PROGRAM)
-    sid = create(server, {
-        "program": "prog.py",
-        "method": "grid",
-        "metric": {"name": "loss", "goal": "minimize"},
-        "parameters": {"a": {"values": [1, 9]}, "b": {"value": "x"}, "steps": {"value": 40},
-                       "sleep": {"value": 0.15}},
-        "early_terminate": {"type": "hyperband", "min_iter": 3, "eta": 2, "s": 2},
-    })
+    sid = create(
+        server,
+        {
+            "program": "prog.py",
+            "method": "grid",
+            "metric": {"name": "loss", "goal": "minimize"},
+            "parameters": {
+                "a": {"values": [1, 9]},
+                "b": {"value": "x"},
+                "steps": {"value": 40},
+                "sleep": {"value": 0.15},
+            },
+            "early_terminate": {"type": "hyperband", "min_iter": 3, "eta": 2, "s": 2},
+        },
+    )
     env = online_env(tmp, server, TRACKWAY_AGENT_KILL_DELAY="5")
-    agent = subprocess.run([sys.executable, "-m", "trackway", "agent", f"admin/sw/{sid}"], cwd=tmp,
-                           env=env, capture_output=True, text=True, timeout=180)
+    agent = subprocess.run(
+        [sys.executable, "-m", "trackway", "agent", f"admin/sw/{sid}"],
+        cwd=tmp,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert agent.returncode == 0, agent.stderr
     assert "stopped by the controller" in agent.stderr
     trials = sweep_state(server, sid)["trials"]
@@ -243,12 +290,23 @@ trackway.agent(sys.argv[1], function=f, count=int(sys.argv[2]))
 def test_bayes_beats_random_on_a_2d_function(tmp, server):
     space = {"x": {"min": -5.0, "max": 5.0}, "y": {"min": -5.0, "max": 5.0}}
     metric = {"name": "f", "goal": "minimize"}
-    ids = {m: create(server, {"method": m, "metric": metric, "parameters": space}) for m in ("bayes", "random")}
+    ids = {
+        m: create(server, {"method": m, "metric": metric, "parameters": space})
+        for m in ("bayes", "random")
+    }
     (tmp / "bayes.py").write_text(BAYES)
     env = online_env(tmp, server)
-    procs = [subprocess.Popen([sys.executable, "bayes.py", f"admin/sw/{sid}", "40"], cwd=tmp, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for sid in ids.values()]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "bayes.py", f"admin/sw/{sid}", "40"],
+            cwd=tmp,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for sid in ids.values()
+    ]
     list(finish_all(procs))
     best, late = {}, {}
     for m, sid in ids.items():
@@ -269,7 +327,9 @@ def test_pause_resume_and_state_survives_restart(tmp, server):
     base = f"/api/v1/sweeps/admin/sw/{sid}"
     claim = lambda: api(server, "POST", base + "/claim", {"agent": "t"})[1]  # noqa: E731
     first = [claim()["trial"]["config"]["a"] for _ in range(3)]
-    assert api(server, "POST", base + "/control", {"action": "pause"})[1]["sweep"]["state"] == "paused"
+    assert (
+        api(server, "POST", base + "/control", {"action": "pause"})[1]["sweep"]["state"] == "paused"
+    )
     assert claim() == {"paused": True}
     server.stop()
     server.start()
@@ -283,12 +343,16 @@ def test_pause_resume_and_state_survives_restart(tmp, server):
 
 
 def test_twenty_concurrent_agents_never_get_the_same_trial(server):
-    sid = create(server, {"method": "random", "run_cap": 400, "parameters": {"x": {"min": 0.0, "max": 1.0}}})
+    sid = create(
+        server, {"method": "random", "run_cap": 400, "parameters": {"x": {"min": 0.0, "max": 1.0}}}
+    )
     got, errors = [], []
 
     def agent(i):
         while True:
-            status, out = api(server, "POST", f"/api/v1/sweeps/admin/sw/{sid}/claim", {"agent": f"a{i}"})
+            status, out = api(
+                server, "POST", f"/api/v1/sweeps/admin/sw/{sid}/claim", {"agent": f"a{i}"}
+            )
             if status != 200:
                 errors.append(out)
                 return
@@ -319,8 +383,14 @@ def test_offline_agent_is_refused(tmp):
         """,
     )
     assert "REFUSED" in done.stdout and "offline" in done.stdout, done.stdout + done.stderr
-    cli = subprocess.run([sys.executable, "-m", "trackway", "agent", "abc"], cwd=tmp, env=clean_env(tmp),
-                         capture_output=True, text=True, timeout=60)
+    cli = subprocess.run(
+        [sys.executable, "-m", "trackway", "agent", "abc"],
+        cwd=tmp,
+        env=clean_env(tmp),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert cli.returncode == 1 and "offline" in cli.stderr, cli.stderr
 
 

@@ -28,7 +28,7 @@ from .data_types import (
     Table,
     Video,
 )
-from .errors import Error
+from .errors import CommError, Error, UsageError
 
 try:  # the one version: Cargo's workspace version, also `trackway --version` and the wheel's
     from ._native import __version__
@@ -55,6 +55,8 @@ __all__ = [
     "termerror",
     "Settings",
     "Error",
+    "CommError",
+    "UsageError",
     "errors",
     "Run",
     "Metric",
@@ -190,7 +192,16 @@ def sweep(sweep, entity=None, project=None, prior_runs=None):
     return create(sweep, entity=entity, project=project, prior_runs=prior_runs)
 
 
-def agent(sweep_id, function=None, entity=None, project=None, count=None, forward_signals=None):
+def agent(
+    sweep_id,
+    function=None,
+    entity=None,
+    project=None,
+    count=None,
+    max_consecutive_failed_runs=None,
+    forward_signals=None,
+    term_timeout=None,
+):
     """Run trials of a sweep in this process, calling `function` once per trial."""
     from ._sweep import agent as run_agent
 
@@ -200,7 +211,7 @@ def agent(sweep_id, function=None, entity=None, project=None, count=None, forwar
         entity=entity,
         project=project,
         count=count,
-        forward_signals=forward_signals,
+        max_consecutive_failed_runs=max_consecutive_failed_runs,
     )
 
 

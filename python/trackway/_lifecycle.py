@@ -256,8 +256,10 @@ def _join_sweep(args: dict, trial: dict) -> None:
         if want is None:
             continue
         if args.get(name) not in (None, want):
-            _term.warn_once(f"init({name}={args[name]!r}) ignored: this run is a trial of sweep "
-                            f"{trial['sweep_id']} ({name} {want!r})")
+            _term.warn_once(
+                f"init({name}={args[name]!r}) ignored: this run is a trial of sweep "
+                f"{trial['sweep_id']} ({name} {want!r})"
+            )
         args[name] = want
 
 
@@ -408,7 +410,9 @@ def _local_run(native, s, items, allow_val_change, user_settings, args) -> Run:
     }
     try:
         backend = native.NativeRun(s["root"], start, _convert.fallback, state)
-    except (OSError, ValueError) as e:
+    except OSError as e:
+        backend = _in_temp_root(native, s, start, state, e)
+    except ValueError as e:
         raise Error(f"could not create a run under {s['root']}: {e}") from e
     _media.register_run(backend)
     url = (
@@ -429,6 +433,20 @@ def _local_run(native, s, items, allow_val_change, user_settings, args) -> Run:
         where = f" — {url}" if url else ""
         _term.termlog(f"run {s['name']} ({run_id}) logging to {backend.dir}{where}")
     return run
+
+
+def _in_temp_root(native, s: dict, start: dict, state, error):
+    """wandb's rule for a `dir` that cannot be written: warn and use the system temp directory
+    (the run is recorded there instead of failing the script)."""
+    import tempfile
+
+    fallback = os.path.join(tempfile.gettempdir(), "trackway")
+    _term.warn_once(f"Path {s['root']} wasn't writable ({error}), using {fallback} instead")
+    s["root"] = fallback
+    try:
+        return native.NativeRun(s["root"], start, _convert.fallback, state)
+    except (OSError, ValueError) as e:
+        raise Error(f"could not create a run under {s['root']}: {e}") from e
 
 
 def agent_command():

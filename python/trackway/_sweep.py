@@ -170,6 +170,10 @@ def _poll(client, count, run_one):
     return done
 
 
+class _TooManyFailures(Exception):
+    pass
+
+
 def _interval() -> float:
     from .apis._http import env
 
@@ -179,17 +183,20 @@ def _interval() -> float:
         return 5.0
 
 
-def agent(sweep_id, function=None, entity=None, project=None, count=None, forward_signals=None):
+def agent(
+    sweep_id, function=None, entity=None, project=None, count=None, max_consecutive_failed_runs=None
+):
     """Runs trials of a sweep in this process (wandb.agent): each claim from the server's
     controller becomes one call of `function`, whose `init()` starts the trial's run with the
     sampled parameters as its locked config. Returns after `count` trials or when the sweep
-    hands out no more."""
+    hands out no more, or after `max_consecutive_failed_runs` failed trials in a row."""
     global _trial
     _refuse_offline("agent()")
     if function is None or not callable(function):
         raise UsageError("agent(): pass function= (to run commands, use `trackway agent SWEEP_ID`)")
     entity, project, sid = resolve_path(sweep_id, entity, project)
     client = Client(entity, project, sid)
+    failures = [0]
 
     def run_one(trial, _claim):
         global _trial
@@ -214,8 +221,14 @@ def agent(sweep_id, function=None, entity=None, project=None, count=None, forwar
                 if active.id == trial["run_id"]:
                     active.finish(exit_code=0 if state == "finished" else 1)
         client.heartbeat([], [(trial["run_id"], state)])
+        failures[0] = failures[0] + 1 if state == "failed" else 0
+        if max_consecutive_failed_runs and failures[0] >= max_consecutive_failed_runs:
+            raise _TooManyFailures(failures[0])
 
     try:
         return _poll(client, count, run_one)
+    except _TooManyFailures as e:
+        _term.termerror(f"{e.args[0]} trials failed in a row: the agent stops")
+        return None
     finally:
         _trial = None

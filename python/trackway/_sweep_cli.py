@@ -25,7 +25,9 @@ def main(args) -> int:
 
 
 def _sweep_main(args) -> int:
-    p = argparse.ArgumentParser(prog="trackway sweep", description="Create a sweep from a YAML config")
+    p = argparse.ArgumentParser(
+        prog="trackway sweep", description="Create a sweep from a YAML config"
+    )
     p.add_argument("config")
     p.add_argument("--project")
     p.add_argument("--entity")
