@@ -30,13 +30,15 @@ fn main() -> anyhow::Result<()> {
         let sweep = state.sweeps.create_sweep(&new)?;
         // 1,000 finished trials with metrics (as the refresh leaves them once their runs ended)
         for _ in 0..1000 {
-            let Claim::Trial(t) = trackway_server::sweeps::claim(&state, &sweep, "bench").map_err(|e| anyhow::anyhow!("{e}"))?
+            let Claim::Trial(t) =
+                trackway_server::sweeps::claim(&state, &sweep, "bench").map_err(|e| anyhow::anyhow!("{e}"))?
             else {
                 anyhow::bail!("no trial")
             };
             let (x, y) = (t.config["x"].as_f64().unwrap_or(0.0), t.config["y"].as_f64().unwrap_or(0.0));
             let f = (y - 0.129 * x * x + 1.59 * x - 6.0).powi(2) + 9.6 * x.cos() + 10.0;
-            let update = TrialUpdate { run_id: t.run_id, state: Some("finished".into()), metric: Some(f), settled: true };
+            let update =
+                TrialUpdate { run_id: t.run_id, state: Some("finished".into()), metric: Some(f), settled: true };
             state.sweeps.update_trials(&id, &[update])?;
         }
         let mut times = Vec::new();

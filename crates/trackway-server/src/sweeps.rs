@@ -20,10 +20,7 @@ pub fn config_of(sweep: &Sweep) -> ApiResult<SweepConfig> {
 
 /// A summary value as a number: the key as written, else a dotted path into nested values.
 fn summary_number(summary: &Value, name: &str) -> Option<f64> {
-    summary
-        .get(name)
-        .or_else(|| name.split('.').try_fold(summary, |v, k| v.get(k)))
-        .and_then(Value::as_f64)
+    summary.get(name).or_else(|| name.split('.').try_fold(summary, |v, k| v.get(k))).and_then(Value::as_f64)
 }
 
 fn trial_state(s: &str) -> TrialState {

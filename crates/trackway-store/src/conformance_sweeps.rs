@@ -116,7 +116,9 @@ pub fn concurrent_claims_exactly_once(s: &Storage) -> Result<()> {
         let handles: Vec<_> = (0..8)
             .map(|a| {
                 scope.spawn(move || {
-                    (0..25).map(|_| st.claim_trial("k1", &format!("agent-{a}"), &mut next).map(trial)).collect::<Result<Vec<_>>>()
+                    (0..25)
+                        .map(|_| st.claim_trial("k1", &format!("agent-{a}"), &mut next).map(trial))
+                        .collect::<Result<Vec<_>>>()
                 })
             })
             .collect();

@@ -29,9 +29,9 @@ mod filter;
 mod json;
 mod model;
 mod sqlite;
-mod sweeps;
 #[cfg(test)]
 mod sqlite_tests;
+mod sweeps;
 
 use std::path::Path;
 use std::sync::Arc;

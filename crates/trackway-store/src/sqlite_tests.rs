@@ -225,8 +225,10 @@ fn sweep_state_survives_reopen() {
     {
         let store = SqliteStore::open(&path).expect("open");
         store.create_sweep(&new).expect("create");
-        let mut next =
-            |_: &crate::Sweep, t: &[crate::SweepTrial]| ClaimDecision::Trial { run_id: format!("r1-{}", t.len()), config: json!({"a": t.len()}) };
+        let mut next = |_: &crate::Sweep, t: &[crate::SweepTrial]| ClaimDecision::Trial {
+            run_id: format!("r1-{}", t.len()),
+            config: json!({"a": t.len()}),
+        };
         store.claim_trial("r1", "a", &mut next).expect("claim");
         store.set_sweep_state("r1", "paused").expect("pause");
     }

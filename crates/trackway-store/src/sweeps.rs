@@ -62,7 +62,10 @@ pub struct SweepTrial {
 /// What the controller decided inside a claim's transaction.
 #[derive(Clone, Debug)]
 pub enum ClaimDecision {
-    Trial { run_id: String, config: Value },
+    Trial {
+        run_id: String,
+        config: Value,
+    },
     /// Nothing left: the sweep becomes `finished`.
     Exhausted,
 }

@@ -29,8 +29,19 @@ pub const DISTRIBUTIONS: &[&str] = &[
     "log_normal",
     "q_log_normal",
 ];
-const PARAM_KEYS: &[&str] =
-    &["distribution", "value", "values", "probabilities", "min", "max", "mu", "sigma", "q", "description", "parameters"];
+const PARAM_KEYS: &[&str] = &[
+    "distribution",
+    "value",
+    "values",
+    "probabilities",
+    "min",
+    "max",
+    "mu",
+    "sigma",
+    "q",
+    "description",
+    "parameters",
+];
 const TOP_KEYS: &[&str] = &[
     "method",
     "metric",
@@ -88,14 +99,36 @@ pub struct Hyperband {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Distribution {
     Constant(Value),
-    Categorical { values: Vec<Value>, probabilities: Option<Vec<f64>> },
-    IntUniform { min: i64, max: i64 },
-    Uniform { min: f64, max: f64, q: Option<f64> },
+    Categorical {
+        values: Vec<Value>,
+        probabilities: Option<Vec<f64>>,
+    },
+    IntUniform {
+        min: i64,
+        max: i64,
+    },
+    Uniform {
+        min: f64,
+        max: f64,
+        q: Option<f64>,
+    },
     /// `log_uniform` (bounds are exponents) and `*log_uniform_values` (bounds are values), stored
     /// as natural-log bounds.
-    LogUniform { ln_min: f64, ln_max: f64, q: Option<f64> },
-    Normal { mu: f64, sigma: f64, q: Option<f64> },
-    LogNormal { mu: f64, sigma: f64, q: Option<f64> },
+    LogUniform {
+        ln_min: f64,
+        ln_max: f64,
+        q: Option<f64>,
+    },
+    Normal {
+        mu: f64,
+        sigma: f64,
+        q: Option<f64>,
+    },
+    LogNormal {
+        mu: f64,
+        sigma: f64,
+        q: Option<f64>,
+    },
 }
 
 /// One leaf parameter: its path in the run config (nested `parameters` give longer paths).
@@ -220,7 +253,9 @@ pub fn parse_config(v: &Value) -> Result<SweepConfig> {
     }
     let run_cap = match top.get("run_cap") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(v.as_u64().filter(|n| *n > 0).ok_or_else(|| SweepError::at("run_cap", "must be a positive integer"))?),
+        Some(v) => {
+            Some(v.as_u64().filter(|n| *n > 0).ok_or_else(|| SweepError::at("run_cap", "must be a positive integer"))?)
+        }
     };
     let cfg = SweepConfig {
         method,
@@ -281,13 +316,19 @@ fn parse_hyperband(v: &Value) -> Result<Hyperband> {
     }
     let s = match m.get("s") {
         None => None,
-        Some(v) => Some(v.as_u64().filter(|s| (1..=20).contains(s)).ok_or_else(|| {
-            SweepError::at("early_terminate.s", "must be an integer from 1 to 20")
-        })?),
+        Some(v) => Some(
+            v.as_u64()
+                .filter(|s| (1..=20).contains(s))
+                .ok_or_else(|| SweepError::at("early_terminate.s", "must be an integer from 1 to 20"))?,
+        ),
     };
     let int = |k: &str| -> Result<Option<u64>> {
         m.get(k)
-            .map(|v| v.as_u64().filter(|n| *n > 0).ok_or_else(|| SweepError::at(&format!("early_terminate.{k}"), "must be a positive integer")))
+            .map(|v| {
+                v.as_u64()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| SweepError::at(&format!("early_terminate.{k}"), "must be a positive integer"))
+            })
             .transpose()
     };
     let bands: Vec<u64> = match (int("min_iter")?, int("max_iter")?) {

@@ -21,7 +21,13 @@ enum Space<'a> {
     Fixed(&'a Value),
     Cat(&'a [Value]),
     /// `lo..hi` in sampling space; `log`: values are `exp(x)`; `int`: rounded; `q`: quantised.
-    Num { lo: f64, hi: f64, log: bool, int: bool, q: Option<f64> },
+    Num {
+        lo: f64,
+        hi: f64,
+        log: bool,
+        int: bool,
+        q: Option<f64>,
+    },
 }
 
 fn space(p: &Param) -> Space<'_> {

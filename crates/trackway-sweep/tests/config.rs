@@ -68,14 +68,18 @@ fn rejections() {
     assert_eq!(err(p(json!({}))).0, "parameters");
     assert_eq!(err(json!({"method": "bayes", "parameters": {"x": {"min": 0.0, "max": 1.0}}})).0, "metric");
     assert_eq!(err(json!({"method": "grid", "parameters": {"x": {"min": 0.0, "max": 1.0}}})).0, "parameters.x");
-    let goal = err(json!({"method": "random", "metric": {"name": "m", "goal": "up"}, "parameters": {"x": {"value": 1}}}));
+    let goal =
+        err(json!({"method": "random", "metric": {"name": "m", "goal": "up"}, "parameters": {"x": {"value": 1}}}));
     assert_eq!(goal.0, "metric.goal");
     assert!(goal.1.contains("minimize, maximize"));
     let hb = err(json!({"method": "random", "metric": {"name": "m"}, "parameters": {"x": {"value": 1}},
         "early_terminate": {"type": "median"}}));
     assert_eq!(hb.0, "early_terminate.type");
     assert_eq!(err(json!({"method": "random", "parameters": {"x": {"value": 1}}, "run_cap": 0})).0, "run_cap");
-    assert_eq!(err(json!({"method": "random", "parameters": {"x": {"value": 1}}, "command": ["a", 1]})).0, "command[1]");
+    assert_eq!(
+        err(json!({"method": "random", "parameters": {"x": {"value": 1}}, "command": ["a", 1]})).0,
+        "command[1]"
+    );
 }
 
 #[test]

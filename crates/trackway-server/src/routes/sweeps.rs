@@ -109,7 +109,8 @@ pub(crate) async fn create(
         trackway_sweep::SweepError::Invalid { path, message } => ApiError::InvalidSweepConfig { path, message },
     })?;
     let method = format!("{:?}", cfg.method).to_lowercase();
-    let new = NewSweep { id: new_sweep_id()?, entity, project, name: body.name, config: body.config, method, seed: seed()? };
+    let new =
+        NewSweep { id: new_sweep_id()?, entity, project, name: body.name, config: body.config, method, seed: seed()? };
     let sweep = state
         .blocking(move |s| {
             crate::auth::ensure_entity(s, &who, &new.entity)?;
@@ -145,7 +146,8 @@ pub(crate) async fn get_one(
             let cfg = ctl::config_of(&sweep)?;
             let trials = ctl::refresh(s, &sweep, &cfg)?;
             let best = ctl::best(&cfg, &trials).map(|t| t.run_id.clone());
-            let metric = cfg.metric.as_ref().map(|m| json!({"name": m.name, "goal": format!("{:?}", m.goal).to_lowercase()}));
+            let metric =
+                cfg.metric.as_ref().map(|m| json!({"name": m.name, "goal": format!("{:?}", m.goal).to_lowercase()}));
             let params: Vec<String> = cfg.params.iter().map(trackway_sweep::Param::name).collect();
             Ok(Json(json!({"sweep": sweep, "trials": trials, "best_run_id": best, "metric": metric,
                 "parameters": params, "grid_size": cfg.grid_size(), "run_cap": cfg.run_cap})))
@@ -217,7 +219,13 @@ pub(crate) async fn heartbeat(
     state.blocking(move |s| heartbeat_blocking(s, &entity, &project, &id, &body)).await
 }
 
-fn heartbeat_blocking(s: &AppState, entity: &str, project: &str, id: &str, body: &HeartbeatBody) -> ApiResult<Json<Json_>> {
+fn heartbeat_blocking(
+    s: &AppState,
+    entity: &str,
+    project: &str,
+    id: &str,
+    body: &HeartbeatBody,
+) -> ApiResult<Json<Json_>> {
     let sweep = sweep_at(s, entity, project, id)?;
     let trials = s.sweeps.list_trials(id)?;
     // an agent's report of an end never overwrites `stopped`: the controller ended that trial

@@ -61,7 +61,8 @@ fn get(c: &Connection, id: &str) -> Result<Sweep> {
 }
 
 fn trials(c: &Connection, id: &str) -> Result<Vec<SweepTrial>> {
-    let mut stmt = c.prepare_cached(&format!("SELECT {TRIAL_COLS} FROM sweep_trials WHERE sweep_id = ?1 ORDER BY seq"))?;
+    let mut stmt =
+        c.prepare_cached(&format!("SELECT {TRIAL_COLS} FROM sweep_trials WHERE sweep_id = ?1 ORDER BY seq"))?;
     let rows = stmt.query_map([id], trial_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
         .map(|(mut t, config)| {
@@ -107,7 +108,8 @@ impl SweepStore for SqliteStore {
             return Err(StoreError::Invalid(format!("unknown sweep state {state:?}")));
         }
         self.write(|tx| {
-            let n = tx.execute("UPDATE sweeps SET state = ?2, updated_at = ?3 WHERE id = ?1", params![id, state, now()])?;
+            let n =
+                tx.execute("UPDATE sweeps SET state = ?2, updated_at = ?3 WHERE id = ?1", params![id, state, now()])?;
             if n == 0 {
                 return Err(StoreError::NotFound(format!("sweep {id}")));
             }
@@ -134,7 +136,10 @@ impl SweepStore for SqliteStore {
             let (run_id, config) = match decide(&sweep, &existing) {
                 ClaimDecision::Trial { run_id, config } => (run_id, config),
                 ClaimDecision::Exhausted => {
-                    tx.execute("UPDATE sweeps SET state = 'finished', updated_at = ?2 WHERE id = ?1", params![id, now()])?;
+                    tx.execute(
+                        "UPDATE sweeps SET state = 'finished', updated_at = ?2 WHERE id = ?1",
+                        params![id, now()],
+                    )?;
                     return Ok(Claim::Done("finished".into()));
                 }
             };
@@ -152,7 +157,14 @@ impl SweepStore for SqliteStore {
             tx.execute(
                 "INSERT INTO sweep_trials (sweep_id, seq, run_id, config, state, agent, claimed_at)
                  VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6)",
-                params![id, trial.seq as i64, trial.run_id, serde_json::to_string(&trial.config)?, agent, trial.claimed_at],
+                params![
+                    id,
+                    trial.seq as i64,
+                    trial.run_id,
+                    serde_json::to_string(&trial.config)?,
+                    agent,
+                    trial.claimed_at
+                ],
             )?;
             tx.execute("UPDATE sweeps SET updated_at = ?2 WHERE id = ?1", params![id, trial.claimed_at])?;
             Ok(Claim::Trial(trial))
