@@ -8,6 +8,7 @@ import path from "node:path";
 import { assert, launch, newPage, ROOT, shot, Suite, until, WEB } from "./lib.mjs";
 import { client, putFile, RunWriter, startBackend, SystemWriter } from "./backend.mjs";
 import { fillMedia, mediaTests, sdkMediaTests } from "./media.mjs";
+import { sweepTests } from "./sweeps.mjs";
 import { startMock } from "../mock/server.mjs";
 
 const LRS = [0.1, 0.05, 0.02, 0.01, 0.005, 0.001];
@@ -388,6 +389,8 @@ async function main() {
       w.finish(0); await w.flush();
       console.log(`# live chart grew from ${n0} to ${n1} points`);
     });
+
+    if (backend.kind === "server") await sweepTests(suite, page, call);
 
     // Media panels (docs/media-api.md), filled through the API like the agent uploads them. A
     // server built without the media routes (before they are merged) gets them from the mock,

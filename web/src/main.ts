@@ -48,6 +48,7 @@ function renderHeader(route: Route) {
   if ("project" in route) crumbs.push(h("span", { class: "sep" }, "/"), link(routePath({ view: "workspace", entity: route.entity, project: route.project }), route.project));
   if (route.view === "run") crumbs.push(h("span", { class: "sep" }, "/"), h("span", null, route.run));
   if (route.view === "compare") crumbs.push(h("span", { class: "sep" }, "/"), h("span", null, "compare"));
+  if (route.view === "workspace") crumbs.push(h("span", { class: "sep" }, "·"), link(routePath({ view: "sweeps", entity: route.entity, project: route.project }), "sweeps"));
   if (route.view === "sweeps" || route.view === "sweep") crumbs.push(h("span", { class: "sep" }, "/"), link(routePath({ view: "sweeps", entity: route.entity, project: route.project }), "sweeps"));
   if (route.view === "sweep") crumbs.push(h("span", { class: "sep" }, "/"), h("span", null, route.sweep));
   const who = viewer ? h("span", { class: "who" }, viewer.username, " · ",
