@@ -229,6 +229,10 @@ fn req(m: &Map<String, Value>, key: &str, path: &str, dist: &str) -> Result<f64>
 /// [`SweepError::Invalid`] with the offending path and the accepted values.
 pub fn parse_config(v: &Value) -> Result<SweepConfig> {
     let top = obj(v, "config")?;
+    // an optional key written as null is absent, as in wandb's YAML (`metric:` with nothing)
+    let top: Map<String, Value> =
+        top.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let top = &top;
     if let Some(k) = top.keys().find(|k| !TOP_KEYS.contains(&k.as_str())) {
         return Err(one_of(k, "key", k, TOP_KEYS));
     }
@@ -253,9 +257,7 @@ pub fn parse_config(v: &Value) -> Result<SweepConfig> {
     }
     let run_cap = match top.get("run_cap") {
         None | Some(Value::Null) => None,
-        Some(v) => {
-            Some(v.as_u64().filter(|n| *n > 0).ok_or_else(|| SweepError::at("run_cap", "must be a positive integer"))?)
-        }
+        Some(v) => Some(positive_int(v).ok_or_else(|| SweepError::at("run_cap", "must be a positive integer"))?),
     };
     let cfg = SweepConfig {
         method,
@@ -268,6 +270,13 @@ pub fn parse_config(v: &Value) -> Result<SweepConfig> {
     };
     check_grid(&cfg)?;
     Ok(cfg)
+}
+
+/// A positive integer, also written as an integral float (`5.0`, as YAML or JSON tools may).
+fn positive_int(v: &Value) -> Option<u64> {
+    v.as_u64()
+        .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 1.0 && *f < 9.0e15).map(|f| f as u64))
+        .filter(|n| *n > 0)
 }
 
 fn check_grid(cfg: &SweepConfig) -> Result<()> {

@@ -39,19 +39,71 @@ pub(crate) struct CreateSweep {
     project: Option<String>,
     name: Option<String>,
     /// The sweep config in wandb's format (the YAML file as JSON).
-    #[schema(value_type = Object)]
+    #[schema(value_type = SweepConfigDoc)]
     config: Json_,
+}
+
+/// The sweep config as this document describes it: the common subset (categorical `values`).
+/// The whole format (distributions, nested parameters, early_terminate, command, program) is
+/// docs/sweeps.md; trackway-sweep's `parse_config` is what decides.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // describes the document only
+pub(crate) struct SweepConfigDoc {
+    method: MethodDoc,
+    /// Required by method bayes and by early_terminate (openapi::constraints writes the rule).
+    metric: Option<MetricDoc>,
+    /// 1 to 4 here (openapi::constraints), so that a grid stays within trackway-sweep's bound.
+    parameters: std::collections::BTreeMap<String, ParamDoc>,
+    #[schema(minimum = 1)]
+    run_cap: Option<u64>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // describes the document only
+pub(crate) enum MethodDoc {
+    Grid,
+    Random,
+    Bayes,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // describes the document only
+pub(crate) struct MetricDoc {
+    #[schema(min_length = 1)]
+    name: String,
+    goal: Option<GoalDoc>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // describes the document only
+pub(crate) enum GoalDoc {
+    Minimize,
+    Maximize,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // describes the document only
+pub(crate) struct ParamDoc {
+    #[schema(min_items = 1, max_items = 16, value_type = Vec<Object>)]
+    values: Vec<Json_>,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct ControlBody {
     /// pause, resume, stop (no new trials) or cancel (running trials are stopped too).
+    #[schema(pattern = "^(?:pause|resume|stop|cancel)$")]
     action: String,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct ClaimBody {
     /// The agent's name (host and process), recorded with the trial.
+    #[schema(max_length = 256)]
     agent: String,
 }
 
@@ -66,9 +118,11 @@ pub(crate) struct TrialEnd {
 pub(crate) struct HeartbeatBody {
     /// Run ids of the trials the agent is running now.
     #[serde(default)]
+    #[schema(max_items = 5000)]
     running: Vec<String>,
     /// Trials that ended since the last heartbeat.
     #[serde(default)]
+    #[schema(max_items = 5000)]
     ended: Vec<TrialEnd>,
 }
 
@@ -184,8 +238,8 @@ pub(crate) async fn claim(
     JsonBody(body): JsonBody<ClaimBody>,
 ) -> ApiResult<Json<Json_>> {
     check_access(&who, &entity, true)?;
-    if body.agent.len() > 256 {
-        return Err(ApiError::BadRequest("agent names are at most 256 bytes".into()));
+    if body.agent.chars().count() > 256 {
+        return Err(ApiError::BadRequest("agent names are at most 256 characters".into()));
     }
     state
         .blocking(move |s| {
