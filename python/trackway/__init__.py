@@ -28,7 +28,7 @@ from .data_types import (
     Table,
     Video,
 )
-from .errors import Error
+from .errors import CommError, Error, UsageError
 
 try:  # the one version: Cargo's workspace version, also `trackway --version` and the wheel's
     from ._native import __version__
@@ -42,6 +42,8 @@ __all__ = [
     "finish",
     "join",
     "define_metric",
+    "sweep",
+    "agent",
     "save",
     "watch",
     "unwatch",
@@ -53,6 +55,8 @@ __all__ = [
     "termerror",
     "Settings",
     "Error",
+    "CommError",
+    "UsageError",
     "errors",
     "Run",
     "Metric",
@@ -179,6 +183,36 @@ def login(
     from ._login import login as _login
 
     return _login(key=key, host=host, timeout=timeout, verify=bool(verify))
+
+
+def sweep(sweep, entity=None, project=None, prior_runs=None):
+    """Create a sweep on the server; returns its id (docs/sweeps.md)."""
+    from ._sweep import sweep as create
+
+    return create(sweep, entity=entity, project=project, prior_runs=prior_runs)
+
+
+def agent(
+    sweep_id,
+    function=None,
+    entity=None,
+    project=None,
+    count=None,
+    max_consecutive_failed_runs=None,
+    forward_signals=None,
+    term_timeout=None,
+):
+    """Run trials of a sweep in this process, calling `function` once per trial."""
+    from ._sweep import agent as run_agent
+
+    return run_agent(
+        sweep_id,
+        function=function,
+        entity=entity,
+        project=project,
+        count=count,
+        max_consecutive_failed_runs=max_consecutive_failed_runs,
+    )
 
 
 def _attach(attach_id=None, run_id=None, **kwargs):

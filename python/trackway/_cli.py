@@ -5,6 +5,15 @@ import signal
 import sys
 
 
+def _is_sweep_command(args) -> bool:
+    """`trackway sweep ...` or `trackway agent SWEEP_ID` (the uploader is `agent --root DIR`)."""
+    if not args:
+        return False
+    if args[0] == "sweep":
+        return True
+    return args[0] == "agent" and "--root" not in args and any(not a.startswith("-") for a in args[1:])
+
+
 def main(argv=None) -> None:
     try:
         from . import _native
@@ -16,6 +25,10 @@ def main(argv=None) -> None:
         )
         raise SystemExit(127) from None
     args = sys.argv[1:] if argv is None else list(argv)
+    if _is_sweep_command(args):  # Python: they run the sweep's `command` as subprocesses
+        from . import _sweep_cli
+
+        raise SystemExit(_sweep_cli.main(args))
     # The Rust side runs with the GIL released, where Python's own SIGINT handler would only set
     # a flag nobody reads: Ctrl-C must stop `trackway sync` as it stops the standalone binary.
     if hasattr(signal, "SIGINT"):

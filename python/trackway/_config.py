@@ -2,6 +2,7 @@
 
 from collections.abc import Mapping
 
+from . import _term
 from ._convert import friendly, friendly_key
 from .errors import ConfigError, UsageError
 
@@ -53,6 +54,7 @@ class Config:
         object.__setattr__(self, "_writer", writer)  # callable(dict) or None
         object.__setattr__(self, "_allow_val_change", bool(allow_val_change))
         object.__setattr__(self, "_closed", None)  # message once the run finished
+        object.__setattr__(self, "_locked", {})  # key -> who locked it (a sweep)
         if items:
             for k, v in items.items():
                 self._items[_key(k)] = friendly(v)
@@ -71,6 +73,12 @@ class Config:
         for k, v in data.items():
             k, v = _key(k), friendly(v)
             old = self._items.get(k, _MISSING)
+            if k in self._locked:
+                if old is _MISSING or not _same(old, v):
+                    _term.warn_once(
+                        f"Config item '{k}' was locked by '{self._locked[k]}' (ignored update)."
+                    )
+                continue
             if old is not _MISSING and _same(old, v):
                 continue
             if old is not _MISSING and not allow:
@@ -87,6 +95,19 @@ class Config:
         self._items.update(changes)
         if self._writer is not None:
             self._writer(changes)
+
+    def update_locked(self, d, user=None, _allow_val_change=None) -> None:
+        """Sets keys and locks them (wandb: sweep parameters): later user updates to these keys
+        warn and are ignored."""
+        self._check_open()
+        data = {_key(k): friendly(v) for k, v in to_dict(d).items()}
+        changes = {k: v for k, v in data.items() if not _same(self._items.get(k, _MISSING), v)}
+        self._apply(changes)
+        self._lock(data, user or "user")
+
+    def _lock(self, keys, user) -> None:
+        for k in keys:
+            self._locked[_key(k)] = user
 
     def setdefaults(self, d) -> None:
         self._check_open()
@@ -166,13 +187,14 @@ class Config:
         return list(super().__dir__()) + list(self._items)
 
     def __getstate__(self):
-        return {"items": dict(self._items), "allow": self._allow_val_change}
+        return {"items": dict(self._items), "allow": self._allow_val_change, "locked": self._locked}
 
     def __setstate__(self, state) -> None:
         object.__setattr__(self, "_items", dict(state["items"]))
         object.__setattr__(self, "_writer", None)
         object.__setattr__(self, "_allow_val_change", state["allow"])
         object.__setattr__(self, "_closed", None)
+        object.__setattr__(self, "_locked", dict(state.get("locked", {})))
 
 
 class ConfigWriter:

@@ -204,6 +204,9 @@ def init(
     if tags is not None:
         explicit["tags"] = [str(t) for t in tags] if not isinstance(tags, str) else [tags]
     args.update({k: v for k, v in explicit.items() if v is not None})
+    trial = _sweep_trial()
+    if trial is not None:
+        _join_sweep(args, trial)
     try:
         s = dict(native.resolve_settings(args, os.getcwd()))
     except ValueError as e:
@@ -214,17 +217,50 @@ def init(
     try:
         _warn_unsupported(kwargs, unknown, sync_tensorboard or tensorboard, resume_from, fork_from)
         items = _initial_config(config, config_include_keys, config_exclude_keys)
+        if trial is not None:
+            s["sweep_id"] = trial["sweep_id"]
+            items.update(trial["params"])  # the sampled values win over the script's defaults
         if s["mode"] == "disabled":
             run = _disabled_run(native, s, items, allow_val_change, settings)
         else:
             run = _local_run(native, s, items, allow_val_change, settings, args)
     finally:
         _term.silent_override = previous_silent  # bind() sets it for the new active run
+    if trial is not None:
+        run.config._lock(trial["params"], "sweep")
     _active.append(run)
     if reinit != "create_new":
         bind(run)
     _install_hooks()
     return run
+
+
+def _sweep_trial():
+    """The sweep trial this init() starts, if an agent runs one (trackway._sweep)."""
+    mod = sys.modules.get(__package__ + "._sweep")
+    if mod is not None and mod._trial is not None:
+        return mod._trial
+    if os.environ.get("TRACKWAY_SWEEP_ID") or os.environ.get("WANDB_SWEEP_ID"):
+        from . import _sweep
+
+        return _sweep.current_trial()
+    return None
+
+
+def _join_sweep(args: dict, trial: dict) -> None:
+    """A trial's run is the one the controller named, in the sweep's project (as in wandb, the
+    script's own id/project/entity give way, with a warning)."""
+    for key in ("run_id", "project", "entity"):
+        want = trial.get(key)
+        name = "id" if key == "run_id" else key
+        if want is None:
+            continue
+        if args.get(name) not in (None, want):
+            _term.warn_once(
+                f"init({name}={args[name]!r}) ignored: this run is a trial of sweep "
+                f"{trial['sweep_id']} ({name} {want!r})"
+            )
+        args[name] = want
 
 
 def _warn_unsupported(kwargs, unknown_settings, sync_tensorboard, resume_from, fork_from):
@@ -374,7 +410,9 @@ def _local_run(native, s, items, allow_val_change, user_settings, args) -> Run:
     }
     try:
         backend = native.NativeRun(s["root"], start, _convert.fallback, state)
-    except (OSError, ValueError) as e:
+    except OSError as e:
+        backend = _in_temp_root(native, s, start, state, e)
+    except ValueError as e:
         raise Error(f"could not create a run under {s['root']}: {e}") from e
     _media.register_run(backend)
     url = (
@@ -395,6 +433,20 @@ def _local_run(native, s, items, allow_val_change, user_settings, args) -> Run:
         where = f" — {url}" if url else ""
         _term.termlog(f"run {s['name']} ({run_id}) logging to {backend.dir}{where}")
     return run
+
+
+def _in_temp_root(native, s: dict, start: dict, state, error):
+    """wandb's rule for a `dir` that cannot be written: warn and use the system temp directory
+    (the run is recorded there instead of failing the script)."""
+    import tempfile
+
+    fallback = os.path.join(tempfile.gettempdir(), "trackway")
+    _term.warn_once(f"Path {s['root']} wasn't writable ({error}), using {fallback} instead")
+    s["root"] = fallback
+    try:
+        return native.NativeRun(s["root"], start, _convert.fallback, state)
+    except (OSError, ValueError) as e:
+        raise Error(f"could not create a run under {s['root']}: {e}") from e
 
 
 def agent_command():

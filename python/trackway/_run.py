@@ -353,7 +353,7 @@ class Run:
 
     @property
     def sweep_id(self):
-        return None
+        return self._s.get("sweep_id")
 
     @property
     def config(self) -> Config:

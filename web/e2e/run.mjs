@@ -9,6 +9,7 @@ import { assert, launch, newPage, ROOT, shot, Suite, until, WEB } from "./lib.mj
 import { client, putFile, RunWriter, startBackend, SystemWriter } from "./backend.mjs";
 import { fillMedia, mediaTests, sdkMediaTests } from "./media.mjs";
 import { workspaceTests } from "./workspace.mjs";
+import { sweepTests } from "./sweeps.mjs";
 import { startMock } from "../mock/server.mjs";
 
 const LRS = [0.1, 0.05, 0.02, 0.01, 0.005, 0.001];
@@ -389,6 +390,8 @@ async function main() {
       w.finish(0); await w.flush();
       console.log(`# live chart grew from ${n0} to ${n1} points`);
     });
+
+    if (backend.kind === "server") await sweepTests(suite, page, call);
 
     // Media panels (docs/media-api.md), filled through the API like the agent uploads them. A
     // server built without the media routes (before they are merged) gets them from the mock,

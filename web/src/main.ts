@@ -11,6 +11,7 @@ import { entitiesView, projectsView } from "./views/home";
 import { workspaceView } from "./views/workspace";
 import { runView } from "./views/run";
 import { compareView } from "./views/compare";
+import { sweepsView, sweepView } from "./views/sweeps";
 import { hook } from "./hook";
 
 export type Cleanup = () => void;
@@ -47,6 +48,9 @@ function renderHeader(route: Route) {
   if ("project" in route) crumbs.push(h("span", { class: "sep" }, "/"), link(routePath({ view: "workspace", entity: route.entity, project: route.project }), route.project));
   if (route.view === "run") crumbs.push(h("span", { class: "sep" }, "/"), h("span", null, route.run));
   if (route.view === "compare") crumbs.push(h("span", { class: "sep" }, "/"), h("span", null, "compare"));
+  if (route.view === "workspace") crumbs.push(h("span", { class: "sep" }, "·"), link(routePath({ view: "sweeps", entity: route.entity, project: route.project }), "sweeps"));
+  if (route.view === "sweeps" || route.view === "sweep") crumbs.push(h("span", { class: "sep" }, "/"), link(routePath({ view: "sweeps", entity: route.entity, project: route.project }), "sweeps"));
+  if (route.view === "sweep") crumbs.push(h("span", { class: "sep" }, "/"), h("span", null, route.sweep));
   const who = viewer ? h("span", { class: "who" }, viewer.username, " · ",
     h("a", { href: "#", onclick: (e: Event) => { e.preventDefault(); auth.clear(); viewer = null; navigate("/signin"); } }, "sign out")) : null;
   clear(header, h("nav", null, crumbs), who);
@@ -95,6 +99,8 @@ export async function render() {
       case "workspace": cleanup = workspaceView(main, route.entity, route.project); break;
       case "run": cleanup = runView(main, route.entity, route.project, route.run); break;
       case "compare": cleanup = compareView(main, route.entity, route.project); break;
+      case "sweeps": cleanup = sweepsView(main, route.entity, route.project); break;
+      case "sweep": cleanup = sweepView(main, route.entity, route.project, route.sweep); break;
     }
   } catch (e) {
     showError(main, e);

@@ -39,6 +39,9 @@ pub enum ApiError {
     LimitExceeded(String),
     #[error("{0}")]
     RunExists(String),
+    /// A sweep config trackway-sweep refuses: the offending path and what is accepted there.
+    #[error("invalid sweep config at {path}: {message}")]
+    InvalidSweepConfig { path: String, message: String },
     #[error("batch starts at {from} but the server expects {expected}")]
     OffsetGap { expected: u64, from: u64 },
     #[error("request body is larger than the server's limit")]
@@ -77,6 +80,7 @@ impl ApiError {
             ApiError::InvalidName(_) => ("invalid_name", StatusCode::BAD_REQUEST),
             ApiError::LimitExceeded(_) => ("limit_exceeded", StatusCode::BAD_REQUEST),
             ApiError::RunExists(_) => ("run_exists", StatusCode::CONFLICT),
+            ApiError::InvalidSweepConfig { .. } => ("invalid_sweep_config", StatusCode::BAD_REQUEST),
             ApiError::OffsetGap { .. } => ("offset_gap", StatusCode::CONFLICT),
             ApiError::PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::RequestTimeout => ("request_timeout", StatusCode::REQUEST_TIMEOUT),
@@ -105,6 +109,7 @@ impl ApiError {
             ApiError::InvalidName(none()),
             ApiError::LimitExceeded(none()),
             ApiError::RunExists(none()),
+            ApiError::InvalidSweepConfig { path: none(), message: none() },
             ApiError::OffsetGap { expected: 0, from: 0 },
             ApiError::PayloadTooLarge,
             ApiError::RequestTimeout,
@@ -128,6 +133,7 @@ impl ApiError {
                 | ApiError::InvalidName(_)
                 | ApiError::LimitExceeded(_)
                 | ApiError::RunExists(_)
+                | ApiError::InvalidSweepConfig { .. }
                 | ApiError::OffsetGap { .. }
                 | ApiError::PayloadTooLarge
                 | ApiError::RequestTimeout
@@ -174,6 +180,7 @@ impl IntoResponse for ApiError {
                 body["error"]["expected"] = json!(expected);
             }
             ApiError::InvalidRecord { position, .. } => body["error"]["position"] = json!(position),
+            ApiError::InvalidSweepConfig { path, .. } => body["error"]["path"] = json!(path),
             ApiError::Busy { retry_after, .. } => {
                 body["error"]["retry_after"] = json!(retry_after);
                 let mut resp = (status, Json(body)).into_response();

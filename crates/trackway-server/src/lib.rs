@@ -19,6 +19,7 @@ mod limits;
 mod openapi;
 mod routes;
 mod serve;
+pub mod sweeps;
 mod ui;
 
 use std::path::{Path, PathBuf};
@@ -72,6 +73,8 @@ pub struct AppState {
     pub history: Arc<dyn HistoryStore>,
     /// Saved workspace views, in the same backend.
     pub views: Arc<dyn ViewStore>,
+    /// Sweep controller state (docs/sweeps.md), in the same backend.
+    pub sweeps: Arc<dyn trackway_store::SweepStore>,
     /// Run files' bytes, content-addressed (`<data dir>/blobs`); `run_files` in the metadata
     /// store maps (run, path, version) to a digest here.
     pub blobs: Arc<dyn BlobStore>,
@@ -93,12 +96,13 @@ impl AppState {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| ServerError::DataDir { path: data_dir.to_owned(), source })?;
         let db = data_dir.join(DB_FILE);
-        let Storage { metadata, history, views } = Storage::open_sqlite(&db, OpenOptions::default())?;
+        let Storage { metadata, history, views, sweeps } = Storage::open_sqlite(&db, OpenOptions::default())?;
         let blobs = LocalBlobStore::open_dir(data_dir.join(BLOB_DIR))?;
         Ok(AppState {
             store: metadata,
             history,
             views,
+            sweeps,
             blobs: Arc::new(blobs),
             public_url: None,
             body_limit: DEFAULT_BODY_LIMIT,

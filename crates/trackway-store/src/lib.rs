@@ -23,6 +23,8 @@
 pub mod capture;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod conformance_sweeps;
 mod filter;
 mod json;
 mod model;
@@ -32,6 +34,7 @@ mod sqlite_tests;
 pub mod views;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod views_conformance;
+mod sweeps;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -42,6 +45,9 @@ pub use filter::{Filter, parse_filter};
 pub use model::*;
 pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, SqliteStore};
 pub use views::{NewView, SavedView, ViewStore};
+pub use sweeps::{
+    Claim, ClaimDecision, Decide, NewSweep, SWEEP_STATES, Sweep, SweepStore, SweepTrial, TRIAL_STATES, TrialUpdate,
+};
 
 /// Errors of the metadata store. User errors carry what the API needs; internal ones keep their
 /// source for the log.
@@ -90,6 +96,8 @@ pub struct Storage {
     pub history: Arc<dyn HistoryStore>,
     /// Saved workspace views, in the same database.
     pub views: Arc<dyn ViewStore>,
+    /// Sweep controller state, in the same database.
+    pub sweeps: Arc<dyn SweepStore>,
 }
 
 impl Storage {
@@ -101,7 +109,7 @@ impl Storage {
     pub fn open_sqlite(path: &Path, options: OpenOptions) -> Result<Storage> {
         let store = Arc::new(SqliteStore::open_with(path, options)?);
         let history = Arc::new(store.history());
-        Ok(Storage { metadata: store.clone(), history, views: store })
+        Ok(Storage { metadata: store.clone(), history, views: store.clone(), sweeps: store })
     }
 }
 

@@ -30,11 +30,17 @@ impl Deref for Fresh {
 fn fresh() -> Fresh {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Arc::new(SqliteStore::open(&dir.path().join("trackway.db")).expect("open store"));
-    let storage = Storage { metadata: store.clone(), history: Arc::new(store.history()), views: store.clone() };
+    let storage = Storage {
+        metadata: store.clone(),
+        history: Arc::new(store.history()),
+        views: store.clone(),
+        sweeps: store.clone(),
+    };
     Fresh { storage, store, _dir: dir }
 }
 
 metadata_store_conformance!(fresh());
+crate::sweep_store_conformance!(fresh());
 
 mod views {
     use super::fresh;
@@ -208,4 +214,36 @@ fn the_server_summary_is_the_run_log_replay() -> anyhow::Result<()> {
     assert_eq!(got, want, "server summary vs run-log replay");
     assert_eq!(got["loss"], json!(0.25), "history after summary records keeps updating the summary");
     Ok(())
+}
+
+/// Sweep controller state is in the database file: a reopened store (a restarted server) has
+/// the sweep, its state and its trials.
+#[test]
+fn sweep_state_survives_reopen() {
+    use crate::{ClaimDecision, NewSweep, SweepStore};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("t.db");
+    let new = NewSweep {
+        id: "r1".into(),
+        entity: "alice".into(),
+        project: "p".into(),
+        name: None,
+        config: json!({"method": "grid"}),
+        method: "grid".into(),
+        seed: 7,
+    };
+    {
+        let store = SqliteStore::open(&path).expect("open");
+        store.create_sweep(&new).expect("create");
+        let mut next = |_: &crate::Sweep, t: &[crate::SweepTrial]| ClaimDecision::Trial {
+            run_id: format!("r1-{}", t.len()),
+            config: json!({"a": t.len()}),
+        };
+        store.claim_trial("r1", "a", &mut next).expect("claim");
+        store.set_sweep_state("r1", "paused").expect("pause");
+    }
+    let store = SqliteStore::open(&path).expect("reopen");
+    let sweep = store.get_sweep("r1").expect("sweep");
+    assert_eq!((sweep.state.as_str(), sweep.seed, sweep.trial_count), ("paused", 7, 1));
+    assert_eq!(store.list_trials("r1").expect("trials")[0].config, json!({"a": 0}));
 }

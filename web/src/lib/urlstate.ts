@@ -13,7 +13,9 @@ export type Route =
   | { view: "projects"; entity: string }
   | { view: "workspace"; entity: string; project: string }
   | { view: "run"; entity: string; project: string; run: string }
-  | { view: "compare"; entity: string; project: string };
+  | { view: "compare"; entity: string; project: string }
+  | { view: "sweeps"; entity: string; project: string }
+  | { view: "sweep"; entity: string; project: string; sweep: string };
 
 export function parseRoute(pathname: string): Route {
   const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
@@ -23,6 +25,7 @@ export function parseRoute(pathname: string): Route {
   const [entity, project] = parts;
   if (parts[2] === "runs" && parts[3]) return { view: "run", entity, project, run: parts.slice(3).join("/") };
   if (parts[2] === "compare") return { view: "compare", entity, project };
+  if (parts[2] === "sweeps") return parts[3] ? { view: "sweep", entity, project, sweep: parts[3] } : { view: "sweeps", entity, project };
   return { view: "workspace", entity, project };
 }
 
@@ -35,6 +38,8 @@ export function routePath(r: Route): string {
     case "workspace": return `/${e(r.entity)}/${e(r.project)}`;
     case "run": return `/${e(r.entity)}/${e(r.project)}/runs/${e(r.run)}`;
     case "compare": return `/${e(r.entity)}/${e(r.project)}/compare`;
+    case "sweeps": return `/${e(r.entity)}/${e(r.project)}/sweeps`;
+    case "sweep": return `/${e(r.entity)}/${e(r.project)}/sweeps/${e(r.sweep)}`;
   }
 }
 

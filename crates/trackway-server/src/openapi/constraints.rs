@@ -40,6 +40,10 @@ fn property_pattern(schema: &str, name: &str) -> Option<String> {
         // An entity that does not exist yet is created as a team: the store's `valid_name`.
         ("CreateRunRequest" | "IngestRequest", "entity") => "^[A-Za-z0-9._-]{1,64}$".to_owned(),
         ("IngestRequest", "log_id") => "^[\\u0020-\\u007e]{1,128}$".to_owned(),
+        ("CreateSweep", "entity") => "^[A-Za-z0-9._-]{1,64}$".to_owned(),
+        ("CreateSweep", "project") => r"^[^/\\#?%:\u0000-\u001f\u007f-\u009f]{1,128}$".to_owned(),
+        ("TrialEnd", "run_id") => RUN_ID.to_owned(),
+        ("TrialEnd", "state") => "^(?:finished|failed)$".to_owned(),
         _ => return None,
     })
 }
@@ -68,7 +72,18 @@ pub(crate) fn apply(doc: &mut Value) {
                     if let Some(p) = property_pattern(schema, prop) {
                         value["pattern"] = Value::String(p);
                     }
+                    // utoipa has no attribute for map sizes: a sweep names 1 to 4 parameters
+                    // here, so a generated grid stays within trackway-sweep's bound
+                    if (schema.as_str(), prop.as_str()) == ("SweepConfigDoc", "parameters") {
+                        value["minProperties"] = json!(1);
+                        value["maxProperties"] = json!(4);
+                    }
                 }
+            }
+            if schema == "SweepConfigDoc" {
+                // trackway-sweep's rule: bayes needs a metric to optimise
+                body["if"] = json!({"properties": {"method": {"const": "bayes"}}, "required": ["method"]});
+                body["then"] = json!({"required": ["metric"], "properties": {"metric": {"type": "object"}}});
             }
         }
     }

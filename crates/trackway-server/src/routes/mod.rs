@@ -11,6 +11,7 @@ mod media;
 mod meta;
 mod output;
 mod runs;
+mod sweeps;
 mod tables;
 mod views;
 
@@ -67,6 +68,12 @@ fn authed() -> OpenApiRouter<AppState> {
         .routes(routes!(ingest::ingest))
         .routes(routes!(views::list, views::save))
         .routes(routes!(views::get_one, views::delete))
+        .routes(routes!(sweeps::create))
+        .routes(routes!(sweeps::list))
+        .routes(routes!(sweeps::get_one))
+        .routes(routes!(sweeps::control))
+        .routes(routes!(sweeps::claim))
+        .routes(routes!(sweeps::heartbeat))
 }
 
 /// The routes open to anyone.

@@ -16,6 +16,7 @@ mod query;
 mod runs;
 mod step_guard;
 mod views;
+mod sweeps;
 
 pub use runs::BulkRun;
 
@@ -44,6 +45,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("../../migrations/0004_drop_summary_explicit.sql")),
     Migration::Sql(include_str!("../../migrations/0005_last_step_log.sql")),
     Migration::Sql(include_str!("../../migrations/0006_views.sql")),
+    Migration::Sql(include_str!("../../migrations/0007_sweeps.sql")),
 ];
 
 /// How a store is opened.

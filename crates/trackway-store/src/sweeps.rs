@@ -1,0 +1,112 @@
+//! Sweep controller state: sweeps and the trials handed out, behind a backend-neutral trait.
+//! The controller's rules (which trial comes next) are trackway-sweep's; a store only keeps the
+//! state and runs the decision inside one transaction, which is what makes a claim exactly-once
+//! under concurrent agents.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::Result;
+
+/// Sweep states: `running` hands out trials, `paused` holds them back, `finished` (stopped, or
+/// nothing left) and `cancelled` (running trials are told to stop) hand out no more.
+pub const SWEEP_STATES: &[&str] = &["running", "paused", "finished", "cancelled"];
+/// Trial states.
+pub const TRIAL_STATES: &[&str] = &["running", "finished", "failed", "stopped"];
+
+/// A new sweep (the config already validated by the caller).
+#[derive(Clone, Debug)]
+pub struct NewSweep {
+    pub id: String,
+    pub entity: String,
+    pub project: String,
+    pub name: Option<String>,
+    pub config: Value,
+    pub method: String,
+    /// Seeds the controller's draws (per trial: with the trial's sequence number).
+    pub seed: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Sweep {
+    pub id: String,
+    pub entity: String,
+    pub project: String,
+    pub name: Option<String>,
+    pub config: Value,
+    pub method: String,
+    pub state: String,
+    #[serde(skip)]
+    pub seed: u64,
+    pub created_at: f64,
+    pub updated_at: f64,
+    pub trial_count: u64,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SweepTrial {
+    /// 0, 1, 2, ... in claim order.
+    pub seq: u64,
+    pub run_id: String,
+    /// The sampled parameters (the run's locked config).
+    pub config: Value,
+    pub state: String,
+    pub metric: Option<f64>,
+    /// The metric is final (the run ended on the server): no need to look again.
+    pub settled: bool,
+    pub agent: Option<String>,
+    pub claimed_at: f64,
+    pub ended_at: Option<f64>,
+}
+
+/// What the controller decided inside a claim's transaction.
+#[derive(Clone, Debug)]
+pub enum ClaimDecision {
+    Trial {
+        run_id: String,
+        config: Value,
+    },
+    /// Nothing left: the sweep becomes `finished`.
+    Exhausted,
+}
+
+/// The answer to a claim.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Claim {
+    Trial(SweepTrial),
+    /// The sweep is paused: ask again later.
+    Paused,
+    /// The sweep hands out nothing more (`finished` or `cancelled`).
+    Done(String),
+}
+
+/// A change to a trial: a new state (setting `ended_at` when it leaves `running`) and/or metric.
+#[derive(Clone, Debug, Default)]
+pub struct TrialUpdate {
+    pub run_id: String,
+    pub state: Option<String>,
+    pub metric: Option<f64>,
+    pub settled: bool,
+}
+
+/// The controller's decision function: the sweep and its trials so far → the next trial.
+pub type Decide<'a> = dyn FnMut(&Sweep, &[SweepTrial]) -> ClaimDecision + 'a;
+
+/// Sweep state storage. Each method is one transaction of the backend.
+pub trait SweepStore: Send + Sync + 'static {
+    /// `AlreadyExists` when the id is taken.
+    fn create_sweep(&self, sweep: &NewSweep) -> Result<Sweep>;
+    /// `NotFound` when absent.
+    fn get_sweep(&self, id: &str) -> Result<Sweep>;
+    /// A project's sweeps, newest first.
+    fn list_sweeps(&self, entity: &str, project: &str) -> Result<Vec<Sweep>>;
+    /// Sets the state (one of [`SWEEP_STATES`]; the caller checks the transition).
+    fn set_sweep_state(&self, id: &str, state: &str) -> Result<Sweep>;
+    /// The trials in claim order.
+    fn list_trials(&self, id: &str) -> Result<Vec<SweepTrial>>;
+    /// Claims the next trial for `agent`: reads the sweep and its trials, calls `decide` and
+    /// records its trial, all in one transaction, so two claims never see the same state.
+    fn claim_trial(&self, id: &str, agent: &str, decide: &mut Decide<'_>) -> Result<Claim>;
+    /// Applies trial updates (unknown run ids are an `Invalid` error, nothing applied).
+    fn update_trials(&self, id: &str, updates: &[TrialUpdate]) -> Result<()>;
+}
