@@ -117,6 +117,38 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
     await other.context().close();
   });
 
+  await suite.test("workspace: a panel's own aggregation overrides the workspace grouping and persists", async () => {
+    const search = `&search=${encodeURIComponent("^(lr|tiny)$")}`;
+    const grouped = (k) => window.__trackway.charts[k]?.runs.length > 0 && window.__trackway.charts[k].runs.every((r) => r.startsWith("group:"));
+    await page.goto(`${all}&group=config.optimizer${search}`);
+    await tw(() => ["lr", "tiny"].every((k) => window.__trackway.charts[k]?.runs.length === 3), null, "grouped charts", 30000);
+    // The tiny panel draws each run although the workspace groups by optimizer.
+    await page.locator('.chart[data-metric="tiny"]').hover();
+    await page.click('.chart[data-metric="tiny"] button.edit');
+    await page.selectOption('.panel-editor select[name="group"]', "-");
+    await page.click("#panel-save");
+    await tw((n) => window.__trackway.charts.tiny?.runs.length === n && !window.__trackway.charts.tiny.runs.some((r) => r.startsWith("group:")), N, "tiny per run", 20000);
+    assert(await page.evaluate(grouped, "lr"), "the other panel keeps the workspace grouping");
+    // Without workspace grouping, the lr panel groups by optimizer on its own, in distinct colours.
+    const url = new URL(page.url());
+    url.searchParams.delete("group");
+    await page.goto(url.pathname + url.search);
+    await tw((n) => ["lr", "tiny"].every((k) => window.__trackway.charts[k]?.runs.length === n), N, "ungrouped charts", 30000);
+    await page.locator('.chart[data-metric="lr"]').hover();
+    await page.click('.chart[data-metric="lr"] button.edit');
+    await page.selectOption('.panel-editor select[name="group"]', "config.optimizer");
+    await page.click("#panel-save");
+    await tw(() => window.__trackway.charts.lr?.runs.length === 3 && window.__trackway.charts.lr.runs.every((r) => r.startsWith("group:")), null, "lr grouped by its panel", 20000);
+    const lr = await chart("lr");
+    assert(new Set(lr.colors).size === 3, `distinct group colours ${lr.colors}`);
+    assert((await chart("tiny")).runs.length === N, "tiny still per run");
+    await shot(page, "ws-15-panel-aggregation");
+    await page.reload();
+    await tw(() => window.__trackway.charts.lr?.runs.length === 3 && window.__trackway.charts.lr.runs.every((r) => r.startsWith("group:")), null, "panel grouping after a reload", 30000);
+    const panels = JSON.parse(new URL(page.url()).searchParams.get("panels"));
+    assert(panels.lr.group === "config.optimizer" && panels.tiny.group === "", `stored panel aggregation ${JSON.stringify(panels)}`);
+  });
+
   await suite.test("workspace: a shared saved view and the project default", async () => {
     await page.goto(`${all}&s=0.8`);
     await page.waitForSelector("#view-save");
