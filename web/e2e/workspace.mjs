@@ -52,6 +52,8 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
   await suite.test("workspace: tick labels of nano, giga and log-scale values read back exactly", async () => {
     await page.goto(`${all}&search=${encodeURIComponent("^(tiny|huge|lr)$")}`);
     await tw(() => ["tiny", "huge", "lr"].every((k) => window.__trackway.charts[k]?.yTicks?.length), null, "tick labels", 30000);
+    // The ticks of the data, not of the empty chart drawn before the history arrives.
+    await tw(() => window.__trackway.charts.tiny.yTicks.some((l) => l.endsWith("n")), null, "tiny ticks of the data", 10000).catch(() => {});
     const tiny = (await chart("tiny")).yTicks, huge = (await chart("huge")).yTicks;
     assert(tiny.every((l) => l === "0" || /^[\d.]+n$/.test(l)) && new Set(tiny).size === tiny.length, `tiny ticks ${tiny}`);
     assert(huge.every((l) => /^[\d.]+G$/.test(l)) && new Set(huge).size === huge.length, `huge ticks ${huge}`);
@@ -115,6 +117,38 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
     await other.context().close();
   });
 
+  await suite.test("workspace: a panel's own aggregation overrides the workspace grouping and persists", async () => {
+    const search = `&search=${encodeURIComponent("^(lr|tiny)$")}`;
+    const grouped = (k) => window.__trackway.charts[k]?.runs.length > 0 && window.__trackway.charts[k].runs.every((r) => r.startsWith("group:"));
+    await page.goto(`${all}&group=config.optimizer${search}`);
+    await tw(() => ["lr", "tiny"].every((k) => window.__trackway.charts[k]?.runs.length === 3), null, "grouped charts", 30000);
+    // The tiny panel draws each run although the workspace groups by optimizer.
+    await page.locator('.chart[data-metric="tiny"]').hover();
+    await page.click('.chart[data-metric="tiny"] button.edit');
+    await page.selectOption('.panel-editor select[name="group"]', "-");
+    await page.click("#panel-save");
+    await tw((n) => window.__trackway.charts.tiny?.runs.length === n && !window.__trackway.charts.tiny.runs.some((r) => r.startsWith("group:")), N, "tiny per run", 20000);
+    assert(await page.evaluate(grouped, "lr"), "the other panel keeps the workspace grouping");
+    // Without workspace grouping, the lr panel groups by optimizer on its own, in distinct colours.
+    const url = new URL(page.url());
+    url.searchParams.delete("group");
+    await page.goto(url.pathname + url.search);
+    await tw((n) => ["lr", "tiny"].every((k) => window.__trackway.charts[k]?.runs.length === n), N, "ungrouped charts", 30000);
+    await page.locator('.chart[data-metric="lr"]').hover();
+    await page.click('.chart[data-metric="lr"] button.edit');
+    await page.selectOption('.panel-editor select[name="group"]', "config.optimizer");
+    await page.click("#panel-save");
+    await tw(() => window.__trackway.charts.lr?.runs.length === 3 && window.__trackway.charts.lr.runs.every((r) => r.startsWith("group:")), null, "lr grouped by its panel", 20000);
+    const lr = await chart("lr");
+    assert(new Set(lr.colors).size === 3, `distinct group colours ${lr.colors}`);
+    assert((await chart("tiny")).runs.length === N, "tiny still per run");
+    await shot(page, "ws-15-panel-aggregation");
+    await page.reload();
+    await tw(() => window.__trackway.charts.lr?.runs.length === 3 && window.__trackway.charts.lr.runs.every((r) => r.startsWith("group:")), null, "panel grouping after a reload", 30000);
+    const panels = JSON.parse(new URL(page.url()).searchParams.get("panels"));
+    assert(panels.lr.group === "config.optimizer" && panels.tiny.group === "", `stored panel aggregation ${JSON.stringify(panels)}`);
+  });
+
   await suite.test("workspace: a shared saved view and the project default", async () => {
     await page.goto(`${all}&s=0.8`);
     await page.waitForSelector("#view-save");
@@ -176,6 +210,8 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
     // Wider than one column where the grid has two or more (the width snaps to whole columns).
     const cols = await page.$eval(".chart-cards", (g) => getComputedStyle(g).gridTemplateColumns.split(" ").length);
     assert(panels.tiny.pos < panels.huge.pos && panels.huge.h >= 400 && (panels.huge.w ?? 1) === Math.min(2, cols), `stored layout ${JSON.stringify(panels)} (${cols} columns)`);
+    // The resized panel is redrawn; wait for its new plot rather than reading the old one mid-swap.
+    await tw(() => (document.querySelector('.chart[data-metric="huge"] .u-wrap')?.getBoundingClientRect().height ?? 0) > 300, null, "taller plot", 5000).catch(() => {});
     const plotH = await page.$eval('.chart[data-metric="huge"] .u-wrap', (e) => e.getBoundingClientRect().height);
     assert(plotH > 300, `the plot follows the panel's height: ${plotH}`);
     await shot(page, "ws-11-reordered-resized");
@@ -193,6 +229,22 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
     const axes = (await page.evaluate(() => window.__trackway.parallel.axes));
     assert(axes[0] === "config.lr" && axes.includes("config.optimizer") && !axes.includes("config.data") && !axes.includes("config.seed") && axes.at(-1) === "summary.loss", `default axes ${axes}`);
     await shot(page, "ws-09-parallel");
+    // A log toggle per axis: config.lr gets ticks at powers of ten, kept in the URL.
+    const decade = /^(0\.0*1|1|10|100)(p|n|µ|m|k|M|G|T)?$/;
+    await page.click("#parallel-log-0");
+    await tw(() => window.__trackway.parallel?.ticks[0].every((l) => /^(0\.0*1|1|10|100)[pnµmkMGT]?$/.test(l)), null, "log ticks on the lr axis", 10000);
+    const pt = await page.evaluate(() => window.__trackway.parallel.ticks[0]);
+    assert(pt.length >= 2 && pt.every((l) => decade.test(l)), `lr log ticks ${pt}`);
+    assert(new URL(page.url()).searchParams.get("lx") === "config.lr", `log axes in the URL: ${page.url()}`);
+    await shot(page, "ws-13-parallel-log");
+    await page.goto(`${all}&tab=scatter&sx=config.lr&sy=summary.loss&lx=config.lr`);
+    await tw(() => window.__trackway.scatter?.points > 0, null, "scatter points", 20000);
+    assert(await page.isChecked("#scatter-logx"), "the lr log scale is restored from the URL");
+    const sc = await page.evaluate(() => window.__trackway.scatter);
+    assert(sc.xticks.every((l) => decade.test(l)) && !sc.yticks.every((l) => decade.test(l)), `scatter ticks x ${sc.xticks} y ${sc.yticks}`);
+    await page.click("#scatter-logy");
+    await tw(() => window.__trackway.scatter?.yticks.every((l) => /^(0\.0*1|1|10|100)[pnµmkMGT]?$/.test(l)), null, "log y ticks", 10000);
+    await shot(page, "ws-14-scatter-log");
   });
 
   await suite.test("workspace: a system section charts the runs' system metrics with units and the runs' colours", async () => {

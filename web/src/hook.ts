@@ -27,8 +27,8 @@ export const hook = {
 
 /** Probes that chart components add to the hook (read by the e2e tests). */
 export interface ChartHooks {
-  parallel?: { axes: string[]; lines: number; brushed: number | null };
-  scatter?: { points: number; x: string; y: string };
+  parallel?: { axes: string[]; lines: number; brushed: number | null; ticks: string[][] };
+  scatter?: { points: number; x: string; y: string; xticks: string[]; yticks: string[] };
   importance?: { metric: string; keys: string[]; importance: number[]; correlation: (number | null)[] };
 }
 

@@ -17,5 +17,8 @@ describe("panels", () => {
   it("keeps only valid panel fields and numbers new panels", () => {
     expect(cleanPanels({ p: { title: "t", ymin: "x", logy: true, kind: "bar" }, q: 3 })).toEqual({ p: { title: "t", logy: true, kind: "bar" } });
     expect(newPanelId({ "custom:1": {} })).toBe("custom:2");
+    // A panel's own aggregation: "" (each run) is kept apart from unset (follow the workspace).
+    expect(cleanPanels({ a: { group: "config.opt", band: false }, b: { group: "" }, c: { group: 3, band: "yes" } }))
+      .toEqual({ a: { group: "config.opt", band: false }, b: { group: "" }, c: {} });
   });
 });

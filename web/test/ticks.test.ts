@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatTick, formatTicks, formatTicksWithUnit, formatWithUnit, unitOf } from "../src/lib/ticks";
+import { formatTick, formatTicks, formatTicksWithUnit, formatWithUnit, logTicks, unitOf } from "../src/lib/ticks";
 
 const range = (lo: number, step: number, n: number) => Array.from({ length: n }, (_, i) => lo + i * step);
 
@@ -52,5 +52,20 @@ describe("units of system metrics", () => {
     expect(formatTicksWithUnit([0, 1024, 2048], 1024, unitOf("system/proc.memory.rssMB"))).toEqual(["0 GiB", "1 GiB", "2 GiB"]);
     expect(formatWithUnit(71.5, unitOf("system/gpu.0.temp"))).toBe("71.5 °C");
     expect(formatWithUnit(3 * 2 ** 30, unitOf("system/gpu.0.memoryAllocatedBytes"))).toBe("3 GiB");
+  });
+});
+
+describe("logTicks", () => {
+  it("gives the powers of ten around the range", () => {
+    expect(logTicks(0.003, 0.2)).toEqual([0.001, 0.01, 0.1, 1]);
+    expect(logTicks(1, 1000)).toEqual([1, 10, 100, 1000]);
+    expect(logTicks(5, 5)).toEqual([1, 10]);
+    expect(logTicks(0, 10)).toEqual([]);
+  });
+  it("thins out many decades but keeps both ends", () => {
+    const t = logTicks(1e-12, 1e12);
+    expect(t[0]).toBe(1e-12);
+    expect(t[t.length - 1]).toBe(1e12);
+    expect(t.length).toBeLessThanOrEqual(10);
   });
 });

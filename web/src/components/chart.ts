@@ -9,7 +9,7 @@
 import uPlot from "uplot";
 import { api, type Run, type RunRef } from "../api";
 import { aggregate, align, fillForward, mergeIncrement, type Aligned, type BucketSeries, type Col } from "../lib/buckets";
-import { runColor, withAlpha } from "../lib/colors";
+import { assignColors, runColor, withAlpha } from "../lib/colors";
 import { h, clear } from "../lib/dom";
 import { parseSmoothing, smoothTB } from "../lib/smoothing";
 import { formatTick, formatTicksWithUnit, formatWithUnit, unitOf } from "../lib/ticks";
@@ -24,7 +24,8 @@ export interface ChartSettings {
 export interface ChartContext {
   settings: () => ChartSettings;
   runs: () => Run[];                       // runs to draw, in legend order
-  groups: () => Map<string, Run[]> | null; // when grouping, members per group label
+  /** Members per group label when grouping by `field` (default: the workspace's grouping). */
+  groups: (field?: string) => Map<string, Run[]> | null;
   onZoom(z: [number, number] | null): void;
   syncKey: string;
   stream?: string;                         // "system": chart the runs' system series
@@ -103,7 +104,7 @@ export class ChartCard {
   /** The workspace's settings with this panel's overrides. */
   private settings(): ChartSettings & { logx: boolean } {
     const s = this.ctx.settings(), p = this.cfg();
-    return { ...s, x: p.x ?? s.x, log: p.logy ?? s.log, smoothing: p.smoothing !== undefined ? parseSmoothing(p.smoothing) : s.smoothing, logx: !!p.logx };
+    return { ...s, x: p.x ?? s.x, log: p.logy ?? s.log, band: p.band ?? s.band, group: p.group ?? s.group, smoothing: p.smoothing !== undefined ? parseSmoothing(p.smoothing) : s.smoothing, logx: !!p.logx };
   }
 
   /** The metrics this panel draws: its own list (names and /regex/), else its one metric. */
@@ -193,7 +194,12 @@ export class ChartCard {
         if (ser) cols.push({ m: mi, run: r, ser });
       }
     });
-    const groups = this.ctx.groups();
+    // A panel's own aggregation wins; "" draws each run although the workspace groups.
+    const own = this.cfg().group;
+    const groups = own === undefined ? this.ctx.groups() : own ? this.ctx.groups(own) : null;
+    // Groups of a panel's own key are not among the workspace's colours: colour them here.
+    const local = own && own !== this.ctx.settings().group && groups ? assignColors([...groups.keys()].map((g) => `group:${g}`)) : null;
+    const groupColor = (id: string) => local?.get(id) ?? this.color(id);
     this.lines = [];
     if (groups) {
       this.aligned = align(cols.map((c) => c.ser), this.buckets(cols.length));
@@ -204,7 +210,7 @@ export class ChartCard {
           if (!idx.length) continue;
           const agg = aggregate(idx.map((i) => fillForward(this.aligned!.last[i])));
           this.lines.push(this.line(`group:${label}`, `group:${label}${multi ? `:${m}` : ""}`, `${label} (${idx.length})${multi ? ` · ${m}` : ""}`,
-            this.color(`group:${label}`), DASHES[mi % DASHES.length], agg.mean, agg.min, agg.max, idx.map((i) => cols[i].ser)));
+            groupColor(`group:${label}`), DASHES[mi % DASHES.length], agg.mean, agg.min, agg.max, idx.map((i) => cols[i].ser)));
         }
       });
     } else {

@@ -14,8 +14,9 @@ export interface GridOpts {
   settings: () => ChartSettings;
   update(patch: Partial<ChartSettings>): void; // persists to the URL, then calls back refresh
   runs: () => Run[];
-  groups: () => Map<string, Run[]> | null;
+  groups: (field?: string) => Map<string, Run[]> | null;
   xChoices: () => string[];
+  groupChoices?: () => string[]; // keys a panel may group its runs by (its own aggregation)
   search: () => string;
   onSearch(q: string): void;
   collapsedByDefault?: (section: string) => boolean;
@@ -86,7 +87,7 @@ export class ChartGrid {
   }
 
   private edit(id: string) {
-    editPanel(id, this.cfg(id), this.metrics, this.opts.xChoices(), (cfg) => this.savePanel(id, cfg));
+    editPanel(id, this.cfg(id), this.metrics, this.opts.xChoices(), (cfg) => this.savePanel(id, cfg), this.opts.groupChoices?.() ?? []);
   }
 
   private duplicate(id: string) {
@@ -104,7 +105,7 @@ export class ChartGrid {
   /** A new empty panel, opened in the editor. */
   addPanel() {
     const nid = newPanelId(this.opts.panels?.() ?? {});
-    editPanel(nid, { section: "custom" }, this.metrics, this.opts.xChoices(), (cfg) => this.savePanel(nid, { section: "custom", ...cfg }));
+    editPanel(nid, { section: "custom" }, this.metrics, this.opts.xChoices(), (cfg) => this.savePanel(nid, { section: "custom", ...cfg }), this.opts.groupChoices?.() ?? []);
   }
 
   /** Runs, x-axis or zoom changed: visible cards re-fetch, hidden ones will on scroll. */

@@ -4,7 +4,7 @@
 import { h } from "../lib/dom";
 import type { PanelConfig } from "../lib/panels";
 
-export function editPanel(id: string, cfg: PanelConfig, metrics: string[], xChoices: string[], done: (cfg: PanelConfig) => void) {
+export function editPanel(id: string, cfg: PanelConfig, metrics: string[], xChoices: string[], done: (cfg: PanelConfig) => void, groupChoices: string[] = []) {
   const auto = !id.startsWith("custom:");
   const field = (name: string, label: string, input: HTMLElement) => h("label", { class: "pe-field" }, h("span", null, label), input);
   const kind = h("select", { name: "kind" }, [["line", "Line"], ["bar", "Bar (last value per run)"], ["scalar", "Scalar (mean of the last values)"]]
@@ -22,6 +22,10 @@ export function editPanel(id: string, cfg: PanelConfig, metrics: string[], xChoi
   const logx = tri("logx", cfg.logx), logy = tri("logy", cfg.logy);
   const ymin = h("input", { name: "ymin", type: "number", step: "any", value: cfg.ymin ?? "", placeholder: "auto" });
   const ymax = h("input", { name: "ymax", type: "number", step: "any", value: cfg.ymax ?? "", placeholder: "auto" });
+  // Aggregation: follow the workspace, draw every run, or group (mean line + min/max band) by a key.
+  const group = h("select", { name: "group" }, h("option", { value: "" }, "workspace"), h("option", { value: "-", selected: cfg.group === "" }, "none (each run)"),
+    [...new Set([...groupChoices, ...(cfg.group ? [cfg.group] : [])])].map((k) => h("option", { value: k, selected: cfg.group === k }, k)));
+  const band = tri("band", cfg.band);
   const outliers = h("input", { name: "outliers", type: "checkbox", checked: !!cfg.outliers });
   const num = (el: HTMLInputElement) => (el.value.trim() === "" || !Number.isFinite(Number(el.value)) ? undefined : Number(el.value));
   const triVal = (el: HTMLSelectElement) => (el.value === "" ? undefined : el.value === "1");
@@ -34,7 +38,8 @@ export function editPanel(id: string, cfg: PanelConfig, metrics: string[], xChoi
       const out: PanelConfig = { ...cfg, kind: kind.value === "line" ? undefined : kind.value as PanelConfig["kind"], title: title.value.trim() || undefined,
         metrics: auto && list.length === 1 && list[0] === id ? undefined : list.length ? list : undefined,
         x: x.value || undefined, smoothing: num(smoothing), logx: triVal(logx), logy: triVal(logy),
-        ymin: num(ymin), ymax: num(ymax), outliers: outliers.checked || undefined };
+        ymin: num(ymin), ymax: num(ymax), outliers: outliers.checked || undefined,
+        group: group.value === "" ? undefined : group.value === "-" ? "" : group.value, band: triVal(band) };
       close();
       done(out);
     } },
@@ -44,6 +49,7 @@ export function editPanel(id: string, cfg: PanelConfig, metrics: string[], xChoi
     field("x", "X axis", x), field("smoothing", "Smoothing", smoothing),
     h("div", { class: "pe-row" }, field("logx", "Log x", logx), field("logy", "Log y", logy)),
     h("div", { class: "pe-row" }, field("ymin", "Y min", ymin), field("ymax", "Y max", ymax)),
+    h("div", { class: "pe-row" }, field("group", "Group runs by", group), field("band", "Min/max band", band)),
     h("label", { class: "pe-check" }, outliers, " Ignore outliers (2nd–98th percentile)"),
     h("div", { class: "pe-buttons" }, h("button", { type: "button", onclick: close }, "Cancel"), h("button", { type: "submit", class: "primary", id: "panel-save" }, "Save")));
   const back = h("div", { class: "modal-back", onclick: (e: Event) => { if (e.target === back) close(); } }, form);

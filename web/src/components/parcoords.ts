@@ -1,9 +1,9 @@
 // Parallel coordinates over config/summary keys. Drag vertically on an axis to brush a range;
 // the runs inside every brush become the selection (and so the charted runs).
 
-import { axisData, axisTicks, brushed, defaultAxes, norm, type AxisData } from "../lib/axes";
+import { axisData, axisTicks, brushed, defaultAxes, denorm, norm, type AxisData } from "../lib/axes";
 import { h, clear } from "../lib/dom";
-import { colourOf, drawLegend, keySelect, prepareCanvas, type CrossRunOpts } from "./scatter";
+import { colourOf, drawLegend, keySelect, logToggle, prepareCanvas, type CrossRunOpts } from "./scatter";
 
 const PAD = { l: 40, r: 40, t: 46, b: 24 };
 const MAX_LINES = 20000;
@@ -36,7 +36,7 @@ export class ParallelCoords {
     if (!s.axes.length && this.o.runs().length && keys.length) s.axes = defaultAxes(this.o.runs() as unknown as Record<string, unknown>[], keys);
     const add = keySelect("parallel-add", keys.filter((k) => !s.axes.includes(k)), "", (v) => { if (v) { s.axes = [...s.axes, v]; this.o.save(); this.render(); } }, true);
     clear(this.controls,
-      s.axes.map((a) => h("span", { class: "chip" }, a, h("button", { class: "x", onclick: () => { s.axes = s.axes.filter((x) => x !== a); this.brushes.delete(a); this.o.save(); this.render(); } }, "×"))),
+      s.axes.map((a, i) => h("span", { class: "chip" }, a, logToggle(`parallel-log-${i}`, a, this.o, () => { this.brushes.delete(a); this.render(); }), h("button", { class: "x", onclick: () => { s.axes = s.axes.filter((x) => x !== a); this.brushes.delete(a); this.o.save(); this.render(); } }, "×"))),
       h("label", null, "Add axis ", add),
       h("label", null, "Colour ", keySelect("parallel-color", keys, s.color, (v) => { s.color = v; this.o.save(); this.render(); }, true)),
       this.brushes.size ? h("button", { onclick: () => { this.brushes.clear(); this.o.onSelect([]); this.render(); } }, "Clear brushes") : null,
@@ -48,7 +48,7 @@ export class ParallelCoords {
     const runs = this.o.runs();
     const s = this.o.state;
     const recs = runs as unknown as Record<string, unknown>[];
-    this.axes = s.axes.map((k) => axisData(recs, k));
+    this.axes = s.axes.map((k) => axisData(recs, k, s.logAxes.includes(k)));
     const ac = s.color ? axisData(recs, s.color) : null;
     const { w, hgt } = this.size();
     const g = prepareCanvas(this.canvas, w, hgt);
@@ -80,7 +80,8 @@ export class ParallelCoords {
       g.fillStyle = "rgba(30,100,200,0.2)";
       g.fillRect(this.axisX(this.drag.axis) - 8, Math.min(this.drag.y0, this.drag.y1), 16, Math.abs(this.drag.y1 - this.drag.y0));
     }
-    window.__trackway.parallel = { axes: s.axes.slice(), lines: n, brushed: this.brushes.size ? inside.size : null };
+    window.__trackway.parallel = { axes: s.axes.slice(), lines: n, brushed: this.brushes.size ? inside.size : null,
+      ticks: this.axes.map((a) => axisTicks(a).map((t) => t.label)) };
   }
 
   private drawAxis(g: CanvasRenderingContext2D, a: AxisData, k: number, hgt: number) {
@@ -118,7 +119,7 @@ export class ParallelCoords {
     const { hgt } = this.size();
     // A brush dragged past an axis end is open on that side, so the extreme runs are included.
     const val = (py: number) => (py <= PAD.t ? Infinity : py >= hgt - PAD.b ? -Infinity
-      : a.min + ((hgt - PAD.b - py) / (hgt - PAD.t - PAD.b)) * (a.max - a.min));
+      : denorm(a, (hgt - PAD.b - py) / (hgt - PAD.t - PAD.b)));
     if (Math.abs(d.y1 - d.y0) < 3) this.brushes.delete(a.key);
     else this.brushes.set(a.key, [Math.min(val(d.y0), val(d.y1)), Math.max(val(d.y0), val(d.y1))]);
     const runs = this.o.runs();

@@ -38,6 +38,16 @@ export function keySelect(id: string, keys: string[], value: string, onChange: (
   return sel;
 }
 
+/** A checkbox that puts `key` on a log scale (ViewState.logAxes) or back. */
+export function logToggle(id: string, key: string, o: CrossRunOpts, rerender: () => void) {
+  const s = o.state;
+  const box = h("input", { type: "checkbox", id, checked: s.logAxes.includes(key), onchange: () => {
+    s.logAxes = box.checked ? [...s.logAxes.filter((k) => k !== key), key] : s.logAxes.filter((k) => k !== key);
+    o.save(); rerender();
+  } });
+  return h("label", { class: "muted", title: `log scale for ${key}` }, box, "log");
+}
+
 export function colourOf(run: Run, i: number, colour: AxisData | null) {
   if (!colour) return runColor(run.run_id);
   const v = colour.vals[i];
@@ -75,8 +85,11 @@ export class ScatterPlot {
       if (!s.sy) s.sy = defaults[defaults.length - 1] ?? keys[1] ?? "";
     }
     const set = (k: "sx" | "sy" | "color") => (v: string) => { s[k] = v; this.o.save(); this.render(); };
+    const rerender = () => this.render();
     clear(this.controls, h("label", null, "X ", keySelect("scatter-x", keys, s.sx, set("sx"))),
+      logToggle("scatter-logx", s.sx, this.o, rerender),
       h("label", null, "Y ", keySelect("scatter-y", keys, s.sy, set("sy"))),
+      logToggle("scatter-logy", s.sy, this.o, rerender),
       h("label", null, "Colour ", keySelect("scatter-color", keys, s.color, set("color"), true)),
       h("span", { class: "muted" }, "drag a rectangle to select runs"));
     this.draw();
@@ -89,7 +102,7 @@ export class ScatterPlot {
     const g = prepareCanvas(this.canvas, w, hgt);
     if (!s.sx || !s.sy) { g.fillText("No config or summary keys to plot yet.", 20, 30); return; }
     const recs = runs as unknown as Record<string, unknown>[];
-    const ax = axisData(recs, s.sx), ay = axisData(recs, s.sy), ac = s.color ? axisData(recs, s.color) : null;
+    const ax = axisData(recs, s.sx, s.logAxes.includes(s.sx)), ay = axisData(recs, s.sy, s.logAxes.includes(s.sy)), ac = s.color ? axisData(recs, s.color) : null;
     const sx = (v: number) => PAD.l + inset(norm(ax, v)) * (w - PAD.l - PAD.r);
     const sy = (v: number) => hgt - PAD.b - inset(norm(ay, v)) * (hgt - PAD.t - PAD.b);
     drawAxes(g, w, hgt, ax, ay);
@@ -111,7 +124,8 @@ export class ScatterPlot {
       g.strokeRect(this.drag.x0, this.drag.y0, this.drag.x1 - this.drag.x0, this.drag.y1 - this.drag.y0);
       g.setLineDash([]);
     }
-    window.__trackway.scatter = { points: this.pts.length, x: s.sx, y: s.sy };
+    window.__trackway.scatter = { points: this.pts.length, x: s.sx, y: s.sy,
+      xticks: axisTicks(ax).map((t) => t.label), yticks: axisTicks(ay).map((t) => t.label) };
   }
 
   private move(e: MouseEvent) {

@@ -3,12 +3,20 @@
 
 import { fieldValue } from "./filters";
 import { toNumber, formatValue } from "./tjson";
-import { formatTicks } from "./ticks";
+import { formatTick, formatTicks, logTicks } from "./ticks";
 import { niceTicks } from "../panels/plot";
 
-export interface AxisData { key: string; vals: (number | null)[]; min: number; max: number; cats: string[] | null }
+export interface AxisData {
+  key: string; vals: (number | null)[]; min: number; max: number; cats: string[] | null;
+  /** Log scale: min/max are whole decades and non-positive values are left out (null). */
+  log?: boolean;
+}
 
-export function axisData(runs: Record<string, unknown>[], key: string): AxisData {
+/**
+ * The values of `key` across runs. `log` asks for a log scale, which numeric axes with a
+ * positive value get (categorical ones ignore it).
+ */
+export function axisData(runs: Record<string, unknown>[], key: string, log = false): AxisData {
   const raw = runs.map((r) => fieldValue(r, key));
   const nums = raw.map((v) => (typeof v === "string" ? null : toNumber(v)));
   const numeric = nums.filter((v) => v !== null && Number.isFinite(v)).length;
@@ -19,6 +27,7 @@ export function axisData(runs: Record<string, unknown>[], key: string): AxisData
     const vals = raw.map((v) => (v === undefined || v === null ? null : index.get(formatValue(v)) ?? null));
     return { key, vals, min: 0, max: Math.max(1, cats.length - 1), cats };
   }
+  if (log && nums.some((v) => v !== null && v > 0 && Number.isFinite(v))) return logAxis(key, nums);
   let min = Infinity, max = -Infinity;
   for (const v of nums) if (v !== null && Number.isFinite(v)) { if (v < min) min = v; if (v > max) max = v; }
   if (min === Infinity) { min = 0; max = 1; }
@@ -26,9 +35,23 @@ export function axisData(runs: Record<string, unknown>[], key: string): AxisData
   return { key, vals: nums.map((v) => (v !== null && Number.isFinite(v) ? v : null)), min, max, cats: null };
 }
 
+function logAxis(key: string, nums: (number | null)[]): AxisData {
+  const vals = nums.map((v) => (v !== null && v > 0 && Number.isFinite(v) ? v : null));
+  const pos = vals.filter((v): v is number => v !== null);
+  const ticks = logTicks(Math.min(...pos), Math.max(...pos));
+  return { key, vals, min: ticks[0], max: ticks[ticks.length - 1], cats: null, log: true };
+}
+
 /** Position of v on an axis as 0..1. */
 export function norm(a: AxisData, v: number): number {
+  if (a.log) return (Math.log10(v) - Math.log10(a.min)) / (Math.log10(a.max) - Math.log10(a.min));
   return (v - a.min) / (a.max - a.min);
+}
+
+/** The value at position t (0..1) of an axis: the inverse of `norm`. */
+export function denorm(a: AxisData, t: number): number {
+  if (a.log) return 10 ** (Math.log10(a.min) + t * (Math.log10(a.max) - Math.log10(a.min)));
+  return a.min + t * (a.max - a.min);
 }
 
 /** Indices of runs inside every brush ([lo, hi] in value space, per axis key). */
@@ -50,6 +73,7 @@ export function brushed(axes: AxisData[], brushes: Map<string, [number, number]>
 /** Labelled positions (0..1) along an axis: every category, or round numbers. */
 export function axisTicks(a: AxisData, n = 5): { t: number; label: string }[] {
   if (a.cats) return a.cats.map((c, i) => ({ t: norm(a, i), label: c }));
+  if (a.log) return logTicks(a.min, a.max).map((v) => ({ t: norm(a, v), label: formatTick(v) }));
   const ticks = niceTicks(a.min, a.max, n);
   const labels = formatTicks(ticks, ticks.length > 1 ? ticks[1] - ticks[0] : undefined);
   return ticks.map((v, i) => ({ t: norm(a, v), label: labels[i] }));

@@ -13,6 +13,8 @@ export interface PanelConfig {
   ymin?: number;
   ymax?: number;
   outliers?: boolean;   // ignore outliers: y range from the 2nd to the 98th percentile
+  group?: string;       // aggregation of this panel: a key to group runs by, "" = each run on its own
+  band?: boolean;       // min/max band of this panel
   hidden?: boolean;     // an automatic panel the user deleted
   section?: string;     // where a custom panel sits
   pos?: number;         // order in its section (drag to reorder)
@@ -58,7 +60,8 @@ export function cleanPanels(raw: unknown): Panels {
     if (Array.isArray(o.metrics)) c.metrics = o.metrics.filter((m): m is string => typeof m === "string");
     if (typeof o.x === "string") c.x = o.x;
     for (const k of ["smoothing", "ymin", "ymax", "pos", "w", "h"] as const) if (typeof o[k] === "number" && Number.isFinite(o[k])) c[k] = o[k] as number;
-    for (const k of ["logx", "logy", "outliers", "hidden"] as const) if (typeof o[k] === "boolean") c[k] = o[k] as boolean;
+    if (typeof o.group === "string") c.group = o.group;
+    for (const k of ["logx", "logy", "outliers", "hidden", "band"] as const) if (typeof o[k] === "boolean") c[k] = o[k] as boolean;
     if (typeof o.section === "string") c.section = o.section;
     out[id] = c;
   }

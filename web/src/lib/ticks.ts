@@ -75,6 +75,20 @@ function distinct(labels: string[], ticks: number[]): boolean {
   return true;
 }
 
+/**
+ * Ticks of a log axis: the powers of ten from the decade at or below `min` to the one at or
+ * above `max` (every k-th decade when there are more than `n`), so the axis ends on round values.
+ */
+export function logTicks(min: number, max: number, n = 8): number[] {
+  if (!(min > 0) || !(max > 0)) return [];
+  const lo = Math.floor(Math.log10(min) + 1e-9), hi = Math.max(lo + 1, Math.ceil(Math.log10(max) - 1e-9));
+  const k = Math.max(1, Math.ceil((hi - lo) / n));
+  const out: number[] = [];
+  for (let e = lo; e <= hi; e += k) out.push(Number(`1e${e}`));
+  if (out[out.length - 1] < Number(`1e${hi}`)) out.push(Number(`1e${hi}`));
+  return out;
+}
+
 // ---- units -------------------------------------------------------------------------------
 
 export interface Unit { suffix: string; /** value × scale = bytes, for byte units shown in KiB … TiB */ bytes?: number }

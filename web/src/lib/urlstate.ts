@@ -60,6 +60,7 @@ export interface ViewState {
   tab: string;          // workspace: charts | scatter | parallel ; run page: overview | ...
   sx: string; sy: string; color: string; // scatter axes and colour metric
   axes: string[];       // parallel-coordinates axes
+  logAxes: string[];    // scatter/parallel-coordinates keys drawn on a log scale
   panels: Panels;       // per-panel settings and custom panels (lib/panels.ts)
   colors: Record<string, string>; // run colours the user picked (run id → #rrggbb)
   imp: string;          // parameter importance: the metric explained
@@ -68,7 +69,7 @@ export interface ViewState {
 export const DEFAULT_STATE: ViewState = {
   selected: [], pinned: [], filters: [], q: "", smoothing: SMOOTHING_DEFAULT, x: "_step", zoom: null,
   log: false, band: true, sort: "-created_at", group: "", cols: [], search: "", tab: "", sx: "", sy: "",
-  color: "", axes: [], panels: {}, colors: {}, imp: "",
+  color: "", axes: [], logAxes: [], panels: {}, colors: {}, imp: "",
 };
 
 const list = (s: string | null) => (s ? s.split(",").filter(Boolean).map(decodeURIComponent) : []);
@@ -95,6 +96,7 @@ export function encodeState(s: ViewState): string {
   if (s.sy) p.set("sy", s.sy);
   if (s.color) p.set("color", s.color);
   if (s.axes.length) p.set("axes", joinList(s.axes));
+  if (s.logAxes.length) p.set("lx", joinList(s.logAxes));
   if (Object.keys(s.panels).length) p.set("panels", JSON.stringify(s.panels));
   if (Object.keys(s.colors).length) p.set("colors", JSON.stringify(s.colors));
   if (s.imp) p.set("imp", s.imp);
@@ -119,6 +121,7 @@ export function decodeState(search: string): ViewState {
   s.tab = p.get("tab") ?? "";
   s.sx = p.get("sx") ?? ""; s.sy = p.get("sy") ?? ""; s.color = p.get("color") ?? "";
   s.axes = list(p.get("axes"));
+  s.logAxes = list(p.get("lx"));
   s.panels = cleanPanels(parseJson(p.get("panels")));
   s.colors = cleanColors(parseJson(p.get("colors")));
   s.imp = p.get("imp") ?? "";

@@ -141,8 +141,9 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
       if (refetch) { grid.refetch(); sysGrid.refetch(); } else { grid.redraw(); sysGrid.redraw(); }
     },
     runs: chartRuns,
-    groups: () => (st.group ? groupOf(chartRuns(), st.group) : null),
+    groups: (field = st.group) => (field ? groupOf(chartRuns(), field) : null),
     xChoices: () => keys.history.filter((k) => !mediaKeys.has(k)),
+    groupChoices,
     search: () => st.search,
     onSearch: (q) => { st.search = q; save(); },
     collapsedByDefault: (s) => s === "system",
@@ -303,10 +304,12 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
     } finally { loadingMore = false; }
   }
 
+  function groupChoices() { return ["group", "job_type", ...keys.config.map((k) => `config.${k}`)]; }
+
   async function loadKeys() {
     keys = await api.keys(entity, project);
     keys.history = keys.history.filter((k) => !["_step", "_runtime", "_timestamp"].includes(k));
-    clear(groupSel, h("option", { value: "" }, "none"), ["group", "job_type", ...keys.config.map((k) => `config.${k}`)]
+    clear(groupSel, h("option", { value: "" }, "none"), groupChoices()
       .map((k) => h("option", { value: k, selected: st.group === k }, k)));
     grid.setMetrics(numericMetrics());
     updateMedia();
