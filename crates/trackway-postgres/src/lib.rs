@@ -1,4 +1,5 @@
-//! Trackway's PostgreSQL backend: the history store ([`PgHistory`], with [`PgHistoryTx`] for
+//! Trackway's PostgreSQL backend: the metadata store ([`PgStore`], [`open_storage`] pairs it
+//! with the history store on one pool), the history store ([`PgHistory`], with [`PgHistoryTx`] for
 //! writes inside a caller's transaction), versioned migrations applied on start under an
 //! advisory lock (so several replicas may start at once), and a pooled synchronous client.
 //!
@@ -10,11 +11,13 @@
 //! from the installed binaries for tests.
 
 mod history;
+mod meta;
 mod migrate;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testpg;
 
 pub use history::{PgHistory, PgHistoryTx};
+pub use meta::{PgStore, open_storage};
 pub use migrate::{MIGRATIONS, migrate};
 
 use r2d2_postgres::PostgresConnectionManager;

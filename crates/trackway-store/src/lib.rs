@@ -24,7 +24,7 @@ pub mod capture;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
 mod filter;
-mod json;
+pub mod json;
 mod model;
 mod sqlite;
 #[cfg(test)]
@@ -42,6 +42,18 @@ pub use filter::{Filter, parse_filter};
 pub use model::*;
 pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, SqliteStore};
 pub use views::{NewView, SavedView, ViewStore};
+
+/// The backend-neutral rules other backends (trackway-postgres) share with the SQLite store:
+/// the ingest state machine, the step guard, API-key hashing, and the filter compiler with its
+/// SQL dialects.
+pub mod backend {
+    pub use crate::filter::{
+        Dialect, Field, Op, Source, SqlBuilder, SqlParam, collect_json_fields, json_path, parse_field,
+    };
+    pub use crate::sqlite::auth::{KEY_PREFIX, generate_key, hash_key, valid_name};
+    pub use crate::sqlite::ingest::{RunState, check_positions, row_ref};
+    pub use crate::sqlite::step_guard::StepGuard;
+}
 
 /// Errors of the metadata store. User errors carry what the API needs; internal ones keep their
 /// source for the log.
@@ -76,6 +88,9 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// Another backend's database client failed (PostgreSQL, ...).
+    #[error("database: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
