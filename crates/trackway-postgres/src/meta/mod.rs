@@ -19,7 +19,7 @@ mod runs;
 use std::sync::Arc;
 
 use postgres::Transaction;
-use trackway_store::{MetadataStore, Result, Storage, StoreError};
+use trackway_store::{MetadataStore, Result, Storage, StoreError, ViewStore};
 
 use crate::{PgHistory, Pool, PoolOptions};
 
@@ -56,13 +56,14 @@ impl PgStore {
 }
 
 /// Opens the PostgreSQL backend at `url`: migrates, then pairs the metadata store with the
-/// history store on the same pool (ingest writes history in the metadata transaction).
+/// history store on the same pool (ingest writes history in the metadata transaction). Saved
+/// views have no PostgreSQL store yet: the caller passes one (`views`).
 ///
 /// # Errors
 /// An unreachable database or a failed migration.
-pub fn open_storage(url: &str, options: &PoolOptions) -> Result<Storage> {
+pub fn open_storage(url: &str, options: &PoolOptions, views: Arc<dyn ViewStore>) -> Result<Storage> {
     let pool = crate::connect(url, options).map_err(db)?;
-    Ok(Storage { metadata: Arc::new(PgStore::new(pool.clone())), history: Arc::new(PgHistory::new(pool)) })
+    Ok(Storage { metadata: Arc::new(PgStore::new(pool.clone())), history: Arc::new(PgHistory::new(pool)), views })
 }
 
 impl MetadataStore for PgStore {
