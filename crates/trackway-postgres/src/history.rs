@@ -279,8 +279,11 @@ impl HistoryStore for PgHistory {
     }
 }
 
+/// `(step, x, y)` of a metric per run, in step order.
+type RunPoints = HashMap<RunKey, Vec<(u64, f64, f64)>>;
+
 /// `(step, x, y)` of the metric per run, in step order, for [`chart_points`].
-fn chart_points_of<C: GenericClient>(c: &mut C, q: &ChartQuery) -> Result<HashMap<RunKey, Vec<(u64, f64, f64)>>> {
+fn chart_points_of<C: GenericClient>(c: &mut C, q: &ChartQuery) -> Result<RunPoints> {
     let (x_expr, join) = match &q.x {
         XAxis::Step => ("p.step::float8", String::new()),
         XAxis::Runtime => ("s.rt", "JOIN hist_steps s ON s.run = p.run AND s.step = p.step".to_owned()),
@@ -299,7 +302,7 @@ fn chart_points_of<C: GenericClient>(c: &mut C, q: &ChartQuery) -> Result<HashMa
          WHERE p.run = ANY($1) AND p.key = $2 AND p.num IS NOT NULL AND $3::text IS NOT NULL ORDER BY p.run, p.step"
     );
     let rows = c.query(&sql, &[&q.runs, &q.metric, &x_key]).map_err(db)?;
-    let mut out: HashMap<RunKey, Vec<(u64, f64, f64)>> = HashMap::new();
+    let mut out = RunPoints::new();
     for r in &rows {
         let step: i64 = r.get(1);
         out.entry(r.get(0)).or_default().push((u64::try_from(step).unwrap_or(0), r.get(2), r.get(3)));

@@ -94,7 +94,9 @@ fn spawn_watchdog(prefix: &[String], bin: &Path, data: &str, dir: &str) {
     let pid = std::process::id();
     let stop = format!("{} {}/pg_ctl -D {data} -m immediate stop", prefix.join(" "), bin.display());
     let script = format!("while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf {dir}");
-    Command::new("sh")
+    // Deliberately not waited for: it outlives this process to stop the server.
+    #[allow(clippy::zombie_processes)]
+    let _watchdog = Command::new("sh")
         .args(["-c", &script])
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -18,6 +18,8 @@ use super::runs::{RUN_COLUMNS, RUN_FROM, project_id, run_from_row};
 use super::{PgStore, db};
 
 type Params = Vec<Box<dyn ToSql + Sync>>;
+/// Resolved JSON paths of the config/summary keys a query uses.
+type Paths = HashMap<(Source, String), String>;
 
 fn to_params(values: &[SqlParam]) -> Params {
     values
@@ -104,12 +106,7 @@ fn sort_forms(field: &Field, e: &str, n: usize) -> (String, String) {
 
 impl PgStore {
     /// Resolves the project and the JSON paths of every field used.
-    fn prepare(
-        &self,
-        entity: &str,
-        project: &str,
-        fields: &[(Source, String)],
-    ) -> Result<(i64, HashMap<(Source, String), String>)> {
+    fn prepare(&self, entity: &str, project: &str, fields: &[(Source, String)]) -> Result<(i64, Paths)> {
         self.tx(|tx| {
             let id = project_id(tx, entity, project)?
                 .ok_or_else(|| StoreError::ProjectNotFound(format!("{entity}/{project}")))?;
