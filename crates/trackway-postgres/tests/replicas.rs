@@ -9,7 +9,7 @@ use trackway_store::{CreateRun, IngestBatch, RunKey, Storage};
 use trackway_types::Record;
 
 fn replica(url: &str) -> Storage {
-    open_storage(url, &PoolOptions { max_size: 4, ..PoolOptions::default() }).expect("open")
+    open_storage(url, &PoolOptions { max_size: 4, ..PoolOptions::default() }, local_views()).expect("open")
 }
 
 #[test]
@@ -49,4 +49,10 @@ fn the_same_batch_on_two_replicas_at_once_is_applied_once() {
         assert_eq!(page.rows.len(), n as usize);
         assert_eq!(r.metadata.ingest_mark(&key, "log-1").expect("mark"), n);
     }
+}
+
+/// Saved views have no PostgreSQL store yet; a SQLite one in a temp dir stands in.
+fn local_views() -> Arc<dyn trackway_store::ViewStore> {
+    let dir = tempfile::tempdir().expect("tempdir").keep();
+    Storage::open_sqlite(&dir.join("views.db"), trackway_store::OpenOptions::default()).expect("sqlite").views
 }
