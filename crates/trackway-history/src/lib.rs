@@ -119,7 +119,9 @@ mod memory;
 mod sqlite;
 
 use indexmap::IndexMap;
-pub use memory::MemoryHistory;
+pub use memory::{MemoryHistory, chart_points, validate_rows};
+pub use sqlite::scan::{sample_indices, value_of as numeric_value};
+pub use sqlite::write::numeric as numeric_point;
 pub use sqlite::{MIGRATIONS as SQLITE_MIGRATIONS, SqliteHistory, SqliteHistoryTx};
 pub use trackway_types::{Map, Value};
 
@@ -149,6 +151,9 @@ pub enum HistoryError {
     Io(#[from] std::io::Error),
     #[error("database: {0}")]
     Db(#[from] trackway_sqlite::DbError),
+    /// Another backend's database client failed (PostgreSQL, ...).
+    #[error("database: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 pub type Result<T, E = HistoryError> = std::result::Result<T, E>;

@@ -95,16 +95,47 @@ fn x_chart(run: RunKey, pts: &[(u64, f64, f64)], q: &ChartQuery, budget: usize) 
     b.into_series(run)
 }
 
+/// The chart of `q` from each run's `(step, x, y)` points in step order (`pts[i]` belongs to
+/// `q.runs[i]`; `y` numeric per [`numeric_point`](crate::numeric_point)). The documented bucket
+/// rules over plain points: the reference store's chart, and the one of backends that fetch
+/// points with a query (PostgreSQL).
+#[must_use]
+pub fn chart_points(q: &ChartQuery, pts: &[Vec<(u64, f64, f64)>]) -> Vec<Series> {
+    let budget = q.buckets.clamp(1, 100_000);
+    if q.x != XAxis::Step {
+        return q.runs.iter().zip(pts).map(|(&r, p)| x_chart(r, p, q, budget)).collect();
+    }
+    let all = pts.iter().flatten();
+    let (dlo, dhi) = all.fold((u64::MAX, 0), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let clamp = |v: f64| v.clamp(0.0, i64::MAX as f64);
+    let lo = q.x_min.map_or(dlo, |v| clamp(v.ceil()) as u64);
+    let hi = q.x_max.map_or(dhi, |v| clamp(v.floor()) as u64);
+    if lo > hi || q.x_min.is_some_and(f64::is_nan) || q.x_max.is_some_and(f64::is_nan) {
+        return q.runs.iter().map(|&run| Series { run, ..Series::default() }).collect();
+    }
+    let plan = (lo, hi, step_shift(lo, hi, budget));
+    q.runs.iter().zip(pts).map(|(&r, p)| step_chart(r, p, plan, budget)).collect()
+}
+
+/// Refuses rows no backend may store: steps above 2^63-1 and the reserved keys in the data.
+///
+/// # Errors
+/// `Invalid` naming the first offending step or key.
+pub fn validate_rows<'a>(rows: impl IntoIterator<Item = (u64, &'a crate::Map)>) -> Result<()> {
+    for (step, data) in rows {
+        if step > i64::MAX as u64 {
+            return Err(HistoryError::Invalid(format!("step {step} is above 2^63-1")));
+        }
+        if let Some(k) = data.keys().find(|k| ["_step", "_runtime", "_timestamp"].contains(&k.as_str())) {
+            return Err(HistoryError::Invalid(format!("history data may not contain {k}")));
+        }
+    }
+    Ok(())
+}
+
 impl HistoryStore for MemoryHistory {
     fn append(&self, run: RunKey, rows: &[HistoryRow]) -> Result<()> {
-        for r in rows {
-            if r.step > i64::MAX as u64 {
-                return Err(HistoryError::Invalid(format!("step {} is above 2^63-1", r.step)));
-            }
-            if let Some(k) = r.data.keys().find(|k| ["_step", "_runtime", "_timestamp"].contains(&k.as_str())) {
-                return Err(HistoryError::Invalid(format!("history data may not contain {k}")));
-            }
-        }
+        validate_rows(rows.iter().map(|r| (r.step, &r.data)))?;
         let mut runs = self.lock()?;
         let rs = runs.entry(run).or_default();
         for r in rows {
@@ -120,23 +151,10 @@ impl HistoryStore for MemoryHistory {
 
     fn chart(&self, q: &ChartQuery) -> Result<Vec<Series>> {
         let runs = self.lock()?;
-        let budget = q.buckets.clamp(1, 100_000);
         let empty = Rows::new();
         let pts: Vec<Vec<(u64, f64, f64)>> =
             q.runs.iter().map(|r| points(runs.get(r).unwrap_or(&empty), &q.metric, &q.x)).collect();
-        if q.x != XAxis::Step {
-            return Ok(q.runs.iter().zip(&pts).map(|(&r, p)| x_chart(r, p, q, budget)).collect());
-        }
-        let all = pts.iter().flatten();
-        let (dlo, dhi) = all.fold((u64::MAX, 0), |(a, b), p| (a.min(p.0), b.max(p.0)));
-        let clamp = |v: f64| v.clamp(0.0, i64::MAX as f64);
-        let lo = q.x_min.map_or(dlo, |v| clamp(v.ceil()) as u64);
-        let hi = q.x_max.map_or(dhi, |v| clamp(v.floor()) as u64);
-        if lo > hi || q.x_min.is_some_and(f64::is_nan) || q.x_max.is_some_and(f64::is_nan) {
-            return Ok(q.runs.iter().map(|&run| Series { run, ..Series::default() }).collect());
-        }
-        let plan = (lo, hi, step_shift(lo, hi, budget));
-        Ok(q.runs.iter().zip(&pts).map(|(&r, p)| step_chart(r, p, plan, budget)).collect())
+        Ok(chart_points(q, &pts))
     }
 
     fn scan(&self, run: RunKey, q: &ScanQuery) -> Result<ScanPage> {
@@ -157,7 +175,7 @@ impl HistoryStore for MemoryHistory {
         let runs = self.lock()?;
         let Some(rows) = runs.get(&run) else { return Ok(Vec::new()) };
         let all: Vec<HistoryRow> = rows.values().filter_map(|r| restrict(r, keys)).collect();
-        Ok(crate::sqlite::scan::sample_indices(all.len(), samples).into_iter().map(|i| all[i].clone()).collect())
+        Ok(crate::sample_indices(all.len(), samples).into_iter().map(|i| all[i].clone()).collect())
     }
 
     fn keys(&self, run: RunKey) -> Result<Vec<String>> {

@@ -60,7 +60,13 @@ pub fn ensure_admin(
     let mut username = None;
     if state.store.user_count()? == 0 {
         let name = admin_name();
-        state.store.create_user(&name, true)?;
+        // Replicas on one database may start at once: the first creates the admin.
+        match state.store.create_user(&name, true) {
+            Err(trackway_store::StoreError::AlreadyExists(_)) => {
+                return Ok(Bootstrap { created, username, key_file, credentials: None });
+            }
+            other => other?,
+        };
         let key = state.store.create_api_key(&name, Some("admin (created on first start)"))?;
         write_private(&key_file, &key.key)?;
         tracing::info!(user = %name, "created admin user and API key");

@@ -61,6 +61,25 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("blob store: {0}")]
     Blob(#[from] trackway_blob::BlobError),
+    #[error("{0}")]
+    Backend(String),
+}
+
+/// Where the stores live (`trackway server --database-url/--blob-url`); unset: the data dir.
+#[derive(Clone, Debug)]
+pub struct Backends {
+    /// `postgres://user:pass@host:port/db`.
+    pub database_url: Option<String>,
+    /// `s3://bucket[/prefix]`.
+    pub blob_url: Option<String>,
+    /// Connections per replica to PostgreSQL.
+    pub db_pool_size: u32,
+}
+
+impl Default for Backends {
+    fn default() -> Self {
+        Backends { database_url: None, blob_url: None, db_pool_size: 16 }
+    }
 }
 
 /// Everything a request handler needs. Cheap to clone.
@@ -93,17 +112,45 @@ impl AppState {
     /// # Errors
     /// When the directory or the database cannot be created or migrated.
     pub fn open(data_dir: &Path) -> Result<AppState, ServerError> {
+        AppState::open_with(data_dir, &Backends::default())
+    }
+
+    /// Opens the stores the URLs name: `postgres://...` for metadata + history (else the SQLite
+    /// file in `data_dir`) and `s3://bucket[/prefix]` for blobs (else `<data_dir>/blobs`; the
+    /// S3 endpoint and credentials come from the `AWS_*` environment). With both remote, a
+    /// replica keeps no state another replica needs.
+    ///
+    /// # Errors
+    /// An unknown URL scheme, an unreachable database or store, a failed migration.
+    pub fn open_with(data_dir: &Path, backends: &Backends) -> Result<AppState, ServerError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| ServerError::DataDir { path: data_dir.to_owned(), source })?;
-        let db = data_dir.join(DB_FILE);
-        let Storage { metadata, history, views, sweeps } = Storage::open_sqlite(&db, OpenOptions::default())?;
-        let blobs = LocalBlobStore::open_dir(data_dir.join(BLOB_DIR))?;
+        let Storage { metadata, history, views, sweeps } = match &backends.database_url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                let options = trackway_postgres::PoolOptions { max_size: backends.db_pool_size, ..Default::default() };
+                // Saved views and sweeps have no PostgreSQL store yet: they stay in this
+                // replica's SQLite file (not shared between replicas; docs/deploy.md "Current limits").
+                let local = Storage::open_sqlite(&data_dir.join(DB_FILE), OpenOptions::default())?;
+                trackway_postgres::open_storage(url, &options, local)?
+            }
+            Some(url) => {
+                return Err(ServerError::Backend(format!("unsupported database URL {url:?} (postgres://...)")));
+            }
+            None => Storage::open_sqlite(&data_dir.join(DB_FILE), OpenOptions::default())?,
+        };
+        let blobs: Arc<dyn BlobStore> = match &backends.blob_url {
+            Some(url) => Arc::new(trackway_blob::S3BlobStore::open(&trackway_blob::S3Options {
+                url: url.clone(),
+                ..Default::default()
+            })?),
+            None => Arc::new(LocalBlobStore::open_dir(data_dir.join(BLOB_DIR))?),
+        };
         Ok(AppState {
             store: metadata,
             history,
             views,
             sweeps,
-            blobs: Arc::new(blobs),
+            blobs,
             public_url: None,
             body_limit: DEFAULT_BODY_LIMIT,
             ingest_slots: IngestSlots::new(Limits::default().ingest_concurrency),

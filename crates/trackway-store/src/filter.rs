@@ -250,13 +250,87 @@ fn regex_arg(arg: &Json, case_insensitive: bool) -> Result<String> {
     Ok(pattern)
 }
 
+/// A bound parameter of compiled SQL (SQLite's value type, converted by other backends).
+pub type SqlParam = SqlValue;
+
+/// What differs between SQL databases when compiling a filter; the filter semantics (brackets,
+/// missing keys, `$nin`, tags) stay in [`SqlBuilder`]. JSON paths are given in SQLite syntax
+/// (`$."a"."b"`, see [`json_path`]), as the key catalogue stores them.
+pub trait Dialect: Sync {
+    /// The placeholder of the `n`-th parameter (from 1), which holds `v`.
+    fn placeholder(&self, n: usize, v: &SqlParam) -> String;
+    /// The value of a config/summary key: SQL NULL when the key is missing or JSON null.
+    fn json_expr(&self, source: Source, path: &str) -> String;
+    /// `e <sym> p` within the type bracket of the filter value `v` (MongoDB's rule: numbers
+    /// with numbers incl. tagged infinities and big integers, strings with strings, ...).
+    fn bracketed(&self, e: &str, sym: &str, p: &str, v: &Json) -> String;
+    /// `e` (a column or tag, any type) matches the regex in parameter `p`.
+    fn regex(&self, e: &str, p: &str) -> String;
+    /// The JSON key `e` holds a string matching the regex in `p`.
+    fn json_regex(&self, e: &str, p: &str) -> String;
+    /// The literal for true or false.
+    fn bool_lit(&self, b: bool) -> &'static str;
+    /// Suffix that turns a condition into a two-valued one (NULL counts as false).
+    fn is_true(&self) -> &'static str;
+}
+
+/// SQLite: `json_extract`, `REGEXP` (a Rust-regex function the store registers), `?N`.
+pub struct SqliteDialect;
+
+impl Dialect for SqliteDialect {
+    fn placeholder(&self, n: usize, _v: &SqlParam) -> String {
+        format!("?{n}")
+    }
+
+    fn json_expr(&self, source: Source, path: &str) -> String {
+        json_expr(source, path)
+    }
+
+    fn bracketed(&self, e: &str, sym: &str, p: &str, v: &Json) -> String {
+        let jt = json_type_of(e);
+        match v {
+            // `e < ''` keeps the scan inside the index's numeric range (SQLite sorts every number
+            // before every text); the type test then drops booleans (stored as 0/1). Tagged
+            // values (`{"$f":"Infinity"}`, `{"$int":"..."}`) are JSON objects, whose text starts
+            // with `{`: a second index range, compared by their numeric value; NaN has none.
+            Json::Number(_) => format!(
+                "(({e} {sym} {p} AND {e} < '' AND {jt} IN ('integer','real')) OR \
+                 ({e} >= '{{' AND {e} < '|' AND {jt} = 'object' AND {} {sym} {p}))",
+                tagged_number(e)
+            ),
+            Json::Bool(_) => format!("({e} {sym} {p} AND {jt} IN ('true','false'))"),
+            Json::String(_) => format!("({e} {sym} {p} AND {jt} = 'text')"),
+            _ => format!("({e} {sym} {p} AND {jt} IN ('array','object'))"),
+        }
+    }
+
+    fn regex(&self, e: &str, p: &str) -> String {
+        format!("{e} REGEXP {p}")
+    }
+
+    fn json_regex(&self, e: &str, p: &str) -> String {
+        format!("({e} REGEXP {p} AND {} = 'text')", json_type_of(e))
+    }
+
+    fn bool_lit(&self, b: bool) -> &'static str {
+        if b { "1" } else { "0" }
+    }
+
+    fn is_true(&self) -> &'static str {
+        " IS 1"
+    }
+}
+
 /// Compiles filters and sort keys to SQL over the `runs` table aliased `r`.
-pub(crate) struct SqlBuilder<'a> {
+pub struct SqlBuilder<'a> {
     pub sql: String,
     pub params: Vec<SqlValue>,
     /// JSON expressions referenced, so the store can make sure they are indexed.
     pub json_exprs: Vec<String>,
     resolve: &'a dyn Fn(Source, &str) -> String,
+    dialect: &'a dyn Dialect,
+    /// The project id's placeholder.
+    p1: String,
     /// How many more top-level positive conditions to write directly instead of as a
     /// semi-join (see [`SqlBuilder::push_semi`]).
     direct_left: usize,
@@ -265,13 +339,22 @@ pub(crate) struct SqlBuilder<'a> {
 }
 
 impl<'a> SqlBuilder<'a> {
-    /// A builder whose SQL starts with `r.project_id = ?1`; filters are ANDed after it.
+    /// A SQLite builder whose SQL starts with `r.project_id = ?1`; filters are ANDed after it.
     pub fn new(project: i64, resolve: &'a dyn Fn(Source, &str) -> String) -> Self {
+        Self::with_dialect(project, resolve, &SqliteDialect)
+    }
+
+    /// A builder for another SQL dialect; parameter 1 is the project id.
+    pub fn with_dialect(project: i64, resolve: &'a dyn Fn(Source, &str) -> String, dialect: &'a dyn Dialect) -> Self {
+        let project = SqlValue::Integer(project);
+        let p1 = dialect.placeholder(1, &project);
         SqlBuilder {
-            sql: "r.project_id = ?1".to_owned(),
-            params: vec![SqlValue::Integer(project)],
+            sql: format!("r.project_id = {p1}"),
+            params: vec![project],
             json_exprs: Vec::new(),
             resolve,
+            dialect,
+            p1,
             direct_left: 0,
             branch_depth: 0,
         }
@@ -291,7 +374,7 @@ impl<'a> SqlBuilder<'a> {
             Field::Column { column, .. } => Some(format!("r.{column}")),
             Field::Json { source, key } => {
                 let path = (self.resolve)(*source, key);
-                let expr = json_expr(*source, &path);
+                let expr = self.dialect.json_expr(*source, &path);
                 if !self.json_exprs.contains(&expr) {
                     self.json_exprs.push(expr.clone());
                 }
@@ -303,7 +386,7 @@ impl<'a> SqlBuilder<'a> {
 
     pub fn push_filter(&mut self, filter: &Filter) -> Result<()> {
         match filter {
-            Filter::And(parts) => self.push_joined(parts, " AND ", "1"),
+            Filter::And(parts) => self.push_joined(parts, " AND ", true),
             Filter::Or(parts) => self.push_branch(parts, ""),
             Filter::Nor(parts) => self.push_branch(parts, "NOT "),
             Filter::Cond(field, op) => self.push_cond(field, op),
@@ -313,14 +396,14 @@ impl<'a> SqlBuilder<'a> {
     fn push_branch(&mut self, parts: &[Filter], prefix: &str) -> Result<()> {
         self.branch_depth += 1;
         self.sql.push_str(prefix);
-        let out = self.push_joined(parts, " OR ", "0");
+        let out = self.push_joined(parts, " OR ", false);
         self.branch_depth -= 1;
         out
     }
 
-    fn push_joined(&mut self, parts: &[Filter], sep: &str, empty: &str) -> Result<()> {
+    fn push_joined(&mut self, parts: &[Filter], sep: &str, empty: bool) -> Result<()> {
         if parts.is_empty() {
-            self.sql.push_str(empty);
+            self.sql.push_str(self.dialect.bool_lit(empty));
             return Ok(());
         }
         self.sql.push('(');
@@ -339,10 +422,11 @@ impl<'a> SqlBuilder<'a> {
             self.sql.push_str("NOT (");
             let parts: Vec<Filter> = ops.iter().map(|o| Filter::Cond(field.clone(), o.clone())).collect();
             self.branch_depth += 1;
-            let out = self.push_joined(&parts, " AND ", "1");
+            let out = self.push_joined(&parts, " AND ", true);
             self.branch_depth -= 1;
             out?;
-            self.sql.push_str(" IS 1)");
+            self.sql.push_str(self.dialect.is_true());
+            self.sql.push(')');
             return Ok(());
         }
         match (field, self.field_expr(field)) {
@@ -365,7 +449,8 @@ impl<'a> SqlBuilder<'a> {
             return;
         }
         let not = if negate { "NOT " } else { "" };
-        self.sql.push_str(&format!("(r.pk {not}IN (SELECT r.pk FROM runs r WHERE r.project_id = ?1 AND {pred}))"));
+        let p1 = &self.p1;
+        self.sql.push_str(&format!("(r.pk {not}IN (SELECT r.pk FROM runs r WHERE r.project_id = {p1} AND {pred}))"));
     }
 
     fn push_scalar_cond(&mut self, e: &str, time: bool, op: &Op) -> Result<()> {
@@ -391,8 +476,8 @@ impl<'a> SqlBuilder<'a> {
             }
             Op::In(list) | Op::Nin(list) => self.push_in(e, list, time, matches!(op, Op::Nin(_)))?,
             Op::Regex(pattern) => {
-                self.params.push(SqlValue::Text(pattern.clone()));
-                let pred = format!("{e} REGEXP ?{}", self.params.len());
+                let p = self.param(&Json::String(pattern.clone()), false)?;
+                let pred = self.dialect.regex(e, &p);
                 self.push_semi(false, &pred);
             }
             Op::Not(_) => return Err(invalid("nested $not")),
@@ -412,8 +497,8 @@ impl<'a> SqlBuilder<'a> {
             Op::Lte(v) => ("<=", v),
             Op::In(list) | Op::Nin(list) => return self.push_json_in(e, list, matches!(op, Op::Nin(_))),
             Op::Regex(pattern) => {
-                self.params.push(SqlValue::Text(pattern.clone()));
-                let pred = format!("({e} REGEXP ?{} AND {} = 'text')", self.params.len(), json_type_of(e));
+                let p = self.param(&Json::String(pattern.clone()), false)?;
+                let pred = self.dialect.json_regex(e, &p);
                 self.push_semi(false, &pred);
                 return Ok(());
             }
@@ -427,21 +512,7 @@ impl<'a> SqlBuilder<'a> {
     /// `e <sym> v` within `v`'s type bracket.
     fn bracketed(&mut self, e: &str, sym: &str, v: &Json) -> Result<String> {
         let p = self.param(v, false)?;
-        let jt = json_type_of(e);
-        Ok(match v {
-            // `e < ''` keeps the scan inside the index's numeric range (SQLite sorts every number
-            // before every text); the type test then drops booleans (stored as 0/1). Tagged
-            // values (`{"$f":"Infinity"}`, `{"$int":"..."}`) are JSON objects, whose text starts
-            // with `{`: a second index range, compared by their numeric value; NaN has none.
-            Json::Number(_) => format!(
-                "(({e} {sym} {p} AND {e} < '' AND {jt} IN ('integer','real')) OR \
-                 ({e} >= '{{' AND {e} < '|' AND {jt} = 'object' AND {} {sym} {p}))",
-                tagged_number(e)
-            ),
-            Json::Bool(_) => format!("({e} {sym} {p} AND {jt} IN ('true','false'))"),
-            Json::String(_) => format!("({e} {sym} {p} AND {jt} = 'text')"),
-            _ => format!("({e} {sym} {p} AND {jt} IN ('array','object'))"),
-        })
+        Ok(self.dialect.bracketed(e, sym, &p, v))
     }
 
     /// `$in` / `$nin` on a config or summary key: each listed value within its type bracket.
@@ -455,7 +526,7 @@ impl<'a> SqlBuilder<'a> {
             preds.push(format!("{e} IS NULL"));
         }
         if preds.is_empty() {
-            self.sql.push_str(if negate { "1" } else { "0" });
+            self.sql.push_str(self.dialect.bool_lit(negate));
             return Ok(());
         }
         self.push_semi(negate, &format!("({})", preds.join(" OR ")));
@@ -488,7 +559,7 @@ impl<'a> SqlBuilder<'a> {
             parts += 1;
         }
         if parts == 0 {
-            self.sql.push_str(if negate { "1" } else { "0" });
+            self.sql.push_str(self.dialect.bool_lit(negate));
         }
         self.sql.push(')');
         Ok(())
@@ -496,14 +567,15 @@ impl<'a> SqlBuilder<'a> {
 
     fn push_tag_semi(&mut self, negate: bool, pred: &str) {
         let not = if negate { "NOT " } else { "" };
-        self.sql.push_str(&format!("(r.pk {not}IN (SELECT run_pk FROM run_tags WHERE project_id = ?1 AND {pred}))"));
+        let p1 = &self.p1;
+        self.sql.push_str(&format!("(r.pk {not}IN (SELECT run_pk FROM run_tags WHERE project_id = {p1} AND {pred}))"));
     }
 
     fn push_tags_cond(&mut self, op: &Op) -> Result<()> {
         match op {
             Op::Eq(v @ Json::Array(_)) | Op::Ne(v @ Json::Array(_)) => {
-                self.params.push(SqlValue::Text(v.to_string()));
-                let same = format!("r.tags = ?{}", self.params.len());
+                let p = self.param(&Json::String(v.to_string()), false)?;
+                let same = format!("r.tags = {p}");
                 let sql = if matches!(op, Op::Eq(_)) { format!("({same})") } else { format!("(NOT ({same}))") };
                 self.sql.push_str(&sql);
             }
@@ -514,7 +586,7 @@ impl<'a> SqlBuilder<'a> {
             Op::In(list) | Op::Nin(list) => {
                 let negate = matches!(op, Op::Nin(_));
                 if list.is_empty() {
-                    self.sql.push_str(if negate { "1" } else { "0" });
+                    self.sql.push_str(self.dialect.bool_lit(negate));
                     return Ok(());
                 }
                 let mut ps = Vec::new();
@@ -524,11 +596,14 @@ impl<'a> SqlBuilder<'a> {
                 self.push_tag_semi(negate, &format!("tag IN ({})", ps.join(",")));
             }
             Op::Regex(p) => {
-                self.params.push(SqlValue::Text(p.clone()));
-                let pred = format!("tag REGEXP ?{}", self.params.len());
+                let p = self.param(&Json::String(p.clone()), false)?;
+                let pred = self.dialect.regex("tag", &p);
                 self.push_tag_semi(false, &pred);
             }
-            Op::Exists(present) => self.push_tag_semi(!present, "1"),
+            Op::Exists(present) => {
+                let yes = self.dialect.bool_lit(true);
+                self.push_tag_semi(!present, yes);
+            }
             _ => return Err(invalid("tags support $eq, $ne, $in, $nin, $regex and $exists")),
         }
         Ok(())
@@ -536,8 +611,21 @@ impl<'a> SqlBuilder<'a> {
 
     /// Binds a filter value; returns its placeholder.
     fn param(&mut self, v: &Json, time: bool) -> Result<String> {
-        self.params.push(to_sql_value(v, time)?);
-        Ok(format!("?{}", self.params.len()))
+        let value = to_sql_value(v, time)?;
+        let p = self.dialect.placeholder(self.params.len() + 1, &value);
+        self.params.push(value);
+        Ok(p)
+    }
+}
+
+/// The config/summary keys a filter uses (to resolve their paths before compiling).
+pub fn collect_json_fields(filter: &Filter, out: &mut Vec<(Source, String)>) {
+    match filter {
+        Filter::And(parts) | Filter::Or(parts) | Filter::Nor(parts) => {
+            parts.iter().for_each(|p| collect_json_fields(p, out));
+        }
+        Filter::Cond(Field::Json { source, key }, _) => out.push((*source, key.clone())),
+        Filter::Cond(..) => {}
     }
 }
 
@@ -567,7 +655,7 @@ pub(crate) fn sql_literal(s: &str) -> String {
 }
 
 /// The SQLite JSON path of a nested key given as segments.
-pub(crate) fn json_path<'s>(segments: impl IntoIterator<Item = &'s str>) -> String {
+pub fn json_path<'s>(segments: impl IntoIterator<Item = &'s str>) -> String {
     let mut path = String::from("$");
     for seg in segments {
         path.push_str(".\"");

@@ -26,7 +26,7 @@ pub mod conformance;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance_sweeps;
 mod filter;
-mod json;
+pub mod json;
 mod model;
 mod sqlite;
 #[cfg(test)]
@@ -48,6 +48,18 @@ pub use views::{NewView, SavedView, ViewStore};
 pub use sweeps::{
     Claim, ClaimDecision, Decide, NewSweep, SWEEP_STATES, Sweep, SweepStore, SweepTrial, TRIAL_STATES, TrialUpdate,
 };
+
+/// The backend-neutral rules other backends (trackway-postgres) share with the SQLite store:
+/// the ingest state machine, the step guard, API-key hashing, and the filter compiler with its
+/// SQL dialects.
+pub mod backend {
+    pub use crate::filter::{
+        Dialect, Field, Op, Source, SqlBuilder, SqlParam, collect_json_fields, json_path, parse_field,
+    };
+    pub use crate::sqlite::auth::{KEY_PREFIX, generate_key, hash_key, valid_name};
+    pub use crate::sqlite::ingest::{RunState, check_positions, row_ref};
+    pub use crate::sqlite::step_guard::StepGuard;
+}
 
 /// Errors of the metadata store. User errors carry what the API needs; internal ones keep their
 /// source for the log.
@@ -82,6 +94,9 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("migration failed: {0}")]
     Migration(String),
+    /// Another backend's database client failed (PostgreSQL, ...).
+    #[error("database: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

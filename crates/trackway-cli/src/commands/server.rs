@@ -18,6 +18,17 @@ pub struct Args {
     /// Port to listen on (0 picks a free one; the chosen port is printed).
     #[arg(long, default_value_t = trackway_config::DEFAULT_PORT)]
     pub port: u16,
+    /// PostgreSQL for metadata and history (`postgres://user:pass@host:port/db`) instead of the
+    /// SQLite file in the data directory; replicas on one database share everything.
+    #[arg(long, env = "TRACKWAY_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// S3-compatible storage for files (`s3://bucket[/prefix]`; endpoint and credentials from
+    /// AWS_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP).
+    #[arg(long, env = "TRACKWAY_BLOB_URL")]
+    pub blob_url: Option<String>,
+    /// PostgreSQL connections per server process.
+    #[arg(long, env = "TRACKWAY_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: u32,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -86,24 +97,37 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let data_dir = args.data_dir.unwrap_or_else(default_data_dir);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let limits = args.limits.limits();
-    runtime.block_on(serve(data_dir, args.host, args.port, limits))
+    let backends = trackway_server::Backends {
+        database_url: args.database_url,
+        blob_url: args.blob_url,
+        db_pool_size: args.db_pool_size.max(1),
+    };
+    runtime.block_on(serve(data_dir, &backends, args.host, args.port, limits))
 }
 
-async fn serve(data_dir: PathBuf, host: String, port: u16, limits: trackway_server::Limits) -> anyhow::Result<()> {
+async fn serve(
+    data_dir: PathBuf,
+    backends: &trackway_server::Backends,
+    host: String,
+    port: u16,
+    limits: trackway_server::Limits,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
         .with_context(|| format!("cannot listen on {host}:{port}"))?;
     let port = listener.local_addr()?.port();
     let url_host = if host.contains(':') { format!("[{host}]") } else { host.clone() };
     let url = format!("http://{url_host}:{port}");
-    let mut state = trackway_server::AppState::open(&data_dir)
-        .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?
+    let mut state = tokio::task::block_in_place(|| trackway_server::AppState::open_with(&data_dir, backends))
+        .with_context(|| format!("cannot open the stores (data directory {})", data_dir.display()))?
         .with_limits(limits);
     let urls = local_urls(&host, port);
     state.public_url = urls.first().cloned();
-    let boot =
+    // Store calls block (the PostgreSQL client runs its own runtime): never on an async worker.
+    let boot = tokio::task::block_in_place(|| {
         trackway_server::bootstrap::ensure_admin(&state, &data_dir, &urls, &trackway_config::Credentials::path())
-            .context("first-start setup failed")?;
+    })
+    .context("first-start setup failed")?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "trackway server listening on {url}")?;
     writeln!(out, "data directory: {}", data_dir.display())?;

@@ -11,7 +11,9 @@ use crate::{HistoryRow, Map, Result, RunKey, ScanPage, ScanQuery, Value};
 /// Rows are discovered in windows of this many steps when a key filter may reject rows.
 const WINDOW: usize = 2048;
 
-pub(crate) fn value_of(v: f64, kind: u8) -> Value {
+/// The value a numeric point `(v, kind)` of [`numeric_point`](crate::numeric_point) stands for.
+#[must_use]
+pub fn value_of(v: f64, kind: u8) -> Value {
     match kind {
         KIND_INT => Value::Int(v as i64),
         KIND_UINT => Value::UInt(v as u64),
@@ -123,7 +125,8 @@ pub(crate) fn scan(conn: &Connection, run: RunKey, q: &ScanQuery) -> Result<Scan
 }
 
 /// Indices of `samples` evenly spaced items out of `n`, first and last included.
-pub(crate) fn sample_indices(n: usize, samples: usize) -> Vec<usize> {
+#[must_use]
+pub fn sample_indices(n: usize, samples: usize) -> Vec<usize> {
     if samples == 0 || n == 0 {
         return Vec::new();
     }

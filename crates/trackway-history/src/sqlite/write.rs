@@ -13,8 +13,10 @@ use crate::{HistoryError, HistoryRow, HistoryRowRef, Map, Result, RunKey, Value}
 /// Largest integer magnitude that is exact as f64.
 const EXACT_INT: u64 = 1 << 53;
 
-/// How a value is stored: as a numeric point (value, kind) or beside, as JSON.
-pub(crate) fn numeric(v: &Value) -> Option<(f64, u8)> {
+/// How a value is stored: as a numeric point (value, kind) or beside, as JSON. The kind
+/// (float, int, uint) keeps the exact variant.
+#[must_use]
+pub fn numeric(v: &Value) -> Option<(f64, u8)> {
     match v {
         Value::Float(f) => Some((*f, KIND_FLOAT)),
         Value::Int(i) if i.unsigned_abs() <= EXACT_INT => Some((*i as f64, KIND_INT)),

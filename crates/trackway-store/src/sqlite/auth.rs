@@ -7,21 +7,28 @@ use super::{SqliteStore, now};
 use crate::{NewApiKey, Principal, Result, Role, StoreError};
 
 /// Prefix of every Trackway API key, so leaked keys are recognisable by secret scanners.
-const KEY_PREFIX: &str = "tw_";
+pub const KEY_PREFIX: &str = "tw_";
 
 /// SHA-256 of a key, hex. Keys are 160 random bits, so a plain hash (no salt, no KDF) is
 /// enough: there is nothing to brute-force.
-pub(crate) fn hash_key(key: &str) -> String {
+#[must_use]
+pub fn hash_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-fn generate_key() -> Result<String> {
+/// A new random API key (plaintext).
+///
+/// # Errors
+/// When the OS has no randomness.
+pub fn generate_key() -> Result<String> {
     let mut bytes = [0u8; 20];
     getrandom::fill(&mut bytes).map_err(|e| StoreError::Invalid(format!("no randomness: {e}")))?;
     Ok(format!("{KEY_PREFIX}{}", hex::encode(bytes)))
 }
 
-fn valid_name(name: &str) -> bool {
+/// Whether a user or team name is allowed.
+#[must_use]
+pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))

@@ -42,24 +42,27 @@ impl CreateRun {
     }
 }
 
-/// The mutable part of a run row while a batch is applied. History values are only borrowed
-/// while the batch is applied (`pending`) and converted once per key at the end, which keeps
-/// ingest cost per point low.
-struct RunState<'a> {
-    name: Option<String>,
-    tags: Vec<String>,
-    notes: Option<String>,
-    group: Option<String>,
-    job_type: Option<String>,
-    host: Option<String>,
-    state: String,
-    exit_code: Option<i64>,
-    config: Map<String, Json>,
-    summary: Map<String, Json>,
-    metadata: Map<String, Json>,
-    last_step: Option<i64>,
-    row_count: i64,
-    history_keys: Map<String, Json>,
+/// The mutable part of a run row while a batch is applied: the one ingest rule every backend
+/// applies (a backend loads the row's fields with [`RunState::new`], applies the batch's
+/// records, calls [`RunState::flush_auto_summary`] and writes the fields back). History values
+/// are only borrowed while the batch is applied (`pending`) and converted once per key at the
+/// end, which keeps ingest cost per point low.
+pub struct RunState<'a> {
+    pub name: Option<String>,
+    pub tags: Vec<String>,
+    pub notes: Option<String>,
+    pub group: Option<String>,
+    pub job_type: Option<String>,
+    pub host: Option<String>,
+    pub state: String,
+    pub exit_code: Option<i64>,
+    pub config: Map<String, Json>,
+    pub summary: Map<String, Json>,
+    pub metadata: Map<String, Json>,
+    pub last_step: Option<i64>,
+    pub row_count: i64,
+    /// History keys logged by the batch (for the key catalogue), values unused.
+    pub history_keys: Map<String, Json>,
     /// Last value of each key logged in this batch, for the automatic summary.
     pending: indexmap::IndexMap<&'a str, &'a trackway_types::Value>,
     /// The previous history row's data and the `pending` index of each of its keys: a row
@@ -88,29 +91,46 @@ impl<'a> RunState<'a> {
             (state, exit_code, config, summary),
             (meta, last_step, row_count),
         ) = row;
-        Ok(RunState {
-            name,
-            tags: serde_json::from_str(&tags).unwrap_or_default(),
-            notes,
-            group,
-            job_type,
-            host,
+        let mut s = RunState::new(state, parse_object(&config)?, parse_object(&summary)?, parse_object(&meta)?);
+        (s.name, s.notes, s.group, s.job_type, s.host) = (name, notes, group, job_type, host);
+        s.tags = serde_json::from_str(&tags).unwrap_or_default();
+        (s.exit_code, s.last_step, s.row_count) = (exit_code, last_step, row_count);
+        Ok(s)
+    }
+
+    /// A state from a run row's state and JSON columns; the other fields start empty and are
+    /// set by the backend from its row.
+    #[must_use]
+    pub fn new(
+        state: String,
+        config: Map<String, Json>,
+        summary: Map<String, Json>,
+        metadata: Map<String, Json>,
+    ) -> RunState<'a> {
+        RunState {
+            name: None,
+            tags: Vec::new(),
+            notes: None,
+            group: None,
+            job_type: None,
+            host: None,
             state,
-            exit_code,
-            config: parse_object(&config)?,
-            summary: parse_object(&summary)?,
-            metadata: parse_object(&meta)?,
-            last_step,
-            row_count,
+            exit_code: None,
+            config,
+            summary,
+            metadata,
+            last_step: None,
+            row_count: 0,
             history_keys: Map::new(),
             pending: indexmap::IndexMap::new(),
             prev_keys: None,
             prev_slots: Vec::new(),
             last_row: None,
-        })
+        }
     }
 
-    fn apply(&mut self, record: &'a Record) {
+    /// Applies one record of the batch (in log order).
+    pub fn apply(&mut self, record: &'a Record) {
         match record {
             Record::Run(r) => self.apply_run(r),
             Record::Config(r) => apply_config(&mut self.config, to_json_map(&r.data), &r.remove),
@@ -203,7 +223,7 @@ impl<'a> RunState<'a> {
     /// apply in log order, a history row sets its top-level keys and `_step`/`_runtime`/
     /// `_timestamp`, a `summary` record sets/replaces/deletes; history logged after a `summary`
     /// record keeps updating the summary (a test compares the two on one log).
-    fn flush_auto_summary(&mut self) {
+    pub fn flush_auto_summary(&mut self) {
         self.prev_keys = None;
         for (k, v) in self.pending.drain(..) {
             if !self.history_keys.contains_key(k) {
@@ -254,7 +274,10 @@ fn set_some(target: &mut Option<String>, value: &Option<String>) {
 }
 
 /// Positions must be increasing and inside `[from, to)`.
-fn check_positions(batch: &IngestBatch) -> Result<()> {
+///
+/// # Errors
+/// `Invalid` naming the first bad position.
+pub fn check_positions(batch: &IngestBatch) -> Result<()> {
     if batch.from > batch.to {
         return Err(StoreError::Invalid(format!("from {} is after to {}", batch.from, batch.to)));
     }
@@ -357,7 +380,9 @@ pub(crate) fn sqlite_history(tx: &Connection) -> Box<dyn HistoryTx + '_> {
     Box::new(SqliteHistoryTx::new(tx))
 }
 
-fn row_ref(r: &HistoryRecord) -> HistoryRowRef<'_> {
+/// A history record as the history store's borrowed row.
+#[must_use]
+pub fn row_ref(r: &HistoryRecord) -> HistoryRowRef<'_> {
     HistoryRowRef { step: r.step, ts: r.ts, rt: r.rt, data: &r.data }
 }
 

@@ -9,12 +9,12 @@
 //! committed transaction survives a power cut or `kill -9`, which is what lets the server
 //! acknowledge an ingest batch right after commit.
 
-mod auth;
+pub(crate) mod auth;
 mod files;
-mod ingest;
+pub(crate) mod ingest;
 mod query;
 mod runs;
-mod step_guard;
+pub(crate) mod step_guard;
 mod views;
 mod sweeps;
 

@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::runs::{RUN_COLUMNS, RUN_FROM, project_id, run_from_row};
 use super::{SqliteStore, lock, now};
-use crate::filter::{Field, Filter, Source, SqlBuilder, json_expr, json_path, parse_field};
+use crate::filter::{Field, Filter, Source, SqlBuilder, collect_json_fields, json_expr, json_path, parse_field};
 use crate::{Direction, GroupCount, Result, Run, RunPage, RunQuery, StoreError};
 
 /// Where a page stopped.
@@ -58,16 +58,6 @@ fn sql_to_json(v: &SqlValue) -> Json {
         SqlValue::Integer(i) => Json::from(*i),
         SqlValue::Real(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
         SqlValue::Text(s) => Json::String(s.clone()),
-    }
-}
-
-fn collect_json_fields(filter: &Filter, out: &mut Vec<(Source, String)>) {
-    match filter {
-        Filter::And(parts) | Filter::Or(parts) | Filter::Nor(parts) => {
-            parts.iter().for_each(|p| collect_json_fields(p, out));
-        }
-        Filter::Cond(Field::Json { source, key }, _) => out.push((*source, key.clone())),
-        Filter::Cond(..) => {}
     }
 }
 

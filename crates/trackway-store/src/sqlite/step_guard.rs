@@ -10,7 +10,7 @@ use crate::Result;
 
 /// The run's last step and the log that wrote it, updated as a batch is applied.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct StepGuard {
+pub struct StepGuard {
     pub last_step: Option<i64>,
     pub owner: Option<String>,
     /// History records refused in this batch.
@@ -20,6 +20,7 @@ pub(crate) struct StepGuard {
 impl StepGuard {
     /// Whether a history record of `log_id` at `step` may be applied; records the new last
     /// step when it is.
+    #[must_use = "a refused record must be skipped"]
     pub fn admit(&mut self, log_id: &str, step: i64) -> bool {
         let ok = match self.last_step {
             None => true,
@@ -36,14 +37,14 @@ impl StepGuard {
         ok
     }
 
-    pub fn load(c: &Connection, pk: i64) -> Result<StepGuard> {
+    pub(crate) fn load(c: &Connection, pk: i64) -> Result<StepGuard> {
         let (last_step, owner) = c.query_row("SELECT last_step, last_step_log FROM runs WHERE pk = ?1", [pk], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })?;
         Ok(StepGuard { last_step, owner, dropped: 0 })
     }
 
-    pub fn save(&self, c: &Connection, pk: i64) -> Result<()> {
+    pub(crate) fn save(&self, c: &Connection, pk: i64) -> Result<()> {
         c.execute("UPDATE runs SET last_step_log = ?2 WHERE pk = ?1", params![pk, self.owner])?;
         Ok(())
     }
