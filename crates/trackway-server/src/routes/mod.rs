@@ -13,6 +13,7 @@ mod output;
 mod runs;
 mod tables;
 mod views;
+mod wandb;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -67,11 +68,14 @@ fn authed() -> OpenApiRouter<AppState> {
         .routes(routes!(ingest::ingest))
         .routes(routes!(views::list, views::save))
         .routes(routes!(views::get_one, views::delete))
+        .routes(routes!(wandb::graphql))
+        .routes(routes!(wandb::file_stream))
 }
 
 /// The routes open to anyone.
 fn public() -> OpenApiRouter<AppState> {
-    OpenApiRouter::default().routes(routes!(meta::health))
+    // The wandb upload URLs carry their own signature instead of a key.
+    OpenApiRouter::default().routes(routes!(meta::health)).routes(routes!(wandb::upload))
 }
 
 /// Every documented route, for the OpenAPI document.
