@@ -28,17 +28,35 @@ RUN = {
 
 def answer(op: str, variables: dict, port: int) -> dict:
     if op == "Viewer":
-        return {"viewer": {"id": "VXNlcjox", "entity": "e", "username": "u", "email": "u@x", "flags": "{}",
-                           "teams": {"edges": []}}}
+        return {
+            "viewer": {
+                "id": "VXNlcjox",
+                "entity": "e",
+                "username": "u",
+                "email": "u@x",
+                "flags": "{}",
+                "teams": {"edges": []},
+            }
+        }
     if op == "ServerFeaturesQuery":
         return {"serverInfo": {"features": []}}
     if op == "UpsertBucket":
         run = dict(RUN, name=variables.get("name"))
         return {"upsertBucket": {"bucket": run, "inserted": True}}
     if op == "RunResumeStatus":
-        return {"model": {"id": "UHJvamVjdDox", "name": "p", "entity": {"id": "e", "name": "e"}, "bucket": None}}
+        return {
+            "model": {
+                "id": "UHJvamVjdDox",
+                "name": "p",
+                "entity": {"id": "e", "name": "e"},
+                "bucket": None,
+            }
+        }
     if op == "CreateRunFiles":
-        files = [{"name": f, "uploadUrl": f"http://127.0.0.1:{port}/upload/{f}"} for f in variables["files"]]
+        files = [
+            {"name": f, "uploadUrl": f"http://127.0.0.1:{port}/upload/{f}"}
+            for f in variables["files"]
+        ]
         return {"createRunFiles": {"runID": "UnVuOjE=", "uploadHeaders": [], "files": files}}
     if op in ("MarkRunFilesUploaded", "StopRun"):
         return {op[0].lower() + op[1:]: {"success": True}}
@@ -74,17 +92,25 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         data = self.body()
-        entry = {"method": "POST", "path": self.path, "auth": bool(self.headers.get("Authorization"))}
+        entry = {
+            "method": "POST",
+            "path": self.path,
+            "auth": bool(self.headers.get("Authorization")),
+        }
         if self.path.startswith("/graphql"):
             req = json.loads(data)
             m = re.search(r"(query|mutation)\s+(\w+)", req.get("query", ""))
             op = req.get("operationName") or (m.group(2) if m else "")
-            entry.update(op=op, operationName=req.get("operationName"), variables=req.get("variables"))
+            entry.update(
+                op=op, operationName=req.get("operationName"), variables=req.get("variables")
+            )
             entry["query"] = req.get("query") if QUERIES else None
             self.record(entry)
             data = answer(op, req.get("variables") or {}, PORT)
             if data is None:
-                return self.reply({"data": None, "errors": [{"message": f"capture: {op} is not answered"}]})
+                return self.reply(
+                    {"data": None, "errors": [{"message": f"capture: {op} is not answered"}]}
+                )
             return self.reply({"data": data})
         if "file_stream" in self.path:
             entry["body"] = json.loads(data)
@@ -96,8 +122,14 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_PUT(self):
         data = self.body()
-        self.record({"method": "PUT", "path": self.path, "len": len(data),
-                     "content_type": self.headers.get("Content-Type")})
+        self.record(
+            {
+                "method": "PUT",
+                "path": self.path,
+                "len": len(data),
+                "content_type": self.headers.get("Content-Type"),
+            }
+        )
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()

@@ -145,13 +145,16 @@ pub fn apply_state(store: &dyn MetadataStore, key: &RunKey, records: Vec<Record>
     Ok(store.apply_ingest(&batch)?.applied)
 }
 
+/// Turns one line at a line number into a record.
+type Convert = fn(&str, u64) -> Result<Record>;
+
 /// Applies one filestream request to the run `key`.
 ///
 /// # Errors
 /// Store errors (the SDK retries a 5xx with the same offsets).
 pub fn apply(store: &dyn MetadataStore, key: &RunKey, req: &Request) -> Result<Applied> {
     let mut out = Applied::default();
-    let streams: [(&str, &str, fn(&str, u64) -> Result<Record>); 3] = [
+    let streams: [(&str, &str, Convert); 3] = [
         (HISTORY_FILE, logs::HISTORY, history_record),
         (EVENTS_FILE, logs::EVENTS, |l, _| stats_record(l)),
         (OUTPUT_FILE, logs::OUTPUT, |l, n| Ok(output_record(l, n))),
