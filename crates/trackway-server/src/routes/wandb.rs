@@ -74,7 +74,7 @@ pub(crate) async fn graphql(
 }
 
 #[utoipa::path(post, path = "/files/{entity}/{project}/{run_id}/file_stream", operation_id = "wandbFileStream", tag = "wandb",
-    params(("entity" = String, Path), ("project" = String, Path), ("run_id" = String, Path)),
+    params(crate::openapi::RunPath),
     request_body = Object,
     responses((status = 200, description = "The request is durable", body = Object)))]
 pub(crate) async fn file_stream(
@@ -106,9 +106,10 @@ pub(crate) struct Signature {
 }
 
 #[utoipa::path(put, path = "/wandb/upload/{entity}/{project}/{run_id}/{*path}", operation_id = "wandbUpload", tag = "wandb",
-    params(crate::openapi::FilePath, Signature),
+    security(()), params(crate::openapi::FilePath, Signature),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
-    responses((status = 200, description = "The stored version", body = crate::openapi::FileUpload)))]
+    responses((status = 200, description = "The stored version", body = crate::openapi::FileUpload),
+        (status = 403, description = "Error: forbidden (the signature is wrong for this run and path, or expired)", content_type = "application/json", body = Object)))]
 pub(crate) async fn upload(
     State(state): State<AppState>,
     Path((entity, project, run_id, raw)): Path<(String, String, String, String)>,
