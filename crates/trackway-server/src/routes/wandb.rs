@@ -12,6 +12,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 use trackway_store::{Principal, RunKey};
+use trackway_types::limits::{check_name, check_run_id};
 use trackway_wandb::{WandbError, filestream, graphql};
 
 use super::WireEncoded;
@@ -27,6 +28,15 @@ impl From<WandbError> for ApiError {
             WandbError::Store(s) => ApiError::from(s),
         }
     }
+}
+
+/// A JSON object body as `T` (serde would also build a struct from a JSON array).
+fn parse_object<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    let value: Json_ = parse_json(bytes)?;
+    if !value.is_object() {
+        return Err(ApiError::BadRequest("the body must be a JSON object".into()));
+    }
+    serde_json::from_value(value).map_err(|e| ApiError::BadRequest(format!("invalid body: {e}")))
 }
 
 /// `http://host:port` as the SDK reached this server (or the configured public URL).
@@ -50,7 +60,7 @@ pub(crate) async fn graphql(
     let base = base_url(&state, &headers);
     let answer = state
         .blocking(move |s| {
-            let req: graphql::Request = parse_json(&bytes)?;
+            let req: graphql::Request = parse_object(&bytes)?;
             let ensure = |entity: &str| -> trackway_wandb::Result<()> {
                 check_access(&who, entity, true)
                     .and_then(|()| ensure_entity(s, &who, entity))
@@ -84,11 +94,14 @@ pub(crate) async fn file_stream(
     _slot: IngestPermit,
     RawBody(bytes): RawBody,
 ) -> ApiResult<Json<Json_>> {
+    check_name("entity", &entity).map_err(|e| ApiError::limit(&e))?;
+    check_name("project", &project).map_err(|e| ApiError::limit(&e))?;
+    check_run_id(&run_id).map_err(|e| ApiError::limit(&e))?;
     check_access(&who, &entity, true)?;
     let key = RunKey { entity, project, run_id };
     state
         .blocking(move |s| {
-            let req: filestream::Request = parse_json(&bytes)?;
+            let req: filestream::Request = parse_object(&bytes)?;
             let applied = filestream::apply(&*s.store, &key, &req)?;
             tracing::debug!(run = %key, records = applied.records, skipped = applied.skipped_lines, "wandb filestream");
             Ok(())
