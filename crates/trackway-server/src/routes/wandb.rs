@@ -12,7 +12,7 @@ use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 use trackway_store::{Principal, RunKey};
-use trackway_types::limits::{check_name, check_run_id};
+use trackway_types::limits::check_run_id;
 use trackway_wandb::{WandbError, filestream, graphql};
 
 use super::WireEncoded;
@@ -94,14 +94,15 @@ pub(crate) async fn file_stream(
     _slot: IngestPermit,
     RawBody(bytes): RawBody,
 ) -> ApiResult<Json<Json_>> {
-    check_name("entity", &entity).map_err(|e| ApiError::limit(&e))?;
-    check_name("project", &project).map_err(|e| ApiError::limit(&e))?;
     check_run_id(&run_id).map_err(|e| ApiError::limit(&e))?;
     check_access(&who, &entity, true)?;
     let key = RunKey { entity, project, run_id };
     state
         .blocking(move |s| {
             let req: filestream::Request = parse_object(&bytes)?;
+            // The SDK streams only runs it created with `UpsertBucket`: anything else is 404,
+            // like the other run routes.
+            s.store.get_run(&key)?;
             let applied = filestream::apply(&*s.store, &key, &req)?;
             tracing::debug!(run = %key, records = applied.records, skipped = applied.skipped_lines, "wandb filestream");
             Ok(())
