@@ -150,7 +150,7 @@ fuzz: fuzz-tools ## Each fuzz target for FUZZ_LONG_SECONDS (10 min)
 	$(CARGO_FUZZ) build -s none --target-dir target
 	$(call run_fuzz,$(FUZZ_LONG_SECONDS))
 
-bench: setup ## Print the performance figures quoted in the closing notes
+bench: setup build wandb-venvs ## Print the performance figures quoted in the closing notes
 	$(PY) bench/log_bench.py
 	@for b in bench/*.py; do [ "$$b" = bench/log_bench.py ] || $(PY) $$b; done
 	cd web && npm run --silent perf

@@ -9,7 +9,8 @@ use trackway_store::Principal;
 
 use crate::{ApiError, ApiResult, AppState};
 
-/// The key from `Authorization: Bearer <key>`.
+/// The key from `Authorization: Bearer <key>`, or from `Basic` credentials with the user `api`
+/// (how the wandb SDK sends its API key, docs/wandb-server.md).
 fn bearer(req: &Request) -> ApiResult<String> {
     let header = req.headers().get(AUTHORIZATION).ok_or_else(|| {
         ApiError::Unauthorized(
@@ -18,10 +19,25 @@ fn bearer(req: &Request) -> ApiResult<String> {
     })?;
     let text = header.to_str().map_err(|_| ApiError::Unauthorized("malformed Authorization header".into()))?;
     let (scheme, key) = text.trim().split_once(' ').unwrap_or((text, ""));
+    if scheme.eq_ignore_ascii_case("basic") {
+        return basic_key(key.trim());
+    }
     if !scheme.eq_ignore_ascii_case("bearer") || key.trim().is_empty() {
         return Err(ApiError::Unauthorized("the Authorization header must be `Bearer <api key>`".into()));
     }
     Ok(key.trim().to_owned())
+}
+
+/// The password of `Basic base64(api:<key>)`.
+fn basic_key(encoded: &str) -> ApiResult<String> {
+    use base64::Engine as _;
+    let bad = || ApiError::Unauthorized("Basic credentials must be `api:<api key>`, base64-encoded".into());
+    let raw = base64::engine::general_purpose::STANDARD.decode(encoded).map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    match text.split_once(':') {
+        Some((user, key)) if user == "api" && !key.trim().is_empty() => Ok(key.trim().to_owned()),
+        _ => Err(bad()),
+    }
 }
 
 pub(crate) async fn require_key(

@@ -45,6 +45,8 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 pub const DB_FILE: &str = "trackway.db";
 /// The blob store of run files inside the data directory.
 pub const BLOB_DIR: &str = "blobs";
+/// The key that signs wandb upload URLs, inside the data directory.
+pub const URL_KEY_FILE: &str = "wandb-url.key";
 
 /// Errors starting the server.
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +104,9 @@ pub struct AppState {
     pub body_limit: usize,
     /// Server-wide resource limits; change them with [`AppState::with_limits`].
     pub limits: Limits,
+    /// Signs the upload URLs handed to the wandb SDK (routes::wandb); its key lives in the data
+    /// directory so URLs stay valid across a restart.
+    pub wandb_urls: trackway_wandb::token::UrlSigner,
     /// Ingest requests in flight, at most `limits.ingest_concurrency`.
     pub ingest_slots: IngestSlots,
 }
@@ -155,6 +160,7 @@ impl AppState {
             body_limit: DEFAULT_BODY_LIMIT,
             ingest_slots: IngestSlots::new(Limits::default().ingest_concurrency),
             limits: Limits::default(),
+            wandb_urls: trackway_wandb::token::UrlSigner::new(url_key(data_dir)?),
         })
     }
 
@@ -176,6 +182,22 @@ impl AppState {
         let state = self.clone();
         tokio::task::spawn_blocking(move || f(&state)).await?
     }
+}
+
+/// The data directory's URL-signing key (`wandb-url.key`, 32 random bytes), created on first use.
+fn url_key(data_dir: &Path) -> Result<[u8; 32], ServerError> {
+    let path = data_dir.join(URL_KEY_FILE);
+    if let Ok(bytes) = std::fs::read(&path)
+        && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
+    {
+        return Ok(key);
+    }
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, key)?;
+    std::fs::rename(&tmp, &path)?;
+    Ok(key)
 }
 
 /// The application router.

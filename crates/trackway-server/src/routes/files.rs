@@ -171,9 +171,23 @@ pub(crate) async fn upload(
 ) -> ApiResult<Json<Json_>> {
     let (key, rel) = file_target(path)?;
     check_access(&who, &key.entity, true)?;
-    let expected = expected_digest(&headers)?;
-    let declared = declared_size(&headers, encoded.is_some_and(|Extension(WireEncoded(e))| e))?;
-    let allowed = upload_allowance(&state, &key, declared).await?;
+    let encoded = encoded.is_some_and(|Extension(WireEncoded(e))| e);
+    store_upload(&state, key, rel, &headers, encoded, body).await.map(Json)
+}
+
+/// Streams one upload of run file `rel` into the blob store and records it (also the target of
+/// the wandb upload URLs, `routes::wandb`).
+pub(crate) async fn store_upload(
+    state: &AppState,
+    key: RunKey,
+    rel: String,
+    headers: &HeaderMap,
+    encoded: bool,
+    body: Body,
+) -> ApiResult<Json_> {
+    let expected = expected_digest(headers)?;
+    let declared = declared_size(headers, encoded)?;
+    let allowed = upload_allowance(state, &key, declared).await?;
     let (tx, rx) = mpsc::channel(8);
     let store_bytes = state.blocking(move |s| {
         let mut reader = ChannelReader { rx, current: Bytes::new() };
@@ -205,8 +219,8 @@ pub(crate) async fn upload(
         })
         .await?;
     let f = &out.file;
-    Ok(Json(json!({"path": f.path, "sha256": f.sha256, "size": f.size, "version": f.version,
-                   "created": out.created, "created_at": f.created_at})))
+    Ok(json!({"path": f.path, "sha256": f.sha256, "size": f.size, "version": f.version,
+              "created": out.created, "created_at": f.created_at}))
 }
 
 /// Sets `Run.metadata` from an uploaded `trackway-metadata.json` (top-level keys). A document

@@ -14,6 +14,7 @@ mod runs;
 mod sweeps;
 mod tables;
 mod views;
+mod wandb;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -74,11 +75,14 @@ fn authed() -> OpenApiRouter<AppState> {
         .routes(routes!(sweeps::control))
         .routes(routes!(sweeps::claim))
         .routes(routes!(sweeps::heartbeat))
+        .routes(routes!(wandb::graphql))
+        .routes(routes!(wandb::file_stream))
 }
 
 /// The routes open to anyone.
 fn public() -> OpenApiRouter<AppState> {
-    OpenApiRouter::default().routes(routes!(meta::health))
+    // The wandb upload URLs carry their own signature instead of a key.
+    OpenApiRouter::default().routes(routes!(meta::health)).routes(routes!(wandb::upload))
 }
 
 /// Every documented route, for the OpenAPI document.
