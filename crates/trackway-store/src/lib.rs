@@ -20,11 +20,13 @@
 //! The trait is synchronous: every call is a short database transaction. Async callers (the
 //! server) run it on a blocking thread.
 
+pub mod artifacts;
 pub mod capture;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance_sweeps;
+pub mod conformance_artifacts;
 mod filter;
 mod json;
 mod model;
@@ -41,6 +43,7 @@ use std::sync::Arc;
 
 use trackway_history::HistoryStore;
 
+pub use artifacts::ArtifactStore;
 pub use filter::{Filter, parse_filter};
 pub use model::*;
 pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, SqliteStore};
@@ -98,6 +101,8 @@ pub struct Storage {
     pub views: Arc<dyn ViewStore>,
     /// Sweep controller state, in the same database.
     pub sweeps: Arc<dyn SweepStore>,
+    /// Artifacts (docs/artifacts.md), in the same database.
+    pub artifacts: Arc<dyn ArtifactStore>,
 }
 
 impl Storage {
@@ -109,7 +114,7 @@ impl Storage {
     pub fn open_sqlite(path: &Path, options: OpenOptions) -> Result<Storage> {
         let store = Arc::new(SqliteStore::open_with(path, options)?);
         let history = Arc::new(store.history());
-        Ok(Storage { metadata: store.clone(), history, views: store.clone(), sweeps: store })
+        Ok(Storage { metadata: store.clone(), history, views: store.clone(), sweeps: store.clone(), artifacts: store })
     }
 }
 

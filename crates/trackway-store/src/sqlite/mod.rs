@@ -9,6 +9,7 @@
 //! committed transaction survives a power cut or `kill -9`, which is what lets the server
 //! acknowledge an ingest batch right after commit.
 
+mod artifacts;
 mod auth;
 mod files;
 mod ingest;
@@ -46,6 +47,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("../../migrations/0005_last_step_log.sql")),
     Migration::Sql(include_str!("../../migrations/0006_views.sql")),
     Migration::Sql(include_str!("../../migrations/0007_sweeps.sql")),
+    Migration::Sql(include_str!("../../migrations/0008_artifacts.sql")),
 ];
 
 /// How a store is opened.
