@@ -32,7 +32,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use trackway_blob::{BlobStore, LocalBlobStore};
 use trackway_history::HistoryStore;
-use trackway_store::{MetadataStore, OpenOptions, Storage, ViewStore};
+use trackway_store::{ArtifactStore, MetadataStore, OpenOptions, Storage, ViewStore};
 
 pub use error::{ApiError, ApiResult};
 pub use limits::{IngestSlots, Limits};
@@ -45,6 +45,8 @@ pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024 * 1024;
 pub const DB_FILE: &str = "trackway.db";
 /// The blob store of run files inside the data directory.
 pub const BLOB_DIR: &str = "blobs";
+/// Partial (resumable) artifact blob uploads inside the data directory.
+pub const UPLOAD_DIR: &str = "uploads";
 
 /// Errors starting the server.
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +80,10 @@ pub struct AppState {
     /// Run files' bytes, content-addressed (`<data dir>/blobs`); `run_files` in the metadata
     /// store maps (run, path, version) to a digest here.
     pub blobs: Arc<dyn BlobStore>,
+    /// Artifacts (docs/artifacts.md), in the metadata store's database; bytes in `blobs`.
+    pub artifacts: Arc<dyn ArtifactStore>,
+    /// Partial artifact blob uploads (`<data dir>/uploads`).
+    pub uploads: Arc<routes::BlobUploads>,
     /// Base URL used in `Run.url` (e.g. `http://127.0.0.1:8767`); `None` gives relative URLs.
     pub public_url: Option<String>,
     pub body_limit: usize,
@@ -96,7 +102,7 @@ impl AppState {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| ServerError::DataDir { path: data_dir.to_owned(), source })?;
         let db = data_dir.join(DB_FILE);
-        let Storage { metadata, history, views, sweeps } = Storage::open_sqlite(&db, OpenOptions::default())?;
+        let Storage { metadata, history, views, sweeps, artifacts } = Storage::open_sqlite(&db, OpenOptions::default())?;
         let blobs = LocalBlobStore::open_dir(data_dir.join(BLOB_DIR))?;
         Ok(AppState {
             store: metadata,
@@ -104,6 +110,8 @@ impl AppState {
             views,
             sweeps,
             blobs: Arc::new(blobs),
+            artifacts,
+            uploads: routes::BlobUploads::open(data_dir.join(UPLOAD_DIR))?,
             public_url: None,
             body_limit: DEFAULT_BODY_LIMIT,
             ingest_slots: IngestSlots::new(Limits::default().ingest_concurrency),

@@ -26,6 +26,7 @@ pub mod capture;
 pub mod conformance;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance_sweeps;
+#[cfg(any(test, feature = "testsuite"))]
 pub mod conformance_artifacts;
 mod filter;
 mod json;
