@@ -208,7 +208,7 @@ fn consumers(c: &Connection, id: i64) -> Result<Vec<RunRef>> {
         let mut stmt = c.prepare_cached("SELECT run_pk FROM artifact_usage WHERE version_id = ?1 ORDER BY used_at")?;
         stmt.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
     };
-    Ok(pks.into_iter().filter_map(|pk| run_ref(c, pk).transpose()).collect::<Result<_>>()?)
+    pks.into_iter().filter_map(|pk| run_ref(c, pk).transpose()).collect::<Result<_>>()
 }
 
 impl SqliteStore {
