@@ -17,6 +17,7 @@ __all__ = [
     "append_record",
     "content_digest",
     "decode_tjson",
+    "download_blob",
     "ensure_agent",
     "find_run_dirs",
     "latest_run_state",

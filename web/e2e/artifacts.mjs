@@ -11,7 +11,7 @@ export async function artifactTests(suite, page, call, runScript) {
     await page.waitForSelector("#artifacts tr[data-name='dataset']");
     const text = await page.textContent("#artifacts");
     assert(text.includes("dataset") && text.includes("2"), `the dataset with 2 versions: ${text}`);
-    await shot(page, "30-artifacts");
+    await shot(page, "40-artifacts");
     await page.click("#artifacts tr[data-name='dataset'] a");
     await page.waitForSelector("#artifact-versions");
     const head = await page.textContent("h2");
@@ -24,12 +24,12 @@ export async function artifactTests(suite, page, call, runScript) {
     const v0 = await page.textContent("main");
     assert(v0.includes("dataset:v0") && v0.includes("best") && v0.includes("producer-one") && v0.includes("consumer"),
       `v0 with its alias, producer and consumer: ${v0.slice(0, 400)}`);
-    await shot(page, "31-artifact-version");
+    await shot(page, "41-artifact-version");
     const runs = (await call("GET", "/projects/admin/arts/runs")).runs ?? [];
     const consumer = runs.find((r) => r.name === "consumer");
     assert(consumer, `consumer run among ${runs.map((r) => r.name)}`);
     await page.goto(`/admin/arts/runs/${consumer.run_id}?tab=artifacts`);
     await page.waitForSelector("#run-artifacts >> text=dataset:v0");
-    await shot(page, "32-run-artifacts");
+    await shot(page, "42-run-artifacts");
   });
 }

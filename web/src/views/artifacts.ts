@@ -110,9 +110,11 @@ function lineage(v: Version): HTMLElement {
   const node = (x: number, y: number, text: string, cls: string) => {
     const g = document.createElementNS(NS, "g");
     const r = document.createElementNS(NS, "rect");
-    Object.entries({ x: x - 75, y: y - 13, width: 150, height: 26, rx: 6, class: cls }).forEach(([k, val]) => r.setAttribute(k, String(val)));
+    // Colours as attributes: an SVG shape without them is filled black.
+    const fill = cls === "lineage-artifact" ? "#dbe7fb" : "#ffffff";
+    Object.entries({ x: x - 75, y: y - 13, width: 150, height: 26, rx: 6, class: cls, fill, stroke: "#7a8699" }).forEach(([k, val]) => r.setAttribute(k, String(val)));
     const t = document.createElementNS(NS, "text");
-    Object.entries({ x, y: y + 4, "text-anchor": "middle", "font-size": 11 }).forEach(([k, val]) => t.setAttribute(k, String(val)));
+    Object.entries({ x, y: y + 4, "text-anchor": "middle", "font-size": 11, fill: "#1f2937" }).forEach(([k, val]) => t.setAttribute(k, String(val)));
     t.textContent = text.length > 22 ? `${text.slice(0, 21)}…` : text;
     g.append(r, t); svg.append(g);
   };
