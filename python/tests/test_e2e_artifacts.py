@@ -43,7 +43,10 @@ class Server(BaseServer):
     def parts(self) -> list:
         """(digest, offset) of every artifact blob part the server stored, from its log."""
         text = re.sub(r"\x1b\[[0-9;]*m", "", (self.tmp / "server.log").read_text())
-        return [(d, int(o)) for d, o in re.findall(r"artifact blob part stored digest=(\w+) offset=(\d+)", text)]
+        return [
+            (d, int(o))
+            for d, o in re.findall(r"artifact blob part stored digest=(\w+) offset=(\d+)", text)
+        ]
 
 
 @pytest.fixture
@@ -237,7 +240,9 @@ def test_kill9_agent_mid_upload_resumes_without_resending_parts(server, tmp_path
     # Every part was stored once: no offset twice, and offsets only grow (the new uploader
     # continued where the killed one stopped instead of starting over).
     offsets = [o for _, o in server.parts()]
-    assert len(offsets) >= 90 and len(offsets) == len(set(offsets)) and offsets == sorted(offsets), offsets
+    assert (
+        len(offsets) >= 90 and len(offsets) == len(set(offsets)) and offsets == sorted(offsets)
+    ), offsets
     art = server.api().artifact("admin/big/big:latest")
     root = art.download(root=str(tmp_path / "dl"))
     assert sha(Path(root, "big.bin")) == sha(tmp_path / "big.bin")
