@@ -25,11 +25,21 @@ pub struct ManifestEntry {
     pub path: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    #[serde(deserialize_with = "whole_number")]
     pub size: u64,
     #[serde(default, rename = "ref", skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ref_digest: Option<String>,
+}
+
+/// A byte count written as an integer, or as a float with no fraction (`12.0`: JSON does not
+/// tell them apart, and some clients write every number as a float).
+fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = serde_json::Number::deserialize(d)?;
+    n.as_u64()
+        .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 1.8e19).map(|f| f as u64))
+        .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a byte count")))
 }
 
 /// What a client commits: one artifact version as logged by a run (or by `artifact put`).

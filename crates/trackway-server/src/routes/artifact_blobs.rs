@@ -170,7 +170,7 @@ async fn append_part(state: &AppState, digest: &Digest, body: Body, room: u64) -
     });
     let (within, len) = tokio::join!(pump(body, tx, room), write);
     if !within {
-        return Err(ApiError::BadRequest(format!("the part runs past the blob's declared size ({room} bytes left)")));
+        return Err(ApiError::Conflict(format!("the part runs past the blob's declared size ({room} bytes left)")));
     }
     len
 }

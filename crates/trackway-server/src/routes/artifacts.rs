@@ -46,14 +46,51 @@ pub(crate) struct ArtifactVersionDoc {
     entries: Json_,
 }
 
-/// The JSON answers that are lists or counts.
+/// `GET /artifacts/{entity}/{project}`: the names, by type.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
-pub(crate) struct ArtifactListDoc {
-    /// `{name, type, versions, latest, size, updated_at}` per name (list of names), or
-    /// versions newest first, or `{logged, used}` of a run, or `{deleted, blobs_freed}`.
-    #[schema(value_type = Object)]
+pub(crate) struct ArtifactNamesDoc {
+    /// `{name, type, versions, latest, size, updated_at}` per name.
+    #[schema(value_type = Vec<Object>)]
     artifacts: Json_,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ArtifactVersionsDoc {
+    versions: Vec<ArtifactVersionDoc>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct RunArtifactsDoc {
+    logged: Vec<ArtifactVersionDoc>,
+    used: Vec<ArtifactVersionDoc>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct DeletedDoc {
+    deleted: String,
+    blobs_freed: u64,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct CommittedDoc {
+    /// False when a version with the same content existed (nothing was created).
+    created: bool,
+    artifact: ArtifactVersionDoc,
+}
+
+/// One file of a manifest: a blob already uploaded (a reference instead of `sha256`:
+/// `{"path","ref","ref_digest","size"}`, see docs/artifacts.md).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct ManifestEntryDoc {
+    path: String,
+    sha256: String,
+    size: u64,
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -66,7 +103,7 @@ pub(crate) struct CommitBody {
     #[serde(default)]
     #[schema(value_type = Object)]
     metadata: Map<String, Json_>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<ManifestEntryDoc>)]
     entries: Vec<ManifestEntry>,
     #[serde(default)]
     aliases: Vec<String>,
@@ -89,7 +126,7 @@ fn check_blobs(s: &AppState, entries: &[ManifestEntry]) -> ApiResult<()> {
                     e.path, e.size
                 )));
             }
-            None => return Err(ApiError::BadRequest(format!("entry {}: blob {sha} is not uploaded yet", e.path))),
+            None => return Err(ApiError::NotFound(format!("entry {}: blob {sha} (upload it first)", e.path))),
         }
     }
     Ok(())
@@ -99,8 +136,9 @@ async fn commit(
     state: AppState,
     who: Principal,
     target: (String, String, Option<String>),
-    body: CommitBody,
+    mut body: CommitBody,
 ) -> ApiResult<Json<Json_>> {
+    lowercase_digests(&mut body);
     let (entity, project, run_id) = target;
     check_access(&who, &entity, true)?;
     if body.entries.len() > MAX_ENTRIES {
@@ -129,7 +167,7 @@ async fn commit(
 
 #[utoipa::path(post, path = "/api/v1/runs/{entity}/{project}/{run_id}/artifacts", operation_id = "logArtifact", tag = "artifacts",
     params(crate::openapi::RunPath), request_body = CommitBody,
-    responses((status = 200, description = "The version (created: false when the same content was logged before)", body = ArtifactVersionDoc)))]
+    responses((status = 200, description = "The version (created: false when the same content was logged before)", body = CommittedDoc)))]
 pub(crate) async fn log_from_run(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -137,6 +175,15 @@ pub(crate) async fn log_from_run(
     JsonBody(body): JsonBody<CommitBody>,
 ) -> ApiResult<Json<Json_>> {
     commit(state, who, (entity, project, Some(run_id)), body).await
+}
+
+/// Digests are stored in lowercase (the blob store's names).
+fn lowercase_digests(body: &mut CommitBody) {
+    for e in &mut body.entries {
+        if let Some(s) = e.sha256.as_mut() {
+            s.make_ascii_lowercase();
+        }
+    }
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -150,7 +197,7 @@ pub(crate) struct ListQuery {
 
 #[utoipa::path(post, path = "/api/v1/artifacts/{entity}/{project}", operation_id = "putArtifact", tag = "artifacts",
     params(("entity" = String, Path), ("project" = String, Path)), request_body = CommitBody,
-    responses((status = 200, description = "The version, produced by no run", body = ArtifactVersionDoc)))]
+    responses((status = 200, description = "The version, produced by no run", body = CommittedDoc)))]
 pub(crate) async fn put(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -162,7 +209,7 @@ pub(crate) async fn put(
 
 #[utoipa::path(get, path = "/api/v1/artifacts/{entity}/{project}", operation_id = "listArtifacts", tag = "artifacts",
     params(("entity" = String, Path), ("project" = String, Path), ListQuery),
-    responses((status = 200, description = "The project's artifact names by type", body = ArtifactListDoc)))]
+    responses((status = 200, description = "The project's artifact names by type", body = ArtifactNamesDoc)))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -180,7 +227,7 @@ pub(crate) async fn list(
 
 #[utoipa::path(get, path = "/api/v1/artifacts/{entity}/{project}/{name}", operation_id = "listArtifactVersions", tag = "artifacts",
     params(("entity" = String, Path), ("project" = String, Path), ("name" = String, Path)),
-    responses((status = 200, description = "Every version, newest first", body = ArtifactListDoc)))]
+    responses((status = 200, description = "Every version, newest first", body = ArtifactVersionsDoc)))]
 pub(crate) async fn versions(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -253,7 +300,7 @@ pub(crate) async fn patch_version(
 
 #[utoipa::path(delete, path = "/api/v1/artifacts/{entity}/{project}/{name}/{selector}", operation_id = "deleteArtifactVersion", tag = "artifacts",
     params(("entity" = String, Path), ("project" = String, Path), ("name" = String, Path), ("selector" = String, Path, description = "vN or an alias")),
-    responses((status = 200, description = "How many blobs were freed", body = ArtifactListDoc)))]
+    responses((status = 200, description = "How many blobs were freed", body = DeletedDoc)))]
 pub(crate) async fn delete_version(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -310,7 +357,7 @@ pub(crate) async fn use_version(
 
 #[utoipa::path(get, path = "/api/v1/runs/{entity}/{project}/{run_id}/artifacts", operation_id = "runArtifacts", tag = "artifacts",
     params(crate::openapi::RunPath),
-    responses((status = 200, description = "Versions the run logged and used", body = ArtifactListDoc)))]
+    responses((status = 200, description = "Versions the run logged and used", body = RunArtifactsDoc)))]
 pub(crate) async fn of_run(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
