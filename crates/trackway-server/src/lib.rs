@@ -102,7 +102,8 @@ impl AppState {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| ServerError::DataDir { path: data_dir.to_owned(), source })?;
         let db = data_dir.join(DB_FILE);
-        let Storage { metadata, history, views, sweeps, artifacts } = Storage::open_sqlite(&db, OpenOptions::default())?;
+        let Storage { metadata, history, views, sweeps, artifacts } =
+            Storage::open_sqlite(&db, OpenOptions::default())?;
         let blobs = LocalBlobStore::open_dir(data_dir.join(BLOB_DIR))?;
         Ok(AppState {
             store: metadata,
