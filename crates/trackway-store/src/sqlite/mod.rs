@@ -16,8 +16,8 @@ mod ingest;
 mod query;
 mod runs;
 mod step_guard;
-mod views;
 mod sweeps;
+mod views;
 
 pub use runs::BulkRun;
 
