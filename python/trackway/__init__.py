@@ -64,6 +64,12 @@ __all__ = [
     "config",
     "summary",
     "Api",
+    "Artifact",
+    "log_artifact",
+    "use_artifact",
+    "log_model",
+    "use_model",
+    "link_model",
     "Image",
     "Histogram",
     "Table",
@@ -139,6 +145,32 @@ def save(glob_str=None, base_path=None, policy="live"):
     if r is None:
         raise Error("You must call trackway.init() before trackway.save()")
     return r.save(glob_str, base_path=base_path, policy=policy)
+
+
+def log_artifact(artifact_or_path, name=None, type=None, aliases=None, tags=None):
+    return _active("log_artifact").log_artifact(artifact_or_path, name, type, aliases, tags)
+
+
+def use_artifact(artifact_or_name, type=None, aliases=None, use_as=None):
+    return _active("use_artifact").use_artifact(artifact_or_name, type, aliases, use_as)
+
+
+def log_model(path, name=None, aliases=None):
+    return _active("log_model").log_model(path, name, aliases)
+
+
+def use_model(name):
+    return _active("use_model").use_model(name)
+
+
+def link_model(path, registered_model_name, aliases=None):
+    return _active("link_model").link_model(path, registered_model_name, aliases)
+
+
+def _active(what):
+    if run is None:
+        raise Error(f"You must call trackway.init() before trackway.{what}()")
+    return run
 
 
 def watch(
@@ -245,6 +277,10 @@ def __getattr__(name):
         from .apis import Api
 
         return Api
+    if name in ("Artifact", "ArtifactManifestEntry"):
+        from . import artifacts
+
+        return getattr(artifacts, name)
     if name in ("plot", "sklearn"):  # loaded on first use: `import trackway` stays cheap
         import importlib
 

@@ -2,6 +2,7 @@
 docs/dev/native-api.md). `make lint` checks this stub against the built module with mypy's
 stubtest, so a function added there without a stub here fails CI."""
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, final
 
@@ -16,6 +17,7 @@ __all__ = [
     "append_record",
     "content_digest",
     "decode_tjson",
+    "download_blob",
     "ensure_agent",
     "find_run_dirs",
     "latest_run_state",
@@ -106,6 +108,14 @@ def api_request(
     body: str | None = None,
     timeout: float = 30.0,
 ) -> str: ...
+def download_blob(
+    base_url: str,
+    api_key: str | None,
+    entity: str,
+    project: str,
+    sha256: str,
+    dest: str | os.PathLike[str],
+) -> int: ...
 def latest_run_state(attempts: Sequence[str]) -> dict[str, Any] | None: ...
 def remote_run_state(
     base_url: str | None, api_key: str | None, entity: str | None, project: str, run_id: str

@@ -435,6 +435,37 @@ class Run:
 
         return _lifecycle.save_files(self, glob_str, base_path, policy)
 
+    def log_artifact(self, artifact_or_path, name=None, type=None, aliases=None, tags=None):
+        """Appends an `artifact` record; the agent uploads it (artifacts/_logging.py)."""
+        self._check("log_artifact()")
+        from .artifacts import _logging
+
+        return _logging.log_artifact(self, artifact_or_path, name, type, aliases, tags)
+
+    def use_artifact(self, artifact_or_name, type=None, aliases=None, use_as=None):
+        self._check("use_artifact()")
+        from .artifacts import _logging
+
+        return _logging.use_artifact(self, artifact_or_name, type, aliases, use_as)
+
+    def log_model(self, path, name=None, aliases=None):
+        self._check("log_model()")
+        from .artifacts import _logging
+
+        return _logging.log_model(self, path, name, aliases)
+
+    def use_model(self, name):
+        self._check("use_model()")
+        from .artifacts import _logging
+
+        return _logging.use_model(self, name)
+
+    def link_model(self, path, registered_model_name, aliases=None):
+        self._check("link_model()")
+        from .artifacts import _logging
+
+        return _logging.link_model(self, path, registered_model_name, aliases)
+
     def watch(
         self, models=None, criterion=None, log="gradients", log_freq=1000, idx=None, log_graph=False
     ) -> None:

@@ -1,10 +1,13 @@
-"""Lightning `WandbLogger` (without `log_model`: that needs Artifacts, which Trackway lacks)."""
+"""Lightning `WandbLogger`: metrics, hyperparameters, `watch`, DDP, and `log_model` checkpoints
+as artifacts."""
 
 import json
+import time
 
 import pytest
 
 from conftest import find_run, history, run_script
+from trackway.errors import CommError
 
 SCRIPT = """
 import json, torch
@@ -99,3 +102,64 @@ def test_wandb_logger_two_process_cpu_ddp(tmp, online_env, api):
     rows = history(api, "/".join(run.path), keys=["train_loss", "trainer/global_step"])
     assert [r["train_loss"] for r in rows] == [pytest.approx(v, rel=1e-6) for v in result["losses"]]
     assert [r["trainer/global_step"] for r in rows] == [0, 1]  # 16 samples / 2 ranks / batch 4
+
+
+CHECKPOINTS = """
+import json, torch
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import WandbLogger
+
+class Tiny(L.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Linear(3, 1)
+    def training_step(self, batch, i):
+        x, y = batch
+        loss = torch.nn.functional.mse_loss(self.net(x), y)
+        self.log("train_loss", loss)
+        return loss
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.05)
+
+torch.manual_seed(0)
+ds = torch.utils.data.TensorDataset(torch.randn(16, 3), torch.randn(16, 1))
+logger = WandbLogger(project="lightning-ckpt", log_model="all")
+ckpt = ModelCheckpoint(dirpath="ckpts", monitor="train_loss", save_top_k=1, every_n_epochs=1)
+trainer = L.Trainer(max_epochs=3, logger=logger, accelerator="cpu", log_every_n_steps=1,
+                    callbacks=[ckpt], enable_progress_bar=False, enable_model_summary=False)
+trainer.fit(Tiny(), torch.utils.data.DataLoader(ds, batch_size=4))
+print(json.dumps({"id": logger.experiment.id, "best": ckpt.best_model_path}))
+"""
+
+RESTORE = """
+import json, sys, torch
+from lightning.pytorch.loggers import WandbLogger
+path = WandbLogger.download_artifact(sys.argv[1], save_dir="restored", artifact_type="model")
+state = torch.load(path + "/model.ckpt", weights_only=False)
+print(json.dumps({"path": path, "keys": sorted(state["state_dict"])}))
+"""
+
+
+def test_wandb_logger_log_model_checkpoints_as_artifacts(tmp, online_env, api):
+    """`WandbLogger(log_model="all")`: every checkpoint becomes a version of `model-<run id>`
+    (aliases `latest`/`best`, produced by the run), and `download_artifact` brings it back."""
+    done = run_script(tmp, CHECKPOINTS, env=online_env, timeout=300)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    name = f"admin/lightning-ckpt/model-{result['id']}"
+    latest = None
+    for _ in range(150):  # the agent uploads after the script exits
+        try:
+            latest = api.artifact(f"{name}:latest", type="model")
+            break
+        except CommError:
+            time.sleep(0.2)
+    assert latest is not None and latest.logged_by().id == result["id"]
+    assert "best" in api.artifact(f"{name}:best").aliases
+    versions = api.artifact_versions("model", name)
+    assert len(versions) >= 1 and {e.path for e in latest.files()} == {"model.ckpt"}
+    restored = run_script(
+        tmp, RESTORE.replace("sys.argv[1]", repr(f"{name}:best")), env=online_env, timeout=300
+    )
+    out = json.loads(restored.stdout.strip().splitlines()[-1])
+    assert out["keys"] == ["net.bias", "net.weight"]

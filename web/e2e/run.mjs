@@ -10,6 +10,7 @@ import { client, putFile, RunWriter, startBackend, SystemWriter } from "./backen
 import { fillMedia, mediaTests, sdkMediaTests } from "./media.mjs";
 import { workspaceTests } from "./workspace.mjs";
 import { sweepTests } from "./sweeps.mjs";
+import { artifactTests } from "./artifacts.mjs";
 import { startMock } from "../mock/server.mjs";
 
 const LRS = [0.1, 0.05, 0.02, 0.01, 0.005, 0.001];
@@ -487,6 +488,10 @@ async function main() {
         if (process.env.TRACKWAY_E2E_MEDIA === "server") await suite.test("Python SDK media script", async () => { throw new Error(why); });
         else console.log(`# NOT RUN: Python SDK media script (${why}); set TRACKWAY_E2E_MEDIA=server to make this a failure`);
       }
+      await artifactTests(suite, page, call, () => {
+        const r = spawnSync(py, [path.join(WEB, "e2e", "sdk_artifacts.py")], { env: { ...sdkEnv, TRACKWAY_DIR: fs.mkdtempSync(path.join(backend.tmp, "arts-")) }, cwd: backend.tmp, encoding: "utf8", timeout: 120000 });
+        assert(r.status === 0, `sdk_artifacts.py failed: ${r.stderr}`);
+      });
       await suite.test("a live Python script's chart grows while it logs", async () => {
         const proc = spawn(py, [script, "sdk2", "400", "0.05"], { env: sdkEnv, stdio: "ignore" });
         try {

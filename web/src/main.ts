@@ -12,6 +12,7 @@ import { workspaceView } from "./views/workspace";
 import { runView } from "./views/run";
 import { compareView } from "./views/compare";
 import { sweepsView, sweepView } from "./views/sweeps";
+import { artifactsView, artifactVersionView } from "./views/artifacts";
 import { hook } from "./hook";
 
 export type Cleanup = () => void;
@@ -51,6 +52,7 @@ function renderHeader(route: Route) {
   if (route.view === "workspace") crumbs.push(h("span", { class: "sep" }, "·"), link(routePath({ view: "sweeps", entity: route.entity, project: route.project }), "sweeps"));
   if (route.view === "sweeps" || route.view === "sweep") crumbs.push(h("span", { class: "sep" }, "/"), link(routePath({ view: "sweeps", entity: route.entity, project: route.project }), "sweeps"));
   if (route.view === "sweep") crumbs.push(h("span", { class: "sep" }, "/"), h("span", null, route.sweep));
+  if ("project" in route) crumbs.push(h("span", { class: "sep" }, "·"), link(routePath({ view: "artifacts", entity: route.entity, project: route.project }), "artifacts"));
   const who = viewer ? h("span", { class: "who" }, viewer.username, " · ",
     h("a", { href: "#", onclick: (e: Event) => { e.preventDefault(); auth.clear(); viewer = null; navigate("/signin"); } }, "sign out")) : null;
   clear(header, h("nav", null, crumbs), who);
@@ -101,6 +103,8 @@ export async function render() {
       case "compare": cleanup = compareView(main, route.entity, route.project); break;
       case "sweeps": cleanup = sweepsView(main, route.entity, route.project); break;
       case "sweep": cleanup = sweepView(main, route.entity, route.project, route.sweep); break;
+      case "artifacts": cleanup = artifactsView(main, route.entity, route.project); break;
+      case "artifact": cleanup = artifactVersionView(main, route.entity, route.project, route.name, route.selector); break;
     }
   } catch (e) {
     showError(main, e);

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use trackway_capture::RunCapture;
 use trackway_types::{Record, RunRecord};
 
+use crate::artifacts::ArtifactUploads;
 use crate::backoff::Backoff;
 use crate::crash::{log_has_finish, writer_alive};
 use crate::keys::ClientPool;
@@ -35,7 +36,13 @@ struct Captured {
     ended: bool,
     /// The server refused a file for good: this process gives up on the run's files.
     refused: bool,
+    /// The run's logged and used artifacts (docs/artifacts.md).
+    artifacts: ArtifactUploads,
 }
+
+/// Longest artifact work per tick, so the logs and system metrics of every run keep flowing
+/// while a large artifact uploads.
+const ARTIFACT_BUDGET: Duration = Duration::from_millis(500);
 
 /// How a capture ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,6 +91,7 @@ impl CaptureSet {
                         last_crash_check: now.checked_sub(Duration::from_secs(1)).unwrap_or(now),
                         ended: false,
                         refused: false,
+                        artifacts: ArtifactUploads::open(dir),
                     },
                 );
             }
@@ -138,8 +146,11 @@ impl CaptureSet {
                 if let (Ok(client), Some(system)) = (pool.get(&remote.base_url), c.system.as_mut()) {
                     system.step(client, remote);
                 }
+                if let Ok(client) = pool.get(&remote.base_url) {
+                    c.artifacts.run_for(client, remote, ARTIFACT_BUDGET);
+                }
             }
-            if c.refused || c.system.as_ref().is_some_and(|s| s.refused) {
+            if c.refused || c.artifacts.refused || c.system.as_ref().is_some_and(|s| s.refused) {
                 done.push((dir.clone(), false));
             } else if capture_done(c, remote.is_some()) {
                 done.push((dir.clone(), true));
@@ -155,12 +166,12 @@ impl CaptureSet {
 /// Everything captured is acknowledged. An offline run in the agent uploads nothing (`sync`
 /// does it later); an online one needs its server target first, or the files it has were
 /// uploaded nowhere.
-fn capture_done(c: &Captured, has_remote: bool) -> bool {
+fn capture_done(c: &mut Captured, has_remote: bool) -> bool {
     if !has_remote {
         let offline = c.run.as_ref().is_some_and(|r| r.mode.as_deref() == Some("offline"));
         return offline && c.cap.is_done();
     }
-    c.cap.is_done() && c.system.as_ref().is_some_and(StreamUploader::caught_up)
+    c.cap.is_done() && c.system.as_ref().is_some_and(StreamUploader::caught_up) && c.artifacts.is_done()
 }
 
 /// Once a second: has the run ended? The agent appends a crashed `finish` only for online runs

@@ -12,6 +12,7 @@
 //! resends from the cursor and the server's per-log high-water mark drops what it already has.
 
 mod agent;
+mod artifacts;
 mod backoff;
 mod batch;
 mod capture;
@@ -27,6 +28,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use agent::{AgentExit, AgentOptions, run_agent};
+pub use artifacts::upload_files as upload_artifact_files;
 pub use crash::{append_crash_finish, writer_alive};
 pub use keys::{ClientPool, api_key_for, default_base_url};
 pub use lock::{AgentLock, agent_lock_held};

@@ -128,7 +128,7 @@ fn existing_capture_files(files_dir: &Path) -> Vec<FileRecord> {
 }
 
 /// Temporary file + rename, so readers (the uploader) never see a half-written file.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CaptureError> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CaptureError> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     fs::write(&tmp, bytes).map_err(|e| CaptureError::io(&tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| CaptureError::io(path, e))

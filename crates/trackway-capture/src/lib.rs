@@ -24,7 +24,8 @@ mod watcher;
 
 pub use agent::RunCapture;
 pub use code::{
-    CaptureReport, DIFF_FILE, METADATA_FILE, REQUIREMENTS_FILE, UNTRACKED_FILE, capture_run, write_code_files,
+    CaptureReport, DIFF_FILE, METADATA_FILE, REQUIREMENTS_FILE, UNTRACKED_FILE, capture_run, write_atomic,
+    write_code_files,
 };
 pub use files::{DEFAULT_DEBOUNCE, FileRecord, Policy, RunFiles, Upload, hash_file};
 pub use git::{GitState, git_state, strip_credentials};

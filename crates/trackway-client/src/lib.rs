@@ -5,6 +5,7 @@
 //! weight. Every call has a timeout; every failure is a [`ClientError`] whose variant tells the
 //! caller whether to retry, rewind (offset gap) or give up.
 
+mod blobs;
 mod error;
 
 use std::io::Read;
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use blobs::BlobState;
 pub use error::ClientError;
 
 /// Result of a client call.

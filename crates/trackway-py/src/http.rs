@@ -40,3 +40,22 @@ pub fn api_request(
         Err(e) => Err(PyOSError::new_err(e.to_string())),
     }
 }
+
+/// Downloads an artifact blob to `dest`, verified against `sha256` and never left half-written
+/// (`Client::download_blob_to`, docs/artifacts.md "Download"). Returns the size. Failures raise
+/// OSError.
+#[pyfunction]
+#[pyo3(signature = (base_url, api_key, entity, project, sha256, dest))]
+pub fn download_blob(
+    py: Python<'_>,
+    base_url: &str,
+    api_key: Option<&str>,
+    entity: &str,
+    project: &str,
+    sha256: &str,
+    dest: std::path::PathBuf,
+) -> PyResult<u64> {
+    let opts = ClientOptions { timeout: Duration::from_secs(60), connect_timeout: CONNECT_TIMEOUT };
+    let client = Client::new(base_url, api_key, &opts).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    py.detach(|| client.download_blob_to((entity, project, sha256), &dest)).map_err(PyOSError::new_err)
+}

@@ -186,6 +186,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(load_run_state, m)?)?;
     m.add_function(wrap_pyfunction!(log::append_record, m)?)?;
     m.add_function(wrap_pyfunction!(http::api_request, m)?)?;
+    m.add_function(wrap_pyfunction!(http::download_blob, m)?)?;
     m.add_class::<log::LogAppender>()?;
     m.add_function(wrap_pyfunction!(latest_run_state, m)?)?;
     m.add_function(wrap_pyfunction!(remote_run_state, m)?)?;

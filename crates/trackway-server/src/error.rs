@@ -42,6 +42,9 @@ pub enum ApiError {
     /// A sweep config trackway-sweep refuses: the offending path and what is accepted there.
     #[error("invalid sweep config at {path}: {message}")]
     InvalidSweepConfig { path: String, message: String },
+    /// The request contradicts what the server holds (an artifact's type, a blob's size).
+    #[error("{0}")]
+    Conflict(String),
     #[error("batch starts at {from} but the server expects {expected}")]
     OffsetGap { expected: u64, from: u64 },
     #[error("request body is larger than the server's limit")]
@@ -81,6 +84,7 @@ impl ApiError {
             ApiError::LimitExceeded(_) => ("limit_exceeded", StatusCode::BAD_REQUEST),
             ApiError::RunExists(_) => ("run_exists", StatusCode::CONFLICT),
             ApiError::InvalidSweepConfig { .. } => ("invalid_sweep_config", StatusCode::BAD_REQUEST),
+            ApiError::Conflict(_) => ("conflict", StatusCode::CONFLICT),
             ApiError::OffsetGap { .. } => ("offset_gap", StatusCode::CONFLICT),
             ApiError::PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::RequestTimeout => ("request_timeout", StatusCode::REQUEST_TIMEOUT),
@@ -110,6 +114,7 @@ impl ApiError {
             ApiError::LimitExceeded(none()),
             ApiError::RunExists(none()),
             ApiError::InvalidSweepConfig { path: none(), message: none() },
+            ApiError::Conflict(none()),
             ApiError::OffsetGap { expected: 0, from: 0 },
             ApiError::PayloadTooLarge,
             ApiError::RequestTimeout,
@@ -134,6 +139,7 @@ impl ApiError {
                 | ApiError::LimitExceeded(_)
                 | ApiError::RunExists(_)
                 | ApiError::InvalidSweepConfig { .. }
+                | ApiError::Conflict(_)
                 | ApiError::OffsetGap { .. }
                 | ApiError::PayloadTooLarge
                 | ApiError::RequestTimeout

@@ -32,7 +32,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use trackway_blob::{BlobStore, LocalBlobStore};
 use trackway_history::HistoryStore;
-use trackway_store::{MetadataStore, OpenOptions, Storage, ViewStore};
+use trackway_store::{ArtifactStore, MetadataStore, OpenOptions, Storage, ViewStore};
 
 pub use error::{ApiError, ApiResult};
 pub use limits::{IngestSlots, Limits};
@@ -47,6 +47,8 @@ pub const DB_FILE: &str = "trackway.db";
 pub const BLOB_DIR: &str = "blobs";
 /// The key that signs wandb upload URLs, inside the data directory.
 pub const URL_KEY_FILE: &str = "wandb-url.key";
+/// Partial (resumable) artifact blob uploads inside the data directory.
+pub const UPLOAD_DIR: &str = "uploads";
 
 /// Errors starting the server.
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +101,10 @@ pub struct AppState {
     /// Run files' bytes, content-addressed (`<data dir>/blobs`); `run_files` in the metadata
     /// store maps (run, path, version) to a digest here.
     pub blobs: Arc<dyn BlobStore>,
+    /// Artifacts (docs/artifacts.md), in the metadata store's database; bytes in `blobs`.
+    pub artifacts: Arc<dyn ArtifactStore>,
+    /// Partial artifact blob uploads (`<data dir>/uploads`).
+    pub uploads: Arc<routes::BlobUploads>,
     /// Base URL used in `Run.url` (e.g. `http://127.0.0.1:8767`); `None` gives relative URLs.
     pub public_url: Option<String>,
     pub body_limit: usize,
@@ -130,10 +136,10 @@ impl AppState {
     pub fn open_with(data_dir: &Path, backends: &Backends) -> Result<AppState, ServerError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| ServerError::DataDir { path: data_dir.to_owned(), source })?;
-        let Storage { metadata, history, views, sweeps } = match &backends.database_url {
+        let Storage { metadata, history, views, sweeps, artifacts } = match &backends.database_url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 let options = trackway_postgres::PoolOptions { max_size: backends.db_pool_size, ..Default::default() };
-                // Saved views and sweeps have no PostgreSQL store yet: they stay in this
+                // Saved views, sweeps and artifacts have no PostgreSQL store yet: they stay in this
                 // replica's SQLite file (not shared between replicas; docs/deploy.md "Current limits").
                 let local = Storage::open_sqlite(&data_dir.join(DB_FILE), OpenOptions::default())?;
                 trackway_postgres::open_storage(url, &options, local)?
@@ -156,6 +162,8 @@ impl AppState {
             views,
             sweeps,
             blobs,
+            artifacts,
+            uploads: routes::BlobUploads::open(data_dir.join(UPLOAD_DIR))?,
             public_url: None,
             body_limit: DEFAULT_BODY_LIMIT,
             ingest_slots: IngestSlots::new(Limits::default().ingest_concurrency),

@@ -20,9 +20,12 @@
 //! The trait is synchronous: every call is a short database transaction. Async callers (the
 //! server) run it on a blocking thread.
 
+pub mod artifacts;
 pub mod capture;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod conformance_artifacts;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance_sweeps;
 mod filter;
@@ -31,23 +34,24 @@ mod model;
 mod sqlite;
 #[cfg(test)]
 mod sqlite_tests;
+mod sweeps;
 pub mod views;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod views_conformance;
-mod sweeps;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use trackway_history::HistoryStore;
 
+pub use artifacts::ArtifactStore;
 pub use filter::{Filter, parse_filter};
 pub use model::*;
 pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, SqliteStore};
-pub use views::{NewView, SavedView, ViewStore};
 pub use sweeps::{
     Claim, ClaimDecision, Decide, NewSweep, SWEEP_STATES, Sweep, SweepStore, SweepTrial, TRIAL_STATES, TrialUpdate,
 };
+pub use views::{NewView, SavedView, ViewStore};
 
 /// The backend-neutral rules other backends (trackway-postgres) share with the SQLite store:
 /// the ingest state machine, the step guard, API-key hashing, and the filter compiler with its
@@ -113,6 +117,8 @@ pub struct Storage {
     pub views: Arc<dyn ViewStore>,
     /// Sweep controller state, in the same database.
     pub sweeps: Arc<dyn SweepStore>,
+    /// Artifacts (docs/artifacts.md), in the same database.
+    pub artifacts: Arc<dyn ArtifactStore>,
 }
 
 impl Storage {
@@ -124,7 +130,7 @@ impl Storage {
     pub fn open_sqlite(path: &Path, options: OpenOptions) -> Result<Storage> {
         let store = Arc::new(SqliteStore::open_with(path, options)?);
         let history = Arc::new(store.history());
-        Ok(Storage { metadata: store.clone(), history, views: store.clone(), sweeps: store })
+        Ok(Storage { metadata: store.clone(), history, views: store.clone(), sweeps: store.clone(), artifacts: store })
     }
 }
 

@@ -35,6 +35,7 @@ fn fresh() -> Fresh {
         history: Arc::new(store.history()),
         views: store.clone(),
         sweeps: store.clone(),
+        artifacts: store.clone(),
     };
     Fresh { storage, store, _dir: dir }
 }
@@ -45,6 +46,11 @@ crate::sweep_store_conformance!(fresh());
 mod views {
     use super::fresh;
     crate::view_store_conformance!(fresh());
+}
+
+mod artifacts {
+    use super::fresh;
+    crate::artifact_store_conformance!(fresh());
 }
 
 fn key() -> RunKey {

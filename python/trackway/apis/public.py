@@ -99,6 +99,41 @@ class Api:
         data = self._http.get(f"/api/v1/runs/{_q(entity)}/{_q(project)}/{_q(run_id)}")
         return Run(self, data)
 
+    # -- artifacts (python/trackway/artifacts) ---------------------------------------------------
+    def artifact(self, name, type=None):
+        """One version by '[entity/]project/name[:alias|:vN]' (default alias: latest)."""
+        from ..artifacts import _logging
+
+        return _logging.fetch(self, name, type=type)
+
+    def artifact_exists(self, name, type=None) -> bool:
+        from ..errors import CommError
+
+        try:
+            self.artifact(name, type)
+            return True
+        except CommError:
+            return False
+
+    def artifact_collections(self, project_name, type_name=None):
+        """The project's artifact names: [{name, type, versions, latest, size, updated_at}]."""
+        entity, project = self._split(project_name, 2)
+        params = {"type": type_name}
+        return self._http.get(f"/api/v1/artifacts/{_q(entity)}/{_q(project)}", params)["artifacts"]
+
+    def artifact_versions(self, type_name, name):
+        """Every version of '[entity/]project/name', newest first."""
+        from ..artifacts import Artifact
+
+        entity, project, coll = self._split(name.partition(":")[0], 3)
+        versions = self._http.get(f"/api/v1/artifacts/{_q(entity)}/{_q(project)}/{_q(coll)}")[
+            "versions"
+        ]
+        return [Artifact._from_server(self, v) for v in versions if type_name in (None, v["type"])]
+
+    def artifacts(self, type_name, name, per_page=50, tags=None):
+        return self.artifact_versions(type_name, name)
+
 
 class Runs:
     """A lazily paged list of runs: iterate it, index it, take len() (the server's total)."""
@@ -234,6 +269,22 @@ class Run:
         if isinstance(data, dict) and data.get("run_id"):
             self.__init__(self._api, data)
         return self
+
+    def _artifacts(self, which):
+        from ..artifacts import Artifact
+
+        data = self._api._http.get(
+            f"/api/v1/runs/{_q(self.entity)}/{_q(self.project)}/{_q(self.id)}/artifacts"
+        )
+        return [Artifact._from_server(self._api, v) for v in data[which]]
+
+    def logged_artifacts(self, per_page=100):
+        """The versions this run produced."""
+        return self._artifacts("logged")
+
+    def used_artifacts(self, per_page=100):
+        """The versions this run consumed."""
+        return self._artifacts("used")
 
     def refresh(self):
         fresh = self._api.run("/".join(self.path))

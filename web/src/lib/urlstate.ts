@@ -15,7 +15,9 @@ export type Route =
   | { view: "run"; entity: string; project: string; run: string }
   | { view: "compare"; entity: string; project: string }
   | { view: "sweeps"; entity: string; project: string }
-  | { view: "sweep"; entity: string; project: string; sweep: string };
+  | { view: "sweep"; entity: string; project: string; sweep: string }
+  | { view: "artifacts"; entity: string; project: string }
+  | { view: "artifact"; entity: string; project: string; name: string; selector: string };
 
 export function parseRoute(pathname: string): Route {
   const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
@@ -25,7 +27,9 @@ export function parseRoute(pathname: string): Route {
   const [entity, project] = parts;
   if (parts[2] === "runs" && parts[3]) return { view: "run", entity, project, run: parts.slice(3).join("/") };
   if (parts[2] === "compare") return { view: "compare", entity, project };
-  if (parts[2] === "sweeps") return parts[3] ? { view: "sweep", entity, project, sweep: parts[3] } : { view: "sweeps", entity, project };
+  if (parts[2] === "sweeps") return parts[3] ? { view: "sweep", entity, project, sweep: parts[3] } : { view: "sweeps", entity, project }
+  if (parts[2] === "artifacts" && parts[3]) return { view: "artifact", entity, project, name: parts[3], selector: parts[4] || "latest" };
+  if (parts[2] === "artifacts") return { view: "artifacts", entity, project };
   return { view: "workspace", entity, project };
 }
 
@@ -40,6 +44,8 @@ export function routePath(r: Route): string {
     case "compare": return `/${e(r.entity)}/${e(r.project)}/compare`;
     case "sweeps": return `/${e(r.entity)}/${e(r.project)}/sweeps`;
     case "sweep": return `/${e(r.entity)}/${e(r.project)}/sweeps/${e(r.sweep)}`;
+    case "artifacts": return `/${e(r.entity)}/${e(r.project)}/artifacts`;
+    case "artifact": return `/${e(r.entity)}/${e(r.project)}/artifacts/${e(r.name)}/${e(r.selector)}`;
   }
 }
 

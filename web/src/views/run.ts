@@ -10,6 +10,7 @@ import { decodeState, encodeState, type ViewState } from "../lib/urlstate";
 import { setQuery } from "../main";
 import { consoleTab } from "./runconsole";
 import { filesTab } from "./runfiles";
+import { runArtifactsTab } from "./artifacts";
 import { commandLine, gitInfo } from "../lib/runmeta";
 import { mediaKeysOf, panelKeys } from "../lib/media";
 import { mediaApi } from "../mediaapi";
@@ -18,7 +19,7 @@ import { MediaGrid } from "./mediagrid";
 /** The system tab's x-axis: relative time unless wall time was picked (system rows have no steps). */
 const SYSTEM_X: [string, string][] = [["_runtime", "Relative time (s)"], ["_timestamp", "Wall time"]];
 
-const TABS = ["overview", "charts", "media", "system", "console", "files"];
+const TABS = ["overview", "charts", "media", "system", "console", "files", "artifacts"];
 
 export function runView(el: HTMLElement, entity: string, project: string, runId: string) {
   const st: ViewState = decodeState(location.search);
@@ -99,6 +100,7 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
     if (tab === "system") systemTab();
     if (tab === "console") cleanups.push(consoleTab(body, entity, project, runId, () => run?.state === "running"));
     if (tab === "files") cleanups.push(filesTab(body, entity, project, runId, openFile));
+    if (tab === "artifacts") cleanups.push(runArtifactsTab(body, entity, project, runId));
   };
   const renderHead = () => {
     if (!run) return;

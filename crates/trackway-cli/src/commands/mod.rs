@@ -1,6 +1,7 @@
 //! One module per subcommand. Each module owns its `Args` and a `run` function; the logic lives in
 //! the library crates, so these modules only parse and wire.
 pub mod agent;
+pub mod artifact;
 pub mod import;
 pub mod login;
 pub mod mode;

@@ -57,7 +57,7 @@ impl PgStore {
 
 /// Opens the PostgreSQL backend at `url`: migrates, then pairs the metadata store with the
 /// history store on the same pool (ingest writes history in the metadata transaction). Saved
-/// views and sweeps have no PostgreSQL store yet: they come from `local` (a SQLite `Storage`).
+/// views, sweeps and artifacts have no PostgreSQL store yet: they come from `local` (a SQLite `Storage`).
 ///
 /// # Errors
 /// An unreachable database or a failed migration.
@@ -68,6 +68,7 @@ pub fn open_storage(url: &str, options: &PoolOptions, local: Storage) -> Result<
         history: Arc::new(PgHistory::new(pool)),
         views: local.views,
         sweeps: local.sweeps,
+        artifacts: local.artifacts,
     })
 }
 

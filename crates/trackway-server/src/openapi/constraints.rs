@@ -12,6 +12,12 @@ const RUN_ID: &str = r"^[^/\\#?%:\u0000-\u001f\u007f-\u009f]{1,64}$";
 /// `validate_rel_path`, narrowed to what a pattern can say simply: `/`-separated segments, none
 /// empty, `.` or `..`, no `\` or NUL, and no `:` in the first segment (drive letters).
 const REL_PATH: &str = r"^(?:[^/\\\u0000:.][^/\\\u0000:]*|\.{1,2}[^/\\\u0000:.][^/\\\u0000:]*)(?:/(?:[^/\\\u0000.][^/\\\u0000]*|\.{1,2}[^/\\\u0000.][^/\\\u0000]*))*$";
+/// `trackway_store::artifacts::check_name`: an artifact name, type, alias or tag.
+const ARTIFACT_NAME: &str = "^[A-Za-z0-9_.-]{1,128}$";
+/// An alias: an artifact name that is not a version label (`v` and digits), said without
+/// lookahead: not starting with `v`, or `v` alone, or `v` followed by something not all digits.
+const ALIAS: &str = "^(?:[A-Za-uw-z0-9_.-][A-Za-z0-9_.-]*|v|v[A-Za-z0-9_.-]*[A-Za-z_.-][A-Za-z0-9_.-]*)$";
+const SHA256: &str = "^[0-9a-fA-F]{64}$";
 /// A field of the run table (`trackway_store::parse_field`).
 pub(crate) const FIELD: &str = "(?:(?:config|summary|summary_metrics)\\.[^\"\\\\\\u0000]+|tags|state|name|display_name|\
     displayName|run_id|id|group|job_type|jobType|host|created_at|createdAt|updated_at|updatedAt|heartbeat_at|\
@@ -28,7 +34,8 @@ fn param_pattern(name: &str) -> Option<String> {
         "format" => "^(?:csv|jsonl|parquet)$".to_owned(),
         // A file version: digits that fit a u64 (empty: the latest).
         "version" => "^[0-9]{0,19}$".to_owned(),
-        "X-Content-SHA256" => "^[0-9a-fA-F]{64}$".to_owned(),
+        "X-Content-SHA256" | "sha256" => SHA256.to_owned(),
+        "name" | "selector" => ARTIFACT_NAME.to_owned(),
         _ => return None,
     })
 }
@@ -44,8 +51,20 @@ fn property_pattern(schema: &str, name: &str) -> Option<String> {
         ("CreateSweep", "project") => r"^[^/\\#?%:\u0000-\u001f\u007f-\u009f]{1,128}$".to_owned(),
         ("TrialEnd", "run_id") => RUN_ID.to_owned(),
         ("TrialEnd", "state") => "^(?:finished|failed)$".to_owned(),
+        ("CommitBody", "name" | "type") | ("UseBody", "name" | "selector") => ARTIFACT_NAME.to_owned(),
+        ("ManifestEntryDoc", "path") => REL_PATH.to_owned(),
+        ("ManifestEntryDoc", "sha256") => "^[0-9a-f]{64}$".to_owned(),
         _ => return None,
     })
+}
+
+/// Patterns of the items of array properties, by schema and property.
+fn item_pattern(schema: &str, name: &str) -> Option<&'static str> {
+    match (schema, name) {
+        ("CommitBody", "aliases") | ("AliasPatch", "add_aliases" | "remove_aliases") => Some(ALIAS),
+        ("CommitBody", "tags") => Some(ARTIFACT_NAME),
+        _ => None,
+    }
 }
 
 /// The range of an integer `format`.
@@ -77,6 +96,11 @@ pub(crate) fn apply(doc: &mut Value) {
                     if (schema.as_str(), prop.as_str()) == ("SweepConfigDoc", "parameters") {
                         value["minProperties"] = json!(1);
                         value["maxProperties"] = json!(4);
+                    }
+                    if let (Some(p), Some(Value::Object(items))) = (item_pattern(schema, prop), value.get_mut("items"))
+                    {
+                        items.insert("pattern".into(), Value::String(p.to_owned()));
+                        items.insert("maxLength".into(), json!(128));
                     }
                 }
             }

@@ -42,9 +42,9 @@ fn file_target(path: FilePath) -> ApiResult<(RunKey, String)> {
 }
 
 /// Feeds a request body, chunk by chunk, to blocking code that reads it.
-struct ChannelReader {
-    rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
-    current: Bytes,
+pub(super) struct ChannelReader {
+    pub(super) rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
+    pub(super) current: Bytes,
 }
 
 impl Read for ChannelReader {
@@ -64,7 +64,7 @@ impl Read for ChannelReader {
 
 /// Forwards the body to `tx`; returns false when it was larger than `limit` (counted after
 /// decompression, so a small compressed body cannot expand past it).
-async fn pump(body: Body, tx: mpsc::Sender<Result<Bytes, std::io::Error>>, limit: u64) -> bool {
+pub(super) async fn pump(body: Body, tx: mpsc::Sender<Result<Bytes, std::io::Error>>, limit: u64) -> bool {
     let mut stream = body.into_data_stream();
     let mut total = 0u64;
     while let Some(chunk) = stream.next().await {
@@ -147,7 +147,7 @@ fn quota_error(quota: u64, used: u64) -> ApiError {
     ApiError::FileTooLarge(format!("the project's files would exceed its quota of {quota} bytes ({used} used)"))
 }
 
-fn blob_error(e: BlobError) -> ApiError {
+pub(super) fn blob_error(e: BlobError) -> ApiError {
     match e {
         BlobError::Source(e) if e.kind() == std::io::ErrorKind::TimedOut => ApiError::RequestTimeout,
         BlobError::Source(e) => ApiError::BadRequest(format!("upload interrupted: {e}")),
@@ -327,7 +327,7 @@ pub(crate) async fn download(
 }
 
 /// A response body read from a blocking reader in 64 KiB chunks.
-fn stream_reader(mut reader: Box<dyn Read + Send>) -> Body {
+pub(super) fn stream_reader(mut reader: Box<dyn Read + Send>) -> Body {
     let (tx, rx) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
         loop {

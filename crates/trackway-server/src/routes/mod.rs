@@ -4,6 +4,8 @@
 //! attribute, which is also what the OpenAPI document is generated from (crate::openapi); its
 //! test fails on a route registered any other way.
 
+mod artifact_blobs;
+mod artifacts;
 mod files;
 mod history;
 mod ingest;
@@ -23,6 +25,7 @@ use utoipa_axum::routes;
 
 use crate::{ApiError, AppState, auth};
 
+pub use artifact_blobs::BlobUploads;
 pub use ingest::MAX_SKIPPED_BYTES;
 
 /// Whether the request body arrived compressed (`Content-Encoding`), noted before the
@@ -77,6 +80,13 @@ fn authed() -> OpenApiRouter<AppState> {
         .routes(routes!(sweeps::heartbeat))
         .routes(routes!(wandb::graphql))
         .routes(routes!(wandb::file_stream))
+        .routes(routes!(artifacts::log_from_run, artifacts::of_run))
+        .routes(routes!(artifacts::use_version))
+        .routes(routes!(artifacts::list, artifacts::put))
+        .routes(routes!(artifacts::versions))
+        .routes(routes!(artifacts::get_version, artifacts::patch_version, artifacts::delete_version))
+        .routes(routes!(artifact_blobs::upload_state))
+        .routes(routes!(artifact_blobs::upload_part, artifact_blobs::download))
 }
 
 /// The routes open to anyone.

@@ -9,6 +9,7 @@
 //! committed transaction survives a power cut or `kill -9`, which is what lets the server
 //! acknowledge an ingest batch right after commit.
 
+mod artifacts;
 pub(crate) mod auth;
 mod files;
 pub(crate) mod ingest;
@@ -17,6 +18,7 @@ mod runs;
 pub(crate) mod step_guard;
 mod views;
 mod sweeps;
+mod views;
 
 pub use runs::BulkRun;
 
@@ -46,6 +48,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("../../migrations/0005_last_step_log.sql")),
     Migration::Sql(include_str!("../../migrations/0006_views.sql")),
     Migration::Sql(include_str!("../../migrations/0007_sweeps.sql")),
+    Migration::Sql(include_str!("../../migrations/0008_artifacts.sql")),
 ];
 
 /// How a store is opened.
