@@ -55,6 +55,15 @@ pub enum ApiError {
     /// The data directory's disk is full: nothing was stored.
     #[error("the server's disk is full; nothing was stored (free space on the server and retry)")]
     InsufficientStorage,
+    /// A wrong user name or password, or an account that cannot sign in that way.
+    #[error("{0}")]
+    InvalidCredentials(String),
+    /// A cookie-authenticated change without the session's `X-CSRF-Token` header.
+    #[error("missing or wrong X-CSRF-Token header for a cookie-authenticated change")]
+    CsrfFailed,
+    /// An OpenID Connect sign-in that failed (state, token exchange, ID-token validation).
+    #[error("{0}")]
+    SsoFailed(String),
     /// Anything the client cannot act on; the message is only logged.
     #[error("internal error")]
     Internal(String),
@@ -83,6 +92,9 @@ impl ApiError {
             ApiError::FileTooLarge(_) => ("file_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::Busy { .. } => ("server_busy", StatusCode::SERVICE_UNAVAILABLE),
             ApiError::InsufficientStorage => ("insufficient_storage", StatusCode::INSUFFICIENT_STORAGE),
+            ApiError::InvalidCredentials(_) => ("invalid_credentials", StatusCode::UNAUTHORIZED),
+            ApiError::CsrfFailed => ("csrf_failed", StatusCode::FORBIDDEN),
+            ApiError::SsoFailed(_) => ("sso_failed", StatusCode::BAD_REQUEST),
             ApiError::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -111,6 +123,9 @@ impl ApiError {
             ApiError::FileTooLarge(none()),
             ApiError::Busy { what: "", retry_after: 0 },
             ApiError::InsufficientStorage,
+            ApiError::InvalidCredentials(none()),
+            ApiError::CsrfFailed,
+            ApiError::SsoFailed(none()),
             ApiError::Internal(none()),
         ];
         // No wildcard: a new kind does not compile until it is listed above as well.
@@ -134,6 +149,9 @@ impl ApiError {
                 | ApiError::FileTooLarge(_)
                 | ApiError::Busy { .. }
                 | ApiError::InsufficientStorage
+                | ApiError::InvalidCredentials(_)
+                | ApiError::CsrfFailed
+                | ApiError::SsoFailed(_)
                 | ApiError::Internal(_) => {}
             }
         }

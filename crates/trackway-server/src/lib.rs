@@ -16,6 +16,8 @@ pub mod bootstrap;
 mod error;
 mod extract;
 mod limits;
+pub mod login;
+pub mod oidc;
 mod openapi;
 mod routes;
 mod serve;
@@ -31,10 +33,12 @@ use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use trackway_blob::{BlobStore, LocalBlobStore};
 use trackway_history::HistoryStore;
-use trackway_store::{MetadataStore, OpenOptions, Storage};
+use trackway_store::{AccountStore, MetadataStore, OpenOptions, Storage};
 
 pub use error::{ApiError, ApiResult};
 pub use limits::{IngestSlots, Limits};
+pub use login::AuthSettings;
+pub use oidc::{GroupMapping, OidcSettings};
 pub use routes::MAX_SKIPPED_BYTES;
 pub use serve::run;
 
@@ -80,6 +84,12 @@ pub struct AppState {
     pub limits: Limits,
     /// Ingest requests in flight, at most `limits.ingest_concurrency`.
     pub ingest_slots: IngestSlots,
+    /// Users, teams, keys, sessions, visibility and the audit log (same backend and database).
+    pub accounts: Arc<dyn AccountStore>,
+    /// How users sign in; change with [`AppState::with_auth`].
+    pub auth: Arc<AuthSettings>,
+    /// The OpenID Connect client, when `auth.oidc` is set.
+    pub(crate) oidc: Option<Arc<oidc::Oidc>>,
 }
 
 impl AppState {
@@ -91,7 +101,7 @@ impl AppState {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| ServerError::DataDir { path: data_dir.to_owned(), source })?;
         let db = data_dir.join(DB_FILE);
-        let Storage { metadata, history } = Storage::open_sqlite(&db, OpenOptions::default())?;
+        let Storage { metadata, history, accounts } = Storage::open_sqlite(&db, OpenOptions::default())?;
         let blobs = LocalBlobStore::open_dir(data_dir.join(BLOB_DIR))?;
         Ok(AppState {
             store: metadata,
@@ -101,7 +111,18 @@ impl AppState {
             body_limit: DEFAULT_BODY_LIMIT,
             ingest_slots: IngestSlots::new(Limits::default().ingest_concurrency),
             limits: Limits::default(),
+            accounts,
+            auth: Arc::new(AuthSettings::default()),
+            oidc: None,
         })
+    }
+
+    /// The same state with other sign-in settings (and an OIDC client for `auth.oidc`).
+    #[must_use]
+    pub fn with_auth(mut self, auth: AuthSettings) -> AppState {
+        self.oidc = auth.oidc.clone().map(|o| Arc::new(oidc::Oidc::new(o)));
+        self.auth = Arc::new(auth);
+        self
     }
 
     /// The same state with other limits (and ingest slots sized for them).

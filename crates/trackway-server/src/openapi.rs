@@ -8,6 +8,7 @@
 //!
 //! The test below walks the router actually served and fails on any route the document lacks.
 
+mod accounts;
 mod constraints;
 mod schemas;
 
@@ -20,6 +21,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi as _};
 
+pub(crate) use accounts::*;
 pub(crate) use schemas::*;
 
 use crate::ApiError;

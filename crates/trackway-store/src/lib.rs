@@ -1,5 +1,5 @@
 //! Trackway's metadata store: users, API keys, entities (users and teams), memberships,
-//! projects, runs, ingest high-water marks and run-table queries.
+//! accounts ([`AccountStore`]: invites, scoped keys, sessions, visibility, audit log), projects, runs, ingest high-water marks and run-table queries.
 //!
 //! Layout:
 //! - [`MetadataStore`]: the backend trait (SQLite now, PostgreSQL later), with one conformance
@@ -20,9 +20,12 @@
 //! The trait is synchronous: every call is a short database transaction. Async callers (the
 //! server) run it on a blocking thread.
 
+mod accounts;
 pub mod capture;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod conformance_accounts;
 mod filter;
 mod json;
 mod model;
@@ -35,6 +38,7 @@ use std::sync::Arc;
 
 use trackway_history::HistoryStore;
 
+pub use accounts::*;
 pub use filter::{Filter, parse_filter};
 pub use model::*;
 pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, SqliteStore};
@@ -84,6 +88,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Storage {
     pub metadata: Arc<dyn MetadataStore>,
     pub history: Arc<dyn HistoryStore>,
+    /// Users, teams, keys, sessions, visibility and audit log of the same database.
+    pub accounts: Arc<dyn AccountStore>,
 }
 
 impl Storage {
@@ -95,7 +101,8 @@ impl Storage {
     pub fn open_sqlite(path: &Path, options: OpenOptions) -> Result<Storage> {
         let store = SqliteStore::open_with(path, options)?;
         let history = Arc::new(store.history());
-        Ok(Storage { metadata: Arc::new(store), history })
+        let store = Arc::new(store);
+        Ok(Storage { metadata: store.clone(), history, accounts: store })
     }
 }
 

@@ -10,7 +10,7 @@ use trackway_types::Record;
 
 use crate::{
     CreateRun, IngestBatch, MIGRATIONS, MetadataStore, OpenOptions, RunKey, SqliteStore, Storage, StoreError,
-    metadata_store_conformance,
+    account_store_conformance, metadata_store_conformance,
 };
 
 /// A store in its own temporary directory, removed when the test ends.
@@ -30,11 +30,12 @@ impl Deref for Fresh {
 fn fresh() -> Fresh {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Arc::new(SqliteStore::open(&dir.path().join("trackway.db")).expect("open store"));
-    let storage = Storage { metadata: store.clone(), history: Arc::new(store.history()) };
+    let storage = Storage { metadata: store.clone(), history: Arc::new(store.history()), accounts: store.clone() };
     Fresh { storage, store, _dir: dir }
 }
 
 metadata_store_conformance!(fresh());
+account_store_conformance!(fresh());
 
 fn key() -> RunKey {
     RunKey { entity: "alice".into(), project: "p".into(), run_id: "r1".into() }

@@ -11,7 +11,10 @@ mod media;
 mod meta;
 mod output;
 mod runs;
+mod session;
 mod tables;
+mod teams;
+mod users;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -64,11 +67,40 @@ fn authed() -> OpenApiRouter<AppState> {
         .routes(routes!(media::query))
         .routes(routes!(history::charts))
         .routes(routes!(ingest::ingest))
+        .merge(accounts())
+}
+
+/// Users, teams, keys, invites, visibility and the audit log (docs/teams.md).
+fn accounts() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(users::list_keys, users::create_key))
+        .routes(routes!(users::revoke_key))
+        .routes(routes!(users::set_password))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::update_user))
+        .routes(routes!(users::create_user_key))
+        .routes(routes!(users::audit_log))
+        .routes(routes!(teams::list, teams::create))
+        .routes(routes!(teams::members))
+        .routes(routes!(teams::set_member, teams::remove_member))
+        .routes(routes!(teams::invites, teams::create_invite))
+        .routes(routes!(teams::revoke_invite))
+        .routes(routes!(teams::visibility, teams::set_visibility))
+        .routes(routes!(teams::move_project))
 }
 
 /// The routes open to anyone.
 fn public() -> OpenApiRouter<AppState> {
-    OpenApiRouter::default().routes(routes!(meta::health))
+    OpenApiRouter::default()
+        .routes(routes!(meta::health))
+        .routes(routes!(session::config))
+        .routes(routes!(session::login))
+        .routes(routes!(session::logout))
+        .routes(routes!(session::signup))
+        .routes(routes!(session::invite))
+        .routes(routes!(session::accept))
+        .routes(routes!(session::oidc_login))
+        .routes(routes!(session::oidc_callback))
 }
 
 /// Every documented route, for the OpenAPI document.

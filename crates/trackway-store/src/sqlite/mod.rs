@@ -9,6 +9,8 @@
 //! committed transaction survives a power cut or `kill -9`, which is what lets the server
 //! acknowledge an ingest batch right after commit.
 
+mod access;
+mod accounts;
 mod auth;
 mod files;
 mod ingest;
@@ -42,6 +44,7 @@ pub const MIGRATIONS: &[Migration] = &[
     HISTORY[1],
     Migration::Sql(include_str!("../../migrations/0004_drop_summary_explicit.sql")),
     Migration::Sql(include_str!("../../migrations/0005_last_step_log.sql")),
+    Migration::Sql(include_str!("../../migrations/0006_accounts.sql")),
 ];
 
 /// How a store is opened.
