@@ -146,6 +146,7 @@ bench: setup ## Print the performance figures quoted in the closing notes
 	@for b in bench/*.py; do [ "$$b" = bench/log_bench.py ] || $(PY) $$b; done
 	cd web && npm run --silent perf
 	cargo run --release --quiet -p trackway-import --example tb_import_bench
+	cargo run --release --quiet -p trackway-server --bin auth-bench
 
 clean-data: ## Delete the local server data dir used by `make run`
 	rm -rf $(DATA_DIR)

@@ -45,6 +45,8 @@ enum Command {
     Pull(commands::restore::PullArgs),
     /// Import TensorBoard logs or MLflow runs as Trackway runs.
     Import(commands::import::Args),
+    /// Users, teams, API keys and the audit log of a server.
+    Admin(commands::admin::Args),
 }
 
 /// Runs the command line `args` (the first item is the program name) and returns the process
@@ -86,5 +88,6 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Restore(a) => commands::restore::restore(a),
         Command::Pull(a) => commands::restore::pull(a),
         Command::Import(a) => commands::import::run(a),
+        Command::Admin(a) => commands::admin::run(a),
     }
 }

@@ -138,11 +138,13 @@ pub(crate) struct AcceptBody {
 /// The user accepting: the signed-in one (a cookie session needs the CSRF header), an existing
 /// user by password, or a new user created now.
 fn accepting_user(s: &AppState, headers: &HeaderMap, body: AcceptBody) -> ApiResult<Principal> {
-    if let Some(token) = cookie(headers, SESSION_COOKIE) {
-        if let Some((who, csrf)) = s.accounts.session(&token, now())? {
-            let echoed = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-            return if echoed == Some(csrf.as_str()) { Ok(who) } else { Err(ApiError::CsrfFailed) };
-        }
+    let session = match cookie(headers, SESSION_COOKIE) {
+        Some(token) => s.accounts.session(&token, now())?,
+        None => None,
+    };
+    if let Some((who, csrf)) = session {
+        let echoed = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+        return if echoed == Some(csrf.as_str()) { Ok(who) } else { Err(ApiError::CsrfFailed) };
     }
     let (Some(username), Some(password)) = (body.username, body.password) else {
         return Err(ApiError::BadRequest(

@@ -75,9 +75,12 @@ fn other_admins(c: &Connection, entity_id: i64, except: i64) -> Result<i64> {
     )?)
 }
 
+/// `(key id, user id, read_only, ingest_only, scoped entity, last used)` of a live key.
+type KeyRow = (i64, i64, bool, bool, Option<String>, Option<f64>);
+
 impl SqliteStore {
     fn key_principal(c: &Connection, key: &str, at: f64) -> Result<Option<(Principal, i64, Option<f64>)>> {
-        let row: Option<(i64, i64, bool, bool, Option<String>, Option<f64>)> = c
+        let row: Option<KeyRow> = c
             .query_row(
                 "SELECT k.id, k.user_id, k.read_only, k.ingest_only, e.name, k.last_used_at FROM api_keys k \
                  JOIN users u ON u.id = k.user_id LEFT JOIN entities e ON e.id = k.entity_id \
