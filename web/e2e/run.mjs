@@ -9,6 +9,7 @@ import { assert, launch, newPage, ROOT, shot, Suite, until, WEB } from "./lib.mj
 import { client, putFile, RunWriter, startBackend, SystemWriter } from "./backend.mjs";
 import { fillMedia, mediaTests, sdkMediaTests } from "./media.mjs";
 import { startMock } from "../mock/server.mjs";
+import { teamsTests } from "./teams.mjs";
 
 const LRS = [0.1, 0.05, 0.02, 0.01, 0.005, 0.001];
 const STEPS = 200;
@@ -505,6 +506,7 @@ async function main() {
         } finally { proc.kill("SIGTERM"); }
       });
     }
+    await teamsTests(suite, browser, backend, call);
   } finally {
     await live?.stop().catch(() => {});
     await browser.close();
