@@ -65,7 +65,7 @@ fn is_safe(method: &Method) -> bool {
 
 /// Routes an anonymous request may reach; the handler's [`check_read`] then lets it read a
 /// public project and answers `401` for anything else.
-fn anonymous_may_try(method: &Method, route: &str) -> bool {
+pub(crate) fn anonymous_may_try(method: &Method, route: &str) -> bool {
     (is_safe(method)
         && (route.starts_with("/api/v1/runs/{entity}/{project}/")
             || route.starts_with("/api/v1/projects/{entity}/{project}/")))

@@ -39,6 +39,9 @@ pub enum ApiError {
     LimitExceeded(String),
     #[error("{0}")]
     RunExists(String),
+    /// A user, team or project name that is taken.
+    #[error("{0}")]
+    Conflict(String),
     #[error("batch starts at {from} but the server expects {expected}")]
     OffsetGap { expected: u64, from: u64 },
     #[error("request body is larger than the server's limit")]
@@ -86,6 +89,7 @@ impl ApiError {
             ApiError::InvalidName(_) => ("invalid_name", StatusCode::BAD_REQUEST),
             ApiError::LimitExceeded(_) => ("limit_exceeded", StatusCode::BAD_REQUEST),
             ApiError::RunExists(_) => ("run_exists", StatusCode::CONFLICT),
+            ApiError::Conflict(_) => ("conflict", StatusCode::CONFLICT),
             ApiError::OffsetGap { .. } => ("offset_gap", StatusCode::CONFLICT),
             ApiError::PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::RequestTimeout => ("request_timeout", StatusCode::REQUEST_TIMEOUT),
@@ -117,6 +121,7 @@ impl ApiError {
             ApiError::InvalidName(none()),
             ApiError::LimitExceeded(none()),
             ApiError::RunExists(none()),
+            ApiError::Conflict(none()),
             ApiError::OffsetGap { expected: 0, from: 0 },
             ApiError::PayloadTooLarge,
             ApiError::RequestTimeout,
@@ -143,6 +148,7 @@ impl ApiError {
                 | ApiError::InvalidName(_)
                 | ApiError::LimitExceeded(_)
                 | ApiError::RunExists(_)
+                | ApiError::Conflict(_)
                 | ApiError::OffsetGap { .. }
                 | ApiError::PayloadTooLarge
                 | ApiError::RequestTimeout
@@ -211,7 +217,7 @@ impl From<StoreError> for ApiError {
             StoreError::RunExists(r) => ApiError::RunExists(format!("run {r} already exists")),
             StoreError::ProjectNotFound(p) => ApiError::ProjectNotFound(format!("project {p} does not exist")),
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} does not exist")),
-            StoreError::AlreadyExists(what) => ApiError::BadRequest(format!("{what} already exists")),
+            StoreError::AlreadyExists(what) => ApiError::Conflict(format!("{what} already exists")),
             StoreError::InvalidFilter(m) => ApiError::InvalidFilter(format!("invalid filter: {m}")),
             StoreError::Invalid(m) => ApiError::BadRequest(m),
             StoreError::Limit(m) => ApiError::LimitExceeded(m),

@@ -28,8 +28,10 @@ pub(crate) enum VisibilityName {
 /// What a key may do (never more than its user): the default is the user's full rights.
 #[derive(ToSchema)]
 pub(crate) struct KeyScope {
+    #[schema(required = false)]
     read_only: bool,
     /// Only logging runs (create/resume, ingest, file uploads): for CI machines.
+    #[schema(required = false)]
     ingest_only: bool,
     /// Only this entity.
     entity: Option<String>,

@@ -42,7 +42,9 @@ fn start_session(s: &AppState, who: &Principal, headers: &HeaderMap) -> ApiResul
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LoginBody {
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,64}$")]
     username: String,
+    #[schema(min_length = 8, max_length = 1024)]
     password: String,
 }
 
@@ -68,7 +70,8 @@ fn password_principal(s: &AppState, username: &str, password: &str) -> ApiResult
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", operation_id = "login", tag = "auth", security(()), request_body = LoginBody,
-    responses((status = 200, description = "Signed in: session cookies are set", body = crate::openapi::SessionStarted)))]
+    responses((status = 200, description = "Signed in: session cookies are set", body = crate::openapi::SessionStarted),
+        (status = 401, description = "Wrong user name or password (`invalid_credentials`)")))]
 pub(crate) async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -98,7 +101,8 @@ pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) ->
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/signup", operation_id = "signup", tag = "auth", security(()), request_body = LoginBody,
-    responses((status = 200, description = "The account is created and signed in", body = crate::openapi::SessionStarted)))]
+    responses((status = 200, description = "The account is created and signed in", body = crate::openapi::SessionStarted),
+        (status = 403, description = "Open sign-up is off on this server (`forbidden`)")))]
 pub(crate) async fn signup(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -131,7 +135,9 @@ pub(crate) async fn invite(State(state): State<AppState>, Path(token): Path<Stri
 #[serde(deny_unknown_fields)]
 pub(crate) struct AcceptBody {
     /// Without a session: an existing user's name and password, or a new user's.
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,64}$")]
     username: Option<String>,
+    #[schema(min_length = 8, max_length = 1024)]
     password: Option<String>,
 }
 
@@ -147,7 +153,7 @@ fn accepting_user(s: &AppState, headers: &HeaderMap, body: AcceptBody) -> ApiRes
         return if echoed == Some(csrf.as_str()) { Ok(who) } else { Err(ApiError::CsrfFailed) };
     }
     let (Some(username), Some(password)) = (body.username, body.password) else {
-        return Err(ApiError::BadRequest(
+        return Err(ApiError::Unauthorized(
             "send username and password (new or existing account), or sign in first".into(),
         ));
     };
@@ -162,7 +168,9 @@ fn accepting_user(s: &AppState, headers: &HeaderMap, body: AcceptBody) -> ApiRes
 
 #[utoipa::path(post, path = "/api/v1/invites/{token}/accept", operation_id = "acceptInvite", tag = "auth", security(()),
     params(crate::openapi::TokenPath), request_body = AcceptBody,
-    responses((status = 200, description = "Joined the team and signed in", body = crate::openapi::SessionStarted)))]
+    responses((status = 200, description = "Joined the team and signed in", body = crate::openapi::SessionStarted),
+        (status = 401, description = "No credentials, or a wrong password for an existing account"),
+        (status = 403, description = "A session cookie without its CSRF header (`csrf_failed`)")))]
 pub(crate) async fn accept(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -272,7 +280,8 @@ fn sso_user(s: &AppState, provider: &crate::oidc::Oidc, id: &crate::oidc::Identi
 }
 
 #[utoipa::path(get, path = "/api/v1/auth/oidc/callback", operation_id = "oidcCallback", tag = "auth", security(()), params(CallbackQuery),
-    responses((status = 303, description = "Signed in: session cookies are set and the browser goes to the UI")))]
+    responses((status = 303, description = "Signed in: session cookies are set and the browser goes to the UI"),
+        (status = 403, description = "The account is deactivated (`forbidden`)")))]
 pub(crate) async fn oidc_callback(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -18,6 +18,14 @@ fn to_json<T: serde::Serialize>(v: &T) -> ApiResult<Json<Json_>> {
     Ok(Json(serde_json::to_value(v).map_err(ApiError::internal)?))
 }
 
+/// A change refused because of the team's state (its last admin) is a conflict, not bad input.
+fn conflict(e: trackway_store::StoreError) -> ApiError {
+    match e {
+        trackway_store::StoreError::Invalid(m) => ApiError::Conflict(m),
+        e => e.into(),
+    }
+}
+
 fn role(text: &str) -> ApiResult<Role> {
     Role::parse(text).ok_or_else(|| ApiError::BadRequest(format!("role {text:?}: expected admin, member or viewer")))
 }
@@ -34,6 +42,7 @@ pub(crate) async fn list(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateTeamBody {
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,64}$")]
     name: String,
 }
 
@@ -89,7 +98,7 @@ pub(crate) async fn set_member(
     let role = role(&body.role)?;
     let members = state
         .blocking(move |s| {
-            s.accounts.set_role(&team, &username, role)?;
+            s.accounts.set_role(&team, &username, role).map_err(conflict)?;
             audit(s, Some(&who), "member.set", &format!("{team}/{username}"), json!({"role": role}));
             Ok(s.accounts.list_members(&team)?)
         })
@@ -110,7 +119,7 @@ pub(crate) async fn remove_member(
     }
     state
         .blocking(move |s| {
-            s.accounts.remove_member(&team, &username)?;
+            s.accounts.remove_member(&team, &username).map_err(conflict)?;
             audit(s, Some(&who), "member.remove", &format!("{team}/{username}"), json!({}));
             Ok(())
         })
@@ -135,6 +144,7 @@ pub(crate) struct InviteBody {
     #[schema(value_type = crate::openapi::RoleName)]
     role: String,
     /// Seconds the link stays valid (default: the server's invite lifetime, 7 days).
+    #[schema(exclusive_minimum = 0.0, maximum = 7_776_000.0)]
     expires_in: Option<f64>,
 }
 
@@ -236,6 +246,7 @@ pub(crate) async fn set_visibility(
 #[serde(deny_unknown_fields)]
 pub(crate) struct MoveBody {
     /// The entity to move the project (and its runs) to.
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,64}$")]
     entity: String,
 }
 

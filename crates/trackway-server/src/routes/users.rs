@@ -23,8 +23,10 @@ fn to_json<T: serde::Serialize>(v: &T) -> ApiResult<Json<Json_>> {
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateKeyBody {
     /// A label to recognise the key by.
+    #[schema(max_length = 200)]
     name: Option<String>,
     /// Seconds until the key stops working; none: it never expires.
+    #[schema(exclusive_minimum = 0.0, maximum = 315_360_000.0)]
     expires_in: Option<f64>,
     /// Limits on the key (default: the user's full rights).
     #[schema(value_type = Option<crate::openapi::KeyScope>)]
@@ -105,7 +107,9 @@ pub(crate) async fn revoke_key(
 #[serde(deny_unknown_fields)]
 pub(crate) struct PasswordBody {
     /// The current password (needed when the user has one).
+    #[schema(max_length = 1024)]
     current: Option<String>,
+    #[schema(min_length = 8, max_length = 1024)]
     password: String,
 }
 
@@ -116,6 +120,9 @@ pub(crate) async fn set_password(
     Extension(who): Extension<Principal>,
     JsonBody(body): JsonBody<PasswordBody>,
 ) -> ApiResult<StatusCode> {
+    if body.current.as_ref().is_some_and(|c| c.len() > crate::login::MAX_PASSWORD_LEN) {
+        return Err(ApiError::BadRequest("the current password is too long".into()));
+    }
     state
         .blocking(move |s| {
             if let Some((_, phc)) = s.accounts.password_login(&who.username)? {
@@ -146,8 +153,10 @@ pub(crate) async fn list_users(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateUserBody {
+    #[schema(pattern = "^[A-Za-z0-9_.-]{1,64}$")]
     username: String,
     /// Sign-in password (none: the user signs in by SSO, or gets a password later).
+    #[schema(min_length = 8, max_length = 1024)]
     password: Option<String>,
     #[serde(default)]
     admin: bool,
@@ -165,7 +174,7 @@ pub(crate) async fn create_user(
 ) -> ApiResult<Json<Json_>> {
     check_server_admin(&who)?;
     if body.service && body.password.is_some() {
-        return Err(ApiError::BadRequest("a service account has no password: create a key for it".into()));
+        return Err(ApiError::Conflict("a service account has no password: create a key for it".into()));
     }
     let user = state
         .blocking(move |s| {
@@ -192,6 +201,7 @@ pub(crate) struct UserPatchBody {
     active: Option<bool>,
     admin: Option<bool>,
     /// A new sign-in password.
+    #[schema(min_length = 8, max_length = 1024)]
     password: Option<String>,
 }
 
@@ -206,7 +216,7 @@ pub(crate) async fn update_user(
 ) -> ApiResult<Json<Json_>> {
     check_server_admin(&who)?;
     if username == who.username && (body.active == Some(false) || body.admin == Some(false)) {
-        return Err(ApiError::BadRequest("an admin cannot deactivate or demote themselves".into()));
+        return Err(ApiError::Conflict("an admin cannot deactivate or demote themselves".into()));
     }
     let user = state
         .blocking(move |s| {
@@ -238,7 +248,8 @@ pub(crate) async fn create_user_key(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct AuditQuery {
-    /// At most this many entries (default 100, at most 1000).
+    /// At most this many entries (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// Entries older than this id (paging).
     before: Option<i64>,
@@ -252,6 +263,9 @@ pub(crate) async fn audit_log(
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Json<Json_>> {
     check_server_admin(&who)?;
+    if q.limit.is_some_and(|l| !(1..=1000).contains(&l)) {
+        return Err(ApiError::BadRequest("limit is 1 to 1000".into()));
+    }
     let entries = state.blocking(move |s| Ok(s.accounts.audit_log(q.limit.unwrap_or(100), q.before)?)).await?;
     to_json(&entries)
 }
