@@ -20,6 +20,9 @@ fn batch(run: &str, from: u64, first_step: u64, rows: u64) -> (Vec<u8>, u64) {
         records.push(json!([pos, r]));
         pos += len;
     };
+    if from == 0 {
+        push(json!({"t":"run","v":1,"log_id":"bench-log-000000","run_id":run,"project":"bench","entity":"lab"}));
+    }
     for step in first_step..first_step + rows {
         let data: serde_json::Map<String, Value> =
             (0..10).map(|m| (format!("m{m}"), json!((step as f64 * 0.001 + f64::from(m)).sin()))).collect();
