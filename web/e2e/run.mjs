@@ -12,6 +12,7 @@ import { workspaceTests } from "./workspace.mjs";
 import { sweepTests } from "./sweeps.mjs";
 import { artifactTests } from "./artifacts.mjs";
 import { startMock } from "../mock/server.mjs";
+import { teamsTests } from "./teams.mjs";
 
 const LRS = [0.1, 0.05, 0.02, 0.01, 0.005, 0.001];
 const STEPS = 200;
@@ -515,6 +516,7 @@ async function main() {
         } finally { proc.kill("SIGTERM"); }
       });
     }
+    await teamsTests(suite, browser, backend, call);
   } finally {
     await live?.stop().catch(() => {});
     await browser.close();

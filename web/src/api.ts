@@ -41,8 +41,16 @@ export function authHeaders(): Record<string, string> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the decoders below check each field
 export type RawJson = any;
 
+/** The CSRF token of a cookie session (the `tw_csrf` cookie), echoed on changes. */
+function csrfToken(): string | null {
+  const m = /(?:^|;\s*)tw_csrf=([^;]+)/.exec(document.cookie);
+  return m ? decodeURIComponent(m[1]) : null;
+}
+
 export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const headers = authHeaders();
+  const csrf = method !== "GET" && !headers.Authorization ? csrfToken() : null;
+  if (csrf) headers["X-CSRF-Token"] = csrf;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const res = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await res.text();

@@ -14,6 +14,8 @@ import { compareView } from "./views/compare";
 import { sweepsView, sweepView } from "./views/sweeps";
 import { artifactsView, artifactVersionView } from "./views/artifacts";
 import { hook } from "./hook";
+import { accountRoute } from "./views/accountroutes";
+import { accounts } from "./accountsapi";
 
 export type Cleanup = () => void;
 let cleanup: Cleanup | null = null;
@@ -53,8 +55,12 @@ function renderHeader(route: Route) {
   if (route.view === "sweeps" || route.view === "sweep") crumbs.push(h("span", { class: "sep" }, "/"), link(routePath({ view: "sweeps", entity: route.entity, project: route.project }), "sweeps"));
   if (route.view === "sweep") crumbs.push(h("span", { class: "sep" }, "/"), h("span", null, route.sweep));
   if ("project" in route) crumbs.push(h("span", { class: "sep" }, "·"), link(routePath({ view: "artifacts", entity: route.entity, project: route.project }), "artifacts"));
-  const who = viewer ? h("span", { class: "who" }, viewer.username, " · ",
-    h("a", { href: "#", onclick: (e: Event) => { e.preventDefault(); auth.clear(); viewer = null; navigate("/signin"); } }, "sign out")) : null;
+  const signOut = (e: Event) => {
+    e.preventDefault(); auth.clear(); viewer = null;
+    accounts.logout().catch(() => { /* no session */ }).finally(() => navigate("/signin"));
+  };
+  const who = viewer ? h("span", { class: "who" }, link("/teams", "teams"), " · ", link("/profile", viewer.username), " · ",
+    h("a", { href: "#", onclick: signOut }, "sign out")) : null;
   clear(header, h("nav", null, crumbs), who);
 }
 
@@ -83,8 +89,11 @@ export async function render() {
   cleanup?.();
   cleanup = null;
   hook.reset();
-  const route = parseRoute(location.pathname);
-  if (route.view !== "signin" && !(await ensureViewer().catch(() => false))) {
+  const own = accountRoute(location.pathname);
+  const route = own ? ({ view: "entities" } as Route) : parseRoute(location.pathname);
+  if (own?.open) {
+    await ensureViewer().catch(() => false);
+  } else if (route.view !== "signin" && !(await ensureViewer().catch(() => false))) {
     const next = location.pathname + location.search;
     history.replaceState(null, "", `/signin?next=${encodeURIComponent(next)}`);
     return render();
@@ -93,6 +102,11 @@ export async function render() {
   clear(main);
   main.className = `view-${route.view}`;
   document.title = `Trackway${"project" in route ? ` · ${route.project}` : ""}`;
+  if (own) {
+    document.title = `Trackway · ${own.title}`;
+    cleanup = own.render(main);
+    return;
+  }
   try {
     switch (route.view) {
       case "signin": cleanup = signinView(main, async () => { viewer = null; return ensureViewer(); }); break;

@@ -47,6 +47,8 @@ enum Command {
     Import(commands::import::Args),
     /// Artifacts: put, get, ls, cache cleanup.
     Artifact(commands::artifact::Args),
+    /// Users, teams, API keys and the audit log of a server.
+    Admin(commands::admin::Args),
 }
 
 /// Runs the command line `args` (the first item is the program name) and returns the process
@@ -89,5 +91,6 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Pull(a) => commands::restore::pull(a),
         Command::Import(a) => commands::import::run(a),
         Command::Artifact(a) => commands::artifact::run(a),
+        Command::Admin(a) => commands::admin::run(a),
     }
 }

@@ -292,6 +292,10 @@ impl Client {
         if !(200..300).contains(&status) {
             return Err(ClientError::from_response(status, retry_after.as_deref(), &body));
         }
+        if body.is_empty() {
+            // 204 No Content (a deletion).
+            return Ok(serde_json::Value::Null);
+        }
         serde_json::from_slice(&body).map_err(|e| self.decode_err(path, e))
     }
 

@@ -10,6 +10,7 @@
 //! `testpg` (feature `testsuite`, and this crate's tests) starts a throwaway PostgreSQL server
 //! from the installed binaries for tests.
 
+pub mod accounts;
 mod history;
 mod meta;
 mod migrate;

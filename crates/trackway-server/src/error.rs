@@ -42,7 +42,8 @@ pub enum ApiError {
     /// A sweep config trackway-sweep refuses: the offending path and what is accepted there.
     #[error("invalid sweep config at {path}: {message}")]
     InvalidSweepConfig { path: String, message: String },
-    /// The request contradicts what the server holds (an artifact's type, a blob's size).
+    /// The request contradicts what the server holds: a name that is taken, an artifact's type,
+    /// a blob's size.
     #[error("{0}")]
     Conflict(String),
     #[error("batch starts at {from} but the server expects {expected}")]
@@ -61,6 +62,15 @@ pub enum ApiError {
     /// The data directory's disk is full: nothing was stored.
     #[error("the server's disk is full; nothing was stored (free space on the server and retry)")]
     InsufficientStorage,
+    /// A wrong user name or password, or an account that cannot sign in that way.
+    #[error("{0}")]
+    InvalidCredentials(String),
+    /// A cookie-authenticated change without the session's `X-CSRF-Token` header.
+    #[error("missing or wrong X-CSRF-Token header for a cookie-authenticated change")]
+    CsrfFailed,
+    /// An OpenID Connect sign-in that failed (state, token exchange, ID-token validation).
+    #[error("{0}")]
+    SsoFailed(String),
     /// Anything the client cannot act on; the message is only logged.
     #[error("internal error")]
     Internal(String),
@@ -91,6 +101,9 @@ impl ApiError {
             ApiError::FileTooLarge(_) => ("file_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::Busy { .. } => ("server_busy", StatusCode::SERVICE_UNAVAILABLE),
             ApiError::InsufficientStorage => ("insufficient_storage", StatusCode::INSUFFICIENT_STORAGE),
+            ApiError::InvalidCredentials(_) => ("invalid_credentials", StatusCode::UNAUTHORIZED),
+            ApiError::CsrfFailed => ("csrf_failed", StatusCode::FORBIDDEN),
+            ApiError::SsoFailed(_) => ("sso_failed", StatusCode::BAD_REQUEST),
             ApiError::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -121,6 +134,9 @@ impl ApiError {
             ApiError::FileTooLarge(none()),
             ApiError::Busy { what: "", retry_after: 0 },
             ApiError::InsufficientStorage,
+            ApiError::InvalidCredentials(none()),
+            ApiError::CsrfFailed,
+            ApiError::SsoFailed(none()),
             ApiError::Internal(none()),
         ];
         // No wildcard: a new kind does not compile until it is listed above as well.
@@ -146,6 +162,9 @@ impl ApiError {
                 | ApiError::FileTooLarge(_)
                 | ApiError::Busy { .. }
                 | ApiError::InsufficientStorage
+                | ApiError::InvalidCredentials(_)
+                | ApiError::CsrfFailed
+                | ApiError::SsoFailed(_)
                 | ApiError::Internal(_) => {}
             }
         }
@@ -206,7 +225,7 @@ impl From<StoreError> for ApiError {
             StoreError::RunExists(r) => ApiError::RunExists(format!("run {r} already exists")),
             StoreError::ProjectNotFound(p) => ApiError::ProjectNotFound(format!("project {p} does not exist")),
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} does not exist")),
-            StoreError::AlreadyExists(what) => ApiError::BadRequest(format!("{what} already exists")),
+            StoreError::AlreadyExists(what) => ApiError::Conflict(format!("{what} already exists")),
             StoreError::InvalidFilter(m) => ApiError::InvalidFilter(format!("invalid filter: {m}")),
             StoreError::Invalid(m) => ApiError::BadRequest(m),
             StoreError::Limit(m) => ApiError::LimitExceeded(m),

@@ -16,6 +16,8 @@ pub mod bootstrap;
 mod error;
 mod extract;
 mod limits;
+pub mod login;
+pub mod oidc;
 mod openapi;
 mod routes;
 mod serve;
@@ -32,10 +34,12 @@ use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use trackway_blob::{BlobStore, LocalBlobStore};
 use trackway_history::HistoryStore;
-use trackway_store::{ArtifactStore, MetadataStore, OpenOptions, Storage, ViewStore};
+use trackway_store::{AccountStore, ArtifactStore, MetadataStore, OpenOptions, Storage, ViewStore};
 
 pub use error::{ApiError, ApiResult};
 pub use limits::{IngestSlots, Limits};
+pub use login::AuthSettings;
+pub use oidc::{GroupMapping, OidcSettings};
 pub use routes::MAX_SKIPPED_BYTES;
 pub use serve::run;
 
@@ -115,6 +119,12 @@ pub struct AppState {
     pub wandb_urls: trackway_wandb::token::UrlSigner,
     /// Ingest requests in flight, at most `limits.ingest_concurrency`.
     pub ingest_slots: IngestSlots,
+    /// Users, teams, keys, sessions, visibility and the audit log (same backend and database).
+    pub accounts: Arc<dyn AccountStore>,
+    /// How users sign in; change with [`AppState::with_auth`].
+    pub auth: Arc<AuthSettings>,
+    /// The OpenID Connect client, when `auth.oidc` is set.
+    pub(crate) oidc: Option<Arc<oidc::Oidc>>,
 }
 
 impl AppState {
@@ -136,7 +146,7 @@ impl AppState {
     pub fn open_with(data_dir: &Path, backends: &Backends) -> Result<AppState, ServerError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| ServerError::DataDir { path: data_dir.to_owned(), source })?;
-        let Storage { metadata, history, views, sweeps, artifacts } = match &backends.database_url {
+        let Storage { metadata, history, views, sweeps, artifacts, accounts } = match &backends.database_url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 let options = trackway_postgres::PoolOptions { max_size: backends.db_pool_size, ..Default::default() };
                 // Saved views, sweeps and artifacts have no PostgreSQL store yet: they stay in this
@@ -169,7 +179,18 @@ impl AppState {
             ingest_slots: IngestSlots::new(Limits::default().ingest_concurrency),
             limits: Limits::default(),
             wandb_urls: trackway_wandb::token::UrlSigner::new(url_key(data_dir)?),
+            accounts,
+            auth: Arc::new(AuthSettings::default()),
+            oidc: None,
         })
+    }
+
+    /// The same state with other sign-in settings (and an OIDC client for `auth.oidc`).
+    #[must_use]
+    pub fn with_auth(mut self, auth: AuthSettings) -> AppState {
+        self.oidc = auth.oidc.clone().map(|o| Arc::new(oidc::Oidc::new(o)));
+        self.auth = Arc::new(auth);
+        self
     }
 
     /// The same state with other limits (and ingest slots sized for them).

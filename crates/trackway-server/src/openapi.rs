@@ -8,6 +8,7 @@
 //!
 //! The test below walks the router actually served and fails on any route the document lacks.
 
+mod accounts;
 mod constraints;
 mod schemas;
 
@@ -20,6 +21,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi as _};
 
+pub(crate) use accounts::*;
 pub(crate) use schemas::*;
 
 use crate::ApiError;
@@ -53,8 +55,22 @@ impl Modify for Conventions {
         components.schemas.insert("Error".into(), error_schema());
         let paths = std::mem::take(&mut doc.paths.paths);
         for (path, mut item) in paths {
-            for op in [&mut item.get, &mut item.put, &mut item.post, &mut item.patch, &mut item.delete] {
+            let ops = [
+                (axum::http::Method::GET, &mut item.get),
+                (axum::http::Method::PUT, &mut item.put),
+                (axum::http::Method::POST, &mut item.post),
+                (axum::http::Method::PATCH, &mut item.patch),
+                (axum::http::Method::DELETE, &mut item.delete),
+            ];
+            for (method, op) in ops {
                 if let Some(op) = op.as_mut() {
+                    if crate::auth::anonymous_may_try(&method, &path) {
+                        // Readable without a key when the project is public (docs/teams.md).
+                        op.security = Some(vec![
+                            utoipa::openapi::security::SecurityRequirement::new("bearer", Vec::<String>::new()),
+                            utoipa::openapi::security::SecurityRequirement::default(),
+                        ]);
+                    }
                     add_error_responses(op);
                 }
             }

@@ -1,5 +1,5 @@
 //! Trackway's metadata store: users, API keys, entities (users and teams), memberships,
-//! projects, runs, ingest high-water marks and run-table queries.
+//! accounts ([`AccountStore`]: invites, scoped keys, sessions, visibility, audit log), projects, runs, ingest high-water marks and run-table queries.
 //!
 //! Layout:
 //! - [`MetadataStore`]: the backend trait (SQLite now, PostgreSQL later), with one conformance
@@ -20,6 +20,7 @@
 //! The trait is synchronous: every call is a short database transaction. Async callers (the
 //! server) run it on a blocking thread.
 
+mod accounts;
 pub mod artifacts;
 pub mod capture;
 #[cfg(any(test, feature = "testsuite"))]
@@ -28,6 +29,7 @@ pub mod conformance;
 pub mod conformance_artifacts;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance_sweeps;
+pub mod conformance_accounts;
 mod filter;
 pub mod json;
 mod model;
@@ -45,6 +47,7 @@ use std::sync::Arc;
 use trackway_history::HistoryStore;
 
 pub use artifacts::ArtifactStore;
+pub use accounts::*;
 pub use filter::{Filter, parse_filter};
 pub use model::*;
 pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, SqliteStore};
@@ -119,6 +122,8 @@ pub struct Storage {
     pub sweeps: Arc<dyn SweepStore>,
     /// Artifacts (docs/artifacts.md), in the same database.
     pub artifacts: Arc<dyn ArtifactStore>,
+    /// Users, teams, keys, sessions, visibility and audit log of the same database.
+    pub accounts: Arc<dyn AccountStore>,
 }
 
 impl Storage {
@@ -130,7 +135,14 @@ impl Storage {
     pub fn open_sqlite(path: &Path, options: OpenOptions) -> Result<Storage> {
         let store = Arc::new(SqliteStore::open_with(path, options)?);
         let history = Arc::new(store.history());
-        Ok(Storage { metadata: store.clone(), history, views: store.clone(), sweeps: store.clone(), artifacts: store })
+        Ok(Storage {
+            metadata: store.clone(),
+            history,
+            views: store.clone(),
+            sweeps: store.clone(),
+            artifacts: store.clone(),
+            accounts: store,
+        })
     }
 }
 

@@ -20,11 +20,14 @@ impl std::fmt::Display for RunKey {
     }
 }
 
-/// A membership role, from most to least powerful.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A team role, from most to least powerful. `admin` manages the team (members, invites,
+/// visibility); `member` writes runs; `viewer` reads. Stored rows of the older name `owner`
+/// are team admins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
-    Owner,
+    #[serde(alias = "owner")]
+    Admin,
     Member,
     Viewer,
 }
@@ -33,7 +36,7 @@ impl Role {
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
-            Role::Owner => "owner",
+            Role::Admin => "admin",
             Role::Member => "member",
             Role::Viewer => "viewer",
         }
@@ -42,7 +45,7 @@ impl Role {
     #[must_use]
     pub fn parse(s: &str) -> Option<Role> {
         match s {
-            "owner" => Some(Role::Owner),
+            "admin" | "owner" => Some(Role::Admin),
             "member" => Some(Role::Member),
             "viewer" => Some(Role::Viewer),
             _ => None,
@@ -52,29 +55,83 @@ impl Role {
     /// Whether this role may write runs.
     #[must_use]
     pub fn can_write(self) -> bool {
-        matches!(self, Role::Owner | Role::Member)
+        matches!(self, Role::Admin | Role::Member)
     }
 }
 
-/// Who an API key belongs to, and what they may touch.
+/// What an API key may do beyond its user's rights (a key never adds rights). The default
+/// (all false, no entity) is the user's full rights. Cookie sessions are always full.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyScope {
+    /// Reads only: every write is refused.
+    #[serde(default)]
+    pub read_only: bool,
+    /// Only what logging a run needs (create/resume runs, ingest, file uploads), for CI machines.
+    #[serde(default)]
+    pub ingest_only: bool,
+    /// Only this entity (a scoped key of a server admin is not an admin key).
+    #[serde(default)]
+    pub entity: Option<String>,
+}
+
+/// Who an API key or session belongs to, and what they may touch.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Principal {
+    /// 0 for [`Principal::anonymous`].
     pub user_id: i64,
     pub username: String,
     /// The user's default (personal) entity.
     pub entity: String,
+    /// Server admin (separate from team roles). False for scoped keys.
     pub admin: bool,
     pub memberships: Vec<(String, Role)>,
+    /// The key's scope (full for sessions).
+    pub scope: KeyScope,
 }
 
 impl Principal {
-    /// Whether the principal may read (`write == false`) or write runs of `entity`.
+    /// A request without credentials, let through only to routes readable by anyone (public
+    /// projects); every check refuses it with `401`.
+    #[must_use]
+    pub fn anonymous() -> Principal {
+        Principal {
+            user_id: 0,
+            username: String::new(),
+            entity: String::new(),
+            admin: false,
+            memberships: Vec::new(),
+            scope: KeyScope { read_only: true, ingest_only: false, entity: None },
+        }
+    }
+
+    #[must_use]
+    pub fn is_anonymous(&self) -> bool {
+        self.user_id == 0
+    }
+
+    /// The principal's role in `entity`, if a member (and the key's scope allows the entity).
+    #[must_use]
+    pub fn role_in(&self, entity: &str) -> Option<Role> {
+        if self.scope.entity.as_deref().is_some_and(|e| e != entity) {
+            return None;
+        }
+        self.memberships.iter().find(|(name, _)| name == entity).map(|(_, role)| *role)
+    }
+
+    /// Whether the principal may read (`write == false`) or write runs of `entity` through its
+    /// memberships (project visibility can grant more reads; see the server's `auth`).
     #[must_use]
     pub fn can_access(&self, entity: &str, write: bool) -> bool {
+        if write && self.scope.read_only {
+            return false;
+        }
+        if self.scope.entity.as_deref().is_some_and(|e| e != entity) {
+            return false;
+        }
         if self.admin {
             return true;
         }
-        self.memberships.iter().any(|(name, role)| name == entity && (!write || role.can_write()))
+        self.role_in(entity).is_some_and(|role| !write || role.can_write())
     }
 }
 
@@ -83,6 +140,8 @@ impl Principal {
 pub struct NewApiKey {
     pub key: String,
     pub prefix: String,
+    /// The key's id (for listing and revoking).
+    pub id: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -10,7 +10,7 @@ use trackway_types::Record;
 
 use crate::{
     CreateRun, IngestBatch, MIGRATIONS, MetadataStore, OpenOptions, RunKey, SqliteStore, Storage, StoreError,
-    metadata_store_conformance,
+    account_store_conformance, metadata_store_conformance,
 };
 
 /// A store in its own temporary directory, removed when the test ends.
@@ -36,6 +36,7 @@ fn fresh() -> Fresh {
         views: store.clone(),
         sweeps: store.clone(),
         artifacts: store.clone(),
+        accounts: store.clone(),
     };
     Fresh { storage, store, _dir: dir }
 }
@@ -52,6 +53,7 @@ mod artifacts {
     use super::fresh;
     crate::artifact_store_conformance!(fresh());
 }
+account_store_conformance!(fresh());
 
 fn key() -> RunKey {
     RunKey { entity: "alice".into(), project: "p".into(), run_id: "r1".into() }

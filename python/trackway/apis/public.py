@@ -6,6 +6,7 @@ import urllib.parse
 from .. import _native
 from ..errors import CommError, UsageError
 from ._http import Http, env, resolve
+from .accounts import AccountsMixin
 
 
 def decode_value(value):
@@ -24,7 +25,7 @@ def _q(part):
     return urllib.parse.quote(str(part), safe="")
 
 
-class Api:
+class Api(AccountsMixin):
     """A client of one Trackway server.
 
     base_url / api_key default to TRACKWAY_BASE_URL / TRACKWAY_API_KEY (aliases WANDB_*), then

@@ -1,6 +1,7 @@
 import { auth } from "../api";
 import { h } from "../lib/dom";
 import { navigate } from "../main";
+import { loginForms } from "./login";
 
 /** Paste-an-API-key sign-in. The key lives in localStorage and is sent as a Bearer token. */
 export function signinView(el: HTMLElement, check: () => Promise<boolean>) {
@@ -19,6 +20,9 @@ export function signinView(el: HTMLElement, check: () => Promise<boolean>) {
     h("p", { class: "muted" }, "Paste an API key. `trackway server` stores the admin key in ",
       h("code", null, "<config dir>/credentials.json"), "; `trackway login` shows it too."),
     input, " ", h("button", { type: "submit" }, "Sign in"), msg));
+  loginForms(el, async () => {
+    if (await check().catch(() => false)) navigate(next.startsWith("/") && !next.startsWith("//") ? next : "/");
+  });
   input.focus();
   return () => {};
 }

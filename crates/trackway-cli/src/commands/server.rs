@@ -31,6 +31,54 @@ pub struct Args {
     pub db_pool_size: u32,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+/// How people sign in (docs/teams.md).
+#[derive(Debug, clap::Args)]
+pub struct AuthArgs {
+    /// Let anyone create an account on the sign-in page (off: users come from admins, invites or SSO).
+    #[arg(long, env = "TRACKWAY_ALLOW_SIGNUP")]
+    pub allow_signup: bool,
+    /// OpenID Connect issuer URL: enables "Sign in with SSO".
+    #[arg(long, env = "TRACKWAY_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    #[arg(long, env = "TRACKWAY_OIDC_CLIENT_ID", requires = "oidc_issuer")]
+    pub oidc_client_id: Option<String>,
+    /// Prefer the environment variable: a flag shows in the process list.
+    #[arg(long, env = "TRACKWAY_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+    /// The ID-token claim listing the user's groups (for --oidc-group-map).
+    #[arg(long, env = "TRACKWAY_OIDC_GROUPS_CLAIM")]
+    pub oidc_groups_claim: Option<String>,
+    /// `group=team[:role]`: members of the provider group get that role in the team at sign-in (repeatable).
+    #[arg(long = "oidc-group-map", value_parser = trackway_server::GroupMapping::parse)]
+    pub oidc_group_map: Vec<trackway_server::GroupMapping>,
+    /// The SSO button's label.
+    #[arg(long, env = "TRACKWAY_OIDC_NAME", default_value = "SSO")]
+    pub oidc_name: String,
+}
+
+impl AuthArgs {
+    fn settings(&self) -> anyhow::Result<trackway_server::AuthSettings> {
+        let oidc = match &self.oidc_issuer {
+            Some(issuer) => Some(trackway_server::OidcSettings {
+                issuer: issuer.clone(),
+                client_id: self.oidc_client_id.clone().context("--oidc-issuer needs --oidc-client-id")?,
+                client_secret: self.oidc_client_secret.clone(),
+                groups_claim: self.oidc_groups_claim.clone(),
+                group_mappings: self.oidc_group_map.clone(),
+                display_name: self.oidc_name.clone(),
+            }),
+            None => None,
+        };
+        Ok(trackway_server::AuthSettings {
+            allow_signup: self.allow_signup,
+            oidc,
+            ..trackway_server::AuthSettings::default()
+        })
+    }
 }
 
 /// Resource limits (docs/api.md "Limits"). Ingest memory is bounded by about
@@ -102,7 +150,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         blob_url: args.blob_url,
         db_pool_size: args.db_pool_size.max(1),
     };
-    runtime.block_on(serve(data_dir, &backends, args.host, args.port, limits))
+    let auth = args.auth.settings()?;
+    runtime.block_on(serve(data_dir, &backends, args.host, args.port, limits, auth))
 }
 
 async fn serve(
@@ -111,6 +160,7 @@ async fn serve(
     host: String,
     port: u16,
     limits: trackway_server::Limits,
+    auth: trackway_server::AuthSettings,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind((host.as_str(), port))
         .await
@@ -120,7 +170,8 @@ async fn serve(
     let url = format!("http://{url_host}:{port}");
     let mut state = tokio::task::block_in_place(|| trackway_server::AppState::open_with(&data_dir, backends))
         .with_context(|| format!("cannot open the stores (data directory {})", data_dir.display()))?
-        .with_limits(limits);
+        .with_limits(limits)
+        .with_auth(auth);
     let urls = local_urls(&host, port);
     state.public_url = urls.first().cloned();
     // Store calls block (the PostgreSQL client runs its own runtime): never on an async worker.

@@ -55,7 +55,7 @@ pub(crate) struct Membership {
 #[derive(ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Role {
-    Owner,
+    Admin,
     Member,
     Viewer,
 }

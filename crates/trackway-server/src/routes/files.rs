@@ -23,7 +23,7 @@ use trackway_blob::{BlobError, Digest};
 use trackway_store::{Principal, RunKey};
 
 use super::WireEncoded;
-use crate::auth::check_access;
+use crate::auth::{check_access, check_read};
 use crate::{ApiError, ApiResult, AppState};
 
 /// The file whose upload sets `Run.metadata` (written by the agent's capture).
@@ -258,7 +258,7 @@ pub(crate) async fn list(
     Path((entity, project, run_id)): Path<(String, String, String)>,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<Json_>> {
-    check_access(&who, &entity, false)?;
+    check_read(&state, &who, &entity, &project).await?;
     let key = RunKey { entity, project, run_id };
     let all = q.all.unwrap_or(false);
     state
@@ -298,7 +298,7 @@ pub(crate) async fn download(
     Query(q): Query<DownloadQuery>,
 ) -> ApiResult<Response> {
     let (key, rel) = file_target(path)?;
-    check_access(&who, &key.entity, false)?;
+    check_read(&state, &who, &key.entity, &key.project).await?;
     let version = match q.version.as_deref().filter(|v| !v.is_empty()) {
         Some(v) => {
             Some(v.parse::<u64>().map_err(|_| ApiError::BadRequest("version must be a positive integer".into()))?)

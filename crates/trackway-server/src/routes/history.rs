@@ -11,7 +11,7 @@ use serde_json::{Value as Json_, json};
 use trackway_history::{ChartQuery, HistoryRow, ScanQuery, Value, XAxis, export};
 use trackway_store::{Principal, RunKey};
 
-use crate::auth::check_access;
+use crate::auth::check_read;
 use crate::extract::JsonBody;
 use crate::{ApiError, ApiResult, AppState};
 
@@ -65,7 +65,7 @@ pub(crate) async fn rows(
     Path((entity, project, run_id)): Path<(String, String, String)>,
     Query(q): Query<RowsQuery>,
 ) -> ApiResult<Json<Json_>> {
-    check_access(&who, &entity, false)?;
+    check_read(&state, &who, &entity, &project).await?;
     let key = RunKey { entity, project, run_id };
     let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => Some(c.parse::<u64>().map_err(|_| ApiError::BadRequest("invalid cursor".into()))?),
@@ -112,7 +112,7 @@ pub(crate) async fn keys(
     Path((entity, project, run_id)): Path<(String, String, String)>,
     Query(q): Query<KeysQuery>,
 ) -> ApiResult<Json<Json_>> {
-    check_access(&who, &entity, false)?;
+    check_read(&state, &who, &entity, &project).await?;
     series_owner(q.stream.as_deref(), 0)?;
     let key = RunKey { entity, project, run_id };
     state
@@ -176,7 +176,7 @@ pub(crate) async fn export(
     Path((entity, project, run_id)): Path<(String, String, String)>,
     Query(q): Query<ExportQuery>,
 ) -> ApiResult<Response> {
-    check_access(&who, &entity, false)?;
+    check_read(&state, &who, &entity, &project).await?;
     let format = q.format.unwrap_or_else(|| "csv".into());
     let content_type = match format.as_str() {
         "csv" => "text/csv; charset=utf-8",
@@ -255,8 +255,8 @@ pub(crate) async fn charts(
     let mut keys = Vec::with_capacity(body.runs.len());
     for r in body.runs {
         let entity = r.entity.unwrap_or_else(|| who.entity.clone());
-        check_access(&who, &entity, false)?;
         let project = r.project.unwrap_or_else(|| super::runs::DEFAULT_PROJECT.into());
+        check_read(&state, &who, &entity, &project).await?;
         keys.push(RunKey { entity, project, run_id: r.run_id });
     }
     series_owner(body.stream.as_deref(), 0)?;

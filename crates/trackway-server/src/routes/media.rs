@@ -12,7 +12,7 @@ use serde_json::{Map, Value as Json_, json};
 use trackway_history::{HistoryRow, ScanQuery};
 use trackway_store::{Principal, Run, RunKey};
 
-use crate::auth::check_access;
+use crate::auth::{check_read, check_read_blocking};
 use crate::extract::JsonBody;
 use crate::{ApiError, ApiResult, AppState};
 
@@ -151,7 +151,7 @@ pub(crate) async fn keys(
     Extension(who): Extension<Principal>,
     Path((entity, project, run_id)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Json_>> {
-    check_access(&who, &entity, false)?;
+    check_read(&state, &who, &entity, &project).await?;
     let key = RunKey { entity, project, run_id };
     state
         .blocking(move |s| {
@@ -209,7 +209,7 @@ pub(crate) async fn values(
     Path((entity, project, run_id)): Path<(String, String, String)>,
     Query(q): Query<ValuesQuery>,
 ) -> ApiResult<Json<Json_>> {
-    check_access(&who, &entity, false)?;
+    check_read(&state, &who, &entity, &project).await?;
     let after = parse_cursor(q.cursor.as_deref())?;
     let key = RunKey { entity, project, run_id };
     state
@@ -268,7 +268,7 @@ pub(crate) async fn query(
                 .iter()
                 .map(|r| {
                     let key = RunKey { entity: r.entity.clone(), project: r.project.clone(), run_id: r.run_id.clone() };
-                    let result = check_access(&who, &key.entity, false).and_then(|()| run_items(s, &key, &q, steps));
+                    let result = check_read_blocking(s, &who, &key.entity, &key.project).and_then(|()| run_items(s, &key, &q, steps));
                     let (items, error) = match result {
                         Ok(items) => (items, Json_::Null),
                         Err(e) => (Vec::new(), error_json(&e)),

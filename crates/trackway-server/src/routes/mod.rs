@@ -13,8 +13,11 @@ mod media;
 mod meta;
 mod output;
 mod runs;
+mod session;
 mod sweeps;
 mod tables;
+mod teams;
+mod users;
 mod views;
 mod wandb;
 
@@ -87,12 +90,42 @@ fn authed() -> OpenApiRouter<AppState> {
         .routes(routes!(artifacts::get_version, artifacts::patch_version, artifacts::delete_version))
         .routes(routes!(artifact_blobs::upload_state))
         .routes(routes!(artifact_blobs::upload_part, artifact_blobs::download))
+        .merge(accounts())
+}
+
+/// Users, teams, keys, invites, visibility and the audit log (docs/teams.md).
+fn accounts() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(users::list_keys, users::create_key))
+        .routes(routes!(users::revoke_key))
+        .routes(routes!(users::set_password))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::update_user))
+        .routes(routes!(users::create_user_key))
+        .routes(routes!(users::audit_log))
+        .routes(routes!(teams::list, teams::create))
+        .routes(routes!(teams::members))
+        .routes(routes!(teams::set_member, teams::remove_member))
+        .routes(routes!(teams::invites, teams::create_invite))
+        .routes(routes!(teams::revoke_invite))
+        .routes(routes!(teams::visibility, teams::set_visibility))
+        .routes(routes!(teams::move_project))
 }
 
 /// The routes open to anyone.
 fn public() -> OpenApiRouter<AppState> {
     // The wandb upload URLs carry their own signature instead of a key.
-    OpenApiRouter::default().routes(routes!(meta::health)).routes(routes!(wandb::upload))
+    OpenApiRouter::default()
+        .routes(routes!(meta::health))
+        .routes(routes!(wandb::upload))
+        .routes(routes!(session::config))
+        .routes(routes!(session::login))
+        .routes(routes!(session::logout))
+        .routes(routes!(session::signup))
+        .routes(routes!(session::invite))
+        .routes(routes!(session::accept))
+        .routes(routes!(session::oidc_login))
+        .routes(routes!(session::oidc_callback))
 }
 
 /// Every documented route, for the OpenAPI document.

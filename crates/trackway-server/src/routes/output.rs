@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 use trackway_store::{OutputQuery, Principal, RunKey};
 
-use crate::auth::check_access;
+use crate::auth::check_read;
 use crate::{ApiResult, AppState};
 
 const DEFAULT_LINES: usize = 1000;
@@ -34,7 +34,7 @@ pub(crate) async fn lines(
     Path((entity, project, run_id)): Path<(String, String, String)>,
     Query(p): Query<OutputParams>,
 ) -> ApiResult<Json<Json_>> {
-    check_access(&who, &entity, false)?;
+    check_read(&state, &who, &entity, &project).await?;
     let key = RunKey { entity, project, run_id };
     let query = OutputQuery {
         after_line: p.after_line,

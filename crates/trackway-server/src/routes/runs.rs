@@ -9,7 +9,7 @@ use trackway_store::{CreateRun, Principal, ResumeMode, Run, RunKey, RunPatch, Ru
 
 use trackway_types::limits::{self, LimitError};
 
-use crate::auth::check_access;
+use crate::auth::{check_access, check_read};
 use crate::extract::JsonBody;
 use crate::{ApiError, ApiResult, AppState};
 
@@ -140,7 +140,7 @@ pub(crate) async fn get_one(
     Extension(who): Extension<Principal>,
     Path((entity, project, run_id)): Path<(String, String, String)>,
 ) -> ApiResult<Json<Json_>> {
-    check_access(&who, &entity, false)?;
+    check_read(&state, &who, &entity, &project).await?;
     let key = RunKey { entity, project, run_id };
     let run = state.blocking(move |s| Ok(s.store.get_run(&key)?)).await?;
     Ok(Json(run_json(&state, &run)?))
@@ -199,7 +199,7 @@ pub(crate) async fn list(
     Path((entity, project)): Path<(String, String)>,
     Query(q): Query<ListQuery>,
 ) -> ApiResult<Json<Json_>> {
-    check_access(&who, &entity, false)?;
+    check_read(&state, &who, &entity, &project).await?;
     let (order_by, direction) = RunQuery::parse_order(q.order.as_deref().unwrap_or("-created_at"));
     let query = RunQuery {
         entity,
@@ -224,7 +224,7 @@ pub(crate) async fn keys(
     Extension(who): Extension<Principal>,
     Path((entity, project)): Path<(String, String)>,
 ) -> ApiResult<Json<Json_>> {
-    check_access(&who, &entity, false)?;
+    check_read(&state, &who, &entity, &project).await?;
     let keys = state.blocking(move |s| Ok(s.store.project_keys(&entity, &project)?)).await?;
     Ok(Json(serde_json::to_value(keys).map_err(ApiError::internal)?))
 }
@@ -247,7 +247,7 @@ pub(crate) async fn groups(
     Path((entity, project)): Path<(String, String)>,
     Query(q): Query<GroupQuery>,
 ) -> ApiResult<Json<Json_>> {
-    check_access(&who, &entity, false)?;
+    check_read(&state, &who, &entity, &project).await?;
     let filter = parse_filters(q.filters.as_deref())?;
     let groups = state.blocking(move |s| Ok(s.store.group_runs(&entity, &project, &q.by, filter.as_ref())?)).await?;
     Ok(Json(json!({"groups": groups})))

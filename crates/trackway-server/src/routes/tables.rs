@@ -13,7 +13,7 @@ use trackway_history::HistoryRow;
 use trackway_store::{Principal, RunKey, StoreError};
 
 use super::media::{MAX_PAGE, annotate, get_run, row_value, run_files, scan_key, thin, typed};
-use crate::auth::check_access;
+use crate::auth::check_read;
 use crate::{ApiError, ApiResult, AppState};
 
 /// Largest table file read (a 10,000-row history table is far smaller).
@@ -53,7 +53,7 @@ pub(crate) async fn table(
     Path((entity, project, run_id)): Path<(String, String, String)>,
     Query(q): Query<TableQuery>,
 ) -> ApiResult<Json<Json_>> {
-    check_access(&who, &entity, false)?;
+    check_read(&state, &who, &entity, &project).await?;
     let desc = match q.order.as_deref().unwrap_or("asc") {
         "asc" => false,
         "desc" => true,
@@ -295,7 +295,7 @@ pub(crate) async fn histograms(
     Path((entity, project, run_id)): Path<(String, String, String)>,
     Query(q): Query<HistogramsQuery>,
 ) -> ApiResult<Json<Json_>> {
-    check_access(&who, &entity, false)?;
+    check_read(&state, &who, &entity, &project).await?;
     let key = RunKey { entity, project, run_id };
     let samples = q.samples.unwrap_or(500).clamp(1, MAX_PAGE);
     state

@@ -16,6 +16,11 @@ pub fn hash_key(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
+/// The recognisable start of a key, kept for listings.
+pub(super) fn key_prefix(key: &str) -> String {
+    key.chars().take(KEY_PREFIX.len() + 6).collect()
+}
+
 /// A new random API key (plaintext).
 ///
 /// # Errors
@@ -56,7 +61,7 @@ impl SqliteStore {
             )?;
             let user_id = tx.last_insert_rowid();
             tx.execute(
-                "INSERT OR REPLACE INTO memberships (user_id, entity_id, role) VALUES (?1, ?2, 'owner')",
+                "INSERT OR REPLACE INTO memberships (user_id, entity_id, role) VALUES (?1, ?2, 'admin')",
                 params![user_id, entity_id],
             )?;
             principal(tx, user_id)
@@ -74,7 +79,7 @@ impl SqliteStore {
             }
             let entity_id = ensure_entity(tx, name, "team")?;
             tx.execute(
-                "INSERT OR REPLACE INTO memberships (user_id, entity_id, role) VALUES (?1, ?2, 'owner')",
+                "INSERT OR REPLACE INTO memberships (user_id, entity_id, role) VALUES (?1, ?2, 'admin')",
                 params![user_id, entity_id],
             )?;
             Ok(())
@@ -98,26 +103,20 @@ impl SqliteStore {
 
     pub(crate) fn create_api_key_impl(&self, username: &str, label: Option<&str>) -> Result<NewApiKey> {
         let key = generate_key()?;
-        let prefix: String = key.chars().take(KEY_PREFIX.len() + 6).collect();
-        self.write(|tx| {
+        let prefix = key_prefix(&key);
+        let id = self.write(|tx| {
             let user_id = user_id(tx, username)?;
             tx.execute(
                 "INSERT INTO api_keys (user_id, hash, prefix, name, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![user_id, hash_key(&key), prefix, label, now()],
             )?;
-            Ok(())
+            Ok(tx.last_insert_rowid())
         })?;
-        Ok(NewApiKey { key, prefix })
+        Ok(NewApiKey { key, prefix, id })
     }
 
     pub(crate) fn authenticate_impl(&self, api_key: &str) -> Result<Option<Principal>> {
-        let hash = hash_key(api_key);
-        self.read(|c| {
-            let user: Option<i64> = c
-                .query_row("SELECT user_id FROM api_keys WHERE hash = ?1 AND revoked_at IS NULL", [hash], |r| r.get(0))
-                .optional()?;
-            user.map(|id| principal(c, id)).transpose()
-        })
+        crate::AccountStore::authenticate_key(self, api_key, now())
     }
 
     pub(crate) fn list_entities_impl(&self, who: &Principal) -> Result<Vec<String>> {
@@ -138,7 +137,7 @@ impl SqliteStore {
     }
 }
 
-fn ensure_entity(tx: &Transaction<'_>, name: &str, kind: &str) -> Result<i64> {
+pub(super) fn ensure_entity(tx: &Transaction<'_>, name: &str, kind: &str) -> Result<i64> {
     tx.execute(
         "INSERT OR IGNORE INTO entities (name, kind, created_at) VALUES (?1, ?2, ?3)",
         params![name, kind, now()],
@@ -146,13 +145,13 @@ fn ensure_entity(tx: &Transaction<'_>, name: &str, kind: &str) -> Result<i64> {
     Ok(tx.query_row("SELECT id FROM entities WHERE name = ?1", [name], |r| r.get(0))?)
 }
 
-fn user_id(c: &rusqlite::Connection, username: &str) -> Result<i64> {
+pub(super) fn user_id(c: &rusqlite::Connection, username: &str) -> Result<i64> {
     c.query_row("SELECT id FROM users WHERE username = ?1", [username], |r| r.get(0))
         .optional()?
         .ok_or_else(|| StoreError::NotFound(format!("user {username}")))
 }
 
-fn principal(c: &rusqlite::Connection, user_id: i64) -> Result<Principal> {
+pub(super) fn principal(c: &rusqlite::Connection, user_id: i64) -> Result<Principal> {
     let (username, admin, entity): (String, bool, Option<String>) = c.query_row(
         "SELECT u.username, u.admin, e.name FROM users u LEFT JOIN entities e ON e.id = u.entity_id WHERE u.id = ?1",
         [user_id],
@@ -165,5 +164,12 @@ fn principal(c: &rusqlite::Connection, user_id: i64) -> Result<Principal> {
         .query_map([user_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
         .filter_map(|row| row.ok().and_then(|(e, role)| Role::parse(&role).map(|role| (e, role))))
         .collect();
-    Ok(Principal { user_id, entity: entity.unwrap_or_else(|| username.clone()), username, admin, memberships })
+    Ok(Principal {
+        user_id,
+        entity: entity.unwrap_or_else(|| username.clone()),
+        username,
+        admin,
+        memberships,
+        scope: crate::KeyScope::default(),
+    })
 }

@@ -9,6 +9,8 @@
 //! committed transaction survives a power cut or `kill -9`, which is what lets the server
 //! acknowledge an ingest batch right after commit.
 
+mod access;
+mod accounts;
 mod artifacts;
 pub(crate) mod auth;
 mod files;
@@ -49,6 +51,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("../../migrations/0006_views.sql")),
     Migration::Sql(include_str!("../../migrations/0007_sweeps.sql")),
     Migration::Sql(include_str!("../../migrations/0008_artifacts.sql")),
+    Migration::Sql(include_str!("../../migrations/0009_accounts.sql")),
 ];
 
 /// How a store is opened.

@@ -1,0 +1,15 @@
+// The accounts pages' routes, matched before the run pages' router: /teams, /teams/<team>,
+// /profile, /invite/<token> (the only one open without signing in).
+import { teamsView, teamView } from "./team";
+import { profileView, inviteView } from "./profile";
+
+export interface AccountRoute { open: boolean; title: string; render: (el: HTMLElement) => () => void }
+
+export function accountRoute(path: string): AccountRoute | null {
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  if (parts[0] === "teams" && parts.length === 1) return { open: false, title: "Teams", render: teamsView };
+  if (parts[0] === "teams" && parts.length === 2) return { open: false, title: `Team ${parts[1]}`, render: (el) => teamView(el, parts[1]) };
+  if (parts[0] === "profile" && parts.length === 1) return { open: false, title: "Profile", render: profileView };
+  if (parts[0] === "invite" && parts.length === 2) return { open: true, title: "Invite", render: (el) => inviteView(el, parts[1]) };
+  return null;
+}
