@@ -10,6 +10,7 @@
 //! acknowledge an ingest batch right after commit.
 
 mod auth;
+mod edit;
 mod files;
 mod ingest;
 mod query;
@@ -189,6 +190,12 @@ impl crate::MetadataStore for SqliteStore {
     }
     fn patch_run(&self, key: &crate::RunKey, patch: &crate::RunPatch) -> Result<crate::Run> {
         self.patch_run_impl(key, patch)
+    }
+    fn delete_run(&self, key: &crate::RunKey) -> Result<()> {
+        self.delete_run_impl(key)
+    }
+    fn move_run(&self, key: &crate::RunKey, to_entity: &str, to_project: &str) -> Result<crate::Run> {
+        self.move_run_impl(key, to_entity, to_project)
     }
     fn query_runs(&self, query: &crate::RunQuery) -> Result<crate::RunPage> {
         self.query_runs_impl(query)
