@@ -3,7 +3,7 @@
 
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
-import { api, ApiError, auth } from "./api";
+import { api, ApiError, auth, setUnauthorizedHandler } from "./api";
 import { h, clear } from "./lib/dom";
 import { parseRoute, routePath, type Route } from "./lib/urlstate";
 import { signinView } from "./views/signin";
@@ -11,6 +11,7 @@ import { entitiesView, projectsView } from "./views/home";
 import { workspaceView } from "./views/workspace";
 import { runView } from "./views/run";
 import { compareView } from "./views/compare";
+import { notFoundView } from "./views/notfound";
 import { hook } from "./hook";
 
 export type Cleanup = () => void;
@@ -73,15 +74,14 @@ async function ensureViewer(): Promise<boolean> {
   }
 }
 
-export async function render() {
+export async function render(): Promise<void> {
   cleanup?.();
   cleanup = null;
   hook.reset();
   const route = parseRoute(location.pathname);
   if (route.view !== "signin" && !(await ensureViewer().catch(() => false))) {
-    const next = location.pathname + location.search;
-    history.replaceState(null, "", `/signin?next=${encodeURIComponent(next)}`);
-    return render();
+    // A stored key the server refuses (revoked, expired) gets a message; no key gets none.
+    return toSignin(auth.get() ? "Your API key was not accepted (revoked or expired). Sign in again." : "");
   }
   renderHeader(route);
   clear(main);
@@ -95,6 +95,7 @@ export async function render() {
       case "workspace": cleanup = workspaceView(main, route.entity, route.project); break;
       case "run": cleanup = runView(main, route.entity, route.project, route.run); break;
       case "compare": cleanup = compareView(main, route.entity, route.project); break;
+      case "notfound": cleanup = notFoundView(main, `Nothing lives at ${route.path}.`); break;
     }
   } catch (e) {
     showError(main, e);
@@ -104,6 +105,22 @@ export async function render() {
 export function showError(el: HTMLElement, e: unknown) {
   el.append(h("div", { class: "error" }, e instanceof Error ? e.message : String(e)));
 }
+
+/** Go to the sign-in page (coming back here after), with a reason shown there. */
+function toSignin(reason: string): Promise<void> {
+  const next = location.pathname + location.search;
+  const q = new URLSearchParams({ next });
+  if (reason) q.set("reason", reason);
+  auth.clear();
+  viewer = null;
+  history.replaceState(null, "", `/signin?${q}`);
+  return render();
+}
+
+// A key revoked or expired mid-session: any API call answering 401 sends the user to sign in.
+setUnauthorizedHandler((e) => {
+  if (viewer && parseRoute(location.pathname).view !== "signin") void toSignin(`Signed out: ${e.message}. Sign in again.`);
+});
 
 window.addEventListener("popstate", () => render());
 takeKeyFromFragment();

@@ -13,7 +13,8 @@ export type Route =
   | { view: "projects"; entity: string }
   | { view: "workspace"; entity: string; project: string }
   | { view: "run"; entity: string; project: string; run: string }
-  | { view: "compare"; entity: string; project: string };
+  | { view: "compare"; entity: string; project: string }
+  | { view: "notfound"; path: string };
 
 export function parseRoute(pathname: string): Route {
   const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
@@ -23,6 +24,7 @@ export function parseRoute(pathname: string): Route {
   const [entity, project] = parts;
   if (parts[2] === "runs" && parts[3]) return { view: "run", entity, project, run: parts.slice(3).join("/") };
   if (parts[2] === "compare") return { view: "compare", entity, project };
+  if (parts.length > 2) return { view: "notfound", path: pathname };
   return { view: "workspace", entity, project };
 }
 
@@ -35,6 +37,7 @@ export function routePath(r: Route): string {
     case "workspace": return `/${e(r.entity)}/${e(r.project)}`;
     case "run": return `/${e(r.entity)}/${e(r.project)}/runs/${e(r.run)}`;
     case "compare": return `/${e(r.entity)}/${e(r.project)}/compare`;
+    case "notfound": return r.path;
   }
 }
 
