@@ -9,6 +9,7 @@ import { assert, launch, newPage, ROOT, shot, Suite, until, WEB } from "./lib.mj
 import { client, putFile, RunWriter, startBackend, SystemWriter } from "./backend.mjs";
 import { fillMedia, mediaTests, sdkMediaTests } from "./media.mjs";
 import { workspaceTests } from "./workspace.mjs";
+import { runTableTests } from "./runtable.mjs";
 import { startMock } from "../mock/server.mjs";
 
 const LRS = [0.1, 0.05, 0.02, 0.01, 0.005, 0.001];
@@ -484,6 +485,8 @@ async function main() {
         if (process.env.TRACKWAY_E2E_MEDIA === "server") await suite.test("Python SDK media script", async () => { throw new Error(why); });
         else console.log(`# NOT RUN: Python SDK media script (${why}); set TRACKWAY_E2E_MEDIA=server to make this a failure`);
       }
+      await runTableTests(suite, page, { backend, call, py, sdkEnv });
+
       await suite.test("a live Python script's chart grows while it logs", async () => {
         const proc = spawn(py, [script, "sdk2", "400", "0.05"], { env: sdkEnv, stdio: "ignore" });
         try {
