@@ -43,7 +43,10 @@ async fn rename_delete_and_move_one_run() {
     assert_eq!(ids(&s, "p", "").await, ["r2"]);
 
     let (status, body) = s.call("POST", "/api/v1/runs/alice/p/r2/move", Some(json!({"project":"q"}))).await;
-    assert_eq!((status, body["project"].as_str(), body["url"].as_str()), (StatusCode::OK, Some("q"), Some("/alice/q/runs/r2")));
+    assert_eq!(
+        (status, body["project"].as_str(), body["url"].as_str()),
+        (StatusCode::OK, Some("q"), Some("/alice/q/runs/r2"))
+    );
     assert!(ids(&s, "p", "").await.is_empty());
     assert_eq!(ids(&s, "q", r#"{"config.lr":0.1}"#).await, ["r2"]);
     // The id is taken in the target: 409; a bad project name or an unknown field: 400.
@@ -78,7 +81,8 @@ async fn edits_need_write_access() {
     let to_alice = Some(json!({"entity":"alice","project":"q"}));
     let (status, _) = s.call_with("POST", "/api/v1/runs/bob/p/b1/move", Some(&bob), to_alice).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, body) = s.call_with("POST", "/api/v1/runs/bob/p/b1/move", Some(&bob), Some(json!({"project":"q"}))).await;
+    let (status, body) =
+        s.call_with("POST", "/api/v1/runs/bob/p/b1/move", Some(&bob), Some(json!({"project":"q"}))).await;
     assert_eq!((status, body["project"].as_str()), (StatusCode::OK, Some("q")), "within his own entity");
     assert_eq!(ids(&s, "p", "").await, ["r1"]);
 }
@@ -90,16 +94,19 @@ async fn bulk_tag_untag_delete() {
     let s = &s;
     let bulk = |body: Value| async move { s.call("POST", "/api/v1/projects/alice/p/runs/bulk", Some(body)).await };
     let (status, body) = bulk(json!({"run_ids":["a","b","zz"],"action":"tag","tags":["best","keep"]})).await;
-    assert_eq!((status, body["changed"].clone(), body["missing"].clone()), (StatusCode::OK, json!(["a","b"]), json!(["zz"])));
-    assert_eq!(ids(&s, "p", r#"{"tags":"best"}"#).await, ["a", "b"]);
+    assert_eq!(
+        (status, body["changed"].clone(), body["missing"].clone()),
+        (StatusCode::OK, json!(["a", "b"]), json!(["zz"]))
+    );
+    assert_eq!(ids(s, "p", r#"{"tags":"best"}"#).await, ["a", "b"]);
     let (_, body) = s.call("GET", "/api/v1/runs/alice/p/a", None).await;
     assert_eq!(body["tags"], json!(["keep", "best"]), "no duplicate tags");
     let (status, _) = bulk(json!({"run_ids":["a"],"action":"untag","tags":["best"]})).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(ids(&s, "p", r#"{"tags":"best"}"#).await, ["b"]);
+    assert_eq!(ids(s, "p", r#"{"tags":"best"}"#).await, ["b"]);
     let (status, body) = bulk(json!({"run_ids":["a","c"],"action":"delete"})).await;
-    assert_eq!((status, body["changed"].clone()), (StatusCode::OK, json!(["a","c"])));
-    assert_eq!(ids(&s, "p", "").await, ["b"]);
+    assert_eq!((status, body["changed"].clone()), (StatusCode::OK, json!(["a", "c"])));
+    assert_eq!(ids(s, "p", "").await, ["b"]);
     for bad in [
         json!({"run_ids":[],"action":"delete"}),
         json!({"run_ids":["b"],"action":"tag"}),

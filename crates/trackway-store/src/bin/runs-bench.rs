@@ -123,7 +123,8 @@ fn fill(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let [db, entity, project, n] = args else {
         return Err("usage: runs-bench --fill DB ENTITY PROJECT N".into());
     };
-    let store = SqliteStore::open_with(std::path::Path::new(db), OpenOptions { durable: false, ..OpenOptions::default() })?;
+    let store =
+        SqliteStore::open_with(std::path::Path::new(db), OpenOptions { durable: false, ..OpenOptions::default() })?;
     load_into(&store, entity, project, n.parse()?)
 }
 

@@ -27,10 +27,7 @@ impl SqliteStore {
     /// its id, history, files and console. The run id must be free in the target project.
     pub(crate) fn move_run_impl(&self, key: &RunKey, to_entity: &str, to_project: &str) -> Result<Run> {
         // The history engine knows the run's metric keys; they join the target's key catalogue.
-        let pk = self
-            .read(|c| run_pk(c, key))?
-            .ok_or_else(|| StoreError::RunNotFound(key.to_string()))?
-            .0;
+        let pk = self.read(|c| run_pk(c, key))?.ok_or_else(|| StoreError::RunNotFound(key.to_string()))?.0;
         let history_keys = self.history().keys(pk)?;
         self.write(|tx| {
             let (pk, from) = run_pk(tx, key)?.ok_or_else(|| StoreError::RunNotFound(key.to_string()))?;
