@@ -109,7 +109,6 @@ async fn bulk_tag_untag_delete() {
     assert_eq!(ids(s, "p", "").await, ["b"]);
     for bad in [
         json!({"run_ids":[],"action":"delete"}),
-        json!({"run_ids":["b"],"action":"tag"}),
         json!({"run_ids":["b"],"action":"tag","tags":[" "]}),
         json!({"run_ids":["b"],"action":"explode"}),
         json!({"run_ids":vec!["b"; 1001],"action":"delete"}),

@@ -17,6 +17,12 @@ pub(crate) const FIELD: &str = "(?:(?:config|summary|summary_metrics)\\.[^\"\\\\
     displayName|run_id|id|group|job_type|jobType|host|created_at|createdAt|updated_at|updatedAt|heartbeat_at|\
     heartbeatAt|last_step|row_count|exit_code)";
 
+/// `trackway_types::limits::check_name` (projects, entities), narrowed to names that do not
+/// start with `.` (the rule refuses `.` and `..`).
+const NAME: &str = r"^[^/\\#?%:.\u0000-\u001f\u007f-\u009f][^/\\#?%:\u0000-\u001f\u007f-\u009f]{0,127}$";
+/// A tag of a bulk edit: not blank (narrowed to: no leading white space), at most 256 characters.
+const TAG: &str = r"^\S.{0,255}$";
+
 /// Patterns of string parameters (`in` path, query or header), by name.
 fn param_pattern(name: &str) -> Option<String> {
     Some(match name {
@@ -40,6 +46,8 @@ fn property_pattern(schema: &str, name: &str) -> Option<String> {
         // An entity that does not exist yet is created as a team: the store's `valid_name`.
         ("CreateRunRequest" | "IngestRequest", "entity") => "^[A-Za-z0-9._-]{1,64}$".to_owned(),
         ("IngestRequest", "log_id") => "^[\\u0020-\\u007e]{1,128}$".to_owned(),
+        ("MoveBody", "project" | "entity") => NAME.to_owned(),
+        ("BulkBody", "tags") => TAG.to_owned(),
         _ => return None,
     })
 }
@@ -66,7 +74,9 @@ pub(crate) fn apply(doc: &mut Value) {
             if let Some(Value::Object(props)) = body.get_mut("properties") {
                 for (prop, value) in props.iter_mut() {
                     if let Some(p) = property_pattern(schema, prop) {
-                        value["pattern"] = Value::String(p);
+                        // An array's pattern is its items'.
+                        let target = if value["type"] == "array" { &mut value["items"] } else { value };
+                        target["pattern"] = Value::String(p);
                     }
                 }
             }

@@ -77,11 +77,13 @@ pub(crate) enum BulkAction {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BulkBody {
-    /// Run ids of this project (at most 1000).
+    /// Run ids of this project (at most 1000); ids that name no run are listed as `missing`.
+    #[schema(min_items = 1, max_items = 1000)]
     run_ids: Vec<String>,
     action: BulkAction,
-    /// The tags to add or remove (tag/untag).
+    /// The tags to add or remove (tag/untag; none: nothing changes).
     #[serde(default)]
+    #[schema(max_items = 256)]
     tags: Vec<String>,
 }
 
@@ -91,8 +93,8 @@ impl BulkBody {
             return Err(ApiError::BadRequest(format!("run_ids must name 1 to {MAX_BULK_RUNS} runs")));
         }
         if self.action != BulkAction::Delete {
-            if self.tags.is_empty() || self.tags.iter().any(|t| t.trim().is_empty()) {
-                return Err(ApiError::BadRequest("tag and untag need non-empty tags".into()));
+            if self.tags.iter().any(|t| t.trim().is_empty()) {
+                return Err(ApiError::BadRequest("tags must not be blank".into()));
             }
             let fields = limits::RunFields { tags: Some(&self.tags), ..limits::RunFields::default() };
             fields.check().map_err(|e| ApiError::limit(&e))?;
