@@ -51,10 +51,13 @@ pub(crate) async fn move_run(
     Path((entity, project, run_id)): Path<(String, String, String)>,
     JsonBody(body): JsonBody<MoveBody>,
 ) -> ApiResult<Json<Json_>> {
+    // The path's entity needs no name check: a bad one names no run (404).
+    if let Some(e) = &body.entity {
+        limits::check_name("entity", e).map_err(|e| ApiError::limit(&e))?;
+    }
     let to_entity = body.entity.unwrap_or_else(|| entity.clone());
     check_access(&who, &entity, true)?;
     check_access(&who, &to_entity, true)?;
-    limits::check_name("entity", &to_entity).map_err(|e| ApiError::limit(&e))?;
     limits::check_name("project", &body.project).map_err(|e| ApiError::limit(&e))?;
     let key = RunKey { entity, project, run_id };
     let run = state.blocking(move |s| Ok(s.store.move_run(&key, &to_entity, &body.project)?)).await?;
