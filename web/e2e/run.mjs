@@ -11,6 +11,7 @@ import { fillMedia, mediaTests, sdkMediaTests } from "./media.mjs";
 import { workspaceTests } from "./workspace.mjs";
 import { sweepTests } from "./sweeps.mjs";
 import { artifactTests } from "./artifacts.mjs";
+import { runTableTests } from "./runtable.mjs";
 import { startMock } from "../mock/server.mjs";
 import { teamsTests } from "./teams.mjs";
 
@@ -493,6 +494,8 @@ async function main() {
         const r = spawnSync(py, [path.join(WEB, "e2e", "sdk_artifacts.py")], { env: { ...sdkEnv, TRACKWAY_DIR: fs.mkdtempSync(path.join(backend.tmp, "arts-")) }, cwd: backend.tmp, encoding: "utf8", timeout: 120000 });
         assert(r.status === 0, `sdk_artifacts.py failed: ${r.stderr}`);
       });
+      await runTableTests(suite, page, { backend, call, py, sdkEnv });
+
       await suite.test("a live Python script's chart grows while it logs", async () => {
         const proc = spawn(py, [script, "sdk2", "400", "0.05"], { env: sdkEnv, stdio: "ignore" });
         try {

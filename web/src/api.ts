@@ -32,6 +32,11 @@ export const auth = {
   clear: () => localStorage.removeItem(KEY),
 };
 
+/** Called when the server refuses the key (revoked or expired mid-session): main.ts sends the
+ *  user to sign in with the server's message. */
+let onUnauthorized: (e: ApiError) => void = () => {};
+export function setUnauthorizedHandler(f: (e: ApiError) => void) { onUnauthorized = f; }
+
 export function authHeaders(): Record<string, string> {
   const key = auth.get();
   return key ? { Authorization: `Bearer ${key}` } : {};
@@ -58,7 +63,9 @@ export async function call<T>(method: string, path: string, body?: unknown): Pro
   try { json = text ? JSON.parse(text) : null; } catch { /* non-JSON error page */ }
   if (!res.ok) {
     const err = json?.error ?? {};
-    throw new ApiError(res.status, err.code ?? String(res.status), err.message ?? (text.slice(0, 200) || res.statusText));
+    const e = new ApiError(res.status, err.code ?? String(res.status), err.message ?? (text.slice(0, 200) || res.statusText));
+    if (res.status === 401) onUnauthorized(e);
+    throw e;
   }
   return json as T;
 }
@@ -93,6 +100,14 @@ export const api = {
   run: async (e: string, p: string, id: string) => decodeRun(await call<RawJson>("GET", `/runs/${proj(e, p)}/${enc(id)}`)),
   patchRun: async (e: string, p: string, id: string, body: { name?: string; notes?: string; tags?: string[] }) =>
     decodeRun(await call<RawJson>("PATCH", `/runs/${proj(e, p)}/${enc(id)}`, body)),
+  /** Deletes the run with its history, console and files (DELETE /runs/…). */
+  deleteRun: (e: string, p: string, id: string) => call<{ deleted: string[] }>("DELETE", `/runs/${proj(e, p)}/${enc(id)}`),
+  /** Moves the run to another project of the same or another entity (created if needed). */
+  moveRun: async (e: string, p: string, id: string, project: string, entity?: string) =>
+    decodeRun(await call<RawJson>("POST", `/runs/${proj(e, p)}/${enc(id)}/move`, entity ? { project, entity } : { project })),
+  /** Tag, untag or delete up to 1,000 runs of a project in one request. */
+  bulkRuns: (e: string, p: string, run_ids: string[], action: "tag" | "untag" | "delete", tags: string[] = []) =>
+    call<{ changed: string[]; missing: string[] }>("POST", `/projects/${proj(e, p)}/runs/bulk`, { run_ids, action, tags }),
   async chart(runs: RunRef[], metric: string, x: string, xMin: number | null, xMax: number | null, buckets: number, stream?: string): Promise<BucketSeries[]> {
     const body: Record<string, unknown> = { runs, metric, x, x_min: xMin, x_max: xMax, buckets };
     if (stream) body.stream = stream;

@@ -10,7 +10,7 @@ export interface ChartProbe {
 
 export const hook = {
   charts: {} as Record<string, ChartProbe>,
-  table: { total: 0, rows: [] as string[], visible: [] as string[], loaded: 0, paintMs: [] as number[] },
+  table: { total: 0, rows: [] as string[], visible: [] as string[], loaded: 0, paintMs: [] as number[], copied: null as string | null, firstRowsAt: 0 },
   firstChartAt: 0,
   navStart: performance.now(),
   timings: [] as { metric: string; ms: number }[],
@@ -20,7 +20,7 @@ export const hook = {
   media: {} as Record<string, Record<string, unknown>>,
   reset() {
     this.media = {};
-    this.charts = {}; this.table = { total: 0, rows: [], visible: [], loaded: 0, paintMs: [] };
+    this.charts = {}; this.table = { total: 0, rows: [], visible: [], loaded: 0, paintMs: [], copied: null, firstRowsAt: 0 };
     this.firstChartAt = 0; this.navStart = performance.now(); this.timings = []; this.smoothTest = null;
   },
 };

@@ -3,7 +3,7 @@
 
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
-import { api, ApiError, auth } from "./api";
+import { api, ApiError, auth, setUnauthorizedHandler } from "./api";
 import { h, clear } from "./lib/dom";
 import { parseRoute, routePath, type Route } from "./lib/urlstate";
 import { signinView } from "./views/signin";
@@ -13,6 +13,7 @@ import { runView } from "./views/run";
 import { compareView } from "./views/compare";
 import { sweepsView, sweepView } from "./views/sweeps";
 import { artifactsView, artifactVersionView } from "./views/artifacts";
+import { notFoundView } from "./views/notfound";
 import { hook } from "./hook";
 import { accountRoute } from "./views/accountroutes";
 import { accounts } from "./accountsapi";
@@ -85,7 +86,7 @@ async function ensureViewer(): Promise<boolean> {
   }
 }
 
-export async function render() {
+export async function render(): Promise<void> {
   cleanup?.();
   cleanup = null;
   hook.reset();
@@ -94,9 +95,8 @@ export async function render() {
   if (own?.open) {
     await ensureViewer().catch(() => false);
   } else if (route.view !== "signin" && !(await ensureViewer().catch(() => false))) {
-    const next = location.pathname + location.search;
-    history.replaceState(null, "", `/signin?next=${encodeURIComponent(next)}`);
-    return render();
+    // A stored key the server refuses (revoked, expired) gets a message; no key gets none.
+    return toSignin(auth.get() ? "Your API key was not accepted (revoked or expired). Sign in again." : "");
   }
   renderHeader(route);
   clear(main);
@@ -119,6 +119,7 @@ export async function render() {
       case "sweep": cleanup = sweepView(main, route.entity, route.project, route.sweep); break;
       case "artifacts": cleanup = artifactsView(main, route.entity, route.project); break;
       case "artifact": cleanup = artifactVersionView(main, route.entity, route.project, route.name, route.selector); break;
+      case "notfound": cleanup = notFoundView(main, `Nothing lives at ${route.path}.`); break;
     }
   } catch (e) {
     showError(main, e);
@@ -128,6 +129,22 @@ export async function render() {
 export function showError(el: HTMLElement, e: unknown) {
   el.append(h("div", { class: "error" }, e instanceof Error ? e.message : String(e)));
 }
+
+/** Go to the sign-in page (coming back here after), with a reason shown there. */
+function toSignin(reason: string): Promise<void> {
+  const next = location.pathname + location.search;
+  const q = new URLSearchParams({ next });
+  if (reason) q.set("reason", reason);
+  auth.clear();
+  viewer = null;
+  history.replaceState(null, "", `/signin?${q}`);
+  return render();
+}
+
+// A key revoked or expired mid-session: any API call answering 401 sends the user to sign in.
+setUnauthorizedHandler((e) => {
+  if (viewer && parseRoute(location.pathname).view !== "signin") void toSignin(`Signed out: ${e.message}. Sign in again.`);
+});
 
 window.addEventListener("popstate", () => render());
 takeKeyFromFragment();

@@ -13,3 +13,21 @@ describe("grouping", () => {
     ]);
   });
 });
+
+import { arrange, reorder } from "../src/lib/table";
+
+describe("column layout", () => {
+  const col = (key: string, width = 100) => ({ key, label: key, width, sortable: true });
+  const cols = [col("_sel", 44), col("_pin", 26), col("name"), col("state"), col("tags"), col("summary.loss")];
+  it("keeps the frozen columns first and applies order, widths and hidden columns", () => {
+    const out = arrange(cols, { widths: { name: 300, "summary.loss": 10 }, order: ["summary.loss", "state"], hidden: ["tags"] });
+    expect(out.map((c) => c.key)).toEqual(["_sel", "_pin", "name", "summary.loss", "state"]);
+    expect(out.map((c) => c.width)).toEqual([44, 26, 300, 40, 100]); // 40: the narrowest a column gets
+  });
+  it("moves a column before another or by a step, within bounds", () => {
+    expect(reorder(["a", "b", "c"], "c", "a")).toEqual(["c", "a", "b"]);
+    expect(reorder(["a", "b", "c"], "a", 1)).toEqual(["b", "a", "c"]);
+    expect(reorder(["a", "b", "c"], "a", -1)).toEqual(["a", "b", "c"]);
+    expect(reorder(["a", "b", "c"], "b", 5)).toEqual(["a", "c", "b"]);
+  });
+});

@@ -25,7 +25,8 @@ macro_rules! metadata_store_conformance {
             history_commits_with_the_batch, summary_rules, filters, sort_and_keyset_pagination,
             groups_and_keys, access_rules, run_file_versions, metadata_merge, console_output,
             system_stats_go_to_their_own_series, auto_summary_takes_each_keys_last_value,
-            filters_compare_within_type_brackets);
+            filters_compare_within_type_brackets, delete_run_removes_everything_of_it,
+            move_run_keeps_its_data);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -559,5 +560,63 @@ pub fn system_stats_go_to_their_own_series(st: &Storage) -> Result<()> {
     assert!(all_rows(st, pk).is_empty(), "stats rows are not the run's history");
     let run = s.get_run(&key("r1"))?;
     assert_eq!((run.row_count, run.summary.get("system/cpu")), (0, None), "system rows are not history rows");
+    Ok(())
+}
+
+/// Deleting a run removes its row, history, console, tags and file records, and nothing of
+/// another run; the id can then be used again.
+pub fn delete_run_removes_everything_of_it(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
+    setup(s)?;
+    ingest(s, "r1", 0, LOG)?;
+    ingest(s, "r2", 0, &[LOG[0].replace("\"r1\"", "\"r2\"").as_str(), LOG[2]])?;
+    let (pk1, pk2) = (s.get_run(&key("r1"))?.pk, s.get_run(&key("r2"))?.pk);
+    s.put_run_file(&key("r1"), "a.txt", "aa", 1)?;
+    let out = r#"{"t":"output","stream":"out","line":0,"ts":5.0,"text":"hi"}"#;
+    ingest(s, "r1", 0, &[LOG[0], out])?;
+    s.delete_run(&key("r1"))?;
+    assert!(matches!(s.get_run(&key("r1")), Err(StoreError::RunNotFound(_))));
+    assert!(all_rows(st, pk1).is_empty(), "history of the deleted run is gone");
+    assert_eq!(all_rows(st, pk2).len(), 1, "the other run keeps its history");
+    assert_eq!(page(s, json!({"tags": "a"}), "name")?, ["r2"], "its tags no longer match");
+    assert!(matches!(s.delete_run(&key("r1")), Err(StoreError::RunNotFound(_))));
+    create(s, "r1", None)?;
+    assert!(s.list_run_files(&key("r1"))?.is_empty(), "a new run of that id starts empty");
+    assert!(s.run_output(&key("r1"), &crate::OutputQuery { after_line: None, limit: 10, contains: None })?.is_empty());
+    Ok(())
+}
+
+/// A moved run keeps its id, history and files; the target's key catalogue learns its keys;
+/// an id already taken in the target is refused.
+pub fn move_run_keeps_its_data(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
+    setup(s)?;
+    ingest(s, "r1", 0, LOG)?;
+    s.put_run_file(&key("r1"), "a.txt", "aa", 1)?;
+    let pk = s.get_run(&key("r1"))?.pk;
+    let moved = s.move_run(&key("r1"), "alice", "other")?;
+    assert_eq!((moved.project.as_str(), moved.run_id.as_str(), moved.pk), ("other", "r1", pk));
+    assert!(matches!(s.get_run(&key("r1")), Err(StoreError::RunNotFound(_))));
+    let there = RunKey { entity: "alice".into(), project: "other".into(), run_id: "r1".into() };
+    assert_eq!(s.list_run_files(&there)?.len(), 1);
+    assert_eq!(all_rows(st, pk).len(), 2, "history follows the run");
+    let keys = s.project_keys("alice", "other")?;
+    assert!(keys.config.contains(&"lr".to_string()) && keys.history.contains(&"loss".to_string()), "{keys:?}");
+    let (order_by, direction) = RunQuery::parse_order("name");
+    let q = RunQuery {
+        entity: "alice".into(),
+        project: "other".into(),
+        filter: Some(parse_filter(&json!({"tags": "a"}))?),
+        order_by,
+        direction,
+        limit: 10,
+        cursor: None,
+        with_total: true,
+    };
+    assert_eq!(s.query_runs(&q)?.total, Some(1), "tags are found in the new project");
+    create(s, "r1", None)?;
+    assert!(matches!(s.move_run(&key("r1"), "alice", "other"), Err(StoreError::RunExists(_))));
+    assert!(matches!(s.move_run(&key("r1"), "nobody", "p"), Err(StoreError::NotFound(_))));
+    assert!(matches!(s.move_run(&key("zz"), "alice", "other"), Err(StoreError::RunNotFound(_))));
     Ok(())
 }

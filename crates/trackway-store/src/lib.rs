@@ -172,6 +172,12 @@ pub trait MetadataStore: Send + Sync + 'static {
     fn create_or_resume(&self, req: &CreateRun) -> Result<CreateOutcome>;
     fn get_run(&self, key: &RunKey) -> Result<Run>;
     fn patch_run(&self, key: &RunKey, patch: &RunPatch) -> Result<Run>;
+    /// Deletes the run with its history, console, tags and file records (not the file blobs,
+    /// which are content-addressed and may be shared). `RunNotFound` if it does not exist.
+    fn delete_run(&self, key: &RunKey) -> Result<()>;
+    /// Moves the run to another project (created if needed; the entity must exist), keeping its
+    /// id, history, files and console. `RunExists` if the id is taken there.
+    fn move_run(&self, key: &RunKey, to_entity: &str, to_project: &str) -> Result<Run>;
     /// One page of the run table.
     fn query_runs(&self, query: &RunQuery) -> Result<RunPage>;
     /// Counts of runs per value of one key (`config.x`, `state`, ...), filtered.

@@ -52,6 +52,12 @@ class Http:
     def patch(self, path, body):
         return self.request("PATCH", path, None, body)
 
+    def post(self, path, body):
+        return self.request("POST", path, None, body)
+
+    def delete(self, path):
+        return self.request("DELETE", path)
+
     def request(self, method, path, params=None, body=None):
         query = ""
         if params:

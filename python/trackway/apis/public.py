@@ -262,11 +262,17 @@ class Run:
             if not cursor or not page.get("rows"):
                 return
 
+    @display_name.setter
+    def display_name(self, value):
+        self.name = value
+
+    def _run_url(self):
+        return f"/api/v1/runs/{_q(self.entity)}/{_q(self.project)}/{_q(self.id)}"
+
     def update(self):
         """Saves edits of `name`, `notes` and `tags` (as wandb's `Run.update()`)."""
         body = {"name": self.name, "notes": self.notes, "tags": list(self.tags)}
-        path = f"/api/v1/runs/{_q(self.entity)}/{_q(self.project)}/{_q(self.id)}"
-        data = self._api._http.patch(path, body)
+        data = self._api._http.patch(self._run_url(), body)
         if isinstance(data, dict) and data.get("run_id"):
             self.__init__(self._api, data)
         return self
@@ -286,6 +292,27 @@ class Run:
     def used_artifacts(self, per_page=100):
         """The versions this run consumed."""
         return self._artifacts("used")
+
+    def save(self):
+        """wandb's alias of `update()`."""
+        return self.update()
+
+    def delete(self, delete_artifacts=False):
+        """Deletes the run with its history, console and files (as wandb's `Run.delete()`).
+        `delete_artifacts` is accepted for wandb compatibility; run deletion never removes
+        artifact versions, which may be used by other runs."""
+        del delete_artifacts
+        self._api._http.delete(self._run_url())
+
+    def move(self, project, entity=None):
+        """Moves the run to `project` (created if needed) of `entity` (default: its own),
+        keeping its id, history and files. Trackway's addition: wandb's public API has no move."""
+        body = {"project": project}
+        if entity is not None:
+            body["entity"] = entity
+        data = self._api._http.post(self._run_url() + "/move", body)
+        self.__init__(self._api, data)
+        return self
 
     def refresh(self):
         fresh = self._api.run("/".join(self.path))

@@ -38,3 +38,31 @@ export function groupOf<T extends RunLike>(runs: T[], field: string): Map<string
   }
   return m;
 }
+
+// ---- column layout of the runs table (components/runtable.ts) --------------------------
+
+export interface Column { key: string; label: string; width: number; sortable: boolean }
+
+/** Column widths, the order of movable columns and hidden base columns, kept per project. */
+export interface Layout { widths: Record<string, number>; order: string[]; hidden: string[] }
+export const FROZEN = new Set(["_sel", "_pin", "name"]);
+export const MIN_W = 40;
+
+/** Columns in display order: the frozen ones first, then the rest in the layout's order. */
+export function arrange(cols: Column[], layout: Layout): Column[] {
+  const frozen = cols.filter((c) => FROZEN.has(c.key));
+  const rest = cols.filter((c) => !FROZEN.has(c.key) && !layout.hidden.includes(c.key));
+  const pos = (k: string) => { const i = layout.order.indexOf(k); return i < 0 ? Number.MAX_SAFE_INTEGER : i; };
+  rest.sort((a, b) => pos(a.key) - pos(b.key));
+  const w = layout.widths;
+  return [...frozen, ...rest].map((c) => ({ ...c, width: w[c.key] === undefined ? c.width : Math.max(MIN_W, w[c.key]) }));
+}
+
+/** Move `key` to before `before` (or by `delta` places) in the order of the shown movable columns. */
+export function reorder(shown: string[], key: string, target: string | number): string[] {
+  const rest = shown.filter((k) => k !== key);
+  const from = shown.indexOf(key);
+  const at = typeof target === "number" ? Math.max(0, Math.min(rest.length, from + target)) : rest.indexOf(target);
+  rest.splice(at < 0 ? rest.length : at, 0, key);
+  return rest;
+}

@@ -17,7 +17,8 @@ export type Route =
   | { view: "sweeps"; entity: string; project: string }
   | { view: "sweep"; entity: string; project: string; sweep: string }
   | { view: "artifacts"; entity: string; project: string }
-  | { view: "artifact"; entity: string; project: string; name: string; selector: string };
+  | { view: "artifact"; entity: string; project: string; name: string; selector: string }
+  | { view: "notfound"; path: string };
 
 export function parseRoute(pathname: string): Route {
   const parts = pathname.split("/").filter(Boolean).map(decodeURIComponent);
@@ -30,6 +31,7 @@ export function parseRoute(pathname: string): Route {
   if (parts[2] === "sweeps") return parts[3] ? { view: "sweep", entity, project, sweep: parts[3] } : { view: "sweeps", entity, project }
   if (parts[2] === "artifacts" && parts[3]) return { view: "artifact", entity, project, name: parts[3], selector: parts[4] || "latest" };
   if (parts[2] === "artifacts") return { view: "artifacts", entity, project };
+  if (parts.length > 2) return { view: "notfound", path: pathname };
   return { view: "workspace", entity, project };
 }
 
@@ -46,6 +48,7 @@ export function routePath(r: Route): string {
     case "sweep": return `/${e(r.entity)}/${e(r.project)}/sweeps/${e(r.sweep)}`;
     case "artifacts": return `/${e(r.entity)}/${e(r.project)}/artifacts`;
     case "artifact": return `/${e(r.entity)}/${e(r.project)}/artifacts/${e(r.name)}/${e(r.selector)}`;
+    case "notfound": return r.path;
   }
 }
 

@@ -1,7 +1,8 @@
-import { api, type Project } from "../api";
+import { api, ApiError, type Project } from "../api";
 import { h, clear, fmtTime } from "../lib/dom";
 import { link, showError } from "../main";
 import { routePath } from "../lib/urlstate";
+import { notFoundView } from "./notfound";
 
 export function entitiesView(el: HTMLElement, own?: string) {
   const box = h("div", { class: "card" }, h("h1", null, "Entities"), h("div", { class: "muted" }, "Loading…"));
@@ -22,7 +23,8 @@ export function entitiesView(el: HTMLElement, own?: string) {
 export function projectsView(el: HTMLElement, entity: string) {
   const box = h("div", { class: "card" }, h("h1", null, `Projects of ${entity}`), h("div", { class: "muted" }, "Loading…"));
   el.append(box);
-  api.projects(entity).then((list: Project[]) => {
+  Promise.all([api.projects(entity), api.entities()]).then(([list, entities]: [Project[], { name: string }[]]) => {
+    if (!entities.some((e) => e.name === entity)) { notFoundView(el, `Entity ${entity} does not exist (or you are not a member).`); return; }
     list.sort((a, b) => String(b.last_run_at ?? "").localeCompare(String(a.last_run_at ?? "")));
     clear(box, h("h1", null, `Projects of ${entity}`), list.length === 0
       ? h("p", { class: "empty" }, "No projects yet. Log a run with ", h("code", null, "trackway.init(project=...)"), ".")
@@ -31,6 +33,10 @@ export function projectsView(el: HTMLElement, entity: string) {
         h("tbody", null, list.map((p) => h("tr", null,
           h("td", null, link(routePath({ view: "workspace", entity, project: p.name }), p.name)),
           h("td", { class: "num" }, String(p.run_count)), h("td", null, fmtTime(p.last_run_at)))))));
-  }).catch((e) => showError(box, e));
+  }).catch((e) => {
+    // Not a member reads like a missing entity: the page does not reveal which entities exist.
+    if (e instanceof ApiError && (e.status === 403 || e.status === 404)) notFoundView(el, `Entity ${entity} does not exist (or you are not a member).`);
+    else showError(box, e);
+  });
   return () => {};
 }

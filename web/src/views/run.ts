@@ -6,7 +6,7 @@ import { ChartGrid } from "../components/chartgrid";
 import { runColor } from "../lib/colors";
 import { h, clear, fmtDuration, fmtTime, toSeconds } from "../lib/dom";
 import { flatten, formatValue, type Decoded } from "../lib/tjson";
-import { decodeState, encodeState, type ViewState } from "../lib/urlstate";
+import { decodeState, encodeState, routePath, type ViewState } from "../lib/urlstate";
 import { setQuery } from "../main";
 import { consoleTab } from "./runconsole";
 import { filesTab } from "./runfiles";
@@ -15,6 +15,8 @@ import { commandLine, gitInfo } from "../lib/runmeta";
 import { mediaKeysOf, panelKeys } from "../lib/media";
 import { mediaApi } from "../mediaapi";
 import { MediaGrid } from "./mediagrid";
+import { isNotFound, notFoundView } from "./notfound";
+import { runActions } from "./runactions";
 
 /** The system tab's x-axis: relative time unless wall time was picked (system rows have no steps). */
 const SYSTEM_X: [string, string][] = [["_runtime", "Relative time (s)"], ["_timestamp", "Wall time"]];
@@ -113,7 +115,10 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
     run = r; keys = k;
     await loadMediaKeys();
     renderHead(); show();
-  }).catch((e) => body.append(h("div", { class: "error" }, e.message)));
+  }).catch((e) => {
+    if (isNotFound(e)) notFoundView(el, e.message, [[routePath({ view: "workspace", entity, project }), `${entity}/${project}`]]);
+    else body.append(h("div", { class: "error" }, e.message));
+  });
   // A live run's header and charts keep up with it.
   const poll = setInterval(async () => {
     if (!run || run.state !== "running" || document.hidden) return;
@@ -142,11 +147,12 @@ function overview(run: Run, onUpdate: (r: Run) => void, openFile: (path: string)
   const end = run.state === "running" ? Date.now() / 1000 : toSeconds(run.heartbeat_at ?? run.updated_at);
   const notes = h("textarea", { id: "run-notes", rows: 3, cols: 60 }, run.notes ?? "");
   const tags = h("input", { id: "run-tags", value: run.tags.join(", "), size: 40 });
+  const name = h("input", { id: "run-name", value: run.name, size: 40, "aria-label": "Run name" });
   const status = h("span", { class: "muted" });
   const saveEdits = async () => {
     status.textContent = "saving…";
     try {
-      const r = await api.patchRun(run.entity, run.project, run.run_id, { notes: notes.value, tags: tags.value.split(",").map((t) => t.trim()).filter(Boolean) });
+      const r = await api.patchRun(run.entity, run.project, run.run_id, { name: name.value.trim() || run.name, notes: notes.value, tags: tags.value.split(",").map((t) => t.trim()).filter(Boolean) });
       status.textContent = "saved"; onUpdate(r);
     } catch (e) { status.textContent = `error: ${(e as Error).message}`; }
   };
@@ -156,12 +162,14 @@ function overview(run: Run, onUpdate: (r: Run) => void, openFile: (path: string)
     git.remote ? h("code", null, git.remote) : "", git.dirty ? h("span", null, " · uncommitted changes: ",
       h("a", { href: "#", id: "run-diff", onclick: (e: Event) => { e.preventDefault(); openFile("diff.patch"); } }, "diff.patch")) : "") : "";
   const info = h("table", { class: "kv", id: "run-overview" },
+    kv("Name", name),
     kv("State", `${run.state}${run.exit_code !== null && run.exit_code !== undefined ? ` (exit ${run.exit_code})` : ""}`),
     kv("Duration", fmtDuration(end - run._created)), kv("Created", fmtTime(run.created_at)),
     kv("Host", run.host ?? meta(run, "host", "hostname")), kv("Command", h("code", null, command)),
     kv("Python", meta(run, "python", "python_version")), kv("Git", gitCell),
     kv("Group", run.group ?? ""), kv("Job type", run.job_type ?? ""), kv("Last step", String(run.last_step ?? "")),
-    kv("Tags", tags), kv("Notes", notes), kv("", h("span", null, h("button", { id: "save-notes", onclick: saveEdits }, "Save"), " ", status)));
+    kv("Tags", tags), kv("Notes", notes), kv("", h("span", null, h("button", { id: "save-notes", onclick: saveEdits }, "Save"), " ", status)),
+    kv("", runActions(run)));
   return h("div", { class: "overview" }, info,
     h("div", { class: "kv-tables" }, kvTable("Config", run.config, "config-table"), kvTable("Summary", run.summary, "summary-table"),
       Object.keys(run.metadata).length ? kvTable("Metadata", run.metadata, "metadata-table") : null));

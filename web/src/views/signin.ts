@@ -7,7 +7,9 @@ import { loginForms } from "./login";
 export function signinView(el: HTMLElement, check: () => Promise<boolean>) {
   const input = h("input", { type: "password", placeholder: "API key", id: "api-key", autocomplete: "off", size: 48 });
   const msg = h("div", { class: "muted" });
-  const next = new URLSearchParams(location.search).get("next") || "/";
+  const params = new URLSearchParams(location.search);
+  const next = params.get("next") || "/";
+  const reason = params.get("reason");
   const submit = async (e: Event) => {
     e.preventDefault();
     auth.set(input.value.trim());
@@ -17,6 +19,7 @@ export function signinView(el: HTMLElement, check: () => Promise<boolean>) {
   };
   el.append(h("form", { class: "card signin", onsubmit: submit },
     h("h1", null, "Sign in to Trackway"),
+    reason ? h("div", { class: "error", id: "signin-reason", role: "alert" }, reason) : null,
     h("p", { class: "muted" }, "Paste an API key. `trackway server` stores the admin key in ",
       h("code", null, "<config dir>/credentials.json"), "; `trackway login` shows it too."),
     input, " ", h("button", { type: "submit" }, "Sign in"), msg));

@@ -6,7 +6,10 @@ import { ChartGrid } from "../components/chartgrid";
 import { columnPicker, FilterBar } from "../components/filterbar";
 import { ParallelCoords } from "../components/parcoords";
 import { ImportancePanel } from "../components/importance";
-import { RunTable } from "../components/runtable";
+import { cellText, RunTable } from "../components/runtable";
+import { columnManager } from "../components/columns";
+import { download, toCsv } from "../lib/csv";
+import { selectionActions } from "./runactions";
 import { ScatterPlot } from "../components/scatter";
 import { h, clear, debounce } from "../lib/dom";
 import { buildFilter, type Filter } from "../lib/filters";
@@ -18,13 +21,18 @@ import { mediaKeysOf, panelKeys } from "../lib/media";
 import { MediaGrid } from "./mediagrid";
 import { assignColors, runColor } from "../lib/colors";
 import { AUTOSAVE, startState, views, type SavedView } from "../lib/savedviews";
+import { isNotFound, notFoundView } from "./notfound";
 
 export const MAX_CHART_RUNS = 100;
 const ALL = "*";
 const DEFAULT_CHART_RUNS = 10;
 const POLL_MS = 3000;
+/** Summary columns shown by default: the first charted metrics. */
+const DEFAULT_METRIC_COLS = 4;
 /** Runs per server page; more pages load as the table is scrolled to their end. */
 export const PAGE = 500;
+/** The first page is smaller: it only has to fill the visible rows, and it decides first paint. */
+export const FIRST_PAGE = 100;
 /** The most runs the server returns in one page. */
 const MAX_PAGE = 1000;
 
@@ -102,6 +110,7 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
     onRemoveColumn: (k) => { st.cols = st.cols.filter((c) => c !== k); save(); table.setColumns(st.cols); },
     toggleGroup: (k) => { if (collapsedGroups.has(k)) collapsedGroups.delete(k); else collapsedGroups.add(k); refreshRows(); },
     onNearEnd: () => { void loadMore(); },
+    storageKey: `trackway.table.${entity}/${project}`,
   });
   table.setColumns(st.cols);
 
@@ -117,14 +126,21 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
   const picker = columnPicker(() => fieldList().filter((f) => f.startsWith("config.") || f.startsWith("summary.") || ["job_type", "host"].includes(f)),
     () => st.cols, (k) => { st.cols = [...st.cols, k]; save(); table.setColumns(st.cols); });
   const selInfo = h("span", { class: "muted", id: "sel-info" });
-  const tableBar = h("div", { class: "toolbar" }, nameSearch, picker, h("label", null, "Group ", groupSel),
+  const colKeys = () => fieldList().filter((f) => f.startsWith("config.") || f.startsWith("summary.") || ["job_type", "host"].includes(f));
+  const colMgr = columnManager({ keys: colKeys, base: () => table.hideable, hiddenBase: () => table.hiddenBase, shown: () => st.cols,
+    onChange: (cols, hidden) => { st.cols = cols; save(); table.setHiddenBase(hidden); table.setColumns(st.cols); colMgr.refresh(); } });
+  const bulk = selectionActions({ entity, project, selected: () => rows.filter((r) => selected().has(r.run_id)).map((r) => r.run_id),
+    changed: (removed) => { if (removed.length) { st.selected = st.selected.filter((id) => !removed.includes(id)); save(); } void reload(); } });
+  const exportBtn = h("button", { id: "export-csv", title: "Download the runs matching the filters, with the columns shown, as CSV",
+    onclick: () => void exportTable(exportBtn) }, "Export CSV");
+  const tableBar = h("div", { class: "toolbar" }, nameSearch, picker, colMgr.el, h("label", null, "Group ", groupSel),
     h("button", { id: "select-all", title: "Select every run that matches the filters", onclick: () => { st.selected = [ALL]; save(); table.paint(); chartsChanged(); } }, "Select all"),
     h("button", { onclick: () => { st.selected = []; save(); table.paint(); chartsChanged(); } }, "Clear selection"),
     h("button", { id: "compare-btn", onclick: () => {
       const sel = selected();
       const ids = sel.size >= 2 ? rows.filter((r) => sel.has(r.run_id)).map((r) => r.run_id) : rows.slice(0, 2).map((r) => r.run_id);
-      navigate(`${routePath({ view: "compare", entity, project })}?runs=${ids.slice(0, 20).map(encodeURIComponent).join(",")}`);
-    } }, "Compare"), count, selInfo);
+      navigate(`${routePath({ view: "compare", entity, project })}?runs=${ids.map(encodeURIComponent).join(",")}`);
+    } }, "Compare"), exportBtn, count, selInfo, h("div", { class: "toolbar-row" }, bulk));
 
   // ---- charts, scatter, parallel coordinates ---------------------------------------------
   const chartRuns = (): Run[] => {
@@ -269,7 +285,7 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
   }
 
   /** The first page of the table as the server filters and sorts it. */
-  async function reload(limit = PAGE) {
+  async function reload(limit = FIRST_PAGE) {
     const seq = ++loadSeq;
     const filter = currentFilter();
     count.textContent = "loading runs…";
@@ -280,7 +296,7 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
       filterError.hidden = true;
       all = page.runs; next = page.next; total = page.total; pinnedRuns = pins;
       refreshRows(); chartsChanged();
-      if (limit === PAGE) table.scrollToTop();
+      if (limit === FIRST_PAGE) table.scrollToTop();
     } catch (e) {
       if (seq !== loadSeq || dead) return;
       if (!showFilterError(e)) throw e;
@@ -305,9 +321,31 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
   }
 
   function groupChoices() { return ["group", "job_type", ...keys.config.map((k) => `config.${k}`)]; }
+  /** Every run matching the filters, page by page in the table's order, as CSV of the shown columns. */
+  async function exportTable(btn: HTMLButtonElement) {
+    const cols = table.shownColumns;
+    const out: unknown[][] = [];
+    let cursor: string | null = null;
+    btn.disabled = true;
+    try {
+      do {
+        const page = await api.runsPage(entity, project, currentFilter(), cursor, MAX_PAGE, order());
+        for (const r of page.runs) out.push([r.run_id, ...cols.map((c) => (c.key === "name" ? r.name : cellText(r, c.key, Date.now() / 1000)))]);
+        cursor = page.next;
+        btn.textContent = `Exporting ${out.length.toLocaleString()} / ${page.total.toLocaleString()}…`;
+      } while (cursor && !dead);
+      download(`${project}-runs.csv`, toCsv(["run_id", ...cols.map((c) => c.key)], out));
+    } finally { btn.disabled = false; btn.textContent = "Export CSV"; }
+  }
 
   async function loadKeys() {
     keys = await api.keys(entity, project);
+    // Default columns: the summary of the metrics charted (until the user picks columns).
+    if (!st.cols.length && !new URLSearchParams(location.search).has("cols")) {
+      const summary = new Set(keys.summary);
+      st.cols = keys.history.filter((k) => !k.startsWith("_") && !k.startsWith("system/") && summary.has(k)).sort().slice(0, DEFAULT_METRIC_COLS).map((k) => `summary.${k}`);
+      table.setColumns(st.cols);
+    }
     keys.history = keys.history.filter((k) => !["_step", "_runtime", "_timestamp"].includes(k));
     clear(groupSel, h("option", { value: "" }, "none"), groupChoices()
       .map((k) => h("option", { value: k, selected: st.group === k }, k)));
@@ -373,7 +411,10 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
   el.append(h("div", { class: "ws-top" }, h("h2", null, project), viewsBar, filterBar.el, tabs),
     h("div", { class: "workspace" }, left, pane));
   showTab();
-  Promise.all([loadKeys(), reload()]).catch((e) => el.prepend(h("div", { class: "error" }, String(e.message ?? e))));
+  Promise.all([loadKeys(), reload()]).catch((e) => {
+    if (isNotFound(e)) { dead = true; clearInterval(poll); notFoundView(el, `Project ${entity}/${project} does not exist.`, [[routePath({ view: "projects", entity }), `Projects of ${entity}`]]); }
+    else el.prepend(h("div", { class: "error" }, String(e.message ?? e)));
+  });
   return () => { dead = true; clearInterval(poll); table.destroy(); grid.destroy(); sysGrid.destroy(); mediaGrid.destroy(); };
 }
 

@@ -23,6 +23,12 @@ pub(crate) const FIELD: &str = "(?:(?:config|summary|summary_metrics)\\.[^\"\\\\
     displayName|run_id|id|group|job_type|jobType|host|created_at|createdAt|updated_at|updatedAt|heartbeat_at|\
     heartbeatAt|last_step|row_count|exit_code)";
 
+/// `trackway_types::limits::check_name` (projects, entities), narrowed to names that do not
+/// start with `.` (the rule refuses `.` and `..`).
+const NAME: &str = r"^[^/\\#?%:.\u0000-\u001f\u007f-\u009f][^/\\#?%:\u0000-\u001f\u007f-\u009f]{0,127}$";
+/// A tag of a bulk edit: not blank (narrowed to: no leading white space), at most 256 characters.
+const TAG: &str = r"^\S.{0,255}$";
+
 /// Patterns of string parameters (`in` path, query or header), by name.
 fn param_pattern(name: &str) -> Option<String> {
     Some(match name {
@@ -54,6 +60,8 @@ fn property_pattern(schema: &str, name: &str) -> Option<String> {
         ("CommitBody", "name" | "type") | ("UseBody", "name" | "selector") => ARTIFACT_NAME.to_owned(),
         ("ManifestEntryDoc", "path") => REL_PATH.to_owned(),
         ("ManifestEntryDoc", "sha256") => "^[0-9a-f]{64}$".to_owned(),
+        ("MoveBody", "project" | "entity") => NAME.to_owned(),
+        ("BulkBody", "tags") => TAG.to_owned(),
         _ => return None,
     })
 }
@@ -89,7 +97,9 @@ pub(crate) fn apply(doc: &mut Value) {
             if let Some(Value::Object(props)) = body.get_mut("properties") {
                 for (prop, value) in props.iter_mut() {
                     if let Some(p) = property_pattern(schema, prop) {
-                        value["pattern"] = Value::String(p);
+                        // An array's pattern is its items'.
+                        let target = if value["type"] == "array" { &mut value["items"] } else { value };
+                        target["pattern"] = Value::String(p);
                     }
                     // utoipa has no attribute for map sizes: a sweep names 1 to 4 parameters
                     // here, so a generated grid stays within trackway-sweep's bound

@@ -314,3 +314,16 @@ pub(crate) struct ViewPath {
     /// The view's id.
     id: i64,
 }
+
+/// `DELETE` of a run: the deleted run's `entity/project/run_id`.
+#[derive(ToSchema)]
+pub(crate) struct RunDeleted {
+    deleted: Vec<String>,
+}
+
+/// A bulk edit's outcome: the run ids changed, and those that name no run of the project.
+#[derive(ToSchema)]
+pub(crate) struct BulkResult {
+    changed: Vec<String>,
+    missing: Vec<String>,
+}

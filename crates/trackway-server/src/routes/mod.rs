@@ -12,6 +12,7 @@ mod ingest;
 mod media;
 mod meta;
 mod output;
+mod runedit;
 mod runs;
 mod session;
 mod sweeps;
@@ -59,7 +60,9 @@ fn authed() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::keys))
         .routes(routes!(runs::groups))
         .routes(routes!(runs::create))
-        .routes(routes!(runs::get_one, runs::patch))
+        .routes(routes!(runs::get_one, runs::patch, runedit::delete))
+        .routes(routes!(runedit::move_run))
+        .routes(routes!(runedit::bulk))
         .routes(routes!(history::rows))
         .routes(routes!(history::export))
         .routes(routes!(history::keys))

@@ -8,6 +8,10 @@
 //!
 //! Each query is timed cold (first run: it may create the key's expression index) and warm
 //! (median of 5). Usage: `runs-bench [N]`.
+//!
+//! `runs-bench --fill DB ENTITY PROJECT N` only adds N such runs to ENTITY/PROJECT of an existing
+//! database (a running server's; the entity must exist): the browser benchmark of the runs
+//! table (web/e2e/perf.mjs) fills a real server this way.
 
 use std::time::Instant;
 
@@ -66,13 +70,17 @@ fn make_run(i: usize, rng: &mut Rng) -> BulkRun {
 }
 
 fn load(store: &SqliteStore, n: usize) -> Result<(), Box<dyn std::error::Error>> {
+    load_into(store, "bench", "proj", n)
+}
+
+fn load_into(store: &SqliteStore, entity: &str, project: &str, n: usize) -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let started = Instant::now();
     let mut batch = Vec::with_capacity(5000);
     for i in 0..n {
         batch.push(make_run(i, &mut rng));
         if batch.len() == 5000 || i + 1 == n {
-            store.bulk_insert("bench", "proj", &batch)?;
+            store.bulk_insert(entity, project, &batch)?;
             batch.clear();
         }
     }
@@ -111,7 +119,20 @@ fn time_query(
     Ok((cold, warm[2], total, len))
 }
 
+fn fill(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let [db, entity, project, n] = args else {
+        return Err("usage: runs-bench --fill DB ENTITY PROJECT N".into());
+    };
+    let store =
+        SqliteStore::open_with(std::path::Path::new(db), OpenOptions { durable: false, ..OpenOptions::default() })?;
+    load_into(&store, entity, project, n.parse()?)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--fill") {
+        return fill(&args[1..]);
+    }
     let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(100_000);
     // RUNS_BENCH_DIR keeps the database for inspection; by default it is a temp dir, removed.
     let keep = std::env::var_os("RUNS_BENCH_DIR");

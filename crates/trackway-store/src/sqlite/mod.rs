@@ -13,6 +13,7 @@ mod access;
 mod accounts;
 mod artifacts;
 pub(crate) mod auth;
+mod edit;
 mod files;
 pub(crate) mod ingest;
 mod query;
@@ -197,6 +198,12 @@ impl crate::MetadataStore for SqliteStore {
     }
     fn patch_run(&self, key: &crate::RunKey, patch: &crate::RunPatch) -> Result<crate::Run> {
         self.patch_run_impl(key, patch)
+    }
+    fn delete_run(&self, key: &crate::RunKey) -> Result<()> {
+        self.delete_run_impl(key)
+    }
+    fn move_run(&self, key: &crate::RunKey, to_entity: &str, to_project: &str) -> Result<crate::Run> {
+        self.move_run_impl(key, to_entity, to_project)
     }
     fn query_runs(&self, query: &crate::RunQuery) -> Result<crate::RunPage> {
         self.query_runs_impl(query)

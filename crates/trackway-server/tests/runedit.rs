@@ -1,0 +1,119 @@
+//! Run edits through the API: rename (PATCH), delete, move, bulk tag/untag/delete; bad input
+//! gets 4xx with the registry's codes.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::TestServer;
+use serde_json::{Value, json};
+
+async fn make_runs(s: &TestServer, ids: &[&str]) {
+    for id in ids {
+        let body = json!({"project":"p","run_id":id,"name":format!("n-{id}"),"tags":["keep"],"config":{"lr":0.1}});
+        let (status, body) = s.call("POST", "/api/v1/runs", Some(body)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+}
+
+async fn ids(s: &TestServer, project: &str, filter: &str) -> Vec<String> {
+    let uri = format!("/api/v1/projects/alice/{project}/runs?order=name&filters={}", urlencode(filter));
+    let (status, body) = s.call("GET", &uri, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["runs"].as_array().into_iter().flatten().map(|r| r["run_id"].as_str().unwrap_or("").to_owned()).collect()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or("")
+}
+
+#[tokio::test]
+async fn rename_delete_and_move_one_run() {
+    let s = TestServer::new();
+    make_runs(&s, &["r1", "r2"]).await;
+    let (status, body) = s.call("PATCH", "/api/v1/runs/alice/p/r1", Some(json!({"name":"renamed"}))).await;
+    assert_eq!((status, body["name"].as_str()), (StatusCode::OK, Some("renamed")));
+    let (status, body) = s.call("DELETE", "/api/v1/runs/alice/p/r1", None).await;
+    assert_eq!((status, body["deleted"].clone()), (StatusCode::OK, json!(["alice/p/r1"])));
+    let (status, body) = s.call("DELETE", "/api/v1/runs/alice/p/r1", None).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "run_not_found"));
+    assert_eq!(ids(&s, "p", "").await, ["r2"]);
+
+    let (status, body) = s.call("POST", "/api/v1/runs/alice/p/r2/move", Some(json!({"project":"q"}))).await;
+    assert_eq!(
+        (status, body["project"].as_str(), body["url"].as_str()),
+        (StatusCode::OK, Some("q"), Some("/alice/q/runs/r2"))
+    );
+    assert!(ids(&s, "p", "").await.is_empty());
+    assert_eq!(ids(&s, "q", r#"{"config.lr":0.1}"#).await, ["r2"]);
+    // The id is taken in the target: 409; a bad project name or an unknown field: 400.
+    make_runs(&s, &["r2"]).await;
+    let (status, body) = s.call("POST", "/api/v1/runs/alice/p/r2/move", Some(json!({"project":"q"}))).await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "run_exists"));
+    let (status, body) = s.call("POST", "/api/v1/runs/alice/p/r2/move", Some(json!({"project":""}))).await;
+    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "invalid_name"));
+    let (status, _) = s.call("POST", "/api/v1/runs/alice/p/r2/move", Some(json!({"project":"x","to":1}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = s.call("POST", "/api/v1/runs/alice/p/nope/move", Some(json!({"project":"x"}))).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "run_not_found"));
+}
+
+#[tokio::test]
+async fn edits_need_write_access() {
+    let s = TestServer::new();
+    make_runs(&s, &["r1"]).await;
+    s.state.store.create_user("bob", false).expect("bob");
+    let bob = s.state.store.create_api_key("bob", None).expect("key").key;
+    for (method, uri, body) in [
+        ("DELETE", "/api/v1/runs/alice/p/r1", None),
+        ("POST", "/api/v1/runs/alice/p/r1/move", Some(json!({"project":"q"}))),
+        ("POST", "/api/v1/projects/alice/p/runs/bulk", Some(json!({"run_ids":["r1"],"action":"delete"}))),
+    ] {
+        let (status, body) = s.call_with(method, uri, Some(&bob), body).await;
+        assert_eq!((status, code(&body)), (StatusCode::FORBIDDEN, "forbidden"), "{method} {uri}");
+    }
+    // Nor may bob move his own run into an entity he cannot write.
+    let (status, _) = s.call_with("POST", "/api/v1/runs", Some(&bob), Some(json!({"project":"p","run_id":"b1"}))).await;
+    assert_eq!(status, StatusCode::OK);
+    let to_alice = Some(json!({"entity":"alice","project":"q"}));
+    let (status, _) = s.call_with("POST", "/api/v1/runs/bob/p/b1/move", Some(&bob), to_alice).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) =
+        s.call_with("POST", "/api/v1/runs/bob/p/b1/move", Some(&bob), Some(json!({"project":"q"}))).await;
+    assert_eq!((status, body["project"].as_str()), (StatusCode::OK, Some("q")), "within his own entity");
+    assert_eq!(ids(&s, "p", "").await, ["r1"]);
+}
+
+#[tokio::test]
+async fn bulk_tag_untag_delete() {
+    let s = TestServer::new();
+    make_runs(&s, &["a", "b", "c"]).await;
+    let s = &s;
+    let bulk = |body: Value| async move { s.call("POST", "/api/v1/projects/alice/p/runs/bulk", Some(body)).await };
+    let (status, body) = bulk(json!({"run_ids":["a","b","zz"],"action":"tag","tags":["best","keep"]})).await;
+    assert_eq!(
+        (status, body["changed"].clone(), body["missing"].clone()),
+        (StatusCode::OK, json!(["a", "b"]), json!(["zz"]))
+    );
+    assert_eq!(ids(s, "p", r#"{"tags":"best"}"#).await, ["a", "b"]);
+    let (_, body) = s.call("GET", "/api/v1/runs/alice/p/a", None).await;
+    assert_eq!(body["tags"], json!(["keep", "best"]), "no duplicate tags");
+    let (status, _) = bulk(json!({"run_ids":["a"],"action":"untag","tags":["best"]})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids(s, "p", r#"{"tags":"best"}"#).await, ["b"]);
+    let (status, body) = bulk(json!({"run_ids":["a","c"],"action":"delete"})).await;
+    assert_eq!((status, body["changed"].clone()), (StatusCode::OK, json!(["a", "c"])));
+    assert_eq!(ids(s, "p", "").await, ["b"]);
+    for bad in [
+        json!({"run_ids":[],"action":"delete"}),
+        json!({"run_ids":["b"],"action":"tag","tags":[" "]}),
+        json!({"run_ids":["b"],"action":"explode"}),
+        json!({"run_ids":vec!["b"; 1001],"action":"delete"}),
+    ] {
+        let (status, body) = bulk(bad.clone()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad} → {body}");
+    }
+}
