@@ -56,7 +56,14 @@ def test_team_roles_keys_and_deactivation(server):
     assert Api(base_url=server.url, api_key=bea_key).viewer()["username"] == "bea"
 
     actions = [e["action"] for e in admin.audit_log()]
-    for action in ("user.create", "team.create", "member.set", "key.create", "key.revoke", "user.update"):
+    for action in (
+        "user.create",
+        "team.create",
+        "member.set",
+        "key.create",
+        "key.revoke",
+        "user.update",
+    ):
         assert action in actions
 
 

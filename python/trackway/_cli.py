@@ -11,7 +11,9 @@ def _is_sweep_command(args) -> bool:
         return False
     if args[0] == "sweep":
         return True
-    return args[0] == "agent" and "--root" not in args and any(not a.startswith("-") for a in args[1:])
+    return (
+        args[0] == "agent" and "--root" not in args and any(not a.startswith("-") for a in args[1:])
+    )
 
 
 def main(argv=None) -> None:

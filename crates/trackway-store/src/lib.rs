@@ -25,11 +25,11 @@ pub mod artifacts;
 pub mod capture;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
+pub mod conformance_accounts;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance_artifacts;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance_sweeps;
-pub mod conformance_accounts;
 mod filter;
 pub mod json;
 mod model;
@@ -46,8 +46,8 @@ use std::sync::Arc;
 
 use trackway_history::HistoryStore;
 
-pub use artifacts::ArtifactStore;
 pub use accounts::*;
+pub use artifacts::ArtifactStore;
 pub use filter::{Filter, parse_filter};
 pub use model::*;
 pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, SqliteStore};

@@ -72,7 +72,7 @@ class AccountsMixin:
 
     # --- projects -------------------------------------------------------------------------
     def set_project_visibility(self, path, visibility):
-        """"private" (team only), "team" (every signed-in user) or "public" (anyone with the link)."""
+        """ "private" (team only), "team" (every signed-in user) or "public" (anyone with the link)."""
         entity, project = self._split(path, 2)
         url = f"/api/v1/projects/{_q(entity)}/{_q(project)}/visibility"
         return self._http.request("PUT", url, body={"visibility": visibility})

@@ -31,7 +31,7 @@ impl PgStore {
                 )
                 .map_err(|_| StoreError::AlreadyExists(format!("user {username}")))?
                 .get(0);
-            set_member(tx, user_id, entity_id, Role::Owner)?;
+            set_member(tx, user_id, entity_id, Role::Admin)?;
             principal(tx, user_id)
         })
     }
@@ -46,7 +46,7 @@ impl PgStore {
                 return Err(StoreError::AlreadyExists(format!("entity {name}")));
             }
             let entity_id = ensure_entity(tx, name, "team")?;
-            set_member(tx, user_id, entity_id, Role::Owner)
+            set_member(tx, user_id, entity_id, Role::Admin)
         })
     }
 
@@ -65,16 +65,18 @@ impl PgStore {
     pub(crate) fn create_api_key_impl(&self, username: &str, label: Option<&str>) -> Result<NewApiKey> {
         let key = generate_key()?;
         let prefix: String = key.chars().take(KEY_PREFIX.len() + 6).collect();
-        self.tx(|tx| {
+        let id = self.tx(|tx| {
             let user_id = user_id(tx, username)?;
-            tx.execute(
-                "INSERT INTO api_keys (user_id, hash, prefix, name, created_at) VALUES ($1, $2, $3, $4, $5)",
-                &[&user_id, &hash_key(&key), &prefix, &label, &now()],
-            )
-            .map_err(db)?;
-            Ok(())
+            let row = tx
+                .query_one(
+                    "INSERT INTO api_keys (user_id, hash, prefix, name, created_at) VALUES ($1, $2, $3, $4, $5) \
+                     RETURNING id",
+                    &[&user_id, &hash_key(&key), &prefix, &label, &now()],
+                )
+                .map_err(db)?;
+            Ok(row.get::<_, i64>(0))
         })?;
-        Ok(NewApiKey { key, prefix })
+        Ok(NewApiKey { key, prefix, id })
     }
 
     pub(crate) fn authenticate_impl(&self, api_key: &str) -> Result<Option<Principal>> {
@@ -145,5 +147,12 @@ fn principal(c: &mut impl GenericClient, user_id: i64) -> Result<Principal> {
         .iter()
         .filter_map(|r| Role::parse(r.get::<_, &str>(1)).map(|role| (r.get::<_, String>(0), role)))
         .collect();
-    Ok(Principal { user_id, entity: entity.unwrap_or_else(|| username.clone()), username, admin, memberships })
+    Ok(Principal {
+        user_id,
+        entity: entity.unwrap_or_else(|| username.clone()),
+        username,
+        admin,
+        memberships,
+        scope: trackway_store::KeyScope::default(),
+    })
 }

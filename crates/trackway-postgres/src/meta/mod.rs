@@ -11,6 +11,7 @@
 
 mod auth;
 mod dialect;
+mod edit;
 mod files;
 mod ingest;
 mod query;
@@ -111,6 +112,12 @@ impl MetadataStore for PgStore {
     }
     fn patch_run(&self, key: &trackway_store::RunKey, patch: &trackway_store::RunPatch) -> Result<trackway_store::Run> {
         self.patch_run_impl(key, patch)
+    }
+    fn delete_run(&self, key: &trackway_store::RunKey) -> Result<()> {
+        self.delete_run_impl(key)
+    }
+    fn move_run(&self, key: &trackway_store::RunKey, to_entity: &str, to_project: &str) -> Result<trackway_store::Run> {
+        self.move_run_impl(key, to_entity, to_project)
     }
     fn query_runs(&self, query: &trackway_store::RunQuery) -> Result<trackway_store::RunPage> {
         self.query_runs_impl(query)

@@ -98,8 +98,11 @@ pub(crate) fn apply(doc: &mut Value) {
                 for (prop, value) in props.iter_mut() {
                     if let Some(p) = property_pattern(schema, prop) {
                         // An array's pattern is its items'.
-                        let target = if value["type"] == "array" { &mut value["items"] } else { value };
-                        target["pattern"] = Value::String(p);
+                        if value["type"] == "array" {
+                            value["items"]["pattern"] = Value::String(p);
+                        } else {
+                            value["pattern"] = Value::String(p);
+                        }
                     }
                     // utoipa has no attribute for map sizes: a sweep names 1 to 4 parameters
                     // here, so a generated grid stays within trackway-sweep's bound

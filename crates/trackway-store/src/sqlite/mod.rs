@@ -19,7 +19,6 @@ pub(crate) mod ingest;
 mod query;
 mod runs;
 pub(crate) mod step_guard;
-mod views;
 mod sweeps;
 mod views;
 
