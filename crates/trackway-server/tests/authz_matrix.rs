@@ -34,6 +34,9 @@ enum Rule {
     ServerAdmin,
     /// Readers of `lab/proj`, but a refused caller gets `200` with an `error` per run (media).
     TeamReadPerRun,
+    /// Readers of `lab/proj` changing something of their own there (a saved view): refused to
+    /// read-only keys.
+    TeamReadChange,
 }
 
 /// `(method, path as documented, rule, URI override or "", body)`.
@@ -134,6 +137,70 @@ const RULES: &[Row] = &[
         Some(json!({"visibility": "team"}))
     }),
     ("post", "/api/v1/projects/{entity}/{project}/move", Rule::TeamAdmin, "", || Some(json!({"entity": "lab2"}))),
+    // Run edits (docs/api.md "Runs").
+    ("delete", "/api/v1/runs/{entity}/{project}/{run_id}", Rule::TeamWrite, "", none),
+    ("post", "/api/v1/runs/{entity}/{project}/{run_id}/move", Rule::TeamWrite, "", || {
+        Some(json!({"project": "proj2"}))
+    }),
+    ("post", "/api/v1/projects/{entity}/{project}/runs/bulk", Rule::TeamWrite, "", || {
+        Some(json!({"run_ids": ["r1"], "action": "tag", "tags": ["t"]}))
+    }),
+    // Saved views: each reader keeps their own.
+    ("get", "/api/v1/projects/{entity}/{project}/views", Rule::TeamRead, "", none),
+    ("post", "/api/v1/projects/{entity}/{project}/views", Rule::TeamReadChange, "", || {
+        Some(json!({"name": "mine", "state": "?smoothing=0.5"}))
+    }),
+    ("get", "/api/v1/projects/{entity}/{project}/views/{id}", Rule::TeamRead, "", none),
+    ("delete", "/api/v1/projects/{entity}/{project}/views/{id}", Rule::TeamReadChange, "", none),
+    // Sweeps.
+    ("post", "/api/v1/sweeps", Rule::TeamWrite, "", || {
+        Some(
+            json!({"entity": "lab", "project": "proj", "config": {"method": "grid", "parameters": {"x": {"values": [1, 2]}}}}),
+        )
+    }),
+    ("get", "/api/v1/sweeps/{entity}/{project}", Rule::TeamRead, "", none),
+    ("get", "/api/v1/sweeps/{entity}/{project}/{sweep_id}", Rule::TeamRead, "", none),
+    ("post", "/api/v1/sweeps/{entity}/{project}/{sweep_id}/control", Rule::TeamWrite, "", || {
+        Some(json!({"action": "pause"}))
+    }),
+    ("post", "/api/v1/sweeps/{entity}/{project}/{sweep_id}/claim", Rule::TeamWrite, "", || {
+        Some(json!({"agent": "host-1"}))
+    }),
+    ("post", "/api/v1/sweeps/{entity}/{project}/{sweep_id}/heartbeat", Rule::TeamWrite, "", || {
+        Some(json!({"running": []}))
+    }),
+    // Artifacts (docs/artifacts.md).
+    ("get", "/api/v1/artifacts/{entity}/{project}", Rule::TeamRead, "", none),
+    ("post", "/api/v1/artifacts/{entity}/{project}", Rule::TeamWrite, "", || {
+        Some(json!({"name": "ds", "type": "dataset", "entries": []}))
+    }),
+    ("get", "/api/v1/artifacts/{entity}/{project}/{name}", Rule::TeamRead, "", none),
+    ("get", "/api/v1/artifacts/{entity}/{project}/{name}/{selector}", Rule::TeamRead, "", none),
+    ("patch", "/api/v1/artifacts/{entity}/{project}/{name}/{selector}", Rule::TeamWrite, "", || {
+        Some(json!({"add_aliases": ["best"]}))
+    }),
+    ("delete", "/api/v1/artifacts/{entity}/{project}/{name}/{selector}", Rule::TeamWrite, "", none),
+    ("get", "/api/v1/runs/{entity}/{project}/{run_id}/artifacts", Rule::TeamRead, "", none),
+    ("post", "/api/v1/runs/{entity}/{project}/{run_id}/artifacts", Rule::TeamWrite, "", || {
+        Some(json!({"name": "ds", "type": "dataset", "entries": []}))
+    }),
+    ("post", "/api/v1/runs/{entity}/{project}/{run_id}/artifacts/used", Rule::TeamWrite, "", || {
+        Some(json!({"name": "ds", "selector": "latest"}))
+    }),
+    ("get", "/api/v1/artifact-blobs/{entity}/{project}/{sha256}", Rule::TeamRead, "", none),
+    ("get", "/api/v1/artifact-blobs/{entity}/{project}/{sha256}/upload", Rule::TeamWrite, "", none),
+    (
+        "put",
+        "/api/v1/artifact-blobs/{entity}/{project}/{sha256}",
+        Rule::TeamWrite,
+        "/api/v1/artifact-blobs/lab/proj/0000000000000000000000000000000000000000000000000000000000000000?offset=0&size=1",
+        none,
+    ),
+    // wandb's protocol (docs/wandb-server.md): its API key is a Trackway key.
+    ("post", "/graphql", Rule::Signed(true), "", || Some(json!({"query": "query Viewer { viewer { id entity } }"}))),
+    ("post", "/files/{entity}/{project}/{run_id}/file_stream", Rule::TeamWrite, "", || Some(json!({"files": {}}))),
+    // Signed by the server instead of a key: an unsigned URL is refused to everyone alike.
+    ("put", "/wandb/upload/{entity}/{project}/{run_id}/{path}", Rule::Public, "", none),
 ];
 
 fn ingest_r1() -> Option<Value> {
@@ -226,6 +293,7 @@ fn expected(rule: Rule, caller: &str) -> Result<(), StatusCode> {
         Rule::Public => true,
         Rule::Signed(write) => !(write && caller == "readonly"),
         Rule::TeamRead | Rule::TeamReadPerRun => caller != "other",
+        Rule::TeamReadChange => !["other", "readonly"].contains(&caller),
         Rule::TeamWrite => ["member", "admin", "server"].contains(&caller),
         Rule::TeamAdmin => ["admin", "server"].contains(&caller),
         Rule::ServerAdmin => caller == "server",
@@ -246,6 +314,10 @@ fn uri(row: &Row, f: &Fixture) -> String {
         .replace("{team}", "lab")
         .replace("{username}", "sam")
         .replace("{id}", &id.to_string())
+        .replace("{name}", "ds")
+        .replace("{selector}", "latest")
+        .replace("{sweep_id}", "sw1")
+        .replace("{sha256}", &"0".repeat(64))
 }
 
 /// The per-run error code of a media query answer, if any.
