@@ -195,19 +195,23 @@ impl NativeRun {
         self.core.summary_del(&path).map_err(py_err)
     }
 
+    /// Adds a metric definition; returns its normalised record (see `metric_def`).
     #[pyo3(signature = (name, step_metric=None, step_sync=None, summary=None, goal=None, hidden=None))]
-    fn define_metric(
+    fn define_metric<'py>(
         &mut self,
+        py: Python<'py>,
         name: &str,
         step_metric: Option<&str>,
         step_sync: Option<bool>,
         summary: Option<Vec<String>>,
         goal: Option<&str>,
         hidden: Option<bool>,
-    ) -> PyResult<()> {
+    ) -> PyResult<Bound<'py, PyAny>> {
         let summary = summary.unwrap_or_default();
         let def = MetricDef::new(name, step_metric, step_sync, &summary, goal, hidden).map_err(py_err)?;
-        self.core.define_metric(def).map_err(py_err)
+        let out = crate::metric_record_to_py(py, &def.record)?;
+        self.core.define_metric(def).map_err(py_err)?;
+        Ok(out)
     }
 
     #[pyo3(signature = (name=None, tags=None, notes=None))]
