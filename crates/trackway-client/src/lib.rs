@@ -354,12 +354,7 @@ impl Client {
 /// The API path of a run (`/api/v1/runs/{e}/{p}/{id}`) followed by `suffix` (e.g. `/files`).
 pub fn run_path(run: (&str, &str, &str), suffix: &str) -> String {
     let (entity, project, run_id) = run;
-    format!(
-        "/api/v1/runs/{}/{}/{}{suffix}",
-        encode_segment(entity),
-        encode_segment(project),
-        encode_segment(run_id)
-    )
+    format!("/api/v1/runs/{}/{}/{}{suffix}", encode_segment(entity), encode_segment(project), encode_segment(run_id))
 }
 
 /// `/files/{path}` with each segment of the run file's `/`-separated path encoded.

@@ -377,4 +377,3 @@ impl RunCore {
         self.dir.path.clone()
     }
 }
-
