@@ -42,6 +42,12 @@ pub enum ApiError {
     /// A sweep config trackway-sweep refuses: the offending path and what is accepted there.
     #[error("invalid sweep config at {path}: {message}")]
     InvalidSweepConfig { path: String, message: String },
+    /// An upload whose bytes do not match what the same request declared about them
+    /// (`X-Content-SHA256`, `X-Content-Length`): 409, the body conflicting with its own
+    /// description (as `offset_gap` is a batch conflicting with the server's position), not a
+    /// malformed request; nothing was recorded.
+    #[error("{0}")]
+    ContentMismatch(String),
     #[error("batch starts at {from} but the server expects {expected}")]
     OffsetGap { expected: u64, from: u64 },
     #[error("request body is larger than the server's limit")]
@@ -81,6 +87,7 @@ impl ApiError {
             ApiError::LimitExceeded(_) => ("limit_exceeded", StatusCode::BAD_REQUEST),
             ApiError::RunExists(_) => ("run_exists", StatusCode::CONFLICT),
             ApiError::InvalidSweepConfig { .. } => ("invalid_sweep_config", StatusCode::BAD_REQUEST),
+            ApiError::ContentMismatch(_) => ("content_mismatch", StatusCode::CONFLICT),
             ApiError::OffsetGap { .. } => ("offset_gap", StatusCode::CONFLICT),
             ApiError::PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::RequestTimeout => ("request_timeout", StatusCode::REQUEST_TIMEOUT),
@@ -110,6 +117,7 @@ impl ApiError {
             ApiError::LimitExceeded(none()),
             ApiError::RunExists(none()),
             ApiError::InvalidSweepConfig { path: none(), message: none() },
+            ApiError::ContentMismatch(none()),
             ApiError::OffsetGap { expected: 0, from: 0 },
             ApiError::PayloadTooLarge,
             ApiError::RequestTimeout,
@@ -134,6 +142,7 @@ impl ApiError {
                 | ApiError::LimitExceeded(_)
                 | ApiError::RunExists(_)
                 | ApiError::InvalidSweepConfig { .. }
+                | ApiError::ContentMismatch(_)
                 | ApiError::OffsetGap { .. }
                 | ApiError::PayloadTooLarge
                 | ApiError::RequestTimeout

@@ -15,6 +15,7 @@ mod auth;
 pub mod bootstrap;
 mod error;
 mod extract;
+mod lenient;
 mod limits;
 mod openapi;
 mod routes;

@@ -9,6 +9,7 @@
 //! The test below walks the router actually served and fails on any route the document lacks.
 
 mod constraints;
+mod filter_schema;
 mod schemas;
 
 use std::collections::BTreeMap;

@@ -43,7 +43,7 @@ use trackway_history::HistoryStore;
 
 pub use filter::{Filter, parse_filter};
 pub use model::*;
-pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, SqliteStore};
+pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, RUN_CURSOR_PATTERN, SqliteStore};
 pub use views::{NewView, SavedView, ViewStore};
 pub use sweeps::{
     Claim, ClaimDecision, Decide, NewSweep, SWEEP_STATES, Sweep, SweepStore, SweepTrial, TRIAL_STATES, TrialUpdate,

@@ -18,6 +18,7 @@ mod step_guard;
 mod views;
 mod sweeps;
 
+pub use query::RUN_CURSOR_PATTERN;
 pub use runs::BulkRun;
 
 use std::collections::HashSet;
