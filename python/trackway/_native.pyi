@@ -20,6 +20,7 @@ __all__ = [
     "find_run_dirs",
     "latest_run_state",
     "load_run_state",
+    "metric_def",
     "new_run_id",
     "remote_run_state",
     "resolve_settings",
