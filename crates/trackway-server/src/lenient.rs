@@ -18,7 +18,7 @@ impl<'de> Deserialize<'de> for Int {
         }
         // Every f64 at or above 2^53 is integral; 2^64 is the first past u64::MAX.
         match n.as_f64() {
-            Some(f) if f >= 0.0 && f.fract() == 0.0 && f < 18_446_744_073_709_551_616.0 => Ok(Int(f as u64)),
+            Some(f) if (0.0..18_446_744_073_709_551_616.0).contains(&f) && f.fract() == 0.0 => Ok(Int(f as u64)),
             _ => Err(serde::de::Error::custom(format!("expected a non-negative integer, got {n}"))),
         }
     }
