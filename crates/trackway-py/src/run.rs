@@ -197,19 +197,18 @@ impl NativeRun {
 
     /// Adds a metric definition; returns its normalised record (see `metric_def`).
     #[pyo3(signature = (name, step_metric=None, step_sync=None, summary=None, goal=None, hidden=None))]
-    fn define_metric<'py>(
+    fn define_metric(
         &mut self,
-        py: Python<'py>,
         name: &str,
         step_metric: Option<&str>,
         step_sync: Option<bool>,
         summary: Option<Vec<String>>,
         goal: Option<&str>,
         hidden: Option<bool>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    ) -> PyResult<Py<PyAny>> {
         let summary = summary.unwrap_or_default();
         let def = MetricDef::new(name, step_metric, step_sync, &summary, goal, hidden).map_err(py_err)?;
-        let out = crate::metric_record_to_py(py, &def.record)?;
+        let out = Python::attach(|py| crate::metric_record_to_py(py, &def.record).map(Bound::unbind))?;
         self.core.define_metric(def).map_err(py_err)?;
         Ok(out)
     }
