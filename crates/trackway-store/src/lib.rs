@@ -31,10 +31,10 @@ mod model;
 mod sqlite;
 #[cfg(test)]
 mod sqlite_tests;
+mod sweeps;
 pub mod views;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod views_conformance;
-mod sweeps;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -44,10 +44,10 @@ use trackway_history::HistoryStore;
 pub use filter::{Filter, parse_filter};
 pub use model::*;
 pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, RUN_CURSOR_PATTERN, SqliteStore};
-pub use views::{NewView, SavedView, ViewStore};
 pub use sweeps::{
     Claim, ClaimDecision, Decide, NewSweep, SWEEP_STATES, Sweep, SweepStore, SweepTrial, TRIAL_STATES, TrialUpdate,
 };
+pub use views::{NewView, SavedView, ViewStore};
 
 /// Errors of the metadata store. User errors carry what the API needs; internal ones keep their
 /// source for the log.

@@ -15,8 +15,8 @@ mod ingest;
 mod query;
 mod runs;
 mod step_guard;
-mod views;
 mod sweeps;
+mod views;
 
 pub use query::RUN_CURSOR_PATTERN;
 pub use runs::BulkRun;
