@@ -229,3 +229,40 @@ def test_api_goes_through_the_one_http_client_with_its_timeouts():
         )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "cannot reach" in done.stdout
+
+
+NESTED_SUMMARY = r"""
+import json
+import trackway
+from trackway.apis import Api
+run = trackway.init(project="sumrule", id="nest")
+run.log({"opt": {"lr": 0.1, "m": {"beta": 0.9}}})
+run.log({"opt": {"m": {"eps": 1e-8}}}, commit=False)
+run.log({"opt": {"wd": 0.01}, "loss": 1.0})
+run.summary["opt"]["lr"] = 0.2
+run.log({"opt": {"m": 3}})
+user = lambda s: {k: v for k, v in dict(s).items() if not k.startswith("_")}
+live = user(run.summary)
+# Before finish() (which writes the full summary): what the server derived from the rows.
+assert run._backend.wait_uploaded(60)
+served = user(Api().run("admin/sumrule/nest").summary)
+run.finish()
+print(json.dumps({"live": live, "served": served}))
+"""
+
+
+def test_live_and_served_summary_follow_one_nested_merge_rule(tmp_path):
+    """One summary rule (wandb's: nested values merge leaf by leaf): the SDK's live summary
+    and the summary the server derives from the uploaded rows agree before any full summary
+    record; the server used to replace top-level keys."""
+    srv = Server(tmp_path).start()
+    try:
+        env = script_env(srv, TRACKWAY_API_KEY=srv.key)
+        done = run_py(tmp_path, write_script(tmp_path, "nested.py", NESTED_SUMMARY), env)
+        got = json.loads(done.stdout.strip().splitlines()[-1])
+        want = {"opt": {"lr": 0.2, "m": 3, "wd": 0.01}, "loss": 1.0}
+        assert got["live"] == want
+        assert got["served"] == want
+    finally:
+        srv.stop()
+        stop_agent(tmp_path / "trackway")

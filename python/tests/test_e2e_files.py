@@ -192,7 +192,7 @@ def test_paths_that_leave_the_files_area_are_refused(server, bad):
 def test_wrong_digest_and_missing_key_are_refused(server):
     run = make_run(server)
     status, out = server.put_file(run, "a.txt", b"abc", sha(b"abd"))
-    assert (status, out["error"]["code"]) == (400, "bad_request")
+    assert (status, out["error"]["code"]) == (409, "content_mismatch")
     req = urllib.request.Request(
         f"{server.url}/api/v1/runs/{run}/files/a.txt", data=b"x", method="PUT"
     )

@@ -164,3 +164,33 @@ else:
 """,
     )
     assert "define_metric() before init()" in done.stderr
+
+
+def test_define_metric_returns_the_native_rules_normalisation(tmp):
+    """One `define_metric` normalisation (trackway-sdk's MetricDef): what `define_metric`
+    returns is the record the run log stores: comma lists split and lowercased, `min`/`max`
+    goals named, `step_sync` defaulted, bad arguments refused. (A disabled run's
+    `define_metric` is wandb's no-op and stays one.)"""
+    for mode in ("offline",):
+        done = run_script(
+            tmp,
+            f"""
+import trackway as wandb
+from trackway.errors import Error
+run = wandb.init(mode="{mode}")
+m = run.define_metric("loss", summary="MIN, max", goal="min")
+assert (m.summary, m.goal, m.step_sync) == (("min", "max"), "minimize", None), vars(m)
+e = run.define_metric("eval/*", step_metric="epoch")
+assert (e.step_metric, e.step_sync) == ("epoch", True), vars(e)
+for bad in ({{"summary": "median"}}, {{"goal": "up"}}):
+    try:
+        run.define_metric("x", **bad)
+    except Error:
+        pass
+    else:
+        raise AssertionError(bad)
+wandb.finish()
+print("ok")
+""",
+        )
+        assert done.stdout.strip().endswith("ok"), (mode, done.stdout, done.stderr)

@@ -22,6 +22,7 @@ __all__ = [
     "find_run_dirs",
     "latest_run_state",
     "load_run_state",
+    "metric_def",
     "new_run_id",
     "remote_run_state",
     "resolve_settings",
@@ -77,7 +78,7 @@ class NativeRun:
         summary: Sequence[str] | None = None,
         goal: str | None = None,
         hidden: bool | None = None,
-    ) -> None: ...
+    ) -> dict[str, Any]: ...
     def set_meta(
         self, name: str | None = None, tags: Sequence[str] | None = None, notes: str | None = None
     ) -> None: ...
@@ -97,6 +98,14 @@ class LogAppender:
 
 def resolve_settings(args: dict[str, Any], cwd: str) -> dict[str, Any]: ...
 def setting_keys() -> list[str]: ...
+def metric_def(
+    name: str,
+    step_metric: str | None = None,
+    step_sync: bool | None = None,
+    summary: Sequence[str] | None = None,
+    goal: str | None = None,
+    hidden: bool | None = None,
+) -> dict[str, Any]: ...
 def decode_tjson(text: str) -> Any: ...
 def content_digest(data: bytes) -> str: ...
 def append_record(path: str, record: Mapping[str, Any]) -> None: ...

@@ -102,8 +102,10 @@ class MemoryBackend:
             d = d[p]
         del d[path[-1]]
 
-    def define_metric(self, *a, **kw) -> None:
-        pass
+    def define_metric(self, name, **kw) -> dict:
+        from . import _native
+
+        return _native.metric_def(name, **kw)
 
     def set_meta(self, **kw) -> None:
         pass
@@ -133,11 +135,10 @@ def _coerce(data, step):
     return data, step
 
 
-def _split_summary(summary) -> list | None:
-    if summary is None:
-        return None
-    if isinstance(summary, str):
-        return [s.strip() for s in summary.split(",") if s.strip()]
+def _summary_list(summary) -> list | None:
+    """`summary=` as strings; splitting comma lists and checking names is the native rule's."""
+    if summary is None or isinstance(summary, str):
+        return None if summary is None else [summary]
     return [str(s) for s in summary]
 
 
@@ -389,22 +390,26 @@ class Run:
         self._check("define_metric()")
         if isinstance(step_metric, Metric):
             step_metric = step_metric.name
-        aggregates = _split_summary(summary)
-        goal = {"min": "minimize", "max": "maximize"}.get(goal, goal)
         try:
-            self._backend.define_metric(
+            rec = self._backend.define_metric(
                 name,
                 step_metric=step_metric,
                 step_sync=step_sync,
-                summary=aggregates,
+                summary=_summary_list(summary),
                 goal=goal,
                 hidden=hidden,
             )
         except (ValueError, TypeError) as e:
             raise Error(f"define_metric({name!r}): {e}") from e
-        if step_sync is None and step_metric:
-            step_sync = True
-        return Metric(name, step_metric, step_sync, hidden, aggregates, goal, overwrite)
+        return Metric(
+            rec["name"],
+            rec.get("step_metric"),
+            rec.get("step_sync"),
+            rec.get("hidden"),
+            rec.get("summary", ()),
+            rec.get("goal"),
+            overwrite,
+        )
 
     # -- lifecycle ------------------------------------------------------------------------------
     def finish(self, exit_code=None, quiet=None) -> None:

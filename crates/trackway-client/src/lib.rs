@@ -8,7 +8,7 @@
 mod blobs;
 mod error;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -82,6 +82,8 @@ pub struct Client {
     base_url: String,
     api_key: Option<String>,
     agent: ureq::Agent,
+    /// The whole-request limit, reused as the response-header limit of streamed downloads.
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for Client {
@@ -111,6 +113,7 @@ impl Client {
             base_url: base,
             api_key: api_key.filter(|k| !k.is_empty()).map(str::to_string),
             agent: ureq::Agent::new_with_config(config),
+            timeout: opts.timeout,
         })
     }
 
@@ -190,14 +193,7 @@ impl Client {
         bytes: &[u8],
         sha256: &str,
     ) -> Result<serde_json::Value> {
-        let (entity, project, run_id) = run;
-        let rel = format!(
-            "/api/v1/runs/{}/{}/{}/files/{}",
-            encode_segment(entity),
-            encode_segment(project),
-            encode_segment(run_id),
-            path.split('/').map(encode_segment).collect::<Vec<_>>().join("/")
-        );
+        let rel = run_path(run, &file_suffix(path));
         let mut req = self
             .agent
             .put(&self.url(&rel))
@@ -258,6 +254,52 @@ impl Client {
         self.finish(path, resp)
     }
 
+    /// `GET` of any API path whose body is not JSON (a run file, a patch), read whole up to
+    /// `limit` bytes: a larger answer is an error, never cut short.
+    pub fn get_bytes(&self, path: &str, limit: u64) -> Result<Vec<u8>> {
+        let resp = self.get_ok(path, true)?;
+        let mut body = Vec::new();
+        resp.into_body()
+            .into_with_config()
+            .limit(limit.saturating_add(1))
+            .reader()
+            .read_to_end(&mut body)
+            .map_err(|e| ClientError::Unreachable { url: self.url(path), reason: e.to_string() })?;
+        if body.len() as u64 > limit {
+            return Err(self.decode_err(path, format!("the answer is larger than {limit} bytes")));
+        }
+        Ok(body)
+    }
+
+    /// `GET` of any API path streamed into `out` (run files of any size): no whole-request
+    /// timeout, which would cut a large download, only the connect and response-header ones.
+    pub fn download(&self, path: &str, out: &mut dyn Write) -> Result<u64> {
+        let resp = self.get_ok(path, false)?;
+        let mut reader = resp.into_body().into_with_config().limit(u64::MAX).reader();
+        std::io::copy(&mut reader, out)
+            .map_err(|e| ClientError::Unreachable { url: self.url(path), reason: e.to_string() })
+    }
+
+    /// A `GET` answered 2xx; any other status becomes its [`ClientError`].
+    fn get_ok(&self, path: &str, timed: bool) -> Result<ureq::http::Response<ureq::Body>> {
+        let mut req = self.agent.get(&self.url(path));
+        if let Some(k) = &self.api_key {
+            req = req.header("Authorization", &format!("Bearer {k}"));
+        }
+        if !timed {
+            req = req.config().timeout_global(None).timeout_recv_response(Some(self.timeout)).build();
+        }
+        let mut resp = req.call().map_err(|e| self.net_err(e))?;
+        let status = resp.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(resp);
+        }
+        let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let mut body = Vec::new();
+        let _ = resp.body_mut().with_config().limit(1 << 20).reader().read_to_end(&mut body);
+        Err(ClientError::from_response(status, retry_after.as_deref(), &body))
+    }
+
     fn send_packed(&self, path: &str, packed: &[u8]) -> Result<serde_json::Value> {
         let url = self.url(path);
         let mut req =
@@ -313,6 +355,17 @@ impl Client {
     fn decode_err(&self, path: &str, e: impl std::fmt::Display) -> ClientError {
         ClientError::Decode { url: self.url(path), reason: e.to_string() }
     }
+}
+
+/// The API path of a run (`/api/v1/runs/{e}/{p}/{id}`) followed by `suffix` (e.g. `/files`).
+pub fn run_path(run: (&str, &str, &str), suffix: &str) -> String {
+    let (entity, project, run_id) = run;
+    format!("/api/v1/runs/{}/{}/{}{suffix}", encode_segment(entity), encode_segment(project), encode_segment(run_id))
+}
+
+/// `/files/{path}` with each segment of the run file's `/`-separated path encoded.
+pub fn file_suffix(path: &str) -> String {
+    format!("/files/{}", path.split('/').map(encode_segment).collect::<Vec<_>>().join("/"))
 }
 
 /// Percent-encodes one path segment (RFC 3986 unreserved characters stay as they are).

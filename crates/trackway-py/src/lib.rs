@@ -51,6 +51,36 @@ fn decode_tjson<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>>
     to_py(py, &value)
 }
 
+/// `define_metric`'s arguments validated and normalised by the one rule
+/// (`trackway_sdk::MetricDef::new`: comma lists split, lowercased, `min`/`max` goals named,
+/// `step_sync` defaulted), as the record the run log stores; what `Run.define_metric` returns
+/// is built from it, for native and in-memory runs alike.
+#[pyfunction]
+#[pyo3(signature = (name, step_metric=None, step_sync=None, summary=None, goal=None, hidden=None))]
+fn metric_def<'py>(
+    py: Python<'py>,
+    name: &str,
+    step_metric: Option<&str>,
+    step_sync: Option<bool>,
+    summary: Option<Vec<String>>,
+    goal: Option<&str>,
+    hidden: Option<bool>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let summary = summary.unwrap_or_default();
+    let def = trackway_sdk::MetricDef::new(name, step_metric, step_sync, &summary, goal, hidden).map_err(py_err)?;
+    metric_record_to_py(py, &def.record)
+}
+
+/// A metric record as a Python dict (its run-log JSON form).
+pub(crate) fn metric_record_to_py<'py>(
+    py: Python<'py>,
+    rec: &trackway_types::MetricRecord,
+) -> PyResult<Bound<'py, PyAny>> {
+    let text = serde_json::to_string(rec).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let value = trackway_types::from_json(&text).map_err(|e| PyValueError::new_err(e.to_string()))?;
+    to_py(py, &value)
+}
+
 /// The setting keys `resolve_settings` understands, from the one list in trackway-sdk.
 #[pyfunction]
 fn setting_keys() -> Vec<&'static str> {
@@ -179,6 +209,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(new_run_id, m)?)?;
     m.add_function(wrap_pyfunction!(decode_tjson, m)?)?;
     m.add_function(wrap_pyfunction!(setting_keys, m)?)?;
+    m.add_function(wrap_pyfunction!(metric_def, m)?)?;
     m.add_function(wrap_pyfunction!(ensure_agent, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
     m.add_function(wrap_pyfunction!(find_run_dirs, m)?)?;

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use trackway_types::{Map, Record, RunRecord, SummaryRecord, Value};
+use trackway_types::summary;
+use trackway_types::{Map, Record, RunRecord, Value};
 
 use crate::{LOG_FILE, LogReader, Result, RunlogError};
 
@@ -98,12 +99,14 @@ impl RunState {
                     self.row_count += 1;
                     self.last_step = Some(h.step);
                 }
-                self.summary.extend(h.data);
+                for (k, v) in h.data {
+                    summary::merge_logged(&mut self.summary, k, v, &mut summary::LastValue);
+                }
                 self.summary.insert("_step".into(), Value::UInt(h.step).normalized());
                 self.summary.insert("_timestamp".into(), Value::Float(h.ts));
                 self.summary.insert("_runtime".into(), Value::Float(h.rt));
             }
-            Record::Summary(s) => apply_summary(&mut self.summary, s),
+            Record::Summary(s) => summary::apply_record(&mut self.summary, s),
             Record::Meta(m) => {
                 if m.name.is_some() {
                     self.name = m.name;
@@ -128,29 +131,6 @@ impl RunState {
             }
             Record::Run(_) | Record::Metric(_) | Record::Unknown { .. } => {}
         }
-    }
-}
-
-/// Applies one `summary` record: `full` replaces, then `set` sets keys, then `del` removes paths.
-pub fn apply_summary(summary: &mut Map, s: SummaryRecord) {
-    if let Some(full) = s.full {
-        *summary = full;
-    }
-    summary.extend(s.set);
-    for path in &s.del {
-        remove_path(summary, path);
-    }
-}
-
-/// Removes a nested key path; returns whether something was removed.
-pub fn remove_path(map: &mut Map, path: &[String]) -> bool {
-    match path {
-        [] => false,
-        [last] => map.shift_remove(last).is_some(),
-        [first, rest @ ..] => match map.get_mut(first) {
-            Some(Value::Map(inner)) => remove_path(inner, rest),
-            _ => false,
-        },
     }
 }
 

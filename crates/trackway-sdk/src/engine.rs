@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
 use trackway_runlog::{LogWriter, RunDir, create_run_dir};
+use trackway_types::summary;
 use trackway_types::{ConfigRecord, FinishRecord, Map, MetaRecord, Record, RunRecord, SummaryRecord, Value};
 
 use crate::SdkError;
@@ -220,8 +221,10 @@ impl RunCore {
             // saving a hash and insert per key.
             self.pending = data;
         } else {
+            // Fragments of one row merge as the summary does (nested maps leaf by leaf), so the
+            // live summary equals the run log's replay (`trackway_runlog::RunState`).
             for (k, v) in data {
-                self.pending.insert(k, v);
+                summary::merge_logged(&mut self.pending, k, v, &mut summary::LastValue);
             }
         }
         if commit_now {
@@ -249,9 +252,8 @@ impl RunCore {
             return;
         }
         self.row_open = false;
-        let mut path = String::new();
         for (k, v) in self.pending.drain(..) {
-            summarize_into(&mut self.summary, &mut self.metrics, &mut path, k, v);
+            summary::merge_logged(&mut self.summary, k, v, &mut self.metrics);
         }
         let step = i64::try_from(self.step).map_or(Value::UInt(self.step), Value::Int);
         self.summary.insert("_step".into(), step);
@@ -299,9 +301,8 @@ impl RunCore {
     /// Sets a (nested) summary key explicitly; it stays until the key is logged again.
     pub fn summary_set(&mut self, path: &[String], value: Value) -> Result<(), SdkError> {
         self.check_live()?;
-        let (first, rest) = path.split_first().ok_or(SdkError::EmptyPath)?;
-        set_path(&mut self.summary, path, value);
-        let _ = rest;
+        let first = path.first().ok_or(SdkError::EmptyPath)?;
+        summary::set_path(&mut self.summary, path, value);
         let mut set = Map::new();
         if let Some(top) = self.summary.get(first) {
             set.insert(first.clone(), top.clone());
@@ -316,7 +317,7 @@ impl RunCore {
         let rec = Record::Summary(SummaryRecord { full: None, set: data, del: Vec::new() });
         self.writer.append(&rec)?;
         if let Record::Summary(s) = rec {
-            self.summary.extend(s.set);
+            summary::apply_record(&mut self.summary, s);
         }
         Ok(())
     }
@@ -324,7 +325,7 @@ impl RunCore {
     /// Deletes a (nested) summary key. [`SdkError::MissingKey`] when it does not exist.
     pub fn summary_del(&mut self, path: &[String]) -> Result<(), SdkError> {
         self.check_live()?;
-        if !trackway_runlog::state::remove_path(&mut self.summary, path) {
+        if !summary::remove_path(&mut self.summary, path) {
             return Err(SdkError::MissingKey(path.join(".")));
         }
         let del = vec![path.to_vec()];
@@ -374,55 +375,5 @@ impl RunCore {
     /// The run directory's path as an owned value (for error messages).
     pub fn dir_buf(&self) -> PathBuf {
         self.dir.path.clone()
-    }
-}
-
-/// Puts one committed value into the summary. Nested maps are merged leaf by leaf (their dotted
-/// path is what `define_metric` names match); a metric with aggregates stores its aggregate map.
-fn summarize_into(parent: &mut Map, metrics: &mut Metrics, path: &mut String, key: String, value: Value) {
-    let mark = path.len();
-    if !metrics.is_empty() {
-        if !path.is_empty() {
-            path.push('.');
-        }
-        path.push_str(&key);
-    }
-    match value {
-        Value::Map(children) if !children.is_empty() => {
-            let slot = parent.entry(key).or_insert_with(|| Value::Map(Map::new()));
-            if !matches!(slot, Value::Map(_)) {
-                *slot = Value::Map(Map::new());
-            }
-            if let Value::Map(inner) = slot {
-                for (k, v) in children {
-                    summarize_into(inner, metrics, path, k, v);
-                }
-            }
-        }
-        leaf => {
-            if metrics.is_empty() || !metrics.summarize(path, &leaf, parent, &key) {
-                parent.insert(key, leaf);
-            }
-        }
-    }
-    path.truncate(mark);
-}
-
-/// Sets a nested path, creating (or replacing non-map) intermediate maps.
-fn set_path(map: &mut Map, path: &[String], value: Value) {
-    match path {
-        [] => {}
-        [last] => {
-            map.insert(last.clone(), value);
-        }
-        [first, rest @ ..] => {
-            let slot = map.entry(first.clone()).or_insert_with(|| Value::Map(Map::new()));
-            if !matches!(slot, Value::Map(_)) {
-                *slot = Value::Map(Map::new());
-            }
-            if let Value::Map(inner) = slot {
-                set_path(inner, rest, value);
-            }
-        }
     }
 }

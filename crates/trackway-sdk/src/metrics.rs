@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use trackway_types::summary::LeafRule;
 use trackway_types::{Map, MetricRecord, Value};
 
 use crate::SdkError;
@@ -141,6 +142,20 @@ impl MetricDef {
     /// Whether this definition changes how the key's summary is computed.
     fn affects_summary(&self) -> bool {
         self.no_summary || !self.aggs.is_empty()
+    }
+}
+
+/// `define_metric` in the one summary rule (`trackway_types::summary`): a leaf whose metric
+/// has aggregates stores them, `summary="none"` stores nothing, any other leaf its last value.
+impl LeafRule for Metrics {
+    fn wants_path(&self) -> bool {
+        !self.is_empty()
+    }
+
+    fn leaf(&mut self, path: &str, parent: &mut Map, key: String, value: Value) {
+        if self.is_empty() || !self.summarize(path, &value, parent, &key) {
+            parent.insert(key, value);
+        }
     }
 }
 

@@ -209,3 +209,21 @@ fn resume_continues_steps_and_summary() {
     assert!(trackway_sdk::resume_state(tmp.path(), "nope", Some("must")).is_err());
     assert!(trackway_sdk::resume_state(tmp.path(), "nope", Some("allow")).expect("ok").is_none());
 }
+
+/// One summary rule (trackway_types::summary): the live summary equals the run log's replay at
+/// every point, not only after the next full summary record. Nested values logged in several
+/// rows, and in several fragments of one row, merge leaf by leaf as wandb's do.
+#[test]
+fn live_summary_equals_the_log_replay_for_nested_values() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut r = start(&tmp);
+    r.log(map! {"opt" => map!{"lr" => 0.1, "m" => map!{"beta" => 0.9}}}, None, None).expect("1");
+    r.log(map! {"opt" => map!{"m" => map!{"eps" => 1e-8}}}, None, Some(false)).expect("2a");
+    r.log(map! {"opt" => map!{"wd" => 0.01}, "loss" => 1.0}, None, None).expect("2b");
+    r.summary_set(&["opt".into(), "lr".into()], Value::Float(0.2)).expect("set");
+    r.log(map! {"opt" => map!{"m" => 3i64}}, None, None).expect("3");
+    let want = map! {"lr" => 0.2, "m" => 3i64, "wd" => 0.01};
+    assert_eq!(r.summary().get("opt"), Some(&Value::Map(want)));
+    let st = load_run_state(r.dir()).expect("state");
+    assert_eq!(&st.summary, r.summary(), "no full summary record was written yet: replay must agree");
+}

@@ -46,6 +46,12 @@ pub enum ApiError {
     /// a blob's size.
     #[error("{0}")]
     Conflict(String),
+    /// An upload whose bytes do not match what the same request declared about them
+    /// (`X-Content-SHA256`, `X-Content-Length`): 409, the body conflicting with its own
+    /// description (as `offset_gap` is a batch conflicting with the server's position), not a
+    /// malformed request; nothing was recorded.
+    #[error("{0}")]
+    ContentMismatch(String),
     #[error("batch starts at {from} but the server expects {expected}")]
     OffsetGap { expected: u64, from: u64 },
     #[error("request body is larger than the server's limit")]
@@ -95,6 +101,7 @@ impl ApiError {
             ApiError::RunExists(_) => ("run_exists", StatusCode::CONFLICT),
             ApiError::InvalidSweepConfig { .. } => ("invalid_sweep_config", StatusCode::BAD_REQUEST),
             ApiError::Conflict(_) => ("conflict", StatusCode::CONFLICT),
+            ApiError::ContentMismatch(_) => ("content_mismatch", StatusCode::CONFLICT),
             ApiError::OffsetGap { .. } => ("offset_gap", StatusCode::CONFLICT),
             ApiError::PayloadTooLarge => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::RequestTimeout => ("request_timeout", StatusCode::REQUEST_TIMEOUT),
@@ -128,6 +135,7 @@ impl ApiError {
             ApiError::RunExists(none()),
             ApiError::InvalidSweepConfig { path: none(), message: none() },
             ApiError::Conflict(none()),
+            ApiError::ContentMismatch(none()),
             ApiError::OffsetGap { expected: 0, from: 0 },
             ApiError::PayloadTooLarge,
             ApiError::RequestTimeout,
@@ -156,6 +164,7 @@ impl ApiError {
                 | ApiError::RunExists(_)
                 | ApiError::InvalidSweepConfig { .. }
                 | ApiError::Conflict(_)
+                | ApiError::ContentMismatch(_)
                 | ApiError::OffsetGap { .. }
                 | ApiError::PayloadTooLarge
                 | ApiError::RequestTimeout

@@ -110,3 +110,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
             .map_err(|e| ApiError::BadRequest(format!("invalid query string: {}", e.body_text())))
     }
 }
+
+/// A history or media page's cursor (`^[0-9]{0,19}$`, as the OpenAPI document states): the
+/// last step or line of the previous page; empty or absent is the first page. Exactly what the
+/// pattern admits reads (19 digits always fit a u64), so a `+`, spaces or 20 digits are refused.
+pub(crate) fn step_cursor(c: Option<&str>) -> Result<Option<u64>, ApiError> {
+    match c.filter(|c| !c.is_empty()) {
+        Some(c) if c.len() <= 19 && c.bytes().all(|b| b.is_ascii_digit()) => {
+            c.parse::<u64>().map(Some).map_err(|_| ApiError::BadRequest("invalid cursor".into()))
+        }
+        Some(_) => Err(ApiError::BadRequest("invalid cursor: expected up to 19 digits".into())),
+        None => Ok(None),
+    }
+}

@@ -15,6 +15,7 @@ mod auth;
 pub mod bootstrap;
 mod error;
 mod extract;
+mod lenient;
 mod limits;
 pub mod login;
 pub mod oidc;

@@ -10,6 +10,7 @@
 
 mod accounts;
 mod constraints;
+mod filter_schema;
 mod schemas;
 
 use std::collections::BTreeMap;

@@ -135,8 +135,8 @@ async fn malformed_batches_change_nothing() {
     let (body, _) = ingest_body("r1", "log-a", to, &[history(1, json!({"loss": 2.0}))]);
     let mut body = body;
     body["records"][0][0] = json!(to + 1_000_000); // position outside [from, to)
-    let (status, _) = s.call("POST", "/api/v1/ingest", Some(body)).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, err) = s.call("POST", "/api/v1/ingest", Some(body)).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("content_mismatch")));
     let (status, _) = s.call("POST", "/api/v1/ingest", Some(json!({"run_id": "r1"}))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(history_rows(&s, "r1", "").await.len(), 1, "no row of a rejected batch was stored");

@@ -115,7 +115,7 @@ async fn files_refuse_bad_paths_digests_and_strangers() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "GET {bad}: {}", String::from_utf8_lossy(&body));
     }
     let (status, out) = put(&s, "a.txt", b"abc", Some(&sha(b"abd"))).await;
-    assert_eq!((status, out["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_request")), "{out}");
+    assert_eq!((status, out["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("content_mismatch")), "{out}");
     let (status, _) = put(&s, "a.txt", b"abc", Some("nothex")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, list) = s.call("GET", &format!("{RUN}/files"), None).await;

@@ -39,7 +39,7 @@ async fn ingest_checks_names_and_positions_like_the_run_routes() {
     let (mut body, to) = ingest_body("r", "log-a", 0, &[run_record("r")]);
     body["to"] = json!(1u64 << 62);
     let (status, err) = s.call("POST", "/api/v1/ingest", Some(body)).await;
-    assert_eq!((status, code(&err)), (StatusCode::BAD_REQUEST, Some("bad_request")), "{err}");
+    assert_eq!((status, code(&err)), (StatusCode::CONFLICT, Some("content_mismatch")), "{err}");
     let (body, _) = ingest_body("r", "log-a", 0, &[run_record("r")]);
     let (status, ack) = s.call("POST", "/api/v1/ingest", Some(body)).await;
     assert_eq!((status, ack["acked"].as_u64()), (StatusCode::OK, Some(to)), "{ack}");
@@ -188,6 +188,12 @@ async fn compressed_uploads_cannot_expand_past_their_declared_size_or_the_quota(
     let small = zstd::bulk::compress(&vec![7u8; 3 << 20], 3).expect("compress");
     let (status, out) = put(&s, "a.bin", small, &[zstd_header, ("x-content-length", (3u64 << 20).to_string())]).await;
     assert_eq!((status, out["size"].as_u64()), (StatusCode::OK, Some(3 << 20)), "{out}");
+    // Bytes that do not match their own declared digest or size: 409, nothing stored.
+    let wrong = ("x-content-sha256", "0".repeat(64));
+    let (status, err) = put(&s, "c.bin", b"abc".to_vec(), std::slice::from_ref(&wrong)).await;
+    assert_eq!((status, code(&err)), (StatusCode::CONFLICT, Some("content_mismatch")), "{err}");
+    let (status, err) = put(&s, "c.bin", b"abc".to_vec(), &[("x-content-length", "4".into())]).await;
+    assert_eq!((status, code(&err)), (StatusCode::CONFLICT, Some("content_mismatch")), "{err}");
     let (status, err) = put(&s, "b.bin", vec![1u8; 4 << 20], &[]).await;
     assert_eq!((status, code(&err)), (StatusCode::PAYLOAD_TOO_LARGE, Some("file_too_large")), "project quota: {err}");
     let (_, files) = s.call("GET", "/api/v1/runs/alice/p/r1/files", None).await;

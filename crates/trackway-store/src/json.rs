@@ -1,4 +1,4 @@
-//! Edits of config and summary objects, kept as Trackway JSON (`serde_json` values whose tagged
+//! Edits of config objects (the summary's rule is `trackway_types::summary`), kept as Trackway JSON (`serde_json` values whose tagged
 //! forms `$f`/`$int`/`$map` are left untouched), and the key catalogue's flattening.
 
 use serde_json::{Map, Value as Json};
@@ -20,26 +20,6 @@ pub fn apply_config(config: &mut Map<String, Json>, data: Map<String, Json>, rem
     }
     for k in remove {
         config.remove(k);
-    }
-}
-
-/// Deletes a nested key path (`summary` record `del`); missing paths are ignored. A nested map
-/// escaped as `{"$map": {...}}` is looked into.
-pub fn delete_path(root: &mut Map<String, Json>, path: &[String]) {
-    match path {
-        [] => {}
-        [last] => {
-            root.remove(last);
-        }
-        [first, rest @ ..] => {
-            let Some(Json::Object(next)) = root.get_mut(first) else { return };
-            let escaped = next.len() == 1 && matches!(next.get("$map"), Some(Json::Object(_)));
-            if !escaped {
-                delete_path(next, rest);
-            } else if let Some(Json::Object(inner)) = next.get_mut("$map") {
-                delete_path(inner, rest);
-            }
-        }
     }
 }
 
@@ -82,15 +62,6 @@ pub fn to_json_map(map: &trackway_types::Map) -> Map<String, Json> {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn delete_nested_and_escaped() {
-        let Json::Object(mut m) = json!({"a":{"b":1,"c":2},"e":{"$map":{"$f":{"x":1}}}}) else { panic!() };
-        delete_path(&mut m, &["a".into(), "b".into()]);
-        delete_path(&mut m, &["e".into(), "$f".into()]);
-        delete_path(&mut m, &["zz".into(), "q".into()]);
-        assert_eq!(Json::Object(m), json!({"a":{"c":2},"e":{"$map":{}}}));
-    }
 
     #[test]
     fn flattens_but_not_tagged_values() {

@@ -50,7 +50,7 @@ pub use accounts::*;
 pub use artifacts::ArtifactStore;
 pub use filter::{Filter, parse_filter};
 pub use model::*;
-pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, SqliteStore};
+pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, RUN_CURSOR_PATTERN, SqliteStore};
 pub use sweeps::{
     Claim, ClaimDecision, Decide, NewSweep, SWEEP_STATES, Sweep, SweepStore, SweepTrial, TRIAL_STATES, TrialUpdate,
 };

@@ -190,7 +190,7 @@ fn filtered_keys_get_expression_indexes() -> anyhow::Result<()> {
 /// One summary rule: the server's summary of a run equals the run log's replay
 /// (`trackway_runlog::load_run_state`, what `trackway runs show` and resume use) for a writer that
 /// writes a `summary` record and keeps logging. The server used to freeze its summary at the
-/// first `summary` record.
+/// first `summary` record, and replaced nested values where the SDK merged them.
 #[test]
 fn the_server_summary_is_the_run_log_replay() -> anyhow::Result<()> {
     let lines = [
@@ -202,6 +202,9 @@ fn the_server_summary_is_the_run_log_replay() -> anyhow::Result<()> {
         r#"{"t":"history","step":2,"ts":3.0,"rt":2.5,"data":{"loss":{"$f":"NaN"},"nested":{"x":1}}}"#,
         r#"{"t":"summary","set":{"y":2},"del":[["best","a"]]}"#,
         r#"{"t":"history","step":3,"ts":4.0,"rt":3.5,"data":{"loss":0.25}}"#,
+        r#"{"t":"history","step":4,"ts":5.0,"rt":4.5,"data":{"nested":{"y":2}}}"#,
+        r#"{"t":"history","step":5,"ts":6.0,"rt":5.5,"data":{"deep":{"a":{"b":1}}}}"#,
+        r#"{"t":"history","step":5,"ts":6.0,"rt":5.5,"data":{"deep":{"a":{"c":2}},"loss":0.25}}"#,
     ];
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("run.jsonl"), lines.join("\n") + "\n")?;
@@ -221,6 +224,9 @@ fn the_server_summary_is_the_run_log_replay() -> anyhow::Result<()> {
     let got = s.store.get_run(&key())?.summary;
     assert_eq!(got, want, "server summary vs run-log replay");
     assert_eq!(got["loss"], json!(0.25), "history after summary records keeps updating the summary");
+    // Nested values merge leaf by leaf (wandb's rule), across rows and across one row's fragments.
+    assert_eq!(got["nested"], json!({"x": 1, "y": 2}));
+    assert_eq!(got["deep"], json!({"a": {"b": 1, "c": 2}}));
     Ok(())
 }
 

@@ -3,11 +3,12 @@
 //!
 //! Layout: `value` (the value model and its exact JSON encoding), `record` (one line of a run
 //! log, as specified in docs/run-format.md), `paths` (the run-relative file path rule shared by
-//! client and server), `limits` (size and name rules of stored input).
+//! client and server), `limits` (size and name rules of stored input), `summary` (the summary rule).
 
 pub mod limits;
 mod paths;
 mod record;
+pub mod summary;
 mod value;
 
 pub use paths::{PathError, validate_rel_path};

@@ -31,7 +31,12 @@ fn load_state<'a>(c: &mut impl GenericClient, pk: i64) -> Result<(RunState<'a>, 
             &[&pk],
         )
         .map_err(db)?;
-    let mut s = RunState::new(r.get(6), parse_object(r.get(8))?, parse_object(r.get(9))?, parse_object(r.get(10))?);
+    let mut s = RunState::new(
+        r.get(6),
+        parse_object(r.get(8))?,
+        serde_json::from_str(r.get::<_, &str>(9))?,
+        parse_object(r.get(10))?,
+    );
     (s.name, s.notes, s.group, s.job_type, s.host) = (r.get(0), r.get(2), r.get(3), r.get(4), r.get(5));
     s.tags = serde_json::from_str(r.get(1)).unwrap_or_default();
     (s.exit_code, s.last_step, s.row_count) = (r.get(7), r.get(11), r.get(12));
@@ -120,7 +125,7 @@ impl PgStore {
             apply_capture_records(tx, pk, &batch.log_id, &fresh)?;
             save_state(tx, pk, &state, &guard)?;
             catalogue_keys(tx, project, "config", &state.config)?;
-            catalogue_keys(tx, project, "summary", &state.summary)?;
+            catalogue_keys(tx, project, "summary", &trackway_store::json::to_json_map(&state.summary))?;
             catalogue_keys(tx, project, "history", &state.history_keys)?;
             tx.execute(
                 "INSERT INTO ingest_marks (run_pk, log_id, high_water, updated_at) VALUES ($1, $2, $3, $4) \

@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 
 /// `trackway_types::validate_run_id`: 1 to 64 characters, none of `/\#?%:` or controls.
 const RUN_ID: &str = r"^[^/\\#?%:\u0000-\u001f\u007f-\u009f]{1,64}$";
+/// `trackway_types::limits::check_name` (projects).
+const PROJECT: &str = r"^(?!\.{1,2}$)[^/\\#?%:\u0000-\u001f\u007f-\u009f]{1,128}$";
 /// `validate_rel_path`, narrowed to what a pattern can say simply: `/`-separated segments, none
 /// empty, `.` or `..`, no `\` or NUL, and no `:` in the first segment (drive letters).
 const REL_PATH: &str = r"^(?:[^/\\\u0000:.][^/\\\u0000:]*|\.{1,2}[^/\\\u0000:.][^/\\\u0000:]*)(?:/(?:[^/\\\u0000.][^/\\\u0000]*|\.{1,2}[^/\\\u0000.][^/\\\u0000]*))*$";
@@ -19,7 +21,7 @@ const ARTIFACT_NAME: &str = "^[A-Za-z0-9_.-]{1,128}$";
 const ALIAS: &str = "^(?:[A-Za-uw-z0-9_.-][A-Za-z0-9_.-]*|v|v[A-Za-z0-9_.-]*[A-Za-z_.-][A-Za-z0-9_.-]*)$";
 const SHA256: &str = "^[0-9a-fA-F]{64}$";
 /// A field of the run table (`trackway_store::parse_field`).
-pub(crate) const FIELD: &str = "(?:(?:config|summary|summary_metrics)\\.[^\"\\\\\\u0000]+|tags|state|name|display_name|\
+pub(crate) const FIELD: &str = "(?:(?:config|summary|summary_metrics)\\.[^\"\\\\\\u0000-\\u001f\\u007f-\\u009f]+|tags|state|name|display_name|\
     displayName|run_id|id|group|job_type|jobType|host|created_at|createdAt|updated_at|updatedAt|heartbeat_at|\
     heartbeatAt|last_step|row_count|exit_code)";
 
@@ -34,12 +36,16 @@ fn param_pattern(name: &str) -> Option<String> {
     Some(match name {
         "run_id" => RUN_ID.to_owned(),
         "path" => REL_PATH.to_owned(),
-        "order" => format!("^[-+]?{FIELD}$"),
+        // Any field but `tags` sorts (`trackway_store`: "cannot sort by tags").
+        "order" => format!("^[-+]?{}$", FIELD.replace("|tags|", "|")),
         "by" => format!("^{FIELD}$"),
         "stream" => "^(?:history|system)?$".to_owned(),
         "format" => "^(?:csv|jsonl|parquet)$".to_owned(),
         // A file version: digits that fit a u64 (empty: the latest).
         "version" => "^[0-9]{0,19}$".to_owned(),
+        // A history/media page's cursor, as `crate::extract::step_cursor` reads it (empty: the
+        // first page). The run list's cursor has its own form (`apply`).
+        "cursor" => "^[0-9]{0,19}$".to_owned(),
         "X-Content-SHA256" | "sha256" => SHA256.to_owned(),
         "name" | "selector" => ARTIFACT_NAME.to_owned(),
         _ => return None,
@@ -62,6 +68,9 @@ fn property_pattern(schema: &str, name: &str) -> Option<String> {
         ("ManifestEntryDoc", "sha256") => "^[0-9a-f]{64}$".to_owned(),
         ("MoveBody", "project" | "entity") => NAME.to_owned(),
         ("BulkBody", "tags") => TAG.to_owned(),
+        // `trackway_types::limits::check_name`: 1 to 128 characters, none of `/\#?%:` or
+        // controls, not `.` or `..`.
+        ("CreateRunRequest" | "IngestRequest", "project") => PROJECT.to_owned(),
         _ => return None,
     })
 }
@@ -75,9 +84,11 @@ fn item_pattern(schema: &str, name: &str) -> Option<&'static str> {
     }
 }
 
-/// The range of an integer `format`.
-fn range(format: &str) -> Option<(Value, Value)> {
+/// The range of an integer `format` (of its unsigned type when `unsigned`).
+fn range(format: &str, unsigned: bool) -> Option<(Value, Value)> {
     Some(match format {
+        "int32" if unsigned => (json!(0), json!(u32::MAX)),
+        "int64" if unsigned => (json!(0), json!(u64::MAX)),
         "int8" => (json!(i8::MIN), json!(i8::MAX)),
         "int16" => (json!(i16::MIN), json!(i16::MAX)),
         "int32" => (json!(i32::MIN), json!(i32::MAX)),
@@ -92,6 +103,15 @@ fn range(format: &str) -> Option<(Value, Value)> {
 
 pub(crate) fn apply(doc: &mut Value) {
     walk(doc);
+    if let Some(Value::Object(schemas)) = doc.pointer_mut("/components/schemas") {
+        schemas.extend(super::filter_schema::schemas());
+    }
+    let runs = "/paths/~1api~1v1~1projects~1{entity}~1{project}~1runs/get/parameters";
+    if let Some(Value::Array(params)) = doc.pointer_mut(runs) {
+        for p in params.iter_mut().filter(|p| p["name"] == "cursor") {
+            p["schema"]["pattern"] = json!(trackway_store::RUN_CURSOR_PATTERN);
+        }
+    }
     if let Some(Value::Object(schemas)) = doc.pointer_mut("/components/schemas") {
         for (schema, body) in schemas.iter_mut() {
             if let Some(Value::Object(props)) = body.get_mut("properties") {
@@ -135,12 +155,20 @@ fn walk(node: &mut Value) {
                 map.entry("minItems").or_insert(json!(n));
                 map.entry("maxItems").or_insert(json!(n));
             }
-            if let Some((lo, hi)) = map.get("format").and_then(Value::as_str).and_then(range) {
+            // utoipa writes unsigned types as their signed format with `minimum: 0` (u32 as
+            // int32, u64 as int64) and usize with no format: their range is the Rust type's,
+            // which is what serde accepts.
+            let unsigned = map.get("minimum").is_some_and(|m| *m == json!(0));
+            let format = map.get("format").and_then(Value::as_str).map(str::to_owned);
+            if let Some((lo, hi)) = format.as_deref().and_then(|f| range(f, unsigned)) {
                 map.entry("minimum").or_insert(lo);
                 map.entry("maximum").or_insert(hi);
-            } else if map.get("type").is_some_and(|t| t == "integer") {
-                // usize has no format: every count the API takes fits an i64.
-                map.entry("maximum").or_insert(json!(i64::MAX));
+            } else if map
+                .get("type")
+                .is_some_and(|t| t == "integer" || t.as_array().is_some_and(|a| a.contains(&json!("integer"))))
+            {
+                let hi = if unsigned { json!(u64::MAX) } else { json!(i64::MAX) };
+                map.entry("maximum").or_insert(hi);
             }
             if let Some(Value::Array(params)) = map.get_mut("parameters") {
                 // axum_extras adds path parameters from `Path<(..)>` that the attribute also names.
@@ -157,6 +185,14 @@ fn walk(node: &mut Value) {
 
 /// A query string or header cannot carry JSON's null (absent says "none"); named patterns.
 fn constrain_parameter(param: &mut Value) {
+    if param["name"] == "filters" && param["in"] == "query" {
+        // A JSON document in the query string: described by its grammar, not as a string.
+        if let Value::Object(p) = param {
+            p.remove("schema");
+            p.insert("content".into(), json!({"application/json": {"schema": {"$ref": super::filter_schema::REF}}}));
+        }
+        return;
+    }
     let pattern = param["name"].as_str().and_then(param_pattern);
     let Some(Value::Object(schema)) = param.get_mut("schema") else { return };
     if let Some(Value::Array(types)) = schema.get_mut("type") {

@@ -199,7 +199,7 @@ pub(crate) async fn store_upload(
     }
     let put = stored?;
     if declared.is_some_and(|n| n != put.size) {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::ContentMismatch(format!(
             "the upload holds {} bytes, not the {} declared",
             put.size,
             declared.unwrap_or(0)
@@ -207,7 +207,7 @@ pub(crate) async fn store_upload(
     }
     let sha = put.digest.as_str().to_owned();
     if let Some(want) = expected.filter(|w| *w != sha) {
-        return Err(ApiError::BadRequest(format!("content hashes to {sha}, not the X-Content-SHA256 {want}")));
+        return Err(ApiError::ContentMismatch(format!("content hashes to {sha}, not the X-Content-SHA256 {want}")));
     }
     let out = state
         .blocking(move |s| {

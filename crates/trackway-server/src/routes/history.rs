@@ -67,10 +67,7 @@ pub(crate) async fn rows(
 ) -> ApiResult<Json<Json_>> {
     check_read(&state, &who, &entity, &project).await?;
     let key = RunKey { entity, project, run_id };
-    let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(c) => Some(c.parse::<u64>().map_err(|_| ApiError::BadRequest("invalid cursor".into()))?),
-        None => None,
-    };
+    let after = crate::extract::step_cursor(q.cursor.as_deref())?;
     let keys = split_keys(q.keys.as_deref());
     series_owner(q.stream.as_deref(), 0)?;
     state
@@ -237,6 +234,7 @@ pub(crate) struct ChartBody {
     x: Option<String>,
     x_min: Option<f64>,
     x_max: Option<f64>,
+    #[serde(default, deserialize_with = "crate::lenient::opt_usize")]
     buckets: Option<usize>,
     /// `history` (default) or `system` (the agent's system metrics).
     stream: Option<String>,

@@ -44,9 +44,11 @@ pub(crate) struct IngestBody<'a> {
     project: Option<String>,
     run_id: String,
     log_id: String,
+    #[serde(deserialize_with = "crate::lenient::u64_")]
     from: u64,
+    #[serde(deserialize_with = "crate::lenient::u64_")]
     to: u64,
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "crate::lenient::records")]
     records: Vec<(u64, &'a RawValue)>,
 }
 
@@ -125,20 +127,22 @@ fn check_envelope(body: &IngestBody<'_>, who: &Principal) -> ApiResult<RunKey> {
 /// with its newline) plus at most [`MAX_SKIPPED_BYTES`] of lines left out.
 pub(crate) fn check_positions(from: u64, to: u64, records: &[Raw<'_>]) -> ApiResult<()> {
     if from > to {
-        return Err(ApiError::BadRequest(format!("from {from} is after to {to}")));
+        return Err(ApiError::ContentMismatch(format!("from {from} is after to {to}")));
     }
     let mut prev: Option<u64> = None;
     let mut sent = 0u64;
     for (pos, text) in records {
         if *pos < from || *pos >= to || prev.is_some_and(|p| p >= *pos) {
-            return Err(ApiError::BadRequest(format!("record position {pos} is not increasing inside [{from}, {to})")));
+            return Err(ApiError::ContentMismatch(format!(
+                "record position {pos} is not increasing inside [{from}, {to})"
+            )));
         }
         prev = Some(*pos);
         sent = sent.saturating_add(text.get().len() as u64 + 1);
     }
     let skipped = (to - from).saturating_sub(sent);
     if skipped > MAX_SKIPPED_BYTES {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::ContentMismatch(format!(
             "[from, to) = [{from}, {to}) spans {skipped} bytes more than its records; at most {MAX_SKIPPED_BYTES} may be left out"
         )));
     }

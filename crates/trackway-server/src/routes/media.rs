@@ -136,10 +136,7 @@ pub(crate) fn thin<T>(items: Vec<T>, n: usize) -> Vec<T> {
 }
 
 fn parse_cursor(c: Option<&str>) -> ApiResult<Option<u64>> {
-    match c.filter(|c| !c.is_empty()) {
-        Some(c) => c.parse::<u64>().map(Some).map_err(|_| ApiError::BadRequest("invalid cursor".into())),
-        None => Ok(None),
-    }
+    crate::extract::step_cursor(c)
 }
 
 /// `GET .../media/keys`: keys whose latest value (the summary) is a typed reference.
@@ -244,8 +241,11 @@ pub(crate) struct QueryRun {
 pub(crate) struct MediaQuery {
     runs: Vec<QueryRun>,
     key: String,
+    #[serde(default, deserialize_with = "crate::lenient::opt_u64")]
     min_step: Option<u64>,
+    #[serde(default, deserialize_with = "crate::lenient::opt_u64")]
     max_step: Option<u64>,
+    #[serde(default, deserialize_with = "crate::lenient::opt_usize")]
     steps: Option<usize>,
 }
 

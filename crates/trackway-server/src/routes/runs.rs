@@ -44,6 +44,7 @@ pub(crate) struct CreateBody {
     created_at: Option<f64>,
     config: Option<Map<String, Json_>>,
     settings: Option<Map<String, Json_>>,
+    #[serde(default, deserialize_with = "crate::lenient::opt_u32")]
     pid: Option<u32>,
     mode: Option<String>,
     log_id: Option<String>,

@@ -3,13 +3,14 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value as Json};
-use trackway_types::{HistoryRecord, Record, RunRecord};
+use trackway_types::summary;
+use trackway_types::{HistoryRecord, Record, RunRecord, Value};
 
 use super::files::store_output;
 use super::runs::{catalogue_keys, ensure_project, insert_run, run_pk};
 use super::step_guard::StepGuard;
 use super::{SqliteStore, now};
-use crate::json::{apply_config, delete_path, parse_object, to_json_map};
+use crate::json::{apply_config, parse_object, to_json_map};
 use crate::{CreateRun, IngestBatch, IngestOutcome, Result, RunKey, StoreError};
 use trackway_history::{HistoryRowRef, HistoryTx, SqliteHistoryTx};
 
@@ -57,19 +58,53 @@ pub struct RunState<'a> {
     pub state: String,
     pub exit_code: Option<i64>,
     pub config: Map<String, Json>,
-    pub summary: Map<String, Json>,
+    pub summary: trackway_types::Map,
     pub metadata: Map<String, Json>,
     pub last_step: Option<i64>,
     pub row_count: i64,
     /// History keys logged by the batch (for the key catalogue), values unused.
     pub history_keys: Map<String, Json>,
     /// Last value of each key logged in this batch, for the automatic summary.
-    pending: indexmap::IndexMap<&'a str, &'a trackway_types::Value>,
+    pending: indexmap::IndexMap<&'a str, Pending<'a>>,
     /// The previous history row's data and the `pending` index of each of its keys: a row
     /// with the same keys in the same order updates `pending` by position, without hashing.
     prev_keys: Option<&'a trackway_types::Map>,
     prev_slots: Vec<usize>,
     last_row: Option<&'a HistoryRecord>,
+}
+
+/// The last logged value of one key within a batch, borrowed from the batch; nested maps
+/// logged again merge leaf by leaf (the one summary rule, `trackway_types::summary`), so the
+/// batch's net effect on the summary is the same as applying each record in turn.
+enum Pending<'a> {
+    Logged(&'a Value),
+    Merged(Value),
+}
+
+impl<'a> Pending<'a> {
+    fn put(&mut self, v: &'a Value) {
+        let prior_map = match self {
+            Pending::Logged(Value::Map(m)) => Some(m.clone()),
+            Pending::Merged(Value::Map(m)) => Some(std::mem::take(m)),
+            _ => None,
+        };
+        *self = match (prior_map, v) {
+            (Some(mut merged), Value::Map(children)) if !children.is_empty() => {
+                for (k, c) in children {
+                    summary::merge_logged(&mut merged, k.clone(), c.clone(), &mut summary::LastValue);
+                }
+                Pending::Merged(Value::Map(merged))
+            }
+            _ => Pending::Logged(v),
+        };
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            Pending::Logged(v) => v.clone(),
+            Pending::Merged(v) => v,
+        }
+    }
 }
 
 impl<'a> RunState<'a> {
@@ -91,7 +126,7 @@ impl<'a> RunState<'a> {
             (state, exit_code, config, summary),
             (meta, last_step, row_count),
         ) = row;
-        let mut s = RunState::new(state, parse_object(&config)?, parse_object(&summary)?, parse_object(&meta)?);
+        let mut s = RunState::new(state, parse_object(&config)?, serde_json::from_str(&summary)?, parse_object(&meta)?);
         (s.name, s.notes, s.group, s.job_type, s.host) = (name, notes, group, job_type, host);
         s.tags = serde_json::from_str(&tags).unwrap_or_default();
         (s.exit_code, s.last_step, s.row_count) = (exit_code, last_step, row_count);
@@ -104,7 +139,7 @@ impl<'a> RunState<'a> {
     pub fn new(
         state: String,
         config: Map<String, Json>,
-        summary: Map<String, Json>,
+        summary: trackway_types::Map,
         metadata: Map<String, Json>,
     ) -> RunState<'a> {
         RunState {
@@ -137,13 +172,7 @@ impl<'a> RunState<'a> {
             Record::History(r) => self.apply_history(r),
             Record::Summary(r) => {
                 self.flush_auto_summary();
-                if let Some(full) = &r.full {
-                    self.summary = to_json_map(full);
-                }
-                self.summary.extend(to_json_map(&r.set));
-                for path in &r.del {
-                    delete_path(&mut self.summary, path);
-                }
+                summary::apply_record(&mut self.summary, r.clone());
             }
             Record::Metric(r) => {
                 let metrics = self.metadata.entry("metrics").or_insert_with(|| Json::Object(Map::new()));
@@ -202,14 +231,22 @@ impl<'a> RunState<'a> {
         if self.prev_keys.is_some_and(same) {
             for (&i, v) in self.prev_slots.iter().zip(r.data.values()) {
                 if let Some((_, slot)) = self.pending.get_index_mut(i) {
-                    *slot = v;
+                    slot.put(v);
                 }
             }
         } else {
             self.prev_slots.clear();
             for (k, v) in &r.data {
                 // Re-inserting keeps the key's first position, as the summary's order expects.
-                let (i, _) = self.pending.insert_full(k.as_str(), v);
+                let i = match self.pending.get_index_of(k.as_str()) {
+                    Some(i) => {
+                        if let Some((_, slot)) = self.pending.get_index_mut(i) {
+                            slot.put(v);
+                        }
+                        i
+                    }
+                    None => self.pending.insert_full(k.as_str(), Pending::Logged(v)).0,
+                };
                 self.prev_slots.push(i);
             }
             self.prev_keys = Some(&r.data);
@@ -229,12 +266,13 @@ impl<'a> RunState<'a> {
             if !self.history_keys.contains_key(k) {
                 self.history_keys.insert(k.to_owned(), Json::Null);
             }
-            self.summary.insert(k.to_owned(), serde_json::to_value(v).unwrap_or(Json::Null));
+            summary::merge_logged(&mut self.summary, k.to_owned(), v.into_value(), &mut summary::LastValue);
         }
         if let Some(r) = self.last_row.take() {
-            self.summary.insert("_step".into(), Json::from(r.step));
-            self.summary.insert("_runtime".into(), serde_json::to_value(r.rt).unwrap_or(Json::Null));
-            self.summary.insert("_timestamp".into(), serde_json::to_value(r.ts).unwrap_or(Json::Null));
+            let step = i64::try_from(r.step).map_or(Value::UInt(r.step), Value::Int);
+            self.summary.insert("_step".into(), step);
+            self.summary.insert("_runtime".into(), Value::Float(r.rt));
+            self.summary.insert("_timestamp".into(), Value::Float(r.ts));
         }
     }
 
@@ -359,7 +397,7 @@ impl SqliteStore {
             state.save(tx, pk)?;
             guard.save(tx, pk)?;
             catalogue_keys(tx, project, "config", &state.config)?;
-            catalogue_keys(tx, project, "summary", &state.summary)?;
+            catalogue_keys(tx, project, "summary", &to_json_map(&state.summary))?;
             catalogue_keys(tx, project, "history", &state.history_keys)?;
             tx.execute(
                 "INSERT INTO ingest_marks (run_pk, log_id, high_water, updated_at) VALUES (?1, ?2, ?3, ?4) \

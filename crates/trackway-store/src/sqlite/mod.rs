@@ -22,6 +22,7 @@ pub(crate) mod step_guard;
 mod sweeps;
 mod views;
 
+pub use query::RUN_CURSOR_PATTERN;
 pub use runs::BulkRun;
 
 use std::collections::HashSet;

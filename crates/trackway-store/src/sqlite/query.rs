@@ -30,25 +30,45 @@ struct Cursor {
     pk: i64,
 }
 
+/// Every string of this form is a cursor [`Cursor::decode`] reads (and the only form it
+/// reads), so the OpenAPI document can state it exactly: the phase (`n` among runs lacking the
+/// sort key, `v` otherwise), the sort value (`z` none, `i`/`r` an integer/real as the 16 hex
+/// digits of its bits, `s` UTF-8 text in hex), the run's rowid as 16 hex digits of its bits.
+/// The empty string is no cursor (the first page).
+pub const RUN_CURSOR_PATTERN: &str = "^(?:[nv]\\.(?:z|[ir][0-9a-f]{16}|s(?:[0-9a-f]{2})*)\\.[0-9a-f]{16})?$";
+
 impl Cursor {
     fn encode(&self) -> String {
-        let value = sql_to_json(&self.value);
-        hex::encode(serde_json::json!([self.null_phase, value, self.pk]).to_string())
+        let value = match &self.value {
+            SqlValue::Null | SqlValue::Blob(_) => "z".to_owned(),
+            SqlValue::Integer(i) => format!("i{:016x}", i.cast_unsigned()),
+            SqlValue::Real(f) => format!("r{:016x}", f.to_bits()),
+            SqlValue::Text(t) => format!("s{}", hex::encode(t)),
+        };
+        let phase = if self.null_phase { 'n' } else { 'v' };
+        format!("{phase}.{value}.{:016x}", self.pk.cast_unsigned())
     }
 
+    /// The cursor of a non-empty `text` of [`RUN_CURSOR_PATTERN`]'s form.
     fn decode(text: &str) -> Result<Cursor> {
+        static FORM: std::sync::LazyLock<regex::Regex> =
+            std::sync::LazyLock::new(|| regex::Regex::new(RUN_CURSOR_PATTERN).expect("the cursor pattern compiles"));
         let bad = || StoreError::Invalid("invalid cursor".into());
-        let bytes = hex::decode(text).map_err(|_| bad())?;
-        let Ok(Json::Array(parts)) = serde_json::from_slice::<Json>(&bytes) else { return Err(bad()) };
-        let [Json::Bool(null_phase), value, Json::Number(pk)] = parts.as_slice() else { return Err(bad()) };
-        let value = match value {
-            Json::Null => SqlValue::Null,
-            Json::Number(n) if n.is_i64() => SqlValue::Integer(n.as_i64().ok_or_else(bad)?),
-            Json::Number(n) => SqlValue::Real(n.as_f64().ok_or_else(bad)?),
-            Json::String(s) => SqlValue::Text(s.clone()),
-            _ => return Err(bad()),
+        if !FORM.is_match(text) {
+            return Err(bad());
+        }
+        let mut parts = text.split('.');
+        let (Some(phase), Some(value), Some(pk)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad());
         };
-        Ok(Cursor { null_phase: *null_phase, value, pk: pk.as_i64().ok_or_else(bad)? })
+        let bits = |h: &str| u64::from_str_radix(h, 16).map_err(|_| bad());
+        let value = match value.split_at(1) {
+            ("i", h) => SqlValue::Integer(bits(h)?.cast_signed()),
+            ("r", h) => SqlValue::Real(f64::from_bits(bits(h)?)),
+            ("s", h) => SqlValue::Text(String::from_utf8_lossy(&hex::decode(h).map_err(|_| bad())?).into_owned()),
+            _ => SqlValue::Null,
+        };
+        Ok(Cursor { null_phase: phase == "n", value, pk: bits(pk)?.cast_signed() })
     }
 }
 
@@ -161,7 +181,7 @@ impl SqliteStore {
         }
         let sort_expr = b.field_expr(&sort_field).unwrap_or_else(|| "r.created_at".into());
         self.ensure_key_indexes(&b.json_exprs, &paths)?;
-        let cursor = q.cursor.as_deref().map(Cursor::decode).transpose()?;
+        let cursor = q.cursor.as_deref().filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
         let limit = q.limit.clamp(1, 1000);
         self.read(|c| {
             let tx = c.unchecked_transaction()?; // one snapshot for the page and the count
@@ -298,6 +318,10 @@ mod tests {
             assert_eq!(Cursor::decode(&c.encode())?, c);
         }
         assert!(Cursor::decode("zz").is_err());
+        assert!(Cursor::decode("v.i00.0000000000000007").is_err(), "only the exact form");
+        // Any string of the documented form reads (the OpenAPI document states the form).
+        let odd = Cursor::decode("n.sff00.ffffffffffffffff")?;
+        assert_eq!((odd.null_phase, odd.pk), (true, -1));
         Ok(())
     }
 }
