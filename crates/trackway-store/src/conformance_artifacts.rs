@@ -13,7 +13,7 @@ macro_rules! artifact_store_conformance {
     ($make:expr) => {
         $crate::artifact_store_conformance!(@cases $make;
             versions_only_when_content_changes, aliases_move_atomically, lineage_and_run_artifacts,
-            delete_frees_unreferenced_blobs, bad_names_are_refused);
+            delete_frees_unreferenced_blobs, bad_names_are_refused, deleting_a_run_keeps_its_artifacts);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -162,5 +162,22 @@ pub fn bad_names_are_refused(st: &Storage) -> Result<()> {
     a.commit_artifact(&other_type)?;
     other_type.kind = "dataset".into();
     assert!(matches!(a.commit_artifact(&other_type), Err(StoreError::Invalid(_))));
+    Ok(())
+}
+
+/// Deleting the run that produced or used a version keeps the version and its files; only the
+/// lineage edges to that run go.
+pub fn deleting_a_run_keeps_its_artifacts(st: &Storage) -> Result<()> {
+    setup(&*st.metadata, &["producer", "consumer"])?;
+    let a = &*st.artifacts;
+    a.commit_artifact(&commit("data", Some("producer"), vec![blob("x", 'a', 1)], &[]))?;
+    a.use_artifact(&key("consumer"), "alice", "p", "data", 0)?;
+    st.metadata.delete_run(&key("producer"))?;
+    st.metadata.delete_run(&key("consumer"))?;
+    let v = a.get_artifact_version("alice", "p", "data", "v0")?;
+    assert!(v.producer.is_none(), "the producer edge went with the run");
+    assert!(v.consumers.unwrap_or_default().is_empty(), "so did the consumer edge");
+    let sha = blob("x", 'a', 1).sha256.unwrap_or_default();
+    assert!(a.project_references_blob("alice", "p", &sha)?, "the files stay");
     Ok(())
 }

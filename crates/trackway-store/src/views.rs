@@ -63,8 +63,8 @@ pub trait ViewStore: Send + Sync + 'static {
 /// `Invalid` for an empty or over-long name, `Limit` for an over-large state.
 pub fn validate_view(view: &NewView) -> Result<()> {
     use crate::StoreError;
-    if view.name.trim().is_empty() || view.name.len() > MAX_VIEW_NAME {
-        return Err(StoreError::Invalid(format!("a view name has 1 to {MAX_VIEW_NAME} bytes")));
+    if view.name.trim().is_empty() || view.name.chars().count() > MAX_VIEW_NAME {
+        return Err(StoreError::Invalid(format!("a view name has 1 to {MAX_VIEW_NAME} characters, not all blank")));
     }
     if view.state.len() > MAX_VIEW_STATE {
         return Err(StoreError::Limit(format!("a view's state holds at most {MAX_VIEW_STATE} bytes")));

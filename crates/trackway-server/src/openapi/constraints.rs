@@ -67,6 +67,7 @@ fn property_pattern(schema: &str, name: &str) -> Option<String> {
         ("ManifestEntryDoc", "path") => REL_PATH.to_owned(),
         ("ManifestEntryDoc", "sha256") => "^[0-9a-f]{64}$".to_owned(),
         ("MoveBody", "project" | "entity") => NAME.to_owned(),
+        ("ChartQuery", "stream") => "^(?:history|system)?$".to_owned(),
         ("BulkBody", "tags") => TAG.to_owned(),
         // `trackway_types::limits::check_name`: 1 to 128 characters, none of `/\#?%:` or
         // controls, not `.` or `..`.
@@ -194,7 +195,13 @@ fn constrain_parameter(param: &mut Value) {
         return;
     }
     let pattern = param["name"].as_str().and_then(param_pattern);
+    let blob_size = param["name"] == "size" && param["in"] == "query";
     let Some(Value::Object(schema)) = param.get_mut("schema") else { return };
+    if blob_size {
+        // An artifact blob's declared size: at most the server's default file limit
+        // (`--max-file-bytes` changes it; a larger one is refused with 413).
+        schema.insert("maximum".into(), json!(crate::limits::Limits::default().max_file_bytes));
+    }
     if let Some(Value::Array(types)) = schema.get_mut("type") {
         types.retain(|t| t != "null");
         if let [only] = types.as_slice() {

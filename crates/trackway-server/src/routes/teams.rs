@@ -244,20 +244,20 @@ pub(crate) async fn set_visibility(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct MoveBody {
+pub(crate) struct ProjectMoveBody {
     /// The entity to move the project (and its runs) to.
     #[schema(pattern = "^[A-Za-z0-9_.-]{1,64}$")]
     entity: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/projects/{entity}/{project}/move", operation_id = "moveProject", tag = "teams",
-    params(crate::openapi::ProjectPath), request_body = MoveBody,
+    params(crate::openapi::ProjectPath), request_body = ProjectMoveBody,
     responses((status = 200, description = "The project at its new entity", body = crate::openapi::ProjectVisibility)))]
 pub(crate) async fn move_project(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Path((entity, project)): Path<(String, String)>,
-    JsonBody(body): JsonBody<MoveBody>,
+    JsonBody(body): JsonBody<ProjectMoveBody>,
 ) -> ApiResult<Json<Json_>> {
     // Admin of both sides: moving out takes the project from the old team's members.
     check_team_admin(&who, &entity)?;

@@ -15,7 +15,9 @@ use crate::{ApiError, ApiResult, AppState};
 /// A view's state as the UI keeps it: the workspace's URL query string.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct SaveViewBody {
-    /// 1 to 128 bytes; saving again under the same name replaces the caller's view.
+    /// 1 to 128 characters, not all blank; saving again under the same name replaces the
+    /// caller's view.
+    #[schema(min_length = 1, max_length = 128, pattern = r"\S")]
     name: String,
     /// The workspace state (the UI stores its URL query), at most 64 KiB.
     state: String,

@@ -60,6 +60,10 @@ fn delete_rows(tx: &Transaction<'_>, pk: i64) -> Result<()> {
     for table in RUN_TABLES {
         tx.execute(&format!("DELETE FROM {table} WHERE run_pk = ?1"), [pk])?;
     }
+    // Artifact versions outlive the run that produced them (as wandb's `delete_artifacts=False`):
+    // they keep their files and lose only the lineage edge to this run.
+    tx.execute("UPDATE artifact_versions SET producer_run_pk = NULL WHERE producer_run_pk = ?1", [pk])?;
+    tx.execute("DELETE FROM artifact_usage WHERE run_pk = ?1", [pk])?;
     tx.execute("DELETE FROM runs WHERE pk = ?1", [pk])?;
     Ok(())
 }
