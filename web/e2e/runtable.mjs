@@ -234,10 +234,10 @@ export async function runTableTests(suite, page, { backend, call, py, sdkEnv }) 
   });
 
   await suite.test("a key revoked mid-session sends the user to sign in with a message", async () => {
-    // The run-edit test moved a run out of the project: wait for what it holds now.
-    const now = (await call("GET", "/projects/admin/e2e/runs?limit=1")).total;
+    // Signed in and showing the table (its filters may be a saved view's: the count is not
+    // what this test is about).
     await page.goto("/admin/e2e");
-    await tw((n) => window.__trackway.table.total === n, now, `${now} runs`);
+    await tw(() => (window.__trackway.table?.total ?? 0) > 0, null, "the runs table");
     await page.evaluate(() => localStorage.setItem("trackway.apiKey", "revoked-key"));
     await page.click("header nav >> text=admin");
     await page.waitForSelector("#signin-reason");
