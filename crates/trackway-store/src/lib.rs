@@ -64,7 +64,7 @@ pub mod backend {
         Dialect, Field, Op, Source, SqlBuilder, SqlParam, collect_json_fields, json_path, parse_field,
     };
     pub use crate::sqlite::auth::{KEY_PREFIX, generate_key, hash_key, valid_name};
-    pub use crate::sqlite::ingest::{RunState, check_positions, row_ref};
+    pub use crate::sqlite::ingest::{RunState, check_positions, fresh_records, row_ref};
     pub use crate::sqlite::step_guard::StepGuard;
 }
 

@@ -4,7 +4,7 @@
 
 use postgres::{GenericClient, Transaction};
 use trackway_history::{HistoryRowRef, HistoryTx};
-use trackway_store::backend::{RunState, StepGuard, check_positions, row_ref};
+use trackway_store::backend::{RunState, StepGuard, check_positions, fresh_records, row_ref};
 use trackway_store::json::parse_object;
 use trackway_store::{CreateRun, IngestBatch, IngestOutcome, Result, RunKey, StoreError, capture};
 use trackway_types::{HistoryRecord, Record};
@@ -92,25 +92,9 @@ impl PgStore {
             // the mark it advanced.
             let (mut state, mut guard) = load_state(tx, pk)?;
             let mark = read_mark(tx, pk, &batch.log_id)?;
-            if batch.from > mark {
-                return Err(StoreError::OffsetGap { expected: mark, from: batch.from });
-            }
-            if batch.to <= mark {
+            let Some(fresh) = fresh_records(batch, mark, &mut guard)? else {
                 return Ok(IngestOutcome { acked: batch.to, applied: 0, created_run, dropped_rows: 0 });
-            }
-            let fresh: Vec<&(u64, Record)> = batch
-                .records
-                .iter()
-                .filter(|(pos, _)| *pos >= mark)
-                .filter(|(_, r)| match r {
-                    Record::History(h) => guard.admit(&batch.log_id, i64::try_from(h.step).unwrap_or(i64::MAX)),
-                    _ => true,
-                })
-                .collect();
-            if guard.dropped > 0 {
-                tracing::warn!(run = %batch.key, log_id = %batch.log_id, dropped = guard.dropped,
-                    "history at or below the run's last step from another attempt was dropped");
-            }
+            };
             for (_, record) in &fresh {
                 state.apply(record);
             }

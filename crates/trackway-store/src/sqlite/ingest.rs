@@ -311,6 +311,40 @@ fn set_some(target: &mut Option<String>, value: &Option<String>) {
     }
 }
 
+/// The records of `batch` past the run's high-water `mark` that the ingest rule applies:
+/// `Err(OffsetGap)` when the batch starts after the mark, `Ok(None)` when the mark already covers
+/// it (a retry: acknowledge, apply nothing), else the new records with history at or below
+/// another attempt's last step dropped by `guard` (logged). Every backend calls this one rule.
+///
+/// # Errors
+/// `OffsetGap` when `batch.from` is past `mark`.
+pub fn fresh_records<'b>(
+    batch: &'b IngestBatch,
+    mark: u64,
+    guard: &mut StepGuard,
+) -> Result<Option<Vec<&'b (u64, Record)>>> {
+    if batch.from > mark {
+        return Err(StoreError::OffsetGap { expected: mark, from: batch.from });
+    }
+    if batch.to <= mark {
+        return Ok(None);
+    }
+    let fresh: Vec<&(u64, Record)> = batch
+        .records
+        .iter()
+        .filter(|(pos, _)| *pos >= mark)
+        .filter(|(_, r)| match r {
+            Record::History(h) => guard.admit(&batch.log_id, i64::try_from(h.step).unwrap_or(i64::MAX)),
+            _ => true,
+        })
+        .collect();
+    if guard.dropped > 0 {
+        tracing::warn!(run = %batch.key, log_id = %batch.log_id, dropped = guard.dropped,
+            "history at or below the run's last step from another attempt was dropped");
+    }
+    Ok(Some(fresh))
+}
+
 /// Positions must be increasing and inside `[from, to)`.
 ///
 /// # Errors
@@ -360,26 +394,10 @@ impl SqliteStore {
                 None => create_from_batch(tx, batch)?,
             };
             let mark = read_mark(tx, pk, &batch.log_id)?;
-            if batch.from > mark {
-                return Err(StoreError::OffsetGap { expected: mark, from: batch.from });
-            }
-            if batch.to <= mark {
-                return Ok(IngestOutcome { acked: batch.to, applied: 0, created_run, dropped_rows: 0 });
-            }
             let mut guard = StepGuard::load(tx, pk)?;
-            let fresh: Vec<&(u64, Record)> = batch
-                .records
-                .iter()
-                .filter(|(pos, _)| *pos >= mark)
-                .filter(|(_, r)| match r {
-                    Record::History(h) => guard.admit(&batch.log_id, i64::try_from(h.step).unwrap_or(i64::MAX)),
-                    _ => true,
-                })
-                .collect();
-            if guard.dropped > 0 {
-                tracing::warn!(run = %batch.key, log_id = %batch.log_id, dropped = guard.dropped,
-                    "history at or below the run's last step from another attempt was dropped");
-            }
+            let Some(fresh) = fresh_records(batch, mark, &mut guard)? else {
+                return Ok(IngestOutcome { acked: batch.to, applied: 0, created_run, dropped_rows: 0 });
+            };
             let mut state = RunState::load(tx, pk)?;
             for (_, record) in &fresh {
                 state.apply(record);
