@@ -9,31 +9,60 @@ Importing starts no threads and touches no files.
 """
 
 from . import errors
-from ._lifecycle import PreInit as _PreInit
-from ._lifecycle import init
-from ._run import Metric, Run
-from ._settings import Settings
-from ._term import termerror, termlog, termwarn
-from .data_types import (
-    Audio,
-    BoundingBoxes2D,
-    Classes,
-    Histogram,
-    Html,
-    Image,
-    ImageMask,
-    Molecule,
-    Object3D,
-    Plotly,
-    Table,
-    Video,
-)
+from ._preinit import PreInit as _PreInit
 from .errors import CommError, Error, UsageError
 
-try:  # the one version: Cargo's workspace version, also `trackway --version` and the wheel's
-    from ._native import __version__
-except ImportError:  # an unbuilt source checkout; init() explains
-    __version__ = "0+unbuilt"
+# Everything else is imported on first use (PEP 562 `__getattr__` below), so `import trackway`
+# costs about what the interpreter's start-up does: no data types, run machinery, json or re.
+# name -> the submodule that defines it.
+_LAZY = {
+    "init": "_lifecycle",
+    "Run": "_run",
+    "Metric": "_run",
+    "Settings": "_settings",
+    "termlog": "_term",
+    "termwarn": "_term",
+    "termerror": "_term",
+    "Api": "apis",
+    "Artifact": "artifacts",
+    "ArtifactManifestEntry": "artifacts",
+    "plot_table": "plot",
+    "visualize": "plot",
+    **dict.fromkeys(
+        (
+            "Audio",
+            "BoundingBoxes2D",
+            "Classes",
+            "Histogram",
+            "Html",
+            "Image",
+            "ImageMask",
+            "Molecule",
+            "Object3D",
+            "Plotly",
+            "Table",
+            "Video",
+        ),
+        "data_types",
+    ),
+}
+# Submodules reachable as attributes without an import statement (`wandb.sdk.wandb_run.Run`,
+# `wandb.apis.public`), as they were when the package imported them eagerly.
+_SUBMODULES = frozenset(
+    (
+        "apis",
+        "artifacts",
+        "data_types",
+        "env",
+        "integration",
+        "plot",
+        "sdk",
+        "sklearn",
+        "tensorboard",
+        "util",
+        "wandb_run",
+    )
+)
 
 __all__ = [
     "__version__",
@@ -180,6 +209,8 @@ def watch(
     r = run
     if r is None:  # lenient, like define_metric before init: nothing to record into
         if models is not None:
+            from ._term import termwarn
+
             termwarn("watch() before init(): nothing is recorded", repeat=False)
         return
     r.watch(models, criterion=criterion, log=log, log_freq=log_freq, idx=idx, log_graph=log_graph)
@@ -198,6 +229,8 @@ def setup(settings=None):
 
 def require(requirement=None, experiment=None) -> None:
     if requirement not in (None, "service", "core", "require"):
+        from ._term import termwarn
+
         termwarn(f"require({requirement!r}) has no effect in trackway", repeat=False)
 
 
@@ -273,28 +306,23 @@ api = _ApiKeyView()
 
 
 def __getattr__(name):
-    if name == "Api":
-        from .apis import Api
+    import importlib
 
-        return Api
-    if name in ("Artifact", "ArtifactManifestEntry"):
-        from . import artifacts
-
-        return getattr(artifacts, name)
-    if name in ("plot", "sklearn"):  # loaded on first use: `import trackway` stays cheap
-        import importlib
-
-        return importlib.import_module(f"{__name__}.{name}")
-    if name in ("plot_table", "visualize"):
-        from . import plot
-
-        return getattr(plot, name)
-    if name == "apis":
-        import importlib
-
-        return importlib.import_module(f"{__name__}.apis")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name == "__version__":
+        # The one version: Cargo's workspace version, also `trackway --version` and the wheel's.
+        try:
+            from ._native import __version__ as value
+        except ImportError:  # an unbuilt source checkout; init() explains
+            value = "0+unbuilt"
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later reads find it directly
+    return value
 
 
-from . import data_types, env, sdk, util, wandb_run  # noqa: E402,F401  (compat module paths)
-from .sdk.lib import printer as _printer  # noqa: E402,F401  (wandb.sdk.lib.printer)
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES | {"__version__"})

@@ -14,6 +14,7 @@ import time
 from . import _convert, _term
 from . import _run as _run_module
 from ._config import Config, load_yaml_config, to_dict
+from ._preinit import PreInit
 from ._run import DisabledRun, MemoryBackend, Metric, Run
 from ._settings import Settings, settings_args
 from .data_types import _base as _media
@@ -50,30 +51,6 @@ def _pkg():
 
 # ---------------------------------------------------------------------------------------------
 # module-level bindings
-
-
-class PreInit:
-    """`trackway.config` / `trackway.summary` before init(): any use raises `trackway.Error`."""
-
-    def __init__(self, name: str) -> None:
-        object.__setattr__(self, "_name", name)
-
-    def _fail(self, *args, **kwargs):
-        raise PreInitError(f"You must call trackway.init() before trackway.{self._name}")
-
-    def __getattr__(self, key):
-        if key.startswith("__"):
-            raise AttributeError(key)
-        self._fail()
-
-    __setattr__ = __getitem__ = __setitem__ = __delitem__ = __contains__ = _fail
-
-    def __repr__(self) -> str:
-        return f"<trackway.{self._name} (call trackway.init() first)>"
-
-
-class PreInitError(Error, AttributeError):
-    """Raised by the pre-init placeholders (an AttributeError too, so `hasattr` is safe)."""
 
 
 def bind(run: Run) -> None:
