@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.machinery
-import importlib.util
 import sys
-import types
+
+# The module type without importing `types` (and importlib.util, which pulls in contextlib and
+# collections): `import wandb` through the compatibility package stays as cheap as trackway's.
+_ModuleType = type(sys)
 
 # The finder and loader are duck-typed (the import protocol needs only these methods): deriving
 # from importlib.abc would import importlib.resources, which costs more than all of trackway.
@@ -49,13 +51,18 @@ class _AliasFinder:
         if not fullname.startswith(self.prefix):
             return None
         real = self.target + fullname[len(self.prefix) - 1 :]
-        if real not in sys.modules and importlib.util.find_spec(real) is None:
-            return None
+        if real not in sys.modules:
+            try:  # the loader returns this very module; importing it here answers "exists?"
+                importlib.import_module(real)
+            except ModuleNotFoundError as e:
+                if e.name != real:
+                    raise  # the module exists but an import inside it failed: show that
+                return None
         return importlib.machinery.ModuleSpec(fullname, _AliasLoader(real))
 
 
-def _facade_class(target: types.ModuleType) -> type:
-    class Facade(types.ModuleType):
+def _facade_class(target: _ModuleType) -> type:
+    class Facade(_ModuleType):
         """The alias's top-level module: its own dunders (name, spec, path, `__version__`);
         every other attribute lives on `target`."""
 
@@ -81,7 +88,7 @@ def _facade_class(target: types.ModuleType) -> type:
     return Facade
 
 
-def install(module: types.ModuleType, target: str = __package__) -> None:
+def install(module: _ModuleType, target: str = __package__) -> None:
     """Make `module` (a top-level package being imported) an alias of `target`."""
     real = importlib.import_module(target)
     alias = module.__name__
