@@ -2,12 +2,15 @@
 `make frameworks-venv` into a separate venv) log through the `wandb` module to a real Trackway
 server; each test reads the values back through `trackway.Api`.
 
-The `wandb` module comes from tests/frameworks/shim (test-only; see its docstring). Scripts
-run in subprocesses with this venv's interpreter, as a user's training script would.
+The `wandb` module is the compatibility distribution in compat/wandb, installed by pip (its
+own build backend) into a per-session directory on the scripts' PYTHONPATH: the same package
+and `wandb` dist-info a user gets from `pip install ./compat/wandb`, without changing the venv.
+Scripts run in subprocesses with this venv's interpreter, as a user's training script would.
 """
 
 import importlib.util
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,7 +32,18 @@ Server, clean_env, run_script, trackway_bin = (
     _sdk.trackway_bin,
 )
 
-SHIM = HERE / "shim"
+
+@pytest.fixture(scope="session")
+def compat_wandb(tmp_path_factory) -> Path:
+    """compat/wandb installed with pip into a directory of its own (`--target`)."""
+    target = tmp_path_factory.mktemp("compat-wandb")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
+        + ["--target", str(target), str(REPO / "compat" / "wandb")],
+        check=True,
+        timeout=300,
+    )
+    return target
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +62,7 @@ def tmp(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def online_env(tmp, server):
+def online_env(tmp, server, compat_wandb):
     """Environment of a training script that logs online to the test server via `wandb`."""
     env = clean_env(
         tmp,
@@ -64,7 +78,7 @@ def online_env(tmp, server):
         OMP_NUM_THREADS="1",
         MKL_NUM_THREADS="1",
     )
-    env["PYTHONPATH"] = os.pathsep.join([str(SHIM), str(REPO / "python")])
+    env["PYTHONPATH"] = os.pathsep.join([str(compat_wandb), str(REPO / "python")])
     return env
 
 

@@ -235,3 +235,29 @@ def test_sync_tensorboard_logs_events_live(tmp, online_env, api, module):
     assert sum(by_step[4]["w"]["values"]) == 100
     assert by_step[10]["note/text_summary"] == "hello"  # both writers add this suffix
     assert math.isclose(run.summary["loss"], 0.1, rel_tol=1e-6)
+
+
+def test_tensorboard_patch_before_init(tmp, online_env, api):
+    """`wandb.tensorboard.patch()` (wandb's documented form: patch, then init) forwards a
+    writer's events to the run started after it; the module is reached as an attribute."""
+    run_script(
+        tmp,
+        f"""
+        import wandb
+        wandb.tensorboard.patch(root_logdir="{tmp}/tb")
+        from tensorboardX import SummaryWriter
+        wandb.init(project="tb-patch", name="patched")
+        w = SummaryWriter("{tmp}/tb")
+        for step in range(5):
+            w.add_scalar("acc", step / 10, step)
+        w.close()
+        wandb.finish()
+    """,
+        env=online_env,
+        timeout=120,
+    )
+    run = find_run(api, "tb-patch", name="patched")
+    by_step = {r["global_step"]: r for r in history(api, "/".join(run.path)) if "acc" in r}
+    assert [by_step[s]["acc"] for s in range(5)] == [
+        pytest.approx(s / 10, rel=1e-6) for s in range(5)
+    ]
