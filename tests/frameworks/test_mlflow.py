@@ -1,9 +1,16 @@
 """`trackway import mlflow`: a tracking store written by the real `mlflow` package (the file
-store and the SQLite store, MLflow 3's default) becomes Trackway runs with the same ids:
+store, the SQLite store, MLflow 3's default, and a running `mlflow server` read through its REST
+API, artifacts included) becomes Trackway runs with the same ids:
 params -> config, metrics -> history by step, tags -> config `mlflow.tags` and run tags,
 artifacts -> files."""
 
+import os
+import signal
+import socket
 import subprocess
+import sys
+import time
+import urllib.request
 
 import pytest
 
@@ -26,11 +33,60 @@ with mlflow.start_run(run_name="first") as run:
 """
 
 
-@pytest.mark.parametrize("kind", ["file", "sqlite"])
-def test_mlflow_import_round_trip(tmp, online_env, api, kind):
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def mlflow_server(tmp, env):
+    """`mlflow server` on a SQLite store, serving (proxying) artifacts; its address."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--backend-store-uri", f"sqlite:///{tmp}/server.db", "--workers", "1"]
+    cmd += ["--artifacts-destination", str(tmp / "served-artifacts")]
+    log = open(tmp / "mlflow-server.log", "w")  # closed by the fixture, after the process
+    # Its own process group: the server runs its workers as child processes.
+    proc = subprocess.Popen(
+        cmd, cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1) as r:
+                if r.status == 200:
+                    return proc, log, url
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    raise AssertionError("mlflow server did not start: " + (tmp / "mlflow-server.log").read_text())
+
+
+@pytest.fixture
+def tracking_uri(request, tmp, online_env):
+    online_env.update(MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true")  # no network here
+    kind = request.param
+    if kind != "server":
+        yield f"file:{tmp}/mlruns" if kind == "file" else f"sqlite:///{tmp}/mlflow.db"
+        return
+    proc, log, url = mlflow_server(tmp, online_env)
+    yield url
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=60)
+    log.close()
+
+
+@pytest.mark.parametrize(
+    ("kind", "tracking_uri"),
+    [(k, k) for k in ("file", "sqlite", "server")],
+    indirect=["tracking_uri"],
+)
+def test_mlflow_import_round_trip(tmp, online_env, api, kind, tracking_uri):
     # MLflow 3 keeps the file store behind this switch (its default is now a database).
     online_env["MLFLOW_ALLOW_FILE_STORE"] = "true"
-    uri = f"file:{tmp}/mlruns" if kind == "file" else f"sqlite:///{tmp}/mlflow.db"
+    uri = tracking_uri
     exp = f"mnist-{kind}"
     done = run_script(tmp, MLFLOW.format(tmp=tmp, uri=uri, exp=exp), env=online_env, timeout=300)
     mlflow_id = done.stdout.strip().splitlines()[-1]

@@ -1,9 +1,10 @@
 //! Importers that turn other trackers' data into ordinary Trackway run directories
 //! (`docs/run-format.md`), which `trackway sync` / the agent then upload idempotently:
-//! TensorBoard event files ([`tensorboard`]) and MLflow tracking stores ([`mlflow`]).
+//! TensorBoard event files ([`tensorboard`]) and MLflow tracking stores and servers ([`mlflow`]).
 
 pub mod mlflow;
 mod mlflow_db;
+pub mod mlflow_http;
 pub mod proto;
 pub mod sink;
 pub mod tensorboard;
@@ -23,6 +24,8 @@ pub enum ImportError {
     Corrupt { path: PathBuf, offset: u64, reason: String },
     #[error("{0}")]
     Invalid(String),
+    #[error("{url}: {reason}")]
+    Remote { url: String, reason: String },
     #[error(transparent)]
     Runlog(#[from] trackway_runlog::RunlogError),
 }

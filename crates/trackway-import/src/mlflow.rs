@@ -1,7 +1,8 @@
 //! MLflow tracking stores: the file store (`mlruns/<experiment>/<run>/` with `meta.yaml`,
 //! `params/`, `metrics/`, `tags/`, `artifacts/`) and the SQLite store (`sqlite:///mlflow.db`,
 //! MLflow 3's default; tables `experiments`, `runs`, `params`, `tags`, `metrics`, read with
-//! `rusqlite`, artifacts from each run's local `artifact_uri`). Each MLflow run becomes one
+//! `rusqlite`, artifacts from each run's local `artifact_uri`) and a running tracking server
+//! (`http(s)://`, its REST API; `mlflow_http`). Each MLflow run becomes one
 //! Trackway run with the same id; the experiment name is the project unless one is given.
 //!
 //! Params become config (numbers and booleans parsed, as MLflow stores every param as text),
@@ -15,7 +16,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use trackway_types::{Map, Value};
 
-use crate::sink::{RunSink, RunSpec, Written};
+use crate::mlflow_http::{RunData, Server};
+use crate::sink::{ImportState, RunSink, RunSpec, Written};
 use crate::{ImportError, Result};
 
 /// Limit on nested key directories (`params/a/b/c`) and artifact directory depth.
@@ -52,6 +54,7 @@ struct RunMeta {
 enum Source {
     Dir(PathBuf),
     Db { db: PathBuf, artifacts: Option<PathBuf> },
+    Http { server: Server, data: RunData },
 }
 
 /// One MLflow run found in a store.
@@ -67,12 +70,13 @@ pub struct MlflowRun {
 }
 
 impl MlflowRun {
-    /// The run's directory (file store) or database file, for messages.
+    /// The run's directory (file store), database file or server, for messages.
     #[must_use]
-    pub fn location(&self) -> &Path {
+    pub fn location(&self) -> String {
         match &self.source {
-            Source::Dir(d) => d,
-            Source::Db { db, .. } => db,
+            Source::Dir(d) => d.display().to_string(),
+            Source::Db { db, .. } => db.display().to_string(),
+            Source::Http { server, .. } => format!("{} run {}", server.uri(), self.run_id),
         }
     }
 }
@@ -82,12 +86,16 @@ impl MlflowRun {
 pub enum Store {
     Dir(PathBuf),
     Sqlite(PathBuf),
+    Http(Server),
 }
 
 /// The store of a tracking URI: a path or `file:` URI (file store), or `sqlite:///PATH`
-/// (SQLAlchemy's form: three slashes then a relative path, four for an absolute one). Server
-/// URIs are refused with advice.
+/// (SQLAlchemy's form: three slashes then a relative path, four for an absolute one), or a
+/// tracking server's `http://` / `https://` address. Other schemes are refused with advice.
 pub fn store(uri: &str) -> Result<Store> {
+    if uri.starts_with("http://") || uri.starts_with("https://") {
+        return Ok(Store::Http(Server::new(uri)));
+    }
     if let Some(rest) = uri.strip_prefix("sqlite:///") {
         return Ok(Store::Sqlite(PathBuf::from(rest)));
     }
@@ -99,8 +107,9 @@ pub fn store(uri: &str) -> Result<Store> {
     }
     if uri.contains("://") {
         return Err(ImportError::Invalid(format!(
-            "{uri}: only MLflow file stores (mlruns/, file:) and SQLite stores (sqlite:///) \
-             can be imported"
+            "{uri}: only MLflow file stores (mlruns/, file:), SQLite stores (sqlite:///) and \
+             tracking servers (http://, https://) can be imported; for another database, start \
+             `mlflow server --backend-store-uri {uri}` and import from its address"
         )));
     }
     Ok(Store::Dir(PathBuf::from(uri)))
@@ -123,6 +132,7 @@ pub fn discover(store: &Store) -> Result<Vec<MlflowRun>> {
     match store {
         Store::Dir(dir) => discover_dir(dir),
         Store::Sqlite(db) => crate::mlflow_db::discover(db),
+        Store::Http(server) => crate::mlflow_http::discover(server),
     }
 }
 
@@ -183,6 +193,25 @@ pub(crate) fn db_run(
         end_ms: times.1,
         finished,
         source: Source::Db { db: db.to_path_buf(), artifacts },
+    }
+}
+
+/// A run of a tracking server (built by `mlflow_http`): (run id, experiment, name).
+pub(crate) fn http_run(
+    server: &Server,
+    (run_id, experiment, name): (String, String, Option<String>),
+    times: (Option<i64>, Option<i64>),
+    finished: bool,
+    data: RunData,
+) -> MlflowRun {
+    MlflowRun {
+        run_id,
+        experiment,
+        name,
+        start_ms: times.0,
+        end_ms: times.1,
+        finished,
+        source: Source::Http { server: server.clone(), data },
     }
 }
 
@@ -252,6 +281,7 @@ pub fn import_run(
     let (params, tags) = match &run.source {
         Source::Dir(dir) => (read_texts(&dir.join("params")), read_texts(&dir.join("tags"))),
         Source::Db { db, .. } => crate::mlflow_db::params_and_tags(db, &run.run_id)?,
+        Source::Http { data, .. } => (crate::mlflow_http::to_map(&data.params), crate::mlflow_http::to_map(&data.tags)),
     };
     let user_tags = tags.iter().filter(|(k, _)| !k.starts_with("mlflow.")).map(|(k, v)| format!("{k}={v}")).collect();
     let start = run.start_ms.map_or(0.0, ms_to_s);
@@ -278,6 +308,12 @@ pub fn import_run(
             if let Some(dir) = artifacts {
                 import_artifacts(dir, &mut sink)?;
             }
+        }
+        Source::Http { server, data } => {
+            let points = crate::mlflow_http::points(server, &run.run_id, &data.metric_keys)?;
+            let rows = new_points(points, &mut sink.state);
+            write_rows(&mut sink, rows)?;
+            import_server_artifacts(server, &run.run_id, &mut sink)?;
         }
     }
     let end = run.end_ms.map_or(start, ms_to_s);
@@ -312,6 +348,36 @@ pub(crate) fn add_point(rows: &mut Rows, key: &str, ts_ms: i64, value: f64, step
     let entry = rows.entry(step).or_insert_with(|| (0.0, Map::new()));
     entry.0 = entry.0.max(ms_to_s(ts_ms));
     entry.1.insert(key.to_owned(), Value::Float(value));
+}
+
+/// One metric point of a database or server store.
+#[derive(Debug)]
+pub(crate) struct Point {
+    pub key: String,
+    pub value: f64,
+    pub ts_ms: i64,
+    pub step: i64,
+}
+
+/// The points not imported yet, by step. Per key, points are taken in (step, timestamp, value)
+/// order and the count already imported is kept in the import state, so a re-import takes only
+/// new points (MLflow appends them with growing steps).
+pub(crate) fn new_points(mut points: Vec<Point>, state: &mut ImportState) -> Rows {
+    points.sort_by(|a, b| (&a.key, a.step, a.ts_ms).cmp(&(&b.key, b.step, b.ts_ms)).then(a.value.total_cmp(&b.value)));
+    let mut rows = Rows::new();
+    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
+    for p in points {
+        let n = seen.entry(p.key.clone()).or_insert(0);
+        *n += 1;
+        if *n <= state.offsets.get(&format!("metric:{}", p.key)).copied().unwrap_or(0) {
+            continue;
+        }
+        add_point(&mut rows, &p.key, p.ts_ms, p.value, u64::try_from(p.step).unwrap_or(0));
+    }
+    for (key, n) in seen {
+        state.offsets.insert(format!("metric:{key}"), n);
+    }
+    rows
 }
 
 fn write_rows(sink: &mut RunSink, rows: Rows) -> Result<()> {
@@ -374,6 +440,21 @@ fn import_artifacts(dir: &Path, sink: &mut RunSink) -> Result<()> {
             continue;
         }
         let bytes = std::fs::read(&path).map_err(|e| ImportError::io(&path, e))?;
+        sink.file(&format!("artifacts/{rel}"), &bytes)?;
+        sink.state.seen.insert(key, stamp);
+    }
+    Ok(())
+}
+
+/// A server run's artifacts, each fetched once (re-fetched when its size changes).
+fn import_server_artifacts(server: &Server, run_id: &str, sink: &mut RunSink) -> Result<()> {
+    for (rel, size) in crate::mlflow_http::artifact_files(server, run_id)? {
+        let key = format!("artifact:{rel}");
+        let stamp = size.to_string();
+        if sink.state.seen.get(&key) == Some(&stamp) {
+            continue;
+        }
+        let bytes = crate::mlflow_http::artifact(server, run_id, &rel)?;
         sink.file(&format!("artifacts/{rel}"), &bytes)?;
         sink.state.seen.insert(key, stamp);
     }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
-use crate::mlflow::{MlflowRun, Rows, add_point, db_run};
+use crate::mlflow::{MlflowRun, Point, Rows, db_run, new_points};
 use crate::sink::ImportState;
 use crate::{ImportError, Result};
 
@@ -78,35 +78,24 @@ pub fn params_and_tags(db: &Path, run_id: &str) -> Result<(BTreeMap<String, Stri
     Ok((key_values(&conn, db, "params", run_id)?, key_values(&conn, db, "tags", run_id)?))
 }
 
-/// Metric points not imported yet, by step. Per key, points are read in (step, timestamp) order
-/// and the count already imported is kept in the import state, so a re-import reads only new
-/// points (MLflow appends them with growing steps).
+/// Metric points not imported yet, by step (`mlflow::new_points`).
 pub fn new_metrics(db: &Path, run_id: &str, state: &mut ImportState) -> Result<Rows> {
     let conn = open(db)?;
     let mut stmt = conn
-        .prepare(
-            "SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ?1 \
-             ORDER BY key, step, timestamp, value",
-        )
+        .prepare("SELECT key, value, timestamp, step, is_nan FROM metrics WHERE run_uuid = ?1")
         .map_err(|e| sql_error(db, &e))?;
-    let points: Vec<(String, f64, i64, i64, bool)> = stmt
-        .query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+    let points: Vec<Point> = stmt
+        .query_map([run_id], |r| {
+            let is_nan: bool = r.get(4)?;
+            let value: f64 = r.get(1)?;
+            Ok(Point {
+                key: r.get(0)?,
+                value: if is_nan { f64::NAN } else { value },
+                ts_ms: r.get(2)?,
+                step: r.get(3)?,
+            })
+        })
         .and_then(Iterator::collect)
         .map_err(|e| sql_error(db, &e))?;
-    let mut rows = Rows::new();
-    let mut seen: BTreeMap<String, u64> = BTreeMap::new();
-    for (key, value, ts, step, is_nan) in points {
-        let n = seen.entry(key.clone()).or_insert(0);
-        *n += 1;
-        let state_key = format!("metric:{key}");
-        if *n <= state.offsets.get(&state_key).copied().unwrap_or(0) {
-            continue;
-        }
-        let value = if is_nan { f64::NAN } else { value };
-        add_point(&mut rows, &key, ts, value, u64::try_from(step).unwrap_or(0));
-    }
-    for (key, n) in seen {
-        state.offsets.insert(format!("metric:{key}"), n);
-    }
-    Ok(rows)
+    Ok(new_points(points, state))
 }

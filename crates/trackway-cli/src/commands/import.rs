@@ -65,8 +65,8 @@ pub struct TbArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct MlflowArgs {
-    /// Tracking directory, `file:` or `sqlite:///` URI (default: MLFLOW_TRACKING_URI, else
-    /// ./mlruns).
+    /// Tracking directory, `file:` or `sqlite:///` URI, or a tracking server's `http(s)://`
+    /// address (default: MLFLOW_TRACKING_URI, else ./mlruns).
     pub uri: Option<String>,
     #[command(flatten)]
     pub common: Common,
@@ -145,7 +145,7 @@ fn run_mlflow(a: &MlflowArgs) -> anyhow::Result<()> {
     let mut dirs = Vec::new();
     for run in mlflow::discover(&store).with_context(|| format!("read {uri}"))? {
         let (path, written) = mlflow::import_run(&run, &root, a.common.project.as_deref(), a.common.entity.as_deref())
-            .with_context(|| format!("import {}", run.location().display()))?;
+            .with_context(|| format!("import {}", run.location()))?;
         report(&path, written);
         dirs.push(path);
     }
