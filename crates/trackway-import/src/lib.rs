@@ -41,3 +41,6 @@ pub type Result<T, E = ImportError> = std::result::Result<T, E>;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests_http;

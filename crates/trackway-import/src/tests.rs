@@ -39,7 +39,7 @@ fn records(run_dir: &Path) -> Vec<Record> {
     text.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| Record::parse(l).unwrap()).collect()
 }
 
-fn history(run_dir: &Path) -> Vec<(u64, trackway_types::Map)> {
+pub(crate) fn history(run_dir: &Path) -> Vec<(u64, trackway_types::Map)> {
     records(run_dir)
         .into_iter()
         .filter_map(|r| match r {
