@@ -54,6 +54,8 @@ pub const BLOB_DIR: &str = "blobs";
 pub const URL_KEY_FILE: &str = "wandb-url.key";
 /// Partial (resumable) artifact blob uploads inside the data directory.
 pub const UPLOAD_DIR: &str = "uploads";
+/// wandb artifact drafts (`trackway_wandb::pending`), under the data directory.
+pub const WANDB_DRAFT_DIR: &str = "wandb-artifacts";
 
 /// Errors starting the server.
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +120,9 @@ pub struct AppState {
     /// Signs the upload URLs handed to the wandb SDK (routes::wandb); its key lives in the data
     /// directory so URLs stay valid across a restart.
     pub wandb_urls: trackway_wandb::token::UrlSigner,
+    /// wandb artifacts being uploaded, between `CreateArtifact` and `CommitArtifact`
+    /// (`<data dir>/wandb-artifacts`, replica-local like `uploads`).
+    pub wandb_drafts: Arc<trackway_wandb::pending::Drafts>,
     /// Ingest requests in flight, at most `limits.ingest_concurrency`.
     pub ingest_slots: IngestSlots,
     /// Users, teams, keys, sessions, visibility and the audit log (same backend and database).
@@ -180,6 +185,10 @@ impl AppState {
             ingest_slots: IngestSlots::new(Limits::default().ingest_concurrency),
             limits: Limits::default(),
             wandb_urls: trackway_wandb::token::UrlSigner::new(url_key(data_dir)?),
+            wandb_drafts: Arc::new(
+                trackway_wandb::pending::Drafts::open(&data_dir.join(WANDB_DRAFT_DIR))
+                    .map_err(|e| ServerError::Backend(e.to_string()))?,
+            ),
             accounts,
             auth: Arc::new(AuthSettings::default()),
             oidc: None,

@@ -201,6 +201,9 @@ const RULES: &[Row] = &[
     ("post", "/files/{entity}/{project}/{run_id}/file_stream", Rule::TeamWrite, "", || Some(json!({"files": {}}))),
     // Signed by the server instead of a key: an unsigned URL is refused to everyone alike.
     ("put", "/wandb/upload/{entity}/{project}/{run_id}/{path}", Rule::Public, "", none),
+    ("put", "/wandb/artifact-upload/{id}/{path}", Rule::Public, "", none),
+    ("get", "/wandb/artifact-manifest/{id}", Rule::Public, "", none),
+    ("get", "/wandb/artifact-file/{entity}/{project}/{sha256}", Rule::Public, "", none),
 ];
 
 fn ingest_r1() -> Option<Value> {

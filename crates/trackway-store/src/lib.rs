@@ -211,4 +211,9 @@ pub trait MetadataStore: Send + Sync + 'static {
     fn merge_metadata(&self, key: &RunKey, patch: &serde_json::Map<String, serde_json::Value>) -> Result<Run>;
     /// A page of the run's console lines.
     fn run_output(&self, key: &RunKey, query: &OutputQuery) -> Result<Vec<OutputLine>>;
+    /// Replaces console lines a log already stored (`line`: the log's own numbering, as its
+    /// `output` records count), e.g. a progress bar redrawn with `\r` after the line was sent
+    /// (wandb's filestream resends such a line at its old offset). Lines the log has not stored
+    /// are left alone: they arrive through `apply_ingest`. Returns how many lines changed.
+    fn rewrite_output(&self, key: &RunKey, log_id: &str, lines: &[OutputLine]) -> Result<usize>;
 }

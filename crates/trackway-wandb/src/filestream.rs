@@ -145,6 +145,41 @@ pub fn apply_state(store: &dyn MetadataStore, key: &RunKey, records: Vec<Record>
     Ok(store.apply_ingest(&batch)?.applied)
 }
 
+/// `run.mark_preempting()`: the run says it is about to be stopped by its scheduler and will be
+/// resumed. Trackway has no run state for that (a run is running until it finishes or crashes),
+/// so it is kept as `Run.metadata.preempting` (the time it was announced), readable through the
+/// API and shown with the run's metadata.
+fn preempting_record() -> Record {
+    let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+    let mut metadata = Map::new();
+    metadata.insert("preempting".into(), Value::Float(ts));
+    Record::Meta(trackway_types::MetaRecord { metadata, ..Default::default() })
+}
+
+/// Console lines sent again at an offset the output log already covers: wandb redraws a line
+/// (a `\r` progress bar) by resending it at its old offset. They replace the stored text (a
+/// retried request writes the same text again, which changes nothing); lines past the mark
+/// are new and go through the ingest batch.
+fn rewrite_console(store: &dyn MetadataStore, key: &RunKey, chunk: &Chunk) -> Result<usize> {
+    if chunk.content.is_empty() {
+        return Ok(0);
+    }
+    let mark = store.ingest_mark(key, logs::OUTPUT)?;
+    if chunk.offset >= mark {
+        return Ok(0);
+    }
+    let lines: Vec<trackway_store::OutputLine> = chunk
+        .content
+        .iter()
+        .zip(chunk.offset..mark)
+        .map(|(line, n)| {
+            let (stream, ts, text) = split_console_line(line);
+            trackway_store::OutputLine { line: n, stream: stream.into(), text: text.into(), ts }
+        })
+        .collect();
+    Ok(store.rewrite_output(key, logs::OUTPUT, &lines)?)
+}
+
 /// Turns one line at a line number into a record.
 type Convert = fn(&str, u64) -> Result<Record>;
 
@@ -160,6 +195,9 @@ pub fn apply(store: &dyn MetadataStore, key: &RunKey, req: &Request) -> Result<A
         (OUTPUT_FILE, logs::OUTPUT, |l, n| Ok(output_record(l, n))),
     ];
     let mut runtime = None;
+    if let Some(chunk) = req.files.get(OUTPUT_FILE) {
+        out.records += rewrite_console(store, key, chunk)?;
+    }
     for (file, log_id, convert) in streams {
         let Some(chunk) = req.files.get(file) else { continue };
         let batch = line_batch(key, log_id, chunk, &mut out, convert);
@@ -177,6 +215,9 @@ pub fn apply(store: &dyn MetadataStore, key: &RunKey, req: &Request) -> Result<A
             }
             Err(error) => tracing::warn!(run = %key, %error, "wandb summary skipped"),
         }
+    }
+    if req.preempting == Some(true) {
+        state.push(preempting_record());
     }
     if req.complete == Some(true) {
         let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());

@@ -15,9 +15,12 @@ use std::sync::Mutex;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value as Json, json};
-use trackway_store::{CreateRun, MetadataStore, Principal, ResumeMode, Run, RunKey, StoreError};
+use trackway_blob::BlobStore;
+use trackway_store::{ArtifactStore, CreateRun, MetadataStore, Principal, ResumeMode, Run, RunKey, StoreError};
 use trackway_types::{ConfigRecord, MetaRecord, Record, SummaryRecord};
 
+use crate::{artifacts, public_api};
+use crate::pending::Drafts;
 use crate::shapes::{config_from_wandb, config_to_wandb, summary_from_wandb};
 use crate::token::UrlSigner;
 use crate::{DEFAULT_PROJECT, Result, WandbError, filestream, logs};
@@ -40,7 +43,9 @@ impl Request {
         if let Some(n) = self.operation_name.as_deref().filter(|n| !n.is_empty()) {
             return n.to_owned();
         }
-        let mut words = self.query.split(|c: char| c.is_whitespace() || "({".contains(c)).filter(|w| !w.is_empty());
+        // `#` starts a comment to the end of the line (the Python package's `#graphql` tag).
+        let text: String = self.query.lines().map(|l| l.split('#').next().unwrap_or_default()).collect::<Vec<_>>().join("\n");
+        let mut words = text.split(|c: char| c.is_whitespace() || "({".contains(c)).filter(|w| !w.is_empty());
         match words.next() {
             Some("query" | "mutation" | "subscription") => words.next().unwrap_or_default().to_owned(),
             _ => String::new(),
@@ -51,6 +56,12 @@ impl Request {
 /// What a handler needs besides the request.
 pub struct Ctx<'a> {
     pub store: &'a dyn MetadataStore,
+    /// History rows, for `wandb.Api()`'s history queries.
+    pub history: &'a dyn trackway_history::HistoryStore,
+    pub artifacts: &'a dyn ArtifactStore,
+    pub blobs: &'a dyn BlobStore,
+    /// Artifacts being uploaded (`<data dir>/wandb-artifacts`).
+    pub drafts: &'a Drafts,
     pub who: &'a Principal,
     /// `http://host:port` the SDK reached this server at: upload URLs point there.
     pub base_url: &'a str,
@@ -89,6 +100,7 @@ fn vars<T: DeserializeOwned>(req: &Request) -> Result<T> {
 /// Store errors (the server answers them with its own status codes, so 5xx are retried).
 pub fn execute(ctx: &Ctx<'_>, req: &Request) -> Result<Json> {
     let name = req.name();
+    tracing::debug!(operation = %name, "wandb GraphQL");
     let data = match name.as_str() {
         "Viewer" => viewer(ctx),
         "ServerFeaturesQuery" => json!({"serverInfo": {"features": []}}),
@@ -99,8 +111,37 @@ pub fn execute(ctx: &Ctx<'_>, req: &Request) -> Result<Json> {
         "RunState" | "QueryRunInfo" => run_info(ctx, vars(req)?)?,
         "OrganizationCoreWeaveOrganizationID" => json!({"entity": {"organization": null}}),
         // Tables logged with `run.log` become run artifacts: "no such artifact yet" sends the
-        // SDK on to `CreateArtifact`, which fails gracefully (artifacts are not served yet).
+        // SDK on to `CreateArtifact` (a new version only if the table changed).
         "ArtifactType" => json!({"project": {"artifact": null}}),
+        "CreateArtifact" => artifacts::create(ctx, vars(req)?)?,
+        "CreateArtifactManifest" => artifacts::manifest(ctx, "createArtifactManifest", vars(req)?)?,
+        "UpdateArtifactManifest" => artifacts::manifest(ctx, "updateArtifactManifest", vars(req)?)?,
+        "CreateArtifactFiles" => artifacts::files(ctx, vars(req)?)?,
+        "CommitArtifact" => artifacts::commit(ctx, vars(req)?)?,
+        "UseArtifact" => artifacts::use_artifact(ctx, artifacts::use_vars(req.variables.clone().unwrap_or_default())?)?,
+        "ArtifactMembershipByName" | "ArtifactByName" => artifacts::membership_by_name(ctx, vars(req)?)?,
+        "ArtifactByID" => artifacts::by_id(ctx, vars(req)?)?,
+        "FetchArtifactManifest" | "ArtifactManifest" => artifacts::fetch_manifest(ctx, vars(req)?)?,
+        "GetArtifactMembershipFileUrls" => artifacts::file_urls(ctx, vars(req)?)?,
+        "Run" => public_api::run(ctx, vars(req)?)?,
+        "Runs" => public_api::runs(ctx, vars(req)?, &req.query)?,
+        "RunFullHistory" => {
+            let field = if req.query.contains("events(") { "events" } else { "history" };
+            public_api::full_history(ctx, vars(req)?, field)?
+        }
+        "RunSampledHistory" => public_api::sampled_history(ctx, vars(req)?, None)?,
+        "SampledHistoryPage" => {
+            let spec = req.variables.as_ref().and_then(|v| v.get("spec")).cloned();
+            public_api::sampled_history(ctx, vars(req)?, spec)?
+        }
+        "HistoryPage" => public_api::history_page(ctx, vars(req)?)?,
+        "RunParquetHistory" => public_api::parquet_history(ctx, vars(req)?)?,
+        "RunHistoryKeys" => public_api::history_keys_query(ctx, vars(req)?)?,
+        "RunFiles" => public_api::files(ctx, vars(req)?)?,
+        "ClientIDMapping" => artifacts::client_id_mapping(ctx, req.variables.as_ref().unwrap_or(&Json::Null)),
+        // Trackway names blobs by SHA-256 and checks wandb's MD5s: the SDK keeps MD5 digests.
+        "XXHashDigestsEnabled" => json!({"entity": {"xxhashDigestsEnabled": false}}),
+        "FetchArtifactDigestAlgorithm" => json!({"project": {"artifactType": null}}),
         _ => {
             log_once(&name);
             return Ok(error_answer(&format!("Trackway does not support the wandb operation {name:?}")));
@@ -121,7 +162,7 @@ fn viewer(ctx: &Ctx<'_>) -> Json {
         "email": null, "flags": "{}", "admin": who.admin, "teams": {"edges": teams}}})
 }
 
-fn run_key(ctx: &Ctx<'_>, entity: Option<String>, project: Option<String>, run: String) -> RunKey {
+pub(crate) fn run_key(ctx: &Ctx<'_>, entity: Option<String>, project: Option<String>, run: String) -> RunKey {
     RunKey {
         entity: entity.filter(|e| !e.is_empty()).unwrap_or_else(|| ctx.who.entity.clone()),
         project: project.filter(|p| !p.is_empty()).unwrap_or_else(|| DEFAULT_PROJECT.into()),
@@ -282,6 +323,8 @@ fn resume_status(ctx: &Ctx<'_>, v: ResumeVars) -> Result<Json> {
 struct RunVars {
     entity: Option<String>,
     project: Option<String>,
+    /// `run` in wandb-core's documents, `name` in the Python package's.
+    #[serde(alias = "name", alias = "runName")]
     run: String,
 }
 
@@ -303,7 +346,7 @@ struct FilesVars {
 }
 
 /// Characters kept as they are in an upload URL's path; the rest are percent-encoded.
-fn url_path(path: &str) -> String {
+pub(crate) fn url_path(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
@@ -351,6 +394,8 @@ mod tests {
         let doc =
             Request { query: "\n mutation UpsertBucket ($id: String) {".into(), operation_name: None, variables: None };
         assert_eq!(doc.name(), "UpsertBucket");
+        let tagged = Request { query: "#graphql\n  query Run($name: String!) {".into(), operation_name: None, variables: None };
+        assert_eq!(tagged.name(), "Run");
         let anon = Request { query: "{ viewer { id } }".into(), operation_name: None, variables: None };
         assert_eq!(anon.name(), "");
     }

@@ -14,8 +14,11 @@
 //! The HTTP mounting (axum routes, auth, file bodies) lives in the server
 //! (`trackway-server/src/routes/wandb.rs`).
 
+pub mod artifacts;
 pub mod filestream;
 pub mod graphql;
+pub mod pending;
+pub mod public_api;
 pub mod shapes;
 pub mod token;
 
@@ -25,6 +28,12 @@ pub enum WandbError {
     /// The request is malformed (not the JSON shape wandb sends).
     #[error("{0}")]
     BadRequest(String),
+    /// Something the request names does not exist (an artifact id, a draft).
+    #[error("{0}")]
+    NotFound(String),
+    /// The server's own files (artifact drafts) could not be read or written.
+    #[error("artifact drafts: {0}")]
+    Io(String),
     /// A store error (run not found, invalid names, database failures).
     #[error(transparent)]
     Store(#[from] trackway_store::StoreError),

@@ -32,9 +32,9 @@ impl UrlSigner {
         UrlSigner { key }
     }
 
-    fn mac(&self, key: &RunKey, path: &str, expires: u64) -> String {
+    fn mac(&self, parts: &[&str], expires: u64) -> String {
         let mut h = blake3::Hasher::new_keyed(&self.key);
-        for part in [key.entity.as_str(), key.project.as_str(), key.run_id.as_str(), path] {
+        for part in parts {
             h.update(part.as_bytes());
             h.update(&[0]);
         }
@@ -45,14 +45,27 @@ impl UrlSigner {
     /// The query string (`expires=..&sig=..`) that authorises one upload of `path`.
     #[must_use]
     pub fn sign(&self, key: &RunKey, path: &str) -> String {
-        let expires = now_secs() + URL_LIFETIME_SECS;
-        format!("expires={expires}&sig={}", self.mac(key, path, expires))
+        self.sign_parts(&[&key.entity, &key.project, &key.run_id, path])
     }
 
     /// Whether `sig` authorises `path` of `key` until `expires`, which has not passed.
     #[must_use]
     pub fn verify(&self, key: &RunKey, path: &str, expires: u64, sig: &str) -> bool {
-        let want = self.mac(key, path, expires);
+        self.verify_parts(&[&key.entity, &key.project, &key.run_id, path], expires, sig)
+    }
+
+    /// The query string authorising one request on the URL named by `parts` (a purpose first,
+    /// e.g. `artifact-file`, so a URL signed for one route is refused by every other).
+    #[must_use]
+    pub fn sign_parts(&self, parts: &[&str]) -> String {
+        let expires = now_secs() + URL_LIFETIME_SECS;
+        format!("expires={expires}&sig={}", self.mac(parts, expires))
+    }
+
+    /// Whether `sig` authorises the URL named by `parts` until `expires`, which has not passed.
+    #[must_use]
+    pub fn verify_parts(&self, parts: &[&str], expires: u64, sig: &str) -> bool {
+        let want = self.mac(parts, expires);
         // Constant-time comparison: blake3's Hash equality is constant-time.
         let ok = blake3::Hash::from_hex(sig).is_ok_and(|got| blake3::Hash::from_hex(&want).is_ok_and(|w| w == got));
         ok && expires >= now_secs()
@@ -78,6 +91,11 @@ mod tests {
         assert!(!s.verify(&key(), "a.txt", exp + 1, sig));
         assert!(!UrlSigner::new([8; 32]).verify(&key(), "a.txt", exp, sig));
         let past = 1;
-        assert!(!s.verify(&key(), "a.txt", past, &s.mac(&key(), "a.txt", past)));
+        assert!(!s.verify(&key(), "a.txt", past, &s.mac(&["e", "p", "r", "a.txt"], past)));
+        let other = s.sign_parts(&["artifact-file", "e", "p", "r"]);
+        let (exp, sig) = other.split_once("&sig=").expect("shape");
+        let exp: u64 = exp.trim_start_matches("expires=").parse().expect("number");
+        assert!(s.verify_parts(&["artifact-file", "e", "p", "r"], exp, sig));
+        assert!(!s.verify_parts(&["artifact-upload", "e", "p", "r"], exp, sig), "signed for another route");
     }
 }

@@ -5,7 +5,9 @@
 use std::path::PathBuf;
 
 use serde_json::Value as Json;
+use trackway_blob::MemBlobStore;
 use trackway_store::{MetadataStore, OpenOptions, OutputQuery, Principal, RunKey, Storage};
+use trackway_wandb::pending::Drafts;
 use trackway_wandb::token::UrlSigner;
 use trackway_wandb::{filestream, graphql};
 
@@ -16,7 +18,9 @@ fn fixture(version: &str) -> Vec<Json> {
     text.lines().map(|l| serde_json::from_str(l).expect("json line")).collect()
 }
 
-fn replay(store: &dyn MetadataStore, who: &Principal, entries: &[Json]) {
+fn replay(storage: &Storage, drafts: &Drafts, who: &Principal, entries: &[Json]) {
+    let store = &*storage.metadata;
+    let blobs = MemBlobStore::default();
     let signer = UrlSigner::new([3; 32]);
     let ensure = |_: &str| Ok(());
     for e in entries {
@@ -27,7 +31,17 @@ fn replay(store: &dyn MetadataStore, who: &Principal, entries: &[Json]) {
                 operation_name: e["op"].as_str().map(str::to_owned),
                 variables: Some(e["variables"].clone()),
             };
-            let ctx = graphql::Ctx { store, who, base_url: "http://t", signer: &signer, ensure_writable: &ensure };
+            let ctx = graphql::Ctx {
+                store,
+                history: &*storage.history,
+                artifacts: &*storage.artifacts,
+                blobs: &blobs,
+                drafts,
+                who,
+                base_url: "http://t",
+                signer: &signer,
+                ensure_writable: &ensure,
+            };
             let answer = graphql::execute(&ctx, &req).expect("graphql");
             if req.operation_name.as_deref() == Some("UpsertBucket") {
                 assert_eq!(answer["data"]["upsertBucket"]["bucket"]["project"]["entity"]["name"], "e");
@@ -54,9 +68,10 @@ fn check(version: &str) {
         .expect("run name")
         .to_owned();
     let key = RunKey { entity: "e".into(), project: "p".into(), run_id };
-    replay(store, &who, &entries);
+    let drafts = Drafts::open(&dir.path().join("drafts")).expect("drafts");
+    replay(&storage, &drafts, &who, &entries);
     let first = store.get_run(&key).expect("run");
-    replay(store, &who, &entries); // every request again, as a retrying SDK would
+    replay(&storage, &drafts, &who, &entries); // every request again, as a retrying SDK would
     let run = store.get_run(&key).expect("run");
     assert_eq!(run.row_count, 7, "steps 0-4, 7, 8 ({version})");
     assert_eq!((run.row_count, run.last_step), (first.row_count, first.last_step));

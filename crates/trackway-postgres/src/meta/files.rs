@@ -169,6 +169,33 @@ impl PgStore {
         })
     }
 
+    /// `MetadataStore::rewrite_output`: UPDATE only, as in SQLite.
+    pub(crate) fn rewrite_output_impl(&self, key: &RunKey, log_id: &str, lines: &[OutputLine]) -> Result<usize> {
+        if lines.is_empty() {
+            return Ok(0);
+        }
+        self.tx(|tx| {
+            let pk = existing_pk(tx, key)?;
+            let base: Option<i64> = tx
+                .query_opt("SELECT base FROM run_output_logs WHERE run_pk = $1 AND log_id = $2", &[&pk, &log_id])
+                .map_err(db)?
+                .map(|r| r.get(0));
+            let Some(base) = base else { return Ok(0) };
+            let mut changed = 0u64;
+            for l in lines {
+                let n = base.saturating_add(i64::try_from(l.line).unwrap_or(i64::MAX));
+                changed += tx
+                    .execute(
+                        "UPDATE run_output SET stream = $3, text = $4, ts = $5 WHERE run_pk = $1 AND line = $2 \
+                         AND (stream, text, ts) IS DISTINCT FROM ($3, $4, $5)",
+                        &[&pk, &n, &l.stream, &l.text, &l.ts],
+                    )
+                    .map_err(db)?;
+            }
+            Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+        })
+    }
+
     pub(crate) fn run_output_impl(&self, key: &RunKey, q: &OutputQuery) -> Result<Vec<OutputLine>> {
         self.tx(|tx| {
             let pk = existing_pk(tx, key)?;

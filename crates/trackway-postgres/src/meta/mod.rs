@@ -180,4 +180,12 @@ impl MetadataStore for PgStore {
     ) -> Result<Vec<trackway_store::OutputLine>> {
         self.run_output_impl(key, query)
     }
+    fn rewrite_output(
+        &self,
+        key: &trackway_store::RunKey,
+        log_id: &str,
+        lines: &[trackway_store::OutputLine],
+    ) -> Result<usize> {
+        self.rewrite_output_impl(key, log_id, lines)
+    }
 }

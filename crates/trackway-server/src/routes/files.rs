@@ -27,7 +27,9 @@ use crate::auth::{check_access, check_read};
 use crate::{ApiError, ApiResult, AppState};
 
 /// The file whose upload sets `Run.metadata` (written by the agent's capture).
-const METADATA_FILE: &str = "trackway-metadata.json";
+/// Run files whose top-level keys are merged into `Run.metadata`: Trackway's own, and the one
+/// the wandb SDK uploads (docs/wandb-server.md), so a run looks the same whichever client logged it.
+const METADATA_FILES: [&str; 2] = ["trackway-metadata.json", "wandb-metadata.json"];
 /// Largest metadata document that is merged into the run row.
 const MAX_METADATA_BYTES: u64 = 1 << 20;
 
@@ -212,7 +214,7 @@ pub(crate) async fn store_upload(
     let out = state
         .blocking(move |s| {
             let out = s.store.put_run_file(&key, &rel, &sha, put.size)?;
-            if out.created && rel == METADATA_FILE {
+            if out.created && METADATA_FILES.contains(&rel.as_str()) {
                 merge_metadata_file(s, &key, &put.digest, put.size);
             }
             Ok(out)
@@ -223,12 +225,12 @@ pub(crate) async fn store_upload(
               "created": out.created, "created_at": f.created_at}))
 }
 
-/// Sets `Run.metadata` from an uploaded `trackway-metadata.json` (top-level keys). A document
+/// Sets `Run.metadata` from an uploaded metadata file ([`METADATA_FILES`], top-level keys). A document
 /// that is not a JSON object is kept as a file only; that is logged, not refused, because the
 /// upload itself succeeded.
 fn merge_metadata_file(s: &AppState, key: &RunKey, digest: &Digest, size: u64) {
     if size > MAX_METADATA_BYTES {
-        tracing::warn!(run = %key, size, "trackway-metadata.json is too large to merge into the run");
+        tracing::warn!(run = %key, size, "the metadata file is too large to merge into the run");
         return;
     }
     let parsed = s
@@ -238,7 +240,7 @@ fn merge_metadata_file(s: &AppState, key: &RunKey, digest: &Digest, size: u64) {
         .and_then(|b| serde_json::from_slice::<Map<String, Json_>>(&b).map_err(|e| e.to_string()));
     let result = parsed.and_then(|doc| s.store.merge_metadata(key, &doc).map(|_| ()).map_err(|e| e.to_string()));
     if let Err(error) = result {
-        tracing::warn!(run = %key, %error, "cannot merge trackway-metadata.json into the run's metadata");
+        tracing::warn!(run = %key, %error, "cannot merge the metadata file into the run's metadata");
     }
 }
 

@@ -21,6 +21,7 @@ mod teams;
 mod users;
 mod views;
 mod wandb;
+mod wandb_artifacts;
 
 use axum::Router;
 use axum::middleware::from_fn_with_state;
@@ -121,6 +122,9 @@ fn public() -> OpenApiRouter<AppState> {
     OpenApiRouter::default()
         .routes(routes!(meta::health))
         .routes(routes!(wandb::upload))
+        .routes(routes!(wandb_artifacts::upload))
+        .routes(routes!(wandb_artifacts::manifest))
+        .routes(routes!(wandb_artifacts::file))
         .routes(routes!(session::config))
         .routes(routes!(session::login))
         .routes(routes!(session::logout))

@@ -25,6 +25,8 @@ impl From<WandbError> for ApiError {
     fn from(e: WandbError) -> ApiError {
         match e {
             WandbError::BadRequest(m) => ApiError::BadRequest(m),
+            WandbError::NotFound(m) => ApiError::NotFound(m),
+            WandbError::Io(m) => ApiError::internal(m),
             WandbError::Store(s) => ApiError::from(s),
         }
     }
@@ -68,6 +70,10 @@ pub(crate) async fn graphql(
             };
             let ctx = graphql::Ctx {
                 store: &*s.store,
+                history: &*s.history,
+                artifacts: &*s.artifacts,
+                blobs: &*s.blobs,
+                drafts: &s.wandb_drafts,
                 who: &who,
                 base_url: &base,
                 signer: &s.wandb_urls,
@@ -75,7 +81,7 @@ pub(crate) async fn graphql(
             };
             match graphql::execute(&ctx, &req) {
                 // A refused request is a GraphQL error: the SDK shows its message.
-                Err(WandbError::BadRequest(m)) => Ok(graphql::error_answer(&m)),
+                Err(WandbError::BadRequest(m) | WandbError::NotFound(m)) => Ok(graphql::error_answer(&m)),
                 other => Ok(other?),
             }
         })

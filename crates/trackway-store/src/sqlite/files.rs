@@ -161,6 +161,34 @@ impl SqliteStore {
         })
     }
 
+    pub(crate) fn rewrite_output_impl(&self, key: &RunKey, log_id: &str, lines: &[OutputLine]) -> Result<usize> {
+        if lines.is_empty() {
+            return Ok(0);
+        }
+        self.write(|tx| {
+            let pk = existing_pk(tx, key)?;
+            let base: Option<i64> = tx
+                .query_row(
+                    "SELECT base FROM run_output_logs WHERE run_pk = ?1 AND log_id = ?2",
+                    params![pk, log_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(base) = base else { return Ok(0) };
+            // UPDATE only: a line the log has not stored yet arrives through `apply_ingest`.
+            let mut stmt = tx.prepare_cached(
+                "UPDATE run_output SET stream = ?3, text = ?4, ts = ?5 WHERE run_pk = ?1 AND line = ?2 \
+                 AND (stream, text, ts) IS NOT (?3, ?4, ?5)",
+            )?;
+            let mut changed = 0;
+            for l in lines {
+                let n = base.saturating_add(i64::try_from(l.line).unwrap_or(i64::MAX));
+                changed += stmt.execute(params![pk, n, l.stream, l.text, l.ts])?;
+            }
+            Ok(changed)
+        })
+    }
+
     pub(crate) fn run_output_impl(&self, key: &RunKey, q: &OutputQuery) -> Result<Vec<OutputLine>> {
         self.read(|c| {
             let pk = existing_pk(c, key)?;

@@ -251,4 +251,7 @@ impl crate::MetadataStore for SqliteStore {
     fn run_output(&self, key: &crate::RunKey, query: &crate::OutputQuery) -> Result<Vec<crate::OutputLine>> {
         self.run_output_impl(key, query)
     }
+    fn rewrite_output(&self, key: &crate::RunKey, log_id: &str, lines: &[crate::OutputLine]) -> Result<usize> {
+        self.rewrite_output_impl(key, log_id, lines)
+    }
 }
