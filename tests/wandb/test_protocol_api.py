@@ -51,7 +51,11 @@ def test_wandb_api_reads_runs_history_files_and_restores(server, api, tmp):
     ours = api.run("admin/apiproj/api1")
     assert got["id"] == "api1" and got["state"] == "finished"
     assert got["tags"] == ["t-api1"]
-    assert got["config"] == {"lr": 0.1, "opt": {"name": "adam"}} == {k: ours.config[k] for k in ("lr", "opt")}
+    assert (
+        got["config"]
+        == {"lr": 0.1, "opt": {"name": "adam"}}
+        == {k: ours.config[k] for k in ("lr", "opt")}
+    )
     assert got["best"] == 1.0 == ours.summary["best"]
     assert got["loss_summary"] == 1.0 / 30
 
@@ -71,7 +75,9 @@ def test_wandb_api_reads_runs_history_files_and_restores(server, api, tmp):
 
 
 def test_wandb_metadata_is_merged_into_the_run_metadata(server, api, tmp):
-    code = LOG.replace('("api1", 0.1), ("api2", 0.2)', '("meta1", 0.3),').replace("apiproj", "apimeta")
+    code = LOG.replace('("api1", 0.1), ("api2", 0.2)', '("meta1", 0.3),').replace(
+        "apiproj", "apimeta"
+    )
     run_wandb(tmp, server, code)
     meta = api.run("admin/apimeta/meta1").metadata
     # wandb-metadata.json's top-level keys (written by the SDK) next to what init sent.

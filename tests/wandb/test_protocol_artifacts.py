@@ -9,7 +9,11 @@ from pathlib import Path
 
 from test_protocol import run_wandb
 
-FILES = {"a.txt": b"hello\n", "nested/rows.csv": b"x,y\n1,2\n3,4\n", "blob.bin": bytes(range(256)) * 40}
+FILES = {
+    "a.txt": b"hello\n",
+    "nested/rows.csv": b"x,y\n1,2\n3,4\n",
+    "blob.bin": bytes(range(256)) * 40,
+}
 
 LOG = """
 import wandb
@@ -68,7 +72,13 @@ def test_log_artifact_lands_in_the_artifact_store_and_downloads_byte_for_byte(se
     # A second run uses and downloads it with wandb, from an empty cache (nothing local to reuse).
     use_dir = tmp / "consumer"
     (use_dir / "home").mkdir(parents=True)
-    done = run_wandb(use_dir, server, USE, WANDB_CACHE_DIR=str(use_dir / "cache"), WANDB_ARTIFACT_DIR=str(use_dir / "a"))
+    done = run_wandb(
+        use_dir,
+        server,
+        USE,
+        WANDB_CACHE_DIR=str(use_dir / "cache"),
+        WANDB_ARTIFACT_DIR=str(use_dir / "a"),
+    )
     used = json.loads(marker(done.stdout, "USED"))
     assert used["version"] == "v0" and used["type"] == "dataset"
     assert used["metadata"] == {"rows": 2, "src": "test"}

@@ -526,7 +526,8 @@ pub fn console_output(st: &Storage) -> Result<()> {
     assert_eq!(s.run_output(&key("r1"), &q(Some(0), None))?.len(), 1);
     assert_eq!(s.run_output(&key("r1"), &q(None, Some("epoch")))?.len(), 1);
     // A stored line redrawn (`\r`) is replaced; a line the log has not stored is not created.
-    let redraw = |line: u64, text: &str| crate::OutputLine { line, stream: "out".into(), text: text.into(), ts: Some(6.0) };
+    let redraw =
+        |line: u64, text: &str| crate::OutputLine { line, stream: "out".into(), text: text.into(), ts: Some(6.0) };
     assert_eq!(s.rewrite_output(&key("r1"), "log1", &[redraw(0, "Epoch 1 done"), redraw(7, "future")])?, 1);
     assert_eq!(s.rewrite_output(&key("r1"), "log1", &[redraw(0, "Epoch 1 done")])?, 0, "the same text again");
     let lines = s.run_output(&key("r1"), &q(None, None))?;

@@ -50,9 +50,11 @@ fn alias_json(v: &ArtifactVersion, alias: &str) -> Json {
 /// A stored version as wandb's `ArtifactFragment` selects it.
 #[must_use]
 pub fn artifact_json(v: &ArtifactVersion) -> Json {
-    let tags: Vec<Json> = v.tags.iter().map(|t| json!({"__typename": "Tag", "id": format!("tag:{t}"), "name": t})).collect();
+    let tags: Vec<Json> =
+        v.tags.iter().map(|t| json!({"__typename": "Tag", "id": format!("tag:{t}"), "name": t})).collect();
     let aliases: Vec<Json> = v.aliases.iter().map(|a| alias_json(v, a)).collect();
-    let metadata = if v.metadata.as_object().is_some_and(|m| !m.is_empty()) { Some(v.metadata.to_string()) } else { None };
+    let metadata =
+        if v.metadata.as_object().is_some_and(|m| !m.is_empty()) { Some(v.metadata.to_string()) } else { None };
     json!({"__typename": "Artifact", "id": version_ref(v).id(),
         "artifactSequence": collection_info(v), "versionIndex": v.version,
         "artifactType": {"name": v.kind}, "description": v.description, "metadata": metadata,
@@ -171,7 +173,11 @@ fn draft_of(ctx: &Ctx<'_>, id: &str) -> Result<Draft> {
 /// The upload URL of one file of a draft (`files/<path>`) or of its manifest.
 fn upload_url(ctx: &Ctx<'_>, id: &str, path: &str) -> String {
     let rel = crate::graphql::url_path(path);
-    format!("{}/wandb/artifact-upload/{id}/{rel}?{}", ctx.base_url, ctx.signer.sign_parts(&["artifact-upload", id, path]))
+    format!(
+        "{}/wandb/artifact-upload/{id}/{rel}?{}",
+        ctx.base_url,
+        ctx.signer.sign_parts(&["artifact-upload", id, path])
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -251,7 +257,13 @@ fn entries(ctx: &Ctx<'_>, manifest: &WandbManifest, uploaded: &[Uploaded]) -> Re
     for (path, e) in &manifest.contents {
         if let Some(r) = &e.reference {
             let ref_digest = Some(e.digest.clone()).filter(|d| !d.is_empty());
-            out.push(ManifestEntry { path: path.clone(), sha256: None, size: e.size.unwrap_or(0), reference: Some(r.clone()), ref_digest });
+            out.push(ManifestEntry {
+                path: path.clone(),
+                sha256: None,
+                size: e.size.unwrap_or(0),
+                reference: Some(r.clone()),
+                ref_digest,
+            });
             continue;
         }
         let sha = match by_path.get(format!("files/{path}").as_str()) {
@@ -357,7 +369,13 @@ fn split_name(name: &str) -> (&str, &str) {
     name.rsplit_once(':').unwrap_or((name, trackway_store::artifacts::LATEST))
 }
 
-fn find(ctx: &Ctx<'_>, entity: &str, project: &str, collection: &str, selector: &str) -> Result<Option<ArtifactVersion>> {
+fn find(
+    ctx: &Ctx<'_>,
+    entity: &str,
+    project: &str,
+    collection: &str,
+    selector: &str,
+) -> Result<Option<ArtifactVersion>> {
     if !ctx.who.can_access(entity, false) {
         return Ok(None);
     }
@@ -406,7 +424,8 @@ pub(crate) fn by_id(ctx: &Ctx<'_>, v: IdVars) -> Result<Json> {
 pub(crate) fn fetch_manifest(ctx: &Ctx<'_>, v: IdVars) -> Result<Json> {
     let a = stored(ctx, &v.artifact_id)?;
     let id = version_ref(&a).id();
-    let url = format!("{}/wandb/artifact-manifest/{id}?{}", ctx.base_url, ctx.signer.sign_parts(&["artifact-manifest", &id]));
+    let url =
+        format!("{}/wandb/artifact-manifest/{id}?{}", ctx.base_url, ctx.signer.sign_parts(&["artifact-manifest", &id]));
     Ok(json!({"artifact": {"currentManifest": {"id": id, "file": {"directUrl": url}}}}))
 }
 
@@ -414,7 +433,10 @@ pub(crate) fn fetch_manifest(ctx: &Ctx<'_>, v: IdVars) -> Result<Json> {
 #[must_use]
 pub fn blob_url(base: &str, signer: &crate::token::UrlSigner, entity: &str, project: &str, sha256: &str) -> String {
     let (e, p) = (crate::graphql::url_path(entity), crate::graphql::url_path(project));
-    format!("{base}/wandb/artifact-file/{e}/{p}/{sha256}?{}", signer.sign_parts(&["artifact-file", entity, project, sha256]))
+    format!(
+        "{base}/wandb/artifact-file/{e}/{p}/{sha256}?{}",
+        signer.sign_parts(&["artifact-file", entity, project, sha256])
+    )
 }
 
 #[derive(Debug, Deserialize)]

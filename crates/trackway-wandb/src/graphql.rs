@@ -19,11 +19,11 @@ use trackway_blob::BlobStore;
 use trackway_store::{ArtifactStore, CreateRun, MetadataStore, Principal, ResumeMode, Run, RunKey, StoreError};
 use trackway_types::{ConfigRecord, MetaRecord, Record, SummaryRecord};
 
-use crate::{artifacts, public_api};
 use crate::pending::Drafts;
 use crate::shapes::{config_from_wandb, config_to_wandb, summary_from_wandb};
 use crate::token::UrlSigner;
 use crate::{DEFAULT_PROJECT, Result, WandbError, filestream, logs};
+use crate::{artifacts, public_api};
 
 /// A GraphQL request as the SDK sends it.
 #[derive(Debug, Deserialize)]
@@ -44,7 +44,8 @@ impl Request {
             return n.to_owned();
         }
         // `#` starts a comment to the end of the line (the Python package's `#graphql` tag).
-        let text: String = self.query.lines().map(|l| l.split('#').next().unwrap_or_default()).collect::<Vec<_>>().join("\n");
+        let text: String =
+            self.query.lines().map(|l| l.split('#').next().unwrap_or_default()).collect::<Vec<_>>().join("\n");
         let mut words = text.split(|c: char| c.is_whitespace() || "({".contains(c)).filter(|w| !w.is_empty());
         match words.next() {
             Some("query" | "mutation" | "subscription") => words.next().unwrap_or_default().to_owned(),
@@ -394,7 +395,8 @@ mod tests {
         let doc =
             Request { query: "\n mutation UpsertBucket ($id: String) {".into(), operation_name: None, variables: None };
         assert_eq!(doc.name(), "UpsertBucket");
-        let tagged = Request { query: "#graphql\n  query Run($name: String!) {".into(), operation_name: None, variables: None };
+        let tagged =
+            Request { query: "#graphql\n  query Run($name: String!) {".into(), operation_name: None, variables: None };
         assert_eq!(tagged.name(), "Run");
         let anon = Request { query: "{ viewer { id } }".into(), operation_name: None, variables: None };
         assert_eq!(anon.name(), "");

@@ -216,7 +216,10 @@ impl Drafts {
     pub fn committed(&self, id: &str, version: &VersionRef) -> Result<()> {
         let Some(dir) = self.pending_dir(id) else { return Ok(()) };
         let hex = &id[PENDING_PREFIX.len()..];
-        write_atomic(&self.dir.join("committed").join(format!("{hex}.json")), &serde_json::to_vec(version).unwrap_or_default())?;
+        write_atomic(
+            &self.dir.join("committed").join(format!("{hex}.json")),
+            &serde_json::to_vec(version).unwrap_or_default(),
+        )?;
         fs::remove_dir_all(dir).map_err(io)
     }
 

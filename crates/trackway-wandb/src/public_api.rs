@@ -36,10 +36,8 @@ fn project_number(entity: &str, project: &str) -> u32 {
 
 fn history_keys(ctx: &Ctx<'_>, run: &Run) -> Result<Json> {
     let keys = ctx.history.keys(run.pk).map_err(|e| WandbError::Io(e.to_string()))?;
-    let counts: serde_json::Map<String, Json> = keys
-        .into_iter()
-        .map(|k| (k, json!({"typeCounts": [{"type": "number", "count": run.row_count}]})))
-        .collect();
+    let counts: serde_json::Map<String, Json> =
+        keys.into_iter().map(|k| (k, json!({"typeCounts": [{"type": "number", "count": run.row_count}]}))).collect();
     Ok(json!({"keys": counts, "lastStep": run.last_step.unwrap_or(-1)}))
 }
 
@@ -160,7 +158,8 @@ pub(crate) fn sampled_history(ctx: &Ctx<'_>, v: RunVars, spec_var: Option<Json>)
             .as_array()
             .map(|a| a.iter().filter_map(|k| k.as_str().map(str::to_owned)).collect())
             .unwrap_or_default();
-        let samples = spec["samples"].as_u64().map_or(500, |n| usize::try_from(n).unwrap_or(MAX_ROWS)).clamp(1, MAX_ROWS);
+        let samples =
+            spec["samples"].as_u64().map_or(500, |n| usize::try_from(n).unwrap_or(MAX_ROWS)).clamp(1, MAX_ROWS);
         let metric: Vec<String> = keys.iter().filter(|k| !k.starts_with('_')).cloned().collect();
         let rows = ctx.history.sampled(run.pk, Some(&metric), samples).map_err(history_err)?;
         out.push(Json::Array(rows.iter().map(|r| row_json(r, Some(&keys))).collect()));
@@ -209,7 +208,11 @@ pub(crate) fn files(ctx: &Ctx<'_>, v: RunVars) -> Result<Json> {
     }
     let start = v.file_cursor.as_deref().and_then(|c| c.parse::<usize>().ok()).unwrap_or(0).min(all.len());
     let end = start.saturating_add(v.file_limit.unwrap_or(50).clamp(1, MAX_PAGE)).min(all.len());
-    let (e, p, r) = (crate::graphql::url_path(&key.entity), crate::graphql::url_path(&key.project), crate::graphql::url_path(&key.run_id));
+    let (e, p, r) = (
+        crate::graphql::url_path(&key.entity),
+        crate::graphql::url_path(&key.project),
+        crate::graphql::url_path(&key.run_id),
+    );
     let edges: Vec<Json> = all[start..end]
         .iter()
         .enumerate()

@@ -41,7 +41,8 @@ impl Env {
             signer: &self.signer,
             ensure_writable: &ensure,
         };
-        let req = graphql::Request { query: String::new(), operation_name: Some(op.into()), variables: Some(variables) };
+        let req =
+            graphql::Request { query: String::new(), operation_name: Some(op.into()), variables: Some(variables) };
         match graphql::execute(&ctx, &req) {
             Ok(answer) => answer,
             // As the server answers a refused request: a GraphQL error.
@@ -88,7 +89,8 @@ impl Env {
         let m = self.gql("CreateArtifactManifest", json!({"artifactID": id, "name": "wandb_manifest.json",
             "digest": "d1", "entityName": "e", "projectName": "p", "runName": run, "manifestType": "FULL", "includeUpload": false}));
         assert!(m["data"]["createArtifactManifest"]["artifactManifest"]["file"].get("uploadUrl").is_none());
-        let m = self.gql("UpdateArtifactManifest", json!({"artifactManifestID": id, "digest": "d1", "includeUpload": true}));
+        let m = self
+            .gql("UpdateArtifactManifest", json!({"artifactManifestID": id, "digest": "d1", "includeUpload": true}));
         assert!(m["data"]["updateArtifactManifest"]["artifactManifest"]["file"]["uploadUrl"].is_string());
         let doc = json!({"version": 1, "storagePolicy": "wandb-storage-policy-v1", "contents": contents});
         self.upload(&id, artifacts::MANIFEST_UPLOAD, doc.to_string().as_bytes());
@@ -123,14 +125,19 @@ fn a_logged_artifact_is_a_stored_version_that_downloads_with_wandbs_digests() {
     let manifest = artifacts::wandb_manifest(&*env.storage.artifacts, &env.drafts, &env.blobs, &vid).expect("manifest");
     // `md5sum` of "hello\n" is b1946ac92492d2347c6235b4d2611184, base64 sZRqySSS0jR8YjW00mERhA==.
     assert_eq!(manifest["contents"]["a.txt"], json!({"digest": "sZRqySSS0jR8YjW00mERhA==", "size": 6}));
-    let urls = env.gql("GetArtifactMembershipFileUrls",
-        json!({"entity": "e", "project": "p", "collection": "data", "alias": "latest", "perPage": 1}));
+    let urls = env.gql(
+        "GetArtifactMembershipFileUrls",
+        json!({"entity": "e", "project": "p", "collection": "data", "alias": "latest", "perPage": 1}),
+    );
     let files = &urls["data"]["project"]["artifactCollection"]["artifactMembership"]["files"];
     assert_eq!(files["edges"].as_array().map(Vec::len), Some(1));
     assert_eq!(files["pageInfo"]["hasNextPage"], true);
 
     env.upsert("r2");
-    env.gql("UseArtifact", json!({"input": {"entityName": "e", "projectName": "p", "runName": "r2", "artifactID": vid}}));
+    env.gql(
+        "UseArtifact",
+        json!({"input": {"entityName": "e", "projectName": "p", "runName": "r2", "artifactID": vid}}),
+    );
     let r2 = RunKey { entity: "e".into(), project: "p".into(), run_id: "r2".into() };
     let used = env.storage.artifacts.run_artifacts(&r2).expect("lineage").used;
     assert_eq!(used.iter().map(|u| u.version).collect::<Vec<_>>(), vec![0]);

@@ -45,8 +45,10 @@ fn logged_env() -> Env {
     for (run, lr) in [("r1", 0.1), ("r2", 0.2)] {
         let config = json!({"lr": {"value": lr}}).to_string();
         env.gql("UpsertBucket", "", json!({"name": run, "project": "p", "entity": "e", "config": config}));
-        let rows: Vec<String> = (0..20).map(|i| json!({"_step": i, "loss": 1.0 / f64::from(i + 1)}).to_string()).collect();
-        let body = json!({"files": {"wandb-history.jsonl": {"offset": 0, "content": rows}}, "complete": true, "exitcode": 0});
+        let rows: Vec<String> =
+            (0..20).map(|i| json!({"_step": i, "loss": 1.0 / f64::from(i + 1)}).to_string()).collect();
+        let body =
+            json!({"files": {"wandb-history.jsonl": {"offset": 0, "content": rows}}, "complete": true, "exitcode": 0});
         let req: filestream::Request = serde_json::from_value(body).expect("request");
         let key = RunKey { entity: "e".into(), project: "p".into(), run_id: run.into() };
         filestream::apply(&*env.storage.metadata, &key, &req).expect("filestream");
@@ -69,24 +71,36 @@ fn runs_history_and_files_answer_in_wandbs_shape() {
     assert_eq!(run["historyKeys"]["lastStep"], 19);
     assert!(run["projectId"].is_u64());
 
-    let page = &env.gql("HistoryPage", "", vars(json!({"minStep": 5, "maxStep": 8, "pageSize": 100})))["project"]["run"];
+    let page =
+        &env.gql("HistoryPage", "", vars(json!({"minStep": 5, "maxStep": 8, "pageSize": 100})))["project"]["run"];
     let steps: Vec<u64> = page["history"]
         .as_array()
         .expect("rows")
         .iter()
-        .map(|r| serde_json::from_str::<Json>(r.as_str().expect("row string")).expect("row")["_step"].as_u64().expect("step"))
+        .map(|r| {
+            serde_json::from_str::<Json>(r.as_str().expect("row string")).expect("row")["_step"].as_u64().expect("step")
+        })
         .collect();
     assert_eq!(steps, vec![5, 6, 7], "minStep inclusive, maxStep exclusive");
-    let full = &env.gql("RunFullHistory", "history(samples: $samples)", vars(json!({"samples": 500})))["project"]["run"];
+    let full =
+        &env.gql("RunFullHistory", "history(samples: $samples)", vars(json!({"samples": 500})))["project"]["run"];
     assert_eq!(full["history"].as_array().map(Vec::len), Some(20));
     let spec = json!({"keys": ["_step", "loss"], "samples": 500}).to_string();
     let sampled = &env.gql("RunSampledHistory", "", vars(json!({"specs": [spec]})))["project"]["run"];
     assert_eq!(sampled["sampledHistory"][0].as_array().map(Vec::len), Some(20));
 
-    let runs = env.gql("Runs", "...LightweightRunFragment", json!({"entity": "e", "project": "p", "order": "+created_at",
-        "filters": json!({"config.lr": 0.2}).to_string()}));
-    let names: Vec<&str> =
-        runs["project"]["runs"]["edges"].as_array().expect("edges").iter().filter_map(|e| e["node"]["name"].as_str()).collect();
+    let runs = env.gql(
+        "Runs",
+        "...LightweightRunFragment",
+        json!({"entity": "e", "project": "p", "order": "+created_at",
+        "filters": json!({"config.lr": 0.2}).to_string()}),
+    );
+    let names: Vec<&str> = runs["project"]["runs"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|e| e["node"]["name"].as_str())
+        .collect();
     assert_eq!(names, vec!["r2"]);
     assert_eq!(runs["project"]["runCount"], 1);
 

@@ -3,11 +3,11 @@
 //! and blobs. The GraphQL operations that hand them out are in `trackway_wandb::artifacts`; like
 //! presigned object-store URLs they carry no key, the signature is the credential.
 
+use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 use tokio::sync::mpsc;
@@ -97,14 +97,22 @@ pub(crate) async fn file(
     Query(sig): Query<Signature>,
 ) -> ApiResult<Response> {
     check(&state, &["artifact-file", &entity, &project, &sha], &sig)?;
-    let digest: trackway_blob::Digest = sha.parse().map_err(|e: trackway_blob::DigestError| ApiError::BadRequest(e.to_string()))?;
+    let digest: trackway_blob::Digest =
+        sha.parse().map_err(|e: trackway_blob::DigestError| ApiError::BadRequest(e.to_string()))?;
     let (size, reader) = state
         .blocking(move |s| {
-            let size = s.blobs.size(&digest).map_err(blob_error)?.ok_or_else(|| ApiError::NotFound(format!("blob {digest}")))?;
+            let size = s
+                .blobs
+                .size(&digest)
+                .map_err(blob_error)?
+                .ok_or_else(|| ApiError::NotFound(format!("blob {digest}")))?;
             Ok((size, s.blobs.open(&digest).map_err(blob_error)?))
         })
         .await?;
-    let headers =
-        [(CONTENT_TYPE, "application/octet-stream".to_owned()), (CONTENT_LENGTH, size.to_string()), (ETAG, format!("\"{sha}\""))];
+    let headers = [
+        (CONTENT_TYPE, "application/octet-stream".to_owned()),
+        (CONTENT_LENGTH, size.to_string()),
+        (ETAG, format!("\"{sha}\"")),
+    ];
     Ok((headers, stream_reader(reader)).into_response())
 }
