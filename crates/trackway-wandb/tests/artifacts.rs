@@ -5,7 +5,7 @@
 
 use serde_json::{Value as Json, json};
 use trackway_blob::{BlobStore, MemBlobStore};
-use trackway_store::{MetadataStore, OpenOptions, Principal, RunKey, Storage};
+use trackway_store::{OpenOptions, Principal, RunKey, Storage};
 use trackway_wandb::pending::{Drafts, Md5Reader, Uploaded};
 use trackway_wandb::token::UrlSigner;
 use trackway_wandb::{WandbError, artifacts, graphql};

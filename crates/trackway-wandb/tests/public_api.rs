@@ -4,7 +4,7 @@
 
 use serde_json::{Value as Json, json};
 use trackway_blob::MemBlobStore;
-use trackway_store::{MetadataStore, OpenOptions, Principal, RunKey, Storage};
+use trackway_store::{OpenOptions, Principal, RunKey, Storage};
 use trackway_wandb::pending::Drafts;
 use trackway_wandb::token::UrlSigner;
 use trackway_wandb::{filestream, graphql};

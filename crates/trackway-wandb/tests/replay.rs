@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::Value as Json;
 use trackway_blob::MemBlobStore;
-use trackway_store::{MetadataStore, OpenOptions, OutputQuery, Principal, RunKey, Storage};
+use trackway_store::{OpenOptions, OutputQuery, Principal, RunKey, Storage};
 use trackway_wandb::pending::Drafts;
 use trackway_wandb::token::UrlSigner;
 use trackway_wandb::{filestream, graphql};
