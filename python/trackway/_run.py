@@ -102,7 +102,7 @@ class MemoryBackend:
             d = d[p]
         del d[path[-1]]
 
-    def define_metric(self, name, **kw) -> dict:
+    def define_metric(self, name, overwrite=False, **kw) -> dict:
         from . import _native
 
         return _native.metric_def(name, **kw)
@@ -318,7 +318,15 @@ class Run:
         return self._url.rsplit("/runs/", 1)[0]
 
     def get_sweep_url(self):
-        return None
+        """The sweep page of the sweep this run is a trial of (None otherwise or offline)."""
+        sweep_id, project = self._s.get("sweep_id"), self.get_project_url()
+        if not sweep_id or project is None:
+            return None
+        return f"{project}/sweeps/{sweep_id}"
+
+    @property
+    def sweep_url(self):
+        return self.get_sweep_url()
 
     @property
     def step(self) -> int:
@@ -398,6 +406,7 @@ class Run:
                 summary=_summary_list(summary),
                 goal=goal,
                 hidden=hidden,
+                overwrite=bool(overwrite),
             )
         except (ValueError, TypeError) as e:
             raise Error(f"define_metric({name!r}): {e}") from e

@@ -68,9 +68,12 @@ REPEATED_DEFINE_METRIC = """
 run = wandb.init(project="diff", mode="offline")
 run.define_metric("loss", summary="min")
 run.define_metric("loss", summary="max")  # wandb: a second call adds to the first
-run.log({"loss": 2.0})
-run.log({"loss": 1.0})
+run.define_metric("acc", summary="min")
+run.define_metric("acc", summary="max", overwrite=True)  # ... unless it overwrites
+run.log({"loss": 2.0, "acc": 2.0})
+run.log({"loss": 1.0, "acc": 1.0})
 out["loss"] = dict(run.summary.get("loss"))
+out["acc"] = dict(run.summary.get("acc"))
 run.finish()
 """
 
@@ -110,15 +113,8 @@ def test_same_script_same_results(code, tmp):
     assert ours == real, f"wandb: {real}\ntrackway: {ours}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known difference: Trackway's define_metric replaces the summary aggregations of an "
-    "earlier call ({'max': 2}); wandb merges them ({'max': 2, 'min': 1}). The rule is "
-    "trackway-sdk's define_metric normalisation (issue 12 remainder: one define_metric "
-    "normalisation); strict, so this fails once it is fixed and the mark must go",
-)
 def test_repeated_define_metric_merges_aggregations(tmp):
     real = run_under("wandb", REPEATED_DEFINE_METRIC, tmp)
     ours = run_under("trackway", REPEATED_DEFINE_METRIC, tmp)
-    assert real["loss"] == {"max": 2, "min": 1}, real
+    assert real["loss"] == {"max": 2, "min": 1} and real["acc"] == {"max": 2}, real
     assert ours == real, f"wandb: {real}\ntrackway: {ours}"

@@ -195,8 +195,10 @@ impl NativeRun {
         self.core.summary_del(&path).map_err(py_err)
     }
 
-    /// Adds a metric definition; returns its normalised record (see `metric_def`).
-    #[pyo3(signature = (name, step_metric=None, step_sync=None, summary=None, goal=None, hidden=None))]
+    /// Adds a metric definition (merged onto an earlier one of the same name unless
+    /// `overwrite`, as wandb does); returns this call's normalised record (see `metric_def`).
+    #[pyo3(signature = (name, step_metric=None, step_sync=None, summary=None, goal=None, hidden=None, overwrite=false))]
+    #[allow(clippy::too_many_arguments)] // define_metric's keyword arguments, one each
     fn define_metric(
         &mut self,
         name: &str,
@@ -205,11 +207,12 @@ impl NativeRun {
         summary: Option<Vec<String>>,
         goal: Option<&str>,
         hidden: Option<bool>,
+        overwrite: bool,
     ) -> PyResult<Py<PyAny>> {
         let summary = summary.unwrap_or_default();
         let def = MetricDef::new(name, step_metric, step_sync, &summary, goal, hidden).map_err(py_err)?;
         let out = Python::attach(|py| crate::metric_record_to_py(py, &def.record).map(Bound::unbind))?;
-        self.core.define_metric(def).map_err(py_err)?;
+        self.core.define_metric(def, overwrite).map_err(py_err)?;
         Ok(out)
     }
 

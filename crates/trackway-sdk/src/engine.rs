@@ -333,11 +333,13 @@ impl RunCore {
         Ok(())
     }
 
-    /// Adds a metric definition (one `metric` record).
-    pub fn define_metric(&mut self, def: MetricDef) -> Result<(), SdkError> {
+    /// Adds a metric definition, merged onto an earlier one of the same name unless
+    /// `overwrite` (as wandb does); the log gets one `metric` record holding the definition now
+    /// in force, so a replay (and the server) keeps the last record per name.
+    pub fn define_metric(&mut self, def: MetricDef, overwrite: bool) -> Result<(), SdkError> {
         self.check_live()?;
-        self.writer.append(&Record::Metric(def.record.clone()))?;
-        self.metrics.define(def);
+        let record = self.metrics.define(def, overwrite)?.record.clone();
+        self.writer.append(&Record::Metric(record))?;
         Ok(())
     }
 

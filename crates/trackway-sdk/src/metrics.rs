@@ -128,6 +128,24 @@ impl MetricDef {
         })
     }
 
+    /// This call merged onto an earlier definition of the same name, as wandb merges repeated
+    /// `define_metric` calls (a protobuf `MergeFrom` of the metric records unless
+    /// `overwrite=True`): aggregates add up, a given step metric or goal replaces the earlier
+    /// one, and `hidden`/`step_sync` once set stay set.
+    ///
+    /// # Errors
+    /// None in practice: both records were validated by [`MetricDef::new`].
+    pub fn merged_onto(&self, prev: &MetricDef) -> Result<MetricDef, SdkError> {
+        let (new, old) = (&self.record, &prev.record);
+        let mut summary = old.summary.clone();
+        summary.extend(new.summary.iter().filter(|s| !old.summary.contains(s)).cloned());
+        let step_metric = new.step_metric.as_deref().or(old.step_metric.as_deref());
+        let step_sync = (new.step_sync == Some(true)).then_some(true).or(old.step_sync).or(new.step_sync);
+        let goal = new.goal.as_deref().or(old.goal.as_deref());
+        let hidden = (new.hidden == Some(true)).then_some(true).or(old.hidden).or(new.hidden);
+        MetricDef::new(&self.name, step_metric, step_sync, &summary, goal, hidden)
+    }
+
     fn matches(&self, key: &str) -> Option<usize> {
         if self.name == key {
             return Some(usize::MAX);
@@ -186,16 +204,27 @@ impl Metrics {
         self.defs.is_empty()
     }
 
-    /// Adds (or replaces, by name) a definition.
-    pub fn define(&mut self, def: MetricDef) {
+    /// Adds a definition, merged onto an earlier one of the same name unless `overwrite`
+    /// ([`MetricDef::merged_onto`]); returns the definition now in force.
+    ///
+    /// # Errors
+    /// As [`MetricDef::merged_onto`].
+    pub fn define(&mut self, def: MetricDef, overwrite: bool) -> Result<&MetricDef, SdkError> {
         if let Some(step) = &def.step_metric {
             self.step_values.entry(step.clone()).or_insert(Value::Null);
         }
-        match self.defs.iter_mut().find(|d| d.name == def.name) {
-            Some(d) => *d = def,
-            None => self.defs.push(def),
-        }
         self.cache.clear();
+        let index = match self.defs.iter().position(|d| d.name == def.name) {
+            Some(i) => {
+                self.defs[i] = if overwrite { def } else { def.merged_onto(&self.defs[i])? };
+                i
+            }
+            None => {
+                self.defs.push(def);
+                self.defs.len() - 1
+            }
+        };
+        Ok(&self.defs[index])
     }
 
     /// The definition for `key`: an exact name wins, then the longest glob prefix, then the

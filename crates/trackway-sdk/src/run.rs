@@ -220,7 +220,8 @@ impl Run {
     }
 
     /// `define_metric(name, step_metric, summary, goal)`: `name` may be `*` or `prefix/*`;
-    /// `summary` aggregates are `min,max,mean,first,last,none`.
+    /// `summary` aggregates are `min,max,mean,first,last,none`. A repeated call for the same
+    /// name merges onto the earlier one, as wandb's does.
     ///
     /// # Errors
     /// [`SdkError::InvalidMetric`] for bad names, aggregates or goals.
@@ -233,7 +234,7 @@ impl Run {
     ) -> Result<(), SdkError> {
         let summary: Vec<String> = summary.iter().map(|s| (*s).to_owned()).collect();
         let def = MetricDef::new(name, step_metric, None, &summary, goal, None)?;
-        self.core.as_mut().map_or(Ok(()), |c| c.define_metric(def))
+        self.core.as_mut().map_or(Ok(()), |c| c.define_metric(def, false))
     }
 
     /// Renames the run.

@@ -128,10 +128,10 @@ fn define_metric_aggregates_globs_and_none() {
         let s: Vec<String> = s.iter().map(|x| (*x).to_owned()).collect();
         MetricDef::new(n, None, None, &s, None, None).expect("def")
     };
-    r.define_metric(d("loss", &["min", "max", "mean", "first", "last"])).expect("d1");
-    r.define_metric(d("train/*", &["max"])).expect("d2");
-    r.define_metric(d("hidden_key", &["none"])).expect("d3");
-    r.define_metric(d("eval.acc", &["max"])).expect("d4");
+    r.define_metric(d("loss", &["min", "max", "mean", "first", "last"]), false).expect("d1");
+    r.define_metric(d("train/*", &["max"]), false).expect("d2");
+    r.define_metric(d("hidden_key", &["none"]), false).expect("d3");
+    r.define_metric(d("eval.acc", &["max"]), false).expect("d4");
     for (i, l) in [3.0, 1.0, f64::NAN, 2.0].iter().enumerate() {
         let i = i as i64;
         r.log(map! {"loss" => *l, "train/x" => i, "hidden_key" => 1i64, "eval" => map!{"acc" => i}}, None, None)
@@ -158,12 +158,50 @@ fn define_metric_aggregates_globs_and_none() {
     assert!(MetricDef::new("x", None, None, &[], Some("up"), None).is_err());
 }
 
+/// wandb merges repeated `define_metric` calls (aggregates add up, a later goal or step metric
+/// wins, unspecified fields keep their earlier values); `overwrite` replaces the definition.
+/// The log's last `metric` record per name is the definition in force.
+#[test]
+fn repeated_define_metric_merges_unless_overwrite() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut r = start(&tmp);
+    let d = |n: &str, step: Option<&str>, s: &[&str], goal: Option<&str>| {
+        let s: Vec<String> = s.iter().map(|x| (*x).to_owned()).collect();
+        MetricDef::new(n, step, None, &s, goal, None).expect("def")
+    };
+    r.define_metric(d("loss", Some("epoch"), &["min"], Some("minimize")), false).expect("d1");
+    r.define_metric(d("loss", None, &["max"], None), false).expect("d2");
+    r.define_metric(d("acc", None, &["min"], None), false).expect("d3");
+    r.define_metric(d("acc", None, &["max"], None), true).expect("overwrite");
+    for v in [2.0, 1.0] {
+        r.log(map! {"loss" => v, "acc" => v, "epoch" => 1i64}, None, None).expect("log");
+    }
+    let s = r.summary();
+    assert_eq!(s.get("loss"), Some(&Value::Map(map! {"min" => 1.0, "max" => 2.0})));
+    assert_eq!(s.get("acc"), Some(&Value::Map(map! {"max" => 2.0})));
+    r.finish(None, false).expect("finish");
+    let st = load_run_state(r.dir()).expect("state");
+    assert_eq!(&st.summary, r.summary());
+    let records = LogReader::open(r.log_path(), 0).expect("open").read_all().expect("read");
+    let last_loss = records
+        .into_iter()
+        .filter_map(|e| match e.record {
+            Ok(Record::Metric(m)) if m.name == "loss" => Some(m),
+            _ => None,
+        })
+        .last()
+        .expect("a loss record");
+    assert_eq!(last_loss.summary, vec!["min".to_owned(), "max".to_owned()]);
+    assert_eq!(last_loss.step_metric.as_deref(), Some("epoch"));
+    assert_eq!(last_loss.goal.as_deref(), Some("minimize"));
+}
+
 #[test]
 fn step_metric_sync_fills_last_seen_value() {
     let tmp = tempfile::tempdir().expect("tmp");
     let mut r = start(&tmp);
-    r.define_metric(MetricDef::new("train/global_step", None, None, &[], None, None).expect("d")).expect("d1");
-    r.define_metric(MetricDef::new("train/*", Some("train/global_step"), None, &[], None, None).expect("d"))
+    r.define_metric(MetricDef::new("train/global_step", None, None, &[], None, None).expect("d"), false).expect("d1");
+    r.define_metric(MetricDef::new("train/*", Some("train/global_step"), None, &[], None, None).expect("d"), false)
         .expect("d2");
     r.log(map! {"train/loss" => 1.0, "train/global_step" => 10i64}, None, None).expect("1");
     r.log(map! {"train/loss" => 0.5}, None, None).expect("2");
