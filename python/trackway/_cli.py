@@ -1,19 +1,9 @@
 """Console entry point `trackway` (and `python -m trackway`): the command line is compiled into
 the native extension, so it runs in this process and the wheel needs no second executable."""
 
+import os
 import signal
 import sys
-
-
-def _is_sweep_command(args) -> bool:
-    """`trackway sweep ...` or `trackway agent SWEEP_ID` (the uploader is `agent --root DIR`)."""
-    if not args:
-        return False
-    if args[0] == "sweep":
-        return True
-    return (
-        args[0] == "agent" and "--root" not in args and any(not a.startswith("-") for a in args[1:])
-    )
 
 
 def main(argv=None) -> None:
@@ -27,10 +17,8 @@ def main(argv=None) -> None:
         )
         raise SystemExit(127) from None
     args = sys.argv[1:] if argv is None else list(argv)
-    if _is_sweep_command(args):  # Python: they run the sweep's `command` as subprocesses
-        from . import _sweep_cli
-
-        raise SystemExit(_sweep_cli.main(args))
+    # `trackway agent SWEEP_ID` runs the sweep's `${interpreter}` as this Python, as wandb's does
+    os.environ.setdefault("TRACKWAY_INTERPRETER", sys.executable or "python3")
     # The Rust side runs with the GIL released, where Python's own SIGINT handler would only set
     # a flag nobody reads: Ctrl-C must stop `trackway sync` as it stops the standalone binary.
     if hasattr(signal, "SIGINT"):

@@ -18,9 +18,11 @@ struct Cli {
 enum Command {
     /// Start the server (embedded store, API and web UI).
     Server(commands::server::Args),
-    /// Background uploader (started by `init()`; not for direct use).
-    #[command(hide = true)]
+    /// Run trials of a sweep: `trackway agent SWEEP_ID` (without an id: the background
+    /// uploader `init()` starts).
     Agent(commands::agent::Args),
+    /// Create a sweep from a YAML config (wandb's format); prints ENTITY/PROJECT/ID.
+    Sweep(commands::sweep::Args),
     /// Upload offline or unfinished runs.
     Sync(commands::sync::Args),
     /// Store an API key for a server.
@@ -79,6 +81,7 @@ fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Server(a) => commands::server::run(a),
         Command::Agent(a) => commands::agent::run(a),
+        Command::Sweep(a) => commands::sweep::run(a),
         Command::Sync(a) => commands::sync::run(a),
         Command::Login(a) => commands::login::run(a),
         Command::Status(a) => commands::status::run(a),

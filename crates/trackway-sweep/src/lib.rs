@@ -8,10 +8,12 @@
 //!   enumeration, random sampling, Bayesian optimisation ([`tpe`], a tree-structured Parzen
 //!   estimator).
 //! - [`hyperband`]: which running trials to stop, from their metric histories.
+//! - [`command`]: a trial's command line (wandb's `${...}` macros), for command-line agents.
 //!
 //! Nothing here does I/O; state lives in the caller's store, and randomness comes from a seed
 //! the caller passes, so a suggestion is reproducible.
 
+pub mod command;
 pub mod config;
 pub mod hyperband;
 mod rng;

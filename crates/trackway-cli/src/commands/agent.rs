@@ -1,5 +1,6 @@
-//! `trackway agent`: the background uploader `init()` starts (one per root, see
-//! `trackway_agent::run_agent`). Logs go to `<root>/agent.log`, since stdio is /dev/null.
+//! `trackway agent SWEEP_ID`: runs trials of a sweep (`commands::sweep`). Without a sweep id:
+//! the background uploader `init()` starts (one per root, see `trackway_agent::run_agent`);
+//! its logs go to `<root>/agent.log`, since stdio is /dev/null.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -11,16 +12,32 @@ const MAX_LOG_BYTES: u64 = 10 << 20;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The run root to upload from (default: `<TRACKWAY_DIR or cwd>/trackway`).
+    /// The sweep to run trials of: ENTITY/PROJECT/ID, PROJECT/ID or ID (as `trackway sweep`
+    /// printed it). Without it, this is the background uploader `init()` starts.
+    pub sweep_id: Option<String>,
+    /// Sweep agent: the sweep's project, when the id does not name it.
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Sweep agent: the sweep's entity, when the id does not name it.
+    #[arg(long)]
+    pub entity: Option<String>,
+    /// Sweep agent: stop after this many trials.
+    #[arg(long)]
+    pub count: Option<u64>,
+    /// Uploader: the run root to upload from (default: `<TRACKWAY_DIR or cwd>/trackway`).
     #[arg(long)]
     pub root: Option<PathBuf>,
-    /// Exit after this many seconds without unsynced online runs
+    /// Uploader: exit after this many seconds without unsynced online runs
     /// (default: TRACKWAY_AGENT_IDLE_SECONDS, else 60).
     #[arg(long)]
     pub idle_seconds: Option<f64>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(sweep_id) = args.sweep_id {
+        let a = super::sweep::AgentArgs { sweep_id, project: args.project, entity: args.entity, count: args.count };
+        return super::sweep::run_agent(&a);
+    }
     let cwd = std::env::current_dir().context("current directory")?;
     let root = match args.root {
         Some(r) if r.is_absolute() => r,

@@ -10,4 +10,5 @@ pub mod restore;
 pub mod runs;
 pub mod server;
 pub mod status;
+pub mod sweep;
 pub mod sync;
