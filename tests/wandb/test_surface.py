@@ -1,6 +1,6 @@
 """The public API of the real `wandb` (this venv's release) against Trackway's: names and call
 signatures of the top-level module, Run, Config, Summary, Api and its Run/Runs/Artifact, the data
-types and `wandb.plot`. Every difference must be implemented or listed, with a reason, in
+types, `wandb.plot` and the public `Sweep`. Every difference must be implemented or listed, with a reason, in
 `surface_allowlist.txt` (next to this file); a new wandb release that adds public API fails here
 until someone decides.
 """
@@ -43,6 +43,7 @@ def _wandb_targets():
         "Api": wandb.Api,
         "Api.Run": public.Run,
         "Api.Runs": public.Runs,
+        "Api.Sweep": public.Sweep,
         "Artifact": wandb.Artifact,
         "plot": importlib.import_module("wandb.plot"),
     }
@@ -65,6 +66,7 @@ def _trackway_targets():
         "Api": apis.Api,
         "Api.Run": apis.Run,
         "Api.Runs": apis.Runs,
+        "Api.Sweep": apis.Sweep,
         "Artifact": opt(trackway, "Artifact"),
         "plot": importlib.import_module("trackway.plot"),
     }

@@ -2,6 +2,8 @@
 //! metric and end come from its run (summary, state, metric history), decisions run inside the
 //! sweep store's claim transaction.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 use trackway_store::{Claim, ClaimDecision, RunKey, StoreError, Sweep, SweepTrial, TrialUpdate};
 use trackway_sweep::hyperband::History;
@@ -30,6 +32,18 @@ fn trial_state(s: &str) -> TrialState {
         "stopped" => TrialState::Stopped,
         _ => TrialState::Running,
     }
+}
+
+/// Which sweep each run of a project is a trial of (run id -> sweep id), from the sweep store
+/// (the one record of it): the runs API names it as `sweep`, the workspace groups by it.
+pub fn sweep_of_runs(s: &AppState, entity: &str, project: &str) -> ApiResult<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for sweep in s.sweeps.list_sweeps(entity, project)? {
+        for t in s.sweeps.list_trials(&sweep.id)? {
+            out.insert(t.run_id, sweep.id.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// Looks at the runs of the trials not yet settled: their metric, and whether they ended.

@@ -100,6 +100,14 @@ class Api(AccountsMixin):
         data = self._http.get(f"/api/v1/runs/{_q(entity)}/{_q(project)}/{_q(run_id)}")
         return Run(self, data)
 
+    def sweep(self, path=""):
+        """One sweep by 'entity/project/sweep_id' (or 'project/sweep_id'): wandb's `Sweep`
+        (`runs`, `best_run()`, `config`, `state`, `expected_run_count`, ...)."""
+        from .sweeps import Sweep
+
+        entity, project, sweep_id = self._split(path, 3)
+        return Sweep(self, entity, project, sweep_id)
+
     # -- artifacts (python/trackway/artifacts) ---------------------------------------------------
     def artifact(self, name, type=None):
         """One version by '[entity/]project/name[:alias|:vN]' (default alias: latest)."""
@@ -205,6 +213,14 @@ class Run:
         self.config = decode_value(data.get("config") or {})
         self.summary = decode_value(data.get("summary") or {})
         self.metadata = decode_value(data.get("metadata") or {})
+        self.sweep_name = data.get("sweep")  # the id of the sweep this run is a trial of
+
+    @property
+    def sweep(self):
+        """The `Sweep` this run is a trial of, or None."""
+        if not self.sweep_name:
+            return None
+        return self._api.sweep(f"{self.entity}/{self.project}/{self.sweep_name}")
 
     @property
     def path(self):

@@ -106,6 +106,9 @@ pub(crate) struct Run {
     row_count: i64,
     /// The run's page in the web UI.
     url: String,
+    /// The sweep this run is a trial of (the run list and the run's own read say; null when
+    /// none).
+    sweep: Option<String>,
 }
 
 #[derive(ToSchema)]

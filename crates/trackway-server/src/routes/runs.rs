@@ -143,8 +143,12 @@ pub(crate) async fn get_one(
 ) -> ApiResult<Json<Json_>> {
     check_read(&state, &who, &entity, &project).await?;
     let key = RunKey { entity, project, run_id };
-    let run = state.blocking(move |s| Ok(s.store.get_run(&key)?)).await?;
-    Ok(Json(run_json(&state, &run)?))
+    let (run, sweeps) = state
+        .blocking(move |s| Ok((s.store.get_run(&key)?, crate::sweeps::sweep_of_runs(s, &key.entity, &key.project)?)))
+        .await?;
+    let mut v = run_json(&state, &run)?;
+    v["sweep"] = sweeps.get(&run.run_id).map_or(Json_::Null, |id| Json_::String(id.clone()));
+    Ok(Json(v))
 }
 
 #[utoipa::path(patch, path = "/api/v1/runs/{entity}/{project}/{run_id}", operation_id = "patchRun", tag = "runs",
@@ -212,8 +216,21 @@ pub(crate) async fn list(
         cursor: q.cursor,
         with_total: q.total.unwrap_or(true),
     };
-    let page = state.blocking(move |s| Ok(s.store.query_runs(&query)?)).await?;
-    let runs = page.runs.iter().map(|r| run_json(&state, r)).collect::<ApiResult<Vec<_>>>()?;
+    let (page, sweeps) = state
+        .blocking(move |s| {
+            let sweeps = crate::sweeps::sweep_of_runs(s, &query.entity, &query.project)?;
+            Ok((s.store.query_runs(&query)?, sweeps))
+        })
+        .await?;
+    let runs = page
+        .runs
+        .iter()
+        .map(|r| {
+            let mut v = run_json(&state, r)?;
+            v["sweep"] = sweeps.get(&r.run_id).map_or(Json_::Null, |id| Json_::String(id.clone()));
+            Ok(v)
+        })
+        .collect::<ApiResult<Vec<_>>>()?;
     Ok(Json(json!({"runs": runs, "next_cursor": page.next_cursor, "total": page.total})))
 }
 
