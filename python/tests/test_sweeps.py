@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 import textwrap
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PYDIR, Server, clean_env, run_script
+from conftest import PYDIR, Server, clean_env, run_script, trackway_bin
 
 
 @pytest.fixture
@@ -193,6 +194,8 @@ run.finish()
 
 
 def test_grid_sweep_two_cli_agents(tmp, server):
+    """One agent is the standalone Rust binary, the other the Python console entry point: both
+    run the same command line (crates/trackway-cli, commands::sweep)."""
     (tmp / "prog.py").write_text(PROGRAM)
     (tmp / "sweep.yaml").write_text(
         textwrap.dedent("""
@@ -206,11 +209,13 @@ def test_grid_sweep_two_cli_agents(tmp, server):
         """)
     )
     env = online_env(tmp, server)
-    cli = [sys.executable, "-m", "trackway"]
+    # The standalone binary runs `${interpreter}` as the python3 on PATH: this venv's, as when
+    # it is activated.
+    venv_env = dict(env, PATH=os.pathsep.join([os.path.dirname(sys.executable), env["PATH"]]))
     made = subprocess.run(
-        [*cli, "sweep", "sweep.yaml", "--project", "sw"],
+        [trackway_bin(), "sweep", "sweep.yaml", "--project", "sw"],
         cwd=tmp,
-        env=env,
+        env=venv_env,
         capture_output=True,
         text=True,
         timeout=60,
@@ -218,19 +223,21 @@ def test_grid_sweep_two_cli_agents(tmp, server):
     assert made.returncode == 0, made.stderr
     path = made.stdout.strip()
     assert path.startswith("admin/sw/"), made.stdout
+    agents = [([sys.executable, "-m", "trackway"], env), ([trackway_bin()], venv_env)]
     procs = [
         subprocess.Popen(
             [*cli, "agent", path],
             cwd=tmp,
-            env=env,
+            env=agent_env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(2)
+        for cli, agent_env in agents
     ]
     list(finish_all(procs))
-    out = sweep_state(server, path.rsplit("/", 1)[1])
+    sid = path.rsplit("/", 1)[1]
+    out = sweep_state(server, sid)
     combos = {(t["config"]["a"], t["config"]["b"]) for t in out["trials"]}
     assert len(out["trials"]) == 20 and len(combos) == 20, "each grid point exactly once"
     assert {t["state"] for t in out["trials"]} == {"finished"}
@@ -239,6 +246,28 @@ def test_grid_sweep_two_cli_agents(tmp, server):
     best = run_of(server, out["best_run_id"])
     assert (best["config"]["a"], best["config"]["b"]) == (1, "x")
     assert best["project"] == "sw", "a trial's run lands in the sweep's project"
+    assert best["sweep"] == sid, "the runs API names a trial's sweep"
+    check_public_sweep(server, path, out)
+
+
+def check_public_sweep(srv: Server, path: str, state: dict) -> None:
+    """`Api().sweep()` is wandb's public Sweep over the same server state."""
+    from trackway.apis import Api
+
+    api_ = Api(base_url=srv.url, api_key=srv.key)
+    sw = api_.sweep(path)
+    assert (sw.id, sw.entity, sw.project) == (state["sweep"]["id"], "admin", "sw")
+    assert sw.state == "FINISHED" and sw.config["method"] == "grid"
+    assert sw.expected_run_count == 20 and sw.order == "+summary_metrics.loss"
+    assert sorted(r.id for r in sw.runs) == sorted(t["run_id"] for t in state["trials"])
+    best = sw.best_run()
+    assert best.id == state["best_run_id"] and (best.config["a"], best.config["b"]) == (1, "x")
+    worst = sw.best_run(order="-summary_metrics.loss")
+    assert (worst.config["a"], worst.config["b"]) in {(5, "y"), (5, "z"), (5, "w")}
+    assert best.sweep_name == sw.id and best.sweep.id == sw.id
+    assert api_.run("admin/sw/" + best.id).sweep.best_run().id == best.id
+    with pytest.raises(ValueError):
+        api_.sweep("admin/sw/nosuchsweep")
 
 
 def test_hyperband_stops_the_worse_run(tmp, server):
@@ -274,6 +303,58 @@ def test_hyperband_stops_the_worse_run(tmp, server):
     assert trials[0]["state"] == "finished"
     assert trials[1]["state"] == "stopped", trials
     assert run_of(server, trials[1]["run_id"])["row_count"] < 40, "the stopped run was ended early"
+
+
+STOPPABLE = """
+import sys, time, trackway
+def train():
+    run = trackway.init()
+    try:
+        for i in range(run.config.steps):
+            run.log({"loss": run.config.a + 1.0 / (i + 1)})
+            time.sleep(run.config.sleep)
+    except Exception:
+        print("caught by except Exception", run.config.a, flush=True)  # must not happen
+    print("completed", run.config.a, flush=True)
+trackway.agent(sys.argv[1], function=train)
+print("agent returned", flush=True)
+"""
+
+
+def test_hyperband_interrupts_an_inprocess_trial(tmp, server):
+    """An in-process trial the controller stops gets `TrialStopped` raised inside `function`
+    (past a training loop's `except Exception`); its run is finished and the agent goes on."""
+    sid = create(
+        server,
+        {
+            "method": "grid",
+            "metric": {"name": "loss", "goal": "minimize"},
+            "parameters": {
+                "a": {"values": [1, 9]},
+                "steps": {"value": 40},
+                "sleep": {"value": 0.15},
+            },
+            "early_terminate": {"type": "hyperband", "min_iter": 3, "eta": 2, "s": 2},
+        },
+    )
+    (tmp / "stoppable.py").write_text(STOPPABLE)
+    done = subprocess.run(
+        [sys.executable, "stoppable.py", f"admin/sw/{sid}"],
+        cwd=tmp,
+        env=online_env(tmp, server),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "completed 1" in done.stdout and "agent returned" in done.stdout, done.stdout
+    assert "completed 9" not in done.stdout and "caught" not in done.stdout, done.stdout
+    assert "stopped by the controller" in done.stderr
+    trials = sweep_state(server, sid)["trials"]
+    assert [t["state"] for t in trials] == ["finished", "stopped"], trials
+    stopped = run_of(server, trials[1]["run_id"])
+    assert stopped["row_count"] < 40, "the trial was interrupted, not run to the end"
+    assert stopped["state"] == "finished", "its run was finished by the agent"
 
 
 BAYES = """

@@ -183,13 +183,77 @@ def _interval() -> float:
         return 5.0
 
 
+class TrialStopped(BaseException):
+    """Raised inside an in-process trial the controller stopped (hyperband, cancel): a
+    BaseException, like KeyboardInterrupt, so a training loop's `except Exception` lets it out."""
+
+
+class _Stopper:
+    """Heartbeats one in-process trial from a helper thread and, when the controller stops it,
+    raises `TrialStopped` in the thread running the trial (wandb's in-process agent does the
+    same with `PyThreadState_SetAsyncExc`). The exception arrives at the trial's next Python
+    bytecode, so a long C call (a sleep, a kernel) finishes first."""
+
+    def __init__(self, client, run_id):
+        self.client, self.run_id = client, run_id
+        self.target = threading.get_ident()
+        self.lock = threading.Lock()
+        self.armed, self.fired = True, False
+        self.done = threading.Event()
+        self.thread = threading.Thread(
+            target=self._loop, name="trackway-trial-heartbeat", daemon=True
+        )
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def _loop(self):
+        while not self.done.wait(_interval()):
+            try:
+                stop = self.run_id in self.client.heartbeat([self.run_id]).get("stop", [])
+            except CommError as e:
+                _term.warn_once(f"sweep heartbeat failed (the trial goes on): {e}")
+                continue
+            if stop:
+                self._fire()
+                return
+
+    def _fire(self):
+        with self.lock:
+            if self.armed and not self.fired:
+                self.fired = True
+                _term.termlog(f"trial {self.run_id}: stopped by the controller")
+                _async_raise(self.target, TrialStopped)
+
+    def __exit__(self, *exc):
+        """Disarms; an exception sent but not yet raised is withdrawn, so it cannot escape
+        into the agent's own code after the trial returned."""
+        self.done.set()
+        with self.lock:
+            self.armed = False
+            if self.fired:
+                _async_raise(self.target, None)
+        return False
+
+
+def _async_raise(thread_id, exc):
+    import ctypes
+
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(exc) if exc is not None else None
+    )
+
+
 def agent(
     sweep_id, function=None, entity=None, project=None, count=None, max_consecutive_failed_runs=None
 ):
     """Runs trials of a sweep in this process (wandb.agent): each claim from the server's
     controller becomes one call of `function`, whose `init()` starts the trial's run with the
-    sampled parameters as its locked config. Returns after `count` trials or when the sweep
-    hands out no more, or after `max_consecutive_failed_runs` failed trials in a row."""
+    sampled parameters as its locked config. While a trial runs, a helper thread heartbeats it;
+    a trial the controller stops (hyperband, cancel) is interrupted with `TrialStopped` and its
+    run finished. Returns after `count` trials or when the sweep hands out no more, or after
+    `max_consecutive_failed_runs` failed trials in a row."""
     global _trial
     _refuse_offline("agent()")
     if function is None or not callable(function):
@@ -207,20 +271,8 @@ def agent(
             "project": project,
             "params": trial["config"],
         }
-        state = "finished"
-        try:
-            function()
-        except Exception as e:  # a failing trial ends as failed; the agent goes on (wandb does)
-            state = "failed"
-            _term.termerror(f"trial {trial['run_id']} failed: {type(e).__name__}: {e}")
-        finally:
-            _trial = None
-            from . import _lifecycle
-
-            for active in list(_lifecycle._active):
-                if active.id == trial["run_id"]:
-                    active.finish(exit_code=0 if state == "finished" else 1)
-        client.heartbeat([], [(trial["run_id"], state)])
+        state = _run_function(function, client, trial["run_id"])
+        client.heartbeat([], [(trial["run_id"], "failed" if state == "failed" else "finished")])
         failures[0] = failures[0] + 1 if state == "failed" else 0
         if max_consecutive_failed_runs and failures[0] >= max_consecutive_failed_runs:
             raise _TooManyFailures(failures[0])
@@ -232,3 +284,26 @@ def agent(
         return None
     finally:
         _trial = None
+
+
+def _run_function(function, client, run_id):
+    """One in-process trial: finished, failed (an exception) or stopped (by the controller)."""
+    global _trial
+    state = "finished"
+    try:
+        try:
+            with _Stopper(client, run_id):
+                function()
+        finally:
+            _trial = None
+    except TrialStopped:
+        state = "stopped"
+    except Exception as e:  # a failing trial ends as failed; the agent goes on (wandb does)
+        state = "failed"
+        _term.termerror(f"trial {run_id} failed: {type(e).__name__}: {e}")
+    from . import _lifecycle
+
+    for active in list(_lifecycle._active):
+        if active.id == run_id:
+            active.finish(exit_code=1 if state == "failed" else 0)
+    return state

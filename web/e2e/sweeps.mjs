@@ -1,6 +1,7 @@
 // Sweeps UI (docs/sweeps.md) against the real server: a sweep made and claimed through the API,
 // its trials' runs written through ingest; the list, the sweep page (state, progress, best run,
-// scatter + parallel coordinates, trials) and the pause/resume controls.
+// scatter + parallel coordinates, parameter importance, trials), the pause/resume controls and
+// the workspace grouping the sweep's runs.
 
 import { assert, shot, until } from "./lib.mjs";
 import { RunWriter } from "./backend.mjs";
@@ -33,7 +34,34 @@ export async function sweepTests(suite, page, call) {
     assert((await text("#sweep-progress")).includes("6 of 8"), `progress ${await text("#sweep-progress")}`);
     assert((await text("#sweep-best")).includes(best.run), `best run ${best.run} in ${await text("#sweep-best")}`);
     assert(await page.$("#scatter-canvas") && await page.$("#parallel-canvas"), "scatter and parallel coordinates");
+    // Parameter importance: the workspace's panel, explaining the sweep's metric by its parameters.
+    await until(page, () => window.__trackway.importance?.keys.length === 2, null, 15000, "importance of 2 parameters");
+    const imp = await page.evaluate(() => window.__trackway.importance);
+    assert(imp.metric === "summary.loss", `importance explains the sweep metric, not ${imp.metric}`);
+    assert([...imp.keys].sort().join() === "config.lr,config.opt", `importance keys ${imp.keys}`);
+    assert(imp.importance.every((v) => v >= 0 && v <= 1) && Math.abs(imp.importance.reduce((a, b) => a + b, 0) - 1) < 1e-6,
+      `importances are shares summing to 1: ${imp.importance}`);
+    assert(await page.$("#importance-panel tr[data-key='config.lr']"), "an importance row per parameter");
     await shot(page, "40-sweep");
+  });
+
+  await suite.test("workspace groups a sweep's runs by their sweep", async () => {
+    // One run outside the sweep: it groups apart, as (none).
+    const other = new RunWriter(call, { project: "e2e-sweep", run_id: "not-a-trial", name: "manual", config: { lr: 0.01 } });
+    await other.start();
+    other.log(0, { loss: 1 });
+    other.finish(0);
+    await other.flush();
+    await page.goto("/admin/e2e-sweep");
+    await page.waitForSelector("#group-by option[value='sweep']", { state: "attached", timeout: 15000 });
+    await page.selectOption("#group-by", "sweep");
+    const labels = () => [...document.querySelectorAll(".trow.group .gcell")].map((e) => e.textContent);
+    await until(page, (id) => {
+      const l = [...document.querySelectorAll(".trow.group .gcell")].map((e) => e.textContent);
+      return l.some((t) => t.includes(`sweep = ${id}`) && t.includes("(6)")) && l.some((t) => t.includes("(none)") && t.includes("(1)"));
+    }, sweep.id, 15000, "a group of the sweep's 6 runs and one of the other run");
+    assert((await page.evaluate(labels)).length === 2, "two groups");
+    await shot(page, "41-workspace-by-sweep");
   });
 
   await suite.test("sweep controls pause and resume the sweep", async () => {

@@ -13,6 +13,8 @@ export interface Run {
   tags: string[]; notes: string | null; group: string | null; job_type: string | null; host: string | null;
   config: Record<string, Decoded>; summary: Record<string, Decoded>; metadata: Record<string, Decoded>;
   last_step: number | null; row_count: number | null; url?: string;
+  /** The sweep this run is a trial of (run list and run reads), null or absent when none. */
+  sweep?: string | null;
   /** client-side: created_at in seconds, precomputed for sorting */
   _created: number;
 }

@@ -1,9 +1,11 @@
 // Sweeps: the project's sweep list, and one sweep's page (state, method, progress, best run,
-// controls, scatter and parallel coordinates of the parameters against the metric, trials).
+// controls, scatter and parallel coordinates of the parameters against the metric, parameter
+// importance (the workspace's panel and lib/importance.ts, one home), trials).
 // Data: /api/v1/sweeps (docs/sweeps.md). The plots are the workspace's components, fed with one
 // pseudo-run per trial (its sampled config and its metric).
 
 import { call, type Run } from "../api";
+import { ImportancePanel } from "../components/importance";
 import { ParallelCoords } from "../components/parcoords";
 import { ScatterPlot } from "../components/scatter";
 import { clear, fmtTime, h } from "../lib/dom";
@@ -60,7 +62,8 @@ export function sweepView(el: HTMLElement, entity: string, project: string, id: 
   let keys: string[] = [];
   const scatter = new ScatterPlot(opts);
   const parallel = new ParallelCoords(opts);
-  plots.append(h("h3", null, "Parameters vs metric"), scatter.el, parallel.el);
+  const importance = new ImportancePanel(opts);
+  plots.append(h("h3", null, "Parameters vs metric"), scatter.el, parallel.el, h("h3", null, "Parameter importance"), importance.el);
   const control = (action: string) => call("POST", `${base(entity, project)}/${encodeURIComponent(id)}/control`, { action }).then(load, showErr);
   const showErr = (e: unknown) => head.append(h("div", { class: "error" }, String(e)));
   const load = async () => {
@@ -77,9 +80,10 @@ export function sweepView(el: HTMLElement, entity: string, project: string, id: 
     runs = trialRuns(page, entity, project);
     const metric = page.metric ? [`summary.${page.metric.name}`] : [];
     keys = [...page.parameters.map((p) => `config.${p}`), ...metric];
-    if (!state.sx) { state.sx = keys[0] ?? ""; state.sy = metric[0] ?? keys[1] ?? ""; state.color = metric[0] ?? ""; state.axes = keys; }
+    if (!state.sx) { state.sx = keys[0] ?? ""; state.sy = metric[0] ?? keys[1] ?? ""; state.color = metric[0] ?? ""; state.axes = keys; state.imp = metric[0] ?? ""; }
     scatter.render();
     parallel.render();
+    importance.render();
     clear(table, h("h3", null, `Trials (${page.trials.length})`), h("table", { class: "grid" },
       h("thead", null, h("tr", null, ...["#", "Run", "State", ...page.parameters, page.metric?.name ?? "metric"].map((c) => h("th", null, c)))),
       h("tbody", null, ...page.trials.map((t) => h("tr", null, h("td", null, String(t.seq)), h("td", null, runLink(entity, project, t.run_id)),

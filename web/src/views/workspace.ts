@@ -249,6 +249,7 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
     const pinned = pinnedRuns.filter((r) => pins.has(r.run_id));
     rows = [...pinned, ...all.filter((r) => !pins.has(r.run_id))];
     table.setRows(groupRuns(rows, st.group, collapsedGroups));
+    fillGroupChoices();
     count.textContent = all.length < total
       ? `${total.toLocaleString()} runs (${all.length.toLocaleString()} loaded)` : `${total.toLocaleString()} runs`;
     hook.table.total = total;
@@ -320,7 +321,17 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
     } finally { loadingMore = false; }
   }
 
-  function groupChoices() { return ["group", "job_type", ...keys.config.map((k) => `config.${k}`)]; }
+  /** `sweep`: the sweep a run is a trial of (the runs API names it), offered once a loaded run
+   *  has one (or the URL groups by it). */
+  function groupChoices() {
+    const sweep = st.group === "sweep" || rows.some((r) => r.sweep) ? ["sweep"] : [];
+    return ["group", "job_type", ...sweep, ...keys.config.map((k) => `config.${k}`)];
+  }
+  function fillGroupChoices(force = false) {
+    const choices = groupChoices();
+    if (!force && groupSel.options.length === choices.length + 1) return; // unchanged: keep the open menu
+    clear(groupSel, h("option", { value: "" }, "none"), choices.map((k) => h("option", { value: k, selected: st.group === k }, k)));
+  }
   /** Every run matching the filters, page by page in the table's order, as CSV of the shown columns. */
   async function exportTable(btn: HTMLButtonElement) {
     const cols = table.shownColumns;
@@ -347,8 +358,7 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
       table.setColumns(st.cols);
     }
     keys.history = keys.history.filter((k) => !["_step", "_runtime", "_timestamp"].includes(k));
-    clear(groupSel, h("option", { value: "" }, "none"), groupChoices()
-      .map((k) => h("option", { value: k, selected: st.group === k }, k)));
+    fillGroupChoices(true);
     grid.setMetrics(numericMetrics());
     updateMedia();
     grid.renderToolbar();
