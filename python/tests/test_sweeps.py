@@ -464,15 +464,17 @@ def test_offline_agent_is_refused(tmp):
         """,
     )
     assert "REFUSED" in done.stdout and "offline" in done.stdout, done.stdout + done.stderr
-    cli = subprocess.run(
-        [sys.executable, "-m", "trackway", "agent", "abc"],
-        cwd=tmp,
-        env=clean_env(tmp),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert cli.returncode == 1 and "offline" in cli.stderr, cli.stderr
+    for cli in ([sys.executable, "-m", "trackway"], [trackway_bin()]):
+        for args in (["agent", "abc"], ["sweep", "sweep.yaml"]):
+            done = subprocess.run(
+                [*cli, *args],
+                cwd=tmp,
+                env=clean_env(tmp),
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 1 and "offline" in done.stderr, (cli, args, done.stderr)
 
 
 def test_update_locked_outside_sweeps(tmp):

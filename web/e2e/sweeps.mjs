@@ -45,6 +45,15 @@ export async function sweepTests(suite, page, call) {
     await shot(page, "40-sweep");
   });
 
+  await suite.test("sweep controls pause and resume the sweep", async () => {
+    await page.click("#sweep-pause");
+    await until(page, () => document.querySelector("#sweep-state")?.textContent === "paused", null, 10000, "paused");
+    const claim = await call("POST", `/sweeps/admin/e2e-sweep/${sweep.id}/claim`, { agent: "e2e" });
+    assert(claim.paused === true, "a paused sweep hands out nothing");
+    await page.click("#sweep-resume");
+    await until(page, () => document.querySelector("#sweep-state")?.textContent === "running", null, 10000, "running");
+  });
+
   await suite.test("workspace groups a sweep's runs by their sweep", async () => {
     // One run outside the sweep: it groups apart, as (none).
     const other = new RunWriter(call, { project: "e2e-sweep", run_id: "not-a-trial", name: "manual", config: { lr: 0.01 } });
@@ -58,18 +67,11 @@ export async function sweepTests(suite, page, call) {
     const labels = () => [...document.querySelectorAll(".trow.group .gcell")].map((e) => e.textContent);
     await until(page, (id) => {
       const l = [...document.querySelectorAll(".trow.group .gcell")].map((e) => e.textContent);
-      return l.some((t) => t.includes(`sweep = ${id}`) && t.includes("(6)")) && l.some((t) => t.includes("(none)") && t.includes("(1)"));
-    }, sweep.id, 15000, "a group of the sweep's 6 runs and one of the other run");
+      return l.some((t) => t.includes(id) && t.includes("(6)")) && l.some((t) => t.includes("(none)") && t.includes("(1)"));
+    }, sweep.id, 15000, "a group of the sweep's 6 runs and one of the other run").catch(async (e) => {
+      throw new Error(`${e.message}; groups: ${JSON.stringify(await page.evaluate(labels))}`);
+    });
     assert((await page.evaluate(labels)).length === 2, "two groups");
     await shot(page, "41-workspace-by-sweep");
-  });
-
-  await suite.test("sweep controls pause and resume the sweep", async () => {
-    await page.click("#sweep-pause");
-    await until(page, () => document.querySelector("#sweep-state")?.textContent === "paused", null, 10000, "paused");
-    const claim = await call("POST", `/sweeps/admin/e2e-sweep/${sweep.id}/claim`, { agent: "e2e" });
-    assert(claim.paused === true, "a paused sweep hands out nothing");
-    await page.click("#sweep-resume");
-    await until(page, () => document.querySelector("#sweep-state")?.textContent === "running", null, 10000, "running");
   });
 }

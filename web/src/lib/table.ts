@@ -14,7 +14,7 @@ export function groupRuns<T extends RunLike>(runs: T[], field: string, collapsed
   const groups = new Map<string, T[]>();
   for (const r of runs) {
     const v = fieldValue(r, field);
-    const k = v === undefined ? "(none)" : formatValue(v);
+    const k = v === undefined || v === null ? "(none)" : formatValue(v);
     let g = groups.get(k);
     if (!g) groups.set(k, (g = []));
     g.push(r);
@@ -32,7 +32,7 @@ export function groupOf<T extends RunLike>(runs: T[], field: string): Map<string
   const m = new Map<string, T[]>();
   for (const r of runs) {
     const v = fieldValue(r, field);
-    const k = v === undefined ? "(none)" : formatValue(v);
+    const k = v === undefined || v === null ? "(none)" : formatValue(v);
     if (!m.has(k)) m.set(k, []);
     m.get(k)!.push(r);
   }
