@@ -63,6 +63,9 @@ fn main() -> anyhow::Result<()> {
         anyhow::ensure!(names.len() == 2200, "{} trial runs named", names.len());
     }
     times.sort_by(f64::total_cmp);
-    println!("runs list: naming the sweep of each run (2 sweeps, 2200 trials): p50 {:.2} ms, p99 {:.2} ms", times[50], times[98]);
+    println!(
+        "runs list: naming the sweep of each run (2 sweeps, 2200 trials): p50 {:.2} ms, p99 {:.2} ms",
+        times[50], times[98]
+    );
     Ok(())
 }

@@ -56,7 +56,8 @@ mod tests {
     fn every_macro_expands_as_wandb_does() {
         let params: Map<String, Value> =
             serde_json::from_str(r#"{"lr": 0.1, "opt": "adam", "layers": [1, 2]}"#).expect("json");
-        let m = Macros { env: Some("/usr/bin/env"), interpreter: "py", program: Some("t.py"), args_json_file: "/a.json" };
+        let m =
+            Macros { env: Some("/usr/bin/env"), interpreter: "py", program: Some("t.py"), args_json_file: "/a.json" };
         let cmd: Vec<String> =
             ["${env}", "${interpreter}", "${program}", "${args}", "--cfg=${program}.yaml", "${args_no_hyphens}"]
                 .map(str::to_owned)

@@ -73,7 +73,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let s = &out["sweep"];
     let path = format!("{}/{}/{}", text_of(&s["entity"]), text_of(&s["project"]), text_of(&s["id"]));
     println!("{path}");
-    eprintln!("created sweep {} (method {}); run an agent: trackway agent {path}", text_of(&s["id"]), text_of(&s["method"]));
+    eprintln!(
+        "created sweep {} (method {}); run an agent: trackway agent {path}",
+        text_of(&s["id"]),
+        text_of(&s["method"])
+    );
     Ok(())
 }
 
@@ -141,7 +145,8 @@ pub fn run_agent(a: &AgentArgs) -> anyhow::Result<()> {
     refuse_offline("trackway agent")?;
     let client = client()?;
     let (entity, project, id) = resolve(&client, a)?;
-    let base = format!("/api/v1/sweeps/{}/{}/{}", encode_segment(&entity), encode_segment(&project), encode_segment(&id));
+    let base =
+        format!("/api/v1/sweeps/{}/{}/{}", encode_segment(&entity), encode_segment(&project), encode_segment(&id));
     let ctl = Controller { client, base, agent: format!("{}-{}", host_name(), std::process::id()) };
     let workdir = tempfile::Builder::new().prefix("trackway-agent-").tempdir().context("temporary directory")?;
     let (mut done, mut waiting) = (0u64, false);
@@ -184,8 +189,10 @@ impl Trial {
         std::fs::write(&pfile, Value::Object(wrapped).to_string()).context("write the trial's parameters")?;
         let jfile = workdir.join(format!("{run_id}-args.json"));
         std::fs::write(&jfile, Value::Object(params.clone()).to_string()).context("write the trial's arguments")?;
-        let command: Vec<String> =
-            claim["command"].as_array().map(|c| c.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default();
+        let command: Vec<String> = claim["command"]
+            .as_array()
+            .map(|c| c.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
         let interpreter = interpreter();
         let jtext = jfile.to_string_lossy();
         let macros = trackway_sweep::command::Macros {
