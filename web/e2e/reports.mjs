@@ -111,6 +111,12 @@ export async function reportsTests(suite, browser, backend, call) {
     }
     const cells = await anon.$$eval(".report-runs td[data-key='summary.loss']", (els) => els.map((e) => e.textContent));
     assert(cells.length === 3 && cells.every((c) => c && c.length > 0), `summary.loss cells: ${cells}`);
+    // The public project itself opens signed out too (read-only workspace, not the sign-in page).
+    await anon.goto(`/${entity}/rep`);
+    const wsAnon = await probe(anon, "the public workspace, signed out");
+    assert(JSON.stringify(byRun(wsAnon)) === JSON.stringify(a), "the signed-out workspace shows the same values");
+    assert(await anon.$(".signin-link"), "signed out: a sign-in link in the header");
+    await shot(anon, "reports-05-public-workspace-signed-out");
     const status = await anon.evaluate((p) => fetch(p, { method: "PUT", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ title: "x", doc: { blocks: [] } }) }).then((r) => r.status), `/api/v1/reports/${entity}/${id}`);
     assert(status === 401, `a signed-out save is refused: ${status}`);
