@@ -66,11 +66,20 @@ fn not_found(id: i64) -> StoreError {
 
 /// The report, locked for this transaction when `lock`.
 fn load(c: &mut impl GenericClient, entity: &str, id: i64, lock: bool) -> Result<Report> {
-    let sql = format!("SELECT {COLS} FROM reports WHERE id = $1 AND entity = $2{}", if lock { " FOR UPDATE" } else { "" });
+    let sql =
+        format!("SELECT {COLS} FROM reports WHERE id = $1 AND entity = $2{}", if lock { " FOR UPDATE" } else { "" });
     c.query_opt(&sql, &[&id, &entity]).map_err(db)?.map(|r| report_row(&r)).ok_or_else(|| not_found(id))
 }
 
-fn add_version(c: &mut impl GenericClient, id: i64, v: u64, title: &str, body: &str, author: &str, t: f64) -> Result<()> {
+fn add_version(
+    c: &mut impl GenericClient,
+    id: i64,
+    v: u64,
+    title: &str,
+    body: &str,
+    author: &str,
+    t: f64,
+) -> Result<()> {
     c.execute(
         "INSERT INTO report_versions (report_id, version, title, body, author, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         &[&id, &signed(v), &title, &body, &author, &t],
@@ -135,7 +144,10 @@ impl ReportStore for PgStore {
     fn set_report_visibility(&self, entity: &str, id: i64, v: Visibility) -> Result<Report> {
         self.tx(|tx| {
             let n = tx
-                .execute("UPDATE reports SET visibility = $1 WHERE id = $2 AND entity = $3", &[&v.as_str(), &id, &entity])
+                .execute(
+                    "UPDATE reports SET visibility = $1 WHERE id = $2 AND entity = $3",
+                    &[&v.as_str(), &id, &entity],
+                )
                 .map_err(db)?;
             if n == 0 {
                 return Err(not_found(id));
@@ -215,7 +227,10 @@ impl ReportStore for PgStore {
         self.tx(|tx| {
             load(tx, entity, id, false)?;
             let rows = tx
-                .query("SELECT id, author, text, created_at FROM report_comments WHERE report_id = $1 ORDER BY id", &[&id])
+                .query(
+                    "SELECT id, author, text, created_at FROM report_comments WHERE report_id = $1 ORDER BY id",
+                    &[&id],
+                )
                 .map_err(db)?;
             Ok(rows
                 .iter()

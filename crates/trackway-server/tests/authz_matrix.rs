@@ -206,7 +206,9 @@ const RULES: &[Row] = &[
     ("get", "/api/v1/reports/{entity}", Rule::Filtered, "", none),
     ("post", "/api/v1/reports/{entity}", Rule::TeamWrite, "", || Some(json!({"title": "t", "doc": {"blocks": []}}))),
     ("get", "/api/v1/reports/{entity}/{id}", Rule::TeamRead, "", none),
-    ("put", "/api/v1/reports/{entity}/{id}", Rule::TeamWrite, "", || Some(json!({"title": "t2", "doc": {"blocks": []}}))),
+    ("put", "/api/v1/reports/{entity}/{id}", Rule::TeamWrite, "", || {
+        Some(json!({"title": "t2", "doc": {"blocks": []}}))
+    }),
     ("delete", "/api/v1/reports/{entity}/{id}", Rule::TeamWrite, "", none),
     ("put", "/api/v1/reports/{entity}/{id}/visibility", Rule::TeamAdmin, "", || Some(json!({"visibility": "team"}))),
     ("get", "/api/v1/reports/{entity}/{id}/versions", Rule::TeamRead, "", none),

@@ -53,11 +53,11 @@ pub use accounts::*;
 pub use artifacts::ArtifactStore;
 pub use filter::{Filter, parse_filter};
 pub use model::*;
+pub use reports::{NewReport, Report, ReportComment, ReportEdit, ReportInfo, ReportStore, ReportVersion};
 pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, RUN_CURSOR_PATTERN, SqliteStore};
 pub use sweeps::{
     Claim, ClaimDecision, Decide, NewSweep, SWEEP_STATES, Sweep, SweepStore, SweepTrial, TRIAL_STATES, TrialUpdate,
 };
-pub use reports::{NewReport, Report, ReportComment, ReportEdit, ReportInfo, ReportStore, ReportVersion};
 pub use views::{NewView, SavedView, ViewStore};
 
 /// The backend-neutral rules other backends (trackway-postgres) share with the SQLite store:

@@ -129,7 +129,9 @@ pub trait ReportStore: Send + Sync + 'static {
 /// for an over-large document.
 pub fn validate_report(title: &str, body: &str) -> Result<()> {
     if title.trim().is_empty() || title.chars().count() > MAX_REPORT_TITLE {
-        return Err(StoreError::Invalid(format!("a report title has 1 to {MAX_REPORT_TITLE} characters, not all blank")));
+        return Err(StoreError::Invalid(format!(
+            "a report title has 1 to {MAX_REPORT_TITLE} characters, not all blank"
+        )));
     }
     if body.len() > MAX_REPORT_BODY {
         return Err(StoreError::Limit(format!("a report document holds at most {MAX_REPORT_BODY} bytes")));

@@ -152,8 +152,12 @@ pub(crate) async fn save(
     JsonBody(body): JsonBody<SaveReportBody>,
 ) -> ApiResult<Json<Json_>> {
     check_access(&who, &entity, true)?;
-    let edit =
-        ReportEdit { title: body.title, body: doc_text(&body.doc)?, author: who.username.clone(), base_version: body.base_version };
+    let edit = ReportEdit {
+        title: body.title,
+        body: doc_text(&body.doc)?,
+        author: who.username.clone(),
+        base_version: body.base_version,
+    };
     report_json(state.blocking(move |s| Ok(s.reports.update_report(&entity, id, &edit)?)).await?)
 }
 
@@ -229,7 +233,9 @@ pub(crate) async fn version(
         })
         .await?;
     let doc: Json_ = serde_json::from_str(&v.body).map_err(ApiError::internal)?;
-    Ok(Json(json!({"version": v.version, "title": v.title, "author": v.author, "created_at": v.created_at, "doc": doc})))
+    Ok(Json(
+        json!({"version": v.version, "title": v.title, "author": v.author, "created_at": v.created_at, "doc": doc}),
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/reports/{entity}/{id}/versions/{version}/restore", operation_id = "restoreReportVersion", tag = "reports",

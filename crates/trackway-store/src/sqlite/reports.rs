@@ -5,8 +5,8 @@ use rusqlite::{OptionalExtension, Row, Transaction, params};
 
 use super::{SqliteStore, now};
 use crate::reports::{
-    MAX_COMMENTS_PER_REPORT, MAX_REPORT_VERSIONS, MAX_REPORTS_PER_ENTITY, NewReport, Report, ReportComment,
-    ReportEdit, ReportInfo, ReportStore, ReportVersion, edit_changes, validate_comment, validate_report,
+    MAX_COMMENTS_PER_REPORT, MAX_REPORT_VERSIONS, MAX_REPORTS_PER_ENTITY, NewReport, Report, ReportComment, ReportEdit,
+    ReportInfo, ReportStore, ReportVersion, edit_changes, validate_comment, validate_report,
 };
 use crate::{Result, StoreError, Visibility};
 
@@ -65,7 +65,15 @@ fn load(c: &rusqlite::Connection, entity: &str, id: i64) -> Result<Report> {
 }
 
 /// Appends version `version` and drops those beyond [`MAX_REPORT_VERSIONS`].
-fn add_version(tx: &Transaction<'_>, id: i64, version: u64, title: &str, body: &str, author: &str, t: f64) -> Result<()> {
+fn add_version(
+    tx: &Transaction<'_>,
+    id: i64,
+    version: u64,
+    title: &str,
+    body: &str,
+    author: &str,
+    t: f64,
+) -> Result<()> {
     tx.execute(
         "INSERT INTO report_versions (report_id, version, title, body, author, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![id, signed(version), title, body, author, t],
@@ -180,7 +188,8 @@ impl ReportStore for SqliteStore {
         validate_comment(text)?;
         self.write(|tx| {
             load(tx, entity, id)?;
-            let n: i64 = tx.query_row("SELECT count(*) FROM report_comments WHERE report_id = ?1", [id], |r| r.get(0))?;
+            let n: i64 =
+                tx.query_row("SELECT count(*) FROM report_comments WHERE report_id = ?1", [id], |r| r.get(0))?;
             if unsigned(n) >= MAX_COMMENTS_PER_REPORT {
                 return Err(StoreError::Limit(format!("a report holds at most {MAX_COMMENTS_PER_REPORT} comments")));
             }
@@ -189,7 +198,12 @@ impl ReportStore for SqliteStore {
                 "INSERT INTO report_comments (report_id, author, text, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![id, author, text, t],
             )?;
-            Ok(ReportComment { id: tx.last_insert_rowid(), author: author.to_owned(), text: text.to_owned(), created_at: t })
+            Ok(ReportComment {
+                id: tx.last_insert_rowid(),
+                author: author.to_owned(),
+                text: text.to_owned(),
+                created_at: t,
+            })
         })
     }
 
