@@ -159,13 +159,13 @@ pub fn validate_comment(text: &str) -> Result<()> {
 /// # Errors
 /// `Conflict` when the editor's base version is not the current one.
 pub fn edit_changes(current: &Report, edit: &ReportEdit) -> Result<bool> {
-    if let Some(base) = edit.base_version {
-        if base != current.version {
-            return Err(StoreError::Conflict(format!(
-                "report {} is at version {}, not {base}: reload it and apply your change again",
-                current.id, current.version
-            )));
-        }
+    if let Some(base) = edit.base_version
+        && base != current.version
+    {
+        return Err(StoreError::Conflict(format!(
+            "report {} is at version {}, not {base}: reload it and apply your change again",
+            current.id, current.version
+        )));
     }
     Ok(current.title != edit.title || current.body != edit.body)
 }
