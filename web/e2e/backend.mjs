@@ -42,10 +42,11 @@ export async function startBackend({ mockOpts = { runs: 0 } } = {}) {
   return startReal(bin);
 }
 
-async function startReal(bin) {
+/** A real server; `args`/`env` add server flags and environment (e2e/oidc.mjs: SSO settings). */
+export async function startReal(bin, args = [], extraEnv = {}) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "trackway-e2e-"));
-  const env = { ...process.env, TRACKWAY_CONFIG_DIR: path.join(tmp, "config"), RUST_LOG: process.env.RUST_LOG ?? "warn" };
-  const proc = spawn(bin, ["server", "--port", "0", "--data-dir", path.join(tmp, "data")], { env, stdio: ["ignore", "pipe", "pipe"] });
+  const env = { ...process.env, TRACKWAY_CONFIG_DIR: path.join(tmp, "config"), RUST_LOG: process.env.RUST_LOG ?? "warn", ...extraEnv };
+  const proc = spawn(bin, ["server", "--port", "0", "--data-dir", path.join(tmp, "data"), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
   let log = "";
   const url = await new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`server did not start in 30 s:\n${log}`)), 30000);

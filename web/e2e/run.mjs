@@ -14,6 +14,8 @@ import { artifactTests } from "./artifacts.mjs";
 import { runTableTests } from "./runtable.mjs";
 import { startMock } from "../mock/server.mjs";
 import { teamsTests } from "./teams.mjs";
+import { reportsTests } from "./reports.mjs";
+import { oidcTests } from "./oidc.mjs";
 
 const LRS = [0.1, 0.05, 0.02, 0.01, 0.005, 0.001];
 const STEPS = 200;
@@ -520,6 +522,8 @@ async function main() {
       });
     }
     await teamsTests(suite, browser, backend, call);
+    await reportsTests(suite, browser, backend, call);
+    await oidcTests(suite, browser, backend);
   } finally {
     await live?.stop().catch(() => {});
     await browser.close();

@@ -61,7 +61,8 @@ function renderHeader(route: Route) {
     accounts.logout().catch(() => { /* no session */ }).finally(() => navigate("/signin"));
   };
   const who = viewer ? h("span", { class: "who" }, link("/teams", "teams"), " · ", link("/profile", viewer.username), " · ",
-    h("a", { href: "#", onclick: signOut }, "sign out")) : null;
+    h("a", { href: "#", onclick: signOut }, "sign out"))
+    : route.view !== "signin" ? h("span", { class: "who" }, link(`/signin?next=${encodeURIComponent(location.pathname)}`, "sign in", "signin-link")) : null;
   clear(header, h("nav", null, crumbs), who);
 }
 
@@ -94,7 +95,8 @@ export async function render(): Promise<void> {
   const route = own ? ({ view: "entities" } as Route) : parseRoute(location.pathname);
   if (own?.open) {
     await ensureViewer().catch(() => false);
-  } else if (route.view !== "signin" && !(await ensureViewer().catch(() => false))) {
+  } else if (route.view !== "signin" && !(await ensureViewer().catch(() => false))
+    && !("project" in route && await isPublic(route.entity, route.project))) {
     // A stored key the server refuses (revoked, expired) gets a message; no key gets none.
     return toSignin(auth.get() ? "Your API key was not accepted (revoked or expired). Sign in again." : "");
   }
@@ -124,6 +126,12 @@ export async function render(): Promise<void> {
   } catch (e) {
     showError(main, e);
   }
+}
+
+/** Whether a signed-out visitor may read the project (public visibility): its pages then
+ *  render read-only instead of sending the visitor to sign in. */
+async function isPublic(entity: string, project: string): Promise<boolean> {
+  return accounts.visibility(entity, project).then((v) => v.visibility === "public", () => false);
 }
 
 export function showError(el: HTMLElement, e: unknown) {

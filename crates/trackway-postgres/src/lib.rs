@@ -14,6 +14,7 @@ pub mod accounts;
 mod history;
 mod meta;
 mod migrate;
+mod reports;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testpg;
 

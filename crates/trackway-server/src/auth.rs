@@ -72,7 +72,8 @@ fn is_safe(method: &Method) -> bool {
 pub(crate) fn anonymous_may_try(method: &Method, route: &str) -> bool {
     (is_safe(method)
         && (route.starts_with("/api/v1/runs/{entity}/{project}/")
-            || route.starts_with("/api/v1/projects/{entity}/{project}/")))
+            || route.starts_with("/api/v1/projects/{entity}/{project}/")
+            || route.starts_with("/api/v1/reports/{entity}")))
         || (*method == Method::POST && READ_POSTS.contains(&route))
 }
 
@@ -157,7 +158,7 @@ pub(crate) async fn require_key(
     Ok(next.run(req).await)
 }
 
-fn denied(who: &Principal, what: &str) -> ApiError {
+pub(crate) fn denied(who: &Principal, what: &str) -> ApiError {
     if who.is_anonymous() {
         return ApiError::Unauthorized(
             "missing API key: sign in or send `Authorization: Bearer <key>` to see this".into(),
@@ -175,8 +176,8 @@ pub(crate) fn check_access(who: &Principal, entity: &str, write: bool) -> ApiRes
     Err(denied(who, &format!("{} entity {entity}", if write { "write to" } else { "read" })))
 }
 
-/// Whether a project's visibility lets a non-member read it.
-fn visible(who: &Principal, entity: &str, visibility: Option<Visibility>) -> bool {
+/// Whether a project's (or a report's) visibility lets a non-member read it.
+pub(crate) fn visible(who: &Principal, entity: &str, visibility: Option<Visibility>) -> bool {
     if who.scope.entity.as_deref().is_some_and(|e| e != entity) {
         return false;
     }

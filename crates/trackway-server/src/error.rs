@@ -235,6 +235,7 @@ impl From<StoreError> for ApiError {
             StoreError::ProjectNotFound(p) => ApiError::ProjectNotFound(format!("project {p} does not exist")),
             StoreError::NotFound(what) => ApiError::NotFound(format!("{what} does not exist")),
             StoreError::AlreadyExists(what) => ApiError::Conflict(format!("{what} already exists")),
+            StoreError::Conflict(m) => ApiError::Conflict(m),
             StoreError::InvalidFilter(m) => ApiError::InvalidFilter(format!("invalid filter: {m}")),
             StoreError::Invalid(m) => ApiError::BadRequest(m),
             StoreError::Limit(m) => ApiError::LimitExceeded(m),

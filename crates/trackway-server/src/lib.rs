@@ -127,6 +127,8 @@ pub struct AppState {
     pub ingest_slots: IngestSlots,
     /// Users, teams, keys, sessions, visibility and the audit log (same backend and database).
     pub accounts: Arc<dyn AccountStore>,
+    /// Reports (docs/reports.md), in the same backend.
+    pub reports: Arc<dyn trackway_store::ReportStore>,
     /// How users sign in; change with [`AppState::with_auth`].
     pub auth: Arc<AuthSettings>,
     /// The OpenID Connect client, when `auth.oidc` is set.
@@ -152,7 +154,7 @@ impl AppState {
     pub fn open_with(data_dir: &Path, backends: &Backends) -> Result<AppState, ServerError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| ServerError::DataDir { path: data_dir.to_owned(), source })?;
-        let Storage { metadata, history, views, sweeps, artifacts, accounts } = match &backends.database_url {
+        let Storage { metadata, history, views, sweeps, artifacts, accounts, reports } = match &backends.database_url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 let options = trackway_postgres::PoolOptions { max_size: backends.db_pool_size, ..Default::default() };
                 // Saved views, sweeps and artifacts have no PostgreSQL store yet: they stay in this
@@ -190,6 +192,7 @@ impl AppState {
                     .map_err(|e| ServerError::Backend(e.to_string()))?,
             ),
             accounts,
+            reports,
             auth: Arc::new(AuthSettings::default()),
             oidc: None,
         })

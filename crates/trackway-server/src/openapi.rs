@@ -11,6 +11,7 @@
 mod accounts;
 mod constraints;
 mod filter_schema;
+mod reports;
 mod schemas;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,8 @@ use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi as _};
 
 pub(crate) use accounts::*;
+pub(crate) use filter_schema::REF as FILTER_REF;
+pub(crate) use reports::*;
 pub(crate) use schemas::*;
 
 use crate::ApiError;

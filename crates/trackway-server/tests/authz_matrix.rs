@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use axum::http::StatusCode;
 use common::{TestServer, history, ingest_body, run_record};
 use serde_json::{Value, json};
-use trackway_store::{KeyScope, NewKey, NewUser, Role};
+use trackway_store::{KeyScope, NewKey, NewReport, NewUser, Role, Visibility};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Rule {
@@ -37,6 +37,9 @@ enum Rule {
     /// Readers of `lab/proj` changing something of their own there (a saved view): refused to
     /// read-only keys.
     TeamReadChange,
+    /// A list filtered to what the caller may read (reports): anyone, signed in or not, gets
+    /// it; a key the server refuses still gets `401`.
+    Filtered,
 }
 
 /// `(method, path as documented, rule, URI override or "", body)`.
@@ -199,6 +202,20 @@ const RULES: &[Row] = &[
     // wandb's protocol (docs/wandb-server.md): its API key is a Trackway key.
     ("post", "/graphql", Rule::Signed(true), "", || Some(json!({"query": "query Viewer { viewer { id entity } }"}))),
     ("post", "/files/{entity}/{project}/{run_id}/file_stream", Rule::TeamWrite, "", || Some(json!({"files": {}}))),
+    // Reports (docs/reports.md): report 1 of `lab` is private.
+    ("get", "/api/v1/reports/{entity}", Rule::Filtered, "", none),
+    ("post", "/api/v1/reports/{entity}", Rule::TeamWrite, "", || Some(json!({"title": "t", "doc": {"blocks": []}}))),
+    ("get", "/api/v1/reports/{entity}/{id}", Rule::TeamRead, "", none),
+    ("put", "/api/v1/reports/{entity}/{id}", Rule::TeamWrite, "", || {
+        Some(json!({"title": "t2", "doc": {"blocks": []}}))
+    }),
+    ("delete", "/api/v1/reports/{entity}/{id}", Rule::TeamWrite, "", none),
+    ("put", "/api/v1/reports/{entity}/{id}/visibility", Rule::TeamAdmin, "", || Some(json!({"visibility": "team"}))),
+    ("get", "/api/v1/reports/{entity}/{id}/versions", Rule::TeamRead, "", none),
+    ("get", "/api/v1/reports/{entity}/{id}/versions/{version}", Rule::TeamRead, "", none),
+    ("post", "/api/v1/reports/{entity}/{id}/versions/{version}/restore", Rule::TeamWrite, "", none),
+    ("get", "/api/v1/reports/{entity}/{id}/comments", Rule::TeamRead, "", none),
+    ("post", "/api/v1/reports/{entity}/{id}/comments", Rule::TeamReadChange, "", || Some(json!({"text": "nice"}))),
     // Signed by the server instead of a key: an unsigned URL is refused to everyone alike.
     ("put", "/wandb/upload/{entity}/{project}/{run_id}/{path}", Rule::Public, "", none),
     ("put", "/wandb/artifact-upload/{id}/{path}", Rule::Public, "", none),
@@ -268,6 +285,14 @@ async fn fixture() -> Fixture {
         StatusCode::OK,
         "fixture ingest"
     );
+    let report = NewReport {
+        entity: "lab".into(),
+        title: "Weekly".into(),
+        body: r#"{"blocks":[]}"#.into(),
+        author: "max".into(),
+        visibility: Visibility::Private,
+    };
+    st.reports.create_report(&report).expect("report");
     let invite_id = st.accounts.create_invite("lab", Role::Viewer, "ada", 4e9).expect("invite").info.id;
     let keys = vec![
         ("none", None),
@@ -289,11 +314,14 @@ fn expected(rule: Rule, caller: &str) -> Result<(), StatusCode> {
     if rule == Rule::Public {
         return Ok(());
     }
+    if rule == Rule::Filtered && caller == "none" {
+        return Ok(());
+    }
     if unauth {
         return Err(StatusCode::UNAUTHORIZED);
     }
     let allowed = match rule {
-        Rule::Public => true,
+        Rule::Public | Rule::Filtered => true,
         Rule::Signed(write) => !(write && caller == "readonly"),
         Rule::TeamRead | Rule::TeamReadPerRun => caller != "other",
         Rule::TeamReadChange => !["other", "readonly"].contains(&caller),
@@ -321,6 +349,7 @@ fn uri(row: &Row, f: &Fixture) -> String {
         .replace("{selector}", "latest")
         .replace("{sweep_id}", "sw1")
         .replace("{sha256}", &"0".repeat(64))
+        .replace("{version}", "1")
 }
 
 /// The per-run error code of a media query answer, if any.

@@ -33,6 +33,9 @@ pub mod conformance_sweeps;
 mod filter;
 pub mod json;
 mod model;
+pub mod reports;
+#[cfg(any(test, feature = "testsuite"))]
+pub mod reports_conformance;
 mod sqlite;
 #[cfg(test)]
 mod sqlite_tests;
@@ -50,6 +53,7 @@ pub use accounts::*;
 pub use artifacts::ArtifactStore;
 pub use filter::{Filter, parse_filter};
 pub use model::*;
+pub use reports::{NewReport, Report, ReportComment, ReportEdit, ReportInfo, ReportStore, ReportVersion};
 pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, RUN_CURSOR_PATTERN, SqliteStore};
 pub use sweeps::{
     Claim, ClaimDecision, Decide, NewSweep, SWEEP_STATES, Sweep, SweepStore, SweepTrial, TRIAL_STATES, TrialUpdate,
@@ -82,6 +86,9 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0} already exists")]
     AlreadyExists(String),
+    /// The change was made against an older state (a report saved over someone else's edit).
+    #[error("{0}")]
+    Conflict(String),
     #[error("invalid filter: {0}")]
     InvalidFilter(String),
     #[error("invalid request: {0}")]
@@ -124,6 +131,8 @@ pub struct Storage {
     pub artifacts: Arc<dyn ArtifactStore>,
     /// Users, teams, keys, sessions, visibility and audit log of the same database.
     pub accounts: Arc<dyn AccountStore>,
+    /// Reports (documents of text and live panels), in the same database.
+    pub reports: Arc<dyn ReportStore>,
 }
 
 impl Storage {
@@ -141,6 +150,7 @@ impl Storage {
             views: store.clone(),
             sweeps: store.clone(),
             artifacts: store.clone(),
+            reports: store.clone(),
             accounts: store,
         })
     }

@@ -37,6 +37,7 @@ fn fresh() -> Fresh {
         sweeps: store.clone(),
         artifacts: store.clone(),
         accounts: store.clone(),
+        reports: store.clone(),
     };
     Fresh { storage, store, _dir: dir }
 }
@@ -54,6 +55,11 @@ mod artifacts {
     crate::artifact_store_conformance!(fresh());
 }
 account_store_conformance!(fresh());
+
+mod reports {
+    use super::fresh;
+    crate::report_store_conformance!(fresh());
+}
 
 fn key() -> RunKey {
     RunKey { entity: "alice".into(), project: "p".into(), run_id: "r1".into() }

@@ -7,6 +7,7 @@ from .. import _native
 from ..errors import CommError, UsageError
 from ._http import Http, env, resolve
 from .accounts import AccountsMixin
+from .reports import ReportsMixin
 
 
 def decode_value(value):
@@ -25,7 +26,7 @@ def _q(part):
     return urllib.parse.quote(str(part), safe="")
 
 
-class Api(AccountsMixin):
+class Api(AccountsMixin, ReportsMixin):
     """A client of one Trackway server.
 
     base_url / api_key default to TRACKWAY_BASE_URL / TRACKWAY_API_KEY (aliases WANDB_*), then

@@ -24,9 +24,10 @@ export function projectsView(el: HTMLElement, entity: string) {
   const box = h("div", { class: "card" }, h("h1", null, `Projects of ${entity}`), h("div", { class: "muted" }, "Loading…"));
   el.append(box);
   Promise.all([api.projects(entity), api.entities()]).then(([list, entities]: [Project[], { name: string }[]]) => {
-    if (!entities.some((e) => e.name === entity)) { notFoundView(el, `Entity ${entity} does not exist (or you are not a member).`); return; }
+    // A non-member gets the projects shared with them (team or public visibility).
+    if (!entities.some((e) => e.name === entity) && list.length === 0) { notFoundView(el, `Entity ${entity} does not exist (or you are not a member).`); return; }
     list.sort((a, b) => String(b.last_run_at ?? "").localeCompare(String(a.last_run_at ?? "")));
-    clear(box, h("h1", null, `Projects of ${entity}`), list.length === 0
+    clear(box, h("h1", null, `Projects of ${entity}`), h("p", null, link(`/reports/${encodeURIComponent(entity)}`, "Reports", "reports-link")), list.length === 0
       ? h("p", { class: "empty" }, "No projects yet. Log a run with ", h("code", null, "trackway.init(project=...)"), ".")
       : h("table", { class: "grid projects" },
         h("thead", null, h("tr", null, h("th", null, "Project"), h("th", null, "Runs"), h("th", null, "Last run"))),

@@ -57,16 +57,19 @@ impl PgStore {
 }
 
 /// Opens the PostgreSQL backend at `url`: migrates, then pairs the metadata store with the
-/// history store on the same pool (ingest writes history in the metadata transaction). Saved
-/// views, sweeps and artifacts have no PostgreSQL store yet: they come from `local` (a SQLite
-/// `Storage`); accounts are API keys only ([`crate::accounts::KeyOnlyAccounts`]).
+/// history store on the same pool (ingest writes history in the metadata transaction), and the
+/// report store with them. Saved views, sweeps and artifacts have no PostgreSQL store yet: they
+/// come from `local` (a SQLite `Storage`); accounts are API keys only
+/// ([`crate::accounts::KeyOnlyAccounts`]).
 ///
 /// # Errors
 /// An unreachable database or a failed migration.
 pub fn open_storage(url: &str, options: &PoolOptions, local: Storage) -> Result<Storage> {
     let pool = crate::connect(url, options).map_err(db)?;
-    let metadata: Arc<dyn MetadataStore> = Arc::new(PgStore::new(pool.clone()));
+    let store = PgStore::new(pool.clone());
+    let metadata: Arc<dyn MetadataStore> = Arc::new(store.clone());
     Ok(Storage {
+        reports: Arc::new(store),
         accounts: Arc::new(crate::accounts::KeyOnlyAccounts::new(metadata.clone())),
         metadata,
         history: Arc::new(PgHistory::new(pool)),

@@ -66,7 +66,7 @@ fn property_pattern(schema: &str, name: &str) -> Option<String> {
         ("CommitBody", "name" | "type") | ("UseBody", "name" | "selector") => ARTIFACT_NAME.to_owned(),
         ("ManifestEntryDoc", "path") => REL_PATH.to_owned(),
         ("ManifestEntryDoc", "sha256") => "^[0-9a-f]{64}$".to_owned(),
-        ("MoveBody", "project" | "entity") => NAME.to_owned(),
+        ("MoveBody" | "RunSet", "project" | "entity") => NAME.to_owned(),
         ("ChartQuery", "stream") => "^(?:history|system)?$".to_owned(),
         ("BulkBody", "tags") => TAG.to_owned(),
         // `trackway_types::limits::check_name`: 1 to 128 characters, none of `/\#?%:` or

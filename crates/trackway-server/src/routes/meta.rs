@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 use trackway_store::Principal;
 
-use crate::auth::check_access;
+use crate::auth::{check_access, check_read_blocking};
 use crate::{ApiResult, AppState};
 
 #[utoipa::path(get, path = "/api/v1/health", operation_id = "health", tag = "meta", security(()),
@@ -56,7 +56,22 @@ pub(crate) async fn projects(
     Query(q): Query<ProjectsQuery>,
 ) -> ApiResult<Json<Json_>> {
     let entity = q.entity.unwrap_or_else(|| who.entity.clone());
-    check_access(&who, &entity, false)?;
-    let projects = state.blocking(move |s| Ok(s.store.list_projects(&entity)?)).await?;
+    if who.can_access(&entity, false) {
+        let projects = state.blocking(move |s| Ok(s.store.list_projects(&entity)?)).await?;
+        return Ok(Json(serde_json::to_value(projects).map_err(crate::ApiError::internal)?));
+    }
+    // A non-member sees the projects whose visibility lets them read (team: signed in;
+    // public: anyone); with none, the answer is the member check's refusal, as before.
+    let projects = state
+        .blocking(move |s| {
+            let all = s.store.list_projects(&entity)?;
+            let readable: Vec<_> =
+                all.into_iter().filter(|p| check_read_blocking(s, &who, &entity, &p.name).is_ok()).collect();
+            if readable.is_empty() {
+                check_access(&who, &entity, false)?;
+            }
+            Ok(readable)
+        })
+        .await?;
     Ok(Json(serde_json::to_value(projects).map_err(crate::ApiError::internal)?))
 }

@@ -12,6 +12,8 @@ mod ingest;
 mod media;
 mod meta;
 mod output;
+mod reportdoc;
+mod reports;
 mod runedit;
 mod runs;
 mod session;
@@ -32,6 +34,7 @@ use crate::{ApiError, AppState, auth};
 
 pub use artifact_blobs::BlobUploads;
 pub use ingest::MAX_SKIPPED_BYTES;
+pub(crate) use reportdoc::ReportDoc;
 
 /// Whether the request body arrived compressed (`Content-Encoding`), noted before the
 /// decompression layer removes the header: a compressed run-file upload must declare its size.
@@ -95,6 +98,19 @@ fn authed() -> OpenApiRouter<AppState> {
         .routes(routes!(artifact_blobs::upload_state))
         .routes(routes!(artifact_blobs::upload_part, artifact_blobs::download))
         .merge(accounts())
+        .merge(reports())
+}
+
+/// Reports: documents of text and live panels (docs/reports.md).
+fn reports() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(reports::list, reports::create))
+        .routes(routes!(reports::get_one, reports::save, reports::delete))
+        .routes(routes!(reports::set_visibility))
+        .routes(routes!(reports::versions))
+        .routes(routes!(reports::version))
+        .routes(routes!(reports::restore))
+        .routes(routes!(reports::comments, reports::comment))
 }
 
 /// Users, teams, keys, invites, visibility and the audit log (docs/teams.md).

@@ -81,14 +81,15 @@ type KeyRow = (i64, i64, bool, bool, Option<String>, Option<f64>);
 impl SqliteStore {
     fn key_principal(c: &Connection, key: &str, at: f64) -> Result<Option<(Principal, i64, Option<f64>)>> {
         let row: Option<KeyRow> = c
-            .query_row(
+            .prepare_cached(
                 "SELECT k.id, k.user_id, k.read_only, k.ingest_only, e.name, k.last_used_at FROM api_keys k \
                  JOIN users u ON u.id = k.user_id LEFT JOIN entities e ON e.id = k.entity_id \
                  WHERE k.hash = ?1 AND k.revoked_at IS NULL AND u.active = 1 \
                  AND (k.expires_at IS NULL OR k.expires_at > ?2)",
-                params![hash_key(key), at],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
-            )
+            )?
+            .query_row(params![hash_key(key), at], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })
             .optional()?;
         let Some((id, user, read_only, ingest_only, entity, last_used)) = row else { return Ok(None) };
         let mut who = principal(c, user)?;

@@ -152,12 +152,13 @@ pub(super) fn user_id(c: &rusqlite::Connection, username: &str) -> Result<i64> {
 }
 
 pub(super) fn principal(c: &rusqlite::Connection, user_id: i64) -> Result<Principal> {
-    let (username, admin, entity): (String, bool, Option<String>) = c.query_row(
-        "SELECT u.username, u.admin, e.name FROM users u LEFT JOIN entities e ON e.id = u.entity_id WHERE u.id = ?1",
-        [user_id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
-    let mut stmt = c.prepare(
+    // Cached statements: this runs on every authenticated request (docs/teams.md, auth-bench).
+    let (username, admin, entity): (String, bool, Option<String>) = c
+        .prepare_cached(
+            "SELECT u.username, u.admin, e.name FROM users u LEFT JOIN entities e ON e.id = u.entity_id WHERE u.id = ?1",
+        )?
+        .query_row([user_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let mut stmt = c.prepare_cached(
         "SELECT e.name, m.role FROM memberships m JOIN entities e ON e.id = m.entity_id WHERE m.user_id = ?1 ORDER BY e.name",
     )?;
     let memberships = stmt

@@ -17,6 +17,7 @@ mod edit;
 mod files;
 pub(crate) mod ingest;
 mod query;
+mod reports;
 mod runs;
 pub(crate) mod step_guard;
 mod sweeps;
@@ -53,6 +54,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("../../migrations/0007_sweeps.sql")),
     Migration::Sql(include_str!("../../migrations/0008_artifacts.sql")),
     Migration::Sql(include_str!("../../migrations/0009_accounts.sql")),
+    Migration::Sql(include_str!("../../migrations/0010_reports.sql")),
 ];
 
 /// How a store is opened.
