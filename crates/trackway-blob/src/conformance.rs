@@ -13,6 +13,7 @@ pub fn run_all<S: BlobStore + 'static>(store: Arc<S>) {
     reader_put_matches_bytes_put(&*store);
     missing_blob_is_not_found(&*store);
     delete_removes_only_that_blob(&*store);
+    put_file_adopts_a_hashed_file(&*store);
     concurrent_puts_of_same_content(store);
 }
 
@@ -86,4 +87,26 @@ pub fn concurrent_puts_of_same_content<S: BlobStore + 'static>(s: Arc<S>) {
     let digests: Vec<Digest> = handles.into_iter().map(|h| h.join().expect("join")).collect();
     assert!(digests.windows(2).all(|w| w[0] == w[1]));
     assert_eq!(s.get(&digests[0]).expect("get raced"), data);
+}
+
+/// A file written to the system's temporary directory under a random name.
+fn temp_file(content: &[u8]) -> std::path::PathBuf {
+    let mut rnd = [0u8; 8];
+    getrandom::fill(&mut rnd).expect("random name");
+    let path = std::env::temp_dir().join(format!("trackway-blob-conformance-{}", hex::encode(rnd)));
+    std::fs::write(&path, content).expect("write temp file");
+    path
+}
+
+pub fn put_file_adopts_a_hashed_file(s: &dyn BlobStore) {
+    let content = b"a staged upload, hashed as it arrived";
+    let digest = Digest::of(content);
+    let path = temp_file(content);
+    let out = s.put_file(&path, &digest).expect("put_file");
+    assert_eq!((out.digest.clone(), out.size, out.created), (digest.clone(), content.len() as u64, true));
+    assert!(!path.exists(), "put_file consumes the file");
+    assert_eq!(s.get(&digest).expect("get"), content);
+    let again = temp_file(content);
+    assert!(!s.put_file(&again, &digest).expect("second put_file").created, "stored once");
+    assert!(!again.exists(), "a duplicate's file is removed too");
 }

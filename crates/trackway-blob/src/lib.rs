@@ -10,6 +10,7 @@
 //! the bytes live here. Digests are the only keys, so a path in a request can never reach the
 //! filesystem through this crate.
 use std::io::Read;
+use std::path::Path;
 
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
@@ -23,7 +24,7 @@ pub use digest::{Digest, DigestError};
 pub use local::LocalBlobStore;
 pub use mem::MemBlobStore;
 #[cfg(feature = "s3")]
-pub use s3::{S3BlobStore, S3Options};
+pub use s3::{S3BlobStore, S3ObjectReader, S3Options};
 
 /// Errors of every blob backend.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +73,17 @@ pub trait BlobStore: Send + Sync {
         self.put_reader(&mut cursor)
     }
 
+    /// Stores the file at `path`, which the caller has already hashed to `digest` (the server
+    /// hashes a staged upload while its parts arrive), and consumes the file. The local backend
+    /// renames it into place, so a large upload is not read and hashed a second time; the
+    /// default streams it through [`BlobStore::put_reader`] and checks the digest.
+    ///
+    /// # Errors
+    /// `Corrupt` when the default path finds other content than `digest`; I/O errors.
+    fn put_file(&self, path: &Path, digest: &Digest) -> Result<PutOutcome, BlobError> {
+        put_file_by_copy(self, path, digest)
+    }
+
     /// The whole content of a blob.
     fn get(&self, digest: &Digest) -> Result<Vec<u8>, BlobError>;
 
@@ -96,6 +108,27 @@ pub trait BlobStore: Send + Sync {
     fn presigned_get(&self, _digest: &Digest, _ttl: std::time::Duration) -> Result<Option<String>, BlobError> {
         Ok(None)
     }
+}
+
+/// [`BlobStore::put_file`] for backends that cannot adopt a local file: copy, verify, remove.
+///
+/// # Errors
+/// As [`BlobStore::put_file`].
+pub fn put_file_by_copy<S: BlobStore + ?Sized>(store: &S, path: &Path, digest: &Digest) -> Result<PutOutcome, BlobError> {
+    let io = |source| BlobError::Io { path: path.display().to_string(), source };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let put = store.put_reader(&mut file);
+    drop(file);
+    std::fs::remove_file(path).map_err(io)?;
+    let put = put?;
+    if &put.digest != digest {
+        // Content nobody had before: drop it rather than keep an orphan under another name.
+        if put.created {
+            store.delete(&put.digest)?;
+        }
+        return Err(BlobError::Corrupt { expected: digest.clone(), actual: put.digest });
+    }
+    Ok(put)
 }
 
 #[cfg(test)]

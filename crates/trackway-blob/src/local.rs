@@ -111,6 +111,22 @@ impl BlobStore for LocalBlobStore {
         Ok(PutOutcome { digest, size, created })
     }
 
+    /// Renames the (already fsynced, already hashed) file into place; copies only when it lies
+    /// on another filesystem than the store.
+    fn put_file(&self, path: &Path, digest: &Digest) -> Result<PutOutcome, BlobError> {
+        let size = fs::metadata(path).map_err(|e| io_err(path, e))?.len();
+        match self.install(path, digest) {
+            Ok(created) => {
+                tracing::debug!(%digest, size, created, "blob put by rename");
+                Ok(PutOutcome { digest: digest.clone(), size, created })
+            }
+            Err(BlobError::Io { source, .. }) if source.kind() == io::ErrorKind::CrossesDevices => {
+                crate::put_file_by_copy(self, path, digest)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     fn get(&self, digest: &Digest) -> Result<Vec<u8>, BlobError> {
         let path = self.path_of(digest);
         match fs::read(&path) {

@@ -154,6 +154,42 @@ impl S3BlobStore {
     }
 }
 
+/// A reader over one object named by an `s3://bucket/key` URL (an artifact reference), with
+/// the endpoint and credentials of the `AWS_*` environment (`AWS_ENDPOINT_URL` or
+/// `AWS_ENDPOINT` for an S3-compatible service). It owns the store's runtime.
+pub struct S3ObjectReader {
+    inner: StreamReader,
+    _store: S3BlobStore,
+}
+
+impl Read for S3ObjectReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        self.inner.read(out)
+    }
+}
+
+impl S3ObjectReader {
+    /// Opens `s3://bucket/key`; returns the reader and the object's size.
+    ///
+    /// # Errors
+    /// A URL without bucket or key, a missing object, or the service's refusal.
+    pub fn open(url: &str) -> Result<(Self, u64), BlobError> {
+        let rest = url.strip_prefix("s3://").ok_or_else(|| BlobError::Config(format!("not an s3:// URL: {url}")))?;
+        let (bucket, key) = rest.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty()).ok_or_else(|| {
+            BlobError::Config(format!("{url}: an S3 reference names s3://bucket/key"))
+        })?;
+        let endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+        let store = S3BlobStore::open(&S3Options { url: format!("s3://{bucket}"), endpoint, ..S3Options::default() })?;
+        let path = Path::from(key);
+        let got = store.block_on(store.store.get(&path)).map_err(|e| remote("get", e))?;
+        let size = got.meta.size;
+        let inner = StreamReader { stream: got.into_stream(), buf: Bytes::new(), handle: store.rt.handle().clone() };
+        Ok((S3ObjectReader { inner, _store: store }, size))
+    }
+}
+
 /// Reads until `max` bytes or the end; a short result means the end was reached.
 fn read_chunk(reader: &mut dyn Read, max: usize) -> Result<Vec<u8>, BlobError> {
     let mut buf = Vec::with_capacity(max.min(1 << 20));

@@ -4,12 +4,14 @@
 //! A client sends a blob in parts, each `PUT ...?offset=N&size=TOTAL`. The server appends a part
 //! only at the end of what it already holds for that digest (`<data dir>/uploads/<sha256>`,
 //! fsynced before it answers), so an agent killed mid-upload asks where to continue
-//! (`GET .../upload`) and never re-sends a finished part. When the last byte arrives the staged
-//! file is hashed into the blob store, and refused if it does not hash to its name.
+//! (`GET .../upload`) and never re-sends a finished part. Parts are hashed as they are written
+//! (the hash state is kept between parts, and rebuilt from the staged bytes after a restart), so
+//! when the last byte arrives the staged file is checked against its name and moved into the
+//! blob store without being read again (`BlobStore::put_file`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -19,6 +21,7 @@ use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
 use tokio::sync::mpsc;
 use trackway_blob::Digest;
 use trackway_store::Principal;
@@ -28,10 +31,16 @@ use crate::auth::check_access;
 use crate::extract::Query;
 use crate::{ApiError, ApiResult, AppState};
 
-/// Partial uploads on the server's disk, and which digests are being appended to right now.
+/// Hash states kept between parts; beyond this many unfinished uploads the oldest-looking one
+/// is dropped (its next part re-reads its staged bytes), so abandoned uploads cannot grow it.
+const MAX_HASH_STATES: usize = 256;
+
+/// Partial uploads on the server's disk, which digests are being appended to right now, and
+/// the hash of what each staged file holds so far (bytes hashed, state).
 pub struct BlobUploads {
     dir: PathBuf,
     busy: Mutex<HashSet<String>>,
+    hashing: Mutex<HashMap<String, (u64, Sha256)>>,
 }
 
 impl BlobUploads {
@@ -42,7 +51,32 @@ impl BlobUploads {
     /// When the directory cannot be created.
     pub fn open(dir: PathBuf) -> std::io::Result<Arc<Self>> {
         fs::create_dir_all(&dir)?;
-        Ok(Arc::new(BlobUploads { dir, busy: Mutex::new(HashSet::new()) }))
+        Ok(Arc::new(BlobUploads { dir, busy: Mutex::new(HashSet::new()), hashing: Mutex::new(HashMap::new()) }))
+    }
+
+    /// The hash of the first `len` staged bytes: the kept state when it covers exactly them,
+    /// else (after a restart, or an eviction) hashed from the staged file.
+    fn hasher_at(&self, digest: &Digest, len: u64) -> std::io::Result<Sha256> {
+        let kept = self.hashing.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(digest.as_str());
+        if let Some((_, h)) = kept.filter(|(at, _)| *at == len) {
+            return Ok(h);
+        }
+        let mut h = Sha256::new();
+        if len > 0 {
+            let mut prefix = File::open(self.staged(digest))?.take(len);
+            std::io::copy(&mut prefix, &mut h)?;
+        }
+        Ok(h)
+    }
+
+    fn keep_hasher(&self, digest: &Digest, len: u64, h: Sha256) {
+        let mut map = self.hashing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= MAX_HASH_STATES && !map.contains_key(digest.as_str()) {
+            if let Some(k) = map.keys().next().cloned() {
+                map.remove(&k);
+            }
+        }
+        map.insert(digest.as_str().to_owned(), (len, h));
     }
 
     fn staged(&self, digest: &Digest) -> PathBuf {
@@ -150,23 +184,49 @@ pub(crate) async fn upload_part(
     if len < q.size {
         return Ok(Json(UploadState { stored: false, offset: len }));
     }
-    install(&state, digest).await?;
+    install(&state, digest, q.size).await?;
     Ok(Json(UploadState { stored: true, offset: q.size }))
 }
 
-/// Appends the body (at most `room` bytes) to the staged file, fsynced; returns its new length.
+/// A file writer that hashes exactly the bytes the file accepted.
+struct HashingWriter {
+    file: File,
+    hasher: Sha256,
+    written: u64,
+}
+
+impl Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Appends the body (at most `room` bytes) to the staged file, fsynced and hashed on the way;
+/// returns its new length.
 async fn append_part(state: &AppState, digest: &Digest, body: Body, room: u64) -> ApiResult<u64> {
     let path = state.uploads.staged(digest);
     let (tx, rx) = mpsc::channel(8);
-    let write = state.blocking(move |_| {
+    let digest = digest.clone();
+    let write = state.blocking(move |s| {
         let mut reader = ChannelReader { rx, current: Bytes::new() };
         let io = |e: std::io::Error| ApiError::internal(format!("staging {}: {e}", path.display()));
-        let mut file = OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
-        let copied = std::io::copy(&mut reader, &mut file);
+        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
+        let have = file.metadata().map_err(io)?.len();
+        let hasher = s.uploads.hasher_at(&digest, have).map_err(io)?;
+        let mut out = HashingWriter { file, hasher, written: have };
+        let copied = std::io::copy(&mut reader, &mut out);
         // Whatever arrived is kept (fsynced), so a cut part resumes from where it stopped.
-        file.sync_all().map_err(io)?;
+        out.file.sync_all().map_err(io)?;
+        s.uploads.keep_hasher(&digest, out.written, out.hasher);
         copied.map_err(|e| blob_error(trackway_blob::BlobError::Source(e)))?;
-        Ok(file.metadata().map_err(io)?.len())
+        Ok(out.file.metadata().map_err(io)?.len())
     });
     let (within, len) = tokio::join!(pump(body, tx, room), write);
     if !within {
@@ -175,25 +235,21 @@ async fn append_part(state: &AppState, digest: &Digest, body: Body, room: u64) -
     len
 }
 
-/// Moves a complete staged file into the blob store if it hashes to its name.
-async fn install(state: &AppState, digest: Digest) -> ApiResult<()> {
+/// Moves a complete staged file into the blob store if it hashes to its name (checked with the
+/// hash kept while its parts arrived; the file is moved, not read again).
+async fn install(state: &AppState, digest: Digest, size: u64) -> ApiResult<()> {
     state
         .blocking(move |s| {
             let path = s.uploads.staged(&digest);
-            let mut file = File::open(&path).map_err(|e| ApiError::internal(format!("{}: {e}", path.display())))?;
-            let put = s.blobs.put_reader(&mut file as &mut dyn Read).map_err(blob_error);
-            let _ = fs::remove_file(&path);
-            let put = put?;
-            if put.digest != digest {
-                // Content nobody had before this upload: drop it rather than keep an orphan.
-                if put.created {
-                    let _ = s.blobs.delete(&put.digest);
-                }
+            let io = |e: std::io::Error| ApiError::internal(format!("{}: {e}", path.display()));
+            let actual = hex::encode(s.uploads.hasher_at(&digest, size).map_err(io)?.finalize());
+            if actual != digest.as_str() {
+                let _ = fs::remove_file(&path);
                 return Err(ApiError::BadRequest(format!(
-                    "the uploaded bytes hash to {}, not {digest}; upload them again",
-                    put.digest
+                    "the uploaded bytes hash to {actual}, not {digest}; upload them again"
                 )));
             }
+            s.blobs.put_file(&path, &digest).map_err(blob_error)?;
             Ok(())
         })
         .await
