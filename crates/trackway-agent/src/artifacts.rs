@@ -310,6 +310,7 @@ fn commit(job: &Job, client: &Client, remote: &Remote) -> Result<Value, Failure>
         "metadata": r.get("metadata").cloned().unwrap_or_else(|| json!({})),
         "aliases": r.get("aliases").cloned().unwrap_or_else(|| json!([])),
         "tags": r.get("tags").cloned().unwrap_or_else(|| json!([])),
+        "ttl": r.get("ttl").cloned().unwrap_or(Value::Null),
         "entries": entries,
     });
     let path = format!("{}/artifacts", run_path(remote));

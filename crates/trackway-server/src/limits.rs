@@ -35,6 +35,8 @@ pub struct Limits {
     pub body_read_timeout: Duration,
     /// Open connections at most; further ones wait in the listen backlog.
     pub max_connections: usize,
+    /// How often artifact versions whose time to live has passed are deleted.
+    pub artifact_expiry_interval: Duration,
 }
 
 impl Default for Limits {
@@ -48,6 +50,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(30),
             body_read_timeout: Duration::from_secs(60),
             max_connections: 4096,
+            artifact_expiry_interval: Duration::from_secs(60),
         }
     }
 }

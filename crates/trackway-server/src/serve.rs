@@ -31,6 +31,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = state.limits.clone();
+    let expiry = tokio::spawn(expire_artifacts_every(state.clone(), limits.artifact_expiry_interval));
     let app = crate::app(state);
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -75,7 +76,22 @@ pub async fn run(
     // Every connection holds a slot: when all slots are back, every connection has ended.
     let all = u32::try_from(limits.max_connections.max(1)).unwrap_or(u32::MAX);
     let _ = slots.acquire_many(all).await;
+    expiry.abort();
     Ok(())
+}
+
+/// Deletes expired artifact versions (and frees their blobs) once per `every`.
+async fn expire_artifacts_every(state: AppState, every: std::time::Duration) {
+    let mut tick = tokio::time::interval(every.max(std::time::Duration::from_millis(100)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match crate::routes::artifacts::expire_artifacts(&state).await {
+            Ok(0) => {}
+            Ok(freed) => tracing::info!(blobs_freed = freed, "expired artifact versions deleted"),
+            Err(e) => tracing::warn!(error = %e, "deleting expired artifact versions failed"),
+        }
+    }
 }
 
 fn connection_builder(limits: &Limits) -> http1::Builder {

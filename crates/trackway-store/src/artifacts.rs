@@ -6,7 +6,8 @@
 //! same name, so re-logging identical content creates nothing; aliases (`latest` included) move
 //! to the committed version in the same transaction. Blobs are shared by every version and
 //! project that lists them; [`ArtifactStore::delete_artifact_version`] reports the digests no
-//! longer referenced by anything, which the caller then removes from the blob store.
+//! longer referenced by anything, which the caller then removes from the blob store; a version
+//! with a time to live is deleted the same way by [`ArtifactStore::expire_artifact_versions`].
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use sha2::{Digest as _, Sha256};
@@ -57,6 +58,8 @@ pub struct CommitArtifact {
     /// Aliases to move to this version besides `latest`.
     pub aliases: Vec<String>,
     pub tags: Vec<String>,
+    /// Seconds after its creation when the version expires (wandb's `Artifact.ttl`); `None`: never.
+    pub ttl: Option<u64>,
 }
 
 /// A run as lineage shows it.
@@ -86,6 +89,8 @@ pub struct ArtifactVersion {
     pub aliases: Vec<String>,
     pub tags: Vec<String>,
     pub created_at: f64,
+    /// When [`ArtifactStore::expire_artifact_versions`] deletes it (Unix seconds); `None`: never.
+    pub expires_at: Option<f64>,
     pub producer: Option<RunRef>,
     /// Filled by `get_artifact_version` only.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -154,6 +159,19 @@ pub trait ArtifactStore: Send + Sync + 'static {
     /// Deletes a version; returns the blob digests nothing references any more (no artifact
     /// entry, no run file). `latest` moves to the newest remaining version.
     fn delete_artifact_version(&self, entity: &str, project: &str, name: &str, version: u64) -> Result<Vec<String>>;
+    /// Sets or clears (`None`) a version's time to live, counted from its creation.
+    fn set_artifact_ttl(
+        &self,
+        entity: &str,
+        project: &str,
+        name: &str,
+        version: u64,
+        ttl: Option<u64>,
+    ) -> Result<ArtifactVersion>;
+    /// Deletes every version whose `expires_at` is at or before `now` (Unix seconds), as
+    /// [`ArtifactStore::delete_artifact_version`] does; returns the blob digests nothing
+    /// references any more.
+    fn expire_artifact_versions(&self, now: f64) -> Result<Vec<String>>;
     /// Whether some version of the project lists the blob (the download access rule).
     fn project_references_blob(&self, entity: &str, project: &str, sha256: &str) -> Result<bool>;
 }
@@ -194,6 +212,12 @@ pub fn check_name(what: &str, s: &str) -> Result<()> {
             "invalid artifact {what} {s:?}: use 1-{MAX_NAME_LEN} letters, digits, '-', '_' or '.'"
         )))
     }
+}
+
+/// When a version created at `created_at` with `ttl` expires.
+#[must_use]
+pub fn expiry(created_at: f64, ttl: Option<u64>) -> Option<f64> {
+    ttl.map(|t| created_at + t as f64)
 }
 
 /// Validates a commit's names and entries (paths by the run-file rule, digests as hex).

@@ -13,7 +13,7 @@ macro_rules! artifact_store_conformance {
     ($make:expr) => {
         $crate::artifact_store_conformance!(@cases $make;
             versions_only_when_content_changes, aliases_move_atomically, lineage_and_run_artifacts,
-            delete_frees_unreferenced_blobs, bad_names_are_refused, deleting_a_run_keeps_its_artifacts);
+            delete_frees_unreferenced_blobs, bad_names_are_refused, deleting_a_run_keeps_its_artifacts, expired_versions_are_deleted);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -60,6 +60,7 @@ fn commit(name: &str, run: Option<&str>, entries: Vec<ManifestEntry>, aliases: &
         entries,
         aliases: aliases.iter().map(|a| (*a).to_owned()).collect(),
         tags: vec![],
+        ttl: None,
     }
 }
 
@@ -179,5 +180,31 @@ pub fn deleting_a_run_keeps_its_artifacts(st: &Storage) -> Result<()> {
     assert!(v.consumers.unwrap_or_default().is_empty(), "so did the consumer edge");
     let sha = blob("x", 'a', 1).sha256.unwrap_or_default();
     assert!(a.project_references_blob("alice", "p", &sha)?, "the files stay");
+    Ok(())
+}
+
+pub fn expired_versions_are_deleted(st: &Storage) -> Result<()> {
+    setup(&*st.metadata, &["r1"])?;
+    let a = &*st.artifacts;
+    let mut short = commit("m", Some("r1"), vec![blob("a", 'a', 1), blob("s", 'e', 1)], &["best"]);
+    short.ttl = Some(60);
+    let v0 = a.commit_artifact(&short)?.artifact;
+    assert_eq!(v0.expires_at, Some(v0.created_at + 60.0));
+    let v1 = a.commit_artifact(&commit("m", Some("r1"), vec![blob("a", 'a', 1)], &[]))?.artifact;
+    assert_eq!(v1.expires_at, None);
+    // Nothing is due before the expiry.
+    assert!(a.expire_artifact_versions(v0.created_at + 59.0)?.is_empty());
+    assert_eq!(a.list_artifact_versions("alice", "p", "m")?.len(), 2);
+    // A TTL set later counts from the creation too; clearing it keeps the version for good.
+    let v1 = a.set_artifact_ttl("alice", "p", "m", 1, Some(3600))?;
+    assert_eq!(v1.expires_at, Some(v1.created_at + 3600.0));
+    assert_eq!(a.set_artifact_ttl("alice", "p", "m", 1, None)?.expires_at, None);
+    // Past the expiry: v0 goes, its blob only it listed is freed, the shared one stays.
+    assert_eq!(a.expire_artifact_versions(v0.created_at + 61.0)?, vec!["e".repeat(64)]);
+    let left = a.list_artifact_versions("alice", "p", "m")?;
+    assert_eq!(left.iter().map(|v| v.version).collect::<Vec<_>>(), [1]);
+    assert_eq!(left[0].aliases, ["latest"]);
+    assert!(matches!(a.get_artifact_version("alice", "p", "m", "best"), Err(StoreError::NotFound(_))));
+    assert!(matches!(a.set_artifact_ttl("alice", "p", "m", 0, Some(1)), Err(StoreError::NotFound(_))));
     Ok(())
 }

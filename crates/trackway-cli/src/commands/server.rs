@@ -104,6 +104,9 @@ pub struct LimitArgs {
     /// Most MiB of run files (all versions) per project.
     #[arg(long, env = "TRACKWAY_PROJECT_QUOTA_MIB", default_value_t = 1024 * 1024)]
     pub project_quota_mib: u64,
+    /// Seconds between sweeps that delete artifact versions whose TTL has passed.
+    #[arg(long, env = "TRACKWAY_ARTIFACT_EXPIRY_SECS", default_value_t = 60.0)]
+    pub artifact_expiry_secs: f64,
 }
 
 impl LimitArgs {
@@ -116,6 +119,8 @@ impl LimitArgs {
             body_read_timeout: std::time::Duration::from_secs(self.body_timeout.max(1)),
             max_file_bytes: self.max_file_mib.saturating_mul(1 << 20),
             project_quota_bytes: self.project_quota_mib.saturating_mul(1 << 20),
+            artifact_expiry_interval: std::time::Duration::try_from_secs_f64(self.artifact_expiry_secs)
+                .unwrap_or(d.artifact_expiry_interval),
             ..d
         }
     }

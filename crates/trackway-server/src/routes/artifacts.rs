@@ -37,6 +37,8 @@ pub(crate) struct ArtifactVersionDoc {
     aliases: Vec<String>,
     tags: Vec<String>,
     created_at: f64,
+    /// When the version is deleted (Unix seconds; its TTL counted from `created_at`), if ever.
+    expires_at: Option<f64>,
     #[schema(value_type = Option<Object>)]
     producer: Json_,
     #[schema(value_type = Option<Vec<Object>>)]
@@ -109,6 +111,8 @@ pub(crate) struct CommitBody {
     aliases: Vec<String>,
     #[serde(default)]
     tags: Vec<String>,
+    /// Time to live in seconds from creation (wandb's `Artifact.ttl`); absent: kept for good.
+    ttl: Option<u64>,
 }
 
 /// Every blob a manifest lists must be stored before its version is.
@@ -158,6 +162,7 @@ async fn commit(
                 entries: body.entries,
                 aliases: body.aliases,
                 tags: body.tags,
+                ttl: body.ttl,
             };
             let out = s.artifacts.commit_artifact(&req)?;
             Ok(Json(json!({"created": out.created, "artifact": out.artifact})))
@@ -261,6 +266,16 @@ pub(crate) struct AliasPatch {
     add_aliases: Vec<String>,
     #[serde(default)]
     remove_aliases: Vec<String>,
+    /// Time to live in seconds from the version's creation; `null` keeps it for good; absent
+    /// leaves it as it is.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u64>)]
+    ttl: Option<Option<u64>>,
+}
+
+/// A field that is present (its value may be `null`), as opposed to absent.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
+    Option::<u64>::deserialize(d).map(Some)
 }
 
 /// The version number a selector names now.
@@ -285,7 +300,7 @@ pub(crate) async fn patch_version(
     state
         .blocking(move |s| {
             let v = version_of(s, (&entity, &project, &name), &selector)?;
-            let out = s.artifacts.update_artifact_aliases(
+            let mut out = s.artifacts.update_artifact_aliases(
                 &entity,
                 &project,
                 &name,
@@ -293,6 +308,9 @@ pub(crate) async fn patch_version(
                 &body.add_aliases,
                 &body.remove_aliases,
             )?;
+            if let Some(ttl) = body.ttl {
+                out = s.artifacts.set_artifact_ttl(&entity, &project, &name, v, ttl)?;
+            }
             Ok(Json(json!(out)))
         })
         .await
@@ -311,13 +329,35 @@ pub(crate) async fn delete_version(
         .blocking(move |s| {
             let v = version_of(s, (&entity, &project, &name), &selector)?;
             let unreferenced = s.artifacts.delete_artifact_version(&entity, &project, &name, v)?;
-            let mut freed = 0u64;
-            for sha in &unreferenced {
-                if let Ok(d) = sha.parse::<Digest>() {
-                    freed += u64::from(s.blobs.delete(&d).map_err(blob_error)?);
-                }
-            }
+            let freed = free_blobs(s, &unreferenced)?;
             Ok(Json(json!({"deleted": format!("v{v}"), "blobs_freed": freed})))
+        })
+        .await
+}
+
+/// Removes from the blob store the blobs the artifact store reported unreferenced; returns how
+/// many existed.
+fn free_blobs(s: &AppState, unreferenced: &[String]) -> ApiResult<u64> {
+    let mut freed = 0u64;
+    for sha in unreferenced {
+        if let Ok(d) = sha.parse::<Digest>() {
+            freed += u64::from(s.blobs.delete(&d).map_err(blob_error)?);
+        }
+    }
+    Ok(freed)
+}
+
+/// Deletes the versions whose time to live has passed and frees their blobs (the server runs
+/// this every `Limits::artifact_expiry_interval`); returns the blobs freed.
+///
+/// # Errors
+/// A failing store.
+pub(crate) async fn expire_artifacts(state: &AppState) -> ApiResult<u64> {
+    state
+        .blocking(|s| {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+            let unreferenced = s.artifacts.expire_artifact_versions(now)?;
+            free_blobs(s, &unreferenced)
         })
         .await
 }

@@ -5,7 +5,7 @@
 //! test fails on a route registered any other way.
 
 mod artifact_blobs;
-mod artifacts;
+pub(crate) mod artifacts;
 mod files;
 mod history;
 mod ingest;

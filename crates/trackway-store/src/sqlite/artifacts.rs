@@ -7,12 +7,12 @@ use super::runs::{ensure_project, project_id, run_pk};
 use super::{SqliteStore, now};
 use crate::artifacts::{
     ArtifactCollection, ArtifactStore, ArtifactVersion, CommitArtifact, CommitOutcome, LATEST, ManifestEntry,
-    RunArtifacts, RunRef, check_commit, check_name, manifest_digest, parse_version_label,
+    RunArtifacts, RunRef, check_commit, check_name, expiry, manifest_digest, parse_version_label,
 };
 use crate::{Result, RunKey, StoreError};
 
 const VERSION_SELECT: &str = "SELECT v.id, e.name, p.name, c.name, c.type, v.version, v.digest, v.size, \
-     v.file_count, v.description, v.metadata, v.created_at, v.producer_run_pk \
+     v.file_count, v.description, v.metadata, v.created_at, v.producer_run_pk, v.expires_at \
      FROM artifact_versions v JOIN artifact_collections c ON c.id = v.collection_id \
      JOIN projects p ON p.id = c.project_id JOIN entities e ON e.id = p.entity_id";
 
@@ -41,6 +41,7 @@ fn version_from_row(r: &Row<'_>) -> rusqlite::Result<(i64, Option<i64>, Artifact
         aliases: Vec::new(),
         tags: Vec::new(),
         created_at: r.get(11)?,
+        expires_at: r.get(13)?,
         producer: None,
         consumers: None,
         entries: None,
@@ -161,9 +162,10 @@ fn insert_version(c: &Connection, coll: i64, req: &CommitArtifact, digest: &str,
     let version: i64 =
         c.query_row("SELECT next_version FROM artifact_collections WHERE id = ?1", [coll], |r| r.get(0))?;
     let size: u64 = req.entries.iter().map(|e| e.size).sum();
+    let created_at = now();
     c.execute(
         "INSERT INTO artifact_versions (collection_id, version, digest, size, file_count, description, metadata, \
-         producer_run_pk, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+         producer_run_pk, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             coll,
             version,
@@ -173,7 +175,8 @@ fn insert_version(c: &Connection, coll: i64, req: &CommitArtifact, digest: &str,
             req.description,
             serde_json::to_string(&req.metadata)?,
             producer,
-            now()
+            created_at,
+            expiry(created_at, req.ttl)
         ],
     )?;
     let id = c.last_insert_rowid();
@@ -280,40 +283,71 @@ impl SqliteStore {
     fn delete_impl(&self, entity: &str, project: &str, name: &str, version: u64) -> Result<Vec<String>> {
         self.write(|tx| {
             let (coll, id) = version_id(tx, entity, project, name, &format!("v{version}"))?;
-            let digests = strings(
-                tx,
-                "SELECT DISTINCT sha256 FROM artifact_entries WHERE version_id = ?1 AND sha256 IS NOT NULL",
-                id,
-            )?;
-            for table in ["artifact_entries", "artifact_aliases", "artifact_tags", "artifact_usage"] {
-                tx.execute(&format!("DELETE FROM {table} WHERE version_id = ?1"), [id])?;
-            }
-            tx.execute("DELETE FROM artifact_versions WHERE id = ?1", [id])?;
-            let newest: Option<i64> = tx
-                .query_row(
-                    "SELECT id FROM artifact_versions WHERE collection_id = ?1 ORDER BY version DESC LIMIT 1",
-                    [coll],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if let Some(newest) = newest {
-                move_alias(tx, coll, LATEST, newest)?;
-            }
-            let mut unreferenced = Vec::new();
-            for d in digests {
-                let used: bool = tx.query_row(
-                    "SELECT EXISTS (SELECT 1 FROM artifact_entries WHERE sha256 = ?1) \
-                     OR EXISTS (SELECT 1 FROM run_files WHERE sha256 = ?1)",
-                    [&d],
-                    |r| r.get(0),
-                )?;
-                if !used {
-                    unreferenced.push(d);
-                }
-            }
-            Ok(unreferenced)
+            delete_version(tx, coll, id)
         })
     }
+
+    fn set_ttl_impl(&self, at: (&str, &str, &str), version: u64, ttl: Option<u64>) -> Result<ArtifactVersion> {
+        let (entity, project, name) = at;
+        self.write(|tx| {
+            let (_, id) = version_id(tx, entity, project, name, &format!("v{version}"))?;
+            let created_at: f64 = tx.query_row("SELECT created_at FROM artifact_versions WHERE id = ?1", [id], |r| r.get(0))?;
+            tx.execute("UPDATE artifact_versions SET expires_at = ?2 WHERE id = ?1", params![id, expiry(created_at, ttl)])?;
+            load_version(tx, id)
+        })
+    }
+
+    fn expire_impl(&self, now: f64) -> Result<Vec<String>> {
+        self.write(|tx| {
+            let due: Vec<(i64, i64)> = {
+                let mut stmt = tx.prepare(
+                    "SELECT collection_id, id FROM artifact_versions WHERE expires_at IS NOT NULL AND expires_at <= ?1",
+                )?;
+                stmt.query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?
+            };
+            let mut freed = Vec::new();
+            for (coll, id) in due {
+                freed.extend(delete_version(tx, coll, id)?);
+            }
+            freed.sort();
+            freed.dedup();
+            Ok(freed)
+        })
+    }
+}
+
+/// Deletes one version (moving `latest` to the newest remaining one); returns the digests it
+/// listed that nothing references any more.
+fn delete_version(tx: &Connection, coll: i64, id: i64) -> Result<Vec<String>> {
+    let digests =
+        strings(tx, "SELECT DISTINCT sha256 FROM artifact_entries WHERE version_id = ?1 AND sha256 IS NOT NULL", id)?;
+    for table in ["artifact_entries", "artifact_aliases", "artifact_tags", "artifact_usage"] {
+        tx.execute(&format!("DELETE FROM {table} WHERE version_id = ?1"), [id])?;
+    }
+    tx.execute("DELETE FROM artifact_versions WHERE id = ?1", [id])?;
+    let newest: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM artifact_versions WHERE collection_id = ?1 ORDER BY version DESC LIMIT 1",
+            [coll],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(newest) = newest {
+        move_alias(tx, coll, LATEST, newest)?;
+    }
+    let mut unreferenced = Vec::new();
+    for d in digests {
+        let used: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM artifact_entries WHERE sha256 = ?1) \
+             OR EXISTS (SELECT 1 FROM run_files WHERE sha256 = ?1)",
+            [&d],
+            |r| r.get(0),
+        )?;
+        if !used {
+            unreferenced.push(d);
+        }
+    }
+    Ok(unreferenced)
 }
 
 impl ArtifactStore for SqliteStore {
@@ -405,6 +439,21 @@ impl ArtifactStore for SqliteStore {
 
     fn delete_artifact_version(&self, entity: &str, project: &str, name: &str, version: u64) -> Result<Vec<String>> {
         self.delete_impl(entity, project, name, version)
+    }
+
+    fn set_artifact_ttl(
+        &self,
+        entity: &str,
+        project: &str,
+        name: &str,
+        version: u64,
+        ttl: Option<u64>,
+    ) -> Result<ArtifactVersion> {
+        self.set_ttl_impl((entity, project, name), version, ttl)
+    }
+
+    fn expire_artifact_versions(&self, now: f64) -> Result<Vec<String>> {
+        self.expire_impl(now)
     }
 
     fn project_references_blob(&self, entity: &str, project: &str, sha256: &str) -> Result<bool> {

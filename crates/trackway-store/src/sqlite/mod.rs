@@ -55,6 +55,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("../../migrations/0008_artifacts.sql")),
     Migration::Sql(include_str!("../../migrations/0009_accounts.sql")),
     Migration::Sql(include_str!("../../migrations/0010_reports.sql")),
+    Migration::Sql(include_str!("../../migrations/0011_artifact_ttl.sql")),
 ];
 
 /// How a store is opened.
