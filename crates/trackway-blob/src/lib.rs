@@ -114,7 +114,11 @@ pub trait BlobStore: Send + Sync {
 ///
 /// # Errors
 /// As [`BlobStore::put_file`].
-pub fn put_file_by_copy<S: BlobStore + ?Sized>(store: &S, path: &Path, digest: &Digest) -> Result<PutOutcome, BlobError> {
+pub fn put_file_by_copy<S: BlobStore + ?Sized>(
+    store: &S,
+    path: &Path,
+    digest: &Digest,
+) -> Result<PutOutcome, BlobError> {
     let io = |source| BlobError::Io { path: path.display().to_string(), source };
     let mut file = std::fs::File::open(path).map_err(io)?;
     let put = store.put_reader(&mut file);

@@ -175,9 +175,10 @@ impl S3ObjectReader {
     /// A URL without bucket or key, a missing object, or the service's refusal.
     pub fn open(url: &str) -> Result<(Self, u64), BlobError> {
         let rest = url.strip_prefix("s3://").ok_or_else(|| BlobError::Config(format!("not an s3:// URL: {url}")))?;
-        let (bucket, key) = rest.split_once('/').filter(|(b, k)| !b.is_empty() && !k.is_empty()).ok_or_else(|| {
-            BlobError::Config(format!("{url}: an S3 reference names s3://bucket/key"))
-        })?;
+        let (bucket, key) = rest
+            .split_once('/')
+            .filter(|(b, k)| !b.is_empty() && !k.is_empty())
+            .ok_or_else(|| BlobError::Config(format!("{url}: an S3 reference names s3://bucket/key")))?;
         let endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"]
             .iter()
             .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));

@@ -355,7 +355,8 @@ fn free_blobs(s: &AppState, unreferenced: &[String]) -> ApiResult<u64> {
 pub(crate) async fn expire_artifacts(state: &AppState) -> ApiResult<u64> {
     state
         .blocking(|s| {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
+            let now =
+                std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
             let unreferenced = s.artifacts.expire_artifact_versions(now)?;
             free_blobs(s, &unreferenced)
         })

@@ -291,8 +291,12 @@ impl SqliteStore {
         let (entity, project, name) = at;
         self.write(|tx| {
             let (_, id) = version_id(tx, entity, project, name, &format!("v{version}"))?;
-            let created_at: f64 = tx.query_row("SELECT created_at FROM artifact_versions WHERE id = ?1", [id], |r| r.get(0))?;
-            tx.execute("UPDATE artifact_versions SET expires_at = ?2 WHERE id = ?1", params![id, expiry(created_at, ttl)])?;
+            let created_at: f64 =
+                tx.query_row("SELECT created_at FROM artifact_versions WHERE id = ?1", [id], |r| r.get(0))?;
+            tx.execute(
+                "UPDATE artifact_versions SET expires_at = ?2 WHERE id = ?1",
+                params![id, expiry(created_at, ttl)],
+            )?;
             load_version(tx, id)
         })
     }
