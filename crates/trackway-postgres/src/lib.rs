@@ -11,6 +11,7 @@
 //! from the installed binaries for tests.
 
 pub mod accounts;
+pub mod artifacts;
 mod history;
 mod meta;
 mod migrate;

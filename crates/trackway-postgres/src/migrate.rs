@@ -12,6 +12,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_history.sql"),
     include_str!("../migrations/0002_metadata.sql"),
     include_str!("../migrations/0003_reports.sql"),
+    include_str!("../migrations/0004_artifacts.sql"),
 ];
 
 /// Key of the advisory lock that serialises migrations (any constant unique to Trackway).

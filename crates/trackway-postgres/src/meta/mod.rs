@@ -17,6 +17,8 @@ mod ingest;
 mod query;
 mod runs;
 
+pub(crate) use runs::{ensure_project, project_id, run_pk};
+
 use std::sync::Arc;
 
 use postgres::Transaction;
@@ -58,8 +60,9 @@ impl PgStore {
 
 /// Opens the PostgreSQL backend at `url`: migrates, then pairs the metadata store with the
 /// history store on the same pool (ingest writes history in the metadata transaction), and the
-/// report store with them. Saved views, sweeps and artifacts have no PostgreSQL store yet: they
-/// come from `local` (a SQLite `Storage`); accounts are API keys only
+/// report store and the artifact store ([`crate::artifacts::PgArtifacts`]) with them. Saved views
+/// and sweeps have no PostgreSQL store yet: they come from `local` (a SQLite `Storage`); accounts
+/// are API keys only
 /// ([`crate::accounts::KeyOnlyAccounts`]).
 ///
 /// # Errors
@@ -72,10 +75,10 @@ pub fn open_storage(url: &str, options: &PoolOptions, local: Storage) -> Result<
         reports: Arc::new(store),
         accounts: Arc::new(crate::accounts::KeyOnlyAccounts::new(metadata.clone())),
         metadata,
-        history: Arc::new(PgHistory::new(pool)),
+        history: Arc::new(PgHistory::new(pool.clone())),
         views: local.views,
         sweeps: local.sweeps,
-        artifacts: local.artifacts,
+        artifacts: Arc::new(crate::artifacts::PgArtifacts::new(pool)),
     })
 }
 
