@@ -5,6 +5,7 @@ use std::ffi::OsString;
 
 use clap::{Parser, Subcommand};
 
+pub mod artifact_cache;
 mod commands;
 
 #[derive(Debug, Parser)]

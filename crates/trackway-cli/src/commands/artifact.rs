@@ -67,8 +67,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Get { path, root } => get(&path, root),
         Command::Ls { project, kind } => ls(&project, kind.as_deref()),
         Command::Cache { command: CacheCommand::Cleanup { size } } => {
-            let freed = cache_cleanup(parse_size(&size)?)?;
-            println!("freed {freed} bytes from {}", cache_dir().display());
+            let freed = crate::artifact_cache::cleanup(crate::artifact_cache::parse_size(&size)?)?;
+            println!("freed {freed} bytes from {}", crate::artifact_cache::cache_dir().display());
             Ok(())
         }
     }
@@ -193,57 +193,4 @@ fn ls(project: &str, kind: Option<&str>) -> anyhow::Result<()> {
         println!("{:<12} {:<32} {:>8} {:>14}", s("type"), s("name"), a["versions"], a["size"]);
     }
     Ok(())
-}
-
-/// `$TRACKWAY_CACHE_DIR/artifacts/sha256` (alias WANDB_CACHE_DIR; default ~/.cache/trackway),
-/// where `trackway.Artifact.download` keeps verified blobs.
-fn cache_dir() -> PathBuf {
-    let base = trackway_config::env("CACHE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache").join("trackway"));
-    base.join("artifacts").join("sha256")
-}
-
-fn parse_size(text: &str) -> anyhow::Result<u64> {
-    let s = text.trim().to_ascii_lowercase();
-    let digits = s.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit: u64 = match &s[digits.len()..] {
-        "" | "b" => 1,
-        "k" | "kb" => 1 << 10,
-        "m" | "mb" => 1 << 20,
-        "g" | "gb" => 1 << 30,
-        other => bail!("invalid size unit {other:?}: use bytes or KB, MB, GB"),
-    };
-    let n: f64 = digits.parse().with_context(|| format!("invalid size {text:?}"))?;
-    Ok((n * unit as f64) as u64)
-}
-
-/// Removes least recently modified blobs (downloads touch what they reuse) down to `target`.
-fn cache_cleanup(target: u64) -> anyhow::Result<u64> {
-    let mut files = Vec::new();
-    let mut stack = vec![cache_dir()];
-    while let Some(dir) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&dir) else { continue };
-        for entry in rd.flatten() {
-            let p = entry.path();
-            match entry.metadata() {
-                Ok(m) if m.is_dir() => stack.push(p),
-                Ok(m) => files.push((m.modified().ok(), m.len(), p)),
-                Err(_) => {}
-            }
-        }
-    }
-    files.sort();
-    let mut total: u64 = files.iter().map(|f| f.1).sum();
-    let mut freed = 0;
-    for (_, size, path) in files {
-        if total <= target {
-            break;
-        }
-        if std::fs::remove_file(&path).is_ok() {
-            total -= size;
-            freed += size;
-        }
-    }
-    Ok(freed)
 }
