@@ -15,10 +15,13 @@ __all__ = [
     "NativeRun",
     "api_request",
     "append_record",
+    "artifact_cache_cleanup",
+    "artifact_cache_dir",
     "content_digest",
     "decode_tjson",
     "download_blob",
     "ensure_agent",
+    "fetch_s3",
     "find_run_dirs",
     "latest_run_state",
     "load_run_state",
@@ -125,6 +128,9 @@ def download_blob(
     sha256: str,
     dest: str | os.PathLike[str],
 ) -> int: ...
+def artifact_cache_dir() -> str: ...
+def artifact_cache_cleanup(target: str) -> int: ...
+def fetch_s3(url: str, dest: str | os.PathLike[str] | None = None) -> tuple[str, int]: ...
 def latest_run_state(attempts: Sequence[str]) -> dict[str, Any] | None: ...
 def remote_run_state(
     base_url: str | None, api_key: str | None, entity: str | None, project: str, run_id: str

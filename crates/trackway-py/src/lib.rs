@@ -4,6 +4,7 @@
 //! `NativeRun.log` (conversion, step/commit rules, summary, encoding, the `write(2)`) happens
 //! here, in the calling thread.
 
+mod artifacts;
 mod convert;
 mod http;
 mod log;
@@ -218,6 +219,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(log::append_record, m)?)?;
     m.add_function(wrap_pyfunction!(http::api_request, m)?)?;
     m.add_function(wrap_pyfunction!(http::download_blob, m)?)?;
+    m.add_function(wrap_pyfunction!(artifacts::artifact_cache_dir, m)?)?;
+    m.add_function(wrap_pyfunction!(artifacts::artifact_cache_cleanup, m)?)?;
+    m.add_function(wrap_pyfunction!(artifacts::fetch_s3, m)?)?;
     m.add_class::<log::LogAppender>()?;
     m.add_function(wrap_pyfunction!(latest_run_state, m)?)?;
     m.add_function(wrap_pyfunction!(remote_run_state, m)?)?;

@@ -17,6 +17,7 @@ import tempfile
 import urllib.parse
 
 from ..errors import CommError, UsageError
+from . import _references
 
 NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 NAME_FORM = "1-128 letters, digits, '-', '_' or '.' (e.g. 'model-abc123' or 'mnist_train.v2')"
@@ -97,6 +98,7 @@ class Artifact:
         self._policies: dict[str, str] = {}
         self.aliases: list[str] = []
         self.tags: list[str] = []
+        self._ttl = None  # datetime.timedelta or None (kept for good)
         self._stored = None  # the server's JSON once stored
         self._api = None
         self._logged = None  # (run, record id) after log_artifact, until wait() resolves it
@@ -127,6 +129,25 @@ class Artifact:
     @property
     def project(self):
         return None if self._stored is None else self._stored["project"]
+
+    @property
+    def ttl(self):
+        """Time to live (a `datetime.timedelta`, counted from the version's creation) or None:
+        the server deletes an expired version and frees the blobs nothing else lists."""
+        return self._ttl
+
+    @ttl.setter
+    def ttl(self, value) -> None:
+        import datetime
+
+        if value is not None and not isinstance(value, datetime.timedelta):
+            raise TypeError("ttl must be a datetime.timedelta or None")
+        if value is not None and value.total_seconds() < 0:
+            raise ValueError("ttl must not be negative")
+        self._ttl = value
+
+    def _ttl_seconds(self):
+        return None if self._ttl is None else int(self._ttl.total_seconds())
 
     @property
     def source_name(self) -> str:
@@ -272,6 +293,10 @@ class Artifact:
                 raise ValueError(f"Path is not a file: {local!r}")
             size = os.path.getsize(local)
             digest = sha256_file(local) if checksum else None
+        elif checksum and parsed.scheme in ("s3", "http", "https"):
+            # Read once to learn its SHA-256: a change makes a new version, and a download is
+            # verified against it.
+            digest, size = _references.fetch(str(uri), None)
         name = name or os.path.basename(parsed.path.rstrip("/")) or parsed.netloc
         entry = ArtifactManifestEntry(name, digest=digest, size=size, ref=str(uri))
         return [self._add(name, entry, overwrite=True)]
@@ -329,6 +354,14 @@ class Artifact:
         self._saved_aliases = list(self.aliases)
         self.metadata = data.get("metadata") or {}
         self.description = data.get("description")
+        expires = data.get("expires_at")
+        if expires is None:
+            self._ttl = None
+        else:
+            import datetime
+
+            self._ttl = datetime.timedelta(seconds=round(expires - data["created_at"]))
+        self._saved_ttl = self._ttl
         self._entries = {}
         for e in data.get("entries") or []:
             self._entries[e["path"]] = ArtifactManifestEntry(
@@ -369,12 +402,10 @@ class Artifact:
         dest = os.path.join(root, *entry.path.split("/"))
         os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
         if entry.ref is not None:
-            parsed = urllib.parse.urlparse(entry.ref)
-            if parsed.scheme != "file":
-                raise UsageError(
-                    f"{entry.path}: downloading {parsed.scheme}:// references is not supported"
-                )
-            _copy_atomic(urllib.parse.unquote(parsed.path), dest)
+            try:
+                _references.download(entry.ref, dest, entry.digest, entry.size)
+            except (OSError, ValueError) as e:
+                raise CommError(f"downloading {entry.path} from {entry.ref}: {e}", exc=e) from None
             return dest
         src = _cache.cached(entry.digest, entry.size)
         if src is None:
@@ -439,8 +470,8 @@ class Artifact:
             for f in files:
                 seen.add(os.path.relpath(os.path.join(d, f), root).replace(os.sep, "/"))
         for path, e in self._entries.items():
-            if e.ref is not None:
-                continue
+            if e.ref is not None and e.digest is None:
+                continue  # a reference logged without a checksum: nothing to compare
             full = os.path.join(root, *path.split("/"))
             if path not in seen or sha256_file(full) != e.digest:
                 raise ValueError(f"{full}: missing or different from the artifact's {path}")
@@ -478,12 +509,15 @@ class Artifact:
         return self._api._http.get(f"{self._url_base()}/v{self._stored['version']}")
 
     def save(self) -> None:
-        """Stores alias changes made to `aliases` (adds and removals, atomically)."""
+        """Stores changes made to `aliases` (adds and removals, atomically) and to `ttl`."""
         self._require_stored("save()")
         add = [a for a in self.aliases if a not in self._saved_aliases]
         remove = [a for a in self._saved_aliases if a not in self.aliases]
-        if add or remove:
+        ttl_changed = self._ttl != self._saved_ttl
+        if add or remove or ttl_changed:
             body = {"add_aliases": add, "remove_aliases": remove}
+            if ttl_changed:
+                body["ttl"] = self._ttl_seconds()
             self._load(
                 {
                     **self._stored,

@@ -3,7 +3,7 @@
 `log_artifact` appends one record to the run log and returns (docs/run-format.md, `artifact`):
 
     {"t":"artifact","id":"<hex>","name":"model-x","type":"model","description":null,
-     "metadata":{},"aliases":["best"],"tags":[],
+     "metadata":{},"aliases":["best"],"tags":[],"ttl":null,
      "entries":[{"path":"model.ckpt","local":"/abs/run-dir/artifacts/<id>/model.ckpt","size":123},
                 {"path":"data","ref":"s3://bucket/key","ref_digest":null,"size":0}]}
 
@@ -78,6 +78,7 @@ def log_artifact(run, artifact_or_path, name=None, type=None, aliases=None, tags
         "metadata": art.metadata,
         "aliases": extra,
         "tags": art.tags,
+        "ttl": art._ttl_seconds(),
         "entries": art._record_entries(stage),
     }
     _append(run, record)
