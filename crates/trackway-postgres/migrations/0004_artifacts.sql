@@ -1,5 +1,5 @@
 -- Artifacts (docs/artifacts.md): the SQLite store's tables (crates/trackway-store/migrations
--- 0008_artifacts.sql, 0010_artifact_ttl.sql). Deleting a run keeps the versions it produced
+-- 0008_artifacts.sql, 0011_artifact_ttl.sql). Deleting a run keeps the versions it produced
 -- and used: the foreign keys drop only the lineage edges (SET NULL / CASCADE).
 CREATE TABLE artifact_collections (
     id            BIGSERIAL PRIMARY KEY,
