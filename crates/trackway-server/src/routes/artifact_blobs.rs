@@ -71,10 +71,11 @@ impl BlobUploads {
 
     fn keep_hasher(&self, digest: &Digest, len: u64, h: Sha256) {
         let mut map = self.hashing.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() >= MAX_HASH_STATES && !map.contains_key(digest.as_str()) {
-            if let Some(k) = map.keys().next().cloned() {
-                map.remove(&k);
-            }
+        if map.len() >= MAX_HASH_STATES
+            && !map.contains_key(digest.as_str())
+            && let Some(k) = map.keys().next().cloned()
+        {
+            map.remove(&k);
         }
         map.insert(digest.as_str().to_owned(), (len, h));
     }
