@@ -68,7 +68,10 @@ trackway.finish()
 
 def main() -> None:
     exe = binary()
-    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as d:
+    # The agent may still be closing its run directory when the server stops: ignore that.
+    with tempfile.TemporaryDirectory(
+        dir=os.environ.get("BENCH_TMP"), ignore_cleanup_errors=True
+    ) as d:
         tmp = Path(d)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TRACKWAY_", "WANDB_"))}
         env.update(HOME=str(tmp / "home"), TRACKWAY_CONFIG_DIR=str(tmp / "cfg"), USER="admin")
