@@ -1,7 +1,7 @@
 """Hugging Face `Trainer` with `WANDB_LOG_MODEL=checkpoint`: every saved checkpoint becomes a
 version of the run's model artifact (wandb's `WandbCallback.on_save`, aliases
-`checkpoint_global_step_N` / `epoch_E`), and the final model one more (`final_model`); each
-is produced by the run and downloads byte for byte."""
+`checkpoint_global_step_N` / `epoch_E`), besides the untrained model at setup (`base_model`) and
+the final model (`final_model`); each is produced by the run and downloads byte for byte."""
 
 import hashlib
 import json
@@ -45,16 +45,17 @@ def test_wandb_log_model_checkpoint_logs_every_checkpoint(tmp, online_env, api):
     for _ in range(300):  # the agent uploads after the script exits
         try:
             versions = api.artifact_versions("model", name)
-            if len(versions) == 3:
+            if len(versions) == 4:
                 break
         except CommError:
             pass
         time.sleep(0.2)
-    by_version = {v.version: v for v in versions}
-    assert sorted(by_version) == ["v0", "v1", "v2"]
-    assert "checkpoint_global_step_3" in by_version["v0"].aliases
-    assert "checkpoint_global_step_6" in by_version["v1"].aliases
-    assert {"final_model", "latest"} <= set(by_version["v2"].aliases)
+    # The untrained model at setup (`base_model`), the checkpoints at steps 3 and 6, the final model.
+    assert sorted(v.version for v in versions) == ["v0", "v1", "v2", "v3"]
+    owner = {a: v.version for v in versions for a in v.aliases}
+    wanted = ["base_model", "checkpoint_global_step_3", "checkpoint_global_step_6", "final_model"]
+    assert len({owner.get(a) for a in wanted} - {None}) == 4, owner
+    assert owner["latest"] == owner["final_model"]
     step6 = api.artifact(f"{name}:checkpoint_global_step_6", type="model")
     assert step6.logged_by().id == run_id
     assert step6.metadata["model/num_parameters"] > 0
