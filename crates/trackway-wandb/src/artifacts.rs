@@ -322,6 +322,8 @@ pub(crate) fn commit(ctx: &Ctx<'_>, v: IdVars) -> Result<Json> {
         entries: entries(ctx, &parsed, &uploaded)?,
         aliases: draft.aliases.clone(),
         tags: draft.tags.clone(),
+        // wandb's `ttlDurationSeconds` is not mapped yet: versions from the wandb SDK keep for good.
+        ttl: None,
     };
     let out = ctx.artifacts.commit_artifact(&req)?;
     ctx.drafts.committed(&id, &version_ref(&out.artifact))?;
