@@ -8,8 +8,11 @@ use crate::{PgError, Result};
 
 /// The schema, one step per entry, applied in order; `schema_migrations` records each applied
 /// step's number (its position, from 1). Append only.
-pub const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_history.sql"), include_str!("../migrations/0002_metadata.sql")];
+pub const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_history.sql"),
+    include_str!("../migrations/0002_metadata.sql"),
+    include_str!("../migrations/0003_views_sweeps_accounts.sql"),
+];
 
 /// Key of the advisory lock that serialises migrations (any constant unique to Trackway).
 const MIGRATION_LOCK: i64 = 0x7472_6163_6b77_6179; // "trackway"

@@ -10,7 +10,7 @@ fn storage() -> Box<trackway_store::Storage> {
 
 trackway_store::metadata_store_conformance!(storage());
 
-/// Saved views have no PostgreSQL store yet; a SQLite one in a temp dir stands in.
+/// Artifacts have no PostgreSQL store yet; a SQLite one in a temp dir stands in.
 fn local_stores() -> trackway_store::Storage {
     let dir = tempfile::tempdir().expect("tempdir").keep();
     trackway_store::Storage::open_sqlite(&dir.join("local.db"), trackway_store::OpenOptions::default()).expect("sqlite")

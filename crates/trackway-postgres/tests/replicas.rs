@@ -51,7 +51,7 @@ fn the_same_batch_on_two_replicas_at_once_is_applied_once() {
     }
 }
 
-/// Saved views have no PostgreSQL store yet; a SQLite one in a temp dir stands in.
+/// Artifacts have no PostgreSQL store yet; a SQLite one in a temp dir stands in.
 fn local_stores() -> trackway_store::Storage {
     let dir = tempfile::tempdir().expect("tempdir").keep();
     trackway_store::Storage::open_sqlite(&dir.join("local.db"), trackway_store::OpenOptions::default()).expect("sqlite")

@@ -9,13 +9,13 @@
 //!
 //! [`Dialect`]: trackway_store::backend::Dialect
 
-mod auth;
+pub(crate) mod auth;
 mod dialect;
 mod edit;
 mod files;
 mod ingest;
 mod query;
-mod runs;
+pub(crate) mod runs;
 
 use std::sync::Arc;
 
@@ -56,22 +56,22 @@ impl PgStore {
     }
 }
 
-/// Opens the PostgreSQL backend at `url`: migrates, then pairs the metadata store with the
-/// history store on the same pool (ingest writes history in the metadata transaction). Saved
-/// views, sweeps and artifacts have no PostgreSQL store yet: they come from `local` (a SQLite
-/// `Storage`); accounts are API keys only ([`crate::accounts::KeyOnlyAccounts`]).
+/// Opens the PostgreSQL backend at `url`: migrates, then serves metadata, history, saved views,
+/// sweeps and accounts from the one pooled database (ingest writes history in the metadata
+/// transaction), so replicas share all of them. Only artifacts still come from `local` (a
+/// SQLite `Storage`): they have no PostgreSQL store yet.
 ///
 /// # Errors
 /// An unreachable database or a failed migration.
 pub fn open_storage(url: &str, options: &PoolOptions, local: Storage) -> Result<Storage> {
     let pool = crate::connect(url, options).map_err(db)?;
-    let metadata: Arc<dyn MetadataStore> = Arc::new(PgStore::new(pool.clone()));
+    let store = Arc::new(PgStore::new(pool.clone()));
     Ok(Storage {
-        accounts: Arc::new(crate::accounts::KeyOnlyAccounts::new(metadata.clone())),
-        metadata,
+        metadata: store.clone(),
         history: Arc::new(PgHistory::new(pool)),
-        views: local.views,
-        sweeps: local.sweeps,
+        views: store.clone(),
+        sweeps: store.clone(),
+        accounts: store,
         artifacts: local.artifacts,
     })
 }
