@@ -1,5 +1,6 @@
-//! Trackway's PostgreSQL backend: the metadata store ([`PgStore`], [`open_storage`] pairs it
-//! with the history store on one pool), the history store ([`PgHistory`], with [`PgHistoryTx`] for
+//! Trackway's PostgreSQL backend: the metadata store ([`PgStore`], which also implements the
+//! view, sweep and account stores; [`open_storage`] pairs it with the history store on one
+//! pool), the history store ([`PgHistory`], with [`PgHistoryTx`] for
 //! writes inside a caller's transaction), versioned migrations applied on start under an
 //! advisory lock (so several replicas may start at once), and a pooled synchronous client.
 //!
@@ -10,14 +11,17 @@
 //! `testpg` (feature `testsuite`, and this crate's tests) starts a throwaway PostgreSQL server
 //! from the installed binaries for tests.
 
-pub mod accounts;
+mod access;
+mod accounts;
 pub mod artifacts;
 mod history;
 mod meta;
 mod migrate;
 mod reports;
+mod sweeps;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod testpg;
+mod views;
 
 pub use history::{PgHistory, PgHistoryTx};
 pub use meta::{PgStore, open_storage};

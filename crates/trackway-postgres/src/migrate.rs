@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_metadata.sql"),
     include_str!("../migrations/0003_reports.sql"),
     include_str!("../migrations/0004_artifacts.sql"),
+    include_str!("../migrations/0005_views_sweeps_accounts.sql"),
 ];
 
 /// Key of the advisory lock that serialises migrations (any constant unique to Trackway).

@@ -9,7 +9,7 @@ use trackway_store::{CreateRun, IngestBatch, RunKey, Storage};
 use trackway_types::Record;
 
 fn replica(url: &str) -> Storage {
-    open_storage(url, &PoolOptions { max_size: 4, ..PoolOptions::default() }, local_stores()).expect("open")
+    open_storage(url, &PoolOptions { max_size: 4, ..PoolOptions::default() }).expect("open")
 }
 
 #[test]
@@ -51,8 +51,3 @@ fn the_same_batch_on_two_replicas_at_once_is_applied_once() {
     }
 }
 
-/// Saved views have no PostgreSQL store yet; a SQLite one in a temp dir stands in.
-fn local_stores() -> trackway_store::Storage {
-    let dir = tempfile::tempdir().expect("tempdir").keep();
-    trackway_store::Storage::open_sqlite(&dir.join("local.db"), trackway_store::OpenOptions::default()).expect("sqlite")
-}

@@ -157,10 +157,7 @@ impl AppState {
         let Storage { metadata, history, views, sweeps, artifacts, accounts, reports } = match &backends.database_url {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 let options = trackway_postgres::PoolOptions { max_size: backends.db_pool_size, ..Default::default() };
-                // Saved views, sweeps and artifacts have no PostgreSQL store yet: they stay in this
-                // replica's SQLite file (not shared between replicas; docs/deploy.md "Current limits").
-                let local = Storage::open_sqlite(&data_dir.join(DB_FILE), OpenOptions::default())?;
-                trackway_postgres::open_storage(url, &options, local)?
+                trackway_postgres::open_storage(url, &options)?
             }
             Some(url) => {
                 return Err(ServerError::Backend(format!("unsupported database URL {url:?} (postgres://...)")));

@@ -224,3 +224,59 @@ pub trait AccountStore: Send + Sync + 'static {
     /// The newest entries first, `before` an id (paging), at most `limit`.
     fn audit_log(&self, limit: u32, before: Option<i64>) -> Result<Vec<AuditEntry>>;
 }
+
+// --- Rules every backend applies (one home; the SQL around them is the backend's) ------------
+
+/// The last-used time of a key is written at most this often (seconds): a write per request
+/// would put every authenticated read on a write path.
+pub const LAST_USED_RESOLUTION: f64 = 60.0;
+
+/// Most audit entries one call returns.
+pub const MAX_AUDIT_PAGE: u32 = 1000;
+
+/// Whether a key last used at `last_used` should have its last-used time written at `at`.
+#[must_use]
+pub fn last_used_due(last_used: Option<f64>, at: f64) -> bool {
+    last_used.is_none_or(|t| at - t >= LAST_USED_RESOLUTION)
+}
+
+/// The principal a key acts as: its user's, narrowed by the key's scope. A scoped key (to an
+/// entity, or ingest only) acts as a member, never as the server admin.
+#[must_use]
+pub fn scoped_principal(mut who: Principal, scope: KeyScope) -> Principal {
+    if scope.entity.is_some() || scope.ingest_only {
+        who.admin = false;
+    }
+    who.scope = scope;
+    who
+}
+
+/// Whether accepting an invite for `invited` leaves the `current` role alone: an invite never
+/// downgrades (an admin following a viewer invite stays admin).
+#[must_use]
+pub fn invite_keeps_role(current: Option<Role>, invited: Role) -> bool {
+    current.is_some_and(|r| r <= invited)
+}
+
+/// Refuses to leave an entity without an admin: `other_admins` is how many admins it has besides
+/// `username`, `stays_admin` whether `username` is still one after the change.
+///
+/// # Errors
+/// `Invalid` when the change would remove the last admin.
+pub fn keep_an_admin(other_admins: i64, stays_admin: bool, entity: &str, username: &str) -> Result<()> {
+    if other_admins == 0 && !stays_admin {
+        return Err(crate::StoreError::Invalid(format!("{username} is the last admin of {entity}")));
+    }
+    Ok(())
+}
+
+/// The error for an invite that can no longer be accepted at `now`.
+///
+/// # Errors
+/// `Invalid` when the invite is used, revoked or expired.
+pub fn check_invite_open(invite: &InviteInfo, now: f64) -> Result<()> {
+    if !invite.open(now) {
+        return Err(crate::StoreError::Invalid("this invite was used, revoked or has expired".into()));
+    }
+    Ok(())
+}

@@ -4,7 +4,9 @@
 
 use serde_json::json;
 
-use crate::{CreateRun, KeyScope, NewKey, NewUser, Result, Role, RunKey, Storage, StoreError, UserPatch, Visibility};
+use crate::{
+    CreateRun, KeyScope, NewKey, NewUser, Result, Role, RunKey, Storage, StoreError, TeamInfo, UserPatch, Visibility,
+};
 
 /// Expands the accounts suite as `#[test]` functions; `$make` builds a fresh storage.
 #[macro_export]
@@ -12,7 +14,8 @@ macro_rules! account_store_conformance {
     ($make:expr) => {
         $crate::account_store_conformance!(@cases $make;
             deactivation_stops_keys_and_sessions, key_scope_expiry_and_revocation, last_admin_is_kept,
-            invites_expire_and_are_single_use, visibility_and_project_move, audit_log_pages);
+            invites_expire_and_are_single_use, visibility_and_project_move, audit_log_pages,
+            users_logins_and_teams);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -149,5 +152,58 @@ pub fn audit_log_pages(st: &Storage) -> Result<()> {
     let rest = a.audit_log(10, Some(first[2].id))?;
     assert_eq!(rest.len(), 3);
     assert_eq!(rest[2].detail, json!({"i": 0}));
+    Ok(())
+}
+
+/// Service accounts never log in with a password; passwords, OIDC subjects, admin flags, team
+/// listings and signing out behave alike on every backend.
+pub fn users_logins_and_teams(st: &Storage) -> Result<()> {
+    users(st)?;
+    let a = &*st.accounts;
+    let hash = Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".to_owned());
+    a.create_account(&NewUser {
+        username: "ci".into(),
+        service: true,
+        password_hash: hash.clone(),
+        ..NewUser::default()
+    })?;
+    let carol = NewUser {
+        username: "carol".into(),
+        password_hash: hash.clone(),
+        oidc_subject: Some("iss#42".into()),
+        ..NewUser::default()
+    };
+    let carol_id = a.create_account(&carol)?.user_id;
+    assert!(matches!(
+        a.create_account(&NewUser { username: "lab".into(), ..NewUser::default() }),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        a.create_account(&NewUser { username: "no/slash".into(), ..NewUser::default() }),
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(a.password_login("ci")?, None, "a service account has keys only");
+    assert_eq!(a.password_login("carol")?, Some((carol_id, hash.clone().unwrap_or_default())));
+    assert_eq!(a.user_by_oidc("iss#42")?.as_deref(), Some("carol"));
+    assert_eq!(a.user_by_oidc("iss#43")?, None);
+    let listed: Vec<(String, bool, bool, bool)> =
+        a.list_users()?.into_iter().map(|u| (u.username, u.service, u.has_password, u.sso)).collect();
+    assert_eq!(listed[..2], [("alice".to_owned(), false, false, false), ("bob".to_owned(), false, false, false)]);
+    assert_eq!(listed[2..], [("carol".to_owned(), false, true, true), ("ci".to_owned(), true, true, false)]);
+    let admin = a.update_user("carol", &UserPatch { admin: Some(true), ..UserPatch::default() })?;
+    assert!(admin.admin && a.principal_by_name("carol")?.is_some_and(|p| p.admin));
+    a.update_user("carol", &UserPatch { active: Some(false), ..UserPatch::default() })?;
+    assert_eq!(a.password_login("carol")?, None, "deactivated");
+    assert!(a.principal_by_name("carol")?.is_none() && a.principal_by_name("nobody")?.is_none());
+    let bob = a.principal_by_name("bob")?.expect("bob");
+    assert!(a.list_teams(&bob)?.iter().all(|t| t.name != "lab"), "bob is not in lab yet");
+    a.set_role("lab", "bob", Role::Viewer)?;
+    let teams = a.list_teams(&bob)?;
+    let lab = TeamInfo { name: "lab".into(), kind: "team".into(), role: Some(Role::Viewer), members: 2 };
+    assert!(teams.contains(&lab), "{teams:?}");
+    let session = a.create_session(bob.user_id, 4e9)?;
+    a.delete_session(&session.token)?;
+    assert!(a.session(&session.token, 1e9)?.is_none(), "signed out");
+    assert!(matches!(a.list_members("nope"), Err(StoreError::NotFound(_))));
     Ok(())
 }

@@ -56,7 +56,8 @@ pub use model::*;
 pub use reports::{NewReport, Report, ReportComment, ReportEdit, ReportInfo, ReportStore, ReportVersion};
 pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, RUN_CURSOR_PATTERN, SqliteStore};
 pub use sweeps::{
-    Claim, ClaimDecision, Decide, NewSweep, SWEEP_STATES, Sweep, SweepStore, SweepTrial, TRIAL_STATES, TrialUpdate,
+    Claim, ClaimDecision, ClaimStep, Decide, NewSweep, SWEEP_STATES, Sweep, SweepStore, SweepTrial, TRIAL_STATES,
+    TrialUpdate, check_sweep_state, check_trial_updates, claim_step, unknown_trial,
 };
 pub use views::{NewView, SavedView, ViewStore};
 
@@ -67,7 +68,7 @@ pub mod backend {
     pub use crate::filter::{
         Dialect, Field, Op, Source, SqlBuilder, SqlParam, collect_json_fields, json_path, parse_field,
     };
-    pub use crate::sqlite::auth::{KEY_PREFIX, generate_key, hash_key, valid_name};
+    pub use crate::sqlite::auth::{KEY_PREFIX, generate_key, hash_key, key_prefix, valid_name};
     pub use crate::sqlite::ingest::{RunState, check_positions, fresh_records, row_ref};
     pub use crate::sqlite::step_guard::StepGuard;
 }

@@ -110,3 +110,66 @@ pub trait SweepStore: Send + Sync + 'static {
     /// Applies trial updates (unknown run ids are an `Invalid` error, nothing applied).
     fn update_trials(&self, id: &str, updates: &[TrialUpdate]) -> Result<()>;
 }
+
+/// What a claim does, decided from the sweep (read under the backend's lock) and its trials.
+#[derive(Clone, Debug)]
+pub enum ClaimStep {
+    /// Answer without writing (paused, finished, cancelled).
+    Answer(Claim),
+    /// The controller has nothing left: mark the sweep `finished` and answer `Done("finished")`.
+    Finish,
+    /// Record this trial (state `running`) and answer it.
+    Record(SweepTrial),
+}
+
+/// The claim rule every backend runs inside its claim transaction: only a `running` sweep hands
+/// out trials; the controller's decision becomes the next trial in sequence, owned by `agent`.
+pub fn claim_step(sweep: &Sweep, trials: &[SweepTrial], agent: &str, decide: &mut Decide<'_>, at: f64) -> ClaimStep {
+    match sweep.state.as_str() {
+        "paused" => return ClaimStep::Answer(Claim::Paused),
+        "running" => {}
+        other => return ClaimStep::Answer(Claim::Done(other.to_owned())),
+    }
+    match decide(sweep, trials) {
+        ClaimDecision::Exhausted => ClaimStep::Finish,
+        ClaimDecision::Trial { run_id, config } => ClaimStep::Record(SweepTrial {
+            seq: trials.len() as u64,
+            run_id,
+            config,
+            state: "running".into(),
+            metric: None,
+            settled: false,
+            agent: Some(agent.to_owned()),
+            claimed_at: at,
+            ended_at: None,
+        }),
+    }
+}
+
+/// `Invalid` unless `state` is one of [`SWEEP_STATES`].
+///
+/// # Errors
+/// An unknown state.
+pub fn check_sweep_state(state: &str) -> Result<()> {
+    if !SWEEP_STATES.contains(&state) {
+        return Err(crate::StoreError::Invalid(format!("unknown sweep state {state:?}")));
+    }
+    Ok(())
+}
+
+/// `Invalid` when an update names a state outside [`TRIAL_STATES`].
+///
+/// # Errors
+/// An unknown trial state.
+pub fn check_trial_updates(updates: &[TrialUpdate]) -> Result<()> {
+    if let Some(bad) = updates.iter().filter_map(|u| u.state.as_deref()).find(|s| !TRIAL_STATES.contains(s)) {
+        return Err(crate::StoreError::Invalid(format!("unknown trial state {bad:?}")));
+    }
+    Ok(())
+}
+
+/// The error for an update naming a run that is not a trial of sweep `id`.
+#[must_use]
+pub fn unknown_trial(id: &str, run_id: &str) -> crate::StoreError {
+    crate::StoreError::Invalid(format!("sweep {id} has no trial with run {run_id}"))
+}

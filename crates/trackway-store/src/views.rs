@@ -71,3 +71,15 @@ pub fn validate_view(view: &NewView) -> Result<()> {
     }
     Ok(())
 }
+
+/// The per-user cap, checked before a new view (not a replaced one) is stored: `existing` is how
+/// many views the owner already keeps in the project.
+///
+/// # Errors
+/// `Limit` at [`MAX_VIEWS_PER_USER`].
+pub fn check_view_count(existing: u64) -> Result<()> {
+    if existing >= MAX_VIEWS_PER_USER {
+        return Err(crate::StoreError::Limit(format!("a user keeps at most {MAX_VIEWS_PER_USER} views per project")));
+    }
+    Ok(())
+}

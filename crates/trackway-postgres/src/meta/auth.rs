@@ -1,7 +1,7 @@
 //! Users, entities, memberships and API keys (rules shared with the SQLite store).
 
 use postgres::GenericClient;
-use trackway_store::backend::{KEY_PREFIX, generate_key, hash_key, valid_name};
+use trackway_store::backend::{generate_key, hash_key, key_prefix, valid_name};
 use trackway_store::{NewApiKey, Principal, Result, Role, StoreError};
 
 use super::{PgStore, db, now};
@@ -64,7 +64,7 @@ impl PgStore {
 
     pub(crate) fn create_api_key_impl(&self, username: &str, label: Option<&str>) -> Result<NewApiKey> {
         let key = generate_key()?;
-        let prefix: String = key.chars().take(KEY_PREFIX.len() + 6).collect();
+        let prefix = key_prefix(&key);
         let id = self.tx(|tx| {
             let user_id = user_id(tx, username)?;
             let row = tx
@@ -79,14 +79,10 @@ impl PgStore {
         Ok(NewApiKey { key, prefix, id })
     }
 
+    /// The plain-key check of `MetadataStore` is the accounts' one (expiry, revocation,
+    /// deactivation, scope), as on SQLite.
     pub(crate) fn authenticate_impl(&self, api_key: &str) -> Result<Option<Principal>> {
-        let hash = hash_key(api_key);
-        self.tx(|tx| {
-            let user = tx
-                .query_opt("SELECT user_id FROM api_keys WHERE hash = $1 AND revoked_at IS NULL", &[&hash])
-                .map_err(db)?;
-            user.map(|r| principal(tx, r.get(0))).transpose()
-        })
+        trackway_store::AccountStore::authenticate_key(self, api_key, now())
     }
 
     pub(crate) fn list_entities_impl(&self, who: &Principal) -> Result<Vec<String>> {
@@ -103,7 +99,7 @@ impl PgStore {
     }
 }
 
-fn set_member(c: &mut impl GenericClient, user_id: i64, entity_id: i64, role: Role) -> Result<()> {
+pub(crate) fn set_member(c: &mut impl GenericClient, user_id: i64, entity_id: i64, role: Role) -> Result<()> {
     c.execute(
         "INSERT INTO memberships (user_id, entity_id, role) VALUES ($1, $2, $3) \
          ON CONFLICT (user_id, entity_id) DO UPDATE SET role = excluded.role",
@@ -113,7 +109,7 @@ fn set_member(c: &mut impl GenericClient, user_id: i64, entity_id: i64, role: Ro
     Ok(())
 }
 
-fn ensure_entity(c: &mut impl GenericClient, name: &str, kind: &str) -> Result<i64> {
+pub(crate) fn ensure_entity(c: &mut impl GenericClient, name: &str, kind: &str) -> Result<i64> {
     c.execute(
         "INSERT INTO entities (name, kind, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING",
         &[&name, &kind, &now()],
@@ -122,14 +118,14 @@ fn ensure_entity(c: &mut impl GenericClient, name: &str, kind: &str) -> Result<i
     Ok(c.query_one("SELECT id FROM entities WHERE name = $1", &[&name]).map_err(db)?.get(0))
 }
 
-fn user_id(c: &mut impl GenericClient, username: &str) -> Result<i64> {
+pub(crate) fn user_id(c: &mut impl GenericClient, username: &str) -> Result<i64> {
     c.query_opt("SELECT id FROM users WHERE username = $1", &[&username])
         .map_err(db)?
         .map(|r| r.get(0))
         .ok_or_else(|| StoreError::NotFound(format!("user {username}")))
 }
 
-fn principal(c: &mut impl GenericClient, user_id: i64) -> Result<Principal> {
+pub(crate) fn principal(c: &mut impl GenericClient, user_id: i64) -> Result<Principal> {
     let row = c
         .query_one(
             "SELECT u.username, u.admin, e.name FROM users u LEFT JOIN entities e ON e.id = u.entity_id WHERE u.id = $1",

@@ -9,13 +9,13 @@
 //!
 //! [`Dialect`]: trackway_store::backend::Dialect
 
-mod auth;
+pub(crate) mod auth;
 mod dialect;
 mod edit;
 mod files;
 mod ingest;
 mod query;
-mod runs;
+pub(crate) mod runs;
 
 pub(crate) use runs::{ensure_project, project_id, run_pk};
 
@@ -58,26 +58,23 @@ impl PgStore {
     }
 }
 
-/// Opens the PostgreSQL backend at `url`: migrates, then pairs the metadata store with the
-/// history store on the same pool (ingest writes history in the metadata transaction), and the
-/// report store and the artifact store ([`crate::artifacts::PgArtifacts`]) with them. Saved views
-/// and sweeps have no PostgreSQL store yet: they come from `local` (a SQLite `Storage`); accounts
-/// are API keys only
-/// ([`crate::accounts::KeyOnlyAccounts`]).
+/// Opens the PostgreSQL backend at `url`: migrates, then serves every store — metadata,
+/// history, saved views, sweeps, accounts, reports and artifacts — from the one pooled database
+/// (ingest writes history in the metadata transaction), so replicas share all of them and keep
+/// no state of their own.
 ///
 /// # Errors
 /// An unreachable database or a failed migration.
-pub fn open_storage(url: &str, options: &PoolOptions, local: Storage) -> Result<Storage> {
+pub fn open_storage(url: &str, options: &PoolOptions) -> Result<Storage> {
     let pool = crate::connect(url, options).map_err(db)?;
-    let store = PgStore::new(pool.clone());
-    let metadata: Arc<dyn MetadataStore> = Arc::new(store.clone());
+    let store = Arc::new(PgStore::new(pool.clone()));
     Ok(Storage {
-        reports: Arc::new(store),
-        accounts: Arc::new(crate::accounts::KeyOnlyAccounts::new(metadata.clone())),
-        metadata,
+        metadata: store.clone(),
         history: Arc::new(PgHistory::new(pool.clone())),
-        views: local.views,
-        sweeps: local.sweeps,
+        views: store.clone(),
+        sweeps: store.clone(),
+        reports: store.clone(),
+        accounts: store,
         artifacts: Arc::new(crate::artifacts::PgArtifacts::new(pool)),
     })
 }

@@ -6,10 +6,10 @@ use super::accounts::entity_id;
 use super::auth::{generate_key, hash_key, principal, user_id};
 use super::runs::project_id;
 use super::{SqliteStore, now};
-use crate::{AuditEntry, InviteInfo, NewInvite, NewSession, Principal, Result, Role, StoreError, Visibility};
-
-/// Most audit entries one call returns.
-const MAX_AUDIT_PAGE: u32 = 1000;
+use crate::{
+    AuditEntry, InviteInfo, MAX_AUDIT_PAGE, NewInvite, NewSession, Principal, Result, Role, StoreError, Visibility,
+    check_invite_open, invite_keeps_role,
+};
 
 const INVITE_FROM: &str = "SELECT i.id, e.name, i.role, c.username, i.created_at, i.expires_at, a.username, \
      i.revoked_at IS NOT NULL FROM invites i JOIN entities e ON e.id = i.entity_id \
@@ -64,9 +64,7 @@ impl SqliteStore {
         let hash = hash_key(token);
         self.write(|tx| {
             let invite = invite_by_hash(tx, &hash)?.ok_or_else(|| StoreError::NotFound("invite".into()))?;
-            if !invite.open(at) {
-                return Err(StoreError::Invalid("this invite was used, revoked or has expired".into()));
-            }
+            check_invite_open(&invite, at)?;
             let (eid, uid) = (entity_id(tx, &invite.entity)?, user_id(tx, username)?);
             tx.execute(
                 "UPDATE invites SET accepted_by = ?1, accepted_at = ?2 WHERE hash = ?3",
@@ -79,9 +77,7 @@ impl SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?;
-            // Never downgrade: an admin following a viewer invite stays admin.
-            let keep = current.as_deref().and_then(Role::parse).is_some_and(|r| r <= invite.role);
-            if !keep {
+            if !invite_keeps_role(current.as_deref().and_then(Role::parse), invite.role) {
                 tx.execute(
                     "INSERT OR REPLACE INTO memberships (user_id, entity_id, role) VALUES (?1, ?2, ?3)",
                     params![uid, eid, invite.role.as_str()],

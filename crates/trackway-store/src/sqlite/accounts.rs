@@ -7,12 +7,9 @@ use super::auth::{ensure_entity, generate_key, hash_key, key_prefix, principal, 
 use super::{SqliteStore, now};
 use crate::{
     AccountStore, ApiKeyInfo, AuditEntry, InviteInfo, KeyScope, MemberInfo, NewApiKey, NewInvite, NewKey, NewSession,
-    NewUser, Principal, Result, Role, StoreError, TeamInfo, UserInfo, UserPatch, Visibility,
+    NewUser, Principal, Result, Role, StoreError, TeamInfo, UserInfo, UserPatch, Visibility, keep_an_admin,
+    last_used_due, scoped_principal,
 };
-
-/// The last-used time of a key is written at most this often (seconds): a write per request
-/// would put every authenticated read on the single writer.
-const LAST_USED_RESOLUTION: f64 = 60.0;
 
 const USER_COLUMNS: &str = "u.username, COALESCE(e.name, u.username), u.admin, u.active, u.service, \
      u.password_hash IS NOT NULL, u.oidc_subject IS NOT NULL, u.created_at";
@@ -92,12 +89,7 @@ impl SqliteStore {
             })
             .optional()?;
         let Some((id, user, read_only, ingest_only, entity, last_used)) = row else { return Ok(None) };
-        let mut who = principal(c, user)?;
-        // A scoped key acts as a member, never as the server admin.
-        if entity.is_some() || ingest_only {
-            who.admin = false;
-        }
-        who.scope = KeyScope { read_only, ingest_only, entity };
+        let who = scoped_principal(principal(c, user)?, KeyScope { read_only, ingest_only, entity });
         Ok(Some((who, id, last_used)))
     }
 }
@@ -237,9 +229,7 @@ impl AccountStore for SqliteStore {
     fn remove_member(&self, entity: &str, username: &str) -> Result<()> {
         self.write(|tx| {
             let (eid, uid) = (entity_id(tx, entity)?, user_id(tx, username)?);
-            if other_admins(tx, eid, uid)? == 0 {
-                return Err(StoreError::Invalid(format!("{username} is the last admin of {entity}")));
-            }
+            keep_an_admin(other_admins(tx, eid, uid)?, false, entity, username)?;
             let n = tx.execute("DELETE FROM memberships WHERE entity_id = ?1 AND user_id = ?2", params![eid, uid])?;
             if n == 0 {
                 return Err(StoreError::NotFound(format!("member {username} of {entity}")));
@@ -251,9 +241,7 @@ impl AccountStore for SqliteStore {
     fn set_role(&self, entity: &str, username: &str, role: Role) -> Result<()> {
         self.write(|tx| {
             let (eid, uid) = (entity_id(tx, entity)?, user_id(tx, username)?);
-            if role != Role::Admin && other_admins(tx, eid, uid)? == 0 {
-                return Err(StoreError::Invalid(format!("{username} is the last admin of {entity}")));
-            }
+            keep_an_admin(other_admins(tx, eid, uid)?, role == Role::Admin, entity, username)?;
             tx.execute(
                 "INSERT OR REPLACE INTO memberships (user_id, entity_id, role) VALUES (?1, ?2, ?3)",
                 params![uid, eid, role.as_str()],
@@ -299,7 +287,7 @@ impl AccountStore for SqliteStore {
 
     fn authenticate_key(&self, key: &str, at: f64) -> Result<Option<Principal>> {
         let Some((who, id, last_used)) = self.read(|c| Self::key_principal(c, key, at))? else { return Ok(None) };
-        if last_used.is_none_or(|t| at - t >= LAST_USED_RESOLUTION) {
+        if last_used_due(last_used, at) {
             self.write(|tx| Ok(tx.execute("UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2", params![at, id])?))?;
         }
         Ok(Some(who))

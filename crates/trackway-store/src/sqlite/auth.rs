@@ -17,7 +17,8 @@ pub fn hash_key(key: &str) -> String {
 }
 
 /// The recognisable start of a key, kept for listings.
-pub(super) fn key_prefix(key: &str) -> String {
+#[must_use]
+pub fn key_prefix(key: &str) -> String {
     key.chars().take(KEY_PREFIX.len() + 6).collect()
 }
 

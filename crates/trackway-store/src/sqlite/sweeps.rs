@@ -3,7 +3,10 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{SqliteStore, now};
-use crate::sweeps::{Claim, ClaimDecision, Decide, NewSweep, Sweep, SweepStore, SweepTrial, TRIAL_STATES, TrialUpdate};
+use crate::sweeps::{
+    Claim, ClaimStep, Decide, NewSweep, Sweep, SweepStore, SweepTrial, TrialUpdate, check_sweep_state,
+    check_trial_updates, claim_step, unknown_trial,
+};
 use crate::{Result, StoreError};
 
 const SWEEP_COLS: &str = "id, entity, project, name, config, method, state, seed, created_at, updated_at, \
@@ -104,9 +107,7 @@ impl SweepStore for SqliteStore {
     }
 
     fn set_sweep_state(&self, id: &str, state: &str) -> Result<Sweep> {
-        if !crate::sweeps::SWEEP_STATES.contains(&state) {
-            return Err(StoreError::Invalid(format!("unknown sweep state {state:?}")));
-        }
+        check_sweep_state(state)?;
         self.write(|tx| {
             let n =
                 tx.execute("UPDATE sweeps SET state = ?2, updated_at = ?3 WHERE id = ?1", params![id, state, now()])?;
@@ -127,54 +128,38 @@ impl SweepStore for SqliteStore {
     fn claim_trial(&self, id: &str, agent: &str, decide: &mut Decide<'_>) -> Result<Claim> {
         self.write(|tx| {
             let sweep = get(tx, id)?;
-            match sweep.state.as_str() {
-                "paused" => return Ok(Claim::Paused),
-                "running" => {}
-                other => return Ok(Claim::Done(other.to_owned())),
-            }
             let existing = trials(tx, id)?;
-            let (run_id, config) = match decide(&sweep, &existing) {
-                ClaimDecision::Trial { run_id, config } => (run_id, config),
-                ClaimDecision::Exhausted => {
+            match claim_step(&sweep, &existing, agent, decide, now()) {
+                ClaimStep::Answer(claim) => Ok(claim),
+                ClaimStep::Finish => {
                     tx.execute(
                         "UPDATE sweeps SET state = 'finished', updated_at = ?2 WHERE id = ?1",
                         params![id, now()],
                     )?;
-                    return Ok(Claim::Done("finished".into()));
+                    Ok(Claim::Done("finished".into()))
                 }
-            };
-            let trial = SweepTrial {
-                seq: existing.len() as u64,
-                run_id,
-                config,
-                state: "running".into(),
-                metric: None,
-                settled: false,
-                agent: Some(agent.to_owned()),
-                claimed_at: now(),
-                ended_at: None,
-            };
-            tx.execute(
-                "INSERT INTO sweep_trials (sweep_id, seq, run_id, config, state, agent, claimed_at)
-                 VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6)",
-                params![
-                    id,
-                    trial.seq as i64,
-                    trial.run_id,
-                    serde_json::to_string(&trial.config)?,
-                    agent,
-                    trial.claimed_at
-                ],
-            )?;
-            tx.execute("UPDATE sweeps SET updated_at = ?2 WHERE id = ?1", params![id, trial.claimed_at])?;
-            Ok(Claim::Trial(trial))
+                ClaimStep::Record(trial) => {
+                    tx.execute(
+                        "INSERT INTO sweep_trials (sweep_id, seq, run_id, config, state, agent, claimed_at)
+                         VALUES (?1, ?2, ?3, ?4, 'running', ?5, ?6)",
+                        params![
+                            id,
+                            trial.seq as i64,
+                            trial.run_id,
+                            serde_json::to_string(&trial.config)?,
+                            agent,
+                            trial.claimed_at
+                        ],
+                    )?;
+                    tx.execute("UPDATE sweeps SET updated_at = ?2 WHERE id = ?1", params![id, trial.claimed_at])?;
+                    Ok(Claim::Trial(trial))
+                }
+            }
         })
     }
 
     fn update_trials(&self, id: &str, updates: &[TrialUpdate]) -> Result<()> {
-        if let Some(bad) = updates.iter().filter_map(|u| u.state.as_deref()).find(|s| !TRIAL_STATES.contains(s)) {
-            return Err(StoreError::Invalid(format!("unknown trial state {bad:?}")));
-        }
+        check_trial_updates(updates)?;
         self.write(|tx| {
             let t = now();
             for u in updates {
@@ -188,7 +173,7 @@ impl SweepStore for SqliteStore {
                     params![id, u.run_id, u.state, u.metric.filter(|m| m.is_finite()), u.settled, t],
                 )?;
                 if n == 0 {
-                    return Err(StoreError::Invalid(format!("sweep {id} has no trial with run {}", u.run_id)));
+                    return Err(unknown_trial(id, &u.run_id));
                 }
             }
             Ok(())

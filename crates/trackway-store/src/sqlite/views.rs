@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::{SqliteStore, now};
-use crate::views::{MAX_VIEWS_PER_USER, NewView, SavedView, ViewStore, validate_view};
+use crate::views::{NewView, SavedView, ViewStore, check_view_count, validate_view};
 use crate::{Result, StoreError};
 
 const COLS: &str = "id, entity, project, owner, name, state, shared, is_default, created_at, updated_at";
@@ -40,11 +40,7 @@ impl ViewStore for SqliteStore {
                     params![v.entity, v.project, v.owner],
                     |r| r.get(0),
                 )?;
-                if n as u64 >= MAX_VIEWS_PER_USER {
-                    return Err(StoreError::Limit(format!(
-                        "a user keeps at most {MAX_VIEWS_PER_USER} views per project"
-                    )));
-                }
+                check_view_count(n.unsigned_abs())?;
             }
             if v.default {
                 tx.execute(
