@@ -25,7 +25,7 @@ mod views;
 
 pub use history::{PgHistory, PgHistoryTx};
 pub use meta::{PgStore, open_storage};
-pub use migrate::{MIGRATIONS, migrate};
+pub use migrate::{MIGRATIONS, migrate, migrate_url, schema_version};
 
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::postgres::{Config, NoTls};

@@ -44,3 +44,29 @@ pub fn migrate(client: &mut Client) -> Result<()> {
     tx.commit()?;
     Ok(())
 }
+
+/// The schema version recorded in the database (`0` before the first migration).
+///
+/// # Errors
+/// The database does not answer.
+pub fn schema_version(client: &mut Client) -> Result<i64> {
+    let exists: bool = client.query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])?.get(0);
+    if !exists {
+        return Ok(0);
+    }
+    Ok(client.query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])?.get(0))
+}
+
+/// `trackway admin migrate` on PostgreSQL: connects to `url`, applies the missing steps (none
+/// on a second run) and returns the schema version before and after.
+///
+/// # Errors
+/// A malformed URL, an unreachable server, a failed step, or a database newer than this binary
+/// (left untouched).
+pub fn migrate_url(url: &str) -> Result<(i64, i64)> {
+    let config: postgres::Config = url.parse().map_err(|e: postgres::Error| PgError::Url(e.to_string()))?;
+    let mut client = config.connect(postgres::NoTls)?;
+    let before = schema_version(&mut client)?;
+    migrate(&mut client)?;
+    Ok((before, schema_version(&mut client)?))
+}

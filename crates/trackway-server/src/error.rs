@@ -65,6 +65,10 @@ pub enum ApiError {
     /// Too many requests of this kind are in flight; retry after `retry_after` seconds.
     #[error("the server is busy ({what}); retry in {retry_after} s")]
     Busy { what: &'static str, retry_after: u64 },
+    /// A dependency of this replica (the database, the blob store) does not answer: the
+    /// readiness probe's failure, naming it.
+    #[error("not ready: {0}")]
+    NotReady(String),
     /// The data directory's disk is full: nothing was stored.
     #[error("the server's disk is full; nothing was stored (free space on the server and retry)")]
     InsufficientStorage,
@@ -107,6 +111,7 @@ impl ApiError {
             ApiError::RequestTimeout => ("request_timeout", StatusCode::REQUEST_TIMEOUT),
             ApiError::FileTooLarge(_) => ("file_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::Busy { .. } => ("server_busy", StatusCode::SERVICE_UNAVAILABLE),
+            ApiError::NotReady(_) => ("not_ready", StatusCode::SERVICE_UNAVAILABLE),
             ApiError::InsufficientStorage => ("insufficient_storage", StatusCode::INSUFFICIENT_STORAGE),
             ApiError::InvalidCredentials(_) => ("invalid_credentials", StatusCode::UNAUTHORIZED),
             ApiError::CsrfFailed => ("csrf_failed", StatusCode::FORBIDDEN),
@@ -141,6 +146,7 @@ impl ApiError {
             ApiError::RequestTimeout,
             ApiError::FileTooLarge(none()),
             ApiError::Busy { what: "", retry_after: 0 },
+            ApiError::NotReady(none()),
             ApiError::InsufficientStorage,
             ApiError::InvalidCredentials(none()),
             ApiError::CsrfFailed,
@@ -170,6 +176,7 @@ impl ApiError {
                 | ApiError::RequestTimeout
                 | ApiError::FileTooLarge(_)
                 | ApiError::Busy { .. }
+                | ApiError::NotReady(_)
                 | ApiError::InsufficientStorage
                 | ApiError::InvalidCredentials(_)
                 | ApiError::CsrfFailed

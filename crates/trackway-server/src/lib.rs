@@ -18,9 +18,11 @@ mod extract;
 mod lenient;
 mod limits;
 pub mod login;
+pub mod metrics;
 pub mod oidc;
 mod openapi;
 mod routes;
+pub mod schema;
 mod serve;
 pub mod sweeps;
 mod ui;
@@ -72,6 +74,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("blob store: {0}")]
     Blob(#[from] trackway_blob::BlobError),
+    #[error("PostgreSQL: {0}")]
+    Postgres(#[from] trackway_postgres::PgError),
     #[error("{0}")]
     Backend(String),
 }
@@ -133,6 +137,8 @@ pub struct AppState {
     pub auth: Arc<AuthSettings>,
     /// The OpenID Connect client, when `auth.oidc` is set.
     pub(crate) oidc: Option<Arc<oidc::Oidc>>,
+    /// Request and ingest counters and latencies (`GET /metrics`).
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
@@ -192,6 +198,7 @@ impl AppState {
             reports,
             auth: Arc::new(AuthSettings::default()),
             oidc: None,
+            metrics: Arc::new(metrics::Metrics::new()),
         })
     }
 
@@ -246,6 +253,7 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .fallback(ui::serve)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestDecompressionLayer::new().zstd(true))
         .layer(axum::middleware::from_fn(routes::note_wire_encoding))

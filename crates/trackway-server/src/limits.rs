@@ -74,7 +74,11 @@ impl IngestSlots {
 
 /// A held ingest slot. It is taken before the request body is read, so a busy server spends
 /// neither memory nor CPU on a request it cannot serve yet.
-pub(crate) struct IngestPermit(#[allow(dead_code)] OwnedSemaphorePermit);
+/// It holds the `ingest_in_flight` gauge up while it lives.
+pub(crate) struct IngestPermit(
+    #[allow(dead_code)] OwnedSemaphorePermit,
+    #[allow(dead_code)] crate::metrics::GaugeGuard,
+);
 
 impl<S> FromRequestParts<S> for IngestPermit
 where
@@ -87,11 +91,14 @@ where
         let state = AppState::from_ref(state);
         let busy = ApiError::Busy { what: "too many ingests in flight", retry_after: state.limits.retry_after_secs };
         if let Some(p) = state.ingest_slots.try_take() {
-            return Ok(IngestPermit(p));
+            return Ok(IngestPermit(p, state.metrics.in_flight()));
         }
+        let waiting = state.metrics.waiting();
         let wait = state.ingest_slots.0.clone().acquire_owned();
-        match tokio::time::timeout(state.limits.ingest_queue_wait, wait).await {
-            Ok(Ok(p)) => Ok(IngestPermit(p)),
+        let waited = tokio::time::timeout(state.limits.ingest_queue_wait, wait).await;
+        drop(waiting);
+        match waited {
+            Ok(Ok(p)) => Ok(IngestPermit(p, state.metrics.in_flight())),
             _ => {
                 tracing::warn!("ingest refused: every ingest slot is busy");
                 Err(busy)

@@ -54,6 +54,9 @@ fn empty() -> Option<Value> {
 
 const RULES: &[Row] = &[
     ("get", "/api/v1/health", Rule::Public, "", none),
+    ("get", "/healthz", Rule::Public, "", none),
+    ("get", "/readyz", Rule::Public, "", none),
+    ("get", "/metrics", Rule::Public, "", none),
     ("get", "/api/v1/auth/config", Rule::Public, "", none),
     ("post", "/api/v1/auth/login", Rule::Public, "", || {
         Some(json!({"username": "nobody", "password": "wrong-password"}))

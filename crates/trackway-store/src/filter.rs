@@ -631,6 +631,34 @@ pub fn collect_json_fields(filter: &Filter, out: &mut Vec<(Source, String)>) {
 
 /// `json_extract(r.<source>, '<path>')`, spelled identically everywhere so that SQLite can use
 /// an expression index built from the same text.
+/// An expression index on a config/summary key that a run-table query wants.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyIndex {
+    /// `kx_` and 16 hex digits of the expression's SHA-256: the same expression always gets the
+    /// same name, so `IF NOT EXISTS` and a set of known names recognise it.
+    pub name: String,
+    /// The indexed expression: the query's own (the planner matches expressions textually)
+    /// without its table alias. Indexes go on `runs (project_id, <expr>)`.
+    pub expr: String,
+}
+
+/// The on-demand expression indexes of a run-table query, one rule for every backend: one per
+/// config/summary expression the query reads (`exprs`, [`SqlBuilder::json_exprs`]) whose key
+/// the project's catalogue knows (`catalogued`, the same expressions); typos and keys no run has
+/// get none, as they would only use up the bounded number of indexes.
+#[must_use]
+pub fn key_indexes(exprs: &[String], catalogued: &[String]) -> Vec<KeyIndex> {
+    use sha2::{Digest, Sha256};
+    let mut out: Vec<KeyIndex> = Vec::new();
+    for e in exprs.iter().filter(|e| catalogued.contains(e)) {
+        let name = format!("kx_{}", &hex::encode(Sha256::digest(e.as_bytes()))[..16]);
+        if !out.iter().any(|k| k.name == name) {
+            out.push(KeyIndex { name, expr: e.replacen("r.", "", 1) });
+        }
+    }
+    out
+}
+
 pub(crate) fn json_expr(source: Source, path: &str) -> String {
     format!("json_extract(r.{}, {})", source.as_str(), sql_literal(path))
 }

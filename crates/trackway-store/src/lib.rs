@@ -66,7 +66,8 @@ pub use views::{NewView, SavedView, ViewStore};
 /// SQL dialects.
 pub mod backend {
     pub use crate::filter::{
-        Dialect, Field, Op, Source, SqlBuilder, SqlParam, collect_json_fields, json_path, parse_field,
+        Dialect, Field, KeyIndex, Op, Source, SqlBuilder, SqlParam, collect_json_fields, json_path, key_indexes,
+        parse_field,
     };
     pub use crate::sqlite::auth::{KEY_PREFIX, generate_key, hash_key, key_prefix, valid_name};
     pub use crate::sqlite::ingest::{RunState, check_positions, fresh_records, row_ref};

@@ -31,6 +31,18 @@ pub enum What {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// Bring the database schema to this binary's version, on the database itself (no server
+    /// needed): PostgreSQL with --database-url, else the SQLite file in the data directory.
+    /// Applies only what is missing (a second run changes nothing); refuses a database a newer
+    /// binary migrated.
+    Migrate {
+        /// The data directory (default: TRACKWAY_DATA_DIR, else ~/.local/share/trackway).
+        #[arg(long, env = "TRACKWAY_DATA_DIR")]
+        data_dir: Option<std::path::PathBuf>,
+        /// `postgres://user:pass@host:port/db`, as given to `trackway server`.
+        #[arg(long, env = "TRACKWAY_DATABASE_URL")]
+        database_url: Option<String>,
+    },
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -179,15 +191,28 @@ fn key(c: &Client, cmd: KeyCmd) -> anyhow::Result<Value> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    if let What::Migrate { data_dir, database_url } = args.what {
+        return migrate(data_dir, database_url.as_deref());
+    }
     let c = client()?;
     let out = match args.what {
         What::User(cmd) => user(&c, cmd)?,
         What::Team(cmd) => team(&c, cmd)?,
         What::Key(cmd) => key(&c, cmd)?,
         What::Audit { limit } => call(&c, "GET", &format!("/api/v1/admin/audit?limit={limit}"), None)?,
+        What::Migrate { .. } => Value::Null,
     };
     if !out.is_null() {
         println!("{}", serde_json::to_string_pretty(&out)?);
     }
+    Ok(())
+}
+
+/// `trackway admin migrate`: prints `<database>: schema <before> -> <after>`.
+fn migrate(data_dir: Option<std::path::PathBuf>, database_url: Option<&str>) -> anyhow::Result<()> {
+    let data_dir = data_dir.unwrap_or_else(super::server::default_data_dir);
+    let change = trackway_server::schema::migrate(&data_dir, database_url)?;
+    let what = if change.before == change.after { "up to date" } else { "migrated" };
+    println!("{}: schema {} -> {} ({what})", change.database, change.before, change.after);
     Ok(())
 }

@@ -40,12 +40,15 @@ pub(crate) fn now() -> f64 {
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// Names of the run-table key indexes known to exist (a cache safe to lose: the database
+    /// is asked again).
+    key_indexes: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
 }
 
 impl PgStore {
     #[must_use]
     pub fn new(pool: Pool) -> Self {
-        PgStore { pool }
+        PgStore { pool, key_indexes: Arc::default() }
     }
 
     /// Runs `f` in one transaction, committed when it returns `Ok`.

@@ -10,16 +10,22 @@ use std::collections::HashMap;
 use postgres::GenericClient;
 use postgres::types::ToSql;
 use serde_json::Value as Json;
-use trackway_store::backend::{Field, Source, SqlBuilder, SqlParam, collect_json_fields, json_path, parse_field};
-use trackway_store::{Direction, Filter, GroupCount, Result, Run, RunPage, RunQuery, StoreError};
+use trackway_store::backend::{
+    Dialect, Field, KeyIndex, Source, SqlBuilder, SqlParam, collect_json_fields, json_path, key_indexes, parse_field,
+};
+use trackway_store::{Direction, Filter, GroupCount, OpenOptions, Result, Run, RunPage, RunQuery, StoreError};
 
 use super::dialect::PgDialect;
 use super::runs::{RUN_COLUMNS, RUN_FROM, project_id, run_from_row};
 use super::{PgStore, db};
 
 type Params = Vec<Box<dyn ToSql + Sync>>;
-/// Resolved JSON paths of the config/summary keys a query uses.
-type Paths = HashMap<(Source, String), String>;
+/// Resolved JSON paths of the config/summary keys a query uses, and whether each is catalogued.
+type Paths = HashMap<(Source, String), (String, bool)>;
+
+/// Key of the advisory lock under which replicas create key indexes (one at a time, so two
+/// replicas never build the same index and the bound holds across replicas).
+const KEY_INDEX_LOCK: i64 = 0x7472_6163_6b6b_7869; // the bytes of "trackkxi"
 
 fn to_params(values: &[SqlParam]) -> Params {
     values
@@ -69,7 +75,7 @@ impl Cursor {
 
 /// The JSON path of a dotted key: the catalogue knows whether `a.b` is nested or literal, and
 /// wandb-style `lr.value` falls back to `lr` (the SQLite store's rule).
-fn resolve_path(c: &mut impl GenericClient, project: i64, source: Source, key: &str) -> Result<String> {
+fn resolve_path(c: &mut impl GenericClient, project: i64, source: Source, key: &str) -> Result<(String, bool)> {
     let base = key.strip_suffix(".value");
     for k in std::iter::once(key).chain(base) {
         let row = c
@@ -79,10 +85,10 @@ fn resolve_path(c: &mut impl GenericClient, project: i64, source: Source, key: &
             )
             .map_err(db)?;
         if let Some(r) = row {
-            return Ok(r.get(0));
+            return Ok((r.get(0), true));
         }
     }
-    Ok(json_path(key.split('.')))
+    Ok((json_path(key.split('.')), false))
 }
 
 /// The SQL type of a runs column, for typed cursor comparisons.
@@ -118,6 +124,50 @@ impl PgStore {
         })
     }
 
+    /// Creates the expression indexes the query will want ([`key_indexes`], the SQLite store's
+    /// rule), at most `max_key_indexes` over all replicas: an index on the config/summary
+    /// expression serves sorts and keyset pages on that key instead of a scan of the project's
+    /// runs.
+    fn ensure_key_indexes(&self, exprs: &[String], paths: &Paths) -> Result<()> {
+        let catalogued: Vec<String> = paths
+            .iter()
+            .filter(|(_, (_, known))| *known)
+            .map(|((source, _), (path, _))| PgDialect.json_expr(*source, path))
+            .collect();
+        let missing: Vec<KeyIndex> = {
+            let known = self.key_indexes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            key_indexes(exprs, &catalogued).into_iter().filter(|k| !known.contains(&k.name)).collect()
+        };
+        for k in missing {
+            if !self.create_key_index(&k)? {
+                return Ok(());
+            }
+            self.key_indexes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(k.name);
+        }
+        Ok(())
+    }
+
+    /// Creates one key index unless it exists; `false` when the bound is reached.
+    fn create_key_index(&self, k: &KeyIndex) -> Result<bool> {
+        let max = i64::try_from(OpenOptions::default().max_key_indexes).unwrap_or(i64::MAX);
+        let started = std::time::Instant::now();
+        self.tx(|tx| {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&KEY_INDEX_LOCK]).map_err(db)?;
+            if tx.query_one("SELECT to_regclass($1) IS NOT NULL", &[&k.name]).map_err(db)?.get(0) {
+                return Ok(true);
+            }
+            let sql = "SELECT count(*) FROM pg_indexes WHERE tablename = 'runs' AND indexname LIKE 'kx\\_%'";
+            let n: i64 = tx.query_one(sql, &[]).map_err(db)?.get(0);
+            if n >= max {
+                return Ok(false);
+            }
+            tx.batch_execute(&format!("CREATE INDEX {} ON runs (project_id, ({}))", k.name, k.expr)).map_err(db)?;
+            let ms = started.elapsed().as_millis() as u64;
+            tracing::info!(index = %k.name, expr = %k.expr, ms, "created run-table key index");
+            Ok(true)
+        })
+    }
+
     pub(crate) fn query_runs_impl(&self, q: &RunQuery) -> Result<RunPage> {
         let sort_field = parse_field(&q.order_by)?;
         if sort_field == Field::Tags {
@@ -131,8 +181,9 @@ impl PgStore {
             fields.push((*source, key.clone()));
         }
         let (project, paths) = self.prepare(&q.entity, &q.project, &fields)?;
-        let resolve =
-            |s: Source, k: &str| paths.get(&(s, k.to_owned())).cloned().unwrap_or_else(|| json_path(k.split('.')));
+        let resolve = |s: Source, k: &str| {
+            paths.get(&(s, k.to_owned())).map_or_else(|| json_path(k.split('.')), |(p, _)| p.clone())
+        };
         let mut b = SqlBuilder::with_dialect(project, &resolve, &PgDialect);
         let mut count = SqlBuilder::with_dialect(project, &resolve, &PgDialect).for_count();
         if let Some(f) = &q.filter {
@@ -142,6 +193,7 @@ impl PgStore {
             count.push_filter(f)?;
         }
         let sort_expr = b.field_expr(&sort_field).unwrap_or_else(|| "r.created_at".into());
+        self.ensure_key_indexes(&b.json_exprs, &paths)?;
         let cursor = q.cursor.as_deref().map(Cursor::decode).transpose()?;
         let limit = q.limit.clamp(1, 1000);
         self.tx(|tx| {
@@ -174,13 +226,15 @@ impl PgStore {
             fields.push((*source, key.clone()));
         }
         let (project, paths) = self.prepare(entity, project, &fields)?;
-        let resolve =
-            |s: Source, k: &str| paths.get(&(s, k.to_owned())).cloned().unwrap_or_else(|| json_path(k.split('.')));
+        let resolve = |s: Source, k: &str| {
+            paths.get(&(s, k.to_owned())).map_or_else(|| json_path(k.split('.')), |(p, _)| p.clone())
+        };
         let mut b = SqlBuilder::with_dialect(project, &resolve, &PgDialect);
         if let Some(f) = filter {
             b.sql.push_str(" AND ");
             b.push_filter(f)?;
         }
+        self.ensure_key_indexes(&b.json_exprs, &paths)?;
         let (value_expr, from) = match (&field, b.field_expr(&field)) {
             (Field::Json { .. }, Some(e)) => (format!("({e})::text"), "runs r".to_owned()),
             (_, Some(e)) => (format!("to_jsonb({e})::text"), "runs r".to_owned()),

@@ -159,7 +159,9 @@ pub(crate) async fn ingest(
 ) -> ApiResult<Json<Json_>> {
     // Parsing a large batch takes milliseconds of CPU: it runs on the blocking pool with the
     // store work, not on the async runtime.
-    let (outcome, key, finished) = state.blocking(move |s| apply(s, &who, &bytes)).await?;
+    let start = std::time::Instant::now();
+    let (outcome, key, finished, points) = state.blocking(move |s| apply(s, &who, &bytes)).await?;
+    state.metrics.ingested(outcome.applied, points, outcome.dropped_rows, start.elapsed().as_secs_f64());
     if finished && outcome.applied > 0 {
         compact_in_background(&state, key);
     }
@@ -191,15 +193,16 @@ fn slices<'r, 'a>(records: &'r [Raw<'a>], budget: usize) -> impl Iterator<Item =
     })
 }
 
-/// Checks, parses and applies one request body, slice by slice; returns the outcome, the run
-/// and whether the batch held the run's `finish`.
-fn apply(s: &AppState, who: &Principal, bytes: &[u8]) -> ApiResult<(IngestOutcome, RunKey, bool)> {
+/// Checks, parses and applies one request body, slice by slice; returns the outcome, the run,
+/// whether the batch held the run's `finish` and how many history values it carried.
+fn apply(s: &AppState, who: &Principal, bytes: &[u8]) -> ApiResult<(IngestOutcome, RunKey, bool, usize)> {
     let body: IngestBody<'_> = parse_json(bytes)?;
     let key = check_envelope(&body, who)?;
     check_access(who, &key.entity, true)?;
     crate::auth::ensure_entity(s, who, &key.entity)?;
     let mut total = IngestOutcome { acked: body.to, applied: 0, created_run: false, dropped_rows: 0 };
     let mut finished = false;
+    let mut points = 0;
     let mut from = body.from;
     let mut pieces = slices(&body.records, slice_bytes(bytes.len())).peekable();
     loop {
@@ -207,7 +210,13 @@ fn apply(s: &AppState, who: &Principal, bytes: &[u8]) -> ApiResult<(IngestOutcom
         // A slice ends where the next one starts; the last one ends at the batch's `to`.
         let to = pieces.peek().and_then(|p| p.first()).map_or(body.to, |(pos, _)| *pos);
         let records = parse_records(piece, &body.run_id, &body.log_id)?;
-        finished |= records.iter().any(|(_, r)| matches!(r, Record::Finish(_)));
+        for (_, r) in &records {
+            match r {
+                Record::Finish(_) => finished = true,
+                Record::History(h) => points += h.data.len(),
+                _ => {}
+            }
+        }
         let batch = IngestBatch { key: key.clone(), log_id: body.log_id.clone(), from, to, records };
         let outcome = s.store.apply_ingest(&batch)?;
         total.applied += outcome.applied;
@@ -216,7 +225,7 @@ fn apply(s: &AppState, who: &Principal, bytes: &[u8]) -> ApiResult<(IngestOutcom
         total.acked = outcome.acked;
         from = to;
         if pieces.peek().is_none() {
-            return Ok((total, key, finished));
+            return Ok((total, key, finished, points));
         }
     }
 }

@@ -10,12 +10,32 @@ use serde_json::{Value as Json_, json};
 use trackway_store::Principal;
 
 use crate::auth::{check_access, check_read_blocking};
-use crate::{ApiResult, AppState};
+use crate::{ApiError, ApiResult, AppState};
 
 #[utoipa::path(get, path = "/api/v1/health", operation_id = "health", tag = "meta", security(()),
     responses((status = 200, description = "The server is up", body = crate::openapi::Health)))]
 pub(crate) async fn health() -> Json<Json_> {
     Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+}
+
+#[utoipa::path(get, path = "/healthz", operation_id = "liveness", tag = "meta", security(()),
+    responses((status = 200, description = "Liveness: the process answers (checks nothing else; see /readyz)", body = crate::openapi::Health)))]
+pub(crate) async fn healthz() -> Json<Json_> {
+    health().await
+}
+
+#[utoipa::path(get, path = "/readyz", operation_id = "readiness", tag = "meta", security(()),
+    responses((status = 200, description = "Ready: the metadata database and the blob store answer", body = crate::openapi::Health),
+        (status = 503, description = "A dependency does not answer (`not_ready`, naming it)")))]
+pub(crate) async fn readyz(State(state): State<AppState>) -> ApiResult<Json<Json_>> {
+    state.blocking(|s| crate::metrics::readiness(s).map_err(ApiError::NotReady)).await?;
+    Ok(Json(json!({"status": "ready", "version": env!("CARGO_PKG_VERSION")})))
+}
+
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "meta", security(()),
+    responses((status = 200, description = "Prometheus metrics of this replica (text exposition format)", content_type = "text/plain", body = String)))]
+pub(crate) async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+    crate::metrics::exposition(&state.metrics)
 }
 
 #[utoipa::path(get, path = "/api/v1/openapi.json", operation_id = "openapi", tag = "meta",

@@ -137,6 +137,9 @@ fn public() -> OpenApiRouter<AppState> {
     // The wandb upload URLs carry their own signature instead of a key.
     OpenApiRouter::default()
         .routes(routes!(meta::health))
+        .routes(routes!(meta::healthz))
+        .routes(routes!(meta::readyz))
+        .routes(routes!(meta::metrics))
         .routes(routes!(wandb::upload))
         .routes(routes!(wandb_artifacts::upload))
         .routes(routes!(wandb_artifacts::manifest))

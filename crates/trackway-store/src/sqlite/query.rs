@@ -14,11 +14,12 @@ use std::collections::HashMap;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde_json::Value as Json;
-use sha2::{Digest, Sha256};
 
 use super::runs::{RUN_COLUMNS, RUN_FROM, project_id, run_from_row};
 use super::{SqliteStore, lock, now};
-use crate::filter::{Field, Filter, Source, SqlBuilder, collect_json_fields, json_expr, json_path, parse_field};
+use crate::filter::{
+    Field, Filter, KeyIndex, Source, SqlBuilder, collect_json_fields, json_expr, json_path, key_indexes, parse_field,
+};
 use crate::{Direction, GroupCount, Result, Run, RunPage, RunQuery, StoreError};
 
 /// Where a page stopped.
@@ -117,29 +118,22 @@ impl SqliteStore {
         })
     }
 
-    /// Creates the expression indexes the query will want, if allowed and missing. Keys the
-    /// catalogue does not know (typos, keys no run has) get none: they would only use up slots.
+    /// Creates the expression indexes the query will want ([`key_indexes`]), if allowed and
+    /// missing.
     fn ensure_key_indexes(&self, exprs: &[String], paths: &Paths) -> Result<()> {
         let catalogued: Vec<String> = paths
             .iter()
             .filter(|(_, (_, known))| *known)
             .map(|((source, _), (path, _))| json_expr(*source, path))
             .collect();
-        let missing: Vec<(String, String)> = {
+        let missing: Vec<KeyIndex> = {
             let known = lock(&self.key_indexes);
-            exprs
-                .iter()
-                .filter(|e| catalogued.contains(e))
-                .map(|e| (format!("kx_{}", &hex::encode(Sha256::digest(e.as_bytes()))[..16]), e.clone()))
-                .filter(|(name, _)| !known.contains(name))
-                .collect()
+            key_indexes(exprs, &catalogued).into_iter().filter(|k| !known.contains(&k.name)).collect()
         };
-        for (name, expr) in missing {
+        for KeyIndex { name, expr: column_expr } in missing {
             if lock(&self.key_indexes).len() >= self.options.max_key_indexes {
                 return Ok(());
             }
-            // The index expression must read exactly like the query's (minus the table alias).
-            let column_expr = expr.replacen("r.", "", 1);
             let started = std::time::Instant::now();
             self.write(|tx| {
                 tx.execute_batch(&format!("CREATE INDEX IF NOT EXISTS {name} ON runs (project_id, {column_expr})"))?;
