@@ -56,6 +56,10 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
 
 function buildWorkspace(el: HTMLElement, entity: string, project: string, openView: (v: SavedView | null) => void) {
   const st: ViewState = decodeState(location.search);
+  // The table's first page decides first paint and needs only the URL's state: ask for it
+  // before the view is built (the first reload() takes it over).
+  let early: ReturnType<typeof api.runsPage> | null = api.runsPage(entity, project, buildFilter(st.filters, st.q), null, FIRST_PAGE, st.sort || "-created_at");
+  early.catch(() => {}); // reload() reports its errors
   // The server is the only evaluator of filters and sorts: `all` holds the pages it returned so
   // far, in its order; pinned runs (that match the filter) are fetched apart and shown first.
   let all: Run[] = [];
@@ -277,8 +281,10 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
     const filter = currentFilter();
     count.textContent = "loading runs…";
     try {
+      const first = limit === FIRST_PAGE && early ? early : null;
+      early = null;
       const [page, pins] = await Promise.all([
-        api.runsPage(entity, project, filter, null, limit, order()), fetchPinned(filter)]);
+        first ?? api.runsPage(entity, project, filter, null, limit, order()), fetchPinned(filter)]);
       if (seq !== loadSeq || dead) return;
       filterError.hidden = true;
       all = page.runs; next = page.next; total = page.total; pinnedRuns = pins;
