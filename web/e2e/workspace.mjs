@@ -358,6 +358,9 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
       await sys.flush();
     }
     await page.goto("/admin/wssys?runs=*");
+    // Below the metric charts and the cross-run panels: scrolled to, as a user would.
+    await page.waitForSelector('.system-grid .chart[data-metric="system/cpu_percent"]', { timeout: 30000 });
+    await page.locator('.system-grid .chart[data-metric="system/cpu_percent"]').scrollIntoViewIfNeeded();
     await tw(() => window.__trackway.charts["system/cpu_percent"]?.runs.length === 3 && window.__trackway.charts["system/gpu.0.memoryAllocatedBytes"]?.yTicks?.length, null, "system charts of 3 runs", 30000);
     const cpu = await chart("system/cpu_percent"), mem = await chart("system/gpu.0.memoryAllocatedBytes");
     assert(cpu.yTicks.every((l) => /^[1-9]\d(\.\d+)?%$/.test(l)), `cpu ticks in % (values 20–46): ${cpu.yTicks}`);

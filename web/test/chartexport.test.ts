@@ -28,6 +28,11 @@ describe("chart export", () => {
     expect(svg).toContain(">1k</text>");
     expect(svg).toContain(">a&amp;b</text>");
     expect(svg).not.toContain(">raw</text>"); // not in the legend
+    // Well-formed enough for an <img>: no element repeats an attribute.
+    for (const tag of svg.match(/<[a-z]+ [^>]*>/g) ?? []) {
+      const names = [...tag.matchAll(/ ([a-z-]+)="/g)].map((m) => m[1]);
+      expect(new Set(names).size, tag).toBe(names.length);
+    }
   });
   it("names files after the title", () => {
     expect(fileName("train/loss (edited)", "png")).toBe("train_loss_edited.png");

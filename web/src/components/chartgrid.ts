@@ -203,8 +203,13 @@ export class ChartGrid {
     }
     const order = [...bySection.keys()].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
     const noMetrics = !shown.some((m) => !crossKind(m, panels[m]));
+    // Re-appending the sections empties the scroll container for a moment, which would reset
+    // its scroll position (a revealed panel, the user's place): keep it.
+    const scrolled: [Element, number][] = [];
+    for (let e: Element | null = this.el.parentElement; e; e = e.parentElement) if (e.scrollTop > 0) scrolled.push([e, e.scrollTop]);
     clear(this.body, noMetrics ? h("p", { class: "empty" }, this.metrics.length ? "No chart matches the search." : this.opts.emptyText ?? "No metrics logged yet.") : null,
       order.map((s) => this.section(s, bySection.get(s)!)));
+    for (const [e, top] of scrolled) e.scrollTop = top;
   }
 
   private section(name: string, metrics: string[]) {

@@ -44,7 +44,8 @@ export interface SvgChart {
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 const n = (v: number) => (Math.round(v * 10) / 10).toString();
-const FONT = 'font-family="system-ui, sans-serif" font-size="11"';
+const FAMILY = 'font-family="system-ui, sans-serif"';
+const FONT = `${FAMILY} font-size="11"`;
 const LEFT = 70, TOP = 28, LEGEND_ROW = 16;
 
 /** The SVG document of a chart: title, y ticks on the left, x ticks below, the lines (dashes
@@ -57,7 +58,7 @@ export function chartSvg(c: SvgChart): string {
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}">`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
-    `<text x="${LEFT}" y="17" ${FONT} font-size="13" font-weight="600" fill="#222">${esc(c.title)}</text>`,
+    `<text x="${LEFT}" y="17" ${FAMILY} font-size="13" font-weight="600" fill="#222">${esc(c.title)}</text>`,
     `<g transform="translate(${LEFT},${TOP})">`,
     `<rect width="${n(c.width)}" height="${n(c.height)}" fill="none" stroke="#ddd"/>`,
   ];
