@@ -220,13 +220,17 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
   });
 
   await suite.test("workspace: parameter importance ranks lr for the loss; parallel coordinates default to the varying keys", async () => {
-    await page.goto(`${all}&tab=importance&imp=summary.loss`);
+    await page.goto(`${all}&imp=summary.loss`);
+    await page.waitForSelector('.chart[data-metric="xrun:importance"]', { timeout: 20000 });
+    await page.locator('.chart[data-metric="xrun:importance"]').scrollIntoViewIfNeeded();
     await tw(() => window.__trackway.importance?.keys.length > 0, null, "importance table", 20000);
     const imp = await page.evaluate(() => window.__trackway.importance);
     assert(imp.keys.includes("config.lr") && imp.keys.includes("config.optimizer"), `importance keys ${imp.keys}`);
     assert(!imp.keys.includes("config.seed"), "a constant key explains nothing");
     await shot(page, "ws-08-importance");
-    await page.goto(`${all}&tab=parallel`);
+    await page.goto(all);
+    await page.waitForSelector('.chart[data-metric="xrun:parallel"]', { timeout: 20000 });
+    await page.locator('.chart[data-metric="xrun:parallel"]').scrollIntoViewIfNeeded();
     await tw(() => window.__trackway.parallel?.axes.length > 0, null, "parallel axes", 20000);
     const axes = (await page.evaluate(() => window.__trackway.parallel.axes));
     assert(axes[0] === "config.lr" && axes.includes("config.optimizer") && !axes.includes("config.data") && !axes.includes("config.seed") && axes.at(-1) === "summary.loss", `default axes ${axes}`);
@@ -239,7 +243,9 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
     assert(pt.length >= 2 && pt.every((l) => decade.test(l)), `lr log ticks ${pt}`);
     assert(new URL(page.url()).searchParams.get("lx") === "config.lr", `log axes in the URL: ${page.url()}`);
     await shot(page, "ws-13-parallel-log");
-    await page.goto(`${all}&tab=scatter&sx=config.lr&sy=summary.loss&lx=config.lr`);
+    await page.goto(`${all}&sx=config.lr&sy=summary.loss&lx=config.lr`);
+    await page.waitForSelector('.chart[data-metric="xrun:scatter"]', { timeout: 20000 });
+    await page.locator('.chart[data-metric="xrun:scatter"]').scrollIntoViewIfNeeded();
     await tw(() => window.__trackway.scatter?.points > 0, null, "scatter points", 20000);
     assert(await page.isChecked("#scatter-logx"), "the lr log scale is restored from the URL");
     const sc = await page.evaluate(() => window.__trackway.scatter);
