@@ -311,12 +311,7 @@ pub(crate) async fn delete_version(
         .blocking(move |s| {
             let v = version_of(s, (&entity, &project, &name), &selector)?;
             let unreferenced = s.artifacts.delete_artifact_version(&entity, &project, &name, v)?;
-            let mut freed = 0u64;
-            for sha in &unreferenced {
-                if let Ok(d) = sha.parse::<Digest>() {
-                    freed += u64::from(s.blobs.delete(&d).map_err(blob_error)?);
-                }
-            }
+            let freed = super::files::free_blobs(s, &unreferenced);
             Ok(Json(json!({"deleted": format!("v{v}"), "blobs_freed": freed})))
         })
         .await
