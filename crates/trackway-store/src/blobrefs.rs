@@ -30,7 +30,10 @@ mod tests {
             "SELECT EXISTS (SELECT 1 FROM run_files WHERE sha256 = ?1) OR \
              EXISTS (SELECT 1 FROM artifact_entries WHERE sha256 = ?1)"
         );
-        assert_eq!(referenced_sql(|t| t == "run_files", "$1"), "SELECT EXISTS (SELECT 1 FROM run_files WHERE sha256 = $1)");
+        assert_eq!(
+            referenced_sql(|t| t == "run_files", "$1"),
+            "SELECT EXISTS (SELECT 1 FROM run_files WHERE sha256 = $1)"
+        );
         assert_eq!(referenced_sql(|_| false, "$1"), "SELECT FALSE");
     }
 }
