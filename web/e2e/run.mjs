@@ -231,10 +231,14 @@ async function main() {
     });
 
     await suite.test("scatter and parallel coordinates plot every run; brushing selects", async () => {
-      await page.goto(`${ws}?tab=scatter&sx=config.lr&sy=summary.loss&color=summary.acc`);
+      // Panels on the workspace grid (section "across runs"), scrolled to.
+      const reveal = async (id) => { await page.waitForSelector(`.chart[data-metric="${id}"]`); await page.locator(`.chart[data-metric="${id}"]`).scrollIntoViewIfNeeded(); };
+      await page.goto(`${ws}?sx=config.lr&sy=summary.loss&color=summary.acc`);
+      await reveal("xrun:scatter");
       await tw(() => window.__trackway.scatter?.points === 6, null, "6 scatter points");
       await shot(page, "08-scatter");
-      await page.goto(`${ws}?tab=parallel&axes=config.lr,config.model.layers,summary.acc`);
+      await page.goto(`${ws}?axes=config.lr,config.model.layers,summary.acc`);
+      await reveal("xrun:parallel");
       await tw(() => window.__trackway.parallel?.lines === 6, null, "6 lines");
       const box = await page.locator("#parallel-canvas").boundingBox();
       await page.mouse.move(box.x + 40, box.y + 30);

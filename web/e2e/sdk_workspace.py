@@ -10,6 +10,10 @@ import sys
 import trackway
 
 STEPS = 50
+LONG = (
+    "eval/a_metric_name_long_enough_to_overflow_any_panel_header_and_toolbar"
+    "_if_nothing_shortened_it_with_an_ellipsis"
+)
 
 
 def main() -> None:
@@ -42,6 +46,7 @@ def main() -> None:
                 row["bad"] = 0.5 + s * 0.01
             trackway.log(row, step=s)
         trackway.log({"test/acc": 0.9 - 0.01 * i}, step=STEPS)  # logged once: a marker
+        trackway.log({LONG: 0.5 + 0.01 * i}, step=STEPS)  # a name no panel header can hold
         run.finish()
 
 

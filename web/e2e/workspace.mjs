@@ -1,11 +1,13 @@
 // Browser tests of the workspace's charts (issue 13): colours and legends, tick labels of
 // known magnitudes, markers for one-point metrics, NaN/Inf markers, panel editing kept in the
-// URL and in the server-side autosaved view (seen by a second browser session), saved views.
+// URL and in the server-side autosaved view (seen by a second browser session), saved views,
+// chart export (CSV, PNG, SVG), scatter/parallel-coordinates panels on the grid, long names.
 // The project is filled by a real Python SDK script (e2e/sdk_workspace.py).
 
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
-import { assert, newPage, shot, until, WEB } from "./lib.mjs";
+import { ARTIFACTS, assert, newPage, shot, until, WEB } from "./lib.mjs";
 import { RunWriter, SystemWriter } from "./backend.mjs";
 
 const N = 12;
@@ -218,13 +220,17 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
   });
 
   await suite.test("workspace: parameter importance ranks lr for the loss; parallel coordinates default to the varying keys", async () => {
-    await page.goto(`${all}&tab=importance&imp=summary.loss`);
+    await page.goto(`${all}&imp=summary.loss`);
+    await page.waitForSelector('.chart[data-metric="xrun:importance"]', { timeout: 20000 });
+    await page.locator('.chart[data-metric="xrun:importance"]').scrollIntoViewIfNeeded();
     await tw(() => window.__trackway.importance?.keys.length > 0, null, "importance table", 20000);
     const imp = await page.evaluate(() => window.__trackway.importance);
     assert(imp.keys.includes("config.lr") && imp.keys.includes("config.optimizer"), `importance keys ${imp.keys}`);
     assert(!imp.keys.includes("config.seed"), "a constant key explains nothing");
     await shot(page, "ws-08-importance");
-    await page.goto(`${all}&tab=parallel`);
+    await page.goto(all);
+    await page.waitForSelector('.chart[data-metric="xrun:parallel"]', { timeout: 20000 });
+    await page.locator('.chart[data-metric="xrun:parallel"]').scrollIntoViewIfNeeded();
     await tw(() => window.__trackway.parallel?.axes.length > 0, null, "parallel axes", 20000);
     const axes = (await page.evaluate(() => window.__trackway.parallel.axes));
     assert(axes[0] === "config.lr" && axes.includes("config.optimizer") && !axes.includes("config.data") && !axes.includes("config.seed") && axes.at(-1) === "summary.loss", `default axes ${axes}`);
@@ -237,7 +243,9 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
     assert(pt.length >= 2 && pt.every((l) => decade.test(l)), `lr log ticks ${pt}`);
     assert(new URL(page.url()).searchParams.get("lx") === "config.lr", `log axes in the URL: ${page.url()}`);
     await shot(page, "ws-13-parallel-log");
-    await page.goto(`${all}&tab=scatter&sx=config.lr&sy=summary.loss&lx=config.lr`);
+    await page.goto(`${all}&sx=config.lr&sy=summary.loss&lx=config.lr`);
+    await page.waitForSelector('.chart[data-metric="xrun:scatter"]', { timeout: 20000 });
+    await page.locator('.chart[data-metric="xrun:scatter"]').scrollIntoViewIfNeeded();
     await tw(() => window.__trackway.scatter?.points > 0, null, "scatter points", 20000);
     assert(await page.isChecked("#scatter-logx"), "the lr log scale is restored from the URL");
     const sc = await page.evaluate(() => window.__trackway.scatter);
@@ -245,6 +253,104 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
     await page.click("#scatter-logy");
     await tw(() => window.__trackway.scatter?.yticks.every((l) => /^(0\.0*1|1|10|100)[pnµmkMGT]?$/.test(l)), null, "log y ticks", 10000);
     await shot(page, "ws-14-scatter-log");
+  });
+
+  await suite.test("workspace: a chart exports its data as CSV and its picture as PNG and SVG", async () => {
+    await page.goto(`${all}&search=${encodeURIComponent("^loss$")}&s=0.5`);
+    await tw((n) => window.__trackway.charts.loss?.runs.length === n && window.__trackway.charts.loss.smoothing === 0.5, N, "loss chart", 30000);
+    const get = async (cls, name) => {
+      await page.locator('.chart[data-metric="loss"]').hover();
+      await page.click('.chart[data-metric="loss"] button.export');
+      if (cls === "exp-csv") await shot(page, "ws-16-export-menu");
+      const [dl] = await Promise.all([page.waitForEvent("download"), page.click(`.chart[data-metric="loss"] .${cls}`)]);
+      const file = path.join(ARTIFACTS, name);
+      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      await dl.saveAs(file);
+      return { file, suggested: dl.suggestedFilename() };
+    };
+    const c = await chart("loss");
+    const csv = await get("exp-csv", "ws-16-loss.csv");
+    const lines = fs.readFileSync(csv.file, "utf8").trim().split("\r\n");
+    const head = lines[0].split(",");
+    assert(csv.suggested === "loss.csv" && head[0] === "_step" && head.length === 1 + 2 * N && head.includes("sweep-00-lr0.1 (smoothed)"), `CSV header ${lines[0]}`);
+    // Every drawn point is a row: the first run's raw values read back at their steps.
+    const col = head.indexOf("sweep-00-lr0.1"), r0 = c.runs.indexOf("ws-00");
+    const byX = new Map(lines.slice(1).map((l) => l.split(",")).map((cells) => [Number(cells[0]), cells[col]]));
+    const drawn = c.x.map((x, j) => [x, c.raw[r0][j]]).filter(([, v]) => v !== null && v !== undefined);
+    assert(drawn.length >= 40 && drawn.every(([x, v]) => Math.abs(Number(byX.get(x)) - v) < 1e-12), `CSV values equal the chart's (${drawn.length} points)`);
+    const svg = await get("exp-svg", "ws-16-loss.svg");
+    const doc = fs.readFileSync(svg.file, "utf8");
+    const polylines = (doc.match(/<polyline/g) ?? []).length;
+    assert(svg.suggested === "loss.svg" && doc.startsWith("<svg") && polylines >= 2 * N, `SVG with a raw and a smoothed line per run: ${polylines}`);
+    const names = (await call("GET", "/projects/admin/ws/runs?limit=100")).runs.map((x) => x.name);
+    assert(names.every((n) => doc.includes(`>${n}</text>`)), "the SVG legend names every run");
+    const ticks = c.yTicks.filter(Boolean);
+    assert(ticks.every((t) => doc.includes(`>${t}</text>`)), `the SVG has the chart's y ticks ${ticks}`);
+    const png = await get("exp-png", "ws-16-loss-export.png");
+    const b = fs.readFileSync(png.file);
+    const w = b.readUInt32BE(16), hgt = b.readUInt32BE(20);
+    assert(png.suggested === "loss.png" && b.subarray(1, 4).toString() === "PNG" && w > 400 && hgt > 200, `PNG ${w}×${hgt}`);
+  });
+
+  await suite.test("workspace: scatter, parallel coordinates and importance are panels on the grid; an added scatter panel persists", async () => {
+    await page.goto(all);
+    await tw(() => window.__trackway.charts.loss?.runs.length > 0, null, "loss chart", 30000);
+    // One grid: the cross-run panels sit in its "across runs" section, next to the line charts' sections.
+    const grid = await page.$$eval(".chartgrid:not(.system-grid) .chart[data-metric^='xrun:']", (els) => els.map((e) => [e.dataset.kind, e.closest(".chart-section")?.dataset.section]));
+    assert(JSON.stringify(grid) === JSON.stringify([["scatter", "across runs"], ["parallel", "across runs"], ["importance", "across runs"]]), `cross-run panels ${JSON.stringify(grid)}`);
+    assert(!(await page.$("#tab-scatter")), "no tabs any more");
+    await page.locator('.chart[data-metric="xrun:parallel"]').scrollIntoViewIfNeeded();
+    await tw((n) => window.__trackway.parallel?.lines === n, N, "parallel coordinates of every run", 20000);
+    await shot(page, "ws-17-cross-run-panels");
+    // Add a second scatter panel, with its own axes.
+    await page.click("#add-panel");
+    await page.selectOption('.panel-editor select[name="kind"]', "scatter");
+    await page.fill('.panel-editor input[name="title"]', "lr vs loss");
+    await page.click("#panel-save");
+    const id = await tw(() => Object.entries(JSON.parse(new URL(location.href).searchParams.get("panels") ?? "{}")).find(([, c]) => c.kind === "scatter")?.[0], null, "a scatter panel in the URL", 5000);
+    const sel = `.chart[data-metric="${id}"]`;
+    const p = `scatter-${id.replace(":", "-")}`;
+    await page.locator(sel).scrollIntoViewIfNeeded();
+    await page.waitForSelector(`#${p}-canvas`);
+    await page.selectOption(`#${p}-x`, "config.lr");
+    await page.selectOption(`#${p}-y`, "summary.loss");
+    await page.click(`#${p}-logx`);
+    await tw((n) => window.__trackway.scatter?.points === n && window.__trackway.scatter.x === "config.lr", N, "the added scatter's points", 10000);
+    await tw((id) => { const c = JSON.parse(new URL(location.href).searchParams.get("panels") ?? "{}")[id]; return c?.sx === "config.lr" && c.sy === "summary.loss" && c.logAxes?.includes("config.lr"); }, id, "its axes in the panel config", 5000);
+    assert(await page.textContent(`${sel} .chart-title`) === "lr vs loss", "its title");
+    await page.waitForTimeout(1200); // the autosave is debounced
+    await page.reload();
+    await page.locator(sel).scrollIntoViewIfNeeded();
+    await tw((n) => window.__trackway.scatter?.points === n && window.__trackway.scatter.x === "config.lr", N, "the scatter panel after a reload", 20000);
+    assert(await page.isChecked(`#${p}-logx`), "its log x after a reload");
+    await shot(page, "ws-18-added-scatter-panel");
+    // Its points export as CSV; deleting the workspace's importance panel hides it.
+    await page.locator(sel).hover();
+    await page.click(`${sel} button.export`);
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.click(`${sel} .exp-csv`)]);
+    const rows = fs.readFileSync(await dl.path(), "utf8").trim().split("\r\n");
+    assert(rows[0] === "run_id,name,config.lr,summary.loss" && rows.length === N + 1, `scatter CSV ${rows[0]} (${rows.length} lines)`);
+    await page.locator('.chart[data-metric="xrun:importance"]').hover();
+    await page.click('.chart[data-metric="xrun:importance"] button.del');
+    await tw(() => !document.querySelector('.chart[data-metric="xrun:importance"]') && JSON.parse(new URL(location.href).searchParams.get("panels"))["xrun:importance"]?.hidden, null, "importance panel deleted", 5000);
+  });
+
+  await suite.test("workspace: long metric names never break a panel's toolbar or the chart toolbar", async () => {
+    const long = "eval/a_metric_name_long_enough_to_overflow_any_panel_header_and_toolbar_if_nothing_shortened_it_with_an_ellipsis";
+    await page.goto(`${all}&search=${encodeURIComponent("^eval/")}`);
+    await tw((k) => window.__trackway.charts[k]?.runs.length > 0, long, "the long-named chart", 30000);
+    const m = await page.evaluate((k) => {
+      const card = document.querySelector(`.chart[data-metric="${k}"]`), head = card.querySelector(".chart-head"), b = card.getBoundingClientRect();
+      const tools = [...card.querySelectorAll(".chart-tools button")].map((x) => x.getBoundingClientRect());
+      const bar = document.querySelector(".chart-toolbar"), x = document.querySelector("#x-axis").getBoundingClientRect();
+      return { head: [head.scrollWidth, head.clientWidth], inside: tools.every((t) => t.left >= b.left && t.right <= b.right + 0.5), title: card.querySelector(".chart-title").getAttribute("title"),
+        bar: [bar.scrollWidth, bar.clientWidth], xRight: x.right, barRight: bar.getBoundingClientRect().right };
+    }, long);
+    assert(m.head[0] <= m.head[1] && m.inside, `the panel head fits its card: ${JSON.stringify(m)}`);
+    assert(m.title === long, "the full name stays in the title's tooltip");
+    assert(m.bar[0] <= m.bar[1] && m.xRight <= m.barRight, `the chart toolbar fits: ${JSON.stringify(m)}`);
+    await page.locator(`.chart[data-metric="${long}"]`).hover();
+    await shot(page, "ws-19-long-metric-name");
   });
 
   await suite.test("workspace: a system section charts the runs' system metrics with units and the runs' colours", async () => {
@@ -258,6 +364,9 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
       await sys.flush();
     }
     await page.goto("/admin/wssys?runs=*");
+    // Below the metric charts and the cross-run panels: scrolled to, as a user would.
+    await page.waitForSelector('.system-grid .chart[data-metric="system/cpu_percent"]', { timeout: 30000 });
+    await page.locator('.system-grid .chart[data-metric="system/cpu_percent"]').scrollIntoViewIfNeeded();
     await tw(() => window.__trackway.charts["system/cpu_percent"]?.runs.length === 3 && window.__trackway.charts["system/gpu.0.memoryAllocatedBytes"]?.yTicks?.length, null, "system charts of 3 runs", 30000);
     const cpu = await chart("system/cpu_percent"), mem = await chart("system/gpu.0.memoryAllocatedBytes");
     assert(cpu.yTicks.every((l) => /^[1-9]\d(\.\d+)?%$/.test(l)), `cpu ticks in % (values 20–46): ${cpu.yTicks}`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cleanPanels, newPanelId, parseExpr, resolveMetrics } from "../src/lib/panels";
+import { cleanPanels, crossKind, newPanelId, parseExpr, resolveMetrics } from "../src/lib/panels";
 
 describe("panels", () => {
   it("expands /regex/ entries against the known keys", () => {
@@ -20,5 +20,13 @@ describe("panels", () => {
     // A panel's own aggregation: "" (each run) is kept apart from unset (follow the workspace).
     expect(cleanPanels({ a: { group: "config.opt", band: false }, b: { group: "" }, c: { group: 3, band: "yes" } }))
       .toEqual({ a: { group: "config.opt", band: false }, b: { group: "" }, c: {} });
+  });
+  it("knows cross-run panels by id or kind and keeps their axes", () => {
+    expect(crossKind("xrun:parallel", undefined)).toBe("parallel");
+    expect(crossKind("xrun:nope", undefined)).toBeNull();
+    expect(crossKind("custom:2", { kind: "scatter" })).toBe("scatter");
+    expect(crossKind("loss", { kind: "bar" })).toBeNull();
+    expect(cleanPanels({ "custom:1": { kind: "scatter", sx: "config.lr", sy: 3, axes: ["a", 1], logAxes: ["a"] }, b: { kind: "pie" } }))
+      .toEqual({ "custom:1": { kind: "scatter", sx: "config.lr", axes: ["a"], logAxes: ["a"] }, b: {} });
   });
 });

@@ -269,21 +269,7 @@ fn delete_version(c: &mut impl GenericClient, coll: i64, id: i64) -> Result<Vec<
     if let Some(newest) = newest {
         move_alias(c, coll, LATEST, newest.get(0))?;
     }
-    let mut unreferenced = Vec::new();
-    for d in digests {
-        let used: bool = c
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM artifact_entries WHERE sha256 = $1) \
-                 OR EXISTS (SELECT 1 FROM run_files WHERE sha256 = $1)",
-                &[&d],
-            )
-            .map_err(db)?
-            .get(0);
-        if !used {
-            unreferenced.push(d);
-        }
-    }
-    Ok(unreferenced)
+    crate::meta::edit::unreferenced(c, digests)
 }
 
 impl PgArtifacts {

@@ -117,3 +117,42 @@ async fn bulk_tag_untag_delete() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad} → {body}");
     }
 }
+
+async fn put_file(s: &TestServer, run: &str, path: &str, bytes: &[u8]) {
+    let req = axum::http::Request::put(format!("/api/v1/runs/alice/p/{run}/files/{path}"))
+        .header("authorization", format!("Bearer {}", s.key))
+        .body(axum::body::Body::from(bytes.to_vec()))
+        .expect("request");
+    let (status, _, body) = s.raw(req).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+}
+
+fn stored(s: &TestServer, bytes: &[u8]) -> bool {
+    s.state.blobs.exists(&trackway_blob::Digest::of(bytes)).expect("blob store")
+}
+
+/// Deleting a run frees the blobs of its files (media, checkpoints, every version) that no other
+/// run's file references; a blob another run still holds stays until its last holder goes, by a
+/// single delete or a bulk one.
+#[tokio::test]
+async fn deleting_runs_frees_the_blobs_only_they_referenced() {
+    let s = TestServer::new();
+    make_runs(&s, &["r1", "r2", "r3"]).await;
+    put_file(&s, "r1", "media/images/a.png", b"only r1 v1").await;
+    put_file(&s, "r1", "media/images/a.png", b"only r1 v2").await;
+    put_file(&s, "r1", "model.pt", b"shared by r1 and r2").await;
+    put_file(&s, "r2", "copy.pt", b"shared by r1 and r2").await;
+    put_file(&s, "r3", "own.txt", b"only r3").await;
+
+    let (status, body) = s.call("DELETE", "/api/v1/runs/alice/p/r1", None).await;
+    assert_eq!((status, body["blobs_freed"].as_u64()), (StatusCode::OK, Some(2)), "{body}");
+    assert!(!stored(&s, b"only r1 v1") && !stored(&s, b"only r1 v2"), "r1's own blobs are gone");
+    assert!(stored(&s, b"shared by r1 and r2"), "the blob r2 holds stays");
+    let (status, body) = s.call("GET", "/api/v1/runs/alice/p/r2/files/copy.pt", None).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, Some("shared by r1 and r2")));
+
+    let bulk = json!({"run_ids":["r2","r3"],"action":"delete"});
+    let (status, body) = s.call("POST", "/api/v1/projects/alice/p/runs/bulk", Some(bulk)).await;
+    assert_eq!((status, body["changed"].clone()), (StatusCode::OK, json!(["r2", "r3"])));
+    assert!(!stored(&s, b"shared by r1 and r2") && !stored(&s, b"only r3"), "the last holders freed them");
+}

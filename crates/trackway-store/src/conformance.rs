@@ -571,7 +571,7 @@ pub fn system_stats_go_to_their_own_series(st: &Storage) -> Result<()> {
 }
 
 /// Deleting a run removes its row, history, console, tags and file records, and nothing of
-/// another run; the id can then be used again.
+/// another run; it names the file blobs nobody else references; the id can then be used again.
 pub fn delete_run_removes_everything_of_it(st: &Storage) -> Result<()> {
     let s = &*st.metadata;
     setup(s)?;
@@ -579,13 +579,19 @@ pub fn delete_run_removes_everything_of_it(st: &Storage) -> Result<()> {
     ingest(s, "r2", 0, &[LOG[0].replace("\"r1\"", "\"r2\"").as_str(), LOG[2]])?;
     let (pk1, pk2) = (s.get_run(&key("r1"))?.pk, s.get_run(&key("r2"))?.pk);
     s.put_run_file(&key("r1"), "a.txt", "aa", 1)?;
+    s.put_run_file(&key("r1"), "a.txt", "ab", 1)?;
+    s.put_run_file(&key("r1"), "shared.txt", "bb", 1)?;
+    s.put_run_file(&key("r2"), "copy.txt", "bb", 1)?;
     let out = r#"{"t":"output","stream":"out","line":0,"ts":5.0,"text":"hi"}"#;
     ingest(s, "r1", 0, &[LOG[0], out])?;
-    s.delete_run(&key("r1"))?;
+    let mut freed = s.delete_run(&key("r1"))?;
+    freed.sort();
+    assert_eq!(freed, ["aa", "ab"], "every version's blob is freed; the one r2 also holds stays");
     assert!(matches!(s.get_run(&key("r1")), Err(StoreError::RunNotFound(_))));
     assert!(all_rows(st, pk1).is_empty(), "history of the deleted run is gone");
     assert_eq!(all_rows(st, pk2).len(), 1, "the other run keeps its history");
     assert_eq!(page(s, json!({"tags": "a"}), "name")?, ["r2"], "its tags no longer match");
+    assert_eq!(s.delete_run(&key("r2"))?, ["bb"], "the last holder frees the shared blob");
     assert!(matches!(s.delete_run(&key("r1")), Err(StoreError::RunNotFound(_))));
     create(s, "r1", None)?;
     assert!(s.list_run_files(&key("r1"))?.is_empty(), "a new run of that id starts empty");

@@ -173,12 +173,15 @@ pub fn deleting_a_run_keeps_its_artifacts(st: &Storage) -> Result<()> {
     let a = &*st.artifacts;
     a.commit_artifact(&commit("data", Some("producer"), vec![blob("x", 'a', 1)], &[]))?;
     a.use_artifact(&key("consumer"), "alice", "p", "data", 0)?;
-    st.metadata.delete_run(&key("producer"))?;
+    // The producer also saved the artifact's bytes as a run file: the blob is shared.
+    let sha = blob("x", 'a', 1).sha256.unwrap_or_default();
+    st.metadata.put_run_file(&key("producer"), "model.bin", &sha, 1)?;
+    let freed = st.metadata.delete_run(&key("producer"))?;
+    assert!(freed.is_empty(), "a blob an artifact entry names is not freed with the run: {freed:?}");
     st.metadata.delete_run(&key("consumer"))?;
     let v = a.get_artifact_version("alice", "p", "data", "v0")?;
     assert!(v.producer.is_none(), "the producer edge went with the run");
     assert!(v.consumers.unwrap_or_default().is_empty(), "so did the consumer edge");
-    let sha = blob("x", 'a', 1).sha256.unwrap_or_default();
     assert!(a.project_references_blob("alice", "p", &sha)?, "the files stay");
     Ok(())
 }

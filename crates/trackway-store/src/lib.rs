@@ -22,6 +22,7 @@
 
 mod accounts;
 pub mod artifacts;
+pub mod blobrefs;
 pub mod capture;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
@@ -184,9 +185,11 @@ pub trait MetadataStore: Send + Sync + 'static {
     fn create_or_resume(&self, req: &CreateRun) -> Result<CreateOutcome>;
     fn get_run(&self, key: &RunKey) -> Result<Run>;
     fn patch_run(&self, key: &RunKey, patch: &RunPatch) -> Result<Run>;
-    /// Deletes the run with its history, console, tags and file records (not the file blobs,
-    /// which are content-addressed and may be shared). `RunNotFound` if it does not exist.
-    fn delete_run(&self, key: &RunKey) -> Result<()>;
+    /// Deletes the run with its history, console, tags and file records. File blobs are
+    /// content-addressed and may be shared: it returns the sha256 of each blob of the run that
+    /// nothing references any more ([`blobrefs`]), for the caller to remove from the blob store.
+    /// `RunNotFound` if it does not exist.
+    fn delete_run(&self, key: &RunKey) -> Result<Vec<String>>;
     /// Moves the run to another project (created if needed; the entity must exist), keeping its
     /// id, history, files and console. `RunExists` if the id is taken there.
     fn move_run(&self, key: &RunKey, to_entity: &str, to_project: &str) -> Result<Run>;

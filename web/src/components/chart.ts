@@ -15,6 +15,8 @@ import { parseSmoothing, smoothTB } from "../lib/smoothing";
 import { formatTick, formatTicksWithUnit, formatWithUnit, unitOf } from "../lib/ticks";
 import { parseExpr, resolveMetrics, type Expr, type PanelConfig } from "../lib/panels";
 import { hook } from "../hook";
+import { chartCsv, chartSvg, fileName, svgToPng, valuesCsv, type SvgChart, type SvgSeries } from "../lib/chartexport";
+import { download } from "../lib/csv";
 
 export interface ChartSettings {
   smoothing: number; x: string; log: boolean; band: boolean;
@@ -44,6 +46,9 @@ const HEIGHT = 220;
 const DASHES: (number[] | undefined)[] = [undefined, [6, 3], [2, 2], [8, 3, 2, 3]];
 /** A line with at most this many points is drawn with markers (one point draws nothing otherwise). */
 const SPARSE = 40;
+/** Runs drawn one by one get their min/max band up to this many lines: past it the bands of
+ *  overlapping runs blur into one grey area and cost half the redraw (groups always get it). */
+const BAND_LINES = 10;
 
 export class ChartCard {
   readonly el: HTMLDivElement;
@@ -58,10 +63,14 @@ export class ChartCard {
   private series = new Map<string, Map<string, BucketSeries>>();
   private aligned: Aligned | null = null;
   private lines: Line[] = [];
+  private grouped = false;
   private hidden = new Set<string>();
   private shape = "";
   private loading: Promise<void> | null = null;
   private fetchedFor = "";
+  /** Bar/scalar panels: the values drawn, for the exports. */
+  private values: { l: Line; v: number }[] = [];
+  private exportMenu: HTMLDivElement;
   visible = false;
 
   constructor(readonly metric: string, private ctx: ChartContext) {
@@ -74,13 +83,20 @@ export class ChartCard {
     const a = ctx.actions;
     const btn = (label: string, title: string, f: () => void, cls: string) =>
       h("button", { class: `icon ${cls}`, title, "aria-label": title, onclick: (e: Event) => { e.stopPropagation(); f(); } }, label);
+    const item = (label: string, cls: string, f: () => void | Promise<void>) => h("button", { class: cls, role: "menuitem",
+      onclick: (e: Event) => { e.stopPropagation(); this.exportMenu.hidden = true; void f(); } }, label);
+    this.exportMenu = h("div", { class: "export-menu", role: "menu", hidden: true },
+      item("Data (CSV)", "exp-csv", () => download(fileName(this.title(), "csv"), this.csv())),
+      item("Image (PNG)", "exp-png", async () => download(fileName(this.title(), "png"), await svgToPng(this.svg()))),
+      item("Vector (SVG)", "exp-svg", () => download(fileName(this.title(), "svg"), this.svg(), "image/svg+xml")));
     const tools = h("div", { class: "chart-tools" },
       a ? btn("✎", "Edit panel", () => a.edit(), "edit") : null,
+      btn("⤓", "Download the chart's data or image", () => { this.exportMenu.hidden = !this.exportMenu.hidden; }, "export"),
       btn("⤢", "Full screen", () => this.fullScreen(), "full"),
       a ? btn("⧉", "Duplicate panel", () => a.duplicate(), "dup") : null,
       a ? btn("✕", "Delete panel", () => a.remove(), "del") : null);
     this.el = h("div", { class: "chart", "data-metric": metric },
-      h("div", { class: "chart-head" }, this.titleEl, this.badge, tools), this.status, this.plotBox, this.legend, this.tip);
+      h("div", { class: "chart-head" }, this.titleEl, this.badge, tools, this.exportMenu), this.status, this.plotBox, this.legend, this.tip);
     this.el.style.minHeight = `${HEIGHT + 40}px`;
     // Follow the card's width (window resizes, grid reflow) without rebuilding the plot.
     this.resize = new ResizeObserver(() => {
@@ -201,6 +217,7 @@ export class ChartCard {
     const local = own && own !== this.ctx.settings().group && groups ? assignColors([...groups.keys()].map((g) => `group:${g}`)) : null;
     const groupColor = (id: string) => local?.get(id) ?? this.color(id);
     this.lines = [];
+    this.grouped = !!groups;
     if (groups) {
       this.aligned = align(cols.map((c) => c.ser), this.buckets(cols.length));
       metrics.forEach((m, mi) => {
@@ -266,7 +283,7 @@ export class ChartCard {
     const s = this.settings();
     const p = this.cfg();
     const smooth = s.smoothing > 0;
-    const band = s.band;
+    const band = this.bandOn(s);
     const fix = (c: Col): Col => (s.log ? c.map((v) => (v !== null && v > 0 ? v : null)) : c);
     // Log x cannot show x ≤ 0 (step 0): those rows are left out.
     const keep = s.logx ? this.aligned.x.map((x, i) => (x > 0 ? i : -1)).filter((i) => i >= 0) : null;
@@ -318,6 +335,7 @@ export class ChartCard {
     const unit = unitOf(this.metrics()[0] ?? this.metric);
     const vals = this.lines.map((l) => { for (let i = l.raw.length - 1; i >= 0; i--) { const v = l.raw[i]; if (v !== null && v !== undefined) return v; } return null; });
     const shown = this.lines.map((l, i) => ({ l, v: vals[i] })).filter((x): x is { l: Line; v: number } => x.v !== null);
+    this.values = shown;
     this.titleEl.textContent = p.title || this.metrics().join(", ");
     this.plotBox.style.visibility = "";
     if (kind === "scalar") {
@@ -337,6 +355,55 @@ export class ChartCard {
     hook.charts[this.metric] = { metric: this.metric, runs: shown.map((x) => x.l.id), x: [], raw: shown.map((x) => [x.v]), smooth: [],
       drawnAt: performance.now(), smoothing: 0, colors: shown.map((x) => x.l.color), kind };
     return performance.now() - t0;
+  }
+
+  private title() { return this.titleEl.textContent || this.metric; }
+
+  /** The min/max band is drawn for groups, and for runs drawn one by one while they are few. */
+  private bandOn(s: ChartSettings): boolean { return s.band && (this.grouped || this.lines.length <= BAND_LINES); }
+
+  /** The drawn data: per line the logged (bucketed) values and, with smoothing, the smoothed
+   *  ones, by x; bar and scalar panels: each run's last value. */
+  csv(): string {
+    const kind = this.cfg().kind;
+    if (kind === "bar" || kind === "scalar") return valuesCsv(this.metrics().join(", "), this.values.map((x) => ({ label: x.l.label, value: x.v })));
+    const s = this.settings();
+    const shown = this.lines.filter((l) => !this.hidden.has(l.id));
+    return chartCsv(s.x, this.aligned?.x ?? [], shown.map((l) => ({ label: l.label, raw: l.raw, smooth: s.smoothing > 0 ? smoothTB(l.raw, s.smoothing) : undefined })));
+  }
+
+  /** The chart as an SVG document: the plot's own ticks and pixel positions, the visible lines. */
+  svg(): string {
+    const u = this.plot;
+    if (!u) return chartSvg(this.valuesSvg());
+    const dpr = devicePixelRatio || 1, w = u.bbox.width / dpr, hgt = u.bbox.height / dpr;
+    const ticks = (i: number, scale: string, max: number) => {
+      const a = u.axes[i] as unknown as { _splits?: number[]; _values?: (string | number | null)[] };
+      return (a._splits ?? []).map((v, k) => ({ pos: u.valToPos(v, scale), label: String(a._values?.[k] ?? "") })).filter((t) => t.pos >= -0.5 && t.pos <= max + 0.5);
+    };
+    const s = this.settings(), smooth = s.smoothing > 0;
+    const per = (smooth ? 2 : 1) + (this.bandOn(s) ? 2 : 0);
+    const xs = u.data[0] as number[], x0 = u.scales.x.min ?? -Infinity, x1 = u.scales.x.max ?? Infinity;
+    const pts = (col: Col) => xs.map((x, j): [number, number] | null => {
+      const v = col[j];
+      return v === null || v === undefined || x < x0 || x > x1 ? null : [u.valToPos(x, "x"), u.valToPos(v, "y")];
+    });
+    const series: SvgSeries[] = [];
+    this.lines.forEach((l, i) => {
+      if (this.hidden.has(l.id)) return;
+      if (smooth) series.push({ label: l.label, color: l.color, dash: l.dash, width: 1, opacity: 0.25, points: pts(u.data[1 + i * per] as Col), legend: false });
+      series.push({ label: l.label, color: l.color, dash: l.dash, points: pts(u.data[1 + i * per + (smooth ? 1 : 0)] as Col), markers: this.sparse(l) });
+    });
+    return chartSvg({ title: this.title(), width: w, height: hgt, xTicks: ticks(0, "x", w), yTicks: ticks(1, "y", hgt), series });
+  }
+
+  /** Bar and scalar panels as horizontal bars of each run's value. */
+  private valuesSvg(): SvgChart {
+    const unit = unitOf(this.metrics()[0] ?? this.metric);
+    const max = Math.max(0, ...this.values.map((x) => x.v)), min = Math.min(0, ...this.values.map((x) => x.v)), span = max - min || 1;
+    const bars = this.values.map(({ l, v }) => ({ label: l.label, color: l.color, value: formatWithUnit(v, unit),
+      from: (Math.min(v, 0) - min) / span * 0.85, to: (Math.max(v, 0) - min) / span * 0.85 }));
+    return { title: this.title(), width: 420, height: Math.max(40, 22 * bars.length), xTicks: [], yTicks: [], series: [], bars };
   }
 
   private sparse(l: Line): boolean {

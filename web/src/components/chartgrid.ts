@@ -1,13 +1,17 @@
 // The workspace's chart area: a toolbar with the global chart settings, then one section per
-// key prefix (train/, eval/, system/ …) holding one ChartCard per metric. Cards fetch only when
-// scrolled into view, so a workspace with hundreds of metrics opens as fast as one with four.
+// key prefix (train/, eval/, system/ …) holding one ChartCard per metric, and (in the project
+// workspace) an "across runs" section of cross-run panels (scatter, parallel coordinates,
+// importance: CrossCard). Cards load only when scrolled into view, so a workspace with
+// hundreds of metrics opens as fast as one with four.
 
 import type { Run } from "../api";
 import { h, clear } from "../lib/dom";
 import { parseSmoothing, SLIDER_MAX, SMOOTHING_MAX } from "../lib/smoothing";
 import { formatNumber } from "../lib/tjson";
-import { cleanPanels, newPanelId, type PanelConfig, type Panels } from "../lib/panels";
+import { cleanPanels, crossKind, newPanelId, XRUN_IDS, XRUN_SECTION, type PanelConfig, type Panels } from "../lib/panels";
 import { ChartCard, type ChartSettings } from "./chart";
+import { CrossCard } from "./crosscard";
+import type { CrossRunState } from "./scatter";
 import { editPanel } from "./paneledit";
 
 export interface GridOpts {
@@ -28,9 +32,22 @@ export interface GridOpts {
   panels?: () => Panels;
   setPanels?(p: Panels): void;
   setColor?(id: string, color: string): void; // the user picked a run's colour in a legend
+  /** Cross-run panels over the table's runs; when given, the grid holds them with the charts. */
+  cross?: CrossRunSource;
 }
 
+export interface CrossRunSource {
+  runs: () => Run[];
+  keys: () => string[];
+  state: CrossRunState;        // the state of the workspace's own cross-run panels
+  save(): void;
+  onSelect(ids: string[]): void;
+}
+
+type Card = ChartCard | CrossCard;
+
 export function sectionOf(metric: string): string {
+  if (metric.startsWith("xrun:")) return XRUN_SECTION;
   const i = metric.indexOf("/");
   return i > 0 ? metric.slice(0, i) : "charts";
 }
@@ -39,7 +56,7 @@ export class ChartGrid {
   readonly el: HTMLDivElement;
   private body: HTMLDivElement;
   private toolbar: HTMLDivElement;
-  private cards = new Map<string, ChartCard>();
+  private cards = new Map<string, Card>();
   private io: IntersectionObserver;
   private collapsed = new Set<string>();
   private metrics: string[] = [];
@@ -64,7 +81,7 @@ export class ChartGrid {
 
   setMetrics(metrics: string[]) {
     this.metrics = metrics;
-    for (const [m, c] of this.cards) if (!metrics.includes(m) && !(m in (this.opts.panels?.() ?? {}))) { c.destroy(); this.cards.delete(m); }
+    for (const [m, c] of this.cards) if (!metrics.includes(m) && !m.startsWith("xrun:") && !(m in (this.opts.panels?.() ?? {}))) { c.destroy(); this.cards.delete(m); }
     this.layout();
   }
 
@@ -87,12 +104,20 @@ export class ChartGrid {
   }
 
   private edit(id: string) {
-    editPanel(id, this.cfg(id), this.metrics, this.opts.xChoices(), (cfg) => this.savePanel(id, cfg), this.opts.groupChoices?.() ?? []);
+    const cfg = this.cfg(id);
+    editPanel(id, { ...cfg, kind: crossKind(id, cfg) ?? cfg.kind }, this.metrics, this.opts.xChoices(), (c) => this.savePanel(id, c), this.opts.groupChoices?.() ?? [], !!this.opts.cross);
   }
 
   private duplicate(id: string) {
     const src = this.cfg(id);
     const nid = newPanelId(this.opts.panels?.() ?? {});
+    const kind = crossKind(id, src);
+    if (kind) {
+      // A copy of a cross-run panel starts from the axes the original shows now.
+      const st = this.crossState(id);
+      return this.savePanel(nid, { ...src, hidden: undefined, kind, section: src.section ?? sectionOf(id), title: src.title ? `${src.title} (copy)` : undefined,
+        sx: st.sx, sy: st.sy, color: st.color, imp: st.imp, axes: [...st.axes], logAxes: [...st.logAxes] });
+    }
     const metrics = src.metrics?.length ? src.metrics : [id];
     this.savePanel(nid, { ...src, hidden: undefined, metrics, section: src.section ?? sectionOf(metrics[0]),
       title: src.title ? `${src.title} (copy)` : undefined });
@@ -105,8 +130,46 @@ export class ChartGrid {
   /** A new empty panel, opened in the editor. */
   addPanel() {
     const nid = newPanelId(this.opts.panels?.() ?? {});
-    editPanel(nid, { section: "custom" }, this.metrics, this.opts.xChoices(), (cfg) => this.savePanel(nid, { section: "custom", ...cfg }), this.opts.groupChoices?.() ?? []);
+    editPanel(nid, { section: "custom" }, this.metrics, this.opts.xChoices(), (cfg) => this.savePanel(nid, { section: "custom", ...cfg }), this.opts.groupChoices?.() ?? [], !!this.opts.cross);
   }
+
+  /** The ids of every panel shown when nothing is searched: metrics, cross-run, custom. */
+  private panelIds(): string[] {
+    const panels = this.opts.panels?.() ?? {};
+    const auto = [...this.metrics, ...(this.opts.cross ? XRUN_IDS : [])];
+    return [...auto.filter((m) => !panels[m]?.hidden), ...Object.keys(panels).filter((id) => id.startsWith("custom:"))];
+  }
+
+  /** A cross-run panel's state: the workspace's for its own panels, the panel config's else
+   *  (written back on save, without rebuilding the card). */
+  private crossState(id: string): CrossRunState {
+    const x = this.opts.cross!;
+    if (id.startsWith("xrun:")) return x.state;
+    const c = this.cfg(id);
+    return { sx: c.sx ?? "", sy: c.sy ?? "", color: c.color ?? "", imp: c.imp ?? "", axes: c.axes ?? [], logAxes: c.logAxes ?? [],
+      get selected() { return x.state.selected; } };
+  }
+
+  private crossCard(id: string, kind: NonNullable<ReturnType<typeof crossKind>>): CrossCard {
+    const x = this.opts.cross!;
+    const state = this.crossState(id);
+    const save = id.startsWith("xrun:") ? () => x.save() : () => {
+      const all = { ...(this.opts.panels?.() ?? {}) };
+      all[id] = { ...all[id], sx: state.sx || undefined, sy: state.sy || undefined, color: state.color || undefined, imp: state.imp || undefined,
+        axes: state.axes.length ? state.axes : undefined, logAxes: state.logAxes.length ? state.logAxes : undefined };
+      this.opts.setPanels?.(cleanPanels(all));
+    };
+    const editable = !!this.opts.setPanels;
+    return new CrossCard(id, { kind, runs: x.runs, keys: x.keys, state, save, onSelect: x.onSelect,
+      idp: id.startsWith("xrun:") ? undefined : `${kind}-${id.replace(":", "-")}`, title: () => this.cfg(id).title,
+      actions: editable ? { edit: () => this.edit(id), duplicate: () => this.duplicate(id), remove: () => this.remove(id) } : undefined });
+  }
+
+  /** The runs or keys behind the cross-run panels changed: visible ones redraw now. */
+  crossChanged() { for (const c of this.cards.values()) if (c instanceof CrossCard && c.visible) void c.load(); }
+
+  /** Scrolls a panel into view (an old `?tab=scatter` link opens at the scatter panel). */
+  reveal(id: string) { this.cards.get(id)?.el.scrollIntoView({ block: "start" }); }
 
   /** Runs, x-axis or zoom changed: visible cards re-fetch, hidden ones will on scroll. */
   refetch() { for (const c of this.cards.values()) if (c.visible) c.load(); }
@@ -117,7 +180,7 @@ export class ChartGrid {
   /** Time one smoothing change across all visible charts (perf script). */
   timeSmoothing(w: number): { charts: number; ms: number } {
     this.opts.update({ smoothing: w });
-    const vis = [...this.cards.values()].filter((c) => c.visible);
+    const vis = [...this.cards.values()].filter((c) => c.visible && c instanceof ChartCard);
     const t0 = performance.now();
     vis.forEach((c) => c.render());
     return { charts: vis.length, ms: performance.now() - t0 };
@@ -128,10 +191,9 @@ export class ChartGrid {
     let re: RegExp | null = null;
     try { re = q ? new RegExp(q, "i") : null; } catch { re = null; }
     const panels = this.opts.panels?.() ?? {};
-    const custom = Object.keys(panels).filter((id) => id.startsWith("custom:"));
     // A panel matches the search by its metric, its title or any metric it draws.
     const names = (id: string) => [id, panels[id]?.title ?? "", ...(panels[id]?.metrics ?? [])].filter(Boolean);
-    const shown = [...this.metrics.filter((m) => !panels[m]?.hidden), ...custom]
+    const shown = this.panelIds()
       .filter((m) => !q || names(m).some((n) => (re ? re.test(n) : n.toLowerCase().includes(q))));
     const bySection = new Map<string, string[]>();
     for (const m of shown) {
@@ -140,8 +202,14 @@ export class ChartGrid {
       bySection.get(s)!.push(m);
     }
     const order = [...bySection.keys()].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
-    clear(this.body, shown.length === 0 ? h("p", { class: "empty" }, this.metrics.length ? "No chart matches the search." : this.opts.emptyText ?? "No metrics logged yet.") : null,
+    const noMetrics = !shown.some((m) => !crossKind(m, panels[m]));
+    // Re-appending the sections empties the scroll container for a moment, which would reset
+    // its scroll position (a revealed panel, the user's place): keep it.
+    const scrolled: [Element, number][] = [];
+    for (let e: Element | null = this.el.parentElement; e; e = e.parentElement) if (e.scrollTop > 0) scrolled.push([e, e.scrollTop]);
+    clear(this.body, noMetrics ? h("p", { class: "empty" }, this.metrics.length ? "No chart matches the search." : this.opts.emptyText ?? "No metrics logged yet.") : null,
       order.map((s) => this.section(s, bySection.get(s)!)));
+    for (const [e, top] of scrolled) e.scrollTop = top;
   }
 
   private section(name: string, metrics: string[]) {
@@ -154,7 +222,12 @@ export class ChartGrid {
     metrics = [...metrics].sort((a, b) => pos(a) - pos(b));
     if (open) for (const m of metrics) {
       let card = this.cards.get(m);
-      if (!card) {
+      const kind = this.opts.cross ? crossKind(m, this.cfg(m)) : null;
+      if (card && (card instanceof CrossCard) !== !!kind) { card.destroy(); this.cards.delete(m); card = undefined; }
+      if (!card && kind) {
+        card = this.crossCard(m, kind);
+        this.cards.set(m, card);
+      } else if (!card) {
         const id = m;
         const editable = !!this.opts.setPanels;
         card = new ChartCard(m, { settings: this.opts.settings, runs: this.opts.runs, groups: this.opts.groups,
@@ -164,7 +237,8 @@ export class ChartGrid {
         this.cards.set(m, card);
       }
       const cfg = this.cfg(m);
-      card.el.style.gridColumn = cfg.w && cfg.w > 1 ? `span ${cfg.w}` : "";
+      // Cross-run panels take the whole row until resized: their axes need the width.
+      card.el.style.gridColumn = cfg.w && cfg.w > 1 ? `span ${cfg.w}` : kind && !cfg.w ? "1 / -1" : "";
       if (this.opts.setPanels) this.dragAndResize(card, m, metrics);
       grid.append(card.el);
       this.io.observe(card.el);
@@ -178,7 +252,7 @@ export class ChartGrid {
   private seen = new Set<string>();
 
   /** Drag a panel by its title onto another to move it there; drag the corner to resize. */
-  private dragAndResize(card: ChartCard, id: string, order: string[]) {
+  private dragAndResize(card: Card, id: string, order: string[]) {
     const head = card.el.querySelector<HTMLElement>(".chart-head");
     if (head && !head.draggable) {
       head.draggable = true;
@@ -201,8 +275,7 @@ export class ChartGrid {
     const sectionOf_ = (m: string) => this.cfg(m).section ?? sectionOf(m);
     const panels = { ...(this.opts.panels?.() ?? {}) };
     const pos = (m: string) => panels[m]?.pos ?? Infinity;
-    const ids = [...this.metrics.filter((m) => !panels[m]?.hidden), ...Object.keys(panels).filter((k) => k.startsWith("custom:"))]
-      .filter((m) => sectionOf_(m) === sectionOf_(to)).sort((a, b) => pos(a) - pos(b));
+    const ids = this.panelIds().filter((m) => sectionOf_(m) === sectionOf_(to)).sort((a, b) => pos(a) - pos(b));
     const list = ids.filter((m) => m !== from);
     list.splice(list.indexOf(to), 0, from);
     list.forEach((m, i) => { panels[m] = { ...panels[m], pos: i }; });
@@ -210,7 +283,7 @@ export class ChartGrid {
     this.layout();
   }
 
-  private resizeDrag(e: PointerEvent, card: ChartCard, id: string) {
+  private resizeDrag(e: PointerEvent, card: Card, id: string) {
     e.preventDefault();
     const grid = card.el.parentElement!;
     const cols = Math.max(1, getComputedStyle(grid).gridTemplateColumns.split(" ").length);
@@ -271,5 +344,5 @@ export class ChartGrid {
 }
 
 function rank(section: string) {
-  return section === "charts" ? 0 : section === "train" ? 1 : section === "eval" ? 2 : section === "system" ? 9 : section === "custom" ? 0.5 : 5;
+  return section === "charts" ? 0 : section === "train" ? 1 : section === "eval" ? 2 : section === "system" ? 9 : section === "custom" ? 0.5 : section === XRUN_SECTION ? 8 : 5;
 }

@@ -12,11 +12,13 @@ export class ImportancePanel {
   readonly el: HTMLDivElement;
   private controls: HTMLDivElement;
   private body: HTMLDivElement;
+  /** The table drawn last (for the CSV export). */
+  rows: { key: string; importance: number; correlation: number | null }[] = [];
 
   constructor(private o: CrossRunOpts) {
     this.controls = h("div", { class: "toolbar" });
     this.body = h("div", { class: "importance" });
-    this.el = h("div", { class: "crossrun", id: "importance-panel" }, this.controls, this.body);
+    this.el = h("div", { class: "crossrun", id: `${o.idp ?? "importance"}-panel` }, this.controls, this.body);
   }
 
   render() {
@@ -25,12 +27,13 @@ export class ImportancePanel {
     const s = this.o.state;
     const metrics = keys.filter((k) => k.startsWith("summary.") && !k.startsWith("summary._"));
     if (!s.imp || !metrics.includes(s.imp)) s.imp = defaultAxes(runs, keys).find((k) => k.startsWith("summary.")) ?? metrics[0] ?? "";
-    clear(this.controls, h("label", null, "Metric ", keySelect("importance-metric", metrics, s.imp, (v) => { s.imp = v; this.o.save(); this.render(); })),
+    clear(this.controls, h("label", null, "Metric ", keySelect(`${this.o.idp ?? "importance"}-metric`, metrics, s.imp, (v) => { s.imp = v; this.o.save(); this.render(); })),
       h("span", { class: "muted" }, `${runs.length.toLocaleString()} runs`));
     if (!s.imp) { clear(this.body, h("p", { class: "empty" }, "No summary metric to explain yet.")); return; }
     const params = keys.filter((k) => k.startsWith("config."));
     const t0 = performance.now();
     const rows = parameterImportance(runs, params, s.imp).filter((r) => r.importance > 0 || r.correlation !== null);
+    this.rows = rows;
     const ms = performance.now() - t0;
     clear(this.body,
       h("table", { class: "importance-table" },

@@ -2,13 +2,16 @@
 // mean "follow the workspace".
 
 import { h } from "../lib/dom";
-import type { PanelConfig } from "../lib/panels";
+import { CROSS_KINDS, CROSS_TITLES, type CrossKind, type PanelConfig } from "../lib/panels";
 
-export function editPanel(id: string, cfg: PanelConfig, metrics: string[], xChoices: string[], done: (cfg: PanelConfig) => void, groupChoices: string[] = []) {
-  const auto = !id.startsWith("custom:");
+export function editPanel(id: string, cfg: PanelConfig, metrics: string[], xChoices: string[], done: (cfg: PanelConfig) => void, groupChoices: string[] = [], crossKinds = false) {
+  const auto = !id.startsWith("custom:") && !id.startsWith("xrun:");
   const field = (name: string, label: string, input: HTMLElement) => h("label", { class: "pe-field" }, h("span", null, label), input);
-  const kind = h("select", { name: "kind" }, [["line", "Line"], ["bar", "Bar (last value per run)"], ["scalar", "Scalar (mean of the last values)"]]
-    .map(([v, l]) => h("option", { value: v, selected: (cfg.kind ?? "line") === v }, l)));
+  // The workspace's own cross-run panels (xrun:<kind>) keep their kind; others may change it.
+  const kinds = id.startsWith("xrun:") ? [[cfg.kind ?? "", CROSS_TITLES[cfg.kind as CrossKind] ?? ""]]
+    : [["line", "Line"], ["bar", "Bar (last value per run)"], ["scalar", "Scalar (mean of the last values)"],
+      ...(crossKinds ? CROSS_KINDS.map((k) => [k, `${CROSS_TITLES[k]} (over the table's runs)`]) : [])];
+  const kind = h("select", { name: "kind" }, kinds.map(([v, l]) => h("option", { value: v, selected: (cfg.kind ?? "line") === v }, l)));
   const title = h("input", { name: "title", value: cfg.title ?? "", placeholder: auto ? id : "title" });
   const mets = h("input", { name: "metrics", value: (cfg.metrics ?? (auto ? [id] : [])).join(", "), list: "pe-metrics",
     placeholder: "loss, val/loss / train/loss, /^train\\//" });
@@ -35,7 +38,7 @@ export function editPanel(id: string, cfg: PanelConfig, metrics: string[], xChoi
     onsubmit: (e: Event) => {
       e.preventDefault();
       const list = mets.value.split(",").map((s) => s.trim()).filter(Boolean);
-      const out: PanelConfig = { ...cfg, kind: kind.value === "line" ? undefined : kind.value as PanelConfig["kind"], title: title.value.trim() || undefined,
+      const out: PanelConfig = { ...cfg, kind: kind.value === "line" || id.startsWith("xrun:") ? undefined : kind.value as PanelConfig["kind"], title: title.value.trim() || undefined,
         metrics: auto && list.length === 1 && list[0] === id ? undefined : list.length ? list : undefined,
         x: x.value || undefined, smoothing: num(smoothing), logx: triVal(logx), logy: triVal(logy),
         ymin: num(ymin), ymax: num(ymax), outliers: outliers.checked || undefined,

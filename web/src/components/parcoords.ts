@@ -18,7 +18,7 @@ export class ParallelCoords {
 
   constructor(private o: CrossRunOpts) {
     this.controls = h("div", { class: "toolbar" });
-    this.canvas = h("canvas", { class: "xplot", id: "parallel-canvas" });
+    this.canvas = h("canvas", { class: "xplot", id: `${o.idp ?? "parallel"}-canvas` });
     this.el = h("div", { class: "crossrun" }, this.controls, h("div", { class: "canvas-wrap" }, this.canvas));
     this.canvas.addEventListener("mousedown", (e) => this.down(e));
     this.canvas.addEventListener("mousemove", (e) => { if (this.drag) { this.drag.y1 = this.pos(e).y; this.draw(); } });
@@ -34,11 +34,12 @@ export class ParallelCoords {
     const s = this.o.state;
     // Defaults need the runs (which keys vary) and the keys; until both are here, none.
     if (!s.axes.length && this.o.runs().length && keys.length) s.axes = defaultAxes(this.o.runs() as unknown as Record<string, unknown>[], keys);
-    const add = keySelect("parallel-add", keys.filter((k) => !s.axes.includes(k)), "", (v) => { if (v) { s.axes = [...s.axes, v]; this.o.save(); this.render(); } }, true);
+    const p = this.o.idp ?? "parallel";
+    const add = keySelect(`${p}-add`, keys.filter((k) => !s.axes.includes(k)), "", (v) => { if (v) { s.axes = [...s.axes, v]; this.o.save(); this.render(); } }, true);
     clear(this.controls,
-      s.axes.map((a, i) => h("span", { class: "chip" }, a, logToggle(`parallel-log-${i}`, a, this.o, () => { this.brushes.delete(a); this.render(); }), h("button", { class: "x", onclick: () => { s.axes = s.axes.filter((x) => x !== a); this.brushes.delete(a); this.o.save(); this.render(); } }, "×"))),
+      s.axes.map((a, i) => h("span", { class: "chip" }, a, logToggle(`${p}-log-${i}`, a, this.o, () => { this.brushes.delete(a); this.render(); }), h("button", { class: "x", onclick: () => { s.axes = s.axes.filter((x) => x !== a); this.brushes.delete(a); this.o.save(); this.render(); } }, "×"))),
       h("label", null, "Add axis ", add),
-      h("label", null, "Colour ", keySelect("parallel-color", keys, s.color, (v) => { s.color = v; this.o.save(); this.render(); }, true)),
+      h("label", null, "Colour ", keySelect(`${p}-color`, keys, s.color, (v) => { s.color = v; this.o.save(); this.render(); }, true)),
       this.brushes.size ? h("button", { onclick: () => { this.brushes.clear(); this.o.onSelect([]); this.render(); } }, "Clear brushes") : null,
       h("span", { class: "muted" }, "drag on an axis to brush"));
     this.draw();

@@ -8,6 +8,11 @@ import { h, clear } from "../lib/dom";
 import { formatNumber } from "../lib/tjson";
 import type { ViewState } from "../lib/urlstate";
 
+/** What a cross-run panel keeps: its axes, colour key, log axes, explained metric (the
+ *  workspace's own panels keep them in the view state, added panels in their PanelConfig), and
+ *  the selection it highlights. */
+export type CrossRunState = Pick<ViewState, "sx" | "sy" | "color" | "axes" | "logAxes" | "imp" | "selected">;
+
 /** Sizes a canvas for the screen's pixel density and returns a cleared context in CSS pixels. */
 export function prepareCanvas(canvas: HTMLCanvasElement, w: number, hgt: number): CanvasRenderingContext2D {
   const dpr = window.devicePixelRatio || 1;
@@ -22,9 +27,12 @@ export function prepareCanvas(canvas: HTMLCanvasElement, w: number, hgt: number)
 export interface CrossRunOpts {
   runs: () => Run[];
   keys: () => string[];
-  state: ViewState;
+  state: CrossRunState;
   save(): void;
   onSelect(ids: string[]): void;
+  /** Prefix of the element ids (default the kind: `scatter`, `parallel`, `importance`); a
+   *  second panel of a kind needs its own. */
+  idp?: string;
 }
 
 const PAD = { l: 84, r: 24, t: 28, b: 40 };
@@ -66,7 +74,7 @@ export class ScatterPlot {
 
   constructor(private o: CrossRunOpts) {
     this.controls = h("div", { class: "toolbar" });
-    this.canvas = h("canvas", { class: "xplot", id: "scatter-canvas" });
+    this.canvas = h("canvas", { class: "xplot", id: `${o.idp ?? "scatter"}-canvas` });
     this.tip = h("div", { class: "tip" });
     this.el = h("div", { class: "crossrun" }, this.controls, h("div", { class: "canvas-wrap" }, this.canvas, this.tip));
     this.canvas.addEventListener("mousedown", (e) => { const p = this.pos(e); this.drag = { x0: p.x, y0: p.y, x1: p.x, y1: p.y }; });
@@ -86,11 +94,12 @@ export class ScatterPlot {
     }
     const set = (k: "sx" | "sy" | "color") => (v: string) => { s[k] = v; this.o.save(); this.render(); };
     const rerender = () => this.render();
-    clear(this.controls, h("label", null, "X ", keySelect("scatter-x", keys, s.sx, set("sx"))),
-      logToggle("scatter-logx", s.sx, this.o, rerender),
-      h("label", null, "Y ", keySelect("scatter-y", keys, s.sy, set("sy"))),
-      logToggle("scatter-logy", s.sy, this.o, rerender),
-      h("label", null, "Colour ", keySelect("scatter-color", keys, s.color, set("color"), true)),
+    const p = this.o.idp ?? "scatter";
+    clear(this.controls, h("label", null, "X ", keySelect(`${p}-x`, keys, s.sx, set("sx"))),
+      logToggle(`${p}-logx`, s.sx, this.o, rerender),
+      h("label", null, "Y ", keySelect(`${p}-y`, keys, s.sy, set("sy"))),
+      logToggle(`${p}-logy`, s.sy, this.o, rerender),
+      h("label", null, "Colour ", keySelect(`${p}-color`, keys, s.color, set("color"), true)),
       h("span", { class: "muted" }, "drag a rectangle to select runs"));
     this.draw();
   }

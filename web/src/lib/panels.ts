@@ -2,8 +2,20 @@
 // views). A panel id is the metric of an automatic panel (one per logged metric) or
 // `custom:<n>` for a panel the user added or duplicated. Unset fields follow the workspace.
 
+/** Panels over the runs of the table rather than over a metric's history. */
+export type CrossKind = "scatter" | "parallel" | "importance";
+export const CROSS_KINDS: CrossKind[] = ["scatter", "parallel", "importance"];
+/** The workspace's own cross-run panels, one per kind, on the grid with the line charts. */
+export const XRUN_IDS = CROSS_KINDS.map((k) => `xrun:${k}`);
+export const CROSS_TITLES: Record<CrossKind, string> = {
+  scatter: "Scatter plot", parallel: "Parallel coordinates", importance: "Parameter importance",
+};
+/** Their section of the grid. */
+export const XRUN_SECTION = "across runs";
+
 export interface PanelConfig {
-  kind?: "line" | "bar" | "scalar"; // bar: last value per run; scalar: their mean
+  /** bar: last value per run; scalar: their mean; scatter/parallel/importance: over the table's runs */
+  kind?: "line" | "bar" | "scalar" | CrossKind;
   title?: string;
   metrics?: string[];   // metric names, /regex/ patterns and expressions (`a / b`) drawn together
   x?: string;           // x axis of this panel
@@ -20,9 +32,18 @@ export interface PanelConfig {
   pos?: number;         // order in its section (drag to reorder)
   w?: number;           // width in grid columns (drag the corner to resize)
   h?: number;           // card height in px
+  // An added cross-run panel's own axes (the workspace's own ones keep them in the view state).
+  sx?: string; sy?: string; color?: string; imp?: string;
+  axes?: string[]; logAxes?: string[];
 }
 
 export type Panels = Record<string, PanelConfig>;
+
+/** The cross-run kind of a panel (by its id for the workspace's own ones), else null. */
+export function crossKind(id: string, cfg: PanelConfig | undefined): CrossKind | null {
+  if (id.startsWith("xrun:")) { const k = id.slice(5) as CrossKind; return CROSS_KINDS.includes(k) ? k : null; }
+  return cfg?.kind && (CROSS_KINDS as string[]).includes(cfg.kind) ? cfg.kind as CrossKind : null;
+}
 
 const MAX_MATCHES = 20;
 
@@ -55,7 +76,7 @@ export function cleanPanels(raw: unknown): Panels {
     if (!v || typeof v !== "object") continue;
     const o = v as Record<string, unknown>;
     const c: PanelConfig = {};
-    if (o.kind === "line" || o.kind === "bar" || o.kind === "scalar") c.kind = o.kind;
+    if (o.kind === "line" || o.kind === "bar" || o.kind === "scalar" || (CROSS_KINDS as unknown[]).includes(o.kind)) c.kind = o.kind as PanelConfig["kind"];
     if (typeof o.title === "string") c.title = o.title;
     if (Array.isArray(o.metrics)) c.metrics = o.metrics.filter((m): m is string => typeof m === "string");
     if (typeof o.x === "string") c.x = o.x;
@@ -63,6 +84,8 @@ export function cleanPanels(raw: unknown): Panels {
     if (typeof o.group === "string") c.group = o.group;
     for (const k of ["logx", "logy", "outliers", "hidden", "band"] as const) if (typeof o[k] === "boolean") c[k] = o[k] as boolean;
     if (typeof o.section === "string") c.section = o.section;
+    for (const k of ["sx", "sy", "color", "imp"] as const) if (typeof o[k] === "string") c[k] = o[k] as string;
+    for (const k of ["axes", "logAxes"] as const) if (Array.isArray(o[k])) c[k] = (o[k] as unknown[]).filter((m): m is string => typeof m === "string");
     out[id] = c;
   }
   return out;

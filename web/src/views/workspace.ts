@@ -1,16 +1,15 @@
-// Project workspace: runs table on the left, charts / scatter / parallel coordinates on the
-// right. All view state lives in the URL (lib/urlstate.ts).
+// Project workspace: runs table on the left; on the right one grid of panels: line, bar and
+// scalar charts per metric, then scatter, parallel coordinates and parameter importance over
+// the table's runs, then media and system metrics. All view state lives in the URL
+// (lib/urlstate.ts) and the user's autosaved view.
 
 import { api, ApiError, type Keys, type Run } from "../api";
 import { ChartGrid } from "../components/chartgrid";
 import { columnPicker, FilterBar } from "../components/filterbar";
-import { ParallelCoords } from "../components/parcoords";
-import { ImportancePanel } from "../components/importance";
 import { cellText, RunTable } from "../components/runtable";
 import { columnManager } from "../components/columns";
 import { download, toCsv } from "../lib/csv";
 import { selectionActions } from "./runactions";
-import { ScatterPlot } from "../components/scatter";
 import { h, clear, debounce } from "../lib/dom";
 import { buildFilter, type Filter } from "../lib/filters";
 import { groupOf, groupRuns } from "../lib/table";
@@ -57,6 +56,10 @@ export function workspaceView(el: HTMLElement, entity: string, project: string) 
 
 function buildWorkspace(el: HTMLElement, entity: string, project: string, openView: (v: SavedView | null) => void) {
   const st: ViewState = decodeState(location.search);
+  // The table's first page decides first paint and needs only the URL's state: ask for it
+  // before the view is built (the first reload() takes it over).
+  let early: ReturnType<typeof api.runsPage> | null = api.runsPage(entity, project, buildFilter(st.filters, st.q), null, FIRST_PAGE, st.sort || "-created_at");
+  early.catch(() => {}); // reload() reports its errors
   // The server is the only evaluator of filters and sorts: `all` holds the pages it returned so
   // far, in its order; pinned runs (that match the filter) are fetched apart and shown first.
   let all: Run[] = [];
@@ -167,6 +170,10 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
     panels: () => st.panels,
     setPanels: (p) => { st.panels = p; save(); },
     setColor: (id, c) => { st.colors = { ...st.colors, [id]: c }; save(); recolor(); grid.regroup(); sysGrid.regroup(); },
+    // Scatter, parallel coordinates and importance over every loaded run of the table; a
+    // rectangle or a brush selects runs (and so the charted ones).
+    cross: { runs: () => rows, keys: () => fieldList().filter((f) => f.startsWith("config.") || f.startsWith("summary.")), state: st, save,
+      onSelect: (ids) => { st.selected = ids; save(); table.paint(); chartsChanged(); } },
   }, `ws-${entity}-${project}`);
   // System metrics of the runs in view (their system series), same settings and colours; x is
   // relative or wall time (system rows have no steps).
@@ -209,25 +216,12 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
     mediaGrid.refresh();
   };
   const numericMetrics = () => keys.history.filter((k) => !mediaKeys.has(k)).sort();
-  const scatter = new ScatterPlot({ runs: () => rows, keys: () => fieldList().filter((f) => f.startsWith("config.") || f.startsWith("summary.")),
-    state: st, save, onSelect: (ids) => { st.selected = ids; save(); table.paint(); chartsChanged(); } });
-  const parallel = new ParallelCoords({ runs: () => rows, keys: () => fieldList().filter((f) => f.startsWith("config.") || f.startsWith("summary.")),
-    state: st, save, onSelect: (ids) => { st.selected = ids; save(); table.paint(); chartsChanged(); } });
-  const importance = new ImportancePanel({ runs: () => rows, keys: () => fieldList().filter((f) => f.startsWith("config.") || f.startsWith("summary.")),
-    state: st, save, onSelect: () => {} });
-  const pane = h("div", { class: "pane-right" });
-  const tabs = h("div", { class: "tabs" });
-  const showTab = () => {
-    const tab = st.tab || "charts";
-    clear(tabs, ["charts", "scatter", "parallel", "importance"].map((t) => h("button", { class: t === tab ? "tab on" : "tab", id: `tab-${t}`,
-      onclick: () => { st.tab = t === "charts" ? "" : t; save(); showTab(); } }, t[0].toUpperCase() + t.slice(1))));
-    if (tab === "charts") clear(pane, grid.el, mediaGrid.el, sysGrid.el); else clear(pane, tab === "scatter" ? scatter.el : tab === "importance" ? importance.el : parallel.el);
-    if (tab === "scatter") scatter.render(); else if (tab === "parallel") parallel.render(); else if (tab === "importance") importance.render(); else { grid.refetch(); sysGrid.refetch(); }
-  };
+  const pane = h("div", { class: "pane-right" }, grid.el, mediaGrid.el, sysGrid.el);
   let chartsKey = "";
   const chartsChanged = () => {
     const k = chartRuns().map((r) => r.run_id).join(",");
     selInfo.textContent = st.selected.length ? `${selected().size.toLocaleString()} selected` : `charts: first ${Math.min(rows.length, st.group ? MAX_CHART_RUNS : DEFAULT_CHART_RUNS)} runs`;
+    grid.crossChanged(); // the selection is highlighted in the cross-run panels
     if (k === chartsKey) return;
     chartsKey = k;
     recolor();
@@ -235,9 +229,6 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
     grid.refetch();
     sysGrid.refetch();
     void loadSystemKeys();
-    if (st.tab === "scatter") scatter.render();
-    if (st.tab === "parallel") parallel.render();
-    if (st.tab === "importance") importance.render();
   };
 
   // ---- data loading -----------------------------------------------------------------------
@@ -291,8 +282,10 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
     const filter = currentFilter();
     count.textContent = "loading runs…";
     try {
+      const first = limit === FIRST_PAGE && early ? early : null;
+      early = null;
       const [page, pins] = await Promise.all([
-        api.runsPage(entity, project, filter, null, limit, order()), fetchPinned(filter)]);
+        first ?? api.runsPage(entity, project, filter, null, limit, order()), fetchPinned(filter)]);
       if (seq !== loadSeq || dead) return;
       filterError.hidden = true;
       all = page.runs; next = page.next; total = page.total; pinnedRuns = pins;
@@ -315,7 +308,7 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
       const have = new Set(all.map((r) => r.run_id));
       all.push(...page.runs.filter((r) => !have.has(r.run_id)));
       next = page.next; total = page.total;
-      refreshRows();
+      refreshRows(); grid.crossChanged();
     } catch (e) {
       if (seq === loadSeq && !dead && !showFilterError(e)) throw e;
     } finally { loadingMore = false; }
@@ -364,9 +357,9 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
     grid.renderToolbar();
     filterBar.render();
     // The cross-run panels choose their default axes from the keys: draw them again now.
-    if (st.tab === "scatter") scatter.render();
-    if (st.tab === "parallel") parallel.render();
-    if (st.tab === "importance") importance.render();
+    grid.crossChanged();
+    // Links from before these were panels (`?tab=scatter`) open at that panel.
+    if (["scatter", "parallel", "importance"].includes(st.tab)) requestAnimationFrame(() => grid.reveal(`xrun:${st.tab}`));
   }
 
   // New runs appear on their own: a cheap first-page query tells whether the answer changed;
@@ -418,9 +411,8 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
 
   const left = h("div", { class: "pane-left" }, tableBar, filterError, table.el);
   const viewsBar = savedViewsBar(entity, project, () => encodeState(st), openView);
-  el.append(h("div", { class: "ws-top" }, h("h2", null, project), viewsBar, filterBar.el, tabs),
+  el.append(h("div", { class: "ws-top" }, h("h2", null, project), viewsBar, filterBar.el),
     h("div", { class: "workspace" }, left, pane));
-  showTab();
   Promise.all([loadKeys(), reload()]).catch((e) => {
     if (isNotFound(e)) { dead = true; clearInterval(poll); notFoundView(el, `Project ${entity}/${project} does not exist.`, [[routePath({ view: "projects", entity }), `Projects of ${entity}`]]); }
     else el.prepend(h("div", { class: "error" }, String(e.message ?? e)));

@@ -16,16 +16,23 @@ const RUN_TABLES: &[&str] = &["run_tags", "ingest_marks", "run_files", "run_outp
 
 impl PgStore {
     /// Deletes the run with its history, console, tags, ingest marks and file records in one
-    /// transaction (file blobs are content-addressed and may be shared: they stay).
-    pub(crate) fn delete_run_impl(&self, key: &RunKey) -> Result<()> {
+    /// transaction, and returns the digests of its file blobs that nothing references any more
+    /// (the shared rule of `trackway_store::blobrefs`), for the caller to free.
+    pub(crate) fn delete_run_impl(&self, key: &RunKey) -> Result<Vec<String>> {
         self.tx(|tx| {
             let (pk, _) = run_pk(tx, key)?.ok_or_else(|| StoreError::RunNotFound(key.to_string()))?;
+            let digests: Vec<String> = tx
+                .query("SELECT DISTINCT sha256 FROM run_files WHERE run_pk = $1", &[&pk])
+                .map_err(db)?
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
             PgHistoryTx::new(tx).delete_run(pk)?;
             for table in RUN_TABLES {
                 tx.execute(&format!("DELETE FROM {table} WHERE run_pk = $1"), &[&pk]).map_err(db)?;
             }
             tx.execute("DELETE FROM runs WHERE pk = $1", &[&pk]).map_err(db)?;
-            Ok(())
+            unreferenced(tx, digests)
         })
     }
 
@@ -62,4 +69,27 @@ impl PgStore {
 fn history_keys(c: &mut impl GenericClient, pk: i64) -> Result<Map<String, Json>> {
     let rows = c.query("SELECT key FROM hist_keys WHERE run = $1", &[&pk]).map_err(db)?;
     Ok(rows.iter().map(|r| (r.get::<_, String>(0), Json::Null)).collect())
+}
+
+/// Those of `digests` no reference table names any more. A reference table this database has
+/// not created yet (e.g. before its artifact store exists) holds no references.
+pub(crate) fn unreferenced(tx: &mut impl GenericClient, digests: Vec<String>) -> Result<Vec<String>> {
+    if digests.is_empty() {
+        return Ok(digests);
+    }
+    let mut present = Vec::new();
+    for (table, _) in trackway_store::blobrefs::BLOB_REFERENCES {
+        let row = tx.query_one("SELECT to_regclass($1) IS NOT NULL", &[table]).map_err(db)?;
+        if row.get::<_, bool>(0) {
+            present.push(*table);
+        }
+    }
+    let sql = trackway_store::blobrefs::referenced_sql(|t| present.contains(&t), "$1");
+    let mut out = Vec::new();
+    for d in digests {
+        if !tx.query_one(sql.as_str(), &[&d]).map_err(db)?.get::<_, bool>(0) {
+            out.push(d);
+        }
+    }
+    Ok(out)
 }

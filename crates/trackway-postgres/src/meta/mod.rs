@@ -11,7 +11,7 @@
 
 pub(crate) mod auth;
 mod dialect;
-mod edit;
+pub(crate) mod edit;
 mod files;
 mod ingest;
 mod query;
@@ -119,7 +119,7 @@ impl MetadataStore for PgStore {
     fn patch_run(&self, key: &trackway_store::RunKey, patch: &trackway_store::RunPatch) -> Result<trackway_store::Run> {
         self.patch_run_impl(key, patch)
     }
-    fn delete_run(&self, key: &trackway_store::RunKey) -> Result<()> {
+    fn delete_run(&self, key: &trackway_store::RunKey) -> Result<Vec<String>> {
         self.delete_run_impl(key)
     }
     fn move_run(&self, key: &trackway_store::RunKey, to_entity: &str, to_project: &str) -> Result<trackway_store::Run> {

@@ -322,6 +322,9 @@ pub(crate) struct ViewPath {
 #[derive(ToSchema)]
 pub(crate) struct RunDeleted {
     deleted: Vec<String>,
+    /// How many blobs of the run's files were removed from the blob store (those that no other
+    /// run file or artifact entry references).
+    blobs_freed: u64,
 }
 
 /// A bulk edit's outcome: the run ids changed, and those that name no run of the project.

@@ -329,7 +329,7 @@ pub(crate) async fn delete_version(
         .blocking(move |s| {
             let v = version_of(s, (&entity, &project, &name), &selector)?;
             let unreferenced = s.artifacts.delete_artifact_version(&entity, &project, &name, v)?;
-            let freed = free_blobs(s, &unreferenced)?;
+            let freed = super::files::free_blobs(s, &unreferenced);
             Ok(Json(json!({"deleted": format!("v{v}"), "blobs_freed": freed})))
         })
         .await
@@ -337,16 +337,6 @@ pub(crate) async fn delete_version(
 
 /// Removes from the blob store the blobs the artifact store reported unreferenced; returns how
 /// many existed.
-fn free_blobs(s: &AppState, unreferenced: &[String]) -> ApiResult<u64> {
-    let mut freed = 0u64;
-    for sha in unreferenced {
-        if let Ok(d) = sha.parse::<Digest>() {
-            freed += u64::from(s.blobs.delete(&d).map_err(blob_error)?);
-        }
-    }
-    Ok(freed)
-}
-
 /// Deletes the versions whose time to live has passed and frees their blobs (the server runs
 /// this every `Limits::artifact_expiry_interval`); returns the blobs freed.
 ///
@@ -358,7 +348,7 @@ pub(crate) async fn expire_artifacts(state: &AppState) -> ApiResult<u64> {
             let now =
                 std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
             let unreferenced = s.artifacts.expire_artifact_versions(now)?;
-            free_blobs(s, &unreferenced)
+            Ok(super::files::free_blobs(s, &unreferenced))
         })
         .await
 }

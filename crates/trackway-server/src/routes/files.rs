@@ -149,6 +149,22 @@ fn quota_error(quota: u64, used: u64) -> ApiError {
     ApiError::FileTooLarge(format!("the project's files would exceed its quota of {quota} bytes ({used} used)"))
 }
 
+/// Removes the blobs the metadata store reported as referenced by nothing any more (a deleted
+/// run's files, a deleted artifact version's entries), once their rows are gone. The request
+/// has already succeeded, so a blob that cannot be removed is logged and left as garbage.
+/// Returns how many blobs were removed.
+pub(crate) fn free_blobs(state: &AppState, digests: &[String]) -> u64 {
+    let mut freed = 0;
+    for sha in digests {
+        let Ok(d) = sha.parse::<trackway_blob::Digest>() else { continue };
+        match state.blobs.delete(&d) {
+            Ok(removed) => freed += u64::from(removed),
+            Err(e) => tracing::warn!(blob = %sha, error = %e, "an unreferenced blob could not be removed"),
+        }
+    }
+    freed
+}
+
 pub(super) fn blob_error(e: BlobError) -> ApiError {
     match e {
         BlobError::Source(e) if e.kind() == std::io::ErrorKind::TimedOut => ApiError::RequestTimeout,

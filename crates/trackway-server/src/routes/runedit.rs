@@ -18,7 +18,7 @@ pub(crate) const MAX_BULK_RUNS: usize = 1000;
 
 #[utoipa::path(delete, path = "/api/v1/runs/{entity}/{project}/{run_id}", operation_id = "deleteRun", tag = "runs",
     params(crate::openapi::RunPath),
-    responses((status = 200, description = "The run, its history, console and file records are deleted", body = crate::openapi::RunDeleted)))]
+    responses((status = 200, description = "The run, its history, console and file records are deleted; its file blobs that nothing else references (another run's file, an artifact entry) are freed", body = crate::openapi::RunDeleted)))]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -27,9 +27,9 @@ pub(crate) async fn delete(
     check_access(&who, &entity, true)?;
     let key = RunKey { entity, project, run_id };
     let path = key.to_string();
-    state.blocking(move |s| Ok(s.store.delete_run(&key)?)).await?;
-    tracing::info!(run = %path, user = %who.username, "run deleted");
-    Ok(Json(json!({"deleted": [path]})))
+    let freed = state.blocking(move |s| Ok(super::files::free_blobs(s, &s.store.delete_run(&key)?))).await?;
+    tracing::info!(run = %path, user = %who.username, blobs_freed = freed, "run deleted");
+    Ok(Json(json!({"deleted": [path], "blobs_freed": freed})))
 }
 
 /// `POST …/move` body: the target project (and entity, default the run's).
@@ -64,7 +64,8 @@ pub(crate) async fn move_run(
     Ok(Json(run_json(&state, &run)?))
 }
 
-/// What a bulk request does to each named run.
+/// What a bulk request does to each named run (a deleted run's file blobs that nothing else
+/// references are freed, as by a single delete).
 #[derive(Deserialize, utoipa::ToSchema, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum BulkAction {
@@ -123,7 +124,10 @@ pub(crate) async fn bulk(
             for run_id in body.run_ids {
                 let key = RunKey { entity: entity.clone(), project: project.clone(), run_id };
                 match apply_one(&*s.store, &key, body.action, &body.tags) {
-                    Ok(()) => changed.push(key.run_id),
+                    Ok(unreferenced) => {
+                        super::files::free_blobs(s, &unreferenced);
+                        changed.push(key.run_id);
+                    }
                     Err(StoreError::RunNotFound(_)) => missing.push(key.run_id),
                     Err(e) => return Err(e.into()),
                 }
@@ -139,7 +143,7 @@ fn apply_one(
     key: &RunKey,
     action: BulkAction,
     tags: &[String],
-) -> Result<(), StoreError> {
+) -> Result<Vec<String>, StoreError> {
     if action == BulkAction::Delete {
         return store.delete_run(key);
     }
@@ -150,5 +154,5 @@ fn apply_one(
         have.retain(|t| !tags.contains(t));
     }
     store.patch_run(key, &RunPatch { tags: Some(have), ..RunPatch::default() })?;
-    Ok(())
+    Ok(Vec::new())
 }

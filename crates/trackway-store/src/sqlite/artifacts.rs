@@ -339,19 +339,7 @@ fn delete_version(tx: &Connection, coll: i64, id: i64) -> Result<Vec<String>> {
     if let Some(newest) = newest {
         move_alias(tx, coll, LATEST, newest)?;
     }
-    let mut unreferenced = Vec::new();
-    for d in digests {
-        let used: bool = tx.query_row(
-            "SELECT EXISTS (SELECT 1 FROM artifact_entries WHERE sha256 = ?1) \
-             OR EXISTS (SELECT 1 FROM run_files WHERE sha256 = ?1)",
-            [&d],
-            |r| r.get(0),
-        )?;
-        if !used {
-            unreferenced.push(d);
-        }
-    }
-    Ok(unreferenced)
+    super::files::unreferenced(tx, digests)
 }
 
 impl ArtifactStore for SqliteStore {

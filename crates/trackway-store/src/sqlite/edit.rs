@@ -3,6 +3,7 @@
 use rusqlite::{Transaction, params};
 use trackway_history::HistoryStore;
 
+use super::files::{run_file_digests, unreferenced};
 use super::ingest::sqlite_history;
 use super::runs::{catalogue_keys, ensure_project, load_run, run_pk};
 use super::{SqliteStore, now};
@@ -14,12 +15,14 @@ const RUN_TABLES: &[&str] = &["run_tags", "ingest_marks", "run_files", "run_outp
 
 impl SqliteStore {
     /// Deletes the run, its history, console, tags, ingest marks and file records in one
-    /// transaction. File blobs are content-addressed and may be shared, so they stay in the
-    /// blob store.
-    pub(crate) fn delete_run_impl(&self, key: &RunKey) -> Result<()> {
+    /// transaction, and returns the digests of its file blobs that nothing else references
+    /// (another run's file, an artifact entry), for the caller to free.
+    pub(crate) fn delete_run_impl(&self, key: &RunKey) -> Result<Vec<String>> {
         self.write(|tx| {
             let (pk, _) = run_pk(tx, key)?.ok_or_else(|| StoreError::RunNotFound(key.to_string()))?;
-            delete_rows(tx, pk)
+            let digests = run_file_digests(tx, pk)?;
+            delete_rows(tx, pk)?;
+            unreferenced(tx, digests)
         })
     }
 

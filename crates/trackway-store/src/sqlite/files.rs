@@ -36,6 +36,27 @@ fn latest(c: &Connection, pk: i64, path: &str) -> Result<Option<RunFileVersion>>
     .optional()?)
 }
 
+/// The distinct blob digests of every file version of run `pk`.
+pub(crate) fn run_file_digests(c: &Connection, pk: i64) -> Result<Vec<String>> {
+    let mut stmt = c.prepare_cached("SELECT DISTINCT sha256 FROM run_files WHERE run_pk = ?1")?;
+    Ok(stmt.query_map([pk], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Those of `digests` that no row references any more (the shared rule of
+/// [`crate::blobrefs`]): garbage in the blob store once the transaction commits.
+pub(crate) fn unreferenced(c: &Connection, digests: Vec<String>) -> Result<Vec<String>> {
+    let sql = crate::blobrefs::referenced_sql(|_| true, "?1");
+    let mut stmt = c.prepare_cached(&sql)?;
+    let mut out = Vec::new();
+    for d in digests {
+        let used: bool = stmt.query_row([&d], |r| r.get(0))?;
+        if !used {
+            out.push(d);
+        }
+    }
+    Ok(out)
+}
+
 /// A new path may not take a run past [`trackway_types::limits::MAX_FILES_PER_RUN`] paths.
 fn check_file_count(c: &Connection, pk: i64) -> Result<()> {
     let paths: i64 = c.query_row("SELECT count(DISTINCT path) FROM run_files WHERE run_pk = ?1", [pk], |r| r.get(0))?;

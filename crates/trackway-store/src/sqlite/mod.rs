@@ -202,7 +202,7 @@ impl crate::MetadataStore for SqliteStore {
     fn patch_run(&self, key: &crate::RunKey, patch: &crate::RunPatch) -> Result<crate::Run> {
         self.patch_run_impl(key, patch)
     }
-    fn delete_run(&self, key: &crate::RunKey) -> Result<()> {
+    fn delete_run(&self, key: &crate::RunKey) -> Result<Vec<String>> {
         self.delete_run_impl(key)
     }
     fn move_run(&self, key: &crate::RunKey, to_entity: &str, to_project: &str) -> Result<crate::Run> {
