@@ -14,10 +14,13 @@
 //! per server target ([`RunFiles::set_target`]: base URL and `entity/project/run_id`), because
 //! what one server has says nothing about another: `trackway sync --id NEW` uploads everything.
 //! Shape: `{"v":2,"targets":{"<target>":{"<path>":"<sha256>"}}}`; the flat `{"<path>":"<sha256>"}`
-//! of older agents is read as the unnamed target `""`.
+//! of older agents is read as the unnamed target `""`. Each acknowledged upload is appended as one
+//! line `{"target","path","sha256"}` to `files-uploaded.jsonl` and the snapshot is rewritten only
+//! when that journal outgrows it, so a run of N media files costs O(N) bytes of state writes, not
+//! O(N²) (a whole-file rewrite per upload did).
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
+use std::io::{Read, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -29,6 +32,11 @@ use crate::paths::{IgnoreGlobs, validate_rel_path};
 use crate::watcher::FileWatcher;
 
 pub const UPLOAD_STATE_FILE: &str = "files-uploaded.json";
+/// Uploads acknowledged since the snapshot was last written, one JSON line each.
+pub const UPLOAD_JOURNAL_FILE: &str = "files-uploaded.jsonl";
+/// The journal is folded into the snapshot once it holds this many lines and more lines than the
+/// snapshot has entries (amortised O(1) per upload).
+const JOURNAL_MIN_LINES: usize = 1024;
 /// Quiet time before a changed `live` file is uploaded.
 pub const DEFAULT_DEBOUNCE: Duration = Duration::from_secs(2);
 
@@ -96,7 +104,34 @@ struct UploadState {
     targets: BTreeMap<String, BTreeMap<String, String>>,
 }
 
+/// One journal line.
+#[derive(Serialize, Deserialize)]
+struct JournalLine {
+    target: String,
+    path: String,
+    sha256: String,
+}
+
 impl UploadState {
+    /// The snapshot with the journal replayed onto it. A torn or unreadable line is skipped:
+    /// losing an entry only costs bandwidth (the server ignores a PUT of content it has).
+    fn load_with_journal(snapshot: &Path, journal: &Path) -> (Self, usize) {
+        let mut state = Self::load(snapshot);
+        let Ok(bytes) = fs::read(journal) else { return (state, 0) };
+        let mut lines = 0;
+        for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+            lines += 1;
+            if let Ok(j) = serde_json::from_slice::<JournalLine>(line) {
+                state.targets.entry(j.target).or_default().insert(j.path, j.sha256);
+            }
+        }
+        (state, lines)
+    }
+
+    fn entries(&self) -> usize {
+        self.targets.values().map(BTreeMap::len).sum()
+    }
+
     fn load(path: &Path) -> Self {
         let Ok(bytes) = fs::read(path) else { return UploadState::default() };
         if let Ok(state) = serde_json::from_slice::<UploadState>(&bytes) {
@@ -117,6 +152,9 @@ impl UploadState {
 pub struct RunFiles {
     files_dir: PathBuf,
     state_path: PathBuf,
+    journal_path: PathBuf,
+    /// Lines in the journal since the snapshot was last written.
+    journal_lines: usize,
     ignore: IgnoreGlobs,
     tracked: BTreeMap<String, Tracked>,
     state: UploadState,
@@ -133,11 +171,14 @@ pub struct RunFiles {
 impl RunFiles {
     pub fn open(run_dir: &Path, ignore: IgnoreGlobs, debounce: Duration) -> Self {
         let state_path = run_dir.join(UPLOAD_STATE_FILE);
-        let state = UploadState::load(&state_path);
+        let journal_path = run_dir.join(UPLOAD_JOURNAL_FILE);
+        let (state, journal_lines) = UploadState::load_with_journal(&state_path, &journal_path);
         let uploaded = state.targets.get("").cloned().unwrap_or_default();
-        RunFiles {
+        let mut files = RunFiles {
             files_dir: run_dir.join("files"),
             state_path,
+            journal_path,
+            journal_lines,
             ignore,
             tracked: BTreeMap::new(),
             state,
@@ -145,7 +186,14 @@ impl RunFiles {
             uploaded,
             watcher: FileWatcher::new(debounce),
             hashes: BTreeMap::new(),
+        };
+        if files.journal_lines > 0 {
+            // Fold it in now, so appends start on a clean line even after a torn write.
+            if let Err(e) = files.write_snapshot() {
+                tracing::warn!(error = %e, "cannot fold the upload journal into its snapshot");
+            }
         }
+        files
     }
 
     /// Registers a file (a later record for the same path replaces its policy).
@@ -243,16 +291,39 @@ impl RunFiles {
         out
     }
 
-    /// Records a successful upload (persisted atomically).
+    /// Records a successful upload: one line appended to the journal, which is folded into the
+    /// snapshot (written atomically) once it outgrows it.
     pub fn mark_uploaded(&mut self, path: &str, sha256: &str) -> Result<(), CaptureError> {
         if let Some(t) = self.tracked.get_mut(path) {
             t.pending = false;
         }
         self.uploaded.insert(path.to_string(), sha256.to_string());
+        self.state.targets.entry(self.target.clone()).or_default().insert(path.to_string(), sha256.to_string());
+        if self.journal_lines >= JOURNAL_MIN_LINES.max(self.state.entries()) {
+            return self.write_snapshot();
+        }
+        let line = JournalLine { target: self.target.clone(), path: path.to_string(), sha256: sha256.to_string() };
+        let mut bytes = serde_json::to_vec(&line).map_err(|e| CaptureError::Json(e.to_string()))?;
+        bytes.push(b'\n');
+        let mut f = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.journal_path)
+            .map_err(|e| CaptureError::io(&self.journal_path, e))?;
+        f.write_all(&bytes).map_err(|e| CaptureError::io(&self.journal_path, e))?;
+        self.journal_lines += 1;
+        Ok(())
+    }
+
+    /// Writes the whole state as the snapshot, then empties the journal (replaying a journal
+    /// onto a snapshot that already holds it is harmless, so a crash in between loses nothing).
+    fn write_snapshot(&mut self) -> Result<(), CaptureError> {
         self.state.v = 2;
-        self.state.targets.insert(self.target.clone(), self.uploaded.clone());
         let json = serde_json::to_vec(&self.state).map_err(|e| CaptureError::Json(e.to_string()))?;
-        crate::code::write_atomic(&self.state_path, &json)
+        crate::code::write_atomic(&self.state_path, &json)?;
+        fs::File::create(&self.journal_path).map_err(|e| CaptureError::io(&self.journal_path, e))?;
+        self.journal_lines = 0;
+        Ok(())
     }
 
     /// True when nothing is left to upload for a finished run: no upload pending or changed,
