@@ -45,6 +45,7 @@ checks!(
     out_of_order_after_compaction,
     rewind_into_the_middle,
     non_numeric_values,
+    last_objects,
     sparse_rows_and_key_filter,
     chart_matches_model,
     chart_same_for_any_batching,

@@ -337,6 +337,35 @@ pub trait HistoryStore: Send + Sync {
         Ok(all.into_iter().collect())
     }
 
+    /// Keys of a run holding at least one non-numeric value (strings, maps such as media
+    /// references, ...), each with the non-numeric value at its greatest step, in first-seen
+    /// key order. What a media listing needs, without reading numeric series. The default pages
+    /// through [`HistoryStore::scan`] per key; backends that keep such values apart override it.
+    fn last_objects(&self, run: RunKey) -> Result<Vec<(String, u64, Value)>> {
+        let mut out = Vec::new();
+        for key in self.keys(run)? {
+            let mut last = None;
+            let mut after = None;
+            loop {
+                let q = ScanQuery { keys: Some(vec![key.clone()]), after, limit: 1000, ..ScanQuery::default() };
+                let page = self.scan(run, &q)?;
+                for r in &page.rows {
+                    if let Some(v) = r.data.get(&key).filter(|v| numeric_point(v).is_none()) {
+                        last = Some((r.step, v.clone()));
+                    }
+                }
+                match page.next_cursor {
+                    Some(c) => after = Some(c),
+                    None => break,
+                }
+            }
+            if let Some((step, v)) = last {
+                out.push((key, step, v));
+            }
+        }
+        Ok(out)
+    }
+
     /// Remove all history of a run.
     fn delete_run(&self, run: RunKey) -> Result<()>;
 

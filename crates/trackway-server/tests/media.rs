@@ -53,7 +53,8 @@ async fn logged() -> TestServer {
             2,
             json!({"img": img("media/images/a.png"), "h": hist(3.0), "inc": table_ref("media/table/i1.table.json", 2, true)}),
         ),
-        json!({"t": "summary", "full": {"img": img("media/images/a.png"), "h": hist(3.0), "loss": 0.5,
+        // The summary's `img` was overwritten by the user: the key still holds images in history.
+        json!({"t": "summary", "full": {"img": "done", "h": hist(3.0), "loss": 0.5,
                                         "t": table_ref("media/table/t.table.json", 4, false)}}),
     ];
     let (body, _) = ingest_body("r1", "log-a", 0, &recs);
@@ -94,7 +95,8 @@ async fn media_values_carry_urls_and_upload_state() {
         [
             ("img".into(), "image-file".into(), 3),
             ("h".into(), "histogram".into(), 3),
-            ("t".into(), "table-file".into(), 1)
+            ("t".into(), "table-file".into(), 1),
+            ("inc".into(), "table-file".into(), 2)
         ]
     );
 }
@@ -144,4 +146,51 @@ async fn histograms_over_steps_and_multi_run_query() {
 
 fn urlencode(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() { char::from(b).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+fn png_of(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, _| image::Rgb([if x < w / 2 { 255 } else { 0 }, 0, 0]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Png).expect("encode");
+    out.into_inner()
+}
+
+async fn get(s: &TestServer, uri: &str, etag: Option<&str>) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut req = Request::get(uri).header("authorization", format!("Bearer {}", s.key));
+    if let Some(e) = etag {
+        req = req.header("if-none-match", e);
+    }
+    s.raw(req.body(Body::empty()).expect("req")).await
+}
+
+/// Media values point at thumbnails; a large image comes back scaled to fit (aspect kept, the
+/// same picture), a small one as it is, a repeat with its ETag as 304, and bad input as 4xx.
+#[tokio::test]
+async fn thumbnails_scale_large_images_and_refuse_what_is_not_one() {
+    let s = logged().await;
+    put(&s, "media/images/big.png", &png_of(1200, 600)).await;
+    let (_, page) = s.call("GET", &format!("{RUN}/media?key=img"), None).await;
+    assert_eq!(page["items"][0]["value"]["thumbnail"], format!("{RUN}/thumbnails/media/images/a.png"));
+
+    let (status, headers, body) = get(&s, &format!("{RUN}/thumbnails/media/images/big.png?size=200"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "image/png");
+    let thumb = image::load_from_memory(&body).expect("a png").to_rgb8();
+    assert_eq!(thumb.dimensions(), (256, 128), "snapped to 256, aspect kept");
+    assert_eq!(thumb.get_pixel(10, 64).0, [255, 0, 0]);
+    assert_eq!(thumb.get_pixel(245, 64).0, [0, 0, 0]);
+    let etag = headers["etag"].to_str().expect("etag").to_owned();
+    assert_eq!(get(&s, &format!("{RUN}/thumbnails/media/images/big.png?size=200"), Some(&etag)).await.0, StatusCode::NOT_MODIFIED);
+
+    let small = png_of(20, 10);
+    put(&s, "media/images/small.png", &small).await;
+    let (status, _, body) = get(&s, &format!("{RUN}/thumbnails/media/images/small.png"), None).await;
+    assert_eq!((status, body), (StatusCode::OK, small), "an image that fits is served as it is");
+
+    // a.png holds the bytes "png bytes": not an image
+    let (status, _, body) = get(&s, &format!("{RUN}/thumbnails/media/images/a.png"), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("not an image"));
+    assert_eq!(get(&s, &format!("{RUN}/thumbnails/media/images/big.png?size=5000"), None).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(get(&s, &format!("{RUN}/thumbnails/media/images/missing.png"), None).await.0, StatusCode::NOT_FOUND);
 }

@@ -25,6 +25,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("out_of_order_after_compaction", out_of_order_after_compaction),
     ("rewind_into_the_middle", rewind_into_the_middle),
     ("non_numeric_values", non_numeric_values),
+    ("last_objects", last_objects),
     ("sparse_rows_and_key_filter", sparse_rows_and_key_filter),
     ("chart_matches_model", chart_matches_model),
     ("chart_same_for_any_batching", chart_same_for_any_batching),
@@ -182,6 +183,37 @@ pub fn non_numeric_values(s: &dyn HistoryStore) {
     assert_eq!(c.last, vec![1.0, 0.5]);
     let t = chart(s, 4, "text", None, None, 10);
     assert!(t.x.is_empty(), "strings are not charted");
+}
+
+/// [`HistoryStore::last_objects`]: each key's non-numeric value at its greatest step, whatever
+/// numeric values came later, and none for a key whose only object was overwritten by a number.
+pub fn last_objects(s: &dyn HistoryStore) {
+    let image = |p: &str| {
+        let mut m = Map::new();
+        m.insert("_type".into(), Value::Str("image-file".into()));
+        m.insert("path".into(), Value::Str(p.into()));
+        Value::Map(m)
+    };
+    let mut rows: Vec<HistoryRow> = (0..50u64).map(|i| row(i, &[("loss", Value::Float(i as f64))])).collect();
+    rows.push(row(3, &[("img", image("a.png")), ("note", Value::Str("first".into()))]));
+    rows.push(row(20, &[("img", image("b.png"))]));
+    rows.push(row(30, &[("img", Value::Float(0.5)), ("gone", Value::Str("x".into()))]));
+    rows.push(row(30, &[("gone", Value::Float(1.0))])); // last write wins: a number
+    s.append(9, &rows).expect("append");
+    let expect = |label: &str| {
+        let got = s.last_objects(9).expect("last_objects");
+        let got: Vec<(&str, u64, &Value)> = got.iter().map(|(k, st, v)| (k.as_str(), *st, v)).collect();
+        let mut want = vec![("img", 20, image("b.png")), ("note", 3, Value::Str("first".into()))];
+        want.sort_by(|a, b| a.0.cmp(b.0));
+        let mut got_sorted = got.clone();
+        got_sorted.sort_by(|a, b| a.0.cmp(b.0));
+        let got_owned: Vec<(&str, u64, Value)> = got_sorted.iter().map(|(k, st, v)| (*k, *st, (*v).clone())).collect();
+        assert_eq!(got_owned, want, "{label}");
+    };
+    expect("live");
+    s.compact(9).expect("compact");
+    expect("compacted");
+    assert!(s.last_objects(10).expect("empty run").is_empty());
 }
 
 pub fn sparse_rows_and_key_filter(s: &dyn HistoryStore) {

@@ -137,6 +137,24 @@ pub(crate) fn is_reserved(name: &str) -> bool {
     name == KEY_TS || name == KEY_RT
 }
 
+/// [`crate::HistoryStore::last_objects`]: one indexed lookup per key that holds objects.
+pub(crate) fn last_objects(conn: &Connection, run: RunKey) -> Result<Vec<(String, u64, crate::Value)>> {
+    let sql = "SELECT k.name, o.step, o.json FROM hist_series s JOIN hist_key k ON k.id = s.key
+               JOIN hist_obj o ON o.run = s.run AND o.key = s.key
+                 AND o.step = (SELECT max(step) FROM hist_obj WHERE run = s.run AND key = s.key)
+               WHERE s.run = ?1 AND s.has_obj = 1 ORDER BY s.key";
+    let mut st = conn.prepare_cached(sql)?;
+    let rows = st.query_map([run], |r| Ok((r.get::<_, String>(0)?, sql_step(r.get(1)?), r.get::<_, String>(2)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (name, step, json) = row?;
+        if !is_reserved(&name) {
+            out.push((name, step, trackway_types::from_json(&json)?));
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn run_keys(conn: &Connection, run: RunKey) -> Result<Vec<String>> {
     Ok(run_series(conn, run)?.into_iter().map(|(_, n)| n).filter(|n| !is_reserved(n)).collect())
 }

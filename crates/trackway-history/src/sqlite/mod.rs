@@ -170,6 +170,11 @@ impl HistoryStore for SqliteHistory {
         meta::keys_of_runs(&conn, runs)
     }
 
+    fn last_objects(&self, run: RunKey) -> Result<Vec<(String, u64, crate::Value)>> {
+        let conn = self.reader()?;
+        meta::last_objects(&conn, run)
+    }
+
     fn delete_run(&self, run: RunKey) -> Result<()> {
         self.with_writer(|c| delete_run(c, run))
     }

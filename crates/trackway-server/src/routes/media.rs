@@ -44,9 +44,17 @@ fn encode_segment(s: &str, out: &mut String) {
 
 /// `/api/v1/runs/{e}/{p}/{id}/files/{path}` with every segment encoded.
 pub(crate) fn file_url(key: &RunKey, path: &str) -> String {
+    run_path_url(key, "files", path)
+}
+
+/// `/api/v1/runs/{e}/{p}/{id}/thumbnails/{path}` (routes::thumbnails; the UI adds `?size=`).
+fn thumbnail_url(key: &RunKey, path: &str) -> String {
+    run_path_url(key, "thumbnails", path)
+}
+
+fn run_path_url(key: &RunKey, route: &str, path: &str) -> String {
     let mut out = String::from("/api/v1/runs");
-    for seg in
-        [key.entity.as_str(), key.project.as_str(), key.run_id.as_str(), "files"].into_iter().chain(path.split('/'))
+    for seg in [key.entity.as_str(), key.project.as_str(), key.run_id.as_str(), route].into_iter().chain(path.split('/'))
     {
         out.push('/');
         encode_segment(seg, &mut out);
@@ -62,11 +70,16 @@ pub(crate) fn annotate(v: &mut Json_, key: &RunKey, files: &RunFiles) {
             let is_file = m.get("_type").and_then(Json_::as_str).is_some_and(|t| t.ends_with("-file") || t == "mask");
             if let (true, Some(path)) = (is_file, m.get("path").and_then(Json_::as_str).map(str::to_owned)) {
                 add_file_fields(m, key, files, &path);
+                if m.get("_type").and_then(Json_::as_str) == Some("image-file") {
+                    m.insert("thumbnail".into(), Json_::from(thumbnail_url(key, &path)));
+                }
             }
             if let Some(names) = m.get("filenames").and_then(Json_::as_array) {
-                let urls: Vec<Json_> =
-                    names.iter().filter_map(Json_::as_str).map(|p| Json_::from(file_url(key, p))).collect();
+                let names: Vec<&str> = names.iter().filter_map(Json_::as_str).collect();
+                let urls: Vec<Json_> = names.iter().map(|p| Json_::from(file_url(key, p))).collect();
+                let thumbs: Vec<Json_> = names.iter().map(|p| Json_::from(thumbnail_url(key, p))).collect();
                 m.insert("urls".into(), Json_::Array(urls));
+                m.insert("thumbnails".into(), Json_::Array(thumbs));
             }
             for (k, child) in m.iter_mut() {
                 if k != "_type" && k != "path" {
@@ -139,7 +152,8 @@ fn parse_cursor(c: Option<&str>) -> ApiResult<Option<u64>> {
     crate::extract::step_cursor(c)
 }
 
-/// `GET .../media/keys`: keys whose latest value (the summary) is a typed reference.
+/// `GET .../media/keys`: keys whose latest non-numeric value in history is a typed reference
+/// (not the summary, which the user may overwrite or which `define_metric` may not keep).
 #[utoipa::path(get, path = "/api/v1/runs/{entity}/{project}/{run_id}/media/keys", operation_id = "mediaKeys", tag = "media",
     params(crate::openapi::RunPath),
     responses((status = 200, description = "Keys holding media, with their type and step range (docs/media-api.md)", body = Object)))]
@@ -154,8 +168,10 @@ pub(crate) async fn keys(
         .blocking(move |s| {
             let run = get_run(s, &key)?;
             let mut out = Vec::new();
-            for name in s.history.keys(run.pk)? {
-                let Some(kind) = run.summary.get(&name).and_then(typed).map(str::to_owned) else { continue };
+            for (name, _, last) in s.history.last_objects(run.pk)? {
+                let Some(kind) = serde_json::to_value(&last).ok().as_ref().and_then(typed).map(str::to_owned) else {
+                    continue;
+                };
                 let (count, first, last) = key_extent(s, run.pk, &name)?;
                 if count > 0 {
                     out.push(
@@ -319,6 +335,9 @@ mod tests {
         assert_eq!(v["images"][0]["sha256"], "abc");
         assert_eq!(v["images"][0]["size"], 7);
         assert_eq!(v["images"][0]["masks"]["m"]["uploaded"], false);
+        assert_eq!(v["thumbnails"][0], "/api/v1/runs/e/p%20q/r/thumbnails/media/images/a.png");
+        assert_eq!(v["images"][0]["thumbnail"], "/api/v1/runs/e/p%20q/r/thumbnails/media/images/a.png");
+        assert!(v["images"][0]["masks"]["m"].get("thumbnail").is_none(), "masks are drawn from the exact pixels");
     }
 
     #[test]
