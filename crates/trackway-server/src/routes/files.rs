@@ -33,10 +33,10 @@ const METADATA_FILES: [&str; 2] = ["trackway-metadata.json", "wandb-metadata.jso
 /// Largest metadata document that is merged into the run row.
 const MAX_METADATA_BYTES: u64 = 1 << 20;
 
-type FilePath = Result<Path<(String, String, String, String)>, PathRejection>;
+pub(super) type FilePath = Result<Path<(String, String, String, String)>, PathRejection>;
 
 /// The run key and the validated run-relative path of a file route.
-fn file_target(path: FilePath) -> ApiResult<(RunKey, String)> {
+pub(super) fn file_target(path: FilePath) -> ApiResult<(RunKey, String)> {
     let Path((entity, project, run_id, raw)) =
         path.map_err(|e| ApiError::InvalidPath(format!("invalid file path in the URL: {e}")))?;
     let rel = trackway_types::validate_rel_path(&raw).map_err(|e| ApiError::InvalidPath(e.to_string()))?;

@@ -20,6 +20,7 @@ mod session;
 mod sweeps;
 mod tables;
 mod teams;
+mod thumbnails;
 mod users;
 mod views;
 mod wandb;
@@ -75,6 +76,7 @@ fn authed() -> OpenApiRouter<AppState> {
         .routes(routes!(output::lines))
         .routes(routes!(media::values))
         .routes(routes!(media::keys))
+        .routes(routes!(thumbnails::thumbnail))
         .routes(routes!(tables::table))
         .routes(routes!(tables::histograms))
         .routes(routes!(media::query))
