@@ -56,8 +56,17 @@ async function lastStep(backend, ref, r) {
   for (const cls of ["cat", "dog"]) for (let i = 0; i <= 10; i++) roc.push([cls, i / 10, Math.min(1, Math.sqrt(i / 10) + (cls === "dog" ? 0.05 : 0))]);
   const cm = [];
   for (const a of LABELS) for (const p of LABELS) cm.push([a, p, a === p ? 10 + r : 2]);
+  const helix = Array.from({ length: 400 }, (_, i) => [Math.cos(i / 20), Math.sin(i / 20), i / 100, i % 3]);
+  const pdb = [[0, 0, 0, "C"], [1.4, 0, 0, "C"], [2.1, 1.2, 0, "O"], [-0.7, 1.2, 0, "N"], [0.2, -1.1, 0.9, "S"]]
+    .map(([x, y, z, el], i) => `HETATM${String(i + 1).padStart(5)}  ${el.padEnd(3)} LIG A   1    ${[x, y, z].map((c) => c.toFixed(3).padStart(8)).join("")}  1.00  0.00          ${el.padStart(2)}`).join("\n");
   return {
     preds,
+    bigimg: { _type: "image-file", format: "png", width: 600, height: 300, ...(await upload(backend, ref, "images", "png", png(600, 300, (x) => [x < 300 ? 255 : 0, 0, 40 * r]))) },
+    fig2: { _type: "plotly-file", ...(await upload(backend, ref, "plotly", "plotly.json", Buffer.from(JSON.stringify({
+      data: [{ type: "histogram", x: [1, 1, 2, 3, 3, 3], xbins: { start: 0, size: 1 } }, { type: "heatmap", z: [[1, 2], [3, 4]], xaxis: "x2", yaxis: "y2" }, { type: "sankey" }],
+      layout: { grid: { rows: 1, columns: 2 } } })))) },
+    cloud: { _type: "object3D-file", format: "pts.json", ...(await upload(backend, ref, "object3D", "pts.json", Buffer.from(JSON.stringify(helix)))) },
+    mol: { _type: "molecule-file", format: "pdb", ...(await upload(backend, ref, "molecule", "pdb", Buffer.from(pdb))) },
     audio: { _type: "audio-file", sample_rate: 8000, duration: 0.5, caption: "tone", ...(await upload(backend, ref, "audio", "wav", wav(0.5))) },
     video: { _type: "video-file", format: "gif", width: 4, height: 3, fps: 4, ...(await upload(backend, ref, "videos", "gif", GIF)) },
     report: { _type: "html-file", ...(await upload(backend, ref, "html", "html", Buffer.from(`<h1 id="t">report ${r}</h1><script>document.getElementById("t").dataset.ran = "1"</script>`))) },
@@ -162,6 +171,29 @@ export async function mediaTests(suite, page, backend, call) {
     assert(pl.runs[0].traces === 2 && pl.runs[0].types.join() === "scatter,bar" && pl.runs[0].drawn === 2, `plotly: ${JSON.stringify(pl.runs[0])}`);
     await page.locator(".media-slot[data-key='fig']").scrollIntoViewIfNeeded();
     await shot(page, "37-media-plotly");
+  });
+
+  await suite.test("media tab: a large image is drawn from a server thumbnail, 3D points and molecules in a rotatable view", async () => {
+    const big = await openPanel(page, "bigimg", "image:bigimg", "p.runs.length === 1 && p.runs[0].images.length === 1 && p.runs[0].images[0].loaded", "big image panel");
+    const im = big.runs[0].images[0];
+    assert(im.src.includes("/thumbnails/") && im.width < 600 && im.width === 2 * im.height, `thumbnail drawn, aspect kept: ${JSON.stringify(im)}`);
+    const px = await page.evaluate(() => { const img = document.querySelector(".media-slot[data-key='bigimg'] .media-img"); const c = document.createElement("canvas"); c.width = img.naturalWidth; c.height = img.naturalHeight; const g = c.getContext("2d"); g.drawImage(img, 0, 0); return [[...g.getImageData(2, 2, 1, 1).data.slice(0, 3)], [...g.getImageData(c.width - 3, 2, 1, 1).data.slice(0, 3)]]; });
+    assert(px[0].join() === "255,0,0" && px[1].join() === "0,0,0", `the thumbnail is the same picture: ${JSON.stringify(px)}`);
+    const cloud = await openPanel(page, "cloud", "object3d:cloud", "p.runs.length === 1 && !p.pending", "3D panel");
+    assert(cloud.runs[0].viewer && cloud.runs[0].points === 400, `400 points in the 3D view: ${JSON.stringify(cloud.runs[0])}`);
+    const mol = await openPanel(page, "mol", "molecule:mol", "p.runs.length === 1 && !p.pending", "molecule panel");
+    assert(mol.runs[0].viewer && mol.runs[0].points === 5, `5 atoms: ${JSON.stringify(mol.runs[0])}`);
+    const cv = page.locator(".media-slot[data-key='cloud'] canvas.view3d");
+    const before = await cv.screenshot();
+    const box = await cv.boundingBox();
+    await page.mouse.move(box.x + 100, box.y + 100); await page.mouse.down(); await page.mouse.move(box.x + 180, box.y + 130, { steps: 5 }); await page.mouse.up();
+    await page.waitForTimeout(100);
+    assert(!before.equals(await cv.screenshot()), "dragging rotates the view");
+    await shot(page, "38-media-3d-molecule");
+    const pl = (await openPanel(page, "fig2", "plotly:fig2", "p.runs.length === 1", "plotly histogram/heatmap")).runs[0];
+    assert(pl.converted.sort().join() === "heatmap,histogram" && pl.unsupported.join() === "sankey" && pl.drawn === 2, `histogram + heatmap drawn, sankey named: ${JSON.stringify(pl)}`);
+    await page.locator(".media-slot[data-key='fig2']").scrollIntoViewIfNeeded();
+    await shot(page, "38-media-plotly-converted");
   });
 
   await suite.test("media tab: custom charts (ROC, confusion matrix, bar, line, scatter, histogram, line series) drawn from their tables", async () => {

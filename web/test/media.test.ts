@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
-  boxLabel, boxRect, classMap, colorizeMask, histogramGrid, imageRefs, kindOfType, maskClasses, mediaKeysOf, panelKeys, stepAt, unionSteps,
+  boxLabel, boxRect, classMap, colorizeMask, displayUrl, histogramGrid, imageRefs, kindOfType, maskClasses, mediaKeysOf, panelKeys, stepAt, unionSteps,
 } from "../src/lib/media";
 import { binValues, chartShape, familyOf } from "../src/lib/customchart";
 import { cellText, nextSort, pagesFor, parseTableFilter } from "../src/lib/mediatable";
@@ -65,6 +65,17 @@ describe("boxes and masks", () => {
     expect(one[0].masks[0].url).toBe("/m");
     expect(one[0].boxes).toHaveLength(1);
     expect(one[0].classes).toEqual({ 1: "cat" });
+  });
+  it("draws large images from the server's thumbnail at the device's density, small ones from the file", () => {
+    const [big] = imageRefs({ _type: "images/separated", width: 1200, height: 600, urls: ["/f/a.png"], thumbnails: ["/t/a.png"] });
+    expect(big.thumb).toBe("/t/a.png");
+    expect(displayUrl(big, 110)).toBe("/t/a.png?size=110");
+    expect(displayUrl(big, 220, 2)).toBe("/t/a.png?size=440");
+    expect(displayUrl(big, 900, 2)).toBe("/f/a.png"); // needs more pixels than the file has
+    expect(displayUrl(big, 700)).toBe("/t/a.png?size=700");
+    const [small] = imageRefs({ _type: "image-file", url: "/f/m.png", thumbnail: "/t/m.png", width: 28, height: 28 });
+    expect(displayUrl(small, 110)).toBe("/f/m.png");
+    expect(displayUrl({ url: "/f/x.png", width: 5000, height: 10 }, 100)).toBe("/f/x.png"); // no thumbnail route offered
   });
 });
 

@@ -169,7 +169,8 @@ export function histogramGrid(steps: HistStep[], rows = 64): { lo: number; hi: n
 
 export interface MaskRef { group: string; url: string; classes: Record<number, string> }
 export interface ImageRef {
-  url: string; width: number; height: number; caption: string; uploaded: boolean;
+  /** `thumb`: the server's thumbnail route for the file (add `?size=`), when it offers one. */
+  url: string; thumb?: string; width: number; height: number; caption: string; uploaded: boolean;
   boxes: { group: string; box: Box }[]; masks: MaskRef[]; classes: Record<number, string>;
 }
 
@@ -194,7 +195,7 @@ export function imageRef(v: unknown, fallbackCaption = ""): ImageRef | null {
     masks.push({ group, url: m.url, classes: classMap(m.class_labels) });
   }
   return {
-    url: v.url, width: Number(v.width) || 0, height: Number(v.height) || 0,
+    url: v.url, thumb: typeof v.thumbnail === "string" ? v.thumbnail : undefined, width: Number(v.width) || 0, height: Number(v.height) || 0,
     caption: typeof v.caption === "string" ? v.caption : fallbackCaption, uploaded: v.uploaded !== false,
     boxes, masks, classes: classMap(...labels),
   };
@@ -210,7 +211,21 @@ export function imageRefs(v: unknown): ImageRef[] {
   const captions = Array.isArray(o.captions) ? o.captions.map(String) : [];
   if (Array.isArray(o.images)) return o.images.map((im, i) => imageRef(im, captions[i] ?? "")).filter((r): r is ImageRef => r !== null);
   const urls = Array.isArray(o.urls) ? o.urls : [];
-  return urls.map((u, i) => imageRef({ url: u, width: o.width, height: o.height, caption: captions[i] ?? "" })).filter((r): r is ImageRef => r !== null);
+  const thumbs = Array.isArray(o.thumbnails) ? o.thumbnails : [];
+  return urls.map((u, i) => imageRef({ url: u, thumbnail: thumbs[i], width: o.width, height: o.height, caption: captions[i] ?? "" }))
+    .filter((r): r is ImageRef => r !== null);
+}
+
+/**
+ * The URL to draw an image at `px` CSS pixels on its longer side: the server's thumbnail at the
+ * device's pixel density when the file is larger than that (so a grid of many runs never pulls
+ * full-size files), the file itself otherwise.
+ */
+export function displayUrl(r: Pick<ImageRef, "url" | "thumb" | "width" | "height">, px: number, dpr = 1): string {
+  const need = Math.ceil(px * Math.max(1, dpr));
+  const known = Math.max(r.width, r.height);
+  if (!r.thumb || (known > 0 && known <= need)) return r.url;
+  return `${r.thumb}?size=${Math.min(1024, need)}`;
 }
 
 /**

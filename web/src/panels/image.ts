@@ -5,7 +5,7 @@
 
 import type { Run } from "../api";
 import { mediaApi, mediaUrl, type RunItems } from "../mediaapi";
-import { boxLabel, boxRect, classCss, colorizeMask, imageRefs, maskClasses, type ImageRef } from "../lib/media";
+import { boxLabel, boxRect, classCss, colorizeMask, displayUrl, imageRefs, maskClasses, type ImageRef } from "../lib/media";
 import { card, clear, errorBox, h, itemAt, refOf, runLabel, StepSlider, type Panel, type PanelCtx } from "./common";
 
 const THUMB = 220; // px: the longer side of an image as drawn
@@ -13,7 +13,7 @@ const SMALL = 110; // … when a step holds several images, or many runs share t
 const MAX_STEPS = 100;
 const MAX_RUNS = 32; // images of more runs would not fit one card
 
-interface Shown { run: string; step: number | null; images: { url: string; caption: string; loaded: boolean; width: number; height: number; boxes: number; masks: number[] }[] }
+interface Shown { run: string; step: number | null; images: { url: string; src: string; caption: string; loaded: boolean; width: number; height: number; boxes: number; masks: number[] }[] }
 
 export function imagePanel(all: PanelCtx): Panel {
   const ctx = { ...all, runs: all.runs.slice(0, MAX_RUNS) };
@@ -79,9 +79,10 @@ export function imagePanel(all: PanelCtx): Panel {
     const w = Math.max(1, Math.round((r.width || thumb) * scale)), hgt = Math.max(1, Math.round((r.height || thumb) * scale));
     const img = h("img", { class: "media-img", width: w, height: hgt, alt: r.caption });
     const overlay = h("canvas", { class: "overlay", width: w, height: hgt });
-    const info = { url: r.url, caption: r.caption, loaded: false, width: 0, height: 0, boxes: 0, masks: [] as number[] };
+    const shownUrl = displayUrl(r, Math.max(w, hgt), window.devicePixelRatio);
+    const info = { url: r.url, src: shownUrl, caption: r.caption, loaded: false, width: 0, height: 0, boxes: 0, masks: [] as number[] };
     entry.images.push(info);
-    waits.push(mediaUrl(r.url).then((src) => new Promise<void>((resolve) => {
+    waits.push(mediaUrl(shownUrl).then((src) => new Promise<void>((resolve) => {
       if (!current()) return resolve();
       img.onload = () => { info.width = img.naturalWidth; info.height = img.naturalHeight; resolve(); };
       img.onerror = () => resolve();

@@ -6,7 +6,7 @@
 import type { Run } from "../api";
 import { mediaApi, mediaUrl, type TablePage } from "../mediaapi";
 import { cellText, nextSort, pagesFor, parseTableFilter, type TableFilter } from "../lib/mediatable";
-import { typeOf } from "../lib/media";
+import { displayUrl, typeOf } from "../lib/media";
 import { debounce } from "../lib/dom";
 import { card, clear, errorBox, h, refOf, runLabel, type Panel, type PanelCtx } from "./common";
 
@@ -162,7 +162,8 @@ class TableView {
     const o = v as Record<string, unknown>;
     if (t === "image-file" && typeof o.url === "string") {
       const img = h("img", { class: "mt-img", alt: cellText(v), title: cellText(v) });
-      mediaUrl(o.url).then((u) => { img.src = u; }).catch(() => {});
+      const ref = { url: o.url, thumb: typeof o.thumbnail === "string" ? o.thumbnail : undefined, width: Number(o.width) || 0, height: Number(o.height) || 0 };
+      mediaUrl(displayUrl(ref, 64, window.devicePixelRatio)).then((u) => { img.src = u; }).catch(() => {});
       return h("div", { class: "mt-td media" }, img);
     }
     if (t === "audio-file" && typeof o.url === "string") {
