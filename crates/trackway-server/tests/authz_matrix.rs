@@ -93,6 +93,7 @@ const RULES: &[Row] = &[
     ("get", "/api/v1/runs/{entity}/{project}/{run_id}/files/{path}", Rule::TeamRead, "", none),
     ("put", "/api/v1/runs/{entity}/{project}/{run_id}/files/{path}", Rule::TeamWrite, "", || Some(json!({"a": 1}))),
     ("get", "/api/v1/runs/{entity}/{project}/{run_id}/media/keys", Rule::TeamRead, "", none),
+    ("get", "/api/v1/runs/{entity}/{project}/{run_id}/thumbnails/{path}", Rule::TeamRead, "", none),
     (
         "get",
         "/api/v1/runs/{entity}/{project}/{run_id}/media",
