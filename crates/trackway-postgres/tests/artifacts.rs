@@ -9,4 +9,3 @@ fn storage() -> Box<trackway_store::Storage> {
 }
 
 trackway_store::artifact_store_conformance!(storage());
-

@@ -8,11 +8,6 @@ use serde_json::json;
 use trackway_postgres::{PoolOptions, open_storage, testpg};
 use trackway_store::{CreateRun, Direction, MetadataStore, RunKey, RunQuery, parse_filter};
 
-fn local_stores() -> trackway_store::Storage {
-    let dir = tempfile::tempdir().expect("tempdir").keep();
-    trackway_store::Storage::open_sqlite(&dir.join("local.db"), trackway_store::OpenOptions::default()).expect("sqlite")
-}
-
 fn query(order_by: &str, filter: serde_json::Value) -> RunQuery {
     RunQuery {
         entity: "alice".into(),
@@ -29,7 +24,7 @@ fn query(order_by: &str, filter: serde_json::Value) -> RunQuery {
 #[test]
 fn sorted_and_filtered_keys_get_expression_indexes_the_planner_uses() -> anyhow::Result<()> {
     let url = testpg::fresh_database();
-    let st = open_storage(&url, &PoolOptions { max_size: 2, ..PoolOptions::default() }, local_stores())?;
+    let st = open_storage(&url, &PoolOptions { max_size: 2, ..PoolOptions::default() })?;
     let store: &dyn MetadataStore = &*st.metadata;
     store.create_user("alice", true)?;
     for i in 0..40 {

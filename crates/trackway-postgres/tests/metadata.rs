@@ -9,4 +9,3 @@ fn storage() -> Box<trackway_store::Storage> {
 }
 
 trackway_store::metadata_store_conformance!(storage());
-

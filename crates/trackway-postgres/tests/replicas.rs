@@ -50,4 +50,3 @@ fn the_same_batch_on_two_replicas_at_once_is_applied_once() {
         assert_eq!(r.metadata.ingest_mark(&key, "log-1").expect("mark"), n);
     }
 }
-

@@ -19,7 +19,6 @@ fn storage() -> Box<Storage> {
     Box::new(open(&testpg::fresh_database()))
 }
 
-
 mod views {
     trackway_store::view_store_conformance!(super::storage());
 }

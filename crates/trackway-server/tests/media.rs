@@ -180,7 +180,10 @@ async fn thumbnails_scale_large_images_and_refuse_what_is_not_one() {
     assert_eq!(thumb.get_pixel(10, 64).0, [255, 0, 0]);
     assert_eq!(thumb.get_pixel(245, 64).0, [0, 0, 0]);
     let etag = headers["etag"].to_str().expect("etag").to_owned();
-    assert_eq!(get(&s, &format!("{RUN}/thumbnails/media/images/big.png?size=200"), Some(&etag)).await.0, StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        get(&s, &format!("{RUN}/thumbnails/media/images/big.png?size=200"), Some(&etag)).await.0,
+        StatusCode::NOT_MODIFIED
+    );
 
     let small = png_of(20, 10);
     put(&s, "media/images/small.png", &small).await;
@@ -191,6 +194,9 @@ async fn thumbnails_scale_large_images_and_refuse_what_is_not_one() {
     let (status, _, body) = get(&s, &format!("{RUN}/thumbnails/media/images/a.png"), None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(&body));
     assert!(String::from_utf8_lossy(&body).contains("not an image"));
-    assert_eq!(get(&s, &format!("{RUN}/thumbnails/media/images/big.png?size=5000"), None).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        get(&s, &format!("{RUN}/thumbnails/media/images/big.png?size=5000"), None).await.0,
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(get(&s, &format!("{RUN}/thumbnails/media/images/missing.png"), None).await.0, StatusCode::NOT_FOUND);
 }

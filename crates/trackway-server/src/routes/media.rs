@@ -54,7 +54,8 @@ fn thumbnail_url(key: &RunKey, path: &str) -> String {
 
 fn run_path_url(key: &RunKey, route: &str, path: &str) -> String {
     let mut out = String::from("/api/v1/runs");
-    for seg in [key.entity.as_str(), key.project.as_str(), key.run_id.as_str(), route].into_iter().chain(path.split('/'))
+    for seg in
+        [key.entity.as_str(), key.project.as_str(), key.run_id.as_str(), route].into_iter().chain(path.split('/'))
     {
         out.push('/');
         encode_segment(seg, &mut out);

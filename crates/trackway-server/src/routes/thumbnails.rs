@@ -102,7 +102,11 @@ pub(crate) async fn thumbnail(
                 .blocking(move |s| {
                     let digest: Digest = file.sha256.parse().map_err(ApiError::internal)?;
                     let mut src = Vec::with_capacity(usize::try_from(file.size).unwrap_or(0));
-                    s.blobs.open(&digest).map_err(ApiError::internal)?.read_to_end(&mut src).map_err(ApiError::internal)?;
+                    s.blobs
+                        .open(&digest)
+                        .map_err(ApiError::internal)?
+                        .read_to_end(&mut src)
+                        .map_err(ApiError::internal)?;
                     make(&src, size).map_err(|why| ApiError::BadRequest(format!("{rel}: {why}")))
                 })
                 .await?;
@@ -138,11 +142,8 @@ pub(crate) fn make(src: &[u8], size: u32) -> Result<Cached, String> {
     let img = reader.decode().map_err(|e| format!("cannot decode the image: {e}"))?;
     let thumb = img.thumbnail(size, size);
     let mut out = Cursor::new(Vec::new());
-    let (fmt, mime) = if format == ImageFormat::Jpeg {
-        (ImageFormat::Jpeg, "image/jpeg")
-    } else {
-        (ImageFormat::Png, "image/png")
-    };
+    let (fmt, mime) =
+        if format == ImageFormat::Jpeg { (ImageFormat::Jpeg, "image/jpeg") } else { (ImageFormat::Png, "image/png") };
     let thumb = if fmt == ImageFormat::Jpeg { image::DynamicImage::ImageRgb8(thumb.to_rgb8()) } else { thumb };
     thumb.write_to(&mut out, fmt).map_err(|e| format!("cannot encode the thumbnail: {e}"))?;
     Ok((Bytes::from(out.into_inner()), mime))
