@@ -185,11 +185,11 @@ fn repeated_define_metric_merges_unless_overwrite() {
     let records = LogReader::open(r.log_path(), 0).expect("open").read_all().expect("read");
     let last_loss = records
         .into_iter()
-        .filter_map(|e| match e.record {
+        .rev()
+        .find_map(|e| match e.record {
             Ok(Record::Metric(m)) if m.name == "loss" => Some(m),
             _ => None,
         })
-        .last()
         .expect("a loss record");
     assert_eq!(last_loss.summary, vec!["min".to_owned(), "max".to_owned()]);
     assert_eq!(last_loss.step_metric.as_deref(), Some("epoch"));

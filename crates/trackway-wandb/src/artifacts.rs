@@ -165,7 +165,7 @@ pub(crate) fn create(ctx: &Ctx<'_>, v: InputVars<CreateInput>) -> Result<Json> {
 
 fn draft_of(ctx: &Ctx<'_>, id: &str) -> Result<Draft> {
     match ctx.drafts.resolve(id)? {
-        Resolved::Draft(_, d) => Ok(d),
+        Resolved::Draft(_, d) => Ok(*d),
         Resolved::Version(_) => Err(WandbError::BadRequest(format!("artifact {id} is already committed"))),
     }
 }
@@ -295,7 +295,7 @@ pub(crate) struct IdVars {
 pub(crate) fn commit(ctx: &Ctx<'_>, v: IdVars) -> Result<Json> {
     let id = v.artifact_id;
     let draft = match ctx.drafts.resolve(&id)? {
-        Resolved::Draft(_, d) => d,
+        Resolved::Draft(_, d) => *d,
         Resolved::Version(r) => {
             // A retried commit: already done.
             let v = ctx.artifacts.get_artifact_version(&r.entity, &r.project, &r.name, &format!("v{}", r.version))?;

@@ -88,7 +88,7 @@ impl VersionRef {
 #[derive(Debug, PartialEq)]
 pub enum Resolved {
     Version(VersionRef),
-    Draft(String, Draft),
+    Draft(String, Box<Draft>),
 }
 
 /// The drafts directory.
@@ -236,7 +236,7 @@ impl Drafts {
                 return Ok(Resolved::Version(v));
             }
             if let Some(d) = self.draft(id)? {
-                return Ok(Resolved::Draft(id.to_owned(), d));
+                return Ok(Resolved::Draft(id.to_owned(), Box::new(d)));
             }
         }
         Err(WandbError::NotFound(format!("no artifact with id {id:?}")))
@@ -346,7 +346,7 @@ mod tests {
         assert_eq!(drafts.files(&id).expect("files"), vec![f.clone()]);
         assert_eq!(drafts.md5.sha_of(&md5), Some(f.sha256.clone()));
         assert_eq!(drafts.md5.md5_of(&f.sha256), Some(md5));
-        assert_eq!(drafts.resolve(&id).expect("draft"), Resolved::Draft(id.clone(), draft));
+        assert_eq!(drafts.resolve(&id).expect("draft"), Resolved::Draft(id.clone(), Box::new(draft)));
         let v = VersionRef { entity: "e".into(), project: "p".into(), name: "data".into(), version: 2 };
         drafts.committed(&id, &v).expect("commit");
         assert_eq!(drafts.resolve(&id).expect("version"), Resolved::Version(v.clone()));
