@@ -120,7 +120,8 @@ export async function runTableTests(suite, page, { backend, call, py, sdkEnv }) 
     await pin.focus();
     await page.keyboard.press("Enter");
     await tw(() => new URL(location.href).searchParams.get("pin"), null, "pinned from the keyboard");
-    assert(await pin.getAttribute("aria-pressed") === "true", "pin is pressed");
+    // The table repaints after the pin is saved: wait for the repainted button.
+    await tw((run) => document.querySelector(`.trow[data-run="${run}"] .pinbtn`)?.getAttribute("aria-pressed") === "true", first, "pin is pressed");
     await page.keyboard.press("Enter");
     await tw(() => !new URL(location.href).searchParams.get("pin"), null, "unpinned");
     const sel = await page.getAttribute(".trow .td.sel input", "aria-label");

@@ -31,6 +31,11 @@ describe("plotly traces outside the basic bundle", () => {
     expect(s.y).toEqual(["r0", "r0", "r1", "r1", "r1"]);
     expect((s.marker as { color: number[] }).color).toEqual([1, 2, 3, 4, 5]);
   });
+  it("never hands plotly.js a key whose value is undefined (it reads `\"line\" in trace.marker`)", () => {
+    const noUndefined = (o: unknown): boolean => !o || typeof o !== "object" || Object.values(o).every((v) => v !== undefined && noUndefined(v));
+    const r = toBasic([{ type: "histogram", x: [1, 2] }, { type: "heatmap", z: [[1]] }]);
+    expect(r.data.every(noUndefined)).toBe(true);
+  });
   it("keeps basic traces, converts the known ones, names the rest", () => {
     const r = toBasic([{ type: "scatter" }, { type: "histogram", x: [1, 2] }, { type: "histogram2d", x: [1, 2, 2], y: [1, 1, 2] }, { type: "scatter3d" }]);
     expect(r.data.map((t) => t.type)).toEqual(["scatter", "bar", "scatter"]);

@@ -25,7 +25,12 @@ export class ParallelCoords {
     this.canvas.addEventListener("mouseup", () => this.up());
   }
 
-  private pos(e: MouseEvent) { const r = this.canvas.getBoundingClientRect(); return { x: e.clientX - r.left, y: e.clientY - r.top }; }
+  // In layout pixels: a grid panel may show the canvas scaled to its card, and brushes are kept
+  // in the coordinates the axes are drawn in.
+  private pos(e: MouseEvent) {
+    const r = this.canvas.getBoundingClientRect(), { w, hgt } = this.size();
+    return { x: (e.clientX - r.left) * (r.width ? w / r.width : 1), y: (e.clientY - r.top) * (r.height ? hgt / r.height : 1) };
+  }
   private size() { return { w: this.canvas.parentElement?.clientWidth || 800, hgt: 420 }; }
   private axisX(i: number) { const { w } = this.size(); return PAD.l + (this.axes.length < 2 ? 0 : (i * (w - PAD.l - PAD.r)) / (this.axes.length - 1)); }
 

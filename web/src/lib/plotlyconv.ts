@@ -12,6 +12,8 @@ export interface Converted { data: Trace[]; converted: string[]; missing: string
 
 const nums = (v: unknown): number[] => (Array.isArray(v) ? v.map(Number) : []);
 
+const defined = (o: Trace): Trace => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Trace;
+
 /** A "nice" bin width (1, 2 or 5 × 10^k) giving about `target` bins over `span`. */
 export function niceWidth(span: number, target: number): number {
   if (!(span > 0)) return 1;
@@ -36,7 +38,8 @@ export function histogramToBar(t: Trace): Trace {
   const samples = (horizontal ? t.y : t.x) as unknown[] | undefined ?? [];
   const other = nums(horizontal ? t.x : t.y);
   const func = String(t.histfunc ?? "count");
-  const name = t.name, base = { type: "bar", name, marker: t.marker, opacity: t.opacity, orientation: horizontal ? "h" : "v", showlegend: t.showlegend };
+  // Only the keys the trace sets: plotly.js reads `"line" in trace.marker` and fails on a present-but-undefined key.
+  const base = defined({ type: "bar", name: t.name, marker: t.marker, opacity: t.opacity, orientation: horizontal ? "h" : "v", showlegend: t.showlegend });
   const numeric = samples.every((s) => typeof s === "number" || s === null);
   if (!numeric) { // categories: one bar each, in first-seen order
     const counts = new Map<string, number>();
@@ -73,12 +76,12 @@ export function heatmapToScatter(t: Trace): Trace {
     xs.push(xl ? xl[i] : i); ys.push(yl ? yl[j] : j); zs.push(Number(v));
   }));
   const cols = Math.max(1, ...z.map((r) => (Array.isArray(r) ? r.length : 0)));
-  return {
+  return defined({
     type: "scatter", mode: "markers", name: t.name, x: xs, y: ys, text: zs.map(String), hovertemplate: "x=%{x}<br>y=%{y}<br>z=%{text}<extra></extra>",
-    marker: { symbol: "square", size: Math.max(4, Math.min(40, Math.floor(560 / cols))), color: zs, colorscale: t.colorscale ?? "Viridis", showscale: t.showscale !== false,
-      cmin: t.zmin, cmax: t.zmax, reversescale: t.reversescale, line: { width: 0 } },
+    marker: defined({ symbol: "square", size: Math.max(4, Math.min(40, Math.floor(560 / cols))), color: zs, colorscale: t.colorscale ?? "Viridis", showscale: t.showscale !== false,
+      cmin: t.zmin, cmax: t.zmax, reversescale: t.reversescale, line: { width: 0 } }),
     showlegend: false,
-  };
+  });
 }
 
 /** `histogram2d`: binned counts on a grid, then drawn as a heatmap. */
