@@ -73,3 +73,15 @@ def test_a_non_member_lists_the_projects_shared_with_them(server):
         other.projects(entity)
     admin.set_project_visibility(f"{entity}/shared", "team")
     assert [p["name"] for p in other.projects(entity)] == ["shared"]
+
+
+def test_api_reports_takes_wandbs_arguments(server):
+    """`Api().reports(path, name=, per_page=)` as wandb spells it: an entity or entity/project
+    path, a title to match."""
+    api = Api(base_url=server.url, api_key=server.key)
+    r = api.create_report("Arguments", [line_panel("argproj", ["loss"])])
+    entity = r["entity"]
+    assert r["id"] in [x["id"] for x in api.reports(entity, name="Arguments", per_page=10)]
+    assert [x["id"] for x in api.reports(f"{entity}/argproj")] == [r["id"]]
+    assert api.reports(f"{entity}/elsewhere") == []
+    assert api.reports(entity, name="No such title") == []

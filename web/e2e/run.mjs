@@ -240,7 +240,13 @@ async function main() {
       await page.goto(`${ws}?axes=config.lr,config.model.layers,summary.acc`);
       await reveal("xrun:parallel");
       await tw(() => window.__trackway.parallel?.lines === 6, null, "6 lines");
-      const box = await page.locator("#parallel-canvas").boundingBox();
+      // Charts above it are still loading and may push the panel down: bring the canvas itself
+      // into view, let the layout settle, then brush where it is now.
+      const canvas = page.locator("#parallel-canvas");
+      await canvas.scrollIntoViewIfNeeded();
+      await page.waitForTimeout(500);
+      await canvas.scrollIntoViewIfNeeded();
+      const box = await canvas.boundingBox();
       await page.mouse.move(box.x + 40, box.y + 30);
       await page.mouse.down();
       await page.mouse.move(box.x + 40, box.y + 200, { steps: 4 });

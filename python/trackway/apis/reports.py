@@ -63,9 +63,24 @@ class ReportsMixin:
         }
         return self._http.request("POST", f"/api/v1/reports/{_q(entity)}", body=body)
 
-    def reports(self, entity=None):
-        entity = entity or self.default_entity
-        return self._http.get(f"/api/v1/reports/{_q(entity)}")["reports"]
+    def reports(self, path="", name=None, per_page=50, entity=None):
+        """wandb's signature: `path` is `entity` or `entity/project` (the reports of that
+        entity, those with a panel over that project), `name` a title to match; the list comes
+        in one page, so `per_page` changes nothing."""
+        parts = [p for p in str(path or "").split("/") if p]
+        entity = entity or (parts[0] if parts else None) or self.default_entity
+        found = self._http.get(f"/api/v1/reports/{_q(entity)}")["reports"]
+        if name is not None:
+            found = [r for r in found if r.get("title") == name]
+        if len(parts) > 1:
+            found = [r for r in found if parts[1] in self._report_projects(r["id"], entity)]
+        return found
+
+    def _report_projects(self, report_id, entity):
+        doc = self.report(report_id, entity).get("doc") or {}
+        return {
+            b["runset"].get("project") for b in doc.get("blocks", []) if b.get("type") == "panel"
+        }
 
     def report(self, report_id, entity=None):
         entity = entity or self.default_entity

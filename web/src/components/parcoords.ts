@@ -15,14 +15,18 @@ export class ParallelCoords {
   private brushes = new Map<string, [number, number]>();
   private axes: AxisData[] = [];
   private drag: { axis: number; y0: number; y1: number } | null = null;
+  private onMove: (e: MouseEvent) => void;
+  private onUp: () => void;
 
   constructor(private o: CrossRunOpts) {
     this.controls = h("div", { class: "toolbar" });
     this.canvas = h("canvas", { class: "xplot", id: `${o.idp ?? "parallel"}-canvas` });
     this.el = h("div", { class: "crossrun" }, this.controls, h("div", { class: "canvas-wrap" }, this.canvas));
     this.canvas.addEventListener("mousedown", (e) => this.down(e));
-    this.canvas.addEventListener("mousemove", (e) => { if (this.drag) { this.drag.y1 = this.pos(e).y; this.draw(); } });
-    this.canvas.addEventListener("mouseup", () => this.up());
+    // A brush follows the pointer past the canvas edge (it is open on that side) and ends
+    // wherever the button is released: the window listens while a brush is being dragged.
+    this.onMove = (e: MouseEvent) => { if (this.drag) { this.drag.y1 = this.pos(e).y; this.draw(); } };
+    this.onUp = () => { window.removeEventListener("mousemove", this.onMove); window.removeEventListener("mouseup", this.onUp); this.up(); };
   }
 
   // In layout pixels: a grid panel may show the canvas scaled to its card, and brushes are kept
@@ -114,7 +118,11 @@ export class ParallelCoords {
     const p = this.pos(e);
     let best = -1, bd = 20;
     this.axes.forEach((_, k) => { const d = Math.abs(this.axisX(k) - p.x); if (d < bd) { bd = d; best = k; } });
-    if (best >= 0) this.drag = { axis: best, y0: p.y, y1: p.y };
+    if (best < 0) return;
+    this.drag = { axis: best, y0: p.y, y1: p.y };
+    e.preventDefault(); // no text selection or native drag of the panel while brushing
+    window.addEventListener("mousemove", this.onMove);
+    window.addEventListener("mouseup", this.onUp);
   }
 
   private up() {
