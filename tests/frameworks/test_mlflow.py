@@ -29,7 +29,7 @@ with mlflow.start_run(run_name="first") as run:
     with open("{tmp}/notes.txt", "w") as f:
         f.write("artifact body")
     mlflow.log_artifact("{tmp}/notes.txt", artifact_path="docs")
-    print(run.info.run_id)
+    print("MLFLOW_RUN_ID=" + run.info.run_id)
 """
 
 
@@ -89,7 +89,12 @@ def test_mlflow_import_round_trip(tmp, online_env, api, kind, tracking_uri):
     uri = tracking_uri
     exp = f"mnist-{kind}"
     done = run_script(tmp, MLFLOW.format(tmp=tmp, uri=uri, exp=exp), env=online_env, timeout=300)
-    mlflow_id = done.stdout.strip().splitlines()[-1]
+    # mlflow prints its own lines too ("View experiment at: ..." with a tracking server)
+    mlflow_id = next(
+        line.split("=", 1)[1]
+        for line in done.stdout.splitlines()
+        if line.startswith("MLFLOW_RUN_ID=")
+    )
 
     def do_import():
         out = subprocess.run(
