@@ -112,6 +112,7 @@ pub(crate) struct CommitBody {
     #[serde(default)]
     tags: Vec<String>,
     /// Time to live in seconds from creation (wandb's `Artifact.ttl`); absent: kept for good.
+    #[serde(default, deserialize_with = "crate::lenient::opt_u64")]
     ttl: Option<u64>,
 }
 
@@ -275,7 +276,7 @@ pub(crate) struct AliasPatch {
 
 /// A field that is present (its value may be `null`), as opposed to absent.
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<u64>>, D::Error> {
-    Option::<u64>::deserialize(d).map(Some)
+    Option::<crate::lenient::Int>::deserialize(d).map(|v| Some(v.map(|i| i.0)))
 }
 
 /// The version number a selector names now.

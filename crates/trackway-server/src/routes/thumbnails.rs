@@ -52,23 +52,23 @@ static CACHE: LazyLock<quick_cache::sync::Cache<(String, u32), Cached, ByLen>> =
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ThumbQuery {
-    /// Longest side in pixels (1–1024, snapped up to 64, 128, 256, 512 or 1024; default 256).
-    #[param(minimum = 1, maximum = 1024)]
+    /// Longest side in pixels, snapped up to 64, 128, 256, 512 or 1024 (larger asks get 1024;
+    /// default 256).
     size: Option<u32>,
 }
 
-/// The snapped size for a requested one.
-fn snap(size: Option<u32>) -> ApiResult<u32> {
-    match size.unwrap_or(DEFAULT_SIZE) {
-        0 | 1025.. => Err(ApiError::BadRequest("size must be between 1 and 1024".into())),
-        s => Ok(SIZES.into_iter().find(|&c| c >= s).unwrap_or(1024)),
-    }
+/// The snapped size for a requested one: the smallest offered size at least as large, and the
+/// largest (1024) for anything bigger — a size is a hint, never an error.
+fn snap(size: Option<u32>) -> u32 {
+    let want = size.unwrap_or(DEFAULT_SIZE);
+    SIZES.into_iter().find(|&c| c >= want).unwrap_or(SIZES[SIZES.len() - 1])
 }
 
 #[utoipa::path(get, path = "/api/v1/runs/{entity}/{project}/{run_id}/thumbnails/{*path}", operation_id = "runFileThumbnail", tag = "media",
     params(crate::openapi::FilePath, ThumbQuery),
     responses((status = 200, description = "The image scaled to fit `size` (PNG, or JPEG for a JPEG source); the file itself when it already fits", content_type = "image/png", body = Vec<u8>),
-        (status = 304, description = "Not modified (If-None-Match matched the ETag)")))]
+        (status = 304, description = "Not modified (If-None-Match matched the ETag)"),
+        (status = 409, description = "The file is not an image the server can read (`conflict`)")))]
 pub(crate) async fn thumbnail(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
@@ -77,7 +77,7 @@ pub(crate) async fn thumbnail(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let (key, rel) = file_target(path)?;
-    let size = snap(q.size)?;
+    let size = snap(q.size);
     check_read(&state, &who, &key.entity, &key.project).await?;
     let file = {
         let (key, rel) = (key.clone(), rel.clone());
@@ -107,7 +107,8 @@ pub(crate) async fn thumbnail(
                         .map_err(ApiError::internal)?
                         .read_to_end(&mut src)
                         .map_err(ApiError::internal)?;
-                    make(&src, size).map_err(|why| ApiError::BadRequest(format!("{rel}: {why}")))
+                    // 409: the request is well formed; the file it names is not an image.
+                    make(&src, size).map_err(|why| ApiError::Conflict(format!("{rel}: {why}")))
                 })
                 .await?;
             CACHE.insert(cache_key, made.clone());
@@ -184,11 +185,13 @@ mod tests {
     }
 
     #[test]
-    fn sizes_snap_up_and_bad_ones_are_refused() {
-        assert_eq!(snap(None).ok(), Some(256));
-        assert_eq!(snap(Some(200)).ok(), Some(256));
-        assert_eq!(snap(Some(1)).ok(), Some(64));
-        assert!(snap(Some(0)).is_err() && snap(Some(4096)).is_err());
+    fn sizes_snap_up_and_large_asks_get_the_largest() {
+        assert_eq!(snap(None), 256);
+        assert_eq!(snap(Some(200)), 256);
+        assert_eq!(snap(Some(0)), 64);
+        assert_eq!(snap(Some(1)), 64);
+        assert_eq!(snap(Some(4096)), 1024);
+        assert_eq!(snap(Some(u32::MAX)), 1024);
     }
 
     #[test]
