@@ -272,18 +272,24 @@ pub(crate) async fn download(
             if !s.artifacts.project_references_blob(&entity, &project, digest.as_str())? {
                 return Err(ApiError::NotFound(format!("blob {digest} in {entity}/{project}")));
             }
-            let size = s
-                .blobs
-                .size(&digest)
-                .map_err(blob_error)?
-                .ok_or_else(|| ApiError::NotFound(format!("blob {digest}")))?;
-            Ok((size, s.blobs.open(&digest).map_err(blob_error)?))
+            open_blob(s, &digest)
         })
         .await?;
+    Ok(blob_response(&sha, size, reader))
+}
+
+/// A stored blob's size and a reader of it (`not_found` when the store lacks it).
+pub(crate) fn open_blob(s: &AppState, digest: &Digest) -> ApiResult<(u64, Box<dyn std::io::Read + Send>)> {
+    let size = s.blobs.size(digest).map_err(blob_error)?.ok_or_else(|| ApiError::NotFound(format!("blob {digest}")))?;
+    Ok((size, s.blobs.open(digest).map_err(blob_error)?))
+}
+
+/// A blob's bytes streamed, with its length and its SHA-256 as the ETag.
+pub(crate) fn blob_response(sha: &str, size: u64, reader: Box<dyn std::io::Read + Send>) -> Response {
     let headers = [
         (CONTENT_TYPE, "application/octet-stream".to_owned()),
         (CONTENT_LENGTH, size.to_string()),
         (ETAG, format!("\"{sha}\"")),
     ];
-    Ok((headers, stream_reader(reader)).into_response())
+    (headers, stream_reader(reader)).into_response()
 }

@@ -6,15 +6,14 @@
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE, ETAG};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 use tokio::sync::mpsc;
 use trackway_wandb::artifacts::{MANIFEST_UPLOAD, wandb_manifest};
 use trackway_wandb::pending::{Md5Reader, Uploaded};
 
-use super::files::{ChannelReader, blob_error, pump, stream_reader};
+use super::files::{ChannelReader, blob_error, pump};
 use crate::extract::Query;
 use crate::{ApiError, ApiResult, AppState};
 
@@ -99,20 +98,6 @@ pub(crate) async fn file(
     check(&state, &["artifact-file", &entity, &project, &sha], &sig)?;
     let digest: trackway_blob::Digest =
         sha.parse().map_err(|e: trackway_blob::DigestError| ApiError::BadRequest(e.to_string()))?;
-    let (size, reader) = state
-        .blocking(move |s| {
-            let size = s
-                .blobs
-                .size(&digest)
-                .map_err(blob_error)?
-                .ok_or_else(|| ApiError::NotFound(format!("blob {digest}")))?;
-            Ok((size, s.blobs.open(&digest).map_err(blob_error)?))
-        })
-        .await?;
-    let headers = [
-        (CONTENT_TYPE, "application/octet-stream".to_owned()),
-        (CONTENT_LENGTH, size.to_string()),
-        (ETAG, format!("\"{sha}\"")),
-    ];
-    Ok((headers, stream_reader(reader)).into_response())
+    let (size, reader) = state.blocking(move |s| super::artifact_blobs::open_blob(s, &digest)).await?;
+    Ok(super::artifact_blobs::blob_response(&sha, size, reader))
 }
