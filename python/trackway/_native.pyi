@@ -81,6 +81,7 @@ class NativeRun:
         summary: Sequence[str] | None = None,
         goal: str | None = None,
         hidden: bool | None = None,
+        overwrite: bool = False,
     ) -> dict[str, Any]: ...
     def set_meta(
         self, name: str | None = None, tags: Sequence[str] | None = None, notes: str | None = None
