@@ -13,6 +13,7 @@ mod access;
 mod accounts;
 mod artifacts;
 pub(crate) mod auth;
+mod copy;
 mod edit;
 mod files;
 pub(crate) mod ingest;
