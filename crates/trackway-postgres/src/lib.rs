@@ -14,6 +14,7 @@
 mod access;
 mod accounts;
 pub mod artifacts;
+mod copy;
 mod history;
 mod meta;
 mod migrate;
