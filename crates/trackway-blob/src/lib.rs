@@ -19,6 +19,8 @@ mod local;
 mod mem;
 #[cfg(feature = "s3")]
 mod s3;
+#[cfg(all(feature = "s3", any(test, feature = "testsuite")))]
+pub mod testweed;
 
 pub use digest::{Digest, DigestError};
 pub use local::LocalBlobStore;
