@@ -157,6 +157,7 @@ bench: setup build wandb-venvs ## Print the performance figures quoted in the cl
 	cargo run --release --quiet -p trackway-import --example tb_import_bench
 	cargo run --release --quiet -p trackway-server --example sweep_claim_bench
 	cargo run --release --quiet -p trackway-server --example scaleout_bench
+	cargo run --release --quiet -p trackway-server --example migrate_copy_bench
 	cargo run --release --quiet -p trackway-server --bin auth-bench
 
 clean-data: ## Delete the local server data dir used by `make run`

@@ -19,6 +19,7 @@ mod lenient;
 mod limits;
 pub mod login;
 pub mod metrics;
+pub mod migrate_copy;
 pub mod oidc;
 mod openapi;
 mod routes;
