@@ -27,11 +27,11 @@ pub mod capture;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance;
 pub mod conformance_accounts;
-pub mod copy;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance_artifacts;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod conformance_sweeps;
+pub mod copy;
 mod filter;
 pub mod json;
 mod model;
