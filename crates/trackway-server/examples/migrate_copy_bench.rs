@@ -46,7 +46,8 @@ fn fill(state: &AppState, runs: u64, steps: u64, files: u64) -> anyhow::Result<(
         }
         state.history.compact(run.pk)?;
         for f in 0..files {
-            let bytes: Vec<u8> = (0..65_536u32).map(|i| (i ^ (r as u32) ^ (f as u32).rotate_left(8)) as u8).collect();
+            let mut bytes = format!("run {r} file {f}\n").into_bytes();
+            bytes.extend((0..65_536u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
             let put = state.blobs.put(&bytes)?;
             state.store.put_run_file(&key, &format!("files/f{f}.bin"), put.digest.as_str(), put.size)?;
         }
