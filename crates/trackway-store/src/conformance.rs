@@ -26,7 +26,7 @@ macro_rules! metadata_store_conformance {
             groups_and_keys, access_rules, run_file_versions, metadata_merge, console_output,
             system_stats_go_to_their_own_series, auto_summary_takes_each_keys_last_value,
             filters_compare_within_type_brackets, delete_run_removes_everything_of_it,
-            move_run_keeps_its_data);
+            move_run_keeps_its_data, stop_requests);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -631,5 +631,35 @@ pub fn move_run_keeps_its_data(st: &Storage) -> Result<()> {
     assert!(matches!(s.move_run(&key("r1"), "alice", "other"), Err(StoreError::RunExists(_))));
     assert!(matches!(s.move_run(&key("r1"), "nobody", "p"), Err(StoreError::NotFound(_))));
     assert!(matches!(s.move_run(&key("zz"), "alice", "other"), Err(StoreError::RunNotFound(_))));
+    Ok(())
+}
+
+/// A stop request: acknowledged by ingest (also by a retried batch) while the run runs, the
+/// finish makes the run `killed`, a finished run refuses it, a resume clears it.
+pub fn stop_requests(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
+    setup(s)?;
+    create(s, "r1", None)?;
+    create(s, "other", None)?;
+    let line = r#"{"t":"history","step":0,"ts":1.0,"rt":0.5,"data":{"loss":1.0}}"#;
+    assert!(!ingest(s, "r1", 0, &[line])?.stop_requested, "no stop was requested");
+    let asked = s.request_stop(&key("r1"))?;
+    let at = asked.stop_requested_at.expect("the request is recorded");
+    assert_eq!(asked.state, "running", "the run runs until its writer stops");
+    assert_eq!(s.request_stop(&key("r1"))?.stop_requested_at, Some(at), "asking again changes nothing");
+    assert!(ingest(s, "r1", 0, &[line])?.stop_requested, "a retried batch is told too");
+    let second = r#"{"t":"history","step":1,"ts":2.0,"rt":1.5,"data":{"loss":0.5}}"#;
+    let from = line.len() as u64 + 1;
+    assert!(ingest(s, "r1", from, &[second])?.stop_requested);
+    assert!(!ingest(s, "other", 0, &[line])?.stop_requested, "only the stopped run is told");
+    let finish = r#"{"t":"finish","exit_code":255,"ts":3.0,"rt":2.0}"#;
+    let out = ingest(s, "r1", from + second.len() as u64 + 1, &[finish])?;
+    assert!(!out.stop_requested, "a stopped run has nothing left to stop");
+    let done = s.get_run(&key("r1"))?;
+    assert_eq!((done.state.as_str(), done.exit_code), ("killed", Some(255)));
+    assert!(matches!(s.request_stop(&key("r1")), Err(StoreError::Conflict(_))), "only a running run stops");
+    let resumed = create(s, "r1", Some(ResumeMode::Allow))?.run;
+    assert_eq!((resumed.state.as_str(), resumed.stop_requested_at), ("running", None), "a resume clears it");
+    assert!(matches!(s.request_stop(&key("nope")), Err(StoreError::RunNotFound(_))));
     Ok(())
 }

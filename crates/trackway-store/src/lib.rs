@@ -186,6 +186,11 @@ pub trait MetadataStore: Send + Sync + 'static {
     fn create_or_resume(&self, req: &CreateRun) -> Result<CreateOutcome>;
     fn get_run(&self, key: &RunKey) -> Result<Run>;
     fn patch_run(&self, key: &RunKey, patch: &RunPatch) -> Result<Run>;
+    /// Asks a running run to stop (wandb's "Stop run"): sets `stop_requested_at` (the first
+    /// request's time; asking again changes nothing). Ingest acknowledgements then say
+    /// `stop_requested`, a later `finish` makes the run `killed`, and a resume clears it.
+    /// `Conflict` when the run is not running, `RunNotFound` when it does not exist.
+    fn request_stop(&self, key: &RunKey) -> Result<Run>;
     /// Deletes the run with its history, console, tags and file records. File blobs are
     /// content-addressed and may be shared: it returns the sha256 of each blob of the run that
     /// nothing references any more ([`blobrefs`]), for the caller to remove from the blob store.

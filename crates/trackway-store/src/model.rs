@@ -177,6 +177,9 @@ pub struct Run {
     /// The store's integer key of the run (the history store's run key); not part of the API.
     #[serde(skip)]
     pub pk: i64,
+    /// When a stop was requested (`MetadataStore::request_stop`): while the run is `running`
+    /// its clients are told to stop; a finish after it makes the run `killed`.
+    pub stop_requested_at: Option<f64>,
 }
 
 impl Run {
@@ -184,6 +187,27 @@ impl Run {
     pub fn key(&self) -> RunKey {
         RunKey { entity: self.entity.clone(), project: self.project.clone(), run_id: self.run_id.clone() }
     }
+}
+
+impl Run {
+    /// Whether the run's writer should stop: see [`stop_pending`].
+    #[must_use]
+    pub fn stop_pending(&self) -> bool {
+        stop_pending(self.stop_requested_at, &self.state)
+    }
+}
+
+/// The stop rule: a stop was requested and the run still runs (a run that ended, or a new
+/// attempt, which clears the request, has nothing to stop).
+#[must_use]
+pub fn stop_pending(stop_requested_at: Option<f64>, state: &str) -> bool {
+    stop_requested_at.is_some() && state == "running"
+}
+
+/// The answer to a stop request for a run that is not running (every backend's).
+#[must_use]
+pub fn stop_conflict(run: &Run) -> crate::StoreError {
+    crate::StoreError::Conflict(format!("run {} is {}: only a running run can be stopped", run.key(), run.state))
 }
 
 /// `resume` of `POST /api/v1/runs`.
@@ -309,6 +333,8 @@ pub struct IngestOutcome {
     /// History records dropped because their step was not above the run's last step, written
     /// by another attempt (history never goes back; the writer is warned).
     pub dropped_rows: usize,
+    /// A stop was requested for the run and it is still running: its writer should stop.
+    pub stop_requested: bool,
 }
 
 /// One stored version of a run file (docs/capture.md section 7).

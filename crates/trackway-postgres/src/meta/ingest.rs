@@ -27,7 +27,7 @@ fn load_state<'a>(c: &mut impl GenericClient, pk: i64) -> Result<(RunState<'a>, 
     let r = c
         .query_one(
             "SELECT name, tags, notes, grp, job_type, host, state, exit_code, config, summary, \
-             metadata, last_step, row_count, last_step_log FROM runs WHERE pk = $1 FOR UPDATE",
+             metadata, last_step, row_count, last_step_log, stop_requested_at FROM runs WHERE pk = $1 FOR UPDATE",
             &[&pk],
         )
         .map_err(db)?;
@@ -40,6 +40,7 @@ fn load_state<'a>(c: &mut impl GenericClient, pk: i64) -> Result<(RunState<'a>, 
     (s.name, s.notes, s.group, s.job_type, s.host) = (r.get(0), r.get(2), r.get(3), r.get(4), r.get(5));
     s.tags = serde_json::from_str(r.get(1)).unwrap_or_default();
     (s.exit_code, s.last_step, s.row_count) = (r.get(7), r.get(11), r.get(12));
+    s.stop_requested_at = r.get(14);
     let guard = StepGuard { last_step: r.get(11), owner: r.get(13), dropped: 0 };
     Ok((s, guard))
 }
@@ -48,7 +49,8 @@ fn save_state(c: &mut impl GenericClient, pk: i64, s: &RunState<'_>, guard: &Ste
     c.execute(
         "UPDATE runs SET name = $2, tags = $3, notes = $4, grp = $5, job_type = $6, host = $7, \
          state = $8, exit_code = $9, config = $10, summary = $11, metadata = $12, last_step = $13, \
-         row_count = $14, updated_at = $15, heartbeat_at = $15, last_step_log = $16 WHERE pk = $1",
+         row_count = $14, updated_at = $15, heartbeat_at = $15, last_step_log = $16, stop_requested_at = $17 \
+         WHERE pk = $1",
         &[
             &pk,
             &s.name,
@@ -66,6 +68,7 @@ fn save_state(c: &mut impl GenericClient, pk: i64, s: &RunState<'_>, guard: &Ste
             &s.row_count,
             &now(),
             &guard.owner,
+            &s.stop_requested_at,
         ],
     )
     .map_err(db)?;
@@ -93,7 +96,8 @@ impl PgStore {
             let (mut state, mut guard) = load_state(tx, pk)?;
             let mark = read_mark(tx, pk, &batch.log_id)?;
             let Some(fresh) = fresh_records(batch, mark, &mut guard)? else {
-                return Ok(IngestOutcome { acked: batch.to, applied: 0, created_run, dropped_rows: 0 });
+                let stop_requested = state.stop_pending();
+                return Ok(IngestOutcome { acked: batch.to, applied: 0, created_run, dropped_rows: 0, stop_requested });
             };
             for (_, record) in &fresh {
                 state.apply(record);
@@ -118,7 +122,13 @@ impl PgStore {
                 &[&pk, &batch.log_id, &to, &now()],
             )
             .map_err(db)?;
-            Ok(IngestOutcome { acked: batch.to, applied: fresh.len(), created_run, dropped_rows: guard.dropped })
+            Ok(IngestOutcome {
+                acked: batch.to,
+                applied: fresh.len(),
+                created_run,
+                dropped_rows: guard.dropped,
+                stop_requested: state.stop_pending(),
+            })
         })
     }
 }

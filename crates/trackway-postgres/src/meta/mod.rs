@@ -119,6 +119,9 @@ impl MetadataStore for PgStore {
     fn patch_run(&self, key: &trackway_store::RunKey, patch: &trackway_store::RunPatch) -> Result<trackway_store::Run> {
         self.patch_run_impl(key, patch)
     }
+    fn request_stop(&self, key: &trackway_store::RunKey) -> Result<trackway_store::Run> {
+        self.request_stop_impl(key)
+    }
     fn delete_run(&self, key: &trackway_store::RunKey) -> Result<Vec<String>> {
         self.delete_run_impl(key)
     }

@@ -16,7 +16,7 @@ use trackway_store::backend::{
 use trackway_store::{Direction, Filter, GroupCount, OpenOptions, Result, Run, RunPage, RunQuery, StoreError};
 
 use super::dialect::PgDialect;
-use super::runs::{RUN_COLUMNS, RUN_FROM, project_id, run_from_row};
+use super::runs::{RUN_COLUMN_COUNT, RUN_COLUMNS, RUN_FROM, project_id, run_from_row};
 use super::{PgStore, db};
 
 type Params = Vec<Box<dyn ToSql + Sync>>;
@@ -294,7 +294,7 @@ fn read_page(
         let rows = c.query(&sql, &refs(&params)).map_err(db)?;
         let mut page = Vec::with_capacity(rows.len());
         for r in &rows {
-            page.push((run_from_row(r)?, r.get::<_, Option<String>>(20)));
+            page.push((run_from_row(r)?, r.get::<_, Option<String>>(RUN_COLUMN_COUNT)));
         }
         if page.len() > limit {
             page.truncate(limit);

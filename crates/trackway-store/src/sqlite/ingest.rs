@@ -62,6 +62,8 @@ pub struct RunState<'a> {
     pub metadata: Map<String, Json>,
     pub last_step: Option<i64>,
     pub row_count: i64,
+    /// The run's stop request ([`crate::MetadataStore::request_stop`]).
+    pub stop_requested_at: Option<f64>,
     /// History keys logged by the batch (for the key catalogue), values unused.
     pub history_keys: Map<String, Json>,
     /// Last value of each key logged in this batch, for the automatic summary.
@@ -111,25 +113,26 @@ impl<'a> RunState<'a> {
     fn load(c: &Connection, pk: i64) -> Result<RunState<'a>> {
         let row = c.query_row(
             "SELECT name, tags, notes, grp, job_type, host, state, exit_code, config, summary, \
-             metadata, last_step, row_count FROM runs WHERE pk = ?1",
+             metadata, last_step, row_count, stop_requested_at FROM runs WHERE pk = ?1",
             [pk],
             |r| {
                 Ok((
                     (r.get(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?),
                     (r.get(6)?, r.get(7)?, r.get::<_, String>(8)?, r.get::<_, String>(9)?),
-                    (r.get::<_, String>(10)?, r.get(11)?, r.get(12)?),
+                    (r.get::<_, String>(10)?, r.get(11)?, r.get(12)?, r.get(13)?),
                 ))
             },
         )?;
         let (
             (name, tags, notes, group, job_type, host),
             (state, exit_code, config, summary),
-            (meta, last_step, row_count),
+            (meta, last_step, row_count, stop_requested_at),
         ) = row;
         let mut s = RunState::new(state, parse_object(&config)?, serde_json::from_str(&summary)?, parse_object(&meta)?);
         (s.name, s.notes, s.group, s.job_type, s.host) = (name, notes, group, job_type, host);
         s.tags = serde_json::from_str(&tags).unwrap_or_default();
         (s.exit_code, s.last_step, s.row_count) = (exit_code, last_step, row_count);
+        s.stop_requested_at = stop_requested_at;
         Ok(s)
     }
 
@@ -156,6 +159,7 @@ impl<'a> RunState<'a> {
             metadata,
             last_step: None,
             row_count: 0,
+            stop_requested_at: None,
             history_keys: Map::new(),
             pending: indexmap::IndexMap::new(),
             prev_keys: None,
@@ -194,6 +198,8 @@ impl<'a> RunState<'a> {
                 self.exit_code = r.exit_code;
                 self.state = match (r.crashed, r.exit_code) {
                     (true, _) => "crashed",
+                    // Stopped on request (wandb's state for a run stopped from its UI).
+                    _ if self.stop_requested_at.is_some() => "killed",
                     (false, Some(code)) if code != 0 => "failed",
                     _ => "finished",
                 }
@@ -217,6 +223,13 @@ impl<'a> RunState<'a> {
         self.config.extend(to_json_map(&r.config));
         self.state = "running".to_owned();
         self.exit_code = None;
+        self.stop_requested_at = None;
+    }
+
+    /// Whether the run's writer should stop: a stop was requested and the run still runs.
+    #[must_use]
+    pub fn stop_pending(&self) -> bool {
+        crate::stop_pending(self.stop_requested_at, &self.state)
     }
 
     fn apply_history(&mut self, r: &'a HistoryRecord) {
@@ -281,8 +294,8 @@ impl<'a> RunState<'a> {
         c.execute(
             "UPDATE runs SET name = ?2, tags = ?3, notes = ?4, grp = ?5, job_type = ?6, host = ?7, \
              state = ?8, exit_code = ?9, config = ?10, summary = ?11, \
-             metadata = ?12, last_step = ?13, row_count = ?14, updated_at = ?15, heartbeat_at = ?15 \
-             WHERE pk = ?1",
+             metadata = ?12, last_step = ?13, row_count = ?14, updated_at = ?15, heartbeat_at = ?15, \
+             stop_requested_at = ?16 WHERE pk = ?1",
             params![
                 pk,
                 self.name,
@@ -298,7 +311,8 @@ impl<'a> RunState<'a> {
                 serde_json::to_string(&self.metadata)?,
                 self.last_step,
                 self.row_count,
-                t
+                t,
+                self.stop_requested_at
             ],
         )?;
         super::runs::resync_tags(c, pk)
@@ -366,6 +380,13 @@ pub fn check_positions(batch: &IngestBatch) -> Result<()> {
     Ok(())
 }
 
+/// Whether a stop was requested for the running run `pk` (a retried batch's answer).
+fn stop_pending(c: &Connection, pk: i64) -> Result<bool> {
+    let (at, state): (Option<f64>, String) =
+        c.query_row("SELECT stop_requested_at, state FROM runs WHERE pk = ?1", [pk], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(crate::stop_pending(at, &state))
+}
+
 fn read_mark(c: &Connection, pk: i64, log_id: &str) -> Result<u64> {
     let mark: Option<i64> = c
         .query_row("SELECT high_water FROM ingest_marks WHERE run_pk = ?1 AND log_id = ?2", params![pk, log_id], |r| {
@@ -396,7 +417,8 @@ impl SqliteStore {
             let mark = read_mark(tx, pk, &batch.log_id)?;
             let mut guard = StepGuard::load(tx, pk)?;
             let Some(fresh) = fresh_records(batch, mark, &mut guard)? else {
-                return Ok(IngestOutcome { acked: batch.to, applied: 0, created_run, dropped_rows: 0 });
+                let stop_requested = stop_pending(tx, pk)?;
+                return Ok(IngestOutcome { acked: batch.to, applied: 0, created_run, dropped_rows: 0, stop_requested });
             };
             let mut state = RunState::load(tx, pk)?;
             for (_, record) in &fresh {
@@ -423,7 +445,13 @@ impl SqliteStore {
                  updated_at = excluded.updated_at",
                 params![pk, batch.log_id, to, now()],
             )?;
-            Ok(IngestOutcome { acked: batch.to, applied: fresh.len(), created_run, dropped_rows: guard.dropped })
+            Ok(IngestOutcome {
+                acked: batch.to,
+                applied: fresh.len(),
+                created_run,
+                dropped_rows: guard.dropped,
+                stop_requested: state.stop_pending(),
+            })
         })
     }
 }

@@ -57,6 +57,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration::Sql(include_str!("../../migrations/0009_accounts.sql")),
     Migration::Sql(include_str!("../../migrations/0010_reports.sql")),
     Migration::Sql(include_str!("../../migrations/0011_artifact_ttl.sql")),
+    Migration::Sql(include_str!("../../migrations/0012_run_stop.sql")),
 ];
 
 /// How a store is opened.
@@ -202,6 +203,9 @@ impl crate::MetadataStore for SqliteStore {
     }
     fn patch_run(&self, key: &crate::RunKey, patch: &crate::RunPatch) -> Result<crate::Run> {
         self.patch_run_impl(key, patch)
+    }
+    fn request_stop(&self, key: &crate::RunKey) -> Result<crate::Run> {
+        self.request_stop_impl(key)
     }
     fn delete_run(&self, key: &crate::RunKey) -> Result<Vec<String>> {
         self.delete_run_impl(key)

@@ -15,7 +15,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params_from_iter};
 use serde_json::Value as Json;
 
-use super::runs::{RUN_COLUMNS, RUN_FROM, project_id, run_from_row};
+use super::runs::{RUN_COLUMN_COUNT, RUN_COLUMNS, RUN_FROM, project_id, run_from_row};
 use super::{SqliteStore, lock, now};
 use crate::filter::{
     Field, Filter, KeyIndex, Source, SqlBuilder, collect_json_fields, json_expr, json_path, key_indexes, parse_field,
@@ -296,7 +296,7 @@ fn read_page(
 fn fetch(c: &Connection, sql: &str, params: &[SqlValue]) -> Result<Vec<(Run, SqlValue, i64)>> {
     let mut stmt = c.prepare(sql)?;
     let rows = stmt.query_map(params_from_iter(params.iter()), |row| {
-        Ok((run_from_row(row)?, row.get::<_, SqlValue>(20)?, row.get::<_, i64>(19)?))
+        Ok((run_from_row(row)?, row.get::<_, SqlValue>(RUN_COLUMN_COUNT)?, row.get::<_, i64>(19)?))
     })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }

@@ -12,7 +12,9 @@ use crate::{
 /// Columns selected for a [`Run`], in the order [`run_from_row`] reads them.
 pub(crate) const RUN_COLUMNS: &str = "e.name, p.name, r.run_id, r.name, r.state, r.created_at, \
     r.updated_at, r.heartbeat_at, r.exit_code, r.tags, r.notes, r.grp, r.job_type, r.host, \
-    r.config, r.summary, r.metadata, r.last_step, r.row_count, r.pk";
+    r.config, r.summary, r.metadata, r.last_step, r.row_count, r.pk, r.stop_requested_at";
+/// How many columns [`RUN_COLUMNS`] has: a query selecting more reads them from this index on.
+pub(crate) const RUN_COLUMN_COUNT: usize = 21;
 pub(crate) const RUN_FROM: &str = "runs r JOIN projects p ON p.id = r.project_id JOIN entities e ON e.id = p.entity_id";
 
 pub(crate) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
@@ -46,6 +48,7 @@ pub(crate) fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
         last_step: row.get(17)?,
         row_count: row.get(18)?,
         pk: row.get(19)?,
+        stop_requested_at: row.get(20)?,
     })
 }
 
@@ -168,7 +171,7 @@ pub(crate) fn resume_run(c: &Connection, pk: i64, project: i64, req: &CreateRun)
     let tags = req.tags.as_ref().filter(|t| !t.is_empty()).map(serde_json::to_string).transpose()?;
     let t = now();
     c.execute(
-        "UPDATE runs SET state = 'running', exit_code = NULL, updated_at = ?2, heartbeat_at = ?2, \
+        "UPDATE runs SET state = 'running', exit_code = NULL, stop_requested_at = NULL, updated_at = ?2, heartbeat_at = ?2, \
          name = COALESCE(?3, name), tags = COALESCE(?4, tags), notes = COALESCE(?5, notes), \
          grp = COALESCE(?6, grp), job_type = COALESCE(?7, job_type), host = COALESCE(?8, host), \
          config = ?9, metadata = ?10 WHERE pk = ?1",
@@ -238,6 +241,21 @@ impl SqliteStore {
             )?;
             resync_tags(tx, pk)?;
             load_run(tx, pk)
+        })
+    }
+
+    pub(crate) fn request_stop_impl(&self, key: &RunKey) -> Result<Run> {
+        self.write(|tx| {
+            let (pk, _) = run_pk(tx, key)?.ok_or_else(|| StoreError::RunNotFound(key.to_string()))?;
+            let changed = tx.execute(
+                "UPDATE runs SET stop_requested_at = COALESCE(stop_requested_at, ?2) WHERE pk = ?1 AND state = 'running'",
+                params![pk, now()],
+            )?;
+            let run = load_run(tx, pk)?;
+            if changed == 0 {
+                return Err(crate::stop_conflict(&run));
+            }
+            Ok(run)
         })
     }
 
