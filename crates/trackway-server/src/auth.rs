@@ -9,7 +9,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use trackway_store::{Principal, Visibility};
 
 use crate::{ApiError, ApiResult, AppState};
@@ -144,18 +144,30 @@ fn basic_key(encoded: &str) -> ApiResult<String> {
     }
 }
 
-pub(crate) async fn require_key(
-    State(state): State<AppState>,
-    mut req: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
+pub(crate) async fn require_key(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let route = req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
-    let creds = Credentials::of(&req)?;
-    let method = req.method().clone();
-    let who = principal_of(&state, creds, &method, &route).await?;
-    check_scope(&who, &method, &route)?;
-    req.extensions_mut().insert(who);
-    Ok(next.run(req).await)
+    // Taken out before the `await`: the request's body is not `Sync`.
+    let (creds, method) = (Credentials::of(&req), req.method().clone());
+    match authorize(&state, creds, &method, &route).await {
+        Ok(who) => {
+            req.extensions_mut().insert(who);
+            next.run(req).await
+        }
+        // wandb's clients read the message from GraphQL's `errors` (a wrong key's 401).
+        Err(e) if crate::routes::wandb::is_protocol_route(&route) => e.into_wandb_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn authorize(
+    state: &AppState,
+    creds: ApiResult<Credentials>,
+    method: &Method,
+    route: &str,
+) -> ApiResult<Principal> {
+    let who = principal_of(state, creds?, method, route).await?;
+    check_scope(&who, method, route)?;
+    Ok(who)
 }
 
 pub(crate) fn denied(who: &Principal, what: &str) -> ApiError {

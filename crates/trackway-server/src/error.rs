@@ -210,11 +210,28 @@ pub(crate) fn io_is_disk_full(e: &std::io::Error) -> bool {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        self.respond(false)
+    }
+}
+
+impl ApiError {
+    /// The answer on wandb's protocol routes (`/graphql`, the filestream): the same body plus
+    /// GraphQL's `errors: [{"message"}]`, which is where wandb-core reads a refused request's
+    /// message (without it the user sees `CommError: <no message>`, e.g. for a wrong key).
+    #[must_use]
+    pub fn into_wandb_response(self) -> Response {
+        self.respond(true)
+    }
+
+    fn respond(self, graphql_errors: bool) -> Response {
         let (code, status) = self.code_and_status();
         if let ApiError::Internal(detail) = &self {
             tracing::error!(error = %detail, "internal error");
         }
         let mut body = json!({"error": {"code": code, "message": self.to_string()}});
+        if graphql_errors {
+            body["errors"] = json!([{"message": self.to_string()}]);
+        }
         match &self {
             ApiError::OffsetGap { expected, .. } => {
                 body["expected"] = json!(expected);

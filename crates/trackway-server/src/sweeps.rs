@@ -57,8 +57,15 @@ pub fn refresh(s: &AppState, sweep: &Sweep, cfg: &SweepConfig) -> ApiResult<Vec<
             Ok(run) => {
                 let metric = cfg.metric.as_ref().and_then(|m| summary_number(&run.summary, &m.name));
                 let ended = run.state != "running";
-                let state = (ended && t.state == "running")
-                    .then(|| if run.state == "finished" { "finished" } else { "failed" }.to_owned());
+                let state = (ended && t.state == "running").then(|| {
+                    // A run stopped on request (`killed`) is a stopped trial, as an early stop.
+                    match run.state.as_str() {
+                        "finished" => "finished",
+                        "killed" => "stopped",
+                        _ => "failed",
+                    }
+                    .to_owned()
+                });
                 if metric != t.metric || state.is_some() || ended {
                     updates.push(TrialUpdate { run_id: t.run_id.clone(), state, metric, settled: ended });
                 }

@@ -146,6 +146,7 @@ const RULES: &[Row] = &[
     ("post", "/api/v1/projects/{entity}/{project}/move", Rule::TeamAdmin, "", || Some(json!({"entity": "lab2"}))),
     // Run edits (docs/api.md "Runs").
     ("delete", "/api/v1/runs/{entity}/{project}/{run_id}", Rule::TeamWrite, "", none),
+    ("post", "/api/v1/runs/{entity}/{project}/{run_id}/stop", Rule::TeamWrite, "", none),
     ("post", "/api/v1/runs/{entity}/{project}/{run_id}/move", Rule::TeamWrite, "", || {
         Some(json!({"project": "proj2"}))
     }),

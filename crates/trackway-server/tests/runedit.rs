@@ -1,10 +1,10 @@
-//! Run edits through the API: rename (PATCH), delete, move, bulk tag/untag/delete; bad input
-//! gets 4xx with the registry's codes.
+//! Run edits through the API: rename (PATCH), delete, move, stop, bulk tag/untag/delete; bad
+//! input gets 4xx with the registry's codes.
 
 mod common;
 
 use axum::http::StatusCode;
-use common::TestServer;
+use common::{TestServer, history, ingest_body, run_record};
 use serde_json::{Value, json};
 
 async fn make_runs(s: &TestServer, ids: &[&str]) {
@@ -155,4 +155,46 @@ async fn deleting_runs_frees_the_blobs_only_they_referenced() {
     let (status, body) = s.call("POST", "/api/v1/projects/alice/p/runs/bulk", Some(bulk)).await;
     assert_eq!((status, body["changed"].clone()), (StatusCode::OK, json!(["r2", "r3"])));
     assert!(!stored(&s, b"shared by r1 and r2") && !stored(&s, b"only r3"), "the last holders freed them");
+}
+
+/// `POST .../stop`: the writer's ingest answers say `stop_requested` until its finish makes the
+/// run `killed`; asking again keeps the first time; an ended or unknown run is refused.
+#[tokio::test]
+async fn stop_is_told_to_the_writer_and_the_run_ends_killed() {
+    let s = TestServer::new();
+    let log = "log-0000000000000";
+    let (body, to) = ingest_body("r1", log, 0, &[run_record("r1"), history(0, json!({"x": 1}))]);
+    let (status, ack) = s.call("POST", "/api/v1/ingest", Some(body)).await;
+    assert_eq!((status, ack["stop_requested"].clone()), (StatusCode::OK, json!(false)));
+    let (status, run) = s.call("POST", "/api/v1/runs/alice/p/r1/stop", None).await;
+    assert_eq!((status, run["state"].as_str()), (StatusCode::OK, Some("running")), "{run}");
+    let at = run["stop_requested_at"].as_f64().expect("stop_requested_at");
+    let (_, again) = s.call("POST", "/api/v1/runs/alice/p/r1/stop", None).await;
+    assert_eq!(again["stop_requested_at"].as_f64(), Some(at), "asking again changes nothing");
+    let (body, to) = ingest_body("r1", log, to, &[history(1, json!({"x": 2}))]);
+    let (_, ack) = s.call("POST", "/api/v1/ingest", Some(body)).await;
+    assert_eq!(ack["stop_requested"], json!(true), "{ack}");
+    let finish = json!({"t":"finish","exit_code":130,"ts":1002.0,"rt":1.0});
+    let (body, _) = ingest_body("r1", log, to, &[finish]);
+    let (_, ack) = s.call("POST", "/api/v1/ingest", Some(body)).await;
+    assert_eq!(ack["stop_requested"], json!(false), "an ended run has nothing to stop");
+    let (_, run) = s.call("GET", "/api/v1/runs/alice/p/r1", None).await;
+    assert_eq!((run["state"].as_str(), run["exit_code"].as_i64()), (Some("killed"), Some(130)));
+    let (status, body) = s.call("POST", "/api/v1/runs/alice/p/r1/stop", None).await;
+    assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "conflict"));
+    let (status, body) = s.call("POST", "/api/v1/runs/alice/p/nope/stop", None).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "run_not_found"));
+}
+
+/// wandb-core reads a refused request's message from GraphQL's `errors` (else the user sees
+/// `CommError: <no message>`): the wandb routes add it beside Trackway's `error` object.
+#[tokio::test]
+async fn a_wrong_key_on_wandbs_routes_answers_graphql_errors_too() {
+    let s = TestServer::new();
+    let query = Some(json!({"query": "query Viewer { viewer { id } }"}));
+    let (status, body) = s.call_with("POST", "/graphql", Some("tw_wrongwrongwrongwrong"), query).await;
+    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "unauthorized"));
+    assert_eq!(body["errors"][0]["message"], body["error"]["message"], "{body}");
+    let (status, body) = s.call_with("GET", "/api/v1/viewer", Some("tw_wrongwrongwrongwrong"), None).await;
+    assert_eq!((status, body.get("errors")), (StatusCode::UNAUTHORIZED, None), "Trackway's own routes: one shape");
 }

@@ -180,6 +180,13 @@ fn rewrite_console(store: &dyn MetadataStore, key: &RunKey, chunk: &Chunk) -> Re
     Ok(store.rewrite_output(key, logs::OUTPUT, &lines)?)
 }
 
+/// The answer to a filestream request. `stopped: true` is wandb's "Stop run": wandb-core
+/// answers the SDK's stop poll from it and the SDK interrupts the script's main thread.
+#[must_use]
+pub fn answer(run: &trackway_store::Run) -> serde_json::Value {
+    serde_json::json!({"exitcode": null, "limits": {}, "stopped": run.stop_pending()})
+}
+
 /// Turns one line at a line number into a record.
 type Convert = fn(&str, u64) -> Result<Record>;
 

@@ -110,6 +110,7 @@ pub fn execute(ctx: &Ctx<'_>, req: &Request) -> Result<Json> {
         "CreateRunFiles" => create_run_files(ctx, vars(req)?)?,
         "MarkRunFilesUploaded" => json!({"markRunFilesUploaded": {"success": true}}),
         "RunState" | "QueryRunInfo" => run_info(ctx, vars(req)?)?,
+        "RunStoppedStatus" => run_stopped(ctx, vars(req)?)?,
         "OrganizationCoreWeaveOrganizationID" => json!({"entity": {"organization": null}}),
         // Tables logged with `run.log` become run artifacts: "no such artifact yet" sends the
         // SDK on to `CreateArtifact` (a new version only if the table changed).
@@ -119,6 +120,7 @@ pub fn execute(ctx: &Ctx<'_>, req: &Request) -> Result<Json> {
         "UpdateArtifactManifest" => artifacts::manifest(ctx, "updateArtifactManifest", vars(req)?)?,
         "CreateArtifactFiles" => artifacts::files(ctx, vars(req)?)?,
         "CommitArtifact" => artifacts::commit(ctx, vars(req)?)?,
+        "UpdateArtifact" => crate::artifact_ttl::update(ctx, vars(req)?)?,
         "UseArtifact" => artifacts::use_artifact(ctx, artifacts::use_vars(req.variables.clone().unwrap_or_default())?)?,
         "ArtifactMembershipByName" | "ArtifactByName" => artifacts::membership_by_name(ctx, vars(req)?)?,
         "ArtifactByID" => artifacts::by_id(ctx, vars(req)?)?,
@@ -335,6 +337,23 @@ fn run_info(ctx: &Ctx<'_>, v: RunVars) -> Result<Json> {
     let run = run.map(|r| {
         json!({"id": format!("run:{key}"), "state": r.state, "displayName": r.name, "summaryMetrics": r.summary.to_string()})
     });
+    Ok(json!({"project": {"run": run}}))
+}
+
+/// `RunStoppedStatus`' variables: the stop poll of SDKs before wandb-core took it from the
+/// filestream's answer ([`filestream::answer`]).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoppedVars {
+    entity_name: Option<String>,
+    project_name: Option<String>,
+    run_id: String,
+}
+
+fn run_stopped(ctx: &Ctx<'_>, v: StoppedVars) -> Result<Json> {
+    let key = run_key(ctx, v.entity_name, v.project_name, v.run_id);
+    let run = if ctx.who.can_access(&key.entity, false) { find_run(ctx.store, &key)? } else { None };
+    let run = run.map(|r| json!({"stopped": r.stop_pending()}));
     Ok(json!({"project": {"run": run}}))
 }
 

@@ -88,7 +88,7 @@ pub(crate) struct Run {
     project: String,
     run_id: String,
     name: Option<String>,
-    /// `running`, `finished`, `failed` or `crashed`.
+    /// `running`, `finished`, `failed`, `crashed` or `killed` (finished after a stop request).
     state: String,
     created_at: f64,
     updated_at: f64,
@@ -104,6 +104,9 @@ pub(crate) struct Run {
     metadata: Object,
     last_step: Option<i64>,
     row_count: i64,
+    /// When a stop was requested (`POST .../stop`); null when none. A running run with a stop
+    /// request is being stopped.
+    stop_requested_at: Option<f64>,
     /// The run's page in the web UI.
     url: String,
     /// The sweep this run is a trial of (the run list and the run's own read say; null when
@@ -206,6 +209,11 @@ pub(crate) struct IngestAck {
     acked: u64,
     /// Records applied by this request (the rest were already below the mark).
     applied: u64,
+    /// History records refused because another attempt of the run already wrote those steps.
+    dropped: u64,
+    /// A stop was requested for the run (`POST .../stop`) and it is still running: the writer
+    /// should stop (Trackway's agent interrupts the training process with SIGINT).
+    stop_requested: bool,
 }
 
 #[derive(ToSchema)]

@@ -165,8 +165,10 @@ pub(crate) async fn ingest(
     if finished && outcome.applied > 0 {
         compact_in_background(&state, key);
     }
-    // `dropped`: history records refused because another attempt already wrote those steps.
-    Ok(Json(json!({"acked": outcome.acked, "applied": outcome.applied, "dropped": outcome.dropped_rows})))
+    // `dropped`: history records refused because another attempt already wrote those steps;
+    // `stop_requested`: the run was asked to stop (the agent interrupts its training process).
+    Ok(Json(json!({"acked": outcome.acked, "applied": outcome.applied, "dropped": outcome.dropped_rows,
+        "stop_requested": outcome.stop_requested})))
 }
 
 /// Bytes of record text per slice: 1/16 of the body, at least [`MIN_SLICE_BYTES`].
@@ -200,7 +202,8 @@ fn apply(s: &AppState, who: &Principal, bytes: &[u8]) -> ApiResult<(IngestOutcom
     let key = check_envelope(&body, who)?;
     check_access(who, &key.entity, true)?;
     crate::auth::ensure_entity(s, who, &key.entity)?;
-    let mut total = IngestOutcome { acked: body.to, applied: 0, created_run: false, dropped_rows: 0 };
+    let mut total =
+        IngestOutcome { acked: body.to, applied: 0, created_run: false, dropped_rows: 0, stop_requested: false };
     let mut finished = false;
     let mut points = 0;
     let mut from = body.from;
@@ -223,6 +226,7 @@ fn apply(s: &AppState, who: &Principal, bytes: &[u8]) -> ApiResult<(IngestOutcom
         total.dropped_rows += outcome.dropped_rows;
         total.created_run |= outcome.created_run;
         total.acked = outcome.acked;
+        total.stop_requested = outcome.stop_requested;
         from = to;
         if pieces.peek().is_none() {
             return Ok((total, key, finished, points));

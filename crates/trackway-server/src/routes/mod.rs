@@ -23,7 +23,7 @@ mod teams;
 mod thumbnails;
 mod users;
 mod views;
-mod wandb;
+pub(crate) mod wandb;
 mod wandb_artifacts;
 
 use axum::Router;
@@ -67,6 +67,7 @@ fn authed() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::create))
         .routes(routes!(runs::get_one, runs::patch, runedit::delete))
         .routes(routes!(runedit::move_run))
+        .routes(routes!(runedit::stop))
         .routes(routes!(runedit::bulk))
         .routes(routes!(history::rows))
         .routes(routes!(history::export))

@@ -1,4 +1,4 @@
-//! Run edits beyond `PATCH`: delete, move to another project, and bulk tag/untag/delete on a
+//! Run edits beyond `PATCH`: delete, move to another project, stop, and bulk tag/untag/delete on a
 //! selection of the run table (docs/api.md "Editing runs").
 
 use axum::extract::State;
@@ -61,6 +61,22 @@ pub(crate) async fn move_run(
     limits::check_name("project", &body.project).map_err(|e| ApiError::limit(&e))?;
     let key = RunKey { entity, project, run_id };
     let run = state.blocking(move |s| Ok(s.store.move_run(&key, &to_entity, &body.project)?)).await?;
+    Ok(Json(run_json(&state, &run)?))
+}
+
+#[utoipa::path(post, path = "/api/v1/runs/{entity}/{project}/{run_id}/stop", operation_id = "stopRun", tag = "runs",
+    params(crate::openapi::RunPath),
+    responses((status = 200, description = "The stop is requested (asking again changes nothing): the run's clients are told to stop at their next request to the server (Trackway's agent interrupts the training process with SIGINT; wandb's SDK gets `stopped` on its filestream) and the run ends as `killed`", body = crate::openapi::Run),
+        (status = 409, description = "Error: conflict (the run is not running)", content_type = "application/json", body = Object)))]
+pub(crate) async fn stop(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path((entity, project, run_id)): Path<(String, String, String)>,
+) -> ApiResult<Json<Json_>> {
+    check_access(&who, &entity, true)?;
+    let key = RunKey { entity, project, run_id };
+    let run = state.blocking(move |s| Ok(s.store.request_stop(&key)?)).await?;
+    tracing::info!(run = %run.key(), user = %who.username, "run stop requested");
     Ok(Json(run_json(&state, &run)?))
 }
 

@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::http::header::HOST;
 use axum::{Extension, Json};
 use serde::Deserialize;
-use serde_json::{Value as Json_, json};
+use serde_json::Value as Json_;
 use trackway_store::{Principal, RunKey};
 use trackway_types::limits::check_run_id;
 use trackway_wandb::{WandbError, filestream, graphql};
@@ -30,6 +30,12 @@ impl From<WandbError> for ApiError {
             WandbError::Store(s) => ApiError::from(s),
         }
     }
+}
+
+/// Whether `route` (a matched route template) is one of wandb's own protocol routes, whose
+/// errors wandb-core reads in GraphQL's shape ([`ApiError::into_wandb_response`]).
+pub(crate) fn is_protocol_route(route: &str) -> bool {
+    route == "/graphql" || (route.starts_with("/files/") && route.ends_with("/file_stream"))
 }
 
 /// A JSON object body as `T` (serde would also build a struct from a JSON array).
@@ -103,18 +109,18 @@ pub(crate) async fn file_stream(
     check_run_id(&run_id).map_err(|e| ApiError::limit(&e))?;
     check_access(&who, &entity, true)?;
     let key = RunKey { entity, project, run_id };
-    state
+    let answer = state
         .blocking(move |s| {
             let req: filestream::Request = parse_object(&bytes)?;
             // The SDK streams only runs it created with `UpsertBucket`: anything else is 404,
             // like the other run routes.
-            s.store.get_run(&key)?;
+            let run = s.store.get_run(&key)?;
             let applied = filestream::apply(&*s.store, &key, &req)?;
             tracing::debug!(run = %key, records = applied.records, skipped = applied.skipped_lines, "wandb filestream");
-            Ok(())
+            Ok(filestream::answer(&run))
         })
         .await?;
-    Ok(Json(json!({"exitcode": null, "limits": {}})))
+    Ok(Json(answer))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
