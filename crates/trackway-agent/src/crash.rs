@@ -14,35 +14,83 @@ const CLOCK_TICKS: f64 = 100.0;
 /// Slack between the process start and the run's `created_at` before we call the pid reused.
 const START_SLACK_S: f64 = 5.0;
 
-/// Whether the process that writes `run` may still be alive. Only a same-host pid that is gone,
-/// a zombie, or a different (younger) process counts as dead; anything we cannot check is alive,
-/// because appending `finish` to a live run would end it early.
-pub fn writer_alive(run: &RunRecord) -> bool {
-    let Some(pid) = run.pid else { return true };
+/// What the process table says about a run's writer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Writer {
+    /// A same-host pid that is gone, a zombie, or a different (younger) process.
+    Gone,
+    /// The writer itself: same host, alive, started before the run was created.
+    Here(u32),
+    /// Cannot tell (no pid, another host, not Linux, unreadable `/proc`).
+    Unknown,
+}
+
+fn check_writer(run: &RunRecord) -> Writer {
+    let Some(pid) = run.pid else { return Writer::Unknown };
     if let Some(host) = &run.host
         && !host.is_empty()
         && Some(host.as_str()) != this_host().as_deref()
     {
-        return true;
+        return Writer::Unknown;
     }
     if !Path::new("/proc/self/stat").exists() {
-        return true; // not Linux: no cheap, safe check
+        return Writer::Unknown; // not Linux: no cheap, safe check
     }
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
+        return Writer::Gone;
     };
     // Fields after the command name, which is in parentheses and may contain spaces.
     let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-        return true;
+        return Writer::Unknown;
     };
     let fields: Vec<&str> = rest.split_whitespace().collect();
     if matches!(fields.first(), Some(&"Z") | Some(&"X") | Some(&"x")) {
-        return false;
+        return Writer::Gone;
     }
     match (fields.get(19).and_then(|s| s.parse::<f64>().ok()), boot_time(), run.created_at) {
-        (Some(ticks), Some(btime), Some(created)) => btime + ticks / CLOCK_TICKS <= created + START_SLACK_S,
-        _ => true,
+        (Some(ticks), Some(btime), Some(created)) if btime + ticks / CLOCK_TICKS <= created + START_SLACK_S => {
+            Writer::Here(pid)
+        }
+        (Some(_), Some(_), Some(_)) => Writer::Gone,
+        _ => Writer::Unknown,
     }
+}
+
+/// Whether the process that writes `run` may still be alive. Only a same-host pid that is gone,
+/// a zombie, or a different (younger) process counts as dead; anything we cannot check is alive,
+/// because appending `finish` to a live run would end it early.
+pub fn writer_alive(run: &RunRecord) -> bool {
+    check_writer(run) != Writer::Gone
+}
+
+/// A stop was requested for the run (the server's ingest answer says `stop_requested`): the
+/// writer is interrupted as wandb's SDK does it, with SIGINT (`KeyboardInterrupt` in Python's
+/// main thread), so the script's own handlers and `finish()` run. Only a writer this agent can
+/// identify for certain (same host, the process that created the run) is signalled; returns
+/// whether it was.
+pub fn interrupt_writer(run: &RunRecord) -> bool {
+    let Writer::Here(pid) = check_writer(run) else {
+        tracing::warn!(run = %run.run_id, "a stop was requested but the run's process is not on this machine");
+        return false;
+    };
+    signal_interrupt(pid)
+}
+
+#[cfg(unix)]
+fn signal_interrupt(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
+    match rustix::process::kill_process(pid, rustix::process::Signal::INT) {
+        Ok(()) => true,
+        Err(error) => {
+            tracing::warn!(%error, "interrupting the run's process failed");
+            false
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn signal_interrupt(_pid: u32) -> bool {
+    false
 }
 
 fn this_host() -> Option<String> {

@@ -99,6 +99,8 @@ pub struct RunUploader {
     prefetched: Option<Batch>,
     /// History records of this log the server dropped (kept in the cursor for `finish()`).
     dropped: u64,
+    /// The run's writer was interrupted for a stop request (once per uploader).
+    stop_signalled: bool,
     /// Records and bytes acknowledged during this process's life.
     pub sent_records: u64,
     pub sent_bytes: u64,
@@ -140,6 +142,7 @@ impl RunUploader {
             skip: BTreeSet::new(),
             prefetched: None,
             dropped: 0,
+            stop_signalled: false,
             sent_records: 0,
             sent_bytes: 0,
         })
@@ -402,6 +405,15 @@ impl RunUploader {
                     tracing::warn!(dir = %self.dir.display(), dropped = ack.dropped, "the server dropped history at steps another attempt of the run had written");
                 }
                 self.dropped += ack.dropped;
+                if ack.stop_requested && !self.stop_signalled {
+                    // Stopped from the UI or the API: interrupt the training process, as
+                    // wandb's SDK does when its server says `stopped`.
+                    // One try: a writer on another machine is not ours to stop.
+                    if let Some(run) = &self.run {
+                        crate::crash::interrupt_writer(run);
+                    }
+                    self.stop_signalled = true;
+                }
                 self.acked = acked.max(self.acked);
                 self.finish_acked |= batch.has_finish && acked >= batch.to;
                 self.sent_records += batch.records as u64;

@@ -47,6 +47,8 @@ pub struct IngestAck {
     pub acked: u64,
     /// History records refused because their steps were already written by another attempt.
     pub dropped: u64,
+    /// The run was asked to stop (`POST .../stop`) and is still running.
+    pub stop_requested: bool,
 }
 
 /// The key's user, from `GET /api/v1/viewer`.
@@ -182,7 +184,8 @@ impl Client {
             reason: "response lacks `acked`".into(),
         })?;
         let dropped = v.get("dropped").and_then(serde_json::Value::as_u64).unwrap_or(0);
-        Ok(IngestAck { acked, dropped })
+        let stop_requested = v.get("stop_requested").and_then(serde_json::Value::as_bool).unwrap_or(false);
+        Ok(IngestAck { acked, dropped, stop_requested })
     }
 
     /// `PUT /api/v1/runs/{e}/{p}/{id}/files/{path}`: one run file, checked by its SHA-256.
