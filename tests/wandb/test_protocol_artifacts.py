@@ -108,3 +108,51 @@ def test_relogging_the_same_content_adds_no_version_and_a_change_adds_one(server
     assert latest.version == "v1"
     root = Path(latest.download(root=str(tmp / "v1")))
     assert (root / "a.txt").read_bytes() == b"changed\n"
+
+
+TTL_LOG = """
+import datetime, wandb
+run = wandb.init(project="arts", id="ttl1")
+art = wandb.Artifact("keepsake", type="dataset")
+with art.new_file("a.txt") as f:
+    f.write("short-lived")
+art.ttl = datetime.timedelta(days=3)
+run.log_artifact(art)
+art.wait()
+run.finish()
+"""
+
+TTL_EDIT = """
+import datetime, json, wandb
+api = wandb.Api()
+art = api.artifact("admin/arts/keepsake:v0")
+print("READ", json.dumps({"ttl": art.ttl.total_seconds() if art.ttl else None}))
+art.ttl = datetime.timedelta(hours=1)
+art.save()
+art = api.artifact("admin/arts/keepsake:v0")
+print("HOUR", json.dumps({"ttl": art.ttl.total_seconds() if art.ttl else None}))
+art.ttl = None
+art.save()
+print("NONE", json.dumps({"ttl": wandb.Api().artifact("admin/arts/keepsake:v0").ttl}))
+art.description = "changed after the commit"
+try:
+    art.save()
+    print("REFUSED no")
+except Exception as e:
+    print("REFUSED", type(e).__name__)
+"""
+
+
+def test_artifact_ttl_from_wandb_is_the_artifact_store_ttl(server, api, tmp):
+    run_wandb(tmp, server, TTL_LOG)
+    # Logged with `Artifact.ttl`: the version expires three days after its creation.
+    assert api.artifact("admin/arts/keepsake:v0").ttl.total_seconds() == 3 * 86400
+    done = run_wandb(tmp, server, TTL_EDIT)
+    assert json.loads(marker(done.stdout, "READ")) == {"ttl": 3 * 86400.0}
+    # `Artifact.save()` after the commit changes the TTL (`UpdateArtifact`), then clears it.
+    assert json.loads(marker(done.stdout, "HOUR")) == {"ttl": 3600.0}
+    assert json.loads(marker(done.stdout, "NONE")) == {"ttl": None}
+    assert api.artifact("admin/arts/keepsake:v0").ttl is None
+    # A committed version's description stays as logged: the SDK raises the server's refusal.
+    assert marker(done.stdout, "REFUSED") != "no"
+    assert api.artifact("admin/arts/keepsake:v0").description is None

@@ -55,17 +55,18 @@ pub fn artifact_json(v: &ArtifactVersion) -> Json {
     let aliases: Vec<Json> = v.aliases.iter().map(|a| alias_json(v, a)).collect();
     let metadata =
         if v.metadata.as_object().is_some_and(|m| !m.is_empty()) { Some(v.metadata.to_string()) } else { None };
+    let (ttl, ttl_inherited) = crate::artifact_ttl::to_wandb(v);
     json!({"__typename": "Artifact", "id": version_ref(v).id(),
         "artifactSequence": collection_info(v), "versionIndex": v.version,
         "artifactType": {"name": v.kind}, "description": v.description, "metadata": metadata,
-        "ttlDurationSeconds": -1, "ttlIsInherited": true, "tags": tags, "historyStep": null,
+        "ttlDurationSeconds": ttl, "ttlIsInherited": ttl_inherited, "tags": tags, "historyStep": null,
         "state": "COMMITTED", "size": v.size, "digest": v.digest, "digestAlgorithm": "MANIFEST_MD5",
         "commitHash": null, "fileCount": v.file_count, "createdAt": iso(v.created_at),
         "updatedAt": iso(v.created_at), "aliases": aliases})
 }
 
 /// The version an id names; a draft is not one yet.
-fn stored(ctx: &Ctx<'_>, id: &str) -> Result<ArtifactVersion> {
+pub(crate) fn stored(ctx: &Ctx<'_>, id: &str) -> Result<ArtifactVersion> {
     match ctx.drafts.resolve(id)? {
         Resolved::Version(v) => {
             if !ctx.who.can_access(&v.entity, false) {
@@ -104,6 +105,8 @@ pub(crate) struct CreateInput {
     tags: Option<Vec<Json>>,
     #[serde(rename = "clientID")]
     client_id: Option<String>,
+    /// wandb's `Artifact.ttl` ([`crate::artifact_ttl`]).
+    ttl_duration_seconds: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,6 +153,7 @@ pub(crate) fn create(ctx: &Ctx<'_>, v: InputVars<CreateInput>) -> Result<Json> {
         tags: tag_names(i.tags),
         digest: i.digest,
         client_id: i.client_id,
+        ttl: crate::artifact_ttl::from_wandb(i.ttl_duration_seconds).flatten(),
     };
     trackway_store::artifacts::check_name("artifact name", &draft.name)?;
     trackway_store::artifacts::check_name("artifact type", &draft.kind)?;
@@ -322,8 +326,7 @@ pub(crate) fn commit(ctx: &Ctx<'_>, v: IdVars) -> Result<Json> {
         entries: entries(ctx, &parsed, &uploaded)?,
         aliases: draft.aliases.clone(),
         tags: draft.tags.clone(),
-        // wandb's `ttlDurationSeconds` is not mapped yet: versions from the wandb SDK keep for good.
-        ttl: None,
+        ttl: draft.ttl,
     };
     let out = ctx.artifacts.commit_artifact(&req)?;
     ctx.drafts.committed(&id, &version_ref(&out.artifact))?;

@@ -14,6 +14,7 @@
 //! The HTTP mounting (axum routes, auth, file bodies) lives in the server
 //! (`trackway-server/src/routes/wandb.rs`).
 
+pub mod artifact_ttl;
 pub mod artifacts;
 pub mod filestream;
 pub mod graphql;

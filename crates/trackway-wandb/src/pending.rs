@@ -45,6 +45,10 @@ pub struct Draft {
     /// wandb's digest of the manifest (returned by `CommitArtifact`).
     pub digest: String,
     pub client_id: Option<String>,
+    /// Seconds to live from the commit (wandb's `ttlDurationSeconds`); drafts written before
+    /// it was kept have none.
+    #[serde(default)]
+    pub ttl: Option<u64>,
 }
 
 /// One file uploaded for a draft (`path` "" is the manifest).
