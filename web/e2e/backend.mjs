@@ -131,7 +131,7 @@ export class RunWriter {
     const records = this.pending;
     const from = records[0][0];
     this.pending = [];
-    await this.call("POST", "/ingest", { entity: this.entity, project: this.project, run_id: this.run_id, log_id: this.log_id, from, to: this.pos, records });
+    return this.call("POST", "/ingest", { entity: this.entity, project: this.project, run_id: this.run_id, log_id: this.log_id, from, to: this.pos, records });
   }
 }
 

@@ -49,6 +49,9 @@ export async function until(page, fn, arg, timeout = 15000, what = "condition") 
 export class Suite {
   results = [];
   async test(name, fn) {
+    // TRACKWAY_E2E_ONLY=<text>: run only the tests whose name contains it (while developing one).
+    const only = process.env.TRACKWAY_E2E_ONLY;
+    if (only && !name.includes(only)) return;
     const t0 = Date.now();
     try { await fn(); this.results.push({ name, ok: true }); console.log(`ok - ${name} (${Date.now() - t0} ms)`); }
     catch (e) { this.results.push({ name, ok: false }); console.log(`not ok - ${name}: ${e.stack ?? e}`); }

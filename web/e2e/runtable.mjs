@@ -181,6 +181,29 @@ export async function runTableTests(suite, page, { backend, call, py, sdkEnv }) 
     assert(seen["edit-moved"].e1?.name === "edit-1", `moved: ${JSON.stringify(seen["edit-moved"])}`);
   });
 
+  await suite.test("Stop run on a running run's page: the writer's next ingest is told, the run ends killed", async () => {
+    const w = new RunWriter(call, { project: "stops", run_id: "live-stop", name: "live-stop" });
+    await w.start();
+    w.log(0, { loss: 1 });
+    assert((await w.flush()).stop_requested === false, "not asked yet");
+    await page.goto("/admin/stops/runs/live-stop");
+    await page.waitForSelector("#run-stop");
+    dialogs.push(true);
+    await page.click("#run-stop");
+    await tw(() => /stopping/.test(document.querySelector("#run-action-status").textContent), null, "stopping shown");
+    assert(!(await page.$("#run-stop")), "asked once: the button is gone");
+    await shot(page, "rt-46-run-stop");
+    w.log(1, { loss: 0.5 });
+    assert((await w.flush()).stop_requested === true, "the next ingest answer says stop");
+    w.finish(255);
+    await w.flush();
+    const done = await call("GET", "/runs/admin/stops/live-stop");
+    assert(done.state === "killed" && done.stop_requested_at != null, `killed: ${JSON.stringify(done)}`);
+    await page.reload();
+    await page.waitForSelector("#run-move");
+    assert(!(await page.$("#run-stop")), "no Stop button on a run that ended");
+  });
+
   await suite.test(`server-side paging: ${MANY} runs arrive a page at a time, CSV export has them all`, async () => {
     await fillMany(call, backend);
     const limits = [];

@@ -13,6 +13,8 @@ export interface Run {
   tags: string[]; notes: string | null; group: string | null; job_type: string | null; host: string | null;
   config: Record<string, Decoded>; summary: Record<string, Decoded>; metadata: Record<string, Decoded>;
   last_step: number | null; row_count: number | null; url?: string;
+  /** When a stop was requested (the Stop button, `POST …/stop`); null or absent when none. */
+  stop_requested_at?: number | null;
   /** The sweep this run is a trial of (run list and run reads), null or absent when none. */
   sweep?: string | null;
   /** client-side: created_at in seconds, precomputed for sorting */
@@ -107,6 +109,9 @@ export const api = {
   /** Moves the run to another project of the same or another entity (created if needed). */
   moveRun: async (e: string, p: string, id: string, project: string, entity?: string) =>
     decodeRun(await call<RawJson>("POST", `/runs/${proj(e, p)}/${enc(id)}/move`, entity ? { project, entity } : { project })),
+  /** Asks a running run to stop: its agent (or wandb's SDK) interrupts the script; it ends `killed`. */
+  stopRun: async (e: string, p: string, id: string) =>
+    decodeRun(await call<RawJson>("POST", `/runs/${proj(e, p)}/${enc(id)}/stop`)),
   /** Tag, untag or delete up to 1,000 runs of a project in one request. */
   bulkRuns: (e: string, p: string, run_ids: string[], action: "tag" | "untag" | "delete", tags: string[] = []) =>
     call<{ changed: string[]; missing: string[] }>("POST", `/projects/${proj(e, p)}/runs/bulk`, { run_ids, action, tags }),

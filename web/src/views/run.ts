@@ -107,7 +107,7 @@ export function runView(el: HTMLElement, entity: string, project: string, runId:
   const renderHead = () => {
     if (!run) return;
     clear(head, h("h2", null, h("span", { class: "swatch big", style: { background: runColor(run.run_id) } }), run.name,
-      h("span", { class: `badge ${run.state}`, id: "run-state" }, run.state)), h("div", { class: "muted" }, `${run.entity}/${run.project}/${run.run_id}`));
+      h("span", { class: `badge ${run.state}`, id: "run-state" }, run.state === "running" && run.stop_requested_at != null ? "stopping" : run.state)), h("div", { class: "muted" }, `${run.entity}/${run.project}/${run.run_id}`));
   };
 
   // A server without the media routes answers 404: the summary alone then names the media keys.

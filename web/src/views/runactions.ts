@@ -1,6 +1,7 @@
-// Run edits from the UI: delete (after a confirmation) and move to another project, for one
-// run (run page) or a selection (runs table), plus tag/untag on a selection. Each goes through
-// the same REST routes as `trackway.Api` (DELETE /runs/…, POST …/move, POST …/runs/bulk).
+// Run edits from the UI: stop a running run, delete (after a confirmation) and move to another
+// project, for one run (run page) or a selection (runs table), plus tag/untag on a selection.
+// Each goes through the same REST routes as `trackway.Api` (POST …/stop, DELETE /runs/…,
+// POST …/move, POST …/runs/bulk).
 
 import { api, type Run } from "../api";
 import { h } from "../lib/dom";
@@ -10,9 +11,17 @@ import { navigate } from "../main";
 /** The bulk route takes at most this many runs per request. */
 const BULK = 1000;
 
-/** Delete and Move buttons for the run page. */
+/** Stop (while the run runs), Delete and Move buttons for the run page. */
 export function runActions(run: Run) {
   const status = h("span", { class: "muted", id: "run-action-status", role: "status" });
+  const stopping = "stopping: the script is interrupted at its next contact with the server";
+  const stopBtn = h("button", { id: "run-stop", class: "danger", onclick: async () => {
+    if (!confirm(`Stop run ${run.name} (${run.run_id})? Its script is interrupted (KeyboardInterrupt) and the run ends as killed.`)) return;
+    try { await api.stopRun(run.entity, run.project, run.run_id); stopBtn.remove(); status.textContent = stopping; }
+    catch (e) { status.textContent = `error: ${(e as Error).message}`; }
+  } }, "Stop run");
+  const stop = run.state !== "running" ? null : run.stop_requested_at != null ? null : stopBtn;
+  if (run.state === "running" && run.stop_requested_at != null) status.textContent = stopping;
   const workspace = (project: string) => routePath({ view: "workspace", entity: run.entity, project });
   const del = async () => {
     if (!confirm(`Delete run ${run.name} (${run.run_id}) with its history, console and files? This cannot be undone.`)) return;
@@ -27,7 +36,7 @@ export function runActions(run: Run) {
       navigate(routePath({ view: "run", entity: r.entity, project: r.project, run: r.run_id }));
     } catch (e) { status.textContent = `error: ${(e as Error).message}`; }
   };
-  return h("span", { class: "run-actions" },
+  return h("span", { class: "run-actions" }, stop, stop && " ",
     h("button", { id: "run-move", onclick: move }, "Move to project…"), " ",
     h("button", { id: "run-delete", class: "danger", onclick: del }, "Delete run…"), " ", status);
 }
