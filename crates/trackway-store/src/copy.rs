@@ -85,7 +85,7 @@ pub const TABLES: &[Table] = &[
     table!("runs", key 1, serial Some("pk"), ["pk": I, "project_id": I, "run_id": T, "name": T, "state": T,
         "created_at": R, "updated_at": R, "heartbeat_at": R, "exit_code": I, "tags": T, "notes": T, "grp": T,
         "job_type": T, "host": T, "config": T, "summary": T, "metadata": T, "last_step": I, "last_step_log": T,
-        "row_count": I]),
+        "row_count": I, "stop_requested_at": R]),
     table!("ingest_marks", key 2, serial None, ["run_pk": I, "log_id": T, "high_water": I, "updated_at": R]),
     table!("project_keys", key 3, serial None, ["project_id": I, "source": T, "key": T, "path": T]),
     table!("run_tags", key 3, serial None, ["project_id": I, "tag": T, "run_pk": I]),
