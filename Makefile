@@ -47,7 +47,7 @@ WB_REQS   := tests/wandb/requirements.txt
 WB_HASH   := $(shell sha256sum $(WB_REQS) 2>/dev/null | cut -c1-16)
 WB_STAMPS := $(foreach v,$(WANDB_VERSIONS),$(CURDIR)/.venv-wandb-$(v)/.reqs-$(WB_HASH))
 
-.PHONY: help setup venv web build wheel run demo test test-rust test-python test-web chromium bench clean-data lint fuzz fuzz-tools test-fuzz
+.PHONY: help setup venv web build wheel sdist run demo test test-rust test-python test-web chromium bench clean-data lint fuzz fuzz-tools test-fuzz
 .PHONY: frameworks-venv test-frameworks wandb-venvs test-wandb postgres
 
 help: ## Show this help
@@ -76,6 +76,10 @@ build: venv ## Build the `trackway` binary and install the Python package (edita
 wheel: venv web ## Build the abi3 wheel (CLI inside the extension) into dist/
 	$(VENV)/bin/maturin build --release --quiet -i $(PY) --out $(DIST)
 	@ls -1 $(DIST)/trackway-*.whl
+
+sdist: venv web ## Build the source distribution (with the built web UI) into dist/
+	$(VENV)/bin/maturin sdist --out $(DIST)
+	@ls -1 $(DIST)/trackway-*.tar.gz
 
 run: setup ## Start the server with the embedded store on http://127.0.0.1:$(PORT) and log a demo run
 	@mkdir -p $(DATA_DIR)

@@ -2,6 +2,8 @@
 
 - the wheel (`maturin build`, the same command as `make wheel`), installed with no Rust on PATH;
 - `pip install .` of this checkout (maturin builds it, reusing the cargo target dir);
+- `pip install git+file://...` of this checkout's tracked files (a clone has no `web/dist`: the
+  build backend builds the web UI with npm) and an sdist (which carries the built UI);
 - a source install with no Rust on PATH, which must fail at install time and leave nothing;
 - the `wandb` compatibility distribution (compat/wandb) on top of the wheel: the import-path
   and class-identity table; and its refusal to replace a real `wandb`.
@@ -14,10 +16,13 @@ The wheel is built once per session.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import textwrap
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -143,11 +148,30 @@ ONLINE = """
 """
 
 
+FALLBACK_PAGE = "This build does not include the web UI"
+
+
+def assert_serves_web_ui(url: str) -> None:
+    """The server embeds the built UI (crates/trackway-server/src/ui.rs), not its fallback page:
+    `/` is Vite's index.html, and the script it loads is served."""
+    page = urllib.request.urlopen(url + "/", timeout=10).read().decode()
+    assert FALLBACK_PAGE not in page, "the server shows its built-in page, not the web UI"
+    assert '<div id="app">' in page, page[:500]
+    scripts = re.findall(r'<script[^>]+src="(/assets/[^"]+\.js)"', page)
+    assert scripts, page[:500]
+    with urllib.request.urlopen(url + scripts[0], timeout=10) as resp:
+        assert resp.headers["Content-Type"].startswith(
+            ("text/javascript", "application/javascript")
+        )
+        assert len(resp.read()) > 10_000
+
+
 def online_roundtrip(venv: Path, tmp: Path) -> None:
-    """`trackway server` from the venv, an online script in the venv (its agent uploads),
-    then the venv's own `trackway.Api` reads the run back."""
+    """`trackway server` from the venv (serving the web UI), an online script in the venv (its
+    agent uploads), then the venv's own `trackway.Api` reads the run back."""
     server = Server(tmp, command=[str(venv / "bin" / "trackway")]).start()
     try:
+        assert_serves_web_ui(server.url)
         work = tmp / "work"
         work.mkdir()
         env = no_rust_env(venv)
@@ -360,3 +384,101 @@ def test_compat_refuses_to_replace_real_wandb(tmp_path):
     assert "the real wandb 0.31.0 is installed" in done.stdout + done.stderr
     assert (site / "wandb" / "__init__.py").read_text() == "REAL = True\n"
     assert info.is_dir()
+
+
+def git(*args: str, cwd: Path = REPO) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def tracked_tree_url(tmp: Path) -> str:
+    """A `git+file://` URL of this checkout's tracked files as they are now: `git stash create`
+    commits uncommitted changes without touching the work tree, index or refs, and a bare
+    repository that borrows this one's objects (alternates: nothing copied) serves that commit
+    as its default branch. A fresh clone of it has no `web/dist`, like any git checkout."""
+    commit = git("stash", "create") or git("rev-parse", "HEAD")
+    objects = (REPO / git("rev-parse", "--git-path", "objects")).resolve()
+    bare = tmp / "src.git"
+    git("init", "--quiet", "--bare", str(bare), cwd=tmp)
+    (bare / "objects" / "info" / "alternates").write_text(f"{objects}\n")
+    git("update-ref", "refs/heads/main", commit, cwd=bare)
+    git("symbolic-ref", "HEAD", "refs/heads/main", cwd=bare)
+    return f"git+file://{bare}"
+
+
+def test_git_url_install_builds_the_web_ui_and_runs_online(tmp_path):
+    """`pip install git+URL`: pip clones (no web/dist), the build backend builds the UI with
+    npm (from npm's cache when `make setup` filled it), maturin compiles (the cargo target dir
+    is reused, as for `pip install .`), and the installed server serves the real UI."""
+    venv = make_venv(tmp_path / "venv")
+    env = dict(base_env(os.environ["PATH"]), MATURIN_PEP517_ARGS=f"-i {sys.executable}")
+    assert shutil.which("npm", path=env["PATH"]), "npm is needed to build the UI of a checkout"
+    pip_install(venv, tracked_tree_url(tmp_path), env=env)
+    cli, (version, _) = versions(venv)
+    assert cli == ["trackway", version]
+    online_roundtrip(venv, tmp_path)
+
+
+def build_sdist(out: Path) -> Path:
+    """The sdist through the build backend's PEP 517 hook (what `python -m build --sdist` and
+    pip call), with this venv's `maturin` on PATH."""
+    env = base_env(os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
+    hook = (
+        f"import sys; sys.path.insert(0, {str(REPO / 'build_backend')!r}); "
+        f"import trackway_build; print(trackway_build.build_sdist({str(out)!r}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", hook], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (sdist,) = out.glob("trackway-*.tar.gz")
+    return sdist
+
+
+def test_sdist_carries_the_built_web_ui_and_installs_without_web_sources(tmp_path):
+    """The sdist holds web/dist (index.html and every asset it loads) and the build backend,
+    not the web sources: so its install, which succeeds, cannot have built the UI itself."""
+    sdist = build_sdist(tmp_path / "sdist")
+    with tarfile.open(sdist) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+        (index,) = [m for m in tar.getmembers() if m.name.endswith("/web/dist/index.html")]
+        page = tar.extractfile(index).read().decode()
+    assert {"pyproject.toml", "build_backend/trackway_build.py"} <= names
+    assert "web/package.json" not in names
+    assets = re.findall(r'(?:src|href)="/(assets/[^"]+)"', page)
+    assert assets and all(f"web/dist/{a}" in names for a in assets), (assets, sorted(names)[:50])
+    venv = make_venv(tmp_path / "venv")
+    env = dict(base_env(os.environ["PATH"]), MATURIN_PEP517_ARGS=f"-i {sys.executable}")
+    pip_install(venv, sdist, env=env)
+    online_roundtrip(venv, tmp_path)
+
+
+def test_build_backend_without_a_ui_or_npm_fails_at_install_time_naming_the_ways_out(tmp_path):
+    """A checkout with no built UI and no npm: the backend stops before compiling, saying how
+    to get the UI; `TRACKWAY_WEB_UI=skip` builds without it, but never an sdist."""
+    tree = tmp_path / "src"
+    (tree / "build_backend").mkdir(parents=True)
+    shutil.copy(REPO / "build_backend" / "trackway_build.py", tree / "build_backend")
+    (tree / "web" / "dist").mkdir(parents=True)
+    (tree / "web" / "package.json").write_text("{}")
+    (tmp_path / "bin").mkdir()
+
+    def ensure(may_skip: bool, **extra):
+        code = (
+            "import sys; sys.path.insert(0, 'build_backend'); import trackway_build; "
+            f"trackway_build.ensure_web_ui(may_skip={may_skip})"
+        )
+        env = dict(base_env(str(tmp_path / "bin")), **extra)  # a PATH with no npm on it
+        return subprocess.run(
+            [sys.executable, "-c", code], cwd=tree, env=env, capture_output=True, text=True
+        )
+
+    done = ensure(True)
+    assert done.returncode != 0
+    assert "WebUIError" in done.stderr and "npm (Node.js 20 or newer) is not on PATH" in done.stderr
+    assert "TRACKWAY_WEB_UI=skip" in done.stderr and "wheel or an sdist" in done.stderr
+    skipped = ensure(True, TRACKWAY_WEB_UI="skip")
+    assert skipped.returncode == 0 and "building without the web UI" in skipped.stdout
+    assert ensure(False, TRACKWAY_WEB_UI="skip").returncode != 0
+    (tree / "web" / "package.json").unlink()
+    assert "has no web/ sources" in ensure(True).stderr

@@ -124,7 +124,7 @@ impl Loop {
                 last_scan = Some(now);
             }
             let (busy, pending) = self.step_all();
-            self.captures.tick(&mut self.pool);
+            let busy = self.captures.tick(&mut self.pool) || busy;
             self.write_markers();
             if self.has_pending() {
                 idle_since = None;

@@ -170,13 +170,20 @@ impl ArtifactUploads {
         self.queue.iter().all(|j| self.done.contains(&j.pos))
     }
 
-    /// Works for up to `budget`: hashes, parts and commits, in log order.
-    pub(crate) fn run_for(&mut self, client: &Client, remote: &Remote, budget: Duration) {
+    /// Works for up to `budget`: hashes, parts and commits, in log order. True when work is
+    /// left that could go on right away (not waiting out a retry delay).
+    pub(crate) fn run_for(&mut self, client: &Client, remote: &Remote, budget: Duration) -> bool {
         self.set_target(&remote.key());
         self.tail();
         let start = Instant::now();
-        while !self.refused && Instant::now() >= self.next_try && start.elapsed() < budget {
-            let Some(job) = self.queue.front_mut() else { return };
+        loop {
+            if self.refused || Instant::now() < self.next_try {
+                return false;
+            }
+            let Some(job) = self.queue.front_mut() else { return false };
+            if start.elapsed() >= budget {
+                return true;
+            }
             if self.done.contains(&job.pos) {
                 self.queue.pop_front();
                 continue;

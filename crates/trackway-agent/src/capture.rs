@@ -124,8 +124,10 @@ impl CaptureSet {
         }
     }
 
-    /// One tick for every run: capture, sampling, uploads; closes finished ones.
-    pub(crate) fn tick(&mut self, pool: &mut ClientPool) {
+    /// One tick for every run: capture, sampling, uploads; closes finished ones. True when some
+    /// run has artifact work it can do right away (the agent then ticks again without sleeping).
+    pub(crate) fn tick(&mut self, pool: &mut ClientPool) -> bool {
+        let mut more = false;
         let now = Instant::now();
         let unix = crate::unix_now();
         let mut done = Vec::new();
@@ -147,7 +149,7 @@ impl CaptureSet {
                     system.step(client, remote);
                 }
                 if let Ok(client) = pool.get(&remote.base_url) {
-                    c.artifacts.run_for(client, remote, ARTIFACT_BUDGET);
+                    more |= c.artifacts.run_for(client, remote, ARTIFACT_BUDGET);
                 }
             }
             if c.refused || c.artifacts.refused || c.system.as_ref().is_some_and(|s| s.refused) {
@@ -160,6 +162,7 @@ impl CaptureSet {
             self.runs.remove(&d);
             self.closed.insert(d, ok);
         }
+        more
     }
 }
 

@@ -130,8 +130,9 @@ fn sync_capture(dir: &Path, up: &RunUploader, opts: &SyncOptions, pool: &mut Cli
         if Instant::now() >= deadline {
             return Err(unfinished.into());
         }
-        set.tick(pool);
-        std::thread::sleep(Duration::from_millis(20));
+        if !set.tick(pool) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
     match set.outcome(dir) {
         Outcome::Failed => Err(unfinished.into()),

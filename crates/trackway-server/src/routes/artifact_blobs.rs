@@ -2,12 +2,19 @@
 //! files and verified, streamed downloads.
 //!
 //! A client sends a blob in parts, each `PUT ...?offset=N&size=TOTAL`. The server appends a part
-//! only at the end of what it already holds for that digest (`<data dir>/uploads/<sha256>`,
-//! fsynced before it answers), so an agent killed mid-upload asks where to continue
-//! (`GET .../upload`) and never re-sends a finished part. Parts are hashed as they are written
-//! (the hash state is kept between parts, and rebuilt from the staged bytes after a restart), so
-//! when the last byte arrives the staged file is checked against its name and moved into the
-//! blob store without being read again (`BlobStore::put_file`).
+//! only at the end of what it already holds for that digest (`<data dir>/uploads/<sha256>`), so
+//! an agent killed mid-upload asks where to continue (`GET .../upload`) and never re-sends a
+//! finished part. Parts are hashed as they are written (the hash state is kept between parts,
+//! and rebuilt from the staged bytes after a restart), so when the last byte arrives the staged
+//! file is checked against its name, fsynced once and moved into the blob store without being
+//! read again (`BlobStore::put_file`).
+//!
+//! Parts are not fsynced one by one: a part's bytes survive the server process (they are in the
+//! file), and only a crash of the machine can lose acknowledged bytes. Then the staged file is
+//! shorter than acknowledged (the client is told the offset it holds and resends from there) or
+//! its bytes are wrong (the final hash check refuses them and the client sends the blob again),
+//! never silently stored. An fsync per 16 MiB part made each part wait for the disk while
+//! nothing else moved; one at the end lets the kernel write back while the parts stream in.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
@@ -209,8 +216,8 @@ impl Write for HashingWriter {
     }
 }
 
-/// Appends the body (at most `room` bytes) to the staged file, fsynced and hashed on the way;
-/// returns its new length.
+/// Appends the body (at most `room` bytes) to the staged file, hashed on the way, one write per
+/// body chunk; returns its new length.
 async fn append_part(state: &AppState, digest: &Digest, body: Body, room: u64) -> ApiResult<u64> {
     let path = state.uploads.staged(digest);
     let (tx, rx) = mpsc::channel(8);
@@ -222,9 +229,8 @@ async fn append_part(state: &AppState, digest: &Digest, body: Body, room: u64) -
         let have = file.metadata().map_err(io)?.len();
         let hasher = s.uploads.hasher_at(&digest, have).map_err(io)?;
         let mut out = HashingWriter { file, hasher, written: have };
-        let copied = std::io::copy(&mut reader, &mut out);
-        // Whatever arrived is kept (fsynced), so a cut part resumes from where it stopped.
-        out.file.sync_all().map_err(io)?;
+        let copied = reader.copy_chunks(&mut out);
+        // Whatever arrived is kept, so a cut part resumes from where it stopped.
         s.uploads.keep_hasher(&digest, out.written, out.hasher);
         copied.map_err(|e| blob_error(trackway_blob::BlobError::Source(e)))?;
         Ok(out.file.metadata().map_err(io)?.len())
@@ -237,7 +243,7 @@ async fn append_part(state: &AppState, digest: &Digest, body: Body, room: u64) -
 }
 
 /// Moves a complete staged file into the blob store if it hashes to its name (checked with the
-/// hash kept while its parts arrived; the file is moved, not read again).
+/// hash kept while its parts arrived; the file is fsynced and moved, not read again).
 async fn install(state: &AppState, digest: Digest, size: u64) -> ApiResult<()> {
     state
         .blocking(move |s| {
@@ -250,6 +256,7 @@ async fn install(state: &AppState, digest: Digest, size: u64) -> ApiResult<()> {
                     "the uploaded bytes hash to {actual}, not {digest}; upload them again"
                 )));
             }
+            File::open(&path).and_then(|f| f.sync_all()).map_err(io)?;
             s.blobs.put_file(&path, &digest).map_err(blob_error)?;
             Ok(())
         })

@@ -5,7 +5,7 @@
 //! `trackway_types::validate_rel_path`, the check the agent applies to `file` records, so the
 //! two sides accept exactly the same paths.
 
-use std::io::Read;
+use std::io::{Read, Write};
 
 use crate::extract::Query;
 use axum::body::{Body, Bytes};
@@ -47,6 +47,26 @@ pub(super) fn file_target(path: FilePath) -> ApiResult<(RunKey, String)> {
 pub(super) struct ChannelReader {
     pub(super) rx: mpsc::Receiver<Result<Bytes, std::io::Error>>,
     pub(super) current: Bytes,
+}
+
+impl ChannelReader {
+    /// Writes what is left of the body into `out` one whole chunk at a time (as hyper read it),
+    /// not in `std::io::copy`'s 8 KiB pieces: fewer write calls per byte for large uploads.
+    pub(super) fn copy_chunks(&mut self, out: &mut dyn Write) -> std::io::Result<u64> {
+        let mut total = 0u64;
+        loop {
+            if self.current.is_empty() {
+                match self.rx.blocking_recv() {
+                    Some(Ok(chunk)) => self.current = chunk,
+                    Some(Err(e)) => return Err(e),
+                    None => return Ok(total),
+                }
+            }
+            out.write_all(&self.current)?;
+            total += self.current.len() as u64;
+            self.current = Bytes::new();
+        }
+    }
 }
 
 impl Read for ChannelReader {
