@@ -1,7 +1,9 @@
-//! Run history storage: the [`HistoryStore`] trait, its embedded SQLite engine
-//! ([`SqliteHistory`]), an in-memory reference store ([`MemoryHistory`], for tests) and the
-//! conformance suite every backend must pass (`conformance`, compiled for this crate's tests and
-//! behind the `testsuite` feature for other backends' crates, never into release binaries).
+//! Run history storage: the [`HistoryStore`] trait, the chunk + pyramid engine ([`engine`],
+//! written once over a small table interface, [`engine::Tables`]) with its embedded SQLite
+//! tables ([`SqliteHistory`]; trackway-postgres runs the same engine on PostgreSQL), an
+//! in-memory reference store ([`MemoryHistory`], for tests) and the conformance suite every
+//! backend must pass (`conformance`, compiled for this crate's tests and behind the `testsuite`
+//! feature for other backends' crates, never into release binaries).
 //!
 //! # Data model
 //!
@@ -63,7 +65,12 @@
 //! they see committed data only; [`HistoryStore::compact`] and [`HistoryStore::delete_run`]
 //! queue on the same single writer as ingest.
 //!
-//! # Storage layout (SQLite engine)
+//! # Storage layout (the engine's tables; the same on SQLite and PostgreSQL)
+//!
+//! The engine's rules live in [`engine`]; a database provides only [`engine::Tables`] (store and
+//! find these rows in one transaction) and [`engine::Backend`] (open read snapshots and write
+//! transactions). On PostgreSQL every write of a run first takes an advisory lock on the run
+//! ([`engine::Tables::lock_run`]), as several replicas share the tables.
 //!
 //! * `hist_key(id, name)` — metric names, global.
 //! * `hist_series(run, key, ...)` — one row per (run, key) seen, with tail/chunk statistics.
@@ -114,14 +121,15 @@ mod codec;
 pub mod conformance;
 #[cfg(test)]
 mod conformance_tests;
+pub mod engine;
 pub mod export;
 mod memory;
 mod sqlite;
 
+pub use engine::scan::{sample_indices, value_of as numeric_value};
+pub use engine::write::numeric as numeric_point;
 use indexmap::IndexMap;
 pub use memory::{MemoryHistory, chart_points, validate_rows};
-pub use sqlite::scan::{sample_indices, value_of as numeric_value};
-pub use sqlite::write::numeric as numeric_point;
 pub use sqlite::{MIGRATIONS as SQLITE_MIGRATIONS, SqliteHistory, SqliteHistoryTx};
 pub use trackway_types::{Map, Value};
 

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::chart::{Buckets, exact_series, step_shift};
-use crate::sqlite::write::numeric;
+use crate::engine::write::numeric;
 use crate::{ChartQuery, HistoryError, HistoryRow, HistoryStore, Result, RunKey, ScanPage, ScanQuery, Series, XAxis};
 
 type Rows = BTreeMap<u64, HistoryRow>;

@@ -1,19 +1,21 @@
-//! The PostgreSQL history store: rows of `hist_steps` / `hist_keys` / `hist_points`
-//! (migrations/0001_history.sql), written with batched `unnest` upserts (last write wins per
-//! (run, step, key) through `ON CONFLICT`), read back with indexed range queries. Charts fetch
-//! the numeric points of the requested runs and bucket them with trackway-history's shared
-//! point-model rules ([`chart_points`]), so the bucket rules have one home.
+//! The PostgreSQL history store: trackway-history's chunk + pyramid engine
+//! ([`trackway_history::engine`]) over this database's tables (migrations/0006_history_chunks.sql).
+//! The engine holds every rule (tail, 4096-point chunks and their codec, the pyramid, chart and
+//! scan reads); this file only stores and finds its rows. Each statement is one round trip
+//! (`query_typed`: no separate prepare).
 //!
-//! Costs: a chart reads every point of the metric in range (no pyramid yet), so it is
-//! O(points); the SQLite engine's chunks + pyramid make wide charts O(buckets).
+//! Several replicas write one database: every history write of a run first takes a
+//! transaction-scoped advisory lock on the run ([`Tables::lock_run`]), so the engine's
+//! read-modify-write of a series (tail statistics, chunk and page replacement) never interleaves
+//! with another replica's. Reads run in one read-only `REPEATABLE READ` snapshot.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-
-use postgres::GenericClient;
-use postgres::types::ToSql;
+use postgres::fallible_iterator::FallibleIterator;
+use postgres::types::{ToSql, Type};
+use postgres::{GenericClient, IsolationLevel, Row};
+use trackway_history::engine::{self, Backend, BlobVisitor, SeriesMeta, Tables};
 use trackway_history::{
-    ChartQuery, HistoryError, HistoryRow, HistoryRowRef, HistoryStore, HistoryTx, Map, Result, RunKey, ScanPage,
-    ScanQuery, Series, Value, XAxis, chart_points, numeric_point, numeric_value, sample_indices, validate_rows,
+    ChartQuery, HistoryError, HistoryRow, HistoryRowRef, HistoryStore, HistoryTx, Result, RunKey, ScanPage, ScanQuery,
+    Series, Value,
 };
 
 use crate::Pool;
@@ -21,6 +23,13 @@ use crate::Pool;
 fn db(e: impl std::error::Error + Send + Sync + 'static) -> HistoryError {
     HistoryError::Backend(Box::new(e))
 }
+
+/// Chunks fetched per round trip when streaming a range: a scan page stops after a few.
+const CHUNKS_PER_FETCH: i64 = 8;
+/// Advisory lock (bigint key space) under which new metric names are created.
+const NEW_KEY_LOCK: i64 = 0x6869_7374_6b65_7973; // "histkeys"
+/// Chart worker threads (each holds one pooled connection while it reads).
+const CHART_THREADS: usize = 4;
 
 /// The history store over a pool (reads and standalone writes).
 #[derive(Clone)]
@@ -40,7 +49,70 @@ impl PgHistory {
     }
 }
 
-/// History writes inside a caller's transaction (or on a plain client).
+impl Backend for PgHistory {
+    fn read(&self, f: &mut dyn FnMut(&mut dyn Tables) -> Result<()>) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(db)?;
+        f(&mut PgTables::new(&mut tx))?;
+        tx.commit().map_err(db)
+    }
+
+    fn write(&self, f: &mut dyn FnMut(&mut dyn Tables) -> Result<()>) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction().map_err(db)?;
+        f(&mut PgTables::new(&mut tx))?;
+        tx.commit().map_err(db)
+    }
+
+    fn threads(&self) -> usize {
+        CHART_THREADS.min(usize::try_from(self.pool.max_size()).unwrap_or(1) / 2).max(1)
+    }
+}
+
+impl HistoryStore for PgHistory {
+    fn append(&self, run: RunKey, rows: &[HistoryRow]) -> Result<()> {
+        engine::append(self, run, rows)
+    }
+
+    fn chart(&self, q: &ChartQuery) -> Result<Vec<Series>> {
+        engine::chart(self, q)
+    }
+
+    fn scan(&self, run: RunKey, q: &ScanQuery) -> Result<ScanPage> {
+        engine::scan(self, run, q)
+    }
+
+    fn sampled(&self, run: RunKey, keys: Option<&[String]>, samples: usize) -> Result<Vec<HistoryRow>> {
+        engine::sampled(self, run, keys, samples)
+    }
+
+    fn keys(&self, run: RunKey) -> Result<Vec<String>> {
+        engine::keys(self, run)
+    }
+
+    fn keys_of_runs(&self, runs: &[RunKey]) -> Result<Vec<String>> {
+        engine::keys_of_runs(self, runs)
+    }
+
+    fn last_objects(&self, run: RunKey) -> Result<Vec<(String, u64, Value)>> {
+        engine::last_objects(self, run)
+    }
+
+    fn delete_run(&self, run: RunKey) -> Result<()> {
+        engine::delete_run(self, run)
+    }
+
+    fn compact(&self, run: RunKey) -> Result<()> {
+        engine::compact(self, run)
+    }
+}
+
+/// History writes inside a caller's transaction (the metadata store's ingest transaction).
 pub struct PgHistoryTx<'a, C: GenericClient> {
     client: &'a mut C,
 }
@@ -53,259 +125,326 @@ impl<'a, C: GenericClient> PgHistoryTx<'a, C> {
 
 impl<C: GenericClient> HistoryTx for PgHistoryTx<'_, C> {
     fn append(&mut self, run: RunKey, rows: &[HistoryRowRef<'_>]) -> Result<()> {
-        append_rows(self.client, run, rows)
+        engine::append_refs(&mut PgTables::new(self.client), run, rows)
     }
 
     fn delete_run(&mut self, run: RunKey) -> Result<()> {
-        for table in ["hist_steps", "hist_keys", "hist_points"] {
-            self.client.execute(&format!("DELETE FROM {table} WHERE run = $1"), &[&run]).map_err(db)?;
+        engine::delete_run_in(&mut PgTables::new(self.client), run)
+    }
+}
+
+/// The engine's tables on one PostgreSQL transaction.
+pub(crate) struct PgTables<'c, C: GenericClient> {
+    c: &'c mut C,
+}
+
+type Params<'p> = [(&'p (dyn ToSql + Sync), Type)];
+
+impl<'c, C: GenericClient> PgTables<'c, C> {
+    pub(crate) fn new(c: &'c mut C) -> Self {
+        PgTables { c }
+    }
+
+    fn exec(&mut self, sql: &str, params: &Params<'_>) -> Result<()> {
+        self.c.execute_typed(sql, params).map_err(db)?;
+        Ok(())
+    }
+
+    fn rows(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
+        self.c.query_typed(sql, params).map_err(db)
+    }
+
+    fn opt(&mut self, sql: &str, params: &Params<'_>) -> Result<Option<Row>> {
+        self.c.query_typed_opt(sql, params).map_err(db)
+    }
+
+    /// Column 0 of each row as bytes, in order, until `f` says stop.
+    fn each_blob(&mut self, sql: &str, params: &Params<'_>, f: &mut BlobVisitor<'_>) -> Result<()> {
+        let params = params.iter().map(|(v, t)| (*v, t.clone()));
+        let mut rows = self.c.query_typed_raw(sql, params).map_err(db)?;
+        while let Some(r) = rows.next().map_err(db)? {
+            if !f(r.try_get::<_, &[u8]>(0).map_err(db)?)? {
+                break;
+            }
         }
         Ok(())
     }
 }
 
-/// Column arrays of one append, deduplicated so that each upsert touches a row once (the last
-/// write of a batch wins, as the contract says).
-#[derive(Default)]
-struct Batch<'r> {
-    steps: BTreeMap<i64, (f64, f64)>,
-    points: BTreeMap<(&'r str, i64), &'r Value>,
-    keys: Vec<&'r str>,
+const I8: Type = Type::INT8;
+
+fn step_of(v: Option<i64>) -> Option<u64> {
+    v.map(|s| u64::try_from(s).unwrap_or(0))
 }
 
-impl<'r> Batch<'r> {
-    fn of(rows: &[HistoryRowRef<'r>]) -> Batch<'r> {
-        let mut b = Batch::default();
-        let mut seen = HashSet::new();
-        for r in rows {
-            // validate_rows checked the step fits.
-            let step = i64::try_from(r.step).unwrap_or(i64::MAX);
-            b.steps.insert(step, (r.ts, r.rt));
-            for (k, v) in r.data {
-                if seen.insert(k.as_str()) {
-                    b.keys.push(k.as_str());
-                }
-                b.points.insert((k.as_str(), step), v);
-            }
-        }
-        b
+fn sql_of(v: Option<u64>) -> Option<i64> {
+    // SeriesMeta steps come from BIGINT columns or checked appends.
+    v.map(|s| i64::try_from(s).unwrap_or(i64::MAX))
+}
+
+const SERIES_COLUMNS: &str =
+    "run, key, n_tail, tail_min, tail_max, n_chunk, chunk_min, chunk_max, min_level, has_obj, tail_rows";
+
+fn series_of(r: &Row) -> Result<SeriesMeta> {
+    let g = |e: postgres::Error| db(e);
+    Ok(SeriesMeta {
+        run: r.try_get(0).map_err(g)?,
+        key: r.try_get(1).map_err(g)?,
+        n_tail: r.try_get(2).map_err(g)?,
+        tail_min: step_of(r.try_get(3).map_err(g)?),
+        tail_max: step_of(r.try_get(4).map_err(g)?),
+        n_chunk: r.try_get(5).map_err(g)?,
+        chunk_min: step_of(r.try_get(6).map_err(g)?),
+        chunk_max: step_of(r.try_get(7).map_err(g)?),
+        min_level: r.try_get(8).map_err(g)?,
+        has_obj: r.try_get(9).map_err(g)?,
+        tail_rows: r.try_get(10).map_err(g)?,
+    })
+}
+
+fn triple(r: &Row) -> Result<(i64, i64, Vec<u8>)> {
+    Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?, r.try_get(2).map_err(db)?))
+}
+
+impl<C: GenericClient> Tables for PgTables<'_, C> {
+    fn lock_run(&mut self, run: RunKey) -> Result<()> {
+        // The two-int4 advisory key space is apart from the bigint one the other locks use.
+        let (hi, lo) = ((run >> 32) as i32, run as i32);
+        self.exec("SELECT pg_advisory_xact_lock($1, $2)", &[(&hi, Type::INT4), (&lo, Type::INT4)])
     }
-}
 
-fn append_rows<C: GenericClient>(c: &mut C, run: RunKey, rows: &[HistoryRowRef<'_>]) -> Result<()> {
-    validate_rows(rows.iter().map(|r| (r.step, r.data)))?;
-    let b = Batch::of(rows);
-    let steps: Vec<i64> = b.steps.keys().copied().collect();
-    let ts: Vec<f64> = b.steps.values().map(|v| v.0).collect();
-    let rt: Vec<f64> = b.steps.values().map(|v| v.1).collect();
-    c.execute(
-        "INSERT INTO hist_steps (run, step, ts, rt) SELECT $1, * FROM unnest($2::bigint[], $3::float8[], $4::float8[]) \
-         ON CONFLICT (run, step) DO UPDATE SET ts = excluded.ts, rt = excluded.rt",
-        &[&run, &steps, &ts, &rt],
-    )
-    .map_err(db)?;
-    c.execute(
-        "INSERT INTO hist_keys (run, key) SELECT $1, k FROM unnest($2::text[]) WITH ORDINALITY AS u(k, o) \
-         ORDER BY o ON CONFLICT (run, key) DO NOTHING",
-        &[&run, &b.keys],
-    )
-    .map_err(db)?;
-    let n = b.points.len();
-    let (mut keys, mut psteps) = (Vec::with_capacity(n), Vec::with_capacity(n));
-    let (mut nums, mut kinds, mut vals) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    for ((k, step), v) in &b.points {
-        keys.push(*k);
-        psteps.push(*step);
-        match numeric_point(v) {
-            Some((x, kind)) => {
-                nums.push(Some(x));
-                kinds.push(Some(i16::from(kind)));
-                vals.push(None);
-            }
-            None => {
-                nums.push(None);
-                kinds.push(None);
-                vals.push(Some(trackway_types::to_json(v)));
-            }
-        }
+    fn find_key(&mut self, name: &str) -> Result<Option<i64>> {
+        let row = self.opt("SELECT id FROM hist_key WHERE name = $1", &[(&name, Type::TEXT)])?;
+        row.map(|r| r.try_get(0).map_err(db)).transpose()
     }
-    c.execute(
-        "INSERT INTO hist_points (run, key, step, num, kind, val) \
-         SELECT $1, * FROM unnest($2::text[], $3::bigint[], $4::float8[], $5::int2[], $6::text[]) \
-         ON CONFLICT (run, key, step) DO UPDATE SET num = excluded.num, kind = excluded.kind, val = excluded.val",
-        &[&run, &keys, &psteps, &nums, &kinds, &vals],
-    )
-    .map_err(db)?;
-    Ok(())
-}
 
-/// Step bounds of a scan as `i64` (inclusive); `None` when the range is empty.
-fn scan_bounds(q: &ScanQuery) -> Option<(i64, i64)> {
-    let lo = q.after.map_or(0, |a| a.saturating_add(1)).max(q.min_step.unwrap_or(0));
-    let hi = q.max_step.unwrap_or(u64::MAX).min(i64::MAX as u64);
-    let lo = i64::try_from(lo).ok()?;
-    let hi = i64::try_from(hi).ok()?;
-    (lo <= hi).then_some((lo, hi))
-}
-
-/// Steps (with ts, rt) in `[lo, hi]` of rows holding every key of `keys`, in step order.
-fn select_steps<C: GenericClient>(
-    c: &mut C,
-    run: RunKey,
-    (lo, hi): (i64, i64),
-    keys: Option<&[String]>,
-    limit: Option<i64>,
-) -> Result<Vec<(i64, f64, f64)>> {
-    let limit = limit.unwrap_or(i64::MAX);
-    let rows = match keys {
-        None => c.query(
-            "SELECT step, ts, rt FROM hist_steps WHERE run = $1 AND step BETWEEN $2 AND $3 ORDER BY step LIMIT $4",
-            &[&run, &lo, &hi, &limit],
-        ),
-        Some(keys) => {
-            let keys: Vec<&str> = keys.iter().map(String::as_str).collect::<HashSet<_>>().into_iter().collect();
-            let n = i64::try_from(keys.len()).unwrap_or(i64::MAX);
-            c.query(
-                "SELECT s.step, s.ts, s.rt FROM hist_steps s WHERE s.run = $1 AND s.step BETWEEN $2 AND $3 AND \
-                 (SELECT count(*) FROM hist_points p WHERE p.run = s.run AND p.step = s.step AND p.key = ANY($5)) = $6 \
-                 ORDER BY s.step LIMIT $4",
-                &[&run, &lo, &hi, &limit, &keys, &n],
-            )
+    /// New names are created one transaction at a time ([`NEW_KEY_LOCK`], held to commit): two
+    /// ingests creating the same two names in opposite orders would otherwise deadlock. A name
+    /// is new once in the life of the database, so this costs nothing afterwards.
+    fn insert_key(&mut self, name: &str) -> Result<i64> {
+        self.exec("SELECT pg_advisory_xact_lock($1)", &[(&NEW_KEY_LOCK, I8)])?;
+        if let Some(id) = self.find_key(name)? {
+            return Ok(id); // created and committed by another transaction meanwhile
         }
+        let row =
+            self.c.query_typed_one("INSERT INTO hist_key (name) VALUES ($1) RETURNING id", &[(&name, Type::TEXT)]);
+        row.map_err(db)?.try_get(0).map_err(db)
     }
-    .map_err(db)?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect())
-}
 
-/// Full rows (restricted to `keys`) of the given steps, in step order.
-fn rows_of<C: GenericClient>(
-    c: &mut C,
-    run: RunKey,
-    steps: &[(i64, f64, f64)],
-    keys: Option<&[String]>,
-) -> Result<Vec<HistoryRow>> {
-    let ids: Vec<i64> = steps.iter().map(|s| s.0).collect();
-    let every = keys.is_none();
-    let keys: Vec<&str> = keys.unwrap_or_default().iter().map(String::as_str).collect();
-    let params: [&(dyn ToSql + Sync); 4] = [&run, &ids, &keys, &every];
-    let points = c
-        .query(
-            "SELECT p.step, p.key, p.num, p.kind, p.val FROM hist_points p \
-             JOIN hist_keys k ON k.run = p.run AND k.key = p.key \
-             WHERE p.run = $1 AND p.step = ANY($2) AND ($4 OR p.key = ANY($3)) ORDER BY p.step, k.seq",
-            &params,
+    fn load_series(&mut self, run: RunKey, key: i64) -> Result<Option<SeriesMeta>> {
+        let sql = format!("SELECT {SERIES_COLUMNS} FROM hist_series WHERE run = $1 AND key = $2");
+        self.opt(&sql, &[(&run, I8), (&key, I8)])?.as_ref().map(series_of).transpose()
+    }
+
+    fn load_series_of_runs(&mut self, runs: &[RunKey], key: i64) -> Result<Vec<Option<SeriesMeta>>> {
+        let sql = format!("SELECT {SERIES_COLUMNS} FROM hist_series WHERE run = ANY($1) AND key = $2");
+        let runs_param = runs.to_vec();
+        let found = self.rows(&sql, &[(&runs_param, Type::INT8_ARRAY), (&key, I8)])?;
+        let mut by_run = std::collections::HashMap::with_capacity(found.len());
+        for r in &found {
+            let m = series_of(r)?;
+            by_run.insert(m.run, m);
+        }
+        Ok(runs.iter().map(|r| by_run.get(r).cloned()).collect())
+    }
+
+    fn insert_series(&mut self, run: RunKey, key: i64) -> Result<()> {
+        self.exec("INSERT INTO hist_series (run, key) VALUES ($1, $2)", &[(&run, I8), (&key, I8)])
+    }
+
+    fn save_series(&mut self, m: &SeriesMeta) -> Result<()> {
+        let sql = "UPDATE hist_series SET n_tail = $3, tail_min = $4, tail_max = $5, n_chunk = $6, \
+                   chunk_min = $7, chunk_max = $8, min_level = $9, has_obj = $10, tail_rows = $11 \
+                   WHERE run = $1 AND key = $2";
+        let (tmin, tmax, cmin, cmax) =
+            (sql_of(m.tail_min), sql_of(m.tail_max), sql_of(m.chunk_min), sql_of(m.chunk_max));
+        self.exec(
+            sql,
+            &[
+                (&m.run, I8),
+                (&m.key, I8),
+                (&m.n_tail, I8),
+                (&tmin, I8),
+                (&tmax, I8),
+                (&m.n_chunk, I8),
+                (&cmin, I8),
+                (&cmax, I8),
+                (&m.min_level, I8),
+                (&m.has_obj, Type::BOOL),
+                (&m.tail_rows, I8),
+            ],
         )
-        .map_err(db)?;
-    let mut data: HashMap<i64, Map> = HashMap::new();
-    for p in &points {
-        let value = match (p.get::<_, Option<f64>>(2), p.get::<_, Option<i16>>(3), p.get::<_, Option<&str>>(4)) {
-            (Some(x), Some(kind), _) => numeric_value(x, u8::try_from(kind).unwrap_or(0)),
-            (_, _, Some(json)) => trackway_types::from_json(json)?,
-            _ => return Err(HistoryError::Corrupt(format!("point of run {run} without a value"))),
-        };
-        data.entry(p.get(0)).or_default().insert(p.get::<_, String>(1), value);
-    }
-    Ok(steps
-        .iter()
-        .map(|&(step, ts, rt)| HistoryRow {
-            step: u64::try_from(step).unwrap_or(0),
-            ts,
-            rt,
-            data: data.remove(&step).unwrap_or_default(),
-        })
-        .collect())
-}
-
-impl HistoryStore for PgHistory {
-    fn append(&self, run: RunKey, rows: &[HistoryRow]) -> Result<()> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction().map_err(db)?;
-        let refs: Vec<HistoryRowRef<'_>> = rows.iter().map(HistoryRowRef::from).collect();
-        append_rows(&mut tx, run, &refs)?;
-        tx.commit().map_err(db)
     }
 
-    fn chart(&self, q: &ChartQuery) -> Result<Vec<Series>> {
-        let mut conn = self.conn()?;
-        let fetched = chart_points_of(&mut *conn, q)?;
-        let pts: Vec<Vec<(u64, f64, f64)>> =
-            q.runs.iter().map(|r| fetched.get(r).cloned().unwrap_or_default()).collect();
-        Ok(chart_points(q, &pts))
+    fn run_series(&mut self, run: RunKey) -> Result<Vec<(i64, String)>> {
+        let sql = "SELECT s.key, k.name FROM hist_series s JOIN hist_key k ON k.id = s.key \
+                   WHERE s.run = $1 ORDER BY s.key";
+        let rows = self.rows(sql, &[(&run, I8)])?;
+        rows.iter().map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?))).collect()
     }
 
-    fn scan(&self, run: RunKey, q: &ScanQuery) -> Result<ScanPage> {
-        let Some(bounds) = scan_bounds(q) else { return Ok(ScanPage::default()) };
-        let limit = q.limit.max(1);
-        let mut conn = self.conn()?;
-        let mut tx = conn.build_transaction().read_only(true).start().map_err(db)?;
-        let over = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
-        let steps = select_steps(&mut tx, run, bounds, q.keys.as_deref(), Some(over))?;
-        let rows = rows_of(&mut tx, run, &steps, q.keys.as_deref())?;
-        Ok(ScanPage::from_overfetched(rows, limit))
+    fn names_of_runs(&mut self, runs: &[RunKey]) -> Result<Vec<String>> {
+        let sql = "SELECT DISTINCT k.name FROM hist_series s JOIN hist_key k ON k.id = s.key WHERE s.run = ANY($1)";
+        let runs = runs.to_vec();
+        let rows = self.rows(sql, &[(&runs, Type::INT8_ARRAY)])?;
+        rows.iter().map(|r| r.try_get(0).map_err(db)).collect()
     }
 
-    fn sampled(&self, run: RunKey, keys: Option<&[String]>, samples: usize) -> Result<Vec<HistoryRow>> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.build_transaction().read_only(true).start().map_err(db)?;
-        let steps = select_steps(&mut tx, run, (0, i64::MAX), keys, None)?;
-        let picked: Vec<(i64, f64, f64)> = sample_indices(steps.len(), samples).into_iter().map(|i| steps[i]).collect();
-        rows_of(&mut tx, run, &picked, keys)
+    fn last_objects(&mut self, run: RunKey) -> Result<Vec<(String, i64, String)>> {
+        let sql = "SELECT k.name, o.step, o.json FROM hist_series s JOIN hist_key k ON k.id = s.key \
+                   JOIN LATERAL (SELECT step, json FROM hist_obj WHERE run = s.run AND key = s.key \
+                                 ORDER BY step DESC LIMIT 1) o ON true \
+                   WHERE s.run = $1 AND s.has_obj ORDER BY s.key";
+        let rows = self.rows(sql, &[(&run, I8)])?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?, r.try_get(2).map_err(db)?)))
+            .collect()
     }
 
-    fn keys(&self, run: RunKey) -> Result<Vec<String>> {
-        let rows = self.conn()?.query("SELECT key FROM hist_keys WHERE run = $1 ORDER BY seq", &[&run]).map_err(db)?;
-        Ok(rows.iter().map(|r| r.get(0)).collect())
-    }
-
-    fn keys_of_runs(&self, runs: &[RunKey]) -> Result<Vec<String>> {
-        let rows =
-            self.conn()?.query("SELECT DISTINCT key FROM hist_keys WHERE run = ANY($1)", &[&runs]).map_err(db)?;
-        let mut keys: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-        // Byte order, whatever the database's collation.
-        keys.sort();
-        Ok(keys)
-    }
-
-    fn delete_run(&self, run: RunKey) -> Result<()> {
-        let mut conn = self.conn()?;
-        let mut tx = conn.transaction().map_err(db)?;
-        PgHistoryTx::new(&mut tx).delete_run(run)?;
-        tx.commit().map_err(db)
-    }
-
-    /// Nothing to compact: points are stored as rows.
-    fn compact(&self, _run: RunKey) -> Result<()> {
+    fn delete_run(&mut self, run: RunKey) -> Result<()> {
+        for t in ["hist_series", "hist_tail", "hist_chunk", "hist_pyr", "hist_obj"] {
+            self.exec(&format!("DELETE FROM {t} WHERE run = $1"), &[(&run, I8)])?;
+        }
         Ok(())
     }
-}
 
-/// `(step, x, y)` of a metric per run, in step order.
-type RunPoints = HashMap<RunKey, Vec<(u64, f64, f64)>>;
-
-/// `(step, x, y)` of the metric per run, in step order, for [`chart_points`].
-fn chart_points_of<C: GenericClient>(c: &mut C, q: &ChartQuery) -> Result<RunPoints> {
-    let (x_expr, join) = match &q.x {
-        XAxis::Step => ("p.step::float8", String::new()),
-        XAxis::Runtime => ("s.rt", "JOIN hist_steps s ON s.run = p.run AND s.step = p.step".to_owned()),
-        XAxis::Timestamp => ("s.ts", "JOIN hist_steps s ON s.run = p.run AND s.step = p.step".to_owned()),
-        XAxis::Metric(_) => (
-            "x.num",
-            "JOIN hist_points x ON x.run = p.run AND x.step = p.step AND x.key = $3 AND x.num IS NOT NULL".to_owned(),
-        ),
-    };
-    let x_key = match &q.x {
-        XAxis::Metric(m) => m.as_str(),
-        _ => "",
-    };
-    let sql = format!(
-        "SELECT p.run, p.step, {x_expr}, p.num FROM hist_points p {join} \
-         WHERE p.run = ANY($1) AND p.key = $2 AND p.num IS NOT NULL AND $3::text IS NOT NULL ORDER BY p.run, p.step"
-    );
-    let rows = c.query(&sql, &[&q.runs, &q.metric, &x_key]).map_err(db)?;
-    let mut out = RunPoints::new();
-    for r in &rows {
-        let step: i64 = r.get(1);
-        out.entry(r.get(0)).or_default().push((u64::try_from(step).unwrap_or(0), r.get(2), r.get(3)));
+    fn insert_tail(&mut self, run: RunKey, key: i64, n: i64, data: &[u8]) -> Result<()> {
+        let sql = "INSERT INTO hist_tail (run, key, n, data) VALUES ($1, $2, $3, $4)";
+        self.exec(sql, &[(&run, I8), (&key, I8), (&n, I8), (&data, Type::BYTEA)])
     }
-    Ok(out)
+
+    fn for_each_tail(&mut self, run: RunKey, key: i64, f: &mut BlobVisitor<'_>) -> Result<()> {
+        let sql = "SELECT data FROM hist_tail WHERE run = $1 AND key = $2 ORDER BY id";
+        self.each_blob(sql, &[(&run, I8), (&key, I8)], f)
+    }
+
+    fn delete_tail(&mut self, run: RunKey, key: i64) -> Result<()> {
+        self.exec("DELETE FROM hist_tail WHERE run = $1 AND key = $2", &[(&run, I8), (&key, I8)])
+    }
+
+    fn insert_chunk(&mut self, run: RunKey, key: i64, (lo, hi): (i64, i64), n: i64, data: &[u8]) -> Result<()> {
+        let sql = "INSERT INTO hist_chunk (run, key, start_step, end_step, n, data) VALUES ($1, $2, $3, $4, $5, $6)";
+        self.exec(sql, &[(&run, I8), (&key, I8), (&lo, I8), (&hi, I8), (&n, I8), (&data, Type::BYTEA)])
+    }
+
+    /// A few chunks per round trip (a series' chunks have disjoint step ranges, so the start
+    /// step is a cursor): a caller that stops early does not pull the rest of the range.
+    fn for_each_chunk(&mut self, run: RunKey, key: i64, (lo, hi): (i64, i64), f: &mut BlobVisitor<'_>) -> Result<()> {
+        let sql = "SELECT start_step, data FROM hist_chunk WHERE run = $1 AND key = $2 AND start_step <= $4 \
+                   AND end_step >= $3 AND start_step > $5 ORDER BY start_step LIMIT $6";
+        let mut after = i64::MIN;
+        loop {
+            let params: &Params<'_> =
+                &[(&run, I8), (&key, I8), (&lo, I8), (&hi, I8), (&after, I8), (&CHUNKS_PER_FETCH, I8)];
+            let rows = self.rows(sql, params)?;
+            for r in &rows {
+                after = r.try_get(0).map_err(db)?;
+                if !f(r.try_get::<_, &[u8]>(1).map_err(db)?)? {
+                    return Ok(());
+                }
+            }
+            if (rows.len() as i64) < CHUNKS_PER_FETCH {
+                return Ok(());
+            }
+        }
+    }
+
+    fn last_chunk(&mut self, run: RunKey, key: i64) -> Result<Option<(i64, i64, Vec<u8>)>> {
+        let sql = "SELECT id, n, data FROM hist_chunk WHERE run = $1 AND key = $2 ORDER BY start_step DESC LIMIT 1";
+        self.opt(sql, &[(&run, I8), (&key, I8)])?.as_ref().map(triple).transpose()
+    }
+
+    fn chunks_ending_from(&mut self, run: RunKey, key: i64, from: i64) -> Result<Vec<(i64, i64)>> {
+        let sql = "SELECT id, start_step FROM hist_chunk WHERE run = $1 AND key = $2 AND end_step >= $3 \
+                   ORDER BY start_step";
+        let rows = self.rows(sql, &[(&run, I8), (&key, I8), (&from, I8)])?;
+        rows.iter().map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?))).collect()
+    }
+
+    fn delete_chunk(&mut self, id: i64) -> Result<()> {
+        self.exec("DELETE FROM hist_chunk WHERE id = $1", &[(&id, I8)])
+    }
+
+    fn chunk_stats(&mut self, run: RunKey, key: i64) -> Result<(Option<i64>, Option<i64>, i64)> {
+        let sql = "SELECT min(start_step), max(end_step), coalesce(sum(n), 0)::bigint FROM hist_chunk \
+                   WHERE run = $1 AND key = $2";
+        let r = self.c.query_typed_one(sql, &[(&run, I8), (&key, I8)]).map_err(db)?;
+        Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?, r.try_get(2).map_err(db)?))
+    }
+
+    fn delete_series_data(&mut self, run: RunKey, key: i64) -> Result<()> {
+        for t in ["hist_chunk", "hist_pyr", "hist_tail"] {
+            self.exec(&format!("DELETE FROM {t} WHERE run = $1 AND key = $2"), &[(&run, I8), (&key, I8)])?;
+        }
+        Ok(())
+    }
+
+    fn last_page(&mut self, run: RunKey, key: i64, level: i64) -> Result<Option<(i64, i64, Vec<u8>)>> {
+        let sql = "SELECT id, n, data FROM hist_pyr WHERE run = $1 AND key = $2 AND level = $3 \
+                   ORDER BY first_bucket DESC LIMIT 1";
+        self.opt(sql, &[(&run, I8), (&key, I8), (&level, I8)])?.as_ref().map(triple).transpose()
+    }
+
+    fn straddling_page(&mut self, run: RunKey, key: i64, level: i64, b: i64) -> Result<Option<(i64, Vec<u8>)>> {
+        let sql = "SELECT id, data FROM hist_pyr WHERE run = $1 AND key = $2 AND level = $3 \
+                   AND first_bucket < $4 AND last_bucket >= $4";
+        let row = self.opt(sql, &[(&run, I8), (&key, I8), (&level, I8), (&b, I8)])?;
+        row.map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?))).transpose()
+    }
+
+    fn delete_pages_from(&mut self, run: RunKey, key: i64, level: i64, b: i64) -> Result<()> {
+        let sql = "DELETE FROM hist_pyr WHERE run = $1 AND key = $2 AND level = $3 AND first_bucket >= $4";
+        self.exec(sql, &[(&run, I8), (&key, I8), (&level, I8), (&b, I8)])
+    }
+
+    fn delete_page(&mut self, id: i64) -> Result<()> {
+        self.exec("DELETE FROM hist_pyr WHERE id = $1", &[(&id, I8)])
+    }
+
+    fn insert_page(
+        &mut self,
+        run: RunKey,
+        key: i64,
+        level: i64,
+        (first, last): (i64, i64),
+        n: i64,
+        data: &[u8],
+    ) -> Result<()> {
+        let sql = "INSERT INTO hist_pyr (run, key, level, first_bucket, last_bucket, n, data) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7)";
+        let params: &Params<'_> =
+            &[(&run, I8), (&key, I8), (&level, I8), (&first, I8), (&last, I8), (&n, I8), (&data, Type::BYTEA)];
+        self.exec(sql, params)
+    }
+
+    fn for_each_page(
+        &mut self,
+        run: RunKey,
+        key: i64,
+        level: i64,
+        (j_lo, j_hi): (i64, i64),
+        f: &mut BlobVisitor<'_>,
+    ) -> Result<()> {
+        let sql = "SELECT data FROM hist_pyr WHERE run = $1 AND key = $2 AND level = $3 \
+                   AND first_bucket <= $5 AND last_bucket >= $4 ORDER BY first_bucket";
+        self.each_blob(sql, &[(&run, I8), (&key, I8), (&level, I8), (&j_lo, I8), (&j_hi, I8)], f)
+    }
+
+    fn put_obj(&mut self, run: RunKey, key: i64, step: i64, json: &str) -> Result<()> {
+        let sql = "INSERT INTO hist_obj (run, key, step, json) VALUES ($1, $2, $3, $4) \
+                   ON CONFLICT (run, key, step) DO UPDATE SET json = excluded.json";
+        self.exec(sql, &[(&run, I8), (&key, I8), (&step, I8), (&json, Type::TEXT)])
+    }
+
+    fn delete_obj(&mut self, run: RunKey, key: i64, step: i64) -> Result<()> {
+        let sql = "DELETE FROM hist_obj WHERE run = $1 AND key = $2 AND step = $3";
+        self.exec(sql, &[(&run, I8), (&key, I8), (&step, I8)])
+    }
+
+    fn objs(&mut self, run: RunKey, key: i64, lo: i64, hi: i64) -> Result<Vec<(i64, String)>> {
+        let sql = "SELECT step, json FROM hist_obj WHERE run = $1 AND key = $2 AND step BETWEEN $3 AND $4 \
+                   ORDER BY step";
+        let rows = self.rows(sql, &[(&run, I8), (&key, I8), (&lo, I8), (&hi, I8)])?;
+        rows.iter().map(|r| Ok((r.try_get(0).map_err(db)?, r.try_get(1).map_err(db)?))).collect()
+    }
 }

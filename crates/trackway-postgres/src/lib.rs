@@ -1,7 +1,7 @@
 //! Trackway's PostgreSQL backend: the metadata store ([`PgStore`], which also implements the
 //! view, sweep and account stores; [`open_storage`] pairs it with the history store on one
-//! pool), the history store ([`PgHistory`], with [`PgHistoryTx`] for
-//! writes inside a caller's transaction), versioned migrations applied on start under an
+//! pool), the history store ([`PgHistory`]: trackway-history's chunk + pyramid engine on
+//! PostgreSQL tables, with [`PgHistoryTx`] for writes inside a caller's transaction), versioned migrations applied on start under an
 //! advisory lock (so several replicas may start at once), and a pooled synchronous client.
 //!
 //! The store traits are synchronous (every call is a short transaction, run by the server on a
@@ -16,6 +16,7 @@ mod accounts;
 pub mod artifacts;
 mod copy;
 mod history;
+mod history_legacy;
 mod meta;
 mod migrate;
 mod reports;
@@ -25,6 +26,7 @@ pub mod testpg;
 mod views;
 
 pub use history::{PgHistory, PgHistoryTx};
+pub use history_legacy::convert as convert_legacy_history;
 pub use meta::{PgStore, open_storage};
 pub use migrate::{MIGRATIONS, migrate, migrate_url, schema_version};
 

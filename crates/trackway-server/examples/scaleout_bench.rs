@@ -121,6 +121,28 @@ fn replicas(states: Vec<AppState>) -> anyhow::Result<(Vec<Router>, String)> {
     Ok((states.into_iter().map(trackway_server::app).collect(), key))
 }
 
+/// Bytes of the history tables (rows, indexes, TOAST) of the PostgreSQL database at `url`.
+fn pg_history_bytes(url: &str) -> anyhow::Result<u64> {
+    let sql = "SELECT coalesce(sum(pg_total_relation_size(oid)), 0) FROM pg_class \
+               WHERE relkind = 'r' AND relname LIKE 'hist\\_%'";
+    let psql = trackway_postgres::testpg::bin_dir().join("psql");
+    let out = std::process::Command::new(psql).args([url, "-tAc", sql]).output()?;
+    anyhow::ensure!(out.status.success(), "psql: {}", String::from_utf8_lossy(&out.stderr));
+    Ok(String::from_utf8_lossy(&out.stdout).trim().parse()?)
+}
+
+/// Bytes of the files of a SQLite data directory (database and WAL; metadata included).
+fn dir_bytes(dir: &std::path::Path) -> anyhow::Result<u64> {
+    let mut total = 0;
+    for e in std::fs::read_dir(dir)? {
+        let meta = e?.metadata()?;
+        if meta.is_file() {
+            total += meta.len();
+        }
+    }
+    Ok(total)
+}
+
 fn arg(n: usize, default: u64) -> u64 {
     std::env::args().nth(n).and_then(|a| a.parse().ok()).unwrap_or(default)
 }
@@ -130,7 +152,7 @@ async fn main() -> anyhow::Result<()> {
     let (runs, steps, per_batch) = (arg(1, 16), arg(2, 10_000), arg(3, 1_000));
     let tmp = tempfile::tempdir()?;
     let url = trackway_postgres::testpg::fresh_database();
-    let backends = Backends { database_url: Some(url), blob_url: None, db_pool_size: 16 };
+    let backends = Backends { database_url: Some(url.clone()), blob_url: None, db_pool_size: 16 };
     let pg: Vec<AppState> = (0..2)
         .map(|i| {
             tokio::task::block_in_place(|| AppState::open_with(&tmp.path().join(format!("replica{i}")), &backends))
@@ -138,13 +160,19 @@ async fn main() -> anyhow::Result<()> {
         .collect::<Result<_, _>>()?;
     let sqlite = vec![tokio::task::block_in_place(|| AppState::open(&tmp.path().join("single")))?];
     println!("scale-out bench: {runs} runs x {steps} steps x {METRICS} metrics, batches of {per_batch} rows");
+    let points = (runs * steps * METRICS) as f64;
     for (name, states) in [("PostgreSQL, 2 replicas", pg), ("SQLite, 1 server", sqlite)] {
+        let on_pg = states.len() > 1;
         let (apps, key) = tokio::task::block_in_place(|| replicas(states))?;
         let rate = ingest(&apps, &key, runs, steps, per_batch).await?;
         let ms = chart(&apps, &key, runs).await?;
+        let bytes = if on_pg { pg_history_bytes(&url)? } else { dir_bytes(&tmp.path().join("single"))? };
         println!(
-            "  {name:24} ingest {:>10.0} points/s   chart of {runs} runs x {steps} steps: {ms:>7.1} ms (median of 7)",
-            rate
+            "  {name:24} ingest {:>10.0} points/s   chart of {runs} runs x {steps} steps: {ms:>7.1} ms (median of 7)   \
+             {:.1} B/point on disk ({})",
+            rate,
+            bytes as f64 / points,
+            if on_pg { "history tables with indexes and TOAST" } else { "whole database file and WAL" },
         );
     }
     println!("  (test PostgreSQL runs with fsync=off; SQLite with synchronous=FULL)");

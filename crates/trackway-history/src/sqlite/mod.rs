@@ -1,33 +1,19 @@
-//! The embedded SQLite engine. See the crate docs for the layout and the transaction contract.
+//! The engine's tables in SQLite (the crate's `engine` runs over them). See the crate docs for
+//! the layout and the transaction contract.
 
-mod compact;
-mod meta;
-mod plot;
-mod pyramid;
-mod read;
-pub(crate) mod scan;
-pub(crate) mod write;
+mod tables;
 
 use std::path::Path;
 use std::sync::Arc;
 
-use rusqlite::{Connection, Transaction};
+use rusqlite::Transaction;
 use trackway_sqlite::{Database, Migration, Synchronous};
 
+use self::tables::SqliteTables;
+use crate::engine::{self, Backend, Tables};
 use crate::{
     ChartQuery, HistoryRow, HistoryRowRef, HistoryStore, HistoryTx, Result, RunKey, ScanPage, ScanQuery, Series,
 };
-
-/// Points per compacted chunk.
-pub(crate) const CHUNK: usize = 4096;
-/// A series' tail is compacted inside `append` once it holds this many points.
-pub(crate) const COMPACT_TAIL: i64 = 2 * CHUNK as i64;
-/// A series' tail segments are merged into one once there are this many (tiny ingest batches
-/// would otherwise make live-tail reads one row per batch).
-pub(crate) const COALESCE_TAIL_ROWS: i64 = 64;
-/// Reserved series keys for the row's timestamp and runtime.
-pub(crate) const KEY_TS: &str = "_timestamp";
-pub(crate) const KEY_RT: &str = "_runtime";
 
 /// The `hist_*` tables. `IF NOT EXISTS`: databases from before the single migration list made
 /// these tables outside it, and this step adopts them.
@@ -96,13 +82,21 @@ impl SqliteHistory {
         db.migrate(MIGRATIONS)?;
         Ok(Self::over(Arc::new(db)))
     }
+}
 
-    fn with_writer<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        self.db.write(|tx| f(tx))
+impl Backend for SqliteHistory {
+    fn read(&self, f: &mut dyn FnMut(&mut dyn Tables) -> Result<()>) -> Result<()> {
+        let conn = self.db.reader()?;
+        let tx = conn.unchecked_transaction()?; // one consistent snapshot
+        f(&mut SqliteTables::new(&tx))
     }
 
-    pub(crate) fn reader(&self) -> Result<trackway_sqlite::Reader<'_>> {
-        Ok(self.db.reader()?)
+    fn write(&self, f: &mut dyn FnMut(&mut dyn Tables) -> Result<()>) -> Result<()> {
+        self.db.write(|tx| f(&mut SqliteTables::new(tx)))
+    }
+
+    fn threads(&self) -> usize {
+        self.threads
     }
 }
 
@@ -111,75 +105,61 @@ impl SqliteHistory {
 /// in-memory state, so rolling the transaction back is always safe. An append may compact a
 /// series' tail inside the transaction (tail -> chunks + pyramid).
 pub struct SqliteHistoryTx<'a> {
-    conn: &'a Connection,
+    conn: &'a rusqlite::Connection,
 }
 
 impl<'a> SqliteHistoryTx<'a> {
     /// `conn` must be inside a write transaction on a database migrated with [`MIGRATIONS`].
     #[must_use]
-    pub fn new(conn: &'a Connection) -> Self {
+    pub fn new(conn: &'a rusqlite::Connection) -> Self {
         SqliteHistoryTx { conn }
     }
 }
 
 impl HistoryTx for SqliteHistoryTx<'_> {
     fn append(&mut self, run: RunKey, rows: &[HistoryRowRef<'_>]) -> Result<()> {
-        write::append_refs(self.conn, run, rows)
+        engine::append_refs(&mut SqliteTables::new(self.conn), run, rows)
     }
 
     fn delete_run(&mut self, run: RunKey) -> Result<()> {
-        delete_run(self.conn, run)
+        engine::delete_run_in(&mut SqliteTables::new(self.conn), run)
     }
-}
-
-fn delete_run(conn: &Connection, run: RunKey) -> Result<()> {
-    for t in ["hist_series", "hist_tail", "hist_chunk", "hist_pyr", "hist_obj"] {
-        conn.execute(&format!("DELETE FROM {t} WHERE run = ?1"), [run])?;
-    }
-    Ok(())
 }
 
 impl HistoryStore for SqliteHistory {
     fn append(&self, run: RunKey, rows: &[HistoryRow]) -> Result<()> {
-        self.with_writer(|c| write::append(c, run, rows))
+        engine::append(self, run, rows)
     }
 
     fn chart(&self, q: &ChartQuery) -> Result<Vec<Series>> {
-        plot::chart(self, q)
+        engine::chart(self, q)
     }
 
     fn scan(&self, run: RunKey, q: &ScanQuery) -> Result<ScanPage> {
-        let conn = self.reader()?;
-        let tx = conn.unchecked_transaction()?; // one consistent snapshot for the page
-        scan::scan(&tx, run, q)
+        engine::scan(self, run, q)
     }
 
     fn sampled(&self, run: RunKey, keys: Option<&[String]>, samples: usize) -> Result<Vec<HistoryRow>> {
-        let conn = self.reader()?;
-        let tx = conn.unchecked_transaction()?;
-        scan::sampled(&tx, run, keys, samples)
+        engine::sampled(self, run, keys, samples)
     }
 
     fn keys(&self, run: RunKey) -> Result<Vec<String>> {
-        let conn = self.reader()?;
-        meta::run_keys(&conn, run)
+        engine::keys(self, run)
     }
 
     fn keys_of_runs(&self, runs: &[RunKey]) -> Result<Vec<String>> {
-        let conn = self.reader()?;
-        meta::keys_of_runs(&conn, runs)
+        engine::keys_of_runs(self, runs)
     }
 
     fn last_objects(&self, run: RunKey) -> Result<Vec<(String, u64, crate::Value)>> {
-        let conn = self.reader()?;
-        meta::last_objects(&conn, run)
+        engine::last_objects(self, run)
     }
 
     fn delete_run(&self, run: RunKey) -> Result<()> {
-        self.with_writer(|c| delete_run(c, run))
+        engine::delete_run(self, run)
     }
 
     fn compact(&self, run: RunKey) -> Result<()> {
-        self.with_writer(|c| compact::compact_run(c, run))
+        engine::compact(self, run)
     }
 }

@@ -67,8 +67,8 @@ impl PgStore {
 
 /// The run's history keys, as the catalogue takes them.
 fn history_keys(c: &mut impl GenericClient, pk: i64) -> Result<Map<String, Json>> {
-    let rows = c.query("SELECT key FROM hist_keys WHERE run = $1", &[&pk]).map_err(db)?;
-    Ok(rows.iter().map(|r| (r.get::<_, String>(0), Json::Null)).collect())
+    let keys = trackway_history::engine::keys_in(&mut crate::history::PgTables::new(c), pk)?;
+    Ok(keys.into_iter().map(|k| (k, Json::Null)).collect())
 }
 
 /// Those of `digests` no reference table names any more. A reference table this database has

@@ -70,6 +70,7 @@ impl PgStore {
 /// An unreachable database or a failed migration.
 pub fn open_storage(url: &str, options: &PoolOptions) -> Result<Storage> {
     let pool = crate::connect(url, options).map_err(db)?;
+    crate::convert_legacy_history(&pool)?;
     let store = Arc::new(PgStore::new(pool.clone()));
     Ok(Storage {
         metadata: store.clone(),

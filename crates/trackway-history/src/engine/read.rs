@@ -1,24 +1,21 @@
 //! Reading one numeric series: compacted chunks merged with the live tail (last write wins).
 
-use rusqlite::{Connection, params};
-
+use super::Tables;
 use super::meta::{SeriesMeta, sql_step, step_to_sql};
 use crate::Result;
 use crate::codec::{self, KIND_TOMBSTONE, Points};
 
 /// The tail of a series in write order, tombstones included.
-pub(crate) fn load_tail(conn: &Connection, m: &SeriesMeta) -> Result<Points> {
+pub(crate) fn load_tail(conn: &mut dyn Tables, m: &SeriesMeta) -> Result<Points> {
     let mut out = Points::default();
     if m.n_tail == 0 {
         return Ok(out);
     }
-    let mut st = conn.prepare_cached("SELECT data FROM hist_tail WHERE run = ?1 AND key = ?2 ORDER BY id")?;
-    let mut rows = st.query(params![m.run, m.key])?;
-    while let Some(r) = rows.next()? {
-        let blob = r.get_ref(0)?.as_blob()?;
+    conn.for_each_tail(m.run, m.key, &mut |blob| {
         let p = codec::decode_points(blob, true)?;
         out.extend_from(&p, 0, p.len());
-    }
+        Ok(true)
+    })?;
     Ok(out)
 }
 
@@ -57,7 +54,7 @@ pub(crate) fn without_tombstones(p: Points) -> Points {
 /// Visit the compacted points with lo <= step <= hi chunk by chunk, in step order, without
 /// collecting them (bounded memory). `f` returns false to stop early.
 pub(crate) fn for_each_chunk(
-    conn: &Connection,
+    conn: &mut dyn Tables,
     m: &SeriesMeta,
     lo: u64,
     hi: u64,
@@ -67,29 +64,22 @@ pub(crate) fn for_each_chunk(
     if m.n_chunk == 0 || lo > hi {
         return Ok(());
     }
-    let sql = "SELECT data FROM hist_chunk WHERE run = ?1 AND key = ?2 AND start_step <= ?4
-               AND end_step >= ?3 ORDER BY start_step";
-    let mut st = conn.prepare_cached(sql)?;
-    let mut rows = st.query(params![m.run, m.key, step_to_sql(lo)?, step_to_sql(hi)?])?;
     let mut p = Points::default();
-    while let Some(r) = rows.next()? {
-        codec::decode_points_into(r.get_ref(0)?.as_blob()?, with_values, &mut p)?;
+    conn.for_each_chunk(m.run, m.key, (step_to_sql(lo)?, step_to_sql(hi)?), &mut |blob| {
+        codec::decode_points_into(blob, with_values, &mut p)?;
         if !with_values {
             p.vals.resize(p.len(), 0.0);
             p.kinds.resize(p.len(), 0);
         }
         p.clip(lo, hi);
-        if !f(&p) {
-            break;
-        }
-    }
-    Ok(())
+        Ok(f(&p))
+    })
 }
 
 /// Chunk points with lo <= step <= hi. With `limit`, stops after the chunk that brings the
 /// count above `limit` (callers use this only when the tail cannot interleave).
 pub(crate) fn load_chunks(
-    conn: &Connection,
+    conn: &mut dyn Tables,
     m: &SeriesMeta,
     lo: u64,
     hi: u64,
@@ -112,7 +102,7 @@ pub(crate) fn load_chunks(
 }
 
 /// The live tail resolved (sorted, last write wins, no tombstones) and clipped to [lo, hi].
-pub(crate) fn tail_points(conn: &Connection, m: &SeriesMeta, lo: u64, hi: u64) -> Result<Points> {
+pub(crate) fn tail_points(conn: &mut dyn Tables, m: &SeriesMeta, lo: u64, hi: u64) -> Result<Points> {
     let mut t = without_tombstones(last_wins(load_tail(conn, m)?));
     t.clip(lo, hi);
     Ok(t)
@@ -153,7 +143,7 @@ pub(crate) fn merge(chunks: Points, tail: Points) -> Points {
 /// The resolved points of a series with lo <= step <= hi, sorted by step, one per step.
 /// With `limit`, only the first `limit` points are returned.
 pub(crate) fn resolve(
-    conn: &Connection,
+    conn: &mut dyn Tables,
     m: &SeriesMeta,
     lo: u64,
     hi: u64,
@@ -172,15 +162,10 @@ pub(crate) fn resolve(
 }
 
 /// Non-numeric values of a series with lo <= step <= hi, as (step, json).
-pub(crate) fn load_objs(conn: &Connection, m: &SeriesMeta, lo: u64, hi: u64) -> Result<Vec<(u64, String)>> {
+pub(crate) fn load_objs(conn: &mut dyn Tables, m: &SeriesMeta, lo: u64, hi: u64) -> Result<Vec<(u64, String)>> {
     if !m.has_obj {
         return Ok(Vec::new());
     }
-    let sql = "SELECT step, json FROM hist_obj WHERE run = ?1 AND key = ?2 AND step BETWEEN ?3 AND ?4
-               ORDER BY step";
-    let mut st = conn.prepare_cached(sql)?;
-    let rows = st.query_map(params![m.run, m.key, step_to_sql(lo)?, step_to_sql(hi)?], |r| {
-        Ok((sql_step(r.get(0)?), r.get(1)?))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let rows = conn.objs(m.run, m.key, step_to_sql(lo)?, step_to_sql(hi)?)?;
+    Ok(rows.into_iter().map(|(s, json)| (sql_step(s), json)).collect())
 }

@@ -2,13 +2,11 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, params};
-
 use super::meta::{self, SeriesMeta, step_to_sql};
 use super::pyramid::NLEVELS;
-use super::{COALESCE_TAIL_ROWS, COMPACT_TAIL, KEY_RT, KEY_TS, compact};
+use super::{COALESCE_TAIL_ROWS, COMPACT_TAIL, KEY_RT, KEY_TS, Tables, compact};
 use crate::codec::{self, KIND_FLOAT, KIND_INT, KIND_TOMBSTONE, KIND_UINT, Points};
-use crate::{HistoryError, HistoryRow, HistoryRowRef, Map, Result, RunKey, Value};
+use crate::{HistoryError, HistoryRowRef, Map, Result, RunKey, Value};
 
 /// Largest integer magnitude that is exact as f64.
 const EXACT_INT: u64 = 1 << 53;
@@ -32,12 +30,7 @@ struct KeyBuf {
     dirty: bool,
 }
 
-pub(crate) fn append(conn: &Connection, run: RunKey, rows: &[HistoryRow]) -> Result<()> {
-    let refs: Vec<HistoryRowRef<'_>> = rows.iter().map(HistoryRowRef::from).collect();
-    append_refs(conn, run, &refs)
-}
-
-pub(crate) fn append_refs(conn: &Connection, run: RunKey, rows: &[HistoryRowRef<'_>]) -> Result<()> {
+pub(crate) fn append_refs(conn: &mut dyn Tables, run: RunKey, rows: &[HistoryRowRef<'_>]) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -78,7 +71,7 @@ fn same_keys(a: &Map, b: &Map) -> bool {
 }
 
 fn slot<'a>(
-    conn: &Connection,
+    conn: &mut dyn Tables,
     run: RunKey,
     name: &'a str,
     bufs: &mut Vec<KeyBuf>,
@@ -100,21 +93,19 @@ fn slot<'a>(
     Ok(bufs.len() - 1)
 }
 
-fn put_value(conn: &Connection, b: &mut KeyBuf, step: u64, v: &Value) -> Result<()> {
+fn put_value(conn: &mut dyn Tables, b: &mut KeyBuf, step: u64, v: &Value) -> Result<()> {
     let (run, key) = (b.meta.run, b.meta.key);
     let st = step_to_sql(step)?;
     if let Some((f, kind)) = numeric(v) {
         if b.meta.has_obj {
             // A numeric write replaces an earlier non-numeric value at this step.
-            conn.prepare_cached("DELETE FROM hist_obj WHERE run = ?1 AND key = ?2 AND step = ?3")?
-                .execute(params![run, key, st])?;
+            conn.delete_obj(run, key, st)?;
         }
         b.points.push(step, f, kind);
         return Ok(());
     }
     let json = serde_json::to_string(v)?;
-    conn.prepare_cached("INSERT OR REPLACE INTO hist_obj(run, key, step, json) VALUES (?1, ?2, ?3, ?4)")?
-        .execute(params![run, key, st, json])?;
+    conn.put_obj(run, key, st, &json)?;
     if !b.meta.has_obj {
         b.meta.has_obj = true;
         b.dirty = true;
@@ -126,12 +117,11 @@ fn put_value(conn: &Connection, b: &mut KeyBuf, step: u64, v: &Value) -> Result<
     Ok(())
 }
 
-fn flush(conn: &Connection, b: &mut KeyBuf) -> Result<()> {
+fn flush(conn: &mut dyn Tables, b: &mut KeyBuf) -> Result<()> {
     let n = b.points.len();
     if n > 0 {
         let blob = codec::encode_points(&b.points, false)?;
-        conn.prepare_cached("INSERT INTO hist_tail(run, key, n, data) VALUES (?1, ?2, ?3, ?4)")?
-            .execute(params![b.meta.run, b.meta.key, n as i64, blob])?;
+        conn.insert_tail(b.meta.run, b.meta.key, n as i64, &blob)?;
         let (lo, hi) = min_max(&b.points.steps);
         let m = &mut b.meta;
         m.n_tail += n as i64;
@@ -141,7 +131,7 @@ fn flush(conn: &Connection, b: &mut KeyBuf) -> Result<()> {
         b.dirty = true;
     }
     if b.dirty {
-        meta::save_series(conn, &b.meta)?;
+        conn.save_series(&b.meta)?;
     }
     if b.meta.n_tail >= COMPACT_TAIL {
         compact::compact_series(conn, b.meta.run, b.meta.key, true)?;

@@ -7,18 +7,16 @@
 //! rows deleted; older chunks untouched) and the pyramid is recomputed from that step on. Chunks
 //! are never updated in place.
 
-use rusqlite::{Connection, OptionalExtension, params};
-
 use super::meta::{self, SeriesMeta, step_to_sql};
-use super::{CHUNK, pyramid, read};
+use super::{CHUNK, Tables, pyramid, read};
 use crate::codec::{self, Points};
 use crate::{Result, RunKey};
 
-/// The largest step SQLite can hold.
+/// The largest step a database holds (a signed 64-bit integer).
 pub(crate) const MAX_STEP: u64 = i64::MAX as u64;
 
-pub(crate) fn compact_run(conn: &Connection, run: RunKey) -> Result<()> {
-    for (key, _) in meta::run_series(conn, run)? {
+pub(crate) fn compact_run(conn: &mut dyn Tables, run: RunKey) -> Result<()> {
+    for (key, _) in conn.run_series(run)? {
         compact_series(conn, run, key, false)?;
     }
     Ok(())
@@ -26,8 +24,8 @@ pub(crate) fn compact_run(conn: &Connection, run: RunKey) -> Result<()> {
 
 /// Compact one series. With `keep_remainder`, only whole chunks are written and the rest
 /// stays in the tail (used by ingest); otherwise everything is compacted.
-pub(crate) fn compact_series(conn: &Connection, run: RunKey, key: i64, keep_remainder: bool) -> Result<()> {
-    let Some(mut m) = meta::load_series(conn, run, key)? else { return Ok(()) };
+pub(crate) fn compact_series(conn: &mut dyn Tables, run: RunKey, key: i64, keep_remainder: bool) -> Result<()> {
+    let Some(mut m) = conn.load_series(run, key)? else { return Ok(()) };
     if m.n_tail == 0 {
         return Ok(());
     }
@@ -48,7 +46,7 @@ pub(crate) fn compact_series(conn: &Connection, run: RunKey, key: i64, keep_rema
     }
     if end > old_len {
         if let Some(id) = old_id {
-            conn.prepare_cached("DELETE FROM hist_chunk WHERE id = ?1")?.execute([id])?;
+            conn.delete_chunk(id)?;
         }
         write_chunks(conn, &m, &combined, 0, end)?;
         pyramid::add(conn, &mut m, &combined, (old_len, end), !keep_remainder)?;
@@ -56,28 +54,23 @@ pub(crate) fn compact_series(conn: &Connection, run: RunKey, key: i64, keep_rema
         m.chunk_min = Some(m.chunk_min.map_or(combined.steps[0], |c| c.min(combined.steps[0])));
         m.chunk_max = Some(combined.steps[end - 1]);
     }
-    conn.prepare_cached("DELETE FROM hist_tail WHERE run = ?1 AND key = ?2")?.execute(params![run, key])?;
+    conn.delete_tail(run, key)?;
     set_tail(conn, &mut m, &combined, end.max(old_len))?;
-    meta::save_series(conn, &m)
+    conn.save_series(&m)
 }
 
 /// Merge a series' tail segments into one row, keeping write order (reads resolve it).
-pub(crate) fn coalesce_tail(conn: &Connection, m: &mut SeriesMeta) -> Result<()> {
+pub(crate) fn coalesce_tail(conn: &mut dyn Tables, m: &mut SeriesMeta) -> Result<()> {
     let tail = read::load_tail(conn, m)?;
-    conn.prepare_cached("DELETE FROM hist_tail WHERE run = ?1 AND key = ?2")?.execute(params![m.run, m.key])?;
+    conn.delete_tail(m.run, m.key)?;
     let blob = codec::encode_points(&tail, false)?;
-    conn.prepare_cached("INSERT INTO hist_tail(run, key, n, data) VALUES (?1, ?2, ?3, ?4)")?.execute(params![
-        m.run,
-        m.key,
-        tail.len() as i64,
-        blob
-    ])?;
+    conn.insert_tail(m.run, m.key, tail.len() as i64, &blob)?;
     m.tail_rows = 1;
-    meta::save_series(conn, m)
+    conn.save_series(m)
 }
 
 /// Put `p[from..]` back as the whole tail.
-fn set_tail(conn: &Connection, m: &mut SeriesMeta, p: &Points, from: usize) -> Result<()> {
+fn set_tail(conn: &mut dyn Tables, m: &mut SeriesMeta, p: &Points, from: usize) -> Result<()> {
     m.n_tail = 0;
     m.tail_rows = 0;
     m.tail_min = None;
@@ -88,12 +81,7 @@ fn set_tail(conn: &Connection, m: &mut SeriesMeta, p: &Points, from: usize) -> R
     let mut rest = Points::default();
     rest.extend_from(p, from, p.len());
     let blob = codec::encode_points(&rest, false)?;
-    conn.prepare_cached("INSERT INTO hist_tail(run, key, n, data) VALUES (?1, ?2, ?3, ?4)")?.execute(params![
-        m.run,
-        m.key,
-        rest.len() as i64,
-        blob
-    ])?;
+    conn.insert_tail(m.run, m.key, rest.len() as i64, &blob)?;
     m.n_tail = rest.len() as i64;
     m.tail_rows = 1;
     m.tail_min = rest.steps.first().copied();
@@ -102,40 +90,25 @@ fn set_tail(conn: &Connection, m: &mut SeriesMeta, p: &Points, from: usize) -> R
 }
 
 /// The last chunk when it is less than half full, to be merged with new points.
-fn small_last_chunk(conn: &Connection, m: &SeriesMeta) -> Result<Option<(i64, Points)>> {
+fn small_last_chunk(conn: &mut dyn Tables, m: &SeriesMeta) -> Result<Option<(i64, Points)>> {
     if m.n_chunk == 0 {
         return Ok(None);
     }
-    let sql = "SELECT id, n, data FROM hist_chunk WHERE run = ?1 AND key = ?2
-               ORDER BY start_step DESC LIMIT 1";
-    let row: Option<(i64, i64, Vec<u8>)> = conn
-        .prepare_cached(sql)?
-        .query_row(params![m.run, m.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
-    match row {
+    match conn.last_chunk(m.run, m.key)? {
         Some((id, n, data)) if (n as usize) < CHUNK / 2 => Ok(Some((id, codec::decode_points(&data, true)?))),
         _ => Ok(None),
     }
 }
 
-fn write_chunks(conn: &Connection, m: &SeriesMeta, p: &Points, from: usize, to: usize) -> Result<()> {
+fn write_chunks(conn: &mut dyn Tables, m: &SeriesMeta, p: &Points, from: usize, to: usize) -> Result<()> {
     let mut i = from;
     while i < to {
         let j = (i + CHUNK).min(to);
         let mut piece = Points::default();
         piece.extend_from(p, i, j);
         let blob = codec::encode_points(&piece, true)?;
-        conn.prepare_cached(
-            "INSERT INTO hist_chunk(run, key, start_step, end_step, n, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![
-            m.run,
-            m.key,
-            step_to_sql(piece.steps[0])?,
-            step_to_sql(piece.steps[piece.len() - 1])?,
-            piece.len() as i64,
-            blob
-        ])?;
+        let steps = (step_to_sql(piece.steps[0])?, step_to_sql(piece.steps[piece.len() - 1])?);
+        conn.insert_chunk(m.run, m.key, steps, piece.len() as i64, &blob)?;
         i = j;
     }
     Ok(())
@@ -143,47 +116,37 @@ fn write_chunks(conn: &Connection, m: &SeriesMeta, p: &Points, from: usize, to: 
 
 /// The tail rewrites compacted steps: replace the chunks from the first one it touches on (new
 /// rows; older chunks are untouched) and recompute the pyramid from there on.
-fn rewrite(conn: &Connection, mut m: SeriesMeta, tail: Points) -> Result<()> {
+fn rewrite(conn: &mut dyn Tables, mut m: SeriesMeta, tail: Points) -> Result<()> {
     let Some(&from) = tail.steps.first() else { return rebuild(conn, m, tail) };
     if m.min_level < 0 {
         return rebuild(conn, m, tail);
     }
-    let sql = "SELECT id, start_step FROM hist_chunk WHERE run = ?1 AND key = ?2 AND end_step >= ?3
-               ORDER BY start_step";
-    let affected: Vec<(i64, i64)> = conn
-        .prepare_cached(sql)?
-        .query_map(params![m.run, m.key, step_to_sql(from)?], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+    let affected = conn.chunks_ending_from(m.run, m.key, step_to_sql(from)?)?;
     let start = affected.first().map_or(from, |&(_, s)| meta::sql_step(s).min(from));
     let old = read::load_chunks(conn, &m, start, MAX_STEP, true, None)?;
-    for (id, _) in &affected {
-        conn.prepare_cached("DELETE FROM hist_chunk WHERE id = ?1")?.execute([id])?;
+    for &(id, _) in &affected {
+        conn.delete_chunk(id)?;
     }
     let merged = read::merge(old, tail);
     write_chunks(conn, &m, &merged, 0, merged.len())?;
     pyramid::rewrite_from(conn, &m, start, &merged)?;
-    conn.prepare_cached("DELETE FROM hist_tail WHERE run = ?1 AND key = ?2")?.execute(params![m.run, m.key])?;
+    conn.delete_tail(m.run, m.key)?;
     m.n_tail = 0;
     m.tail_rows = 0;
     m.tail_min = None;
     m.tail_max = None;
-    let stats = "SELECT min(start_step), max(end_step), coalesce(sum(n), 0) FROM hist_chunk
-                 WHERE run = ?1 AND key = ?2";
-    let (lo, hi, n): (Option<i64>, Option<i64>, i64) =
-        conn.prepare_cached(stats)?.query_row(params![m.run, m.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let (lo, hi, n) = conn.chunk_stats(m.run, m.key)?;
     m.chunk_min = lo.map(meta::sql_step);
     m.chunk_max = hi.map(meta::sql_step);
     m.n_chunk = n;
-    meta::save_series(conn, &m)
+    conn.save_series(&m)
 }
 
 /// Rewrite a whole series from its resolved points.
-fn rebuild(conn: &Connection, mut m: SeriesMeta, tail: Points) -> Result<()> {
+fn rebuild(conn: &mut dyn Tables, mut m: SeriesMeta, tail: Points) -> Result<()> {
     let chunks = read::load_chunks(conn, &m, 0, MAX_STEP, true, None)?;
     let all = read::merge(chunks, tail);
-    for t in ["hist_chunk", "hist_pyr", "hist_tail"] {
-        conn.execute(&format!("DELETE FROM {t} WHERE run = ?1 AND key = ?2"), params![m.run, m.key])?;
-    }
+    conn.delete_series_data(m.run, m.key)?;
     write_chunks(conn, &m, &all, 0, all.len())?;
     if m.min_level < pyramid::NLEVELS {
         m.min_level = -1; // re-decide the lowest level from the rewritten data
@@ -196,5 +159,5 @@ fn rebuild(conn: &Connection, mut m: SeriesMeta, tail: Points) -> Result<()> {
     m.n_chunk = all.len() as i64;
     m.chunk_min = all.steps.first().copied();
     m.chunk_max = all.steps.last().copied();
-    meta::save_series(conn, &m)
+    conn.save_series(&m)
 }

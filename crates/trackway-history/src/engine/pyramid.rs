@@ -5,8 +5,7 @@
 //! bucket plus appends. The last page of a level stays small and raw (cheap to rewrite); full
 //! pages are pco-compressed.
 
-use rusqlite::{Connection, OptionalExtension, params};
-
+use super::Tables;
 use super::meta::SeriesMeta;
 use crate::chart::{Agg, Buckets};
 use crate::codec::{self, Points, Reader};
@@ -40,7 +39,7 @@ fn choose_level(steps: &[u64]) -> i64 {
 /// Add points `pts[from..to]` (sorted, after everything already in the pyramid). `seal`
 /// compresses the last page of each level too (when the series is not expected to grow soon).
 pub(crate) fn add(
-    conn: &Connection,
+    conn: &mut dyn Tables,
     m: &mut SeriesMeta,
     pts: &Points,
     (from, to): (usize, usize),
@@ -73,21 +72,15 @@ pub(crate) fn add(
     }
 }
 
-fn write_level(conn: &Connection, m: &SeriesMeta, level: i64, new: &[(u64, Agg)], seal: bool) -> Result<()> {
+fn write_level(conn: &mut dyn Tables, m: &SeriesMeta, level: i64, new: &[(u64, Agg)], seal: bool) -> Result<()> {
     let Some(&(first_new, _)) = new.first() else { return Ok(()) };
     let shift = shift_of(level);
-    let sql = "SELECT id, n, data FROM hist_pyr WHERE run = ?1 AND key = ?2 AND level = ?3
-               ORDER BY first_bucket DESC LIMIT 1";
-    let last: Option<(i64, i64, Vec<u8>)> = conn
-        .prepare_cached(sql)?
-        .query_row(params![m.run, m.key, level], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?;
     let mut items = Buckets::default();
-    if let Some((id, n, data)) = last {
+    if let Some((id, n, data)) = conn.last_page(m.run, m.key, level)? {
         let page = decode_page(&data, shift)?;
         let touches = page.last().is_some_and(|(b, _)| *b >= first_new);
         if (n as usize) < PAGE_CAP || touches {
-            conn.prepare_cached("DELETE FROM hist_pyr WHERE id = ?1")?.execute([id])?;
+            conn.delete_page(id)?;
             items.items = page;
         }
     }
@@ -100,32 +93,21 @@ fn write_level(conn: &Connection, m: &SeriesMeta, level: i64, new: &[(u64, Agg)]
     Ok(())
 }
 
-fn insert_page(conn: &Connection, m: &SeriesMeta, level: i64, page: &[(u64, Agg)], compress: bool) -> Result<()> {
+fn insert_page(conn: &mut dyn Tables, m: &SeriesMeta, level: i64, page: &[(u64, Agg)], compress: bool) -> Result<()> {
     let blob = encode_page(page, shift_of(level), compress)?;
-    let (first, last) = (page[0].0 as i64, page[page.len() - 1].0 as i64);
-    conn.prepare_cached(
-        "INSERT INTO hist_pyr(run, key, level, first_bucket, last_bucket, n, data)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?
-    .execute(params![m.run, m.key, level, first, last, page.len() as i64, blob])?;
-    Ok(())
+    let buckets = (page[0].0 as i64, page[page.len() - 1].0 as i64);
+    conn.insert_page(m.run, m.key, level, buckets, page.len() as i64, &blob)
 }
 
 /// Drop the buckets with index >= `b` of one level (their pages are deleted, a page that
 /// straddles `b` is replaced by its first part).
-fn truncate_level(conn: &Connection, m: &SeriesMeta, level: i64, b: u64) -> Result<()> {
-    let sql = "SELECT id, data FROM hist_pyr WHERE run = ?1 AND key = ?2 AND level = ?3
-               AND first_bucket < ?4 AND last_bucket >= ?4";
-    let straddling: Option<(i64, Vec<u8>)> = conn
-        .prepare_cached(sql)?
-        .query_row(params![m.run, m.key, level, b as i64], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    conn.prepare_cached("DELETE FROM hist_pyr WHERE run = ?1 AND key = ?2 AND level = ?3 AND first_bucket >= ?4")?
-        .execute(params![m.run, m.key, level, b as i64])?;
+fn truncate_level(conn: &mut dyn Tables, m: &SeriesMeta, level: i64, b: u64) -> Result<()> {
+    let straddling = conn.straddling_page(m.run, m.key, level, b as i64)?;
+    conn.delete_pages_from(m.run, m.key, level, b as i64)?;
     if let Some((id, data)) = straddling {
         let mut items = decode_page(&data, shift_of(level))?;
         items.retain(|(i, _)| *i < b);
-        conn.prepare_cached("DELETE FROM hist_pyr WHERE id = ?1")?.execute([id])?;
+        conn.delete_page(id)?;
         if !items.is_empty() {
             insert_page(conn, m, level, &items, true)?;
         }
@@ -136,7 +118,7 @@ fn truncate_level(conn: &Connection, m: &SeriesMeta, level: i64, b: u64) -> Resu
 /// Recompute every level from step `start` on, after the compacted points from `start` on were
 /// replaced by `rewritten` (sorted). Older buckets are kept; a bucket that straddles `start` is
 /// recomputed from the older chunk points it also holds (decoded, not rewritten).
-pub(crate) fn rewrite_from(conn: &Connection, m: &SeriesMeta, start: u64, rewritten: &Points) -> Result<()> {
+pub(crate) fn rewrite_from(conn: &mut dyn Tables, m: &SeriesMeta, start: u64, rewritten: &Points) -> Result<()> {
     if m.min_level < 0 || m.min_level >= NLEVELS {
         return Ok(());
     }
@@ -229,7 +211,7 @@ pub(crate) fn decode_page(blob: &[u8], shift: u32) -> Result<Vec<(u64, Agg)>> {
 
 /// Buckets of one level with j_lo <= index <= j_hi, in index order.
 pub(crate) fn read_level(
-    conn: &Connection,
+    conn: &mut dyn Tables,
     m: &SeriesMeta,
     level: i64,
     j_lo: u64,
@@ -237,17 +219,13 @@ pub(crate) fn read_level(
     out: &mut dyn FnMut(u64, &Agg),
 ) -> Result<()> {
     let shift = shift_of(level);
-    let sql = "SELECT data FROM hist_pyr WHERE run = ?1 AND key = ?2 AND level = ?3
-               AND first_bucket <= ?5 AND last_bucket >= ?4 ORDER BY first_bucket";
-    let mut st = conn.prepare_cached(sql)?;
-    let mut rows = st.query(params![m.run, m.key, level, j_lo as i64, j_hi as i64])?;
-    while let Some(r) = rows.next()? {
-        let page = Page::decode(r.get_ref(0)?.as_blob()?)?;
+    conn.for_each_page(m.run, m.key, level, (j_lo as i64, j_hi as i64), &mut |blob| {
+        let page = Page::decode(blob)?;
         let from = page.idx.partition_point(|&i| i < j_lo);
         let to = page.idx.partition_point(|&i| i <= j_hi);
         for i in from..to {
             out(page.idx[i], &page.agg(i, shift)?);
         }
-    }
-    Ok(())
+        Ok(true)
+    })
 }

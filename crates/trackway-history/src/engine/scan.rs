@@ -1,10 +1,8 @@
 //! Full rows: `scan` pages and `sampled`.
 
-use rusqlite::Connection;
-
 use super::compact::MAX_STEP;
 use super::meta::{self, SeriesMeta};
-use super::{KEY_RT, KEY_TS, read};
+use super::{KEY_RT, KEY_TS, Tables, read};
 use crate::codec::{KIND_INT, KIND_UINT, Points};
 use crate::{HistoryRow, Map, Result, RunKey, ScanPage, ScanQuery, Value};
 
@@ -30,21 +28,21 @@ struct RunSeries {
     filtered: bool,
 }
 
-fn run_series(conn: &Connection, run: RunKey, keys: Option<&[String]>) -> Result<Option<RunSeries>> {
-    let all = meta::run_series(conn, run)?;
-    let find = |name: &str| -> Result<Option<SeriesMeta>> {
+fn run_series(conn: &mut dyn Tables, run: RunKey, keys: Option<&[String]>) -> Result<Option<RunSeries>> {
+    let all = conn.run_series(run)?;
+    let find = |conn: &mut dyn Tables, name: &str| -> Result<Option<SeriesMeta>> {
         match all.iter().find(|(_, n)| n == name) {
-            Some((id, _)) => meta::load_series(conn, run, *id),
+            Some((id, _)) => conn.load_series(run, *id),
             None => Ok(None),
         }
     };
-    let Some(ts) = find(KEY_TS)? else { return Ok(None) };
-    let rt = find(KEY_RT)?;
+    let Some(ts) = find(conn, KEY_TS)? else { return Ok(None) };
+    let rt = find(conn, KEY_RT)?;
     let mut out = Vec::new();
     match keys {
         Some(ks) => {
             for k in ks {
-                match find(k)? {
+                match find(conn, k)? {
                     Some(m) => out.push((k.clone(), m)),
                     None => return Ok(None), // no row can hold a key the run never logged
                 }
@@ -52,7 +50,7 @@ fn run_series(conn: &Connection, run: RunKey, keys: Option<&[String]>) -> Result
         }
         None => {
             for (id, name) in all.iter().filter(|(_, n)| !meta::is_reserved(n)) {
-                if let Some(m) = meta::load_series(conn, run, *id)? {
+                if let Some(m) = conn.load_series(run, *id)? {
                     out.push((name.clone(), m));
                 }
             }
@@ -63,7 +61,7 @@ fn run_series(conn: &Connection, run: RunKey, keys: Option<&[String]>) -> Result
 
 /// Build the rows at `steps` (sorted, from the ts series), keeping those that hold every key
 /// when filtered.
-fn build_rows(conn: &Connection, rs: &RunSeries, steps: &Points) -> Result<Vec<HistoryRow>> {
+fn build_rows(conn: &mut dyn Tables, rs: &RunSeries, steps: &Points) -> Result<Vec<HistoryRow>> {
     let (Some(&lo), Some(&hi)) = (steps.steps.first(), steps.steps.last()) else { return Ok(Vec::new()) };
     let mut rows: Vec<HistoryRow> = (0..steps.len())
         .map(|i| HistoryRow { step: steps.steps[i], ts: steps.vals[i], rt: f64::NAN, data: Map::new() })
@@ -99,7 +97,7 @@ fn build_rows(conn: &Connection, rs: &RunSeries, steps: &Points) -> Result<Vec<H
     Ok(rows)
 }
 
-pub(crate) fn scan(conn: &Connection, run: RunKey, q: &ScanQuery) -> Result<ScanPage> {
+pub(crate) fn scan(conn: &mut dyn Tables, run: RunKey, q: &ScanQuery) -> Result<ScanPage> {
     let limit = q.limit.max(1);
     let mut lo = q.min_step.unwrap_or(0);
     if let Some(a) = q.after {
@@ -143,7 +141,7 @@ pub fn sample_indices(n: usize, samples: usize) -> Vec<usize> {
 }
 
 pub(crate) fn sampled(
-    conn: &Connection,
+    conn: &mut dyn Tables,
     run: RunKey,
     keys: Option<&[String]>,
     samples: usize,
@@ -159,7 +157,7 @@ pub(crate) fn sampled(
 }
 
 /// The row steps holding every key of the filter.
-fn rows_with_all_keys(conn: &Connection, rs: &RunSeries, mut rows: Points) -> Result<Points> {
+fn rows_with_all_keys(conn: &mut dyn Tables, rs: &RunSeries, mut rows: Points) -> Result<Points> {
     for (_, m) in &rs.keys {
         let mut have: Vec<u64> = read::resolve(conn, m, 0, MAX_STEP, false, None)?.steps;
         have.extend(read::load_objs(conn, m, 0, MAX_STEP)?.into_iter().map(|(s, _)| s));

@@ -1,11 +1,9 @@
 //! Chart queries: pyramid + ragged edges + tail for the step axis, joined scans otherwise.
 
-use rusqlite::Connection;
-
 use super::compact::MAX_STEP;
-use super::meta::{self, SeriesMeta};
+use super::meta::SeriesMeta;
 use super::pyramid::{self, LEVEL0_SHIFT, NLEVELS};
-use super::{KEY_RT, KEY_TS, SqliteHistory, read};
+use super::{Backend, KEY_RT, KEY_TS, Tables, read, read_with};
 use crate::chart::{Buckets, exact_series, step_shift};
 use crate::codec::Points;
 use crate::{ChartQuery, HistoryError, Result, RunKey, Series, XAxis};
@@ -23,35 +21,39 @@ struct Plan {
     x_max: Option<f64>,
 }
 
-pub(crate) fn chart(h: &SqliteHistory, q: &ChartQuery) -> Result<Vec<Series>> {
-    let empty = || q.runs.iter().map(|&run| Series { run, ..Series::default() }).collect();
-    let conn = h.reader()?;
-    let Some(metric) = meta::find_key(&conn, &q.metric)? else { return Ok(empty()) };
+/// The metric's and the x axis' key ids and the series statistics of every run, from one snapshot.
+type Found = Option<(Option<i64>, Vec<(RunKey, Option<SeriesMeta>)>)>;
+
+fn find_series(t: &mut dyn Tables, q: &ChartQuery) -> Result<Found> {
+    let Some(metric) = t.find_key(&q.metric)? else { return Ok(None) };
     let x = match &q.x {
         XAxis::Step => None,
-        XAxis::Runtime => meta::find_key(&conn, KEY_RT)?,
-        XAxis::Timestamp => meta::find_key(&conn, KEY_TS)?,
-        XAxis::Metric(name) => meta::find_key(&conn, name)?,
+        XAxis::Runtime => t.find_key(KEY_RT)?,
+        XAxis::Timestamp => t.find_key(KEY_TS)?,
+        XAxis::Metric(name) => t.find_key(name)?,
     };
     if q.x != XAxis::Step && x.is_none() {
-        return Ok(empty());
+        return Ok(None);
     }
-    let budget = q.buckets.clamp(1, MAX_BUCKETS);
+    let metas = t.load_series_of_runs(&q.runs, metric)?;
+    Ok(Some((x, q.runs.iter().copied().zip(metas).collect())))
+}
+
+pub(crate) fn chart(h: &dyn Backend, q: &ChartQuery) -> Result<Vec<Series>> {
+    let empty = || q.runs.iter().map(|&run| Series { run, ..Series::default() }).collect();
     // One snapshot for the series statistics; workers read chunks/pages with their own.
-    let metas: Vec<(RunKey, Option<SeriesMeta>)> = {
-        let tx = conn.unchecked_transaction()?;
-        q.runs.iter().map(|&run| Ok((run, meta::load_series(&tx, run, metric)?))).collect::<Result<_>>()?
-    };
+    let Some((x, metas)) = read_with(h, |t| find_series(t, q))? else { return Ok(empty()) };
+    let budget = q.buckets.clamp(1, MAX_BUCKETS);
     let steps = if q.x == XAxis::Step { step_plan(q, &metas, budget) } else { None };
     if q.x == XAxis::Step && steps.is_none() {
         return Ok(empty());
     }
-    drop(conn);
     let plan = Plan { x, budget, steps, x_min: q.x_min, x_max: q.x_max };
-    let threads = if q.runs.len() < 16 { 1 } else { h.threads.min(q.runs.len()) };
-    let per = metas.len().div_ceil(threads.max(1)).max(1);
+    let threads = if q.runs.len() < 16 { 1 } else { h.threads().clamp(1, q.runs.len()) };
+    let per = metas.len().div_ceil(threads).max(1);
     std::thread::scope(|s| {
-        let handles: Vec<_> = metas.chunks(per).map(|runs| s.spawn(|| chart_runs(h, &plan, runs))).collect();
+        let handles: Vec<_> =
+            metas.chunks(per).map(|runs| s.spawn(|| read_with(h, |t| chart_runs(t, &plan, runs)))).collect();
         let mut out = Vec::with_capacity(q.runs.len());
         for hd in handles {
             let part = hd.join().map_err(|_| HistoryError::Internal("chart worker panicked".into()))??;
@@ -77,16 +79,14 @@ fn step_plan(q: &ChartQuery, metas: &[(RunKey, Option<SeriesMeta>)], budget: usi
     (lo <= hi).then(|| (lo, hi, step_shift(lo, hi, budget)))
 }
 
-fn chart_runs(h: &SqliteHistory, plan: &Plan, runs: &[(RunKey, Option<SeriesMeta>)]) -> Result<Vec<Series>> {
-    let conn = h.reader()?;
-    let tx = conn.unchecked_transaction()?;
+fn chart_runs(t: &mut dyn Tables, plan: &Plan, runs: &[(RunKey, Option<SeriesMeta>)]) -> Result<Vec<Series>> {
     let mut out = Vec::with_capacity(runs.len());
     for (run, m) in runs {
         let s = match m {
             None => Series { run: *run, ..Series::default() },
             Some(m) => match plan.steps {
-                Some((lo, hi, shift)) => step_series(&tx, m, lo, hi, shift, plan.budget)?,
-                None => x_series(&tx, m, plan)?,
+                Some((lo, hi, shift)) => step_series(t, m, lo, hi, shift, plan.budget)?,
+                None => x_series(t, m, plan)?,
             },
         };
         out.push(s);
@@ -99,7 +99,14 @@ fn add_points(b: &mut Buckets, p: &Points, shift: u32) {
     b.add_sorted(&p.steps, &p.vals, shift);
 }
 
-fn raw_step_series(conn: &Connection, m: &SeriesMeta, lo: u64, hi: u64, shift: u32, budget: usize) -> Result<Series> {
+fn raw_step_series(
+    conn: &mut dyn Tables,
+    m: &SeriesMeta,
+    lo: u64,
+    hi: u64,
+    shift: u32,
+    budget: usize,
+) -> Result<Series> {
     if !m.tail_after_chunks() {
         // The tail rewrites compacted steps: resolve the whole range first.
         let p = read::resolve(conn, m, lo, hi, true, None)?;
@@ -152,7 +159,7 @@ impl RawOrBuckets {
     }
 }
 
-fn step_series(conn: &Connection, m: &SeriesMeta, lo: u64, hi: u64, shift: u32, budget: usize) -> Result<Series> {
+fn step_series(conn: &mut dyn Tables, m: &SeriesMeta, lo: u64, hi: u64, shift: u32, budget: usize) -> Result<Series> {
     let Some((dlo, dhi)) = m.step_range() else { return Ok(Series { run: m.run, ..Series::default() }) };
     let (lo, hi) = (lo.max(dlo), hi.min(dhi));
     if lo > hi {
@@ -182,7 +189,7 @@ fn step_series(conn: &Connection, m: &SeriesMeta, lo: u64, hi: u64, shift: u32, 
 /// Compacted points in [lo, hi]: whole pyramid buckets inside the range (a bucket cut by the
 /// range is still whole when the cut part holds no compacted data), raw chunk points at the edges.
 fn pyramid_part(
-    conn: &Connection,
+    conn: &mut dyn Tables,
     m: &SeriesMeta,
     b: &mut Buckets,
     (lo, hi): (u64, u64),
@@ -213,9 +220,9 @@ fn pyramid_part(
 
 /// Non-step x axes: join the metric with the x series by step, bucket by x over its range.
 /// Work is proportional to the run's points (no pyramid for these axes); memory to one run.
-fn x_series(conn: &Connection, m: &SeriesMeta, plan: &Plan) -> Result<Series> {
+fn x_series(conn: &mut dyn Tables, m: &SeriesMeta, plan: &Plan) -> Result<Series> {
     let empty = Series { run: m.run, ..Series::default() };
-    let Some(xm) = plan.x.map(|k| meta::load_series(conn, m.run, k)).transpose()?.flatten() else {
+    let Some(xm) = plan.x.map(|k| conn.load_series(m.run, k)).transpose()?.flatten() else {
         return Ok(empty);
     };
     let y = read::resolve(conn, m, 0, MAX_STEP, true, None)?;
