@@ -151,7 +151,8 @@ fn arg(n: usize, default: u64) -> u64 {
 async fn main() -> anyhow::Result<()> {
     let (runs, steps, per_batch) = (arg(1, 16), arg(2, 10_000), arg(3, 1_000));
     let tmp = tempfile::tempdir()?;
-    let url = trackway_postgres::testpg::fresh_database();
+    // testpg blocks on its own client runtime: not on this runtime's worker.
+    let url = tokio::task::block_in_place(trackway_postgres::testpg::fresh_database);
     let backends = Backends { database_url: Some(url.clone()), blob_url: None, db_pool_size: 16 };
     let pg: Vec<AppState> = (0..2)
         .map(|i| {
@@ -174,6 +175,8 @@ async fn main() -> anyhow::Result<()> {
             bytes as f64 / points,
             if on_pg { "history tables with indexes and TOAST" } else { "whole database file and WAL" },
         );
+        // The PostgreSQL pools close their connections on a blocking client: not on a runtime worker.
+        tokio::task::block_in_place(move || drop(apps));
     }
     println!("  (test PostgreSQL runs with fsync=off; SQLite with synchronous=FULL)");
     Ok(())
