@@ -1,5 +1,5 @@
 //! The PostgreSQL history store: trackway-history's chunk + pyramid engine
-//! ([`trackway_history::engine`]) over this database's tables (migrations/0006_history_chunks.sql).
+//! ([`trackway_history::engine`]) over this database's tables (migrations/0007_history_chunks.sql).
 //! The engine holds every rule (tail, 4096-point chunks and their codec, the pyramid, chart and
 //! scan reads); this file only stores and finds its rows. Each statement is one round trip
 //! (`query_typed`: no separate prepare).
