@@ -48,8 +48,8 @@ export class CrossCard {
     // Scatter and parallel coordinates: the PNG is the SVG rasterised, as for line charts.
     const view = this.view;
     const pictures = view instanceof ImportancePanel ? [] : [
-      item("Image (PNG)", "exp-png", async () => download(name("png"), await svgToPng(await view.svg()))),
-      item("Vector (SVG)", "exp-svg", async () => download(name("svg"), await view.svg(), "image/svg+xml"))];
+      item("Image (PNG)", "exp-png", async () => download(name("png"), await svgToPng(view.svg()))),
+      item("Vector (SVG)", "exp-svg", () => download(name("svg"), view.svg(), "image/svg+xml"))];
     const menu = h("div", { class: "export-menu", role: "menu", hidden: true },
       item("Data (CSV)", "exp-csv", () => download(name("csv"), this.csv())), ...pictures);
     const tools = h("div", { class: "chart-tools" },

@@ -2,7 +2,7 @@
 // the runs inside every brush become the selection (and so the charted runs).
 
 import { axisData, axisTicks, brushed, defaultAxes, denorm, norm, type AxisData } from "../lib/axes";
-import { canvasSvg } from "../lib/chartexport";
+import { canvasSvg } from "../lib/svgctx";
 import { h, clear } from "../lib/dom";
 import { colourOf, drawLegend, keySelect, logToggle, prepareCanvas, type CrossRunOpts } from "./scatter";
 
@@ -61,7 +61,7 @@ export class ParallelCoords {
   }
 
   /** The plot as an SVG document (the canvas's drawing, replayed). */
-  svg(): Promise<string> {
+  svg(): string {
     const { w, hgt } = this.size();
     return canvasSvg(w, hgt, (g) => this.paint(g, w, hgt));
   }

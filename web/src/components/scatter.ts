@@ -3,7 +3,7 @@
 
 import type { Run } from "../api";
 import { axisData, axisTicks, defaultAxes, norm, type AxisData } from "../lib/axes";
-import { canvasSvg } from "../lib/chartexport";
+import { canvasSvg } from "../lib/svgctx";
 import { paletteColor, ramp, runColor } from "../lib/colors";
 import { h, clear } from "../lib/dom";
 import { formatNumber } from "../lib/tjson";
@@ -113,7 +113,7 @@ export class ScatterPlot {
   }
 
   /** The plot as an SVG document (the canvas's drawing, replayed). */
-  svg(): Promise<string> {
+  svg(): string {
     const { w, hgt } = this.size();
     return canvasSvg(w, hgt, (g) => this.paint(g, w, hgt));
   }

@@ -1,7 +1,7 @@
 // Exports of one chart: its data as CSV (the values drawn, one column per line, raw and
 // smoothed), and its picture as SVG built from what the plot shows (axes, ticks, lines,
 // markers, title, legend). The PNG is that SVG rasterised, so both pictures are the same one.
-// Canvas-drawn panels (scatter, parallel coordinates) export through canvasSvg: their own
+// Canvas-drawn panels (scatter, parallel coordinates) export through lib/svgctx.ts: their own
 // drawing code replayed into an SVG context, so the file shows what the canvas shows.
 
 import { toCsv } from "./csv";
@@ -44,7 +44,7 @@ export interface SvgChart {
   bars?: { label: string; color: string; value: string; from: number; to: number }[];
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 const n = (v: number) => (Math.round(v * 10) / 10).toString();
 const FAMILY = 'font-family="system-ui, sans-serif"';
 const FONT = `${FAMILY} font-size="11"`;
@@ -101,18 +101,6 @@ function bar(b: NonNullable<SvgChart["bars"]>[number], c: SvgChart): string[] {
   return [`<rect x="${n(b.from * c.width)}" y="${n(y + 2)}" width="${n(Math.max(1, (b.to - b.from) * c.width))}" height="${n(hgt - 4)}" fill="${esc(b.color)}"/>`,
     `<text x="-6" y="${n(y + hgt / 2 + 4)}" text-anchor="end" ${FONT} fill="#333">${esc(b.label.length > 10 ? `${b.label.slice(0, 9)}…` : b.label)}</text>`,
     `<text x="${n(b.to * c.width + 4)}" y="${n(y + hgt / 2 + 4)}" ${FONT} fill="#333">${esc(b.value)}</text>`];
-}
-
-/** An SVG document of `w`×`h` drawn by `paint`, the same code that draws the canvas, into
- *  svgcanvas's 2D context (loaded on first export; white background like the page's card). */
-export async function canvasSvg(w: number, h: number, paint: (g: CanvasRenderingContext2D) => void): Promise<string> {
-  const { Context } = await import("svgcanvas");
-  const ctx = new Context({ width: w, height: h });
-  const g = ctx as unknown as CanvasRenderingContext2D;
-  g.fillStyle = "#fff";
-  g.fillRect(0, 0, w, h);
-  paint(g);
-  return ctx.getSerializedSvg(true);
 }
 
 /** Rasterises an SVG document (2× for sharp pixels) into a PNG blob. */
