@@ -444,8 +444,11 @@ async function pngOf(page, sel, name) {
 /** An added scatter panel's SVG: a circle per run at the canvas's points, its axis names and
  *  tick labels as text; and its PNG. */
 async function crossRunPictures(page, sel, n) {
-  const sc = await page.evaluate(() => window.__trackway.scatter);
   const doc = await exportFile(page, sel, "exp-svg", "ws-18-scatter.svg");
+  // Read after the export: drawing the SVG is this panel's drawing, which the hook then describes
+  // (the workspace's own scatter panel writes the same hook when it draws).
+  const sc = await page.evaluate(() => window.__trackway.scatter);
+  assert(sc.x === "config.lr" && sc.y === "summary.loss", `the hook describes the exported panel: ${sc.x} ${sc.y}`);
   assert(doc.text.startsWith("<svg") && doc.suggested === "lr_vs_loss.svg", `the scatter's SVG ${doc.suggested}: ${doc.text.slice(0, 80)}`);
   const texts = svgTexts(doc.text);
   assert(texts.includes("config.lr") && texts.includes("summary.loss"), `axis names in ${texts.slice(0, 20)}`);
