@@ -3,13 +3,15 @@
 // Env: PERF_RUNS (100), PERF_METRICS (20), PERF_STEPS (100000), PERF_TABLE_RUNS (100000),
 // PERF_CONSOLE_LINES (50000), PERF_IMAGE_RUNS (16), PERF_IMAGE_STEPS (100), PERF_TABLE_ROWS (10000),
 // PERF_BIG_RUNS (1000), PERF_BIG_METRICS (50), PERF_BIG_STEPS (10000),
-// PERF_ONLY (charts | big | table | console | media).
+// PERF_REPORT_RUNS (100), PERF_REPORT_STEPS (1000),
+// PERF_ONLY (charts | big | table | report | console | media).
 // The chart workspace is served by the mock (procedural history, bucketed per docs/api.md),
 // so the figures measure the UI: fetch → align → smooth → draw. PERF_BACKEND=server fills a
 // real `trackway server` through the ingest API instead (PERF_STEPS then defaults to 1000).
 
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { launch, newPage, shot, until, WEB } from "./lib.mjs";
@@ -42,25 +44,33 @@ async function workspaceBackend(runs = env("PERF_RUNS", 100), metrics = env("PER
   }
   const steps = env("PERF_STEPS", 1000);
   const b = await startBackend();
+  await fillRuns(b, "perf", runs, metrics, steps);
+  return { ...b, url: b.pageUrl, apiUrl: b.url, project: "perf", desc: `${b.kind}: ${runs} runs × ${metrics} metrics × ${steps} steps` };
+}
+
+/** Metric names of the filled runs: loss, acc, then train/m2, train/m3, ... */
+const metricName = (k) => (k < 2 ? ["loss", "acc"][k] : `train/m${k}`);
+
+/** `runs` runs of `metrics` metrics × `steps` steps written through the ingest API. */
+async function fillRuns(b, project, runs, metrics, steps) {
   const call = client(b.url, b.key);
   const t0 = Date.now();
   for (let r = 0; r < runs; r++) {
-    const w = new RunWriter(call, { project: "perf", run_id: `p${r}`, name: `perf-${r}`, config: { lr: 0.001 * (r + 1) } });
+    const w = new RunWriter(call, { project, run_id: `p${r}`, name: `perf-${r}`, config: { lr: 0.001 * (r + 1), layers: 2 + (r % 4) } });
     await w.start();
     for (let s = 0; s < steps; s++) {
       const row = {};
-      for (let k = 0; k < metrics; k++) row[k < 2 ? ["loss", "acc"][k] : `train/m${k}`] = Math.exp(-s / 300) + 0.01 * r + k * 0.001 + 0.0001;
+      for (let k = 0; k < metrics; k++) row[metricName(k)] = Math.exp(-s / 300) + 0.01 * r + k * 0.001 + 0.0001;
       w.log(s, row);
       if (s % 500 === 499) await w.flush();
     }
     w.finish(0); await w.flush();
   }
   console.log(`# filled ${b.kind} with ${runs}×${metrics}×${steps} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  return { ...b, url: b.pageUrl, apiUrl: b.url, project: "perf", desc: `${b.kind}: ${runs} runs × ${metrics} metrics × ${steps} steps` };
 }
 
 /** Targets of issue 13, printed next to each figure as measured / target. */
-const TARGET = { firstPaint: 1500, smoothPerChart: 50, bigFirstPaint: 2000, bundleGz: 500 };
+const TARGET = { firstPaint: 1500, smoothPerChart: 50, bigFirstPaint: 2000, bundleGz: 500, tableFirstPage: 300, reportOpen: 1500 };
 
 async function chartsPerf(browser, big = false) {
   // big: 1,000 runs × 50 panels (the workspace charts the first 100 of them).
@@ -126,7 +136,7 @@ async function tablePerf(browser) {
       await page.goto(`${m.path}?tab=scatter&i=${i}`);
       firsts.push(await until(page, () => window.__trackway.table.firstRowsAt, null, 60000, "first page"));
     }
-    console.log(`runs table (${n.toLocaleString()} runs, ${m.desc}, server-side paging): first page of rows ${pct(firsts, 0.5).toFixed(0)} ms after navigation (median of 5; ${firsts.map((f) => f.toFixed(0)).join(", ")})`);
+    console.log(`runs table (${n.toLocaleString()} runs, ${m.desc}, server-side paging): first page of rows ${pct(firsts, 0.5).toFixed(0)} ms after navigation (median of 5; ${firsts.map((f) => f.toFixed(0)).join(", ")}; target ≤ ${TARGET.tableFirstPage} ms: ratio ${(pct(firsts, 0.5) / TARGET.tableFirstPage).toFixed(2)})`);
     const t0 = Date.now();
     await page.goto(`${m.path}?tab=scatter`);
     await until(page, () => window.__trackway.table.total > 0, null, 60000, "first page");
@@ -158,6 +168,40 @@ async function tablePerf(browser) {
     await page.waitForTimeout(200);
     await shot(page, "perf-table-100k");
   } finally { await m.close(); }
+}
+
+/** Issue 16: a report of 12 live panels (9 line charts, 2 scatter plots, a run table) over
+ *  100 runs of the real server, opened by a signed-in reader: navigation start → every panel
+ *  drawn. The panels query the server when the report opens (nothing is cached in the report). */
+async function reportPerf(browser) {
+  const runs = env("PERF_REPORT_RUNS", 100), steps = env("PERF_REPORT_STEPS", 1000), metrics = 9;
+  const b = await startBackend();
+  try {
+    if (b.kind !== "server") { console.log("report: skipped, it needs the real server (cargo build --release -p trackway-cli)"); return; }
+    await fillRuns(b, "perf-report", runs, metrics, steps);
+    const runset = { entity: "admin", project: "perf-report" };
+    const blocks = [{ type: "markdown", text: "# Loss study\n\nTwelve live panels over every run." }];
+    for (let k = 0; k < metrics; k++) blocks.push({ type: "panel", kind: "line", runset, keys: [metricName(k)] });
+    blocks.push({ type: "panel", kind: "scatter", runset, keys: ["config.lr", "summary.loss"] });
+    blocks.push({ type: "panel", kind: "scatter", runset, keys: ["config.layers", "summary.acc"] });
+    blocks.push({ type: "panel", kind: "runs", runset, keys: ["config.lr", "summary.loss", "summary.acc"] });
+    const call = client(b.url, b.key);
+    const r = await call("POST", "/reports/admin", { title: "Perf report", doc: { settings: { smoothing: 0.6, x: "_step" }, blocks } });
+    const page = await newPage(browser, b.pageUrl, b.key);
+    await page.goto("/"); // warm: load the bundle once, as a returning user would have it cached
+    const opens = [], charts = [];
+    for (let i = 0; i < 5; i++) {
+      await page.goto(`/reports/admin/${r.id}?i=${i}`);
+      const done = await until(page, () => window.__trackway.report.doneAt, null, 60000, "every report panel drawn");
+      const st = await page.evaluate(() => ({ ...window.__trackway.report, lines: Object.values(window.__trackway.charts).map((c) => c.runs.length), ms: window.__trackway.timings.map((t) => t.ms) }));
+      if (st.panels !== 12 || st.lines.length !== metrics || st.lines.some((n) => n !== runs)) throw new Error(`report drew ${JSON.stringify(st)}`);
+      opens.push(done); charts.push(...st.ms);
+    }
+    const p50 = pct(opens, 0.5);
+    console.log(`report (${b.kind}, 12 panels over ${runs} runs × ${steps} steps): every panel drawn ${p50.toFixed(0)} ms after navigation (median of 5: ${opens.map((t) => t.toFixed(0)).join(", ")}; target ≤ ${TARGET.reportOpen} ms: ratio ${(p50 / TARGET.reportOpen).toFixed(2)})`);
+    console.log(`  line panels: chart query + draw p50 ${pct(charts, 0.5).toFixed(0)} ms, max ${Math.max(...charts).toFixed(0)} ms (${metrics} at once); machine load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores`);
+    await shot(page, "perf-report");
+  } finally { await b.stop(); }
 }
 
 /** A console of PERF_CONSOLE_LINES lines (real server when built, else the mock): load and search. */
@@ -200,6 +244,7 @@ async function main() {
     if (!only || only === "charts") await chartsPerf(browser);
     if (!only || only === "charts" || only === "big") await chartsPerf(browser, true);
     if (!only || only === "table") await tablePerf(browser);
+    if (!only || only === "report") await reportPerf(browser);
     if (!only || only === "console") await consolePerf(browser);
     if (!only || only === "media") await mediaPerf(browser);
   } finally { await browser.close(); }

@@ -330,9 +330,29 @@ export async function workspaceTests(suite, browser, backend, call, py, sdkEnv) 
     const [dl] = await Promise.all([page.waitForEvent("download"), page.click(`${sel} .exp-csv`)]);
     const rows = fs.readFileSync(await dl.path(), "utf8").trim().split("\r\n");
     assert(rows[0] === "run_id,name,config.lr,summary.loss" && rows.length === N + 1, `scatter CSV ${rows[0]} (${rows.length} lines)`);
+    await crossRunPictures(page, sel, N);
     await page.locator('.chart[data-metric="xrun:importance"]').hover();
     await page.click('.chart[data-metric="xrun:importance"] button.del');
     await tw(() => !document.querySelector('.chart[data-metric="xrun:importance"]') && JSON.parse(new URL(location.href).searchParams.get("panels"))["xrun:importance"]?.hidden, null, "importance panel deleted", 5000);
+  });
+
+  await suite.test("workspace: parallel coordinates export SVG (a line per run, every axis and tick) and PNG", async () => {
+    await page.goto(all);
+    const sel = '.chart[data-metric="xrun:parallel"]';
+    await page.waitForSelector(sel, { timeout: 20000 });
+    await page.locator(sel).scrollIntoViewIfNeeded();
+    await tw((n) => window.__trackway.parallel?.lines === n, N, "parallel coordinates of every run", 20000);
+    const pc = await page.evaluate(() => window.__trackway.parallel);
+    const doc = await exportFile(page, sel, "exp-svg", "ws-19-parallel.svg");
+    assert(doc.text.startsWith("<svg") && doc.suggested.endsWith(".svg"), `an SVG document: ${doc.text.slice(0, 80)}`);
+    const texts = svgTexts(doc.text);
+    assert(pc.axes.every((a) => texts.includes(a)), `every axis named: ${pc.axes} in ${texts.slice(0, 20)}`);
+    const ticks = pc.ticks.flat().map((t) => (t.length > 14 ? `${t.slice(0, 13)}…` : t));
+    assert(ticks.every((t) => texts.includes(t)), `every tick label of the canvas: ${ticks}`);
+    // One stroked path per run (its polyline across the axes), plus the axes and tick marks.
+    const paths = (doc.text.match(/<path/g) ?? []).length;
+    assert(paths >= N + pc.axes.length, `${paths} paths for ${N} runs over ${pc.axes.length} axes`);
+    await pngOf(page, sel, "ws-19-parallel.png");
   });
 
   await suite.test("workspace: long metric names never break a panel's toolbar or the chart toolbar", async () => {
@@ -394,4 +414,47 @@ if (process.argv[1]?.endsWith("workspace.mjs")) {
     await workspaceTests(suite, browser, backend, client(backend.url, backend.key), py, sdkEnv);
   } finally { await browser.close(); await backend.stop(); }
   process.exit(suite.summary() ? 0 : 1);
+}
+
+/** Downloads a panel's export (`cls` in its ⤓ menu) into test-artifacts and reads it. */
+async function exportFile(page, sel, cls, name) {
+  await page.locator(sel).hover();
+  await page.click(`${sel} button.export`);
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.click(`${sel} .${cls}`)]);
+  const file = path.join(ARTIFACTS, name);
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  await dl.saveAs(file);
+  return { file, suggested: dl.suggestedFilename(), text: cls === "exp-png" ? "" : fs.readFileSync(file, "utf8") };
+}
+
+/** The text nodes of an SVG document, unescaped. */
+function svgTexts(doc) {
+  const un = (t) => t.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&");
+  return [...doc.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => un(m[1]));
+}
+
+/** The panel's PNG export: a real PNG of the panel's size (the SVG rasterised at 2×). */
+async function pngOf(page, sel, name) {
+  const png = await exportFile(page, sel, "exp-png", name);
+  const b = fs.readFileSync(png.file);
+  const w = b.readUInt32BE(16), hgt = b.readUInt32BE(20);
+  assert(png.suggested.endsWith(".png") && b.subarray(1, 4).toString() === "PNG" && w > 400 && hgt === 840, `PNG ${w}×${hgt}`);
+}
+
+/** An added scatter panel's SVG: a circle per run at the canvas's points, its axis names and
+ *  tick labels as text; and its PNG. */
+async function crossRunPictures(page, sel, n) {
+  const doc = await exportFile(page, sel, "exp-svg", "ws-18-scatter.svg");
+  // Read after the export: drawing the SVG is this panel's drawing, which the hook then describes
+  // (the workspace's own scatter panel writes the same hook when it draws).
+  const sc = await page.evaluate(() => window.__trackway.scatter);
+  assert(sc.x === "config.lr" && sc.y === "summary.loss", `the hook describes the exported panel: ${sc.x} ${sc.y}`);
+  assert(doc.text.startsWith("<svg") && doc.suggested === "lr_vs_loss.svg", `the scatter's SVG ${doc.suggested}: ${doc.text.slice(0, 80)}`);
+  const texts = svgTexts(doc.text);
+  assert(texts.includes("config.lr") && texts.includes("summary.loss"), `axis names in ${texts.slice(0, 20)}`);
+  assert([...sc.xticks, ...sc.yticks].every((t) => texts.includes(t)), `every tick label ${sc.xticks} / ${sc.yticks}`);
+  // A point is an arc path: count the filled paths that are not the axes' stroke.
+  const dots = (doc.text.match(/<path[^>]*fill="(?!none)[^"]*"[^>]*stroke="none"/g) ?? []).length;
+  assert(dots === n, `${dots} points drawn in the SVG for ${n} runs (canvas: ${sc.points})`);
+  await pngOf(page, sel, "ws-18-scatter.png");
 }

@@ -12,6 +12,8 @@ export const hook = {
   charts: {} as Record<string, ChartProbe>,
   table: { total: 0, rows: [] as string[], visible: [] as string[], loaded: 0, paintMs: [] as number[], copied: null as string | null, firstRowsAt: 0 },
   firstChartAt: 0,
+  /** the report on screen: live panels, how many finished loading, when the last one did */
+  report: { panels: 0, loaded: 0, doneAt: 0 },
   navStart: performance.now(),
   timings: [] as { metric: string; ms: number }[],
   /** perf script: apply a smoothing weight to every visible chart and time the redraws */
@@ -21,7 +23,7 @@ export const hook = {
   reset() {
     this.media = {};
     this.charts = {}; this.table = { total: 0, rows: [], visible: [], loaded: 0, paintMs: [], copied: null, firstRowsAt: 0 };
-    this.firstChartAt = 0; this.navStart = performance.now(); this.timings = []; this.smoothTest = null;
+    this.firstChartAt = 0; this.report = { panels: 0, loaded: 0, doneAt: 0 }; this.navStart = performance.now(); this.timings = []; this.smoothTest = null;
   },
 };
 

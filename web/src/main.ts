@@ -8,7 +8,7 @@ import { h, clear } from "./lib/dom";
 import { parseRoute, routePath, type Route } from "./lib/urlstate";
 import { signinView } from "./views/signin";
 import { entitiesView, projectsView } from "./views/home";
-import { workspaceView } from "./views/workspace";
+import { prefetchFirstPage, workspaceView } from "./views/workspace";
 import { runView } from "./views/run";
 import { compareView } from "./views/compare";
 import { sweepsView, sweepView } from "./views/sweeps";
@@ -93,6 +93,9 @@ export async function render(): Promise<void> {
   hook.reset();
   const own = accountRoute(location.pathname);
   const route = own ? ({ view: "entities" } as Route) : parseRoute(location.pathname);
+  // The workspace's first page of runs decides its first paint: with a stored key, ask for it
+  // while the key is being checked rather than after.
+  if (route.view === "workspace" && location.search && auth.get()) prefetchFirstPage(route.entity, route.project);
   if (own?.open) {
     await ensureViewer().catch(() => false);
   } else if (route.view !== "signin" && !(await ensureViewer().catch(() => false))

@@ -7,10 +7,12 @@
 //! and hands out the next sequence number exactly once. `SKIP LOCKED` would not do here: the
 //! controller's next trial depends on all trials before it, so a claimer must wait, not skip.
 
+use std::collections::HashMap;
+
 use postgres::{GenericClient, Row};
 use trackway_store::{
     Claim, ClaimStep, Decide, NewSweep, Result, StoreError, Sweep, SweepStore, SweepTrial, TrialUpdate,
-    check_sweep_state, check_trial_updates, claim_step, unknown_trial,
+    check_run_lookup, check_sweep_state, check_trial_updates, claim_step, unknown_trial,
 };
 
 use crate::meta::{PgStore, db, now};
@@ -170,6 +172,24 @@ impl SweepStore for PgStore {
                 }
             }
             Ok(())
+        })
+    }
+
+    fn sweeps_of_runs(&self, entity: &str, project: &str, run_ids: &[String]) -> Result<HashMap<String, String>> {
+        check_run_lookup(run_ids)?;
+        if run_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.tx(|tx| {
+            // The project's sweeps by `sweeps_by_project`, then each one's (sweep_id, run_id) key.
+            let rows = tx
+                .query(
+                    "SELECT t.run_id, t.sweep_id FROM sweeps s JOIN sweep_trials t ON t.sweep_id = s.id \
+                     WHERE s.entity = $1 AND s.project = $2 AND t.run_id = ANY($3)",
+                    &[&entity, &project, &run_ids],
+                )
+                .map_err(db)?;
+            Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
         })
     }
 }

@@ -34,16 +34,11 @@ fn trial_state(s: &str) -> TrialState {
     }
 }
 
-/// Which sweep each run of a project is a trial of (run id -> sweep id), from the sweep store
-/// (the one record of it): the runs API names it as `sweep`, the workspace groups by it.
-pub fn sweep_of_runs(s: &AppState, entity: &str, project: &str) -> ApiResult<HashMap<String, String>> {
-    let mut out = HashMap::new();
-    for sweep in s.sweeps.list_sweeps(entity, project)? {
-        for t in s.sweeps.list_trials(&sweep.id)? {
-            out.insert(t.run_id, sweep.id.clone());
-        }
-    }
-    Ok(out)
+/// Which sweep each of `runs` is a trial of (run id -> sweep id), from the sweep store (the
+/// one record of it): the runs API names it as `sweep`, the workspace groups by it. Only the
+/// given runs are looked up (a page of the runs list), never every trial of the project.
+pub fn sweep_of_runs(s: &AppState, entity: &str, project: &str, runs: &[String]) -> ApiResult<HashMap<String, String>> {
+    Ok(s.sweeps.sweeps_of_runs(entity, project, runs)?)
 }
 
 /// Looks at the runs of the trials not yet settled: their metric, and whether they ended.

@@ -303,6 +303,43 @@ async fn history_pages_samples_export_and_charts() {
     assert_eq!(keys["config"], json!(["lr"]));
 }
 
+/// The runs list and a single run name the sweep a run is a trial of (looked up for the page's
+/// runs only); a run outside any sweep, and one of another project's sweep, say `null`.
+#[tokio::test]
+async fn runs_name_their_sweep() {
+    let s = TestServer::new();
+    let config = json!({"method": "grid", "parameters": {"x": {"values": [1, 2, 3]}}});
+    let mut trials = Vec::new();
+    for project in ["p", "q"] {
+        let (status, body) = s
+            .call("POST", "/api/v1/sweeps", Some(json!({"entity": "alice", "project": project, "config": config})))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let sweep = body["sweep"]["id"].as_str().expect("sweep id").to_owned();
+        let claim = format!("/api/v1/sweeps/alice/{project}/{sweep}/claim");
+        let (_, body) = s.call("POST", &claim, Some(json!({"agent": "a"}))).await;
+        trials.push((body["trial"]["run_id"].as_str().expect("trial run").to_owned(), sweep));
+    }
+    // The first sweep's trial and the other project's trial id, both created in project p.
+    for (i, id) in [trials[0].0.as_str(), trials[1].0.as_str(), "plain"].into_iter().enumerate() {
+        let body = json!({"project": "p", "run_id": id, "created_at": 1000.0 + i as f64});
+        assert_eq!(s.call("POST", "/api/v1/runs", Some(body)).await.0, StatusCode::OK);
+    }
+    let (status, page) = s.call("GET", "/api/v1/projects/alice/p/runs?order=created_at&limit=2", None).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let named: Vec<(&str, &Value)> = page["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| (r["run_id"].as_str().unwrap_or(""), &r["sweep"]))
+        .collect();
+    assert_eq!(named, [(trials[0].0.as_str(), &json!(trials[0].1)), (trials[1].0.as_str(), &Value::Null)]);
+    let (_, run) = s.call("GET", &format!("/api/v1/runs/alice/p/{}", trials[0].0), None).await;
+    assert_eq!(run["sweep"], json!(trials[0].1));
+    let (_, run) = s.call("GET", "/api/v1/runs/alice/p/plain", None).await;
+    assert_eq!(run["sweep"], Value::Null);
+}
+
 #[tokio::test]
 async fn run_table_filters_sort_and_pages() {
     let s = TestServer::new();

@@ -2,7 +2,7 @@
 //! [`sweep_store_conformance!`] with an expression that makes a fresh [`Storage`] (or something
 //! that derefs to one). Compiled only for tests and behind the `testsuite` feature.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
 
@@ -12,7 +12,8 @@ use crate::{Claim, ClaimDecision, NewSweep, Result, Storage, StoreError, Sweep, 
 macro_rules! sweep_store_conformance {
     ($make:expr) => {
         $crate::sweep_store_conformance!(@cases $make;
-            sweeps_create_get_list, claims_follow_state, trial_updates, concurrent_claims_exactly_once);
+            sweeps_create_get_list, claims_follow_state, trial_updates, concurrent_claims_exactly_once,
+            sweeps_of_listed_runs);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -105,6 +106,28 @@ pub fn trial_updates(s: &Storage) -> Result<()> {
     assert!(matches!(st.update_trials("u1", &[bad]), Err(StoreError::Invalid(_))));
     let bad_state = TrialUpdate { run_id: "u1-0".into(), state: Some("zombie".into()), ..TrialUpdate::default() };
     assert!(matches!(st.update_trials("u1", &[bad_state]), Err(StoreError::Invalid(_))));
+    Ok(())
+}
+
+/// The sweep of each listed run, within the project only; runs that are no trial are absent.
+pub fn sweeps_of_listed_runs(s: &Storage) -> Result<()> {
+    let st: &dyn SweepStore = &*s.sweeps;
+    st.create_sweep(&new("l1"))?;
+    st.create_sweep(&new("l2"))?;
+    st.create_sweep(&NewSweep { project: "other".into(), ..new("l3") })?;
+    for id in ["l1", "l1", "l2", "l3"] {
+        trial(st.claim_trial(id, "a", &mut next)?);
+    }
+    let ids = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<String>>();
+    let got = st.sweeps_of_runs("alice", "proj", &ids(&["l1-1", "l2-0", "l3-0", "plain", "l1-0"]))?;
+    let want: HashMap<String, String> =
+        [("l1-0", "l1"), ("l1-1", "l1"), ("l2-0", "l2")].iter().map(|(r, s)| ((*r).into(), (*s).into())).collect();
+    assert_eq!(got, want, "l3-0 is a trial of another project's sweep");
+    assert_eq!(st.sweeps_of_runs("alice", "other", &ids(&["l3-0"]))?.get("l3-0").map(String::as_str), Some("l3"));
+    assert!(st.sweeps_of_runs("alice", "proj", &[])?.is_empty());
+    assert!(st.sweeps_of_runs("bob", "proj", &ids(&["l1-0"]))?.is_empty());
+    let too_many: Vec<String> = (0..=crate::MAX_RUN_LOOKUP).map(|i| format!("r{i}")).collect();
+    assert!(matches!(st.sweeps_of_runs("alice", "proj", &too_many), Err(StoreError::Invalid(_))));
     Ok(())
 }
 

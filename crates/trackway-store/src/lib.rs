@@ -58,8 +58,8 @@ pub use model::*;
 pub use reports::{NewReport, Report, ReportComment, ReportEdit, ReportInfo, ReportStore, ReportVersion};
 pub use sqlite::{BulkRun, MIGRATIONS, OpenOptions, RUN_CURSOR_PATTERN, SqliteStore};
 pub use sweeps::{
-    Claim, ClaimDecision, ClaimStep, Decide, NewSweep, SWEEP_STATES, Sweep, SweepStore, SweepTrial, TRIAL_STATES,
-    TrialUpdate, check_sweep_state, check_trial_updates, claim_step, unknown_trial,
+    Claim, ClaimDecision, ClaimStep, Decide, MAX_RUN_LOOKUP, NewSweep, SWEEP_STATES, Sweep, SweepStore, SweepTrial,
+    TRIAL_STATES, TrialUpdate, check_run_lookup, check_sweep_state, check_trial_updates, claim_step, unknown_trial,
 };
 pub use views::{NewView, SavedView, ViewStore};
 

@@ -3,6 +3,8 @@
 //! state and runs the decision inside one transaction, which is what makes a claim exactly-once
 //! under concurrent agents.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use serde_json::Value;
 
@@ -109,6 +111,29 @@ pub trait SweepStore: Send + Sync + 'static {
     fn claim_trial(&self, id: &str, agent: &str, decide: &mut Decide<'_>) -> Result<Claim>;
     /// Applies trial updates (unknown run ids are an `Invalid` error, nothing applied).
     fn update_trials(&self, id: &str, updates: &[TrialUpdate]) -> Result<()>;
+    /// Which sweep of the project each of `run_ids` is a trial of (run id -> sweep id); runs
+    /// that are no trial are absent. One indexed lookup per sweep of the project, whatever the
+    /// number of trials: the runs list asks it for its page's runs only. At most
+    /// [`MAX_RUN_LOOKUP`] ids.
+    fn sweeps_of_runs(&self, entity: &str, project: &str, run_ids: &[String]) -> Result<HashMap<String, String>>;
+}
+
+/// The most run ids one [`SweepStore::sweeps_of_runs`] call takes (a runs-list page holds at
+/// most 1,000 runs).
+pub const MAX_RUN_LOOKUP: usize = 1000;
+
+/// `Invalid` when a lookup names more than [`MAX_RUN_LOOKUP`] runs.
+///
+/// # Errors
+/// Too many run ids.
+pub fn check_run_lookup(run_ids: &[String]) -> Result<()> {
+    if run_ids.len() > MAX_RUN_LOOKUP {
+        return Err(crate::StoreError::Invalid(format!(
+            "{} run ids in one sweep lookup; at most {MAX_RUN_LOOKUP}",
+            run_ids.len()
+        )));
+    }
+    Ok(())
 }
 
 /// What a claim does, decided from the sweep (read under the backend's lock) and its trials.

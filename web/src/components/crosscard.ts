@@ -5,7 +5,7 @@
 // "+ Panel" and keep their axes in their own PanelConfig.
 
 import type { Run } from "../api";
-import { fileName } from "../lib/chartexport";
+import { fileName, svgToPng } from "../lib/chartexport";
 import { download, toCsv } from "../lib/csv";
 import { h } from "../lib/dom";
 import { fieldValue } from "../lib/filters";
@@ -42,13 +42,16 @@ export class CrossCard {
     const a = ctx.actions;
     const btn = (label: string, title: string, f: () => void, cls: string) =>
       h("button", { class: `icon ${cls}`, title, "aria-label": title, onclick: (e: Event) => { e.stopPropagation(); f(); } }, label);
-    const item = (label: string, cls: string, f: () => void) => h("button", { class: cls, role: "menuitem",
-      onclick: (e: Event) => { e.stopPropagation(); menu.hidden = true; f(); } }, label);
+    const item = (label: string, cls: string, f: () => void | Promise<void>) => h("button", { class: cls, role: "menuitem",
+      onclick: (e: Event) => { e.stopPropagation(); menu.hidden = true; void f(); } }, label);
     const name = (ext: string) => fileName(this.titleEl.textContent ?? ctx.kind, ext);
-    const canvas = this.view.el.querySelector("canvas");
+    // Scatter and parallel coordinates: the PNG is the SVG rasterised, as for line charts.
+    const view = this.view;
+    const pictures = view instanceof ImportancePanel ? [] : [
+      item("Image (PNG)", "exp-png", async () => download(name("png"), await svgToPng(view.svg()))),
+      item("Vector (SVG)", "exp-svg", () => download(name("svg"), view.svg(), "image/svg+xml"))];
     const menu = h("div", { class: "export-menu", role: "menu", hidden: true },
-      item("Data (CSV)", "exp-csv", () => download(name("csv"), this.csv())),
-      canvas ? item("Image (PNG)", "exp-png", () => canvas.toBlob((b) => { if (b) download(name("png"), b); }, "image/png")) : null);
+      item("Data (CSV)", "exp-csv", () => download(name("csv"), this.csv())), ...pictures);
     const tools = h("div", { class: "chart-tools" },
       a ? btn("✎", "Edit panel", () => a.edit(), "edit") : null,
       btn("⤓", "Download the panel's data or image", () => { menu.hidden = !menu.hidden; }, "export"),

@@ -2,6 +2,7 @@
 // the runs inside every brush become the selection (and so the charted runs).
 
 import { axisData, axisTicks, brushed, defaultAxes, denorm, norm, type AxisData } from "../lib/axes";
+import { canvasSvg } from "../lib/svgctx";
 import { h, clear } from "../lib/dom";
 import { colourOf, drawLegend, keySelect, logToggle, prepareCanvas, type CrossRunOpts } from "./scatter";
 
@@ -55,13 +56,22 @@ export class ParallelCoords {
   }
 
   private draw() {
+    const { w, hgt } = this.size();
+    this.paint(prepareCanvas(this.canvas, w, hgt), w, hgt);
+  }
+
+  /** The plot as an SVG document (the canvas's drawing, replayed). */
+  svg(): string {
+    const { w, hgt } = this.size();
+    return canvasSvg(w, hgt, (g) => this.paint(g, w, hgt));
+  }
+
+  private paint(g: CanvasRenderingContext2D, w: number, hgt: number) {
     const runs = this.o.runs();
     const s = this.o.state;
     const recs = runs as unknown as Record<string, unknown>[];
     this.axes = s.axes.map((k) => axisData(recs, k, s.logAxes.includes(k)));
     const ac = s.color ? axisData(recs, s.color) : null;
-    const { w, hgt } = this.size();
-    const g = prepareCanvas(this.canvas, w, hgt);
     const y = (a: AxisData, v: number) => hgt - PAD.b - norm(a, v) * (hgt - PAD.t - PAD.b);
     const inside = new Set(this.brushes.size ? brushed(this.axes, this.brushes, runs.length) : []);
     const n = Math.min(runs.length, MAX_LINES);

@@ -3,6 +3,7 @@
 
 import type { Run } from "../api";
 import { axisData, axisTicks, defaultAxes, norm, type AxisData } from "../lib/axes";
+import { canvasSvg } from "../lib/svgctx";
 import { paletteColor, ramp, runColor } from "../lib/colors";
 import { h, clear } from "../lib/dom";
 import { formatNumber } from "../lib/tjson";
@@ -104,11 +105,22 @@ export class ScatterPlot {
     this.draw();
   }
 
+  private size() { return { w: this.canvas.parentElement?.clientWidth || 600, hgt: 420 }; }
+
   private draw() {
+    const { w, hgt } = this.size();
+    this.paint(prepareCanvas(this.canvas, w, hgt), w, hgt);
+  }
+
+  /** The plot as an SVG document (the canvas's drawing, replayed). */
+  svg(): string {
+    const { w, hgt } = this.size();
+    return canvasSvg(w, hgt, (g) => this.paint(g, w, hgt));
+  }
+
+  private paint(g: CanvasRenderingContext2D, w: number, hgt: number) {
     const runs = this.o.runs();
     const s = this.o.state;
-    const w = this.canvas.parentElement?.clientWidth || 600, hgt = 420;
-    const g = prepareCanvas(this.canvas, w, hgt);
     if (!s.sx || !s.sy) { g.fillText("No config or summary keys to plot yet.", 20, 30); return; }
     const recs = runs as unknown as Record<string, unknown>[];
     const ax = axisData(recs, s.sx, s.logAxes.includes(s.sx)), ay = axisData(recs, s.sy, s.logAxes.includes(s.sy)), ac = s.color ? axisData(recs, s.color) : null;

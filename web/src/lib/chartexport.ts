@@ -1,6 +1,8 @@
 // Exports of one chart: its data as CSV (the values drawn, one column per line, raw and
 // smoothed), and its picture as SVG built from what the plot shows (axes, ticks, lines,
 // markers, title, legend). The PNG is that SVG rasterised, so both pictures are the same one.
+// Canvas-drawn panels (scatter, parallel coordinates) export through lib/svgctx.ts: their own
+// drawing code replayed into an SVG context, so the file shows what the canvas shows.
 
 import { toCsv } from "./csv";
 
@@ -42,7 +44,7 @@ export interface SvgChart {
   bars?: { label: string; color: string; value: string; from: number; to: number }[];
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+export const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 const n = (v: number) => (Math.round(v * 10) / 10).toString();
 const FAMILY = 'font-family="system-ui, sans-serif"';
 const FONT = `${FAMILY} font-size="11"`;

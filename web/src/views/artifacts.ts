@@ -1,11 +1,13 @@
 // Artifacts (docs/artifacts.md): the project's Artifacts page (types -> names -> versions), a
 // version page (aliases, metadata, file browser with preview and download, lineage graph, size)
 // and the run page's "artifacts" tab (what the run logged and used). Blobs need the Bearer key,
-// so bytes are fetched and handed to the page as blob URLs.
+// so bytes are fetched and handed to the page as blob URLs. A version's time to live is shown
+// wherever the version is, and set or cleared on its page (PATCH `ttl`).
 
 import { authHeaders, call } from "../api";
 import { clear, fmtTime, h } from "../lib/dom";
 import { fmtBytes } from "../lib/files";
+import { expiryText, span, TTL_UNITS, ttlInput, ttlOf, ttlSeconds, type TtlUnit } from "../lib/ttl";
 import { navigate } from "../main";
 
 interface RunRef { entity: string; project: string; run_id: string; name: string | null }
@@ -13,7 +15,7 @@ interface Entry { path: string; sha256?: string; size: number; ref?: string }
 export interface Version {
   entity: string; project: string; name: string; type: string; version: number; digest: string;
   size: number; file_count: number; description: string | null; metadata: Record<string, unknown>;
-  aliases: string[]; tags: string[]; created_at: number; producer: RunRef | null;
+  aliases: string[]; tags: string[]; created_at: number; expires_at: number | null; producer: RunRef | null;
   consumers?: RunRef[]; entries?: Entry[];
 }
 interface Collection { name: string; type: string; versions: number; latest: number | null; size: number; updated_at: number }
@@ -51,14 +53,21 @@ export function artifactsView(el: HTMLElement, e: string, p: string): () => void
   return () => {};
 }
 
-/** One version: header with aliases, versions list, metadata, files, lineage. */
+const nowSec = () => Date.now() / 1000;
+
+/** A badge saying when a version expires (nothing for one kept for good). */
+function expiryBadge(v: Version) {
+  return v.expires_at === null ? null : h("span", { class: "badge ttl", title: fmtTime(v.expires_at) }, expiryText(v.expires_at, nowSec()));
+}
+
+/** One version: header with aliases, versions list, metadata, retention, files, lineage. */
 export function artifactVersionView(el: HTMLElement, e: string, p: string, name: string, sel: string): () => void {
   const urls: string[] = [];
   const base = `/artifacts/${q(e)}/${q(p)}/${q(name)}`;
-  Promise.all([call<Version>("GET", `${base}/${q(sel)}`), call<{ versions: Version[] }>("GET", base)]).then(([v, { versions }]) => {
+  const load = () => Promise.all([call<Version>("GET", `${base}/${q(sel)}`), call<{ versions: Version[] }>("GET", base)]).then(([v, { versions }]) => {
     const versionsList = h("ul", { class: "artifact-versions", id: "artifact-versions" }, ...versions.map((o) =>
-      h("li", { class: o.version === v.version ? "on" : "" }, link(artifactsPath(e, p, name, `v${o.version}`), `v${o.version}`),
-        " ", ...o.aliases.map((a) => h("span", { class: "badge" }, a)))));
+      h("li", { class: o.version === v.version ? "on" : "", "data-version": String(o.version) }, link(artifactsPath(e, p, name, `v${o.version}`), `v${o.version}`),
+        " ", ...o.aliases.map((a) => h("span", { class: "badge" }, a)), " ", expiryBadge(o))));
     const files = h("div", { class: "card" });
     const preview = h("div", { class: "card file-preview", id: "artifact-preview" }, h("p", { class: "muted" }, "Select a file to preview it."));
     const fetchBlob = async (f: Entry) => {
@@ -88,15 +97,47 @@ export function artifactVersionView(el: HTMLElement, e: string, p: string, name:
         h("td", null, f.path), h("td", null, fmtBytes(f.size))))));
     clear(el,
       h("h2", null, `${v.name}:v${v.version}`, " ", h("span", { class: "badge" }, v.type), " ", ...v.aliases.map((a) => h("span", { class: "badge alias" }, a))),
-      h("div", { class: "muted" }, `${v.entity}/${v.project} · ${v.file_count} files · ${fmtBytes(v.size)} · ${fmtTime(v.created_at)} · digest ${v.digest.slice(0, 12)}`),
+      h("div", { class: "muted" }, `${v.entity}/${v.project} · ${v.file_count} files · ${fmtBytes(v.size)} · ${fmtTime(v.created_at)} · digest ${v.digest.slice(0, 12)} · `,
+        h("span", { id: "artifact-expiry-head" }, expiryText(v.expires_at, nowSec()))),
       h("div", { class: "artifact-page" },
         h("div", { class: "card" }, h("h3", null, "Versions"), versionsList),
+        h("div", { class: "card" }, h("h3", null, "Retention"), retention(v, `${base}/v${v.version}`, () => void load().catch(() => {}))),
         h("div", { class: "card" }, h("h3", null, "Lineage"), lineage(v)),
         h("div", { class: "card" }, h("h3", null, "Metadata"), h("pre", { id: "artifact-metadata" }, JSON.stringify(v.metadata, null, 2)),
           v.description ? h("p", null, v.description) : null, v.tags.length ? h("p", null, `tags: ${v.tags.join(", ")}`) : null)),
       h("h3", null, "Files"), h("div", { class: "files" }, files, preview));
-  }).catch((err) => clear(el, h("div", { class: "error" }, err.message)));
+  });
+  load().catch((err) => clear(el, h("div", { class: "error" }, err.message)));
   return () => urls.forEach((u) => URL.revokeObjectURL(u));
+}
+
+/** The version's time to live: when it expires, and a form to set it (from the version's
+ *  creation, as wandb's `Artifact.ttl`) or to keep the version for good. */
+function retention(v: Version, path: string, changed: () => void): HTMLElement {
+  const ttl = ttlOf(v), init = ttlInput(ttl);
+  const value = h("input", { id: "artifact-ttl", type: "number", min: "0", step: "any", value: init.value, placeholder: "none", "aria-label": "Time to live" });
+  const unit = h("select", { id: "artifact-ttl-unit", "aria-label": "Unit" },
+    ...Object.keys(TTL_UNITS).map((u) => h("option", { value: u, selected: u === init.unit }, u)));
+  const error = h("div", { class: "error", id: "artifact-ttl-error", hidden: true });
+  const send = async (seconds: number | null) => {
+    error.hidden = true;
+    if (seconds !== null && v.created_at + seconds <= nowSec()
+      && !confirm(`v${v.version} is older than that: it will be deleted at the next expiry pass. Set it anyway?`)) return;
+    try { await call<Version>("PATCH", path, { ttl: seconds }); changed(); } catch (err) { error.textContent = `not changed: ${(err as Error).message}`; error.hidden = false; }
+  };
+  const set = () => {
+    const r = ttlSeconds(value.value, unit.value as TtlUnit);
+    if ("error" in r) { error.textContent = r.error; error.hidden = false; return; }
+    void send(r.seconds);
+  };
+  return h("div", { class: "retention" },
+    h("p", { id: "artifact-expiry" }, expiryText(v.expires_at, nowSec()),
+      v.expires_at === null || ttl === null ? "" : ` · ${fmtTime(v.expires_at)}, ${span(ttl)} after its creation`,
+      v.expires_at !== null && v.expires_at <= nowSec() ? " · deleted at the server's next expiry pass" : ""),
+    h("div", { class: "toolbar" }, h("label", null, "Time to live ", value), unit,
+      h("button", { id: "artifact-ttl-set", onclick: set }, "Set"),
+      h("button", { id: "artifact-ttl-clear", disabled: v.expires_at === null, onclick: () => void send(null) }, "Keep for good")),
+    error);
 }
 
 /** Producer run -> this version -> consumer runs, as an SVG graph with run links below. */
@@ -138,7 +179,7 @@ export function runArtifactsTab(el: HTMLElement, e: string, p: string, id: strin
   el.append(box);
   const list = (title: string, vs: Version[]) => h("section", null, h("h3", null, title),
     vs.length ? h("ul", null, ...vs.map((v) => h("li", null, link(artifactsPath(v.entity, v.project, v.name, `v${v.version}`), `${v.name}:v${v.version}`),
-      ` (${v.type}, ${fmtBytes(v.size)})`))) : h("p", { class: "empty" }, "none"));
+      ` (${v.type}, ${fmtBytes(v.size)}) `, expiryBadge(v)))) : h("p", { class: "empty" }, "none"));
   call<{ logged: Version[]; used: Version[] }>("GET", `/runs/${q(e)}/${q(p)}/${q(id)}/artifacts`)
     .then((r) => clear(box, list("Logged", r.logged), list("Used", r.used)))
     .catch((err) => clear(box, h("div", { class: "error" }, err.message)));

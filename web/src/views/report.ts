@@ -9,7 +9,8 @@ import { h, clear, debounce, fmtTime } from "../lib/dom";
 import { download } from "../lib/csv";
 import { link, navigate, showError } from "../main";
 import { reports, reportPath, starterDoc, type Block, type Report, type Visibility } from "../reportsapi";
-import { livePanel, type LivePanel } from "./reportpanels";
+import { livePanel, sharedRuns, type LivePanel } from "./reportpanels";
+import { hook } from "../hook";
 import { exportHtml, markdownHtml } from "./reportexport";
 import { panelEditor, settingsEditor } from "./reportedit";
 
@@ -99,9 +100,9 @@ export function reportView(el: HTMLElement, entity: string, id: number) {
       ta.value = b.text;
       return h("div", { class: "block markdown editing" }, blockTools(i), ta, preview);
     }
-    const p = livePanel(b, st.r.doc);
+    const p = livePanel(b, st.r.doc, runsOf);
     st.panels.push(p);
-    void p.load();
+    void p.load().then(() => { if (++hook.report.loaded === hook.report.panels) hook.report.doneAt = performance.now(); });
     if (!st.editing) return h("div", { class: "block panel" }, p.el);
     return h("div", { class: "block panel editing" }, blockTools(i), panelEditor(b, () => changed(true)), p.el);
   }
@@ -119,10 +120,15 @@ export function reportView(el: HTMLElement, entity: string, id: number) {
     changed(true);
   }
 
+  // Panels over the same run set share one runs query per drawing (a report's panels
+  // usually all look at one project).
+  let runsOf = sharedRuns();
   function drawBlocks() {
     for (const p of st.panels) p.destroy();
     st.panels = [];
+    runsOf = sharedRuns();
     const blocks = st.r.doc.blocks;
+    hook.report = { panels: blocks.filter((b) => b.type === "panel").length, loaded: 0, doneAt: 0 };
     const add = st.editing ? h("div", { class: "toolbar add-blocks" },
       h("button", { id: "add-markdown", onclick: () => { blocks.push({ type: "markdown", text: "" }); changed(true); } }, "+ Text"),
       h("button", { id: "add-panel", onclick: () => addPanel().catch((e) => showError(blocksEl, e)) }, "+ Panel")) : null;

@@ -22,6 +22,19 @@ export async function runsOf(rs: RunSet): Promise<Run[]> {
   return page.runs;
 }
 
+type RunsOf = (rs: RunSet) => Promise<Run[]>;
+
+/** runsOf, asked once per distinct run set (the name of a run set does not change its runs). */
+export function sharedRuns(): RunsOf {
+  const asked = new Map<string, Promise<Run[]>>();
+  return (rs) => {
+    const k = JSON.stringify([rs.entity, rs.project, rs.filters ?? null]);
+    let p = asked.get(k);
+    if (!p) { p = runsOf(rs); asked.set(k, p); }
+    return p;
+  };
+}
+
 function settingsOf(doc: ReportDoc): ChartSettings {
   return { smoothing: doc.settings.smoothing, x: doc.settings.x || "_step", log: false, band: false, zoom: null, group: "" };
 }
@@ -32,7 +45,7 @@ function caption(b: PanelBlock): HTMLElement {
     rs.filters ? ` · filter ${JSON.stringify(rs.filters)}` : "");
 }
 
-function linePanel(b: PanelBlock, doc: ReportDoc): LivePanel {
+function linePanel(b: PanelBlock, doc: ReportDoc, runsOf: RunsOf): LivePanel {
   let runs: Run[] = [];
   const card = new ChartCard(b.keys[0] ?? "", {
     settings: () => settingsOf(doc), runs: () => runs, groups: () => null, onZoom: () => {}, syncKey: "report",
@@ -47,7 +60,7 @@ function linePanel(b: PanelBlock, doc: ReportDoc): LivePanel {
   };
 }
 
-function runsPanel(b: PanelBlock): LivePanel {
+function runsPanel(b: PanelBlock, runsOf: RunsOf): LivePanel {
   const body = h("div", { class: "muted" }, "loading…");
   const el = h("div", { class: "report-panel runs" }, b.title ? h("div", { class: "chart-title" }, b.title) : null, caption(b), body);
   return {
@@ -112,7 +125,7 @@ export function scatterPoints(runs: Run[], xk: string, yk: string): Point[] {
   });
 }
 
-function scatterPanel(b: PanelBlock): LivePanel {
+function scatterPanel(b: PanelBlock, runsOf: RunsOf): LivePanel {
   const body = h("div", { class: "muted" }, "loading…");
   const [xk, yk] = [b.keys[0] ?? "", b.keys[1] ?? ""];
   const el = h("div", { class: "report-panel scatter" }, h("div", { class: "chart-title" }, b.title || `${yk} vs ${xk}`), caption(b), body);
@@ -127,8 +140,8 @@ function scatterPanel(b: PanelBlock): LivePanel {
 }
 
 /** The live panel of a block. */
-export function livePanel(b: PanelBlock, doc: ReportDoc): LivePanel {
-  const p = b.kind === "line" ? linePanel(b, doc) : b.kind === "runs" ? runsPanel(b) : scatterPanel(b);
+export function livePanel(b: PanelBlock, doc: ReportDoc, runs: RunsOf = runsOf): LivePanel {
+  const p = b.kind === "line" ? linePanel(b, doc, runs) : b.kind === "runs" ? runsPanel(b, runs) : scatterPanel(b, runs);
   const load = p.load.bind(p);
   // A panel over a project the reader may not read says so in place; the others still draw.
   p.load = () => load().catch((e: Error) => { p.el.append(h("div", { class: "error" }, `This panel cannot load: ${e.message}`)); });

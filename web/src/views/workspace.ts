@@ -35,6 +35,29 @@ export const FIRST_PAGE = 100;
 /** The most runs the server returns in one page. */
 const MAX_PAGE = 1000;
 
+/** The first page asked for by the shell while it checks the key (main.ts), for this URL. */
+let prefetched: { at: string; page: ReturnType<typeof api.runsPage> } | null = null;
+const pageOf = (entity: string, project: string) => JSON.stringify([entity, project, location.search]);
+
+/** The first page of the URL's workspace as buildWorkspace asks for it. */
+function firstPage(entity: string, project: string) {
+  const st = decodeState(location.search);
+  return api.runsPage(entity, project, buildFilter(st.filters, st.q), null, FIRST_PAGE, st.sort || "-created_at");
+}
+
+/** Asks for the URL's first page of runs now; the workspace of the same URL takes it over. */
+export function prefetchFirstPage(entity: string, project: string) {
+  const page = firstPage(entity, project);
+  page.catch(() => {}); // the workspace reports errors (or asks again)
+  prefetched = { at: pageOf(entity, project), page };
+}
+
+function takePrefetched(entity: string, project: string) {
+  const p = prefetched;
+  prefetched = null;
+  return p && p.at === pageOf(entity, project) ? p.page : null;
+}
+
 /**
  * The workspace. A URL without view state opens the user's last workspace (autosaved on the
  * server) or else the project's default view; picking a saved view rebuilds the workspace.
@@ -58,7 +81,7 @@ function buildWorkspace(el: HTMLElement, entity: string, project: string, openVi
   const st: ViewState = decodeState(location.search);
   // The table's first page decides first paint and needs only the URL's state: ask for it
   // before the view is built (the first reload() takes it over).
-  let early: ReturnType<typeof api.runsPage> | null = api.runsPage(entity, project, buildFilter(st.filters, st.q), null, FIRST_PAGE, st.sort || "-created_at");
+  let early: ReturnType<typeof api.runsPage> | null = takePrefetched(entity, project) ?? firstPage(entity, project);
   early.catch(() => {}); // reload() reports its errors
   // The server is the only evaluator of filters and sorts: `all` holds the pages it returned so
   // far, in its order; pinned runs (that match the filter) are fetched apart and shown first.

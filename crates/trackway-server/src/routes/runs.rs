@@ -143,8 +143,11 @@ pub(crate) async fn get_one(
 ) -> ApiResult<Json<Json_>> {
     check_read(&state, &who, &entity, &project).await?;
     let key = RunKey { entity, project, run_id };
-    let (run, sweeps) = state
-        .blocking(move |s| Ok((s.store.get_run(&key)?, crate::sweeps::sweep_of_runs(s, &key.entity, &key.project)?)))
+    let (sweeps, run) = state
+        .blocking(move |s| {
+            let run = s.store.get_run(&key)?;
+            Ok((crate::sweeps::sweep_of_runs(s, &key.entity, &key.project, std::slice::from_ref(&key.run_id))?, run))
+        })
         .await?;
     let mut v = run_json(&state, &run)?;
     v["sweep"] = sweeps.get(&run.run_id).map_or(Json_::Null, |id| Json_::String(id.clone()));
@@ -216,10 +219,11 @@ pub(crate) async fn list(
         cursor: q.cursor,
         with_total: q.total.unwrap_or(true),
     };
-    let (page, sweeps) = state
+    let (sweeps, page) = state
         .blocking(move |s| {
-            let sweeps = crate::sweeps::sweep_of_runs(s, &query.entity, &query.project)?;
-            Ok((s.store.query_runs(&query)?, sweeps))
+            let page = s.store.query_runs(&query)?;
+            let ids: Vec<String> = page.runs.iter().map(|r| r.run_id.clone()).collect();
+            Ok((crate::sweeps::sweep_of_runs(s, &query.entity, &query.project, &ids)?, page))
         })
         .await?;
     let runs = page

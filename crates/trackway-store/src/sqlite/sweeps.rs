@@ -1,11 +1,13 @@
 //! [`SweepStore`] on the SQLite database (tables of migration `0007_sweeps.sql`).
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{SqliteStore, now};
 use crate::sweeps::{
-    Claim, ClaimStep, Decide, NewSweep, Sweep, SweepStore, SweepTrial, TrialUpdate, check_sweep_state,
-    check_trial_updates, claim_step, unknown_trial,
+    Claim, ClaimStep, Decide, NewSweep, Sweep, SweepStore, SweepTrial, TrialUpdate, check_run_lookup,
+    check_sweep_state, check_trial_updates, claim_step, unknown_trial,
 };
 use crate::{Result, StoreError};
 
@@ -177,6 +179,23 @@ impl SweepStore for SqliteStore {
                 }
             }
             Ok(())
+        })
+    }
+
+    fn sweeps_of_runs(&self, entity: &str, project: &str, run_ids: &[String]) -> Result<HashMap<String, String>> {
+        check_run_lookup(run_ids)?;
+        if run_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids = serde_json::to_string(run_ids)?;
+        self.read(|c| {
+            // The project's sweeps by `sweeps_by_project`, then each one's (sweep_id, run_id) key.
+            let mut stmt = c.prepare_cached(
+                "SELECT t.run_id, t.sweep_id FROM sweeps s JOIN sweep_trials t ON t.sweep_id = s.id
+                 WHERE s.entity = ?1 AND s.project = ?2 AND t.run_id IN (SELECT value FROM json_each(?3))",
+            )?;
+            let rows = stmt.query_map(params![entity, project, ids], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<HashMap<String, String>>>()?)
         })
     }
 }
