@@ -18,6 +18,8 @@ from wandb.integration.ultralytics import add_wandb_callback
 
 # Only the wandb logger (MLflow's would log too, as mlflow is installed here).
 settings.update({k: k == "wandb" for k in ("wandb", "mlflow", "tensorboard", "clearml", "comet", "dvc")})
+# Its outputs go under the script's directory, never the repository Ultralytics may detect.
+settings.update({"runs_dir": str(Path("runs").resolve())})
 rng = np.random.default_rng(0)
 root = Path("data")
 for split, n in (("train", 8), ("val", 4)):
