@@ -31,7 +31,8 @@ def test_a_report_from_code_is_versioned_and_shared_by_the_project_rules(server)
     v2 = admin.update_report(r["id"], "Nightly summary", blocks[:1], base_version=1)
     assert v2["version"] == 2
     with pytest.raises(CommError, match="version 2"):
-        admin.update_report(r["id"], "Stale", blocks, base_version=1)
+        # JSON's 1.0 is the integer 1 (as the OpenAPI document's generated clients may send it).
+        admin.update_report(r["id"], "Stale", blocks, base_version=1.0)
     assert [v["version"] for v in admin.report_versions(r["id"])] == [2, 1]
     back = admin.restore_report(r["id"], 1)
     assert back["version"] == 3 and len(back["doc"]["blocks"]) == 3

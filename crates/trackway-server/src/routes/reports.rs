@@ -39,6 +39,7 @@ pub(crate) struct SaveReportBody {
     title: String,
     doc: ReportDoc,
     /// The version the edit started from: a save over a newer version answers `409`.
+    #[serde(default, deserialize_with = "crate::lenient::opt_u64")]
     base_version: Option<u64>,
 }
 
