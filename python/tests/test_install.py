@@ -386,17 +386,35 @@ def test_compat_refuses_to_replace_real_wandb(tmp_path):
     assert info.is_dir()
 
 
-def git(*args: str, cwd: Path = REPO) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True)
+def git(*args: str, cwd: Path = REPO, env: "dict[str, str] | None" = None) -> str:
+    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, f"git {' '.join(args)} in {cwd}: {done.stderr.strip()}"
     return done.stdout.strip()
 
 
+def snapshot_commit(tmp: Path) -> str:
+    """A commit of the tracked files as they are now, made through a private index so that the
+    checkout's own index is never locked or written (a `git status` running elsewhere, e.g. an
+    agent capturing this repository's diff, would make `git stash create` fail on index.lock)."""
+    env = dict(
+        os.environ,
+        GIT_INDEX_FILE=str(tmp / "snapshot.index"),
+        GIT_AUTHOR_NAME="trackway tests",
+        GIT_AUTHOR_EMAIL="tests@trackway.invalid",
+        GIT_COMMITTER_NAME="trackway tests",
+        GIT_COMMITTER_EMAIL="tests@trackway.invalid",
+    )
+    git("read-tree", "HEAD", env=env)
+    git("add", "--update", ".", env=env)
+    tree = git("write-tree", env=env)
+    return git("commit-tree", tree, "-p", "HEAD", "-m", "snapshot", env=env)
+
+
 def tracked_tree_url(tmp: Path) -> str:
-    """A `git+file://` URL of this checkout's tracked files as they are now: `git stash create`
-    commits uncommitted changes without touching the work tree, index or refs, and a bare
-    repository that borrows this one's objects (alternates: nothing copied) serves that commit
-    as its default branch. A fresh clone of it has no `web/dist`, like any git checkout."""
-    commit = git("stash", "create") or git("rev-parse", "HEAD")
+    """A `git+file://` URL of this checkout's tracked files as they are now (`snapshot_commit`),
+    served by a bare repository that borrows this one's objects (alternates: nothing copied) as
+    its default branch. A fresh clone of it has no `web/dist`, like any git checkout."""
+    commit = snapshot_commit(tmp)
     objects = (REPO / git("rev-parse", "--git-path", "objects")).resolve()
     bare = tmp / "src.git"
     git("init", "--quiet", "--bare", str(bare), cwd=tmp)
