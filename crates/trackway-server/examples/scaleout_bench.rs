@@ -11,7 +11,15 @@
 //! Caveat printed with the figures: the test PostgreSQL runs with `fsync=off` (the SQLite server
 //! here keeps `synchronous=FULL`), so its ingest figure is an upper bound for a durable setup.
 //!
-//! Usage: `scaleout_bench [runs] [steps per run] [rows per batch]`.
+//! The chart figures use their own project, `SCALEOUT_CHART=RUNSxSTEPS` (default 1000x100000,
+//! the issue's 1,000 runs x 100,000 steps; `0` skips it): one `loss` metric per step (plus the
+//! `_timestamp`/`_runtime` every row carries), written through each backend's history store
+//! (the ingest figure above already measures the HTTP path; this only loads data). Each chart is
+//! the median of 7 queries through the whole route, alternating replicas, at two bucket budgets:
+//! the one the web UI asks for with that many runs on a 1,000 px wide card (`buckets()` in
+//! web/src/components/chart.ts: 100 for 1,000 runs) and 1,000 buckets per run; and a 5 % zoom.
+//!
+//! Usage: `scaleout_bench [runs] [steps per run] [rows per batch]` (the ingest figure).
 
 use std::time::Instant;
 
@@ -20,7 +28,9 @@ use axum::body::Body;
 use axum::http::Request;
 use serde_json::{Value, json};
 use tower::ServiceExt;
+use trackway_history::HistoryRow;
 use trackway_server::{AppState, Backends};
+use trackway_store::{CreateRun, RunKey};
 
 const METRICS: u64 = 10;
 
@@ -97,28 +107,155 @@ async fn ingest(apps: &[Router], key: &str, runs: u64, steps: u64, per_batch: u6
     Ok((runs * steps * METRICS) as f64 / started.elapsed().as_secs_f64())
 }
 
-/// Median milliseconds of a chart query of one metric over every run (1,000 buckets).
-async fn chart(apps: &[Router], key: &str, runs: u64) -> anyhow::Result<f64> {
-    let list: Vec<Value> = (0..runs).map(|r| json!({"project": "bench", "run_id": format!("run{r}")})).collect();
-    let body = json!({"runs": list, "metric": "m3", "buckets": 1000}).to_string();
-    let mut ms = Vec::new();
+/// Median milliseconds of 7 chart queries of `metric` over `runs` runs of `project`, and the
+/// answer's size on the wire.
+async fn chart(
+    apps: &[Router],
+    key: &str,
+    q: &ChartLoad<'_>,
+    buckets: u64,
+    zoom: Option<(u64, u64)>,
+) -> anyhow::Result<(f64, usize)> {
+    let list: Vec<Value> = (0..q.runs).map(|r| json!({"project": q.project, "run_id": format!("run{r}")})).collect();
+    let mut body = json!({"runs": list, "metric": q.metric, "buckets": buckets});
+    if let Some((lo, hi)) = zoom {
+        body["x_min"] = json!(lo);
+        body["x_max"] = json!(hi);
+    }
+    let body = body.to_string();
+    let (mut ms, mut bytes) = (Vec::new(), 0);
     for i in 0..7 {
+        // What Chromium sends: the answer is compressed as a browser would receive it.
         let req = Request::post("/api/v1/charts/query")
             .header("content-type", "application/json")
+            .header("accept-encoding", "gzip, deflate, br, zstd")
             .body(Body::from(body.clone()))?;
         let started = Instant::now();
-        send(&apps[i % apps.len()], key, req).await?;
+        let out = send(&apps[i % apps.len()], key, req).await?;
+        ms.push(started.elapsed().as_secs_f64() * 1e3);
+        anyhow::ensure!(out.len() > 2 * q.runs as usize, "chart answer too short: {} bytes", out.len());
+        bytes = out.len();
+    }
+    ms.sort_by(f64::total_cmp);
+    Ok((ms[ms.len() / 2], bytes))
+}
+
+/// What a chart query reads: `runs` runs named `run{i}` of `project`, `steps` steps each.
+struct ChartLoad<'a> {
+    project: &'a str,
+    metric: &'a str,
+    runs: u64,
+    steps: u64,
+}
+
+/// The web UI's bucket budget per run for `runs` runs on a card `width` px wide (chart.ts `buckets()`).
+fn ui_buckets(runs: u64, width: f64) -> u64 {
+    let base = width.min(1000.0);
+    ((base * (10.0 / runs.max(1) as f64).sqrt().min(1.0)).floor() as u64).max(100)
+}
+
+/// One generated `loss` row (a decaying curve with float32-origin noise, as a training script logs).
+fn loss_row(run: u64, step: u64) -> HistoryRow {
+    let s = step as f64;
+    let noise = ((run.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ step.wrapping_mul(0xD1B5_4A32_D192_ED03)) >> 11) as f64
+        / (1u64 << 53) as f64;
+    let loss = 2.0 * (-s / 20_000.0).exp() + 0.3 + 0.05 * noise * (1.0 + (-s / 5000.0).exp());
+    let mut data = trackway_history::Map::new();
+    data.insert("loss".into(), trackway_history::Value::Float(f64::from(loss as f32)));
+    HistoryRow { step, ts: 1.7e9 + 0.25 * s, rt: 0.25 * s, data }
+}
+
+/// Creates the chart project's runs and writes their history through the backend's history
+/// store, from several threads (one run at a time each). Returns the seconds it took.
+fn load_chart_runs(state: &AppState, q: &ChartLoad<'_>) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let next = std::sync::atomic::AtomicU64::new(0);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| -> anyhow::Result<()> {
+                    loop {
+                        let r = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if r >= q.runs {
+                            return Ok(());
+                        }
+                        let key =
+                            RunKey { entity: "bench".into(), project: q.project.into(), run_id: format!("run{r}") };
+                        let pk =
+                            state.store.create_or_resume(&CreateRun { key: Some(key), ..CreateRun::default() })?.run.pk;
+                        let mut step = 0;
+                        while step < q.steps {
+                            let rows: Vec<HistoryRow> =
+                                (step..q.steps.min(step + 5000)).map(|i| loss_row(r, i)).collect();
+                            state.history.append(pk, &rows)?;
+                            step += rows.len() as u64;
+                        }
+                    }
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|w| w.join().map_err(|_| anyhow::anyhow!("loader panicked"))?)
+    })?;
+    Ok(started.elapsed().as_secs_f64())
+}
+
+/// Median milliseconds of the same chart asked of the history store directly (no route, no JSON).
+fn engine_chart(state: &AppState, q: &ChartLoad<'_>, buckets: u64, zoom: Option<(u64, u64)>) -> anyhow::Result<f64> {
+    let ids: Vec<String> = (0..q.runs).map(|r| format!("run{r}")).collect();
+    let runs = state.store.run_pks("bench", q.project, &ids)?.into_iter().flatten().collect();
+    let query = trackway_history::ChartQuery {
+        runs,
+        metric: q.metric.into(),
+        x: trackway_history::XAxis::Step,
+        x_min: zoom.map(|z| z.0 as f64),
+        x_max: zoom.map(|z| z.1 as f64),
+        buckets: buckets as usize,
+    };
+    let mut ms = Vec::new();
+    for _ in 0..7 {
+        let started = Instant::now();
+        state.history.chart(&query)?;
         ms.push(started.elapsed().as_secs_f64() * 1e3);
     }
     ms.sort_by(f64::total_cmp);
     Ok(ms[ms.len() / 2])
 }
 
+/// `SCALEOUT_CHART=RUNSxSTEPS`; `None` when set to 0.
+fn chart_size() -> Option<(u64, u64)> {
+    let v = std::env::var("SCALEOUT_CHART").unwrap_or_else(|_| "1000x100000".into());
+    let (r, s) = v.split_once('x').unwrap_or((&v, "0"));
+    let (r, s) = (r.parse().unwrap_or(0), s.parse().unwrap_or(0));
+    (r > 0 && s > 0).then_some((r, s))
+}
+
+/// Loads the chart project on `states[0]`'s backend and prints the chart figures.
+async fn chart_figures(states: &[AppState], apps: &[Router], key: &str) -> anyhow::Result<()> {
+    let Some((runs, steps)) = chart_size() else { return Ok(()) };
+    let q = ChartLoad { project: "chart", metric: "loss", runs, steps };
+    let secs = tokio::task::block_in_place(|| load_chart_runs(&states[0], &q))?;
+    println!("    chart data: {runs} runs x {steps} steps of `loss` loaded through the history store in {secs:.0} s");
+    let ui = ui_buckets(runs, 1000.0);
+    let zoom = (steps * 2 / 5, steps * 2 / 5 + steps / 20);
+    for (label, buckets, zoom) in
+        [("UI budget", ui, None), ("1,000 per run", 1000, None), ("1,000 per run, 5 % zoom", 1000, Some(zoom))]
+    {
+        let (ms, bytes) = chart(apps, key, &q, buckets, zoom).await?;
+        let engine = tokio::task::block_in_place(|| engine_chart(&states[0], &q, buckets, zoom))?;
+        println!(
+            "    chart of {runs} runs x {steps} steps, {label} ({buckets} buckets): {ms:>7.1} ms (median of 7; \
+             the history engine alone {engine:.1} ms; {:.1} MB on the wire)",
+            bytes as f64 / 1e6
+        );
+    }
+    Ok(())
+}
+
 /// The replicas' routers and an API key valid on all of them.
-fn replicas(states: Vec<AppState>) -> anyhow::Result<(Vec<Router>, String)> {
+fn replicas(states: &[AppState]) -> anyhow::Result<(Vec<Router>, String)> {
     states[0].store.create_user("bench", true)?;
     let key = states[0].store.create_api_key("bench", None)?.key;
-    Ok((states.into_iter().map(trackway_server::app).collect(), key))
+    Ok((states.iter().cloned().map(trackway_server::app).collect(), key))
 }
 
 /// Bytes of the history tables (rows, indexes, TOAST) of the PostgreSQL database at `url`.
@@ -162,21 +299,29 @@ async fn main() -> anyhow::Result<()> {
     let sqlite = vec![tokio::task::block_in_place(|| AppState::open(&tmp.path().join("single")))?];
     println!("scale-out bench: {runs} runs x {steps} steps x {METRICS} metrics, batches of {per_batch} rows");
     let points = (runs * steps * METRICS) as f64;
+    // SCALEOUT_ONLY=sqlite|postgres measures one backend (while iterating on it).
+    let only = std::env::var("SCALEOUT_ONLY").unwrap_or_default();
     for (name, states) in [("PostgreSQL, 2 replicas", pg), ("SQLite, 1 server", sqlite)] {
+        if !only.is_empty() && !name.to_lowercase().starts_with(&only) {
+            tokio::task::block_in_place(move || drop(states));
+            continue;
+        }
         let on_pg = states.len() > 1;
-        let (apps, key) = tokio::task::block_in_place(|| replicas(states))?;
+        let (apps, key) = tokio::task::block_in_place(|| replicas(&states))?;
         let rate = ingest(&apps, &key, runs, steps, per_batch).await?;
-        let ms = chart(&apps, &key, runs).await?;
+        let q = ChartLoad { project: "bench", metric: "m3", runs, steps };
+        let (ms, _) = chart(&apps, &key, &q, 1000, None).await?;
         let bytes = if on_pg { pg_history_bytes(&url)? } else { dir_bytes(&tmp.path().join("single"))? };
         println!(
-            "  {name:24} ingest {:>10.0} points/s   chart of {runs} runs x {steps} steps: {ms:>7.1} ms (median of 7)   \
+            "  {name:24} ingest {:>10.0} points/s   chart of these {runs} runs (1,000 buckets): {ms:>7.1} ms (median of 7)   \
              {:.1} B/point on disk ({})",
             rate,
             bytes as f64 / points,
             if on_pg { "history tables with indexes and TOAST" } else { "whole database file and WAL" },
         );
+        chart_figures(&states, &apps, &key).await?;
         // The PostgreSQL pools close their connections on a blocking client: not on a runtime worker.
-        tokio::task::block_in_place(move || drop(apps));
+        tokio::task::block_in_place(move || drop((apps, states)));
     }
     println!("  (test PostgreSQL runs with fsync=off; SQLite with synchronous=FULL)");
     Ok(())

@@ -26,7 +26,7 @@ macro_rules! metadata_store_conformance {
             groups_and_keys, access_rules, run_file_versions, metadata_merge, console_output,
             system_stats_go_to_their_own_series, auto_summary_takes_each_keys_last_value,
             filters_compare_within_type_brackets, delete_run_removes_everything_of_it,
-            move_run_keeps_its_data, stop_requests);
+            move_run_keeps_its_data, stop_requests, run_pks_in_request_order);
     };
     (@cases $make:expr; $($case:ident),*) => {
         $(
@@ -661,5 +661,25 @@ pub fn stop_requests(st: &Storage) -> Result<()> {
     let resumed = create(s, "r1", Some(ResumeMode::Allow))?.run;
     assert_eq!((resumed.state.as_str(), resumed.stop_requested_at), ("running", None), "a resume clears it");
     assert!(matches!(s.request_stop(&key("nope")), Err(StoreError::RunNotFound(_))));
+    Ok(())
+}
+
+/// `run_pks` answers in request order, the same keys `get_run` gives, `None` for a missing run
+/// and for every id of a missing project, and never a run of another project.
+pub fn run_pks_in_request_order(st: &Storage) -> Result<()> {
+    let s = &*st.metadata;
+    setup(s)?;
+    for run in ["a", "b", "c"] {
+        create(s, run, None)?;
+    }
+    let other = RunKey { entity: "alice".into(), project: "other".into(), run_id: "x".into() };
+    s.create_or_resume(&CreateRun { key: Some(other.clone()), ..CreateRun::default() })?;
+    let ids: Vec<String> = ["c", "nope", "a", "x", "b", "a"].iter().map(|s| (*s).to_owned()).collect();
+    let pks = s.run_pks("alice", "proj", &ids)?;
+    let pk = |r: &str| s.get_run(&key(r)).map(|run| Some(run.pk));
+    assert_eq!(pks, vec![pk("c")?, None, pk("a")?, None, pk("b")?, pk("a")?]);
+    assert_eq!(s.run_pks("alice", "other", &ids)?[3], Some(s.get_run(&other)?.pk));
+    assert_eq!(s.run_pks("alice", "missing", &ids)?, vec![None; ids.len()]);
+    assert_eq!(s.run_pks("alice", "proj", &[])?, Vec::<Option<i64>>::new());
     Ok(())
 }

@@ -198,4 +198,24 @@ impl MetadataStore for PgStore {
     ) -> Result<usize> {
         self.rewrite_output_impl(key, log_id, lines)
     }
+    fn run_pks(&self, entity: &str, project: &str, run_ids: &[String]) -> Result<Vec<Option<i64>>> {
+        self.tx(|tx| {
+            let mut out = vec![None; run_ids.len()];
+            let Some(project) = project_id(tx, entity, project)? else { return Ok(out) };
+            let rows = tx
+                .query(
+                    "SELECT u.i, r.pk FROM unnest($2::text[]) WITH ORDINALITY AS u(id, i) \
+                     JOIN runs r ON r.project_id = $1 AND r.run_id = u.id",
+                    &[&project, &run_ids],
+                )
+                .map_err(db)?;
+            for row in rows {
+                let i: i64 = row.get(0);
+                if let Some(slot) = usize::try_from(i - 1).ok().and_then(|i| out.get_mut(i)) {
+                    *slot = Some(row.get(1));
+                }
+            }
+            Ok(out)
+        })
+    }
 }
