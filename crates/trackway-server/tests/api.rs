@@ -298,6 +298,18 @@ async fn history_pages_samples_export_and_charts() {
     assert_eq!(series["run_id"], "r1");
     let missing = json!({"runs":[{"project":"p","run_id":"nope"}],"metric":"loss"});
     assert_eq!(s.call("POST", "/api/v1/charts/query", Some(missing)).await.0, StatusCode::NOT_FOUND);
+    // A browser's Accept-Encoding gets zstd, and the same answer once decoded.
+    let (_, plain) = s.call("POST", "/api/v1/charts/query", Some(chart(50))).await;
+    let req = Request::post("/api/v1/charts/query")
+        .header("authorization", format!("Bearer {}", s.key))
+        .header("content-type", "application/json")
+        .header("accept-encoding", "gzip, deflate, br, zstd")
+        .body(Body::from(chart(50).to_string()))
+        .expect("req");
+    let (status, headers, packed) = s.raw(req).await;
+    assert_eq!((status, headers.get("content-encoding").map(|v| v.as_bytes())), (StatusCode::OK, Some(&b"zstd"[..])));
+    let decoded: Value = serde_json::from_slice(&zstd::decode_all(&packed[..]).expect("zstd")).expect("json");
+    assert_eq!(decoded, plain);
     let (_, keys) = s.call("GET", "/api/v1/projects/alice/p/keys", None).await;
     assert_eq!(keys["history"], json!(["eval", "loss"]));
     assert_eq!(keys["config"], json!(["lr"]));
@@ -305,6 +317,32 @@ async fn history_pages_samples_export_and_charts() {
 
 /// The runs list and a single run name the sweep a run is a trial of (looked up for the page's
 /// runs only); a run outside any sweep, and one of another project's sweep, say `null`.
+/// A chart over runs of several projects answers one series per requested run, in request order,
+/// each from its own run (the route looks runs up per project).
+#[tokio::test]
+async fn chart_runs_of_several_projects_keep_request_order() {
+    let s = TestServer::new();
+    for (project, run, value) in [("p", "a", 1.0), ("q", "a", 2.0), ("p", "b", 3.0)] {
+        let (mut body, _) = ingest_body(run, "log-a", 0, &[run_record(run), history(0, json!({"loss": value}))]);
+        body["project"] = json!(project);
+        assert_eq!(s.call("POST", "/api/v1/ingest", Some(body)).await.0, StatusCode::OK);
+    }
+    let runs = json!([{"project":"p","run_id":"b"},{"project":"q","run_id":"a"},{"project":"p","run_id":"a"},
+                      {"project":"q","run_id":"a"}]);
+    let (status, out) = s.call("POST", "/api/v1/charts/query", Some(json!({"runs": runs, "metric": "loss"}))).await;
+    assert_eq!(status, StatusCode::OK, "{out}");
+    let got: Vec<(Value, Value, Value)> = out["series"]
+        .as_array()
+        .expect("series")
+        .iter()
+        .map(|s| (s["project"].clone(), s["run_id"].clone(), s["last"][0].clone()))
+        .collect();
+    let want = [("p", "b", 3.0), ("q", "a", 2.0), ("p", "a", 1.0), ("q", "a", 2.0)];
+    assert_eq!(got, want.iter().map(|(p, r, v)| (json!(p), json!(r), json!(v))).collect::<Vec<_>>());
+    let other = json!({"runs":[{"project":"p","run_id":"a"},{"project":"q","run_id":"b"}],"metric":"loss"});
+    assert_eq!(s.call("POST", "/api/v1/charts/query", Some(other)).await.0, StatusCode::NOT_FOUND);
+}
+
 #[tokio::test]
 async fn runs_name_their_sweep() {
     let s = TestServer::new();
