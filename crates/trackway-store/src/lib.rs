@@ -36,6 +36,7 @@ mod filter;
 pub mod json;
 mod model;
 pub mod reports;
+pub mod runs_bench;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod reports_conformance;
 mod sqlite;

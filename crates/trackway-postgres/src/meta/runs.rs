@@ -327,3 +327,60 @@ impl PgStore {
         })
     }
 }
+
+impl PgStore {
+    /// Inserts many runs in one transaction (imports, benchmarks), as `SqliteStore::bulk_insert`
+    /// does: one multi-row `INSERT ... SELECT FROM unnest(...)` per call, then their tags and
+    /// the key catalogue in one statement each. The project is created if needed; the entity
+    /// must exist.
+    ///
+    /// # Errors
+    /// Duplicate run ids, a missing entity, database errors.
+    pub fn bulk_insert(&self, entity: &str, project: &str, runs: &[trackway_store::BulkRun]) -> Result<()> {
+        let mut cols: [Vec<String>; 5] = Default::default();
+        let mut names = Vec::with_capacity(runs.len());
+        let mut created = Vec::with_capacity(runs.len());
+        for r in runs {
+            cols[0].push(r.run_id.clone());
+            cols[1].push(r.state.clone());
+            cols[2].push(serde_json::to_string(&r.tags)?);
+            cols[3].push(serde_json::to_string(&r.config)?);
+            cols[4].push(serde_json::to_string(&r.summary)?);
+            names.push(r.name.clone());
+            created.push(r.created_at);
+        }
+        self.tx(|tx| {
+            let project = ensure_project(tx, entity, project)?;
+            tx.execute(
+                "INSERT INTO runs (project_id, run_id, name, state, created_at, updated_at, tags, config, summary) \
+                 SELECT $1, u.id, u.name, u.state, u.created, u.created, u.tags, u.config, u.summary \
+                 FROM unnest($2::text[], $3::text[], $4::text[], $5::float8[], $6::text[], $7::text[], $8::text[]) \
+                 AS u(id, name, state, created, tags, config, summary)",
+                &[&project, &cols[0], &names, &cols[1], &created, &cols[2], &cols[3], &cols[4]],
+            )
+            .map_err(db)?;
+            tx.execute(
+                "INSERT INTO run_tags (project_id, tag, run_pk) SELECT r.project_id, j #>> '{}', r.pk \
+                 FROM runs r, jsonb_array_elements(r.tags::jsonb) j \
+                 WHERE r.project_id = $1 AND r.run_id = ANY($2) AND jsonb_typeof(j) = 'string' ON CONFLICT DO NOTHING",
+                &[&project, &cols[0]],
+            )
+            .map_err(db)?;
+            catalogue_bulk(tx, project, runs)
+        })
+    }
+}
+
+/// Catalogues the keys of every run's config and summary, each distinct key set once.
+fn catalogue_bulk(c: &mut impl GenericClient, project: i64, runs: &[trackway_store::BulkRun]) -> Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for r in runs {
+        for (source, obj) in [("config", &r.config), ("summary", &r.summary)] {
+            if obj.keys().any(|k| !seen.contains(&(source, k.clone()))) {
+                catalogue_keys(c, project, source, obj)?;
+                seen.extend(obj.keys().map(|k| (source, k.clone())));
+            }
+        }
+    }
+    Ok(())
+}
