@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_views_sweeps_accounts.sql"),
     include_str!("../migrations/0006_run_stop.sql"),
     include_str!("../migrations/0007_history_chunks.sql"),
+    include_str!("../migrations/0008_run_table_json.sql"),
 ];
 
 /// Key of the advisory lock that serialises migrations (any constant unique to Trackway).

@@ -272,6 +272,14 @@ pub trait Dialect: Sync {
     fn bool_lit(&self, b: bool) -> &'static str;
     /// Suffix that turns a condition into a two-valued one (NULL counts as false).
     fn is_true(&self) -> &'static str;
+    /// Whether each condition on a run column or key becomes a semi-join on one index
+    /// (`r.pk IN (SELECT ...)`; SQLite's planner answers those from its covering expression
+    /// indexes and intersects them by rowid). `false`: conditions are written in place, which
+    /// PostgreSQL plans as index conditions (bitmap AND/OR over the key indexes) where a
+    /// semi-join would make it hash every matching run and scan the project.
+    fn semi_joins(&self) -> bool {
+        true
+    }
 }
 
 /// SQLite: `json_extract`, `REGEXP` (a Rust-regex function the store registers), `?N`.
@@ -336,6 +344,9 @@ pub struct SqlBuilder<'a> {
     direct_left: usize,
     /// Nesting depth under `$or`/`$nor`/`$not`, where direct conditions cannot drive an index.
     branch_depth: usize,
+    /// Nesting depth under `$nor`/`$not`, where a condition written in place must be made
+    /// two-valued (a NULL under NOT would otherwise drop the run instead of keeping it).
+    negated: usize,
 }
 
 impl<'a> SqlBuilder<'a> {
@@ -357,6 +368,7 @@ impl<'a> SqlBuilder<'a> {
             p1,
             direct_left: 0,
             branch_depth: 0,
+            negated: 0,
         }
     }
 
@@ -394,10 +406,13 @@ impl<'a> SqlBuilder<'a> {
     }
 
     fn push_branch(&mut self, parts: &[Filter], prefix: &str) -> Result<()> {
+        let negates = usize::from(!prefix.is_empty());
         self.branch_depth += 1;
+        self.negated += negates;
         self.sql.push_str(prefix);
         let out = self.push_joined(parts, " OR ", false);
         self.branch_depth -= 1;
+        self.negated -= negates;
         out
     }
 
@@ -422,8 +437,10 @@ impl<'a> SqlBuilder<'a> {
             self.sql.push_str("NOT (");
             let parts: Vec<Filter> = ops.iter().map(|o| Filter::Cond(field.clone(), o.clone())).collect();
             self.branch_depth += 1;
+            self.negated += 1;
             let out = self.push_joined(&parts, " AND ", true);
             self.branch_depth -= 1;
+            self.negated -= 1;
             out?;
             self.sql.push_str(self.dialect.is_true());
             self.sql.push(')');
@@ -443,6 +460,21 @@ impl<'a> SqlBuilder<'a> {
     /// Both forms mean the same (the outer row is already in the project); they differ only in
     /// which index SQLite can drive the query from.
     fn push_semi(&mut self, negate: bool, pred: &str) {
+        if !self.dialect.semi_joins() {
+            // In place, two-valued where it matters: a negated condition keeps runs whose
+            // predicate is NULL (as `NOT IN` does); under NOT, `IS TRUE` keeps NULL from
+            // spreading. Elsewhere AND/OR are monotone, so NULL and false select the same runs
+            // and the bare predicate stays an index condition.
+            let sql = if negate {
+                format!("(({pred}) IS NOT TRUE)")
+            } else if self.negated > 0 {
+                format!("(({pred}) IS TRUE)")
+            } else {
+                format!("({pred})")
+            };
+            self.sql.push_str(&sql);
+            return;
+        }
         if !negate && self.branch_depth == 0 && self.direct_left > 0 {
             self.direct_left -= 1;
             self.sql.push_str(&format!("({pred})"));

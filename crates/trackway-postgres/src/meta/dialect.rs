@@ -1,5 +1,5 @@
 //! The PostgreSQL dialect of the run-table filter compiler: config/summary read as jsonb from
-//! their Trackway JSON text, MongoDB type brackets through `jsonb_typeof`, POSIX regexes (`~`;
+//! their Trackway JSON text (through `trackway_json`, migration 0008, priced as what it is), MongoDB type brackets through `jsonb_typeof`, POSIX regexes (`~`;
 //! the patterns the filter parser accepts, incl. a leading `(?i)`, mean the same there), and
 //! typed placeholders (`$n::float8`), since PostgreSQL infers no types from SQLite-style values.
 
@@ -16,6 +16,23 @@ fn labels(path: &str) -> Vec<&str> {
         .split("\".\"")
         .map(|s| s.trim_start_matches(".\"").trim_end_matches('"'))
         .collect()
+}
+
+/// The numeric value of the key `e` as one float8 expression, NULL outside the number bracket:
+/// JSON numbers, and tagged numbers (`{"$f":"Infinity"}`, `{"$int":"..."}`) by value (NaN has
+/// none). One expression, so that a key index on it answers range and equality conditions.
+pub(crate) fn number_form(e: &str) -> String {
+    format!(
+        "(CASE jsonb_typeof({e}) WHEN 'number' THEN ({e})::float8 WHEN 'object' THEN (CASE {e} ->> '$f' \
+         WHEN 'Infinity' THEN 'Infinity'::float8 WHEN '-Infinity' THEN '-Infinity'::float8 \
+         ELSE ({e} ->> '$int')::float8 END) END)"
+    )
+}
+
+/// The string value of the key `e`, NULL outside the string bracket, compared bytewise (as in
+/// SQLite); a key index on it answers equality and ranges.
+pub(crate) fn string_form(e: &str) -> String {
+    format!("((CASE WHEN jsonb_typeof({e}) = 'string' THEN {e} #>> '{{}}' END) COLLATE \"C\")")
 }
 
 /// A `text[]` literal of the labels, each quoted, as a SQL string literal.
@@ -36,26 +53,16 @@ impl Dialect for PgDialect {
     }
 
     fn json_expr(&self, source: Source, path: &str) -> String {
-        format!("nullif((r.{}::jsonb) #> {}, 'null'::jsonb)", source.as_str(), path_literal(path))
+        format!("nullif(trackway_json(r.{}) #> {}, 'null'::jsonb)", source.as_str(), path_literal(path))
     }
 
     fn bracketed(&self, e: &str, sym: &str, p: &str, v: &Json) -> String {
         let of = |ty: &str, then: &str| format!("(CASE WHEN jsonb_typeof({e}) {ty} THEN {then} END)");
         match v {
             // Tagged numbers ({"$f":"Infinity"}, {"$int":"..."}) compare by value; NaN by none.
-            Json::Number(_) => format!(
-                "({} {sym} {p} OR {} {sym} {p})",
-                of("= 'number'", &format!("({e})::float8")),
-                of(
-                    "= 'object'",
-                    &format!(
-                        "(CASE {e} ->> '$f' WHEN 'Infinity' THEN 'Infinity'::float8 \
-                         WHEN '-Infinity' THEN '-Infinity'::float8 ELSE ({e} ->> '$int')::float8 END)"
-                    )
-                )
-            ),
+            Json::Number(_) => format!("{} {sym} {p}", number_form(e)),
             Json::Bool(_) => format!("{} {sym} {p}", of("= 'boolean'", &format!("({e})::boolean::int"))),
-            Json::String(_) => format!("{} COLLATE \"C\" {sym} {p}", of("= 'string'", &format!("({e} #>> '{{}}')"))),
+            Json::String(_) => format!("{} {sym} {p}", string_form(e)),
             _ => format!("{} {sym} ({p})::jsonb", of("IN ('array', 'object')", e)),
         }
     }
@@ -74,6 +81,10 @@ impl Dialect for PgDialect {
 
     fn is_true(&self) -> &'static str {
         " IS TRUE"
+    }
+
+    fn semi_joins(&self) -> bool {
+        false
     }
 }
 
