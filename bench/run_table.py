@@ -1,8 +1,10 @@
-"""Run-table query benchmark (issue 4): 100,000 runs x (50 config + 20 summary keys), then
-filter + sort + first page of 50 (with the total count) for several query shapes. Prints cold
-(first use of a key: builds its expression index) and warm (median of 5) milliseconds.
+"""Run-table query benchmark (issues 4 and 15): 100,000 runs x (50 config + 20 summary keys),
+then filter + sort + first page of 50 (with the total count) for seven query shapes, on SQLite
+and on PostgreSQL (a throwaway server from the installed binaries) in one run. Prints cold
+(first use of a key: builds its expression indexes) and warm (median of 5) milliseconds.
 
-Run: python bench/run_table.py [runs]   (builds and runs trackway-store's runs-bench)
+Run: python bench/run_table.py [runs]   (trackway-postgres's runs_bench example; it also builds
+trackway-store's runs-bench, whose `--fill` web/e2e/perf.mjs uses)
 """
 
 import os
@@ -14,15 +16,26 @@ REPO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 def main() -> None:
     runs = sys.argv[1] if len(sys.argv) > 1 else "100000"
-    cmd = [
+    build = [
         "cargo",
-        "run",
+        "build",
         "--quiet",
         "--release",
         "-p",
         "trackway-store",
         "--bin",
         "runs-bench",
+    ]
+    subprocess.run(build, cwd=REPO, check=True)
+    cmd = [
+        "cargo",
+        "run",
+        "--quiet",
+        "--release",
+        "-p",
+        "trackway-postgres",
+        "--example",
+        "runs_bench",
         "--",
         runs,
     ]

@@ -7,6 +7,30 @@
 CREATE FUNCTION trackway_json(t text) RETURNS jsonb
     LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 1000
     AS $$ BEGIN RETURN t::jsonb; END $$;
+-- A key's value within MongoDB's number bracket (JSON numbers; tagged numbers {"$f":"Infinity"},
+-- {"$int":"..."} by value; NaN and every other type: NULL) and within the string bracket. One
+-- call each, so a condition reads the key's JSON once, and key indexes are built on them.
+CREATE FUNCTION trackway_num(v jsonb) RETURNS float8
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 10
+    AS $$
+BEGIN
+    IF jsonb_typeof(v) = 'number' THEN
+        RETURN v::float8;
+    ELSIF jsonb_typeof(v) = 'object' THEN
+        RETURN CASE v ->> '$f' WHEN 'Infinity' THEN 'Infinity'::float8 WHEN '-Infinity' THEN '-Infinity'::float8
+               ELSE (v ->> '$int')::float8 END;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE FUNCTION trackway_str(v jsonb) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 10
+    AS $$
+BEGIN
+    IF jsonb_typeof(v) = 'string' THEN
+        RETURN v #>> '{}';
+    END IF;
+    RETURN NULL;
+END $$;
 -- Key indexes on the old expressions no longer match any query: drop them (queries recreate
 -- what they need) so they do not count against the bound on key indexes.
 DO $$

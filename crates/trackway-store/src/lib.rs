@@ -36,9 +36,9 @@ mod filter;
 pub mod json;
 mod model;
 pub mod reports;
-pub mod runs_bench;
 #[cfg(any(test, feature = "testsuite"))]
 pub mod reports_conformance;
+pub mod runs_bench;
 mod sqlite;
 #[cfg(test)]
 mod sqlite_tests;

@@ -18,21 +18,18 @@ fn labels(path: &str) -> Vec<&str> {
         .collect()
 }
 
-/// The numeric value of the key `e` as one float8 expression, NULL outside the number bracket:
-/// JSON numbers, and tagged numbers (`{"$f":"Infinity"}`, `{"$int":"..."}`) by value (NaN has
-/// none). One expression, so that a key index on it answers range and equality conditions.
+/// The numeric value of the key `e`, NULL outside the number bracket: JSON numbers, and tagged
+/// numbers (`{"$f":"Infinity"}`, `{"$int":"..."}`) by value (NaN has none); `trackway_num`
+/// (migration 0008). One expression that reads the key once, so that a key index on it answers
+/// range and equality conditions.
 pub(crate) fn number_form(e: &str) -> String {
-    format!(
-        "(CASE jsonb_typeof({e}) WHEN 'number' THEN ({e})::float8 WHEN 'object' THEN (CASE {e} ->> '$f' \
-         WHEN 'Infinity' THEN 'Infinity'::float8 WHEN '-Infinity' THEN '-Infinity'::float8 \
-         ELSE ({e} ->> '$int')::float8 END) END)"
-    )
+    format!("trackway_num({e})")
 }
 
 /// The string value of the key `e`, NULL outside the string bracket, compared bytewise (as in
 /// SQLite); a key index on it answers equality and ranges.
 pub(crate) fn string_form(e: &str) -> String {
-    format!("((CASE WHEN jsonb_typeof({e}) = 'string' THEN {e} #>> '{{}}' END) COLLATE \"C\")")
+    format!("(trackway_str({e}) COLLATE \"C\")")
 }
 
 /// A `text[]` literal of the labels, each quoted, as a SQL string literal.
