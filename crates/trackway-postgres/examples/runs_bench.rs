@@ -4,8 +4,9 @@
 //! `trackway_store::runs_bench`). Each shape is timed cold (first run: it may create the key's
 //! expression index) and warm (median of 5); both backends must count the same matches.
 //!
-//! PostgreSQL is a throwaway server started from the installed binaries (`testpg`, with
-//! `fsync=off`); when they are absent the PostgreSQL half is skipped with a line saying so.
+//! PostgreSQL is a throwaway server started from the installed binaries (`testpg`: default
+//! settings but `fsync=off`, so 128 MB of shared buffers for a ~250 MB runs table); when they
+//! are absent the PostgreSQL half is skipped with a line saying so.
 //!
 //! Usage: `runs_bench [N]` (default 100,000). `RUNS_BENCH_PG_URL=postgres://...` uses that
 //! (empty) database instead of a throwaway server; `RUNS_BENCH_ONLY=postgres|sqlite` runs one
@@ -16,9 +17,6 @@ use std::time::Instant;
 use trackway_postgres::{PgStore, PoolOptions, testpg};
 use trackway_store::runs_bench::{self, Shape, Timing};
 use trackway_store::{MetadataStore, OpenOptions, SqliteStore};
-
-/// The throwaway server's settings beyond testpg's (which has `fsync=off`).
-const PG_SETTINGS: &str = "-c shared_buffers=1GB";
 
 type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
 
@@ -38,11 +36,7 @@ fn sqlite(n: usize, shapes: &[Shape], dir: &std::path::Path) -> AnyResult<Vec<Ti
 }
 
 fn postgres(n: usize, shapes: &[Shape]) -> AnyResult<Vec<Timing>> {
-    let url = std::env::var("RUNS_BENCH_PG_URL").unwrap_or_else(|_| {
-        // A server sized as docs/deploy.md advises: the runs table (~200 MB here) in memory.
-        testpg::server_with(PG_SETTINGS);
-        testpg::fresh_database()
-    });
+    let url = std::env::var("RUNS_BENCH_PG_URL").unwrap_or_else(|_| testpg::fresh_database());
     let pool = trackway_postgres::connect(&url, &PoolOptions { max_size: 4, ..PoolOptions::default() })?;
     let store = PgStore::new(pool.clone());
     store.create_user("bench", true)?;
@@ -51,7 +45,7 @@ fn postgres(n: usize, shapes: &[Shape]) -> AnyResult<Vec<Timing>> {
     let started = Instant::now();
     pool.get()?.batch_execute("VACUUM ANALYZE")?;
     let vacuum = started.elapsed().as_secs_f64();
-    println!("PostgreSQL ({PG_SETTINGS}): loaded {n} runs in {secs:.1} s, then VACUUM ANALYZE in {vacuum:.1} s");
+    println!("PostgreSQL: loaded {n} runs in {secs:.1} s, then VACUUM ANALYZE in {vacuum:.1} s");
     time_all(&store, shapes)
 }
 

@@ -59,7 +59,7 @@ fn free_port() -> u16 {
     l.local_addr().expect("local addr").port()
 }
 
-fn start(options: &str) -> TestServer {
+fn start() -> TestServer {
     let bin = bin_dir();
     assert!(
         bin.join("initdb").exists() && bin.join("pg_ctl").exists(),
@@ -81,7 +81,7 @@ fn start(options: &str) -> TestServer {
     let port = free_port();
     let opts = format!(
         "-p {port} -k {dir_s} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-         -c full_page_writes=off -c max_connections=300 {options}"
+         -c full_page_writes=off -c max_connections=300"
     );
     let log = dir.join("server.log").to_string_lossy().into_owned();
     run(&prefix, &bin.join("pg_ctl"), &["-D", &data_s, "-l", &log, "-w", "-o", &opts, "start"]);
@@ -107,14 +107,7 @@ fn spawn_watchdog(prefix: &[String], bin: &Path, data: &str, dir: &str) {
 
 /// The server of this test process, started on first use.
 pub fn server() -> &'static TestServer {
-    server_with("")
-}
-
-/// The server of this test process, started on first use with more server settings
-/// (`options`, e.g. `-c shared_buffers=1GB` for a benchmark); a server already started keeps
-/// its settings.
-pub fn server_with(options: &str) -> &'static TestServer {
-    SERVER.get_or_init(|| start(options))
+    SERVER.get_or_init(start)
 }
 
 /// A new empty database on the test server; returns its URL.
