@@ -1,7 +1,9 @@
 //! The PostgreSQL dialect of the run-table filter compiler: config/summary read as jsonb from
-//! their Trackway JSON text (through `trackway_json`, migration 0008, priced as what it is), MongoDB type brackets through `jsonb_typeof`, POSIX regexes (`~`;
-//! the patterns the filter parser accepts, incl. a leading `(?i)`, mean the same there), and
-//! typed placeholders (`$n::float8`), since PostgreSQL infers no types from SQLite-style values.
+//! their Trackway JSON text (through `trackway_json`, migration 0008, priced as the parse it
+//! is), MongoDB type brackets through `trackway_num`/`trackway_str`/`jsonb_typeof`, POSIX
+//! regexes (`~`; the patterns the filter parser accepts, incl. a leading `(?i)`, mean the same
+//! there), typed placeholders (`$n::float8`), since PostgreSQL infers no types from
+//! SQLite-style values, and conditions written in place rather than as semi-joins.
 
 use serde_json::Value as Json;
 use trackway_store::backend::{Dialect, Source, SqlParam};

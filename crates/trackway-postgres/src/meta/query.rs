@@ -319,8 +319,8 @@ fn pg_key_indexes(used: &str, exprs: &[String], catalogued: &[String]) -> Vec<Ke
         .collect()
 }
 
-/// An expression without the `runs` alias, for an index definition. (`key_indexes` drops only
-/// the first; the number and string forms read the key more than once.)
+/// An expression without the `runs` alias, for an index definition: the one place it reads the
+/// row (`key_indexes` drops the first `r.` of the text, which a typed form need not begin with).
 fn unaliased(expr: &str) -> String {
     expr.replace("trackway_json(r.", "trackway_json(")
 }
