@@ -12,7 +12,7 @@
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
 use postgres::{GenericClient, IsolationLevel, Row};
-use trackway_history::engine::{self, Backend, BlobVisitor, SeriesMeta, Tables};
+use trackway_history::engine::{self, Backend, BlobRow, BlobVisitor, IndexedBlobVisitor, SeriesMeta, Tables};
 use trackway_history::{
     ChartQuery, HistoryError, HistoryRow, HistoryRowRef, HistoryStore, HistoryTx, Result, RunKey, ScanPage, ScanQuery,
     Series, Value,
@@ -20,7 +20,7 @@ use trackway_history::{
 
 use crate::Pool;
 
-fn db(e: impl std::error::Error + Send + Sync + 'static) -> HistoryError {
+pub(crate) fn db(e: impl std::error::Error + Send + Sync + 'static) -> HistoryError {
     HistoryError::Backend(Box::new(e))
 }
 
@@ -135,22 +135,22 @@ impl<C: GenericClient> HistoryTx for PgHistoryTx<'_, C> {
 
 /// The engine's tables on one PostgreSQL transaction.
 pub(crate) struct PgTables<'c, C: GenericClient> {
-    c: &'c mut C,
+    pub(crate) c: &'c mut C,
 }
 
-type Params<'p> = [(&'p (dyn ToSql + Sync), Type)];
+pub(crate) type Params<'p> = [(&'p (dyn ToSql + Sync), Type)];
 
 impl<'c, C: GenericClient> PgTables<'c, C> {
     pub(crate) fn new(c: &'c mut C) -> Self {
         PgTables { c }
     }
 
-    fn exec(&mut self, sql: &str, params: &Params<'_>) -> Result<()> {
+    pub(crate) fn exec(&mut self, sql: &str, params: &Params<'_>) -> Result<()> {
         self.c.execute_typed(sql, params).map_err(db)?;
         Ok(())
     }
 
-    fn rows(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
+    pub(crate) fn rows(&mut self, sql: &str, params: &Params<'_>) -> Result<Vec<Row>> {
         self.c.query_typed(sql, params).map_err(db)
     }
 
@@ -171,21 +171,21 @@ impl<'c, C: GenericClient> PgTables<'c, C> {
     }
 }
 
-const I8: Type = Type::INT8;
+pub(crate) const I8: Type = Type::INT8;
 
 fn step_of(v: Option<i64>) -> Option<u64> {
     v.map(|s| u64::try_from(s).unwrap_or(0))
 }
 
-fn sql_of(v: Option<u64>) -> Option<i64> {
+pub(crate) fn sql_of(v: Option<u64>) -> Option<i64> {
     // SeriesMeta steps come from BIGINT columns or checked appends.
     v.map(|s| i64::try_from(s).unwrap_or(i64::MAX))
 }
 
-const SERIES_COLUMNS: &str =
+pub(crate) const SERIES_COLUMNS: &str =
     "run, key, n_tail, tail_min, tail_max, n_chunk, chunk_min, chunk_max, min_level, has_obj, tail_rows";
 
-fn series_of(r: &Row) -> Result<SeriesMeta> {
+pub(crate) fn series_of(r: &Row) -> Result<SeriesMeta> {
     let g = |e: postgres::Error| db(e);
     Ok(SeriesMeta {
         run: r.try_get(0).map_err(g)?,
@@ -221,6 +221,10 @@ impl<C: GenericClient> Tables for PgTables<'_, C> {
     /// New names are created one transaction at a time ([`NEW_KEY_LOCK`], held to commit): two
     /// ingests creating the same two names in opposite orders would otherwise deadlock. A name
     /// is new once in the life of the database, so this costs nothing afterwards.
+    fn find_keys(&mut self, names: &[&str]) -> Result<Vec<Option<i64>>> {
+        self.find_keys_batch(names)
+    }
+
     fn insert_key(&mut self, name: &str) -> Result<i64> {
         self.exec("SELECT pg_advisory_xact_lock($1)", &[(&NEW_KEY_LOCK, I8)])?;
         if let Some(id) = self.find_key(name)? {
@@ -246,6 +250,18 @@ impl<C: GenericClient> Tables for PgTables<'_, C> {
             by_run.insert(m.run, m);
         }
         Ok(runs.iter().map(|r| by_run.get(r).cloned()).collect())
+    }
+
+    fn load_series_of_keys(&mut self, run: RunKey, keys: &[i64]) -> Result<Vec<Option<SeriesMeta>>> {
+        self.load_series_of_keys_batch(run, keys)
+    }
+
+    fn insert_series_of_keys(&mut self, run: RunKey, keys: &[i64]) -> Result<()> {
+        self.insert_series_of_keys_batch(run, keys)
+    }
+
+    fn save_series_many(&mut self, metas: &[SeriesMeta]) -> Result<()> {
+        self.save_series_batch(metas)
     }
 
     fn insert_series(&mut self, run: RunKey, key: i64) -> Result<()> {
@@ -313,6 +329,14 @@ impl<C: GenericClient> Tables for PgTables<'_, C> {
         self.exec(sql, &[(&run, I8), (&key, I8), (&n, I8), (&data, Type::BYTEA)])
     }
 
+    fn insert_tails(&mut self, rows: &[BlobRow]) -> Result<()> {
+        self.insert_tails_batch(rows)
+    }
+
+    fn tails_of_runs(&mut self, key: i64, runs: &[RunKey], f: &mut IndexedBlobVisitor<'_>) -> Result<()> {
+        self.tails_of_runs_batch(key, runs, f)
+    }
+
     fn for_each_tail(&mut self, run: RunKey, key: i64, f: &mut BlobVisitor<'_>) -> Result<()> {
         let sql = "SELECT data FROM hist_tail WHERE run = $1 AND key = $2 ORDER BY id";
         self.each_blob(sql, &[(&run, I8), (&key, I8)], f)
@@ -325,6 +349,10 @@ impl<C: GenericClient> Tables for PgTables<'_, C> {
     fn insert_chunk(&mut self, run: RunKey, key: i64, (lo, hi): (i64, i64), n: i64, data: &[u8]) -> Result<()> {
         let sql = "INSERT INTO hist_chunk (run, key, start_step, end_step, n, data) VALUES ($1, $2, $3, $4, $5, $6)";
         self.exec(sql, &[(&run, I8), (&key, I8), (&lo, I8), (&hi, I8), (&n, I8), (&data, Type::BYTEA)])
+    }
+
+    fn insert_chunks(&mut self, rows: &[BlobRow]) -> Result<()> {
+        self.insert_chunks_batch(rows)
     }
 
     /// A few chunks per round trip (a series' chunks have disjoint step ranges, so the start
@@ -399,6 +427,28 @@ impl<C: GenericClient> Tables for PgTables<'_, C> {
 
     fn delete_page(&mut self, id: i64) -> Result<()> {
         self.exec("DELETE FROM hist_pyr WHERE id = $1", &[(&id, I8)])
+    }
+
+    fn last_pages(&mut self, run: RunKey, key: i64, levels: (i64, i64)) -> Result<Vec<Option<(i64, i64, Vec<u8>)>>> {
+        self.last_pages_batch(run, key, levels)
+    }
+
+    fn delete_pages(&mut self, ids: &[i64]) -> Result<()> {
+        self.delete_pages_batch(ids)
+    }
+
+    fn insert_pages(&mut self, rows: &[BlobRow]) -> Result<()> {
+        self.insert_pages_batch(rows)
+    }
+
+    fn pages_of_runs(
+        &mut self,
+        key: i64,
+        level: i64,
+        ranges: &[(RunKey, (i64, i64))],
+        f: &mut IndexedBlobVisitor<'_>,
+    ) -> Result<()> {
+        self.pages_of_runs_batch(key, level, ranges, f)
     }
 
     fn insert_page(

@@ -16,6 +16,7 @@ mod accounts;
 pub mod artifacts;
 mod copy;
 mod history;
+mod history_batch;
 mod history_legacy;
 mod meta;
 mod migrate;

@@ -8,7 +8,7 @@
 //! are never updated in place.
 
 use super::meta::{self, SeriesMeta, step_to_sql};
-use super::{CHUNK, Tables, pyramid, read};
+use super::{BlobRow, CHUNK, Tables, pyramid, read};
 use crate::codec::{self, Points};
 use crate::{Result, RunKey};
 
@@ -25,7 +25,15 @@ pub(crate) fn compact_run(conn: &mut dyn Tables, run: RunKey) -> Result<()> {
 /// Compact one series. With `keep_remainder`, only whole chunks are written and the rest
 /// stays in the tail (used by ingest); otherwise everything is compacted.
 pub(crate) fn compact_series(conn: &mut dyn Tables, run: RunKey, key: i64, keep_remainder: bool) -> Result<()> {
-    let Some(mut m) = conn.load_series(run, key)? else { return Ok(()) };
+    match conn.load_series(run, key)? {
+        Some(m) => compact_loaded(conn, m, keep_remainder),
+        None => Ok(()),
+    }
+}
+
+/// [`compact_series`] of a series whose statistics `m` were just loaded or saved.
+pub(crate) fn compact_loaded(conn: &mut dyn Tables, mut m: SeriesMeta, keep_remainder: bool) -> Result<()> {
+    let (run, key) = (m.run, m.key);
     if m.n_tail == 0 {
         return Ok(());
     }
@@ -101,17 +109,18 @@ fn small_last_chunk(conn: &mut dyn Tables, m: &SeriesMeta) -> Result<Option<(i64
 }
 
 fn write_chunks(conn: &mut dyn Tables, m: &SeriesMeta, p: &Points, from: usize, to: usize) -> Result<()> {
+    let mut rows = Vec::new();
     let mut i = from;
     while i < to {
         let j = (i + CHUNK).min(to);
         let mut piece = Points::default();
         piece.extend_from(p, i, j);
-        let blob = codec::encode_points(&piece, true)?;
-        let steps = (step_to_sql(piece.steps[0])?, step_to_sql(piece.steps[piece.len() - 1])?);
-        conn.insert_chunk(m.run, m.key, steps, piece.len() as i64, &blob)?;
+        let data = codec::encode_points(&piece, true)?;
+        let span = (step_to_sql(piece.steps[0])?, step_to_sql(piece.steps[piece.len() - 1])?);
+        rows.push(BlobRow { run: m.run, key: m.key, level: 0, span, n: piece.len() as i64, data });
         i = j;
     }
-    Ok(())
+    conn.insert_chunks(&rows)
 }
 
 /// The tail rewrites compacted steps: replace the chunks from the first one it touches on (new

@@ -12,12 +12,17 @@ pub(crate) fn sql_step(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-/// The id of a key, creating it.
-pub(crate) fn key_id(t: &mut dyn Tables, name: &str) -> Result<i64> {
-    if let Some(id) = t.find_key(name)? {
-        return Ok(id);
+/// The ids of many keys (one ingest batch's), creating the missing ones in name order.
+pub(crate) fn key_ids(t: &mut dyn Tables, names: &[&str]) -> Result<Vec<i64>> {
+    let found = t.find_keys(names)?;
+    let mut missing: Vec<(&str, usize)> =
+        found.iter().zip(names).enumerate().filter(|(_, (id, _))| id.is_none()).map(|(i, (_, n))| (*n, i)).collect();
+    missing.sort_unstable();
+    let mut ids: Vec<i64> = found.into_iter().map(|id| id.unwrap_or(-1)).collect();
+    for (name, i) in missing {
+        ids[i] = t.insert_key(name)?;
     }
-    t.insert_key(name)
+    Ok(ids)
 }
 
 /// Statistics of one (run, key) series (a row of `hist_series`).
@@ -57,13 +62,19 @@ impl SeriesMeta {
     }
 }
 
-/// Load, or create an empty series row.
-pub(crate) fn series_or_new(t: &mut dyn Tables, run: RunKey, key: i64) -> Result<SeriesMeta> {
-    if let Some(m) = t.load_series(run, key)? {
-        return Ok(m);
+/// The series of many keys of one run, empty rows created for the new ones: one load, one
+/// insert.
+pub(crate) fn series_or_new_of_keys(t: &mut dyn Tables, run: RunKey, keys: &[i64]) -> Result<Vec<SeriesMeta>> {
+    let found = t.load_series_of_keys(run, keys)?;
+    let new: Vec<i64> = keys.iter().zip(&found).filter(|(_, m)| m.is_none()).map(|(&k, _)| k).collect();
+    if !new.is_empty() {
+        t.insert_series_of_keys(run, &new)?;
     }
-    t.insert_series(run, key)?;
-    Ok(SeriesMeta { run, key, min_level: -1, ..SeriesMeta::default() })
+    Ok(keys
+        .iter()
+        .zip(found)
+        .map(|(&key, m)| m.unwrap_or(SeriesMeta { run, key, min_level: -1, ..SeriesMeta::default() }))
+        .collect())
 }
 
 pub(crate) fn is_reserved(name: &str) -> bool {

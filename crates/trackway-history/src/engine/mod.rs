@@ -12,6 +12,7 @@
 pub(crate) mod compact;
 pub(crate) mod meta;
 pub(crate) mod plot;
+pub(crate) mod prefetch;
 pub(crate) mod pyramid;
 pub(crate) mod read;
 pub(crate) mod scan;
@@ -34,6 +35,21 @@ pub(crate) const KEY_RT: &str = "_runtime";
 
 /// Visits blobs in order; returns `Ok(false)` to stop early.
 pub type BlobVisitor<'v> = dyn FnMut(&[u8]) -> Result<bool> + 'v;
+/// Visits (index of the request, blob) of a batched read; returns `Ok(false)` to stop early.
+pub type IndexedBlobVisitor<'v> = dyn FnMut(usize, &[u8]) -> Result<bool> + 'v;
+
+/// A row to insert into a series' blob table (tail segment, chunk or pyramid page). `span` is
+/// the chunk's (start, end) step or the page's (first, last) bucket; unused for a tail segment.
+#[derive(Clone, Debug)]
+pub struct BlobRow {
+    pub run: RunKey,
+    pub key: i64,
+    /// Pyramid level (pages only).
+    pub level: i64,
+    pub span: (i64, i64),
+    pub n: i64,
+    pub data: Vec<u8>,
+}
 
 /// The engine's tables in one transaction of a database. Steps are stored as signed 64-bit
 /// integers; `run`/`key` identify a series (`key` is an id of the global key table). Row ids
@@ -49,6 +65,10 @@ pub trait Tables {
     }
 
     fn find_key(&mut self, name: &str) -> Result<Option<i64>>;
+    /// [`Tables::find_key`] of many names (one ingest batch's), in order.
+    fn find_keys(&mut self, names: &[&str]) -> Result<Vec<Option<i64>>> {
+        names.iter().map(|n| self.find_key(n)).collect()
+    }
     /// Creates the name (or finds it, when another writer created it meanwhile) and returns its id.
     fn insert_key(&mut self, name: &str) -> Result<i64>;
 
@@ -57,9 +77,21 @@ pub trait Tables {
     fn load_series_of_runs(&mut self, runs: &[RunKey], key: i64) -> Result<Vec<Option<SeriesMeta>>> {
         runs.iter().map(|&r| self.load_series(r, key)).collect()
     }
+    /// [`Tables::load_series`] of many keys of one run (one ingest batch's), in order.
+    fn load_series_of_keys(&mut self, run: RunKey, keys: &[i64]) -> Result<Vec<Option<SeriesMeta>>> {
+        keys.iter().map(|&k| self.load_series(run, k)).collect()
+    }
     /// An empty series row (defaults: no points, `min_level` -1, no objects).
     fn insert_series(&mut self, run: RunKey, key: i64) -> Result<()>;
+    /// [`Tables::insert_series`] of many keys of one run.
+    fn insert_series_of_keys(&mut self, run: RunKey, keys: &[i64]) -> Result<()> {
+        keys.iter().try_for_each(|&k| self.insert_series(run, k))
+    }
     fn save_series(&mut self, m: &SeriesMeta) -> Result<()>;
+    /// [`Tables::save_series`] of many series.
+    fn save_series_many(&mut self, metas: &[SeriesMeta]) -> Result<()> {
+        metas.iter().try_for_each(|m| self.save_series(m))
+    }
     /// (key id, name) of every series of a run, in key id order.
     fn run_series(&mut self, run: RunKey) -> Result<Vec<(i64, String)>>;
     /// Distinct names of the series of these runs (reserved ones included), any order.
@@ -70,11 +102,19 @@ pub trait Tables {
     fn delete_run(&mut self, run: RunKey) -> Result<()>;
 
     fn insert_tail(&mut self, run: RunKey, key: i64, n: i64, data: &[u8]) -> Result<()>;
+    /// Tail segments of many series at once (`level`, `span` unused), in order.
+    fn insert_tails(&mut self, rows: &[BlobRow]) -> Result<()> {
+        rows.iter().try_for_each(|r| self.insert_tail(r.run, r.key, r.n, &r.data))
+    }
     /// The series' tail segments in write order.
     fn for_each_tail(&mut self, run: RunKey, key: i64, f: &mut BlobVisitor<'_>) -> Result<()>;
     fn delete_tail(&mut self, run: RunKey, key: i64) -> Result<()>;
 
     fn insert_chunk(&mut self, run: RunKey, key: i64, steps: (i64, i64), n: i64, data: &[u8]) -> Result<()>;
+    /// Several chunks at once (`level` unused).
+    fn insert_chunks(&mut self, rows: &[BlobRow]) -> Result<()> {
+        rows.iter().try_for_each(|r| self.insert_chunk(r.run, r.key, r.span, r.n, &r.data))
+    }
     /// Chunks overlapping the inclusive step range `(lo, hi)`, in step order.
     fn for_each_chunk(&mut self, run: RunKey, key: i64, steps: (i64, i64), f: &mut BlobVisitor<'_>) -> Result<()>;
     /// (id, n, data) of the chunk with the greatest start step.
@@ -94,6 +134,17 @@ pub trait Tables {
     /// The level's pages with `first_bucket >= b`.
     fn delete_pages_from(&mut self, run: RunKey, key: i64, level: i64, b: i64) -> Result<()>;
     fn delete_page(&mut self, id: i64) -> Result<()>;
+    /// [`Tables::last_page`] of each level `lo..=hi`, in level order.
+    fn last_pages(&mut self, run: RunKey, key: i64, (lo, hi): (i64, i64)) -> Result<Vec<Option<(i64, i64, Vec<u8>)>>> {
+        (lo..=hi).map(|level| self.last_page(run, key, level)).collect()
+    }
+    fn delete_pages(&mut self, ids: &[i64]) -> Result<()> {
+        ids.iter().try_for_each(|&id| self.delete_page(id))
+    }
+    /// Several pages at once (after [`Tables::delete_pages`] freed their buckets).
+    fn insert_pages(&mut self, rows: &[BlobRow]) -> Result<()> {
+        rows.iter().try_for_each(|r| self.insert_page(r.run, r.key, r.level, r.span, r.n, &r.data))
+    }
     fn insert_page(
         &mut self,
         run: RunKey,
@@ -112,6 +163,43 @@ pub trait Tables {
         buckets: (i64, i64),
         f: &mut BlobVisitor<'_>,
     ) -> Result<()>;
+    /// [`Tables::for_each_page`] of one key and level over many runs (charts): `f` gets the
+    /// index in `ranges` of the (run, bucket range) a page belongs to; pages come in `ranges`
+    /// order, each run's in bucket order. One query where the database allows.
+    fn pages_of_runs(
+        &mut self,
+        key: i64,
+        level: i64,
+        ranges: &[(RunKey, (i64, i64))],
+        f: &mut IndexedBlobVisitor<'_>,
+    ) -> Result<()> {
+        for (i, &(run, buckets)) in ranges.iter().enumerate() {
+            let mut go = true;
+            self.for_each_page(run, key, level, buckets, &mut |blob| {
+                go = f(i, blob)?;
+                Ok(go)
+            })?;
+            if !go {
+                break;
+            }
+        }
+        Ok(())
+    }
+    /// [`Tables::for_each_tail`] of one key over many runs, like [`Tables::pages_of_runs`]:
+    /// `f` gets the index in `runs`; each run's segments come in write order.
+    fn tails_of_runs(&mut self, key: i64, runs: &[RunKey], f: &mut IndexedBlobVisitor<'_>) -> Result<()> {
+        for (i, &run) in runs.iter().enumerate() {
+            let mut go = true;
+            self.for_each_tail(run, key, &mut |blob| {
+                go = f(i, blob)?;
+                Ok(go)
+            })?;
+            if !go {
+                break;
+            }
+        }
+        Ok(())
+    }
 
     /// Inserts or replaces the non-numeric value at (run, key, step).
     fn put_obj(&mut self, run: RunKey, key: i64, step: i64, json: &str) -> Result<()>;

@@ -2,6 +2,7 @@
 
 use super::compact::MAX_STEP;
 use super::meta::SeriesMeta;
+use super::prefetch::{Need, Prefetched, RUNS_PER_READ};
 use super::pyramid::{self, LEVEL0_SHIFT, NLEVELS};
 use super::{Backend, KEY_RT, KEY_TS, Tables, read, read_with};
 use crate::chart::{Buckets, exact_series, step_shift};
@@ -81,17 +82,52 @@ fn step_plan(q: &ChartQuery, metas: &[(RunKey, Option<SeriesMeta>)], budget: usi
 
 fn chart_runs(t: &mut dyn Tables, plan: &Plan, runs: &[(RunKey, Option<SeriesMeta>)]) -> Result<Vec<Series>> {
     let mut out = Vec::with_capacity(runs.len());
-    for (run, m) in runs {
-        let s = match m {
-            None => Series { run: *run, ..Series::default() },
-            Some(m) => match plan.steps {
-                Some((lo, hi, shift)) => step_series(t, m, lo, hi, shift, plan.budget)?,
-                None => x_series(t, m, plan)?,
-            },
+    for group in runs.chunks(RUNS_PER_READ) {
+        let pre = match plan.steps {
+            Some(steps) => prefetch(t, plan, steps, group)?,
+            None => Prefetched::default(),
         };
-        out.push(s);
+        for (run, m) in group {
+            let s = match m {
+                None => Series { run: *run, ..Series::default() },
+                Some(m) => match plan.steps {
+                    Some((lo, hi, shift)) => step_series(t, &pre, m, lo, hi, shift, plan.budget)?,
+                    None => x_series(t, m, plan)?,
+                },
+            };
+            out.push(s);
+        }
     }
     Ok(out)
+}
+
+/// The pyramid pages and tails the group's step series will read, in two batched reads.
+fn prefetch(
+    t: &mut dyn Tables,
+    plan: &Plan,
+    (lo, hi, shift): (u64, u64, u32),
+    group: &[(RunKey, Option<SeriesMeta>)],
+) -> Result<Prefetched> {
+    let level = level_of(shift);
+    let mut needs = Vec::new();
+    let mut key = None;
+    for m in group.iter().filter_map(|(_, m)| m.as_ref()) {
+        key = Some(m.key);
+        let need = match plan_run(m, lo, hi, shift, plan.budget) {
+            RunPlan::Empty => continue,
+            RunPlan::Raw(..) => Need { run: m.run, pages: None, tail: m.n_tail > 0 && m.tail_after_chunks() },
+            RunPlan::Pyramid { lo, hi, cmin, cmax } => Need {
+                run: m.run,
+                pages: if lo <= cmax { whole_buckets((lo, hi.min(cmax)), (cmin, cmax), level) } else { None },
+                tail: m.n_tail > 0 && hi > cmax,
+            },
+        };
+        needs.push(need);
+    }
+    match key {
+        Some(key) => Prefetched::read(t, key, level, &needs),
+        None => Ok(Prefetched::default()),
+    }
 }
 
 /// `p` is sorted by step (every resolved or chunk point set is).
@@ -101,6 +137,7 @@ fn add_points(b: &mut Buckets, p: &Points, shift: u32) {
 
 fn raw_step_series(
     conn: &mut dyn Tables,
+    pre: &Prefetched,
     m: &SeriesMeta,
     lo: u64,
     hi: u64,
@@ -121,9 +158,17 @@ fn raw_step_series(
         true
     })?;
     if m.n_tail > 0 {
-        raw.add(&read::tail_points(conn, m, lo, hi)?);
+        raw.add(&tail_points(conn, pre, m, lo, hi)?);
     }
     Ok(raw.finish(m.run))
+}
+
+/// The resolved live tail in [lo, hi], from the group's batched read when it holds it.
+fn tail_points(conn: &mut dyn Tables, pre: &Prefetched, m: &SeriesMeta, lo: u64, hi: u64) -> Result<Points> {
+    match pre.tail(m.run) {
+        Some(t) => Ok(read::resolved_tail(t.clone(), lo, hi)),
+        None => read::tail_points(conn, m, lo, hi),
+    }
 }
 
 /// Buckets points, and keeps them raw while they still fit the budget (then the series is exact).
@@ -159,37 +204,83 @@ impl RawOrBuckets {
     }
 }
 
-fn step_series(conn: &mut dyn Tables, m: &SeriesMeta, lo: u64, hi: u64, shift: u32, budget: usize) -> Result<Series> {
-    let Some((dlo, dhi)) = m.step_range() else { return Ok(Series { run: m.run, ..Series::default() }) };
+/// How one run's step series is read.
+enum RunPlan {
+    Empty,
+    /// Raw points (chunks and tail) in [lo, hi].
+    Raw(u64, u64),
+    /// The pyramid for compacted steps in [lo, hi] (chunks span [cmin, cmax]), then the tail.
+    Pyramid {
+        lo: u64,
+        hi: u64,
+        cmin: u64,
+        cmax: u64,
+    },
+}
+
+fn level_of(shift: u32) -> i64 {
+    (i64::from(shift) - i64::from(LEVEL0_SHIFT)).min(NLEVELS - 1)
+}
+
+fn plan_run(m: &SeriesMeta, lo: u64, hi: u64, shift: u32, budget: usize) -> RunPlan {
+    let Some((dlo, dhi)) = m.step_range() else { return RunPlan::Empty };
     let (lo, hi) = (lo.max(dlo), hi.min(dhi));
     if lo > hi {
-        return Ok(Series { run: m.run, ..Series::default() });
+        return RunPlan::Empty;
     }
-    let level = (i64::from(shift) - i64::from(LEVEL0_SHIFT)).min(NLEVELS - 1);
+    let level = level_of(shift);
     let usable = m.n_chunk > 0 && m.tail_after_chunks() && m.min_level >= 0 && level >= m.min_level;
     if !usable || (m.n_chunk + m.n_tail) as usize <= budget {
-        return raw_step_series(conn, m, lo, hi, shift, budget);
+        return RunPlan::Raw(lo, hi);
     }
-    let (Some(cmin), Some(cmax)) = (m.chunk_min, m.chunk_max) else {
-        return raw_step_series(conn, m, lo, hi, shift, budget);
+    match (m.chunk_min, m.chunk_max) {
+        (Some(cmin), Some(cmax)) => RunPlan::Pyramid { lo, hi, cmin, cmax },
+        _ => RunPlan::Raw(lo, hi),
+    }
+}
+
+fn step_series(
+    conn: &mut dyn Tables,
+    pre: &Prefetched,
+    m: &SeriesMeta,
+    lo: u64,
+    hi: u64,
+    shift: u32,
+    budget: usize,
+) -> Result<Series> {
+    let (lo, hi, cmin, cmax) = match plan_run(m, lo, hi, shift, budget) {
+        RunPlan::Empty => return Ok(Series { run: m.run, ..Series::default() }),
+        RunPlan::Raw(lo, hi) => return raw_step_series(conn, pre, m, lo, hi, shift, budget),
+        RunPlan::Pyramid { lo, hi, cmin, cmax } => (lo, hi, cmin, cmax),
     };
+    let level = level_of(shift);
     let mut b = Buckets::with_capacity(((hi >> shift) - (lo >> shift) + 1).min(budget as u64 + 1) as usize);
     if lo <= cmax {
-        pyramid_part(conn, m, &mut b, (lo, hi.min(cmax)), (cmin, cmax), level, shift)?;
+        pyramid_part(conn, pre, m, &mut b, (lo, hi.min(cmax)), (cmin, cmax), level, shift)?;
     }
     if m.n_tail > 0 && hi > cmax {
-        add_points(&mut b, &read::tail_points(conn, m, lo.max(cmax + 1), hi)?, shift);
+        add_points(&mut b, &tail_points(conn, pre, m, lo.max(cmax + 1), hi)?, shift);
     }
     if b.total() <= budget as u64 {
-        return raw_step_series(conn, m, lo, hi, shift, budget);
+        return raw_step_series(conn, pre, m, lo, hi, shift, budget);
     }
     Ok(b.into_series(m.run))
 }
 
-/// Compacted points in [lo, hi]: whole pyramid buckets inside the range (a bucket cut by the
-/// range is still whole when the cut part holds no compacted data), raw chunk points at the edges.
+/// The whole pyramid buckets of `level` inside the compacted steps [lo, hi] (a bucket cut by the
+/// range is still whole when the cut part holds no compacted data), if any.
+fn whole_buckets((lo, hi): (u64, u64), (cmin, cmax): (u64, u64), level: i64) -> Option<(u64, u64)> {
+    let ls = pyramid::shift_of(level);
+    let j_lo = if lo <= cmin { cmin >> ls } else { lo.div_ceil(1 << ls) };
+    let j_hi = if hi >= cmax { Some(cmax >> ls) } else { ((hi + 1) >> ls).checked_sub(1) };
+    j_hi.filter(|&j| j >= j_lo).map(|j_hi| (j_lo, j_hi))
+}
+
+/// Compacted points in [lo, hi]: whole pyramid buckets inside the range, raw chunk points at the edges.
+#[allow(clippy::too_many_arguments)]
 fn pyramid_part(
     conn: &mut dyn Tables,
+    pre: &Prefetched,
     m: &SeriesMeta,
     b: &mut Buckets,
     (lo, hi): (u64, u64),
@@ -198,9 +289,7 @@ fn pyramid_part(
     shift: u32,
 ) -> Result<()> {
     let ls = pyramid::shift_of(level);
-    let j_lo = if lo <= cmin { cmin >> ls } else { lo.div_ceil(1 << ls) };
-    let j_hi = if hi >= cmax { Some(cmax >> ls) } else { ((hi + 1) >> ls).checked_sub(1) };
-    let Some(j_hi) = j_hi.filter(|&j| j >= j_lo) else {
+    let Some((j_lo, j_hi)) = whole_buckets((lo, hi), (cmin, cmax), level) else {
         let p = read::load_chunks(conn, m, lo, hi, true, None)?;
         add_points(b, &p, shift);
         return Ok(());
@@ -210,7 +299,15 @@ fn pyramid_part(
         add_points(b, &read::load_chunks(conn, m, lo, left_end - 1, true, None)?, shift);
     }
     let up = shift - ls;
-    pyramid::read_level(conn, m, level, j_lo, j_hi, &mut |idx, a| b.merge(idx >> up, a))?;
+    let mut merge = |idx: u64, a: &crate::chart::Agg| b.merge(idx >> up, a);
+    match pre.pages(m.run, (j_lo, j_hi)) {
+        Some(pages) => {
+            for blob in pages {
+                pyramid::read_page(blob, level, j_lo, j_hi, &mut merge)?;
+            }
+        }
+        None => pyramid::read_level(conn, m, level, j_lo, j_hi, &mut merge)?,
+    }
     let right_start = (j_hi + 1) << ls;
     if hi < cmax && right_start <= hi {
         add_points(b, &read::load_chunks(conn, m, right_start, hi, true, None)?, shift);

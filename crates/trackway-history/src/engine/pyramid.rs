@@ -5,8 +5,8 @@
 //! bucket plus appends. The last page of a level stays small and raw (cheap to rewrite); full
 //! pages are pco-compressed.
 
-use super::Tables;
 use super::meta::SeriesMeta;
+use super::{BlobRow, Tables};
 use crate::chart::{Agg, Buckets};
 use crate::codec::{self, Points, Reader};
 use crate::{HistoryError, Result};
@@ -57,30 +57,54 @@ pub(crate) fn add(
     let shift = shift_of(m.min_level);
     let mut b = Buckets::default();
     b.add_sorted(&pts.steps[from..to], &pts.vals[from..to], shift);
-    let mut level = m.min_level;
-    loop {
-        write_level(conn, m, level, &b.items, seal)?;
-        level += 1;
-        if level >= NLEVELS {
-            return Ok(());
+    // Every level's last page in one read, every change in one delete and one insert.
+    let lasts = conn.last_pages(m.run, m.key, (m.min_level, NLEVELS - 1))?;
+    let (mut old, mut rows) = (Vec::new(), Vec::new());
+    for (level, last) in (m.min_level..NLEVELS).zip(lasts) {
+        if level > m.min_level {
+            let mut up = Buckets::default();
+            for (idx, a) in &b.items {
+                up.merge(idx >> 1, a);
+            }
+            b = up;
         }
-        let mut up = Buckets::default();
-        for (idx, a) in &b.items {
-            up.merge(idx >> 1, a);
-        }
-        b = up;
+        plan_level(m, level, last, &b.items, seal, &mut old, &mut rows)?;
     }
+    conn.delete_pages(&old)?;
+    conn.insert_pages(&rows)
 }
 
 fn write_level(conn: &mut dyn Tables, m: &SeriesMeta, level: i64, new: &[(u64, Agg)], seal: bool) -> Result<()> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let last = conn.last_page(m.run, m.key, level)?;
+    let (mut old, mut rows) = (Vec::new(), Vec::new());
+    plan_level(m, level, last, new, seal, &mut old, &mut rows)?;
+    conn.delete_pages(&old)?;
+    conn.insert_pages(&rows)
+}
+
+/// What adding the `new` buckets (after or at the end of the level) changes, given the level's
+/// last page `last`: the ids of pages to delete (`old`) and the pages to insert (`rows`). A small
+/// or touched last page is rewritten with the new buckets merged in.
+fn plan_level(
+    m: &SeriesMeta,
+    level: i64,
+    last: Option<(i64, i64, Vec<u8>)>,
+    new: &[(u64, Agg)],
+    seal: bool,
+    old: &mut Vec<i64>,
+    rows: &mut Vec<BlobRow>,
+) -> Result<()> {
     let Some(&(first_new, _)) = new.first() else { return Ok(()) };
     let shift = shift_of(level);
     let mut items = Buckets::default();
-    if let Some((id, n, data)) = conn.last_page(m.run, m.key, level)? {
+    if let Some((id, n, data)) = last {
         let page = decode_page(&data, shift)?;
         let touches = page.last().is_some_and(|(b, _)| *b >= first_new);
         if (n as usize) < PAGE_CAP || touches {
-            conn.delete_page(id)?;
+            old.push(id);
             items.items = page;
         }
     }
@@ -88,15 +112,15 @@ fn write_level(conn: &mut dyn Tables, m: &SeriesMeta, level: i64, new: &[(u64, A
         items.merge(*idx, a);
     }
     for page in items.items.chunks(PAGE_CAP) {
-        insert_page(conn, m, level, page, seal || page.len() == PAGE_CAP)?;
+        rows.push(page_row(m, level, page, seal || page.len() == PAGE_CAP)?);
     }
     Ok(())
 }
 
-fn insert_page(conn: &mut dyn Tables, m: &SeriesMeta, level: i64, page: &[(u64, Agg)], compress: bool) -> Result<()> {
-    let blob = encode_page(page, shift_of(level), compress)?;
-    let buckets = (page[0].0 as i64, page[page.len() - 1].0 as i64);
-    conn.insert_page(m.run, m.key, level, buckets, page.len() as i64, &blob)
+fn page_row(m: &SeriesMeta, level: i64, page: &[(u64, Agg)], compress: bool) -> Result<BlobRow> {
+    let data = encode_page(page, shift_of(level), compress)?;
+    let span = (page[0].0 as i64, page[page.len() - 1].0 as i64);
+    Ok(BlobRow { run: m.run, key: m.key, level, span, n: page.len() as i64, data })
 }
 
 /// Drop the buckets with index >= `b` of one level (their pages are deleted, a page that
@@ -109,7 +133,7 @@ fn truncate_level(conn: &mut dyn Tables, m: &SeriesMeta, level: i64, b: u64) -> 
         items.retain(|(i, _)| *i < b);
         conn.delete_page(id)?;
         if !items.is_empty() {
-            insert_page(conn, m, level, &items, true)?;
+            conn.insert_pages(&[page_row(m, level, &items, true)?])?;
         }
     }
     Ok(())
@@ -218,14 +242,20 @@ pub(crate) fn read_level(
     j_hi: u64,
     out: &mut dyn FnMut(u64, &Agg),
 ) -> Result<()> {
-    let shift = shift_of(level);
     conn.for_each_page(m.run, m.key, level, (j_lo as i64, j_hi as i64), &mut |blob| {
-        let page = Page::decode(blob)?;
-        let from = page.idx.partition_point(|&i| i < j_lo);
-        let to = page.idx.partition_point(|&i| i <= j_hi);
-        for i in from..to {
-            out(page.idx[i], &page.agg(i, shift)?);
-        }
+        read_page(blob, level, j_lo, j_hi, out)?;
         Ok(true)
     })
+}
+
+/// The buckets of one page (a `hist_pyr` blob of `level`) with j_lo <= index <= j_hi, in order.
+pub(crate) fn read_page(blob: &[u8], level: i64, j_lo: u64, j_hi: u64, out: &mut dyn FnMut(u64, &Agg)) -> Result<()> {
+    let shift = shift_of(level);
+    let page = Page::decode(blob)?;
+    let from = page.idx.partition_point(|&i| i < j_lo);
+    let to = page.idx.partition_point(|&i| i <= j_hi);
+    for i in from..to {
+        out(page.idx[i], &page.agg(i, shift)?);
+    }
+    Ok(())
 }

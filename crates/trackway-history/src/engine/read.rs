@@ -12,11 +12,17 @@ pub(crate) fn load_tail(conn: &mut dyn Tables, m: &SeriesMeta) -> Result<Points>
         return Ok(out);
     }
     conn.for_each_tail(m.run, m.key, &mut |blob| {
-        let p = codec::decode_points(blob, true)?;
-        out.extend_from(&p, 0, p.len());
+        add_tail_segment(&mut out, blob)?;
         Ok(true)
     })?;
     Ok(out)
+}
+
+/// Appends one tail segment (a `hist_tail` blob) to the tail read so far.
+pub(crate) fn add_tail_segment(out: &mut Points, blob: &[u8]) -> Result<()> {
+    let p = codec::decode_points(blob, true)?;
+    out.extend_from(&p, 0, p.len());
+    Ok(())
 }
 
 /// Sort by step keeping, for each step, the last written point (which may be a tombstone).
@@ -103,9 +109,14 @@ pub(crate) fn load_chunks(
 
 /// The live tail resolved (sorted, last write wins, no tombstones) and clipped to [lo, hi].
 pub(crate) fn tail_points(conn: &mut dyn Tables, m: &SeriesMeta, lo: u64, hi: u64) -> Result<Points> {
-    let mut t = without_tombstones(last_wins(load_tail(conn, m)?));
+    Ok(resolved_tail(load_tail(conn, m)?, lo, hi))
+}
+
+/// [`tail_points`] of a tail already read in write order.
+pub(crate) fn resolved_tail(tail: Points, lo: u64, hi: u64) -> Points {
+    let mut t = without_tombstones(last_wins(tail));
     t.clip(lo, hi);
-    Ok(t)
+    t
 }
 
 /// Merge sorted unique chunk points with sorted last-wins tail points; the tail wins ties and

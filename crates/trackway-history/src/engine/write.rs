@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::meta::{self, SeriesMeta, step_to_sql};
 use super::pyramid::NLEVELS;
-use super::{COALESCE_TAIL_ROWS, COMPACT_TAIL, KEY_RT, KEY_TS, Tables, compact};
+use super::{BlobRow, COALESCE_TAIL_ROWS, COMPACT_TAIL, KEY_RT, KEY_TS, Tables, compact};
 use crate::codec::{self, KIND_FLOAT, KIND_INT, KIND_TOMBSTONE, KIND_UINT, Points};
 use crate::{HistoryError, HistoryRowRef, Map, Result, RunKey, Value};
 
@@ -34,10 +34,10 @@ pub(crate) fn append_refs(conn: &mut dyn Tables, run: RunKey, rows: &[HistoryRow
     if rows.is_empty() {
         return Ok(());
     }
-    let mut bufs: Vec<KeyBuf> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let ts = slot(conn, run, KEY_TS, &mut bufs, &mut index)?;
-    let rt = slot(conn, run, KEY_RT, &mut bufs, &mut index)?;
+    let names = batch_keys(rows)?;
+    let index: HashMap<&str, usize> = names.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+    let mut bufs = open_series(conn, run, &names)?;
+    let (ts, rt) = (0, 1);
     // Slots of the previous row's keys: rows of one loop nearly always repeat the same keys in
     // the same order, and comparing a few short strings is cheaper than hashing each of them.
     let mut prev: Option<&Map> = None;
@@ -47,50 +47,64 @@ pub(crate) fn append_refs(conn: &mut dyn Tables, run: RunKey, rows: &[HistoryRow
         bufs[ts].points.push(row.step, row.ts, KIND_FLOAT);
         bufs[rt].points.push(row.step, row.rt, KIND_FLOAT);
         if !prev.is_some_and(|p| same_keys(p, row.data)) {
-            prev_slots.clear();
-            for k in row.data.keys() {
-                if meta::is_reserved(k) || k == "_step" {
-                    return Err(HistoryError::Invalid(format!("history data may not contain {k}")));
-                }
-                prev_slots.push(slot(conn, run, k, &mut bufs, &mut index)?);
-            }
+            prev_slots = row
+                .data
+                .keys()
+                .map(|k| index.get(k.as_str()).copied())
+                .collect::<Option<_>>()
+                .ok_or_else(|| HistoryError::Internal("a key of the batch has no series".into()))?;
             prev = Some(row.data);
         }
         for (&i, v) in prev_slots.iter().zip(row.data.values()) {
             put_value(conn, &mut bufs[i], row.step, v)?;
         }
     }
-    for b in &mut bufs {
-        flush(conn, b)?;
+    flush(conn, &mut bufs)
+}
+
+/// The batch's distinct keys: the reserved ones first, then the data keys in first-seen order.
+fn batch_keys<'a>(rows: &[HistoryRowRef<'a>]) -> Result<Vec<&'a str>> {
+    let mut names = vec![KEY_TS, KEY_RT];
+    let mut seen: std::collections::HashSet<&str> = names.iter().copied().collect();
+    let mut prev: Option<&Map> = None;
+    for row in rows {
+        if prev.is_some_and(|p| same_keys(p, row.data)) {
+            continue;
+        }
+        for k in row.data.keys() {
+            if meta::is_reserved(k) || k == "_step" {
+                return Err(HistoryError::Invalid(format!("history data may not contain {k}")));
+            }
+            if seen.insert(k.as_str()) {
+                names.push(k.as_str());
+            }
+        }
+        prev = Some(row.data);
     }
-    Ok(())
+    Ok(names)
 }
 
 fn same_keys(a: &Map, b: &Map) -> bool {
     a.len() == b.len() && a.keys().zip(b.keys()).all(|(x, y)| x == y)
 }
 
-fn slot<'a>(
-    conn: &mut dyn Tables,
-    run: RunKey,
-    name: &'a str,
-    bufs: &mut Vec<KeyBuf>,
-    index: &mut HashMap<&'a str, usize>,
-) -> Result<usize> {
-    if let Some(&i) = index.get(name) {
-        return Ok(i);
-    }
-    let key = meta::key_id(conn, name)?;
-    let mut meta = meta::series_or_new(conn, run, key)?;
-    let mut dirty = false;
-    if meta.min_level < 0 && meta::is_reserved(name) {
-        // _timestamp/_runtime are read as x values, never charted as y: no pyramid.
-        meta.min_level = NLEVELS;
-        dirty = true;
-    }
-    bufs.push(KeyBuf { meta, points: Points::default(), dirty });
-    index.insert(name, bufs.len() - 1);
-    Ok(bufs.len() - 1)
+/// The series of `names` (created where new), in a few statements for the whole batch.
+fn open_series(conn: &mut dyn Tables, run: RunKey, names: &[&str]) -> Result<Vec<KeyBuf>> {
+    let keys = meta::key_ids(conn, names)?;
+    let metas = meta::series_or_new_of_keys(conn, run, &keys)?;
+    Ok(names
+        .iter()
+        .zip(metas)
+        .map(|(name, mut meta)| {
+            let mut dirty = false;
+            if meta.min_level < 0 && meta::is_reserved(name) {
+                // _timestamp/_runtime are read as x values, never charted as y: no pyramid.
+                meta.min_level = NLEVELS;
+                dirty = true;
+            }
+            KeyBuf { meta, points: Points::default(), dirty }
+        })
+        .collect())
 }
 
 fn put_value(conn: &mut dyn Tables, b: &mut KeyBuf, step: u64, v: &Value) -> Result<()> {
@@ -117,11 +131,17 @@ fn put_value(conn: &mut dyn Tables, b: &mut KeyBuf, step: u64, v: &Value) -> Res
     Ok(())
 }
 
-fn flush(conn: &mut dyn Tables, b: &mut KeyBuf) -> Result<()> {
-    let n = b.points.len();
-    if n > 0 {
-        let blob = codec::encode_points(&b.points, false)?;
-        conn.insert_tail(b.meta.run, b.meta.key, n as i64, &blob)?;
+/// Every series' new tail segment in one statement, their statistics in another, then the
+/// compactions that are due.
+fn flush(conn: &mut dyn Tables, bufs: &mut [KeyBuf]) -> Result<()> {
+    let mut tails = Vec::new();
+    for b in bufs.iter_mut() {
+        let n = b.points.len();
+        if n == 0 {
+            continue;
+        }
+        let data = codec::encode_points(&b.points, false)?;
+        tails.push(BlobRow { run: b.meta.run, key: b.meta.key, level: 0, span: (0, 0), n: n as i64, data });
         let (lo, hi) = min_max(&b.points.steps);
         let m = &mut b.meta;
         m.n_tail += n as i64;
@@ -130,13 +150,15 @@ fn flush(conn: &mut dyn Tables, b: &mut KeyBuf) -> Result<()> {
         m.tail_max = Some(m.tail_max.map_or(hi, |t| t.max(hi)));
         b.dirty = true;
     }
-    if b.dirty {
-        conn.save_series(&b.meta)?;
-    }
-    if b.meta.n_tail >= COMPACT_TAIL {
-        compact::compact_series(conn, b.meta.run, b.meta.key, true)?;
-    } else if b.meta.tail_rows >= COALESCE_TAIL_ROWS {
-        compact::coalesce_tail(conn, &mut b.meta)?;
+    conn.insert_tails(&tails)?;
+    let dirty: Vec<SeriesMeta> = bufs.iter().filter(|b| b.dirty).map(|b| b.meta.clone()).collect();
+    conn.save_series_many(&dirty)?;
+    for b in bufs.iter_mut() {
+        if b.meta.n_tail >= COMPACT_TAIL {
+            compact::compact_loaded(conn, b.meta.clone(), true)?;
+        } else if b.meta.tail_rows >= COALESCE_TAIL_ROWS {
+            compact::coalesce_tail(conn, &mut b.meta)?;
+        }
     }
     Ok(())
 }
