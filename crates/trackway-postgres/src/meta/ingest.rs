@@ -2,6 +2,7 @@
 //! one PostgreSQL transaction with the run row locked, guarded by the `(run, log_id)`
 //! high-water mark so that a resent batch (to any replica) changes nothing.
 
+use postgres::types::{ToSql, Type};
 use postgres::{GenericClient, Transaction};
 use trackway_history::{HistoryRowRef, HistoryTx};
 use trackway_store::backend::{RunState, StepGuard, check_positions, fresh_records, row_ref};
@@ -14,21 +15,34 @@ use super::runs::{catalogue_keys, ensure_project, insert_run, resync_tags, run_p
 use super::{PgStore, db, now};
 use crate::PgHistoryTx;
 
+// Statements on the ingest path go out as `query_typed` (parameter types given): one round trip
+// each, where an untyped `query` first prepares the statement in a round trip of its own.
+const I8: Type = Type::INT8;
+const TEXT: Type = Type::TEXT;
+const F8: Type = Type::FLOAT8;
+
 fn read_mark(c: &mut impl GenericClient, pk: i64, log_id: &str) -> Result<u64> {
-    let mark: Option<i64> = c
-        .query_opt("SELECT high_water FROM ingest_marks WHERE run_pk = $1 AND log_id = $2", &[&pk, &log_id])
-        .map_err(db)?
-        .map(|r| r.get(0));
+    let sql = "SELECT high_water FROM ingest_marks WHERE run_pk = $1 AND log_id = $2";
+    let mark: Option<i64> = c.query_typed_opt(sql, &[(&pk, I8), (&log_id, TEXT)]).map_err(db)?.map(|r| r.get(0));
     Ok(mark.map_or(0, |m| u64::try_from(m).unwrap_or(0)))
 }
 
-/// Locks the run row and loads what ingest changes.
-fn load_state<'a>(c: &mut impl GenericClient, pk: i64) -> Result<(RunState<'a>, StepGuard)> {
+/// `(pk, project_id)` of the batch's run in one statement (`run_pk` takes two).
+fn find_run(c: &mut impl GenericClient, key: &RunKey) -> Result<Option<(i64, i64)>> {
+    let sql = "SELECT r.pk, p.id FROM entities e JOIN projects p ON p.entity_id = e.id \
+               JOIN runs r ON r.project_id = p.id WHERE e.name = $1 AND p.name = $2 AND r.run_id = $3";
+    let params: &[(&(dyn ToSql + Sync), Type)] = &[(&key.entity, TEXT), (&key.project, TEXT), (&key.run_id, TEXT)];
+    Ok(c.query_typed_opt(sql, params).map_err(db)?.map(|r| (r.get(0), r.get(1))))
+}
+
+/// Locks the run row and loads what ingest changes, with the tags as stored (`save_state`
+/// rewrites the tag index only when they change).
+fn load_state<'a>(c: &mut impl GenericClient, pk: i64) -> Result<(RunState<'a>, StepGuard, String)> {
     let r = c
-        .query_one(
+        .query_typed_one(
             "SELECT name, tags, notes, grp, job_type, host, state, exit_code, config, summary, \
              metadata, last_step, row_count, last_step_log, stop_requested_at FROM runs WHERE pk = $1 FOR UPDATE",
-            &[&pk],
+            &[(&pk, I8)],
         )
         .map_err(db)?;
     let mut s = RunState::new(
@@ -38,41 +52,46 @@ fn load_state<'a>(c: &mut impl GenericClient, pk: i64) -> Result<(RunState<'a>, 
         parse_object(r.get(10))?,
     );
     (s.name, s.notes, s.group, s.job_type, s.host) = (r.get(0), r.get(2), r.get(3), r.get(4), r.get(5));
-    s.tags = serde_json::from_str(r.get(1)).unwrap_or_default();
+    let tags: String = r.get(1);
+    s.tags = serde_json::from_str(&tags).unwrap_or_default();
     (s.exit_code, s.last_step, s.row_count) = (r.get(7), r.get(11), r.get(12));
     s.stop_requested_at = r.get(14);
     let guard = StepGuard { last_step: r.get(11), owner: r.get(13), dropped: 0 };
-    Ok((s, guard))
+    Ok((s, guard, tags))
 }
 
-fn save_state(c: &mut impl GenericClient, pk: i64, s: &RunState<'_>, guard: &StepGuard) -> Result<()> {
-    c.execute(
+fn save_state(c: &mut impl GenericClient, pk: i64, s: &RunState<'_>, guard: &StepGuard, old_tags: &str) -> Result<()> {
+    let tags = serde_json::to_string(&s.tags)?;
+    let (config, summary, metadata) =
+        (serde_json::to_string(&s.config)?, serde_json::to_string(&s.summary)?, serde_json::to_string(&s.metadata)?);
+    let params: &[(&(dyn ToSql + Sync), Type)] = &[
+        (&pk, I8),
+        (&s.name, TEXT),
+        (&tags, TEXT),
+        (&s.notes, TEXT),
+        (&s.group, TEXT),
+        (&s.job_type, TEXT),
+        (&s.host, TEXT),
+        (&s.state, TEXT),
+        (&s.exit_code, I8),
+        (&config, TEXT),
+        (&summary, TEXT),
+        (&metadata, TEXT),
+        (&s.last_step, I8),
+        (&s.row_count, I8),
+        (&now(), F8),
+        (&guard.owner, TEXT),
+        (&s.stop_requested_at, F8),
+    ];
+    c.execute_typed(
         "UPDATE runs SET name = $2, tags = $3, notes = $4, grp = $5, job_type = $6, host = $7, \
          state = $8, exit_code = $9, config = $10, summary = $11, metadata = $12, last_step = $13, \
          row_count = $14, updated_at = $15, heartbeat_at = $15, last_step_log = $16, stop_requested_at = $17 \
          WHERE pk = $1",
-        &[
-            &pk,
-            &s.name,
-            &serde_json::to_string(&s.tags)?,
-            &s.notes,
-            &s.group,
-            &s.job_type,
-            &s.host,
-            &s.state,
-            &s.exit_code,
-            &serde_json::to_string(&s.config)?,
-            &serde_json::to_string(&s.summary)?,
-            &serde_json::to_string(&s.metadata)?,
-            &s.last_step,
-            &s.row_count,
-            &now(),
-            &guard.owner,
-            &s.stop_requested_at,
-        ],
+        params,
     )
     .map_err(db)?;
-    resync_tags(c, pk)
+    if tags == old_tags { Ok(()) } else { resync_tags(c, pk) }
 }
 
 impl PgStore {
@@ -87,13 +106,13 @@ impl PgStore {
         check_positions(batch)?;
         let to = i64::try_from(batch.to).map_err(|_| StoreError::Invalid("`to` out of range".into()))?;
         self.tx(|tx| {
-            let (pk, project, created_run) = match run_pk(tx, &batch.key)? {
+            let (pk, project, created_run) = match find_run(tx, &batch.key)? {
                 Some((pk, project)) => (pk, project, false),
                 None => create_from_batch(tx, batch)?,
             };
             // The row lock first: a concurrent apply of the same batch waits here, then sees
             // the mark it advanced.
-            let (mut state, mut guard) = load_state(tx, pk)?;
+            let (mut state, mut guard, old_tags) = load_state(tx, pk)?;
             let mark = read_mark(tx, pk, &batch.log_id)?;
             let Some(fresh) = fresh_records(batch, mark, &mut guard)? else {
                 let stop_requested = state.stop_pending();
@@ -111,15 +130,15 @@ impl PgStore {
                 PgHistoryTx::new(&mut *tx).append(pk, &rows)?;
             }
             apply_capture_records(tx, pk, &batch.log_id, &fresh)?;
-            save_state(tx, pk, &state, &guard)?;
+            save_state(tx, pk, &state, &guard, &old_tags)?;
             catalogue_keys(tx, project, "config", &state.config)?;
             catalogue_keys(tx, project, "summary", &trackway_store::json::to_json_map(&state.summary))?;
             catalogue_keys(tx, project, "history", &state.history_keys)?;
-            tx.execute(
+            tx.execute_typed(
                 "INSERT INTO ingest_marks (run_pk, log_id, high_water, updated_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (run_pk, log_id) DO UPDATE SET high_water = greatest(ingest_marks.high_water, \
                  excluded.high_water), updated_at = excluded.updated_at",
-                &[&pk, &batch.log_id, &to, &now()],
+                &[(&pk, I8), (&batch.log_id, TEXT), (&to, I8), (&now(), F8)],
             )
             .map_err(db)?;
             Ok(IngestOutcome {
