@@ -143,6 +143,7 @@ checks!(
     sparse_rows_and_key_filter,
     chart_matches_model,
     chart_same_for_any_batching,
+    chart_of_many_runs_keeps_runs_apart,
     chart_exact_when_small,
     chart_nan_inf,
     chart_x_axes,

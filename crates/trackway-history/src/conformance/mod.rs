@@ -8,8 +8,8 @@ mod model;
 
 pub use model::{Model, Rng, scan_all};
 use model::{
-    assert_rows_eq, assert_store_matches, assert_store_matches_paged, chart, check_chart_model, feq, loss_rows,
-    odd_values, random_value, row,
+    assert_rows_eq, assert_store_matches, assert_store_matches_paged, chart, check_chart_model, check_series, feq,
+    loss_rows, odd_values, random_value, row,
 };
 
 use crate::{ChartQuery, HistoryRow, HistoryStore, Map, RunKey, ScanQuery, Value, XAxis};
@@ -29,6 +29,7 @@ pub const CHECKS: &[(&str, Check)] = &[
     ("sparse_rows_and_key_filter", sparse_rows_and_key_filter),
     ("chart_matches_model", chart_matches_model),
     ("chart_same_for_any_batching", chart_same_for_any_batching),
+    ("chart_of_many_runs_keeps_runs_apart", chart_of_many_runs_keeps_runs_apart),
     ("chart_exact_when_small", chart_exact_when_small),
     ("chart_nan_inf", chart_nan_inf),
     ("chart_x_axes", chart_x_axes),
@@ -311,6 +312,66 @@ pub fn chart_same_for_any_batching(s: &dyn HistoryStore) {
             for (x, y) in got[0].mean.iter().zip(&other.mean) {
                 assert!(feq(*x, *y) || (x - y).abs() <= 1e-9 * (1.0 + x.abs()));
             }
+        }
+    }
+}
+
+/// A chart of many runs (more than one batched read or worker takes) whose series are shaped
+/// differently: each run's buckets must come from its own pages and tail, none missing. Values
+/// differ by run, so another run's page changes min/max/mean; a missed page changes the counts.
+pub fn chart_of_many_runs_keeps_runs_apart(s: &dyn HistoryStore) {
+    let runs: Vec<RunKey> = (200..350).collect();
+    let mut models = Vec::new();
+    for (i, &run) in runs.iter().enumerate() {
+        let value = |step: u64| Value::Float(run as f64 * 10.0 + 1.0 / (1.0 + step as f64));
+        let rows = |a: u64, b: u64| -> Vec<HistoryRow> { (a..b).map(|st| row(st, &[("loss", value(st))])).collect() };
+        let n = 300 + 13 * i as u64;
+        let mut m = Model::default();
+        let mut put = |batch: Vec<HistoryRow>, m: &mut Model| {
+            s.append(run, &batch).expect("append");
+            m.apply(&batch);
+        };
+        match i % 5 {
+            0 => put(rows(0, n), &mut m), // live tail only
+            4 => {}                       // no data
+            shape => {
+                put(rows(0, n), &mut m);
+                s.compact(run).expect("compact");
+                if shape == 2 {
+                    put(rows(n, n + 150), &mut m); // pyramid + live tail
+                } else if shape == 3 {
+                    let rewrite: Vec<HistoryRow> =
+                        (10..60).map(|st| row(st, &[("loss", Value::Float(run as f64 * 10.0 + 0.5))])).collect();
+                    put(rewrite, &mut m); // the tail rewrites compacted steps
+                }
+            }
+        }
+        models.push(m);
+    }
+    let all: Vec<u64> = models.iter().flat_map(|m| m.points("loss")).map(|p| p.0).collect();
+    let (lo, hi) = (all.iter().copied().min().unwrap_or(0), all.iter().copied().max().unwrap_or(0));
+    for budget in [10, 30, 100, 5000] {
+        let mut q_runs = runs.clone();
+        q_runs.push(9999);
+        let q = ChartQuery {
+            runs: q_runs,
+            metric: "loss".into(),
+            x: XAxis::Step,
+            x_min: None,
+            x_max: None,
+            buckets: budget,
+        };
+        let got = s.chart(&q).expect("chart");
+        assert_eq!(got.len(), runs.len() + 1);
+        assert!(got[runs.len()].x.is_empty(), "unknown run gives an empty series");
+        for ((series, m), &run) in got.iter().zip(&models).zip(&runs) {
+            assert_eq!(series.run, run);
+            let pts = m.points("loss");
+            if pts.is_empty() {
+                assert!(series.x.is_empty(), "run {run} has no data");
+                continue;
+            }
+            check_series(series, &pts, lo, hi, budget, &format!("run {run} of many, budget {budget}"));
         }
     }
 }
