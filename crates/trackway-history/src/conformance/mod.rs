@@ -327,7 +327,7 @@ pub fn chart_of_many_runs_keeps_runs_apart(s: &dyn HistoryStore) {
         let rows = |a: u64, b: u64| -> Vec<HistoryRow> { (a..b).map(|st| row(st, &[("loss", value(st))])).collect() };
         let n = 300 + 13 * i as u64;
         let mut m = Model::default();
-        let mut put = |batch: Vec<HistoryRow>, m: &mut Model| {
+        let put = |batch: Vec<HistoryRow>, m: &mut Model| {
             s.append(run, &batch).expect("append");
             m.apply(&batch);
         };

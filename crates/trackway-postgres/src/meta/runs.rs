@@ -1,5 +1,6 @@
 //! Projects and runs: create-or-resume, get, patch, listings, key catalogue.
 
+use postgres::types::Type;
 use postgres::{GenericClient, Row};
 use serde_json::{Map, Value as Json};
 use trackway_store::json::{flatten_keys, parse_object};
@@ -106,10 +107,11 @@ pub(crate) fn catalogue_keys(
         return Ok(());
     }
     let (keys, paths): (Vec<String>, Vec<String>) = pairs.into_iter().unzip();
-    c.execute(
+    // Typed: one round trip (it runs in every ingest transaction).
+    c.execute_typed(
         "INSERT INTO project_keys (project_id, source, key, path) SELECT $1, $2, * FROM unnest($3::text[], $4::text[]) \
          ON CONFLICT DO NOTHING",
-        &[&project, &source, &keys, &paths],
+        &[(&project, Type::INT8), (&source, Type::TEXT), (&keys, Type::TEXT_ARRAY), (&paths, Type::TEXT_ARRAY)],
     )
     .map_err(db)?;
     Ok(())
