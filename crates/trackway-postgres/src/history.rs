@@ -12,7 +12,9 @@
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{ToSql, Type};
 use postgres::{GenericClient, IsolationLevel, Row};
-use trackway_history::engine::{self, Backend, BlobRow, BlobVisitor, IndexedBlobVisitor, SeriesMeta, Tables};
+use trackway_history::engine::{
+    self, Backend, BlobRow, BlobVisitor, IndexedBlobVisitor, SeriesMeta, StoredBlob, Tables,
+};
 use trackway_history::{
     ChartQuery, HistoryError, HistoryRow, HistoryRowRef, HistoryStore, HistoryTx, Result, RunKey, ScanPage, ScanQuery,
     Series, Value,
@@ -429,7 +431,7 @@ impl<C: GenericClient> Tables for PgTables<'_, C> {
         self.exec("DELETE FROM hist_pyr WHERE id = $1", &[(&id, I8)])
     }
 
-    fn last_pages(&mut self, run: RunKey, key: i64, levels: (i64, i64)) -> Result<Vec<Option<(i64, i64, Vec<u8>)>>> {
+    fn last_pages(&mut self, run: RunKey, key: i64, levels: (i64, i64)) -> Result<Vec<Option<StoredBlob>>> {
         self.last_pages_batch(run, key, levels)
     }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use postgres::GenericClient;
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::Type;
-use trackway_history::engine::{BlobRow, IndexedBlobVisitor, SeriesMeta};
+use trackway_history::engine::{BlobRow, IndexedBlobVisitor, SeriesMeta, StoredBlob};
 use trackway_history::{HistoryError, Result, RunKey};
 
 use crate::history::{I8, Params, PgTables, SERIES_COLUMNS, db, series_of, sql_of};
@@ -157,12 +157,12 @@ impl<C: GenericClient> PgTables<'_, C> {
         run: RunKey,
         key: i64,
         (lo, hi): (i64, i64),
-    ) -> Result<Vec<Option<(i64, i64, Vec<u8>)>>> {
+    ) -> Result<Vec<Option<StoredBlob>>> {
         let sql = "SELECT l, p.id, p.n, p.data FROM generate_series($3::int8, $4::int8) l \
                    JOIN LATERAL (SELECT id, n, data FROM hist_pyr WHERE run = $1 AND key = $2 AND level = l \
                                  ORDER BY first_bucket DESC LIMIT 1) p ON true";
         let rows = self.rows(sql, &[(&run, I8), (&key, I8), (&lo, I8), (&hi, I8)])?;
-        let mut out: Vec<Option<(i64, i64, Vec<u8>)>> = (lo..=hi).map(|_| None).collect();
+        let mut out: Vec<Option<StoredBlob>> = (lo..=hi).map(|_| None).collect();
         for r in &rows {
             let level: i64 = r.try_get(0).map_err(db)?;
             let (id, n, data): (i64, i64, Vec<u8>) =

@@ -38,6 +38,9 @@ pub type BlobVisitor<'v> = dyn FnMut(&[u8]) -> Result<bool> + 'v;
 /// Visits (index of the request, blob) of a batched read; returns `Ok(false)` to stop early.
 pub type IndexedBlobVisitor<'v> = dyn FnMut(usize, &[u8]) -> Result<bool> + 'v;
 
+/// (id, n, data) of a stored chunk or page.
+pub type StoredBlob = (i64, i64, Vec<u8>);
+
 /// A row to insert into a series' blob table (tail segment, chunk or pyramid page). `span` is
 /// the chunk's (start, end) step or the page's (first, last) bucket; unused for a tail segment.
 #[derive(Clone, Debug)]
@@ -135,7 +138,7 @@ pub trait Tables {
     fn delete_pages_from(&mut self, run: RunKey, key: i64, level: i64, b: i64) -> Result<()>;
     fn delete_page(&mut self, id: i64) -> Result<()>;
     /// [`Tables::last_page`] of each level `lo..=hi`, in level order.
-    fn last_pages(&mut self, run: RunKey, key: i64, (lo, hi): (i64, i64)) -> Result<Vec<Option<(i64, i64, Vec<u8>)>>> {
+    fn last_pages(&mut self, run: RunKey, key: i64, (lo, hi): (i64, i64)) -> Result<Vec<Option<StoredBlob>>> {
         (lo..=hi).map(|level| self.last_page(run, key, level)).collect()
     }
     fn delete_pages(&mut self, ids: &[i64]) -> Result<()> {

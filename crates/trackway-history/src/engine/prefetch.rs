@@ -22,10 +22,13 @@ pub(crate) struct Need {
     pub tail: bool,
 }
 
+/// The buckets a run's pages were read for, and the pages.
+type RunPages = ((u64, u64), Vec<Vec<u8>>);
+
 /// The pages and tails of one group of runs, by run.
 #[derive(Default)]
 pub(crate) struct Prefetched {
-    pages: HashMap<RunKey, ((u64, u64), Vec<Vec<u8>>)>,
+    pages: HashMap<RunKey, RunPages>,
     tails: HashMap<RunKey, Points>,
 }
 

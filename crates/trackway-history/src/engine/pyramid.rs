@@ -6,7 +6,7 @@
 //! pages are pco-compressed.
 
 use super::meta::SeriesMeta;
-use super::{BlobRow, Tables};
+use super::{BlobRow, StoredBlob, Tables};
 use crate::chart::{Agg, Buckets};
 use crate::codec::{self, Points, Reader};
 use crate::{HistoryError, Result};
@@ -91,7 +91,7 @@ fn write_level(conn: &mut dyn Tables, m: &SeriesMeta, level: i64, new: &[(u64, A
 fn plan_level(
     m: &SeriesMeta,
     level: i64,
-    last: Option<(i64, i64, Vec<u8>)>,
+    last: Option<StoredBlob>,
     new: &[(u64, Agg)],
     seal: bool,
     old: &mut Vec<i64>,
