@@ -12,15 +12,16 @@ pub(crate) fn sql_step(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 
-/// The ids of many keys (one ingest batch's), creating the missing ones in name order.
+/// The ids of many keys (one ingest batch's), creating the missing ones in the order given:
+/// key ids keep first-logged order (exports order columns by them).
 pub(crate) fn key_ids(t: &mut dyn Tables, names: &[&str]) -> Result<Vec<i64>> {
     let found = t.find_keys(names)?;
-    let mut missing: Vec<(&str, usize)> =
-        found.iter().zip(names).enumerate().filter(|(_, (id, _))| id.is_none()).map(|(i, (_, n))| (*n, i)).collect();
-    missing.sort_unstable();
-    let mut ids: Vec<i64> = found.into_iter().map(|id| id.unwrap_or(-1)).collect();
-    for (name, i) in missing {
-        ids[i] = t.insert_key(name)?;
+    let mut ids = Vec::with_capacity(names.len());
+    for (name, id) in names.iter().zip(found) {
+        ids.push(match id {
+            Some(id) => id,
+            None => t.insert_key(name)?,
+        });
     }
     Ok(ids)
 }
