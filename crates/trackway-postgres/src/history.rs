@@ -357,6 +357,15 @@ impl<C: GenericClient> Tables for PgTables<'_, C> {
         self.insert_chunks_batch(rows)
     }
 
+    fn chunks_of_runs(
+        &mut self,
+        key: i64,
+        ranges: &[(RunKey, (i64, i64))],
+        f: &mut IndexedBlobVisitor<'_>,
+    ) -> Result<()> {
+        self.chunks_of_runs_batch(key, ranges, f)
+    }
+
     /// A few chunks per round trip (a series' chunks have disjoint step ranges, so the start
     /// step is a cursor): a caller that stops early does not pull the rest of the range.
     fn for_each_chunk(&mut self, run: RunKey, key: i64, (lo, hi): (i64, i64), f: &mut BlobVisitor<'_>) -> Result<()> {

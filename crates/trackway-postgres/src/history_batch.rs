@@ -195,6 +195,26 @@ impl<C: GenericClient> PgTables<'_, C> {
         self.each_indexed(sql, params, f)
     }
 
+    /// Chunks of `ranges` (one per run) in one query, ordered by request then step.
+    pub(crate) fn chunks_of_runs_batch(
+        &mut self,
+        key: i64,
+        ranges: &[(RunKey, (i64, i64))],
+        f: &mut IndexedBlobVisitor<'_>,
+    ) -> Result<()> {
+        if ranges.is_empty() {
+            return Ok(());
+        }
+        let runs: Vec<i64> = ranges.iter().map(|r| r.0).collect();
+        let los: Vec<i64> = ranges.iter().map(|r| r.1.0).collect();
+        let his: Vec<i64> = ranges.iter().map(|r| r.1.1).collect();
+        let sql = "SELECT u.i - 1, c.data FROM unnest($1::int8[], $2::int8[], $3::int8[]) WITH ORDINALITY \
+                   AS u(run, lo, hi, i) JOIN hist_chunk c ON c.run = u.run AND c.key = $4 \
+                   AND c.start_step <= u.hi AND c.end_step >= u.lo ORDER BY u.i, c.start_step";
+        let params: &Params<'_> = &[(&runs, I8S), (&los, I8S), (&his, I8S), (&key, I8)];
+        self.each_indexed(sql, params, f)
+    }
+
     /// Tail segments of one key of many runs in one query, ordered by request then write order.
     pub(crate) fn tails_of_runs_batch(
         &mut self,

@@ -350,17 +350,19 @@ pub fn chart_of_many_runs_keeps_runs_apart(s: &dyn HistoryStore) {
     }
     let all: Vec<u64> = models.iter().flat_map(|m| m.points("loss")).map(|p| p.0).collect();
     let (lo, hi) = (all.iter().copied().min().unwrap_or(0), all.iter().copied().max().unwrap_or(0));
-    for budget in [10, 30, 100, 5000] {
+    let ranges = [(None, None), (Some(150), Some(1700))];
+    for (budget, (x_min, x_max)) in [10, 30, 100, 5000].into_iter().flat_map(|b| ranges.map(|r| (b, r))) {
         let mut q_runs = runs.clone();
         q_runs.push(9999);
         let q = ChartQuery {
             runs: q_runs,
             metric: "loss".into(),
             x: XAxis::Step,
-            x_min: None,
-            x_max: None,
+            x_min: x_min.map(|v: u64| v as f64),
+            x_max: x_max.map(|v: u64| v as f64),
             buckets: budget,
         };
+        let (lo, hi) = (x_min.unwrap_or(lo), x_max.unwrap_or(hi));
         let got = s.chart(&q).expect("chart");
         assert_eq!(got.len(), runs.len() + 1);
         assert!(got[runs.len()].x.is_empty(), "unknown run gives an empty series");
@@ -371,7 +373,8 @@ pub fn chart_of_many_runs_keeps_runs_apart(s: &dyn HistoryStore) {
                 assert!(series.x.is_empty(), "run {run} has no data");
                 continue;
             }
-            check_series(series, &pts, lo, hi, budget, &format!("run {run} of many, budget {budget}"));
+            let what = format!("run {run} of many, budget {budget}, steps {x_min:?}..{x_max:?}");
+            check_series(series, &pts, lo, hi, budget, &what);
         }
     }
 }

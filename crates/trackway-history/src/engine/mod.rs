@@ -188,6 +188,26 @@ pub trait Tables {
         }
         Ok(())
     }
+    /// [`Tables::for_each_chunk`] of one key over many runs, like [`Tables::pages_of_runs`]:
+    /// `f` gets the index in `ranges` of the (run, step range); each run's chunks in step order.
+    fn chunks_of_runs(
+        &mut self,
+        key: i64,
+        ranges: &[(RunKey, (i64, i64))],
+        f: &mut IndexedBlobVisitor<'_>,
+    ) -> Result<()> {
+        for (i, &(run, steps)) in ranges.iter().enumerate() {
+            let mut go = true;
+            self.for_each_chunk(run, key, steps, &mut |blob| {
+                go = f(i, blob)?;
+                Ok(go)
+            })?;
+            if !go {
+                break;
+            }
+        }
+        Ok(())
+    }
     /// [`Tables::for_each_tail`] of one key over many runs, like [`Tables::pages_of_runs`]:
     /// `f` gets the index in `runs`; each run's segments come in write order.
     fn tails_of_runs(&mut self, key: i64, runs: &[RunKey], f: &mut IndexedBlobVisitor<'_>) -> Result<()> {

@@ -9,6 +9,10 @@ use crate::chart::{Buckets, exact_series, step_shift};
 use crate::codec::Points;
 use crate::{ChartQuery, HistoryError, Result, RunKey, Series, XAxis};
 
+/// A run's raw chunks are read with its group's (not streamed) when it has at most this many
+/// compacted points, or the range spans fewer steps (a step holds at most one point).
+const PREFETCH_CHUNK_POINTS: i64 = 4 * super::CHUNK as i64;
+
 /// Largest bucket budget honoured per run.
 const MAX_BUCKETS: usize = 100_000;
 
@@ -115,10 +119,17 @@ fn prefetch(
         key = Some(m.key);
         let need = match plan_run(m, lo, hi, shift, plan.budget) {
             RunPlan::Empty => continue,
-            RunPlan::Raw(..) => Need { run: m.run, pages: None, tail: m.n_tail > 0 && m.tail_after_chunks() },
+            RunPlan::Raw(lo, hi) => {
+                let streamed = m.tail_after_chunks();
+                // Raw chunks are held per group only when few: otherwise they stream run by run.
+                let few = m.n_chunk <= PREFETCH_CHUNK_POINTS || hi - lo < PREFETCH_CHUNK_POINTS as u64;
+                let chunks = (streamed && m.n_chunk > 0 && few).then_some((lo, hi));
+                Need { run: m.run, pages: None, chunks, tail: m.n_tail > 0 && streamed }
+            }
             RunPlan::Pyramid { lo, hi, cmin, cmax } => Need {
                 run: m.run,
                 pages: if lo <= cmax { whole_buckets((lo, hi.min(cmax)), (cmin, cmax), level) } else { None },
+                chunks: None,
                 tail: m.n_tail > 0 && hi > cmax,
             },
         };
@@ -153,10 +164,19 @@ fn raw_step_series(
     }
     // Stream chunk by chunk: memory stays bounded by one chunk plus the buckets.
     let mut raw = RawOrBuckets::new(budget, shift);
-    read::for_each_chunk(conn, m, lo, hi, true, &mut |p| {
-        raw.add(p);
-        true
-    })?;
+    match pre.chunks(m.run, (lo, hi)) {
+        Some(chunks) => {
+            let mut p = Points::default();
+            for blob in chunks {
+                read::chunk_points(blob, true, lo, hi, &mut p)?;
+                raw.add(&p);
+            }
+        }
+        None => read::for_each_chunk(conn, m, lo, hi, true, &mut |p| {
+            raw.add(p);
+            true
+        })?,
+    }
     if m.n_tail > 0 {
         raw.add(&tail_points(conn, pre, m, lo, hi)?);
     }

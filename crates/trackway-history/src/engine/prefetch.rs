@@ -5,8 +5,8 @@
 
 use std::collections::HashMap;
 
-use super::Tables;
 use super::read;
+use super::{IndexedBlobVisitor, Tables};
 use crate::codec::Points;
 use crate::{Result, RunKey};
 
@@ -18,17 +18,20 @@ pub(crate) struct Need {
     pub run: RunKey,
     /// Whole pyramid buckets `(j_lo, j_hi)` to read at the query's level.
     pub pages: Option<(u64, u64)>,
+    /// The step range `(lo, hi)` whose raw chunks are read.
+    pub chunks: Option<(u64, u64)>,
     /// Whether the run's live tail is read.
     pub tail: bool,
 }
 
-/// The buckets a run's pages were read for, and the pages.
+/// The buckets (steps) a run's pages (chunks) were read for, and the blobs.
 type RunPages = ((u64, u64), Vec<Vec<u8>>);
 
 /// The pages and tails of one group of runs, by run.
 #[derive(Default)]
 pub(crate) struct Prefetched {
     pages: HashMap<RunKey, RunPages>,
+    chunks: HashMap<RunKey, RunPages>,
     tails: HashMap<RunKey, Points>,
 }
 
@@ -36,18 +39,10 @@ impl Prefetched {
     /// Reads what `needs` name for metric `key` (pages at `level`).
     pub(crate) fn read(t: &mut dyn Tables, key: i64, level: i64, needs: &[Need]) -> Result<Prefetched> {
         let mut out = Prefetched::default();
-        let ranges: Vec<(RunKey, (i64, i64))> =
-            needs.iter().filter_map(|n| n.pages.map(|(a, b)| (n.run, (a as i64, b as i64)))).collect();
-        let wanted: Vec<(u64, u64)> = needs.iter().filter_map(|n| n.pages).collect();
-        for (i, &(run, _)) in ranges.iter().enumerate() {
-            out.pages.insert(run, (wanted[i], Vec::new()));
-        }
-        t.pages_of_runs(key, level, &ranges, &mut |i, blob| {
-            if let Some((_, pages)) = ranges.get(i).and_then(|(run, _)| out.pages.get_mut(run)) {
-                pages.push(blob.to_vec());
-            }
-            Ok(true)
-        })?;
+        let pages: Vec<(RunKey, (u64, u64))> = needs.iter().filter_map(|n| Some((n.run, n.pages?))).collect();
+        out.pages = blobs_of(&pages, &mut |ranges, f| t.pages_of_runs(key, level, ranges, f))?;
+        let chunks: Vec<(RunKey, (u64, u64))> = needs.iter().filter_map(|n| Some((n.run, n.chunks?))).collect();
+        out.chunks = blobs_of(&chunks, &mut |ranges, f| t.chunks_of_runs(key, ranges, f))?;
         let tail_runs: Vec<RunKey> = needs.iter().filter(|n| n.tail).map(|n| n.run).collect();
         for &run in &tail_runs {
             out.tails.insert(run, Points::default());
@@ -66,8 +61,31 @@ impl Prefetched {
         self.pages.get(&run).filter(|(b, _)| *b == buckets).map(|(_, p)| p.as_slice())
     }
 
+    /// The run's chunks when they were read for exactly these steps.
+    pub(crate) fn chunks(&self, run: RunKey, steps: (u64, u64)) -> Option<&[Vec<u8>]> {
+        self.chunks.get(&run).filter(|(b, _)| *b == steps).map(|(_, p)| p.as_slice())
+    }
+
     /// The run's tail in write order, when it was read.
     pub(crate) fn tail(&self, run: RunKey) -> Option<&Points> {
         self.tails.get(&run)
     }
+}
+
+/// A batched read of (run, range) requests, collected by run.
+type BatchRead<'a> = dyn FnMut(&[(RunKey, (i64, i64))], &mut IndexedBlobVisitor<'_>) -> Result<()> + 'a;
+
+fn blobs_of(wanted: &[(RunKey, (u64, u64))], read: &mut BatchRead<'_>) -> Result<HashMap<RunKey, RunPages>> {
+    let mut out: HashMap<RunKey, RunPages> = wanted.iter().map(|&(run, r)| (run, (r, Vec::new()))).collect();
+    let ranges: Vec<(RunKey, (i64, i64))> = wanted
+        .iter()
+        .map(|&(run, (a, b))| (run, (i64::try_from(a).unwrap_or(i64::MAX), i64::try_from(b).unwrap_or(i64::MAX))))
+        .collect();
+    read(&ranges, &mut |i, blob| {
+        if let Some((_, blobs)) = wanted.get(i).and_then(|(run, _)| out.get_mut(run)) {
+            blobs.push(blob.to_vec());
+        }
+        Ok(true)
+    })?;
+    Ok(out)
 }

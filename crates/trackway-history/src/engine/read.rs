@@ -72,14 +72,20 @@ pub(crate) fn for_each_chunk(
     }
     let mut p = Points::default();
     conn.for_each_chunk(m.run, m.key, (step_to_sql(lo)?, step_to_sql(hi)?), &mut |blob| {
-        codec::decode_points_into(blob, with_values, &mut p)?;
-        if !with_values {
-            p.vals.resize(p.len(), 0.0);
-            p.kinds.resize(p.len(), 0);
-        }
-        p.clip(lo, hi);
+        chunk_points(blob, with_values, lo, hi, &mut p)?;
         Ok(f(&p))
     })
+}
+
+/// Decodes one chunk (a `hist_chunk` blob) into `p`, clipped to [lo, hi].
+pub(crate) fn chunk_points(blob: &[u8], with_values: bool, lo: u64, hi: u64, p: &mut Points) -> Result<()> {
+    codec::decode_points_into(blob, with_values, p)?;
+    if !with_values {
+        p.vals.resize(p.len(), 0.0);
+        p.kinds.resize(p.len(), 0);
+    }
+    p.clip(lo, hi);
+    Ok(())
 }
 
 /// Chunk points with lo <= step <= hi. With `limit`, stops after the chunk that brings the
