@@ -297,17 +297,11 @@ impl Dialect for SqliteDialect {
     fn bracketed(&self, e: &str, sym: &str, p: &str, v: &Json) -> String {
         let jt = json_type_of(e);
         match v {
-            // `e < ''` keeps the scan inside the index's numeric range (SQLite sorts every number
-            // before every text); the type test then drops booleans (stored as 0/1). Tagged
-            // values (`{"$f":"Infinity"}`, `{"$int":"..."}`) are JSON objects, whose text starts
-            // with `{`: a second index range, compared by their numeric value; NaN has none.
-            Json::Number(_) => format!(
-                "(({e} {sym} {p} AND {e} < '' AND {jt} IN ('integer','real')) OR \
-                 ({e} >= '{{' AND {e} < '|' AND {jt} = 'object' AND {} {sym} {p}))",
-                tagged_number(e)
-            ),
+            // One expression per bracket, so that its key index answers the condition alone
+            // (no run's JSON is parsed to test the type): see `sqlite_number_form`.
+            Json::Number(_) => format!("{} {sym} {p}", sqlite_number_form(e)),
             Json::Bool(_) => format!("({e} {sym} {p} AND {jt} IN ('true','false'))"),
-            Json::String(_) => format!("({e} {sym} {p} AND {jt} = 'text')"),
+            Json::String(_) => format!("{} {sym} {p}", sqlite_string_form(e)),
             _ => format!("({e} {sym} {p} AND {jt} IN ('array','object'))"),
         }
     }
@@ -693,6 +687,25 @@ pub fn key_indexes(exprs: &[String], catalogued: &[String]) -> Vec<KeyIndex> {
 
 pub(crate) fn json_expr(source: Source, path: &str) -> String {
     format!("json_extract(r.{}, {})", source.as_str(), sql_literal(path))
+}
+
+/// The numeric value of the SQLite key expression `e` (a `json_extract(...)` from
+/// [`json_expr`]), NULL outside the number bracket: JSON numbers (not booleans, which
+/// `json_extract` gives as 0/1), and tagged numbers (`{"$f":"Infinity"}`, `{"$int":"..."}`) by
+/// value (NaN has none). One expression, so that a key index on `(project_id, <it>)` answers
+/// range and equality conditions, and counts, from the index alone.
+pub(crate) fn sqlite_number_form(e: &str) -> String {
+    format!(
+        "(CASE {} WHEN 'integer' THEN {e} WHEN 'real' THEN {e} WHEN 'object' THEN {} END)",
+        json_type_of(e),
+        tagged_number(e)
+    )
+}
+
+/// The string value of the SQLite key expression `e`, NULL outside the string bracket; a key
+/// index on it answers equality and ranges.
+pub(crate) fn sqlite_string_form(e: &str) -> String {
+    format!("(CASE {} WHEN 'text' THEN {e} END)", json_type_of(e))
 }
 
 /// `json_type(...)` of the same key as a `json_extract(...)` expression from [`json_expr`].

@@ -5,9 +5,10 @@
 //! the cursor records which phase it stopped in.
 //!
 //! Config/summary keys used in a filter or sort get an expression index on
-//! `(project_id, json_extract(...))`, created on first use (bounded by
-//! `OpenOptions::max_key_indexes`): a table of 100k runs is then filtered and sorted through
-//! the index instead of parsing every run's JSON.
+//! `(project_id, json_extract(...))` (a sort) or on the key's number or string form (a typed
+//! condition), created on first use (bounded by `OpenOptions::max_key_indexes`): a table of
+//! 100k runs is then filtered, counted and sorted through the indexes instead of parsing every
+//! run's JSON.
 
 use std::collections::HashMap;
 
@@ -19,6 +20,7 @@ use super::runs::{RUN_COLUMN_COUNT, RUN_COLUMNS, RUN_FROM, project_id, run_from_
 use super::{SqliteStore, lock, now};
 use crate::filter::{
     Field, Filter, KeyIndex, Source, SqlBuilder, collect_json_fields, json_expr, json_path, key_indexes, parse_field,
+    sqlite_number_form, sqlite_string_form,
 };
 use crate::{Direction, GroupCount, Result, Run, RunPage, RunQuery, StoreError};
 
@@ -118,9 +120,9 @@ impl SqliteStore {
         })
     }
 
-    /// Creates the expression indexes the query will want ([`key_indexes`]), if allowed and
-    /// missing.
-    fn ensure_key_indexes(&self, exprs: &[String], paths: &Paths) -> Result<()> {
+    /// Creates the expression indexes the query will want ([`sqlite_key_indexes`]), if allowed
+    /// and missing. `used` is the query's SQL.
+    fn ensure_key_indexes(&self, used: &str, exprs: &[String], paths: &Paths) -> Result<()> {
         let catalogued: Vec<String> = paths
             .iter()
             .filter(|(_, (_, known))| *known)
@@ -128,7 +130,7 @@ impl SqliteStore {
             .collect();
         let missing: Vec<KeyIndex> = {
             let known = lock(&self.key_indexes);
-            key_indexes(exprs, &catalogued).into_iter().filter(|k| !known.contains(&k.name)).collect()
+            sqlite_key_indexes(used, exprs, &catalogued).into_iter().filter(|k| !known.contains(&k.name)).collect()
         };
         for KeyIndex { name, expr: column_expr } in missing {
             if lock(&self.key_indexes).len() >= self.options.max_key_indexes {
@@ -174,7 +176,7 @@ impl SqliteStore {
             count.push_filter(f)?;
         }
         let sort_expr = b.field_expr(&sort_field).unwrap_or_else(|| "r.created_at".into());
-        self.ensure_key_indexes(&b.json_exprs, &paths)?;
+        self.ensure_key_indexes(&format!("{} {sort_expr}", b.sql), &b.json_exprs, &paths)?;
         let cursor = q.cursor.as_deref().filter(|c| !c.is_empty()).map(Cursor::decode).transpose()?;
         let limit = q.limit.clamp(1, 1000);
         self.read(|c| {
@@ -218,7 +220,7 @@ impl SqliteStore {
             Some(e) => (e, "runs r".to_owned()),
             None => ("t.value".to_owned(), "runs r, json_each(r.tags) t".to_owned()),
         };
-        self.ensure_key_indexes(&b.json_exprs, &paths)?;
+        self.ensure_key_indexes(&format!("{} {value_expr}", b.sql), &b.json_exprs, &paths)?;
         let sql = format!(
             "SELECT {value_expr} AS v, count(*) AS n FROM {from} WHERE {} GROUP BY v ORDER BY n DESC, v LIMIT 1000",
             b.sql
@@ -231,6 +233,38 @@ impl SqliteStore {
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
+}
+
+/// The key indexes a query wants (the rule of [`key_indexes`], for SQLite's expressions): for
+/// each catalogued key expression `e` of the query, one on its number form and one on its
+/// string form where the query's SQL (`used`) compares them, and one on `e` itself where it is
+/// read bare (a sort, a keyset page, a missing-key test). The planner matches expressions
+/// textually, so each index is on the query's own expression, after `project_id`.
+fn sqlite_key_indexes(used: &str, exprs: &[String], catalogued: &[String]) -> Vec<KeyIndex> {
+    let mut wanted = Vec::new();
+    for e in exprs.iter().filter(|e| catalogued.contains(e)) {
+        let mut bare = used.to_owned();
+        for form in [sqlite_number_form(e), sqlite_string_form(e)] {
+            if bare.contains(&form) {
+                bare = bare.replace(&form, "");
+                wanted.push(form);
+            }
+        }
+        if bare.contains(e.as_str()) {
+            wanted.push(e.clone());
+        }
+    }
+    wanted
+        .iter()
+        .flat_map(|w| key_indexes(std::slice::from_ref(w), std::slice::from_ref(w)))
+        .map(|k| KeyIndex { expr: unaliased(&k.expr), ..k })
+        .collect()
+}
+
+/// An expression without the `runs` alias, for an index definition (`key_indexes` drops only
+/// the first; the number and string forms read the key more than once).
+fn unaliased(expr: &str) -> String {
+    expr.replace("(r.config,", "(config,").replace("(r.summary,", "(summary,")
 }
 
 /// Reads up to `limit` runs after `cursor`: first those with a sort value, then those without.
