@@ -300,7 +300,7 @@ impl Dialect for SqliteDialect {
             // One expression per bracket, so that its key index answers the condition alone
             // (no run's JSON is parsed to test the type): see `sqlite_number_form`.
             Json::Number(_) => format!("{} {sym} {p}", sqlite_number_form(e)),
-            Json::Bool(_) => format!("({e} {sym} {p} AND {jt} IN ('true','false'))"),
+            Json::Bool(_) => format!("{} {sym} {p}", sqlite_bool_form(e)),
             Json::String(_) => format!("{} {sym} {p}", sqlite_string_form(e)),
             _ => format!("({e} {sym} {p} AND {jt} IN ('array','object'))"),
         }
@@ -706,6 +706,12 @@ pub(crate) fn sqlite_number_form(e: &str) -> String {
 /// index on it answers equality and ranges.
 pub(crate) fn sqlite_string_form(e: &str) -> String {
     format!("(CASE {} WHEN 'text' THEN {e} END)", json_type_of(e))
+}
+
+/// The boolean value (0/1) of the SQLite key expression `e`, NULL outside the boolean bracket
+/// (numbers 0 and 1 are not booleans); a key index on it answers equality.
+pub(crate) fn sqlite_bool_form(e: &str) -> String {
+    format!("(CASE {} WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)", json_type_of(e))
 }
 
 /// `json_type(...)` of the same key as a `json_extract(...)` expression from [`json_expr`].

@@ -20,7 +20,7 @@ use super::runs::{RUN_COLUMN_COUNT, RUN_COLUMNS, RUN_FROM, project_id, run_from_
 use super::{SqliteStore, lock, now};
 use crate::filter::{
     Field, Filter, KeyIndex, Source, SqlBuilder, collect_json_fields, json_expr, json_path, key_indexes, parse_field,
-    sqlite_number_form, sqlite_string_form,
+    sqlite_bool_form, sqlite_number_form, sqlite_string_form,
 };
 use crate::{Direction, GroupCount, Result, Run, RunPage, RunQuery, StoreError};
 
@@ -236,15 +236,15 @@ impl SqliteStore {
 }
 
 /// The key indexes a query wants (the rule of [`key_indexes`], for SQLite's expressions): for
-/// each catalogued key expression `e` of the query, one on its number form and one on its
-/// string form where the query's SQL (`used`) compares them, and one on `e` itself where it is
+/// each catalogued key expression `e` of the query, one on its number, string or boolean form
+/// where the query's SQL (`used`) compares them, and one on `e` itself where it is
 /// read bare (a sort, a keyset page, a missing-key test). The planner matches expressions
 /// textually, so each index is on the query's own expression, after `project_id`.
 fn sqlite_key_indexes(used: &str, exprs: &[String], catalogued: &[String]) -> Vec<KeyIndex> {
     let mut wanted = Vec::new();
     for e in exprs.iter().filter(|e| catalogued.contains(e)) {
         let mut bare = used.to_owned();
-        for form in [sqlite_number_form(e), sqlite_string_form(e)] {
+        for form in [sqlite_number_form(e), sqlite_string_form(e), sqlite_bool_form(e)] {
             if bare.contains(&form) {
                 bare = bare.replace(&form, "");
                 wanted.push(form);
