@@ -160,7 +160,7 @@ bench: setup build wandb-venvs ## Print the performance figures quoted in the cl
 	cd web && npm run --silent perf
 	cargo run --release --quiet -p trackway-import --example tb_import_bench
 	cargo run --release --quiet -p trackway-server --example sweep_claim_bench
-	cargo run --release --quiet -p trackway-server --example scaleout_bench
+	TRACKWAY_PG_DURABLE=1 cargo run --release --quiet -p trackway-server --example scaleout_bench
 	cargo run --release --quiet -p trackway-server --example migrate_copy_bench
 	cargo run --release --quiet -p trackway-server --bin auth-bench
 

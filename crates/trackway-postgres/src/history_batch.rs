@@ -185,9 +185,7 @@ impl<C: GenericClient> PgTables<'_, C> {
         if ranges.is_empty() {
             return Ok(());
         }
-        let runs: Vec<i64> = ranges.iter().map(|r| r.0).collect();
-        let los: Vec<i64> = ranges.iter().map(|r| r.1.0).collect();
-        let his: Vec<i64> = ranges.iter().map(|r| r.1.1).collect();
+        let (runs, los, his) = range_columns(ranges);
         let sql = "SELECT u.i - 1, p.data FROM unnest($1::int8[], $2::int8[], $3::int8[]) WITH ORDINALITY \
                    AS u(run, lo, hi, i) JOIN hist_pyr p ON p.run = u.run AND p.key = $4 AND p.level = $5 \
                    AND p.first_bucket <= u.hi AND p.last_bucket >= u.lo ORDER BY u.i, p.first_bucket";
@@ -205,9 +203,7 @@ impl<C: GenericClient> PgTables<'_, C> {
         if ranges.is_empty() {
             return Ok(());
         }
-        let runs: Vec<i64> = ranges.iter().map(|r| r.0).collect();
-        let los: Vec<i64> = ranges.iter().map(|r| r.1.0).collect();
-        let his: Vec<i64> = ranges.iter().map(|r| r.1.1).collect();
+        let (runs, los, his) = range_columns(ranges);
         let sql = "SELECT u.i - 1, c.data FROM unnest($1::int8[], $2::int8[], $3::int8[]) WITH ORDINALITY \
                    AS u(run, lo, hi, i) JOIN hist_chunk c ON c.run = u.run AND c.key = $4 \
                    AND c.start_step <= u.hi AND c.end_step >= u.lo ORDER BY u.i, c.start_step";
@@ -244,4 +240,13 @@ impl<C: GenericClient> PgTables<'_, C> {
         }
         Ok(())
     }
+}
+
+/// (run, range) pairs as the three arrays an `unnest` of the batched reads takes.
+fn range_columns(ranges: &[(RunKey, (i64, i64))]) -> (Vec<i64>, Vec<i64>, Vec<i64>) {
+    (
+        ranges.iter().map(|r| r.0).collect(),
+        ranges.iter().map(|r| r.1.0).collect(),
+        ranges.iter().map(|r| r.1.1).collect(),
+    )
 }

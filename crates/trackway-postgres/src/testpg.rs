@@ -79,14 +79,23 @@ fn start() -> TestServer {
     let dir_s = dir.to_string_lossy().into_owned();
     run(&prefix, &bin.join("initdb"), &["-D", &data_s, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8"]);
     let port = free_port();
-    let opts = format!(
-        "-p {port} -k {dir_s} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-         -c full_page_writes=off -c max_connections=300"
-    );
+    let opts = format!("-p {port} -k {dir_s} -c listen_addresses=127.0.0.1 {} -c max_connections=300", durability());
     let log = dir.join("server.log").to_string_lossy().into_owned();
     run(&prefix, &bin.join("pg_ctl"), &["-D", &data_s, "-l", &log, "-w", "-o", &opts, "start"]);
     spawn_watchdog(&prefix, &bin, &data_s, &dir_s);
     TestServer { port }
+}
+
+/// Tests need no crash safety, so by default the server skips every flush;
+/// `TRACKWAY_PG_DURABLE=1` keeps PostgreSQL's defaults (benchmarks of a durable setup).
+fn durability() -> &'static str {
+    if durable() { "" } else { "-c fsync=off -c synchronous_commit=off -c full_page_writes=off" }
+}
+
+/// Whether `TRACKWAY_PG_DURABLE=1` asked for a server that flushes like a production one.
+#[must_use]
+pub fn durable() -> bool {
+    std::env::var("TRACKWAY_PG_DURABLE").is_ok_and(|v| v == "1")
 }
 
 /// Stops the server and removes its dir once this process is gone.

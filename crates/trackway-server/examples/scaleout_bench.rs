@@ -323,6 +323,12 @@ async fn main() -> anyhow::Result<()> {
         // The PostgreSQL pools close their connections on a blocking client: not on a runtime worker.
         tokio::task::block_in_place(move || drop((apps, states)));
     }
-    println!("  (test PostgreSQL runs with fsync=off; SQLite with synchronous=FULL)");
+    if trackway_postgres::testpg::durable() {
+        println!("  (PostgreSQL with fsync, synchronous_commit and full_page_writes on; SQLite with synchronous=FULL)");
+    } else {
+        println!(
+            "  (test PostgreSQL runs with fsync=off, TRACKWAY_PG_DURABLE=1 for a durable one; SQLite with synchronous=FULL)"
+        );
+    }
     Ok(())
 }

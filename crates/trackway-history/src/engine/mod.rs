@@ -176,17 +176,7 @@ pub trait Tables {
         ranges: &[(RunKey, (i64, i64))],
         f: &mut IndexedBlobVisitor<'_>,
     ) -> Result<()> {
-        for (i, &(run, buckets)) in ranges.iter().enumerate() {
-            let mut go = true;
-            self.for_each_page(run, key, level, buckets, &mut |blob| {
-                go = f(i, blob)?;
-                Ok(go)
-            })?;
-            if !go {
-                break;
-            }
-        }
-        Ok(())
+        each_of_runs(self, ranges, f, |t, &(run, buckets), visit| t.for_each_page(run, key, level, buckets, visit))
     }
     /// [`Tables::for_each_chunk`] of one key over many runs, like [`Tables::pages_of_runs`]:
     /// `f` gets the index in `ranges` of the (run, step range); each run's chunks in step order.
@@ -196,32 +186,12 @@ pub trait Tables {
         ranges: &[(RunKey, (i64, i64))],
         f: &mut IndexedBlobVisitor<'_>,
     ) -> Result<()> {
-        for (i, &(run, steps)) in ranges.iter().enumerate() {
-            let mut go = true;
-            self.for_each_chunk(run, key, steps, &mut |blob| {
-                go = f(i, blob)?;
-                Ok(go)
-            })?;
-            if !go {
-                break;
-            }
-        }
-        Ok(())
+        each_of_runs(self, ranges, f, |t, &(run, steps), visit| t.for_each_chunk(run, key, steps, visit))
     }
     /// [`Tables::for_each_tail`] of one key over many runs, like [`Tables::pages_of_runs`]:
     /// `f` gets the index in `runs`; each run's segments come in write order.
     fn tails_of_runs(&mut self, key: i64, runs: &[RunKey], f: &mut IndexedBlobVisitor<'_>) -> Result<()> {
-        for (i, &run) in runs.iter().enumerate() {
-            let mut go = true;
-            self.for_each_tail(run, key, &mut |blob| {
-                go = f(i, blob)?;
-                Ok(go)
-            })?;
-            if !go {
-                break;
-            }
-        }
-        Ok(())
+        each_of_runs(self, runs, f, |t, &run, visit| t.for_each_tail(run, key, visit))
     }
 
     /// Inserts or replaces the non-numeric value at (run, key, step).
@@ -229,6 +199,27 @@ pub trait Tables {
     fn delete_obj(&mut self, run: RunKey, key: i64, step: i64) -> Result<()>;
     /// (step, json) of the series' objects with `lo <= step <= hi`, in step order.
     fn objs(&mut self, run: RunKey, key: i64, lo: i64, hi: i64) -> Result<Vec<(i64, String)>>;
+}
+
+/// The looping default of the `*_of_runs` reads: one single-run read per item, in order, `f`
+/// told the item's index; stops when `f` returns false.
+fn each_of_runs<S: Tables + ?Sized, T>(
+    t: &mut S,
+    items: &[T],
+    f: &mut IndexedBlobVisitor<'_>,
+    read: impl Fn(&mut S, &T, &mut BlobVisitor<'_>) -> Result<()>,
+) -> Result<()> {
+    for (i, item) in items.iter().enumerate() {
+        let mut go = true;
+        read(t, item, &mut |blob| {
+            go = f(i, blob)?;
+            Ok(go)
+        })?;
+        if !go {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// How a backend opens transactions for the engine.
